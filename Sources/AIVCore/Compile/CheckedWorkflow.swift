@@ -1,0 +1,32 @@
+/// A workflow after checking: its diagnostics, the dependencies of every step (explicit `needs`
+/// and the implicit ones that references create), and the prompt files it reads.
+public struct CheckedWorkflow: Sendable {
+    public var workflow: Workflow
+    public var diagnostics: Diagnostics
+    /// Step id → what it depends on, in the order first found.
+    public var dependencies: [String: [Dependency]]
+    /// Prompt and template files by the path the workflow names them with (relative to the workflow).
+    public var prompts: [String: PromptFile]
+
+    public var isValid: Bool { !diagnostics.hasErrors }
+}
+
+/// One edge of the DAG: `step` must finish before the dependent starts.
+public struct Dependency: Sendable, Hashable, Codable {
+    public enum Reason: String, Sendable, Codable {
+        /// Listed under `needs:`.
+        case needs
+        /// Implied by a `${{ steps.<id>… }}` reference.
+        case reference
+    }
+
+    public var step: String
+    public var reason: Reason
+    public var location: SourceLocation
+
+    public init(step: String, reason: Reason, location: SourceLocation) {
+        self.step = step
+        self.reason = reason
+        self.location = location
+    }
+}

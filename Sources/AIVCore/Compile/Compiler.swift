@@ -1,0 +1,91 @@
+/// Turns a checked workflow and its bound inputs into an `ExecutionPlan`.
+///
+/// A pure function, as swift-driver plans jobs: no file, network or clock is touched, so tests
+/// assert on the plan and `aiv plan` shows exactly what `aiv run` will do.
+public struct Compiler: Sendable {
+    public var registry: StepRegistry
+
+    public init(registry: StepRegistry) {
+        self.registry = registry
+    }
+
+    public func compile(_ checked: CheckedWorkflow, inputs: [String: JSONValue], environment: [String: String] = [:]) -> Result<ExecutionPlan, Diagnostics> {
+        guard checked.isValid else { return .failure(checked.diagnostics) }
+        let workflow = checked.workflow
+        let graph = DependencyGraph(steps: workflow.steps.map(\.id), edges: checked.dependencies.mapValues { $0.map(\.step) })
+        guard let kahnOrder = graph.topologicalOrder() else {
+            return .failure(Diagnostics([.error("the workflow has a dependency cycle", at: SourceLocation(file: workflow.file, line: 1, column: 1))]))
+        }
+        let layers = graph.layers(order: kahnOrder)
+        // Listed layer by layer (declaration order within a layer): still a topological order,
+        // and the one that reads best in `aiv plan`.
+        let declared = Dictionary(uniqueKeysWithValues: workflow.steps.enumerated().map { ($1.id, $0) })
+        let order = kahnOrder.sorted { (layers[$0]!, declared[$0]!) < (layers[$1]!, declared[$1]!) }
+        let constants = EvaluationScope(inputs: inputs, env: environment)
+        var diagnostics = Diagnostics()
+        var steps: [PlannedStep] = []
+        steps.reserveCapacity(order.count)
+        let positions = Dictionary(uniqueKeysWithValues: order.enumerated().map { ($1, $0) })
+
+        for id in order {
+            guard let step = workflow.step(id), let kind = registry[kind: step.kind] else {
+                return .failure(Diagnostics([.error("step '\(id)' uses an unknown kind", at: workflow.step(id)?.kindLocation)]))
+            }
+            let needs = (checked.dependencies[id] ?? [])
+                .sorted { positions[$0.step]! < positions[$1.step]! }
+                .map { PlannedStep.Need(step: $0.step, reason: $0.reason) }
+            var condition: PlannedStep.Condition?
+            if let value = step.condition {
+                switch value.content {
+                case .bool(let b): condition = .init(expression: b ? "true" : "false", constant: b)
+                case .string(let text):
+                    condition = .init(expression: text, constant: Self.constant(text, bare: true, scope: constants)?.isTruthy)
+                default: break
+                }
+            }
+            var fanout: PlannedStep.Fanout?
+            if let value = step.forEach {
+                if let items = value.items {
+                    fanout = .init(expression: nil, items: items.map(\.json))
+                } else if let text = value.string {
+                    let known = Self.constant(text, bare: false, scope: constants)
+                    if let known, known.arrayValue == nil {
+                        diagnostics.error("'for_each' of step '\(id)' must be a list, but it is \(known.typeName) here", at: value.location, length: value.length)
+                    }
+                    fanout = .init(expression: text, items: known?.arrayValue)
+                }
+            }
+            let prompts = kind.arguments.compactMap { property -> String? in
+                guard case .template = property.role, let path = step.arguments?[property.name]?.string, !path.hasExpressionMarker else { return nil }
+                return path
+            }
+            steps.append(PlannedStep(
+                id: id, name: step.name, kind: kind.name, kindVersion: kind.version, effect: kind.effect, service: kind.service,
+                needs: needs, layer: layers[id] ?? 0, arguments: step.arguments?.json.objectValue ?? [:],
+                condition: condition, forEach: fanout, retry: step.retry, timeout: step.timeout,
+                continueOnError: step.continueOnError, cache: step.cache,
+                isCacheable: kind.effect == .deterministic && step.cache != .off,
+                prompts: prompts, location: step.location))
+        }
+        if diagnostics.hasErrors { return .failure(diagnostics) }
+        let services = Dictionary(workflow.services.map { ($0.name, $0.settings.json) }, uniquingKeysWith: { first, _ in first })
+        return .success(ExecutionPlan(workflow: workflow.name, file: workflow.file, inputs: inputs, services: services, steps: steps))
+    }
+
+    /// The value of an expression that reads only inputs and the environment; nil when it needs
+    /// step outputs (known only when running) or cannot be evaluated now.
+    static func constant(_ text: String, bare: Bool, scope: EvaluationScope) -> JSONValue? {
+        let expression: Expression
+        if text.hasExpressionMarker {
+            guard let template = try? StringTemplate.parse(text), let single = template.singleExpression else { return nil }
+            expression = single
+        } else if bare {
+            guard let parsed = try? ExpressionParser.parse(text) else { return nil }
+            expression = parsed
+        } else {
+            return nil
+        }
+        guard expression.references.allSatisfy({ $0.root == "inputs" || $0.root == "env" }) else { return nil }
+        return try? expression.evaluate(in: scope)
+    }
+}

@@ -1,0 +1,153 @@
+/// The steps of a workflow and the edges between them: cycle detection, topological order and layers.
+public struct DependencyGraph: Sendable {
+    /// Step ids in declaration order.
+    public let steps: [String]
+    /// Step id → ids it depends on.
+    public let edges: [String: [String]]
+
+    public init(steps: [String], edges: [String: [String]]) {
+        self.steps = steps
+        self.edges = edges
+    }
+
+    /// Every cycle, one per strongly connected component, as the steps along it in order
+    /// (`[a, b, c]` means a → b → c → a, "a depends on b"). Uses Tarjan's algorithm, iteratively,
+    /// so that a chain of thousands of steps cannot overflow the stack.
+    public func cycles() -> [[String]] {
+        var index: [String: Int] = [:], low: [String: Int] = [:]
+        var onStack: Set<String> = [], stack: [String] = []
+        var counter = 0
+        var components: [[String]] = []
+        let known = Set(steps)
+
+        for root in steps where index[root] == nil {
+            var work: [(node: String, next: Int)] = [(root, 0)]
+            index[root] = counter; low[root] = counter; counter += 1
+            stack.append(root); onStack.insert(root)
+            while !work.isEmpty {
+                let (node, next) = work[work.count - 1]
+                let successors = (edges[node] ?? []).filter { known.contains($0) }
+                if next < successors.count {
+                    work[work.count - 1].next += 1
+                    let successor = successors[next]
+                    if index[successor] == nil {
+                        index[successor] = counter; low[successor] = counter; counter += 1
+                        stack.append(successor); onStack.insert(successor)
+                        work.append((successor, 0))
+                    } else if onStack.contains(successor) {
+                        low[node] = min(low[node]!, index[successor]!)
+                    }
+                    continue
+                }
+                work.removeLast()
+                if let parent = work.last?.node { low[parent] = min(low[parent]!, low[node]!) }
+                if low[node] == index[node] {
+                    var component: [String] = []
+                    while let top = stack.popLast() {
+                        onStack.remove(top)
+                        component.append(top)
+                        if top == node { break }
+                    }
+                    let selfLoop = (edges[node] ?? []).contains(node)
+                    if component.count > 1 || selfLoop { components.append(component) }
+                }
+            }
+        }
+        let position = Dictionary(uniqueKeysWithValues: steps.enumerated().map { ($1, $0) })
+        return components.map { cyclePath(through: Set($0), position: position) }
+            .sorted { position[$0[0]]! < position[$1[0]]! }
+    }
+
+    /// A cycle inside one strongly connected component, starting at its first-declared step.
+    private func cyclePath(through members: Set<String>, position: [String: Int]) -> [String] {
+        let start = members.min { position[$0]! < position[$1]! }!
+        // Breadth-first search from start's successors back to start, within the component.
+        var previous: [String: String] = [:]
+        var queue = [start]
+        var head = 0
+        while head < queue.count {
+            let node = queue[head]; head += 1
+            for successor in (edges[node] ?? []) where members.contains(successor) {
+                if successor == start {
+                    var path = [node]
+                    while let p = previous[path[0]] { path.insert(p, at: 0) }
+                    return path
+                }
+                if previous[successor] == nil, successor != start {
+                    previous[successor] = node
+                    queue.append(successor)
+                }
+            }
+        }
+        return [start]
+    }
+
+    /// Steps so that each comes after everything it depends on; among steps that are ready at the
+    /// same time, the one declared first comes first. Nil when there is a cycle.
+    public func topologicalOrder() -> [String]? {
+        let position = Dictionary(uniqueKeysWithValues: steps.enumerated().map { ($1, $0) })
+        var remaining: [String: Int] = [:]
+        var dependents: [String: [String]] = [:]
+        for step in steps {
+            let needs = Set(edges[step] ?? []).filter { position[$0] != nil }
+            remaining[step] = needs.count
+            for need in needs { dependents[need, default: []].append(step) }
+        }
+        var ready = Heap(steps.filter { remaining[$0] == 0 }.map { position[$0]! })
+        var order: [String] = []
+        order.reserveCapacity(steps.count)
+        while let next = ready.popMin() {
+            let step = steps[next]
+            order.append(step)
+            for dependent in dependents[step] ?? [] {
+                remaining[dependent]! -= 1
+                if remaining[dependent] == 0 { ready.insert(position[dependent]!) }
+            }
+        }
+        return order.count == steps.count ? order : nil
+    }
+
+    /// Each step's layer: 0 for steps with no dependencies, else one more than its deepest dependency.
+    public func layers(order: [String]) -> [String: Int] {
+        var layer: [String: Int] = [:]
+        for step in order {
+            layer[step] = (edges[step] ?? []).compactMap { layer[$0] }.max().map { $0 + 1 } ?? 0
+        }
+        return layer
+    }
+}
+
+/// A binary min-heap of integers (declaration positions).
+struct Heap {
+    private var items: [Int] = []
+
+    init(_ values: [Int]) { values.forEach { insert($0) } }
+
+    mutating func insert(_ value: Int) {
+        items.append(value)
+        var child = items.count - 1
+        while child > 0 {
+            let parent = (child - 1) / 2
+            guard items[child] < items[parent] else { break }
+            items.swapAt(child, parent)
+            child = parent
+        }
+    }
+
+    mutating func popMin() -> Int? {
+        guard !items.isEmpty else { return nil }
+        items.swapAt(0, items.count - 1)
+        let min = items.removeLast()
+        var parent = 0
+        while true {
+            let left = 2 * parent + 1, right = left + 1
+            var smallest = parent
+            if left < items.count, items[left] < items[smallest] { smallest = left }
+            if right < items.count, items[right] < items[smallest] { smallest = right }
+            if smallest == parent { break }
+            items.swapAt(parent, smallest)
+            parent = smallest
+        }
+        return min
+    }
+}

@@ -1,0 +1,62 @@
+/// What `Compiler` produces and `aiv plan` prints: the steps in an order that respects every
+/// dependency, each with everything needed to run it. Plain `Codable` data; nothing here runs.
+public struct ExecutionPlan: Sendable, Codable {
+    public var workflow: String
+    public var file: String
+    /// The inputs as bound: given values, then defaults.
+    public var inputs: [String: JSONValue]
+    /// Service settings as written under `services:`.
+    public var services: [String: JSONValue]
+    /// In topological order; ties keep declaration order.
+    public var steps: [PlannedStep]
+
+    public var layerCount: Int { (steps.map(\.layer).max() ?? -1) + 1 }
+
+    public func step(_ id: String) -> PlannedStep? { steps.first { $0.id == id } }
+}
+
+public struct PlannedStep: Sendable, Codable {
+    public struct Need: Sendable, Codable, Hashable {
+        public var step: String
+        public var reason: Dependency.Reason
+        public init(step: String, reason: Dependency.Reason) {
+            self.step = step
+            self.reason = reason
+        }
+    }
+
+    /// `if:`: the expression, and its value when it depends only on inputs and the environment.
+    public struct Condition: Sendable, Codable {
+        public var expression: String
+        public var constant: Bool?
+    }
+
+    /// `for_each:`: a literal list, or an expression (with its list when known before running).
+    public struct Fanout: Sendable, Codable {
+        public var expression: String?
+        public var items: [JSONValue]?
+    }
+
+    public var id: String
+    public var name: String?
+    public var kind: String
+    public var kindVersion: Int
+    public var effect: StepKindDescription.Effect
+    public var service: String?
+    public var needs: [Need]
+    /// 0 for steps that need nothing, else one more than the deepest step they need.
+    public var layer: Int
+    /// The `with:` mapping; strings keep their `${{ }}` expressions, which are evaluated when the step runs.
+    public var arguments: [String: JSONValue]
+    public var condition: Condition?
+    public var forEach: Fanout?
+    public var retry: RetryPolicy
+    public var timeout: Double?
+    public var continueOnError: Bool
+    public var cache: CacheSetting
+    /// Whether results may come from the cache: deterministic kinds unless `cache: false`.
+    public var isCacheable: Bool
+    /// Prompt and template files the step reads (paths relative to the workflow).
+    public var prompts: [String]
+    public var location: SourceLocation
+}

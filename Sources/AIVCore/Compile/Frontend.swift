@@ -1,0 +1,67 @@
+import Foundation
+
+/// Everything before running, in one place for the CLI and tests: load the workflow, check it
+/// against the registry, bind the inputs, compile the plan, and keep the sources for printing.
+public struct Frontend: Sendable {
+    public struct Output: Sendable {
+        public var workflow: Workflow?
+        public var checked: CheckedWorkflow?
+        public var plan: ExecutionPlan?
+        public var diagnostics: Diagnostics
+        /// The files diagnostics point into, already read.
+        public var sources: [SourceFile]
+    }
+
+    public var registry: StepRegistry
+    public var environment: [String: String]
+    public var binder: InputBinder
+
+    public init(registry: StepRegistry, environment: [String: String] = ProcessInfo.processInfo.environment,
+                binder: InputBinder = InputBinder()) {
+        self.registry = registry
+        self.environment = environment
+        self.binder = binder
+    }
+
+    /// Loads and checks only (what `aiv validate` does).
+    public func check(path: String) -> Output {
+        let source: SourceFile
+        do {
+            source = try SourceFile.read(path)
+        } catch {
+            return Output(diagnostics: Diagnostics([error]), sources: [])
+        }
+        let (workflow, loadDiagnostics) = WorkflowLoader().load(source)
+        var diagnostics = loadDiagnostics
+        guard let workflow else { return Output(diagnostics: diagnostics, sources: [source]) }
+        let checked = WorkflowChecker(registry: registry).check(workflow, source: source)
+        diagnostics.append(contentsOf: checked.diagnostics)
+        return Output(workflow: workflow, checked: checked, diagnostics: diagnostics, sources: [source])
+    }
+
+    /// Loads, checks, binds inputs and compiles (what `aiv plan` and `aiv run` start with).
+    public func plan(path: String, inputsFile: String? = nil, assignments: [InputBinder.Assignment] = []) -> Output {
+        var output = check(path: path)
+        guard let workflow = output.workflow, let checked = output.checked, !output.diagnostics.hasErrors else { return output }
+        var fileValues: SourceValue?
+        if let inputsFile {
+            do {
+                let source = try SourceFile.read(inputsFile)
+                output.sources.append(source)
+                let (value, problems) = YAMLReader().read(source)
+                output.diagnostics.append(contentsOf: problems)
+                fileValues = value
+            } catch {
+                output.diagnostics.append(error)
+            }
+        }
+        let (values, bindDiagnostics) = binder.bind(workflow, file: fileValues, assignments: assignments)
+        output.diagnostics.append(contentsOf: bindDiagnostics)
+        guard !output.diagnostics.hasErrors else { return output }
+        switch Compiler(registry: registry).compile(checked, inputs: values, environment: environment) {
+        case .success(let plan): output.plan = plan
+        case .failure(let problems): output.diagnostics.append(contentsOf: problems)
+        }
+        return output
+    }
+}

@@ -1,0 +1,47 @@
+/// Draws a plan's DAG for `aiv graph`: Graphviz dot or Mermaid. Steps with `for_each` are
+/// marked (a stacked box in dot, a subroutine shape in Mermaid), conditional steps say so.
+public enum GraphRenderer {
+    public static func dot(_ plan: ExecutionPlan) -> String {
+        var out = "digraph \"\(escape(plan.workflow))\" {\n  rankdir=LR;\n  node [shape=box, fontname=\"Helvetica\"];\n"
+        for step in plan.steps {
+            var attributes = ["label=\"\(labelParts(step).map(escape).joined(separator: "\\n"))\""]
+            if step.forEach != nil { attributes.append("shape=box3d") }
+            if step.condition != nil { attributes.append("style=dashed") }
+            if step.effect == .sideEffecting { attributes.append("color=\"#b03030\"") }
+            out += "  \"\(escape(step.id))\" [\(attributes.joined(separator: ", "))];\n"
+        }
+        for step in plan.steps {
+            for need in step.needs {
+                out += "  \"\(escape(need.step))\" -> \"\(escape(step.id))\"\(need.reason == .needs ? " [style=dotted]" : "");\n"
+            }
+        }
+        return out + "}\n"
+    }
+
+    public static func mermaid(_ plan: ExecutionPlan) -> String {
+        var out = "flowchart LR\n"
+        let ids = Dictionary(uniqueKeysWithValues: plan.steps.enumerated().map { ($1.id, "s\($0)") })
+        for step in plan.steps {
+            let text = "\"" + labelParts(step).joined(separator: "<br/>").replacingOccurrences(of: "\"", with: "#quot;") + "\""
+            let node = step.forEach != nil ? "[[\(text)]]" : step.condition != nil ? "{{\(text)}}" : "[\(text)]"
+            out += "  \(ids[step.id]!)\(node)\n"
+        }
+        for step in plan.steps {
+            for need in step.needs {
+                out += "  \(ids[need.step]!) \(need.reason == .needs ? "-.->" : "-->") \(ids[step.id]!)\n"
+            }
+        }
+        return out
+    }
+
+    static func labelParts(_ step: PlannedStep) -> [String] {
+        var parts = [step.id, step.kind]
+        if let fanout = step.forEach { parts.append(fanout.items.map { "for each ×\($0.count)" } ?? "for each") }
+        if step.condition != nil { parts.append("if …") }
+        return parts
+    }
+
+    static func escape(_ text: String) -> String {
+        text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+    }
+}

@@ -1,0 +1,422 @@
+import Foundation
+
+/// Checks a loaded workflow against the step registry: kinds, arguments and their types,
+/// references in expressions, prompt files and their variables, `for_each` lists, service
+/// settings and dependency cycles. It reports every problem it finds, never only the first.
+public struct WorkflowChecker: Sendable {
+    public var registry: StepRegistry
+
+    public init(registry: StepRegistry) {
+        self.registry = registry
+    }
+
+    /// `source` is the workflow's text; with it, problems inside a string point at their exact column.
+    public func check(_ workflow: Workflow, source: SourceFile? = nil) -> CheckedWorkflow {
+        var run = CheckRun(registry: registry, workflow: workflow, source: source)
+        run.checkServices()
+        for step in workflow.steps { run.checkStep(step) }
+        run.checkCycles()
+        return CheckedWorkflow(workflow: workflow, diagnostics: run.diagnostics, dependencies: run.dependencies, prompts: run.prompts)
+    }
+}
+
+/// The state of one check: what has been found so far.
+struct CheckRun {
+    let registry: StepRegistry
+    let workflow: Workflow
+    let source: SourceFile?
+    var diagnostics = Diagnostics()
+    var dependencies: [String: [Dependency]] = [:]
+    var prompts: [String: PromptFile] = [:]
+    var failedPrompts: Set<String> = []
+    /// "step\0dependency" → the string and offset of the reference that made the edge.
+    var referenceSites: [String: (value: SourceValue, offset: Int)] = [:]
+    let baseScope: TypeScope
+
+    init(registry: StepRegistry, workflow: Workflow, source: SourceFile?) {
+        self.registry = registry
+        self.workflow = workflow
+        self.source = source
+        var steps: [String: TypeScope.StepInfo] = [:]
+        for step in workflow.steps {
+            guard let kind = registry[kind: step.kind] else { continue }
+            // The outputs of a for_each step are the outputs of each item, collected in order.
+            steps[step.id] = .init(kind: step.kind, outputs: step.forEach == nil ? kind.outputs : .array(kind.outputs))
+        }
+        let inputs = Dictionary(workflow.inputs.map { ($0.name, $0.type.schema) }, uniquingKeysWith: { first, _ in first })
+        baseScope = TypeScope(inputs: inputs, steps: steps)
+    }
+
+    // MARK: Services
+
+    mutating func checkServices() {
+        for service in workflow.services {
+            guard let description = registry.service(service.name) else {
+                let known = registry.services.map(\.name)
+                diagnostics.error("unknown service '\(service.name)'\(Suggestions.didYouMean(service.name, in: known)); services are \(known.joined(separator: ", "))",
+                                  at: service.location, length: service.name.count)
+                continue
+            }
+            checkValue(service.settings, against: .object(description.settings), path: "services.\(service.name)", owner: nil,
+                       scope: TypeScope(inputs: baseScope.inputs))
+        }
+    }
+
+    // MARK: Steps
+
+    mutating func checkStep(_ step: StepDeclaration) {
+        dependencies[step.id] = []
+        for need in step.needs {
+            if need.id == step.id {
+                diagnostics.error("step '\(step.id)' needs itself", at: need.location, length: need.id.count)
+            } else if workflow.step(need.id) == nil {
+                diagnostics.error("step '\(step.id)' needs unknown step '\(need.id)'\(Suggestions.didYouMean(need.id, in: workflow.steps.map(\.id)))",
+                                  at: need.location, length: need.id.count)
+            } else {
+                addDependency(of: step.id, on: need.id, reason: .needs, at: need.location)
+            }
+        }
+
+        let kind = registry[kind: step.kind]
+        if kind == nil, step.kind.isEmpty, step.kindLocation != step.location {
+            diagnostics.error("'uses' of step '\(step.id)' is empty; name a step kind such as 'template.render'", at: step.kindLocation)
+        } else if kind == nil, !step.kind.isEmpty {
+            diagnostics.error("unknown step kind '\(step.kind)'\(Suggestions.didYouMean(step.kind, in: registry.kindNames))",
+                              at: step.kindLocation, length: step.kind.count,
+                              notes: Suggestions.closest(to: step.kind, in: registry.kindNames) == nil
+                                ? [.init("run 'aiv kinds' to list the step kinds")] : [])
+        }
+
+        if let condition = step.condition { checkCondition(condition, step: step) }
+        let itemSchema = step.forEach.map { checkForEach($0, step: step) }
+        if let timeout = step.timeout, timeout <= 0 {
+            diagnostics.error("'timeout' of step '\(step.id)' must be longer than zero", at: step.location)
+        }
+        if let kind, kind.effect == .sideEffecting, let location = step.cacheLocation, step.cache != .off {
+            diagnostics.error("step kind '\(kind.name)' has side effects and is never cached; remove 'cache' or set it to false", at: location)
+        }
+
+        var scope = baseScope
+        scope.item = itemSchema
+        scope.hasIndex = itemSchema != nil
+        guard let kind else {
+            // Still check expressions, so references in a step of an unknown kind are reported.
+            if let arguments = step.arguments { checkValue(arguments, against: .any, path: "with", owner: step, scope: scope) }
+            return
+        }
+        checkArguments(step, kind: kind, scope: scope)
+    }
+
+    mutating func checkCondition(_ condition: SourceValue, step: StepDeclaration) {
+        guard case .string(let text) = condition.content else { return }
+        let scope = baseScope
+        if text.hasExpressionMarker {
+            guard let template = parseTemplate(condition, step: step) else { return }
+            guard template.singleExpression != nil else {
+                diagnostics.error("'if' must be one expression; write it without '${{ }}' or wrap all of it in one", at: condition.location, length: condition.length)
+                return
+            }
+            checkTemplate(template, in: condition, scope: scope, step: step)
+        } else {
+            do {
+                let expression = try ExpressionParser.parse(text)
+                checkExpression(expression, source: text, offset: 0, in: condition, scope: scope, step: step)
+            } catch {
+                report(error, in: condition, offset: 0)
+            }
+        }
+    }
+
+    /// Checks `for_each` and returns the shape of its items.
+    mutating func checkForEach(_ value: SourceValue, step: StepDeclaration) -> Schema {
+        if let items = value.items {
+            for item in items { checkValue(item, against: .any, path: "for_each", owner: step, scope: baseScope) }
+            return items.first.map { Schema.of($0.json) } ?? .any
+        }
+        guard let template = parseTemplate(value, step: step) else { return .any }
+        guard let expression = template.singleExpression else {
+            diagnostics.error("'for_each' must be a list or one '${{ }}' expression that gives a list", at: value.location, length: value.length)
+            return .any
+        }
+        let type = checkTemplate(template, in: value, scope: baseScope, step: step)
+        if type.isList == false {
+            diagnostics.error("'for_each' must be a list, but '\(Self.source(of: template))' is \(type.phrase)", at: value.location, length: value.length)
+            return .any
+        }
+        _ = expression
+        return type.element ?? .any
+    }
+
+    // MARK: Arguments
+
+    mutating func checkArguments(_ step: StepDeclaration, kind: StepKindDescription, scope: TypeScope) {
+        let entries = step.arguments?.entries ?? []
+        let names = kind.arguments.map(\.name)
+        for entry in entries {
+            guard let property = kind.argument(entry.key) else {
+                diagnostics.error("unknown argument '\(entry.key)' for \(kind.name)\(Suggestions.didYouMean(entry.key, in: names)); it takes \(names.joined(separator: ", "))",
+                                  at: entry.keyLocation, length: entry.key.count)
+                checkValue(entry.value, against: .any, path: entry.key, owner: step, scope: scope)
+                continue
+            }
+            if property.role == .itemExpression {
+                checkItemExpression(entry.value, property: property, step: step, scope: scope)
+                continue
+            }
+            checkValue(entry.value, against: property.schema, path: entry.key, owner: step, scope: scope)
+            if let role = property.role { checkRole(role, of: entry, step: step, kind: kind) }
+        }
+        for property in kind.arguments where property.isRequired && !entries.contains(where: { $0.key == property.name }) {
+            let location = step.arguments?.location ?? step.kindLocation
+            diagnostics.error("step '\(step.id)' is missing argument '\(property.name)' of \(kind.name) (\(property.schema.phrase): \(property.summary))",
+                              at: location, length: step.arguments == nil ? step.kind.count : 1)
+        }
+    }
+
+    /// An argument the step evaluates itself for each element, such as a filter's `where`.
+    mutating func checkItemExpression(_ value: SourceValue, property: Property, step: StepDeclaration, scope: TypeScope) {
+        guard let text = value.string else {
+            diagnostics.error("argument '\(property.name)' must be an expression such as \"item.score >= 3\", not \(value.kindPhrase)",
+                              at: value.location, length: value.length)
+            return
+        }
+        var itemScope = scope
+        itemScope.item = .any
+        itemScope.hasIndex = true
+        do {
+            let expression = try ExpressionParser.parse(text)
+            checkExpression(expression, source: text, offset: 0, in: value, scope: itemScope, step: step)
+        } catch {
+            report(error, in: value, offset: 0)
+        }
+    }
+
+    mutating func checkRole(_ role: ArgumentRole, of entry: SourceValue.Entry, step: StepDeclaration, kind: StepKindDescription) {
+        let value = entry.value
+        guard let text = value.string, !text.hasExpressionMarker else { return }
+        switch role {
+        case .inputFile:
+            let path = resolve(text)
+            if !FileManager.default.fileExists(atPath: path) {
+                diagnostics.error("file not found: '\(text)' (looked for \(path))", at: value.location, length: value.length)
+            }
+        case .outputPath:
+            if let problem = OutputPaths.problem(with: text) {
+                diagnostics.error("argument '\(entry.key)' \(problem)", at: value.location, length: value.length)
+            }
+        case .duration:
+            if Durations.parse(text) == nil {
+                diagnostics.error("argument '\(entry.key)' must be a duration such as 30, \"90s\" or \"1h30m\", not '\(text)'", at: value.location, length: value.length)
+            }
+        case .template(let variablesArgument):
+            guard let prompt = loadPrompt(text, at: value) else { return }
+            checkPromptVariables(prompt, path: text, argument: variablesArgument, step: step, at: value)
+        case .itemExpression:
+            break
+        }
+    }
+
+    func resolve(_ path: String) -> String {
+        Paths.resolve(path, relativeTo: workflow.baseDirectory)
+    }
+
+    mutating func loadPrompt(_ path: String, at value: SourceValue) -> PromptFile? {
+        if let prompt = prompts[path] { return prompt }
+        if failedPrompts.contains(path) { return nil }
+        let resolved = resolve(path)
+        guard FileManager.default.fileExists(atPath: resolved) else {
+            failedPrompts.insert(path)
+            diagnostics.error("prompt file not found: '\(path)' (looked for \(resolved))", at: value.location, length: value.length)
+            return nil
+        }
+        let (prompt, problems) = PromptFile.load(path: resolved)
+        diagnostics.append(contentsOf: problems)
+        guard let prompt else {
+            failedPrompts.insert(path)
+            return nil
+        }
+        prompts[path] = prompt
+        return prompt
+    }
+
+    /// Compares what the prompt reads with what the step passes in its `variables` argument.
+    mutating func checkPromptVariables(_ prompt: PromptFile, path: String, argument: String, step: StepDeclaration, at value: SourceValue) {
+        let passedValue = step.arguments?[argument]
+        if let passedValue, passedValue.entries == nil { return }  // an expression: known only when running
+        let passed = passedValue?.entries ?? []
+        let optional = Set(prompt.declaredVariables?.filter(\.isOptional).map(\.name) ?? [])
+        for variable in prompt.usedVariables where !optional.contains(variable.name) && !passed.contains(where: { $0.key == variable.name }) {
+            diagnostics.error("prompt '\(path)' uses '\(variable.name)', which step '\(step.id)' does not pass in '\(argument)'\(Suggestions.didYouMean(variable.name, in: passed.map(\.key)))",
+                              at: passedValue?.location ?? value.location, length: passedValue == nil ? value.length : 1,
+                              notes: [.init("used here", at: variable.location)])
+        }
+        let readable = Set(prompt.usedVariables.map(\.name)).union(prompt.declaredVariables?.map(\.name) ?? [])
+        for entry in passed where !readable.contains(entry.key) {
+            diagnostics.warning("'\(entry.key)' is passed to prompt '\(path)', which never uses it\(Suggestions.didYouMean(entry.key, in: readable))",
+                                at: entry.keyLocation, length: entry.key.count)
+        }
+    }
+
+    // MARK: Values and expressions
+
+    /// Checks a value against a shape: literals by their type, strings with `${{ }}` by the static
+    /// type of their expression. `owner` is the step (nil for service settings).
+    mutating func checkValue(_ value: SourceValue, against schema: Schema, path: String, owner: StepDeclaration?, scope: TypeScope) {
+        switch value.content {
+        case .string(let text) where text.hasExpressionMarker:
+            guard let template = parseTemplate(value, step: owner) else { return }
+            let type = checkTemplate(template, in: value, scope: scope, step: owner)
+            if !schema.accepts(type) {
+                diagnostics.error("\(describe(path, owner)) expects \(schema.phrase), but '\(Self.source(of: template))' is \(type.phrase)",
+                                  at: value.location, length: value.length)
+            }
+        case .mapping(let entries):
+            guard case .object(let object) = Self.option(of: schema, for: value) else {
+                if schema != .any, schema.mismatch(.object([:])) != nil {
+                    diagnostics.error("\(describe(path, owner)) expects \(schema.phrase), got a mapping", at: value.location)
+                }
+                for entry in entries { checkValue(entry.value, against: .any, path: "\(path).\(entry.key)", owner: owner, scope: scope) }
+                return
+            }
+            for entry in entries {
+                if let property = object[entry.key] {
+                    checkValue(entry.value, against: property.schema, path: "\(path).\(entry.key)", owner: owner, scope: scope)
+                } else if let additional = object.additional {
+                    checkValue(entry.value, against: additional, path: "\(path).\(entry.key)", owner: owner, scope: scope)
+                } else {
+                    let names = object.properties.map(\.name)
+                    diagnostics.error("unknown field '\(entry.key)' in \(describe(path, owner))\(Suggestions.didYouMean(entry.key, in: names)); it takes \(names.joined(separator: ", "))",
+                                      at: entry.keyLocation, length: entry.key.count)
+                    checkValue(entry.value, against: .any, path: "\(path).\(entry.key)", owner: owner, scope: scope)
+                }
+            }
+            for property in object.properties where property.isRequired && !entries.contains(where: { $0.key == property.name }) {
+                diagnostics.error("\(describe(path, owner)) is missing '\(property.name)' (\(property.schema.phrase))", at: value.location)
+            }
+        case .sequence(let items):
+            guard let element = Self.option(of: schema, for: value).element else {
+                diagnostics.error("\(describe(path, owner)) expects \(schema.phrase), got a list", at: value.location)
+                for item in items { checkValue(item, against: .any, path: path, owner: owner, scope: scope) }
+                return
+            }
+            for (i, item) in items.enumerated() { checkValue(item, against: element, path: "\(path)[\(i)]", owner: owner, scope: scope) }
+        default:
+            if let problem = schema.mismatch(value.json) {
+                diagnostics.error("\(describe(path, owner)) \(problem)", at: value.location, length: value.length)
+            }
+        }
+    }
+
+    /// For a value checked against `anyOf`, the option of the same kind (mapping, list).
+    static func option(of schema: Schema, for value: SourceValue) -> Schema {
+        guard case .anyOf(let options) = schema else { return schema }
+        switch value.content {
+        case .mapping: return options.first { if case .object = $0 { true } else { $0 == .any } } ?? schema
+        case .sequence: return options.first { $0.element != nil } ?? schema
+        default: return schema
+        }
+    }
+
+    func describe(_ path: String, _ owner: StepDeclaration?) -> String {
+        guard let owner else { return "'\(path)'" }
+        return "argument '\(path)' of \(owner.kind.isEmpty ? "step '\(owner.id)'" : owner.kind)"
+    }
+
+    static func source(of template: StringTemplate) -> String {
+        for segment in template.segments {
+            if case .expression(_, let source, _) = segment { return source.trimmingCharacters(in: .whitespaces) }
+        }
+        return ""
+    }
+
+    mutating func parseTemplate(_ value: SourceValue, step: StepDeclaration?) -> StringTemplate? {
+        guard let text = value.string else { return nil }
+        do {
+            return try StringTemplate.parse(text)
+        } catch {
+            report(error, in: value, offset: 0)
+            return nil
+        }
+    }
+
+    /// Checks every expression of a template; returns the template's static type.
+    @discardableResult
+    mutating func checkTemplate(_ template: StringTemplate, in value: SourceValue, scope: TypeScope, step: StepDeclaration?) -> Schema {
+        var single: Schema = .string
+        for segment in template.segments {
+            guard case .expression(let expression, let source, let offset) = segment else { continue }
+            single = checkExpression(expression, source: source, offset: offset, in: value, scope: scope, step: step)
+        }
+        return template.singleExpression != nil ? single : .string
+    }
+
+    @discardableResult
+    mutating func checkExpression(_ expression: Expression, source: String, offset: Int, in value: SourceValue, scope: TypeScope, step: StepDeclaration?) -> Schema {
+        let (type, errors) = expression.check(in: scope)
+        for error in errors { report(error, in: value, offset: offset) }
+        guard let step else { return type }
+        for reference in expression.references where reference.root == "steps" {
+            guard case .member(let id)? = reference.path.first, workflow.step(id) != nil else { continue }
+            if id == step.id {
+                let (location, _) = locate(in: value, offset: offset + reference.offset)
+                diagnostics.error("step '\(step.id)' refers to its own outputs", at: location, length: reference.length)
+            } else if addDependency(of: step.id, on: id, reason: .reference, at: value.location) {
+                // The exact column is worked out only if a cycle needs it: most edges never do.
+                referenceSites["\(step.id)\u{0}\(id)"] = (value, offset + reference.offset)
+            }
+        }
+        return type
+    }
+
+    /// Adds an edge unless there is one already; returns whether it was added.
+    @discardableResult
+    mutating func addDependency(of step: String, on other: String, reason: Dependency.Reason, at location: SourceLocation) -> Bool {
+        if dependencies[step, default: []].contains(where: { $0.step == other }) { return false }
+        dependencies[step, default: []].append(Dependency(step: other, reason: reason, location: location))
+        return true
+    }
+
+    mutating func report(_ error: ExpressionError, in value: SourceValue, offset: Int) {
+        let (location, exact) = locate(in: value, offset: offset + error.offset)
+        diagnostics.error(error.message, at: location, length: exact ? error.length : value.length)
+    }
+
+    /// The file location of the character at `offset` in a YAML string value. Found by searching
+    /// the file for that line of the string from the value's start, which works for quoted and
+    /// block scalars alike; falls back to the value's own location.
+    func locate(in value: SourceValue, offset: Int) -> (SourceLocation, exact: Bool) {
+        guard let source, let text = value.string else { return (value.location, false) }
+        let characters = Array(text)
+        let clamped = min(max(0, offset), characters.count)
+        let lineStart = characters[..<clamped].lastIndex(of: "\n").map { $0 + 1 } ?? 0
+        let lineEnd = characters[clamped...].firstIndex(of: "\n") ?? characters.count
+        let lineText = String(characters[lineStart..<lineEnd])
+        guard !lineText.trimmingCharacters(in: .whitespaces).isEmpty,
+              let found = source.locate(lineText, from: value.location) else { return (value.location, false) }
+        return (found.advanced(by: String(characters[lineStart..<clamped]).unicodeScalars.count), true)
+    }
+}
+
+extension CheckRun {
+    /// Reports each dependency cycle once, naming every step on it, with where each edge comes from.
+    mutating func checkCycles() {
+        let graph = DependencyGraph(steps: workflow.steps.map(\.id),
+                                    edges: dependencies.mapValues { $0.map(\.step) })
+        for cycle in graph.cycles() where cycle.count > 1 {
+            let description = (cycle + [cycle[0]]).map { "'\($0)'" }.joined(separator: " → ")
+            var notes: [Diagnostic.Note] = []
+            for (i, step) in cycle.enumerated() {
+                let next = cycle[(i + 1) % cycle.count]
+                guard let edge = dependencies[step]?.first(where: { $0.step == next }) else { continue }
+                let how = edge.reason == .needs ? "needs" : "uses the outputs of"
+                var location = edge.location
+                if edge.reason == .reference, let site = referenceSites["\(step)\u{0}\(next)"] {
+                    location = locate(in: site.value, offset: site.offset).0
+                }
+                notes.append(.init("'\(step)' \(how) '\(next)' here", at: location))
+            }
+            let first = workflow.step(cycle[0])!
+            diagnostics.error("dependency cycle: \(description)", at: first.location, length: first.id.count, notes: notes)
+        }
+    }
+}

@@ -1,0 +1,265 @@
+import Foundation
+
+/// A function callable in expressions. The parser checks names and argument counts, the checker
+/// argument and result types, the evaluator runs `implementation`: all from the one entry in
+/// `ExpressionFunctions.all`, so adding a function is adding an entry.
+public struct ExpressionFunction: Sendable {
+    public let name: String
+    /// How help texts show the call: `join(list, separator = ',')`.
+    public let signature: String
+    public let summary: String
+    public let minimumArguments: Int
+    /// nil: any number of further arguments, each of the last parameter's type.
+    public let maximumArguments: Int?
+    /// The accepted type of each parameter, for static checking.
+    let parameters: [Schema]
+    /// The result type given the arguments' static types.
+    let resultType: @Sendable ([Schema]) -> Schema
+    let implementation: @Sendable ([JSONValue]) throws(FunctionFailure) -> JSONValue
+    /// Extra static checks on the argument expressions (e.g. a literal format string); returns problems.
+    var checkArguments: (@Sendable ([Expression]) -> [ExpressionError])? = nil
+
+    /// The message for a call with `count` arguments, or nil when that count is accepted.
+    func arityProblem(_ count: Int) -> String? {
+        if count >= minimumArguments, count <= (maximumArguments ?? .max) { return nil }
+        func arguments(_ n: Int) -> String { n == 1 ? "1 argument" : "\(n) arguments" }
+        let expected = switch maximumArguments {
+        case nil: "at least " + arguments(minimumArguments)
+        case minimumArguments: arguments(minimumArguments)
+        case let maximum? where maximum == minimumArguments + 1: "\(minimumArguments) or \(maximum) arguments"
+        case let maximum?: "\(minimumArguments) to \(maximum) arguments"
+        }
+        return "'\(name)' takes \(expected), got \(count)"
+    }
+
+    /// The parameter type that argument `i` is checked against.
+    func parameter(_ i: Int) -> Schema { i < parameters.count ? parameters[i] : parameters.last ?? .any }
+}
+
+/// Why a function could not compute its result; `argument` is the 0-based argument to underline.
+struct FunctionFailure: Error {
+    var message: String
+    var argument: Int?
+    init(_ message: String, argument: Int? = nil) {
+        self.message = message
+        self.argument = argument
+    }
+}
+
+public enum ExpressionFunctions {
+    private static let text: Schema = .anyOf([.string, .null])
+
+    /// Every function, in the order help texts list them.
+    public static let all: [ExpressionFunction] = [
+        ExpressionFunction(
+            name: "length", signature: "length(value)",
+            summary: "Characters of a string, items of a list or keys of a mapping; null is 0.",
+            minimumArguments: 1, maximumArguments: 1, parameters: [.anyOf([.string, .array(.any), .map(.any), .null])],
+            resultType: { _ in .integer },
+            implementation: { args throws(FunctionFailure) in
+                switch args[0] {
+                case .string(let s): .int(s.count)
+                case .array(let a): .int(a.count)
+                case .object(let o): .int(o.count)
+                case .null: .int(0)
+                default: throw FunctionFailure("'length' needs a string, list or mapping, got \(args[0].describedKind)", argument: 0)
+                }
+            }),
+        ExpressionFunction(
+            name: "join", signature: "join(list, separator = ',')",
+            summary: "The items of a list as text, separated by `separator`.",
+            minimumArguments: 1, maximumArguments: 2, parameters: [.anyOf([.array(.any), .string, .null]), text],
+            resultType: { _ in .string },
+            implementation: { args throws(FunctionFailure) in
+                let separator = try string(args, 1, of: "join", default: ",")
+                switch args[0] {
+                case .array(let items): return .string(items.map(\.interpolationText).joined(separator: separator))
+                case .string, .null: return .string(args[0].interpolationText)
+                default: throw FunctionFailure("'join' needs a list, got \(args[0].describedKind)", argument: 0)
+                }
+            }),
+        ExpressionFunction(
+            name: "format", signature: "format(text, values...)",
+            summary: "`text` with `{0}`, `{1}`… replaced by the values; `{{` and `}}` are braces.",
+            minimumArguments: 1, maximumArguments: nil, parameters: [text, .any],
+            resultType: { _ in .string },
+            implementation: { args throws(FunctionFailure) in
+                .string(try format(try string(args, 0, of: "format"), Array(args.dropFirst())))
+            },
+            checkArguments: { arguments in
+                guard case .literal(.string(let pattern), let span) = arguments[0] else { return [] }
+                do throws(FunctionFailure) {
+                    _ = try format(pattern, Array(repeating: JSONValue.null, count: arguments.count - 1))
+                    return []
+                } catch {
+                    return [ExpressionError(error.message, at: span)]
+                }
+            }),
+        ExpressionFunction(
+            name: "contains", signature: "contains(textOrList, value)",
+            summary: "Whether a string contains a substring, or a list an equal item.",
+            minimumArguments: 2, maximumArguments: 2, parameters: [.anyOf([.string, .array(.any), .null]), .any],
+            resultType: { _ in .boolean },
+            implementation: { args throws(FunctionFailure) in
+                switch args[0] {
+                case .array(let items): return .bool(items.contains { $0.looselyEquals(args[1]) })
+                case .string(let s):
+                    let needle = args[1].interpolationText
+                    return .bool(needle.isEmpty || s.contains(needle))
+                case .null: return .bool(false)
+                default: throw FunctionFailure("'contains' needs a string or a list, got \(args[0].describedKind)", argument: 0)
+                }
+            }),
+        ExpressionFunction(
+            name: "startsWith", signature: "startsWith(text, prefix)", summary: "Whether `text` begins with `prefix`.",
+            minimumArguments: 2, maximumArguments: 2, parameters: [text, text], resultType: { _ in .boolean },
+            implementation: { args throws(FunctionFailure) in
+                .bool(try string(args, 0, of: "startsWith").hasPrefix(try string(args, 1, of: "startsWith")))
+            }),
+        ExpressionFunction(
+            name: "endsWith", signature: "endsWith(text, suffix)", summary: "Whether `text` ends with `suffix`.",
+            minimumArguments: 2, maximumArguments: 2, parameters: [text, text], resultType: { _ in .boolean },
+            implementation: { args throws(FunctionFailure) in
+                .bool(try string(args, 0, of: "endsWith").hasSuffix(try string(args, 1, of: "endsWith")))
+            }),
+        ExpressionFunction(
+            name: "lower", signature: "lower(text)", summary: "`text` in lower case.",
+            minimumArguments: 1, maximumArguments: 1, parameters: [text], resultType: { _ in .string },
+            implementation: { args throws(FunctionFailure) in .string(try string(args, 0, of: "lower").lowercased()) }),
+        ExpressionFunction(
+            name: "upper", signature: "upper(text)", summary: "`text` in upper case.",
+            minimumArguments: 1, maximumArguments: 1, parameters: [text], resultType: { _ in .string },
+            implementation: { args throws(FunctionFailure) in .string(try string(args, 0, of: "upper").uppercased()) }),
+        ExpressionFunction(
+            name: "toJSON", signature: "toJSON(value)", summary: "`value` as canonical JSON (sorted keys, no spaces).",
+            minimumArguments: 1, maximumArguments: 1, parameters: [.any], resultType: { _ in .string },
+            implementation: { args throws(FunctionFailure) in .string(args[0].canonicalJSON) }),
+        ExpressionFunction(
+            name: "fromJSON", signature: "fromJSON(text)",
+            summary: "The value that JSON `text` describes; null gives null.",
+            minimumArguments: 1, maximumArguments: 1, parameters: [text], resultType: { _ in .any },
+            implementation: { args throws(FunctionFailure) in
+                if args[0] == .null { return .null }
+                let source = try string(args, 0, of: "fromJSON")
+                do {
+                    return try JSONDecoder().decode(JSONValue.self, from: Data(source.utf8))
+                } catch {
+                    throw FunctionFailure("'fromJSON' got text that is not valid JSON", argument: 0)
+                }
+            }),
+        ExpressionFunction(
+            name: "flatten", signature: "flatten(listOfLists)",
+            summary: "The items of the inner lists in one list (one level; other items are kept).",
+            minimumArguments: 1, maximumArguments: 1, parameters: [.anyOf([.array(.any), .null])],
+            resultType: { types in
+                guard let inner = types[0].element, types[0].isList == true else { return .array(.any) }
+                if inner.isList == true, let element = inner.element { return .array(element) }
+                return inner.isList == false ? .array(inner) : .array(.any)
+            },
+            implementation: { args throws(FunctionFailure) in
+                switch args[0] {
+                case .array(let items): return .array(items.flatMap { $0.arrayValue ?? [$0] })
+                case .null: return .array([])
+                default: throw FunctionFailure("'flatten' needs a list, got \(args[0].describedKind)", argument: 0)
+                }
+            }),
+        ExpressionFunction(
+            name: "floor", signature: "floor(number)", summary: "The largest integer not above `number`.",
+            minimumArguments: 1, maximumArguments: 1, parameters: [.number], resultType: { _ in .integer },
+            implementation: { args throws(FunctionFailure) in .int(try wholeNumber(args, 0, of: "floor")) }),
+        ExpressionFunction(
+            name: "timestamp", signature: "timestamp(seconds)",
+            summary: "Seconds as a chapter time: M:SS under an hour, else H:MM:SS.",
+            minimumArguments: 1, maximumArguments: 1, parameters: [.number], resultType: { _ in .string },
+            implementation: { args throws(FunctionFailure) in
+                let total = try wholeNumber(args, 0, of: "timestamp")
+                guard total >= 0 else {
+                    throw FunctionFailure("'timestamp' needs a number of seconds of at least 0, got \(total)", argument: 0)
+                }
+                let (hours, minutes, seconds) = (total / 3600, total % 3600 / 60, total % 60)
+                func twoDigits(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
+                return .string(hours > 0 ? "\(hours):\(twoDigits(minutes)):\(twoDigits(seconds))" : "\(minutes):\(twoDigits(seconds))")
+            }),
+    ]
+
+    static let named: [String: ExpressionFunction] = Dictionary(uniqueKeysWithValues: all.map { ($0.name, $0) })
+
+    // MARK: Helpers shared by the implementations
+
+    /// Argument `i` as a string; null counts as the empty string, a missing optional as `default`.
+    private static func string(_ args: [JSONValue], _ i: Int, of function: String,
+                               default fallback: String = "") throws(FunctionFailure) -> String {
+        guard i < args.count else { return fallback }
+        switch args[i] {
+        case .string(let s): return s
+        case .null: return ""
+        default: throw FunctionFailure("argument \(i + 1) of '\(function)' must be a string, got \(args[i].describedKind)", argument: i)
+        }
+    }
+
+    /// Argument `i` rounded down to an integer.
+    private static func wholeNumber(_ args: [JSONValue], _ i: Int, of function: String) throws(FunctionFailure) -> Int {
+        switch args[i] {
+        case .int(let n): return n
+        case .double(let d) where d.isFinite && abs(d) < 9e18: return Int(d.rounded(.down))
+        case .double(let d): throw FunctionFailure("'\(function)' cannot make a whole number of \(d)", argument: i)
+        default: throw FunctionFailure("argument \(i + 1) of '\(function)' must be a number, got \(args[i].describedKind)", argument: i)
+        }
+    }
+
+    /// `{0}`-style formatting; `{{` and `}}` stand for single braces.
+    static func format(_ pattern: String, _ values: [JSONValue]) throws(FunctionFailure) -> String {
+        var out = ""
+        var rest = Substring(pattern)
+        while let c = rest.first {
+            rest = rest.dropFirst()
+            if c == "{" || c == "}", rest.first == c {
+                rest = rest.dropFirst()
+                out.append(c)
+            } else if c == "}" {
+                throw FunctionFailure("'format' found a lone '}'; write '}}' for a brace", argument: 0)
+            } else if c == "{" {
+                let digits = rest.prefix { $0.isASCII && $0.isNumber }
+                guard !digits.isEmpty, rest.dropFirst(digits.count).first == "}", let n = Int(digits) else {
+                    throw FunctionFailure("'format' placeholders look like {0}; write '{{' for a brace", argument: 0)
+                }
+                guard n < values.count else {
+                    throw FunctionFailure("'format' uses {\(n)} but has \(values.count == 1 ? "1 value" : "\(values.count) values")",
+                                          argument: 0)
+                }
+                out += values[n].interpolationText
+                rest = rest.dropFirst(digits.count + 1)
+            } else {
+                out.append(c)
+            }
+        }
+        return out
+    }
+}
+
+extension JSONValue {
+    /// How a message names a value's kind: "a string", "a list", "null".
+    var describedKind: String {
+        switch self {
+        case .null: "null"
+        case .bool: "a boolean"
+        case .int, .double: "a number"
+        case .string: "a string"
+        case .array: "a list"
+        case .object: "a mapping"
+        }
+    }
+
+    /// Equality for `==`: structural, with integers and decimals compared by value (1 == 1.0).
+    func looselyEquals(_ other: JSONValue) -> Bool {
+        switch (self, other) {
+        case (.int(let a), .int(let b)): return a == b
+        case (.int, .double), (.double, .int), (.double, .double): return numberValue == other.numberValue
+        case (.array(let a), .array(let b)):
+            return a.count == b.count && zip(a, b).allSatisfy { $0.looselyEquals($1) }
+        case (.object(let a), .object(let b)):
+            return a.count == b.count && a.allSatisfy { key, value in b[key].map(value.looselyEquals) ?? false }
+        default: return self == other
+        }
+    }
+}

@@ -1,0 +1,124 @@
+/// A string that may contain `${{ expression }}` parts, as workflow values do.
+///
+/// Offsets in errors (from parsing, rendering or checking) are `Character` offsets in the whole
+/// template string, so the caller maps them to a file position the same way for every value.
+public struct StringTemplate: Sendable, Hashable {
+    public enum Segment: Sendable, Hashable {
+        case text(String)
+        /// `offset` is where `source` (the text after `${{`, before `}}`) starts in the template.
+        /// Spans inside `Expression` are relative to `source`.
+        case expression(Expression, source: String, offset: Int)
+    }
+
+    public var segments: [Segment]
+
+    public init(segments: [Segment]) {
+        self.segments = segments
+    }
+
+    /// Splits `text` into literal text and expressions. The `}}` that ends an expression is found
+    /// outside quoted strings, so `${{ format('{{{0}}}', x) }}` works.
+    public static func parse(_ text: String) throws(ExpressionError) -> StringTemplate {
+        let characters = Array(text)
+        var segments: [Segment] = []
+        var literal = ""
+        var i = 0
+        while i < characters.count {
+            guard characters[i] == "$", i + 2 < characters.count, characters[i + 1] == "{", characters[i + 2] == "{" else {
+                literal.append(characters[i])
+                i += 1
+                continue
+            }
+            let start = i + 3
+            guard let end = ExpressionLexer.endOfEmbeddedExpression(in: characters, from: start) else {
+                throw ExpressionError("unterminated '${{'; expected '}}'", offset: i, length: 3)
+            }
+            if !literal.isEmpty { segments.append(.text(literal)) }
+            literal = ""
+            let source = String(characters[start..<end])
+            do throws(ExpressionError) {
+                segments.append(.expression(try ExpressionParser.parse(source), source: source, offset: start))
+            } catch {
+                throw error.shifted(by: start)
+            }
+            i = end + 2
+        }
+        if !literal.isEmpty { segments.append(.text(literal)) }
+        return StringTemplate(segments: segments)
+    }
+
+    public var containsExpressions: Bool {
+        segments.contains { if case .expression = $0 { true } else { false } }
+    }
+
+    /// The expression when the whole string (ignoring surrounding whitespace) is exactly one
+    /// `${{ }}`: its value then keeps its type (a list stays a list).
+    public var singleExpression: Expression? {
+        singleSegment.map(\.expression)
+    }
+
+    private var singleSegment: (expression: Expression, offset: Int)? {
+        var found: (Expression, Int)?
+        for segment in segments {
+            switch segment {
+            case .text(let text):
+                if !text.allSatisfy(\.isWhitespace) { return nil }
+            case .expression(let expression, _, let offset):
+                if found != nil { return nil }
+                found = (expression, offset)
+            }
+        }
+        return found
+    }
+
+    /// The value: a single expression's own value, otherwise a string with each part's
+    /// `interpolationText`.
+    public func render(in scope: EvaluationScope) throws(ExpressionError) -> JSONValue {
+        if let (expression, offset) = singleSegment {
+            return try Self.evaluate(expression, offset: offset, in: scope)
+        }
+        var out = ""
+        for segment in segments {
+            switch segment {
+            case .text(let text): out += text
+            case .expression(let expression, _, let offset):
+                out += try Self.evaluate(expression, offset: offset, in: scope).interpolationText
+            }
+        }
+        return .string(out)
+    }
+
+    private static func evaluate(_ expression: Expression, offset: Int, in scope: EvaluationScope) throws(ExpressionError) -> JSONValue {
+        do throws(ExpressionError) {
+            return try expression.evaluate(in: scope)
+        } catch {
+            throw error.shifted(by: offset)
+        }
+    }
+
+    /// Every path the expressions read, with offsets in the template string.
+    public var references: [Reference] {
+        segments.flatMap { segment -> [Reference] in
+            guard case .expression(let expression, _, let offset) = segment else { return [] }
+            return expression.references.map { reference in
+                var moved = reference
+                moved.offset += offset
+                return moved
+            }
+        }
+    }
+
+    /// Static check of every expression, offsets in the template string. The type is the single
+    /// expression's type, or a string when the template interpolates.
+    public func check(in scope: TypeScope) -> (type: Schema, errors: [ExpressionError]) {
+        if let (expression, offset) = singleSegment {
+            let (type, errors) = expression.check(in: scope)
+            return (type, errors.map { $0.shifted(by: offset) })
+        }
+        var errors: [ExpressionError] = []
+        for case .expression(let expression, _, let offset) in segments {
+            errors += expression.check(in: scope).errors.map { $0.shifted(by: offset) }
+        }
+        return (.string, errors)
+    }
+}

@@ -1,0 +1,142 @@
+import Foundation
+
+/// Gives every declared input its value: from `--input name=value`, from an `--inputs` YAML file,
+/// or from its default, converted to the declared type, with a diagnostic for each problem.
+public struct InputBinder: Sendable {
+    /// One `--input name=value` argument.
+    public struct Assignment: Sendable {
+        public var name: String
+        public var text: String
+        public init(name: String, text: String) {
+            self.name = name
+            self.text = text
+        }
+
+        /// Parses `name=value`; nil when there is no `=`.
+        public init?(argument: String) {
+            guard let equals = argument.firstIndex(of: "=") else { return nil }
+            self.name = String(argument[..<equals]).trimmingCharacters(in: .whitespaces)
+            self.text = String(argument[argument.index(after: equals)...])
+        }
+    }
+
+    /// Where relative paths of `file` inputs are resolved from, and whether they must exist.
+    public var currentDirectory: String
+    public var checkFilesExist: Bool
+
+    public init(currentDirectory: String = FileManager.default.currentDirectoryPath, checkFilesExist: Bool = true) {
+        self.currentDirectory = currentDirectory
+        self.checkFilesExist = checkFilesExist
+    }
+
+    static let commandLine = SourceLocation(file: "<command line>", line: 1, column: 1)
+
+    /// Binds values; `file` is the values of an `--inputs` file, `assignments` the `--input` flags (which win).
+    public func bind(_ workflow: Workflow, file: SourceValue? = nil, assignments: [Assignment] = []) -> (values: [String: JSONValue], diagnostics: Diagnostics) {
+        var diagnostics = Diagnostics()
+        var values: [String: JSONValue] = [:]
+        let names = workflow.inputs.map(\.name)
+
+        if let file {
+            if let entries = file.entries {
+                for entry in entries {
+                    guard let declaration = workflow.input(entry.key) else {
+                        diagnostics.error("workflow '\(workflow.name)' has no input '\(entry.key)'\(Suggestions.didYouMean(entry.key, in: names))",
+                                          at: entry.keyLocation, length: entry.key.count)
+                        continue
+                    }
+                    let base = (entry.keyLocation.file as NSString).deletingLastPathComponent
+                    if let value = convert(entry.value, to: declaration, relativeTo: base, diagnostics: &diagnostics) {
+                        values[entry.key] = value
+                    }
+                }
+            } else {
+                diagnostics.error("an inputs file must be a mapping of input names to values, not \(file.kindPhrase)", at: file.location)
+            }
+        }
+
+        for assignment in assignments {
+            guard let declaration = workflow.input(assignment.name) else {
+                diagnostics.error("workflow '\(workflow.name)' has no input '\(assignment.name)'\(Suggestions.didYouMean(assignment.name, in: names))"
+                                  + (names.isEmpty ? "" : "; its inputs are \(names.joined(separator: ", "))"), at: Self.commandLine)
+                continue
+            }
+            if let value = convert(text: assignment.text, to: declaration, diagnostics: &diagnostics) {
+                values[assignment.name] = value
+            }
+        }
+
+        for declaration in workflow.inputs where values[declaration.name] == nil {
+            if let defaultValue = declaration.defaultValue {
+                if let value = convert(defaultValue, to: declaration, relativeTo: workflow.baseDirectory, diagnostics: &diagnostics) {
+                    values[declaration.name] = value
+                }
+            } else if declaration.isRequired {
+                diagnostics.error("input '\(declaration.name)' is required; give it with --input \(declaration.name)=… or in an --inputs file",
+                                  at: declaration.location, length: declaration.name.count)
+            } else {
+                values[declaration.name] = .null
+            }
+        }
+        return (values, diagnostics)
+    }
+
+    /// A value from a YAML file (or a default) of the declared type.
+    func convert(_ value: SourceValue, to declaration: InputDeclaration, relativeTo base: String, diagnostics: inout Diagnostics) -> JSONValue? {
+        if case .null = value.content { return .null }
+        if let problem = WorkflowLoader.mismatch(value, declaration.type) {
+            diagnostics.error("input '\(declaration.name)' \(problem)", at: value.location, length: value.length)
+            return nil
+        }
+        if declaration.type == .file, let path = value.string {
+            return checkFile(Paths.resolve(path, relativeTo: base), declaration: declaration, at: value.location, diagnostics: &diagnostics)
+        }
+        return value.json
+    }
+
+    /// A value typed on the command line.
+    func convert(text: String, to declaration: InputDeclaration, diagnostics: inout Diagnostics) -> JSONValue? {
+        let name = declaration.name
+        switch declaration.type {
+        case .string:
+            return .string(text)
+        case .file:
+            return checkFile(Paths.normalize(text), declaration: declaration, at: Self.commandLine, diagnostics: &diagnostics)
+        case .number:
+            if let i = Int(text) { return .int(i) }
+            if let d = Double(text), d.isFinite { return .double(d) }
+            diagnostics.error("input '\(name)' must be a number, not '\(text)'", at: Self.commandLine)
+        case .bool:
+            switch text.lowercased() {
+            case "true", "yes", "1": return .bool(true)
+            case "false", "no", "0": return .bool(false)
+            default: diagnostics.error("input '\(name)' must be true or false, not '\(text)'", at: Self.commandLine)
+            }
+        case .list:
+            let trimmed = text.trimmingCharacters(in: .whitespaces)
+            if trimmed.hasPrefix("[") {
+                let (value, problems) = YAMLReader().read(SourceFile(path: "<--input \(name)>", text: trimmed))
+                if let items = value?.items, !problems.hasErrors { return .array(items.map(\.json)) }
+                diagnostics.error("input '\(name)' must be a list such as [a, b] or a,b; '\(text)' is not", at: Self.commandLine)
+                return nil
+            }
+            return .array(trimmed.isEmpty ? [] : trimmed.split(separator: ",").map { .string($0.trimmingCharacters(in: .whitespaces)) })
+        }
+        return nil
+    }
+
+    func checkFile(_ path: String, declaration: InputDeclaration, at location: SourceLocation, diagnostics: inout Diagnostics) -> JSONValue? {
+        guard checkFilesExist else { return .string(path) }
+        let absolute = path.hasPrefix("/") ? path : (currentDirectory as NSString).appendingPathComponent(path)
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: absolute, isDirectory: &isDirectory) else {
+            diagnostics.error("input '\(declaration.name)': file not found: \(path)", at: location)
+            return nil
+        }
+        if isDirectory.boolValue {
+            diagnostics.error("input '\(declaration.name)': '\(path)' is a folder, not a file", at: location)
+            return nil
+        }
+        return .string(path)
+    }
+}

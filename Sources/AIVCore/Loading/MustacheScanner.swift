@@ -1,0 +1,106 @@
+/// Lists the variables a Mustache template reads, with where each is first used.
+///
+/// Written by hand because swift-mustache parses templates but keeps its token tree internal,
+/// and swift-mustache renders a missing variable as an empty string, silently: this scan lets
+/// validation compare a template's variables with what the step passes before anything runs.
+/// Only top-level names are reported (the first part of `{{a.b}}`, and section names); names
+/// inside a section may be fields of the section's items, which are not known statically.
+struct MustacheScanner {
+    struct Variable: Equatable {
+        var name: String
+        var line: Int
+        var column: Int
+    }
+
+    struct Problem: Error, Equatable {
+        var message: String
+        var line: Int
+        var column: Int
+    }
+
+    /// Scans `text`; lines and columns are 1-based within `text`.
+    static func variables(in text: String) -> Result<[Variable], Problem> {
+        var open = "{{", close = "}}"
+        var found: [Variable] = []
+        var sections: [(name: String, line: Int, column: Int)] = []
+        let scalars = Array(text.unicodeScalars)
+        var i = 0, line = 1, column = 1
+
+        func matches(_ token: String, at position: Int) -> Bool {
+            let t = Array(token.unicodeScalars)
+            guard position + t.count <= scalars.count else { return false }
+            for k in 0..<t.count where scalars[position + k] != t[k] { return false }
+            return true
+        }
+        func advance(_ count: Int) {
+            for _ in 0..<count where i < scalars.count {
+                if scalars[i] == "\n" { line += 1; column = 1 } else { column += 1 }
+                i += 1
+            }
+        }
+
+        func record(_ name: String, at line: Int, _ column: Int) {
+            // Inside a section a name may be a field of the section's item: not checkable.
+            guard sections.isEmpty, name != "." else { return }
+            // swift-mustache's transforms look like `uppercased(name)`.
+            var base = name
+            if let open = base.firstIndex(of: "("), base.hasSuffix(")") {
+                base = String(base[base.index(after: open)..<base.index(before: base.endIndex)])
+            }
+            let root = String(base.split(separator: ".").first ?? Substring(base))
+            guard !root.isEmpty, !found.contains(where: { $0.name == root }) else { return }
+            found.append(Variable(name: root, line: line, column: column))
+        }
+        while i < scalars.count {
+            guard matches(open, at: i) else { advance(1); continue }
+            let tagLine = line, tagColumn = column
+            advance(open.unicodeScalars.count)
+            var triple = false
+            if open == "{{", i < scalars.count, scalars[i] == "{" { triple = true; advance(1) }
+            let start = i
+            let closing = triple ? "}" + close : close
+            while i < scalars.count, !matches(closing, at: i) { advance(1) }
+            guard i < scalars.count else {
+                return .failure(Problem(message: "unclosed tag '\(open)'", line: tagLine, column: tagColumn))
+            }
+            var content = String(String.UnicodeScalarView(scalars[start..<i])).trimmingCharacters(in: .whitespaces)
+            advance(closing.unicodeScalars.count)
+            if triple { record(content, at: tagLine, tagColumn); continue }
+            guard let sigil = content.first else {
+                return .failure(Problem(message: "empty tag", line: tagLine, column: tagColumn))
+            }
+            switch sigil {
+            case "!", "%": continue
+            case "=":
+                guard content.hasSuffix("=") else { return .failure(Problem(message: "bad set-delimiter tag", line: tagLine, column: tagColumn)) }
+                let parts = content.dropFirst().dropLast().split(separator: " ", omittingEmptySubsequences: true)
+                guard parts.count == 2 else { return .failure(Problem(message: "bad set-delimiter tag", line: tagLine, column: tagColumn)) }
+                (open, close) = (String(parts[0]), String(parts[1]))
+            case "#", "^":
+                content = String(content.dropFirst()).trimmingCharacters(in: .whitespaces)
+                record(content, at: tagLine, tagColumn)
+                sections.append((content, tagLine, tagColumn))
+            case "/":
+                content = String(content.dropFirst()).trimmingCharacters(in: .whitespaces)
+                guard let last = sections.popLast() else {
+                    return .failure(Problem(message: "'\(open)/\(content)\(close)' closes no open section", line: tagLine, column: tagColumn))
+                }
+                guard last.name == content else {
+                    return .failure(Problem(message: "'\(open)/\(content)\(close)' closes section '\(last.name)' opened at \(last.line):\(last.column)", line: tagLine, column: tagColumn))
+                }
+            case ">", "<", "$":
+                return .failure(Problem(message: "partials and blocks are not supported in prompt files", line: tagLine, column: tagColumn))
+            case "&":
+                record(String(content.dropFirst()).trimmingCharacters(in: .whitespaces), at: tagLine, tagColumn)
+            default:
+                record(content, at: tagLine, tagColumn)
+            }
+        }
+        if let unclosed = sections.last {
+            return .failure(Problem(message: "section '\(unclosed.name)' is never closed", line: unclosed.line, column: unclosed.column))
+        }
+        return .success(found)
+    }
+}
+
+import Foundation

@@ -1,0 +1,182 @@
+import Foundation
+import Mustache
+
+/// A prompt or template file: optional YAML front matter between `---` lines, then a Mustache body.
+///
+/// Shaped like Google's Dotprompt: the front matter may give `model`, `config` (generation
+/// settings), `system` (the system instruction, itself a template), `input.schema` (the variables,
+/// `name: type`, a trailing `?` on the name marks it optional) and `output` (`format: json` and a
+/// JSON Schema under `schema`). The body is rendered as plain text, never HTML-escaped.
+public struct PromptFile: Sendable {
+    public struct Variable: Sendable, Hashable {
+        public var name: String
+        public var type: String
+        public var isOptional: Bool
+        public var location: SourceLocation
+    }
+
+    public var path: String
+    public var model: String?
+    public var config: [String: JSONValue]
+    public var system: String?
+    /// Variables declared in `input.schema`, nil when the file declares none.
+    public var declaredVariables: [Variable]?
+    /// Top-level names the body and system instruction read, with where each is first used.
+    public var usedVariables: [(name: String, location: SourceLocation)]
+    public var outputFormat: String?
+    public var outputSchema: JSONValue?
+    public var body: String
+    /// The full text of the file: what a cache key hashes.
+    public var text: String
+
+    public static let frontMatterFields = ["model", "config", "system", "input", "output", "description"]
+
+    /// All variables the prompt can take (declared ones, or else the ones the body uses).
+    public var variableNames: [String] {
+        declaredVariables?.map(\.name) ?? usedVariables.map(\.name)
+    }
+
+    /// Reads and checks a prompt file. Any problem is a diagnostic located in the prompt file.
+    public static func load(path: String) -> (prompt: PromptFile?, diagnostics: Diagnostics) {
+        do {
+            return parse(try SourceFile.read(path, sizeLimit: 1 << 20))
+        } catch {
+            return (nil, Diagnostics([error]))
+        }
+    }
+
+    public static func parse(_ file: SourceFile) -> (prompt: PromptFile?, diagnostics: Diagnostics) {
+        var diagnostics = Diagnostics()
+        let lines = file.text.split(separator: "\n", omittingEmptySubsequences: false)
+        var bodyStartLine = 1
+        var front: SourceValue?
+        if lines.first?.trimmingCharacters(in: .whitespaces) == "---" {
+            guard let closing = lines.dropFirst().firstIndex(where: { $0.trimmingCharacters(in: .whitespaces) == "---" }) else {
+                diagnostics.error("front matter starts with '---' but has no closing '---' line", at: SourceLocation(file: file.path, line: 1, column: 1))
+                return (nil, diagnostics)
+            }
+            // Keep line numbers: the opening '---' becomes an empty line of the YAML text.
+            let yaml = "\n" + lines[1..<closing].joined(separator: "\n")
+            let (value, yamlDiagnostics) = YAMLReader().read(SourceFile(path: file.path, text: yaml))
+            diagnostics.append(contentsOf: yamlDiagnostics)
+            front = value
+            bodyStartLine = closing + 2
+        }
+        let body = lines.dropFirst(bodyStartLine - 1).joined(separator: "\n")
+        var prompt = PromptFile(path: file.path, model: nil, config: [:], system: nil, declaredVariables: nil,
+                                usedVariables: [], outputFormat: nil, outputSchema: nil, body: body, text: file.text)
+        if let front {
+            prompt.readFrontMatter(front, diagnostics: &diagnostics)
+        }
+        prompt.usedVariables += checkTemplate(body, file: file.path, firstLine: bodyStartLine, diagnostics: &diagnostics)
+        if let system = prompt.system, let location = front?["system"]?.location {
+            // A block scalar's text starts on the line after `system: |`.
+            let firstLine = system.contains("\n") || front?["system"]?.length == 1 ? location.line + 1 : location.line
+            for used in checkTemplate(system, file: file.path, firstLine: firstLine, diagnostics: &diagnostics)
+            where !prompt.usedVariables.contains(where: { $0.name == used.name }) {
+                prompt.usedVariables.append(used)
+            }
+        }
+        if let declared = prompt.declaredVariables {
+            for used in prompt.usedVariables where !declared.contains(where: { $0.name == used.name }) {
+                diagnostics.error("prompt uses '\(used.name)', which its input schema does not declare\(Suggestions.didYouMean(used.name, in: declared.map(\.name)))",
+                                  at: used.location, length: used.name.count)
+            }
+        }
+        return (diagnostics.hasErrors ? nil : prompt, diagnostics)
+    }
+
+    /// Checks Mustache syntax with swift-mustache itself and lists the variables the text reads.
+    static func checkTemplate(_ text: String, file: String, firstLine: Int, diagnostics: inout Diagnostics) -> [(name: String, location: SourceLocation)] {
+        do {
+            _ = try MustacheTemplate(string: text)
+        } catch let error as MustacheTemplate.ParserError {
+            diagnostics.error("template syntax: \(describe(error.error))",
+                              at: SourceLocation(file: file, line: firstLine + error.context.lineNumber - 1, column: error.context.columnNumber))
+            return []
+        } catch {
+            diagnostics.error("template syntax: \(error)", at: SourceLocation(file: file, line: firstLine, column: 1))
+            return []
+        }
+        switch MustacheScanner.variables(in: text) {
+        case .success(let variables):
+            return variables.map { ($0.name, SourceLocation(file: file, line: firstLine + $0.line - 1, column: $0.column)) }
+        case .failure(let problem):
+            diagnostics.error("template syntax: \(problem.message)", at: SourceLocation(file: file, line: firstLine + problem.line - 1, column: problem.column))
+            return []
+        }
+    }
+
+    static func describe(_ error: any Error) -> String {
+        guard let error = error as? MustacheTemplate.Error else { return "\(error)" }
+        return switch error {
+        case .sectionCloseNameIncorrect: "a section is closed with the wrong name"
+        case .unfinishedName: "a tag is not finished"
+        case .expectedSectionEnd: "a section is never closed"
+        case .invalidSetDelimiter: "bad set-delimiter tag"
+        case .invalidConfigVariableSyntax, .unrecognisedConfigVariable: "bad pragma tag"
+        default: "\(error)"
+        }
+    }
+
+    mutating func readFrontMatter(_ front: SourceValue, diagnostics: inout Diagnostics) {
+        guard let fields = MappingReader(front, owner: "front matter", diagnostics: &diagnostics) else { return }
+        fields.rejectUnknown(Self.frontMatterFields, diagnostics: &diagnostics)
+        model = fields.string("model", diagnostics: &diagnostics)?.0
+        system = fields.string("system", diagnostics: &diagnostics)?.0
+        if let config = fields["config"] {
+            if let entries = config.entries {
+                self.config = Dictionary(entries.map { ($0.key, $0.value.json) }, uniquingKeysWith: { $1 })
+            } else {
+                diagnostics.error("'config' must be a mapping of generation settings (temperature, maxOutputTokens, …)", at: config.location)
+            }
+        }
+        if let input = fields["input"], let inputFields = MappingReader(input, owner: "'input'", diagnostics: &diagnostics) {
+            inputFields.rejectUnknown(["schema", "default"], diagnostics: &diagnostics)
+            if let schema = inputFields["schema"] {
+                declaredVariables = Self.readVariables(schema, diagnostics: &diagnostics)
+            }
+        }
+        if let output = fields["output"], let outputFields = MappingReader(output, owner: "'output'", diagnostics: &diagnostics) {
+            outputFields.rejectUnknown(["format", "schema"], diagnostics: &diagnostics)
+            if let (format, location) = outputFields.string("format", diagnostics: &diagnostics) {
+                if format == "json" || format == "text" { outputFormat = format } else {
+                    diagnostics.error("output format must be 'json' or 'text', not '\(format)'", at: location, length: format.count)
+                }
+            }
+            if let schema = outputFields["schema"] {
+                diagnostics.append(contentsOf: OutputSchemaChecker.check(schema))
+                outputSchema = schema.json
+                if outputFormat == nil { outputFormat = "json" }
+            }
+        }
+    }
+
+    /// `input.schema`: `name: type` or `name?: type`, a type being string, number, integer, boolean, array, object or any
+    /// (a trailing description after a comma is allowed: `chunk: string, the transcript text`).
+    static func readVariables(_ schema: SourceValue, diagnostics: inout Diagnostics) -> [Variable] {
+        guard let entries = schema.entries else {
+            diagnostics.error("'input.schema' must be a mapping of variable names to types", at: schema.location)
+            return []
+        }
+        let types = ["string", "number", "integer", "boolean", "array", "object", "any"]
+        return entries.compactMap { entry in
+            let optional = entry.key.hasSuffix("?")
+            let name = optional ? String(entry.key.dropLast()) : entry.key
+            var type = "any"
+            if let text = entry.value.string {
+                type = String(text.split(separator: ",").first ?? "").trimmingCharacters(in: .whitespaces)
+                let base = type.hasSuffix("[]") ? String(type.dropLast(2)) : type
+                if !types.contains(base) {
+                    diagnostics.error("unknown type '\(type)' for variable '\(name)'\(Suggestions.didYouMean(base, in: types))",
+                                      at: entry.value.location, length: entry.value.length)
+                }
+            } else if entry.value.entries == nil {
+                diagnostics.error("variable '\(name)' needs a type such as 'string'", at: entry.value.location)
+            } else {
+                type = "object"
+            }
+            return Variable(name: name, type: type, isOptional: optional, location: entry.keyLocation)
+        }
+    }
+}

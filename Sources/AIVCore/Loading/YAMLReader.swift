@@ -1,0 +1,301 @@
+import CYaml
+
+/// Turns YAML text into located values, with the guards a hostile file needs.
+///
+/// It composes the document itself from the events of the libyaml that Yams carries, instead of
+/// calling `Yams.compose`, for three reasons measured here: Yams has no alias-expansion limit (a
+/// "billion laughs" file composes cheaply because aliases share nodes, but any walk of the result
+/// is exponential), it stops at the first duplicate key, and building its `Node` tree and then
+/// walking it again cost more than the rest of validation. This composer is iterative (no
+/// recursion, so no stack overflow at any depth), counts every value an alias stands for against
+/// a budget, reports every duplicate key where it is, and resolves plain scalars by YAML 1.2's
+/// core schema, so `no`, `on` and `off` stay strings (the "Norway problem").
+public struct YAMLReader: Sendable {
+    /// Values a document may stand for, each alias counted as the full value it repeats.
+    public var valueBudget = 1_000_000
+    /// Nesting depth of mappings and sequences (libyaml itself stops at 1,000).
+    public var depthLimit = 128
+
+    public init() {}
+
+    public func read(_ file: SourceFile) -> (value: SourceValue?, diagnostics: Diagnostics) {
+        var text = file.text
+        let composer = Composer(file: file.path, budget: valueBudget, depthLimit: depthLimit)
+        let value = text.withUTF8 { bytes -> SourceValue? in
+            do throws(Diagnostic) {
+                return try composer.compose(bytes)
+            } catch {
+                composer.diagnostics.append(error)
+                return nil
+            }
+        }
+        return (value, composer.diagnostics)
+    }
+}
+
+/// One composition: the libyaml parser, the open collections, and the anchors seen so far.
+private final class Composer {
+    /// An open sequence or mapping.
+    struct Frame {
+        var isMapping: Bool
+        var location: SourceLocation
+        var anchor: String?
+        var items: [SourceValue] = []
+        var entries: [SourceValue.Entry] = []
+        var merged: [SourceValue.Entry] = []
+        /// Key → position in `entries`, built once a mapping is big enough for hashing to pay.
+        var keyIndex: [String: Int]?
+        /// The key read, waiting for its value; `skipValue` when the key was not usable.
+        var pendingKey: (name: String, location: SourceLocation, isMerge: Bool)?
+        var skipValue = false
+        /// Values this collection stands for, itself included.
+        var size = 1
+    }
+
+    let file: String
+    let budget: Int
+    let depthLimit: Int
+    var diagnostics = Diagnostics()
+    var frames: [Frame] = []
+    var anchors: [String: (value: SourceValue, size: Int)] = [:]
+    var root: SourceValue?
+    var documents = 0
+
+    init(file: String, budget: Int, depthLimit: Int) {
+        self.file = file
+        self.budget = budget
+        self.depthLimit = depthLimit
+    }
+
+    func compose(_ bytes: UnsafeBufferPointer<UInt8>) throws(Diagnostic) -> SourceValue? {
+        var parser = yaml_parser_t()
+        guard yaml_parser_initialize(&parser) == 1 else { throw .error("cannot start the YAML parser", at: location(line: 0, column: 0)) }
+        defer { yaml_parser_delete(&parser) }
+        yaml_parser_set_input_string(&parser, bytes.baseAddress ?? UnsafePointer(bitPattern: 1)!, bytes.count)
+        yaml_parser_set_encoding(&parser, YAML_UTF8_ENCODING)
+        var event = yaml_event_t()
+        while true {
+            guard yaml_parser_parse(&parser, &event) == 1 else { throw parseError(parser, bytes: bytes) }
+            defer { yaml_event_delete(&event) }
+            let here = location(event.start_mark)
+            switch event.type {
+            case YAML_STREAM_END_EVENT:
+                return root
+            case YAML_DOCUMENT_START_EVENT:
+                documents += 1
+                if documents > 1 {
+                    throw .error("a workflow file holds one YAML document, but a second one starts here", at: here)
+                }
+            case YAML_SCALAR_EVENT:
+                let scalar = event.data.scalar
+                let anchor = string(scalar.anchor)
+                let value = try self.scalar(scalar, at: here)
+                if let anchor { anchors[anchor] = (value, 1) }
+                try emit(value, size: 1)
+            case YAML_ALIAS_EVENT:
+                let name = string(event.data.alias.anchor) ?? ""
+                guard let anchored = anchors[name] else { throw .error("unknown alias '*\(name)'", at: here) }
+                var value = anchored.value
+                value.location = here
+                try emit(value, size: anchored.size)
+            case YAML_SEQUENCE_START_EVENT, YAML_MAPPING_START_EVENT:
+                if frames.count >= depthLimit {
+                    throw .error("values nested more than \(depthLimit) levels deep", at: here)
+                }
+                let isMapping = event.type == YAML_MAPPING_START_EVENT
+                let anchor = string(isMapping ? event.data.mapping_start.anchor : event.data.sequence_start.anchor)
+                frames.append(Frame(isMapping: isMapping, location: here, anchor: anchor))
+            case YAML_SEQUENCE_END_EVENT, YAML_MAPPING_END_EVENT:
+                guard let frame = frames.popLast() else { continue }
+                var entries = frame.entries
+                for entry in frame.merged where !entries.contains(where: { $0.key == entry.key }) {
+                    entries.append(entry)
+                }
+                let value = SourceValue(frame.isMapping ? .mapping(entries) : .sequence(frame.items), at: frame.location)
+                if let anchor = frame.anchor { anchors[anchor] = (value, frame.size) }
+                try emit(value, size: frame.size)
+            default:
+                continue
+            }
+        }
+    }
+
+    /// Hands a finished value to the collection it belongs to (or makes it the document).
+    func emit(_ value: SourceValue, size: Int) throws(Diagnostic) {
+        guard !frames.isEmpty else {
+            root = value
+            return
+        }
+        try add(value, size: size, to: &frames[frames.count - 1])
+    }
+
+    /// Adds a value to an open collection, in place.
+    func add(_ value: SourceValue, size: Int, to frame: inout Frame) throws(Diagnostic) {
+        frame.size = frame.size.addingReportingOverflow(size).overflow ? .max : frame.size + size
+        if frame.size > budget {
+            throw .error("document stands for more than \(budget) values; aliases that repeat aliases?", at: value.location)
+        }
+        guard frame.isMapping else {
+            frame.items.append(value)
+            return
+        }
+        guard let key = frame.pendingKey else {
+            guard case .string(let name) = value.content else {
+                if case .mapping = value.content {
+                    diagnostics.error("mapping keys must be plain names, not mappings or lists", at: value.location)
+                } else if case .sequence = value.content {
+                    diagnostics.error("mapping keys must be plain names, not mappings or lists", at: value.location)
+                } else {
+                    // A key like `1:` or `true:`: keep its text, keys are names.
+                    frame.pendingKey = (value.json.interpolationText, value.location, false)
+                    return
+                }
+                frame.pendingKey = ("", value.location, false)
+                frame.skipValue = true
+                return
+            }
+            frame.pendingKey = (name, value.location, name == "<<" && value.length == 2)
+            return
+        }
+        frame.pendingKey = nil
+        if frame.skipValue {
+            frame.skipValue = false
+            return
+        }
+        if key.isMerge {
+            // A YAML merge key: the aliased mapping's entries, unless written out here too.
+            frame.merged.append(contentsOf: mergeEntries(value))
+            return
+        }
+        // Mappings in workflows are small: a linear scan beats hashing every key, until it does not.
+        if frame.keyIndex == nil, frame.entries.count >= 16 {
+            frame.keyIndex = Dictionary(frame.entries.enumerated().map { ($1.key, $0) }, uniquingKeysWith: { first, _ in first })
+        }
+        let existing = frame.keyIndex.map { index in index[key.name].map { frame.entries[$0] } }
+            ?? frame.entries.first(where: { $0.key == key.name })
+        if let first = existing {
+            diagnostics.error("duplicate key '\(key.name)'", at: key.location, length: key.name.unicodeScalars.count,
+                              notes: [.init("first defined here", at: first.keyLocation)])
+            return
+        }
+        frame.keyIndex?[key.name] = frame.entries.count
+        frame.entries.append(.init(key: key.name, keyLocation: key.location, value: value))
+    }
+
+    func mergeEntries(_ value: SourceValue) -> [SourceValue.Entry] {
+        switch value.content {
+        case .mapping(let entries): return entries
+        case .sequence(let items):
+            return items.flatMap { item -> [SourceValue.Entry] in
+                guard let entries = item.entries else {
+                    diagnostics.error("a merge key (<<) takes a mapping or a list of mappings", at: item.location)
+                    return []
+                }
+                return entries
+            }
+        default:
+            diagnostics.error("a merge key (<<) takes a mapping or a list of mappings", at: value.location)
+            return []
+        }
+    }
+
+    func scalar(_ scalar: yaml_event_t.__Unnamed_union_data.__Unnamed_struct_scalar, at here: SourceLocation) throws(Diagnostic) -> SourceValue {
+        let text = scalar.value.map { String(decoding: UnsafeBufferPointer(start: $0, count: scalar.length), as: UTF8.self) } ?? ""
+        // Columns count Unicode scalars (as libyaml's marks do); counting Characters would also be slower.
+        let singleLine = !text.utf8.contains(UInt8(ascii: "\n"))
+        let quoted = scalar.style == YAML_SINGLE_QUOTED_SCALAR_STYLE || scalar.style == YAML_DOUBLE_QUOTED_SCALAR_STYLE
+        let length = singleLine ? text.unicodeScalars.count + (quoted ? 2 : 0) : 1
+        func value(_ content: SourceValue.Content) -> SourceValue { SourceValue(content, at: here, length: length) }
+        guard let tag = string(scalar.tag) else {
+            return value(scalar.style == YAML_PLAIN_SCALAR_STYLE ? CoreSchema.resolve(text) : .string(text))
+        }
+        switch tag {
+        case "!", "tag:yaml.org,2002:str": return value(.string(text))
+        case "tag:yaml.org,2002:null": return value(.null)
+        case "tag:yaml.org,2002:bool", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float":
+            switch (tag, CoreSchema.resolve(text)) {
+            case ("tag:yaml.org,2002:bool", .bool(let b)): return value(.bool(b))
+            case ("tag:yaml.org,2002:int", .int(let i)): return value(.int(i))
+            case ("tag:yaml.org,2002:float", .double(let d)): return value(.double(d))
+            case ("tag:yaml.org,2002:float", .int(let i)): return value(.double(Double(i)))
+            default: throw .error("'\(text)' is not a valid \(tag.split(separator: ":").last ?? "")", at: here)
+            }
+        default:
+            throw .error("unsupported YAML tag '\(tag)'", at: here)
+        }
+    }
+
+    func string(_ pointer: UnsafeMutablePointer<yaml_char_t>?) -> String? {
+        pointer.map { String(cString: UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self)) }
+    }
+
+    func location(_ mark: yaml_mark_t) -> SourceLocation {
+        location(line: mark.line, column: mark.column)
+    }
+
+    func location(line: Int, column: Int) -> SourceLocation {
+        SourceLocation(file: file, line: line + 1, column: column + 1)
+    }
+
+    /// libyaml's problem and where it is.
+    func parseError(_ parser: yaml_parser_t, bytes: UnsafeBufferPointer<UInt8>) -> Diagnostic {
+        let problem = parser.problem.map { String(cString: $0) } ?? "cannot parse"
+        if parser.error == YAML_READER_ERROR {
+            let prefix = String(decoding: UnsafeBufferPointer(rebasing: bytes.prefix(min(parser.problem_offset, bytes.count))), as: UTF8.self)
+            return .error("malformed YAML: \(problem)", at: SourceFile.location(after: prefix, in: file))
+        }
+        let message = problem.hasPrefix("Maximum nesting level") ? "nested more than 1,000 levels deep" : problem
+        let notes = parser.context.map { [Diagnostic.Note(String(cString: $0), at: location(parser.context_mark))] } ?? []
+        return .error("malformed YAML: \(message)", at: location(parser.problem_mark), notes: notes)
+    }
+}
+
+/// Plain-scalar resolution by YAML 1.2's core schema.
+enum CoreSchema {
+    static func resolve(_ text: String) -> SourceValue.Content {
+        // Most scalars are names and prose: anything starting with a letter other than the
+        // first letters of true, false and null is a string, without trying the number parsers.
+        if let first = text.utf8.first, (first >= 0x41 && first <= 0x5A) || (first >= 0x61 && first <= 0x7A),
+           !"tTfFnN".utf8.contains(first) {
+            return .string(text)
+        }
+        switch text {
+        case "", "~", "null", "Null", "NULL": return .null
+        case "true", "True", "TRUE": return .bool(true)
+        case "false", "False", "FALSE": return .bool(false)
+        case ".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF": return .double(.infinity)
+        case "-.inf", "-.Inf", "-.INF": return .double(-.infinity)
+        case ".nan", ".NaN", ".NAN": return .double(.nan)
+        default: break
+        }
+        if isInteger(text), let i = Int(text.hasPrefix("+") ? String(text.dropFirst()) : text) { return .int(i) }
+        if text.hasPrefix("0x"), let i = Int(text.dropFirst(2), radix: 16) { return .int(i) }
+        if text.hasPrefix("0o"), let i = Int(text.dropFirst(2), radix: 8) { return .int(i) }
+        if isFloat(text), let d = Double(text) { return .double(d) }
+        return .string(text)
+    }
+
+    static func isInteger(_ text: String) -> Bool {
+        var digits = Substring(text)
+        if digits.first == "-" || digits.first == "+" { digits = digits.dropFirst() }
+        return !digits.isEmpty && digits.allSatisfy(\.isASCIIDigit)
+    }
+
+    /// `[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?`
+    static func isFloat(_ text: String) -> Bool {
+        var rest = Substring(text)
+        if rest.first == "-" || rest.first == "+" { rest = rest.dropFirst() }
+        let mantissa = rest.prefix { $0.isASCIIDigit || $0 == "." }
+        guard !mantissa.isEmpty, mantissa.filter({ $0 == "." }).count <= 1, mantissa.contains(where: \.isASCIIDigit) else { return false }
+        rest = rest.dropFirst(mantissa.count)
+        if rest.isEmpty { return true }
+        guard rest.first == "e" || rest.first == "E" else { return false }
+        rest = rest.dropFirst()
+        if rest.first == "-" || rest.first == "+" { rest = rest.dropFirst() }
+        return !rest.isEmpty && rest.allSatisfy(\.isASCIIDigit)
+    }
+}
+
+extension Character {
+    var isASCIIDigit: Bool { isASCII && isNumber }
+}

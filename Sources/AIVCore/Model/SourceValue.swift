@@ -1,0 +1,95 @@
+/// A value read from YAML that remembers where it was written, so every later check can point at it.
+public struct SourceValue: Sendable, Hashable {
+    public indirect enum Content: Sendable, Hashable {
+        case null
+        case bool(Bool)
+        case int(Int)
+        case double(Double)
+        case string(String)
+        case sequence([SourceValue])
+        case mapping([Entry])
+    }
+
+    /// A mapping entry; keys are always strings.
+    public struct Entry: Sendable, Hashable {
+        public var key: String
+        public var keyLocation: SourceLocation
+        public var value: SourceValue
+
+        public init(key: String, keyLocation: SourceLocation, value: SourceValue) {
+            self.key = key
+            self.keyLocation = keyLocation
+            self.value = value
+        }
+    }
+
+    public var content: Content
+    public var location: SourceLocation
+    /// Columns a caret under this value should cover (a scalar's length on its line, else 1).
+    public var length: Int
+
+    public init(_ content: Content, at location: SourceLocation, length: Int = 1) {
+        self.content = content
+        self.location = location
+        self.length = max(1, length)
+    }
+
+    public var entries: [Entry]? {
+        if case .mapping(let entries) = content { return entries }
+        return nil
+    }
+
+    public var items: [SourceValue]? {
+        if case .sequence(let items) = content { return items }
+        return nil
+    }
+
+    public var string: String? {
+        if case .string(let s) = content { return s }
+        return nil
+    }
+
+    public subscript(key: String) -> SourceValue? {
+        entries?.first { $0.key == key }?.value
+    }
+
+    public func entry(_ key: String) -> Entry? {
+        entries?.first { $0.key == key }
+    }
+
+    /// What a message calls this value's type: "a string", "a list"…
+    public var kindPhrase: String {
+        switch content {
+        case .null: "null"
+        case .bool: "a boolean"
+        case .int, .double: "a number"
+        case .string: "a string"
+        case .sequence: "a list"
+        case .mapping: "a mapping"
+        }
+    }
+
+    /// The plain JSON value, locations dropped.
+    public var json: JSONValue {
+        switch content {
+        case .null: .null
+        case .bool(let b): .bool(b)
+        case .int(let i): .int(i)
+        case .double(let d): .double(d)
+        case .string(let s): .string(s)
+        case .sequence(let items): .array(items.map(\.json))
+        case .mapping(let entries):
+            .object(Dictionary(entries.map { ($0.key, $0.value.json) }, uniquingKeysWith: { _, last in last }))
+        }
+    }
+
+    /// Calls `visit` on this value and every value inside it, depth first, in document order.
+    public func forEachValue(_ visit: (SourceValue) -> Void) {
+        visit(self)
+        switch content {
+        case .sequence(let items): items.forEach { $0.forEachValue(visit) }
+        case .mapping(let entries): entries.forEach { $0.value.forEachValue(visit) }
+        default: break
+        }
+    }
+}

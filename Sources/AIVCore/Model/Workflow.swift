@@ -1,0 +1,170 @@
+/// A workflow as written: its inputs, service settings and steps, each part with its location.
+/// `WorkflowLoader` builds it from YAML; `WorkflowChecker` checks it against the step registry;
+/// `Compiler` turns it into an `ExecutionPlan`.
+public struct Workflow: Sendable {
+    public var file: String
+    public var name: String
+    public var description: String?
+    public var inputs: [InputDeclaration]
+    public var services: [ServiceSettings]
+    public var steps: [StepDeclaration] {
+        didSet { stepIndex = Self.index(steps) }
+    }
+    private var stepIndex: [String: Int]
+    /// The folder relative paths in the workflow are resolved against (the workflow file's folder).
+    public var baseDirectory: String
+
+    public init(file: String, name: String, description: String? = nil, inputs: [InputDeclaration] = [],
+                services: [ServiceSettings] = [], steps: [StepDeclaration] = [], baseDirectory: String = ".") {
+        self.file = file
+        self.name = name
+        self.description = description
+        self.inputs = inputs
+        self.services = services
+        self.steps = steps
+        self.stepIndex = Self.index(steps)
+        self.baseDirectory = baseDirectory
+    }
+
+    private static func index(_ steps: [StepDeclaration]) -> [String: Int] {
+        Dictionary(steps.enumerated().map { ($1.id, $0) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    /// Looked up for every reference, so kept as a dictionary (first declaration wins).
+    public func step(_ id: String) -> StepDeclaration? {
+        stepIndex[id].map { steps[$0] }
+    }
+
+    public func input(_ name: String) -> InputDeclaration? { inputs.first { $0.name == name } }
+}
+
+/// A typed workflow input, given with `--input name=value`, `--inputs file.yaml`, or its default.
+public struct InputDeclaration: Sendable {
+    public enum InputType: String, Sendable, CaseIterable, Codable {
+        case string, number, bool, file, list
+
+        /// The static shape expressions see for `inputs.<name>`.
+        public var schema: Schema {
+            switch self {
+            case .string, .file: .string
+            case .number: .number
+            case .bool: .boolean
+            case .list: .array(.any)
+            }
+        }
+    }
+
+    public var name: String
+    public var location: SourceLocation
+    public var type: InputType
+    public var description: String?
+    public var defaultValue: SourceValue?
+    /// Required inputs have no default; `required: false` without a default makes the input null when not given.
+    public var isRequired: Bool
+
+    public init(name: String, location: SourceLocation, type: InputType, description: String? = nil,
+                defaultValue: SourceValue? = nil, isRequired: Bool) {
+        self.name = name
+        self.location = location
+        self.type = type
+        self.description = description
+        self.defaultValue = defaultValue
+        self.isRequired = isRequired
+    }
+}
+
+/// Settings of one external service (`services.gemini: {model, base_url, limits}`), checked against
+/// that service's schema in the registry.
+public struct ServiceSettings: Sendable {
+    public var name: String
+    public var location: SourceLocation
+    public var settings: SourceValue
+
+    public init(name: String, location: SourceLocation, settings: SourceValue) {
+        self.name = name
+        self.location = location
+        self.settings = settings
+    }
+}
+
+/// One step as written.
+public struct StepDeclaration: Sendable {
+    public var id: String
+    public var location: SourceLocation
+    public var name: String?
+    public var kind: String
+    public var kindLocation: SourceLocation
+    /// The `with:` mapping, or nil when the step has none.
+    public var arguments: SourceValue?
+    public var needs: [(id: String, location: SourceLocation)]
+    /// The `if:` condition: a bare expression (or one `${{ }}`), or a literal boolean.
+    public var condition: SourceValue?
+    /// The `for_each:` list: a YAML list or an expression that yields one.
+    public var forEach: SourceValue?
+    public var retry: RetryPolicy
+    public var timeout: Double?
+    public var continueOnError: Bool
+    public var cache: CacheSetting
+    public var cacheLocation: SourceLocation?
+
+    public init(id: String, location: SourceLocation, name: String? = nil, kind: String, kindLocation: SourceLocation,
+                arguments: SourceValue? = nil, needs: [(id: String, location: SourceLocation)] = [],
+                condition: SourceValue? = nil, forEach: SourceValue? = nil, retry: RetryPolicy = .none,
+                timeout: Double? = nil, continueOnError: Bool = false, cache: CacheSetting = .automatic,
+                cacheLocation: SourceLocation? = nil) {
+        self.id = id
+        self.location = location
+        self.name = name
+        self.kind = kind
+        self.kindLocation = kindLocation
+        self.arguments = arguments
+        self.needs = needs
+        self.condition = condition
+        self.forEach = forEach
+        self.retry = retry
+        self.timeout = timeout
+        self.continueOnError = continueOnError
+        self.cache = cache
+        self.cacheLocation = cacheLocation
+    }
+}
+
+/// How often and how patiently a failing step is tried again.
+public struct RetryPolicy: Sendable, Codable, Hashable {
+    /// Total attempts, the first included.
+    public var attempts: Int
+    /// Delay before the second attempt, in seconds; each later delay is `factor` times the one before.
+    public var backoff: Double
+    public var factor: Double
+    /// Longest single delay, in seconds.
+    public var maxDelay: Double
+    /// Random spread of each delay, as a fraction (0.2: ±20%), so parallel retries do not stampede.
+    public var jitter: Double
+
+    public init(attempts: Int, backoff: Double = 1, factor: Double = 2, maxDelay: Double = 60, jitter: Double = 0.2) {
+        self.attempts = attempts
+        self.backoff = backoff
+        self.factor = factor
+        self.maxDelay = maxDelay
+        self.jitter = jitter
+    }
+
+    public static let none = RetryPolicy(attempts: 1)
+
+    /// The delay before attempt `attempt + 1` (attempt counts from 1), before jitter.
+    public func delay(after attempt: Int) -> Double {
+        min(maxDelay, backoff * pow(factor, Double(max(0, attempt - 1))))
+    }
+}
+
+/// The `cache:` setting of a step.
+public enum CacheSetting: Sendable, Codable, Hashable {
+    /// Cached when the step kind is deterministic (the default).
+    case automatic
+    /// Never cached.
+    case off
+    /// Cached, but a result older than this many seconds is done again.
+    case timeToLive(Double)
+}
+
+import Foundation

@@ -1,0 +1,88 @@
+/// Everything aiv knows about a step kind before running it: its name, arguments, outputs and
+/// whether it has side effects. The registry of these drives validation, `aiv schema`,
+/// `aiv kinds` help and "did you mean".
+public struct StepKindDescription: Sendable {
+    /// Whether running the step twice with the same key gives the same result.
+    public enum Effect: String, Sendable, Codable {
+        /// Same arguments and files in, same outputs out: cached by default.
+        case deterministic
+        /// Writes to or reads from the outside world (Notion, OBS): never cached, made idempotent instead.
+        case sideEffecting = "side-effecting"
+    }
+
+    /// `family.verb`, as written after `uses:`.
+    public var name: String
+    /// Bumped when the kind's behaviour changes, so cached results of the old behaviour are not reused.
+    public var version: Int
+    public var summary: String
+    public var discussion: String
+    public var arguments: [Property]
+    /// The shape of `steps.<id>.outputs`.
+    public var outputs: Schema
+    public var effect: Effect
+    /// The service whose rate limits the kind obeys (a key of the workflow's `services`).
+    public var service: String?
+    /// A YAML snippet showing the kind in use; help prints it.
+    public var example: String
+
+    public init(name: String, version: Int = 1, summary: String, discussion: String = "", arguments: [Property],
+                outputs: Schema, effect: Effect = .deterministic, service: String? = nil, example: String) {
+        self.name = name
+        self.version = version
+        self.summary = summary
+        self.discussion = discussion
+        self.arguments = arguments
+        self.outputs = outputs
+        self.effect = effect
+        self.service = service
+        self.example = example
+    }
+
+    public func argument(_ name: String) -> Property? { arguments.first { $0.name == name } }
+
+    /// The arguments as one object shape (for JSON Schema and value checks).
+    public var argumentSchema: Schema { .object(arguments) }
+}
+
+/// An external service that steps call, with the settings a workflow may give under `services:`.
+public struct ServiceDescription: Sendable {
+    public var name: String
+    public var summary: String
+    public var settings: [Property]
+
+    public init(name: String, summary: String, settings: [Property]) {
+        self.name = name
+        self.summary = summary
+        self.settings = settings
+    }
+}
+
+/// The one list of step kinds and services a workflow may use.
+public struct StepRegistry: Sendable {
+    public private(set) var kinds: [StepKindDescription]
+    public private(set) var services: [ServiceDescription]
+    private var kindIndex: [String: Int] = [:]
+
+    public init(kinds: [StepKindDescription], services: [ServiceDescription] = []) {
+        self.kinds = []
+        self.services = services
+        for kind in kinds { register(kind) }
+    }
+
+    /// Adds a kind; a second kind with the same name is a programming error.
+    public mutating func register(_ kind: StepKindDescription) {
+        precondition(kindIndex[kind.name] == nil, "step kind '\(kind.name)' registered twice")
+        kindIndex[kind.name] = kinds.count
+        kinds.append(kind)
+    }
+
+    public subscript(kind name: String) -> StepKindDescription? {
+        kindIndex[name].map { kinds[$0] }
+    }
+
+    public func service(_ name: String) -> ServiceDescription? {
+        services.first { $0.name == name }
+    }
+
+    public var kindNames: [String] { kinds.map(\.name) }
+}

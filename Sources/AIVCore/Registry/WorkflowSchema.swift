@@ -1,0 +1,109 @@
+import Foundation
+
+/// The JSON Schema (draft-07) of the workflow format, built from the registry, so an editor with
+/// a YAML language server completes and checks step kinds and their arguments as the engine does.
+public enum WorkflowSchema {
+    static let expression: JSONValue = ["type": "string", "pattern": "\\$\\{\\{", "description": "A ${{ }} expression."]
+    static let duration: JSONValue = ["anyOf": [["type": "number", "minimum": 0], ["type": "string", "pattern": "^([0-9.]+(ms|s|m|h|d))+$"]]]
+
+    public static func document(for registry: StepRegistry) -> JSONValue {
+        let kinds = registry.kinds
+        let stepRules: [JSONValue] = kinds.map { kind in
+            [
+                "if": ["properties": ["uses": ["const": .string(kind.name)]], "required": ["uses"]],
+                "then": ["properties": ["with": argumentsSchema(kind)]],
+            ]
+        }
+        let step: JSONValue = [
+            "type": "object",
+            "required": ["id", "uses"],
+            "additionalProperties": false,
+            "properties": [
+                "id": ["type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_-]*$", "description": "Unique step id, used in ${{ steps.<id>.outputs }}."],
+                "name": ["type": "string", "description": "A human-readable name."],
+                "uses": .object(["type": "string", "enum": .array(kinds.map { .string($0.name) }), "description": "The step kind."]),
+                "with": ["type": "object", "description": "The kind's arguments."],
+                "needs": ["anyOf": [["type": "string"], ["type": "array", "items": ["type": "string"]]], "description": "Steps that must finish first (references to outputs add themselves)."],
+                "if": ["anyOf": [["type": "string"], ["type": "boolean"]], "description": "Run only when this expression is true."],
+                "for_each": ["anyOf": [["type": "array"], expression], "description": "Run once per element, with item and index in scope."],
+                "retry": ["anyOf": [["type": "integer", "minimum": 1], [
+                    "type": "object", "additionalProperties": false,
+                    "properties": ["attempts": ["type": "integer", "minimum": 1], "backoff": duration, "factor": ["type": "number", "minimum": 1],
+                                   "max_delay": duration, "jitter": ["anyOf": [["type": "boolean"], ["type": "number", "minimum": 0, "maximum": 1]]]],
+                ]]],
+                "timeout": duration,
+                "continue_on_error": ["type": "boolean"],
+                "cache": ["anyOf": [["type": "boolean"], duration, ["enum": ["on", "off", "auto", "never"]]]],
+            ],
+            "allOf": .array(stepRules),
+        ]
+        let input: JSONValue = ["anyOf": [
+            ["enum": .array(InputDeclaration.InputType.allCases.map { .string($0.rawValue) })],
+            ["type": "object", "additionalProperties": false, "properties": [
+                "type": ["enum": .array(InputDeclaration.InputType.allCases.map { .string($0.rawValue) })],
+                "description": ["type": "string"], "default": [:], "required": ["type": "boolean"],
+            ]],
+        ]]
+        let services = JSONValue.object(Dictionary(uniqueKeysWithValues: registry.services.map {
+            ($0.name, jsonSchema(.object($0.settings), allowExpressions: true, expressionHere: false))
+        }))
+        return [
+            "$schema": "http://json-schema.org/draft-07/schema#",
+            "title": "aiv workflow",
+            "type": "object",
+            "required": ["name", "steps"],
+            "additionalProperties": false,
+            "properties": [
+                "name": ["type": "string"],
+                "description": ["type": "string"],
+                "inputs": ["type": "object", "additionalProperties": input],
+                "services": ["type": "object", "additionalProperties": false, "properties": services],
+                "steps": ["type": "array", "minItems": 1, "items": step],
+            ],
+        ]
+    }
+
+    static func argumentsSchema(_ kind: StepKindDescription) -> JSONValue {
+        var schema = jsonSchema(.object(kind.arguments), allowExpressions: true, expressionHere: false)
+        if case .object(var members) = schema { members["description"] = .string(kind.summary); schema = .object(members) }
+        return schema
+    }
+
+    /// A shape as JSON Schema; with `allowExpressions`, any value inside (and this one too, unless
+    /// `expressionHere` is false) may also be a `${{ }}` string.
+    public static func jsonSchema(_ schema: Schema, allowExpressions: Bool = false, expressionHere: Bool = true, summary: String? = nil) -> JSONValue {
+        var result: [String: JSONValue]
+        switch schema {
+        case .any: result = [:]
+        case .string: result = ["type": "string"]
+        case .number: result = ["type": "number"]
+        case .integer: result = ["type": "integer"]
+        case .boolean: result = ["type": "boolean"]
+        case .null: result = ["type": "null"]
+        case .oneOfStrings(let values): result = ["enum": .array(values.map { .string($0) })]
+        case .array(let element): result = ["type": "array", "items": jsonSchema(element, allowExpressions: allowExpressions)]
+        case .object(let object):
+            result = ["type": "object"]
+            result["properties"] = .object(Dictionary(uniqueKeysWithValues: object.properties.map {
+                ($0.name, jsonSchema($0.schema, allowExpressions: allowExpressions, summary: $0.summary))
+            }))
+            let required = object.properties.filter(\.isRequired).map { JSONValue.string($0.name) }
+            if !required.isEmpty { result["required"] = .array(required) }
+            result["additionalProperties"] = object.additional.map { jsonSchema($0, allowExpressions: allowExpressions) } ?? false
+        case .anyOf(let options): result = ["anyOf": .array(options.map { jsonSchema($0, allowExpressions: allowExpressions) })]
+        }
+        let needsExpressionOption = allowExpressions && expressionHere && schema != .string && schema != .any
+        var final: [String: JSONValue] = needsExpressionOption ? ["anyOf": [.object(result), expression]] : result
+        if let summary { final["description"] = .string(summary) }
+        return .object(final)
+    }
+}
+
+extension JSONValue {
+    /// Indented JSON with sorted keys, for people.
+    public var prettyJSON: String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return (try? encoder.encode(self)).map { String(decoding: $0, as: UTF8.self) } ?? canonicalJSON
+    }
+}

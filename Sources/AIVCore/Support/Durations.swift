@@ -1,0 +1,52 @@
+/// Time spans as workflows write them: a number of seconds, or "250ms", "90s", "5m", "1h30m", "7d".
+public enum Durations {
+    /// Seconds, or nil when the text is not a duration.
+    public static func parse(_ text: String) -> Double? {
+        let text = text.trimmingCharacters(in: .whitespaces)
+        if let seconds = Double(text), seconds.isFinite { return seconds }
+        var total = 0.0
+        var rest = Substring(text)
+        guard !rest.isEmpty else { return nil }
+        while !rest.isEmpty {
+            let number = rest.prefix { $0.isASCIIDigit || $0 == "." }
+            guard let value = Double(number) else { return nil }
+            rest = rest.dropFirst(number.count)
+            let unit = rest.prefix { $0.isLetter }
+            rest = rest.dropFirst(unit.count)
+            switch unit {
+            case "ms": total += value / 1000
+            case "s": total += value
+            case "m": total += value * 60
+            case "h": total += value * 3600
+            case "d": total += value * 86400
+            default: return nil
+            }
+        }
+        return total
+    }
+
+    /// Seconds from a YAML value (number or duration string).
+    public static func seconds(_ value: SourceValue) -> Double? {
+        switch value.content {
+        case .int(let i): Double(i)
+        case .double(let d) where d.isFinite: d
+        case .string(let s): parse(s)
+        default: nil
+        }
+    }
+
+    /// "1h30m", "90s", "250ms": the shortest way to write a span of seconds.
+    public static func format(_ seconds: Double) -> String {
+        if seconds < 1, seconds > 0 { return "\(Int((seconds * 1000).rounded()))ms" }
+        var rest = Int(seconds.rounded())
+        var parts: [String] = []
+        for (unit, size) in [("d", 86400), ("h", 3600), ("m", 60)] where rest >= size {
+            parts.append("\(rest / size)\(unit)")
+            rest %= size
+        }
+        if rest > 0 || parts.isEmpty { parts.append("\(rest)s") }
+        return parts.joined()
+    }
+}
+
+import Foundation

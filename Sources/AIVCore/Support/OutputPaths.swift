@@ -1,0 +1,44 @@
+/// Rules for paths a step writes: relative, and inside the run folder once resolved.
+public enum OutputPaths {
+    /// Why `path` may not be written, or nil when it is fine. Symbolic links are checked when
+    /// the step runs, since they are a property of the disk, not of the text.
+    public static func problem(with path: String) -> String? {
+        if path.isEmpty { return "is empty; give a file name inside the run folder" }
+        if path.hasPrefix("/") || path.hasPrefix("~") { return "must be a path inside the run folder, not an absolute path ('\(path)')" }
+        var depth = 0
+        for component in path.split(separator: "/", omittingEmptySubsequences: true) {
+            switch component {
+            case ".": continue
+            case "..": depth -= 1
+            default: depth += 1
+            }
+            if depth < 0 { return "must stay inside the run folder, but '\(path)' leaves it through '..'" }
+        }
+        if depth == 0 { return "must name a file inside the run folder, not the folder itself" }
+        return nil
+    }
+}
+
+/// Lexical path arithmetic (no disk access), for paths shown to users and compared in tests.
+public enum Paths {
+    /// Joins `path` to `base` unless it is absolute, then removes `.` and `..` components.
+    public static func resolve(_ path: String, relativeTo base: String) -> String {
+        normalize(path.hasPrefix("/") || base.isEmpty || base == "." ? path : base + "/" + path)
+    }
+
+    /// `a/./b/../c` → `a/c`; leading `..` of a relative path are kept.
+    public static func normalize(_ path: String) -> String {
+        let absolute = path.hasPrefix("/")
+        var parts: [Substring] = []
+        for component in path.split(separator: "/", omittingEmptySubsequences: true) {
+            switch component {
+            case ".": continue
+            case "..":
+                if let last = parts.last, last != ".." { parts.removeLast() } else if !absolute { parts.append(component) }
+            default: parts.append(component)
+            }
+        }
+        let joined = parts.joined(separator: "/")
+        return absolute ? "/" + joined : (joined.isEmpty ? "." : joined)
+    }
+}

@@ -1,0 +1,70 @@
+/// "Did you mean …?" for misspelt names: the closest candidate by edit distance, when close enough.
+public enum Suggestions {
+    /// The candidate nearest to `name`, if it is within a third of the name's length (at least 1, at most 3 edits).
+    public static func closest(to name: String, in candidates: some Sequence<String>) -> String? {
+        let limit = min(3, max(1, name.count / 3))
+        var best: (String, Int)?
+        for candidate in candidates where candidate != name {
+            let distance = editDistance(name.lowercased(), candidate.lowercased())
+            if distance <= limit, distance < (best?.1 ?? .max) { best = (candidate, distance) }
+        }
+        return best?.0
+    }
+
+    /// "; did you mean 'x'?" or an empty string, to append to a message.
+    public static func didYouMean(_ name: String, in candidates: some Sequence<String>) -> String {
+        closest(to: name, in: candidates).map { "; did you mean '\($0)'?" } ?? ""
+    }
+
+    /// Optimal-string-alignment distance: insertions, deletions, substitutions and swaps of neighbours.
+    public static func editDistance(_ a: String, _ b: String) -> Int {
+        let a = Array(a), b = Array(b)
+        if a.isEmpty { return b.count }
+        if b.isEmpty { return a.count }
+        var previous2 = [Int](repeating: 0, count: b.count + 1)
+        var previous = Array(0...b.count)
+        var current = [Int](repeating: 0, count: b.count + 1)
+        for i in 1...a.count {
+            current[0] = i
+            for j in 1...b.count {
+                let cost = a[i - 1] == b[j - 1] ? 0 : 1
+                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+                if i > 1, j > 1, a[i - 1] == b[j - 2], a[i - 2] == b[j - 1] {
+                    current[j] = min(current[j], previous2[j - 2] + 1)
+                }
+            }
+            (previous2, previous, current) = (previous, current, previous2)
+        }
+        return previous[b.count]
+    }
+}
+
+extension String {
+    /// Whether the string holds a `${{`. Scans bytes: Foundation's `contains` goes through
+    /// CFString and showed up as a hot spot when checking large workflows.
+    public var hasExpressionMarker: Bool { utf8Contains([0x24, 0x7B, 0x7B]) }
+
+    /// Whether the UTF-8 bytes contain `needle`.
+    func utf8Contains(_ needle: [UInt8]) -> Bool {
+        utf8FirstRange(of: needle, from: utf8.startIndex) != nil
+    }
+
+    /// The index of the first occurrence of `needle`'s bytes at or after `start`.
+    func utf8FirstRange(of needle: [UInt8], from start: String.Index) -> String.Index? {
+        guard let first = needle.first else { return nil }
+        var index = start
+        let end = utf8.endIndex
+        while index < end {
+            if utf8[index] == first {
+                var probe = index, k = 0
+                while k < needle.count, probe < end, utf8[probe] == needle[k] {
+                    probe = utf8.index(after: probe)
+                    k += 1
+                }
+                if k == needle.count { return index }
+            }
+            index = utf8.index(after: index)
+        }
+        return nil
+    }
+}

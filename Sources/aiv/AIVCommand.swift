@@ -1,0 +1,67 @@
+import AIVCore
+import AIVSteps
+import ArgumentParser
+import Foundation
+
+@main
+struct AIVCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "aiv",
+        abstract: "A declarative workflow engine that turns live-stream recordings into learning material.",
+        discussion: """
+            Workflows are YAML files of steps; each step uses a built-in step kind. Start with \
+            'aiv validate workflows/post-stream.yaml', then 'aiv plan' to see what would run.
+            Exit codes: 0 success, 1 a run failed, 2 the workflow or its inputs are invalid.
+            """,
+        version: "0.1.0",
+        subcommands: [ValidateCommand.self, PlanCommand.self, GraphCommand.self, SchemaCommand.self, KindsCommand.self])
+}
+
+/// The workflow file and its inputs, shared by the commands that compile a workflow.
+struct WorkflowOptions: ParsableArguments {
+    @Argument(help: "The workflow file (YAML).", completion: .file(extensions: ["yaml", "yml"]))
+    var file: String
+
+    @Option(name: .customLong("input"), help: ArgumentHelp("An input value, as name=value; repeatable.", valueName: "name=value"))
+    var inputs: [String] = []
+
+    @Option(name: .customLong("inputs"), help: ArgumentHelp("A YAML file of input values.", valueName: "file"))
+    var inputsFile: String?
+
+    func assignments() throws -> [InputBinder.Assignment] {
+        try inputs.map { argument in
+            guard let assignment = InputBinder.Assignment(argument: argument), !assignment.name.isEmpty else {
+                throw ValidationError("--input takes name=value, not '\(argument)'")
+            }
+            return assignment
+        }
+    }
+}
+
+/// Prints diagnostics to standard error, in color on a terminal (unless NO_COLOR is set).
+enum DiagnosticOutput {
+    static var useColor: Bool {
+        isatty(STDERR_FILENO) != 0 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
+    }
+
+    static func print(_ diagnostics: Diagnostics, sources: [SourceFile]) {
+        guard !diagnostics.isEmpty else { return }
+        var renderer = DiagnosticRenderer(useColor: useColor, files: sources)
+        var text = renderer.render(diagnostics)
+        let errors = diagnostics.errors.count, warnings = diagnostics.warnings.count
+        var summary: [String] = []
+        if errors > 0 { summary.append("\(errors) error\(errors == 1 ? "" : "s")") }
+        if warnings > 0 { summary.append("\(warnings) warning\(warnings == 1 ? "" : "s")") }
+        text += summary.joined(separator: " and ") + "\n"
+        FileHandle.standardError.write(Data(text.utf8))
+    }
+}
+
+/// Exit code 2: the workflow or its inputs are invalid.
+extension ExitCode {
+    static let invalid = ExitCode(2)
+}
+
+extension Frontend {
+    static func standard() -> Frontend { Frontend(registry: .builtin) }
+}

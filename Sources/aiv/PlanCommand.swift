@@ -1,0 +1,60 @@
+import AIVCore
+import ArgumentParser
+import Foundation
+
+struct PlanCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "plan",
+        abstract: "Show the execution plan: the steps in the order they can run, and what each needs.")
+
+    @OptionGroup var workflow: WorkflowOptions
+
+    @Flag(help: "Print the plan as JSON.")
+    var json = false
+
+    func run() throws {
+        let output = Frontend.standard().plan(path: workflow.file, inputsFile: workflow.inputsFile, assignments: try workflow.assignments())
+        DiagnosticOutput.print(output.diagnostics, sources: output.sources)
+        guard let plan = output.plan else { throw ExitCode.invalid }
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+            print(String(decoding: try encoder.encode(plan), as: UTF8.self))
+        } else {
+            print(PlanPrinter.text(plan), terminator: "")
+        }
+    }
+}
+
+struct GraphCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "graph",
+        abstract: "Draw the workflow's DAG as Graphviz dot or Mermaid.")
+
+    enum Format: String, ExpressibleByArgument, CaseIterable {
+        case dot, mermaid
+    }
+
+    @OptionGroup var workflow: WorkflowOptions
+
+    @Option(help: "Output format.")
+    var format: Format = .mermaid
+
+    func run() throws {
+        let output = Frontend.standard().plan(path: workflow.file, inputsFile: workflow.inputsFile, assignments: try workflow.assignments())
+        DiagnosticOutput.print(output.diagnostics, sources: output.sources)
+        guard let plan = output.plan else { throw ExitCode.invalid }
+        print(format == .dot ? GraphRenderer.dot(plan) : GraphRenderer.mermaid(plan), terminator: "")
+    }
+}
+
+struct SchemaCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "schema",
+        abstract: "Print the JSON Schema of the workflow format, for editors with a YAML language server.",
+        discussion: "Save it (aiv schema > aiv.schema.json) and add '# yaml-language-server: $schema=aiv.schema.json' to the top of a workflow.")
+
+    func run() throws {
+        print(WorkflowSchema.document(for: .builtin).prettyJSON)
+    }
+}

@@ -1,0 +1,157 @@
+import AIVCore
+import Testing
+
+@Suite struct CompilerTests {
+    @Test func ordersStepsTopologicallyKeepingDeclarationOrderForTies() throws {
+        let yaml = """
+            name: t
+            steps:
+              - id: report
+                uses: file.write
+                with: {path: r.txt, content: "${{ steps.b.outputs.path }} ${{ steps.a.outputs.path }}"}
+              - id: b
+                uses: file.write
+                needs: a
+                with: {path: b.txt, content: x}
+              - id: a
+                uses: file.write
+                with: {path: a.txt, content: x}
+              - id: c
+                uses: file.write
+                with: {path: c.txt, content: x}
+            """
+        let (plan, diagnostics) = plan(yaml)
+        #expect(lines(diagnostics) == [])
+        let steps = try #require(plan?.steps)
+        #expect(steps.map(\.id) == ["a", "c", "b", "report"])
+        #expect(steps.map(\.layer) == [0, 0, 1, 2])
+        #expect(steps[2].needs == [.init(step: "a", reason: .needs)])
+        #expect(steps[3].needs == [.init(step: "a", reason: .reference), .init(step: "b", reason: .reference)])
+        #expect(plan?.layerCount == 3)
+    }
+
+    @Test func explicitNeedsAndReferencesToTheSameStepMakeOneEdge() throws {
+        let yaml = """
+            name: t
+            steps:
+              - id: a
+                uses: file.write
+                with: {path: a.txt, content: x}
+              - id: b
+                uses: file.write
+                needs: [a]
+                with: {path: b.txt, content: "${{ steps.a.outputs.bytes }}"}
+            """
+        let steps = try #require(plan(yaml).plan?.steps)
+        #expect(steps[1].needs == [.init(step: "a", reason: .needs)])
+    }
+
+    @Test func evaluatesConditionsAndListsThatDependOnlyOnInputs() throws {
+        let yaml = """
+            name: t
+            inputs:
+              publish: {type: bool, default: false}
+              names: {type: list, default: [a, b, c]}
+            steps:
+              - id: each
+                uses: file.write
+                for_each: ${{ inputs.names }}
+                with: {path: "${{ item }}.txt", content: x}
+              - id: maybe
+                uses: file.write
+                if: inputs.publish && env.AIV_TOKEN
+                with: {path: p.txt, content: x}
+              - id: literal
+                uses: file.write
+                for_each: [1, 2]
+                if: ${{ length(inputs.names) > 2 }}
+                with: {path: "${{ item }}.txt", content: x}
+            """
+        let steps = try #require(plan(yaml, inputs: ["publish=true"], environment: ["AIV_TOKEN": "t"]).plan?.steps)
+        #expect(steps[0].forEach?.items == ["a", "b", "c"])
+        #expect(steps[1].condition?.constant == true)
+        #expect(steps[2].forEach?.items == [1, 2])
+        #expect(steps[2].forEach?.expression == nil)
+        #expect(steps[2].condition?.constant == true)
+        let off = try #require(plan(yaml, environment: [:]).plan?.steps)
+        #expect(off[1].condition?.constant == false)
+    }
+
+    @Test func leavesExpressionsOnStepOutputsForRunTime() throws {
+        let dir = TemporaryDirectory()
+        dir.write("t.srt", "")
+        let yaml = """
+            name: t
+            steps:
+              - id: load
+                uses: transcript.load
+                with: {path: t.srt}
+              - id: each
+                uses: file.write
+                for_each: ${{ steps.load.outputs.chunks }}
+                if: steps.load.outputs.segment_count > 0
+                with: {path: "p${{ index }}.txt", content: "${{ item.text }}"}
+            """
+        let step = try #require(plan(yaml, in: dir).plan?.step("each"))
+        #expect(step.forEach?.items == nil)
+        #expect(step.forEach?.expression == "${{ steps.load.outputs.chunks }}")
+        #expect(step.condition?.constant == nil)
+        #expect(step.arguments["content"] == "${{ item.text }}")
+        #expect(step.isCacheable)
+    }
+
+    @Test func recordsTemplateFilesAndCachePolicyInThePlan() throws {
+        let dir = TemporaryDirectory()
+        dir.write("hello.mustache", "Hello {{name}}")
+        let yaml = """
+            name: t
+            steps:
+              - id: greet
+                uses: template.render
+                cache: false
+                with: {template: hello.mustache, values: {name: Aoi}}
+              - id: fresh
+                uses: template.render
+                cache: 12h
+                retry: {attempts: 2}
+                timeout: 90s
+                with: {template: hello.mustache, values: {name: Aoi}}
+            """
+        let steps = try #require(plan(yaml, in: dir).plan?.steps)
+        #expect(steps[0].prompts == ["hello.mustache"])
+        #expect(steps[0].isCacheable == false)
+        #expect(steps[1].cache == .timeToLive(43200))
+        #expect(steps[1].retry.attempts == 2)
+        #expect(steps[1].timeout == 90)
+        #expect(PlanPrinter.notes(steps[1]) == "cached for 12h; 2 attempts; timeout 1m30s")
+    }
+
+    @Test func aChainOfThousandsOfStepsCompilesWithoutDeepRecursion() throws {
+        var yaml = "name: chain\nsteps:\n  - id: s0\n    uses: file.write\n    with: {path: s0.txt, content: x}\n"
+        for i in 1..<3000 {
+            yaml += "  - id: s\(i)\n    uses: file.write\n    with: {path: s\(i).txt, content: \"${{ steps.s\(i - 1).outputs.path }}\"}\n"
+        }
+        let (plan, diagnostics) = plan(yaml)
+        #expect(!diagnostics.hasErrors)
+        #expect(plan?.steps.last?.layer == 2999)
+    }
+}
+
+@Suite struct DependencyGraphTests {
+    @Test func findsEachCycleOnceStartingAtTheFirstDeclaredStep() {
+        let graph = DependencyGraph(steps: ["a", "b", "c", "d", "e"], edges: ["a": ["b"], "b": ["c"], "c": ["a"], "d": ["e"], "e": ["d"]])
+        #expect(graph.cycles() == [["a", "b", "c"], ["d", "e"]])
+        #expect(graph.topologicalOrder() == nil)
+    }
+
+    @Test func aSelfLoopIsACycle() {
+        #expect(DependencyGraph(steps: ["a"], edges: ["a": ["a"]]).cycles() == [["a"]])
+    }
+
+    @Test func layersFollowTheLongestPath() {
+        let graph = DependencyGraph(steps: ["a", "b", "c", "d"], edges: ["b": ["a"], "c": ["a", "b"], "d": []])
+        let order = graph.topologicalOrder()!
+        #expect(order == ["a", "b", "c", "d"])
+        #expect(graph.layers(order: order) == ["a": 0, "b": 1, "c": 2, "d": 0])
+    }
+}

@@ -1,0 +1,90 @@
+import AIVCore
+import Testing
+
+@Suite struct DiagnosticRendererTests {
+    @Test func printsTheSourceLineWithACaretUnderTheProblem() {
+        let file = SourceFile(path: "w.yaml", text: "name: x\nsteps:\n  - id: a\n    uses: notoin.upsert\n")
+        var renderer = DiagnosticRenderer(files: [file])
+        let diagnostic = Diagnostic.error("unknown step kind 'notoin.upsert'; did you mean 'notion.upsert'?",
+                                          at: SourceLocation(file: "w.yaml", line: 4, column: 11), length: 13,
+                                          notes: [.init("declared here", at: SourceLocation(file: "w.yaml", line: 3, column: 5))])
+        #expect(renderer.render(diagnostic) == """
+            w.yaml:4:11: error: unknown step kind 'notoin.upsert'; did you mean 'notion.upsert'?
+             4 |     uses: notoin.upsert
+               |           ^~~~~~~~~~~~~
+            w.yaml:3:5: note: declared here
+             3 |   - id: a
+               |     ^
+
+            """)
+    }
+
+    @Test func keepsTabsSoTheCaretLinesUp() {
+        let file = SourceFile(path: "w.yaml", text: "\tkey: value\n")
+        var renderer = DiagnosticRenderer(files: [file])
+        let text = renderer.render(.warning("w", at: SourceLocation(file: "w.yaml", line: 1, column: 7), length: 5))
+        #expect(text.hasSuffix(" 1 | \tkey: value\n   | \t     ^~~~~\n"))
+    }
+
+    @Test func colorsOnlyWhenAsked() {
+        var plain = DiagnosticRenderer()
+        var colored = DiagnosticRenderer(useColor: true)
+        let diagnostic = Diagnostic.error("bad", at: nil)
+        #expect(plain.render(diagnostic) == "error: bad\n")
+        #expect(colored.render(diagnostic).contains("\u{1B}[1;31merror"))
+    }
+}
+
+@Suite struct WorkflowSchemaTests {
+    @Test func listsEveryKindWithItsArguments() throws {
+        let schema = WorkflowSchema.document(for: .builtin)
+        let step = try #require(schema["properties"]?["steps"]?["items"])
+        let kinds = try #require(step["properties"]?["uses"]?["enum"]?.arrayValue)
+        #expect(kinds.count == StepRegistry.builtin.kinds.count)
+        let rules = try #require(step["allOf"]?.arrayValue)
+        let filter = try #require(rules.first { $0["if"]?["properties"]?["uses"]?["const"] == "list.filter" })
+        let with = try #require(filter["then"]?["properties"]?["with"])
+        #expect(with["required"] == ["items", "where"])
+        #expect(with["additionalProperties"] == false)
+        // A list argument also accepts a ${{ }} expression.
+        #expect(with["properties"]?["items"]?["anyOf"]?.arrayValue?.count == 2)
+    }
+
+    @Test func isValidJSON() throws {
+        let text = WorkflowSchema.document(for: .builtin).prettyJSON
+        let decoded = try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
+        #expect(decoded == WorkflowSchema.document(for: .builtin))
+    }
+}
+
+import AIVSteps
+import Foundation
+
+@Suite struct GraphRendererTests {
+    @Test func marksForEachStepsAndDrawsEveryEdge() throws {
+        let yaml = """
+            name: g
+            steps:
+              - id: a
+                uses: file.write
+                for_each: [1, 2]
+                with: {path: "${{ item }}.txt", content: x}
+              - id: b
+                uses: file.write
+                needs: a
+                if: true
+                with: {path: b.txt, content: "${{ steps.a.outputs[0].path }}"}
+            """
+        let plan = try #require(plan(yaml).plan)
+        #expect(GraphRenderer.mermaid(plan) == """
+            flowchart LR
+              s0[["a<br/>file.write<br/>for each ×2"]]
+              s1{{"b<br/>file.write<br/>if …"}}
+              s0 -.-> s1
+
+            """)
+        let dot = GraphRenderer.dot(plan)
+        #expect(dot.contains("\"a\" [label=\"a\\nfile.write\\nfor each ×2\", shape=box3d];"))
+        #expect(dot.contains("\"a\" -> \"b\" [style=dotted];"))
+    }
+}

@@ -1,0 +1,58 @@
+import AIVCore
+import Testing
+
+@Suite struct InputBinderTests {
+    static let yaml = """
+        name: t
+        inputs:
+          title: string
+          count: {type: number, default: 3}
+          publish: {type: bool, default: false}
+          tags: {type: list, default: []}
+          recording: {type: file, required: false}
+        steps:
+          - id: a
+            uses: file.write
+            with: {path: a.txt, content: "${{ inputs.title }}"}
+        """
+
+    @Test func convertsCommandLineTextToTheDeclaredTypes() throws {
+        let dir = TemporaryDirectory()
+        dir.write("media/rec.mp4", "x")
+        let (plan, diagnostics) = plan(Self.yaml, in: dir, inputs: ["title=Hi=there", "count=2.5", "publish=yes", "tags=a, b ,c", "recording=media/./rec.mp4"])
+        #expect(lines(diagnostics) == [])
+        #expect(plan?.inputs == ["title": "Hi=there", "count": 2.5, "publish": true, "tags": ["a", "b", "c"], "recording": "media/rec.mp4"])
+    }
+
+    @Test func readsListsWrittenAsYAML() throws {
+        let (plan, _) = plan(Self.yaml, inputs: ["title=x", "tags=[1, two, {a: b}]"])
+        #expect(plan?.inputs["tags"] == [1, "two", ["a": "b"]])
+    }
+
+    @Test func usesDefaultsAndNullForOptionalInputs() throws {
+        let (plan, _) = plan(Self.yaml, inputs: ["title=x"])
+        #expect(plan?.inputs == ["title": "x", "count": 3, "publish": false, "tags": [], "recording": nil])
+    }
+
+    @Test func reportsEveryBadInput() {
+        let (plan, diagnostics) = plan(Self.yaml, inputs: ["count=many", "publish=maybe", "titel=x", "recording=nope.mp4"])
+        #expect(plan == nil)
+        #expect(diagnostics.errors.map(\.message).sorted() == [
+            "input 'count' must be a number, not 'many'",
+            "input 'publish' must be true or false, not 'maybe'",
+            "input 'recording': file not found: nope.mp4",
+            "input 'title' is required; give it with --input title=… or in an --inputs file",
+            "workflow 't' has no input 'titel'; did you mean 'title'?; its inputs are title, count, publish, tags, recording",
+        ])
+    }
+
+    @Test func readsAnInputsFileWithLocations() throws {
+        let dir = TemporaryDirectory()
+        let workflow = dir.write("workflow.yaml", Self.yaml)
+        let inputs = dir.write("inputs.yaml", "title: from file\ncount: lots\n")
+        let output = Frontend(registry: .builtin, environment: [:], binder: InputBinder(currentDirectory: dir.path))
+            .plan(path: workflow, inputsFile: inputs)
+        #expect(lines(output.diagnostics) == ["2:8: error: input 'count' must be a number, not a string"])
+        #expect(output.diagnostics.errors.first?.location?.file == inputs)
+    }
+}

@@ -1,0 +1,150 @@
+import AIVCore
+import Testing
+
+@Suite struct PromptFileTests {
+    func parse(_ text: String) -> (PromptFile?, [String]) {
+        let (prompt, diagnostics) = PromptFile.parse(SourceFile(path: "p.prompt", text: text))
+        return (prompt, lines(diagnostics))
+    }
+
+    static let analysis = """
+        ---
+        model: gemini-2.0-flash
+        config:
+          temperature: 0.2
+          maxOutputTokens: 8192
+        system: |
+          You teach Japanese to {{audience}}.
+        input:
+          schema:
+            chunk: string
+            audience?: string
+        output:
+          format: json
+          schema:
+            type: object
+            properties:
+              items:
+                type: array
+                items:
+                  type: object
+                  properties:
+                    japanese: {type: string}
+                  required: [japanese]
+            required: [items]
+        ---
+        Find expressions in this transcript:
+        {{chunk}}
+        {{#items}}{{japanese}}{{/items}}
+        """
+
+    @Test func readsFrontMatterAndTheVariablesTheBodyUses() throws {
+        let (prompt, problems) = parse(Self.analysis)
+        #expect(problems == ["28:1: error: prompt uses 'items', which its input schema does not declare"])
+        #expect(prompt == nil)
+        let (fixed, none) = parse(Self.analysis.replacingOccurrences(of: "{{#items}}{{japanese}}{{/items}}", with: ""))
+        #expect(none == [])
+        let file = try #require(fixed)
+        #expect(file.model == "gemini-2.0-flash")
+        #expect(file.config["temperature"] == 0.2)
+        #expect(file.outputFormat == "json")
+        #expect(file.declaredVariables?.map(\.name) == ["chunk", "audience"])
+        #expect(file.declaredVariables?.map(\.isOptional) == [false, true])
+        #expect(file.usedVariables.map(\.name) == ["chunk", "audience"])
+        #expect(file.usedVariables.map(\.location.line) == [27, 7])
+        #expect(file.body.hasPrefix("Find expressions"))
+    }
+
+    @Test func reportsMustacheSyntaxErrorsAtTheirLineInTheFile() {
+        let (_, problems) = parse("---\nmodel: m\n---\nHello\n{{#open}} never closed\n")
+        #expect(problems.count == 1)
+        #expect(problems[0].hasPrefix("5:") || problems[0].hasPrefix("6:"))
+        #expect(problems[0].contains("template syntax"))
+    }
+
+    @Test func reportsAnUnclosedFrontMatter() {
+        #expect(parse("---\nmodel: m\nHello\n").1 == ["1:1: error: front matter starts with '---' but has no closing '---' line"])
+    }
+
+    @Test func checksTheOutputSchema() {
+        let text = """
+            ---
+            output:
+              schema:
+                type: objet
+                properties:
+                  items: {type: array}
+                  name: {type: string, maxLenght: 3}
+                required: [items, nme]
+            ---
+            Body
+            """
+        #expect(parse(text).1 == [
+            "4:11: error: 'type' in schema must be one of object, array, string, number, integer, boolean, null; did you mean 'object'?",
+            "6:14: error: schema.properties.items is an array but has no 'items' schema",
+            "7:28: error: unknown JSON Schema keyword 'maxLenght' in schema.properties.name; did you mean 'maxLength'?",
+            "8:23: error: 'required' in schema names 'nme', which is not among its properties; did you mean 'name'?",
+        ])
+    }
+
+    @Test func refusesPartialsAndReportsUnknownFrontMatterFields() {
+        #expect(parse("---\nmodle: x\n---\n{{> header}}\n").1 == [
+            "2:1: error: unknown field 'modle' in front matter; did you mean 'model'?",
+            "4:1: error: template syntax: partials and blocks are not supported in prompt files",
+        ])
+    }
+
+    @Test func bodyWithoutFrontMatterIsATemplate() throws {
+        let (prompt, problems) = parse("Hi {{name}}, {{{raw}}} {{& amp}} {{! note}} {{user.name}}")
+        #expect(problems == [])
+        #expect(try #require(prompt).usedVariables.map(\.name) == ["name", "raw", "amp", "user"])
+    }
+
+    @Test func followsSetDelimiterTags() throws {
+        let (prompt, problems) = parse("{{=<% %>=}}<% first %> {{not}} <%={{ }}=%>{{second}}")
+        #expect(problems == [])
+        #expect(try #require(prompt).usedVariables.map(\.name) == ["first", "second"])
+    }
+}
+
+@Suite struct PromptCheckTests {
+    func check(_ withBlock: String, prompt: String) -> [String] {
+        let dir = TemporaryDirectory()
+        dir.write("prompts/p.prompt", prompt)
+        let yaml = "name: t\nsteps:\n  - id: ask\n    uses: test.prompt\n    with:\n      prompt: prompts/p.prompt\n" + withBlock
+        return diagnose(yaml, in: dir, registry: promptTestRegistry)
+    }
+
+    @Test func errorsWhenThePromptUsesAVariableTheStepDoesNotPass() {
+        let problems = check("      vars: {chunk: x}\n", prompt: "{{chunk}} {{url}}")
+        #expect(problems == ["7:13: error: prompt 'prompts/p.prompt' uses 'url', which step 'ask' does not pass in 'vars'"])
+    }
+
+    @Test func warnsWhenTheStepPassesAVariableThePromptNeverUses() {
+        let problems = check("      vars: {chunk: x, extra: y}\n", prompt: "{{chunk}}")
+        #expect(problems == ["7:24: warning: 'extra' is passed to prompt 'prompts/p.prompt', which never uses it"])
+    }
+
+    @Test func optionalDeclaredVariablesNeedNotBePassed() {
+        let problems = check("      vars: {chunk: x}\n", prompt: "---\ninput:\n  schema:\n    chunk: string\n    note?: string\n---\n{{chunk}}{{note}}")
+        #expect(problems == [])
+    }
+
+    @Test func reportsAMissingPromptFileAtTheArgument() {
+        let dir = TemporaryDirectory()
+        let yaml = "name: t\nsteps:\n  - id: ask\n    uses: test.prompt\n    with:\n      prompt: prompts/nope.prompt\n"
+        let problems = diagnose(yaml, in: dir, registry: promptTestRegistry)
+        #expect(problems.count == 1)
+        #expect(problems[0].hasPrefix("6:15: error: prompt file not found: 'prompts/nope.prompt'"))
+    }
+
+    @Test func reportsProblemsInsideThePromptFileWithItsOwnPath() {
+        let dir = TemporaryDirectory()
+        dir.write("prompts/p.prompt", "---\nmodel: [x]\n---\nHi")
+        let yaml = "name: t\nsteps:\n  - id: ask\n    uses: test.prompt\n    with:\n      prompt: prompts/p.prompt\n"
+        let (_, diagnostics) = checkWorkflow(yaml, in: dir, registry: promptTestRegistry)
+        #expect(diagnostics.errors.count == 1)
+        #expect(diagnostics.errors.first?.location?.file.hasSuffix("prompts/p.prompt") == true)
+        #expect(diagnostics.errors.first?.location?.line == 2)
+    }
+}

@@ -1,0 +1,223 @@
+import AIVCore
+import Testing
+
+@Suite struct WorkflowCheckerTests {
+    /// A workflow whose steps are written out below a common header.
+    func workflow(_ steps: String, inputs: String = "  url: string\n  clips: list\n") -> String {
+        "name: t\ninputs:\n\(inputs)steps:\n" + steps
+    }
+
+    @Test func suggestsTheNearestKindForAnUnknownOne() {
+        let yaml = workflow("  - id: a\n    uses: file.wirte\n    with: {path: a.txt, content: x}\n")
+        #expect(diagnose(yaml) == ["7:11: error: unknown step kind 'file.wirte'; did you mean 'file.write'?"])
+    }
+
+    @Test func reportsUnknownMissingAndMistypedArguments() {
+        let yaml = workflow("""
+              - id: a
+                uses: transcript.load
+                with:
+                  pth: t.srt
+                  format: docx
+                  window: [1]
+            
+            """)
+        #expect(diagnose(yaml) == [
+            "9:7: error: step 'a' is missing argument 'path' of transcript.load (a string: The transcript file.)",
+            "9:7: error: unknown argument 'pth' for transcript.load; did you mean 'path'?; it takes path, format, window, overlap",
+            "10:15: error: argument 'format' of transcript.load expected one of 'auto', 'srt', 'vtt', 'json', got 'docx'",
+            "11:15: error: argument 'window' of transcript.load expects a number or a string, got a list",
+        ])
+    }
+
+    @Test func checksTheStaticTypeOfExpressionsAgainstArguments() {
+        let yaml = workflow("""
+              - id: a
+                uses: transcript.load
+                with: {path: t.srt}
+              - id: b
+                uses: list.sort
+                with:
+                  items: ${{ steps.a.outputs.duration }}
+            
+            """)
+        let dir = TemporaryDirectory()
+        dir.write("t.srt", "")
+        #expect(diagnose(yaml, in: dir) == [
+            "12:14: error: argument 'items' of list.sort expects a list, but 'steps.a.outputs.duration' is a number",
+        ])
+    }
+
+    @Test func reportsUnknownReferencesWithSuggestions() {
+        let dir = TemporaryDirectory()
+        dir.write("t.srt", "")
+        let yaml = workflow("""
+              - id: load
+                uses: transcript.load
+                with: {path: t.srt}
+              - id: write
+                uses: file.write
+                with:
+                  path: out.txt
+                  content: "${{ inputs.ulr }} ${{ steps.lod.outputs.x }} ${{ steps.load.outputs.chunk }} ${{ item.text }}"
+            
+            """)
+        #expect(diagnose(yaml, in: dir) == [
+            "13:28: error: unknown input 'ulr'; did you mean 'url'?",
+            "13:45: error: unknown step 'lod'; did you mean 'load'?",
+            "13:85: error: step 'load' (transcript.load) has no output 'chunk'; did you mean 'chunks'?",
+            "13:98: error: 'item' is only available in the arguments of a step with for_each",
+        ])
+    }
+
+    @Test func checksItemFieldsAgainstTheForEachList() {
+        let dir = TemporaryDirectory()
+        dir.write("t.srt", "")
+        let yaml = workflow("""
+              - id: load
+                uses: transcript.load
+                with: {path: t.srt}
+              - id: each
+                uses: file.write
+                for_each: ${{ steps.load.outputs.chunks }}
+                with:
+                  path: ${{ format('part-{0}.txt', index) }}
+                  content: ${{ item.txt }}
+            
+            """)
+        let problems = diagnose(yaml, in: dir)
+        #expect(problems.count == 1)
+        #expect(problems.first?.hasPrefix("14:") == true)
+        #expect(problems.first?.contains("'txt'") == true)
+        #expect(problems.first?.contains("did you mean 'text'?") == true)
+    }
+
+    @Test func rejectsForEachOverSomethingThatIsNotAList() {
+        let dir = TemporaryDirectory()
+        dir.write("t.srt", "")
+        let yaml = workflow("""
+              - id: load
+                uses: transcript.load
+                with: {path: t.srt}
+              - id: each
+                uses: file.write
+                for_each: ${{ steps.load.outputs.duration }}
+                with: {path: a.txt, content: x}
+              - id: each2
+                uses: file.write
+                for_each: "items: ${{ inputs.clips }}"
+                with: {path: b.txt, content: x}
+            
+            """)
+        #expect(diagnose(yaml, in: dir) == [
+            "11:15: error: 'for_each' must be a list, but 'steps.load.outputs.duration' is a number",
+            "15:15: error: 'for_each' must be a list or one '${{ }}' expression that gives a list",
+        ])
+    }
+
+    @Test func namesEveryStepOnADependencyCycle() throws {
+        let yaml = workflow("""
+              - id: a
+                uses: file.write
+                needs: c
+                with: {path: a.txt, content: x}
+              - id: b
+                uses: file.write
+                with: {path: b.txt, content: "${{ steps.a.outputs.path }}"}
+              - id: c
+                uses: file.write
+                with: {path: c.txt, content: "${{ steps.b.outputs.bytes }}"}
+              - id: d
+                uses: file.write
+                needs: [d]
+                with: {path: d.txt, content: x}
+            
+            """)
+        let (_, diagnostics) = checkWorkflow(yaml)
+        #expect(lines(diagnostics) == [
+            "6:9: error: dependency cycle: 'a' → 'c' → 'b' → 'a'",
+            "18:13: error: step 'd' needs itself",
+        ])
+        let notes = try #require(diagnostics.sorted.first?.notes)
+        #expect(notes.map(\.message) == ["'a' needs 'c' here", "'c' uses the outputs of 'b' here", "'b' uses the outputs of 'a' here"])
+        #expect(notes.map { $0.location?.line } == [8, 15, 12])
+    }
+
+    @Test func reportsNeedsOnUnknownStepAndSelfReference() {
+        let yaml = workflow("""
+              - id: a
+                uses: file.write
+                needs: [bb]
+                with: {path: a.txt, content: "${{ steps.a.outputs.path }}"}
+              - id: b
+                uses: file.write
+                with: {path: b.txt, content: x}
+            
+            """)
+        #expect(diagnose(yaml) == [
+            "8:13: error: step 'a' needs unknown step 'bb'; did you mean 'b'?",
+            "9:39: error: step 'a' refers to its own outputs",
+        ])
+    }
+
+    @Test func checksOutputPathsStayInsideTheRunFolder() {
+        let yaml = workflow("""
+              - id: a
+                uses: file.write
+                with: {path: ../../etc/passwd, content: x}
+              - id: b
+                uses: file.write
+                with: {path: /tmp/x, content: x}
+            
+            """)
+        #expect(diagnose(yaml) == [
+            "8:18: error: argument 'path' must stay inside the run folder, but '../../etc/passwd' leaves it through '..'",
+            "11:18: error: argument 'path' must be a path inside the run folder, not an absolute path ('/tmp/x')",
+        ])
+    }
+
+    @Test func refusesCacheSettingsOnSideEffectingKinds() {
+        var registry = StepRegistry.builtin
+        registry.register(StepKindDescription(name: "test.write", summary: "", arguments: [], outputs: .object([]), effect: .sideEffecting, example: ""))
+        let yaml = workflow("  - id: a\n    uses: test.write\n    cache: 1d\n")
+        #expect(diagnose(yaml, registry: registry) == [
+            "8:12: error: step kind 'test.write' has side effects and is never cached; remove 'cache' or set it to false",
+        ])
+    }
+
+    @Test func checksServiceNamesAndSettings() {
+        let yaml = """
+            name: t
+            services:
+              gemni: {model: x}
+              notion:
+                version: 2023-01-01
+                limits: {requests_per_second: fast, burst: 3}
+            steps:
+              - id: a
+                uses: file.write
+                with: {path: a.txt, content: x}
+            """
+        #expect(diagnose(yaml) == [
+            "3:3: error: unknown service 'gemni'; did you mean 'gemini'?; services are gemini, notion, obs",
+            "5:14: error: 'services.notion.version' expected one of '2022-06-28', '2025-09-03', got '2023-01-01'",
+            "6:35: error: 'services.notion.limits.requests_per_second' expected a number, got string 'fast'",
+            "6:41: error: unknown field 'burst' in 'services.notion.limits'; it takes requests_per_second",
+        ])
+    }
+
+    @Test func reportsEveryProblemOfAFileAtOnce() {
+        let yaml = """
+            name: t
+            steps:
+              - id: a
+                uses: file.wrte
+              - id: b
+                uses: list.sort
+                with: {items: "${{ steps.zz.outputs.items }}", order: up}
+              - id: b
+                uses: list.sort
+            """
+        #expect(diagnose(yaml).count == 4)
+    }
+}

@@ -1,0 +1,125 @@
+@testable import AIVCore
+import Foundation
+import Testing
+
+@Suite struct YAMLReaderTests {
+    func read(_ text: String) -> (SourceValue?, [String]) {
+        let (value, diagnostics) = YAMLReader().read(SourceFile(path: "t.yaml", text: text))
+        return (value, lines(diagnostics))
+    }
+
+    @Test func reportsDuplicateKeyAtSecondOccurrenceWithNoteAtFirst() {
+        let (_, diagnostics) = YAMLReader().read(SourceFile(path: "t.yaml", text: "a: 1\nb: 2\na: 3\n"))
+        #expect(lines(diagnostics) == ["3:1: error: duplicate key 'a'"])
+        #expect(diagnostics.items.first?.notes.first?.location == SourceLocation(file: "t.yaml", line: 1, column: 1))
+    }
+
+    @Test func reportsDuplicateKeysInNestedMappings() {
+        let (_, problems) = read("steps:\n  - id: a\n    uses: x\n    uses: y\n")
+        #expect(problems == ["4:5: error: duplicate key 'uses'"])
+    }
+
+    @Test func resolvesPlainScalarsByYAML12CoreSchema() {
+        let (value, problems) = read("a: no\nb: on\nc: true\nd: 12\ne: 1.5\nf: ~\ng: '12'\nh: 0x1F\ni: 1e3\n")
+        #expect(problems.isEmpty)
+        #expect(value?.json == ["a": "no", "b": "on", "c": true, "d": 12, "e": 1.5, "f": nil, "g": "12", "h": 31, "i": 1000.0])
+    }
+
+    @Test func keepsLocationsOfKeysAndValues() throws {
+        let (value, _) = read("top:\n  name:   hello\n")
+        let entry = try #require(value?["top"]?.entry("name"))
+        #expect(entry.keyLocation.line == 2 && entry.keyLocation.column == 3)
+        #expect(entry.value.location.line == 2 && entry.value.location.column == 11)
+        #expect(entry.value.length == 5)
+    }
+
+    @Test func reportsMalformedYAMLWithLineAndColumn() {
+        let (value, problems) = read("a: 1\nb: [1, 2\nc: 3\n")
+        #expect(value == nil)
+        #expect(problems.count == 1)
+        #expect(problems[0].hasPrefix("3:") || problems[0].hasPrefix("2:"))
+        #expect(problems[0].contains("error: malformed YAML"))
+    }
+
+    @Test func expandsMergeKeysWithoutOverridingWrittenKeys() {
+        let (value, problems) = read("base: &b {x: 1, y: 2}\nother:\n  <<: *b\n  y: 3\n")
+        #expect(problems.isEmpty)
+        #expect(value?["other"]?.json == ["x": 1, "y": 3])
+    }
+
+    @Test func rejectsBillionLaughsQuicklyWithLocation() {
+        var text = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n"
+        for level in 1...10 {
+            let previous = "*a\(level - 1)"
+            text += "a\(level): &a\(level) [\(Array(repeating: previous, count: 10).joined(separator: ", "))]\n"
+        }
+        let started = Date()
+        let (value, problems) = read(text)
+        #expect(value == nil)
+        #expect(problems.count == 1)
+        #expect(problems.first?.contains("aliases that repeat aliases?") == true)
+        #expect(Date().timeIntervalSince(started) < 5)
+    }
+
+    @Test func rejectsDeepFlowNesting() {
+        let text = String(repeating: "[", count: 5000) + String(repeating: "]", count: 5000)
+        let (value, problems) = read(text)
+        #expect(value == nil)
+        #expect(problems.first?.hasPrefix("1:") == true)
+        #expect(problems.first?.contains("nested") == true)
+    }
+
+    @Test func rejectsNestingBeyondDepthLimitBelowLibyamlLimit() {
+        let text = String(repeating: "[", count: 300) + String(repeating: "]", count: 300)
+        let (value, problems) = read(text)
+        #expect(value == nil)
+        #expect(problems == ["1:129: error: values nested more than 128 levels deep"])
+    }
+
+    @Test func readsAMultiMegabyteScalar() {
+        let big = String(repeating: "x", count: 3 << 20)
+        let (value, problems) = read("a: \(big)\n")
+        #expect(problems.isEmpty)
+        #expect(value?["a"]?.string?.count == 3 << 20)
+    }
+
+    @Test func refusesFilesOverTheSizeLimit() throws {
+        let directory = TemporaryDirectory()
+        let path = directory.write("big.yaml", "a: " + String(repeating: "x", count: SourceFile.defaultSizeLimit))
+        #expect(throws: Diagnostic.self) { try SourceFile.read(path) }
+        do {
+            _ = try SourceFile.read(path)
+        } catch {
+            #expect(error.message.contains("over the 4.0 MB limit"))
+            #expect(error.location?.line == 1)
+        }
+    }
+
+    @Test func pointsAtFirstInvalidUTF8Byte() {
+        let directory = TemporaryDirectory()
+        let path = directory.write("bad.yaml", bytes: Array("name: ok\nsteps: caf".utf8) + [0xE9, 0x0A])
+        do {
+            _ = try SourceFile.read(path)
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.message == "file is not valid UTF-8 (byte 0xE9); save it as UTF-8")
+            #expect(error.location?.line == 2 && error.location?.column == 11)
+        }
+    }
+
+    @Test func refusesUTF16AndBinaryFiles() {
+        #expect(throws: Diagnostic.self) { try SourceFile.decode(Data([0xFF, 0xFE, 0x61, 0x00]), path: "x") }
+        #expect(throws: Diagnostic.self) { try SourceFile.decode(Data([0x61, 0x00, 0x62]), path: "x") }
+    }
+
+    @Test func dropsUTF8ByteOrderMark() throws {
+        let file = try SourceFile.decode(Data([0xEF, 0xBB, 0xBF] + Array("a: 1".utf8)), path: "x")
+        #expect(file.text == "a: 1")
+    }
+
+    @Test func rejectsComplexKeysAndUnknownTags() {
+        #expect(read("? [a, b]\n: 1\n").1 == ["1:3: error: mapping keys must be plain names, not mappings or lists"])
+        #expect(read("a: !custom 1\n").1 == ["1:4: error: unsupported YAML tag '!custom'"])
+        #expect(read("a: !!int abc\n").1 == ["1:4: error: 'abc' is not a valid int"])
+    }
+}

@@ -1,0 +1,67 @@
+import Foundation
+
+/// Runs the built `aiv` binary, as a user would, and captures what it prints.
+struct CommandRunner {
+    struct Result {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    /// Written by one reader thread, read after `group.wait()`: the group orders the accesses.
+    final class Box: @unchecked Sendable {
+        var data = Data()
+    }
+
+    /// The package root, found from this file's path.
+    static let packageRoot: String = {
+        var url = URL(fileURLWithPath: #filePath)
+        while url.path != "/" {
+            url.deleteLastPathComponent()
+            if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) { return url.path }
+        }
+        fatalError("Package.swift not found above \(#filePath)")
+    }()
+
+    /// The `aiv` built beside the test bundle (swift test builds it: this target depends on it).
+    static let binary: String = {
+        let besideTests = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for candidate in [besideTests.appendingPathComponent("aiv").path,
+                          besideTests.deletingLastPathComponent().appendingPathComponent("aiv").path,
+                          packageRoot + "/.build/debug/aiv"]
+        where FileManager.default.isExecutableFile(atPath: candidate) {
+            return candidate
+        }
+        fatalError("the aiv binary was not found near \(CommandLine.arguments[0])")
+    }()
+
+    /// Runs `aiv arguments…` in `directory`; a run over `timeout` seconds is killed (SIGKILL, since
+    /// Foundation.Process started from a test task cannot deliver SIGTERM) and reported as status -9.
+    static func run(_ arguments: [String], in directory: String = packageRoot, environment: [String: String] = [:], timeout: Double = 60) throws -> Result {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = arguments
+        process.currentDirectoryURL = URL(fileURLWithPath: directory)
+        var env = ProcessInfo.processInfo.environment
+        env["NO_COLOR"] = "1"
+        for (key, value) in environment { env[key] = value }
+        process.environment = env
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let pid = process.processIdentifier
+        let watchdog = DispatchWorkItem { kill(pid, SIGKILL) }
+        DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: watchdog)
+        // Read both pipes to the end before waiting, so a full pipe cannot block the child.
+        let group = DispatchGroup()
+        let stdoutData = Box(), stderrData = Box()
+        DispatchQueue.global().async(group: group) { stdoutData.data = out.fileHandleForReading.readDataToEndOfFile() }
+        DispatchQueue.global().async(group: group) { stderrData.data = err.fileHandleForReading.readDataToEndOfFile() }
+        group.wait()
+        process.waitUntilExit()
+        watchdog.cancel()
+        let status = process.terminationReason == .uncaughtSignal ? -process.terminationStatus : process.terminationStatus
+        return Result(status: status, stdout: String(decoding: stdoutData.data, as: UTF8.self), stderr: String(decoding: stderrData.data, as: UTF8.self))
+    }
+}
