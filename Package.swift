@@ -14,25 +14,40 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/pointfreeco/swift-clocks", from: "1.1.1"),
     ],
     targets: [
-        // Model, loading, expressions, templates, compiling: no network, no SQLite, no C.
+        // Model, loading, expressions, compiling and the runtime: no network, no SQLite.
         .target(name: "AIVCore", dependencies: [
             .product(name: "Yams", package: "Yams"),
             .product(name: "Mustache", package: "swift-mustache"),
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "Crypto", package: "swift-crypto"),
         ]),
         // The built-in step kinds and the registry that lists them.
-        .target(name: "AIVSteps", dependencies: ["AIVCore"]),
+        .target(name: "AIVSteps", dependencies: [
+            "AIVCore",
+            .product(name: "Mustache", package: "swift-mustache"),
+            .product(name: "Yams", package: "Yams"),
+        ]),
+        // SQLite (GRDB): the step cache, run history.
+        .target(name: "AIVStore", dependencies: ["AIVCore", .product(name: "GRDB", package: "GRDB.swift")]),
         // The thin command-line interface.
         .executableTarget(name: "aiv", dependencies: [
-            "AIVCore", "AIVSteps",
+            "AIVCore", "AIVSteps", "AIVStore",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         // Benchmarks that print what they measure: swift run -c release aiv-bench
-        .executableTarget(name: "aiv-bench", dependencies: ["AIVCore", "AIVSteps"]),
+        .executableTarget(name: "aiv-bench", dependencies: ["AIVCore", "AIVSteps", "AIVStore"]),
         .testTarget(name: "AIVCoreTests", dependencies: ["AIVCore", "AIVSteps"]),
+        .testTarget(name: "AIVRuntimeTests", dependencies: [
+            "AIVCore", "AIVSteps", "AIVStore",
+            .product(name: "Clocks", package: "swift-clocks"),
+        ]),
+        .testTarget(name: "AIVStepsTests", dependencies: ["AIVCore", "AIVSteps"]),
         .testTarget(name: "aivTests", dependencies: ["aiv"]),
     ]
 )

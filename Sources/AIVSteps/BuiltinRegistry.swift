@@ -1,16 +1,22 @@
 import AIVCore
 
+/// Every built-in step kind. A new kind is one file plus one line here.
+public enum BuiltinSteps {
+    public static let all: [any Step.Type] = [
+        TranscriptLoadStep.self,
+        TemplateRenderStep.self,
+        FileWriteStep.self,
+        ListMergeStep.self,
+        ListFilterStep.self,
+        ListSortStep.self,
+        ListDedupeStep.self,
+    ]
+
+    /// Kind name → implementation, for the runtime.
+    public static let byName: [String: any Step.Type] = Dictionary(uniqueKeysWithValues: all.map { ($0.kind.name, $0) })
+}
+
 extension StepRegistry {
-    /// Every built-in step kind and service. A new kind is one file plus one line here.
-    public static let builtin = StepRegistry(
-        kinds: [
-            TranscriptLoadStep.kind,
-            TemplateRenderStep.kind,
-            FileWriteStep.kind,
-            ListMergeStep.kind,
-            ListFilterStep.kind,
-            ListSortStep.kind,
-            ListDedupeStep.kind,
-        ],
-        services: BuiltinServices.all)
+    /// The registry validation, `aiv schema` and `aiv kinds` read: every built-in kind and service.
+    public static let builtin = StepRegistry(kinds: BuiltinSteps.all.map { $0.kind }, services: BuiltinServices.all)
 }

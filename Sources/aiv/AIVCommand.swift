@@ -4,7 +4,7 @@ import ArgumentParser
 import Foundation
 
 @main
-struct AIVCommand: ParsableCommand {
+struct AIVCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "aiv",
         abstract: "A declarative workflow engine that turns live-stream recordings into learning material.",
@@ -14,7 +14,8 @@ struct AIVCommand: ParsableCommand {
             Exit codes: 0 success, 1 a run failed, 2 the workflow or its inputs are invalid.
             """,
         version: "0.1.0",
-        subcommands: [ValidateCommand.self, PlanCommand.self, GraphCommand.self, SchemaCommand.self, KindsCommand.self])
+        subcommands: [RunCommand.self, ValidateCommand.self, PlanCommand.self, GraphCommand.self, RunsCommand.self, CacheCommand.self,
+                      SchemaCommand.self, KindsCommand.self])
 }
 
 /// The workflow file and its inputs, shared by the commands that compile a workflow.

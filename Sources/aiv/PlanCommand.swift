@@ -1,4 +1,5 @@
 import AIVCore
+import AIVStore
 import ArgumentParser
 import Foundation
 
@@ -8,6 +9,7 @@ struct PlanCommand: ParsableCommand {
         abstract: "Show the execution plan: the steps in the order they can run, and what each needs.")
 
     @OptionGroup var workflow: WorkflowOptions
+    @OptionGroup var state: StateOptions
 
     @Flag(help: "Print the plan as JSON.")
     var json = false
@@ -15,13 +17,20 @@ struct PlanCommand: ParsableCommand {
     func run() throws {
         let output = Frontend.standard().plan(path: workflow.file, inputsFile: workflow.inputsFile, assignments: try workflow.assignments())
         DiagnosticOutput.print(output.diagnostics, sources: output.sources)
-        guard let plan = output.plan else { throw ExitCode.invalid }
+        guard let plan = output.plan, let loaded = output.workflow else { throw ExitCode.invalid }
+        // What the next run would take from the cache, and why not (only when a cache exists).
+        var cache: [String: String]?
+        if FileManager.default.fileExists(atPath: state.databasePath) {
+            let forecast = CacheForecast(plan: plan, registry: .builtin, cache: SQLiteCacheStore(store: try state.openStore()),
+                                         environment: ProcessInfo.processInfo.environment, workflowDirectory: loaded.baseDirectory)
+            cache = forecast.verdicts.mapValues(CacheForecast.describe)
+        }
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
             print(String(decoding: try encoder.encode(plan), as: UTF8.self))
         } else {
-            print(PlanPrinter.text(plan), terminator: "")
+            print(PlanPrinter.text(plan, cache: cache), terminator: "")
         }
     }
 }

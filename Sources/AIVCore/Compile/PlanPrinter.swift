@@ -1,6 +1,7 @@
 /// The text form of a plan that `aiv plan` prints: one row per step, in run order.
 public enum PlanPrinter {
-    public static func text(_ plan: ExecutionPlan) -> String {
+    /// `cache` gives, per step, what the cache forecast says (a column is added when it is given).
+    public static func text(_ plan: ExecutionPlan, cache: [String: String]? = nil) -> String {
         var out = "Plan for workflow '\(plan.workflow)' (\(plan.file)): \(plan.steps.count) step\(plan.steps.count == 1 ? "" : "s") in \(plan.layerCount) layer\(plan.layerCount == 1 ? "" : "s")\n"
         if !plan.inputs.isEmpty {
             out += "\nInputs:\n"
@@ -9,9 +10,10 @@ public enum PlanPrinter {
             }
         }
         let rows: [[String]] = plan.steps.enumerated().map { position, step in
-            [String(position + 1), String(step.layer), step.id, step.kind, step.needs.isEmpty ? "-" : step.needs.map(\.step).joined(separator: ", "), notes(step)]
+            [String(position + 1), String(step.layer), step.id, step.kind, step.needs.isEmpty ? "-" : step.needs.map(\.step).joined(separator: ", ")]
+                + (cache.map { [$0[step.id] ?? ""] } ?? []) + [notes(step)]
         }
-        out += "\n" + Table.render(header: ["#", "layer", "step", "kind", "needs", "notes"], rows: rows)
+        out += "\n" + Table.render(header: ["#", "layer", "step", "kind", "needs"] + (cache == nil ? [] : ["cache"]) + ["notes"], rows: rows)
         return out
     }
 

@@ -11,7 +11,9 @@ enum ListOutputs {
 }
 
 /// `list.merge`: concatenates lists, in order (e.g. the per-chunk results of a for_each).
-public enum ListMergeStep {
+public struct ListMergeStep: Step {
+    public init() {}
+
     public static let kind = StepKindDescription(
         name: "list.merge",
         summary: "Concatenate lists into one, in order.",
@@ -25,10 +27,16 @@ public enum ListMergeStep {
               with:
                 lists: ${{ steps.analyze.outputs[*].json.items }}
             """)
+
+    public func run(_ arguments: StepArguments, context: StepContext) async throws -> StepResult {
+        throw StepError("ListMergeStep is not implemented yet")
+    }
 }
 
 /// `list.filter`: keeps the elements for which an expression is true.
-public enum ListFilterStep {
+public struct ListFilterStep: Step {
+    public init() {}
+
     public static let kind = StepKindDescription(
         name: "list.filter",
         summary: "Keep the elements of a list for which an expression is true.",
@@ -45,10 +53,16 @@ public enum ListFilterStep {
                 items: ${{ steps.all_items.outputs.items }}
                 where: item.kind != 'filler' && length(item.japanese) > 1
             """)
+
+    public func run(_ arguments: StepArguments, context: StepContext) async throws -> StepResult {
+        throw StepError("ListFilterStep is not implemented yet")
+    }
 }
 
 /// `list.sort`: sorts by a field (numbers numerically, text by Unicode order), stably.
-public enum ListSortStep {
+public struct ListSortStep: Step {
+    public init() {}
+
     public static let kind = StepKindDescription(
         name: "list.sort",
         summary: "Sort a list by a field, stably.",
@@ -65,10 +79,16 @@ public enum ListSortStep {
                 items: ${{ steps.worth_learning.outputs.items }}
                 by: timestamp
             """)
+
+    public func run(_ arguments: StepArguments, context: StepContext) async throws -> StepResult {
+        throw StepError("ListSortStep is not implemented yet")
+    }
 }
 
 /// `list.dedupe`: one element per key, e.g. one vocabulary entry per expression across chunks.
-public enum ListDedupeStep {
+public struct ListDedupeStep: Step {
+    public init() {}
+
     public static let kind = StepKindDescription(
         name: "list.dedupe",
         summary: "Drop elements whose key was seen before, optionally gathering fields of the duplicates.",
@@ -89,4 +109,8 @@ public enum ListDedupeStep {
                 key: japanese
                 collect: [timestamp]
             """)
+
+    public func run(_ arguments: StepArguments, context: StepContext) async throws -> StepResult {
+        throw StepError("ListDedupeStep is not implemented yet")
+    }
 }

@@ -7,7 +7,9 @@ import AIVCore
 ///   uses: file.write
 ///   with: { path: vocabulary.json, content: "${{ steps.vocabulary.outputs.items }}" }
 /// ```
-public enum FileWriteStep {
+public struct FileWriteStep: Step {
+    public init() {}
+
     public static let kind = StepKindDescription(
         name: "file.write",
         summary: "Write text, JSON or YAML to a file inside the run folder.",
@@ -28,4 +30,8 @@ public enum FileWriteStep {
                 path: vocabulary.json
                 content: ${{ steps.vocabulary.outputs.items }}
             """)
+
+    public func run(_ arguments: StepArguments, context: StepContext) async throws -> StepResult {
+        throw StepError("FileWriteStep is not implemented yet")
+    }
 }

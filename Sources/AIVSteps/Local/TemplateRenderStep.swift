@@ -11,7 +11,9 @@ import AIVCore
 ///     values: { items: "${{ steps.vocab.outputs.items }}" }
 ///     output: worksheet.md
 /// ```
-public enum TemplateRenderStep {
+public struct TemplateRenderStep: Step {
+    public init() {}
+
     public static let kind = StepKindDescription(
         name: "template.render",
         summary: "Render a Mustache template with values, to text or to a file in the run folder.",
@@ -35,4 +37,8 @@ public enum TemplateRenderStep {
                   items: ${{ steps.vocabulary.outputs.items }}
                 output: worksheet.md
             """)
+
+    public func run(_ arguments: StepArguments, context: StepContext) async throws -> StepResult {
+        throw StepError("TemplateRenderStep is not implemented yet")
+    }
 }

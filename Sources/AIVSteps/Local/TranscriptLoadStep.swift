@@ -11,7 +11,9 @@ import AIVCore
 ///     window: 10m
 ///     overlap: 30s
 /// ```
-public enum TranscriptLoadStep {
+public struct TranscriptLoadStep: Step {
+    public init() {}
+
     static let segment = Schema.object([
         Property("index", .integer, required: true, "Position in the transcript, from 0."),
         Property("start", .number, required: true, "Start, in seconds from the beginning of the recording."),
@@ -55,4 +57,8 @@ public enum TranscriptLoadStep {
                 window: 10m
                 overlap: 30s
             """)
+
+    public func run(_ arguments: StepArguments, context: StepContext) async throws -> StepResult {
+        throw StepError("TranscriptLoadStep is not implemented yet")
+    }
 }

@@ -1,0 +1,103 @@
+/// What `aiv plan` says about the cache: for each step, whether the next run would take it from
+/// the cache, and if not, why not. It walks the plan as a run would, using cached outputs as the
+/// outputs of the steps they stand for, so a step below a cached one is judged exactly.
+public struct CacheForecast: Sendable {
+    public enum Verdict: Sendable, Equatable {
+        case cached
+        /// Some items of a for_each are cached.
+        case partlyCached(cached: Int, of: Int, reason: String)
+        case willRun(reason: String)
+        /// Known only once an earlier step has run.
+        case unknown(reason: String)
+        case skipped(reason: String)
+    }
+
+    public var verdicts: [String: Verdict]
+
+    public init(plan: ExecutionPlan, registry: StepRegistry, cache: any CacheStore, environment: [String: String], workflowDirectory: String) {
+        var verdicts: [String: Verdict] = [:]
+        var outputs: [String: JSONValue] = [:]
+        let digests = FileDigestCache()
+        for step in plan.steps {
+            verdicts[step.id] = Self.judge(step, plan: plan, registry: registry, cache: cache, environment: environment,
+                                           workflowDirectory: workflowDirectory, digests: digests, outputs: &outputs, verdicts: verdicts)
+        }
+        self.verdicts = verdicts
+    }
+
+    static func judge(_ step: PlannedStep, plan: ExecutionPlan, registry: StepRegistry, cache: any CacheStore, environment: [String: String],
+                      workflowDirectory: String, digests: FileDigestCache, outputs: inout [String: JSONValue],
+                      verdicts: [String: Verdict]) -> Verdict {
+        guard let kind = registry[kind: step.kind] else { return .unknown(reason: "unknown kind") }
+        if step.condition?.constant == false { return .skipped(reason: "if: \(step.condition!.expression) is false") }
+        for need in step.needs where outputs[need.step] == nil {
+            if case .skipped = verdicts[need.step] { return .skipped(reason: "'\(need.step)' will be skipped") }
+            return .unknown(reason: "known once '\(need.step)' has run")
+        }
+        guard step.isCacheable else {
+            return .willRun(reason: step.effect == .sideEffecting ? "side effects: runs every time" : "cache off for this step")
+        }
+        let scope = EvaluationScope(inputs: plan.inputs, steps: outputs, env: environment)
+        if let condition = step.condition, condition.constant == nil {
+            guard let value = try? Runner.evaluateCondition(condition.expression, scope: scope) else {
+                return .unknown(reason: "its 'if' cannot be evaluated yet")
+            }
+            if !value { return .skipped(reason: "if: \(condition.expression) is false") }
+        }
+        var items: [JSONValue?] = [nil]
+        if let fanout = step.forEach {
+            if let known = fanout.items {
+                items = known
+            } else if let expression = fanout.expression, case .array(let list)? = try? StringTemplate.parse(expression).render(in: scope) {
+                items = list
+            } else {
+                return .unknown(reason: "its for_each list is known only when running")
+            }
+        }
+        var hits: [JSONValue] = []
+        var reasons: [String] = []
+        for (position, item) in items.enumerated() {
+            var itemScope = scope
+            itemScope.item = item
+            itemScope.index = step.forEach == nil ? nil : position
+            guard let arguments = try? ArgumentResolver.resolve(step.arguments, kind: kind, scope: itemScope) else {
+                reasons.append("its arguments cannot be resolved yet")
+                continue
+            }
+            let components = CacheKeyComponents(kind: kind, arguments: arguments, services: plan.services,
+                                                workflowDirectory: workflowDirectory, digests: digests)
+            if let entry = try? cache.entry(forKey: components.key), !isExpired(entry, step: step) {
+                hits.append(entry.outputs)
+                continue
+            }
+            let previous = try? cache.latestEntry(workflow: plan.file, step: step.id, item: itemScope.index)
+            let why = previous.map { components.differences(from: $0.components).joined(separator: ", ") } ?? "no earlier run"
+            reasons.append(why.isEmpty ? "cached result expired" : why)
+        }
+        let reason = Array(Set(reasons)).sorted().prefix(3).joined(separator: "; ")
+        if hits.count == items.count {
+            outputs[step.id] = step.forEach == nil ? hits[0] : .array(hits)
+            return .cached
+        }
+        return hits.isEmpty ? .willRun(reason: reason) : .partlyCached(cached: hits.count, of: items.count, reason: reason)
+    }
+
+    static func isExpired(_ entry: CacheEntry, step: PlannedStep) -> Bool {
+        if case .timeToLive(let seconds) = step.cache { return entry.createdAt.timeIntervalSinceNow < -seconds }
+        return false
+    }
+
+    /// The words `aiv plan` prints for a verdict.
+    public static func describe(_ verdict: Verdict?) -> String {
+        switch verdict {
+        case .cached?: "cached"
+        case .partlyCached(let cached, let of, let reason)?: "\(cached)/\(of) cached; runs: \(reason)"
+        case .willRun(let reason)?: "runs: \(reason)"
+        case .unknown(let reason)?: "? \(reason)"
+        case .skipped(let reason)?: "skipped: \(reason)"
+        case nil: ""
+        }
+    }
+}
+
+import Foundation

@@ -1,0 +1,124 @@
+import Crypto
+import Foundation
+
+/// What a step invocation's cache key is made of. Kept whole in the cache so that a miss can be
+/// explained: which argument, file or setting differs from the last time the step ran.
+public struct CacheKeyComponents: Sendable, Codable, Equatable {
+    public var kind: String
+    public var kindVersion: Int
+    /// The resolved arguments, every expression evaluated, defaults filled in.
+    public var arguments: JSONValue
+    /// Digest of each file the invocation reads (templates, prompts, input files), by path.
+    public var files: [String: String]
+    /// Settings that change the result (the kind's service settings, such as the model).
+    public var settings: JSONValue
+
+    public init(kind: String, kindVersion: Int, arguments: JSONValue, files: [String: String], settings: JSONValue) {
+        self.kind = kind
+        self.kindVersion = kindVersion
+        self.arguments = arguments
+        self.files = files
+        self.settings = settings
+    }
+
+    /// The components of one invocation: the kind, its resolved arguments, the contents of the
+    /// files its arguments name (inputs, prompts, templates) and its service's settings.
+    public init(kind: StepKindDescription, arguments: StepArguments, services: [String: JSONValue], workflowDirectory: String,
+                digests: FileDigestCache) {
+        var files: [String: String] = [:]
+        for property in kind.arguments {
+            let readsFile: Bool = switch property.role {
+            case .inputFile, .template: true
+            default: false
+            }
+            guard readsFile, let path = arguments[property.name]?.stringValue else { continue }
+            files[path] = (try? digests.digest(Paths.resolve(path, relativeTo: workflowDirectory))) ?? "missing"
+        }
+        self.init(kind: kind.name, kindVersion: kind.version, arguments: .object(arguments.values), files: files,
+                  settings: kind.service.flatMap { services[$0] } ?? .null)
+    }
+
+    /// SHA-256 of the canonical JSON of all components: equal inputs, equal key.
+    public var key: String {
+        let files = JSONValue.object(self.files.mapValues { .string($0) })
+        let document: JSONValue = ["kind": .string(kind), "version": .int(kindVersion), "arguments": arguments, "files": files, "settings": settings]
+        return Digest.sha256(Data(document.canonicalJSON.utf8))
+    }
+
+    /// Why `self` differs from `previous`, in a few words each: "argument 'window' changed".
+    public func differences(from previous: CacheKeyComponents) -> [String] {
+        var reasons: [String] = []
+        if kind != previous.kind || kindVersion != previous.kindVersion {
+            reasons.append(kind != previous.kind ? "step kind changed" : "\(kind) changed (version \(previous.kindVersion) → \(kindVersion))")
+        }
+        for path in Self.changedPaths(previous.arguments, arguments, prefix: "").prefix(3) {
+            reasons.append("argument '\(path)' changed")
+        }
+        for path in Set(files.keys).union(previous.files.keys).sorted() where files[path] != previous.files[path] {
+            reasons.append(files[path] == nil ? "no longer reads '\(path)'" : previous.files[path] == nil ? "now reads '\(path)'" : "file '\(path)' changed")
+        }
+        if settings != previous.settings { reasons.append("service settings changed") }
+        return reasons
+    }
+
+    /// Dot paths where two argument trees differ (the first few).
+    static func changedPaths(_ old: JSONValue, _ new: JSONValue, prefix: String) -> [String] {
+        guard old != new else { return [] }
+        if case .object(let a) = old, case .object(let b) = new {
+            return Set(a.keys).union(b.keys).sorted().flatMap { key in
+                changedPaths(a[key] ?? .null, b[key] ?? .null, prefix: prefix.isEmpty ? key : "\(prefix).\(key)")
+            }
+        }
+        return [prefix.isEmpty ? "(all)" : prefix]
+    }
+}
+
+/// Hex SHA-256 digests, through swift-crypto.
+public enum Digest {
+    public static func sha256(_ data: Data) -> String {
+        SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// Files above this size are identified by size, modification time and their first and last
+    /// megabyte instead of their full contents: hashing a three-hour recording on every run would
+    /// cost more than most steps. Changing a large file without changing its size, time, head or
+    /// tail is not noticed; documented in the README.
+    public static let fullHashLimit = 64 << 20
+
+    public static func file(_ path: String) throws -> String {
+        let attributes = try FileManager.default.attributesOfItem(atPath: path)
+        let size = (attributes[.size] as? Int) ?? 0
+        guard let handle = FileHandle(forReadingAtPath: path) else { throw CocoaError(.fileReadNoPermission, userInfo: [NSFilePathErrorKey: path]) }
+        defer { try? handle.close() }
+        var hasher = SHA256()
+        if size <= fullHashLimit {
+            while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty { hasher.update(data: chunk) }
+            return "sha256:" + hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        }
+        let modified = (attributes[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
+        hasher.update(data: Data("\(size):\(modified):".utf8))
+        hasher.update(data: try handle.read(upToCount: 1 << 20) ?? Data())
+        try handle.seek(toOffset: UInt64(size - (1 << 20)))
+        hasher.update(data: try handle.read(upToCount: 1 << 20) ?? Data())
+        return "large:" + hasher.finalize().map { String(format: "%02x", $0) }.joined()
+    }
+}
+
+/// File digests memoized for one run (by path, size and modification time): a template used by
+/// a hundred for_each items is read once.
+public final class FileDigestCache: @unchecked Sendable {
+    private let lock = NSLock()
+    private var digests: [String: (size: Int, modified: Double, digest: String)] = [:]
+
+    public init() {}
+
+    public func digest(_ path: String) throws -> String {
+        let attributes = try FileManager.default.attributesOfItem(atPath: path)
+        let size = (attributes[.size] as? Int) ?? 0
+        let modified = (attributes[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
+        if let known = lock.withLock({ digests[path] }), known.size == size, known.modified == modified { return known.digest }
+        let digest = try Digest.file(path)
+        lock.withLock { digests[path] = (size, modified, digest) }
+        return digest
+    }
+}

@@ -1,0 +1,80 @@
+import Foundation
+
+/// The folder a run writes into, with the one way steps write files: inside it (no `..`, no
+/// absolute path, no symbolic link leading out), under a temporary name first and then renamed,
+/// so no file is ever half-written under its final name.
+public struct RunFolder: Sendable {
+    public let path: String
+    /// Run metadata (outputs, logs) lives here, out of the way of the files steps write.
+    public static let metadataFolder = "_aiv"
+
+    public init(path: String) {
+        self.path = path
+    }
+
+    /// The absolute path of a file in the folder, after checking it stays inside.
+    public func resolve(_ relative: String) throws(StepError) -> String {
+        if let problem = OutputPaths.problem(with: relative) { throw StepError("output path \(problem)") }
+        let normalized = Paths.normalize(relative)
+        if normalized == Self.metadataFolder || normalized.hasPrefix(Self.metadataFolder + "/") {
+            throw StepError("output path '\(relative)' is inside '\(Self.metadataFolder)/', which aiv keeps for itself")
+        }
+        let full = Paths.normalize(path + "/" + normalized)
+        // A symbolic link anywhere on the way could lead out of the folder: resolve the deepest
+        // existing part below the folder and check it is still inside.
+        let root = Paths.normalize(path)
+        var existing = full
+        while existing.count > root.count, !FileManager.default.fileExists(atPath: existing) {
+            existing = (existing as NSString).deletingLastPathComponent
+        }
+        if existing.count > root.count {
+            let resolvedRoot = URL(fileURLWithPath: root).resolvingSymlinksInPath().path
+            let resolved = URL(fileURLWithPath: existing).resolvingSymlinksInPath().path
+            let isLink = (try? FileManager.default.destinationOfSymbolicLink(atPath: existing)) != nil
+            if isLink || !resolved.hasPrefix(resolvedRoot + "/") {
+                throw StepError("output path '\(relative)' leads out of the run folder through a symbolic link")
+            }
+        }
+        return full
+    }
+
+    /// Writes `data` to `relative` atomically and returns the relative path written.
+    @discardableResult
+    public func write(_ data: Data, to relative: String) throws(StepError) -> String {
+        let full = try resolve(relative)
+        do {
+            try AtomicFile.write(data, to: full)
+        } catch {
+            throw StepError("cannot write '\(relative)': \(error.localizedDescription)")
+        }
+        return Paths.normalize(relative)
+    }
+
+    /// The metadata folder of one step.
+    public func metadataPath(step: String) -> String {
+        "\(path)/\(Self.metadataFolder)/steps/\(step)"
+    }
+}
+
+/// Writing a file so that it appears whole or not at all.
+public enum AtomicFile {
+    /// Writes to a temporary file beside the target, flushes it, then renames it over the target.
+    public static func write(_ data: Data, to path: String) throws {
+        let directory = (path as NSString).deletingLastPathComponent
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let temporary = "\(directory)/.\((path as NSString).lastPathComponent).\(UUID().uuidString.prefix(8)).partial"
+        guard FileManager.default.createFile(atPath: temporary, contents: nil) else {
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: temporary])
+        }
+        do {
+            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: temporary))
+            try handle.write(contentsOf: data)
+            try handle.synchronize()
+            try handle.close()
+            guard rename(temporary, path) == 0 else { throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path]) }
+        } catch {
+            unlink(temporary)
+            throw error
+        }
+    }
+}

@@ -1,0 +1,135 @@
+import Foundation
+
+extension Runner {
+    /// One invocation: resolve the arguments, look in the cache, else run (with retries and a
+    /// timeout) and remember the result.
+    func invoke(_ step: PlannedStep, item: JSONValue?, index: Int?, scope: EvaluationScope, context: RunContext, log: StepLog) async throws -> Invocation {
+        let label = index.map { "step '\(step.id)' item \($0)" } ?? "step '\(step.id)'"
+        func failure(_ message: String, attempts: Int = 0) -> InvocationFailure {
+            InvocationFailure(message: "\(label): \(message)", attempts: attempts, cancelled: false)
+        }
+        guard let kind = environment.registry[kind: step.kind], let implementation = environment.steps[step.kind] else {
+            throw failure("no implementation for step kind '\(step.kind)'")
+        }
+        var itemScope = scope
+        itemScope.item = item
+        itemScope.index = index
+
+        let arguments: StepArguments
+        do {
+            arguments = try ArgumentResolver.resolve(step.arguments, kind: kind, scope: itemScope)
+        } catch {
+            throw failure(error.message)
+        }
+
+        let components = CacheKeyComponents(kind: kind, arguments: arguments, services: context.plan.services,
+                                            workflowDirectory: context.workflowDirectory, digests: context.digests)
+        let key = components.key
+        var reason = "cache off for this step"
+        if step.isCacheable, let cache = environment.cache {
+            reason = environment.readsCache ? "" : "--no-cache"
+            if environment.readsCache, let hit = try? restore(key: key, step: step, cache: cache, folder: context.folder, reason: &reason) {
+                log.append("\(index.map { "item \($0): " } ?? "")cached (key \(key.prefix(12)), from run \(hit.runID))")
+                return Invocation(outputs: hit.outputs, cached: true, attempts: 0, reason: "cached")
+            }
+            if reason.isEmpty {
+                let previous = try? cache.latestEntry(workflow: context.plan.file, step: step.id, item: index)
+                reason = previous.map { components.differences(from: $0.components).joined(separator: ", ") } ?? "no earlier run"
+                if reason.isEmpty { reason = "cached files were removed" }
+            }
+        }
+        log.append("\(index.map { "item \($0): " } ?? "")running: \(reason)")
+
+        let stepContext = StepContext(stepID: step.id, index: index, workflowDirectory: context.workflowDirectory, runFolder: context.folder,
+                                      clock: environment.clock, logger: log.logger(label: "aiv.\(step.id)"), scope: itemScope)
+        let started = environment.now()
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                try Task.checkCancellation()
+                let result = try await runWithTimeout(step.timeout) {
+                    try await implementation.init().run(arguments, context: stepContext)
+                }
+                if let problem = kind.outputs.mismatch(result.outputs) {
+                    throw failure("outputs do not match \(kind.name)'s output schema: \(problem)", attempts: attempt)
+                }
+                if step.isCacheable, let cache = environment.cache {
+                    remember(result, key: key, components: components, step: step, index: index, cache: cache, context: context,
+                             duration: environment.now().timeIntervalSince(started), log: log)
+                }
+                return Invocation(outputs: result.outputs, cached: false, attempts: attempt, reason: reason)
+            } catch let error as InvocationFailure {
+                throw error
+            } catch is CancellationError {
+                throw InvocationFailure(message: "\(label): cancelled", attempts: attempt, cancelled: true)
+            } catch {
+                let message = error is TimeoutError ? "timed out after \(Durations.format(step.timeout ?? 0))" : "\(error)"
+                log.append("\(index.map { "item \($0): " } ?? "")attempt \(attempt) failed: \(message)")
+                guard attempt < step.retry.attempts else {
+                    throw failure(message + (attempt > 1 ? " (after \(attempt) attempts)" : ""), attempts: attempt)
+                }
+                let spread = step.retry.jitter * (2 * environment.random() - 1)
+                let delay = max(0, step.retry.delay(after: attempt) * (1 + spread))
+                environment.observer.handle(.retrying(step: step.id, index: index, attempt: attempt, delay: delay, error: message))
+                log.append("retrying in \(String(format: "%.2f", delay))s")
+                do {
+                    try await environment.clock.sleep(for: .milliseconds(Int64(delay * 1000)))
+                } catch {
+                    throw InvocationFailure(message: "\(label): cancelled", attempts: attempt, cancelled: true)
+                }
+            }
+        }
+    }
+
+    /// A cache hit, with its files put back in the run folder; nil (and `reason`) when there is none.
+    func restore(key: String, step: PlannedStep, cache: any CacheStore, folder: RunFolder, reason: inout String) throws -> CacheEntry? {
+        guard let entry = try cache.entry(forKey: key) else { return nil }
+        if case .timeToLive(let seconds) = step.cache, environment.now().timeIntervalSince(entry.createdAt) > seconds {
+            reason = "cached result is older than \(Durations.format(seconds))"
+            return nil
+        }
+        guard let blobs = environment.blobs, entry.files.allSatisfy({ blobs.contains($0.digest) }) else {
+            if !entry.files.isEmpty { reason = "cached files were removed" ; return nil }
+            return entry
+        }
+        for file in entry.files {
+            try blobs.restore(file.digest, to: try folder.resolve(file.path))
+        }
+        return entry
+    }
+
+    /// Saves a result: its files as blobs first, then the entry, so an entry never points at a missing file.
+    func remember(_ result: StepResult, key: String, components: CacheKeyComponents, step: PlannedStep, index: Int?,
+                  cache: any CacheStore, context: RunContext, duration: Double, log: StepLog) {
+        do {
+            var files: [CacheEntry.File] = []
+            for path in result.files {
+                guard let blobs = environment.blobs else { return }
+                files.append(.init(path: path, digest: try blobs.store(try context.folder.resolve(path))))
+            }
+            try cache.save(CacheEntry(key: key, workflow: context.plan.file, step: step.id, item: index, outputs: result.outputs,
+                                      files: files, components: components, createdAt: environment.now(), runID: context.runID,
+                                      duration: duration))
+        } catch {
+            log.append("could not save to the cache: \(error)")
+        }
+    }
+
+    /// Runs `body`, cancelling it when `timeout` seconds pass first.
+    func runWithTimeout<T: Sendable>(_ timeout: Double?, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        guard let timeout else { return try await body() }
+        let clock = environment.clock
+        return try await withThrowingTaskGroup(of: T.self) { group in
+            group.addTask { try await body() }
+            group.addTask {
+                try await clock.sleep(for: .milliseconds(Int64(timeout * 1000)))
+                throw TimeoutError()
+            }
+            defer { group.cancelAll() }
+            return try await group.next()!
+        }
+    }
+}
+
+struct TimeoutError: Error {}

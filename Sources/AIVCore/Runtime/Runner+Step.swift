@@ -1,0 +1,119 @@
+import Foundation
+
+extension Runner {
+    /// The result of one invocation (one item).
+    struct Invocation: Sendable {
+        var outputs: JSONValue
+        var cached: Bool
+        var attempts: Int
+        var reason: String
+    }
+
+    /// Runs one step: its condition, its fan-out, every invocation, then writes its outputs and log.
+    func execute(_ step: PlannedStep, scope: EvaluationScope, context: RunContext) async -> (StepReport, JSONValue?) {
+        let started = environment.now()
+        let log = StepLog(now: environment.now)
+        func finish(_ status: StepStatus, outputs: JSONValue?, invocations: Int = 0, cached: Int = 0, attempts: Int = 0,
+                    reason: String, error: String? = nil) -> (StepReport, JSONValue?) {
+            let report = StepReport(step: step.id, kind: step.kind, status: status, startedAt: started,
+                                    duration: environment.now().timeIntervalSince(started), invocations: invocations,
+                                    cachedInvocations: cached, attempts: attempts, reason: reason, error: error)
+            log.append("\(status.rawValue): \(error ?? reason)")
+            writeMetadata(step: step.id, outputs: outputs, log: log, folder: context.folder)
+            return (report, outputs)
+        }
+
+        if let condition = step.condition {
+            do {
+                if !(try Self.evaluateCondition(condition.expression, scope: scope)) {
+                    return finish(.skipped, outputs: nil, reason: "if: \(condition.expression) was false")
+                }
+            } catch {
+                return finish(.failed, outputs: nil, reason: "", error: "step '\(step.id)': in 'if': \(error.message)")
+            }
+        }
+
+        var items: [JSONValue]?
+        if let fanout = step.forEach {
+            if let known = fanout.items {
+                items = known
+            } else if let expression = fanout.expression {
+                do {
+                    let value = try StringTemplate.parse(expression).render(in: scope)
+                    guard case .array(let list) = value else {
+                        return finish(.failed, outputs: nil, reason: "", error: "step '\(step.id)': for_each gave \(value.typeName), not a list")
+                    }
+                    items = list
+                } catch {
+                    return finish(.failed, outputs: nil, reason: "", error: "step '\(step.id)': in 'for_each': \(error.message)")
+                }
+            }
+        }
+
+        let count = items?.count ?? 1
+        environment.observer.handle(.stepStarted(step: step.id, invocations: count))
+        let done = Counter()
+        do {
+            let results: [Invocation] = try await withThrowingTaskGroup(of: (Int, Invocation).self) { group in
+                for position in 0..<count {
+                    let item = items?[position]
+                    let index = items == nil ? nil : position
+                    group.addTask {
+                        let invocation = try await context.slots.withSlot {
+                            try await invoke(step, item: item, index: index, scope: scope, context: context, log: log)
+                        }
+                        let finished = done.increment()
+                        environment.observer.handle(.invocationFinished(step: step.id, index: index, cached: invocation.cached, done: finished, of: count))
+                        return (position, invocation)
+                    }
+                }
+                var collected = [Invocation?](repeating: nil, count: count)
+                for try await (position, invocation) in group { collected[position] = invocation }
+                return collected.map { $0! }
+            }
+            let outputs: JSONValue = items == nil ? results[0].outputs : .array(results.map(\.outputs))
+            let cachedCount = results.filter(\.cached).count
+            let reasons = Array(Set(results.filter { !$0.cached }.map(\.reason))).sorted()
+            let reason = cachedCount == count ? "cached" : reasons.prefix(3).joined(separator: "; ")
+            return finish(cachedCount == count ? .cached : .succeeded, outputs: outputs, invocations: count, cached: cachedCount,
+                          attempts: results.map(\.attempts).max() ?? 0, reason: reason)
+        } catch let failure as InvocationFailure {
+            return finish(failure.cancelled ? .cancelled : .failed, outputs: nil, invocations: count, attempts: failure.attempts,
+                          reason: failure.cancelled ? "cancelled" : "", error: failure.cancelled ? nil : failure.message)
+        } catch {
+            let cancelled = error is CancellationError
+            return finish(cancelled ? .cancelled : .failed, outputs: nil, invocations: count,
+                          reason: cancelled ? "cancelled" : "", error: cancelled ? nil : "step '\(step.id)': \(error)")
+        }
+    }
+
+    static func evaluateCondition(_ text: String, scope: EvaluationScope) throws(ExpressionError) -> Bool {
+        if text.hasExpressionMarker {
+            return try StringTemplate.parse(text).render(in: scope).isTruthy
+        }
+        return try ExpressionParser.parse(text).evaluate(in: scope).isTruthy
+    }
+
+    /// `_aiv/steps/<id>/outputs.json` and `log.txt`, written atomically.
+    func writeMetadata(step: String, outputs: JSONValue?, log: StepLog, folder: RunFolder) {
+        let directory = folder.metadataPath(step: step)
+        if let outputs {
+            try? AtomicFile.write(Data((outputs.prettyJSON + "\n").utf8), to: directory + "/outputs.json")
+        }
+        try? AtomicFile.write(Data(log.text.utf8), to: directory + "/log.txt")
+    }
+}
+
+/// Why an invocation failed, with the message a user sees (step id and item included).
+struct InvocationFailure: Error {
+    var message: String
+    var attempts: Int
+    var cancelled: Bool
+}
+
+/// A thread-safe counter of finished invocations, for progress.
+final class Counter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = 0
+    func increment() -> Int { lock.withLock { value += 1; return value } }
+}

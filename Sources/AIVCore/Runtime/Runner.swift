@@ -1,0 +1,144 @@
+import Foundation
+
+/// What the runner works with, injected so tests can use fakes: the step implementations, the
+/// cache, the clock, the randomness of jitter, and who hears about progress.
+public struct RunEnvironment: Sendable {
+    public var steps: [String: any Step.Type]
+    public var registry: StepRegistry
+    public var cache: (any CacheStore)?
+    public var blobs: BlobStore?
+    /// Look results up in the cache (`--no-cache` turns this off; results are still saved).
+    public var readsCache: Bool
+    public var observer: any RunObserver
+    public var clock: any Clock<Duration>
+    /// A number in 0..<1, for retry jitter.
+    public var random: @Sendable () -> Double
+    public var now: @Sendable () -> Date
+    public var environment: [String: String]
+    public var maxParallel: Int
+
+    public init(steps: [String: any Step.Type], registry: StepRegistry, cache: (any CacheStore)? = nil, blobs: BlobStore? = nil,
+                readsCache: Bool = true, observer: any RunObserver = RunObservers([]), clock: any Clock<Duration> = ContinuousClock(),
+                random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) }, now: @escaping @Sendable () -> Date = Date.init,
+                environment: [String: String] = [:], maxParallel: Int = ProcessInfo.processInfo.activeProcessorCount) {
+        self.steps = steps
+        self.registry = registry
+        self.cache = cache
+        self.blobs = blobs
+        self.readsCache = readsCache
+        self.observer = observer
+        self.clock = clock
+        self.random = random
+        self.now = now
+        self.environment = environment
+        self.maxParallel = maxParallel
+    }
+}
+
+/// Runs an execution plan: independent steps in parallel (at most `maxParallel` invocations at
+/// once), `for_each` items in parallel and collected in order, `if:` evaluated, retries with
+/// backoff and jitter, timeouts that cancel, `continue_on_error`, and the cache.
+public struct Runner: Sendable {
+    public let environment: RunEnvironment
+
+    public init(_ environment: RunEnvironment) {
+        self.environment = environment
+    }
+
+    /// Everything one run shares between its steps.
+    struct RunContext: Sendable {
+        var plan: ExecutionPlan
+        var runID: String
+        var folder: RunFolder
+        var workflowDirectory: String
+        var slots: Slots
+        var digests: FileDigestCache
+    }
+
+    /// The state of a step while the run goes on.
+    enum Progress {
+        case pending, running
+        case finished(StepReport, outputs: JSONValue?)
+    }
+
+    public func run(_ plan: ExecutionPlan, runID: String, folder: RunFolder, workflowDirectory: String) async -> RunReport {
+        let started = environment.now()
+        try? FileManager.default.createDirectory(atPath: folder.path, withIntermediateDirectories: true)
+        let context = RunContext(plan: plan, runID: runID, folder: folder, workflowDirectory: workflowDirectory,
+                                 slots: Slots(limit: environment.maxParallel), digests: FileDigestCache())
+        environment.observer.handle(.runStarted(runID: runID, workflow: plan.workflow, file: plan.file, folder: folder.path,
+                                                steps: plan.steps.map { ($0.id, $0.kind) }, inputs: plan.inputs, startedAt: started))
+        var progress = Dictionary(uniqueKeysWithValues: plan.steps.map { ($0.id, Progress.pending) })
+        var outputs: [String: JSONValue] = [:]
+        var stoppedBy: String?
+
+        await withTaskGroup(of: (String, StepReport, JSONValue?).self) { group in
+            /// Starts every step whose needs are met; skips those whose needs failed or were skipped.
+            func startReady() {
+                var changed = true
+                while changed {
+                    changed = false
+                    for step in plan.steps {
+                        guard case .pending = progress[step.id] else { continue }
+                        var blocked: String?
+                        var ready = true
+                        for need in step.needs {
+                            switch progress[need.step] {
+                            case .finished(let report, _) where report.status == .succeeded || report.status == .cached: continue
+                            case .finished(let report, _):
+                                blocked = "'\(need.step)' \(report.status == .failed ? "failed" : report.status == .skipped ? "was skipped" : "was cancelled")"
+                            default: ready = false
+                            }
+                            if blocked != nil { break }
+                        }
+                        if let blocked {
+                            let report = StepReport(step: step.id, kind: step.kind, status: .skipped, reason: "skipped because \(blocked)")
+                            progress[step.id] = .finished(report, outputs: nil)
+                            environment.observer.handle(.stepFinished(report))
+                            changed = true
+                        } else if ready, stoppedBy == nil {
+                            progress[step.id] = .running
+                            let scope = EvaluationScope(inputs: plan.inputs, steps: outputs, env: environment.environment)
+                            group.addTask {
+                                let (report, result) = await execute(step, scope: scope, context: context)
+                                return (step.id, report, result)
+                            }
+                        }
+                    }
+                }
+            }
+
+            startReady()
+            for await (id, report, result) in group {
+                progress[id] = .finished(report, outputs: result)
+                if let result { outputs[id] = result }
+                environment.observer.handle(.stepFinished(report))
+                let step = plan.step(id)!
+                if report.status == .failed, !step.continueOnError, stoppedBy == nil {
+                    stoppedBy = id
+                    group.cancelAll()
+                }
+                startReady()
+            }
+        }
+
+        let reports: [StepReport] = plan.steps.map { step in
+            switch progress[step.id] {
+            case .finished(let report, _):
+                return report
+            default:
+                let reason = stoppedBy.map { "not started: the run stopped after '\($0)' failed" } ?? "not started"
+                let report = StepReport(step: step.id, kind: step.kind, status: .cancelled, reason: reason)
+                environment.observer.handle(.stepFinished(report))
+                return report
+            }
+        }
+        let failed = reports.contains { report in
+            report.status == .cancelled || (report.status == .failed && !(plan.step(report.step)?.continueOnError ?? false))
+        }
+        let run = RunReport(runID: runID, workflow: plan.workflow, file: plan.file, folder: folder.path, startedAt: started,
+                            duration: environment.now().timeIntervalSince(started), status: failed ? .failed : .succeeded, steps: reports)
+        environment.observer.handle(.runFinished(run))
+        return run
+    }
+}

@@ -1,0 +1,79 @@
+import Foundation
+import Logging
+
+/// A built-in step kind that can run: its description (for validation, schema and help) and the
+/// code that does one invocation. One type per kind, one file per type, one line in the registry.
+public protocol Step: Sendable {
+    static var kind: StepKindDescription { get }
+    init()
+
+    /// Does the work of one invocation (one item of a `for_each`): arguments are resolved (every
+    /// expression evaluated, defaults filled in) and checked against the kind's argument schema.
+    /// Long-running work checks `Task.isCancelled`, so a timeout really stops it.
+    func run(_ arguments: StepArguments, context: StepContext) async throws -> StepResult
+}
+
+/// What one invocation produced.
+public struct StepResult: Sendable {
+    /// The outputs object (`steps.<id>.outputs`), matching the kind's output schema.
+    public var outputs: JSONValue
+    /// Files written in the run folder, relative to it; restored from the cache on a hit.
+    public var files: [String]
+
+    public init(outputs: JSONValue, files: [String] = []) {
+        self.outputs = outputs
+        self.files = files
+    }
+}
+
+/// Everything a step may use, handed to it instead of read from the process: the clock, the run
+/// folder, where its input files are, and its log. Tests build one with fakes.
+public struct StepContext: Sendable {
+    public var stepID: String
+    /// The item's position when the step runs under `for_each`.
+    public var index: Int?
+    /// Relative input paths (transcripts, templates) are resolved against this folder.
+    public var workflowDirectory: String
+    /// Where the step writes its files.
+    public var runFolder: RunFolder
+    public var clock: any Clock<Duration>
+    public var logger: Logger
+    /// Inputs, finished steps' outputs and the environment, for arguments a step evaluates
+    /// itself once per element (such as `list.filter`'s `where`).
+    public var scope: EvaluationScope
+
+    public init(stepID: String, index: Int? = nil, workflowDirectory: String, runFolder: RunFolder,
+                clock: any Clock<Duration> = ContinuousClock(), logger: Logger = Logger(label: "aiv.step"),
+                scope: EvaluationScope = EvaluationScope()) {
+        self.stepID = stepID
+        self.index = index
+        self.workflowDirectory = workflowDirectory
+        self.runFolder = runFolder
+        self.clock = clock
+        self.logger = logger
+        self.scope = scope
+    }
+
+    /// An input path resolved against the workflow's folder (absolute paths stay as they are).
+    public func inputPath(_ path: String) -> String {
+        Paths.resolve(path, relativeTo: workflowDirectory)
+    }
+}
+
+/// A failure of one step invocation, said so that a user knows what to fix.
+public struct StepError: Error, Sendable, CustomStringConvertible, Equatable {
+    public var message: String
+    /// Whether trying again may help (a timeout, a 503); local input errors are not.
+    public var isTransient: Bool
+
+    public init(_ message: String, transient: Bool = false) {
+        self.message = message
+        self.isTransient = transient
+    }
+
+    public var description: String { message }
+
+    public static func argument(_ name: String, _ problem: String) -> StepError {
+        StepError("argument '\(name)' \(problem)")
+    }
+}

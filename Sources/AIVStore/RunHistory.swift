@@ -1,0 +1,110 @@
+import AIVCore
+import Foundation
+import GRDB
+
+/// Records runs as they happen (it is a `RunObserver`) and answers `aiv runs`.
+public final class RunHistory: RunObserver, @unchecked Sendable {
+    let store: Store
+    private let lock = NSLock()
+    private var positions: [String: Int] = [:]
+    private var runID = ""
+
+    public init(store: Store) {
+        self.store = store
+    }
+
+    public func handle(_ event: RunEvent) {
+        do {
+            switch event {
+            case .runStarted(let id, let workflow, let file, let folder, let steps, let inputs, let startedAt):
+                lock.withLock {
+                    runID = id
+                    positions = Dictionary(uniqueKeysWithValues: steps.enumerated().map { ($1.id, $0) })
+                }
+                try store.pool.write { db in
+                    try db.execute(sql: """
+                        INSERT INTO run (id, workflow, file, folder, inputs, started_at, status, pid) VALUES (?, ?, ?, ?, ?, ?, 'running', ?)
+                        """, arguments: [id, workflow, file, folder, JSONValue.object(inputs).canonicalJSON, startedAt.timeIntervalSince1970,
+                                         Int(ProcessInfo.processInfo.processIdentifier)])
+                }
+            case .stepFinished(let report):
+                let (id, position) = lock.withLock { (runID, positions[report.step] ?? 0) }
+                try store.pool.write { db in
+                    try db.execute(sql: """
+                        INSERT OR REPLACE INTO run_step (run_id, step, kind, status, started_at, duration, invocations, cached_invocations,
+                          attempts, reason, error, position) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        """, arguments: [id, report.step, report.kind, report.status.rawValue, report.startedAt?.timeIntervalSince1970,
+                                         report.duration, report.invocations, report.cachedInvocations, report.attempts, report.reason,
+                                         report.error, position])
+                }
+            case .runFinished(let report):
+                try store.pool.write { db in
+                    try db.execute(sql: "UPDATE run SET duration = ?, status = ? WHERE id = ?",
+                                   arguments: [report.duration, report.status.rawValue, report.runID])
+                }
+            default:
+                break
+            }
+        } catch {
+            // History is a record, not the run: a failed write must not fail the workflow.
+            FileHandle.standardError.write(Data("aiv: could not record run history: \(error)\n".utf8))
+        }
+    }
+
+    /// One line of `aiv runs`.
+    public struct RunSummary: Sendable {
+        public var id: String
+        public var workflow: String
+        public var startedAt: Date
+        public var duration: Double?
+        public var status: String
+        public var ran: Int
+        public var cached: Int
+        public var failed: Int
+        public var skipped: Int
+    }
+
+    /// A run still marked running whose process is gone was killed: say so.
+    static func status(_ recorded: String, pid: Int) -> String {
+        guard recorded == "running" else { return recorded }
+        return kill(pid_t(pid), 0) == 0 || errno == EPERM ? "running" : "interrupted"
+    }
+
+    public func runs(limit: Int = 20) throws -> [RunSummary] {
+        try store.pool.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT r.id, r.workflow, r.started_at, r.duration, r.status, r.pid,
+                  SUM(s.status = 'succeeded') AS ran, SUM(s.status = 'cached') AS cached,
+                  SUM(s.status = 'failed') AS failed, SUM(s.status IN ('skipped', 'cancelled')) AS skipped
+                FROM run r LEFT JOIN run_step s ON s.run_id = r.id
+                GROUP BY r.id ORDER BY r.started_at DESC LIMIT ?
+                """, arguments: [limit]).map { row in
+                RunSummary(id: row["id"], workflow: row["workflow"], startedAt: Date(timeIntervalSince1970: row["started_at"]),
+                           duration: row["duration"], status: Self.status(row["status"], pid: row["pid"]), ran: row["ran"] ?? 0, cached: row["cached"] ?? 0,
+                           failed: row["failed"] ?? 0, skipped: row["skipped"] ?? 0)
+            }
+        }
+    }
+
+    /// A run with its steps; `id` may be a unique prefix, or "last".
+    public func run(_ id: String) throws -> (run: RunSummary, folder: String, file: String, steps: [StepReport])? {
+        try store.pool.read { db in
+            let ids = id == "last"
+                ? try String.fetchAll(db, sql: "SELECT id FROM run ORDER BY started_at DESC LIMIT 1")
+                : try String.fetchAll(db, sql: "SELECT id FROM run WHERE id LIKE ? ORDER BY started_at DESC", arguments: [id + "%"])
+            guard ids.count == 1, let runID = ids.first,
+                  let row = try Row.fetchOne(db, sql: "SELECT * FROM run WHERE id = ?", arguments: [runID]) else { return nil }
+            let steps = try Row.fetchAll(db, sql: "SELECT * FROM run_step WHERE run_id = ? ORDER BY position", arguments: [runID]).map { s in
+                StepReport(step: s["step"], kind: s["kind"], status: StepStatus(rawValue: s["status"]) ?? .failed,
+                           startedAt: (s["started_at"] as Double?).map(Date.init(timeIntervalSince1970:)), duration: s["duration"],
+                           invocations: s["invocations"], cachedInvocations: s["cached_invocations"], attempts: s["attempts"],
+                           reason: s["reason"], error: s["error"])
+            }
+            let summary = RunSummary(id: runID, workflow: row["workflow"], startedAt: Date(timeIntervalSince1970: row["started_at"]),
+                                     duration: row["duration"], status: Self.status(row["status"], pid: row["pid"]), ran: steps.filter { $0.status == .succeeded }.count,
+                                     cached: steps.filter { $0.status == .cached }.count, failed: steps.filter { $0.status == .failed }.count,
+                                     skipped: steps.filter { $0.status == .skipped || $0.status == .cancelled }.count)
+            return (summary, row["folder"], row["file"], steps)
+        }
+    }
+}

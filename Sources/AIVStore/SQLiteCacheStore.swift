@@ -1,0 +1,100 @@
+import AIVCore
+import Foundation
+import GRDB
+
+/// The step cache in SQLite: one row per cached invocation, keyed by its content hash.
+public struct SQLiteCacheStore: CacheStore {
+    let store: Store
+
+    public init(store: Store) {
+        self.store = store
+    }
+
+    public func entry(forKey key: String) throws -> CacheEntry? {
+        try store.pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM cache_entry WHERE key = ?", arguments: [key]).map(Self.entry)
+        }
+    }
+
+    public func latestEntry(workflow: String, step: String, item: Int?) throws -> CacheEntry? {
+        try store.pool.read { db in
+            try Row.fetchOne(db, sql: """
+                SELECT * FROM cache_entry WHERE workflow = ? AND step = ? AND item IS ? ORDER BY created_at DESC LIMIT 1
+                """, arguments: [workflow, step, item]).map(Self.entry)
+        }
+    }
+
+    public func save(_ entry: CacheEntry) throws {
+        let outputs = entry.outputs.canonicalJSON
+        let files = try encodeJSON(entry.files)
+        let components = try encodeJSON(entry.components)
+        try store.pool.write { db in
+            try db.execute(sql: """
+                INSERT OR REPLACE INTO cache_entry (key, workflow, step, item, outputs, files, components, created_at, run_id, duration)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [entry.key, entry.workflow, entry.step, entry.item, outputs, files, components,
+                                 entry.createdAt.timeIntervalSince1970, entry.runID, entry.duration])
+        }
+    }
+
+    static func entry(_ row: Row) throws -> CacheEntry {
+        CacheEntry(key: row["key"], workflow: row["workflow"], step: row["step"], item: row["item"],
+                   outputs: try JSONValue(json: row["outputs"]), files: try decodeJSON([CacheEntry.File].self, row["files"]),
+                   components: try decodeJSON(CacheKeyComponents.self, row["components"]),
+                   createdAt: Date(timeIntervalSince1970: row["created_at"]), runID: row["run_id"], duration: row["duration"])
+    }
+
+    /// A summary row per workflow step: entries, newest, total size of outputs.
+    public struct Summary: Sendable {
+        public var workflow: String
+        public var step: String
+        public var entries: Int
+        public var newest: Date
+    }
+
+    public func summary() throws -> [Summary] {
+        try store.pool.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT workflow, step, COUNT(*) AS entries, MAX(created_at) AS newest FROM cache_entry
+                GROUP BY workflow, step ORDER BY workflow, newest
+                """).map { Summary(workflow: $0["workflow"], step: $0["step"], entries: $0["entries"], newest: Date(timeIntervalSince1970: $0["newest"])) }
+        }
+    }
+
+    /// Removes every entry (or those of one workflow file); returns how many.
+    @discardableResult
+    public func clear(workflow: String? = nil) throws -> Int {
+        try store.pool.write { db in
+            if let workflow {
+                try db.execute(sql: "DELETE FROM cache_entry WHERE workflow = ?", arguments: [workflow])
+            } else {
+                try db.execute(sql: "DELETE FROM cache_entry")
+            }
+            return db.changesCount
+        }
+    }
+
+    /// Keeps the newest `keep` entries of each step and item, removes the rest, then deletes blobs
+    /// no entry refers to. Returns (entries removed, files removed).
+    public func collectGarbage(blobs: BlobStore, keep: Int = 1) throws -> (entries: Int, files: Int) {
+        let removed = try store.pool.write { db -> Int in
+            try db.execute(sql: """
+                DELETE FROM cache_entry WHERE key IN (
+                  SELECT key FROM (
+                    SELECT key, ROW_NUMBER() OVER (PARTITION BY workflow, step, item ORDER BY created_at DESC) AS n FROM cache_entry
+                  ) WHERE n > ?)
+                """, arguments: [keep])
+            return db.changesCount
+        }
+        let referenced = try store.pool.read { db in
+            try String.fetchAll(db, sql: "SELECT files FROM cache_entry")
+        }.flatMap { (try? decodeJSON([CacheEntry.File].self, $0)) ?? [] }.map(\.digest)
+        let keepSet = Set(referenced)
+        var files = 0
+        for digest in blobs.allDigests() where !keepSet.contains(digest) {
+            blobs.remove(digest)
+            files += 1
+        }
+        return (removed, files)
+    }
+}

@@ -1,0 +1,87 @@
+import AIVCore
+import Foundation
+import GRDB
+
+/// aiv's SQLite database (`.aiv/aiv.sqlite`): the step cache and the run history, in WAL mode so
+/// a run's writes never block `aiv runs` in another terminal. Every write is one transaction,
+/// so a process killed at any moment leaves the database whole.
+public final class Store: Sendable {
+    public let path: String
+    let pool: DatabasePool
+
+    public init(path: String) throws {
+        self.path = path
+        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(10)
+        pool = try DatabasePool(path: path, configuration: configuration)
+        try Self.migrator.migrate(pool)
+    }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.create(table: "cache_entry") { t in
+                t.primaryKey("key", .text)
+                t.column("workflow", .text).notNull()
+                t.column("step", .text).notNull()
+                t.column("item", .integer)
+                t.column("outputs", .text).notNull()
+                t.column("files", .text).notNull()
+                t.column("components", .text).notNull()
+                t.column("created_at", .double).notNull()
+                t.column("run_id", .text).notNull()
+                t.column("duration", .double).notNull()
+            }
+            try db.create(index: "cache_entry_by_step", on: "cache_entry", columns: ["workflow", "step", "item", "created_at"])
+            try db.create(table: "run") { t in
+                t.primaryKey("id", .text)
+                t.column("workflow", .text).notNull()
+                t.column("file", .text).notNull()
+                t.column("folder", .text).notNull()
+                t.column("inputs", .text).notNull()
+                t.column("started_at", .double).notNull()
+                t.column("duration", .double)
+                t.column("status", .text).notNull()
+                t.column("pid", .integer).notNull()
+            }
+            try db.create(table: "run_step") { t in
+                t.column("run_id", .text).notNull().references("run", onDelete: .cascade)
+                t.column("step", .text).notNull()
+                t.column("kind", .text).notNull()
+                t.column("status", .text).notNull()
+                t.column("started_at", .double)
+                t.column("duration", .double).notNull()
+                t.column("invocations", .integer).notNull()
+                t.column("cached_invocations", .integer).notNull()
+                t.column("attempts", .integer).notNull()
+                t.column("reason", .text).notNull()
+                t.column("error", .text)
+                t.column("position", .integer).notNull()
+                t.primaryKey(["run_id", "step"])
+            }
+        }
+        return migrator
+    }
+
+    /// `PRAGMA integrity_check`: "ok" when the database is whole.
+    public func integrityCheck() throws -> String {
+        try pool.read { db in try String.fetchOne(db, sql: "PRAGMA integrity_check") ?? "no answer" }
+    }
+}
+
+extension JSONValue {
+    init(json text: String) throws {
+        self = try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
+    }
+}
+
+func encodeJSON<T: Encodable>(_ value: T) throws -> String {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    return String(decoding: try encoder.encode(value), as: UTF8.self)
+}
+
+func decodeJSON<T: Decodable>(_ type: T.Type, _ text: String) throws -> T {
+    try JSONDecoder().decode(type, from: Data(text.utf8))
+}

@@ -1,0 +1,88 @@
+import AIVCore
+import Foundation
+
+/// Live progress on a terminal: a line per running step with its elapsed time and items, the
+/// counts done/cached/failed/left and an overall bar, redrawn in place; finished steps scroll above.
+final class TerminalProgress: RunObserver, ProgressDisplay, @unchecked Sendable {
+    static var isAvailable: Bool {
+        isatty(STDOUT_FILENO) != 0 && ProcessInfo.processInfo.environment["TERM"] != "dumb"
+    }
+
+    private let lock = NSLock()
+    private var total = 0
+    private var finished: [StepStatus: Int] = [:]
+    private var running: [(step: String, started: Date, done: Int, of: Int)] = []
+    private var drawnLines = 0
+    private var timer: DispatchSourceTimer?
+
+    func handle(_ event: RunEvent) {
+        lock.withLock {
+            switch event {
+            case .runStarted(let id, let workflow, _, let folder, let steps, _, _):
+                total = steps.count
+                emit("run \(id): workflow '\(workflow)', \(steps.count) steps → \(folder)")
+                startTimer()
+            case .stepStarted(let step, let invocations):
+                running.append((step, Date(), 0, invocations))
+            case .invocationFinished(let step, _, _, let done, let of):
+                if let index = running.firstIndex(where: { $0.step == step }) { running[index].done = done; running[index].of = of }
+            case .retrying(let step, let index, let attempt, let delay, let error):
+                emit("↻ \(step)\(index.map { " item \($0)" } ?? ""): attempt \(attempt) failed (\(error)); retrying in \(String(format: "%.1f", delay))s")
+            case .stepFinished(let report):
+                running.removeAll { $0.step == report.step }
+                finished[report.status, default: 0] += 1
+                let mark = ["succeeded": "✓", "cached": "≡", "skipped": "-", "failed": "✗", "cancelled": "■"][report.status.rawValue] ?? "?"
+                emit("\(mark) \(report.step) \(report.status.rawValue) \(SummaryTable.format(report.duration))"
+                     + ((report.error ?? report.reason).isEmpty ? "" : " — \(report.error ?? report.reason)"))
+            case .runFinished:
+                timer?.cancel()
+                timer = nil
+                clear()
+                return
+            }
+            redraw()
+        }
+    }
+
+    private func startTimer() {
+        let timer = DispatchSource.makeTimerSource(queue: .global())
+        timer.schedule(deadline: .now() + 0.2, repeating: 0.2)
+        timer.setEventHandler { [weak self] in self?.lock.withLock { self?.redraw() } }
+        timer.resume()
+        self.timer = timer
+    }
+
+    /// Prints a line above the live block.
+    private func emit(_ line: String) {
+        clear()
+        print(line)
+    }
+
+    private func clear() {
+        guard drawnLines > 0 else { return }
+        print("\u{1B}[\(drawnLines)A\u{1B}[J", terminator: "")
+        drawnLines = 0
+    }
+
+    private func redraw() {
+        clear()
+        var lines: [String] = []
+        let now = Date()
+        for step in running.prefix(12) {
+            let items = step.of > 1 ? "  \(step.done)/\(step.of) items" : ""
+            lines.append("  ▸ \(step.step)  \(SummaryTable.format(now.timeIntervalSince(step.started)))\(items)")
+        }
+        let done = finished.values.reduce(0, +)
+        let width = 30
+        let filled = total == 0 ? width : width * done / total
+        lines.append("  [\(String(repeating: "█", count: filled))\(String(repeating: "·", count: width - filled))] "
+                     + "done \(finished[.succeeded, default: 0]) · cached \(finished[.cached, default: 0]) · failed \(finished[.failed, default: 0]) · left \(total - done)")
+        print(lines.joined(separator: "\n"))
+        drawnLines = lines.count
+        fflush(nil)
+    }
+
+    func finish(_ report: RunReport) {
+        print("\n" + SummaryTable.render(report.steps) + "\n" + SummaryTable.headline(report))
+    }
+}

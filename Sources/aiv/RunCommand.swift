@@ -1,0 +1,78 @@
+import AIVCore
+import AIVSteps
+import AIVStore
+import ArgumentParser
+import Foundation
+
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run a workflow: independent steps in parallel, cached results reused.",
+        discussion: """
+            Each run gets a folder (.aiv/runs/<run-id>/ by default) holding the files steps write and, under _aiv/, \
+            each step's outputs and log. Re-running does only what changed; after a failure or a kill, running \
+            the same command again redoes only the steps that did not finish.
+            """)
+
+    @OptionGroup var workflow: WorkflowOptions
+    @OptionGroup var state: StateOptions
+
+    @Option(name: .customLong("max-parallel"), help: "Most step invocations running at once (default: the number of cores).")
+    var maxParallel: Int = ProcessInfo.processInfo.activeProcessorCount
+
+    @Flag(name: .customLong("no-cache"), help: "Run every step again, ignoring cached results (new results are still cached).")
+    var noCache = false
+
+    @Option(name: .customLong("run-dir"), help: ArgumentHelp("The run folder (default: <state-dir>/runs/<run-id>).", valueName: "dir"))
+    var runDirectory: String?
+
+    @Flag(help: "Print events as JSON lines instead of progress.")
+    var json = false
+
+    func validate() throws {
+        if maxParallel < 1 { throw ValidationError("--max-parallel must be at least 1") }
+    }
+
+    func run() async throws {
+        let output = Frontend.standard().plan(path: workflow.file, inputsFile: workflow.inputsFile, assignments: try workflow.assignments())
+        DiagnosticOutput.print(output.diagnostics, sources: output.sources)
+        guard let plan = output.plan, let loaded = output.workflow else { throw ExitCode.invalid }
+
+        let store = try state.openStore()
+        let runID = RunIdentifier.make()
+        let folder = RunFolder(path: runDirectory ?? "\(state.stateDirectory)/runs/\(runID)")
+        try FileManager.default.createDirectory(atPath: folder.path, withIntermediateDirectories: true)
+        let display: any RunObserver & ProgressDisplay
+        if json {
+            display = JSONEventPrinter()
+        } else if TerminalProgress.isAvailable {
+            display = TerminalProgress()
+        } else {
+            display = PlainProgress()
+        }
+        let environment = RunEnvironment(
+            steps: BuiltinSteps.byName, registry: .builtin, cache: SQLiteCacheStore(store: store), blobs: state.blobs,
+            readsCache: !noCache, observer: RunObservers([RunHistory(store: store), display]),
+            environment: ProcessInfo.processInfo.environment, maxParallel: maxParallel)
+        let report = await Runner(environment).run(plan, runID: runID, folder: folder, workflowDirectory: loaded.baseDirectory)
+        display.finish(report)
+        if report.status == .failed { throw ExitCode(1) }
+    }
+}
+
+/// Run ids sort by time and are short enough to type: 20261125-174501-3fa2.
+enum RunIdentifier {
+    static func make(now: Date = Date()) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyyMMdd-HHmmss"
+        return formatter.string(from: now) + "-" + String(UInt16.random(in: 0...UInt16.max), radix: 16).leftPadded(to: 4)
+    }
+}
+
+extension String {
+    func leftPadded(to width: Int, with pad: Character = "0") -> String {
+        count >= width ? self : String(repeating: pad, count: width - count) + self
+    }
+}

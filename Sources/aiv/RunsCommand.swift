@@ -1,0 +1,120 @@
+import AIVCore
+import AIVStore
+import ArgumentParser
+import Foundation
+
+struct RunsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "runs",
+        abstract: "List past runs, show one, or print a step's log.",
+        subcommands: [List.self, Show.self, Log.self],
+        defaultSubcommand: List.self)
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "List recent runs, newest first.")
+        @OptionGroup var state: StateOptions
+        @Option(help: "How many runs to list.") var limit = 20
+
+        func run() throws {
+            let runs = try RunHistory(store: try state.openStore()).runs(limit: limit)
+            guard !runs.isEmpty else { print("No runs yet."); return }
+            print(Table.render(header: ["run", "workflow", "started", "time", "status", "ran", "cached", "failed", "skipped"], rows: runs.map { run in
+                [run.id, run.workflow, Self.date(run.startedAt), run.duration.map(SummaryTable.format) ?? "-", run.status,
+                 String(run.ran), String(run.cached), String(run.failed), String(run.skipped)]
+            }), terminator: "")
+        }
+
+        static func date(_ date: Date) -> String {
+            let formatter = DateFormatter()
+            formatter.locale = Locale(identifier: "en_US_POSIX")
+            formatter.dateFormat = "yyyy-MM-dd HH:mm:ss"
+            return formatter.string(from: date)
+        }
+    }
+
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "show", abstract: "Show a run: each step's status, time, attempts and why it ran.")
+        @OptionGroup var state: StateOptions
+        @Argument(help: "A run id (or a unique start of one), or 'last'.") var id: String = "last"
+
+        func run() throws {
+            guard let found = try RunHistory(store: try state.openStore()).run(id) else {
+                throw ValidationError("no single run matches '\(id)'; 'aiv runs' lists them")
+            }
+            print("Run \(found.run.id): workflow '\(found.run.workflow)' (\(found.file)), \(found.run.status), started \(List.date(found.run.startedAt))"
+                  + (found.run.duration.map { ", took \(SummaryTable.format($0))" } ?? ""))
+            print("Folder: \(found.folder)\n")
+            print(Table.render(header: ["step", "kind", "status", "time", "cached", "attempts", "why"], rows: found.steps.map { step in
+                [step.step, step.kind, step.status.rawValue, SummaryTable.format(step.duration), SummaryTable.cachedColumn(step),
+                 step.attempts == 0 ? "-" : String(step.attempts), step.error ?? step.reason]
+            }), terminator: "")
+            print("\nA step's log: aiv runs log \(found.run.id) <step>")
+        }
+    }
+
+    struct Log: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "log", abstract: "Print the log of one step of a run.")
+        @OptionGroup var state: StateOptions
+        @Argument(help: "A run id, or 'last'.") var id: String
+        @Argument(help: "The step id.") var step: String
+
+        func run() throws {
+            guard let found = try RunHistory(store: try state.openStore()).run(id) else {
+                throw ValidationError("no single run matches '\(id)'; 'aiv runs' lists them")
+            }
+            guard found.steps.contains(where: { $0.step == step }) else {
+                throw ValidationError("run \(found.run.id) has no step '\(step)'\(Suggestions.didYouMean(step, in: found.steps.map(\.step)))")
+            }
+            let path = RunFolder(path: found.folder).metadataPath(step: step) + "/log.txt"
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+                throw ValidationError("no log at \(path) (the step did not start, or the run folder was removed)")
+            }
+            print(text, terminator: "")
+        }
+    }
+}
+
+struct CacheCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cache",
+        abstract: "Inspect and manage the step cache.",
+        subcommands: [List.self, Clear.self, Collect.self],
+        defaultSubcommand: List.self)
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "ls", abstract: "List cached steps per workflow.")
+        @OptionGroup var state: StateOptions
+
+        func run() throws {
+            let rows = try SQLiteCacheStore(store: try state.openStore()).summary()
+            guard !rows.isEmpty else { print("The cache is empty."); return }
+            print(Table.render(header: ["workflow", "step", "entries", "newest"], rows: rows.map {
+                [$0.workflow, $0.step, String($0.entries), RunsCommand.List.date($0.newest)]
+            }), terminator: "")
+        }
+    }
+
+    struct Clear: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "clear", abstract: "Remove cached results (all, or one workflow's).")
+        @OptionGroup var state: StateOptions
+        @Argument(help: "Only this workflow file's entries.") var workflow: String?
+
+        func run() throws {
+            let cache = SQLiteCacheStore(store: try state.openStore())
+            let removed = try cache.clear(workflow: workflow)
+            let (_, files) = try cache.collectGarbage(blobs: state.blobs, keep: .max)
+            print("Removed \(removed) cached result\(removed == 1 ? "" : "s") and \(files) stored file\(files == 1 ? "" : "s").")
+        }
+    }
+
+    struct Collect: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "gc", abstract: "Keep the newest result of each step and item; delete the rest and unreferenced files.")
+        @OptionGroup var state: StateOptions
+        @Option(help: "Results to keep per step and item.") var keep = 1
+
+        func run() throws {
+            let (entries, files) = try SQLiteCacheStore(store: try state.openStore()).collectGarbage(blobs: state.blobs, keep: max(1, keep))
+            print("Removed \(entries) older result\(entries == 1 ? "" : "s") and \(files) unreferenced file\(files == 1 ? "" : "s").")
+        }
+    }
+}

@@ -1,0 +1,201 @@
+import AIVCore
+import Foundation
+import Testing
+
+@Suite struct CacheTests {
+    @Test func aSecondRunComesFromTheCacheAndSaysWhyTheFirstRan() async throws {
+        var harness = Harness()
+        let tag = unique("echo")
+        let yaml = """
+            name: c
+            inputs:
+              word: {type: string, default: hello}
+            steps:
+              - {id: a, uses: test.echo, with: {value: "${{ inputs.word }}", tag: \(tag)}}
+              - {id: b, uses: test.echo, with: {value: "${{ steps.a.outputs.value }}!", tag: \(tag)}}
+            """
+        let first = try await harness.run(yaml)
+        #expect(first.statuses == ["a": .succeeded, "b": .succeeded])
+        #expect(first.step("a")?.reason == "no earlier run")
+        let second = try await harness.run(yaml)
+        #expect(second.statuses == ["a": .cached, "b": .cached])
+        #expect(Calls.shared.count(tag) == 2)
+        let changed = try await harness.run(yaml, inputs: ["word=bye"])
+        #expect(changed.statuses == ["a": .succeeded, "b": .succeeded])
+        #expect(changed.step("a")?.reason == "argument 'value' changed")
+    }
+
+    @Test func anUnchangedUpstreamOutputKeepsDownstreamCached() async throws {
+        var harness = Harness()
+        let tag = unique("down")
+        let yaml = """
+            name: c
+            inputs:
+              ms: {type: number, default: 1}
+            steps:
+              - {id: up, uses: test.sleep, with: {ms: "${{ inputs.ms }}", value: same}}
+              - {id: down, uses: test.echo, with: {value: "${{ steps.up.outputs.value }}", tag: \(tag)}}
+            """
+        _ = try await harness.run(yaml)
+        let second = try await harness.run(yaml, inputs: ["ms=2"])
+        #expect(second.statuses == ["up": .succeeded, "down": .cached])
+        #expect(Calls.shared.count(tag) == 1)
+    }
+
+    @Test func editingAnInputFileRerunsOnlyItsStepAndWhatDependsOnIt() async throws {
+        var harness = Harness()
+        harness.directory.write("notes.txt", "one")
+        harness.directory.write("other.txt", "two")
+        let tag = unique("read")
+        let yaml = """
+            name: c
+            steps:
+              - {id: notes, uses: test.read, with: {file: notes.txt, tag: \(tag)}}
+              - {id: other, uses: test.read, with: {file: other.txt, tag: \(tag)}}
+              - {id: both, uses: test.echo, with: {value: "${{ steps.notes.outputs.text }} ${{ steps.other.outputs.text }}"}}
+            """
+        _ = try await harness.run(yaml)
+        harness.directory.write("notes.txt", "one, edited")
+        let second = try await harness.run(yaml)
+        #expect(second.statuses == ["notes": .succeeded, "other": .cached, "both": .succeeded])
+        #expect(second.step("notes")?.reason == "file 'notes.txt' changed")
+        #expect(second.step("both")?.reason == "argument 'value' changed")
+    }
+
+    @Test func aCacheHitRestoresTheFilesTheStepWrote() async throws {
+        var harness = Harness()
+        let tag = unique("write")
+        let yaml = "name: c\nsteps:\n  - {id: w, uses: test.write, with: {path: out/report.md, text: \"# Report\", tag: \(tag)}}\n"
+        _ = try await harness.run(yaml)
+        let second = try await harness.run(yaml)
+        #expect(second.statuses == ["w": .cached], "\(second.steps)")
+        #expect(harness.directory.read("run-2/out/report.md") == "# Report")
+        #expect(Calls.shared.count(tag) == 1)
+    }
+
+    @Test func noCacheRunsAgainAndCacheFalseNeverStores() async throws {
+        var harness = Harness()
+        let tag = unique("nc")
+        let yaml = """
+            name: c
+            steps:
+              - {id: a, uses: test.echo, with: {value: 1, tag: \(tag)}}
+              - {id: b, uses: test.echo, cache: false, with: {value: 2, tag: \(tag)}}
+            """
+        _ = try await harness.run(yaml)
+        let again = try await harness.run(yaml, readsCache: false)
+        #expect(again.statuses == ["a": .succeeded, "b": .succeeded])
+        #expect(again.step("a")?.reason == "--no-cache")
+        #expect(again.step("b")?.reason == "cache off for this step")
+        let third = try await harness.run(yaml)
+        #expect(third.statuses == ["a": .cached, "b": .succeeded])
+        #expect(Calls.shared.count(tag) == 5)
+    }
+
+    @Test func failuresAreNeverCached() async throws {
+        var harness = Harness()
+        let tag = unique("fail")
+        let yaml = "name: c\nsteps:\n  - {id: f, uses: test.flaky, with: {failures: 1, tag: \(tag)}}\n"
+        let first = try await harness.run(yaml)
+        #expect(first.statuses == ["f": .failed])
+        let second = try await harness.run(yaml)
+        #expect(second.statuses == ["f": .succeeded])
+        let third = try await harness.run(yaml)
+        #expect(third.statuses == ["f": .cached])
+    }
+
+    @Test func eachForEachItemIsCachedOnItsOwn() async throws {
+        var harness = Harness()
+        let tag = unique("items")
+        let yaml = """
+            name: c
+            inputs:
+              words: {type: list, default: [a, b, c]}
+            steps:
+              - {id: each, uses: test.echo, for_each: "${{ inputs.words }}", with: {value: "${{ item }}", tag: \(tag)}}
+            """
+        _ = try await harness.run(yaml)
+        let second = try await harness.run(yaml, inputs: ["words=a,B,c"])
+        #expect(second.step("each")?.cachedInvocations == 2)
+        #expect(second.step("each")?.status == .succeeded)
+        #expect(Calls.shared.count(tag) == 4)
+    }
+
+    @Test func anExpiredEntryRunsAgain() async throws {
+        let cache = MemoryCacheStore()
+        var harness = Harness()
+        harness.cache = cache
+        let tag = unique("ttl")
+        let yaml = "name: c\nsteps:\n  - {id: a, uses: test.echo, cache: 1ms, with: {value: 1, tag: \(tag)}}\n"
+        _ = try await harness.run(yaml)
+        try await Task.sleep(for: .milliseconds(20))
+        let second = try await harness.run(yaml)
+        #expect(second.step("a")?.status == .succeeded)
+        #expect(second.step("a")?.reason == "cached result is older than 1ms")
+    }
+}
+
+@Suite struct RunFolderTests {
+    @Test(arguments: [
+        ("../escape.txt", "output path must stay inside the run folder, but '../escape.txt' leaves it through '..'"),
+        ("/etc/passwd", "output path must be a path inside the run folder, not an absolute path ('/etc/passwd')"),
+        ("a/../../b", "output path must stay inside the run folder, but 'a/../../b' leaves it through '..'"),
+        ("_aiv/steps/x", "output path '_aiv/steps/x' is inside '_aiv/', which aiv keeps for itself"),
+    ])
+    func refusesPathsThatLeaveTheFolder(_ path: String, _ message: String) {
+        let directory = TemporaryDirectory()
+        #expect(throws: StepError(message)) { try RunFolder(path: directory.path).resolve(path) }
+    }
+
+    @Test func refusesASymbolicLinkThatLeadsOut() throws {
+        let directory = TemporaryDirectory()
+        let outside = TemporaryDirectory()
+        try FileManager.default.createSymbolicLink(atPath: directory.path + "/link", withDestinationPath: outside.path)
+        #expect(throws: StepError("output path 'link/x.txt' leads out of the run folder through a symbolic link")) {
+            try RunFolder(path: directory.path).write(Data("x".utf8), to: "link/x.txt")
+        }
+        #expect(!FileManager.default.fileExists(atPath: outside.path + "/x.txt"))
+    }
+
+    @Test func writesAtomicallyAndLeavesNoTemporaryFile() throws {
+        let directory = TemporaryDirectory()
+        let folder = RunFolder(path: directory.path)
+        try folder.write(Data("first".utf8), to: "a/b.txt")
+        try folder.write(Data("second".utf8), to: "a/b.txt")
+        #expect(directory.read("a/b.txt") == "second")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path + "/a") == ["b.txt"])
+    }
+}
+
+@Suite struct CacheForecastTests {
+    @Test func forecastsCachedStepsAndExplainsTheRest() async throws {
+        var harness = Harness()
+        harness.directory.write("notes.txt", "one")
+        let yaml = """
+            name: f
+            inputs:
+              words: {type: list, default: [a, b]}
+            steps:
+              - {id: notes, uses: test.read, with: {file: notes.txt}}
+              - {id: each, uses: test.echo, for_each: "${{ inputs.words }}", with: {value: "${{ item }}"}}
+              - {id: both, uses: test.echo, with: {value: "${{ steps.notes.outputs.text }}"}}
+              - {id: never, uses: test.echo, cache: false, with: {value: 1}}
+            """
+        let before = CacheForecast(plan: try harness.plan(yaml), registry: harness.registry, cache: harness.cache, environment: [:],
+                                   workflowDirectory: harness.directory.path)
+        #expect(before.verdicts["notes"] == .willRun(reason: "no earlier run"))
+        #expect(before.verdicts["both"] == .unknown(reason: "known once 'notes' has run"))
+        _ = try await harness.run(yaml)
+        let after = CacheForecast(plan: try harness.plan(yaml), registry: harness.registry, cache: harness.cache, environment: [:],
+                                  workflowDirectory: harness.directory.path)
+        #expect(after.verdicts["notes"] == .cached)
+        #expect(after.verdicts["both"] == .cached)
+        #expect(after.verdicts["never"] == .willRun(reason: "cache off for this step"))
+        harness.directory.write("notes.txt", "two")
+        let edited = CacheForecast(plan: try harness.plan(yaml, inputs: ["words=a,c"]), registry: harness.registry, cache: harness.cache,
+                                   environment: [:], workflowDirectory: harness.directory.path)
+        #expect(edited.verdicts["notes"] == .willRun(reason: "file 'notes.txt' changed"))
+        #expect(edited.verdicts["each"] == .partlyCached(cached: 1, of: 2, reason: "argument 'value' changed"))
+        #expect(CacheForecast.describe(edited.verdicts["both"]) == "? known once 'notes' has run")
+    }
+}

@@ -1,0 +1,197 @@
+import AIVCore
+import Clocks
+import Foundation
+import Testing
+
+@Suite struct RunnerTests {
+    @Test func independentStepsRunInParallel() async throws {
+        var harness = Harness()
+        let yaml = """
+            name: p
+            steps:
+              - {id: a, uses: test.sleep, with: {ms: 400}}
+              - {id: b, uses: test.sleep, with: {ms: 400}}
+            """
+        let start = Date()
+        let report = try await harness.run(yaml, maxParallel: 2)
+        let elapsed = Date().timeIntervalSince(start)
+        #expect(report.status == .succeeded)
+        #expect(elapsed >= 0.39)
+        #expect(elapsed < 0.75, "two 400 ms steps took \(elapsed) s: they did not overlap")
+    }
+
+    @Test func maxParallelOneRunsStepsOneAfterTheOther() async throws {
+        var harness = Harness()
+        let yaml = """
+            name: p
+            steps:
+              - {id: a, uses: test.sleep, with: {ms: 250, value: a}}
+              - {id: b, uses: test.sleep, with: {ms: 250, value: b}}
+            """
+        let start = Date()
+        _ = try await harness.run(yaml, maxParallel: 1)
+        #expect(Date().timeIntervalSince(start) >= 0.49)
+    }
+
+    @Test func forEachItemsRunInParallelAndAreCollectedInOrder() async throws {
+        var harness = Harness()
+        let yaml = """
+            name: p
+            steps:
+              - id: each
+                uses: test.sleep
+                for_each: [300, 200, 100, 0]
+                with: {ms: "${{ item }}", value: "item ${{ index }}"}
+              - id: after
+                uses: test.echo
+                with: {value: "${{ steps.each.outputs[*].value }}"}
+            """
+        let report = try await harness.run(yaml, maxParallel: 4)
+        #expect(report.status == .succeeded)
+        let outputs = try String(contentsOfFile: harness.directory.path + "/run-1/_aiv/steps/after/outputs.json", encoding: .utf8)
+        let value = try JSONDecoder().decode(JSONValue.self, from: Data(outputs.utf8))
+        #expect(value["value"] == ["item 0", "item 1", "item 2", "item 3"])
+        #expect(report.step("each")?.invocations == 4)
+    }
+
+    @Test func aFalseConditionSkipsTheStepAndItsDependents() async throws {
+        var harness = Harness()
+        let yaml = """
+            name: p
+            inputs:
+              publish: {type: bool, default: false}
+            steps:
+              - {id: a, uses: test.echo, with: {value: 1}}
+              - {id: b, uses: test.echo, if: "inputs.publish && steps.a.outputs.value == 1", with: {value: 2}}
+              - {id: c, uses: test.echo, with: {value: "${{ steps.b.outputs.value }}"}}
+            """
+        let report = try await harness.run(yaml)
+        #expect(report.statuses == ["a": .succeeded, "b": .skipped, "c": .skipped])
+        #expect(report.step("b")?.reason == "if: inputs.publish && steps.a.outputs.value == 1 was false")
+        #expect(report.step("c")?.reason == "skipped because 'b' was skipped")
+        #expect(report.status == .succeeded)
+        let published = try await harness.run(yaml, inputs: ["publish=true"])
+        #expect(published.statuses["b"] == .succeeded)
+        // c asks test.echo exactly what b did: results are content-addressed, so it is b's.
+        #expect(published.statuses["c"] == .cached)
+    }
+
+    @Test func retriesWithExponentialBackoffOnTheInjectedClock() async throws {
+        var harness = Harness()
+        let tag = unique("flaky")
+        let yaml = """
+            name: p
+            steps:
+              - id: call
+                uses: test.flaky
+                retry: {attempts: 4, backoff: 2s, factor: 3, jitter: 0}
+                with: {failures: 2, tag: \(tag)}
+            """
+        let clock = TestClock()
+        let start = clock.now
+        let events = EventLog()
+        let run = Task { [harness] in
+            var copy = harness
+            return try await copy.run(yaml, clock: clock, observer: events)
+        }
+        // Advance virtual time in small steps while the run waits on it.
+        while Calls.shared.count(tag) < 3 {
+            try await Task.sleep(for: .milliseconds(5))
+            await clock.advance(by: .milliseconds(500))
+        }
+        let report = try await run.value
+        #expect(report.step("call")?.status == .succeeded)
+        #expect(report.step("call")?.attempts == 3)
+        #expect(events.retries.map(\.delay) == [2, 6])
+        #expect(start.duration(to: clock.now) >= .seconds(8))
+        harness.runs += 1
+    }
+
+    @Test func jitterSpreadsTheDelayAroundTheBackoff() async throws {
+        let policy = RetryPolicy(attempts: 3, backoff: 10, factor: 2, maxDelay: 15, jitter: 0.2)
+        #expect(policy.delay(after: 1) == 10)
+        #expect(policy.delay(after: 2) == 15)
+    }
+
+    @Test func aStepThatFailsEveryAttemptFailsTheRunWithTheLastError() async throws {
+        var harness = Harness()
+        let tag = unique("always")
+        let yaml = """
+            name: p
+            steps:
+              - {id: call, uses: test.flaky, retry: {attempts: 2, backoff: 10ms, jitter: 0}, with: {failures: 99, tag: \(tag)}}
+              - {id: later, uses: test.echo, with: {value: "${{ steps.call.outputs.calls }}"}}
+              - {id: slow, uses: test.sleep, with: {ms: 2000}}
+            """
+        let report = try await harness.run(yaml)
+        #expect(report.status == .failed)
+        #expect(report.step("call")?.error == "step 'call': service unavailable (call 2) (after 2 attempts)")
+        #expect(report.step("later")?.status == .skipped)
+        #expect(report.step("slow")?.status == .cancelled)
+        #expect(Calls.shared.count(tag) == 2)
+    }
+
+    @Test func aTimedOutStepIsCancelledNotLeftRunning() async throws {
+        var harness = Harness()
+        let tag = unique("hang")
+        let yaml = """
+            name: p
+            steps:
+              - {id: wait, uses: test.hang, timeout: 2s, with: {tag: \(tag)}}
+            """
+        let clock = TestClock()
+        let run = Task { [harness] in
+            var copy = harness
+            return try await copy.run(yaml, clock: clock)
+        }
+        while !Calls.shared.isFlagged(tag) {
+            try await Task.sleep(for: .milliseconds(5))
+            await clock.advance(by: .milliseconds(500))
+        }
+        let report = try await run.value
+        #expect(report.step("wait")?.status == .failed)
+        #expect(report.step("wait")?.error == "step 'wait': timed out after 2s")
+        #expect(Calls.shared.isFlagged(tag))
+        harness.runs += 1
+    }
+
+    @Test func continueOnErrorSkipsDependentsAndLetsTheRestRun() async throws {
+        var harness = Harness()
+        let yaml = """
+            name: p
+            steps:
+              - {id: bad, uses: test.flaky, continue_on_error: true, with: {failures: 5, tag: \(unique("bad"))}}
+              - {id: needs_bad, uses: test.echo, needs: bad, with: {value: 1}}
+              - {id: fine, uses: test.sleep, with: {ms: 50, value: ok}}
+              - {id: after_fine, uses: test.echo, with: {value: "${{ steps.fine.outputs.value }}"}}
+            """
+        let report = try await harness.run(yaml)
+        #expect(report.statuses == ["bad": .failed, "needs_bad": .skipped, "fine": .succeeded, "after_fine": .succeeded])
+        #expect(report.step("needs_bad")?.reason == "skipped because 'bad' failed")
+        #expect(report.status == .succeeded)
+    }
+
+    @Test func anItemFailureNamesTheStepAndTheItem() async throws {
+        var harness = Harness()
+        let yaml = """
+            name: p
+            steps:
+              - id: each
+                uses: test.sleep
+                for_each: [1, 2, "three"]
+                with: {ms: "${{ item }}"}
+            """
+        let report = try await harness.run(yaml)
+        #expect(report.step("each")?.error == "step 'each' item 2: argument 'ms' expected an integer, got string 'three'")
+    }
+
+    @Test func outputsAndLogsAreWrittenToTheRunFolder() async throws {
+        var harness = Harness()
+        _ = try await harness.run("name: p\nsteps:\n  - {id: a, uses: test.echo, with: {value: [1, 2]}}\n")
+        let outputs = harness.directory.read("run-1/_aiv/steps/a/outputs.json")
+        #expect(outputs?.contains("\"value\"") == true)
+        let log = harness.directory.read("run-1/_aiv/steps/a/log.txt") ?? ""
+        #expect(log.contains("running: no earlier run"))
+        #expect(log.contains("succeeded"))
+    }
+}

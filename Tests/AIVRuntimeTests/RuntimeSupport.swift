@@ -1,0 +1,83 @@
+import AIVCore
+import Foundation
+
+/// A fresh folder under the system's temporary directory, removed when the value is released.
+final class TemporaryDirectory: @unchecked Sendable {
+    let path: String
+
+    init() {
+        path = (NSTemporaryDirectory() as NSString).appendingPathComponent("aiv-runtime-\(UUID().uuidString)")
+        try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+
+    @discardableResult
+    func write(_ name: String, _ text: String) -> String {
+        let file = (path as NSString).appendingPathComponent(name)
+        try! FileManager.default.createDirectory(atPath: (file as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try! text.write(toFile: file, atomically: true, encoding: .utf8)
+        return file
+    }
+
+    func read(_ name: String) -> String? {
+        try? String(contentsOfFile: (path as NSString).appendingPathComponent(name), encoding: .utf8)
+    }
+}
+
+/// Collects every event of a run, for assertions.
+final class EventLog: RunObserver, @unchecked Sendable {
+    private let lock = NSLock()
+    private var events: [RunEvent] = []
+
+    func handle(_ event: RunEvent) { lock.withLock { events.append(event) } }
+
+    var retries: [(step: String, attempt: Int, delay: Double)] {
+        lock.withLock {
+            events.compactMap { if case .retrying(let step, _, let attempt, let delay, _) = $0 { (step, attempt, delay) } else { nil } }
+        }
+    }
+}
+
+/// A workflow written to a temporary folder, compiled, and run as many times as a test wants.
+struct Harness {
+    let directory = TemporaryDirectory()
+    var cache: any CacheStore = MemoryCacheStore()
+    var registry = FakeSteps.registry
+    var steps = FakeSteps.byName
+    var runs = 0
+
+    init() {}
+
+    func plan(_ yaml: String, inputs: [String] = []) throws -> ExecutionPlan {
+        let path = directory.write("workflow.yaml", yaml)
+        let output = Frontend(registry: registry, environment: [:], binder: InputBinder(currentDirectory: directory.path))
+            .plan(path: path, assignments: inputs.compactMap(InputBinder.Assignment.init(argument:)))
+        guard let plan = output.plan else { throw HarnessError(message: output.diagnostics.description) }
+        return plan
+    }
+
+    /// Runs the workflow into a new run folder `run-<n>`.
+    mutating func run(_ yaml: String, inputs: [String] = [], maxParallel: Int = 4, readsCache: Bool = true,
+                      clock: any Clock<Duration> = ContinuousClock(), observer: any RunObserver = RunObservers([])) async throws -> RunReport {
+        runs += 1
+        let plan = try plan(yaml, inputs: inputs)
+        let environment = RunEnvironment(steps: steps, registry: registry, cache: cache, blobs: BlobStore(path: directory.path + "/blobs"),
+                                         readsCache: readsCache, observer: observer, clock: clock, random: { 0.5 },
+                                         maxParallel: maxParallel)
+        return await Runner(environment).run(plan, runID: "run-\(runs)", folder: RunFolder(path: directory.path + "/run-\(runs)"),
+                                             workflowDirectory: directory.path)
+    }
+}
+
+struct HarnessError: Error, CustomStringConvertible {
+    var message: String
+    var description: String { message }
+}
+
+extension RunReport {
+    func step(_ id: String) -> StepReport? { steps.first { $0.step == id } }
+    var statuses: [String: StepStatus] { Dictionary(uniqueKeysWithValues: steps.map { ($0.step, $0.status) }) }
+}
+
+func unique(_ name: String) -> String { "\(name)-\(UUID().uuidString.prefix(8))" }

@@ -1,0 +1,76 @@
+import AIVCore
+@testable import AIVStore
+import Foundation
+import Testing
+
+@Suite struct StoreTests {
+    func entry(_ key: String, step: String = "a", item: Int? = nil, at seconds: Double, files: [CacheEntry.File] = []) -> CacheEntry {
+        CacheEntry(key: key, workflow: "w.yaml", step: step, item: item, outputs: ["value": .string(key)], files: files,
+                   components: CacheKeyComponents(kind: "test.echo", kindVersion: 1, arguments: ["value": .string(key)], files: [:], settings: .null),
+                   createdAt: Date(timeIntervalSince1970: seconds), runID: "r", duration: 0.5)
+    }
+
+    @Test func savesAndFindsEntriesByKeyAndByStep() throws {
+        let directory = TemporaryDirectory()
+        let cache = SQLiteCacheStore(store: try Store(path: directory.path + "/aiv.sqlite"))
+        try cache.save(entry("k1", at: 1))
+        try cache.save(entry("k2", at: 2))
+        try cache.save(entry("k3", item: 0, at: 3))
+        #expect(try cache.entry(forKey: "k1") == entry("k1", at: 1))
+        #expect(try cache.entry(forKey: "nope") == nil)
+        #expect(try cache.latestEntry(workflow: "w.yaml", step: "a", item: nil)?.key == "k2")
+        #expect(try cache.latestEntry(workflow: "w.yaml", step: "a", item: 0)?.key == "k3")
+    }
+
+    @Test func garbageCollectionKeepsTheNewestAndItsFiles() throws {
+        let directory = TemporaryDirectory()
+        let store = try Store(path: directory.path + "/aiv.sqlite")
+        let cache = SQLiteCacheStore(store: store)
+        let blobs = BlobStore(path: directory.path + "/blobs")
+        let old = try blobs.store(directory.write("old.txt", "old"))
+        let new = try blobs.store(directory.write("new.txt", "new"))
+        try cache.save(entry("k1", at: 1, files: [.init(path: "f", digest: old)]))
+        try cache.save(entry("k2", at: 2, files: [.init(path: "f", digest: new)]))
+        let (entries, files) = try cache.collectGarbage(blobs: blobs)
+        #expect(entries == 1 && files == 1)
+        #expect(blobs.contains(new) && !blobs.contains(old))
+        #expect(try cache.entry(forKey: "k1") == nil)
+        #expect(try store.integrityCheck() == "ok")
+    }
+
+    @Test func recordsRunsAndTheirSteps() async throws {
+        let directory = TemporaryDirectory()
+        let store = try Store(path: directory.path + "/aiv.sqlite")
+        var harness = Harness()
+        harness.cache = SQLiteCacheStore(store: store)
+        let history = RunHistory(store: store)
+        let yaml = """
+            name: recorded
+            steps:
+              - {id: a, uses: test.echo, with: {value: 1}}
+              - {id: b, uses: test.flaky, continue_on_error: true, with: {failures: 9, tag: \(unique("h"))}}
+              - {id: c, uses: test.echo, needs: b, with: {value: 2}}
+            """
+        _ = try await harness.run(yaml, observer: history)
+        _ = try await harness.run(yaml, observer: history)
+        let runs = try history.runs()
+        #expect(runs.map(\.id) == ["run-2", "run-1"])
+        #expect(runs[0].cached == 1 && runs[0].failed == 1 && runs[0].skipped == 1)
+        #expect(runs[1].ran == 1 && runs[1].status == "succeeded")
+        let shown = try #require(try history.run("last"))
+        #expect(shown.run.id == "run-2")
+        #expect(shown.steps.map(\.step) == ["a", "b", "c"])
+        #expect(shown.steps[1].error?.hasPrefix("step 'b': service unavailable") == true)
+        #expect(shown.steps[2].reason == "skipped because 'b' failed")
+        #expect(try history.run("run-") == nil)  // ambiguous prefix
+    }
+
+    @Test func aRunWhoseProcessIsGoneShowsAsInterrupted() throws {
+        let directory = TemporaryDirectory()
+        let store = try Store(path: directory.path + "/aiv.sqlite")
+        let history = RunHistory(store: store)
+        history.handle(.runStarted(runID: "r1", workflow: "w", file: "w.yaml", folder: "f", steps: [], inputs: [:], startedAt: Date()))
+        #expect(try history.runs().first?.status == "running")
+        #expect(RunHistory.status("running", pid: 999_999_999) == "interrupted")
+    }
+}

@@ -1,0 +1,2 @@
+import Testing
+@Test func stepsTargetBuilds() { #expect(Bool(true)) }
