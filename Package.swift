@@ -48,6 +48,6 @@ let package = Package(
             .product(name: "Clocks", package: "swift-clocks"),
         ]),
         .testTarget(name: "AIVStepsTests", dependencies: ["AIVCore", "AIVSteps"]),
-        .testTarget(name: "aivTests", dependencies: ["aiv"]),
+        .testTarget(name: "aivTests", dependencies: ["aiv", "AIVStore"]),
     ]
 )

@@ -14,6 +14,10 @@ final class Calls: @unchecked Sendable {
     private let lock = NSLock()
     private var counts: [String: Int] = [:]
     private var flags: Set<String> = []
+    private var intervals: [String: [(start: Date, end: Date)]] = [:]
+
+    func interval(_ key: String, start: Date, end: Date) { lock.withLock { intervals[key, default: []].append((start, end)) } }
+    func intervals(_ key: String) -> [(start: Date, end: Date)] { lock.withLock { intervals[key] ?? [] } }
 
     @discardableResult
     func record(_ key: String) -> Int { lock.withLock { counts[key, default: 0] += 1; return counts[key]! } }
@@ -38,11 +42,14 @@ struct EchoStep: Step {
 struct SleepStep: Step {
     static let kind = StepKindDescription(
         name: "test.sleep", summary: "Sleep.",
-        arguments: [Property("ms", .integer, required: true, "Milliseconds."), Property("value", .any, "Returned.")],
+        arguments: [Property("ms", .integer, required: true, "Milliseconds."), Property("value", .any, "Returned."),
+                    Property("tag", .string, "Records when the sleep started and ended under this key.")],
         outputs: .object([Property("value", .any, required: true, "The value.")]), example: "")
     func run(_ arguments: StepArguments, context: StepContext) async throws -> StepResult {
         guard case .int(let ms) = arguments["ms"] ?? 0 else { throw StepError("ms") }
+        let start = Date()
         try await context.clock.sleep(for: .milliseconds(ms))
+        if let tag = try arguments.optionalString("tag") { Calls.shared.interval(tag, start: start, end: Date()) }
         return StepResult(outputs: ["value": arguments["value"] ?? .null])
     }
 }

@@ -4,33 +4,41 @@ import Foundation
 import Testing
 
 @Suite struct RunnerTests {
+    /// Whether any two recorded sleeps overlapped in time (checked on the steps' own timestamps,
+    /// so a loaded machine cannot make the answer wrong, only slower).
+    func overlapped(_ tag: String) -> Bool {
+        let spans = Calls.shared.intervals(tag)
+        return spans.indices.contains { i in spans.indices.contains { j in i != j && spans[i].start < spans[j].end && spans[j].start < spans[i].end } }
+    }
+
     @Test func independentStepsRunInParallel() async throws {
         var harness = Harness()
+        let tag = unique("parallel")
         let yaml = """
             name: p
             steps:
-              - {id: a, uses: test.sleep, with: {ms: 400}}
-              - {id: b, uses: test.sleep, with: {ms: 400}}
+              - {id: a, uses: test.sleep, with: {ms: 300, value: a, tag: \(tag)}}
+              - {id: b, uses: test.sleep, with: {ms: 300, value: b, tag: \(tag)}}
             """
-        let start = Date()
         let report = try await harness.run(yaml, maxParallel: 2)
-        let elapsed = Date().timeIntervalSince(start)
         #expect(report.status == .succeeded)
-        #expect(elapsed >= 0.39)
-        #expect(elapsed < 0.75, "two 400 ms steps took \(elapsed) s: they did not overlap")
+        #expect(Calls.shared.intervals(tag).count == 2)
+        #expect(overlapped(tag), "two independent steps did not run at the same time")
     }
 
     @Test func maxParallelOneRunsStepsOneAfterTheOther() async throws {
         var harness = Harness()
+        let tag = unique("serial")
         let yaml = """
             name: p
             steps:
-              - {id: a, uses: test.sleep, with: {ms: 250, value: a}}
-              - {id: b, uses: test.sleep, with: {ms: 250, value: b}}
+              - {id: a, uses: test.sleep, with: {ms: 100, value: a, tag: \(tag)}}
+              - {id: b, uses: test.sleep, with: {ms: 100, value: b, tag: \(tag)}}
+              - {id: c, uses: test.sleep, for_each: [1, 2], with: {ms: 100, value: "${{ item }}", tag: \(tag)}}
             """
-        let start = Date()
         _ = try await harness.run(yaml, maxParallel: 1)
-        #expect(Date().timeIntervalSince(start) >= 0.49)
+        #expect(Calls.shared.intervals(tag).count == 4)
+        #expect(!overlapped(tag))
     }
 
     @Test func forEachItemsRunInParallelAndAreCollectedInOrder() async throws {
@@ -183,6 +191,19 @@ import Testing
             """
         let report = try await harness.run(yaml)
         #expect(report.step("each")?.error == "step 'each' item 2: argument 'ms' expected an integer, got string 'three'")
+    }
+
+    @Test func anEmptyForEachSucceedsWithAnEmptyList() async throws {
+        var harness = Harness()
+        let yaml = """
+            name: p
+            steps:
+              - {id: none, uses: test.echo, for_each: [], with: {value: "${{ item }}"}}
+              - {id: after, uses: test.echo, with: {value: "${{ length(steps.none.outputs) }}"}}
+            """
+        let report = try await harness.run(yaml)
+        #expect(report.statuses == ["none": .succeeded, "after": .succeeded])
+        #expect(report.step("none")?.reason == "for_each list is empty")
     }
 
     @Test func outputsAndLogsAreWrittenToTheRunFolder() async throws {

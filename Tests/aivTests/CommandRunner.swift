@@ -37,7 +37,9 @@ struct CommandRunner {
 
     /// Runs `aiv arguments…` in `directory`; a run over `timeout` seconds is killed (SIGKILL, since
     /// Foundation.Process started from a test task cannot deliver SIGTERM) and reported as status -9.
-    static func run(_ arguments: [String], in directory: String = packageRoot, environment: [String: String] = [:], timeout: Double = 60) throws -> Result {
+    /// With `killAfter`, the process is sent SIGKILL after that many seconds (to test crashes).
+    static func run(_ arguments: [String], in directory: String = packageRoot, environment: [String: String] = [:], timeout: Double = 120,
+                    killAfter: Double? = nil) throws -> Result {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = arguments
@@ -52,7 +54,7 @@ struct CommandRunner {
         try process.run()
         let pid = process.processIdentifier
         let watchdog = DispatchWorkItem { kill(pid, SIGKILL) }
-        DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: watchdog)
+        DispatchQueue.global().asyncAfter(deadline: .now() + (killAfter ?? timeout), execute: watchdog)
         // Read both pipes to the end before waiting, so a full pipe cannot block the child.
         let group = DispatchGroup()
         let stdoutData = Box(), stderrData = Box()

@@ -176,11 +176,17 @@ public enum ExpressionFunctions {
                 guard total >= 0 else {
                     throw FunctionFailure("'timestamp' needs a number of seconds of at least 0, got \(total)", argument: 0)
                 }
-                let (hours, minutes, seconds) = (total / 3600, total % 3600 / 60, total % 60)
-                func twoDigits(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
-                return .string(hours > 0 ? "\(hours):\(twoDigits(minutes)):\(twoDigits(seconds))" : "\(minutes):\(twoDigits(seconds))")
+                return .string(timestamp(seconds: total))
             }),
     ]
+
+    /// Whole seconds as a chapter time, as YouTube writes them: `4:05`, `1:02:03`. Shared by the
+    /// `timestamp` function and the steps that write times (transcript chunks), so they agree.
+    public static func timestamp(seconds total: Int) -> String {
+        let (hours, minutes, seconds) = (total / 3600, total % 3600 / 60, total % 60)
+        func twoDigits(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
+        return hours > 0 ? "\(hours):\(twoDigits(minutes)):\(twoDigits(seconds))" : "\(minutes):\(twoDigits(seconds))"
+    }
 
     static let named: [String: ExpressionFunction] = Dictionary(uniqueKeysWithValues: all.map { ($0.name, $0) })
 

@@ -46,7 +46,7 @@ public struct InputBinder: Sendable {
                         continue
                     }
                     let base = (entry.keyLocation.file as NSString).deletingLastPathComponent
-                    if let value = convert(entry.value, to: declaration, relativeTo: base, diagnostics: &diagnostics) {
+                    if let value = convert(entry.value, to: declaration, relativeTo: base, workflow: workflow, diagnostics: &diagnostics) {
                         values[entry.key] = value
                     }
                 }
@@ -61,14 +61,14 @@ public struct InputBinder: Sendable {
                                   + (names.isEmpty ? "" : "; its inputs are \(names.joined(separator: ", "))"), at: Self.commandLine)
                 continue
             }
-            if let value = convert(text: assignment.text, to: declaration, diagnostics: &diagnostics) {
+            if let value = convert(text: assignment.text, to: declaration, workflow: workflow, diagnostics: &diagnostics) {
                 values[assignment.name] = value
             }
         }
 
         for declaration in workflow.inputs where values[declaration.name] == nil {
             if let defaultValue = declaration.defaultValue {
-                if let value = convert(defaultValue, to: declaration, relativeTo: workflow.baseDirectory, diagnostics: &diagnostics) {
+                if let value = convert(defaultValue, to: declaration, relativeTo: workflow.baseDirectory, workflow: workflow, diagnostics: &diagnostics) {
                     values[declaration.name] = value
                 }
             } else if declaration.isRequired {
@@ -82,26 +82,27 @@ public struct InputBinder: Sendable {
     }
 
     /// A value from a YAML file (or a default) of the declared type.
-    func convert(_ value: SourceValue, to declaration: InputDeclaration, relativeTo base: String, diagnostics: inout Diagnostics) -> JSONValue? {
+    func convert(_ value: SourceValue, to declaration: InputDeclaration, relativeTo base: String, workflow: Workflow,
+                 diagnostics: inout Diagnostics) -> JSONValue? {
         if case .null = value.content { return .null }
         if let problem = WorkflowLoader.mismatch(value, declaration.type) {
             diagnostics.error("input '\(declaration.name)' \(problem)", at: value.location, length: value.length)
             return nil
         }
         if declaration.type == .file, let path = value.string {
-            return checkFile(Paths.resolve(path, relativeTo: base), declaration: declaration, at: value.location, diagnostics: &diagnostics)
+            return checkFile(Paths.resolve(path, relativeTo: base), declaration: declaration, workflow: workflow, at: value.location, diagnostics: &diagnostics)
         }
         return value.json
     }
 
     /// A value typed on the command line.
-    func convert(text: String, to declaration: InputDeclaration, diagnostics: inout Diagnostics) -> JSONValue? {
+    func convert(text: String, to declaration: InputDeclaration, workflow: Workflow, diagnostics: inout Diagnostics) -> JSONValue? {
         let name = declaration.name
         switch declaration.type {
         case .string:
             return .string(text)
         case .file:
-            return checkFile(Paths.normalize(text), declaration: declaration, at: Self.commandLine, diagnostics: &diagnostics)
+            return checkFile(Paths.normalize(text), declaration: declaration, workflow: workflow, at: Self.commandLine, diagnostics: &diagnostics)
         case .number:
             if let i = Int(text) { return .int(i) }
             if let d = Double(text), d.isFinite { return .double(d) }
@@ -125,18 +126,24 @@ public struct InputBinder: Sendable {
         return nil
     }
 
-    func checkFile(_ path: String, declaration: InputDeclaration, at location: SourceLocation, diagnostics: inout Diagnostics) -> JSONValue? {
-        guard checkFilesExist else { return .string(path) }
-        let absolute = path.hasPrefix("/") ? path : (currentDirectory as NSString).appendingPathComponent(path)
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: absolute, isDirectory: &isDirectory) else {
-            diagnostics.error("input '\(declaration.name)': file not found: \(path)", at: location)
-            return nil
+    /// Checks a file input exists and binds it relative to the workflow's folder, the folder every
+    /// other path in the workflow is relative to. `path` is relative to the current folder.
+    func checkFile(_ path: String, declaration: InputDeclaration, workflow: Workflow, at location: SourceLocation,
+                   diagnostics: inout Diagnostics) -> JSONValue? {
+        let absolute = path.hasPrefix("/") ? path : Paths.resolve(path, relativeTo: currentDirectory)
+        if checkFilesExist {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: absolute, isDirectory: &isDirectory) else {
+                diagnostics.error("input '\(declaration.name)': file not found: \(path)", at: location)
+                return nil
+            }
+            if isDirectory.boolValue {
+                diagnostics.error("input '\(declaration.name)': '\(path)' is a folder, not a file", at: location)
+                return nil
+            }
         }
-        if isDirectory.boolValue {
-            diagnostics.error("input '\(declaration.name)': '\(path)' is a folder, not a file", at: location)
-            return nil
-        }
-        return .string(path)
+        if path.hasPrefix("/") { return .string(path) }
+        let workflowFolder = Paths.resolve(workflow.baseDirectory, relativeTo: currentDirectory)
+        return .string(Paths.relative(from: workflowFolder, to: absolute))
     }
 }

@@ -58,7 +58,10 @@ public struct RunFolder: Sendable {
 
 /// Writing a file so that it appears whole or not at all.
 public enum AtomicFile {
-    /// Writes to a temporary file beside the target, flushes it, then renames it over the target.
+    /// Writes to a temporary file beside the target, then renames it over the target: a process
+    /// killed at any moment leaves the old file or the new one, never a mix. There is no fsync:
+    /// it would protect against a machine losing power, not a process dying, and costs a disk
+    /// flush per file (most of a short step's time).
     public static func write(_ data: Data, to path: String) throws {
         let directory = (path as NSString).deletingLastPathComponent
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -69,7 +72,6 @@ public enum AtomicFile {
         do {
             let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: temporary))
             try handle.write(contentsOf: data)
-            try handle.synchronize()
             try handle.close()
             guard rename(temporary, path) == 0 else { throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path]) }
         } catch {

@@ -51,6 +51,9 @@ extension Runner {
         }
 
         let count = items?.count ?? 1
+        if count == 0 {
+            return finish(.succeeded, outputs: .array([]), reason: "for_each list is empty")
+        }
         environment.observer.handle(.stepStarted(step: step.id, invocations: count))
         let done = Counter()
         do {

@@ -26,6 +26,19 @@ public enum Paths {
         normalize(path.hasPrefix("/") || base.isEmpty || base == "." ? path : base + "/" + path)
     }
 
+    /// The path that leads from folder `base` to `target` (both absolute, or both relative to the
+    /// same folder): `relative(from: "a/w", to: "a/s/t.srt")` is `../s/t.srt`.
+    public static func relative(from base: String, to target: String) -> String {
+        let from = normalize(base).split(separator: "/").filter { $0 != "." }
+        let to = normalize(target).split(separator: "/").filter { $0 != "." }
+        var common = 0
+        while common < from.count, common < to.count, from[common] == to[common], from[common] != ".." { common += 1 }
+        let ups = Array(repeating: "..", count: from.count - common)
+        let rest = to[common...].map(String.init)
+        let joined = (ups + rest).joined(separator: "/")
+        return joined.isEmpty ? "." : joined
+    }
+
     /// `a/./b/../c` → `a/c`; leading `..` of a relative path are kept.
     public static func normalize(_ path: String) -> String {
         let absolute = path.hasPrefix("/")

@@ -1,4 +1,6 @@
 import AIVCore
+import Foundation
+import Yams
 
 /// `file.write`: writes text, JSON or YAML to a file inside the run folder, atomically.
 ///
@@ -13,7 +15,13 @@ public struct FileWriteStep: Step {
     public static let kind = StepKindDescription(
         name: "file.write",
         summary: "Write text, JSON or YAML to a file inside the run folder.",
-        discussion: "The file is written under a temporary name and renamed, so it is never half-written. Paths that leave the run folder (.., absolute, symbolic links) are refused.",
+        discussion: """
+            A string is written as it is, whatever the format. Other values are encoded: as JSON (two-space \
+            indentation, sorted keys, a final newline) for .json files and any other extension, as YAML for .yaml and \
+            .yml; `format` overrides the extension (text writes numbers, booleans and null as expressions \
+            interpolate them, lists and mappings as compact JSON). The file is written under a temporary name and \
+            renamed, so it is never half-written. Paths that leave the run folder (.., absolute, symbolic links) are refused.
+            """,
         arguments: [
             Property("path", .string, required: true, role: .outputPath, "Where to write, relative to the run folder."),
             Property("content", .any, required: true, "Text as it is; other values are encoded by `format`."),
@@ -32,6 +40,62 @@ public struct FileWriteStep: Step {
             """)
 
     public func run(_ arguments: StepArguments, context: StepContext) async throws -> StepResult {
-        throw StepError("FileWriteStep is not implemented yet")
+        let path = try arguments.string("path")
+        // A null content is a value like any other (JSON `null`); only a missing one is an error.
+        guard let content = arguments.values["content"] else { throw StepError.argument("content", "is missing") }
+        let format = try arguments.optionalString("format") ?? "auto"
+        let text = try Self.encode(content, format: format, path: path)
+        let written = try context.runFolder.write(Data(text.utf8), to: path)
+        return StepResult(outputs: ["path": .string(written), "bytes": .int(text.utf8.count)], files: [written])
+    }
+
+    /// The text written for `content`: a string as it is, anything else encoded by `format`, or
+    /// with `auto` by the extension of `path`.
+    static func encode(_ content: JSONValue, format: String, path: String) throws(StepError) -> String {
+        if case .string(let text) = content { return text }
+        var chosen = format
+        if format == "auto" {
+            let name = path.split(separator: "/").last.map(String.init) ?? path
+            let suffix = name.split(separator: ".").count > 1 ? name.split(separator: ".").last!.lowercased() : ""
+            chosen = suffix == "yaml" || suffix == "yml" ? "yaml" : "json"
+        }
+        switch chosen {
+        case "json": return content.readableJSON + "\n"
+        case "yaml": return try yaml(content)
+        case "text": return content.interpolationText
+        default: throw StepError.argument("format", "must be auto, text, json or yaml, not '\(format)'")
+        }
+    }
+
+    /// Block-style YAML with sorted keys, Unicode written as it is and no line folding. Strings
+    /// that would read as something else (`no`, `123`, `null`) are quoted, multi-line strings
+    /// are literal blocks.
+    static func yaml(_ value: JSONValue) throws(StepError) -> String {
+        do {
+            return try Yams.serialize(node: yamlNode(value), indent: 2, width: -1, allowUnicode: true, sortKeys: true)
+        } catch {
+            throw StepError("cannot write the content as YAML: \(error)")
+        }
+    }
+
+    /// The YAML node of a value. Built here rather than by YAMLEncoder, which writes `1440.02` as
+    /// `1.44002e+3` and `5.0` as `5e+0`.
+    static func yamlNode(_ value: JSONValue) -> Node {
+        switch value {
+        case .null: return Node("null")
+        case .bool(let b): return Node(b ? "true" : "false")
+        case .int(let i): return Node(String(i))
+        case .double(let d):
+            if d.isNaN { return Node(".nan") }
+            if d.isInfinite { return Node(d < 0 ? "-.inf" : ".inf") }
+            // A whole number keeps a `.0`, so it reads back as the decimal it was.
+            return Node(d == d.rounded() && abs(d) < 1e15 ? "\(Int(d)).0" : "\(d)")
+        case .string(let s) where s.contains("\n"):
+            // A literal block (`|`) keeps several lines readable; libyaml quotes instead when it must.
+            return Node(s, Tag(.str), .literal)
+        case .string(let s): return .scalar(s.represented())
+        case .array(let items): return Node(items.map(yamlNode))
+        case .object(let members): return Node(members.map { (Node.scalar($0.key.represented()), yamlNode($0.value)) })
+        }
     }
 }

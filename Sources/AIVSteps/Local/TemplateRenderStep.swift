@@ -1,4 +1,6 @@
 import AIVCore
+import Foundation
+import Mustache
 
 /// `template.render`: renders a Mustache template file (plain text, never HTML-escaped) with
 /// values, and optionally writes the result to a file in the run folder.
@@ -17,7 +19,12 @@ public struct TemplateRenderStep: Step {
     public static let kind = StepKindDescription(
         name: "template.render",
         summary: "Render a Mustache template with values, to text or to a file in the run folder.",
-        discussion: "The template file may start with front matter declaring its variables (input.schema), as prompt files do.",
+        discussion: """
+            The template file may start with front matter declaring its variables (input.schema), as prompt files do. \
+            The text is plain, never HTML-escaped; values render as expressions interpolate them (3, not 3.0; null as \
+            nothing). A variable the template uses but `values` does not give is an error, unless declared optional \
+            (`name?: string`); a value given as null counts as given.
+            """,
         arguments: [
             Property("template", .string, required: true, role: .template(variables: "values"), "The template file, relative to the workflow."),
             Property("values", .map(.any), default: [:], "The values the template reads."),
@@ -39,6 +46,74 @@ public struct TemplateRenderStep: Step {
             """)
 
     public func run(_ arguments: StepArguments, context: StepContext) async throws -> StepResult {
-        throw StepError("TemplateRenderStep is not implemented yet")
+        let path = try arguments.string("template")
+        let values = try arguments.object("values")
+        let output = try arguments.optionalString("output")
+
+        let template = try Self.load(path, resolved: context.inputPath(path))
+        let optional = Set(template.declaredVariables?.filter(\.isOptional).map(\.name) ?? [])
+        let missing = template.usedVariables.filter { !optional.contains($0.name) && values[$0.name] == nil }
+        if !missing.isEmpty {
+            let names = missing.map { "'\($0.name)' (line \($0.location.line))" }
+            let list = names.count == 1 ? names[0] : names.dropLast().joined(separator: ", ") + " and " + names.last!
+            let hint = missing.count == 1 ? Suggestions.didYouMean(missing[0].name, in: values.keys.sorted()) : ""
+            throw StepError("template '\(path)' uses \(list), which 'values' does not give\(hint)")
+        }
+
+        let text = try Self.render(template, values: values)
+        var written: String?
+        if let output {
+            written = try context.runFolder.write(Data(text.utf8), to: output)
+        }
+        return StepResult(
+            outputs: [
+                "text": .string(text),
+                "path": written.map(JSONValue.string) ?? .null,
+                "bytes": .int(text.utf8.count),
+            ],
+            files: written.map { [$0] } ?? [])
+    }
+
+    /// Reads and checks the template file; its problems become one error, a line each.
+    static func load(_ path: String, resolved: String) throws(StepError) -> PromptFile {
+        guard FileManager.default.fileExists(atPath: resolved) else {
+            throw StepError("template file not found: '\(path)' (looked for \(resolved))")
+        }
+        let (template, diagnostics) = PromptFile.load(path: resolved)
+        guard let template, !diagnostics.hasErrors else {
+            throw StepError(diagnostics.sorted.filter { $0.severity == .error }.map(\.description).joined(separator: "\n"))
+        }
+        return template
+    }
+
+    /// The body rendered as plain text: the `CONTENT_TYPE: TEXT` pragma turns off swift-mustache's
+    /// HTML escaping. Alone on its line, the pragma line disappears from the output.
+    static func render(_ template: PromptFile, values: [String: JSONValue]) throws(StepError) -> String {
+        let mustache: MustacheTemplate
+        do {
+            mustache = try MustacheTemplate(string: "{{% CONTENT_TYPE: TEXT}}\n" + template.body)
+        } catch {
+            // PromptFile.load has parsed the same body, so this is not expected.
+            throw StepError("\(template.path): template syntax: \(error)")
+        }
+        return mustache.render(values.mapValues(MustacheValue.make))
+    }
+}
+
+/// `JSONValue`s as swift-mustache renders them: mappings as dictionaries, lists as arrays (which
+/// sections iterate), booleans as `Bool` (which sections test), null as `NSNull` (renders
+/// nothing, false in sections), numbers as `Int` when whole, so `3` is never written `3.0`.
+enum MustacheValue {
+    static func make(_ value: JSONValue) -> Any {
+        switch value {
+        case .null: NSNull()
+        case .bool(let b): b
+        case .int(let i): i
+        case .double(let d) where d.isFinite && d == d.rounded() && abs(d) < 1e15: Int(d)
+        case .double(let d): d
+        case .string(let s): s
+        case .array(let items): items.map(make)
+        case .object(let members): members.mapValues(make)
+        }
     }
 }

@@ -1,4 +1,5 @@
 import AIVCore
+import Foundation
 
 /// `transcript.load`: reads a SubRip, WebVTT or JSON transcript into timed segments, and cuts
 /// them into overlapping time windows so a long stream can be analysed in pieces.
@@ -25,8 +26,8 @@ public struct TranscriptLoadStep: Step {
     static let chunk = Schema.object([
         Property("index", .integer, required: true, "Position of the window, from 0."),
         Property("start", .number, required: true, "Start of the first segment in the window, in seconds."),
-        Property("end", .number, required: true, "End of the last segment in the window, in seconds."),
-        Property("text", .string, required: true, "The window's lines, each prefixed with its [H:MM:SS] time."),
+        Property("end", .number, required: true, "End of the window's segment that ends last, in seconds."),
+        Property("text", .string, required: true, "The window's lines, each prefixed with its start as timestamp() writes it: [4:05], [1:02:03]."),
         Property("segments", .array(segment), required: true, "The window's segments."),
     ])
 
@@ -34,8 +35,10 @@ public struct TranscriptLoadStep: Step {
         name: "transcript.load",
         summary: "Read an SRT, WebVTT or JSON transcript into timed segments and overlapping windows.",
         discussion: """
-            JSON transcripts are a list of {start, end, text, speaker?} objects (seconds). Windows start every \
-            `window` minus `overlap` seconds, so a line near a boundary is seen whole by at least one window.
+            JSON transcripts are a list of {start, end, text, speaker?} objects (seconds; `duration` may replace `end`), \
+            or an object with such a `segments` list. Windows start every `window` minus `overlap` seconds, so a line near a boundary is seen whole \
+            by at least one window; a segment belongs to each window its start falls in, and windows that would add \
+            nothing (empty, or only the previous window's overlap) are skipped.
             """,
         arguments: [
             Property("path", .string, required: true, role: .inputFile, "The transcript file."),
@@ -46,7 +49,7 @@ public struct TranscriptLoadStep: Step {
         outputs: .object([
             Property("segments", .array(segment), required: true, "Every segment, in time order."),
             Property("chunks", .array(chunk), required: true, "The segments grouped into overlapping windows."),
-            Property("duration", .number, required: true, "End of the last segment, in seconds."),
+            Property("duration", .number, required: true, "End of the segment that ends last, in seconds."),
             Property("segment_count", .integer, required: true, "Number of segments."),
         ]),
         example: """
@@ -58,7 +61,92 @@ public struct TranscriptLoadStep: Step {
                 overlap: 30s
             """)
 
+    /// Largest transcript read: a ten-hour stream's subtitles are a few megabytes.
+    static let sizeLimit = 64 << 20
+
     public func run(_ arguments: StepArguments, context: StepContext) async throws -> StepResult {
-        throw StepError("TranscriptLoadStep is not implemented yet")
+        let path = try arguments.string("path")
+        let format = try arguments.optionalString("format") ?? "auto"
+        let window = try arguments.duration("window", default: 600)
+        let overlap = try arguments.duration("overlap", default: 30)
+        guard window > 0 else { throw StepError.argument("window", "must be longer than 0 seconds") }
+        guard overlap >= 0 else { throw StepError.argument("overlap", "must be 0 seconds or more") }
+        guard overlap < window else {
+            throw StepError.argument("overlap", "(\(Durations.format(overlap))) must be shorter than 'window' (\(Durations.format(window)))")
+        }
+
+        let text = try Self.read(path, resolved: context.inputPath(path))
+        let chosen: TranscriptFormat
+        if format == "auto" {
+            chosen = TranscriptFormat(extensionOf: path) ?? TranscriptFormat(sniffing: text)
+        } else if let named = TranscriptFormat(rawValue: format) {
+            chosen = named
+        } else {
+            throw StepError.argument("format", "must be auto, srt, vtt or json, not '\(format)'")
+        }
+        let parsed: [TranscriptSegment]
+        do throws(TranscriptProblem) {
+            switch chosen {
+            case .srt: parsed = try SubRipParser.parse(text)
+            case .vtt: parsed = try WebVTTParser.parse(text)
+            case .json: parsed = try JSONTranscriptParser.parse(text)
+            }
+        } catch {
+            throw StepError("\(path):\(error.line): \(error.message)")
+        }
+        try Task.checkCancellation()
+
+        // Stable: segments that start together keep their order in the file.
+        let sorted = parsed.enumerated().sorted { ($0.element.start, $0.offset) < ($1.element.start, $1.offset) }.map(\.element)
+        let segments: [JSONValue] = sorted.enumerated().map { index, segment in
+            [
+                "index": .int(index),
+                "start": .double(segment.start),
+                "end": .double(segment.end),
+                "speaker": segment.speaker.map(JSONValue.string) ?? .null,
+                "text": .string(segment.text),
+            ]
+        }
+        let lines = try sorted.map { "[\(try Self.timestamp($0.start))] \($0.text)" }
+        let ranges = try TranscriptWindows(window: window, overlap: overlap).ranges(starts: sorted.map(\.start))
+        var chunks: [JSONValue] = []
+        chunks.reserveCapacity(ranges.count)
+        for (index, range) in ranges.enumerated() {
+            try Task.checkCancellation()
+            chunks.append([
+                "index": .int(index),
+                "start": .double(sorted[range.lowerBound].start),
+                "end": .double(sorted[range].map(\.end).max()!),
+                "text": .string(lines[range].joined(separator: "\n")),
+                "segments": .array(Array(segments[range])),
+            ])
+        }
+        return StepResult(outputs: [
+            "segments": .array(segments),
+            "chunks": .array(chunks),
+            "duration": .double(sorted.map(\.end).max() ?? 0),
+            "segment_count": .int(segments.count),
+        ])
+    }
+
+    /// The transcript's text; a missing, unreadable or non-UTF-8 file is an error naming it.
+    static func read(_ path: String, resolved: String) throws(StepError) -> String {
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: resolved, isDirectory: &isFolder) else {
+            throw StepError("transcript file not found: '\(path)' (looked for \(resolved))")
+        }
+        guard !isFolder.boolValue else { throw StepError("transcript '\(path)' is a folder, not a file") }
+        do {
+            return try SourceFile.read(resolved, sizeLimit: sizeLimit).text
+        } catch {
+            throw StepError("\(path):\(error.location?.line ?? 1): \(error.message)")
+        }
+    }
+
+    /// A time as the expression function `timestamp` writes it (`4:05`, `1:02:03`), from the
+    /// same code, so prompts and chunk text agree. Seconds are rounded down, as `floor` does.
+    static func timestamp(_ seconds: Double) throws(StepError) -> String {
+        guard seconds.isFinite, seconds >= 0, seconds < Double(Int.max) else { throw StepError("cannot write \(seconds) seconds as a time") }
+        return ExpressionFunctions.timestamp(seconds: Int(seconds.rounded(.down)))
     }
 }

@@ -1,0 +1,45 @@
+import AIVCore
+
+/// Cutting a transcript into overlapping time windows.
+///
+/// Window `k` covers `[k·step, k·step + window)` with `step = window − overlap`; a segment
+/// belongs to every window its start falls in, so a line that straddles a boundary is seen whole
+/// by at least one window. Windows with no segment are skipped, and so is a window whose
+/// segments were all in the window before it (after a long pause, the next window can hold
+/// nothing but the previous one's overlap): it would repeat that window's work.
+struct TranscriptWindows {
+    var window: Double
+    var overlap: Double
+
+    /// For each non-empty window, in time order, the range of `starts` (sorted) it holds.
+    func ranges(starts: [Double]) throws -> [Range<Int>] {
+        guard let last = starts.last else { return [] }
+        let step = window - overlap
+        var ranges: [Range<Int>] = []
+        var k = 0
+        while Double(k) * step <= last {
+            try Task.checkCancellation()
+            let from = Double(k) * step
+            let lower = firstIndex(in: starts, notBelow: from)
+            let upper = firstIndex(in: starts, notBelow: from + window)
+            if upper > lower && upper > (ranges.last?.upperBound ?? 0) { ranges.append(lower..<upper) }
+            if lower < starts.count, starts[lower] >= from + window {
+                // A gap: jump to the first window that can hold the next start (never past it).
+                k = max(k + 1, Int(((starts[lower] - window) / step).rounded(.down)))
+            } else {
+                k += 1
+            }
+        }
+        return ranges
+    }
+
+    /// The first position whose value is `>= bound` (binary search).
+    private func firstIndex(in sorted: [Double], notBelow bound: Double) -> Int {
+        var low = 0, high = sorted.count
+        while low < high {
+            let mid = (low + high) / 2
+            if sorted[mid] < bound { low = mid + 1 } else { high = mid }
+        }
+        return low
+    }
+}

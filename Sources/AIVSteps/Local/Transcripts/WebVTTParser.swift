@@ -1,0 +1,63 @@
+/// Reads WebVTT (.vtt): a `WEBVTT` header, then blocks separated by blank lines. A cue block is
+/// an optional identifier line, a timing line (`00:01.000 --> 00:04.000`, hours optional, cue
+/// settings after the end time ignored) and text lines. NOTE, STYLE and REGION blocks are
+/// skipped. A `<v Name>` voice tag gives the segment's speaker; tags and time tags are removed
+/// and character references (`&amp;`) decoded.
+enum WebVTTParser {
+    static let timingExample = "00:01:02.500 --> 00:01:04.000"
+
+    static func parse(_ text: String) throws(TranscriptProblem) -> [TranscriptSegment] {
+        let lines = numberedLines(text)
+        guard let first = lines.first, first.text.hasPrefix("WEBVTT"),
+              first.text.count == 6 || [" ", "\t"].contains(first.text.dropFirst(6).first) else {
+            let got = lines.first.map { "'\($0.text)'" } ?? "an empty file"
+            throw TranscriptProblem(line: 1, "a WebVTT file starts with a 'WEBVTT' line, got \(got)")
+        }
+        var segments: [TranscriptSegment] = []
+        var i = 1
+        func isBlank(_ k: Int) -> Bool { lines[k].text.allSatisfy(\.isWhitespace) }
+        // The header runs to the first blank line.
+        while i < lines.count, !isBlank(i) { i += 1 }
+
+        while i < lines.count {
+            if isBlank(i) { i += 1; continue }
+            let blockStart = lines[i].text
+            if isBlock(blockStart, named: "NOTE") || isBlock(blockStart, named: "STYLE") || isBlock(blockStart, named: "REGION") {
+                while i < lines.count, !isBlank(i) { i += 1 }
+                continue
+            }
+            // An identifier line, unless the block starts with its timing line.
+            if !blockStart.contains("-->") {
+                i += 1
+                guard i < lines.count, !isBlank(i) else {
+                    throw TranscriptProblem(line: lines[i - 1].number, "expected a timing line like \(timingExample) after cue identifier '\(blockStart)', got \(i < lines.count ? "a blank line" : "the end of the file")")
+                }
+            }
+            let timingLine = lines[i]
+            guard let (start, end) = CueTime.parseTiming(timingLine.text) else {
+                throw TranscriptProblem(line: timingLine.number, "expected a timing line like \(timingExample), got '\(timingLine.text)'")
+            }
+            guard end >= start else {
+                throw TranscriptProblem(line: timingLine.number, "the cue ends before it starts: '\(timingLine.text)'")
+            }
+            i += 1
+            var textLines: [Substring] = []
+            while i < lines.count, !isBlank(i) {
+                textLines.append(lines[i].text)
+                i += 1
+            }
+            let text = CueText.clean(textLines, timeTags: true, entities: true)
+            if !text.isEmpty {
+                segments.append(TranscriptSegment(start: start, end: end, speaker: CueText.voice(in: textLines), text: text))
+            }
+        }
+        return segments
+    }
+
+    /// Whether a block starts with `name` as a word (`NOTE`, `NOTE this is…`).
+    private static func isBlock(_ line: Substring, named name: String) -> Bool {
+        guard line.hasPrefix(name) else { return false }
+        let next = line.dropFirst(name.count).first
+        return next == nil || next == " " || next == "\t"
+    }
+}

@@ -1,0 +1,169 @@
+import AIVCore
+import AIVSteps
+import Foundation
+import Testing
+
+@Suite struct TemplateRenderStepTests {
+    /// Renders a template written into the workflow folder as `t.mustache`.
+    func render(_ template: String, _ values: JSONValue, output: String? = nil, harness: StepHarness = StepHarness()) async throws -> JSONValue {
+        harness.workflow.write("t.mustache", template)
+        var arguments: [String: JSONValue] = ["template": "t.mustache", "values": values]
+        if let output { arguments["output"] = .string(output) }
+        return try await harness.outputs(TemplateRenderStep.self, arguments)
+    }
+
+    func failure(_ template: String, _ values: JSONValue, output: String? = nil, harness: StepHarness = StepHarness()) async throws -> String? {
+        harness.workflow.write("t.mustache", template)
+        var arguments: [String: JSONValue] = ["template": "t.mustache", "values": values]
+        if let output { arguments["output"] = .string(output) }
+        return try await harness.failure(TemplateRenderStep.self, arguments)
+    }
+
+    @Test func rendersPlainTextNeverHTMLEscaped() async throws {
+        let outputs = try await render("{{quote}} | {{{quote}}} | {{&quote}}\n", ["quote": "Tom & Jerry's <b>\"best\"</b> > 1"])
+        #expect(outputs["text"] == "Tom & Jerry's <b>\"best\"</b> > 1 | Tom & Jerry's <b>\"best\"</b> > 1 | Tom & Jerry's <b>\"best\"</b> > 1\n")
+    }
+
+    @Test func textInsideSectionsIsNotEscapedEither() async throws {
+        let outputs = try await render("{{#items}}{{name}};{{/items}}", ["items": [["name": "a&b"], ["name": "<c>"]]])
+        #expect(outputs["text"] == "a&b;<c>;")
+    }
+
+    @Test(arguments: [
+        (JSONValue.int(3), "3"),
+        (.double(2.0), "2"),
+        (.double(1.5), "1.5"),
+        (.double(-0.25), "-0.25"),
+        (.int(-7), "-7"),
+        (.bool(true), "true"),
+        (.string("text"), "text"),
+        (.null, ""),
+    ])
+    func valuesRenderAsExpressionsInterpolateThem(_ value: JSONValue, _ expected: String) async throws {
+        let outputs = try await render("[{{v}}]", ["v": value])
+        #expect(outputs["text"] == .string("[\(expected)]"))
+        #expect(expected == value.interpolationText)
+    }
+
+    @Test(arguments: [
+        (JSONValue.bool(true), "yes"),
+        (.bool(false), "no"),
+        (.null, "no"),
+        (.array([]), "no"),
+        (.array([1]), "yes"),
+        (.object(["a": 1]), "yes"),
+    ])
+    func sectionsTestBooleansNullsAndLists(_ value: JSONValue, _ expected: String) async throws {
+        let outputs = try await render("{{#flag}}yes{{/flag}}{{^flag}}no{{/flag}}", ["flag": value])
+        #expect(outputs["text"] == .string(expected))
+    }
+
+    @Test func sectionsIterateListsOfMappingsWithNestedFields() async throws {
+        let template = """
+            {{#items}}
+            - {{japanese}} ({{reading.kana}}) at {{timestamp}}
+            {{/items}}
+            {{count}} items
+            """
+        let values: JSONValue = [
+            "items": [
+                ["japanese": "やばい", "reading": ["kana": "やばい"], "timestamp": "9:37"],
+                ["japanese": "お疲れ様", "reading": ["kana": "おつかれさま"], "timestamp": "23:56"],
+            ],
+            "count": 2,
+        ]
+        let outputs = try await render(template, values)
+        #expect(outputs["text"] == "- やばい (やばい) at 9:37\n- お疲れ様 (おつかれさま) at 23:56\n2 items")
+    }
+
+    @Test func theShippedReadingSheetRendersWithoutItsFrontMatter() async throws {
+        let harness = StepHarness()
+        let outputs = try await harness.outputs(TemplateRenderStep.self, [
+            "template": .string(packageRoot + "/templates/reading-sheet.md.mustache"),
+            "values": ["part": 0, "start": "0:05", "end": "9:55", "link": "https://example.com/watch?v=x&t=5s", "text": "[0:05] こんあおい～！"],
+        ])
+        #expect(outputs["text"] == """
+            # Reading sheet, part 0 (0:05–9:55)
+
+            Watch along: https://example.com/watch?v=x&t=5s
+
+            Read each line aloud, then cover the Japanese and say it again from the English gloss you write in the margin.
+
+            ```
+            [0:05] こんあおい～！
+            ```
+
+            """)
+        #expect(outputs["path"] == .null)
+        #expect(harness.runFolder.files() == [])
+    }
+
+    @Test func aVariableTheTemplateUsesButValuesLacksIsAnErrorNamingIt() async throws {
+        let template = "---\ndescription: x\n---\n# {{title}}\n{{body}}\n"
+        #expect(try await failure(template, ["titel": "Hi", "body": "b"])
+                == "template 't.mustache' uses 'title' (line 4), which 'values' does not give; did you mean 'titel'?")
+        #expect(try await failure(template, [:])
+                == "template 't.mustache' uses 'title' (line 4) and 'body' (line 5), which 'values' does not give")
+    }
+
+    @Test func aNullValueIsGivenAndOptionalDeclaredVariablesMayBeMissing() async throws {
+        let template = """
+            ---
+            input:
+              schema:
+                name: string
+                note?: string
+                extra: any
+            ---
+            {{name}}{{#note}} ({{note}}){{/note}}|{{extra}}
+            """
+        #expect(try await render(template, ["name": "Aoi", "extra": nil])["text"] == "Aoi|")
+        #expect(try await render(template, ["name": "Aoi", "note": "host", "extra": 1])["text"] == "Aoi (host)|1")
+    }
+
+    @Test func namesInsideSectionsAreFieldsOfTheItemsNotRequiredValues() async throws {
+        #expect(try await render("{{#items}}{{name}}{{/items}}", ["items": [["name": "a"], ["name": "b"]]])["text"] == "ab")
+    }
+
+    @Test func aStandaloneTagOnTheFirstLineStillDisappearsWithItsLine() async throws {
+        let outputs = try await render("{{#items}}\n- {{.}}\n{{/items}}\ndone\n", ["items": ["a", "b"]])
+        #expect(outputs["text"] == "- a\n- b\ndone\n")
+    }
+
+    @Test func withOutputTheTextIsWrittenInTheRunFolder() async throws {
+        let harness = StepHarness()
+        let result = try await harness.run(TemplateRenderStep.self, {
+            harness.workflow.write("sheet.mustache", "Part {{n}}: 日本語 & more\n")
+            return ["template": "sheet.mustache", "values": ["n": 2], "output": "sheets/./part-2.md"]
+        }())
+        #expect(result.outputs == ["text": "Part 2: 日本語 & more\n", "path": "sheets/part-2.md", "bytes": 25])
+        #expect(result.files == ["sheets/part-2.md"])
+        #expect(harness.runFolder.read("sheets/part-2.md") == "Part 2: 日本語 & more\n")
+        #expect(harness.runFolder.files() == ["sheets/part-2.md"])
+    }
+
+    @Test(arguments: [
+        ("../outside.md", "output path must stay inside the run folder, but '../outside.md' leaves it through '..'"),
+        ("/tmp/outside.md", "output path must be a path inside the run folder, not an absolute path ('/tmp/outside.md')"),
+        ("_aiv/steps/x.md", "output path '_aiv/steps/x.md' is inside '_aiv/', which aiv keeps for itself"),
+    ])
+    func anOutputOutsideTheRunFolderIsRefused(_ output: String, _ message: String) async throws {
+        let harness = StepHarness()
+        #expect(try await failure("x", [:], output: output, harness: harness) == message)
+        #expect(harness.runFolder.files() == [])
+    }
+
+    @Test func aMissingTemplateFileSaysWhereItLooked() async throws {
+        let harness = StepHarness()
+        let message = try await harness.failure(TemplateRenderStep.self, ["template": "nope.mustache", "values": [:]])
+        #expect(message == "template file not found: 'nope.mustache' (looked for \(harness.workflow.path)/nope.mustache)")
+    }
+
+    @Test func aBrokenTemplateReportsItsDiagnostics() async throws {
+        let harness = StepHarness()
+        let message = try await failure("---\nmodel: m\n---\nHello\n{{#open}} never closed\n", [:], harness: harness)
+        #expect(message == "\(harness.workflow.path)/t.mustache:6:1: error: template syntax: a section is never closed")
+        let frontMatter = try await failure("---\nwhat: 1\n---\nHello\n", [:], harness: harness)
+        #expect(frontMatter?.hasPrefix("\(harness.workflow.path)/t.mustache:2:1: error: unknown") == true)
+    }
+}

@@ -1,0 +1,88 @@
+import AIVStore
+import Foundation
+import Testing
+
+/// End-to-end runs of the built `aiv` on the shipped sample, in a scratch state folder.
+@Suite struct RunCommandTests {
+    /// A copy of the project's workflows, templates and samples, so edits stay local.
+    final class Workspace: @unchecked Sendable {
+        let path = NSTemporaryDirectory() + "aiv-e2e-\(UUID().uuidString)"
+
+        init() throws {
+            for folder in ["workflows", "templates", "samples", "prompts"] {
+                try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+                try FileManager.default.copyItem(atPath: CommandRunner.packageRoot + "/" + folder, toPath: path + "/" + folder)
+            }
+        }
+
+        deinit { try? FileManager.default.removeItem(atPath: path) }
+
+        func aiv(_ arguments: [String]) throws -> CommandRunner.Result {
+            try CommandRunner.run(arguments, in: path)
+        }
+
+        func read(_ relative: String) -> String? {
+            try? String(contentsOfFile: path + "/" + relative, encoding: .utf8)
+        }
+    }
+
+    @Test func runsTheSampleWorkflowThenTakesEverythingFromTheCache() throws {
+        let workspace = try Workspace()
+        let first = try workspace.aiv(["run", "workflows/transcript-pack.yaml", "--run-dir", "out/first"])
+        #expect(first.status == 0, "\(first.stdout)\n\(first.stderr)")
+        #expect(first.stdout.contains("succeeded"))
+        let sheet = workspace.read("out/first/sheets/part-0.md") ?? ""
+        #expect(sheet.hasPrefix("# Reading sheet, part 0 (0:05–"))
+        #expect(sheet.contains("&t=5s"))
+        let index = workspace.read("out/first/index.json") ?? ""
+        #expect(index.contains("\"sheets\""))
+        #expect(workspace.read("out/first/_aiv/steps/transcript/outputs.json")?.contains("\"segment_count\" : 80") == true)
+
+        let second = try workspace.aiv(["run", "workflows/transcript-pack.yaml", "--run-dir", "out/second"])
+        #expect(second.status == 0)
+        #expect(second.stdout.contains("4 cached"), "\(second.stdout)")
+        #expect(workspace.read("out/second/sheets/part-0.md") == sheet)
+
+        let runs = try workspace.aiv(["runs"])
+        #expect(runs.stdout.components(separatedBy: "transcript-pack").count == 3)
+        let shown = try workspace.aiv(["runs", "show", "last"])
+        #expect(shown.stdout.contains("sheets"))
+        #expect(shown.stdout.contains("cached"))
+        let log = try workspace.aiv(["runs", "log", "last", "transcript"])
+        #expect(log.stdout.contains("cached"))
+    }
+
+    @Test func editingATemplateRerunsOnlyTheStepsThatUseIt() throws {
+        let workspace = try Workspace()
+        #expect(try workspace.aiv(["run", "workflows/transcript-pack.yaml"]).status == 0)
+        let template = workspace.path + "/templates/reading-sheet.md.mustache"
+        let text = try String(contentsOfFile: template, encoding: .utf8)
+        try text.replacingOccurrences(of: "Watch along:", with: "Watch it here:").write(toFile: template, atomically: true, encoding: .utf8)
+
+        let plan = try workspace.aiv(["plan", "workflows/transcript-pack.yaml"])
+        #expect(plan.stdout.contains("runs: file '../templates/reading-sheet.md.mustache' changed"), "\(plan.stdout)")
+
+        let rerun = try workspace.aiv(["run", "--json", "workflows/transcript-pack.yaml"])
+        #expect(rerun.status == 0)
+        let finished = rerun.stdout.split(separator: "\n").filter { $0.contains("\"step_finished\"") }
+        func status(_ step: String) -> String? {
+            finished.first { $0.contains("\"step\":\"\(step)\"") }.flatMap { line in
+                ["cached", "succeeded", "failed", "skipped"].first { line.contains("\"status\":\"\($0)\"") }
+            }
+        }
+        #expect(status("transcript") == "cached")
+        #expect(status("questions") == "cached")
+        #expect(status("sheets") == "succeeded")
+        // The sheets' paths did not change, so the index that lists them stays cached.
+        #expect(status("index") == "cached")
+    }
+
+    @Test func aFailingRunExitsWithOneAndNamesTheStep() throws {
+        let workspace = try Workspace()
+        try "name: broken\nsteps:\n  - id: load\n    uses: transcript.load\n    with: {path: ../samples/stream-01/transcript.srt, window: 10s, overlap: 20s}\n"
+            .write(toFile: workspace.path + "/workflows/broken.yaml", atomically: true, encoding: .utf8)
+        let result = try workspace.aiv(["run", "workflows/broken.yaml"])
+        #expect(result.status == 1)
+        #expect(result.stdout.contains("step 'load': argument 'overlap'"), "\(result.stdout)")
+    }
+}
