@@ -60,19 +60,14 @@ struct RunCommand: AsyncParsableCommand {
     }
 }
 
-/// Run ids sort by time and are short enough to type: 20261125-174501-3fa2.
+/// Run ids sort by time and are short enough to type: 20261125-174501-3fa2c1 (UTC, then six
+/// random hex digits so runs started in the same second differ).
 enum RunIdentifier {
     static func make(now: Date = Date()) -> String {
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = TimeZone(identifier: "UTC")
         formatter.dateFormat = "yyyyMMdd-HHmmss"
-        return formatter.string(from: now) + "-" + String(UInt16.random(in: 0...UInt16.max), radix: 16).leftPadded(to: 4)
-    }
-}
-
-extension String {
-    func leftPadded(to width: Int, with pad: Character = "0") -> String {
-        count >= width ? self : String(repeating: pad, count: width - count) + self
+        return formatter.string(from: now) + "-" + UUID().uuidString.prefix(6).lowercased()
     }
 }

@@ -93,7 +93,7 @@ public struct BlobStore: Sendable {
         let digest = try Digest.file(file)
         let target = blobPath(digest)
         if !FileManager.default.fileExists(atPath: target) {
-            try FileManager.default.createDirectory(atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try Folders.create((target as NSString).deletingLastPathComponent)
             let temporary = target + ".\(UUID().uuidString.prefix(8)).partial"
             if link(file, temporary) != 0 { try FileManager.default.copyItem(atPath: file, toPath: temporary) }
             guard rename(temporary, target) == 0 else { unlink(temporary); throw CocoaError(.fileWriteUnknown) }
@@ -108,7 +108,7 @@ public struct BlobStore: Sendable {
     /// Puts a stored file at `destination`, atomically.
     public func restore(_ digest: String, to destination: String) throws {
         let source = blobPath(digest)
-        try FileManager.default.createDirectory(atPath: (destination as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try Folders.create((destination as NSString).deletingLastPathComponent)
         let temporary = destination + ".\(UUID().uuidString.prefix(8)).partial"
         if link(source, temporary) != 0 { try FileManager.default.copyItem(atPath: source, toPath: temporary) }
         guard rename(temporary, destination) == 0 else { unlink(temporary); throw CocoaError(.fileWriteUnknown) }

@@ -64,7 +64,7 @@ public enum AtomicFile {
     /// flush per file (most of a short step's time).
     public static func write(_ data: Data, to path: String) throws {
         let directory = (path as NSString).deletingLastPathComponent
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try Folders.create(directory)
         let temporary = "\(directory)/.\((path as NSString).lastPathComponent).\(UUID().uuidString.prefix(8)).partial"
         guard FileManager.default.createFile(atPath: temporary, contents: nil) else {
             throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: temporary])
@@ -78,5 +78,24 @@ public enum AtomicFile {
             unlink(temporary)
             throw error
         }
+    }
+}
+
+/// Creates folders, remembering the ones made (or found) in this process: a run writes thousands
+/// of files into a few folders, and `createDirectory` walks every component each time.
+public enum Folders {
+    private static let known = KnownFolders()
+
+    public static func create(_ path: String) throws {
+        if known.contains(path) { return }
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        known.insert(path)
+    }
+
+    private final class KnownFolders: @unchecked Sendable {
+        private let lock = NSLock()
+        private var paths: Set<String> = []
+        func contains(_ path: String) -> Bool { lock.withLock { paths.contains(path) } }
+        func insert(_ path: String) { _ = lock.withLock { paths.insert(path) } }
     }
 }

@@ -72,37 +72,52 @@ public struct Runner: Sendable {
         var outputs: [String: JSONValue] = [:]
         var stoppedBy: String?
 
+        // Scheduling by counting: each step knows how many of its needs are unfinished, and a
+        // finished step updates only its dependents, so a run is linear in steps plus edges.
+        var unfinishedNeeds: [String: Int] = [:]
+        var dependents: [String: [String]] = [:]
+        for step in plan.steps {
+            unfinishedNeeds[step.id] = step.needs.count
+            for need in step.needs { dependents[need.step, default: []].append(step.id) }
+        }
+        var ready = plan.steps.filter { $0.needs.isEmpty }.map(\.id)
+
         await withTaskGroup(of: (String, StepReport, JSONValue?).self) { group in
-            /// Starts every step whose needs are met; skips those whose needs failed or were skipped.
+            /// Starts the steps that became ready (none once the run is stopping).
             func startReady() {
-                var changed = true
-                while changed {
-                    changed = false
-                    for step in plan.steps {
-                        guard case .pending = progress[step.id] else { continue }
-                        var blocked: String?
-                        var ready = true
-                        for need in step.needs {
-                            switch progress[need.step] {
-                            case .finished(let report, _) where report.status == .succeeded || report.status == .cached: continue
-                            case .finished(let report, _):
-                                blocked = "'\(need.step)' \(report.status == .failed ? "failed" : report.status == .skipped ? "was skipped" : "was cancelled")"
-                            default: ready = false
-                            }
-                            if blocked != nil { break }
-                        }
-                        if let blocked {
-                            let report = StepReport(step: step.id, kind: step.kind, status: .skipped, reason: "skipped because \(blocked)")
-                            progress[step.id] = .finished(report, outputs: nil)
-                            environment.observer.handle(.stepFinished(report))
-                            changed = true
-                        } else if ready, stoppedBy == nil {
-                            progress[step.id] = .running
-                            let scope = EvaluationScope(inputs: plan.inputs, steps: outputs, env: environment.environment)
-                            group.addTask {
-                                let (report, result) = await execute(step, scope: scope, context: context)
-                                return (step.id, report, result)
-                            }
+                guard stoppedBy == nil else { return }
+                for id in ready {
+                    guard case .pending = progress[id], let step = plan.step(id) else { continue }
+                    progress[id] = .running
+                    let scope = EvaluationScope(inputs: plan.inputs, steps: outputs, env: environment.environment)
+                    group.addTask {
+                        let (report, result) = await execute(step, scope: scope, context: context)
+                        return (id, report, result)
+                    }
+                }
+                ready.removeAll()
+            }
+
+            /// Records a finished step; its dependents become ready, or are skipped (and theirs, through
+            /// a work list rather than recursion, so a long chain cannot overflow the stack) when it did not succeed.
+            func finished(_ id: String, _ report: StepReport, _ result: JSONValue?) {
+                var work = [(id, report, result)]
+                while let (id, report, result) = work.popLast() {
+                    progress[id] = .finished(report, outputs: result)
+                    if let result { outputs[id] = result }
+                    environment.observer.handle(.stepFinished(report))
+                    let succeeded = report.status == .succeeded || report.status == .cached
+                    let why = report.status == .failed ? "failed" : report.status == .skipped ? "was skipped" : "was cancelled"
+                    for dependent in dependents[id] ?? [] {
+                        guard case .pending = progress[dependent] else { continue }
+                        if succeeded {
+                            unfinishedNeeds[dependent, default: 0] -= 1
+                            if unfinishedNeeds[dependent] == 0 { ready.append(dependent) }
+                        } else {
+                            progress[dependent] = .running  // claimed: reported when popped
+                            let skipped = StepReport(step: dependent, kind: plan.step(dependent)?.kind ?? "", status: .skipped,
+                                                     reason: "skipped because '\(id)' \(why)")
+                            work.append((dependent, skipped, nil))
                         }
                     }
                 }
@@ -110,11 +125,8 @@ public struct Runner: Sendable {
 
             startReady()
             for await (id, report, result) in group {
-                progress[id] = .finished(report, outputs: result)
-                if let result { outputs[id] = result }
-                environment.observer.handle(.stepFinished(report))
-                let step = plan.step(id)!
-                if report.status == .failed, !step.continueOnError, stoppedBy == nil {
+                finished(id, report, result)
+                if report.status == .failed, !(plan.step(id)?.continueOnError ?? false), stoppedBy == nil {
                     stoppedBy = id
                     group.cancelAll()
                 }

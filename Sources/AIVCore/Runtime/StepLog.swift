@@ -13,8 +13,24 @@ public final class StepLog: @unchecked Sendable {
     }
 
     public func append(_ line: String) {
-        let stamp = ISO8601DateFormatter.string(from: now(), timeZone: .gmt, formatOptions: [.withInternetDateTime, .withFractionalSeconds])
+        let stamp = Self.timestamp(now())
         lock.withLock { lines.append("\(stamp) \(line)") }
+    }
+
+    /// `2026-11-25T17:45:01.123Z`. Written by hand: Foundation's ISO 8601 formatter builds an ICU
+    /// formatter per call, which was the largest single cost of a cached step.
+    static func timestamp(_ date: Date) -> String {
+        let seconds = date.timeIntervalSince1970
+        var whole = time_t(seconds.rounded(.down))
+        var parts = tm()
+        gmtime_r(&whole, &parts)
+        let millis = min(999, Int((seconds - seconds.rounded(.down)) * 1000))
+        func pad(_ value: Int32, _ width: Int) -> String {
+            let text = String(value)
+            return String(repeating: "0", count: max(0, width - text.count)) + text
+        }
+        return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T"
+            + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2)).\(pad(Int32(millis), 3))Z"
     }
 
     public var text: String { lock.withLock { lines.joined(separator: "\n") + (lines.isEmpty ? "" : "\n") } }
