@@ -75,8 +75,9 @@ public struct SQLiteCacheStore: CacheStore {
     }
 
     /// Keeps the newest `keep` entries of each step and item, removes the rest, then deletes blobs
-    /// no entry refers to. Returns (entries removed, files removed).
-    public func collectGarbage(blobs: BlobStore, keep: Int = 1) throws -> (entries: Int, files: Int) {
+    /// no entry refers to that are older than `minimumAge` seconds (a running workflow stores a
+    /// file just before the entry that refers to it). Returns (entries removed, files removed).
+    public func collectGarbage(blobs: BlobStore, keep: Int = 1, minimumAge: Double = 3600) throws -> (entries: Int, files: Int) {
         let removed = try store.pool.write { db -> Int in
             try db.execute(sql: """
                 DELETE FROM cache_entry WHERE key IN (
@@ -91,7 +92,7 @@ public struct SQLiteCacheStore: CacheStore {
         }.flatMap { (try? decodeJSON([CacheEntry.File].self, $0)) ?? [] }.map(\.digest)
         let keepSet = Set(referenced)
         var files = 0
-        for digest in blobs.allDigests() where !keepSet.contains(digest) {
+        for digest in blobs.digests(olderThan: minimumAge) where !keepSet.contains(digest) {
             blobs.remove(digest)
             files += 1
         }

@@ -22,7 +22,7 @@ struct PlanCommand: ParsableCommand {
         var cache: [String: String]?
         if FileManager.default.fileExists(atPath: state.databasePath) {
             let forecast = CacheForecast(plan: plan, registry: .builtin, cache: SQLiteCacheStore(store: try state.openStore()),
-                                         environment: ProcessInfo.processInfo.environment, workflowDirectory: loaded.baseDirectory)
+                                         blobs: state.blobs, environment: ProcessInfo.processInfo.environment, workflowDirectory: loaded.baseDirectory)
             cache = forecast.verdicts.mapValues(CacheForecast.describe)
         }
         if json {

@@ -102,7 +102,7 @@ struct CacheCommand: ParsableCommand {
         func run() throws {
             let cache = SQLiteCacheStore(store: try state.openStore())
             let removed = try cache.clear(workflow: workflow)
-            let (_, files) = try cache.collectGarbage(blobs: state.blobs, keep: .max)
+            let (_, files) = try cache.collectGarbage(blobs: state.blobs, keep: .max, minimumAge: 0)
             print("Removed \(removed) cached result\(removed == 1 ? "" : "s") and \(files) stored file\(files == 1 ? "" : "s").")
         }
     }

@@ -68,7 +68,7 @@ import Testing
         ("flatten(steps.split.outputs.chunks)", .array(chunk)),
         ("floor(inputs.count)", .integer),
         ("timestamp(steps.split.outputs.chunks[0].start)", .string),
-        ("toJSON(steps)", .string),
+        ("toJSON(inputs)", .string),
     ]
 
     @Test(arguments: ExpressionTypeCheckerTests.typeCases)

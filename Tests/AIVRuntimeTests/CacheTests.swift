@@ -121,6 +121,35 @@ import Testing
         #expect(Calls.shared.count(tag) == 4)
     }
 
+    @Test func aFilterRerunsWhenAValueItsConditionReadsChanges() async throws {
+        var harness = Harness()
+        let yaml = """
+            name: c
+            inputs:
+              least: {type: number, default: 2}
+            steps:
+              - {id: keep, uses: list.filter, with: {items: [1, 2, 3, 4], where: "item >= inputs.least"}}
+            """
+        let first = try await harness.run(yaml)
+        #expect(first.statuses == ["keep": .succeeded])
+        let second = try await harness.run(yaml, inputs: ["least=4"])
+        #expect(second.statuses == ["keep": .succeeded])
+        #expect(second.step("keep")?.reason == "'inputs.least' changed")
+        let outputs = harness.directory.read("run-2/_aiv/steps/keep/outputs.json") ?? ""
+        #expect(outputs.contains("\"count\" : 1"))
+    }
+
+    @Test func removedCacheFilesMakeTheStepRunAgainAndSaySo() async throws {
+        var harness = Harness()
+        let yaml = "name: c\nsteps:\n  - {id: w, uses: test.write, with: {path: a.txt, text: hello}}\n"
+        _ = try await harness.run(yaml)
+        try FileManager.default.removeItem(atPath: harness.directory.path + "/blobs")
+        let second = try await harness.run(yaml)
+        #expect(second.statuses == ["w": .succeeded])
+        #expect(second.step("w")?.reason == "cached files were removed")
+        #expect(harness.directory.read("run-2/a.txt") == "hello")
+    }
+
     @Test func anExpiredEntryRunsAgain() async throws {
         let cache = MemoryCacheStore()
         var harness = Harness()
@@ -181,19 +210,19 @@ import Testing
               - {id: both, uses: test.echo, with: {value: "${{ steps.notes.outputs.text }}"}}
               - {id: never, uses: test.echo, cache: false, with: {value: 1}}
             """
-        let before = CacheForecast(plan: try harness.plan(yaml), registry: harness.registry, cache: harness.cache, environment: [:],
+        let before = CacheForecast(plan: try harness.plan(yaml), registry: harness.registry, cache: harness.cache, blobs: nil, environment: [:],
                                    workflowDirectory: harness.directory.path)
         #expect(before.verdicts["notes"] == .willRun(reason: "no earlier run"))
         #expect(before.verdicts["both"] == .unknown(reason: "known once 'notes' has run"))
         _ = try await harness.run(yaml)
-        let after = CacheForecast(plan: try harness.plan(yaml), registry: harness.registry, cache: harness.cache, environment: [:],
+        let after = CacheForecast(plan: try harness.plan(yaml), registry: harness.registry, cache: harness.cache, blobs: nil, environment: [:],
                                   workflowDirectory: harness.directory.path)
         #expect(after.verdicts["notes"] == .cached)
         #expect(after.verdicts["both"] == .cached)
         #expect(after.verdicts["never"] == .willRun(reason: "cache off for this step"))
         harness.directory.write("notes.txt", "two")
         let edited = CacheForecast(plan: try harness.plan(yaml, inputs: ["words=a,c"]), registry: harness.registry, cache: harness.cache,
-                                   environment: [:], workflowDirectory: harness.directory.path)
+                                   blobs: nil, environment: [:], workflowDirectory: harness.directory.path)
         #expect(edited.verdicts["notes"] == .willRun(reason: "file 'notes.txt' changed"))
         #expect(edited.verdicts["each"] == .partlyCached(cached: 1, of: 2, reason: "argument 'value' changed"))
         #expect(CacheForecast.describe(edited.verdicts["both"]) == "? known once 'notes' has run")

@@ -1,11 +1,13 @@
 import AIVCore
+import AIVSteps
 import Foundation
 
 /// Step kinds for runtime tests: each does one observable thing.
 enum FakeSteps {
     static let all: [any Step.Type] = [EchoStep.self, SleepStep.self, FlakyStep.self, WriteStep.self, ReadStep.self, HangStep.self]
-    static let registry = StepRegistry(kinds: all.map { $0.kind })
-    static let byName = Dictionary(uniqueKeysWithValues: all.map { ($0.kind.name, $0) })
+    /// The fakes and the built-in local kinds.
+    static let registry = StepRegistry(kinds: (all + BuiltinSteps.all).map { $0.kind })
+    static let byName = Dictionary(uniqueKeysWithValues: (all + BuiltinSteps.all).map { ($0.kind.name, $0) })
 }
 
 /// Counts invocations per key across concurrent tasks (tests use unique keys).
@@ -58,12 +60,13 @@ struct SleepStep: Step {
 struct FlakyStep: Step {
     static let kind = StepKindDescription(
         name: "test.flaky", summary: "Fail, then succeed.",
-        arguments: [Property("failures", .integer, required: true, "How many calls fail."), Property("tag", .string, required: true, "Counter key.")],
+        arguments: [Property("failures", .integer, required: true, "How many calls fail."), Property("tag", .string, required: true, "Counter key."),
+                    Property("transient", .boolean, default: true, "Whether the failure may go away on a retry.")],
         outputs: .object([Property("calls", .integer, required: true, "Calls so far.")]), example: "")
     func run(_ arguments: StepArguments, context: StepContext) async throws -> StepResult {
         let calls = Calls.shared.record(try arguments.string("tag"))
         guard case .int(let failures) = arguments["failures"] ?? 0 else { throw StepError("failures") }
-        if calls <= failures { throw StepError("service unavailable (call \(calls))", transient: true) }
+        if calls <= failures { throw StepError("service unavailable (call \(calls))", transient: try arguments.bool("transient", default: true)) }
         return StepResult(outputs: ["calls": .int(calls)])
     }
 }

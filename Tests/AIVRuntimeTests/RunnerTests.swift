@@ -103,7 +103,7 @@ import Testing
             return try await copy.run(yaml, clock: clock, observer: events)
         }
         // Advance virtual time in small steps while the run waits on it.
-        while Calls.shared.count(tag) < 3 {
+        for _ in 0..<2000 where Calls.shared.count(tag) < 3 {
             try await Task.sleep(for: .milliseconds(5))
             await clock.advance(by: .milliseconds(500))
         }
@@ -115,10 +115,38 @@ import Testing
         harness.runs += 1
     }
 
-    @Test func jitterSpreadsTheDelayAroundTheBackoff() async throws {
-        let policy = RetryPolicy(attempts: 3, backoff: 10, factor: 2, maxDelay: 15, jitter: 0.2)
-        #expect(policy.delay(after: 1) == 10)
-        #expect(policy.delay(after: 2) == 15)
+    @Test(arguments: [(0.0, [0.8, 1.6]), (1.0, [1.2, 2.0]), (0.5, [1.0, 2.0])])
+    func jitterSpreadsTheDelayAroundTheBackoffWithinTheLongestDelay(random: Double, delays: [Double]) async throws {
+        var harness = Harness()
+        let tag = unique("jitter")
+        let yaml = """
+            name: p
+            steps:
+              - {id: call, uses: test.flaky, retry: {attempts: 3, backoff: 1s, factor: 2, max_delay: 2s, jitter: 0.2}, with: {failures: 2, tag: \(tag)}}
+            """
+        let clock = TestClock()
+        let events = EventLog()
+        let run = Task { [harness] in
+            var copy = harness
+            return try await copy.run(yaml, clock: clock, observer: events, random: { random })
+        }
+        for _ in 0..<400 where Calls.shared.count(tag) < 3 {
+            try await Task.sleep(for: .milliseconds(5))
+            await clock.advance(by: .milliseconds(100))
+        }
+        #expect(try await run.value.step("call")?.status == .succeeded)
+        #expect(events.retries.map { ($0.delay * 1000).rounded() / 1000 } == delays)
+        harness.runs += 1
+    }
+
+    @Test func aFailureThatIsNotTransientIsNotRetried() async throws {
+        var harness = Harness()
+        let tag = unique("permanent")
+        let yaml = "name: p\nsteps:\n  - {id: call, uses: test.flaky, retry: 5, with: {failures: 3, tag: \(tag), transient: false}}\n"
+        let report = try await harness.run(yaml)
+        #expect(report.step("call")?.status == .failed)
+        #expect(report.step("call")?.attempts == 1)
+        #expect(Calls.shared.count(tag) == 1)
     }
 
     @Test func aStepThatFailsEveryAttemptFailsTheRunWithTheLastError() async throws {
@@ -152,7 +180,7 @@ import Testing
             var copy = harness
             return try await copy.run(yaml, clock: clock)
         }
-        while !Calls.shared.isFlagged(tag) {
+        for _ in 0..<2000 where !Calls.shared.isFlagged(tag) {
             try await Task.sleep(for: .milliseconds(5))
             await clock.advance(by: .milliseconds(500))
         }
@@ -214,5 +242,33 @@ import Testing
         let log = harness.directory.read("run-1/_aiv/steps/a/log.txt") ?? ""
         #expect(log.contains("running: no earlier run"))
         #expect(log.contains("succeeded"))
+    }
+}
+
+@Suite struct SlotsTests {
+    @Test func aWaiterCancelledWhileWaitingLeavesTheQueue() async throws {
+        let slots = Slots(limit: 1)
+        try await slots.acquire()
+        let waiter = Task { try await slots.acquire() }
+        try await Task.sleep(for: .milliseconds(20))
+        waiter.cancel()
+        await #expect(throws: CancellationError.self) { try await waiter.value }
+        await slots.release()
+        // The slot is free again: the cancelled waiter did not take it.
+        try await slots.acquire()
+        await slots.release()
+    }
+
+    @Test func aLeaseReleasesOnceHoweverOftenItIsReleased() async throws {
+        let slots = Slots(limit: 1)
+        let lease = try await slots.lease()
+        await lease.release()
+        await lease.release()
+        let second = try await slots.lease()
+        let third = Task { try await slots.lease() }
+        try await Task.sleep(for: .milliseconds(20))
+        await second.release()
+        let got = try await third.value
+        await got.release()
     }
 }

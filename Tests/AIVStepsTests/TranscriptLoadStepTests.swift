@@ -197,7 +197,7 @@ import Testing
         ("1m", "2m", "argument 'overlap' (2m) must be shorter than 'window' (1m)"),
         (0, 0, "argument 'window' must be longer than 0 seconds"),
         ("10m", -5, "argument 'overlap' must be 0 seconds or more"),
-        ("ten minutes", "30s", "argument 'window' must be a duration such as \"90s\" or \"10m\", not 'ten minutes'"),
+        ("ten minutes", "30s", "argument 'window' must be a duration such as \"90s\" or \"10m\" (at most a year), not 'ten minutes'"),
     ] as [(JSONValue, JSONValue, String)])
     func windowAndOverlapMustMakeSense(window: JSONValue, overlap: JSONValue, message: String) async throws {
         #expect(try await failure("t.srt", Self.spread, ["window": window, "overlap": overlap]) == message)

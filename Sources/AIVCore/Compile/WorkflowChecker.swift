@@ -356,7 +356,15 @@ struct CheckRun {
         for error in errors { report(error, in: value, offset: offset) }
         guard let step else { return type }
         for reference in expression.references where reference.root == "steps" {
-            guard case .member(let id)? = reference.path.first, workflow.step(id) != nil else { continue }
+            // The runner gives a step the outputs of the steps it depends on and no others, and a
+            // dependency must be known before running: so a step is named, never computed.
+            guard case .member(let id)? = reference.path.first else {
+                let (location, exact) = locate(in: value, offset: offset + reference.offset)
+                diagnostics.error("refer to a step by its id, as in steps.<id>.outputs; 'steps' on its own or steps[…] is not allowed",
+                                  at: location, length: exact ? reference.length : value.length)
+                continue
+            }
+            guard workflow.step(id) != nil else { continue }
             if id == step.id {
                 let (location, _) = locate(in: value, offset: offset + reference.offset)
                 diagnostics.error("step '\(step.id)' refers to its own outputs", at: location, length: reference.length)

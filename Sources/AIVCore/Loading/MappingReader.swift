@@ -50,7 +50,7 @@ struct MappingReader {
     func duration(_ key: String, diagnostics: inout Diagnostics) -> Double? {
         guard let field = value[key] else { return nil }
         guard let seconds = Durations.seconds(field), seconds >= 0 else {
-            diagnostics.error("'\(key)' must be a duration such as 30, \"90s\", \"5m\" or \"1h30m\"", at: field.location, length: field.length)
+            diagnostics.error("'\(key)' must be a duration such as 30, \"90s\", \"5m\" or \"1h30m\" (at most a year)", at: field.location, length: field.length)
             return nil
         }
         return seconds

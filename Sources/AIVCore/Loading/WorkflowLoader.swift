@@ -133,15 +133,16 @@ public struct WorkflowLoader: Sendable {
         }
         if items.isEmpty { diagnostics.error("'steps' is empty; a workflow needs at least one step", at: value.location) }
         var steps: [StepDeclaration] = []
-        var firstSeen: [String: SourceLocation] = [:]
+        var firstSeen: [String: (id: String, location: SourceLocation)] = [:]
         for (position, item) in items.enumerated() {
             guard let step = loadStep(item, position: position, diagnostics: &diagnostics) else { continue }
-            if let first = firstSeen[step.id] {
-                diagnostics.error("duplicate step id '\(step.id)'", at: step.location, length: step.id.count,
-                                  notes: [.init("first used here", at: first)])
+            // Ids name folders in the run folder (`_aiv/steps/<id>`), which may be case-insensitive.
+            if let first = firstSeen[step.id.lowercased()] {
+                let message = first.id == step.id ? "duplicate step id '\(step.id)'" : "step id '\(step.id)' differs from '\(first.id)' only in case"
+                diagnostics.error(message, at: step.location, length: step.id.count, notes: [.init("first used here", at: first.location)])
                 continue
             }
-            firstSeen[step.id] = step.location
+            firstSeen[step.id.lowercased()] = (step.id, step.location)
             steps.append(step)
         }
         return steps

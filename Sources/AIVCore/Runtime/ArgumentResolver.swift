@@ -31,6 +31,27 @@ public enum ArgumentResolver {
         return StepArguments(values)
     }
 
+    /// What the item expressions of a step read besides `item` and `index` (`inputs.min`,
+    /// `steps.a.outputs.x`, `env.X`), with their values: part of the cache key, since the step
+    /// evaluates those expressions itself and its result depends on them.
+    public static func itemExpressionInputs(_ arguments: [String: JSONValue], kind: StepKindDescription, scope: EvaluationScope) -> JSONValue {
+        var read: [String: JSONValue] = [:]
+        for property in kind.arguments where property.role == .itemExpression {
+            guard case .string(let text)? = arguments[property.name], let expression = try? ExpressionParser.parse(text) else { continue }
+            for reference in expression.references where reference.root == "inputs" || reference.root == "env" || reference.root == "steps" {
+                var path = reference.root
+                var probe: Expression = .name(reference.root, Expression.Span(offset: 0, length: 0))
+                for component in reference.path {
+                    guard case .member(let name) = component else { break }
+                    path += "." + name
+                    probe = .member(probe, name, Expression.Span(offset: 0, length: 0))
+                }
+                read[path] = (try? probe.evaluate(in: scope)) ?? .null
+            }
+        }
+        return read.isEmpty ? .null : .object(read)
+    }
+
     static func resolve(_ value: JSONValue, scope: EvaluationScope) throws(ExpressionError) -> JSONValue {
         switch value {
         case .string(let text) where text.hasExpressionMarker:

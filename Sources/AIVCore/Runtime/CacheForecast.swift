@@ -14,18 +14,20 @@ public struct CacheForecast: Sendable {
 
     public var verdicts: [String: Verdict]
 
-    public init(plan: ExecutionPlan, registry: StepRegistry, cache: any CacheStore, environment: [String: String], workflowDirectory: String) {
+    public init(plan: ExecutionPlan, registry: StepRegistry, cache: any CacheStore, blobs: BlobStore?, environment: [String: String],
+                workflowDirectory: String, now: Date = Date()) {
         var verdicts: [String: Verdict] = [:]
         var outputs: [String: JSONValue] = [:]
         let digests = FileDigestCache()
         for step in plan.steps {
-            verdicts[step.id] = Self.judge(step, plan: plan, registry: registry, cache: cache, environment: environment,
+            verdicts[step.id] = Self.judge(step, plan: plan, registry: registry, cache: cache, blobs: blobs, now: now, environment: environment,
                                            workflowDirectory: workflowDirectory, digests: digests, outputs: &outputs, verdicts: verdicts)
         }
         self.verdicts = verdicts
     }
 
-    static func judge(_ step: PlannedStep, plan: ExecutionPlan, registry: StepRegistry, cache: any CacheStore, environment: [String: String],
+    static func judge(_ step: PlannedStep, plan: ExecutionPlan, registry: StepRegistry, cache: any CacheStore, blobs: BlobStore?, now: Date,
+                      environment: [String: String],
                       workflowDirectory: String, digests: FileDigestCache, outputs: inout [String: JSONValue],
                       verdicts: [String: Verdict]) -> Verdict {
         guard let kind = registry[kind: step.kind] else { return .unknown(reason: "unknown kind") }
@@ -37,22 +39,13 @@ public struct CacheForecast: Sendable {
         guard step.isCacheable else {
             return .willRun(reason: step.effect == .sideEffecting ? "side effects: runs every time" : "cache off for this step")
         }
-        let scope = EvaluationScope(inputs: plan.inputs, steps: outputs, env: environment)
-        if let condition = step.condition, condition.constant == nil {
-            guard let value = try? Runner.evaluateCondition(condition.expression, scope: scope) else {
-                return .unknown(reason: "its 'if' cannot be evaluated yet")
-            }
-            if !value { return .skipped(reason: "if: \(condition.expression) is false") }
-        }
+        let scope = EvaluationScope(inputs: plan.inputs, steps: outputs.filter { id, _ in step.needs.contains { $0.step == id } }, env: environment)
+        guard let runs = try? step.shouldRun(in: scope) else { return .unknown(reason: "its 'if' cannot be evaluated yet") }
+        if !runs { return .skipped(reason: "if: \(step.condition?.expression ?? "") is false") }
         var items: [JSONValue?] = [nil]
-        if let fanout = step.forEach {
-            if let known = fanout.items {
-                items = known
-            } else if let expression = fanout.expression, case .array(let list)? = try? StringTemplate.parse(expression).render(in: scope) {
-                items = list
-            } else {
-                return .unknown(reason: "its for_each list is known only when running")
-            }
+        if step.forEach != nil {
+            guard case let list?? = try? step.items(in: scope) else { return .unknown(reason: "its for_each list is known only when running") }
+            items = list
         }
         var hits: [JSONValue] = []
         var reasons: [String] = []
@@ -64,15 +57,14 @@ public struct CacheForecast: Sendable {
                 reasons.append("its arguments cannot be resolved yet")
                 continue
             }
-            let components = CacheKeyComponents(kind: kind, arguments: arguments, services: plan.services,
+            let components = CacheKeyComponents(kind: kind, arguments: arguments, scope: itemScope, services: plan.services,
                                                 workflowDirectory: workflowDirectory, digests: digests)
-            if let entry = try? cache.entry(forKey: components.key), !isExpired(entry, step: step) {
+            if let entry = try? cache.entry(forKey: components.key), !entry.isExpired(for: step, now: now),
+               entry.files.allSatisfy({ blobs?.contains($0.digest) ?? false }) {
                 hits.append(entry.outputs)
                 continue
             }
-            let previous = try? cache.latestEntry(workflow: plan.file, step: step.id, item: itemScope.index)
-            let why = previous.map { components.differences(from: $0.components).joined(separator: ", ") } ?? "no earlier run"
-            reasons.append(why.isEmpty ? "cached result expired" : why)
+            reasons.append(components.missReason(in: cache, workflow: plan.file, step: step, item: itemScope.index, now: now))
         }
         let reason = Array(Set(reasons)).sorted().prefix(3).joined(separator: "; ")
         if hits.count == items.count {
@@ -80,11 +72,6 @@ public struct CacheForecast: Sendable {
             return .cached
         }
         return hits.isEmpty ? .willRun(reason: reason) : .partlyCached(cached: hits.count, of: items.count, reason: reason)
-    }
-
-    static func isExpired(_ entry: CacheEntry, step: PlannedStep) -> Bool {
-        if case .timeToLive(let seconds) = step.cache { return entry.createdAt.timeIntervalSinceNow < -seconds }
-        return false
     }
 
     /// The words `aiv plan` prints for a verdict.

@@ -12,19 +12,23 @@ public struct CacheKeyComponents: Sendable, Codable, Equatable {
     public var files: [String: String]
     /// Settings that change the result (the kind's service settings, such as the model).
     public var settings: JSONValue
+    /// Values that expressions the step evaluates itself read (`inputs.min` in a filter's `where`).
+    public var expressionInputs: JSONValue
 
-    public init(kind: String, kindVersion: Int, arguments: JSONValue, files: [String: String], settings: JSONValue) {
+    public init(kind: String, kindVersion: Int, arguments: JSONValue, files: [String: String], settings: JSONValue,
+                expressionInputs: JSONValue = .null) {
         self.kind = kind
         self.kindVersion = kindVersion
         self.arguments = arguments
         self.files = files
         self.settings = settings
+        self.expressionInputs = expressionInputs
     }
 
     /// The components of one invocation: the kind, its resolved arguments, the contents of the
     /// files its arguments name (inputs, prompts, templates) and its service's settings.
-    public init(kind: StepKindDescription, arguments: StepArguments, services: [String: JSONValue], workflowDirectory: String,
-                digests: FileDigestCache) {
+    public init(kind: StepKindDescription, arguments: StepArguments, scope: EvaluationScope, services: [String: JSONValue],
+                workflowDirectory: String, digests: FileDigestCache) {
         var files: [String: String] = [:]
         for property in kind.arguments {
             let readsFile: Bool = switch property.role {
@@ -34,14 +38,36 @@ public struct CacheKeyComponents: Sendable, Codable, Equatable {
             guard readsFile, let path = arguments[property.name]?.stringValue else { continue }
             files[path] = (try? digests.digest(Paths.resolve(path, relativeTo: workflowDirectory))) ?? "missing"
         }
-        self.init(kind: kind.name, kindVersion: kind.version, arguments: .object(arguments.values), files: files,
-                  settings: kind.service.flatMap { services[$0] } ?? .null)
+        // Rate limits change how fast results come, not what they are.
+        var settings = kind.service.flatMap { services[$0] } ?? .null
+        if case .object(var members) = settings {
+            members["limits"] = nil
+            settings = members.isEmpty ? .null : .object(members)
+        }
+        self.init(kind: kind.name, kindVersion: kind.version, arguments: .object(arguments.values), files: files, settings: settings,
+                  expressionInputs: ArgumentResolver.itemExpressionInputs(arguments.values, kind: kind, scope: scope))
+    }
+
+    enum CodingKeys: String, CodingKey { case kind, kindVersion, arguments, files, settings, expressionInputs }
+
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        kind = try container.decode(String.self, forKey: .kind)
+        kindVersion = try container.decode(Int.self, forKey: .kindVersion)
+        arguments = try container.decode(JSONValue.self, forKey: .arguments)
+        files = try container.decode([String: String].self, forKey: .files)
+        settings = try container.decode(JSONValue.self, forKey: .settings)
+        expressionInputs = try container.decodeIfPresent(JSONValue.self, forKey: .expressionInputs) ?? .null
     }
 
     /// SHA-256 of the canonical JSON of all components: equal inputs, equal key.
     public var key: String {
         let files = JSONValue.object(self.files.mapValues { .string($0) })
-        let document: JSONValue = ["kind": .string(kind), "version": .int(kindVersion), "arguments": arguments, "files": files, "settings": settings]
+        var document: JSONValue = ["kind": .string(kind), "version": .int(kindVersion), "arguments": arguments, "files": files, "settings": settings]
+        if expressionInputs != .null, case .object(var members) = document {
+            members["expression_inputs"] = expressionInputs
+            document = .object(members)
+        }
         return Digest.sha256(Data(document.canonicalJSON.utf8))
     }
 
@@ -58,6 +84,9 @@ public struct CacheKeyComponents: Sendable, Codable, Equatable {
             reasons.append(files[path] == nil ? "no longer reads '\(path)'" : previous.files[path] == nil ? "now reads '\(path)'" : "file '\(path)' changed")
         }
         if settings != previous.settings { reasons.append("service settings changed") }
+        for path in Self.changedPaths(previous.expressionInputs, expressionInputs, prefix: "").prefix(3) {
+            reasons.append(path == "(all)" ? "values its expressions read changed" : "'\(path)' changed")
+        }
         return reasons
     }
 

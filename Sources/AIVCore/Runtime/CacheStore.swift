@@ -38,6 +38,30 @@ public struct CacheEntry: Sendable, Codable, Equatable {
     }
 }
 
+extension CacheEntry {
+    /// Whether the step's `cache: <time>` says this entry is too old.
+    public func isExpired(for step: PlannedStep, now: Date) -> Bool {
+        if case .timeToLive(let seconds) = step.cache { return now.timeIntervalSince(createdAt) > seconds }
+        return false
+    }
+}
+
+extension CacheKeyComponents {
+    /// Why this invocation is not in the cache, said against the latest result of the same step
+    /// and item: what changed, or that the result expired or its files are gone.
+    public func missReason(in cache: any CacheStore, workflow: String, step: PlannedStep, item: Int?, now: Date) -> String {
+        if let entry = try? cache.entry(forKey: key) {
+            if entry.isExpired(for: step, now: now), case .timeToLive(let seconds) = step.cache {
+                return "cached result is older than \(Durations.format(seconds))"
+            }
+            return "cached files were removed"
+        }
+        guard let previous = try? cache.latestEntry(workflow: workflow, step: step.id, item: item) else { return "no earlier run" }
+        let changes = differences(from: previous.components)
+        return changes.isEmpty ? "result shared with another step was removed" : changes.joined(separator: ", ")
+    }
+}
+
 /// Where step results are kept between runs. The SQLite store is the real one; tests use the
 /// in-memory one.
 public protocol CacheStore: Sendable {
@@ -75,7 +99,8 @@ public final class MemoryCacheStore: CacheStore, @unchecked Sendable {
 }
 
 /// Files produced by cached steps, stored once by content digest so a cache hit can put them
-/// back in a new run folder (hard link when possible, else a copy).
+/// back in a new run folder. Copies, not hard links: a user editing a file of one run folder in
+/// place must not change the stored copy, nor the files of other runs.
 public struct BlobStore: Sendable {
     public let path: String
 
@@ -93,10 +118,7 @@ public struct BlobStore: Sendable {
         let digest = try Digest.file(file)
         let target = blobPath(digest)
         if !FileManager.default.fileExists(atPath: target) {
-            try Folders.create((target as NSString).deletingLastPathComponent)
-            let temporary = target + ".\(UUID().uuidString.prefix(8)).partial"
-            if link(file, temporary) != 0 { try FileManager.default.copyItem(atPath: file, toPath: temporary) }
-            guard rename(temporary, target) == 0 else { unlink(temporary); throw CocoaError(.fileWriteUnknown) }
+            try AtomicFile.copy(file, to: target)
         }
         return digest
     }
@@ -107,19 +129,23 @@ public struct BlobStore: Sendable {
 
     /// Puts a stored file at `destination`, atomically.
     public func restore(_ digest: String, to destination: String) throws {
-        let source = blobPath(digest)
-        try Folders.create((destination as NSString).deletingLastPathComponent)
-        let temporary = destination + ".\(UUID().uuidString.prefix(8)).partial"
-        if link(source, temporary) != 0 { try FileManager.default.copyItem(atPath: source, toPath: temporary) }
-        guard rename(temporary, destination) == 0 else { unlink(temporary); throw CocoaError(.fileWriteUnknown) }
+        try AtomicFile.copy(blobPath(digest), to: destination)
     }
 
-    /// Digests of every stored blob (for garbage collection).
-    public func allDigests() -> [String] {
+    /// Digests of the stored blobs older than `age` seconds (for garbage collection: a younger blob
+    /// may belong to a run that is about to save the cache entry pointing at it).
+    public func digests(olderThan age: Double = 0) -> [String] {
         guard let enumerator = FileManager.default.enumerator(atPath: path) else { return [] }
-        return enumerator.compactMap { ($0 as? String).map { ($0 as NSString).lastPathComponent } }
-            .filter { !$0.hasSuffix(".partial") && $0.contains("-") }
-            .map { name in name.replacingOccurrences(of: "-", with: ":", options: [], range: name.range(of: "-")) }
+        let cutoff = Date().addingTimeInterval(-age)
+        return enumerator.compactMap { $0 as? String }.filter { relative in
+            let name = (relative as NSString).lastPathComponent
+            guard !name.hasPrefix("."), name.contains("-") else { return false }
+            let modified = (try? FileManager.default.attributesOfItem(atPath: "\(path)/\(relative)")[.modificationDate] as? Date) ?? .distantPast
+            return modified < cutoff
+        }.map { relative in
+            let name = (relative as NSString).lastPathComponent
+            return name.replacingOccurrences(of: "-", with: ":", options: [], range: name.range(of: "-"))
+        }
     }
 
     public func remove(_ digest: String) {

@@ -16,7 +16,9 @@ public struct RunFolder: Sendable {
     public func resolve(_ relative: String) throws(StepError) -> String {
         if let problem = OutputPaths.problem(with: relative) { throw StepError("output path \(problem)") }
         let normalized = Paths.normalize(relative)
-        if normalized == Self.metadataFolder || normalized.hasPrefix(Self.metadataFolder + "/") {
+        // Compared case-folded: on a case-insensitive disk `_AIV/` is the same folder.
+        let folded = normalized.lowercased()
+        if folded == Self.metadataFolder || folded.hasPrefix(Self.metadataFolder + "/") {
             throw StepError("output path '\(relative)' is inside '\(Self.metadataFolder)/', which aiv keeps for itself")
         }
         let full = Paths.normalize(path + "/" + normalized)
@@ -63,9 +65,7 @@ public enum AtomicFile {
     /// it would protect against a machine losing power, not a process dying, and costs a disk
     /// flush per file (most of a short step's time).
     public static func write(_ data: Data, to path: String) throws {
-        let directory = (path as NSString).deletingLastPathComponent
-        try Folders.create(directory)
-        let temporary = "\(directory)/.\((path as NSString).lastPathComponent).\(UUID().uuidString.prefix(8)).partial"
+        let temporary = try temporaryPath(for: path)
         guard FileManager.default.createFile(atPath: temporary, contents: nil) else {
             throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: temporary])
         }
@@ -78,6 +78,25 @@ public enum AtomicFile {
             unlink(temporary)
             throw error
         }
+    }
+
+    /// Copies `source` to `path` the same way: a hidden temporary copy, then a rename.
+    public static func copy(_ source: String, to path: String) throws {
+        let temporary = try temporaryPath(for: path)
+        do {
+            try FileManager.default.copyItem(atPath: source, toPath: temporary)
+            guard rename(temporary, path) == 0 else { throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path]) }
+        } catch {
+            unlink(temporary)
+            throw error
+        }
+    }
+
+    /// `.name.1a2b3c4d.partial` beside `path` (its folder created): hidden, and never the final name.
+    static func temporaryPath(for path: String) throws -> String {
+        let directory = (path as NSString).deletingLastPathComponent
+        try Folders.create(directory)
+        return "\(directory)/.\((path as NSString).lastPathComponent).\(UUID().uuidString.prefix(8)).partial"
     }
 }
 

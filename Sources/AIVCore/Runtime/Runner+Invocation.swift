@@ -22,26 +22,52 @@ extension Runner {
             throw failure(error.message)
         }
 
-        let components = CacheKeyComponents(kind: kind, arguments: arguments, services: context.plan.services,
+        let components = CacheKeyComponents(kind: kind, arguments: arguments, scope: itemScope, services: context.plan.services,
                                             workflowDirectory: context.workflowDirectory, digests: context.digests)
+
+        // One parallelism slot per attempt, given back while waiting to retry.
+        let lease = try await context.slots.lease()
+        do {
+            let invocation = try await invoke(step, kind: kind, implementation: implementation, arguments: arguments, components: components,
+                                              index: index, scope: itemScope, context: context, log: log, lease: lease, label: label)
+            await lease.release()
+            return invocation
+        } catch {
+            await lease.release()
+            throw error
+        }
+    }
+
+    /// The part of an invocation done holding a slot: the cache, then the attempts.
+    private func invoke(_ step: PlannedStep, kind: StepKindDescription, implementation: any Step.Type, arguments: StepArguments,
+                        components: CacheKeyComponents, index: Int?, scope itemScope: EvaluationScope, context: RunContext,
+                        log: StepLog, lease: Slots.Lease, label: String) async throws -> Invocation {
+        func failure(_ message: String, attempts: Int = 0) -> InvocationFailure {
+            InvocationFailure(message: "\(label): \(message)", attempts: attempts, cancelled: false)
+        }
         let key = components.key
+        let prefix = index.map { "item \($0): " } ?? ""
         var reason = "cache off for this step"
         if step.isCacheable, let cache = environment.cache {
-            reason = environment.readsCache ? "" : "--no-cache"
-            if environment.readsCache, let hit = try? restore(key: key, step: step, cache: cache, folder: context.folder, reason: &reason) {
-                log.append("\(index.map { "item \($0): " } ?? "")cached (key \(key.prefix(12)), from run \(hit.runID))")
-                return Invocation(outputs: hit.outputs, cached: true, attempts: 0, reason: "cached")
-            }
-            if reason.isEmpty {
-                let previous = try? cache.latestEntry(workflow: context.plan.file, step: step.id, item: index)
-                reason = previous.map { components.differences(from: $0.components).joined(separator: ", ") } ?? "no earlier run"
-                if reason.isEmpty { reason = "cached files were removed" }
+            if !environment.readsCache {
+                reason = "--no-cache"
+            } else {
+                do {
+                    if let hit = try restore(key: key, step: step, cache: cache, folder: context.folder) {
+                        log.append("\(prefix)cached (key \(key.prefix(12)), from run \(hit.runID))")
+                        return Invocation(outputs: hit.outputs, cached: true, attempts: 0, reason: "cached")
+                    }
+                } catch {
+                    log.append("\(prefix)could not restore the cached result: \(error)")
+                }
+                reason = components.missReason(in: cache, workflow: context.plan.file, step: step, item: index, now: environment.now())
             }
         }
-        log.append("\(index.map { "item \($0): " } ?? "")running: \(reason)")
+        log.append("\(prefix)running: \(reason)")
 
         let stepContext = StepContext(stepID: step.id, index: index, workflowDirectory: context.workflowDirectory, runFolder: context.folder,
-                                      clock: environment.clock, logger: log.logger(label: "aiv.\(step.id)"), scope: itemScope)
+                                      clock: environment.clock, logger: log.logger(label: "aiv.\(step.id)\(index.map { "[\($0)]" } ?? "")"),
+                                      scope: itemScope)
         let started = environment.now()
         var attempt = 0
         while true {
@@ -65,16 +91,20 @@ extension Runner {
                 throw InvocationFailure(message: "\(label): cancelled", attempts: attempt, cancelled: true)
             } catch {
                 let message = error is TimeoutError ? "timed out after \(Durations.format(step.timeout ?? 0))" : "\(error)"
-                log.append("\(index.map { "item \($0): " } ?? "")attempt \(attempt) failed: \(message)")
-                guard attempt < step.retry.attempts else {
+                log.append("\(prefix)attempt \(attempt) failed: \(message)")
+                // A step that says its failure is not transient (a malformed file) is not retried.
+                let retryable = (error as? StepError)?.isTransient ?? true
+                guard attempt < step.retry.attempts, retryable else {
                     throw failure(message + (attempt > 1 ? " (after \(attempt) attempts)" : ""), attempts: attempt)
                 }
                 let spread = step.retry.jitter * (2 * environment.random() - 1)
-                let delay = max(0, step.retry.delay(after: attempt) * (1 + spread))
+                let delay = min(step.retry.maxDelay, max(0, step.retry.delay(after: attempt) * (1 + spread)))
                 environment.observer.handle(.retrying(step: step.id, index: index, attempt: attempt, delay: delay, error: message))
-                log.append("retrying in \(String(format: "%.2f", delay))s")
+                log.append("\(prefix)retrying in \(String(format: "%.2f", delay))s")
+                await lease.release()
                 do {
                     try await environment.clock.sleep(for: .milliseconds(Int64(delay * 1000)))
+                    try await lease.reacquire()
                 } catch {
                     throw InvocationFailure(message: "\(label): cancelled", attempts: attempt, cancelled: true)
                 }
@@ -82,17 +112,12 @@ extension Runner {
         }
     }
 
-    /// A cache hit, with its files put back in the run folder; nil (and `reason`) when there is none.
-    func restore(key: String, step: PlannedStep, cache: any CacheStore, folder: RunFolder, reason: inout String) throws -> CacheEntry? {
-        guard let entry = try cache.entry(forKey: key) else { return nil }
-        if case .timeToLive(let seconds) = step.cache, environment.now().timeIntervalSince(entry.createdAt) > seconds {
-            reason = "cached result is older than \(Durations.format(seconds))"
-            return nil
-        }
-        guard let blobs = environment.blobs, entry.files.allSatisfy({ blobs.contains($0.digest) }) else {
-            if !entry.files.isEmpty { reason = "cached files were removed" ; return nil }
-            return entry
-        }
+    /// A cache hit, with its files put back in the run folder; nil when there is none (or it
+    /// expired, or its files are gone).
+    func restore(key: String, step: PlannedStep, cache: any CacheStore, folder: RunFolder) throws -> CacheEntry? {
+        guard let entry = try cache.entry(forKey: key), !entry.isExpired(for: step, now: environment.now()) else { return nil }
+        if entry.files.isEmpty { return entry }
+        guard let blobs = environment.blobs, entry.files.allSatisfy({ blobs.contains($0.digest) }) else { return nil }
         for file in entry.files {
             try blobs.restore(file.digest, to: try folder.resolve(file.path))
         }

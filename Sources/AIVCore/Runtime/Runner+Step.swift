@@ -23,31 +23,14 @@ extension Runner {
             return (report, outputs)
         }
 
-        if let condition = step.condition {
-            do {
-                if !(try Self.evaluateCondition(condition.expression, scope: scope)) {
-                    return finish(.skipped, outputs: nil, reason: "if: \(condition.expression) was false")
-                }
-            } catch {
-                return finish(.failed, outputs: nil, reason: "", error: "step '\(step.id)': in 'if': \(error.message)")
+        let items: [JSONValue]?
+        do {
+            guard try step.shouldRun(in: scope) else {
+                return finish(.skipped, outputs: nil, reason: "if: \(step.condition?.expression ?? "") was false")
             }
-        }
-
-        var items: [JSONValue]?
-        if let fanout = step.forEach {
-            if let known = fanout.items {
-                items = known
-            } else if let expression = fanout.expression {
-                do {
-                    let value = try StringTemplate.parse(expression).render(in: scope)
-                    guard case .array(let list) = value else {
-                        return finish(.failed, outputs: nil, reason: "", error: "step '\(step.id)': for_each gave \(value.typeName), not a list")
-                    }
-                    items = list
-                } catch {
-                    return finish(.failed, outputs: nil, reason: "", error: "step '\(step.id)': in 'for_each': \(error.message)")
-                }
-            }
+            items = try step.items(in: scope)
+        } catch {
+            return finish(.failed, outputs: nil, reason: "", error: "step '\(step.id)': \(error.message)")
         }
 
         let count = items?.count ?? 1
@@ -62,9 +45,7 @@ extension Runner {
                     let item = items?[position]
                     let index = items == nil ? nil : position
                     group.addTask {
-                        let invocation = try await context.slots.withSlot {
-                            try await invoke(step, item: item, index: index, scope: scope, context: context, log: log)
-                        }
+                        let invocation = try await invoke(step, item: item, index: index, scope: scope, context: context, log: log)
                         let finished = done.increment()
                         environment.observer.handle(.invocationFinished(step: step.id, index: index, cached: invocation.cached, done: finished, of: count))
                         return (position, invocation)
@@ -90,13 +71,6 @@ extension Runner {
         }
     }
 
-    static func evaluateCondition(_ text: String, scope: EvaluationScope) throws(ExpressionError) -> Bool {
-        if text.hasExpressionMarker {
-            return try StringTemplate.parse(text).render(in: scope).isTruthy
-        }
-        return try ExpressionParser.parse(text).evaluate(in: scope).isTruthy
-    }
-
     /// `_aiv/steps/<id>/outputs.json` and `log.txt`, written atomically.
     func writeMetadata(step: String, outputs: JSONValue?, log: StepLog, folder: RunFolder) {
         let directory = folder.metadataPath(step: step)
@@ -119,4 +93,35 @@ final class Counter: @unchecked Sendable {
     private let lock = NSLock()
     private var value = 0
     func increment() -> Int { lock.withLock { value += 1; return value } }
+}
+
+extension PlannedStep {
+    /// Whether the step's `if:` holds (true when it has none).
+    func shouldRun(in scope: EvaluationScope) throws(ExpressionError) -> Bool {
+        guard let condition else { return true }
+        if let constant = condition.constant { return constant }
+        do throws(ExpressionError) {
+            if condition.expression.hasExpressionMarker {
+                return try StringTemplate.parse(condition.expression).render(in: scope).isTruthy
+            }
+            return try ExpressionParser.parse(condition.expression).evaluate(in: scope).isTruthy
+        } catch {
+            throw ExpressionError("in 'if': \(error.message)", offset: error.offset, length: error.length)
+        }
+    }
+
+    /// The `for_each` list, or nil for a step without one.
+    func items(in scope: EvaluationScope) throws(ExpressionError) -> [JSONValue]? {
+        guard let fanout = forEach else { return nil }
+        if let known = fanout.items { return known }
+        guard let expression = fanout.expression else { return nil }
+        let value: JSONValue
+        do throws(ExpressionError) {
+            value = try StringTemplate.parse(expression).render(in: scope)
+        } catch {
+            throw ExpressionError("in 'for_each': \(error.message)", offset: error.offset, length: error.length)
+        }
+        guard case .array(let list) = value else { throw ExpressionError("for_each gave \(value.typeName), not a list", offset: 0, length: 0) }
+        return list
+    }
 }

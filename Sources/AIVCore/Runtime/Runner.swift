@@ -89,7 +89,9 @@ public struct Runner: Sendable {
                 for id in ready {
                     guard case .pending = progress[id], let step = plan.step(id) else { continue }
                     progress[id] = .running
-                    let scope = EvaluationScope(inputs: plan.inputs, steps: outputs, env: environment.environment)
+                    // Only what the step depends on: its values (and cache key) cannot depend on timing.
+                    let needed = Dictionary(uniqueKeysWithValues: step.needs.compactMap { need in outputs[need.step].map { (need.step, $0) } })
+                    let scope = EvaluationScope(inputs: plan.inputs, steps: needed, env: environment.environment)
                     group.addTask {
                         let (report, result) = await execute(step, scope: scope, context: context)
                         return (id, report, result)

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A counting semaphore for async tasks: at most `limit` invocations run at once (`--max-parallel`).
 /// Waiters are served in order; a waiter whose task is cancelled leaves the queue.
 public actor Slots {
@@ -38,6 +40,31 @@ public actor Slots {
     private func cancel(_ id: Int) {
         guard let position = waiters.firstIndex(where: { $0.id == id }) else { return }
         waiters.remove(at: position).continuation.resume(throwing: CancellationError())
+    }
+
+    /// A slot held by one invocation, which can be given back while it waits (a retry's backoff)
+    /// and taken again. Releasing twice is harmless, so every exit path can release.
+    public final class Lease: @unchecked Sendable {
+        private let slots: Slots
+        private let lock = NSLock()
+        private var held = true
+
+        init(_ slots: Slots) { self.slots = slots }
+
+        public func release() async {
+            let wasHeld = lock.withLock { () -> Bool in defer { held = false }; return held }
+            if wasHeld { await slots.release() }
+        }
+
+        public func reacquire() async throws {
+            try await slots.acquire()
+            lock.withLock { held = true }
+        }
+    }
+
+    public func lease() async throws -> Lease {
+        try await acquire()
+        return Lease(self)
     }
 
     /// Runs `body` holding a slot.

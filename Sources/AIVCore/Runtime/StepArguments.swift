@@ -42,13 +42,9 @@ public struct StepArguments: Sendable, Equatable {
     /// Seconds, from a number or a duration string ("90s", "10m").
     public func duration(_ name: String, default fallback: Double) throws(StepError) -> Double {
         guard let value = self[name] else { return fallback }
-        switch value {
-        case .int(let i): return Double(i)
-        case .double(let d): return d
-        case .string(let text):
-            guard let seconds = Durations.parse(text) else { throw .argument(name, "must be a duration such as \"90s\" or \"10m\", not '\(text)'") }
-            return seconds
-        default: throw .argument(name, "must be a duration, not \(value.typeName)")
+        guard let seconds = Durations.seconds(value) else {
+            throw .argument(name, "must be a duration such as \"90s\" or \"10m\" (at most a year), not \(value.interpolationText.isEmpty ? value.typeName : "'\(value.interpolationText)'")")
         }
+        return seconds
     }
 }

@@ -1,7 +1,16 @@
 /// Time spans as workflows write them: a number of seconds, or "250ms", "90s", "5m", "1h30m", "7d".
 public enum Durations {
-    /// Seconds, or nil when the text is not a duration.
+    /// The longest span a workflow may give (a year): anything longer is a typo, and clocks and
+    /// formatting work in whole milliseconds that must fit in 64 bits.
+    public static let limit: Double = 366 * 86400
+
+    /// Seconds, or nil when the text is not a duration (or is longer than `limit`).
     public static func parse(_ text: String) -> Double? {
+        guard let seconds = parseUnbounded(text), seconds <= limit else { return nil }
+        return seconds
+    }
+
+    static func parseUnbounded(_ text: String) -> Double? {
         let text = text.trimmingCharacters(in: .whitespaces)
         if let seconds = Double(text), seconds.isFinite { return seconds }
         var total = 0.0
@@ -27,9 +36,14 @@ public enum Durations {
 
     /// Seconds from a YAML value (number or duration string).
     public static func seconds(_ value: SourceValue) -> Double? {
-        switch value.content {
-        case .int(let i): Double(i)
-        case .double(let d) where d.isFinite: d
+        seconds(value.json)
+    }
+
+    /// Seconds from a value (number or duration string); nil when it is neither, or too long.
+    public static func seconds(_ value: JSONValue) -> Double? {
+        switch value {
+        case .int(let i): Double(i) <= limit ? Double(i) : nil
+        case .double(let d) where d.isFinite && d <= limit: d
         case .string(let s): parse(s)
         default: nil
         }
@@ -37,6 +51,8 @@ public enum Durations {
 
     /// "1h30m", "90s", "250ms": the shortest way to write a span of seconds.
     public static func format(_ seconds: Double) -> String {
+        guard seconds.isFinite else { return "\(seconds)s" }
+        let seconds = min(max(seconds, 0), 100 * limit)
         if seconds < 1, seconds > 0 { return "\(Int((seconds * 1000).rounded()))ms" }
         var rest = Int(seconds.rounded())
         var parts: [String] = []
