@@ -40,7 +40,9 @@ struct RunCommand: AsyncParsableCommand {
 
         let store = try state.openStore()
         let runID = RunIdentifier.make()
-        let folder = RunFolder(path: runDirectory ?? "\(state.stateDirectory)/runs/\(runID)")
+        // Absolute, so the thousands of file operations of a run do not each ask for the current folder.
+        let cwd = FileManager.default.currentDirectoryPath
+        let folder = RunFolder(path: Paths.resolve(runDirectory ?? "\(state.stateDirectory)/runs/\(runID)", relativeTo: cwd))
         try FileManager.default.createDirectory(atPath: folder.path, withIntermediateDirectories: true)
         let display: any RunObserver & ProgressDisplay
         if json {

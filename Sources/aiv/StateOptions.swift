@@ -8,8 +8,9 @@ struct StateOptions: ParsableArguments {
     @Option(name: .customLong("state-dir"), help: ArgumentHelp("Folder for aiv's database, cache and runs.", valueName: "dir"))
     var stateDirectory: String = ".aiv"
 
-    var databasePath: String { stateDirectory + "/aiv.sqlite" }
-    var blobs: BlobStore { BlobStore(path: stateDirectory + "/cache/files") }
+    var absoluteState: String { Paths.resolve(stateDirectory, relativeTo: FileManager.default.currentDirectoryPath) }
+    var databasePath: String { absoluteState + "/aiv.sqlite" }
+    var blobs: BlobStore { BlobStore(path: absoluteState + "/cache/files") }
 
     func openStore() throws -> Store {
         do {

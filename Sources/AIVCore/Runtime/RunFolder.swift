@@ -23,18 +23,25 @@ public struct RunFolder: Sendable {
         }
         let full = Paths.normalize(path + "/" + normalized)
         // A symbolic link anywhere on the way could lead out of the folder: resolve the deepest
-        // existing part below the folder and check it is still inside.
+        // existing part below the folder and check it is still inside. Folders this process made
+        // itself (with mkdir) are known not to be links, which spares the resolution for the
+        // thousands of files a run writes into a few folders.
         let root = Paths.normalize(path)
         var existing = full
         while existing.count > root.count, !FileManager.default.fileExists(atPath: existing) {
             existing = (existing as NSString).deletingLastPathComponent
         }
         if existing.count > root.count {
-            let resolvedRoot = URL(fileURLWithPath: root).resolvingSymlinksInPath().path
-            let resolved = URL(fileURLWithPath: existing).resolvingSymlinksInPath().path
-            let isLink = (try? FileManager.default.destinationOfSymbolicLink(atPath: existing)) != nil
-            if isLink || !resolved.hasPrefix(resolvedRoot + "/") {
-                throw StepError("output path '\(relative)' leads out of the run folder through a symbolic link")
+            var isLink = false
+            var status = stat()
+            if lstat(existing, &status) == 0 { isLink = (status.st_mode & S_IFMT) == S_IFLNK }
+            let madeHere = existing != full && Folders.isKnown(existing)
+            if isLink || !madeHere {
+                let resolvedRoot = URL(fileURLWithPath: root).resolvingSymlinksInPath().path
+                let resolved = URL(fileURLWithPath: existing).resolvingSymlinksInPath().path
+                if isLink || !resolved.hasPrefix(resolvedRoot + "/") {
+                    throw StepError("output path '\(relative)' leads out of the run folder through a symbolic link")
+                }
             }
         }
         return full
@@ -105,9 +112,25 @@ public enum AtomicFile {
 public enum Folders {
     private static let known = KnownFolders()
 
+    /// Whether this process created (or found) the folder.
+    public static func isKnown(_ path: String) -> Bool { known.contains(path) }
+
     public static func create(_ path: String) throws {
-        if known.contains(path) { return }
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        if path.isEmpty || path == "/" || path == "." || known.contains(path) { return }
+        // One mkdir when the parent exists (the common case); the parent first when it does not.
+        if mkdir(path, 0o755) != 0 {
+            switch errno {
+            case EEXIST:
+                break
+            case ENOENT:
+                try create((path as NSString).deletingLastPathComponent)
+                if mkdir(path, 0o755) != 0, errno != EEXIST {
+                    throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path, NSUnderlyingErrorKey: POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO)])
+                }
+            default:
+                throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path, NSUnderlyingErrorKey: POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO)])
+            }
+        }
         known.insert(path)
     }
 
