@@ -91,7 +91,7 @@ public final class RunHistory: RunObserver, @unchecked Sendable {
         try store.pool.read { db in
             let ids = id == "last"
                 ? try String.fetchAll(db, sql: "SELECT id FROM run ORDER BY started_at DESC LIMIT 1")
-                : try String.fetchAll(db, sql: "SELECT id FROM run WHERE id LIKE ? ORDER BY started_at DESC", arguments: [id + "%"])
+                : try String.fetchAll(db, sql: "SELECT id FROM run WHERE substr(id, 1, ?) = ? ORDER BY started_at DESC", arguments: [id.count, id])
             guard ids.count == 1, let runID = ids.first,
                   let row = try Row.fetchOne(db, sql: "SELECT * FROM run WHERE id = ?", arguments: [runID]) else { return nil }
             let steps = try Row.fetchAll(db, sql: "SELECT * FROM run_step WHERE run_id = ? ORDER BY position", arguments: [runID]).map { s in

@@ -65,7 +65,7 @@ struct RunsCommand: ParsableCommand {
             guard found.steps.contains(where: { $0.step == step }) else {
                 throw ValidationError("run \(found.run.id) has no step '\(step)'\(Suggestions.didYouMean(step, in: found.steps.map(\.step)))")
             }
-            let path = RunFolder(path: found.folder).metadataPath(step: step) + "/log.txt"
+            let path = RunFolder(path: found.folder).logPath(step: step)
             guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
                 throw ValidationError("no log at \(path) (the step did not start, or the run folder was removed)")
             }

@@ -135,7 +135,7 @@ import Testing
         let second = try await harness.run(yaml, inputs: ["least=4"])
         #expect(second.statuses == ["keep": .succeeded])
         #expect(second.step("keep")?.reason == "'inputs.least' changed")
-        let outputs = harness.directory.read("run-2/_aiv/steps/keep/outputs.json") ?? ""
+        let outputs = harness.directory.read("run-2/_aiv/steps/keep.json") ?? ""
         #expect(outputs.contains("\"count\" : 1"))
     }
 

@@ -56,7 +56,7 @@ import Testing
             """
         let report = try await harness.run(yaml, maxParallel: 4)
         #expect(report.status == .succeeded)
-        let outputs = try String(contentsOfFile: harness.directory.path + "/run-1/_aiv/steps/after/outputs.json", encoding: .utf8)
+        let outputs = try String(contentsOfFile: harness.directory.path + "/run-1/_aiv/steps/after.json", encoding: .utf8)
         let value = try JSONDecoder().decode(JSONValue.self, from: Data(outputs.utf8))
         #expect(value["value"] == ["item 0", "item 1", "item 2", "item 3"])
         #expect(report.step("each")?.invocations == 4)
@@ -237,9 +237,9 @@ import Testing
     @Test func outputsAndLogsAreWrittenToTheRunFolder() async throws {
         var harness = Harness()
         _ = try await harness.run("name: p\nsteps:\n  - {id: a, uses: test.echo, with: {value: [1, 2]}}\n")
-        let outputs = harness.directory.read("run-1/_aiv/steps/a/outputs.json")
+        let outputs = harness.directory.read("run-1/_aiv/steps/a.json")
         #expect(outputs?.contains("\"value\"") == true)
-        let log = harness.directory.read("run-1/_aiv/steps/a/log.txt") ?? ""
+        let log = harness.directory.read("run-1/_aiv/steps/a.log") ?? ""
         #expect(log.contains("running: no earlier run"))
         #expect(log.contains("succeeded"))
     }

@@ -71,13 +71,12 @@ extension Runner {
         }
     }
 
-    /// `_aiv/steps/<id>/outputs.json` and `log.txt`, written atomically.
+    /// `_aiv/steps/<id>.json` and `<id>.log`, written atomically.
     func writeMetadata(step: String, outputs: JSONValue?, log: StepLog, folder: RunFolder) {
-        let directory = folder.metadataPath(step: step)
         if let outputs {
-            try? AtomicFile.write(Data((outputs.prettyJSON + "\n").utf8), to: directory + "/outputs.json")
+            try? AtomicFile.write(Data((outputs.prettyJSON + "\n").utf8), to: folder.outputsPath(step: step))
         }
-        try? AtomicFile.write(Data(log.text.utf8), to: directory + "/log.txt")
+        try? AtomicFile.write(Data(log.text.utf8), to: folder.logPath(step: step))
     }
 }
 

@@ -2,7 +2,7 @@ import Foundation
 import Logging
 
 /// The log of one step: lines from the runtime (attempts, cache decisions) and from the step's
-/// own logger, kept in memory and written to `_aiv/steps/<id>/log.txt` when the step ends.
+/// own logger, kept in memory and written to `_aiv/steps/<id>.log` when the step ends.
 public final class StepLog: @unchecked Sendable {
     private let lock = NSLock()
     private var lines: [String] = []
