@@ -3,6 +3,15 @@ import Clocks
 import Foundation
 import Testing
 
+/// Moves virtual time on in steps, letting the run reach its next sleep between them, until
+/// `done` holds (at most 2,000 steps, so a broken run fails the test instead of hanging it).
+func advance(_ clock: TestClock<Duration>, by step: Duration, until done: () -> Bool) async throws {
+    for _ in 0..<2000 where !done() {
+        try await Task.sleep(for: .milliseconds(5))
+        await clock.advance(by: step)
+    }
+}
+
 @Suite struct RunnerTests {
     /// Whether any two recorded sleeps overlapped in time (checked on the steps' own timestamps,
     /// so a loaded machine cannot make the answer wrong, only slower).
@@ -103,10 +112,7 @@ import Testing
             return try await copy.run(yaml, clock: clock, observer: events)
         }
         // Advance virtual time in small steps while the run waits on it.
-        for _ in 0..<2000 where Calls.shared.count(tag) < 3 {
-            try await Task.sleep(for: .milliseconds(5))
-            await clock.advance(by: .milliseconds(500))
-        }
+        try await advance(clock, by: .milliseconds(500)) { Calls.shared.count(tag) >= 3 }
         let report = try await run.value
         #expect(report.step("call")?.status == .succeeded)
         #expect(report.step("call")?.attempts == 3)
@@ -130,10 +136,7 @@ import Testing
             var copy = harness
             return try await copy.run(yaml, clock: clock, observer: events, random: { random })
         }
-        for _ in 0..<400 where Calls.shared.count(tag) < 3 {
-            try await Task.sleep(for: .milliseconds(5))
-            await clock.advance(by: .milliseconds(100))
-        }
+        try await advance(clock, by: .milliseconds(100)) { Calls.shared.count(tag) >= 3 }
         #expect(try await run.value.step("call")?.status == .succeeded)
         #expect(events.retries.map { ($0.delay * 1000).rounded() / 1000 } == delays)
         harness.runs += 1
@@ -180,10 +183,7 @@ import Testing
             var copy = harness
             return try await copy.run(yaml, clock: clock)
         }
-        for _ in 0..<2000 where !Calls.shared.isFlagged(tag) {
-            try await Task.sleep(for: .milliseconds(5))
-            await clock.advance(by: .milliseconds(500))
-        }
+        try await advance(clock, by: .milliseconds(500)) { Calls.shared.isFlagged(tag) }
         let report = try await run.value
         #expect(report.step("wait")?.status == .failed)
         #expect(report.step("wait")?.error == "step 'wait': timed out after 2s")

@@ -66,17 +66,4 @@ public actor Slots {
         try await acquire()
         return Lease(self)
     }
-
-    /// Runs `body` holding a slot.
-    public func withSlot<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T {
-        try await acquire()
-        do {
-            let result = try await body()
-            release()
-            return result
-        } catch {
-            release()
-            throw error
-        }
-    }
 }

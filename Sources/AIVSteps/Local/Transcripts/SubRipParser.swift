@@ -32,13 +32,7 @@ enum SubRipParser {
                 if lines[i].number == 1, lines[i].text.hasPrefix("WEBVTT") { message += "; this is a WebVTT file: use format: vtt" }
                 throw TranscriptProblem(line: lines[i].number, message)
             }
-            let timingLine = lines[i]
-            guard let (start, end) = CueTime.parseTiming(timingLine.text) else {
-                throw TranscriptProblem(line: timingLine.number, "expected a timing line like \(timingExample), got '\(timingLine.text)'")
-            }
-            guard end >= start else {
-                throw TranscriptProblem(line: timingLine.number, "the cue ends before it starts: '\(timingLine.text)'")
-            }
+            let (start, end) = try CueTime.timing(of: lines[i], example: timingExample)
             i += 1
             var textLines: [Substring] = []
             while i < lines.count, !isBlank(i) {

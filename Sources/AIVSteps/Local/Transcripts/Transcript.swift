@@ -104,6 +104,18 @@ enum CueTime {
         return (start, end)
     }
 
+    /// A cue's timing line, checked: it parses, and the cue does not end before it starts.
+    /// `example` shows the format in the message (SubRip and WebVTT write milliseconds differently).
+    static func timing(of line: (number: Int, text: Substring), example: String) throws(TranscriptProblem) -> (start: Double, end: Double) {
+        guard let (start, end) = parseTiming(line.text) else {
+            throw TranscriptProblem(line: line.number, "expected a timing line like \(example), got '\(line.text)'")
+        }
+        guard end >= start else {
+            throw TranscriptProblem(line: line.number, "the cue ends before it starts: '\(line.text)'")
+        }
+        return (start, end)
+    }
+
     private static func digits(_ text: Substring, count: Int?) -> Int? {
         guard !text.isEmpty, count == nil || text.count == count, text.count <= 9,
               text.allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }

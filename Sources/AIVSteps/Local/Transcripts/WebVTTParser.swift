@@ -33,13 +33,7 @@ enum WebVTTParser {
                     throw TranscriptProblem(line: lines[i - 1].number, "expected a timing line like \(timingExample) after cue identifier '\(blockStart)', got \(i < lines.count ? "a blank line" : "the end of the file")")
                 }
             }
-            let timingLine = lines[i]
-            guard let (start, end) = CueTime.parseTiming(timingLine.text) else {
-                throw TranscriptProblem(line: timingLine.number, "expected a timing line like \(timingExample), got '\(timingLine.text)'")
-            }
-            guard end >= start else {
-                throw TranscriptProblem(line: timingLine.number, "the cue ends before it starts: '\(timingLine.text)'")
-            }
+            let (start, end) = try CueTime.timing(of: lines[i], example: timingExample)
             i += 1
             var textLines: [Substring] = []
             while i < lines.count, !isBlank(i) {
