@@ -58,6 +58,13 @@ struct RunCommand: AsyncParsableCommand {
             environment: ProcessInfo.processInfo.environment, maxParallel: maxParallel)
         let report = await Runner(environment).run(plan, runID: runID, folder: folder, workflowDirectory: loaded.baseDirectory)
         display.finish(report)
+        // Failures once more, as compiler-style lines pointing at the step in the workflow.
+        let failures = report.steps.filter { $0.status == .failed }.compactMap { failed -> String? in
+            guard let error = failed.error else { return nil }
+            let location = plan.step(failed.step).map { "\($0.location): " } ?? ""
+            return "\(location)error: \(error)\n"
+        }
+        if !failures.isEmpty, !json { FileHandle.standardError.write(Data(failures.joined().utf8)) }
         if report.status == .failed { throw ExitCode(1) }
     }
 }

@@ -36,13 +36,41 @@ struct ExpressionToken: Sendable, Hashable {
     }
 }
 
-/// Splits expression source into tokens. Works on `Character`s so offsets match what a user sees.
+/// Splits expression source into tokens.
+///
+/// It walks Unicode scalars, not `Character`s: comparing `Character`s and splitting a string into
+/// them was most of the cost of checking a large workflow. Offsets in tokens and errors are still
+/// `Character` offsets, so they match what a user sees; when every character is one scalar (all
+/// ASCII text, and almost all Japanese) the two are the same and no mapping is built.
 struct ExpressionLexer {
-    private let characters: [Character]
+    private let scalars: [Unicode.Scalar]
+    /// The offsets of `scalars` in `Character`s (one entry per scalar, plus the end), or nil when they are equal.
+    private let characterOffsets: [Int]?
     private var position = 0
 
     init(_ source: String) {
-        characters = Array(source)
+        (scalars, characterOffsets) = Self.scalars(of: source)
+    }
+
+    /// The scalars of `source` and, when some character is made of several, each one's character offset.
+    static func scalars(of source: String) -> ([Unicode.Scalar], [Int]?) {
+        let scalars = Array(source.unicodeScalars)
+        if source.utf8.count == scalars.count { return (scalars, nil) }
+        var offsets: [Int] = []
+        offsets.reserveCapacity(scalars.count + 1)
+        var character = 0
+        for grapheme in source {
+            for _ in grapheme.unicodeScalars { offsets.append(character) }
+            character += 1
+        }
+        offsets.append(character)
+        return (scalars, character == scalars.count ? nil : offsets)
+    }
+
+    private func offset(_ scalarIndex: Int) -> Int { characterOffsets?[scalarIndex] ?? scalarIndex }
+
+    private func error(_ message: String, from start: Int, to end: Int) -> ExpressionError {
+        ExpressionError(message, offset: offset(start), length: offset(end) - offset(start))
     }
 
     /// All tokens, ending with `.end`.
@@ -56,45 +84,59 @@ struct ExpressionLexer {
         }
     }
 
-    // Byte comparisons: Character's isLetter/isNumber look up Unicode properties, which showed up
-    // when checking workflows with thousands of expressions.
-    static func isNameStart(_ c: Character) -> Bool {
-        guard let a = c.asciiValue else { return false }
+    static func isNameStart(_ c: Unicode.Scalar) -> Bool {
+        let a = c.value
         return (a >= 0x41 && a <= 0x5A) || (a >= 0x61 && a <= 0x7A) || a == 0x5F
     }
-    static func isNameContinuation(_ c: Character) -> Bool {
-        guard let a = c.asciiValue else { return false }
-        return isNameStart(c) || (a >= 0x30 && a <= 0x39) || a == 0x2D
+
+    static func isNameContinuation(_ c: Unicode.Scalar) -> Bool {
+        isNameStart(c) || isDigit(c) || c.value == 0x2D
     }
 
-    private func peek(_ ahead: Int = 0) -> Character? {
-        position + ahead < characters.count ? characters[position + ahead] : nil
+    static func isDigit(_ c: Unicode.Scalar) -> Bool { c.value >= 0x30 && c.value <= 0x39 }
+
+    static func isSpace(_ c: Unicode.Scalar) -> Bool {
+        c == " " || c == "\t" || c == "\n" || c == "\r" || (!c.isASCII && c.properties.isWhitespace)
+    }
+
+    private func peek(_ ahead: Int = 0) -> Unicode.Scalar? {
+        position + ahead < scalars.count ? scalars[position + ahead] : nil
+    }
+
+    private func text(_ range: Range<Int>) -> String {
+        var view = String.UnicodeScalarView()
+        view.append(contentsOf: scalars[range])
+        return String(view)
+    }
+
+    private func token(_ kind: ExpressionToken.Kind, from start: Int, to end: Int) -> ExpressionToken {
+        ExpressionToken(kind: kind, offset: offset(start), length: offset(end) - offset(start))
     }
 
     mutating func next() throws(ExpressionError) -> ExpressionToken {
-        while let c = peek(), c == " " || c == "\t" || c == "\n" || c == "\r" || (!c.isASCII && c.isWhitespace) { position += 1 }
+        while let c = peek(), Self.isSpace(c) { position += 1 }
         let start = position
-        guard let c = peek() else { return ExpressionToken(kind: .end, offset: start, length: 0) }
+        guard let c = peek() else { return token(.end, from: start, to: start) }
 
-        func token(_ kind: ExpressionToken.Kind, _ length: Int) -> ExpressionToken {
+        func single(_ kind: ExpressionToken.Kind, _ length: Int) -> ExpressionToken {
             position = start + length
-            return ExpressionToken(kind: kind, offset: start, length: length)
+            return token(kind, from: start, to: position)
         }
-        func twoCharacter(_ second: Character, _ kind: ExpressionToken.Kind, else single: ExpressionToken.Kind?,
+        func twoCharacter(_ second: Unicode.Scalar, _ kind: ExpressionToken.Kind, else one: ExpressionToken.Kind?,
                           hint: String) throws(ExpressionError) -> ExpressionToken {
-            if peek(1) == second { return token(kind, 2) }
-            if let single { return token(single, 1) }
-            throw ExpressionError("unexpected '\(c)'; \(hint)", offset: start, length: 1)
+            if peek(1) == second { return single(kind, 2) }
+            if let one { return single(one, 1) }
+            throw error("unexpected '\(c)'; \(hint)", from: start, to: start + 1)
         }
 
         switch c {
-        case ".": return token(.dot, 1)
-        case ",": return token(.comma, 1)
-        case "*": return token(.star, 1)
-        case "(": return token(.leftParen, 1)
-        case ")": return token(.rightParen, 1)
-        case "[": return token(.leftBracket, 1)
-        case "]": return token(.rightBracket, 1)
+        case ".": return single(.dot, 1)
+        case ",": return single(.comma, 1)
+        case "*": return single(.star, 1)
+        case "(": return single(.leftParen, 1)
+        case ")": return single(.rightParen, 1)
+        case "[": return single(.leftBracket, 1)
+        case "]": return single(.rightBracket, 1)
         case "!": return try twoCharacter("=", .binary(.notEqual), else: .bang, hint: "")
         case "=": return try twoCharacter("=", .binary(.equal), else: nil, hint: "use '==' to compare")
         case "<": return try twoCharacter("=", .binary(.lessOrEqual), else: .binary(.less), hint: "")
@@ -102,18 +144,21 @@ struct ExpressionLexer {
         case "&": return try twoCharacter("&", .binary(.and), else: nil, hint: "use '&&'")
         case "|": return try twoCharacter("|", .binary(.or), else: nil, hint: "use '||'")
         case "'", "\"": return try string(quote: c)
-        case "-" where peek(1)?.isASCII == true && peek(1)?.isNumber == true: return try number()
-        case _ where c.isASCII && c.isNumber: return try number()
-        case _ where ExpressionLexer.isNameStart(c):
-            while let next = peek(), ExpressionLexer.isNameContinuation(next) { position += 1 }
-            return ExpressionToken(kind: .identifier(String(characters[start..<position])), offset: start, length: position - start)
+        case "-" where peek(1).map(Self.isDigit) == true: return try number()
+        case _ where Self.isDigit(c): return try number()
+        case _ where Self.isNameStart(c):
+            while let next = peek(), Self.isNameContinuation(next) { position += 1 }
+            return token(.identifier(text(start..<position)), from: start, to: position)
         default:
-            throw ExpressionError("unexpected character '\(c)'", offset: start, length: 1)
+            // Name the whole character (an emoji with modifiers is one), not its first scalar.
+            var end = start + 1
+            while end < scalars.count, offset(end) == offset(start) { end += 1 }
+            throw error("unexpected character '\(text(start..<end))'", from: start, to: end)
         }
     }
 
     private mutating func skipDigits() {
-        while let c = peek(), c.isASCII, c.isNumber { position += 1 }
+        while let c = peek(), Self.isDigit(c) { position += 1 }
     }
 
     private mutating func number() throws(ExpressionError) -> ExpressionToken {
@@ -121,40 +166,39 @@ struct ExpressionLexer {
         if peek() == "-" { position += 1 }
         skipDigits()
         var isInteger = true
-        if peek() == ".", let digit = peek(1), digit.isASCII, digit.isNumber {
+        if peek() == ".", let digit = peek(1), Self.isDigit(digit) {
             isInteger = false
             position += 1
             skipDigits()
         }
         if let e = peek(), e == "e" || e == "E" {
             let signed = peek(1) == "+" || peek(1) == "-"
-            if let digit = peek(signed ? 2 : 1), digit.isASCII, digit.isNumber {
+            if let digit = peek(signed ? 2 : 1), Self.isDigit(digit) {
                 isInteger = false
                 position += signed ? 2 : 1
                 skipDigits()
             }
         }
-        let text = String(characters[start..<position])
-        let length = position - start
-        if isInteger, let int = Int(text) {
-            return ExpressionToken(kind: .number(.int(int)), offset: start, length: length)
+        let literal = text(start..<position)
+        if isInteger, let int = Int(literal) {
+            return token(.number(.int(int)), from: start, to: position)
         }
-        guard let double = Double(text), double.isFinite else {
-            throw ExpressionError("number \(text) is out of range", offset: start, length: length)
+        guard let double = Double(literal), double.isFinite else {
+            throw error("number \(literal) is out of range", from: start, to: position)
         }
-        return ExpressionToken(kind: .number(.double(double)), offset: start, length: length)
+        return token(.number(.double(double)), from: start, to: position)
     }
 
     /// A quoted string: single quotes escape a quote by doubling it, double quotes use backslashes.
-    private mutating func string(quote: Character) throws(ExpressionError) -> ExpressionToken {
+    private mutating func string(quote: Unicode.Scalar) throws(ExpressionError) -> ExpressionToken {
         let start = position
         position += 1
-        var value = ""
+        var value = String.UnicodeScalarView()
         while let c = peek() {
             position += 1
             if c == quote {
                 guard quote == "'", peek() == "'" else {
-                    return ExpressionToken(kind: .string(value), offset: start, length: position - start)
+                    return token(.string(String(value)), from: start, to: position)
                 }
                 position += 1
                 value.append("'")
@@ -167,41 +211,40 @@ struct ExpressionLexer {
                 case "n": value.append("\n")
                 case "t": value.append("\t")
                 default:
-                    throw ExpressionError("unknown escape '\\\(escaped)' in a string; use \\\" \\\\ \\n or \\t",
-                                          offset: position - 2, length: 2)
+                    throw error("unknown escape '\\\(escaped)' in a string; use \\\" \\\\ \\n or \\t", from: position - 2, to: position)
                 }
             } else {
                 value.append(c)
             }
         }
-        throw ExpressionError("unterminated string; expected a closing \(quote)", offset: start, length: characters.count - start)
+        throw error("unterminated string; expected a closing \(quote)", from: start, to: scalars.count)
     }
 
     /// Where the `}}` closing a `${{` is, skipping quoted strings (so `'}}'` inside one does not
-    /// end it). nil when there is none.
-    static func endOfEmbeddedExpression(in characters: [Character], from start: Int) -> Int? {
+    /// end it). nil when there is none. Indexes are scalar indexes.
+    static func endOfEmbeddedExpression(in scalars: [Unicode.Scalar], from start: Int) -> Int? {
         var i = start
-        while i < characters.count {
-            let c = characters[i]
-            if c == "}", i + 1 < characters.count, characters[i + 1] == "}" { return i }
+        while i < scalars.count {
+            let c = scalars[i]
+            if c == "}", i + 1 < scalars.count, scalars[i + 1] == "}" { return i }
             if c == "'" || c == "\"" {
                 i += 1
-                while i < characters.count, characters[i] != c {
-                    if c == "\"", characters[i] == "\\" { i += 1 }
+                while i < scalars.count, scalars[i] != c {
+                    if c == "\"", scalars[i] == "\\" { i += 1 }
                     i += 1
                 }
                 // An unterminated string: fall back to the first "}}" so the parser can say what is wrong.
-                if i >= characters.count { return firstClosing(in: characters, from: start) }
+                if i >= scalars.count { return firstClosing(in: scalars, from: start) }
             }
             i += 1
         }
         return nil
     }
 
-    private static func firstClosing(in characters: [Character], from start: Int) -> Int? {
+    private static func firstClosing(in scalars: [Unicode.Scalar], from start: Int) -> Int? {
         var i = start
-        while i + 1 < characters.count {
-            if characters[i] == "}", characters[i + 1] == "}" { return i }
+        while i + 1 < scalars.count {
+            if scalars[i] == "}", scalars[i + 1] == "}" { return i }
             i += 1
         }
         return nil

@@ -19,31 +19,37 @@ public struct StringTemplate: Sendable, Hashable {
     /// Splits `text` into literal text and expressions. The `}}` that ends an expression is found
     /// outside quoted strings, so `${{ format('{{{0}}}', x) }}` works.
     public static func parse(_ text: String) throws(ExpressionError) -> StringTemplate {
-        let characters = Array(text)
+        // Scalars with a map to Character offsets, as the lexer does, for the same reason.
+        let (scalars, characterOffsets) = ExpressionLexer.scalars(of: text)
+        func offset(_ index: Int) -> Int { characterOffsets?[index] ?? index }
+        func string(_ range: Range<Int>) -> String {
+            var view = String.UnicodeScalarView()
+            view.append(contentsOf: scalars[range])
+            return String(view)
+        }
         var segments: [Segment] = []
-        var literal = ""
+        var literalStart = 0
         var i = 0
-        while i < characters.count {
-            guard characters[i] == "$", i + 2 < characters.count, characters[i + 1] == "{", characters[i + 2] == "{" else {
-                literal.append(characters[i])
+        while i < scalars.count {
+            guard scalars[i] == "$", i + 2 < scalars.count, scalars[i + 1] == "{", scalars[i + 2] == "{" else {
                 i += 1
                 continue
             }
             let start = i + 3
-            guard let end = ExpressionLexer.endOfEmbeddedExpression(in: characters, from: start) else {
-                throw ExpressionError("unterminated '${{'; expected '}}'", offset: i, length: 3)
+            guard let end = ExpressionLexer.endOfEmbeddedExpression(in: scalars, from: start) else {
+                throw ExpressionError("unterminated '${{'; expected '}}'", offset: offset(i), length: offset(start) - offset(i))
             }
-            if !literal.isEmpty { segments.append(.text(literal)) }
-            literal = ""
-            let source = String(characters[start..<end])
+            if literalStart < i { segments.append(.text(string(literalStart..<i))) }
+            let source = string(start..<end)
             do throws(ExpressionError) {
-                segments.append(.expression(try ExpressionParser.parse(source), source: source, offset: start))
+                segments.append(.expression(try ExpressionParser.parse(source), source: source, offset: offset(start)))
             } catch {
-                throw error.shifted(by: start)
+                throw error.shifted(by: offset(start))
             }
             i = end + 2
+            literalStart = i
         }
-        if !literal.isEmpty { segments.append(.text(literal)) }
+        if literalStart < scalars.count { segments.append(.text(string(literalStart..<scalars.count))) }
         return StringTemplate(segments: segments)
     }
 
