@@ -59,7 +59,7 @@ import Testing
                 with: {path: "${{ item }}.txt", content: x}
               - id: maybe
                 uses: file.write
-                if: inputs.publish && env.AIV_TOKEN
+                if: inputs.publish && env.AIV_PUBLISH
                 with: {path: p.txt, content: x}
               - id: literal
                 uses: file.write
@@ -67,7 +67,7 @@ import Testing
                 if: ${{ length(inputs.names) > 2 }}
                 with: {path: "${{ item }}.txt", content: x}
             """
-        let steps = try #require(plan(yaml, inputs: ["publish=true"], environment: ["AIV_TOKEN": "t"]).plan?.steps)
+        let steps = try #require(plan(yaml, inputs: ["publish=true"], environment: ["AIV_PUBLISH": "yes"]).plan?.steps)
         #expect(steps[0].forEach?.items == ["a", "b", "c"])
         #expect(steps[1].condition?.constant == true)
         #expect(steps[2].forEach?.items == [1, 2])

@@ -206,6 +206,13 @@ import Testing
         ])
     }
 
+    @Test func refusesSecretsReadThroughExpressions() {
+        let yaml = workflow("  - {id: a, uses: file.write, with: {path: a.txt, content: \"${{ env.GEMINI_API_KEY }} ${{ env.HOME }}\"}}\n")
+        #expect(diagnose(yaml) == [
+            "6:65: error: 'env.GEMINI_API_KEY' looks like a secret; aiv gives keys and tokens to the steps that need them and keeps them out of expressions, so they never reach the cache, outputs or logs",
+        ])
+    }
+
     @Test func reportsEveryProblemOfAFileAtOnce() {
         let yaml = """
             name: t

@@ -354,6 +354,13 @@ struct CheckRun {
     mutating func checkExpression(_ expression: Expression, source: String, offset: Int, in value: SourceValue, scope: TypeScope, step: StepDeclaration?) -> Schema {
         let (type, errors) = expression.check(in: scope)
         for error in errors { report(error, in: value, offset: offset) }
+        // A secret read through an expression would end up in cache keys, outputs and logs.
+        for reference in expression.references where reference.root == "env" {
+            guard case .member(let name)? = reference.path.first, Secrets.looksSecret(name) else { continue }
+            let (location, exact) = locate(in: value, offset: offset + reference.offset)
+            diagnostics.error("'env.\(name)' looks like a secret; aiv gives keys and tokens to the steps that need them and keeps them out of expressions, so they never reach the cache, outputs or logs",
+                              at: location, length: exact ? reference.length : value.length)
+        }
         guard let step else { return type }
         for reference in expression.references where reference.root == "steps" {
             // The runner gives a step the outputs of the steps it depends on and no others, and a

@@ -66,7 +66,7 @@ extension Runner {
         log.append("\(prefix)running: \(reason)")
 
         let stepContext = StepContext(stepID: step.id, index: index, workflowDirectory: context.workflowDirectory, runFolder: context.folder,
-                                      clock: environment.clock, logger: log.logger(label: "aiv.\(step.id)\(index.map { "[\($0)]" } ?? "")"),
+                                      clock: environment.clock, logger: log.logger(label: "aiv.\(step.id)", prefix: prefix),
                                       scope: itemScope)
         let started = environment.now()
         var attempt = 0

@@ -35,15 +35,17 @@ public final class StepLog: @unchecked Sendable {
 
     public var text: String { lock.withLock { lines.joined(separator: "\n") + (lines.isEmpty ? "" : "\n") } }
 
-    /// A swift-log logger whose messages go to this log.
-    public func logger(label: String) -> Logger {
-        Logger(label: label) { _ in StepLogHandler(log: self) }
+    /// A swift-log logger whose messages go to this log, each line starting with `prefix`
+    /// (the item, for a for_each step, so interleaved items can be told apart).
+    public func logger(label: String, prefix: String = "") -> Logger {
+        Logger(label: label) { _ in StepLogHandler(log: self, prefix: prefix) }
     }
 }
 
 /// Sends swift-log messages into a `StepLog`.
 struct StepLogHandler: LogHandler {
     let log: StepLog
+    let prefix: String
     var metadata: Logger.Metadata = [:]
     var logLevel: Logger.Level = .info
 
@@ -53,6 +55,6 @@ struct StepLogHandler: LogHandler {
     }
 
     func log(event: LogEvent) {
-        log.append("\(event.level): \(event.message)")
+        log.append("\(prefix)\(event.level): \(event.message)")
     }
 }
