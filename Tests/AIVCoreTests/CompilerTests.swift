@@ -1,3 +1,4 @@
+import AIVTestSupport
 import AIVCore
 import Testing
 
@@ -78,7 +79,7 @@ import Testing
     }
 
     @Test func leavesExpressionsOnStepOutputsForRunTime() throws {
-        let dir = TemporaryDirectory()
+        let dir = TemporaryFolder()
         dir.write("t.srt", "")
         let yaml = """
             name: t
@@ -101,7 +102,7 @@ import Testing
     }
 
     @Test func recordsTemplateFilesAndCachePolicyInThePlan() throws {
-        let dir = TemporaryDirectory()
+        let dir = TemporaryFolder()
         dir.write("hello.mustache", "Hello {{name}}")
         let yaml = """
             name: t

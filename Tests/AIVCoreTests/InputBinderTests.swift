@@ -1,3 +1,4 @@
+import AIVTestSupport
 import AIVCore
 import Testing
 
@@ -17,7 +18,7 @@ import Testing
         """
 
     @Test func convertsCommandLineTextToTheDeclaredTypes() throws {
-        let dir = TemporaryDirectory()
+        let dir = TemporaryFolder()
         dir.write("media/rec.mp4", "x")
         let (plan, diagnostics) = plan(Self.yaml, in: dir, inputs: ["title=Hi=there", "count=2.5", "publish=yes", "tags=a, b ,c", "recording=media/./rec.mp4"])
         #expect(lines(diagnostics) == [])
@@ -47,7 +48,7 @@ import Testing
     }
 
     @Test func readsAnInputsFileWithLocations() throws {
-        let dir = TemporaryDirectory()
+        let dir = TemporaryFolder()
         let workflow = dir.write("workflow.yaml", Self.yaml)
         let inputs = dir.write("inputs.yaml", "title: from file\ncount: lots\n")
         let output = Frontend(registry: .builtin, environment: [:], binder: InputBinder(currentDirectory: dir.path))

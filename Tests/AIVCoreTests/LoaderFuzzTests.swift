@@ -1,5 +1,6 @@
 import AIVCore
 import AIVSteps
+import AIVTestSupport
 import Foundation
 import Testing
 
@@ -73,7 +74,7 @@ import Testing
     }
 
     @Test func mutatedWorkflowsEndInDiagnosticsOrAWorkflow() throws {
-        let dir = TemporaryDirectory()
+        let dir = TemporaryFolder()
         dir.write("t.srt", "")
         dir.write("t.mustache", "{{text}} {{n}}")
         let checker = WorkflowChecker(registry: .builtin)

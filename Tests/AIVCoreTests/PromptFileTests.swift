@@ -1,3 +1,4 @@
+import AIVTestSupport
 import AIVCore
 import Testing
 
@@ -109,7 +110,7 @@ import Testing
 
 @Suite struct PromptCheckTests {
     func check(_ withBlock: String, prompt: String) -> [String] {
-        let dir = TemporaryDirectory()
+        let dir = TemporaryFolder()
         dir.write("prompts/p.prompt", prompt)
         let yaml = "name: t\nsteps:\n  - id: ask\n    uses: test.prompt\n    with:\n      prompt: prompts/p.prompt\n" + withBlock
         return diagnose(yaml, in: dir, registry: promptTestRegistry)
@@ -131,7 +132,7 @@ import Testing
     }
 
     @Test func reportsAMissingPromptFileAtTheArgument() {
-        let dir = TemporaryDirectory()
+        let dir = TemporaryFolder()
         let yaml = "name: t\nsteps:\n  - id: ask\n    uses: test.prompt\n    with:\n      prompt: prompts/nope.prompt\n"
         let problems = diagnose(yaml, in: dir, registry: promptTestRegistry)
         #expect(problems.count == 1)
@@ -139,7 +140,7 @@ import Testing
     }
 
     @Test func reportsProblemsInsideThePromptFileWithItsOwnPath() {
-        let dir = TemporaryDirectory()
+        let dir = TemporaryFolder()
         dir.write("prompts/p.prompt", "---\nmodel: [x]\n---\nHi")
         let yaml = "name: t\nsteps:\n  - id: ask\n    uses: test.prompt\n    with:\n      prompt: prompts/p.prompt\n"
         let (_, diagnostics) = checkWorkflow(yaml, in: dir, registry: promptTestRegistry)

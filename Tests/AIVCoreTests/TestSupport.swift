@@ -1,34 +1,8 @@
 import AIVCore
 import AIVSteps
+import AIVTestSupport
 import Foundation
 
-/// A fresh folder under the system's temporary directory, removed when the value is released.
-final class TemporaryDirectory: @unchecked Sendable {
-    let path: String
-
-    init() {
-        path = (NSTemporaryDirectory() as NSString).appendingPathComponent("aiv-tests-\(UUID().uuidString)")
-        try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-
-    /// Writes a file (creating folders) and returns its path.
-    @discardableResult
-    func write(_ name: String, _ text: String) -> String {
-        let file = (path as NSString).appendingPathComponent(name)
-        try! FileManager.default.createDirectory(atPath: (file as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        try! text.write(toFile: file, atomically: true, encoding: .utf8)
-        return file
-    }
-
-    @discardableResult
-    func write(_ name: String, bytes: [UInt8]) -> String {
-        let file = (path as NSString).appendingPathComponent(name)
-        FileManager.default.createFile(atPath: file, contents: Data(bytes))
-        return file
-    }
-}
 
 /// `line:col: severity: message` for each diagnostic, sorted: what tests compare against.
 func lines(_ diagnostics: Diagnostics) -> [String] {
@@ -39,7 +13,7 @@ func lines(_ diagnostics: Diagnostics) -> [String] {
 }
 
 /// Loads and checks a workflow given as text (written to `workflow.yaml` in `directory`).
-func checkWorkflow(_ yaml: String, in directory: TemporaryDirectory = TemporaryDirectory(),
+func checkWorkflow(_ yaml: String, in directory: TemporaryFolder = TemporaryFolder(),
                    registry: StepRegistry = .builtin) -> (checked: CheckedWorkflow?, diagnostics: Diagnostics) {
     let path = directory.write("workflow.yaml", yaml)
     let output = Frontend(registry: registry, environment: [:]).check(path: path)
@@ -47,12 +21,12 @@ func checkWorkflow(_ yaml: String, in directory: TemporaryDirectory = TemporaryD
 }
 
 /// The diagnostics of a workflow given as text, as `line:col: severity: message`.
-func diagnose(_ yaml: String, in directory: TemporaryDirectory = TemporaryDirectory(), registry: StepRegistry = .builtin) -> [String] {
+func diagnose(_ yaml: String, in directory: TemporaryFolder = TemporaryFolder(), registry: StepRegistry = .builtin) -> [String] {
     lines(checkWorkflow(yaml, in: directory, registry: registry).diagnostics)
 }
 
 /// Loads, checks and compiles a workflow given as text.
-func plan(_ yaml: String, in directory: TemporaryDirectory = TemporaryDirectory(), inputs: [String] = [],
+func plan(_ yaml: String, in directory: TemporaryFolder = TemporaryFolder(), inputs: [String] = [],
           environment: [String: String] = [:]) -> (plan: ExecutionPlan?, diagnostics: Diagnostics) {
     let path = directory.write("workflow.yaml", yaml)
     let frontend = Frontend(registry: .builtin, environment: environment, binder: InputBinder(currentDirectory: directory.path))

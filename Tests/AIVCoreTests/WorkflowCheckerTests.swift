@@ -1,3 +1,4 @@
+import AIVTestSupport
 import AIVCore
 import Testing
 
@@ -41,7 +42,7 @@ import Testing
                   items: ${{ steps.a.outputs.duration }}
             
             """)
-        let dir = TemporaryDirectory()
+        let dir = TemporaryFolder()
         dir.write("t.srt", "")
         #expect(diagnose(yaml, in: dir) == [
             "12:14: error: argument 'items' of list.sort expects a list, but 'steps.a.outputs.duration' is a number",
@@ -49,7 +50,7 @@ import Testing
     }
 
     @Test func reportsUnknownReferencesWithSuggestions() {
-        let dir = TemporaryDirectory()
+        let dir = TemporaryFolder()
         dir.write("t.srt", "")
         let yaml = workflow("""
               - id: load
@@ -71,7 +72,7 @@ import Testing
     }
 
     @Test func checksItemFieldsAgainstTheForEachList() {
-        let dir = TemporaryDirectory()
+        let dir = TemporaryFolder()
         dir.write("t.srt", "")
         let yaml = workflow("""
               - id: load
@@ -93,7 +94,7 @@ import Testing
     }
 
     @Test func rejectsForEachOverSomethingThatIsNotAList() {
-        let dir = TemporaryDirectory()
+        let dir = TemporaryFolder()
         dir.write("t.srt", "")
         let yaml = workflow("""
               - id: load

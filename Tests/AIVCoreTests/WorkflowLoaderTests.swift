@@ -1,3 +1,4 @@
+import AIVTestSupport
 import AIVCore
 import Testing
 
@@ -20,7 +21,7 @@ import Testing
         """
 
     @Test func loadsAllFieldsOfAStep() throws {
-        let dir = TemporaryDirectory()
+        let dir = TemporaryFolder()
         dir.write("t.srt", "")
         let yaml = """
             name: demo
@@ -46,7 +47,7 @@ import Testing
     }
 
     @Test func readsShorthandForms() throws {
-        let dir = TemporaryDirectory()
+        let dir = TemporaryFolder()
         dir.write("t.srt", "")
         let yaml = """
             name: demo

@@ -1,4 +1,5 @@
 @testable import AIVCore
+import AIVTestSupport
 import Foundation
 import Testing
 
@@ -84,7 +85,7 @@ import Testing
     }
 
     @Test func refusesFilesOverTheSizeLimit() throws {
-        let directory = TemporaryDirectory()
+        let directory = TemporaryFolder()
         let path = directory.write("big.yaml", "a: " + String(repeating: "x", count: SourceFile.defaultSizeLimit))
         #expect(throws: Diagnostic.self) { try SourceFile.read(path) }
         do {
@@ -96,7 +97,7 @@ import Testing
     }
 
     @Test func pointsAtFirstInvalidUTF8Byte() {
-        let directory = TemporaryDirectory()
+        let directory = TemporaryFolder()
         let path = directory.write("bad.yaml", bytes: Array("name: ok\nsteps: caf".utf8) + [0xE9, 0x0A])
         do {
             _ = try SourceFile.read(path)

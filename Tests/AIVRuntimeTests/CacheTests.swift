@@ -1,4 +1,5 @@
 import AIVCore
+import AIVTestSupport
 import Foundation
 import Testing
 
@@ -172,13 +173,13 @@ import Testing
         ("_aiv/steps/x", "output path '_aiv/steps/x' is inside '_aiv/', which aiv keeps for itself"),
     ])
     func refusesPathsThatLeaveTheFolder(_ path: String, _ message: String) {
-        let directory = TemporaryDirectory()
+        let directory = TemporaryFolder()
         #expect(throws: StepError(message)) { try RunFolder(path: directory.path).resolve(path) }
     }
 
     @Test func refusesASymbolicLinkThatLeadsOut() throws {
-        let directory = TemporaryDirectory()
-        let outside = TemporaryDirectory()
+        let directory = TemporaryFolder()
+        let outside = TemporaryFolder()
         try FileManager.default.createSymbolicLink(atPath: directory.path + "/link", withDestinationPath: outside.path)
         #expect(throws: StepError("output path 'link/x.txt' leads out of the run folder through a symbolic link")) {
             try RunFolder(path: directory.path).write(Data("x".utf8), to: "link/x.txt")
@@ -187,7 +188,7 @@ import Testing
     }
 
     @Test func writesAtomicallyAndLeavesNoTemporaryFile() throws {
-        let directory = TemporaryDirectory()
+        let directory = TemporaryFolder()
         let folder = RunFolder(path: directory.path)
         try folder.write(Data("first".utf8), to: "a/b.txt")
         try folder.write(Data("second".utf8), to: "a/b.txt")

@@ -1,29 +1,7 @@
 import AIVCore
+import AIVTestSupport
 import Foundation
 
-/// A fresh folder under the system's temporary directory, removed when the value is released.
-final class TemporaryDirectory: @unchecked Sendable {
-    let path: String
-
-    init() {
-        path = (NSTemporaryDirectory() as NSString).appendingPathComponent("aiv-runtime-\(UUID().uuidString)")
-        try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-
-    @discardableResult
-    func write(_ name: String, _ text: String) -> String {
-        let file = (path as NSString).appendingPathComponent(name)
-        try! FileManager.default.createDirectory(atPath: (file as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        try! text.write(toFile: file, atomically: true, encoding: .utf8)
-        return file
-    }
-
-    func read(_ name: String) -> String? {
-        try? String(contentsOfFile: (path as NSString).appendingPathComponent(name), encoding: .utf8)
-    }
-}
 
 /// Collects every event of a run, for assertions.
 final class EventLog: RunObserver, @unchecked Sendable {
@@ -41,7 +19,7 @@ final class EventLog: RunObserver, @unchecked Sendable {
 
 /// A workflow written to a temporary folder, compiled, and run as many times as a test wants.
 struct Harness {
-    let directory = TemporaryDirectory()
+    let directory = TemporaryFolder()
     var cache: any CacheStore = MemoryCacheStore()
     var registry = FakeSteps.registry
     var steps = FakeSteps.byName

@@ -1,5 +1,6 @@
 import AIVCore
 @testable import AIVStore
+import AIVTestSupport
 import Foundation
 import Testing
 
@@ -11,7 +12,7 @@ import Testing
     }
 
     @Test func savesAndFindsEntriesByKeyAndByStep() throws {
-        let directory = TemporaryDirectory()
+        let directory = TemporaryFolder()
         let cache = SQLiteCacheStore(store: try Store(path: directory.path + "/aiv.sqlite"))
         try cache.save(entry("k1", at: 1))
         try cache.save(entry("k2", at: 2))
@@ -23,7 +24,7 @@ import Testing
     }
 
     @Test func garbageCollectionKeepsTheNewestAndItsFiles() throws {
-        let directory = TemporaryDirectory()
+        let directory = TemporaryFolder()
         let store = try Store(path: directory.path + "/aiv.sqlite")
         let cache = SQLiteCacheStore(store: store)
         let blobs = BlobStore(path: directory.path + "/blobs")
@@ -40,7 +41,7 @@ import Testing
     }
 
     @Test func recordsRunsAndTheirSteps() async throws {
-        let directory = TemporaryDirectory()
+        let directory = TemporaryFolder()
         let store = try Store(path: directory.path + "/aiv.sqlite")
         var harness = Harness()
         harness.cache = SQLiteCacheStore(store: store)
@@ -67,7 +68,7 @@ import Testing
     }
 
     @Test func aRunWhoseProcessIsGoneShowsAsInterrupted() throws {
-        let directory = TemporaryDirectory()
+        let directory = TemporaryFolder()
         let store = try Store(path: directory.path + "/aiv.sqlite")
         let history = RunHistory(store: store)
         history.handle(.runStarted(runID: "r1", workflow: "w", file: "w.yaml", folder: "f", steps: [], inputs: [:], startedAt: Date()))

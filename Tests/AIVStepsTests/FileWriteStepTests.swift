@@ -1,3 +1,4 @@
+import AIVTestSupport
 import AIVCore
 import AIVSteps
 import Foundation
