@@ -60,7 +60,7 @@ public struct FileWriteStep: Step {
             chosen = suffix == "yaml" || suffix == "yml" ? "yaml" : "json"
         }
         switch chosen {
-        case "json": return content.readableJSON + "\n"
+        case "json": return content.prettyJSON + "\n"
         case "yaml": return try yaml(content)
         case "text": return content.interpolationText
         default: throw StepError.argument("format", "must be auto, text, json or yaml, not '\(format)'")
