@@ -81,13 +81,14 @@ public struct Runner: Sendable {
             for need in step.needs { dependents[need.step, default: []].append(step.id) }
         }
         var ready = plan.steps.filter { $0.needs.isEmpty }.map(\.id)
+        let stepsByID = Dictionary(uniqueKeysWithValues: plan.steps.map { ($0.id, $0) })
 
         await withTaskGroup(of: (String, StepReport, JSONValue?).self) { group in
             /// Starts the steps that became ready (none once the run is stopping).
             func startReady() {
                 guard stoppedBy == nil else { return }
                 for id in ready {
-                    guard case .pending = progress[id], let step = plan.step(id) else { continue }
+                    guard case .pending = progress[id], let step = stepsByID[id] else { continue }
                     progress[id] = .running
                     // Only what the step depends on: its values (and cache key) cannot depend on timing.
                     let needed = Dictionary(uniqueKeysWithValues: step.needs.compactMap { need in outputs[need.step].map { (need.step, $0) } })
@@ -117,7 +118,7 @@ public struct Runner: Sendable {
                             if unfinishedNeeds[dependent] == 0 { ready.append(dependent) }
                         } else {
                             progress[dependent] = .running  // claimed: reported when popped
-                            let skipped = StepReport(step: dependent, kind: plan.step(dependent)?.kind ?? "", status: .skipped,
+                            let skipped = StepReport(step: dependent, kind: stepsByID[dependent]?.kind ?? "", status: .skipped,
                                                      reason: "skipped because '\(id)' \(why)")
                             work.append((dependent, skipped, nil))
                         }
@@ -128,7 +129,7 @@ public struct Runner: Sendable {
             startReady()
             for await (id, report, result) in group {
                 finished(id, report, result)
-                if report.status == .failed, !(plan.step(id)?.continueOnError ?? false), stoppedBy == nil {
+                if report.status == .failed, !(stepsByID[id]?.continueOnError ?? false), stoppedBy == nil {
                     stoppedBy = id
                     group.cancelAll()
                 }
@@ -148,7 +149,7 @@ public struct Runner: Sendable {
             }
         }
         let failed = reports.contains { report in
-            report.status == .cancelled || (report.status == .failed && !(plan.step(report.step)?.continueOnError ?? false))
+            report.status == .cancelled || (report.status == .failed && !(stepsByID[report.step]?.continueOnError ?? false))
         }
         let run = RunReport(runID: runID, workflow: plan.workflow, file: plan.file, folder: folder.path, startedAt: started,
                             duration: environment.now().timeIntervalSince(started), status: failed ? .failed : .succeeded, steps: reports)
