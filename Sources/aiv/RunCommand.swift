@@ -29,6 +29,9 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(help: "Print events as JSON lines instead of progress.")
     var json = false
 
+    @Option(name: .customLong("env-file"), help: ArgumentHelp("A .env file of keys and tokens (read when it exists).", valueName: "file"))
+    var envFile: String = ".env"
+
     func validate() throws {
         if maxParallel < 1 { throw ValidationError("--max-parallel must be at least 1") }
     }
@@ -38,6 +41,13 @@ struct RunCommand: AsyncParsableCommand {
         DiagnosticOutput.print(output.diagnostics, sources: output.sources)
         guard let plan = output.plan, let loaded = output.workflow else { throw ExitCode.invalid }
 
+        let secrets: Secrets
+        do {
+            secrets = try Secrets.load(environment: ProcessInfo.processInfo.environment, dotEnv: envFile)
+        } catch {
+            DiagnosticOutput.print(Diagnostics([error]), sources: [])
+            throw ExitCode.invalid
+        }
         let store = try state.openStore()
         let runID = RunIdentifier.make()
         // Absolute, so the thousands of file operations of a run do not each ask for the current folder.
@@ -55,7 +65,7 @@ struct RunCommand: AsyncParsableCommand {
         let environment = RunEnvironment(
             steps: BuiltinSteps.byName, registry: .builtin, cache: SQLiteCacheStore(store: store), blobs: state.blobs,
             readsCache: !noCache, observer: RunObservers([RunHistory(store: store), display]),
-            environment: ProcessInfo.processInfo.environment, maxParallel: maxParallel)
+            environment: ProcessInfo.processInfo.environment, secrets: secrets, maxParallel: maxParallel)
         let report = await Runner(environment).run(plan, runID: runID, folder: folder, workflowDirectory: loaded.baseDirectory)
         display.finish(report)
         // Failures once more, as compiler-style lines pointing at the step in the workflow.

@@ -4,7 +4,7 @@ import Foundation
 
 /// Step kinds for runtime tests: each does one observable thing.
 enum FakeSteps {
-    static let all: [any Step.Type] = [EchoStep.self, SleepStep.self, FlakyStep.self, WriteStep.self, ReadStep.self, HangStep.self]
+    static let all: [any Step.Type] = [EchoStep.self, SleepStep.self, FlakyStep.self, WriteStep.self, ReadStep.self, HangStep.self, LeakStep.self]
     /// The fakes and the built-in local kinds.
     static let registry = StepRegistry(kinds: (all + BuiltinSteps.all).map { $0.kind })
     static let byName = Dictionary(uniqueKeysWithValues: (all + BuiltinSteps.all).map { ($0.kind.name, $0) })
@@ -113,5 +113,20 @@ struct HangStep: Step {
             throw error
         }
         return StepResult(outputs: [:])
+    }
+}
+
+/// `test.leak`: does everything a careless step could do with a secret: logs it, returns it,
+/// and (with `fail`) throws it.
+struct LeakStep: Step {
+    static let kind = StepKindDescription(
+        name: "test.leak", summary: "Leak a secret.",
+        arguments: [Property("name", .string, required: true, "Secret name."), Property("fail", .boolean, default: false, "Throw it.")],
+        outputs: .object([Property("said", .string, required: true, "Text with the secret.")]), example: "")
+    func run(_ arguments: StepArguments, context: StepContext) async throws -> StepResult {
+        let secret = context.secrets[try arguments.string("name")] ?? "missing"
+        context.logger.info("calling with key \(secret)")
+        if try arguments.bool("fail", default: false) { throw StepError("server said: bad key \(secret)") }
+        return StepResult(outputs: ["said": .string("the key is \(secret)")])
     }
 }

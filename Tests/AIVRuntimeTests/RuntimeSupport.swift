@@ -38,11 +38,11 @@ struct Harness {
     /// Runs the workflow into a new run folder `run-<n>`.
     mutating func run(_ yaml: String, inputs: [String] = [], maxParallel: Int = 4, readsCache: Bool = true,
                       clock: any Clock<Duration> = ContinuousClock(), observer: any RunObserver = RunObservers([]),
-                      random: @escaping @Sendable () -> Double = { 0.5 }) async throws -> RunReport {
+                      random: @escaping @Sendable () -> Double = { 0.5 }, secrets: Secrets = Secrets()) async throws -> RunReport {
         runs += 1
         let plan = try plan(yaml, inputs: inputs)
         let environment = RunEnvironment(steps: steps, registry: registry, cache: cache, blobs: BlobStore(path: directory.path + "/blobs"),
-                                         readsCache: readsCache, observer: observer, clock: clock, random: random,
+                                         readsCache: readsCache, observer: observer, clock: clock, random: random, secrets: secrets,
                                          maxParallel: maxParallel)
         return await Runner(environment).run(plan, runID: "run-\(runs)", folder: RunFolder(path: directory.path + "/run-\(runs)"),
                                              workflowDirectory: directory.path)

@@ -67,16 +67,18 @@ extension Runner {
 
         let stepContext = StepContext(stepID: step.id, index: index, workflowDirectory: context.workflowDirectory, runFolder: context.folder,
                                       clock: environment.clock, logger: log.logger(label: "aiv.\(step.id)", prefix: prefix),
-                                      scope: itemScope)
+                                      scope: itemScope, secrets: environment.secrets)
         let started = environment.now()
         var attempt = 0
         while true {
             attempt += 1
             do {
                 try Task.checkCancellation()
-                let result = try await runWithTimeout(step.timeout) {
+                var result = try await runWithTimeout(step.timeout) {
                     try await implementation.init().run(arguments, context: stepContext)
                 }
+                // Outputs go to later steps, files, the cache and history: never with a secret in them.
+                result.outputs = environment.secrets.redact(result.outputs)
                 if let problem = kind.outputs.mismatch(result.outputs) {
                     throw failure("outputs do not match \(kind.name)'s output schema: \(problem)", attempts: attempt)
                 }
@@ -90,7 +92,7 @@ extension Runner {
             } catch is CancellationError {
                 throw InvocationFailure(message: "\(label): cancelled", attempts: attempt, cancelled: true)
             } catch {
-                let message = error is TimeoutError ? "timed out after \(Durations.format(step.timeout ?? 0))" : "\(error)"
+                let message = environment.secrets.redact(error is TimeoutError ? "timed out after \(Durations.format(step.timeout ?? 0))" : "\(error)")
                 log.append("\(prefix)attempt \(attempt) failed: \(message)")
                 // A step that says its failure is not transient (a malformed file) is not retried.
                 let retryable = (error as? StepError)?.isTransient ?? true

@@ -12,12 +12,13 @@ extension Runner {
     /// Runs one step: its condition, its fan-out, every invocation, then writes its outputs and log.
     func execute(_ step: PlannedStep, scope: EvaluationScope, context: RunContext) async -> (StepReport, JSONValue?) {
         let started = environment.now()
-        let log = StepLog(now: environment.now)
+        let log = StepLog(now: environment.now, secrets: environment.secrets)
         func finish(_ status: StepStatus, outputs: JSONValue?, invocations: Int = 0, cached: Int = 0, attempts: Int = 0,
                     reason: String, error: String? = nil) -> (StepReport, JSONValue?) {
             let report = StepReport(step: step.id, kind: step.kind, status: status, startedAt: started,
                                     duration: environment.now().timeIntervalSince(started), invocations: invocations,
-                                    cachedInvocations: cached, attempts: attempts, reason: reason, error: error)
+                                    cachedInvocations: cached, attempts: attempts, reason: reason,
+                                    error: error.map(environment.secrets.redact))
             log.append("\(status.rawValue): \(error ?? reason)")
             writeMetadata(step: step.id, outputs: outputs, log: log, folder: context.folder)
             return (report, outputs)

@@ -15,12 +15,14 @@ public struct RunEnvironment: Sendable {
     public var random: @Sendable () -> Double
     public var now: @Sendable () -> Date
     public var environment: [String: String]
+    public var secrets: Secrets
     public var maxParallel: Int
 
     public init(steps: [String: any Step.Type], registry: StepRegistry, cache: (any CacheStore)? = nil, blobs: BlobStore? = nil,
                 readsCache: Bool = true, observer: any RunObserver = RunObservers([]), clock: any Clock<Duration> = ContinuousClock(),
                 random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) }, now: @escaping @Sendable () -> Date = Date.init,
-                environment: [String: String] = [:], maxParallel: Int = ProcessInfo.processInfo.activeProcessorCount) {
+                environment: [String: String] = [:], secrets: Secrets = Secrets(),
+                maxParallel: Int = ProcessInfo.processInfo.activeProcessorCount) {
         self.steps = steps
         self.registry = registry
         self.cache = cache
@@ -31,6 +33,7 @@ public struct RunEnvironment: Sendable {
         self.random = random
         self.now = now
         self.environment = environment
+        self.secrets = secrets
         self.maxParallel = maxParallel
     }
 }

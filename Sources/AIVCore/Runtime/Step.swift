@@ -41,10 +41,13 @@ public struct StepContext: Sendable {
     /// Inputs, finished steps' outputs and the environment, for arguments a step evaluates
     /// itself once per element (such as `list.filter`'s `where`).
     public var scope: EvaluationScope
+    /// Keys and tokens, for the steps that call services; whatever a step logs, returns or
+    /// throws is redacted of them.
+    public var secrets: Secrets
 
     public init(stepID: String, index: Int? = nil, workflowDirectory: String, runFolder: RunFolder,
                 clock: any Clock<Duration> = ContinuousClock(), logger: Logger = Logger(label: "aiv.step"),
-                scope: EvaluationScope = EvaluationScope()) {
+                scope: EvaluationScope = EvaluationScope(), secrets: Secrets = Secrets()) {
         self.stepID = stepID
         self.index = index
         self.workflowDirectory = workflowDirectory
@@ -52,6 +55,7 @@ public struct StepContext: Sendable {
         self.clock = clock
         self.logger = logger
         self.scope = scope
+        self.secrets = secrets
     }
 
     /// An input path resolved against the workflow's folder (absolute paths stay as they are).

@@ -7,13 +7,17 @@ public final class StepLog: @unchecked Sendable {
     private let lock = NSLock()
     private var lines: [String] = []
     private let now: @Sendable () -> Date
+    private let secrets: Secrets
 
-    public init(now: @escaping @Sendable () -> Date = Date.init) {
+    public init(now: @escaping @Sendable () -> Date = Date.init, secrets: Secrets = Secrets()) {
         self.now = now
+        self.secrets = secrets
     }
 
+    /// Adds a line, with any secret in it redacted.
     public func append(_ line: String) {
         let stamp = Self.timestamp(now())
+        let line = secrets.redact(line)
         lock.withLock { lines.append("\(stamp) \(line)") }
     }
 
