@@ -55,7 +55,7 @@ public struct Secrets: Sendable {
         switch value {
         case .string(let text): return .string(redact(text))
         case .array(let items): return .array(items.map(redact))
-        case .object(let members): return .object(Dictionary(uniqueKeysWithValues: members.map { (redact($0.key), redact($0.value)) }))
+        case .object(let members): return .object(Dictionary(members.map { (redact($0.key), redact($0.value)) }, uniquingKeysWith: { first, _ in first }))
         default: return value
         }
     }
