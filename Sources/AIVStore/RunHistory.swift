@@ -71,18 +71,22 @@ public final class RunHistory: RunObserver, @unchecked Sendable {
     }
 
     public func runs(limit: Int = 20) throws -> [RunSummary] {
-        try store.pool.read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT r.id, r.workflow, r.started_at, r.duration, r.status, r.pid,
-                  SUM(s.status = 'succeeded') AS ran, SUM(s.status = 'cached') AS cached,
-                  SUM(s.status = 'failed') AS failed, SUM(s.status IN ('skipped', 'cancelled')) AS skipped
-                FROM run r LEFT JOIN run_step s ON s.run_id = r.id
-                GROUP BY r.id ORDER BY r.started_at DESC LIMIT ?
-                """, arguments: [limit]).map { row in
-                RunSummary(id: row["id"], workflow: row["workflow"], startedAt: Date(timeIntervalSince1970: row["started_at"]),
-                           duration: row["duration"], status: Self.status(row["status"], pid: row["pid"]), ran: row["ran"] ?? 0, cached: row["cached"] ?? 0,
-                           failed: row["failed"] ?? 0, skipped: row["skipped"] ?? 0)
-            }
+        try store.pool.read { db in try Self.summaries(db, where: "1", arguments: [], limit: limit) }
+    }
+
+    /// Runs with their step counts, newest first: the one query `runs` and `run` share.
+    static func summaries(_ db: Database, where condition: String, arguments: StatementArguments, limit: Int) throws -> [RunSummary] {
+        try Row.fetchAll(db, sql: """
+            SELECT r.id, r.workflow, r.started_at, r.duration, r.status, r.pid,
+              SUM(s.status = 'succeeded') AS ran, SUM(s.status = 'cached') AS cached,
+              SUM(s.status = 'failed') AS failed, SUM(s.status IN ('skipped', 'cancelled')) AS skipped
+            FROM run r LEFT JOIN run_step s ON s.run_id = r.id
+            WHERE \(condition)
+            GROUP BY r.id ORDER BY r.started_at DESC LIMIT ?
+            """, arguments: arguments + [limit]).map { row in
+            RunSummary(id: row["id"], workflow: row["workflow"], startedAt: Date(timeIntervalSince1970: row["started_at"]),
+                       duration: row["duration"], status: status(row["status"], pid: row["pid"]), ran: row["ran"] ?? 0,
+                       cached: row["cached"] ?? 0, failed: row["failed"] ?? 0, skipped: row["skipped"] ?? 0)
         }
     }
 
@@ -100,10 +104,7 @@ public final class RunHistory: RunObserver, @unchecked Sendable {
                            invocations: s["invocations"], cachedInvocations: s["cached_invocations"], attempts: s["attempts"],
                            reason: s["reason"], error: s["error"])
             }
-            let summary = RunSummary(id: runID, workflow: row["workflow"], startedAt: Date(timeIntervalSince1970: row["started_at"]),
-                                     duration: row["duration"], status: Self.status(row["status"], pid: row["pid"]), ran: steps.filter { $0.status == .succeeded }.count,
-                                     cached: steps.filter { $0.status == .cached }.count, failed: steps.filter { $0.status == .failed }.count,
-                                     skipped: steps.filter { $0.status == .skipped || $0.status == .cancelled }.count)
+            guard let summary = try Self.summaries(db, where: "r.id = ?", arguments: [runID], limit: 1).first else { return nil }
             return (summary, row["folder"], row["file"], steps)
         }
     }

@@ -134,7 +134,7 @@ struct CheckRun {
             return items.first.map { Schema.of($0.json) } ?? .any
         }
         guard let template = parseTemplate(value, step: step) else { return .any }
-        guard let expression = template.singleExpression else {
+        guard template.singleExpression != nil else {
             diagnostics.error("'for_each' must be a list or one '${{ }}' expression that gives a list", at: value.location, length: value.length)
             return .any
         }
@@ -143,7 +143,6 @@ struct CheckRun {
             diagnostics.error("'for_each' must be a list, but '\(Self.source(of: template))' is \(type.phrase)", at: value.location, length: value.length)
             return .any
         }
-        _ = expression
         return type.element ?? .any
     }
 

@@ -82,14 +82,4 @@ public struct SourceValue: Sendable, Hashable {
             .object(Dictionary(entries.map { ($0.key, $0.value.json) }, uniquingKeysWith: { _, last in last }))
         }
     }
-
-    /// Calls `visit` on this value and every value inside it, depth first, in document order.
-    public func forEachValue(_ visit: (SourceValue) -> Void) {
-        visit(self)
-        switch content {
-        case .sequence(let items): items.forEach { $0.forEachValue(visit) }
-        case .mapping(let entries): entries.forEach { $0.value.forEachValue(visit) }
-        default: break
-        }
-    }
 }

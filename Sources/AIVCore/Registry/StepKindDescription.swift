@@ -39,9 +39,6 @@ public struct StepKindDescription: Sendable {
     }
 
     public func argument(_ name: String) -> Property? { arguments.first { $0.name == name } }
-
-    /// The arguments as one object shape (for JSON Schema and value checks).
-    public var argumentSchema: Schema { .object(arguments) }
 }
 
 /// An external service that steps call, with the settings a workflow may give under `services:`.
