@@ -43,13 +43,13 @@ let package = Package(
         // Benchmarks that print what they measure: swift run -c release aiv-bench
         .executableTarget(name: "aiv-bench", dependencies: ["AIVCore", "AIVSteps", "AIVStore"]),
         // Helpers shared by the test targets (temporary folders).
-        .target(name: "AIVTestSupport", path: "Tests/Support"),
+        .target(name: "AIVTestSupport", dependencies: ["AIVCore"], path: "Tests/Support"),
         .testTarget(name: "AIVCoreTests", dependencies: ["AIVCore", "AIVSteps", "AIVTestSupport"]),
         .testTarget(name: "AIVRuntimeTests", dependencies: [
             "AIVCore", "AIVSteps", "AIVStore", "AIVTestSupport",
             .product(name: "Clocks", package: "swift-clocks"),
         ]),
         .testTarget(name: "AIVStepsTests", dependencies: ["AIVCore", "AIVSteps", "AIVTestSupport"]),
-        .testTarget(name: "aivTests", dependencies: ["aiv", "AIVStore"]),
+        .testTarget(name: "aivTests", dependencies: ["aiv", "AIVStore", "AIVCore", "AIVTestSupport"]),
     ]
 )

@@ -10,6 +10,7 @@ public enum BuiltinSteps {
         ListFilterStep.self,
         ListSortStep.self,
         ListDedupeStep.self,
+        GeminiGenerateStep.self,
     ]
 
     /// Kind name → implementation, for the runtime.

@@ -14,7 +14,18 @@ public enum BuiltinServices {
                 Property("tokens_per_minute", .number, "Input tokens per minute (default 1,000,000)."),
                 Property("requests_per_day", .number, "Requests per day, counted across runs; the day resets at midnight Pacific time (default 1,500)."),
             ]), "Rate limits shared by every Gemini step."),
-        ])
+            retrySetting, timeoutSetting,
+        ],
+        http: HTTPServiceInfo(
+            defaultBaseURL: "https://generativelanguage.googleapis.com", baseURLVariable: "GEMINI_BASE_URL",
+            credential: .init(variable: "GEMINI_API_KEY", header: "x-goog-api-key"),
+            defaultLimits: ServiceLimits(requestsPerMinute: 15, tokensPerMinute: 1_000_000, requestsPerDay: 1_500),
+            usage: { answer in
+                guard let usage = answer["usageMetadata"] else { return nil }
+                let input = Int(usage["promptTokenCount"]?.numberValue ?? 0)
+                let output = Int((usage["candidatesTokenCount"]?.numberValue ?? 0) + (usage["thoughtsTokenCount"]?.numberValue ?? 0))
+                return TokenUsage(input: input, output: output, total: Int(usage["totalTokenCount"]?.numberValue ?? Double(input + output)))
+            }))
 
     public static let notion = ServiceDescription(
         name: "notion",
@@ -26,7 +37,12 @@ public enum BuiltinServices {
             Property("limits", .object([
                 Property("requests_per_second", .number, "Average requests per second (Notion allows 3 per integration)."),
             ]), "Rate limits shared by every Notion step."),
-        ])
+            retrySetting, timeoutSetting,
+        ],
+        http: HTTPServiceInfo(
+            defaultBaseURL: "https://api.notion.com", baseURLVariable: "NOTION_BASE_URL",
+            credential: .init(variable: "NOTION_TOKEN", header: "Authorization", prefix: "Bearer "),
+            defaultLimits: ServiceLimits(requestsPerSecond: 3)))
 
     public static let obs = ServiceDescription(
         name: "obs",
@@ -37,4 +53,17 @@ public enum BuiltinServices {
         ])
 
     public static let all = [gemini, notion, obs]
+
+    /// The services reached over HTTP, by name: what a run's `ServiceHub` serves.
+    public static let http: [String: HTTPServiceInfo] = Dictionary(uniqueKeysWithValues: all.compactMap { service in
+        service.http.map { (service.name, $0) }
+    })
+
+    static let retrySetting = Property("retry", .object([
+        Property("attempts", .integer, "Tries in all for a 429, 500, 502, 503, 504, timeout or dropped connection (default 5)."),
+        Property("delay", .anyOf([.number, .string]), role: .duration, "First wait; doubles each time, with ±20% jitter (default 1s). A 429 waits as long as the server asks."),
+        Property("max_delay", .anyOf([.number, .string]), role: .duration, "Longest wait between tries (default 60s)."),
+    ]), "How requests to the service are retried.")
+    static let timeoutSetting = Property("timeout", .anyOf([.number, .string]), role: .duration,
+                                         "Longest wait for the service to send anything (default 120s).")
 }

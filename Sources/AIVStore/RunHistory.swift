@@ -37,6 +37,15 @@ public final class RunHistory: RunObserver, @unchecked Sendable {
                                          report.duration, report.invocations, report.cachedInvocations, report.attempts, report.reason,
                                          report.error, position])
                 }
+            case .serviceCall(let call):
+                let id = lock.withLock { runID }
+                try store.pool.write { db in
+                    try db.execute(sql: """
+                        INSERT INTO service_call (run_id, step, item, service, method, target, status, latency, attempt,
+                          input_tokens, output_tokens, total_tokens, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        """, arguments: [id, call.step, call.item, call.service, call.method, call.target, call.status, call.latency,
+                                         call.attempt, call.tokens?.input, call.tokens?.output, call.tokens?.total, call.error])
+                }
             case .runFinished(let report):
                 try store.pool.write { db in
                     try db.execute(sql: "UPDATE run SET duration = ?, status = ? WHERE id = ?",
@@ -106,6 +115,36 @@ public final class RunHistory: RunObserver, @unchecked Sendable {
             }
             guard let summary = try Self.summaries(db, where: "r.id = ?", arguments: [runID], limit: 1).first else { return nil }
             return (summary, row["folder"], row["file"], steps)
+        }
+    }
+}
+
+extension RunHistory {
+    /// A step's calls to services in one run: how many, tokens, latency.
+    public struct ServiceUsage: Sendable, Equatable {
+        public var step: String
+        public var service: String
+        public var calls: Int
+        public var failedCalls: Int
+        public var inputTokens: Int
+        public var outputTokens: Int
+        public var totalTokens: Int
+        public var meanLatency: Double
+        public var maxLatency: Double
+    }
+
+    public func serviceUsage(run id: String) throws -> [ServiceUsage] {
+        try store.pool.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT step, service, COUNT(*) AS calls, SUM(CASE WHEN status BETWEEN 200 AND 299 THEN 0 ELSE 1 END) AS failed,
+                  COALESCE(SUM(input_tokens), 0) AS input, COALESCE(SUM(output_tokens), 0) AS output,
+                  COALESCE(SUM(total_tokens), 0) AS total, AVG(latency) AS mean, MAX(latency) AS max
+                FROM service_call WHERE run_id = ? GROUP BY step, service ORDER BY MIN(id)
+                """, arguments: [id]).map { row in
+                ServiceUsage(step: row["step"], service: row["service"], calls: row["calls"], failedCalls: row["failed"],
+                             inputTokens: row["input"], outputTokens: row["output"], totalTokens: row["total"],
+                             meanLatency: row["mean"], maxLatency: row["max"])
+            }
         }
     }
 }

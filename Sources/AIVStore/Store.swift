@@ -64,6 +64,33 @@ public final class Store: Sendable {
                 t.primaryKey(["run_id", "step"])
             }
         }
+        migrator.registerMigration("v2 services") { db in
+            // Every request a step made: tokens per step and latency per call (the seed's metrics).
+            try db.create(table: "service_call") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("run_id", .text).notNull().indexed()
+                t.column("step", .text).notNull()
+                t.column("item", .integer)
+                t.column("service", .text).notNull()
+                t.column("method", .text).notNull()
+                t.column("target", .text).notNull()
+                t.column("status", .integer)
+                t.column("latency", .double).notNull()
+                t.column("attempt", .integer).notNull()
+                t.column("input_tokens", .integer)
+                t.column("output_tokens", .integer)
+                t.column("total_tokens", .integer)
+                t.column("error", .text)
+            }
+            // Requests and tokens per service per quota day, across runs.
+            try db.create(table: "quota_usage") { t in
+                t.column("service", .text).notNull()
+                t.column("day", .text).notNull()
+                t.column("requests", .integer).notNull().defaults(to: 0)
+                t.column("tokens", .integer).notNull().defaults(to: 0)
+                t.primaryKey(["service", "day"])
+            }
+        }
         return migrator
     }
 

@@ -15,7 +15,7 @@ struct AIVCommand: AsyncParsableCommand {
             """,
         version: "0.1.0",
         subcommands: [RunCommand.self, ValidateCommand.self, PlanCommand.self, GraphCommand.self, RunsCommand.self, CacheCommand.self,
-                      SchemaCommand.self, KindsCommand.self])
+                      SchemaCommand.self, KindsCommand.self, QuotaCommand.self])
 }
 
 /// The workflow file and its inputs, shared by the commands that compile a workflow.

@@ -12,6 +12,11 @@ struct RunCommand: AsyncParsableCommand {
             Each run gets a folder (.aiv/runs/<run-id>/ by default) holding the files steps write and, under _aiv/, \
             each step's outputs and log. Re-running does only what changed; after a failure or a kill, running \
             the same command again redoes only the steps that did not finish.
+
+            --record keeps every request a step sends to a service (Gemini, Notion) and its answer as YAML \
+            fixtures, one file per step, in fixtures/<workflow>/ beside the workflow (or --fixtures DIR); \
+            credentials are never written. --dry-run answers every request from those fixtures: no network, \
+            no keys, no quota used.
             """)
 
     @OptionGroup var workflow: WorkflowOptions
@@ -32,8 +37,24 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .customLong("env-file"), help: ArgumentHelp("A .env file of keys and tokens (read when it exists).", valueName: "file"))
     var envFile: String = ".env"
 
+    @Flag(help: "Keep every exchange with a service as fixtures (service steps are called, not taken from the cache).")
+    var record = false
+
+    @Flag(name: .customLong("dry-run"), help: "Answer service requests from recorded fixtures: no network, no keys.")
+    var dryRun = false
+
+    @Option(help: ArgumentHelp("The fixture folder (default: fixtures/<workflow> beside the workflow file).", valueName: "dir"))
+    var fixtures: String?
+
     func validate() throws {
         if maxParallel < 1 { throw ValidationError("--max-parallel must be at least 1") }
+        if record && dryRun { throw ValidationError("--record and --dry-run exclude each other: one calls services, the other never does") }
+    }
+
+    /// `fixtures/<workflow file name without extension>` beside the workflow.
+    static func defaultFixtureFolder(workflowFile: String) -> String {
+        let url = URL(fileURLWithPath: workflowFile)
+        return url.deletingLastPathComponent().appendingPathComponent("fixtures").appendingPathComponent(url.deletingPathExtension().lastPathComponent).path
     }
 
     func run() async throws {
@@ -62,12 +83,46 @@ struct RunCommand: AsyncParsableCommand {
         } else {
             display = PlainProgress()
         }
+        let observer = RunObservers([RunHistory(store: store), display])
+        let fixtureFolder = Paths.resolve(fixtures ?? Self.defaultFixtureFolder(workflowFile: workflow.file), relativeTo: cwd)
+        let mode: TransportMode = dryRun ? .replay : record ? .record : .live
+        let transport: any HTTPTransport
+        if dryRun {
+            do {
+                let replay = try ReplayTransport(folder: fixtureFolder, secrets: secrets)
+                if replay.isEmpty, plan.steps.contains(where: { $0.service != nil }) {
+                    FileHandle.standardError.write(Data("aiv: --dry-run: no fixtures in \(fixtureFolder); record them with `aiv run --record \(workflow.file)`\n".utf8))
+                    throw ExitCode.invalid
+                }
+                transport = replay
+            } catch let diagnostic as Diagnostic {
+                DiagnosticOutput.print(Diagnostics([diagnostic]), sources: [])
+                throw ExitCode.invalid
+            }
+        } else {
+            transport = URLSessionTransport()
+        }
+        let recorder = record ? FixtureRecorder(folder: fixtureFolder, workflow: (workflow.file as NSString).lastPathComponent) : nil
+        let services = ServiceHub(
+            mode: mode, transport: transport, services: BuiltinServices.http, settings: plan.services,
+            environment: ProcessInfo.processInfo.environment, secrets: secrets, ledger: SQLiteQuotaLedger(store: store), recorder: recorder,
+            report: { observer.handle(.serviceCall($0)) }, warn: { observer.handle(.warning($0)) })
         let environment = RunEnvironment(
             steps: BuiltinSteps.byName, registry: .builtin, cache: SQLiteCacheStore(store: store), blobs: state.blobs,
-            readsCache: !noCache, observer: RunObservers([RunHistory(store: store), display]),
-            environment: ProcessInfo.processInfo.environment, secrets: secrets, maxParallel: maxParallel)
+            readsCache: !noCache, observer: observer, environment: ProcessInfo.processInfo.environment, secrets: secrets,
+            maxParallel: maxParallel, services: services)
         let report = await Runner(environment).run(plan, runID: runID, folder: folder, workflowDirectory: loaded.baseDirectory)
         display.finish(report)
+        if let recorder {
+            do {
+                let written = try recorder.flush()
+                if !json {
+                    print("Recorded \(recorder.recordedCount) exchange\(recorder.recordedCount == 1 ? "" : "s") in \(written.count) fixture file\(written.count == 1 ? "" : "s") under \(fixtureFolder)")
+                }
+            } catch {
+                FileHandle.standardError.write(Data("aiv: could not write fixtures to \(fixtureFolder): \(error)\n".utf8))
+            }
+        }
         // Failures once more, as compiler-style lines pointing at the step in the workflow.
         let failures = report.steps.filter { $0.status == .failed }.compactMap { failed -> String? in
             guard let error = failed.error else { return nil }

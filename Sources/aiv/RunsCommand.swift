@@ -48,6 +48,15 @@ struct RunsCommand: ParsableCommand {
                 [step.step, step.kind, step.status.rawValue, SummaryTable.format(step.duration), SummaryTable.cachedColumn(step),
                  step.attempts == 0 ? "-" : String(step.attempts), step.error ?? step.reason]
             }), terminator: "")
+            let usage = try RunHistory(store: try state.openStore()).serviceUsage(run: found.run.id)
+            if !usage.isEmpty {
+                print("\nService calls:")
+                print(Table.render(header: ["step", "service", "calls", "failed", "input tokens", "output tokens", "total tokens", "mean latency", "max latency"],
+                                   rows: usage.map { use in
+                    [use.step, use.service, String(use.calls), String(use.failedCalls), String(use.inputTokens), String(use.outputTokens),
+                     String(use.totalTokens), SummaryTable.format(use.meanLatency), SummaryTable.format(use.maxLatency)]
+                }), terminator: "")
+            }
             print("\nA step's log: aiv runs log \(found.run.id) <step>")
         }
     }

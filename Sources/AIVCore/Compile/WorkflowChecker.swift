@@ -192,6 +192,13 @@ struct CheckRun {
 
     mutating func checkRole(_ role: ArgumentRole, of entry: SourceValue.Entry, step: StepDeclaration, kind: StepKindDescription) {
         let value = entry.value
+        if case .inputFile = role, let items = value.items {
+            // A list of input files: each literal path must exist.
+            for item in items {
+                checkRole(role, of: SourceValue.Entry(key: entry.key, keyLocation: entry.keyLocation, value: item), step: step, kind: kind)
+            }
+            return
+        }
         guard let text = value.string, !text.hasExpressionMarker else { return }
         switch role {
         case .inputFile:

@@ -46,11 +46,14 @@ public struct ServiceDescription: Sendable {
     public var name: String
     public var summary: String
     public var settings: [Property]
+    /// For services reached over HTTP: address, credential, default limits, token usage.
+    public var http: HTTPServiceInfo?
 
-    public init(name: String, summary: String, settings: [Property]) {
+    public init(name: String, summary: String, settings: [Property], http: HTTPServiceInfo? = nil) {
         self.name = name
         self.summary = summary
         self.settings = settings
+        self.http = http
     }
 }
 

@@ -35,8 +35,11 @@ public struct CacheKeyComponents: Sendable, Codable, Equatable {
             case .inputFile, .template: true
             default: false
             }
-            guard readsFile, let path = arguments[property.name]?.stringValue else { continue }
-            files[path] = (try? digests.digest(Paths.resolve(path, relativeTo: workflowDirectory))) ?? "missing"
+            guard readsFile, let value = arguments[property.name] else { continue }
+            // One path, or a list of them (media files).
+            for path in value.arrayValue?.compactMap(\.stringValue) ?? value.stringValue.map({ [$0] }) ?? [] {
+                files[path] = (try? digests.digest(Paths.resolve(path, relativeTo: workflowDirectory))) ?? "missing"
+            }
         }
         // Rate limits change how fast results come, not what they are.
         var settings = kind.service.flatMap { services[$0] } ?? .null

@@ -69,6 +69,10 @@ public enum RunEvent: Sendable {
     case invocationFinished(step: String, index: Int?, cached: Bool, done: Int, of: Int)
     case retrying(step: String, index: Int?, attempt: Int, delay: Double, error: String)
     case stepFinished(StepReport)
+    /// A step's request to a service got an answer (or none).
+    case serviceCall(ServiceCall)
+    /// Something the user should know that is not a failure (a quota at 80%).
+    case warning(String)
     case runFinished(RunReport)
 }
 

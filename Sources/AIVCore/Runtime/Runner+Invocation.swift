@@ -48,8 +48,15 @@ extension Runner {
         let key = components.key
         let prefix = index.map { "item \($0): " } ?? ""
         var reason = "cache off for this step"
-        if step.isCacheable, let cache = environment.cache {
-            if !environment.readsCache {
+        // A dry run's answers come from fixtures: they are neither taken from nor put in the cache.
+        // A recording run calls every service so the fixtures are complete (its results are cached).
+        let mode = kind.service == nil ? nil : environment.services?.mode
+        let cacheable = step.isCacheable && mode != .replay
+        if mode == .replay { reason = "--dry-run: answered from fixtures" }
+        if cacheable, let cache = environment.cache {
+            if mode == .record {
+                reason = "--record: service steps are called to be recorded"
+            } else if !environment.readsCache {
                 reason = "--no-cache"
             } else {
                 do {
@@ -67,7 +74,7 @@ extension Runner {
 
         let stepContext = StepContext(stepID: step.id, index: index, workflowDirectory: context.workflowDirectory, runFolder: context.folder,
                                       clock: environment.clock, logger: log.logger(label: "aiv.\(step.id)", prefix: prefix),
-                                      scope: itemScope, secrets: environment.secrets)
+                                      scope: itemScope, secrets: environment.secrets, services: environment.services)
         let started = environment.now()
         var attempt = 0
         while true {
@@ -82,7 +89,7 @@ extension Runner {
                 if let problem = kind.outputs.mismatch(result.outputs) {
                     throw failure("outputs do not match \(kind.name)'s output schema: \(problem)", attempts: attempt)
                 }
-                if step.isCacheable, let cache = environment.cache {
+                if cacheable, let cache = environment.cache {
                     remember(result, key: key, components: components, step: step, index: index, cache: cache, context: context,
                              duration: environment.now().timeIntervalSince(started), log: log)
                 }
@@ -95,7 +102,7 @@ extension Runner {
                 let message = environment.secrets.redact(error is TimeoutError ? "timed out after \(Durations.format(step.timeout ?? 0))" : "\(error)")
                 log.append("\(prefix)attempt \(attempt) failed: \(message)")
                 // A step that says its failure is not transient (a malformed file) is not retried.
-                let retryable = (error as? StepError)?.isTransient ?? true
+                let retryable = (error as? any TransienceReporting)?.isTransient ?? true
                 guard attempt < step.retry.attempts, retryable else {
                     throw failure(message + (attempt > 1 ? " (after \(attempt) attempts)" : ""), attempts: attempt)
                 }

@@ -17,12 +17,14 @@ public struct RunEnvironment: Sendable {
     public var environment: [String: String]
     public var secrets: Secrets
     public var maxParallel: Int
+    /// How service steps reach their services; nil for runs without any.
+    public var services: ServiceHub?
 
     public init(steps: [String: any Step.Type], registry: StepRegistry, cache: (any CacheStore)? = nil, blobs: BlobStore? = nil,
                 readsCache: Bool = true, observer: any RunObserver = RunObservers([]), clock: any Clock<Duration> = ContinuousClock(),
                 random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) }, now: @escaping @Sendable () -> Date = Date.init,
                 environment: [String: String] = [:], secrets: Secrets = Secrets(),
-                maxParallel: Int = ProcessInfo.processInfo.activeProcessorCount) {
+                maxParallel: Int = ProcessInfo.processInfo.activeProcessorCount, services: ServiceHub? = nil) {
         self.steps = steps
         self.registry = registry
         self.cache = cache
@@ -35,6 +37,7 @@ public struct RunEnvironment: Sendable {
         self.environment = environment
         self.secrets = secrets
         self.maxParallel = maxParallel
+        self.services = services
     }
 }
 

@@ -44,10 +44,12 @@ public struct StepContext: Sendable {
     /// Keys and tokens, for the steps that call services; whatever a step logs, returns or
     /// throws is redacted of them.
     public var secrets: Secrets
+    /// The run's way to services (network or fixtures, limits, recording); nil when the run has none.
+    public var services: ServiceHub?
 
     public init(stepID: String, index: Int? = nil, workflowDirectory: String, runFolder: RunFolder,
                 clock: any Clock<Duration> = ContinuousClock(), logger: Logger = Logger(label: "aiv.step"),
-                scope: EvaluationScope = EvaluationScope(), secrets: Secrets = Secrets()) {
+                scope: EvaluationScope = EvaluationScope(), secrets: Secrets = Secrets(), services: ServiceHub? = nil) {
         self.stepID = stepID
         self.index = index
         self.workflowDirectory = workflowDirectory
@@ -56,6 +58,13 @@ public struct StepContext: Sendable {
         self.logger = logger
         self.scope = scope
         self.secrets = secrets
+        self.services = services
+    }
+
+    /// The client for one service, bound to this step and item.
+    public func service(_ name: String) throws(StepError) -> ServiceClient {
+        guard let services else { throw StepError("this run has no way to reach services") }
+        return try services.client(name, step: stepID, item: index, logger: logger)
     }
 
     /// An input path resolved against the workflow's folder (absolute paths stay as they are).
@@ -64,8 +73,19 @@ public struct StepContext: Sendable {
     }
 }
 
+/// An error that knows whether trying the step again may help.
+public protocol TransienceReporting: Error {
+    var isTransient: Bool { get }
+}
+
+extension ServiceError: TransienceReporting {}
+extension TransportError: TransienceReporting {}
+extension QuotaExhausted: TransienceReporting {
+    public var isTransient: Bool { false }
+}
+
 /// A failure of one step invocation, said so that a user knows what to fix.
-public struct StepError: Error, Sendable, CustomStringConvertible, Equatable {
+public struct StepError: Error, Sendable, CustomStringConvertible, Equatable, TransienceReporting {
     public var message: String
     /// Whether trying again may help (a timeout, a 503); local input errors are not.
     public var isTransient: Bool

@@ -89,12 +89,16 @@ public struct TemplateRenderStep: Step {
     /// The body rendered as plain text: the `CONTENT_TYPE: TEXT` pragma turns off swift-mustache's
     /// HTML escaping. Alone on its line, the pragma line disappears from the output.
     static func render(_ template: PromptFile, values: [String: JSONValue]) throws(StepError) -> String {
+        try render(template.body, path: template.path, values: values)
+    }
+
+    static func render(_ body: String, path: String, values: [String: JSONValue]) throws(StepError) -> String {
         let mustache: MustacheTemplate
         do {
-            mustache = try MustacheTemplate(string: "{{% CONTENT_TYPE: TEXT}}\n" + template.body)
+            mustache = try MustacheTemplate(string: "{{% CONTENT_TYPE: TEXT}}\n" + body)
         } catch {
-            // PromptFile.load has parsed the same body, so this is not expected.
-            throw StepError("\(template.path): template syntax: \(error)")
+            // PromptFile.load has parsed the same text, so this is not expected.
+            throw StepError("\(path): template syntax: \(error)")
         }
         return mustache.render(values.mapValues(MustacheValue.make))
     }

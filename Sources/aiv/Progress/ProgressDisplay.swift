@@ -47,6 +47,8 @@ final class PlainProgress: RunObserver, ProgressDisplay, @unchecked Sendable {
             line = "start  \(step)\(invocations > 1 ? " (\(invocations) items)" : "")"
         case .retrying(let step, let index, let attempt, let delay, let error):
             line = "retry  \(step)\(index.map { " item \($0)" } ?? ""): attempt \(attempt) failed (\(error)); next in \(String(format: "%.1f", delay))s"
+        case .warning(let message):
+            line = "warning: \(message)"
         case .stepFinished(let report):
             line = "\(report.status.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0)) \(report.step) \(SummaryTable.format(report.duration))"
                 + ((report.error ?? report.reason).isEmpty ? "" : ": \(report.error ?? report.reason)")
@@ -83,6 +85,18 @@ final class JSONEventPrinter: RunObserver, ProgressDisplay, @unchecked Sendable 
             object = ["event": "step_finished", "step": .string(report.step), "status": .string(report.status.rawValue),
                       "duration": .double(report.duration), "invocations": .int(report.invocations), "cached": .int(report.cachedInvocations),
                       "attempts": .int(report.attempts), "reason": .string(report.reason), "error": report.error.map { .string($0) } ?? .null]
+        case .serviceCall(let call):
+            var fields: JSONValue = ["event": "service_call", "step": .string(call.step), "index": call.item.map { .int($0) } ?? .null,
+                                     "service": .string(call.service), "method": .string(call.method), "target": .string(call.target),
+                                     "status": call.status.map { .int($0) } ?? .null, "latency": .double(call.latency), "attempt": .int(call.attempt),
+                                     "error": call.error.map { .string($0) } ?? .null]
+            if let tokens = call.tokens, case .object(var members) = fields {
+                members["tokens"] = ["input": .int(tokens.input), "output": .int(tokens.output), "total": .int(tokens.total)]
+                fields = .object(members)
+            }
+            object = fields
+        case .warning(let message):
+            object = ["event": "warning", "message": .string(message)]
         case .runFinished(let report):
             object = ["event": "run_finished", "run": .string(report.runID), "status": .string(report.status.rawValue),
                       "duration": .double(report.duration), "folder": .string(report.folder)]

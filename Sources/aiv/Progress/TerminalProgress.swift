@@ -34,6 +34,10 @@ final class TerminalProgress: RunObserver, ProgressDisplay, @unchecked Sendable 
                 let mark = ["succeeded": "✓", "cached": "≡", "skipped": "-", "failed": "✗", "cancelled": "■"][report.status.rawValue] ?? "?"
                 emit("\(mark) \(report.step) \(report.status.rawValue) \(SummaryTable.format(report.duration))"
                      + ((report.error ?? report.reason).isEmpty ? "" : " — \(report.error ?? report.reason)"))
+            case .warning(let message):
+                emit("⚠ \(message)")
+            case .serviceCall:
+                return
             case .runFinished:
                 timer?.cancel()
                 timer = nil

@@ -1,0 +1,41 @@
+import Foundation
+
+/// Collects the exchanges of a `--record` run and writes them, one YAML file per step, when the
+/// run ends. Each file is written whole under a temporary name and renamed, so a crash leaves the
+/// previous recording, never half a file.
+public final class FixtureRecorder: @unchecked Sendable {
+    public let folder: String
+    public let workflow: String
+    private let lock = NSLock()
+    private var exchanges: [String: [RecordedExchange]] = [:]
+
+    public init(folder: String, workflow: String) {
+        self.folder = folder
+        self.workflow = workflow
+    }
+
+    public func record(_ exchange: RecordedExchange) {
+        lock.withLock { exchanges[exchange.step, default: []].append(exchange) }
+    }
+
+    public var recordedCount: Int { lock.withLock { exchanges.values.reduce(0) { $0 + $1.count } } }
+
+    /// Writes the files of the steps that made calls; returns their paths. Items are sorted (the
+    /// order of an item's own calls is kept), so two recordings of the same run diff cleanly.
+    @discardableResult
+    public func flush() throws -> [String] {
+        let byStep = lock.withLock { exchanges }
+        guard !byStep.isEmpty else { return [] }
+        try Folders.create(folder)
+        var written: [String] = []
+        for step in byStep.keys.sorted() {
+            let ordered = byStep[step]!.enumerated().sorted { a, b in
+                (a.element.item ?? -1, a.offset) < (b.element.item ?? -1, b.offset)
+            }.map(\.element)
+            let path = FixtureFile.path(folder: folder, step: step)
+            try AtomicFile.write(Data(try FixtureFile.yaml(step: step, workflow: workflow, exchanges: ordered).utf8), to: path)
+            written.append(path)
+        }
+        return written
+    }
+}

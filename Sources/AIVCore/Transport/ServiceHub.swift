@@ -1,0 +1,268 @@
+import Foundation
+import Logging
+
+/// How a run reaches services.
+public enum TransportMode: String, Sendable, Codable {
+    /// The network.
+    case live
+    /// The network, keeping every exchange as fixtures (`--record`).
+    case record
+    /// Fixtures only: no network, no keys, no quota (`--dry-run`).
+    case replay
+}
+
+/// One call a step made to a service, for run history and the progress display.
+public struct ServiceCall: Sendable, Codable, Equatable {
+    public var step: String
+    public var item: Int?
+    public var service: String
+    public var method: String
+    /// Path and query, no credentials.
+    public var target: String
+    public var status: Int?
+    public var latency: Double
+    public var attempt: Int
+    public var tokens: TokenUsage?
+    public var error: String?
+
+    public init(step: String, item: Int?, service: String, method: String, target: String, status: Int?, latency: Double,
+                attempt: Int, tokens: TokenUsage?, error: String?) {
+        self.step = step
+        self.item = item
+        self.service = service
+        self.method = method
+        self.target = target
+        self.status = status
+        self.latency = latency
+        self.attempt = attempt
+        self.tokens = tokens
+        self.error = error
+    }
+}
+
+/// Everything a run shares for talking to services: the transport (network or fixtures), one
+/// limiter per service, the recorder of `--record`, credentials and settings. Steps get a
+/// `ServiceClient` from it through their context.
+public final class ServiceHub: Sendable {
+    public let mode: TransportMode
+    let transport: any HTTPTransport
+    let descriptions: [String: HTTPServiceInfo]
+    let settings: [String: JSONValue]
+    let environment: [String: String]
+    let secrets: Secrets
+    let recorder: FixtureRecorder?
+    let limiters: [String: ServiceLimiter]
+    let clock: LimiterClock
+    let random: @Sendable () -> Double
+    let report: @Sendable (ServiceCall) -> Void
+
+    /// - Parameters:
+    ///   - services: the HTTP services steps may call, by name.
+    ///   - settings: the workflow's `services:` settings, by service.
+    ///   - report: hears of every call (run history, progress).
+    ///   - warn: hears quota warnings (80% of a daily quota).
+    public init(mode: TransportMode, transport: any HTTPTransport, services: [String: HTTPServiceInfo], settings: [String: JSONValue],
+                environment: [String: String] = [:], secrets: Secrets = Secrets(), ledger: (any QuotaLedger)? = nil,
+                recorder: FixtureRecorder? = nil, clock: LimiterClock = .continuous,
+                random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
+                wallClock: @escaping @Sendable () -> Date = Date.init,
+                report: @escaping @Sendable (ServiceCall) -> Void = { _ in }, warn: @escaping @Sendable (String) -> Void = { _ in }) {
+        self.mode = mode
+        self.transport = transport
+        self.descriptions = services
+        self.settings = settings
+        self.environment = environment
+        self.secrets = secrets
+        self.recorder = recorder
+        self.clock = clock
+        self.random = random
+        self.report = report
+        var limiters: [String: ServiceLimiter] = [:]
+        for (name, info) in services {
+            let limits = info.defaultLimits.overridden(by: settings[name]?["limits"])
+            // A replay has no quota to protect: nothing is sent.
+            limiters[name] = ServiceLimiter(service: name, limits: mode == .replay ? ServiceLimits() : limits,
+                                            ledger: mode == .replay ? nil : ledger, clock: clock, wallClock: wallClock, warn: warn)
+        }
+        self.limiters = limiters
+    }
+
+    public func limits(of service: String) -> ServiceLimits? {
+        descriptions[service].map { $0.defaultLimits.overridden(by: settings[service]?["limits"]) }
+    }
+
+    public func limiter(_ service: String) -> ServiceLimiter? { limiters[service] }
+
+    /// The client a step uses for one service.
+    public func client(_ service: String, step: String, item: Int?, logger: Logger) throws(StepError) -> ServiceClient {
+        guard let info = descriptions[service], let limiter = limiters[service] else {
+            throw StepError("no HTTP service named '\(service)'")
+        }
+        let setting = settings[service]
+        let base = environment[info.baseURLVariable].flatMap { $0.isEmpty ? nil : $0 } ?? setting?["base_url"]?.stringValue ?? info.defaultBaseURL
+        guard let baseURL = URL(string: base.hasSuffix("/") ? String(base.dropLast()) : base), baseURL.scheme != nil else {
+            throw StepError("\(service): base URL '\(base)' is not a URL")
+        }
+        var credential: String?
+        if mode != .replay {
+            guard let value = secrets[info.credential.variable] else {
+                throw StepError("\(service): \(info.credential.variable) is not set; put it in the environment or a .env file, or use --dry-run to answer from recorded fixtures")
+            }
+            credential = info.credential.prefix + value
+        }
+        let timeout = setting?["timeout"].flatMap { Durations.seconds($0) } ?? 120
+        return ServiceClient(hub: self, service: service, info: info, limiter: limiter, baseURL: baseURL, credential: credential,
+                             retry: TransportRetry.standard.overridden(by: setting?["retry"]), timeout: timeout,
+                             settings: setting ?? .null, step: step, item: item, logger: logger)
+    }
+}
+
+/// A step's handle on one service: builds URLs from the base URL, adds the credential, waits for
+/// the limiter, retries what is worth retrying, records and reports every call.
+public struct ServiceClient: Sendable {
+    let hub: ServiceHub
+    public let service: String
+    let info: HTTPServiceInfo
+    let limiter: ServiceLimiter
+    public let baseURL: URL
+    let credential: String?
+    public let retry: TransportRetry
+    public let timeout: Double
+    /// The workflow's settings for the service (`model`, …).
+    public let settings: JSONValue
+    let step: String
+    let item: Int?
+    let logger: Logger
+
+    public var mode: TransportMode { hub.mode }
+
+    /// `path` (starting with `/`) under the base URL.
+    public func url(_ path: String) -> URL {
+        URL(string: baseURL.absoluteString + path) ?? baseURL
+    }
+
+    /// Sends a request and returns a 2xx answer. 429, 500, 502, 503, 504, timeouts and dropped
+    /// connections are retried (a 429 after the delay the server asks, the whole service paused
+    /// meanwhile); any other answer fails at once with the API's own message.
+    ///
+    /// - Parameters:
+    ///   - estimatedTokens: what the request will cost against a tokens-per-minute limit.
+    ///   - limited: false for calls that a service's request limits do not count (file uploads).
+    public func send(_ request: HTTPRequest, estimatedTokens: Int = 0, limited: Bool = true) async throws -> HTTPResponse {
+        var request = request
+        request.timeout = min(request.timeout, timeout)
+        if let credential { request.headers[info.credential.header] = credential }
+        let target = ReplayTransport.target(Redaction.displayURL(request.url))
+        var attempt = 0
+        while true {
+            attempt += 1
+            let permit = limited ? try await limiter.acquire(estimatedTokens: estimatedTokens) : nil
+            let started = hub.clock.now()
+            let response: HTTPResponse
+            do {
+                response = try await hub.transport.send(request)
+            } catch let error as TransportError {
+                report(request, target: target, status: nil, started: started, attempt: attempt, tokens: nil, error: error.message)
+                if let permit { await limiter.settle(permit, usage: TokenUsage(input: 0, output: 0, total: 0)) }
+                guard error.isTransient, attempt < retry.attempts else {
+                    throw ServiceError(service: service, status: nil, apiStatus: nil,
+                                       message: error.message + (attempt > 1 ? " (after \(attempt) attempts)" : ""), transient: false)
+                }
+                try await pause(retry.delay(after: attempt, random: hub.random()), because: error.message, attempt: attempt)
+                continue
+            }
+            let json = response.json
+            let tokens = json.flatMap(info.usage)
+            let failure = response.isSuccess ? nil : ServiceError(service: service, response: response, json: json)
+            report(request, target: target, status: response.status, started: started, attempt: attempt, tokens: tokens, error: failure?.message)
+            if response.status == 429 {
+                let delay = Self.serverDelay(response, json: json) ?? retry.delay(after: attempt, random: hub.random())
+                if let permit { await limiter.rejected(permit, delay: delay) }
+                guard attempt < retry.attempts else { throw failure!.afterAttempts(attempt) }
+                logger.notice("\(service) answered 429 (rate limited): the service pauses \(Durations.format(delay)) as the server asks (attempt \(attempt) of \(retry.attempts))")
+                if permit == nil { try await hub.clock.sleep(delay) }
+                continue
+            }
+            if let permit { await limiter.settle(permit, usage: tokens) }
+            if [500, 502, 503, 504].contains(response.status), attempt < retry.attempts {
+                try await pause(retry.delay(after: attempt, random: hub.random()), because: failure!.message, attempt: attempt)
+                continue
+            }
+            // Only what the step finally saw is recorded: a retried 503 is not part of the conversation.
+            hub.recorder?.record(FixtureFile.exchange(step: step, item: item, service: service, request: request, response: response,
+                                                      secrets: hub.secrets))
+            if let failure { throw attempt > 1 ? failure.afterAttempts(attempt) : failure }
+            return response
+        }
+    }
+
+    private func pause(_ delay: Double, because reason: String, attempt: Int) async throws {
+        logger.notice("\(reason); trying again in \(String(format: "%.2f", delay))s (attempt \(attempt) of \(retry.attempts))")
+        try await hub.clock.sleep(delay)
+    }
+
+    private func report(_ request: HTTPRequest, target: String, status: Int?, started: Double, attempt: Int, tokens: TokenUsage?, error: String?) {
+        hub.report(ServiceCall(step: step, item: item, service: service, method: request.method, target: target, status: status,
+                               latency: hub.clock.now() - started, attempt: attempt, tokens: tokens, error: error.map(hub.secrets.redact)))
+    }
+
+    /// The delay a 429 asks for: Google's `RetryInfo.retryDelay` ("37s", "1.5s") in the error
+    /// details, else a `Retry-After` header (seconds or an HTTP date).
+    static func serverDelay(_ response: HTTPResponse, json: JSONValue?) -> Double? {
+        for detail in json?["error"]?["details"]?.arrayValue ?? [] {
+            if let type = detail["@type"]?.stringValue, type.hasSuffix("google.rpc.RetryInfo"),
+               let text = detail["retryDelay"]?.stringValue, text.hasSuffix("s"), let seconds = Double(text.dropLast()) {
+                return seconds
+            }
+        }
+        if let header = response.header("retry-after") {
+            if let seconds = Double(header.trimmingCharacters(in: .whitespaces)) { return max(0, seconds) }
+            let format = DateFormatter()
+            format.locale = Locale(identifier: "en_US_POSIX")
+            format.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
+            if let date = format.date(from: header) { return max(0, date.timeIntervalSinceNow) }
+        }
+        return nil
+    }
+}
+
+/// A service answered with an error (or could not be reached), said with the API's own words.
+public struct ServiceError: Error, Sendable, CustomStringConvertible {
+    public var service: String
+    public var status: Int?
+    /// The API's status word (`INVALID_ARGUMENT`, `rate_limited`).
+    public var apiStatus: String?
+    public var message: String
+    public var isTransient: Bool
+
+    public init(service: String, status: Int?, apiStatus: String?, message: String, transient: Bool) {
+        self.service = service
+        self.status = status
+        self.apiStatus = apiStatus
+        self.message = message
+        self.isTransient = transient
+    }
+
+    /// From an error answer: Google's `{"error": {"code", "message", "status"}}`, Notion's
+    /// `{"object": "error", "status", "code", "message"}`, or the body's first line.
+    init(service: String, response: HTTPResponse, json: JSONValue?) {
+        let error = json?["error"]
+        let apiStatus = error?["status"]?.stringValue ?? json?["code"]?.stringValue
+        var detail = error?["message"]?.stringValue ?? json?["message"]?.stringValue
+        if detail == nil {
+            let text = String(decoding: response.body.prefix(300), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            detail = text.isEmpty ? nil : String(text.split(separator: "\n").first ?? "")
+        }
+        let head = "\(service) answered \(response.status)" + (apiStatus.map { " \($0)" } ?? "")
+        self.init(service: service, status: response.status, apiStatus: apiStatus,
+                  message: head + (detail.map { ": \($0)" } ?? ""), transient: false)
+    }
+
+    func afterAttempts(_ attempts: Int) -> ServiceError {
+        var copy = self
+        copy.message += " (after \(attempts) attempts)"
+        return copy
+    }
+
+    public var description: String { message }
+}

@@ -1,0 +1,92 @@
+import AIVCore
+import Foundation
+
+/// Media for a prompt: small files inline (base64 in the request), large ones through the File
+/// API's resumable upload, then polled until Gemini has processed them (state ACTIVE).
+enum GeminiFiles {
+    /// MIME types Gemini accepts, by file extension.
+    static let mimeTypes: [String: String] = [
+        "mp3": "audio/mp3", "wav": "audio/wav", "aac": "audio/aac", "m4a": "audio/mp4", "ogg": "audio/ogg", "flac": "audio/flac",
+        "aiff": "audio/aiff", "mp4": "video/mp4", "mov": "video/quicktime", "webm": "video/webm", "mkv": "video/x-matroska",
+        "mpeg": "video/mpeg", "mpg": "video/mpeg", "avi": "video/x-msvideo", "flv": "video/x-flv", "wmv": "video/x-ms-wmv",
+        "3gp": "video/3gpp", "png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg", "webp": "image/webp",
+        "heic": "image/heic", "pdf": "application/pdf", "txt": "text/plain", "srt": "text/plain", "vtt": "text/vtt",
+    ]
+    /// How long a processing upload is waited for before the step fails.
+    static let processingLimit: Double = 30 * 60
+
+    static func mimeType(of path: String) throws(StepError) -> String {
+        let ext = (path as NSString).pathExtension.lowercased()
+        guard let type = mimeTypes[ext] else {
+            throw StepError("media file '\(path)': Gemini takes \(mimeTypes.keys.sorted().joined(separator: ", ")) files, not '.\(ext)'")
+        }
+        return type
+    }
+
+    /// The request parts for `files` (as written, and resolved): inline when they fit in
+    /// `inlineLimit` bytes together, else uploaded.
+    static func parts(for files: [(name: String, path: String)], inlineLimit: Int, client: ServiceClient,
+                      clock: any Clock<Duration>) async throws -> [GeminiRequest.MediaPart] {
+        var sizes: [Int] = []
+        for file in files {
+            guard let attributes = try? FileManager.default.attributesOfItem(atPath: file.path), let size = attributes[.size] as? Int else {
+                throw StepError("media file not found: '\(file.name)' (looked for \(file.path))")
+            }
+            sizes.append(size)
+        }
+        let inline = sizes.reduce(0, +) <= inlineLimit
+        var parts: [GeminiRequest.MediaPart] = []
+        for (file, size) in zip(files, sizes) {
+            let type = try mimeType(of: file.name)
+            if inline {
+                guard let data = FileManager.default.contents(atPath: file.path) else { throw StepError("cannot read media file '\(file.name)'") }
+                parts.append(.inline(mimeType: type, data: data))
+            } else {
+                parts.append(.file(mimeType: type, uri: try await upload(file, size: size, mimeType: type, client: client, clock: clock)))
+            }
+        }
+        return parts
+    }
+
+    /// Uploads one file (resumable protocol: start, then upload and finalize in one request) and
+    /// waits until it is ACTIVE; returns its URI.
+    static func upload(_ file: (name: String, path: String), size: Int, mimeType: String, client: ServiceClient,
+                       clock: any Clock<Duration>) async throws -> String {
+        let start = HTTPRequest(
+            method: "POST", url: client.url("/upload/v1beta/files"),
+            headers: ["X-Goog-Upload-Protocol": "resumable", "X-Goog-Upload-Command": "start",
+                      "X-Goog-Upload-Header-Content-Length": String(size), "X-Goog-Upload-Header-Content-Type": mimeType,
+                      "Content-Type": "application/json"],
+            body: .json(["file": ["display_name": .string((file.name as NSString).lastPathComponent)]]))
+        let started = try await client.send(start, limited: false)
+        guard let location = started.header("x-goog-upload-url"), let uploadURL = URL(string: location) else {
+            throw StepError("the File API did not say where to upload '\(file.name)' (no X-Goog-Upload-URL header)")
+        }
+        let finish = HTTPRequest(method: "POST", url: uploadURL,
+                                 headers: ["X-Goog-Upload-Offset": "0", "X-Goog-Upload-Command": "upload, finalize", "Content-Type": mimeType],
+                                 body: .file(path: file.path), timeout: 600)
+        let uploaded = try await client.send(finish, limited: false)
+        guard var current = uploaded.json?["file"], let name = current["name"]?.stringValue else {
+            throw StepError("the File API's answer to the upload of '\(file.name)' has no file name")
+        }
+        var waited = 0.0
+        var pause = 0.2
+        while current["state"]?.stringValue == "PROCESSING" {
+            guard waited < processingLimit else {
+                throw StepError("'\(file.name)' is still being processed by Gemini after \(Durations.format(processingLimit))")
+            }
+            try await clock.sleep(for: .milliseconds(Int64(pause * 1000)))
+            waited += pause
+            pause = min(pause * 2, 5)
+            current = try await client.send(HTTPRequest(method: "GET", url: client.url("/v1beta/\(name)")), limited: false).json ?? .null
+        }
+        switch current["state"]?.stringValue {
+        case "ACTIVE", nil:
+            guard let uri = current["uri"]?.stringValue else { throw StepError("the File API gave no URI for '\(file.name)'") }
+            return uri
+        case let state?:
+            let reason = current["error"]?["message"]?.stringValue.map { ": \($0)" } ?? ""
+            throw StepError("Gemini could not process '\(file.name)' (state \(state)\(reason))")
+        }
+    }
+}

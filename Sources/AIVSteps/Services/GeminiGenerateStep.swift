@@ -1,0 +1,98 @@
+import AIVCore
+import Foundation
+
+/// `gemini.generate`: one `generateContent` call from a prompt file, with text and media parts,
+/// structured JSON output checked against the prompt's schema, and the reply's token usage.
+///
+/// ```yaml
+/// - id: analyse
+///   uses: gemini.generate
+///   for_each: ${{ steps.transcript.outputs.chunks }}
+///   with:
+///     prompt: prompts/analyse.prompt
+///     values: { chunk: "${{ item.text }}", start: "${{ item.start }}" }
+/// ```
+public struct GeminiGenerateStep: Step {
+    public init() {}
+
+    /// Google's documented limit for inline data: a request up to 20 MB; larger media go through the File API.
+    static let defaultInlineLimit = 20_000_000
+
+    public static let kind = StepKindDescription(
+        name: "gemini.generate",
+        summary: "Ask Gemini with a prompt file (and media); get text, or JSON checked against the prompt's schema.",
+        discussion: """
+            The prompt file's front matter gives the model, generation settings (`config`: temperature, maxOutputTokens, \
+            topP, …, sent as generationConfig), the system instruction and the output schema; its body is rendered with \
+            `values`. With an output schema, Gemini is asked for application/json under that schema (responseJsonSchema), \
+            the reply is parsed and validated, and an invalid reply is sent back once with what was wrong before the step \
+            fails. A finishReason other than STOP (MAX_TOKENS, SAFETY, …) or a blocked prompt fails the step, saying so. \
+            Media files are sent inline up to `inline_limit` bytes, else uploaded through the File API (resumable upload, \
+            polled until ACTIVE). Requests obey services.gemini.limits, shared by every Gemini step of the run.
+            """,
+        arguments: [
+            Property("prompt", .string, required: true, role: .template(variables: "values"), "The prompt file, relative to the workflow."),
+            Property("values", .map(.any), default: [:], "The values the prompt reads."),
+            Property("media", .anyOf([.string, .array(.string)]), default: [], role: .inputFile,
+                     "Audio, video, image or PDF files sent with the prompt (relative to the workflow)."),
+            Property("model", .string, "Overrides the prompt's model (and services.gemini.model)."),
+            Property("inline_limit", .integer, default: .int(defaultInlineLimit),
+                     "Media larger than this many bytes in all are uploaded through the File API instead of sent inline."),
+        ],
+        outputs: .object([
+            Property("result", .any, required: true, "The parsed JSON reply (with an output schema), else the text."),
+            Property("text", .string, required: true, "The reply's text as Gemini sent it."),
+            Property("model", .string, required: true, "The model asked."),
+            Property("model_version", .anyOf([.string, .null]), required: true, "The model version that answered."),
+            Property("finish_reason", .string, required: true, "Why generation stopped (STOP)."),
+            Property("usage", .object([
+                Property("input_tokens", .integer, required: true, "Prompt tokens (promptTokenCount)."),
+                Property("output_tokens", .integer, required: true, "Reply tokens, thinking included."),
+                Property("total_tokens", .integer, required: true, "totalTokenCount."),
+            ]), required: true, "Tokens used, over every call of the invocation (a repaired reply makes two)."),
+            Property("repaired", .boolean, required: true, "Whether the first reply was invalid and Gemini was asked again."),
+        ]),
+        service: "gemini",
+        example: """
+            - id: analyse
+              uses: gemini.generate
+              for_each: ${{ steps.transcript.outputs.chunks }}
+              with:
+                prompt: prompts/analyse.prompt
+                values:
+                  chunk: ${{ item.text }}
+                  start: ${{ item.start }}
+            """)
+
+    public func run(_ arguments: StepArguments, context: StepContext) async throws -> StepResult {
+        let promptPath = try arguments.string("prompt")
+        let values = try arguments.object("values")
+        let prompt = try TemplateRenderStep.load(promptPath, resolved: context.inputPath(promptPath))
+        let client = try context.service("gemini")
+        let model = try arguments.optionalString("model") ?? prompt.model ?? client.settings["model"]?.stringValue ?? GeminiRequest.defaultModel
+
+        let missing = prompt.usedVariables.filter { used in
+            values[used.name] == nil && !(prompt.declaredVariables?.contains { $0.name == used.name && $0.isOptional } ?? false)
+        }
+        if let first = missing.first {
+            throw StepError("prompt '\(promptPath)' uses '\(first.name)' (line \(first.location.line)), which 'values' does not give\(Suggestions.didYouMean(first.name, in: values.keys.sorted()))")
+        }
+        let text = try TemplateRenderStep.render(prompt, values: values)
+        let system = try prompt.system.map { system throws(StepError) in
+            try TemplateRenderStep.render(system, path: prompt.path, values: values)
+        }
+
+        var media: [GeminiRequest.MediaPart] = []
+        let paths = arguments["media"].map { $0.arrayValue?.compactMap(\.stringValue) ?? [$0.stringValue].compactMap { $0 } } ?? []
+        if !paths.isEmpty {
+            let limit = Int(arguments["inline_limit"]?.numberValue ?? Double(Self.defaultInlineLimit))
+            media = try await GeminiFiles.parts(for: paths.map { ($0, context.inputPath($0)) }, inlineLimit: limit, client: client,
+                                               clock: context.clock)
+        }
+
+        let request = try GeminiRequest(model: model, text: text, system: system, config: prompt.config, media: media,
+                                        outputSchema: prompt.outputSchema, promptPath: promptPath)
+        let exchange = GeminiExchange(client: client, request: request, logger: context.logger)
+        return try await exchange.run()
+    }
+}

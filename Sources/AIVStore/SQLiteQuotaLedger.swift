@@ -1,0 +1,39 @@
+import AIVCore
+import GRDB
+
+/// The daily request and token counts in the store, so quotas hold across runs and processes:
+/// each addition is one transaction that reads back the new totals.
+public final class SQLiteQuotaLedger: QuotaLedger, Sendable {
+    let store: Store
+
+    public init(store: Store) {
+        self.store = store
+    }
+
+    public func usage(service: String, day: String) throws -> QuotaUsage {
+        try store.pool.read { db in
+            let row = try Row.fetchOne(db, sql: "SELECT requests, tokens FROM quota_usage WHERE service = ? AND day = ?", arguments: [service, day])
+            return QuotaUsage(requests: row?["requests"] ?? 0, tokens: row?["tokens"] ?? 0)
+        }
+    }
+
+    @discardableResult
+    public func add(service: String, day: String, requests: Int, tokens: Int) throws -> QuotaUsage {
+        try store.pool.write { db in
+            try db.execute(sql: """
+                INSERT INTO quota_usage (service, day, requests, tokens) VALUES (?, ?, ?, ?)
+                ON CONFLICT (service, day) DO UPDATE SET requests = requests + excluded.requests, tokens = tokens + excluded.tokens
+                """, arguments: [service, day, requests, tokens])
+            let row = try Row.fetchOne(db, sql: "SELECT requests, tokens FROM quota_usage WHERE service = ? AND day = ?", arguments: [service, day])
+            return QuotaUsage(requests: row?["requests"] ?? 0, tokens: row?["tokens"] ?? 0)
+        }
+    }
+
+    /// Every day recorded for a service, newest first.
+    public func history(service: String, limit: Int = 7) throws -> [(day: String, usage: QuotaUsage)] {
+        try store.pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT day, requests, tokens FROM quota_usage WHERE service = ? ORDER BY day DESC LIMIT ?",
+                             arguments: [service, limit]).map { ($0["day"], QuotaUsage(requests: $0["requests"], tokens: $0["tokens"])) }
+        }
+    }
+}

@@ -1,0 +1,108 @@
+import AIVTestSupport
+import Foundation
+import Testing
+@testable import AIVCore
+
+@Suite struct FixtureFileTests {
+    static let secrets = Secrets(["GEMINI_API_KEY": "AIzaSecretValue123"])
+
+    func exchange(body: JSONValue, answer: JSONValue, item: Int? = nil) -> RecordedExchange {
+        let request = HTTPRequest(method: "POST", url: URL(string: "http://127.0.0.1:8080/v1beta/models/m:generateContent?key=AIzaSecretValue123&alt=json")!,
+                                  headers: ["x-goog-api-key": "AIzaSecretValue123", "Content-Type": "application/json", "User-Agent": "x"],
+                                  body: .json(body))
+        let response = HTTPResponse(status: 200, headers: ["Content-Type": "application/json", "Date": "Wed", "Retry-After": "3"],
+                                    body: Data(answer.canonicalJSON.utf8))
+        return FixtureFile.exchange(step: "analyse", item: item, service: "gemini", request: request, response: response, secrets: Self.secrets)
+    }
+
+    @Test func credentialsNeverReachARecordedExchange() throws {
+        let recorded = exchange(body: ["note": "my key is AIzaSecretValue123"], answer: ["ok": true])
+        #expect(recorded.request.headers["x-goog-api-key"] == Redaction.placeholder)
+        #expect(!recorded.request.url.contains("AIzaSecretValue123"))
+        #expect(recorded.request.url.contains("alt=json"))
+        let text = try FixtureFile.yaml(step: "analyse", workflow: "w.yaml", exchanges: [recorded])
+        #expect(!text.contains("AIzaSecretValue123"))
+        #expect(text.contains("[redacted GEMINI_API_KEY]"))
+    }
+
+    @Test func onlyHeadersThatChangeBehaviourAreKept() {
+        let recorded = exchange(body: [:], answer: [:])
+        #expect(recorded.request.headers.keys.sorted() == ["content-type", "x-goog-api-key"])
+        #expect(recorded.response.headers.keys.sorted() == ["content-type", "retry-after"])
+    }
+
+    @Test func aFixtureFileReadsBackAsTheSameExchanges() throws {
+        let tricky: JSONValue = ["yes": "yes", "number-like": "1.0", "empty": "", "null-like": "null", "multi": "line one\nline two\n",
+                                 "japanese": "草生える — 日本語", "colon": "a: b", "quote": "\"quoted\"", "lead": " space", "n": 0.25,
+                                 "i": 42, "flag": false, "nothing": .null, "list": [1, "two", ["three": 3]], "emptyList": [], "emptyMap": [:]]
+        let exchanges = [exchange(body: tricky, answer: ["candidates": [["text": "ok"]]], item: 1),
+                         exchange(body: ["b": 2], answer: tricky, item: 0)]
+        let folder = TemporaryFolder()
+        let path = folder.write("analyse.yaml", try FixtureFile.yaml(step: "analyse", workflow: "w.yaml", exchanges: exchanges))
+        let read = try FixtureFile.read(path: path)
+        #expect(read == exchanges)
+    }
+
+    @Test func longStringsAreKeptAsTheirDigest() {
+        let media = String(repeating: "QUJD", count: 40_000)
+        let recorded = exchange(body: ["data": .string(media)], answer: [:])
+        guard case .json(let body) = recorded.request.body, let data = body["data"]?.stringValue else {
+            Issue.record("expected a JSON body")
+            return
+        }
+        #expect(data.hasPrefix("<sha256:"))
+        #expect(data.hasSuffix(" 160000 bytes>"))
+    }
+
+    @Test func aMalformedFixtureIsAnErrorLocatedInIt() throws {
+        let folder = TemporaryFolder()
+        let path = folder.write("bad.yaml", "format: 1\nstep: x\nexchanges:\n  - service: gemini\n    request: {method: GET}\n")
+        #expect {
+            try FixtureFile.read(path: path)
+        } throws: { error in
+            guard let diagnostic = error as? Diagnostic else { return false }
+            return diagnostic.location?.line == 4 && diagnostic.message.contains("'request' (method, url)")
+        }
+    }
+}
+
+@Suite struct ReplayTransportTests {
+    func recorded(_ body: JSONValue, answer: JSONValue, status: Int = 200) -> RecordedExchange {
+        RecordedExchange(step: "analyse", item: nil, service: "gemini",
+                         request: .init(method: "POST", url: "http://127.0.0.1:1234/v1beta/models/m:generateContent", headers: [:], body: .json(body)),
+                         response: .init(status: status, headers: ["content-type": "application/json"], body: .json(answer)))
+    }
+
+    func request(_ body: JSONValue, host: String = "https://generativelanguage.googleapis.com") -> HTTPRequest {
+        HTTPRequest(method: "POST", url: URL(string: "\(host)/v1beta/models/m:generateContent?key=abc")!, body: .json(body))
+    }
+
+    @Test func matchingIgnoresHostCredentialsAndKeyOrder() async throws {
+        let replay = ReplayTransport(exchanges: [recorded(["a": 1, "b": ["c": 2]], answer: ["ok": true])], folder: "f")
+        let response = try await replay.send(request(["b": ["c": 2], "a": 1]))
+        #expect(response.status == 200)
+        #expect(response.json == ["ok": true])
+    }
+
+    @Test func identicalRequestsGetTheirRecordingsInOrderThenTheLastRepeats() async throws {
+        let replay = ReplayTransport(exchanges: [recorded(["q": 1], answer: ["state": "PROCESSING"]), recorded(["q": 1], answer: ["state": "ACTIVE"])], folder: "f")
+        var states: [String?] = []
+        for _ in 0..<3 { states.append(try await replay.send(request(["q": 1])).json?["state"]?.stringValue) }
+        #expect(states == ["PROCESSING", "ACTIVE", "ACTIVE"])
+    }
+
+    @Test func anUnrecordedRequestSaysWhatDiffersFromTheClosestRecording() async throws {
+        let replay = ReplayTransport(exchanges: [recorded(["contents": [["text": "old prompt"]], "model": "m"], answer: [:]),
+                                                 recorded(["other": true], answer: [:])], folder: "fixtures/w")
+        do {
+            _ = try await replay.send(request(["contents": [["text": "new prompt"]], "model": "m"]))
+            Issue.record("expected no recording")
+        } catch let error as TransportError {
+            #expect(error.kind == .noRecording)
+            #expect(error.message.contains("no recorded answer for POST /v1beta/models/m:generateContent in fixtures/w/"))
+            #expect(error.message.contains("body contents[0].text: recorded \"old prompt\", sent \"new prompt\""))
+            #expect(error.message.contains("aiv run --record"))
+            #expect(!error.isTransient)
+        }
+    }
+}

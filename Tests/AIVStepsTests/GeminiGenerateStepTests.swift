@@ -1,0 +1,247 @@
+import AIVCore
+import AIVSteps
+import AIVTestSupport
+import Foundation
+import Testing
+
+/// A fake Gemini, a workflow folder with a prompt, and a step context whose services reach the fake.
+final class GeminiHarness: @unchecked Sendable {
+    let gemini: FakeGemini
+    let steps = StepHarness()
+    var key: String?
+    var settings: JSONValue
+
+    init(retryAttempts: Int = 3) throws {
+        gemini = try FakeGemini()
+        key = gemini.apiKey
+        settings = ["base_url": .string(gemini.baseURL), "retry": ["attempts": .int(retryAttempts), "delay": 0.01],
+                    "limits": ["requests_per_minute": 100_000]]
+    }
+
+    deinit { gemini.stop() }
+
+    func prompt(_ text: String, name: String = "ask.prompt") {
+        steps.workflow.write(name, text)
+    }
+
+    var context: StepContext {
+        var context = steps.context
+        let secrets = Secrets(key.map { ["GEMINI_API_KEY": $0] } ?? [:])
+        context.secrets = secrets
+        context.services = ServiceHub(mode: .live, transport: URLSessionTransport(), services: BuiltinServices.http,
+                                      settings: ["gemini": settings], secrets: secrets)
+        return context
+    }
+
+    func run(_ arguments: [String: JSONValue]) async throws -> JSONValue {
+        var values = arguments
+        for property in GeminiGenerateStep.kind.arguments where values[property.name] == nil {
+            if let value = property.defaultValue { values[property.name] = value }
+        }
+        return try await GeminiGenerateStep().run(StepArguments(values), context: context).outputs
+    }
+
+    /// The message the step fails with.
+    func failure(_ arguments: [String: JSONValue]) async -> String? {
+        do {
+            _ = try await run(arguments)
+            return nil
+        } catch {
+            return "\(error)"
+        }
+    }
+}
+
+let vocabularyPrompt = """
+    ---
+    model: gemini-2.5-flash
+    config:
+      temperature: 0.2
+      max_output_tokens: 2048
+    system: You are a Japanese teacher for {{level}} learners.
+    output:
+      schema:
+        type: object
+        required: [items]
+        properties:
+          items:
+            type: array
+            items:
+              type: object
+              required: [japanese, difficulty]
+              properties:
+                japanese: {type: string}
+                difficulty: {type: string, enum: [N5, N4, N3, N2, N1]}
+    ---
+    Find expressions in: {{chunk}}
+    """
+
+@Suite(.serialized) struct GeminiGenerateStepTests {
+    @Test func sendsTheRenderedPromptSystemConfigAndSchemaWithTheKeyInAHeader() async throws {
+        let harness = try GeminiHarness()
+        harness.prompt(vocabularyPrompt)
+        harness.gemini.enqueue(.json(["items": [["japanese": "草", "difficulty": "N3"]]]))
+        let outputs = try await harness.run(["prompt": "ask.prompt", "values": ["chunk": "草生える", "level": "N3"]])
+
+        let request = try #require(harness.gemini.requests.first)
+        #expect(request.pathWithoutQuery == "/v1beta/models/gemini-2.5-flash:generateContent")
+        #expect(request.header("x-goog-api-key") == harness.gemini.apiKey)
+        #expect(request.queryItems["key"] == nil)
+        let body = try #require(request.json)
+        #expect(body["contents", 0, "role"] == "user")
+        #expect(body["contents", 0, "parts", 0, "text"] == "Find expressions in: 草生える")
+        #expect(body["systemInstruction", "parts", 0, "text"] == "You are a Japanese teacher for N3 learners.")
+        #expect(body["generationConfig", "temperature"] == 0.2)
+        #expect(body["generationConfig", "maxOutputTokens"] == 2048)
+        #expect(body["generationConfig", "responseMimeType"] == "application/json")
+        #expect(body["generationConfig", "responseJsonSchema", "properties", "items", "type"] == "array")
+        #expect(body["generationConfig", "responseSchema"] == nil)
+
+        #expect(outputs["result", "items", 0, "japanese"] == "草")
+        #expect(outputs["model"] == "gemini-2.5-flash")
+        #expect(outputs["model_version"] == "gemini-2.5-flash")
+        #expect(outputs["finish_reason"] == "STOP")
+        #expect(outputs["repaired"] == false)
+        #expect((outputs["usage", "total_tokens"]?.numberValue ?? 0) > 0)
+    }
+
+    @Test func aPromptWithoutSchemaGivesText() async throws {
+        let harness = try GeminiHarness()
+        harness.prompt("Say hello to {{name}}.")
+        harness.gemini.enqueue(.text("こんにちは"))
+        let outputs = try await harness.run(["prompt": "ask.prompt", "values": ["name": "Aiv"]])
+        #expect(outputs["result"] == "こんにちは")
+        #expect(outputs["text"] == "こんにちは")
+        #expect(harness.gemini.generateRequests.first?["generationConfig"] == nil)
+    }
+
+    @Test func invalidJSONIsSentBackOnceWithTheProblemThenAccepted() async throws {
+        let harness = try GeminiHarness()
+        harness.prompt(vocabularyPrompt)
+        harness.gemini.enqueue([.text("Sure! Here are the items: {"), .json(["items": []])])
+        let outputs = try await harness.run(["prompt": "ask.prompt", "values": ["chunk": "x", "level": "N5"]])
+        #expect(outputs["repaired"] == true)
+        #expect(outputs["result"] == ["items": []])
+        let second = try #require(harness.gemini.generateRequests.last)
+        #expect(second["contents"]?.arrayValue?.count == 3)
+        #expect(second["contents", 1, "role"] == "model")
+        #expect(second["contents", 1, "parts", 0, "text"] == "Sure! Here are the items: {")
+        #expect(second["contents", 2, "parts", 0, "text"]?.stringValue?.contains("not valid JSON") == true)
+    }
+
+    @Test func aReplyThatBreaksTheSchemaTwiceFailsNamingTheViolation() async throws {
+        let harness = try GeminiHarness()
+        harness.prompt(vocabularyPrompt)
+        let bad: JSONValue = ["items": [["japanese": "草", "difficulty": "N6"]]]
+        harness.gemini.enqueue([.json(bad), .json(bad)])
+        let message = await harness.failure(["prompt": "ask.prompt", "values": ["chunk": "x", "level": "N5"]])
+        #expect(message?.contains("does not match the output schema of 'ask.prompt'") == true)
+        #expect(message?.contains("$.items[0].difficulty") == true)
+        let correction = harness.gemini.generateRequests.last?["contents", 2, "parts", 0, "text"]?.stringValue
+        #expect(correction?.contains("$.items[0].difficulty") == true)
+        #expect(harness.gemini.generateRequests.count == 2)
+    }
+
+    @Test func maxTokensIsReportedAsSuch() async throws {
+        let harness = try GeminiHarness()
+        harness.prompt(vocabularyPrompt)
+        harness.gemini.enqueue(.maxTokens(partialText: "{\"items\": [{\"japa"))
+        let message = await harness.failure(["prompt": "ask.prompt", "values": ["chunk": "x", "level": "N5"]])
+        #expect(message?.contains("finishReason MAX_TOKENS") == true)
+        #expect(message?.contains("(2048)") == true)
+        #expect(message?.contains("maxOutputTokens in 'ask.prompt'") == true)
+    }
+
+    @Test func aBlockedPromptAndASafetyStopAreReportedAsSuch() async throws {
+        let harness = try GeminiHarness()
+        harness.prompt("Tell me about {{topic}}.")
+        harness.gemini.enqueue([.safetyBlockedPrompt, .safetyFinish])
+        let blocked = await harness.failure(["prompt": "ask.prompt", "values": ["topic": "x"]])
+        #expect(blocked?.contains("blocked the prompt") == true)
+        #expect(blocked?.contains("blockReason SAFETY") == true)
+        let stopped = await harness.failure(["prompt": "ask.prompt", "values": ["topic": "x"]])
+        #expect(stopped?.contains("finishReason SAFETY") == true)
+    }
+
+    @Test func a429WaitsForTheServersRetryDelayThenSucceeds() async throws {
+        let harness = try GeminiHarness()
+        harness.prompt("Hi {{name}}")
+        harness.gemini.enqueue([.rateLimited(retryDelay: "0.4s"), .text("ok")])
+        let started = Date()
+        let outputs = try await harness.run(["prompt": "ask.prompt", "values": ["name": "a"]])
+        #expect(Date().timeIntervalSince(started) >= 0.4)
+        #expect(outputs["result"] == "ok")
+        #expect(harness.gemini.generateRequests.count == 2)
+    }
+
+    @Test func overloadDroppedConnectionsAndTruncatedBodiesAreRetried() async throws {
+        let harness = try GeminiHarness(retryAttempts: 4)
+        harness.prompt("Hi {{name}}")
+        // The drop comes first on its connection: see FakeGemini.enqueue on libcurl and reused connections.
+        harness.gemini.enqueue([.dropConnection, .overloaded, .truncatedBody, .text("finally")])
+        let outputs = try await harness.run(["prompt": "ask.prompt", "values": ["name": "a"]])
+        #expect(outputs["result"] == "finally")
+        #expect(harness.gemini.generateRequests.count == 4)
+    }
+
+    @Test func transientFailuresStopAfterTheConfiguredAttempts() async throws {
+        let harness = try GeminiHarness(retryAttempts: 2)
+        harness.prompt("Hi {{name}}")
+        harness.gemini.enqueue([.overloaded, .overloaded, .text("never")])
+        let message = await harness.failure(["prompt": "ask.prompt", "values": ["name": "a"]])
+        #expect(message?.contains("gemini answered 503 UNAVAILABLE") == true)
+        #expect(message?.contains("after 2 attempts") == true)
+    }
+
+    @Test func aWrongKeyFailsAtOnceWithTheAPIsMessageAndNeverShowsTheKey() async throws {
+        let harness = try GeminiHarness()
+        harness.key = "wrong-key-abcdef"
+        harness.prompt("Hi {{name}}")
+        let message = await harness.failure(["prompt": "ask.prompt", "values": ["name": "a"]])
+        #expect(message?.contains("gemini answered 400 INVALID_ARGUMENT: API key not valid") == true)
+        #expect(message?.contains("wrong-key-abcdef") == false)
+        #expect(harness.gemini.requests.count == 1)
+    }
+
+    @Test func aMissingKeyFailsBeforeAnyRequestAndPointsAtDryRun() async throws {
+        let harness = try GeminiHarness()
+        harness.key = nil
+        harness.prompt("Hi {{name}}")
+        let message = await harness.failure(["prompt": "ask.prompt", "values": ["name": "a"]])
+        #expect(message?.contains("GEMINI_API_KEY is not set") == true)
+        #expect(message?.contains("--dry-run") == true)
+        #expect(harness.gemini.requests.isEmpty)
+    }
+
+    @Test func smallMediaGoInlineAndLargeOnesThroughTheFileAPI() async throws {
+        let harness = try GeminiHarness()
+        harness.prompt("Transcribe this.")
+        let audio = [UInt8](repeating: 7, count: 5000)
+        harness.steps.workflow.write("clip.mp3", bytes: audio)
+
+        harness.gemini.enqueue(.text("inline"))
+        _ = try await harness.run(["prompt": "ask.prompt", "media": ["clip.mp3"]])
+        let inline = try #require(harness.gemini.generateRequests.last)
+        #expect(inline["contents", 0, "parts", 1, "inlineData", "mimeType"] == "audio/mp3")
+        #expect(inline["contents", 0, "parts", 1, "inlineData", "data"] == .string(Data(audio).base64EncodedString()))
+
+        harness.gemini.processingPolls = 2
+        harness.gemini.enqueue(.text("uploaded"))
+        let outputs = try await harness.run(["prompt": "ask.prompt", "media": "clip.mp3", "inline_limit": 1000])
+        #expect(outputs["result"] == "uploaded")
+        let uploaded = try #require(harness.gemini.generateRequests.last)
+        let uri = try #require(uploaded["contents", 0, "parts", 1, "fileData", "fileUri"]?.stringValue)
+        #expect(uploaded["contents", 0, "parts", 1, "fileData", "mimeType"] == "audio/mp3")
+        #expect(harness.gemini.uploadedFiles.values.contains(Data(audio)))
+        #expect(uri.hasPrefix(harness.gemini.baseURL))
+    }
+
+    @Test func aMediaTypeGeminiDoesNotTakeIsAnError() async throws {
+        let harness = try GeminiHarness()
+        harness.prompt("Look.")
+        harness.steps.workflow.write("notes.docx", "x")
+        let message = await harness.failure(["prompt": "ask.prompt", "media": ["notes.docx"]])
+        #expect(message?.contains("not '.docx'") == true)
+        #expect(harness.gemini.requests.isEmpty)
+    }
+}

@@ -1,0 +1,134 @@
+import AIVCore
+import AIVTestSupport
+import Foundation
+import Testing
+
+/// `aiv run --record` against a local fake Gemini, then `aiv run --dry-run` with the fake stopped.
+@Suite(.serialized) struct RecordReplayTests {
+    static let secret = "AIzaTopSecretKey-9f8e7d6c"
+
+    static let workflow = """
+        name: vocab
+        services:
+          gemini:
+            model: gemini-2.5-flash
+            retry: {attempts: 3, delay: 0.05}
+            limits: {requests_per_minute: 6000}
+        steps:
+          - id: analyse
+            uses: gemini.generate
+            for_each: ["今日は配信ありがとう", "草生える", "てぇてぇ"]
+            with:
+              prompt: ../prompts/vocab.prompt
+              values: {line: "${{ item }}"}
+          - id: collect
+            uses: list.merge
+            with:
+              lists: "${{ steps.analyse.outputs[*].result.items }}"
+        """
+
+    static let prompt = """
+        ---
+        output:
+          schema:
+            type: object
+            required: [items]
+            properties:
+              items: {type: array, items: {type: object, required: [japanese], properties: {japanese: {type: string}}}}
+        ---
+        List the expressions worth learning in: {{line}}
+        """
+
+    func workspace() throws -> TemporaryFolder {
+        let folder = TemporaryFolder()
+        folder.write("workflows/vocab.yaml", Self.workflow)
+        folder.write("prompts/vocab.prompt", Self.prompt)
+        return folder
+    }
+
+    func aiv(_ arguments: [String], in folder: TemporaryFolder, environment: [String: String]) throws -> CommandRunner.Result {
+        try CommandRunner.run(arguments, in: folder.path, environment: environment)
+    }
+
+    @Test func aRecordedRunReplaysWithTheServerStoppedAndNoKeyAndTheSecretIsWrittenNowhere() throws {
+        let folder = try workspace()
+        let gemini = try FakeGemini(apiKey: Self.secret)
+        gemini.defaultReply = { request in
+            let text = request["contents"]?.arrayValue?.first?["parts"]?.arrayValue?.first?["text"]?.stringValue ?? ""
+            return .json(["items": [["japanese": .string(String(text.split(separator: ":").last ?? "").trimmingCharacters(in: .whitespaces))]]])
+        }
+        gemini.enqueue(.rateLimited(retryDelay: "0.1s"))
+        let live = ["GEMINI_API_KEY": Self.secret, "GEMINI_BASE_URL": gemini.baseURL]
+        let recorded = try aiv(["run", "workflows/vocab.yaml", "--record", "--run-dir", "out/recorded"], in: folder, environment: live)
+        #expect(recorded.status == 0, "\(recorded.stdout)\n\(recorded.stderr)")
+        #expect(recorded.stdout.contains("Recorded 3 exchanges in 1 fixture file"))
+        #expect(gemini.generateRequests.count == 4)
+        gemini.stop()
+
+        let fixture = try #require(folder.read("workflows/fixtures/vocab/analyse.yaml"))
+        #expect(fixture.contains("x-goog-api-key: <redacted>"))
+        #expect(fixture.contains("てぇてぇ"))
+
+        // Every file the recording run wrote, the database included: the key is in none of them.
+        for file in folder.files() {
+            let data = try Data(contentsOf: URL(fileURLWithPath: folder.path + "/" + file))
+            #expect(data.range(of: Data(Self.secret.utf8)) == nil, "the key was written to \(file)")
+        }
+
+        let offline = ["GEMINI_API_KEY": "", "GEMINI_BASE_URL": gemini.baseURL]
+        let replayed = try aiv(["run", "workflows/vocab.yaml", "--dry-run", "--run-dir", "out/replayed"], in: folder, environment: offline)
+        #expect(replayed.status == 0, "\(replayed.stdout)\n\(replayed.stderr)")
+        let recordedOutputs = folder.read("out/recorded/_aiv/steps/collect.json")
+        #expect(recordedOutputs != nil)
+        #expect(folder.read("out/replayed/_aiv/steps/collect.json") == recordedOutputs)
+        #expect(folder.read("out/replayed/_aiv/steps/analyse.json") == folder.read("out/recorded/_aiv/steps/analyse.json"))
+    }
+
+    @Test func aDryRunOfAChangedPromptSaysWhatDiffersFromTheRecording() throws {
+        let folder = try workspace()
+        let gemini = try FakeGemini(apiKey: Self.secret)
+        let live = ["GEMINI_API_KEY": Self.secret, "GEMINI_BASE_URL": gemini.baseURL]
+        gemini.defaultReply = { _ in .json(["items": []]) }
+        let recorded = try aiv(["run", "workflows/vocab.yaml", "--record"], in: folder, environment: live)
+        #expect(recorded.status == 0, "\(recorded.stdout)\n\(recorded.stderr)")
+        gemini.stop()
+
+        folder.write("prompts/vocab.prompt", Self.prompt.replacingOccurrences(of: "worth learning", with: "a learner needs"))
+        let replayed = try aiv(["run", "workflows/vocab.yaml", "--dry-run"], in: folder, environment: ["GEMINI_API_KEY": ""])
+        #expect(replayed.status == 1)
+        let output = replayed.stdout + replayed.stderr
+        #expect(output.contains("no recorded answer for POST /v1beta/models/gemini-2.5-flash:generateContent"))
+        #expect(output.contains("contents[0].parts[0].text: recorded \"List the expressions worth learning"))
+        #expect(output.contains("sent \"List the expressions a learner needs"))
+    }
+
+    @Test func aDryRunWithoutFixturesSaysHowToRecordThem() throws {
+        let folder = try workspace()
+        let result = try aiv(["run", "workflows/vocab.yaml", "--dry-run"], in: folder, environment: ["GEMINI_API_KEY": ""])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("no fixtures in"))
+        #expect(result.stderr.contains("aiv run --record"))
+    }
+
+    @Test func quotaCountsTheDaysRequestsAcrossRunsAndRunsShowListsTokensPerStep() throws {
+        let folder = try workspace()
+        let gemini = try FakeGemini(apiKey: Self.secret)
+        defer { gemini.stop() }
+        gemini.defaultReply = { _ in .json(["items": []]) }
+        let live = ["GEMINI_API_KEY": Self.secret, "GEMINI_BASE_URL": gemini.baseURL]
+        #expect(try aiv(["run", "workflows/vocab.yaml"], in: folder, environment: live).status == 0)
+        #expect(try aiv(["run", "workflows/vocab.yaml", "--no-cache"], in: folder, environment: live).status == 0)
+
+        let quota = try aiv(["quota", "--json"], in: folder, environment: [:])
+        #expect(quota.status == 0, "\(quota.stderr)")
+        let services = try JSONDecoder().decode(JSONValue.self, from: Data(quota.stdout.utf8))
+        let row = services.arrayValue?.first { $0["service"] == "gemini" }
+        #expect(row?["requests"] == 6)
+        #expect(row?["requests_per_day"] == 1500)
+        #expect(row?["left"] == 1494)
+
+        let show = try aiv(["runs", "show", "last"], in: folder, environment: [:])
+        #expect(show.stdout.contains("Service calls:"))
+        #expect(show.stdout.contains("analyse"))
+    }
+}
