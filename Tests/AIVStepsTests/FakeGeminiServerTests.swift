@@ -48,6 +48,12 @@ import FoundationNetworking
             return Answer(status: http.statusCode, headers: lowered, body: data)
         }
 
+        /// A request as built (a body stream, a file); the session lives as long as the call.
+        func perform(_ request: URLRequest, fromFile file: URL? = nil) async throws -> Data {
+            if let file { return try await session.upload(for: request, fromFile: file).0 }
+            return try await session.data(for: request).0
+        }
+
         func generate(_ fake: FakeGemini, model: String = "gemini-2.5-flash", key: String? = "test-key-123", body: JSONValue) async throws -> Answer {
             var headers = ["Content-Type": "application/json"]
             if let key { headers["x-goog-api-key"] = key }
@@ -324,7 +330,9 @@ import FoundationNetworking
         fake.enqueue(.delayed(30, .text("too late")))
         let client = Client()
         let call = Task { try await client.generate(fake, body: Self.prompt("hi")) }
-        while fake.generateRequests.isEmpty { try await Task.sleep(nanoseconds: 10_000_000) }
+        let deadline = Date().addingTimeInterval(3)
+        while fake.generateRequests.isEmpty, Date() < deadline { try await Task.sleep(nanoseconds: 10_000_000) }
+        #expect(fake.generateRequests.count == 1)
         let started = Date()
         fake.stop()
         #expect(Date().timeIntervalSince(started) < 2)
@@ -451,11 +459,29 @@ import FoundationNetworking
         var request = URLRequest(url: URL(string: "\(server.baseURL)/b")!, timeoutInterval: 5)
         request.httpMethod = "POST"
         request.httpBodyStream = InputStream(data: big)
-        let (data, _) = try await client.session.data(for: request)
+        let data = try await client.perform(request)
         let json = try JSONDecoder().decode(JSONValue.self, from: data)
         #expect(json["length"] == .int(big.count))
         #expect(json["te"]?.stringValue?.lowercased() == "chunked")
         #expect(server.requests.map(\.path) == ["/a?x=1", "/b"])
         #expect(server.connectionCount == 1, "one keep-alive connection served both")
+    }
+
+    @Test func theServerReadsAFileUploadOfAMegabyteAndMore() async throws {
+        let server = try LocalHTTPServer { request in
+            .json(status: 200, ["length": .int(request.body.count), "sum": .int(request.body.reduce(0) { $0 + Int($1) }),
+                                "contentLength": .string(request.header("content-length") ?? "")])
+        }
+        defer { server.stop() }
+        let folder = TemporaryFolder()
+        let bytes = (0..<1_500_000).map { UInt8($0 % 253) }
+        let path = folder.write("big.bin", bytes: bytes)
+        var request = URLRequest(url: URL(string: "\(server.baseURL)/upload")!, timeoutInterval: 5)
+        request.httpMethod = "POST"
+        let data = try await Client().perform(request, fromFile: URL(fileURLWithPath: path))
+        let json = try JSONDecoder().decode(JSONValue.self, from: data)
+        #expect(json["length"] == .int(bytes.count))
+        #expect(json["sum"] == .int(bytes.reduce(0) { $0 + Int($1) }))
+        #expect(json["contentLength"] == .string(String(bytes.count)), "URLSession streams a file with its length, not chunked")
     }
 }
