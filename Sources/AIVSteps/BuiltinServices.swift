@@ -65,5 +65,5 @@ public enum BuiltinServices {
         Property("max_delay", .anyOf([.number, .string]), role: .duration, "Longest wait between tries (default 60s)."),
     ]), "How requests to the service are retried.")
     static let timeoutSetting = Property("timeout", .anyOf([.number, .string]), role: .duration,
-                                         "Longest wait for the service to send anything (default 120s).")
+                                         "Longest wait for one request's answer before it is tried again (default 300s).")
 }

@@ -7,10 +7,11 @@ public struct HTTPRequest: Sendable {
     /// Header names as sent; lookups ignore case.
     public var headers: [String: String]
     public var body: HTTPBody
-    /// Seconds without any data before the request fails (an idle timeout, as libcurl applies it).
-    public var timeout: Double
+    /// Seconds before the request is given up (and, as a transient failure, tried again); nil
+    /// for the service's `timeout` setting.
+    public var timeout: Double?
 
-    public init(method: String, url: URL, headers: [String: String] = [:], body: HTTPBody = .empty, timeout: Double = 120) {
+    public init(method: String, url: URL, headers: [String: String] = [:], body: HTTPBody = .empty, timeout: Double? = nil) {
         self.method = method
         self.url = url
         self.headers = headers

@@ -110,7 +110,7 @@ public final class ServiceHub: Sendable {
             }
             credential = info.credential.prefix + value
         }
-        let timeout = setting?["timeout"].flatMap { Durations.seconds($0) } ?? 120
+        let timeout = setting?["timeout"].flatMap { Durations.seconds($0) } ?? 300
         return ServiceClient(hub: self, service: service, info: info, limiter: limiter, baseURL: baseURL, credential: credential,
                              retry: TransportRetry.standard.overridden(by: setting?["retry"]), timeout: timeout,
                              settings: setting ?? .null, step: step, item: item, logger: logger)
@@ -150,7 +150,7 @@ public struct ServiceClient: Sendable {
     ///   - limited: false for calls that a service's request limits do not count (file uploads).
     public func send(_ request: HTTPRequest, estimatedTokens: Int = 0, limited: Bool = true) async throws -> HTTPResponse {
         var request = request
-        request.timeout = min(request.timeout, timeout)
+        if request.timeout == nil { request.timeout = timeout }
         if let credential { request.headers[info.credential.header] = credential }
         let target = ReplayTransport.target(Redaction.displayURL(request.url))
         var attempt = 0
@@ -160,7 +160,8 @@ public struct ServiceClient: Sendable {
             let started = hub.clock.now()
             let response: HTTPResponse
             do {
-                response = try await hub.transport.send(request)
+                let sending = request
+                response = try await Self.withTimeout(sending, clock: hub.clock) { try await hub.transport.send(sending) }
             } catch let error as TransportError {
                 report(request, target: target, status: nil, started: started, attempt: attempt, tokens: nil, error: error.message)
                 if let permit { await limiter.settle(permit, usage: TokenUsage(input: 0, output: 0, total: 0)) }
@@ -192,6 +193,26 @@ public struct ServiceClient: Sendable {
             hub.recorder?.record(FixtureFile.exchange(step: step, item: item, service: service, request: request, response: response,
                                                       secrets: hub.secrets))
             if let failure { throw attempt > 1 ? failure.afterAttempts(attempt) : failure }
+            return response
+        }
+    }
+
+    /// Runs the request, giving up when `request.timeout` passes. URLSession on Linux does not
+    /// always honour a request's `timeoutInterval` (a dropped keep-alive connection waits its own
+    /// 60 s), so the limit is kept here, and the request is cancelled when it is reached.
+    static func withTimeout(_ request: HTTPRequest, clock: LimiterClock,
+                            _ body: @escaping @Sendable () async throws -> HTTPResponse) async throws -> HTTPResponse {
+        try await withThrowingTaskGroup(of: HTTPResponse?.self) { group in
+            group.addTask { try await body() }
+            group.addTask {
+                try await clock.sleep(request.timeout ?? 300)
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next() else { throw CancellationError() }
+            guard let response = first else {
+                throw TransportError(.timedOut, "\(request.method) \(Redaction.displayURL(request.url)): no answer within \(Durations.format(request.timeout ?? 300))")
+            }
             return response
         }
     }

@@ -20,7 +20,7 @@ public final class URLSessionTransport: HTTPTransport, @unchecked Sendable {
     deinit { session.finishTasksAndInvalidate() }
 
     public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
-        var urlRequest = URLRequest(url: request.url, timeoutInterval: request.timeout)
+        var urlRequest = URLRequest(url: request.url, timeoutInterval: request.timeout ?? 300)
         urlRequest.httpMethod = request.method
         for (name, value) in request.headers { urlRequest.setValue(value, forHTTPHeaderField: name) }
         let result: (Data, URLResponse)
@@ -50,7 +50,7 @@ public final class URLSessionTransport: HTTPTransport, @unchecked Sendable {
         let target = "\(request.method) \(Redaction.displayURL(request.url))"
         switch error.code {
         case .timedOut:
-            return TransportError(.timedOut, "\(target): no answer within \(Durations.format(request.timeout))")
+            return TransportError(.timedOut, "\(target): no answer within \(Durations.format(request.timeout ?? 300))")
         // libcurl's "transfer closed with N bytes remaining" (a body shorter than its Content-Length)
         // reaches URLSession on Linux as an unknown error.
         case .networkConnectionLost, .cannotParseResponse, .badServerResponse, .zeroByteResource, .cannotDecodeContentData, .unknown:

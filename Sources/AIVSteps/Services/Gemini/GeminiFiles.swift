@@ -64,7 +64,7 @@ enum GeminiFiles {
         }
         let finish = HTTPRequest(method: "POST", url: uploadURL,
                                  headers: ["X-Goog-Upload-Offset": "0", "X-Goog-Upload-Command": "upload, finalize", "Content-Type": mimeType],
-                                 body: .file(path: file.path), timeout: 600)
+                                 body: .file(path: file.path), timeout: max(600, client.timeout))
         let uploaded = try await client.send(finish, limited: false)
         guard var current = uploaded.json?["file"], let name = current["name"]?.stringValue else {
             throw StepError("the File API's answer to the upload of '\(file.name)' has no file name")
