@@ -213,10 +213,8 @@ def rate_benchmark(args):
     finally:
         server.stop()
     theoretical = args.rate_calls / args.rate * 60
-    rejected = [c for c in calls if c.get("status") == 429]
-    first_ok_after_learning = None
-    # The limiter has learned once the first 429 came back; count 429s provoked by requests sent
-    # more than one retry delay later.
+    # The limiter has learned once the first 429 came back: 429s provoked by requests sent more
+    # than a second after it count against the target.
     print("\n## Rate limit: %d calls, server allows %d per sliding minute, workflow declares %d\n" % (args.rate_calls, args.rate, args.rate * 2))
     print("| measure | value |\n|---|---:|")
     print("| wall time (whole `aiv run`) | %.1f s |" % wall)
@@ -233,7 +231,6 @@ def rate_benchmark(args):
 def throughput_benchmark(args):
     python = ensure_httpx(args.venv)
     server = Server(latency_ms=args.latency_ms)
-    rows = []
     try:
         aiv_walls, httpx_walls = [], []
         for _ in range(args.repeat):
@@ -252,7 +249,6 @@ def throughput_benchmark(args):
         wall = statistics.median(walls)
         overhead = wall * args.concurrency / args.calls - latency
         print("| %s | %.2f s | %.1f | %.2f ms | %.0f |" % (name, wall, args.calls / wall, overhead * 1000, ideal))
-    return True
 
 
 def main():
@@ -278,12 +274,11 @@ def main():
         return serve(args)
     if not os.path.exists(args.aiv):
         sys.exit("no aiv at %s: swift build -c release --product aiv" % args.aiv)
-    ok = True
     if args.only in (None, "throughput"):
-        ok = throughput_benchmark(args) and ok
+        throughput_benchmark(args)
     if args.only in (None, "rate"):
-        ok = rate_benchmark(args) and ok
-    print("\nrate target (within 5%% of N/R, no 429 after learning): %s" % ("met" if ok else "NOT met"))
+        met = rate_benchmark(args)
+        print("\nrate target (within 5%% of N/R, no 429 after learning): %s" % ("met" if met else "NOT met"))
 
 
 if __name__ == "__main__":

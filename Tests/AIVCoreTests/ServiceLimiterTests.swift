@@ -39,16 +39,27 @@ final class Warnings: @unchecked Sendable {
 
     @Test func a429PausesTheWholeServiceAndTheLimiterLearnsTheServersRate() async throws {
         let time = VirtualTime()
-        // Declared 120/min, but the server accepts 3 a minute: the fourth request is rejected.
+        // Declared 120/min, but the server accepts 100 a minute: the 101st request is rejected.
         let limiter = ServiceLimiter(service: "gemini", limits: ServiceLimits(requestsPerMinute: 120), ledger: nil, clock: time.clock)
-        for _ in 0..<3 { _ = try await limiter.acquire() }
-        let fourth = try await limiter.acquire()
-        await limiter.rejected(fourth, delay: 58.5)
-        #expect(await limiter.effectiveRequestsPerMinute == 3)
+        for _ in 0..<100 { _ = try await limiter.acquire() }
+        let rejected = try await limiter.acquire()
+        await limiter.rejected(rejected, delay: 10)
+        #expect(await limiter.effectiveRequestsPerMinute.map { ($0 * 1000).rounded() / 1000 } == 100)
         let next = try await limiter.acquire()
-        #expect(next.start >= fourth.start + 58.5)
+        #expect(next.start >= rejected.start + 10)
         let after = try await limiter.acquire()
-        #expect(abs(after.start - next.start - 20) < 1e-9)
+        #expect(abs(after.start - next.start - 0.6) < 1e-9)
+    }
+
+    @Test func aLone429HalvesTheRateRatherThanDroppingToWhatLittleWasSent() async throws {
+        let time = VirtualTime()
+        let limiter = ServiceLimiter(service: "gemini", limits: ServiceLimits(requestsPerMinute: 6000), ledger: nil, clock: time.clock)
+        _ = try await limiter.acquire()
+        let second = try await limiter.acquire()
+        await limiter.rejected(second, delay: 0.1)
+        #expect(await limiter.effectiveRequestsPerMinute.map { $0.rounded() } == 3000)
+        await limiter.rejected(try await limiter.acquire(), delay: 0.1)
+        #expect(await limiter.effectiveRequestsPerMinute.map { $0.rounded() } == 1500)
     }
 
     @Test func tokensPerMinuteHoldARequestUntilTheMinuteHasRoom() async throws {

@@ -3,24 +3,24 @@ import Testing
 
 /// End-to-end: the built `aiv` on real files, checking output and exit codes.
 @Suite struct CommandLineTests {
-    @Test func everyShippedWorkflowValidates() throws {
+    @Test func everyShippedWorkflowValidates() async throws {
         let workflows = try FileManager.default.contentsOfDirectory(atPath: CommandRunner.packageRoot + "/workflows")
             .filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }
         #expect(!workflows.isEmpty)
         for workflow in workflows {
-            let result = try CommandRunner.run(["validate", "workflows/\(workflow)"])
+            let result = try await CommandRunner.run(["validate", "workflows/\(workflow)"])
             #expect(result.status == 0, "\(workflow): \(result.stderr)")
             #expect(result.stdout.contains("valid"))
         }
     }
 
-    @Test func invalidWorkflowExitsWithTwoAndPointsAtTheProblem() throws {
+    @Test func invalidWorkflowExitsWithTwoAndPointsAtTheProblem() async throws {
         let dir = NSTemporaryDirectory() + "aiv-cli-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try "name: broken\nsteps:\n  - id: a\n    uses: file.wirte\n    with: {path: a.txt, content: x}\n"
             .write(toFile: dir + "/w.yaml", atomically: true, encoding: .utf8)
-        let result = try CommandRunner.run(["validate", "w.yaml"], in: dir)
+        let result = try await CommandRunner.run(["validate", "w.yaml"], in: dir)
         #expect(result.status == 2)
         #expect(result.stderr == """
             w.yaml:4:11: error: unknown step kind 'file.wirte'; did you mean 'file.write'?
@@ -29,13 +29,13 @@ import Testing
             1 error
 
             """)
-        let json = try CommandRunner.run(["validate", "--json", "w.yaml"], in: dir)
+        let json = try await CommandRunner.run(["validate", "--json", "w.yaml"], in: dir)
         #expect(json.status == 2)
         #expect(json.stdout.contains("\"line\":4"))
     }
 
-    @Test func planPrintsStepsInRunOrderAndTakesInputs() throws {
-        let result = try CommandRunner.run(["plan", "workflows/transcript-pack.yaml", "--input", "window=5m"])
+    @Test func planPrintsStepsInRunOrderAndTakesInputs() async throws {
+        let result = try await CommandRunner.run(["plan", "workflows/transcript-pack.yaml", "--input", "window=5m"])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout.contains("Plan for workflow 'transcript-pack'"))
         #expect(result.stdout.contains("window = 5m"))
@@ -43,40 +43,40 @@ import Testing
         #expect(order.count == 4 && order == order.sorted())
     }
 
-    @Test func planRejectsUnknownInputs() throws {
-        let result = try CommandRunner.run(["plan", "workflows/transcript-pack.yaml", "--input", "windw=5m"])
+    @Test func planRejectsUnknownInputs() async throws {
+        let result = try await CommandRunner.run(["plan", "workflows/transcript-pack.yaml", "--input", "windw=5m"])
         #expect(result.status == 2)
         #expect(result.stderr.contains("has no input 'windw'; did you mean 'window'?"))
     }
 
-    @Test func planAsJSONDecodes() throws {
-        let result = try CommandRunner.run(["plan", "--json", "workflows/transcript-pack.yaml"])
+    @Test func planAsJSONDecodes() async throws {
+        let result = try await CommandRunner.run(["plan", "--json", "workflows/transcript-pack.yaml"])
         #expect(result.status == 0)
         let object = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
         #expect((object?["steps"] as? [Any])?.count == 4)
     }
 
-    @Test func graphDrawsMermaidAndDot() throws {
-        let mermaid = try CommandRunner.run(["graph", "workflows/transcript-pack.yaml"])
+    @Test func graphDrawsMermaidAndDot() async throws {
+        let mermaid = try await CommandRunner.run(["graph", "workflows/transcript-pack.yaml"])
         #expect(mermaid.status == 0)
         #expect(mermaid.stdout.hasPrefix("flowchart LR\n"))
-        let dot = try CommandRunner.run(["graph", "--format", "dot", "workflows/transcript-pack.yaml"])
+        let dot = try await CommandRunner.run(["graph", "--format", "dot", "workflows/transcript-pack.yaml"])
         #expect(dot.stdout.hasPrefix("digraph \"transcript-pack\" {"))
     }
 
-    @Test func schemaIsJSONAndKindsHelpComesFromTheRegistry() throws {
-        let schema = try CommandRunner.run(["schema"])
+    @Test func schemaIsJSONAndKindsHelpComesFromTheRegistry() async throws {
+        let schema = try await CommandRunner.run(["schema"])
         #expect(schema.status == 0)
         #expect((try? JSONSerialization.jsonObject(with: Data(schema.stdout.utf8))) != nil)
-        let kinds = try CommandRunner.run(["kinds", "transcript.load"])
+        let kinds = try await CommandRunner.run(["kinds", "transcript.load"])
         #expect(kinds.stdout.contains("path (required)"))
-        let unknown = try CommandRunner.run(["kinds", "transcript.lod"])
+        let unknown = try await CommandRunner.run(["kinds", "transcript.lod"])
         #expect(unknown.status != 0)
         #expect(unknown.stderr.contains("did you mean 'transcript.load'?"))
     }
 
-    @Test func missingFileIsAnErrorNotACrash() throws {
-        let result = try CommandRunner.run(["validate", "workflows/nope.yaml"])
+    @Test func missingFileIsAnErrorNotACrash() async throws {
+        let result = try await CommandRunner.run(["validate", "workflows/nope.yaml"])
         #expect(result.status == 2)
         #expect(result.stderr.hasPrefix("workflows/nope.yaml:1:1: error: no such file"))
     }

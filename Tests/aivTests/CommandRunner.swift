@@ -38,8 +38,22 @@ struct CommandRunner {
     /// Runs `aiv arguments…` in `directory`; a run over `timeout` seconds is killed (SIGKILL, since
     /// Foundation.Process started from a test task cannot deliver SIGTERM) and reported as status -9.
     /// With `killAfter`, the process is sent SIGKILL after that many seconds (to test crashes).
+    ///
+    /// Async, and waiting on a GCD thread: a test that blocked a Swift concurrency thread for the
+    /// seconds a child process takes would stall every other test's timers on a 2-core machine.
     static func run(_ arguments: [String], in directory: String = packageRoot, environment: [String: String] = [:], timeout: Double = 120,
-                    killAfter: Double? = nil) throws -> Result {
+                    killAfter: Double? = nil) async throws -> Result {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async {
+                continuation.resume(with: Swift.Result<CommandRunner.Result, any Error> {
+                    try runBlocking(arguments, in: directory, environment: environment, timeout: timeout, killAfter: killAfter)
+                })
+            }
+        }
+    }
+
+    static func runBlocking(_ arguments: [String], in directory: String, environment: [String: String], timeout: Double,
+                            killAfter: Double?) throws -> Result {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = arguments

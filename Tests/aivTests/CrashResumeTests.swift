@@ -23,13 +23,13 @@ import Testing
         try Self.workflow.write(toFile: directory + "/crash.yaml", atomically: true, encoding: .utf8)
 
         // The reference: one uninterrupted run.
-        let reference = try CommandRunner.run(["run", "crash.yaml", "--state-dir", "reference", "--run-dir", "reference-run", "--max-parallel", "1"], in: directory)
+        let reference = try await CommandRunner.run(["run", "crash.yaml", "--state-dir", "reference", "--run-dir", "reference-run", "--max-parallel", "1"], in: directory)
         #expect(reference.status == 0, "\(reference.stderr)")
 
         // Kill the run at several moments, each time picking up where it stopped.
         var killed = 0
         for (attempt, delay) in [0.1, 0.25, 0.4, 0.6].enumerated() {
-            let outcome = try CommandRunner.run(["run", "crash.yaml", "--state-dir", "state", "--run-dir", "run-\(attempt)", "--max-parallel", "1"],
+            let outcome = try await CommandRunner.run(["run", "crash.yaml", "--state-dir", "state", "--run-dir", "run-\(attempt)", "--max-parallel", "1"],
                                                 in: directory, killAfter: delay)
             if outcome.status == -9 { killed += 1 }
             if FileManager.default.fileExists(atPath: directory + "/state/aiv.sqlite") {
@@ -49,7 +49,7 @@ import Testing
         }
         #expect(killed >= 1, "no run was killed midway; the workflow finished too fast to test")
 
-        let final = try CommandRunner.run(["run", "crash.yaml", "--state-dir", "state", "--run-dir", "final", "--max-parallel", "1", "--json"], in: directory)
+        let final = try await CommandRunner.run(["run", "crash.yaml", "--state-dir", "state", "--run-dir", "final", "--max-parallel", "1", "--json"], in: directory)
         #expect(final.status == 0, "\(final.stderr)")
         // Whatever finished before a kill came from the cache; the rest ran once more.
         let cachedSteps = final.stdout.split(separator: "\n").filter { $0.contains("\"step_finished\"") && $0.contains("\"status\":\"cached\"") }.count

@@ -46,11 +46,11 @@ import Testing
         return folder
     }
 
-    func aiv(_ arguments: [String], in folder: TemporaryFolder, environment: [String: String]) throws -> CommandRunner.Result {
-        try CommandRunner.run(arguments, in: folder.path, environment: environment)
+    func aiv(_ arguments: [String], in folder: TemporaryFolder, environment: [String: String]) async throws -> CommandRunner.Result {
+        try await CommandRunner.run(arguments, in: folder.path, environment: environment)
     }
 
-    @Test func aRecordedRunReplaysWithTheServerStoppedAndNoKeyAndTheSecretIsWrittenNowhere() throws {
+    @Test func aRecordedRunReplaysWithTheServerStoppedAndNoKeyAndTheSecretIsWrittenNowhere() async throws {
         let folder = try workspace()
         let gemini = try FakeGemini(apiKey: Self.secret)
         gemini.defaultReply = { request in
@@ -59,7 +59,7 @@ import Testing
         }
         gemini.enqueue(.rateLimited(retryDelay: "0.1s"))
         let live = ["GEMINI_API_KEY": Self.secret, "GEMINI_BASE_URL": gemini.baseURL]
-        let recorded = try aiv(["run", "workflows/vocab.yaml", "--record", "--run-dir", "out/recorded"], in: folder, environment: live)
+        let recorded = try await aiv(["run", "workflows/vocab.yaml", "--record", "--run-dir", "out/recorded"], in: folder, environment: live)
         #expect(recorded.status == 0, "\(recorded.stdout)\n\(recorded.stderr)")
         #expect(recorded.stdout.contains("Recorded 3 exchanges in 1 fixture file"))
         #expect(gemini.generateRequests.count == 4)
@@ -76,7 +76,7 @@ import Testing
         }
 
         let offline = ["GEMINI_API_KEY": "", "GEMINI_BASE_URL": gemini.baseURL]
-        let replayed = try aiv(["run", "workflows/vocab.yaml", "--dry-run", "--run-dir", "out/replayed"], in: folder, environment: offline)
+        let replayed = try await aiv(["run", "workflows/vocab.yaml", "--dry-run", "--run-dir", "out/replayed"], in: folder, environment: offline)
         #expect(replayed.status == 0, "\(replayed.stdout)\n\(replayed.stderr)")
         let recordedOutputs = folder.read("out/recorded/_aiv/steps/collect.json")
         #expect(recordedOutputs != nil)
@@ -84,17 +84,17 @@ import Testing
         #expect(folder.read("out/replayed/_aiv/steps/analyse.json") == folder.read("out/recorded/_aiv/steps/analyse.json"))
     }
 
-    @Test func aDryRunOfAChangedPromptSaysWhatDiffersFromTheRecording() throws {
+    @Test func aDryRunOfAChangedPromptSaysWhatDiffersFromTheRecording() async throws {
         let folder = try workspace()
         let gemini = try FakeGemini(apiKey: Self.secret)
         let live = ["GEMINI_API_KEY": Self.secret, "GEMINI_BASE_URL": gemini.baseURL]
         gemini.defaultReply = { _ in .json(["items": []]) }
-        let recorded = try aiv(["run", "workflows/vocab.yaml", "--record"], in: folder, environment: live)
+        let recorded = try await aiv(["run", "workflows/vocab.yaml", "--record"], in: folder, environment: live)
         #expect(recorded.status == 0, "\(recorded.stdout)\n\(recorded.stderr)")
         gemini.stop()
 
         folder.write("prompts/vocab.prompt", Self.prompt.replacingOccurrences(of: "worth learning", with: "a learner needs"))
-        let replayed = try aiv(["run", "workflows/vocab.yaml", "--dry-run"], in: folder, environment: ["GEMINI_API_KEY": ""])
+        let replayed = try await aiv(["run", "workflows/vocab.yaml", "--dry-run"], in: folder, environment: ["GEMINI_API_KEY": ""])
         #expect(replayed.status == 1)
         let output = replayed.stdout + replayed.stderr
         #expect(output.contains("no recorded answer for POST /v1beta/models/gemini-2.5-flash:generateContent"))
@@ -102,24 +102,24 @@ import Testing
         #expect(output.contains("sent \"List the expressions a learner needs"))
     }
 
-    @Test func aDryRunWithoutFixturesSaysHowToRecordThem() throws {
+    @Test func aDryRunWithoutFixturesSaysHowToRecordThem() async throws {
         let folder = try workspace()
-        let result = try aiv(["run", "workflows/vocab.yaml", "--dry-run"], in: folder, environment: ["GEMINI_API_KEY": ""])
+        let result = try await aiv(["run", "workflows/vocab.yaml", "--dry-run"], in: folder, environment: ["GEMINI_API_KEY": ""])
         #expect(result.status == 2)
         #expect(result.stderr.contains("no fixtures in"))
         #expect(result.stderr.contains("aiv run --record"))
     }
 
-    @Test func quotaCountsTheDaysRequestsAcrossRunsAndRunsShowListsTokensPerStep() throws {
+    @Test func quotaCountsTheDaysRequestsAcrossRunsAndRunsShowListsTokensPerStep() async throws {
         let folder = try workspace()
         let gemini = try FakeGemini(apiKey: Self.secret)
         defer { gemini.stop() }
         gemini.defaultReply = { _ in .json(["items": []]) }
         let live = ["GEMINI_API_KEY": Self.secret, "GEMINI_BASE_URL": gemini.baseURL]
-        #expect(try aiv(["run", "workflows/vocab.yaml"], in: folder, environment: live).status == 0)
-        #expect(try aiv(["run", "workflows/vocab.yaml", "--no-cache"], in: folder, environment: live).status == 0)
+        #expect(try await aiv(["run", "workflows/vocab.yaml"], in: folder, environment: live).status == 0)
+        #expect(try await aiv(["run", "workflows/vocab.yaml", "--no-cache"], in: folder, environment: live).status == 0)
 
-        let quota = try aiv(["quota", "--json"], in: folder, environment: [:])
+        let quota = try await aiv(["quota", "--json"], in: folder, environment: [:])
         #expect(quota.status == 0, "\(quota.stderr)")
         let services = try JSONDecoder().decode(JSONValue.self, from: Data(quota.stdout.utf8))
         let row = services.arrayValue?.first { $0["service"] == "gemini" }
@@ -127,7 +127,7 @@ import Testing
         #expect(row?["requests_per_day"] == 1500)
         #expect(row?["left"] == 1494)
 
-        let show = try aiv(["runs", "show", "last"], in: folder, environment: [:])
+        let show = try await aiv(["runs", "show", "last"], in: folder, environment: [:])
         #expect(show.stdout.contains("Service calls:"))
         #expect(show.stdout.contains("analyse"))
     }

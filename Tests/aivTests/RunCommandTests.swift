@@ -18,8 +18,8 @@ import Testing
 
         deinit { try? FileManager.default.removeItem(atPath: path) }
 
-        func aiv(_ arguments: [String]) throws -> CommandRunner.Result {
-            try CommandRunner.run(arguments, in: path)
+        func aiv(_ arguments: [String]) async throws -> CommandRunner.Result {
+            try await CommandRunner.run(arguments, in: path)
         }
 
         func read(_ relative: String) -> String? {
@@ -27,9 +27,9 @@ import Testing
         }
     }
 
-    @Test func runsTheSampleWorkflowThenTakesEverythingFromTheCache() throws {
+    @Test func runsTheSampleWorkflowThenTakesEverythingFromTheCache() async throws {
         let workspace = try Workspace()
-        let first = try workspace.aiv(["run", "workflows/transcript-pack.yaml", "--run-dir", "out/first"])
+        let first = try await workspace.aiv(["run", "workflows/transcript-pack.yaml", "--run-dir", "out/first"])
         #expect(first.status == 0, "\(first.stdout)\n\(first.stderr)")
         #expect(first.stdout.contains("succeeded"))
         let sheet = workspace.read("out/first/sheets/part-0.md") ?? ""
@@ -39,31 +39,31 @@ import Testing
         #expect(index.contains("\"sheets\""))
         #expect(workspace.read("out/first/_aiv/steps/transcript.json")?.contains("\"segment_count\": 80") == true)
 
-        let second = try workspace.aiv(["run", "workflows/transcript-pack.yaml", "--run-dir", "out/second"])
+        let second = try await workspace.aiv(["run", "workflows/transcript-pack.yaml", "--run-dir", "out/second"])
         #expect(second.status == 0)
         #expect(second.stdout.contains("4 cached"), "\(second.stdout)")
         #expect(workspace.read("out/second/sheets/part-0.md") == sheet)
 
-        let runs = try workspace.aiv(["runs"])
+        let runs = try await workspace.aiv(["runs"])
         #expect(runs.stdout.components(separatedBy: "transcript-pack").count == 3)
-        let shown = try workspace.aiv(["runs", "show", "last"])
+        let shown = try await workspace.aiv(["runs", "show", "last"])
         #expect(shown.stdout.contains("sheets"))
         #expect(shown.stdout.contains("cached"))
-        let log = try workspace.aiv(["runs", "log", "last", "transcript"])
+        let log = try await workspace.aiv(["runs", "log", "last", "transcript"])
         #expect(log.stdout.contains("cached"))
     }
 
-    @Test func editingATemplateRerunsOnlyTheStepsThatUseIt() throws {
+    @Test func editingATemplateRerunsOnlyTheStepsThatUseIt() async throws {
         let workspace = try Workspace()
-        #expect(try workspace.aiv(["run", "workflows/transcript-pack.yaml"]).status == 0)
+        #expect(try await workspace.aiv(["run", "workflows/transcript-pack.yaml"]).status == 0)
         let template = workspace.path + "/templates/reading-sheet.md.mustache"
         let text = try String(contentsOfFile: template, encoding: .utf8)
         try text.replacingOccurrences(of: "Watch along:", with: "Watch it here:").write(toFile: template, atomically: true, encoding: .utf8)
 
-        let plan = try workspace.aiv(["plan", "workflows/transcript-pack.yaml"])
+        let plan = try await workspace.aiv(["plan", "workflows/transcript-pack.yaml"])
         #expect(plan.stdout.contains("runs: file '../templates/reading-sheet.md.mustache' changed"), "\(plan.stdout)")
 
-        let rerun = try workspace.aiv(["run", "--json", "workflows/transcript-pack.yaml"])
+        let rerun = try await workspace.aiv(["run", "--json", "workflows/transcript-pack.yaml"])
         #expect(rerun.status == 0)
         let finished = rerun.stdout.split(separator: "\n").filter { $0.contains("\"step_finished\"") }
         func status(_ step: String) -> String? {
@@ -78,11 +78,11 @@ import Testing
         #expect(status("index") == "cached")
     }
 
-    @Test func aFailingRunExitsWithOneAndNamesTheStep() throws {
+    @Test func aFailingRunExitsWithOneAndNamesTheStep() async throws {
         let workspace = try Workspace()
         try "name: broken\nsteps:\n  - id: load\n    uses: transcript.load\n    with: {path: ../samples/stream-01/transcript.srt, window: 10s, overlap: 20s}\n"
             .write(toFile: workspace.path + "/workflows/broken.yaml", atomically: true, encoding: .utf8)
-        let result = try workspace.aiv(["run", "workflows/broken.yaml"])
+        let result = try await workspace.aiv(["run", "workflows/broken.yaml"])
         #expect(result.status == 1)
         #expect(result.stdout.contains("step 'load': argument 'overlap'"), "\(result.stdout)")
         #expect(result.stderr.hasPrefix("workflows/broken.yaml:3:9: error: step 'load': argument 'overlap'"), "\(result.stderr)")

@@ -36,8 +36,10 @@ public struct QuotaExhausted: Error, Sendable, CustomStringConvertible {
 /// Requests are spaced evenly (`ServiceLimits.minimumInterval`), tokens per minute are counted
 /// over a sliding minute (the request's estimate before it goes, the answer's usage after), and
 /// requests per day come from the persistent ledger. When the server still answers 429, the
-/// whole service pauses for the delay the server asked, and the limiter learns: it lowers its
-/// rate to what the server accepted over the minute before the rejection, for the rest of the run.
+/// whole service pauses for the delay the server asked, and the limiter learns, for the rest of
+/// the run: it lowers its rate to what the server accepted over the minute before the rejection,
+/// but never by more than half at a time, so a 429 that was not about the rate (a burst, another
+/// client) does not slow a run to a crawl.
 public actor ServiceLimiter {
     public let service: String
     public let limits: ServiceLimits
@@ -143,11 +145,10 @@ public actor ServiceLimiter {
         pausedUntil = max(pausedUntil, now + delay)
         nextStart = max(nextStart, pausedUntil)
         if let index = starts.firstIndex(where: { $0.id == permit.id }) { starts[index].rejected = true }
-        let accepted = starts.filter { !$0.rejected && $0.at < permit.start && $0.at > permit.start - 60 }.count
-        if accepted > 0 {
-            let learned = 60 / Double(accepted)
-            if learned > interval { learnedInterval = learned }
-        }
+        let accepted = Double(starts.filter { !$0.rejected && $0.at < permit.start && $0.at > permit.start - 60 }.count)
+        let current = interval > 0 ? 60 / interval : 2 * accepted
+        let learned = max(accepted, current / 2)
+        if learned > 0, 60 / learned > interval { learnedInterval = 60 / learned }
         tokenLog.removeAll { $0.id == permit.id }
     }
 

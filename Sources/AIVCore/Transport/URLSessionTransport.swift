@@ -14,6 +14,9 @@ public final class URLSessionTransport: HTTPTransport, @unchecked Sendable {
         configuration.requestCachePolicy = .reloadIgnoringLocalCacheData
         configuration.urlCache = nil
         configuration.httpCookieStorage = nil
+        // The service client keeps each request's time limit itself (a long generation may send
+        // nothing for minutes); URLSession's own 60-second default must not cut it first.
+        configuration.timeoutIntervalForRequest = 3600
         session = URLSession(configuration: configuration)
     }
 
