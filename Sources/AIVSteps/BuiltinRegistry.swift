@@ -11,6 +11,7 @@ public enum BuiltinSteps {
         ListSortStep.self,
         ListDedupeStep.self,
         GeminiGenerateStep.self,
+        NotionUpsertStep.self,
     ]
 
     /// Kind name → implementation, for the runtime.

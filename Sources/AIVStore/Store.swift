@@ -91,6 +91,18 @@ public final class Store: Sendable {
                 t.primaryKey(["service", "day"])
             }
         }
+        migrator.registerMigration("v3 external records") { db in
+            // What aiv created at a service, by key: a re-run updates the same object.
+            try db.create(table: "external_record") { t in
+                t.column("namespace", .text).notNull()
+                t.column("key", .text).notNull()
+                t.column("id", .text).notNull()
+                t.column("url", .text)
+                t.column("content_hash", .text)
+                t.column("updated_at", .double).notNull()
+                t.primaryKey(["namespace", "key"])
+            }
+        }
         return migrator
     }
 

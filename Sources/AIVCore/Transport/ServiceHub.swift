@@ -55,6 +55,10 @@ public final class ServiceHub: Sendable {
     let clock: LimiterClock
     let random: @Sendable () -> Double
     let report: @Sendable (ServiceCall) -> Void
+    /// Objects created at services, by key (the store; in memory for a dry run).
+    public let records: any ExternalRecordIndex
+    /// Values fetched once per run (a database's schema).
+    public let memo = RunMemo()
 
     /// - Parameters:
     ///   - services: the HTTP services steps may call, by name.
@@ -63,7 +67,7 @@ public final class ServiceHub: Sendable {
     ///   - warn: hears quota warnings (80% of a daily quota).
     public init(mode: TransportMode, transport: any HTTPTransport, services: [String: HTTPServiceInfo], settings: [String: JSONValue],
                 environment: [String: String] = [:], secrets: Secrets = Secrets(), ledger: (any QuotaLedger)? = nil,
-                recorder: FixtureRecorder? = nil, clock: LimiterClock = .continuous,
+                recorder: FixtureRecorder? = nil, records: any ExternalRecordIndex = MemoryRecordIndex(), clock: LimiterClock = .continuous,
                 random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
                 wallClock: @escaping @Sendable () -> Date = Date.init,
                 report: @escaping @Sendable (ServiceCall) -> Void = { _ in }, warn: @escaping @Sendable (String) -> Void = { _ in }) {
@@ -74,6 +78,7 @@ public final class ServiceHub: Sendable {
         self.environment = environment
         self.secrets = secrets
         self.recorder = recorder
+        self.records = records
         self.clock = clock
         self.random = random
         self.report = report
@@ -148,7 +153,12 @@ public struct ServiceClient: Sendable {
     /// - Parameters:
     ///   - estimatedTokens: what the request will cost against a tokens-per-minute limit.
     ///   - limited: false for calls that a service's request limits do not count (file uploads).
-    public func send(_ request: HTTPRequest, estimatedTokens: Int = 0, limited: Bool = true) async throws -> HTTPResponse {
+    ///   - retriesFailures: false for writes that are not idempotent (creating a page): a 5xx,
+    ///     timeout or dropped connection then throws at once (`isTransient` true), since the write
+    ///     may have happened; the caller checks before trying again. A 429 is always waited out:
+    ///     the server did nothing.
+    public func send(_ request: HTTPRequest, estimatedTokens: Int = 0, limited: Bool = true,
+                     retriesFailures: Bool = true) async throws -> HTTPResponse {
         var request = request
         if request.timeout == nil { request.timeout = timeout }
         if let credential { request.headers[info.credential.header] = credential }
@@ -165,9 +175,10 @@ public struct ServiceClient: Sendable {
             } catch let error as TransportError {
                 report(request, target: target, status: nil, started: started, attempt: attempt, tokens: nil, error: error.message)
                 if let permit { await limiter.settle(permit, usage: TokenUsage(input: 0, output: 0, total: 0)) }
-                guard error.isTransient, attempt < retry.attempts else {
+                guard error.isTransient, attempt < retry.attempts, retriesFailures else {
                     throw ServiceError(service: service, status: nil, apiStatus: nil,
-                                       message: error.message + (attempt > 1 ? " (after \(attempt) attempts)" : ""), transient: false)
+                                       message: error.message + (attempt > 1 ? " (after \(attempt) attempts)" : ""),
+                                       transient: error.isTransient && !retriesFailures)
                 }
                 try await pause(retry.delay(after: attempt, random: hub.random()), because: error.message, attempt: attempt)
                 continue
@@ -185,9 +196,16 @@ public struct ServiceClient: Sendable {
                 continue
             }
             if let permit { await limiter.settle(permit, usage: tokens) }
-            if [500, 502, 503, 504].contains(response.status), attempt < retry.attempts {
-                try await pause(retry.delay(after: attempt, random: hub.random()), because: failure!.message, attempt: attempt)
-                continue
+            if [500, 502, 503, 504].contains(response.status) {
+                guard retriesFailures else {
+                    var uncertain = failure!
+                    uncertain.isTransient = true
+                    throw uncertain
+                }
+                if attempt < retry.attempts {
+                    try await pause(retry.delay(after: attempt, random: hub.random()), because: failure!.message, attempt: attempt)
+                    continue
+                }
             }
             // Only what the step finally saw is recorded: a retried 503 is not part of the conversation.
             hub.recorder?.record(FixtureFile.exchange(step: step, item: item, service: service, request: request, response: response,
@@ -277,6 +295,12 @@ public struct ServiceError: Error, Sendable, CustomStringConvertible {
         let head = "\(service) answered \(response.status)" + (apiStatus.map { " \($0)" } ?? "")
         self.init(service: service, status: response.status, apiStatus: apiStatus,
                   message: head + (detail.map { ": \($0)" } ?? ""), transient: false)
+    }
+
+    public func withMessage(_ message: String) -> ServiceError {
+        var copy = self
+        copy.message = message
+        return copy
     }
 
     func afterAttempts(_ attempts: Int) -> ServiceError {

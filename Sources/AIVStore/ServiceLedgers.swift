@@ -1,3 +1,4 @@
+import Foundation
 import AIVCore
 import GRDB
 
@@ -34,6 +35,46 @@ public final class SQLiteQuotaLedger: QuotaLedger, Sendable {
         try store.pool.read { db in
             try Row.fetchAll(db, sql: "SELECT day, requests, tokens FROM quota_usage WHERE service = ? ORDER BY day DESC LIMIT ?",
                              arguments: [service, limit]).map { ($0["day"], QuotaUsage(requests: $0["requests"], tokens: $0["tokens"])) }
+        }
+    }
+}
+
+/// External objects by key (`notion_page`-like records), so re-runs update instead of duplicating.
+public final class SQLiteRecordIndex: ExternalRecordIndex, Sendable {
+    let store: Store
+
+    public init(store: Store) {
+        self.store = store
+    }
+
+    public func record(namespace: String, key: String) throws -> ExternalRecord? {
+        try store.pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT id, url, content_hash FROM external_record WHERE namespace = ? AND key = ?",
+                             arguments: [namespace, key]).map { row in
+                ExternalRecord(namespace: namespace, key: key, id: row["id"], url: row["url"], contentHash: row["content_hash"])
+            }
+        }
+    }
+
+    public func save(_ record: ExternalRecord) throws {
+        try store.pool.write { db in
+            try db.execute(sql: """
+                INSERT INTO external_record (namespace, key, id, url, content_hash, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+                ON CONFLICT (namespace, key) DO UPDATE SET id = excluded.id, url = excluded.url,
+                  content_hash = excluded.content_hash, updated_at = excluded.updated_at
+                """, arguments: [record.namespace, record.key, record.id, record.url, record.contentHash, Date().timeIntervalSince1970])
+        }
+    }
+
+    public func remove(namespace: String, key: String) throws {
+        try store.pool.write { db in
+            try db.execute(sql: "DELETE FROM external_record WHERE namespace = ? AND key = ?", arguments: [namespace, key])
+        }
+    }
+
+    public func count(namespace: String) throws -> Int {
+        try store.pool.read { db in
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM external_record WHERE namespace = ?", arguments: [namespace]) ?? 0
         }
     }
 }

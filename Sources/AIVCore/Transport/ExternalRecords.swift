@@ -1,0 +1,71 @@
+import Foundation
+
+/// What aiv created outside itself (a Notion page for a key), kept in the store so re-running
+/// or resuming a workflow updates the same object instead of creating a twin.
+public struct ExternalRecord: Sendable, Equatable {
+    /// Where the key lives, e.g. `notion:<database id>:<key property>`.
+    public var namespace: String
+    public var key: String
+    /// The object's id at the service (a page id).
+    public var id: String
+    public var url: String?
+    /// A digest of what was last written, so an unchanged object is not written again.
+    public var contentHash: String?
+
+    public init(namespace: String, key: String, id: String, url: String?, contentHash: String?) {
+        self.namespace = namespace
+        self.key = key
+        self.id = id
+        self.url = url
+        self.contentHash = contentHash
+    }
+}
+
+/// Remembers external objects by key. The SQLite store implements it; a dry run uses one in memory.
+public protocol ExternalRecordIndex: Sendable {
+    func record(namespace: String, key: String) throws -> ExternalRecord?
+    func save(_ record: ExternalRecord) throws
+    func remove(namespace: String, key: String) throws
+}
+
+public final class MemoryRecordIndex: ExternalRecordIndex, @unchecked Sendable {
+    private let lock = NSLock()
+    private var records: [String: ExternalRecord] = [:]
+
+    public init() {}
+
+    public func record(namespace: String, key: String) -> ExternalRecord? {
+        lock.withLock { records["\(namespace)\u{0}\(key)"] }
+    }
+
+    public func save(_ record: ExternalRecord) {
+        lock.withLock { records["\(record.namespace)\u{0}\(record.key)"] = record }
+    }
+
+    public func remove(namespace: String, key: String) {
+        lock.withLock { records["\(namespace)\u{0}\(key)"] = nil }
+    }
+
+    public var count: Int { lock.withLock { records.count } }
+}
+
+/// Values fetched once per run and shared by every step and item (a database's schema).
+public actor RunMemo {
+    private var values: [String: Task<JSONValue, any Error>] = [:]
+
+    public init() {}
+
+    /// The value for `key`, made by `make` the first time; concurrent callers wait for the same
+    /// fetch. A failed fetch is forgotten, so a later caller tries again.
+    public func value(_ key: String, _ make: @escaping @Sendable () async throws -> JSONValue) async throws -> JSONValue {
+        if let task = values[key] { return try await task.value }
+        let task = Task { try await make() }
+        values[key] = task
+        do {
+            return try await task.value
+        } catch {
+            values[key] = nil
+            throw error
+        }
+    }
+}

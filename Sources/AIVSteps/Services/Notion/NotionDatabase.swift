@@ -1,0 +1,80 @@
+import AIVCore
+import Foundation
+
+/// A Notion database as a step writes to it: its properties' types, where to query and what
+/// parent new pages get. Under Notion-Version 2025-09-03 a database holds data sources, and pages
+/// are written to the data source; under 2022-06-28, to the database.
+struct NotionDatabase: Sendable {
+    var id: String
+    var version: String
+    /// Property name → type (title, rich_text, …).
+    var properties: [String: String]
+    var queryPath: String
+    var parent: JSONValue
+
+    static let versions = ["2022-06-28", "2025-09-03"]
+    static let defaultVersion = "2022-06-28"
+
+    /// Reads the database's schema once per run (every step and item of the run shares it).
+    static func load(id: String, dataSource: String?, client: ServiceClient, memo: RunMemo) async throws -> NotionDatabase {
+        let version = client.settings["version"]?.stringValue ?? defaultVersion
+        let cached = try await memo.value("notion-schema \(version) \(id) \(dataSource ?? "")") {
+            try await fetch(id: id, dataSource: dataSource, version: version, client: client).json
+        }
+        return NotionDatabase(id: id, version: version,
+                              properties: (cached["properties"]?.objectValue ?? [:]).compactMapValues(\.stringValue),
+                              queryPath: cached["query"]?.stringValue ?? "", parent: cached["parent"] ?? .null)
+    }
+
+    var json: JSONValue {
+        ["properties": .object(properties.mapValues { .string($0) }), "query": .string(queryPath), "parent": parent]
+    }
+
+    static func headers(_ version: String) -> [String: String] {
+        ["Notion-Version": version, "Content-Type": "application/json"]
+    }
+
+    static func fetch(id: String, dataSource: String?, version: String, client: ServiceClient) async throws -> NotionDatabase {
+        let database = try await client.send(HTTPRequest(method: "GET", url: client.url("/v1/databases/\(id)"), headers: headers(version))).json ?? .null
+        if version == "2022-06-28" {
+            return NotionDatabase(id: id, version: version, properties: types(database["properties"]),
+                                  queryPath: "/v1/databases/\(id)/query", parent: ["database_id": .string(id)])
+        }
+        let sources = database["data_sources"]?.arrayValue ?? []
+        let chosen: String
+        if let dataSource {
+            chosen = dataSource
+        } else if sources.count == 1, let only = sources[0]["id"]?.stringValue {
+            chosen = only
+        } else {
+            let names = sources.compactMap { source in source["id"]?.stringValue.map { "\($0) (\(source["name"]?.stringValue ?? "unnamed"))" } }
+            throw StepError("database \(id) has \(sources.count) data sources; name one with 'data_source': \(names.joined(separator: ", "))")
+        }
+        let source = try await client.send(HTTPRequest(method: "GET", url: client.url("/v1/data_sources/\(chosen)"), headers: headers(version))).json ?? .null
+        return NotionDatabase(id: id, version: version, properties: types(source["properties"]),
+                              queryPath: "/v1/data_sources/\(chosen)/query", parent: ["type": "data_source_id", "data_source_id": .string(chosen)])
+    }
+
+    static func types(_ properties: JSONValue?) -> [String: String] {
+        (properties?.objectValue ?? [:]).compactMapValues { $0["type"]?.stringValue }
+    }
+
+    /// Pages whose key property equals `value`, oldest first, following `has_more`/`next_cursor`.
+    func find(key: String, type: String, value: JSONValue, client: ServiceClient) async throws -> [JSONValue] {
+        var pages: [JSONValue] = []
+        var cursor: String?
+        repeat {
+            var body: [String: JSONValue] = [
+                "filter": NotionProperties.keyFilter(property: key, type: type, value: value),
+                "sorts": [["timestamp": "created_time", "direction": "ascending"]],
+                "page_size": 100,
+            ]
+            if let cursor { body["start_cursor"] = .string(cursor) }
+            let answer = try await client.send(HTTPRequest(method: "POST", url: client.url(queryPath), headers: Self.headers(version),
+                                                           body: .json(.object(body)))).json ?? .null
+            pages += answer["results"]?.arrayValue ?? []
+            cursor = answer["has_more"]?.isTruthy == true ? answer["next_cursor"]?.stringValue : nil
+        } while cursor != nil
+        return pages.filter { $0["archived"]?.isTruthy != true && $0["in_trash"]?.isTruthy != true }
+    }
+}

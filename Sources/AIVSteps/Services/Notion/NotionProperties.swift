@@ -1,0 +1,136 @@
+import AIVCore
+import Foundation
+
+/// Plain workflow values turned into Notion property values, by the database property's type,
+/// with Notion's documented request limits checked before anything is sent.
+enum NotionProperties {
+    /// Characters per text object, elements per array, characters per URL.
+    static let textLimit = 2000
+    static let arrayLimit = 100
+    static let urlLimit = 2000
+    static let selectNameLimit = 100
+
+    static let writableTypes = ["title", "rich_text", "select", "multi_select", "number", "url", "date", "checkbox", "email", "phone_number"]
+    /// Types a key can be looked up by with an `equals` filter.
+    static let keyTypes = ["title", "rich_text", "select", "number", "url", "email", "phone_number"]
+
+    struct Problem: Error {
+        var message: String
+    }
+
+    /// The property JSON for `value`, for a property of `type`.
+    static func convert(_ value: JSONValue, type: String) throws(Problem) -> JSONValue {
+        switch type {
+        case "title", "rich_text":
+            return .array(try richText(value))
+        case "select":
+            if value == .null { return .null }
+            return ["name": .string(try selectName(value))]
+        case "multi_select":
+            let names: [JSONValue] = value == .null ? [] : value.arrayValue ?? [value]
+            guard names.count <= arrayLimit else {
+                throw Problem(message: "has \(names.count) options; Notion takes at most \(arrayLimit)")
+            }
+            var seen = Set<String>()
+            var options: [JSONValue] = []
+            for name in names {
+                let text = try selectName(name)
+                if seen.insert(text).inserted { options.append(["name": .string(text)]) }
+            }
+            return .array(options)
+        case "number":
+            switch value {
+            case .null, .int, .double: return value
+            case .string(let text):
+                guard let number = Double(text.trimmingCharacters(in: .whitespaces)) else {
+                    throw Problem(message: "is a number property, and '\(text)' is not a number")
+                }
+                return number == number.rounded() && abs(number) < 1e15 ? .int(Int(number)) : .double(number)
+            default: throw Problem(message: "is a number property, and \(value.typeName) is not a number")
+            }
+        case "url", "email", "phone_number":
+            if value == .null { return .null }
+            let text = value.stringValue ?? value.interpolationText
+            if text.isEmpty { return .null }
+            if type == "url", text.utf16.count > urlLimit {
+                throw Problem(message: "is a URL of \(text.utf16.count) characters; Notion takes at most \(urlLimit)")
+            }
+            return .string(text)
+        case "date":
+            switch value {
+            case .null: return .null
+            case .string(let text):
+                guard isDate(text) else { throw Problem(message: "is a date property, and '\(text)' is not a date (YYYY-MM-DD or an ISO 8601 date-time)") }
+                return ["start": .string(text)]
+            case .object(let members):
+                guard let start = members["start"]?.stringValue, isDate(start) else {
+                    throw Problem(message: "is a date property: give a date string or {start, end}")
+                }
+                var date: [String: JSONValue] = ["start": .string(start)]
+                if let end = members["end"]?.stringValue {
+                    guard isDate(end) else { throw Problem(message: "has an end '\(end)' that is not a date") }
+                    date["end"] = .string(end)
+                }
+                return .object(date)
+            default:
+                throw Problem(message: "is a date property, and \(value.typeName) is not a date")
+            }
+        case "checkbox":
+            switch value {
+            case .bool: return value
+            case .string(let text) where ["true", "false"].contains(text.lowercased()): return .bool(text.lowercased() == "true")
+            default: throw Problem(message: "is a checkbox property: give true or false, not \(value.interpolationText.isEmpty ? value.typeName : "'\(value.interpolationText)'")")
+            }
+        default:
+            throw Problem(message: "is a \(type) property, which notion.upsert cannot write (it writes \(writableTypes.joined(separator: ", ")))")
+        }
+    }
+
+    /// Text as rich text objects of at most 2,000 characters (UTF-16 units, as Notion counts),
+    /// never splitting a character; more than 100 objects is refused.
+    static func richText(_ value: JSONValue) throws(Problem) -> [JSONValue] {
+        if value == .null { return [] }
+        let text = value.stringValue ?? value.interpolationText
+        var chunks: [String] = []
+        var current = ""
+        var units = 0
+        for character in text {
+            let size = character.utf16.count
+            if units + size > textLimit {
+                chunks.append(current)
+                current = ""
+                units = 0
+            }
+            current.append(character)
+            units += size
+        }
+        if !current.isEmpty { chunks.append(current) }
+        guard chunks.count <= arrayLimit else {
+            throw Problem(message: "is \(text.utf16.count) characters long; Notion takes at most \(textLimit * arrayLimit) in one property (\(arrayLimit) text objects of \(textLimit))")
+        }
+        return chunks.map { ["type": "text", "text": ["content": .string($0)]] }
+    }
+
+    static func selectName(_ value: JSONValue) throws(Problem) -> String {
+        let name = (value.stringValue ?? value.interpolationText).trimmingCharacters(in: .whitespaces)
+        guard !name.isEmpty else { throw Problem(message: "has an empty option name") }
+        guard !name.contains(",") else { throw Problem(message: "has the option '\(name)'; Notion option names cannot contain commas") }
+        guard name.count <= selectNameLimit else { throw Problem(message: "has an option name longer than \(selectNameLimit) characters") }
+        return name
+    }
+
+    static func isDate(_ text: String) -> Bool {
+        text.range(of: #"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$"#, options: .regularExpression) != nil
+    }
+
+    /// The `equals` filter that finds a page by its key.
+    static func keyFilter(property: String, type: String, value: JSONValue) -> JSONValue {
+        let operand: JSONValue = type == "number" ? (value.numberValue.map { .double($0) } ?? value) : .string(plainKey(value))
+        return .object(["property": .string(property), type: ["equals": operand]])
+    }
+
+    /// The key as text: what the store and the filter compare.
+    static func plainKey(_ value: JSONValue) -> String {
+        value.stringValue ?? value.interpolationText
+    }
+}
