@@ -91,11 +91,80 @@ class FakeGemini:
             writer.close()
 
 
+class FakeNotion:
+    """Notion's page, query and database routes, enough for notion.upsert, limited to `rps` requests
+    a second on average (a bucket of 3, as Notion allows short bursts), 429 rate_limited with
+    Retry-After beyond it."""
+    def __init__(self, rps):
+        self.rps = rps
+        self.tokens = 3.0
+        self.last = time.monotonic()
+        self.pages = []
+        self.stats = {"accepted": 0, "rejected": 0, "reject_times": [], "pages": 0}
+        self.started = time.monotonic()
+
+    def answer(self, method, path, body):
+        now = time.monotonic()
+        self.tokens = min(3.0, self.tokens + (now - self.last) * self.rps)
+        self.last = now
+        if self.tokens < 1:
+            self.stats["rejected"] += 1
+            self.stats["reject_times"].append(round(now - self.started, 3))
+            return 429, {"object": "error", "status": 429, "code": "rate_limited",
+                         "message": "You have been rate limited. Please try again in a few minutes."}, {"Retry-After": "1"}
+        self.tokens -= 1
+        self.stats["accepted"] += 1
+        request = json.loads(body or b"{}")
+        if method == "GET" and path.startswith("/v1/databases/"):
+            return 200, {"object": "database", "id": path.split("/")[3], "properties": {
+                "Japanese": {"id": "title", "name": "Japanese", "type": "title", "title": {}},
+                "English": {"id": "e", "name": "English", "type": "rich_text", "rich_text": {}}}}, {}
+        if method == "POST" and path.endswith("/query"):
+            wanted = request["filter"]["title"]["equals"]
+            found = [p for p in self.pages if p["key"] == wanted]
+            return 200, {"object": "list", "results": [p["page"] for p in found], "has_more": False, "next_cursor": None}, {}
+        if method == "POST" and path == "/v1/pages":
+            key = "".join(t["text"]["content"] for t in request["properties"]["Japanese"]["title"])
+            page = {"object": "page", "id": "%032x" % (len(self.pages) + 1), "url": "https://www.notion.so/p%d" % len(self.pages),
+                    "properties": request["properties"]}
+            self.pages.append({"key": key, "page": page})
+            self.stats["pages"] = len(self.pages)
+            return 200, page, {}
+        return 404, {"object": "error", "status": 404, "code": "object_not_found", "message": path}, {}
+
+    async def handle(self, reader, writer):
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                lines = head.decode("latin-1").split("\r\n")
+                method, path, _ = lines[0].split(" ", 2)
+                headers = {k.strip().lower(): v.strip() for k, v in (l.split(":", 1) for l in lines[1:] if ":" in l)}
+                body = await reader.readexactly(int(headers.get("content-length", "0")))
+                if path == "/stats":
+                    status, payload, extra = 200, self.stats, {}
+                else:
+                    status, payload, extra = self.answer(method, path, body)
+                data = json.dumps(payload).encode()
+                more = "".join("%s: %s\r\n" % item for item in extra.items()).encode()
+                writer.write(b"HTTP/1.1 %d X\r\nContent-Type: application/json\r\n" % status + more
+                             + b"Content-Length: %d\r\n\r\n" % len(data) + data)
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+
 def serve(args):
-    server = FakeGemini(args.latency_ms / 1000, args.rate, args.window)
+    if args.notion_rps:
+        return serve_with(FakeNotion(args.notion_rps))
+    return serve_with(FakeGemini(args.latency_ms / 1000, args.rate, args.window))
+
+
+def serve_with(server):
 
     async def main():
-        srv = await asyncio.start_server(server.handle, "127.0.0.1", args.port, backlog=512)
+        srv = await asyncio.start_server(server.handle, "127.0.0.1", 0, backlog=512)
         print("ready", srv.sockets[0].getsockname()[1], flush=True)
         await srv.serve_forever()
     asyncio.run(main())
@@ -103,9 +172,10 @@ def serve(args):
 
 class Server:
     """The fake in a child process."""
-    def __init__(self, latency_ms=0, rate=0, window=60):
-        self.process = subprocess.Popen([sys.executable, __file__, "serve", "--port", "0", "--latency-ms", str(latency_ms),
-                                         "--rate", str(rate), "--window", str(window)], stdout=subprocess.PIPE, text=True)
+    def __init__(self, latency_ms=0, rate=0, window=60, notion_rps=0):
+        self.process = subprocess.Popen([sys.executable, __file__, "serve", "--latency-ms", str(latency_ms),
+                                         "--rate", str(rate), "--window", str(window), "--notion-rps", str(notion_rps)],
+                                        stdout=subprocess.PIPE, text=True)
         line = self.process.stdout.readline().split()
         self.url = "http://127.0.0.1:%s" % line[1]
 
@@ -251,6 +321,52 @@ def throughput_benchmark(args):
         print("| %s | %.2f s | %.1f | %.2f ms | %.0f |" % (name, wall, args.calls / wall, overhead * 1000, ideal))
 
 
+NOTION_WORKFLOW = """name: notion-bench
+services:
+  notion:
+    database_id: 0b6d2bc1a7a94f4b9d8d1a2b3c4d5e6f
+steps:
+  - id: publish
+    uses: notion.upsert
+    for_each: [%s]
+    with:
+      key: Japanese
+      properties: {Japanese: "${{ format('expression {0}', item) }}", English: "${{ format('meaning {0}', item) }}"}
+"""
+
+
+def notion_benchmark(args):
+    server = Server(notion_rps=3)
+    folder = tempfile.mkdtemp(prefix="aiv-notion-bench-")
+    try:
+        with open(os.path.join(folder, "bench.yaml"), "w") as f:
+            f.write(NOTION_WORKFLOW % ", ".join(str(i) for i in range(args.upserts)))
+        env = dict(os.environ, NOTION_TOKEN="secret_bench", NOTION_BASE_URL=server.url)
+        started = time.monotonic()
+        result = subprocess.run([args.aiv, "run", "bench.yaml", "--max-parallel", "8", "--json"], cwd=folder, env=env,
+                                capture_output=True, text=True)
+        wall = time.monotonic() - started
+        if result.returncode != 0:
+            sys.exit("aiv failed:\n" + result.stdout[-3000:] + result.stderr[-3000:])
+        stats = server.stats()
+    finally:
+        server.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+    requests = stats["accepted"]
+    # A bucket of 3 lets the first 3 requests through at once; after that, one every 1/3 s.
+    floor = max(0, requests - 3) / 3
+    late = [t for t in stats["reject_times"] if stats["reject_times"] and t > stats["reject_times"][0] + 1.5]
+    print("\n## Notion: %d upserts (query, then create) against a server allowing 3 requests/s\n" % args.upserts)
+    print("| measure | value |\n|---|---:|")
+    print("| wall time (whole `aiv run`) | %.1f s |" % wall)
+    print("| requests the server accepted | %d |" % requests)
+    print("| floor the limit allows ((requests - 3) / 3) | %.1f s |" % floor)
+    print("| above the floor | %+.1f%% |" % ((wall - floor) / floor * 100))
+    print("| pages created | %d |" % stats["pages"])
+    print("| 429s in all | %d |" % stats["rejected"])
+    print("| 429s after the first second and a half | %d |" % len(late))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command")
@@ -259,8 +375,10 @@ def main():
     s.add_argument("--latency-ms", type=float, default=0)
     s.add_argument("--rate", type=int, default=0)
     s.add_argument("--window", type=float, default=60)
+    s.add_argument("--notion-rps", type=float, default=0)
     parser.add_argument("--aiv", default=os.path.join(ROOT, ".build", "release", "aiv"))
-    parser.add_argument("--only", choices=["rate", "throughput"])
+    parser.add_argument("--only", choices=["rate", "throughput", "notion"])
+    parser.add_argument("--upserts", type=int, default=200, help="pages in the Notion benchmark (default 200)")
     parser.add_argument("--rate", type=int, default=120, help="requests per minute the server allows (default 120)")
     parser.add_argument("--rate-calls", type=int, default=360, help="calls in the rate benchmark (default 360: 3 minutes)")
     parser.add_argument("--parallel", type=int, default=8)
@@ -279,6 +397,8 @@ def main():
     if args.only in (None, "rate"):
         met = rate_benchmark(args)
         print("\nrate target (within 5%% of N/R, no 429 after learning): %s" % ("met" if met else "NOT met"))
+    if args.only in (None, "notion"):
+        notion_benchmark(args)
 
 
 if __name__ == "__main__":

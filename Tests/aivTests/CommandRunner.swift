@@ -44,7 +44,9 @@ struct CommandRunner {
     static func run(_ arguments: [String], in directory: String = packageRoot, environment: [String: String] = [:], timeout: Double = 120,
                     killAfter: Double? = nil) async throws -> Result {
         try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async {
+            // Private serial queues get a thread of their own (they "overcommit"); the global queue
+            // is as wide as the cores, and blocked readers would starve the kill timer.
+            DispatchQueue(label: "aiv-tests.command").async {
                 continuation.resume(with: Swift.Result<CommandRunner.Result, any Error> {
                     try runBlocking(arguments, in: directory, environment: environment, timeout: timeout, killAfter: killAfter)
                 })
@@ -68,12 +70,12 @@ struct CommandRunner {
         try process.run()
         let pid = process.processIdentifier
         let watchdog = DispatchWorkItem { kill(pid, SIGKILL) }
-        DispatchQueue.global().asyncAfter(deadline: .now() + (killAfter ?? timeout), execute: watchdog)
+        DispatchQueue(label: "aiv-tests.watchdog").asyncAfter(deadline: .now() + (killAfter ?? timeout), execute: watchdog)
         // Read both pipes to the end before waiting, so a full pipe cannot block the child.
         let group = DispatchGroup()
         let stdoutData = Box(), stderrData = Box()
-        DispatchQueue.global().async(group: group) { stdoutData.data = out.fileHandleForReading.readDataToEndOfFile() }
-        DispatchQueue.global().async(group: group) { stderrData.data = err.fileHandleForReading.readDataToEndOfFile() }
+        DispatchQueue(label: "aiv-tests.stdout").async(group: group) { stdoutData.data = out.fileHandleForReading.readDataToEndOfFile() }
+        DispatchQueue(label: "aiv-tests.stderr").async(group: group) { stderrData.data = err.fileHandleForReading.readDataToEndOfFile() }
         group.wait()
         process.waitUntilExit()
         watchdog.cancel()

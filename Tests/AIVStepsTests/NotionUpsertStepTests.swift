@@ -1,0 +1,183 @@
+import AIVCore
+import AIVSteps
+import AIVTestSupport
+import Foundation
+import Testing
+
+/// A fake Notion with a vocabulary database, and a step context whose services reach it.
+final class NotionHarness: @unchecked Sendable {
+    let notion: FakeNotion
+    let steps = StepHarness()
+    let database: String
+    var token: String?
+    var version = "2022-06-28"
+    var records: any ExternalRecordIndex = MemoryRecordIndex()
+    /// One hub per run, as `aiv run` makes: what it fetched once (the schema) it keeps.
+    private var hub: ServiceHub?
+
+    init() throws {
+        notion = try FakeNotion()
+        notion.requestsPerSecond = nil
+        token = notion.token
+        database = notion.addDatabase(title: "Vocabulary", properties: [
+            "Japanese": "title", "English": "rich_text", "Difficulty": "select", "Tags": "multi_select",
+            "Timestamp": "url", "Seen": "number",
+        ])
+    }
+
+    deinit { notion.stop() }
+
+    var context: StepContext {
+        var context = steps.context
+        let secrets = Secrets(token.map { ["NOTION_TOKEN": $0] } ?? [:])
+        context.secrets = secrets
+        if hub == nil {
+            hub = ServiceHub(mode: .live, transport: URLSessionTransport(), services: BuiltinServices.http,
+                             settings: ["notion": ["base_url": .string(notion.baseURL), "version": .string(version),
+                                                   "retry": ["attempts": 4, "delay": 0.01], "limits": ["requests_per_second": 200]]],
+                             secrets: secrets, records: records)
+        }
+        context.services = hub
+        return context
+    }
+
+    func upsert(_ properties: [String: JSONValue], onExisting: String = "update") async throws -> JSONValue {
+        let arguments: [String: JSONValue] = ["database": .string(database), "key": "Japanese", "properties": .object(properties),
+                                              "on_existing": .string(onExisting)]
+        return try await NotionUpsertStep().run(StepArguments(arguments), context: context).outputs
+    }
+
+    func failure(_ properties: [String: JSONValue]) async -> String? {
+        do {
+            _ = try await upsert(properties)
+            return nil
+        } catch {
+            return "\(error)"
+        }
+    }
+
+    var pages: [JSONValue] { notion.pages(in: database) }
+}
+
+let kusa: [String: JSONValue] = ["Japanese": "草", "English": "lol (literally 'grass')", "Difficulty": "N3", "Tags": ["slang", "internet"],
+                                 "Timestamp": "https://youtu.be/abc?t=95s", "Seen": 1]
+
+@Suite(.serialized) struct NotionUpsertStepTests {
+    @Test func createsThenLeavesAnUnchangedPageAloneThenUpdatesAChangedOne() async throws {
+        let harness = try NotionHarness()
+        let created = try await harness.upsert(kusa)
+        #expect(created["created"] == 1)
+        #expect(created["pages", 0, "action"] == "created")
+        let page = try #require(harness.pages.first)
+        #expect(harness.notion.plainText(of: page, property: "English") == "lol (literally 'grass')")
+        #expect(harness.notion.plainText(of: page, property: "Difficulty") == "N3")
+        #expect(harness.notion.plainText(of: page, property: "Timestamp") == "https://youtu.be/abc?t=95s")
+
+        let before = harness.notion.requestCount
+        let again = try await harness.upsert(kusa)
+        #expect(again["unchanged"] == 1)
+        #expect(harness.notion.requestCount == before, "an unchanged page is not sent again")
+
+        var changed = kusa
+        changed["Seen"] = 2
+        let updated = try await harness.upsert(changed)
+        #expect(updated["updated"] == 1)
+        #expect(harness.notion.updates == 1)
+        #expect(harness.pages.count == 1)
+        #expect(harness.notion.plainText(of: harness.pages[0], property: "Seen") == "2")
+    }
+
+    @Test func aPageThatExistsButIsNotInTheStoreIsFoundByQueryNotDuplicated() async throws {
+        let harness = try NotionHarness()
+        try harness.notion.addPage(in: harness.database, properties: ["Japanese": ["title": [["text": ["content": "草"]]]]])
+        let outputs = try await harness.upsert(kusa)
+        #expect(outputs["updated"] == 1)
+        #expect(harness.pages.count == 1)
+        #expect(harness.notion.creates == 0)
+
+        let skipping = try NotionHarness()
+        try skipping.notion.addPage(in: skipping.database, properties: ["Japanese": ["title": [["text": ["content": "草"]]]]])
+        let skipped = try await skipping.upsert(kusa, onExisting: "skip")
+        #expect(skipped["skipped"] == 1)
+        #expect(skipping.notion.updates == 0)
+    }
+
+    @Test func aCreateWhoseAnswerIsLostIsFoundInsteadOfRepeated() async throws {
+        let harness = try NotionHarness()
+        harness.notion.enqueueFault(.applyThenFail(502))
+        let outputs = try await harness.upsert(kusa)
+        #expect(outputs["created"] == 1)
+        #expect(harness.pages.count == 1)
+
+        let dropped = try NotionHarness()
+        dropped.notion.enqueueFault(.applyThenDrop)
+        _ = try await dropped.upsert(kusa)
+        #expect(dropped.pages.count == 1)
+    }
+
+    @Test func aCreateThatFailedBeforeWritingIsTriedAgain() async throws {
+        let harness = try NotionHarness()
+        harness.notion.enqueueFault(.status(503))
+        let outputs = try await harness.upsert(kusa)
+        #expect(outputs["created"] == 1)
+        #expect(harness.pages.count == 1)
+    }
+
+    @Test func anUnknownPropertyOrABadValueFailsBeforeAnythingIsWritten() async throws {
+        let harness = try NotionHarness()
+        var bad = kusa
+        bad["Difficulty "] = "N3"
+        bad["Seen"] = "often"
+        let message = await harness.failure(bad)
+        #expect(message?.contains("property 'Difficulty ' is not in database") == true)
+        #expect(message?.contains("did you mean 'Difficulty'?") == true)
+        #expect(message?.contains("property 'Seen' is a number property, and 'often' is not a number") == true)
+        #expect(harness.notion.creates == 0)
+        #expect(harness.notion.queries == 0)
+    }
+
+    @Test func longTextIsSplitAndAcceptedByNotion() async throws {
+        let harness = try NotionHarness()
+        var long = kusa
+        long["English"] = .string(String(repeating: "grass ", count: 800))
+        _ = try await harness.upsert(long)
+        #expect(harness.notion.plainText(of: harness.pages[0], property: "English") == String(repeating: "grass ", count: 800))
+    }
+
+    @Test func version20250903WritesToTheDatabasesDataSource() async throws {
+        let harness = try NotionHarness()
+        harness.version = "2025-09-03"
+        _ = try await harness.upsert(kusa)
+        let create = try #require(harness.notion.requests.first { $0.method == "POST" && $0.path == "/v1/pages" })
+        #expect(create.header("Notion-Version") == "2025-09-03")
+        #expect(create.json?["parent"]?["data_source_id"]?.stringValue == harness.notion.dataSourceID(of: harness.database))
+        #expect(harness.pages.count == 1)
+    }
+
+    @Test func theSchemaIsReadOncePerRun() async throws {
+        let harness = try NotionHarness()
+        _ = try await harness.upsert(kusa)
+        var other = kusa
+        other["Japanese"] = "てぇてぇ"
+        _ = try await harness.upsert(other)
+        #expect(harness.notion.requests.filter { $0.method == "GET" && $0.path.hasPrefix("/v1/databases/") }.count == 1)
+    }
+
+    @Test func rateLimitedWaitsForRetryAfter() async throws {
+        let harness = try NotionHarness()
+        harness.notion.enqueueFault(.status(429))
+        let started = Date()
+        let outputs = try await harness.upsert(kusa)
+        #expect(outputs["created"] == 1)
+        #expect(Date().timeIntervalSince(started) >= 1)
+    }
+
+    @Test func notionsOwnErrorReachesTheUserWithItsCode() async throws {
+        let harness = try NotionHarness()
+        harness.token = "secret_wrong-token"
+        // (the hub is made on first use, so it takes the wrong token)
+        let message = await harness.failure(kusa)
+        #expect(message?.contains("notion answered 401 unauthorized") == true)
+        #expect(message?.contains("secret_wrong-token") == false)
+    }
+}
