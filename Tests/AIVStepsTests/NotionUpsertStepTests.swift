@@ -102,6 +102,21 @@ let kusa: [String: JSONValue] = ["Japanese": "草", "English": "lol (literally '
         #expect(skipping.notion.updates == 0)
     }
 
+    @Test func theKeyQueryFollowsNextCursorAndWritesToTheOldestOfSeveralMatches() async throws {
+        let harness = try NotionHarness()
+        var ids: [String] = []
+        for _ in 0..<102 {
+            ids.append(try harness.notion.addPage(in: harness.database, properties: ["Japanese": ["title": [["text": ["content": "草"]]]]]))
+        }
+        let outputs = try await harness.upsert(kusa)
+        #expect(outputs["updated"] == 1)
+        #expect(outputs["id"]?.stringValue?.replacingOccurrences(of: "-", with: "") == ids[0].replacingOccurrences(of: "-", with: ""))
+        let queries = harness.notion.requests.filter { $0.path.hasSuffix("/query") }
+        #expect(queries.count == 2)
+        #expect(queries.last?.json?["start_cursor"]?.stringValue != nil)
+        #expect(harness.notion.creates == 0)
+    }
+
     @Test func aCreateWhoseAnswerIsLostIsFoundInsteadOfRepeated() async throws {
         let harness = try NotionHarness()
         harness.notion.enqueueFault(.applyThenFail(502))

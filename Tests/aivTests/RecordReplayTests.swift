@@ -132,3 +132,40 @@ import Testing
         #expect(show.stdout.contains("analyse"))
     }
 }
+
+@Suite(.serialized) struct NotionRecordReplayTests {
+    @Test func notionUpsertsReplayFromFixturesWithNothingWrittenAnywhere() async throws {
+        let notion = try FakeNotion()
+        notion.requestsPerSecond = nil
+        let database = notion.addDatabase(title: "Vocabulary", properties: ["Japanese": "title", "English": "rich_text"])
+        let folder = TemporaryFolder()
+        folder.write("publish.yaml", """
+            name: publish
+            services:
+              notion: {version: "2025-09-03", limits: {requests_per_second: 100}}
+            steps:
+              - id: publish
+                uses: notion.upsert
+                for_each: [草, てぇてぇ, 尊い]
+                with:
+                  key: Japanese
+                  properties: {Japanese: "${{ item }}", English: "${{ format('meaning of {0}', item) }}"}
+            """)
+        let live = ["NOTION_TOKEN": notion.token, "NOTION_BASE_URL": notion.baseURL, "NOTION_DATABASE_ID": database]
+        let recorded = try await CommandRunner.run(["run", "publish.yaml", "--record", "--run-dir", "recorded"], in: folder.path, environment: live)
+        #expect(recorded.status == 0, "\(recorded.stdout)\n\(recorded.stderr)")
+        #expect(notion.pages(in: database).count == 3)
+        notion.stop()
+        #expect(folder.read("fixtures/publish/publish.yaml")?.contains("authorization: <redacted>") == true)
+
+        var offline = live
+        offline["NOTION_TOKEN"] = ""
+        let replayed = try await CommandRunner.run(["run", "publish.yaml", "--dry-run", "--run-dir", "replayed"], in: folder.path, environment: offline)
+        #expect(replayed.status == 0, "\(replayed.stdout)\n\(replayed.stderr)")
+        #expect(folder.read("replayed/_aiv/steps/publish.json") == folder.read("recorded/_aiv/steps/publish.json"))
+        for file in folder.files() {
+            let data = try Data(contentsOf: URL(fileURLWithPath: folder.path + "/" + file))
+            #expect(data.range(of: Data(notion.token.utf8)) == nil, "the token was written to \(file)")
+        }
+    }
+}
