@@ -28,10 +28,15 @@ let package = Package(
         ]),
         // The built-in step kinds and the registry that lists them.
         .target(name: "AIVSteps", dependencies: [
-            "AIVCore",
+            "AIVCore", "AIVMedia",
             .product(name: "Mustache", package: "swift-mustache"),
             .product(name: "Yams", package: "Yams"),
         ]),
+        // FFmpeg's libavformat, libavcodec and libavutil (system libraries), with a shim for macros.
+        .systemLibrary(name: "CFFmpeg", pkgConfig: "libavformat",
+                       providers: [.apt(["libavformat-dev", "libavcodec-dev", "libavutil-dev"])]),
+        // Media in-process: probing, stream-copy cuts, audio and subtitle extraction.
+        .target(name: "AIVMedia", dependencies: ["CFFmpeg"]),
         // SQLite (GRDB): the step cache, run history.
         .target(name: "AIVStore", dependencies: ["AIVCore", .product(name: "GRDB", package: "GRDB.swift")]),
         // The thin command-line interface.

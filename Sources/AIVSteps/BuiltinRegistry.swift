@@ -12,6 +12,9 @@ public enum BuiltinSteps {
         ListDedupeStep.self,
         GeminiGenerateStep.self,
         NotionUpsertStep.self,
+        MediaProbeStep.self,
+        ClipCutStep.self,
+        SubtitlesExtractStep.self,
     ]
 
     /// Kind name → implementation, for the runtime.

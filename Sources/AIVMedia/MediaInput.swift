@@ -1,0 +1,123 @@
+import CFFmpeg
+import Foundation
+
+/// An open media file (an `AVFormatContext` for reading), closed when released. Opening reads the
+/// header and a few seconds of packets to learn the streams, never the whole file.
+final class MediaInput {
+    let path: String
+    var context: UnsafeMutablePointer<AVFormatContext>?
+
+    init(path: String) throws(MediaError) {
+        self.path = path
+        var attributes: [FileAttributeKey: Any] = [:]
+        do {
+            attributes = try FileManager.default.attributesOfItem(atPath: path)
+        } catch {
+            throw MediaError("\(path): no such file")
+        }
+        if (attributes[.type] as? FileAttributeType) == .typeDirectory { throw MediaError("\(path) is a folder, not a media file") }
+        var opened: UnsafeMutablePointer<AVFormatContext>?
+        let status = avformat_open_input(&opened, path, nil, nil)
+        if status < 0 {
+            throw MediaError(status == aiv_averror_invaliddata()
+                ? "\(path) is not a media file FFmpeg can read (\(MediaError.text(status)))"
+                : "cannot open \(path): \(MediaError.text(status))")
+        }
+        context = opened
+        let found = avformat_find_stream_info(opened, nil)
+        if found < 0 {
+            avformat_close_input(&context)
+            throw MediaError("cannot read the streams of \(path): \(MediaError.text(found))")
+        }
+    }
+
+    deinit { avformat_close_input(&context) }
+
+    var formatContext: UnsafeMutablePointer<AVFormatContext> { context! }
+
+    var streams: [UnsafeMutablePointer<AVStream>] {
+        (0..<Int(formatContext.pointee.nb_streams)).compactMap { formatContext.pointee.streams[$0] }
+    }
+
+    /// Seconds, or nil when the container does not say.
+    var duration: Double? {
+        let value = formatContext.pointee.duration
+        return value == aiv_nopts_value() || value <= 0 ? nil : Double(value) / Double(AV_TIME_BASE)
+    }
+
+    /// The container's first timestamp, in seconds: players show `pts - origin` as the time, and
+    /// so do aiv's start, end and subtitle times (an AAC encoder's priming delay shifts it, say).
+    var origin: Double {
+        let value = formatContext.pointee.start_time
+        return value == aiv_nopts_value() ? 0 : Double(value) / Double(AV_TIME_BASE)
+    }
+
+    /// The main video stream (FFmpeg's pick), or nil for audio-only files.
+    var bestVideoStream: Int32? {
+        let index = av_find_best_stream(formatContext, AVMEDIA_TYPE_VIDEO, -1, -1, nil, 0)
+        return index >= 0 ? index : nil
+    }
+}
+
+extension AVRational {
+    var seconds: Double { den == 0 ? 0 : Double(num) / Double(den) }
+}
+
+func seconds(_ value: Int64, _ base: AVRational) -> Double? {
+    value == aiv_nopts_value() ? nil : Double(value) * base.seconds
+}
+
+/// A stream's side of a probe or cut: what kind, which codec, and the numbers that matter.
+public struct MediaStream: Sendable, Equatable, Codable {
+    public var index: Int
+    public var kind: String
+    public var codec: String
+    public var width: Int?
+    public var height: Int?
+    public var frameRate: Double?
+    public var sampleRate: Int?
+    public var channels: Int?
+    public var language: String?
+    /// Degrees, from the display matrix (phone recordings).
+    public var rotation: Double?
+    public var title: String?
+
+    init(_ stream: UnsafeMutablePointer<AVStream>) {
+        let parameters = stream.pointee.codecpar.pointee
+        index = Int(stream.pointee.index)
+        switch parameters.codec_type {
+        case AVMEDIA_TYPE_VIDEO: kind = "video"
+        case AVMEDIA_TYPE_AUDIO: kind = "audio"
+        case AVMEDIA_TYPE_SUBTITLE: kind = "subtitle"
+        case AVMEDIA_TYPE_DATA: kind = "data"
+        case AVMEDIA_TYPE_ATTACHMENT: kind = "attachment"
+        default: kind = "unknown"
+        }
+        codec = String(cString: avcodec_get_name(parameters.codec_id))
+        if kind == "video" {
+            width = Int(parameters.width)
+            height = Int(parameters.height)
+            let rate = stream.pointee.avg_frame_rate.den != 0 ? stream.pointee.avg_frame_rate : stream.pointee.r_frame_rate
+            frameRate = rate.den == 0 ? nil : (rate.seconds * 1000).rounded() / 1000
+            rotation = Self.rotation(stream)
+        }
+        if kind == "audio" {
+            sampleRate = Int(parameters.sample_rate)
+            channels = Int(parameters.ch_layout.nb_channels)
+        }
+        language = Self.metadata(stream.pointee.metadata, "language").flatMap { $0 == "und" ? nil : $0 }
+        title = Self.metadata(stream.pointee.metadata, "title")
+    }
+
+    static func metadata(_ dictionary: OpaquePointer?, _ key: String) -> String? {
+        guard let entry = av_dict_get(dictionary, key, nil, 0), let value = entry.pointee.value else { return nil }
+        return String(cString: value)
+    }
+
+    static func rotation(_ stream: UnsafeMutablePointer<AVStream>) -> Double? {
+        var size: Int = 0
+        guard let data = av_stream_get_side_data(stream, AV_PKT_DATA_DISPLAYMATRIX, &size), size >= 36 else { return nil }
+        let angle = data.withMemoryRebound(to: Int32.self, capacity: 9) { av_display_rotation_get($0) }
+        return angle.isNaN || angle == 0 ? nil : -angle
+    }
+}

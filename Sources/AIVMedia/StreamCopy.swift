@@ -1,0 +1,216 @@
+import CFFmpeg
+import Foundation
+
+/// A stream-copy cut: packets copied as they are (no decoding, no re-encoding) from the keyframe
+/// at or before `start` to `end`, timestamps shifted so the output starts at zero.
+///
+/// Stream copy can only start on a keyframe: a start between keyframes begins at the keyframe
+/// before it (up to one keyframe interval early), and that actual start is reported.
+public struct CutRequest: Sendable {
+    public enum Streams: Sendable { case all, audioOnly }
+
+    public var input: String
+    public var output: String
+    public var start: Double
+    public var end: Double?
+    public var streams: Streams
+
+    public init(input: String, output: String, start: Double, end: Double?, streams: Streams = .all) {
+        self.input = input
+        self.output = output
+        self.start = start
+        self.end = end
+        self.streams = streams
+    }
+}
+
+public struct CutResult: Sendable, Equatable {
+    public var path: String
+    public var requestedStart: Double
+    public var actualStart: Double
+    public var duration: Double
+    public var bytes: Int
+    public var streams: [MediaStream]
+    /// Input streams left out because the container cannot hold them (a subtitle codec, say).
+    public var dropped: [String]
+}
+
+public enum StreamCopy {
+    /// Muxer names by output extension.
+    public static let containers: [String: String] = ["mp4": "mp4", "m4v": "mp4", "mov": "mov", "mkv": "matroska", "ts": "mpegts",
+                                                      "m4a": "ipod", "mka": "matroska", "aac": "adts"]
+
+    public static func cut(_ request: CutRequest, isCancelled: () -> Bool = { false }) throws(MediaError) -> CutResult {
+        let ext = (request.output as NSString).pathExtension.lowercased()
+        guard let muxer = containers[ext] else {
+            throw MediaError("output '\((request.output as NSString).lastPathComponent)': aiv writes \(containers.keys.sorted().joined(separator: ", ")) files, not '.\(ext)'")
+        }
+        guard request.start >= 0 else { throw MediaError("start \(request.start) is before the beginning") }
+        if let end = request.end, end <= request.start {
+            throw MediaError("end (\(format(end))) must come after start (\(format(request.start)))")
+        }
+        let input = try MediaInput(path: request.input)
+        if let duration = input.duration, request.start >= duration {
+            throw MediaError("start \(format(request.start)) is past the end of \(request.input) (\(format(duration)) long)")
+        }
+        // Written under a temporary name beside the target, renamed at the end: a failed or
+        // killed cut never leaves a partial file under the final name.
+        let folder = (request.output as NSString).deletingLastPathComponent
+        let temporary = "\(folder)/.\((request.output as NSString).lastPathComponent).partial-\(UUID().uuidString.prefix(8)).\(ext)"
+        do throws(MediaError) {
+            let result = try copy(input, request: request, muxer: muxer, to: temporary, isCancelled: isCancelled)
+            guard rename(temporary, request.output) == 0 else {
+                throw MediaError("cannot move the clip into place at \(request.output): \(String(cString: strerror(errno)))")
+            }
+            var final = result
+            final.path = request.output
+            final.bytes = ((try? FileManager.default.attributesOfItem(atPath: request.output))?[.size] as? Int) ?? result.bytes
+            return final
+        } catch {
+            unlink(temporary)
+            throw error
+        }
+    }
+
+    static func format(_ seconds: Double) -> String { MediaTime.format(seconds) }
+
+    private static func copy(_ input: MediaInput, request: CutRequest, muxer: String, to path: String,
+                             isCancelled: () -> Bool) throws(MediaError) -> CutResult {
+        let inContext = input.formatContext
+        var outContext: UnsafeMutablePointer<AVFormatContext>?
+        try MediaError.check(avformat_alloc_output_context2(&outContext, nil, muxer, path), "cannot make a \(muxer) file")
+        guard let output = outContext else { throw MediaError("cannot make a \(muxer) file") }
+        var opened = false
+        defer {
+            if opened { avio_closep(&output.pointee.pb) }
+            avformat_free_context(output)
+        }
+
+        // Input stream index → output stream index, for the streams that go.
+        var mapping: [Int32: Int32] = [:]
+        var dropped: [String] = []
+        for stream in input.streams {
+            guard let parameters = stream.pointee.codecpar else { continue }
+            let type = parameters.pointee.codec_type
+            let wanted = request.streams == .audioOnly ? type == AVMEDIA_TYPE_AUDIO
+                : type == AVMEDIA_TYPE_VIDEO || type == AVMEDIA_TYPE_AUDIO || type == AVMEDIA_TYPE_SUBTITLE
+            guard wanted else { continue }
+            let codec = String(cString: avcodec_get_name(parameters.pointee.codec_id))
+            // 0 is "cannot"; a negative answer means the muxer keeps no list (mpegts), so it is tried.
+            if avformat_query_codec(output.pointee.oformat, parameters.pointee.codec_id, FF_COMPLIANCE_NORMAL) == 0 {
+                if type == AVMEDIA_TYPE_SUBTITLE {
+                    dropped.append("subtitle stream \(stream.pointee.index) (\(codec)): a .\((path as NSString).pathExtension) file cannot hold it")
+                    continue
+                }
+                throw MediaError("a \(muxer) file cannot hold the \(codec) stream \(stream.pointee.index) of \(input.path); choose another container (mkv holds most codecs)")
+            }
+            guard let out = avformat_new_stream(output, nil) else { throw MediaError("cannot add a stream to the output") }
+            try MediaError.check(avcodec_parameters_copy(out.pointee.codecpar, parameters), "cannot copy the \(codec) stream's parameters")
+            out.pointee.codecpar.pointee.codec_tag = 0
+            out.pointee.time_base = stream.pointee.time_base
+            av_dict_copy(&out.pointee.metadata, stream.pointee.metadata, 0)
+            out.pointee.disposition = stream.pointee.disposition
+            // Rotation (a phone held upright) travels as the display matrix.
+            var size = 0
+            if let matrix = av_stream_get_side_data(stream, AV_PKT_DATA_DISPLAYMATRIX, &size), size > 0,
+               let copy = av_stream_new_side_data(out, AV_PKT_DATA_DISPLAYMATRIX, size) {
+                copy.update(from: matrix, count: size)
+            }
+            mapping[stream.pointee.index] = out.pointee.index
+        }
+        guard !mapping.isEmpty else {
+            throw MediaError(request.streams == .audioOnly ? "\(input.path) has no audio stream" : "\(input.path) has no video, audio or subtitle stream to copy")
+        }
+        av_dict_copy(&output.pointee.metadata, inContext.pointee.metadata, 0)
+        output.pointee.avoid_negative_ts = AVFMT_AVOID_NEG_TS_MAKE_ZERO
+
+        if output.pointee.oformat.pointee.flags & AVFMT_NOFILE == 0 {
+            try MediaError.check(avio_open(&output.pointee.pb, path, AVIO_FLAG_WRITE), "cannot write \(path)")
+            opened = true
+        }
+        var options: OpaquePointer?
+        if ["mp4", "mov", "ipod"].contains(muxer) { av_dict_set(&options, "movflags", "+faststart", 0) }
+        let header = avformat_write_header(output, &options)
+        av_dict_free(&options)
+        try MediaError.check(header, "cannot start the \(muxer) file")
+
+        // Seek to the keyframe at or before the start (on the video stream when there is one).
+        let anchor = request.streams == .audioOnly ? nil : input.bestVideoStream
+        let seekStream = anchor.map { Int(inContext.pointee.streams[Int($0)]!.pointee.index) }
+        let seekBase = seekStream.map { inContext.pointee.streams[$0]!.pointee.time_base } ?? aiv_time_base_q()
+        // Times in the request are as players show them: from the container's first timestamp.
+        let origin = input.origin
+        let startTime = request.start + origin
+        let endTime = request.end.map { $0 + origin }
+        let target = Int64((startTime / seekBase.seconds).rounded(.down))
+        if request.start > 0 {
+            try MediaError.check(av_seek_frame(inContext, Int32(seekStream ?? -1), target, AVSEEK_FLAG_BACKWARD),
+                                 "cannot seek to \(format(request.start)) in \(input.path)")
+        }
+
+        guard let packet = av_packet_alloc() else { throw MediaError("out of memory") }
+        var owned: UnsafeMutablePointer<AVPacket>? = packet
+        defer { av_packet_free(&owned) }
+        var actualStart: Double?
+        var lastEnd = 0.0
+        var finished = Set<Int32>()
+        var count = 0
+        while true {
+            let status = av_read_frame(inContext, packet)
+            if status == aiv_averror_eof() { break }
+            if status < 0 {
+                throw MediaError("cannot read \(input.path) after \(format(lastEnd)) of the clip: \(MediaError.text(status)) (the file may be truncated or damaged)")
+            }
+            defer { av_packet_unref(packet) }
+            count += 1
+            if count % 256 == 0, isCancelled() { throw MediaError("cancelled") }
+            let index = packet.pointee.stream_index
+            guard let outIndex = mapping[index], !finished.contains(index) else { continue }
+            let inStream = inContext.pointee.streams[Int(index)]!
+            let base = inStream.pointee.time_base
+            guard let time = seconds(packet.pointee.pts, base) ?? seconds(packet.pointee.dts, base) else { continue }
+
+            if actualStart == nil {
+                // The clip starts at the first keyframe of the anchor stream (or the first packet
+                // at or after the start, without video).
+                if let anchor {
+                    guard index == anchor, packet.pointee.flags & AV_PKT_FLAG_KEY != 0 else { continue }
+                    actualStart = time
+                } else {
+                    guard time >= startTime - 0.0005 else { continue }
+                    actualStart = time
+                }
+            }
+            let start = actualStart!
+            if time < start - 0.0005 { continue }
+            if let end = endTime, time >= end {
+                finished.insert(index)
+                if finished.count == mapping.count { break }
+                continue
+            }
+            let outStream = output.pointee.streams[Int(outIndex)]!
+            let offset = Int64((start / base.seconds).rounded())
+            if packet.pointee.pts != aiv_nopts_value() { packet.pointee.pts -= offset }
+            if packet.pointee.dts != aiv_nopts_value() { packet.pointee.dts -= offset }
+            var duration = seconds(packet.pointee.duration, base) ?? 0
+            if let end = endTime, time + duration > end {
+                // A subtitle sample shown past the end is cut short at the end.
+                duration = end - time
+                packet.pointee.duration = Int64((duration / base.seconds).rounded())
+            }
+            lastEnd = max(lastEnd, time - start + duration)
+            av_packet_rescale_ts(packet, base, outStream.pointee.time_base)
+            packet.pointee.stream_index = outIndex
+            packet.pointee.pos = -1
+            try MediaError.check(av_interleaved_write_frame(output, packet), "cannot write the clip")
+        }
+        guard let actualStart else {
+            throw MediaError("found no \(anchor == nil ? "packet" : "keyframe") at or after \(format(request.start)) in \(input.path)")
+        }
+        try MediaError.check(av_write_trailer(output), "cannot finish the \(muxer) file")
+        let streams = (0..<Int(output.pointee.nb_streams)).compactMap { output.pointee.streams[$0] }.map(MediaStream.init)
+        let bytes = opened ? Int(avio_size(output.pointee.pb)) : 0
+        return CutResult(path: path, requestedStart: request.start, actualStart: ((actualStart - origin) * 1000).rounded() / 1000,
+                         duration: (lastEnd * 1000).rounded() / 1000, bytes: bytes, streams: streams, dropped: dropped)
+    }
+}

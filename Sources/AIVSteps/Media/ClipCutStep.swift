@@ -1,0 +1,77 @@
+import AIVCore
+import AIVMedia
+import Foundation
+
+/// `clip.cut`: a stretch of a recording copied into its own file, without re-encoding.
+public struct ClipCutStep: Step {
+    public init() {}
+
+    public static let kind = StepKindDescription(
+        name: "clip.cut",
+        summary: "Cut a clip from a recording by stream copy (no re-encoding) into the run folder.",
+        discussion: """
+            Copies video, audio and subtitle packets from the keyframe at or before `start` up to `end`, with \
+            timestamps shifted so the clip starts at zero, stream metadata and rotation kept. Stream copy cannot \
+            start between keyframes: the clip begins at the keyframe before `start` (at most one keyframe interval \
+            early, see media.probe), and `actual_start` says where. The container follows the output's extension \
+            (mp4, mov, mkv, ts; m4a, mka, aac for audio); mp4 and mov get their index at the front (faststart), \
+            so a browser can play them at once. A subtitle codec the container cannot hold is left out and listed \
+            in `dropped`. The file is written under a temporary name and renamed when complete. Under for_each, \
+            clips are cut in parallel, up to --max-parallel.
+            """,
+        arguments: [
+            Property("input", .string, required: true, role: .inputFile, "The recording, relative to the workflow."),
+            Property("start", .anyOf([.number, .string]), required: true, "Seconds, or HH:MM:SS.mmm."),
+            Property("end", .anyOf([.number, .string]), "Seconds, or HH:MM:SS.mmm (default: the end of the recording)."),
+            Property("output", .string, required: true, role: .outputPath, "The clip's path in the run folder; its extension picks the container."),
+            Property("audio_only", .boolean, default: false, "Copy only the audio streams (for example to send a stretch to Gemini)."),
+        ],
+        outputs: .object([
+            Property("path", .string, required: true, "The clip, relative to the run folder."),
+            Property("requested_start", .number, required: true, "Seconds."),
+            Property("actual_start", .number, required: true, "Seconds: the keyframe the clip starts on."),
+            Property("duration", .number, required: true, "Seconds."),
+            Property("bytes", .integer, required: true, "File size."),
+            Property("streams", MediaWork.streamSchema, required: true, "The clip's streams."),
+            Property("dropped", .array(.string), required: true, "Input streams the container could not hold."),
+        ]),
+        example: """
+            - id: shorts
+              uses: clip.cut
+              for_each: ${{ steps.moments.outputs.result.clips }}
+              with:
+                input: ${{ inputs.recording }}
+                start: ${{ item.start }}
+                end: ${{ item.end }}
+                output: ${{ format('shorts/short-{0}.mp4', index) }}
+            """)
+
+    public func run(_ arguments: StepArguments, context: StepContext) async throws -> StepResult {
+        let input = context.inputPath(try arguments.string("input"))
+        let output = try arguments.string("output")
+        guard let start = try MediaWork.time(arguments, "start") else { throw StepError.argument("start", "is missing") }
+        let end = try MediaWork.time(arguments, "end")
+        let audioOnly = try arguments.bool("audio_only", default: false)
+        let target = try context.runFolder.resolve(output)
+        try Folders.create((target as NSString).deletingLastPathComponent)
+        let result: CutResult
+        do {
+            result = try await MediaWork.run { isCancelled in
+                try StreamCopy.cut(CutRequest(input: input, output: target, start: start, end: end, streams: audioOnly ? .audioOnly : .all),
+                                   isCancelled: isCancelled)
+            }
+        } catch {
+            throw MediaWork.stepError(error)
+        }
+        for note in result.dropped { context.logger.notice("left out \(note)") }
+        return StepResult(outputs: [
+            "path": .string(output),
+            "requested_start": .double(start),
+            "actual_start": .double(result.actualStart),
+            "duration": .double(result.duration),
+            "bytes": .int(result.bytes),
+            "streams": MediaWork.streams(result.streams),
+            "dropped": .array(result.dropped.map { .string($0) }),
+        ], files: [output])
+    }
+}

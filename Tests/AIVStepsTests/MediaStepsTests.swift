@@ -1,0 +1,150 @@
+import AIVCore
+import AIVTestSupport
+import Foundation
+import Testing
+@testable import AIVSteps
+
+/// What ffprobe says of a file: the check on every cut.
+struct Probe {
+    let json: JSONValue
+
+    init(_ path: String) async throws {
+        let result = try await Tool.run(["ffprobe", "-v", "error", "-show_entries",
+                                         "format=duration,start_time,format_name:stream=index,codec_type,codec_name,start_time:stream_tags=language:stream_side_data=rotation",
+                                         "-of", "json", path])
+        json = try JSONDecoder().decode(JSONValue.self, from: Data(result.stdout.utf8))
+    }
+
+    var duration: Double { Double(json["format"]?["duration"]?.stringValue ?? "") ?? -1 }
+    var startTime: Double { Double(json["format"]?["start_time"]?.stringValue ?? "") ?? -1 }
+    var kinds: [String] { json["streams"]?.arrayValue?.compactMap { $0["codec_type"]?.stringValue } ?? [] }
+    var codecs: [String] { json["streams"]?.arrayValue?.compactMap { $0["codec_name"]?.stringValue } ?? [] }
+
+    /// `ffmpeg -v error -i FILE -f null -` prints nothing when the file decodes to the end.
+    static func decodeErrors(_ path: String) async throws -> String {
+        let result = try await Tool.run(["ffmpeg", "-v", "error", "-i", path, "-f", "null", "-"])
+        return result.stderr + (result.status == 0 ? "" : "exit \(result.status)")
+    }
+}
+
+@Suite(.serialized) struct MediaStepsTests {
+    let harness = StepHarness()
+
+    func cut(_ input: String, start: JSONValue, end: JSONValue?, output: String, audioOnly: Bool = false) async throws -> JSONValue {
+        var arguments: [String: JSONValue] = ["input": .string(input), "start": start, "output": .string(output), "audio_only": .bool(audioOnly)]
+        if let end { arguments["end"] = end }
+        return try await harness.outputs(ClipCutStep.self, arguments)
+    }
+
+    @Test func probeReadsContainerStreamsKeyframeIntervalAndSubtitles() async throws {
+        let mp4 = try await MediaSamples.shared.path("mp4")
+        let outputs = try await harness.outputs(MediaProbeStep.self, ["input": .string(mp4)])
+        #expect(outputs["container"]?.stringValue?.contains("mp4") == true)
+        #expect(abs((outputs["duration"]?.numberValue ?? 0) - 10) < 0.1)
+        #expect(outputs["keyframe_interval"] == 2)
+        let streams = outputs["streams"]?.arrayValue ?? []
+        #expect(streams.compactMap { $0["kind"]?.stringValue } == ["video", "audio", "subtitle"])
+        #expect(streams[0]["width"] == 320 && streams[0]["height"] == 240 && streams[0]["frame_rate"] == 25)
+        #expect(streams[0]["rotation"]?.numberValue.map(abs) == 90)
+        #expect(streams[1]["sample_rate"] == 44100)
+        #expect(streams[1]["language"] == "jpn")
+        #expect(outputs["subtitle_tracks", 0, "codec"] == "mov_text")
+    }
+
+    @Test func aCutStartsOnTheKeyframeBeforeTheStartAndFfprobeAgrees() async throws {
+        let mp4 = try await MediaSamples.shared.path("mp4")
+        let outputs = try await cut(mp4, start: 3.1, end: 7, output: "clips/middle.mp4")
+        #expect(outputs["requested_start"] == 3.1)
+        #expect(outputs["actual_start"] == 2)
+        let duration = outputs["duration"]?.numberValue ?? 0
+        #expect(abs(duration - 5) < 0.1)
+        let file = harness.runFolder.path + "/clips/middle.mp4"
+        let probe = try await Probe(file)
+        #expect(abs(probe.duration - duration) < 0.1, "ffprobe \(probe.duration) vs aiv \(duration)")
+        #expect(abs(probe.startTime) < 0.05)
+        #expect(probe.kinds == ["video", "audio", "subtitle"])
+        #expect(outputs["bytes"]?.numberValue.map(Int.init) == (try FileManager.default.attributesOfItem(atPath: file)[.size] as? Int))
+        #expect(try await Probe.decodeErrors(file) == "")
+        // Rotation and language kept.
+        #expect(outputs["streams", 0, "rotation"]?.numberValue.map(abs) == 90)
+        #expect(outputs["streams", 1, "language"] == "jpn")
+        // No temporary file left beside it.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: harness.runFolder.path + "/clips") == ["middle.mp4"])
+    }
+
+    @Test func anMp4ClipHasItsIndexAtTheFrontForStreaming() async throws {
+        let mkv = try await MediaSamples.shared.path("mkv")
+        _ = try await cut(mkv, start: "00:00:02.000", end: "00:00:06", output: "fast.mp4")
+        let data = try Data(contentsOf: URL(fileURLWithPath: harness.runFolder.path + "/fast.mp4"))
+        let moov = try #require(data.range(of: Data("moov".utf8)))
+        let mdat = try #require(data.range(of: Data("mdat".utf8)))
+        #expect(moov.lowerBound < mdat.lowerBound)
+    }
+
+    @Test func everyContainerByExtensionDecodesToTheEnd() async throws {
+        let mkv = try await MediaSamples.shared.path("mkv")
+        for name in ["c.mkv", "c.mov", "c.ts", "c.mp4"] {
+            let outputs = try await cut(mkv, start: 4, end: 8, output: name)
+            let file = harness.runFolder.path + "/" + name
+            #expect(try await Probe.decodeErrors(file) == "", "\(name)")
+            let probe = try await Probe(file)
+            #expect(abs(probe.duration - (outputs["duration"]?.numberValue ?? 0)) < 0.15, "\(name): ffprobe \(probe.duration)")
+            // What aiv says it wrote is what ffprobe finds; mp4 cannot hold SubRip, so it is dropped there.
+            #expect(probe.kinds.count == outputs["streams"]?.arrayValue?.count, "\(name)")
+            if name == "c.mp4" { #expect(outputs["dropped"]?.arrayValue?.count == 1) }
+            if name == "c.mkv" { #expect(probe.kinds == ["video", "audio", "subtitle"]) }
+        }
+    }
+
+    @Test func audioOnlyExtractsARangeToM4a() async throws {
+        let mp4 = try await MediaSamples.shared.path("mp4")
+        let outputs = try await cut(mp4, start: 2.5, end: 5, output: "speech.m4a", audioOnly: true)
+        let probe = try await Probe(harness.runFolder.path + "/speech.m4a")
+        #expect(probe.kinds == ["audio"])
+        #expect(probe.codecs == ["aac"])
+        #expect(abs(probe.duration - 2.5) < 0.1)
+        #expect(abs((outputs["actual_start"]?.numberValue ?? 0) - 2.5) < 0.05)
+    }
+
+    @Test func subtitlesOfAnMkvAndAnMp4BecomeSRTAndWebVTTThatTranscriptLoadReads() async throws {
+        for (name, output) in [("mkv", "captions.srt"), ("mp4", "captions.vtt")] {
+            let input = try await MediaSamples.shared.path(name)
+            let outputs = try await harness.outputs(SubtitlesExtractStep.self, ["input": .string(input), "output": .string(output)])
+            #expect(outputs["cues"] == 3)
+            let transcript = try await harness.outputs(TranscriptLoadStep.self, ["path": .string(harness.runFolder.path + "/" + output)])
+            let texts = transcript["segments"]?.arrayValue?.compactMap { $0["text"]?.stringValue } ?? []
+            #expect(texts == MediaSamples.cues.map(\.2), "\(name)")
+            // ffmpeg's mkv muxer shifts the subtitles by the AAC priming delay (23 ms) in the sample itself.
+            let starts = transcript["segments"]?.arrayValue?.compactMap { $0["start"]?.numberValue } ?? []
+            #expect(zip(starts, MediaSamples.cues.map(\.0)).allSatisfy { abs($0 - $1) < 0.03 } && starts.count == 3, "\(name): \(starts)")
+        }
+        let mkv = try await MediaSamples.shared.path("mkv")
+        let english = try await harness.failure(SubtitlesExtractStep.self, ["input": .string(mkv), "output": "x.srt", "language": "eng"])
+        #expect(english?.contains("no subtitle track in 'eng'; it has jpn") == true)
+    }
+
+    @Test func badInputsAreClearErrorsNotCrashes() async throws {
+        let mp4 = try await MediaSamples.shared.path("mp4")
+        let folder = harness.workflow
+        folder.write("noise.mp4", bytes: (0..<20_000).map { UInt8(truncatingIfNeeded: $0 &* 7919) })
+        let whole = try Data(contentsOf: URL(fileURLWithPath: mp4))
+        folder.write("truncated.mp4", bytes: [UInt8](whole.prefix(whole.count / 3)))
+        func failure(_ input: String, start: JSONValue = 1, end: JSONValue? = 3, output: String = "x.mp4") async throws -> String? {
+            var arguments: [String: JSONValue] = ["input": .string(input), "start": start, "output": .string(output)]
+            if let end { arguments["end"] = end }
+            return try await harness.failure(ClipCutStep.self, arguments)
+        }
+        #expect(try await failure("missing.mp4")?.contains("no such file") == true)
+        #expect(try await failure("noise.mp4")?.contains("not a media file FFmpeg can read") == true)
+        let truncated = try await failure("truncated.mp4", start: 0, end: 9)
+        #expect(truncated != nil, "a file cut to a third cannot give 9 seconds")
+        #expect(try await failure(mp4, start: 5, end: 5)?.contains("end (0:05) must come after start (0:05)") == true)
+        #expect(try await failure(mp4, start: 30, end: 40)?.contains("past the end") == true)
+        #expect(try await failure(mp4, start: "1:75", end: nil)?.contains("must be seconds or HH:MM:SS.mmm") == true)
+        #expect(try await failure(mp4, output: "x.avi")?.contains("not '.avi'") == true)
+        #expect(try await failure(mp4, output: "../outside.mp4") != nil)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: harness.runFolder.path).filter { $0.contains("partial") }.isEmpty)
+        let probe = try await harness.failure(MediaProbeStep.self, ["input": "noise.mp4"])
+        #expect(probe?.contains("not a media file") == true)
+    }
+}
