@@ -20,12 +20,7 @@ public enum BuiltinServices {
             defaultBaseURL: "https://generativelanguage.googleapis.com", baseURLVariable: "GEMINI_BASE_URL",
             credential: .init(variable: "GEMINI_API_KEY", header: "x-goog-api-key"),
             defaultLimits: ServiceLimits(requestsPerMinute: 15, tokensPerMinute: 1_000_000, requestsPerDay: 1_500),
-            usage: { answer in
-                guard let usage = answer["usageMetadata"] else { return nil }
-                let input = Int(usage["promptTokenCount"]?.numberValue ?? 0)
-                let output = Int((usage["candidatesTokenCount"]?.numberValue ?? 0) + (usage["thoughtsTokenCount"]?.numberValue ?? 0))
-                return TokenUsage(input: input, output: output, total: Int(usage["totalTokenCount"]?.numberValue ?? Double(input + output)))
-            }))
+            usage: geminiUsage))
 
     public static let notion = ServiceDescription(
         name: "notion",
@@ -53,6 +48,14 @@ public enum BuiltinServices {
         ])
 
     public static let all = [gemini, notion, obs]
+
+    /// Gemini's `usageMetadata`: prompt tokens in, candidate and thinking tokens out.
+    @Sendable static func geminiUsage(_ answer: JSONValue) -> TokenUsage? {
+        guard let usage = answer["usageMetadata"] else { return nil }
+        let input = Int(usage["promptTokenCount"]?.numberValue ?? 0)
+        let output = Int((usage["candidatesTokenCount"]?.numberValue ?? 0) + (usage["thoughtsTokenCount"]?.numberValue ?? 0))
+        return TokenUsage(input: input, output: output, total: Int(usage["totalTokenCount"]?.numberValue ?? Double(input + output)))
+    }
 
     /// The services reached over HTTP, by name: what a run's `ServiceHub` serves.
     public static let http: [String: HTTPServiceInfo] = Dictionary(uniqueKeysWithValues: all.compactMap { service in

@@ -18,6 +18,17 @@ public final class SQLiteQuotaLedger: QuotaLedger, Sendable {
         }
     }
 
+    public func take(service: String, day: String, limit: Int) throws -> QuotaUsage? {
+        try store.pool.write { db in
+            try db.execute(sql: "INSERT OR IGNORE INTO quota_usage (service, day, requests, tokens) VALUES (?, ?, 0, 0)", arguments: [service, day])
+            try db.execute(sql: "UPDATE quota_usage SET requests = requests + 1 WHERE service = ? AND day = ? AND requests < ?",
+                           arguments: [service, day, limit])
+            guard db.changesCount > 0 else { return nil }
+            let row = try Row.fetchOne(db, sql: "SELECT requests, tokens FROM quota_usage WHERE service = ? AND day = ?", arguments: [service, day])
+            return QuotaUsage(requests: row?["requests"] ?? 0, tokens: row?["tokens"] ?? 0)
+        }
+    }
+
     @discardableResult
     public func add(service: String, day: String, requests: Int, tokens: Int) throws -> QuotaUsage {
         try store.pool.write { db in
@@ -30,13 +41,6 @@ public final class SQLiteQuotaLedger: QuotaLedger, Sendable {
         }
     }
 
-    /// Every day recorded for a service, newest first.
-    public func history(service: String, limit: Int = 7) throws -> [(day: String, usage: QuotaUsage)] {
-        try store.pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT day, requests, tokens FROM quota_usage WHERE service = ? ORDER BY day DESC LIMIT ?",
-                             arguments: [service, limit]).map { ($0["day"], QuotaUsage(requests: $0["requests"], tokens: $0["tokens"])) }
-        }
-    }
 }
 
 /// External objects by key (`notion_page`-like records), so re-runs update instead of duplicating.
@@ -72,9 +76,4 @@ public final class SQLiteRecordIndex: ExternalRecordIndex, Sendable {
         }
     }
 
-    public func count(namespace: String) throws -> Int {
-        try store.pool.read { db in
-            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM external_record WHERE namespace = ?", arguments: [namespace]) ?? 0
-        }
-    }
 }

@@ -11,8 +11,8 @@ struct QuotaCommand: ParsableCommand {
         commandName: "quota",
         abstract: "Show each service's daily quota: used today, left, and when it resets.",
         discussion: """
-            Counts are kept in the state folder's database across runs. Limits come from the workflow's \\
-            services.<name>.limits when a workflow is given, else from the documented defaults. Gemini's day \\
+            Counts are kept in the state folder's database across runs. Limits come from the workflow's \
+            services.<name>.limits when a workflow is given, else from the documented defaults. Gemini's day \
             resets at midnight Pacific time; a run warns when a quota passes 80%.
             """)
 

@@ -174,6 +174,17 @@ let vocabularyPrompt = """
         #expect(harness.gemini.generateRequests.count == 2)
     }
 
+    @Test func aServerThatAsksToWaitLongerThanMaxDelayFailsAtOnce() async throws {
+        let harness = try GeminiHarness()
+        harness.prompt("Hi {{name}}")
+        harness.gemini.enqueue(.rateLimited(retryDelay: "3600s"))
+        let started = Date()
+        let message = await harness.failure(["prompt": "ask.prompt", "values": ["name": "a"]])
+        #expect(message?.contains("gemini answered 429 RESOURCE_EXHAUSTED") == true)
+        #expect(message?.contains("asks to wait 1h") == true)
+        #expect(Date().timeIntervalSince(started) < 30)
+    }
+
     @Test func overloadDroppedConnectionsAndTruncatedBodiesAreRetried() async throws {
         let harness = try GeminiHarness(retryAttempts: 4)
         harness.prompt("Hi {{name}}")

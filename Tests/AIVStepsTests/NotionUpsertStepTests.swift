@@ -117,6 +117,49 @@ let kusa: [String: JSONValue] = ["Japanese": "草", "English": "lol (literally '
         #expect(harness.notion.creates == 0)
     }
 
+    @Test func itemsThatShareAKeyTakeTurnsAndMakeOnePage() async throws {
+        let harness = try NotionHarness()
+        harness.notion.latency = 0.02
+        let context = harness.context
+        try await withThrowingTaskGroup(of: JSONValue.self) { group in
+            for english in ["lol", "grass", "laughing", "www"] {
+                group.addTask {
+                    var page = kusa
+                    page["English"] = .string(english)
+                    let arguments: [String: JSONValue] = ["database": .string(harness.database), "key": "Japanese",
+                                                          "properties": .object(page), "on_existing": "update"]
+                    return try await NotionUpsertStep().run(StepArguments(arguments), context: context).outputs
+                }
+            }
+            for try await _ in group {}
+        }
+        #expect(harness.pages.count == 1)
+        #expect(harness.notion.creates == 1)
+    }
+
+    @Test func aPagesListWithAKeyTwiceIsRefused() async throws {
+        let harness = try NotionHarness()
+        let arguments: [String: JSONValue] = ["database": .string(harness.database), "key": "Japanese",
+                                              "pages": [["Japanese": "草"], ["Japanese": "草", "English": "lol"]]]
+        do {
+            _ = try await NotionUpsertStep().run(StepArguments(arguments), context: harness.context)
+            Issue.record("expected a failure")
+        } catch {
+            #expect("\(error)".contains("page 1: has the key '草', as page 0 does"))
+        }
+        #expect(harness.notion.creates == 0)
+    }
+
+    @Test func aNumberKeyGivenAsTextIsLookedUpAsANumber() async throws {
+        let harness = try NotionHarness()
+        let numbered = harness.notion.addDatabase(title: "Episodes", properties: ["Name": "title", "Episode": "number"])
+        for _ in 0..<2 {
+            let arguments: [String: JSONValue] = ["database": .string(numbered), "key": "Episode", "properties": ["Name": "first", "Episode": "42"]]
+            _ = try await NotionUpsertStep().run(StepArguments(arguments), context: harness.context)
+        }
+        #expect(harness.notion.pages(in: numbered).count == 1)
+    }
+
     @Test func aCreateWhoseAnswerIsLostIsFoundInsteadOfRepeated() async throws {
         let harness = try NotionHarness()
         harness.notion.enqueueFault(.applyThenFail(502))

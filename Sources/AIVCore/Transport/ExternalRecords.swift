@@ -69,3 +69,29 @@ public actor RunMemo {
         }
     }
 }
+
+/// Serialises work per key: `withLock("notion:…:草") { … }` runs one body at a time for that key,
+/// any number at once for different keys.
+public actor KeyedLocks {
+    private var tails: [String: Task<Void, Never>] = [:]
+
+    public init() {}
+
+    public func withLock<T: Sendable>(_ key: String, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        let previous = tails[key]
+        let work = Task { () async throws -> T in
+            await previous?.value
+            return try await body()
+        }
+        let tail = Task { _ = try? await work.value }
+        tails[key] = tail
+        defer { Task { await self.release(key, tail) } }
+        return try await withTaskCancellationHandler { try await work.value } onCancel: { work.cancel() }
+    }
+
+    private func release(_ key: String, _ tail: Task<Void, Never>) async {
+        await tail.value
+        // Forget the key once nothing newer queued behind it.
+        if let current = tails[key], current == tail { tails[key] = nil }
+    }
+}

@@ -4,6 +4,9 @@ import Foundation
 /// daily quota holds however the work is split into runs. The SQLite store implements it.
 public protocol QuotaLedger: Sendable {
     func usage(service: String, day: String) throws -> QuotaUsage
+    /// Counts one request if the day has fewer than `limit`, in one step (two processes cannot
+    /// both take the last one); returns the new totals, or nil when the quota is used up.
+    func take(service: String, day: String, limit: Int) throws -> QuotaUsage?
     /// Adds to the day's counts and returns the new totals.
     @discardableResult
     func add(service: String, day: String, requests: Int, tokens: Int) throws -> QuotaUsage
@@ -27,6 +30,16 @@ public final class MemoryQuotaLedger: QuotaLedger, @unchecked Sendable {
 
     public func usage(service: String, day: String) -> QuotaUsage {
         lock.withLock { counts["\(service) \(day)"] ?? QuotaUsage() }
+    }
+
+    public func take(service: String, day: String, limit: Int) -> QuotaUsage? {
+        lock.withLock {
+            var usage = counts["\(service) \(day)"] ?? QuotaUsage()
+            guard usage.requests < limit else { return nil }
+            usage.requests += 1
+            counts["\(service) \(day)"] = usage
+            return usage
+        }
     }
 
     public func add(service: String, day: String, requests: Int, tokens: Int) -> QuotaUsage {

@@ -40,8 +40,10 @@ public final class ReplayTransport: HTTPTransport, @unchecked Sendable {
 
     public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
         try Task.checkCancellation()
-        let body = RecordedBody.recording(request.body, contentType: request.header("content-type"), secrets: secrets)
-        let key = Key(method: request.method.uppercased(), target: Self.target(Redaction.displayURL(request.url)), body: body.matchingForm)
+        let body = RecordedBody.recording(request.body, secrets: secrets)
+        // Redacted as the recording's URL was, so a secret in a URL still matches.
+        let key = Key(method: request.method.uppercased(), target: Self.target(secrets.redact(Redaction.displayURL(request.url))),
+                      body: body.matchingForm)
         let index: Int? = lock.withLock {
             guard let queue = queues[key] else { return nil }
             let position = served[key, default: 0]

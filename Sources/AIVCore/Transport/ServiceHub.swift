@@ -92,11 +92,9 @@ public final class ServiceHub: Sendable {
         self.limiters = limiters
     }
 
-    public func limits(of service: String) -> ServiceLimits? {
-        descriptions[service].map { $0.defaultLimits.overridden(by: settings[service]?["limits"]) }
-    }
-
-    public func limiter(_ service: String) -> ServiceLimiter? { limiters[service] }
+    /// One writer at a time per key (a Notion page key): two items that write the same key must
+    /// not both find nothing and both create.
+    public let keyLocks = KeyedLocks()
 
     /// The client a step uses for one service.
     public func client(_ service: String, step: String, item: Int?, logger: Logger) throws(StepError) -> ServiceClient {
@@ -161,7 +159,10 @@ public struct ServiceClient: Sendable {
                      retriesFailures: Bool = true) async throws -> HTTPResponse {
         var request = request
         if request.timeout == nil { request.timeout = timeout }
-        if let credential { request.headers[info.credential.header] = credential }
+        // The credential goes only to the service's own host, not to an address an answer gave.
+        if let credential, request.url.host == baseURL.host, request.url.port == baseURL.port {
+            request.headers[info.credential.header] = credential
+        }
         let target = ReplayTransport.target(Redaction.displayURL(request.url))
         var attempt = 0
         while true {
@@ -189,6 +190,11 @@ public struct ServiceClient: Sendable {
             report(request, target: target, status: response.status, started: started, attempt: attempt, tokens: tokens, error: failure?.message)
             if response.status == 429 {
                 let delay = Self.serverDelay(response, json: json) ?? retry.delay(after: attempt, random: hub.random())
+                if delay > retry.maxDelay {
+                    // A quota that resets in hours: waiting would look like a hang.
+                    if let permit { await limiter.rejected(permit, delay: retry.maxDelay) }
+                    throw failure!.withMessage(failure!.message + " (the server asks to wait \(Durations.format(delay)), more than retry.max_delay \(Durations.format(retry.maxDelay)))")
+                }
                 if let permit { await limiter.rejected(permit, delay: delay) }
                 guard attempt < retry.attempts else { throw failure!.afterAttempts(attempt) }
                 logger.notice("\(service) answered 429 (rate limited): the service pauses \(Durations.format(delay)) as the server asks (attempt \(attempt) of \(retry.attempts))")
@@ -198,6 +204,9 @@ public struct ServiceClient: Sendable {
             if let permit { await limiter.settle(permit, usage: tokens) }
             if [500, 502, 503, 504].contains(response.status) {
                 guard retriesFailures else {
+                    // Recorded, so a dry run replays the same lost write and its recovery.
+                    hub.recorder?.record(FixtureFile.exchange(step: step, item: item, service: service, request: request, response: response,
+                                                              secrets: hub.secrets))
                     var uncertain = failure!
                     uncertain.isTransient = true
                     throw uncertain
@@ -234,6 +243,14 @@ public struct ServiceClient: Sendable {
             return response
         }
     }
+
+    /// Waits on the run's clock (for steps that pace their own retries).
+    public func wait(_ seconds: Double) async throws {
+        try await hub.clock.sleep(seconds)
+    }
+
+    /// A number in 0..<1 from the run's source of jitter.
+    public func random() -> Double { hub.random() }
 
     private func pause(_ delay: Double, because reason: String, attempt: Int) async throws {
         logger.notice("\(reason); trying again in \(String(format: "%.2f", delay))s (attempt \(attempt) of \(retry.attempts))")

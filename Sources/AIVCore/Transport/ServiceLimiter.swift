@@ -25,9 +25,11 @@ public struct QuotaExhausted: Error, Sendable, CustomStringConvertible {
     public var service: String
     public var limit: Int
     public var resetsAt: Date
+    public var timeZone: String = "America/Los_Angeles"
     public var description: String {
         let wait = max(0, resetsAt.timeIntervalSinceNow)
-        return "\(service): the daily quota of \(limit) requests is used up; it resets at midnight Pacific time (in \(Durations.format((wait / 60).rounded() * 60))). See `aiv quota`."
+        let zone = timeZone == "America/Los_Angeles" ? "Pacific time" : timeZone
+        return "\(service): the daily quota of \(limit) requests is used up; it resets at midnight \(zone) (in \(Durations.format((wait / 60).rounded() * 60))). See `aiv quota`."
     }
 }
 
@@ -112,11 +114,10 @@ public actor ServiceLimiter {
         guard let ledger, let limit = limits.requestsPerDay else { return }
         let date = wallClock()
         let day = QuotaDay.day(of: date, timeZone: limits.dayTimeZone)
-        let used = try ledger.usage(service: service, day: day)
-        guard used.requests < limit else {
-            throw QuotaExhausted(service: service, limit: limit, resetsAt: QuotaDay.nextReset(after: date, timeZone: limits.dayTimeZone))
+        guard let now = try ledger.take(service: service, day: day, limit: limit) else {
+            throw QuotaExhausted(service: service, limit: limit, resetsAt: QuotaDay.nextReset(after: date, timeZone: limits.dayTimeZone),
+                                 timeZone: limits.dayTimeZone)
         }
-        let now = try ledger.add(service: service, day: day, requests: 1, tokens: 0)
         if Double(now.requests) >= 0.8 * Double(limit), warnedDay != day {
             warnedDay = day
             warn("\(service): \(now.requests) of the \(limit) requests allowed today are used (\(Int((Double(now.requests) / Double(limit) * 100).rounded()))%); see `aiv quota`")

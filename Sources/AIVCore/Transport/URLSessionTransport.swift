@@ -37,6 +37,8 @@ public final class URLSessionTransport: HTTPTransport, @unchecked Sendable {
                 result = try await session.upload(for: urlRequest, fromFile: URL(fileURLWithPath: path))
             }
         } catch let error as URLError {
+            // A request cancelled with its step (a timeout, a failed sibling) is a cancellation, not a failure.
+            if error.code == .cancelled || Task.isCancelled { throw CancellationError() }
             throw Self.describe(error, request: request)
         }
         guard let http = result.1 as? HTTPURLResponse else {

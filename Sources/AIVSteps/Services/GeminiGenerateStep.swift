@@ -27,8 +27,9 @@ public struct GeminiGenerateStep: Step {
             `values`. With an output schema, Gemini is asked for application/json under that schema (responseJsonSchema), \
             the reply is parsed and validated, and an invalid reply is sent back once with what was wrong before the step \
             fails. A finishReason other than STOP (MAX_TOKENS, SAFETY, …) or a blocked prompt fails the step, saying so. \
-            Media files are sent inline up to `inline_limit` bytes, else uploaded through the File API (resumable upload, \
-            polled until ACTIVE). Requests obey services.gemini.limits, shared by every Gemini step of the run.
+            Media files are sent inline while their base64 fits in `inline_limit` bytes, else uploaded through the File \
+            API (resumable upload, started again from the beginning if it breaks, \
+            then polled until ACTIVE). Requests obey services.gemini.limits, shared by every Gemini step of the run.
             """,
         arguments: [
             Property("prompt", .string, required: true, role: .template(variables: "values"), "The prompt file, relative to the workflow."),
@@ -37,7 +38,7 @@ public struct GeminiGenerateStep: Step {
                      "Audio, video, image or PDF files sent with the prompt (relative to the workflow)."),
             Property("model", .string, "Overrides the prompt's model (and services.gemini.model)."),
             Property("inline_limit", .integer, default: .int(defaultInlineLimit),
-                     "Media larger than this many bytes in all are uploaded through the File API instead of sent inline."),
+                     "Media whose base64 (a third larger than the files) exceeds this many bytes in all are uploaded through the File API instead of sent inline."),
         ],
         outputs: .object([
             Property("result", .any, required: true, "The parsed JSON reply (with an output schema), else the text."),

@@ -66,8 +66,10 @@ public struct NotionUpsertStep: Step {
             """)
 
     struct Page {
+        /// The key as text: what the store keeps and the outputs show.
         var key: String
-        var keyValue: JSONValue
+        /// What the key filter compares (text or a number).
+        var keyOperand: JSONValue
         var properties: JSONValue
         var digest: String
     }
@@ -107,7 +109,10 @@ public struct NotionUpsertStep: Step {
         var counts: [String: Int] = ["created": 0, "updated": 0, "unchanged": 0, "skipped": 0]
         for page in pages {
             try Task.checkCancellation()
-            let (id, url, action) = try await writer.upsert(page)
+            // Items of a for_each that share a key take turns: the second finds the first's page.
+            let (id, url, action) = try await services.keyLocks.withLock("\(writer.namespace)\u{0}\(page.key)") {
+                try await writer.upsert(page)
+            }
             counts[action, default: 0] += 1
             results.append(["key": .string(page.key), "id": .string(id), "url": url.map(JSONValue.string) ?? .null, "action": .string(action)])
         }
@@ -146,11 +151,17 @@ public struct NotionUpsertStep: Step {
                     problems.append("\(label)property '\(name)' \(error.message)")
                 }
             }
-            let keyValue = values[key] ?? .null
-            let keyText = NotionProperties.plainKey(keyValue)
-            if keyText.isEmpty { problems.append("\(label)the key property '\(key)' has no value") }
+            let operand = converted[key]?[keyType].flatMap { NotionProperties.keyOperand($0, type: keyType) }
+            guard let operand else {
+                if converted[key] != nil || values[key] == nil { problems.append("\(label)the key property '\(key)' has no value") }
+                continue
+            }
+            let keyText = operand.stringValue ?? operand.interpolationText
+            if let earlier = pages.firstIndex(where: { $0.key == keyText }) {
+                problems.append("\(label)has the key '\(keyText)', as page \(earlier) does: one page per key")
+            }
             let properties = JSONValue.object(converted)
-            pages.append(Page(key: keyText, keyValue: keyValue, properties: properties, digest: Digest.sha256(Data(properties.canonicalJSON.utf8))))
+            pages.append(Page(key: keyText, keyOperand: operand, properties: properties, digest: Digest.sha256(Data(properties.canonicalJSON.utf8))))
         }
         if !problems.isEmpty {
             throw StepError((problems.count == 1 ? problems[0] : "\(problems.count) problems, nothing written:\n  " + problems.joined(separator: "\n  ")))

@@ -66,10 +66,7 @@ struct GeminiExchange {
 
     /// Reads a `generateContent` answer; a blocked prompt or a stop other than STOP is an error that says which.
     static func read(_ json: JSONValue, request: GeminiRequest) throws(StepError) -> Reply {
-        let metadata = json["usageMetadata"]
-        let input = Int(metadata?["promptTokenCount"]?.numberValue ?? 0)
-        let output = Int((metadata?["candidatesTokenCount"]?.numberValue ?? 0) + (metadata?["thoughtsTokenCount"]?.numberValue ?? 0))
-        let usage = TokenUsage(input: input, output: output, total: Int(metadata?["totalTokenCount"]?.numberValue ?? Double(input + output)))
+        let usage = BuiltinServices.geminiUsage(json) ?? TokenUsage(input: 0, output: 0, total: 0)
         if let reason = json["promptFeedback"]?["blockReason"]?.stringValue {
             let message = json["promptFeedback"]?["blockReasonMessage"]?.stringValue.map { ": \($0)" } ?? ""
             throw StepError("Gemini blocked the prompt of '\(request.promptPath)' (blockReason \(reason)\(message))\(ratings(json["promptFeedback"]))")

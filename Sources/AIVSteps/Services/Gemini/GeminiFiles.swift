@@ -34,7 +34,8 @@ enum GeminiFiles {
             }
             sizes.append(size)
         }
-        let inline = sizes.reduce(0, +) <= inlineLimit
+        // Inline data is base64: a third larger than the files.
+        let inline = (sizes.reduce(0, +) + 2) / 3 * 4 <= inlineLimit
         var parts: [GeminiRequest.MediaPart] = []
         for (file, size) in zip(files, sizes) {
             let type = try mimeType(of: file.name)
@@ -42,10 +43,25 @@ enum GeminiFiles {
                 guard let data = FileManager.default.contents(atPath: file.path) else { throw StepError("cannot read media file '\(file.name)'") }
                 parts.append(.inline(mimeType: type, data: data))
             } else {
-                parts.append(.file(mimeType: type, uri: try await upload(file, size: size, mimeType: type, client: client, clock: clock)))
+                parts.append(.file(mimeType: type, uri: try await uploadWithRetries(file, size: size, mimeType: type, client: client, clock: clock)))
             }
         }
         return parts
+    }
+
+    /// A failed upload is started again from the beginning: a resumable session left half
+    /// written by a lost connection cannot simply take the bytes again from offset 0.
+    static func uploadWithRetries(_ file: (name: String, path: String), size: Int, mimeType: String, client: ServiceClient,
+                                  clock: any Clock<Duration>) async throws -> String {
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                return try await upload(file, size: size, mimeType: mimeType, client: client, clock: clock)
+            } catch let error as ServiceError where error.isTransient && attempt < client.retry.attempts {
+                try await client.wait(client.retry.delay(after: attempt, random: client.random()))
+            }
+        }
     }
 
     /// Uploads one file (resumable protocol: start, then upload and finalize in one request) and
@@ -64,8 +80,10 @@ enum GeminiFiles {
         }
         let finish = HTTPRequest(method: "POST", url: uploadURL,
                                  headers: ["X-Goog-Upload-Offset": "0", "X-Goog-Upload-Command": "upload, finalize", "Content-Type": mimeType],
-                                 body: .file(path: file.path), timeout: max(600, client.timeout))
-        let uploaded = try await client.send(finish, limited: false)
+                                 body: .file(path: file.path),
+                                 // At least a minute per 50 MB (a slow uplink), and never less than the service's timeout.
+                                 timeout: max(client.timeout, Double(size) / 50_000_000 * 60))
+        let uploaded = try await client.send(finish, limited: false, retriesFailures: false)
         guard var current = uploaded.json?["file"], let name = current["name"]?.stringValue else {
             throw StepError("the File API's answer to the upload of '\(file.name)' has no file name")
         }

@@ -60,12 +60,13 @@ struct NotionDatabase: Sendable {
     }
 
     /// Pages whose key property equals `value`, oldest first, following `has_more`/`next_cursor`.
-    func find(key: String, type: String, value: JSONValue, client: ServiceClient) async throws -> [JSONValue] {
+    func find(key: String, type: String, operand: JSONValue, client: ServiceClient) async throws -> [JSONValue] {
         var pages: [JSONValue] = []
         var cursor: String?
+        var seen = Set<String>()
         repeat {
             var body: [String: JSONValue] = [
-                "filter": NotionProperties.keyFilter(property: key, type: type, value: value),
+                "filter": NotionProperties.keyFilter(property: key, type: type, operand: operand),
                 "sorts": [["timestamp": "created_time", "direction": "ascending"]],
                 "page_size": 100,
             ]
@@ -74,6 +75,8 @@ struct NotionDatabase: Sendable {
                                                            body: .json(.object(body)))).json ?? .null
             pages += answer["results"]?.arrayValue ?? []
             cursor = answer["has_more"]?.isTruthy == true ? answer["next_cursor"]?.stringValue : nil
+            // A cursor given twice would loop for ever.
+            if let next = cursor, !seen.insert(next).inserted { cursor = nil }
         } while cursor != nil
         return pages.filter { $0["archived"]?.isTruthy != true && $0["in_trash"]?.isTruthy != true }
     }

@@ -123,14 +123,21 @@ enum NotionProperties {
         text.range(of: #"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$"#, options: .regularExpression) != nil
     }
 
-    /// The `equals` filter that finds a page by its key.
-    static func keyFilter(property: String, type: String, value: JSONValue) -> JSONValue {
-        let operand: JSONValue = type == "number" ? (value.numberValue.map { .double($0) } ?? value) : .string(plainKey(value))
-        return .object(["property": .string(property), type: ["equals": operand]])
+    /// The value a key filter compares, from the converted property value (so a number given as
+    /// text is a number, a select name is trimmed as it was written): text, or a number.
+    static func keyOperand(_ converted: JSONValue, type: String) -> JSONValue? {
+        switch type {
+        case "title", "rich_text":
+            let text = (converted.arrayValue ?? []).compactMap { $0["text"]?["content"]?.stringValue }.joined()
+            return text.isEmpty ? nil : .string(text)
+        case "select": return converted["name"]
+        case "number", "url", "email", "phone_number": return converted == .null ? nil : converted
+        default: return nil
+        }
     }
 
-    /// The key as text: what the store and the filter compare.
-    static func plainKey(_ value: JSONValue) -> String {
-        value.stringValue ?? value.interpolationText
+    /// The `equals` filter that finds a page by its key.
+    static func keyFilter(property: String, type: String, operand: JSONValue) -> JSONValue {
+        .object(["property": .string(property), type: ["equals": operand]])
     }
 }

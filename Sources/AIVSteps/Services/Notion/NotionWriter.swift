@@ -4,7 +4,7 @@ import Logging
 
 /// Writes one page by its key: from the store's record, else a query, else a create that is
 /// checked for before it is repeated.
-struct NotionWriter {
+struct NotionWriter: Sendable {
     let client: ServiceClient
     let database: NotionDatabase
     let records: any ExternalRecordIndex
@@ -14,7 +14,8 @@ struct NotionWriter {
     let keyType: String
     let logger: Logger
 
-    var namespace: String { "notion:\(database.id.replacingOccurrences(of: "-", with: "")):\(keyProperty)" }
+    /// Where keys live: the database, or its data source under 2025-09-03, and the key property.
+    var namespace: String { "notion:\(database.queryPath.replacingOccurrences(of: "-", with: "")):\(keyProperty)" }
     var headers: [String: String] { NotionDatabase.headers(database.version) }
 
     /// The page's id, URL and what was done: created, updated, unchanged or skipped.
@@ -45,7 +46,7 @@ struct NotionWriter {
     }
 
     func find(_ page: NotionUpsertStep.Page) async throws -> JSONValue? {
-        let found = try await database.find(key: keyProperty, type: keyType, value: page.keyValue, client: client)
+        let found = try await database.find(key: keyProperty, type: keyType, operand: page.keyOperand, client: client)
         if found.count > 1 {
             logger.warning("\(found.count) pages have \(keyProperty) '\(page.key)' (\(found.compactMap { $0["id"]?.stringValue }.joined(separator: ", "))); aiv writes to the oldest")
         }
@@ -61,7 +62,8 @@ struct NotionWriter {
             let url = answer?["url"]?.stringValue
             try records.save(ExternalRecord(namespace: namespace, key: page.key, id: id, url: url, contentHash: page.digest))
             return .some(url)
-        } catch let error as ServiceError where error.status == 404 {
+        } catch let error as ServiceError where error.status == 404 || (error.status == 400 && error.message.lowercased().contains("archived")) {
+            // Deleted, or in the trash: Notion will not edit it; the caller looks again or creates.
             return .none
         }
     }
@@ -82,13 +84,17 @@ struct NotionWriter {
                 return (id, url, "created")
             } catch let error as ServiceError where error.isTransient {
                 logger.notice("creating the page for '\(page.key)' may or may not have happened (\(error.message)); looking for it before trying again")
-                if let existing = try await find(page), let id = existing["id"]?.stringValue {
-                    let url = existing["url"]?.stringValue
-                    try records.save(ExternalRecord(namespace: namespace, key: page.key, id: id, url: url, contentHash: page.digest))
-                    return (id, url, "created")
+                // Notion may still be finishing the create, and a new page can take a moment to
+                // show in queries: look a few times, further apart each time, before creating again.
+                for look in 1...3 {
+                    if let existing = try await find(page), let id = existing["id"]?.stringValue {
+                        let url = existing["url"]?.stringValue
+                        try records.save(ExternalRecord(namespace: namespace, key: page.key, id: id, url: url, contentHash: page.digest))
+                        return (id, url, "created")
+                    }
+                    if look < 3 { try await client.wait(client.retry.delay(after: look, random: client.random())) }
                 }
                 guard attempt < client.retry.attempts else { throw error.withMessage(error.message + " (after \(attempt) attempts)") }
-                try await Task.sleep(nanoseconds: UInt64(client.retry.delay(after: attempt, random: Double.random(in: 0..<1)) * 1e9))
             }
         }
     }
