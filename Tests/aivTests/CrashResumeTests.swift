@@ -22,13 +22,17 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: directory) }
         try Self.workflow.write(toFile: directory + "/crash.yaml", atomically: true, encoding: .utf8)
 
-        // The reference: one uninterrupted run.
+        // The reference: one uninterrupted run, timed so the kills below land inside a run however
+        // busy the machine is.
+        let started = Date()
         let reference = try await CommandRunner.run(["run", "crash.yaml", "--state-dir", "reference", "--run-dir", "reference-run", "--max-parallel", "1"], in: directory)
         #expect(reference.status == 0, "\(reference.stderr)")
 
         // Kill the run at several moments, each time picking up where it stopped.
         var killed = 0
-        for (attempt, delay) in [0.1, 0.25, 0.4, 0.6].enumerated() {
+        let length = max(0.3, Date().timeIntervalSince(started))
+        for (attempt, fraction) in [0.3, 0.5, 0.7, 0.9].enumerated() {
+            let delay = length * fraction
             let outcome = try await CommandRunner.run(["run", "crash.yaml", "--state-dir", "state", "--run-dir", "run-\(attempt)", "--max-parallel", "1"],
                                                 in: directory, killAfter: delay)
             if outcome.status == -9 { killed += 1 }
