@@ -183,7 +183,9 @@ public enum StreamCopy {
             }
             let start = actualStart!
             if time < start - 0.0005 { continue }
-            if let end = endTime, time >= end {
+            // The end is checked in decode order (dts, as ffmpeg's -to does with stream copy): a
+            // B-frame shown before the end but decoded after a later frame is kept with it.
+            if let end = endTime, (seconds(packet.pointee.dts, base) ?? time) >= end {
                 finished.insert(index)
                 if finished.count == mapping.count { break }
                 continue

@@ -106,6 +106,16 @@ struct Probe {
         #expect(abs((outputs["actual_start"]?.numberValue ?? 0) - 2.5) < 0.05)
     }
 
+    @Test func aRecordingWithoutVideoIsCutFromTheFirstPacketAtTheStart() async throws {
+        let m4a = try await MediaSamples.shared.path("audio-only.m4a")
+        let outputs = try await cut(m4a, start: 2, end: 4, output: "part.m4a")
+        let probe = try await Probe(harness.runFolder.path + "/part.m4a")
+        #expect(probe.kinds == ["audio"])
+        #expect(abs(probe.duration - 2) < 0.1)
+        #expect(abs((outputs["actual_start"]?.numberValue ?? 0) - 2) < 0.05)
+        #expect(try await Probe.decodeErrors(harness.runFolder.path + "/part.m4a") == "")
+    }
+
     @Test func subtitlesOfAnMkvAndAnMp4BecomeSRTAndWebVTTThatTranscriptLoadReads() async throws {
         for (name, output) in [("mkv", "captions.srt"), ("mp4", "captions.vtt")] {
             let input = try await MediaSamples.shared.path(name)
