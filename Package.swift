@@ -17,6 +17,9 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/pointfreeco/swift-clocks", from: "1.1.1"),
+        .package(url: "https://github.com/hummingbird-project/swift-websocket", from: "1.6.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         // Model, loading, expressions, compiling and the runtime: no network, no SQLite.
@@ -28,7 +31,7 @@ let package = Package(
         ]),
         // The built-in step kinds and the registry that lists them.
         .target(name: "AIVSteps", dependencies: [
-            "AIVCore", "AIVMedia",
+            "AIVCore", "AIVMedia", "AIVOBS",
             .product(name: "Mustache", package: "swift-mustache"),
             .product(name: "Yams", package: "Yams"),
         ]),
@@ -37,6 +40,16 @@ let package = Package(
                        providers: [.apt(["libavformat-dev", "libavcodec-dev", "libavutil-dev"])]),
         // Media in-process: probing, stream-copy cuts, audio and subtitle extraction.
         .target(name: "AIVMedia", dependencies: ["CFFmpeg"]),
+        // OBS Studio over obs-websocket v5 (WebSocket client: swift-websocket on SwiftNIO).
+        .target(name: "AIVOBS", dependencies: [
+            "AIVCore",
+            .product(name: "WSClient", package: "swift-websocket"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOWebSocket", package: "swift-nio"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         // SQLite (GRDB): the step cache, run history.
         .target(name: "AIVStore", dependencies: ["AIVCore", .product(name: "GRDB", package: "GRDB.swift")]),
         // The thin command-line interface.
@@ -54,7 +67,7 @@ let package = Package(
             "AIVCore", "AIVSteps", "AIVStore", "AIVTestSupport",
             .product(name: "Clocks", package: "swift-clocks"),
         ]),
-        .testTarget(name: "AIVStepsTests", dependencies: ["AIVCore", "AIVSteps", "AIVTestSupport"]),
+        .testTarget(name: "AIVStepsTests", dependencies: ["AIVCore", "AIVSteps", "AIVOBS", "AIVTestSupport"]),
         .testTarget(name: "aivTests", dependencies: ["aiv", "AIVStore", "AIVCore", "AIVTestSupport"]),
     ]
 )

@@ -15,6 +15,13 @@ public enum BuiltinSteps {
         MediaProbeStep.self,
         ClipCutStep.self,
         SubtitlesExtractStep.self,
+        OBSSceneStep.self,
+        OBSTextStep.self,
+        OBSRecordStep.self,
+        OBSReplaySaveStep.self,
+        OBSWaitEventStep.self,
+        OBSRequestStep.self,
+        OBSBatchStep.self,
     ]
 
     /// Kind name → implementation, for the runtime.

@@ -95,3 +95,25 @@ public actor KeyedLocks {
         if let current = tails[key], current == tail { tails[key] = nil }
     }
 }
+
+/// Long-lived things a run opens once and its steps share (the OBS connection), by name.
+public actor SessionStore {
+    private var values: [String: any Sendable] = [:]
+    private var making: [String: Task<any Sendable, any Error>] = [:]
+
+    public init() {}
+
+    /// The session for `key`, made by `make` the first time (concurrent callers share one making).
+    public func value<T: Sendable>(_ key: String, make: @escaping @Sendable () async throws -> T) async throws -> T {
+        if let value = values[key] as? T { return value }
+        if let task = making[key] { return try await task.value as! T }
+        let task = Task<any Sendable, any Error> { try await make() }
+        making[key] = task
+        defer { making[key] = nil }
+        let value = try await task.value as! T
+        values[key] = value
+        return value
+    }
+
+    public func remove(_ key: String) { values[key] = nil }
+}

@@ -92,6 +92,24 @@ public final class ServiceHub: Sendable {
         self.limiters = limiters
     }
 
+    /// Connections a run opens once (OBS).
+    public let sessions = SessionStore()
+
+    /// Settings, environment and secrets, for services that are not HTTP (OBS).
+    public func settings(of service: String) -> JSONValue { settings[service] ?? .null }
+    public func environmentValue(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
+    public func secret(_ name: String) -> String? { secrets[name] }
+
+    /// Answers a non-HTTP exchange from the fixtures (a dry run), as an HTTP-shaped one.
+    public func replay(_ request: HTTPRequest) async throws -> HTTPResponse {
+        try await transport.send(request)
+    }
+
+    /// Keeps a non-HTTP exchange as a fixture (a recording run).
+    public func record(step: String, item: Int?, service: String, request: HTTPRequest, response: HTTPResponse) {
+        recorder?.record(FixtureFile.exchange(step: step, item: item, service: service, request: request, response: response, secrets: secrets))
+    }
+
     /// One writer at a time per key (a Notion page key): two items that write the same key must
     /// not both find nothing and both create.
     public let keyLocks = KeyedLocks()

@@ -1,0 +1,110 @@
+import AIVCore
+import AIVOBS
+import Foundation
+import Logging
+
+/// A step's way to OBS: the run's one connection (opened on first use, reconnected once when it
+/// dropped), or the fixtures in a dry run; every exchange kept as a fixture in a recording run.
+struct OBSClient: Sendable {
+    let hub: ServiceHub
+    let step: String
+    let item: Int?
+    let logger: Logger
+
+    static let defaultURL = "ws://127.0.0.1:4455"
+
+    init(context: StepContext) throws(StepError) {
+        guard let hub = context.services else { throw StepError("this run has no way to reach services") }
+        self.hub = hub
+        step = context.stepID
+        item = context.index
+        logger = context.logger
+    }
+
+    var url: String {
+        hub.environmentValue("OBS_WEBSOCKET_URL") ?? hub.settings(of: "obs")["url"]?.stringValue ?? Self.defaultURL
+    }
+
+    var timeout: Double {
+        hub.settings(of: "obs")["connect_timeout"].flatMap { Durations.seconds($0) } ?? 5
+    }
+
+    func connection(reconnect: Bool = false) async throws -> OBSConnection {
+        let url = self.url, password = hub.secret("OBS_WEBSOCKET_PASSWORD"), timeout = self.timeout, logger = self.logger
+        if reconnect { await hub.sessions.remove("obs") }
+        return try await hub.sessions.value("obs") {
+            try await OBSConnection.connect(url: url, password: password, timeout: timeout, logger: logger)
+        }
+    }
+
+    /// Runs `body` on the connection; a dropped connection is reopened once and `body` tried again.
+    func withConnection<T: Sendable>(_ body: @Sendable (OBSConnection) async throws -> T) async throws -> T {
+        do {
+            return try await body(try await connection())
+        } catch let error as OBSConnectionError where error.isDrop {
+            logger.notice("\(error.message); reconnecting once")
+            return try await body(try await connection(reconnect: true))
+        }
+    }
+
+    /// The fixture form of an OBS exchange: method OBS, the request type as the URL's path.
+    func fixtureRequest(_ kind: String, _ name: String, data: JSONValue?) -> HTTPRequest {
+        HTTPRequest(method: kind, url: URL(string: "obs://obs/\(name)")!, body: .json(data ?? .object([:])))
+    }
+
+    /// Sends one request; OBS's failure becomes a step error with its status code and comment.
+    func request(_ type: String, _ data: JSONValue? = nil) async throws -> JSONValue {
+        if hub.mode == .replay {
+            let answer = try await hub.replay(fixtureRequest("OBS", type, data: data)).json ?? .null
+            if answer["requestStatus"]?["result"]?.isTruthy == false {
+                throw Self.failure(OBSRequestError(requestType: type, code: Int(answer["requestStatus"]?["code"]?.numberValue ?? 0),
+                                                   comment: answer["requestStatus"]?["comment"]?.stringValue))
+            }
+            return answer["responseData"] ?? .object([:])
+        }
+        do {
+            let response = try await withConnection { try await $0.request(type, data: data) }
+            keep(type, data, ["requestStatus": ["result": true, "code": 100], "responseData": response])
+            return response
+        } catch let error as OBSRequestError {
+            keep(type, data, ["requestStatus": ["result": false, "code": .int(error.code), "comment": error.comment.map(JSONValue.string) ?? .null]])
+            throw Self.failure(error)
+        } catch let error as OBSConnectionError {
+            throw StepError(error.message)
+        }
+    }
+
+    /// Waits for an event (registered before `trigger` runs, so it cannot be missed).
+    func event(_ type: String, timeout: Double, match: @escaping @Sendable (JSONValue) -> Bool = { _ in true },
+               trigger: @Sendable () async throws -> Void = {}) async throws -> JSONValue {
+        if hub.mode == .replay {
+            try await trigger()
+            return try await hub.replay(fixtureRequest("OBS-EVENT", type, data: nil)).json ?? .null
+        }
+        do {
+            let waiting = try await withConnection { await $0.expectEvent(type, timeout: timeout, match: match) }
+            try await trigger()
+            let data = try await waiting.value
+            keepEvent(type, data)
+            return data
+        } catch let error as OBSConnectionError {
+            throw StepError(error.message)
+        }
+    }
+
+    func keep(_ type: String, _ data: JSONValue?, _ answer: JSONValue) {
+        guard hub.mode == .record else { return }
+        hub.record(step: step, item: item, service: "obs", request: fixtureRequest("OBS", type, data: data),
+                   response: HTTPResponse(status: 200, headers: ["content-type": "application/json"], body: Data(answer.canonicalJSON.utf8)))
+    }
+
+    func keepEvent(_ type: String, _ data: JSONValue) {
+        guard hub.mode == .record else { return }
+        hub.record(step: step, item: item, service: "obs", request: fixtureRequest("OBS-EVENT", type, data: nil),
+                   response: HTTPResponse(status: 200, headers: ["content-type": "application/json"], body: Data(data.canonicalJSON.utf8)))
+    }
+
+    static func failure(_ error: OBSRequestError) -> StepError {
+        StepError("\(error)")
+    }
+}

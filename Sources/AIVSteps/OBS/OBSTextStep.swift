@@ -1,0 +1,58 @@
+import AIVCore
+import Foundation
+
+/// `obs.text`: set a text source's text (the overlay with the current expression).
+public struct OBSTextStep: Step {
+    public init() {}
+
+    /// Text source kinds by platform: FreeType 2 on Linux, GDI+ on Windows, and the older names.
+    static let textKinds = ["text_ft2_source_v2", "text_gdiplus_v2", "text_ft2_source", "text_gdiplus"]
+
+    public static let kind = StepKindDescription(
+        name: "obs.text",
+        summary: "Set the text of an OBS text source, creating it in a scene if asked.",
+        discussion: "The text source kind is discovered from OBS (text_ft2_source_v2 on Linux, text_gdiplus_v2 on Windows).",
+        arguments: [
+            Property("source", .string, required: true, "The text source's name."),
+            Property("text", .string, required: true, "The text to show."),
+            Property("scene", .string, "The scene to create the source in (with create: true)."),
+            Property("create", .boolean, default: false, "Create the source when OBS has none by that name."),
+        ],
+        outputs: .object([
+            Property("source", .string, required: true, "The source."),
+            Property("kind", .string, required: true, "Its input kind."),
+            Property("created", .boolean, required: true, "Whether it was created."),
+        ]),
+        effect: .sideEffecting, service: "obs",
+        example: """
+            - id: overlay
+              uses: obs.text
+              with:
+                source: Expression
+                text: ${{ format('{0} — {1} ({2})', item.japanese, item.english, item.difficulty) }}
+            """)
+
+    public func run(_ arguments: StepArguments, context: StepContext) async throws -> StepResult {
+        let client = try OBSClient(context: context)
+        let source = try arguments.string("source")
+        let text = try arguments.string("text")
+        let inputs = (try await client.request("GetInputList")["inputs"]?.arrayValue ?? [])
+        if let existing = inputs.first(where: { $0["inputName"]?.stringValue == source }) {
+            let kind = existing["inputKind"]?.stringValue ?? ""
+            guard kind.hasPrefix("text_") else { throw StepError("OBS source '\(source)' is a \(kind), not a text source") }
+            _ = try await client.request("SetInputSettings", ["inputName": .string(source), "inputSettings": ["text": .string(text)]])
+            return StepResult(outputs: ["source": .string(source), "kind": .string(kind), "created": false])
+        }
+        guard try arguments.bool("create", default: false), let scene = try arguments.optionalString("scene") else {
+            let names = inputs.compactMap { $0["inputName"]?.stringValue }
+            throw StepError("OBS has no source '\(source)'\(Suggestions.didYouMean(source, in: names)) (set create: true and a scene to make it)")
+        }
+        let kinds = (try await client.request("GetInputKindList")["inputKinds"]?.arrayValue ?? []).compactMap(\.stringValue)
+        guard let kind = Self.textKinds.first(where: kinds.contains) else {
+            throw StepError("OBS offers no text source kind (looked for \(Self.textKinds.joined(separator: ", ")))")
+        }
+        _ = try await client.request("CreateInput", ["sceneName": .string(scene), "inputName": .string(source), "inputKind": .string(kind),
+                                                     "inputSettings": ["text": .string(text)], "sceneItemEnabled": true])
+        return StepResult(outputs: ["source": .string(source), "kind": .string(kind), "created": true])
+    }
+}

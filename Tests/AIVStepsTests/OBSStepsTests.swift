@@ -1,0 +1,167 @@
+import AIVCore
+import AIVOBS
+import AIVTestSupport
+import Foundation
+import Testing
+@testable import AIVSteps
+
+/// The OBS Studio these tests drive: the one `.ci/run` starts headless (../shared/obs), at
+/// OBS_WEBSOCKET_URL with OBS_WEBSOCKET_PASSWORD (defaults: ws://127.0.0.1:4455, secret123).
+enum RealOBS {
+    static let environment = ProcessInfo.processInfo.environment
+    static let url = environment["OBS_WEBSOCKET_URL"] ?? "ws://127.0.0.1:4455"
+    static let password = environment["OBS_WEBSOCKET_PASSWORD"] ?? "secret123"
+
+    /// Whether something listens at the URL's port; with AIV_REQUIRE_OBS=1 (CI) a missing OBS fails the tests instead of skipping them.
+    static let available: Bool = {
+        let port = URLComponents(string: url)?.port ?? 4455
+        let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(socket) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        return connected == 0
+    }()
+
+    static var enabled: Bool { available || environment["AIV_REQUIRE_OBS"] == "1" }
+}
+
+final class OBSHarness: @unchecked Sendable {
+    let steps = StepHarness()
+    let hub: ServiceHub
+
+    init(url: String = RealOBS.url, password: String = RealOBS.password, mode: TransportMode = .live,
+         transport: any HTTPTransport = URLSessionTransport(), recorder: FixtureRecorder? = nil) {
+        hub = ServiceHub(mode: mode, transport: transport, services: BuiltinServices.http, settings: ["obs": ["url": .string(url), "connect_timeout": 5]],
+                         secrets: Secrets(["OBS_WEBSOCKET_PASSWORD": password]), recorder: recorder)
+    }
+
+    var context: StepContext {
+        var context = steps.context
+        context.services = hub
+        return context
+    }
+
+    func run<S: Step>(_ step: S.Type, _ arguments: [String: JSONValue]) async throws -> JSONValue {
+        var values = arguments
+        for property in S.kind.arguments where values[property.name] == nil {
+            if let value = property.defaultValue { values[property.name] = value }
+        }
+        return try await S().run(StepArguments(values), context: context).outputs
+    }
+
+    func failure<S: Step>(_ step: S.Type, _ arguments: [String: JSONValue]) async -> String? {
+        do {
+            _ = try await run(step, arguments)
+            return nil
+        } catch {
+            return "\(error)"
+        }
+    }
+
+    func close() async {
+        if let connection = try? await OBSClient(context: context).connection() { await connection.close() }
+    }
+}
+
+@Suite struct OBSProtocolTests {
+    @Test func theAuthenticationStringIsTheProtocolsDoubleSHA256() {
+        // The same inputs through Python's hashlib and base64 give this string.
+        #expect(OBSProtocol.authentication(password: "secret123", salt: "saltysalt", challenge: "challenge1")
+                == "VqvK2XY899DBTbmVjCFTM+qAE9fy9Ft/QG5Ms1RfYi4=")
+    }
+
+    @Test func closeCodesBecomeAdvice() {
+        #expect(OBSProtocol.closeMessage(code: 4009, reason: nil, url: "ws://x").contains("refused the password"))
+        #expect(OBSProtocol.closeMessage(code: 4010, reason: nil, url: "ws://x").contains("RPC version"))
+        #expect(OBSProtocol.closeMessage(code: 4007, reason: nil, url: "ws://x").contains("before identification"))
+    }
+}
+
+@Suite(.serialized, .enabled(if: RealOBS.enabled, "needs OBS Studio's WebSocket server (.ci/run starts one)"))
+struct OBSStepsTests {
+    @Test func switchesToASceneItCreatesAndAFailedRequestSaysOBSsStatus() async throws {
+        let obs = OBSHarness()
+        defer { Task { await obs.close() } }
+        let scene = "aiv-test-\(UUID().uuidString.prefix(6))"
+        let switched = try await obs.run(OBSSceneStep.self, ["scene": .string(scene), "create": true])
+        #expect(switched["created"] == true)
+        let current = try await obs.run(OBSRequestStep.self, ["request": "GetCurrentProgramScene"])
+        #expect(current["response"]?["currentProgramSceneName"]?.stringValue == scene)
+
+        let missing = await obs.failure(OBSSceneStep.self, ["scene": "No-Such-Scene"])
+        #expect(missing?.contains("OBS has no scene 'No-Such-Scene'") == true)
+        let refused = await obs.failure(OBSRequestStep.self, ["request": "SetCurrentProgramScene", "data": ["sceneName": "No-Such-Scene"]])
+        #expect(refused?.contains("OBS refused SetCurrentProgramScene: status 600") == true)
+    }
+
+    @Test func anOverlayTextSourceIsCreatedThenUpdated() async throws {
+        let obs = OBSHarness()
+        defer { Task { await obs.close() } }
+        let scene = "aiv-overlay-\(UUID().uuidString.prefix(6))"
+        _ = try await obs.run(OBSSceneStep.self, ["scene": .string(scene), "create": true])
+        let source = "Expression-\(UUID().uuidString.prefix(6))"
+        let created = try await obs.run(OBSTextStep.self, ["source": .string(source), "text": "草 — lol (N3)", "scene": .string(scene), "create": true])
+        #expect(created["created"] == true)
+        #expect(created["kind"]?.stringValue?.hasPrefix("text_") == true)
+        _ = try await obs.run(OBSTextStep.self, ["source": .string(source), "text": "てぇてぇ — precious (N2)"])
+        let settings = try await obs.run(OBSRequestStep.self, ["request": "GetInputSettings", "data": ["inputName": .string(source)]])
+        #expect(settings["response"]?["inputSettings"]?["text"] == "てぇてぇ — precious (N2)")
+    }
+
+    @Test func aBatchHaltsOnTheFirstFailureAndSaysWhich() async throws {
+        let obs = OBSHarness()
+        defer { Task { await obs.close() } }
+        let message = await obs.failure(OBSBatchStep.self, ["halt_on_failure": true, "requests": [
+            ["request": "GetVersion"], ["request": "SetCurrentProgramScene", "data": ["sceneName": "No-Such-Scene"]], ["request": "GetStats"],
+        ]])
+        #expect(message?.contains("OBS refused SetCurrentProgramScene in the batch: status 600") == true)
+        let results = try await obs.run(OBSBatchStep.self, ["fail_on_error": false, "execution": "serial", "requests": [["request": "GetVersion"], ["request": "GetStats"]]])
+        #expect(results["results"]?.arrayValue?.map { $0["ok"] } == [true, true])
+    }
+
+    @Test func aRecordingStartsStopsAndItsFileCanBeCut() async throws {
+        let obs = OBSHarness()
+        defer { Task { await obs.close() } }
+        _ = try await obs.run(OBSRecordStep.self, ["action": "start"])
+        try await Task.sleep(nanoseconds: 2_500_000_000)
+        let status = try await obs.run(OBSRecordStep.self, ["action": "status"])
+        #expect(status["active"] == true)
+        let stopped = try await obs.run(OBSRecordStep.self, ["action": "stop"])
+        let path = try #require(stopped["path"]?.stringValue)
+        #expect(FileManager.default.fileExists(atPath: path))
+        let probe = try await obs.run(MediaProbeStep.self, ["input": .string(path)])
+        #expect((probe["duration"]?.numberValue ?? 0) > 1)
+    }
+
+    @Test func aWrongPasswordAndAnUnreachableOBSAreClearErrors() async throws {
+        let wrong = OBSHarness(password: "not-the-password")
+        let refused = await wrong.failure(OBSRequestStep.self, ["request": "GetVersion"])
+        #expect(refused?.contains("refused the password (close code 4009") == true)
+        #expect(refused?.contains("not-the-password") == false)
+
+        let nowhere = OBSHarness(url: "ws://127.0.0.1:9")
+        let unreachable = await nowhere.failure(OBSRequestStep.self, ["request": "GetVersion"])
+        #expect(unreachable?.contains("OBS is not reachable at ws://127.0.0.1:9") == true)
+        #expect(unreachable?.contains("Enable WebSocket server") == true)
+    }
+
+    @Test func obsExchangesRecordAndReplayWithoutOBS() async throws {
+        let fixtures = TemporaryFolder()
+        let recorder = FixtureRecorder(folder: fixtures.path, workflow: "live.yaml")
+        let live = OBSHarness(mode: .record, recorder: recorder)
+        let scene = "aiv-replay-scene"
+        let recorded = try await live.run(OBSSceneStep.self, ["scene": .string(scene), "create": true])
+        await live.close()
+        try recorder.flush()
+
+        let replay = OBSHarness(url: "ws://127.0.0.1:9", password: "", mode: .replay,
+                                transport: try ReplayTransport(folder: fixtures.path))
+        let replayed = try await replay.run(OBSSceneStep.self, ["scene": .string(scene), "create": true])
+        #expect(replayed == recorded)
+    }
+}
