@@ -7,7 +7,11 @@ final class MediaInput {
     let path: String
     var context: UnsafeMutablePointer<AVFormatContext>?
 
+    /// FFmpeg logs its own complaints to stderr; aiv reports them in its errors instead.
+    static let quiet: Void = av_log_set_level(AV_LOG_QUIET)
+
     init(path: String) throws(MediaError) {
+        Self.quiet
         self.path = path
         var attributes: [FileAttributeKey: Any] = [:]
         do {

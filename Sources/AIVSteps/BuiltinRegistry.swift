@@ -10,6 +10,7 @@ public enum BuiltinSteps {
         ListFilterStep.self,
         ListSortStep.self,
         ListDedupeStep.self,
+        StockMergeStep.self,
         GeminiGenerateStep.self,
         NotionUpsertStep.self,
         MediaProbeStep.self,

@@ -77,3 +77,29 @@ public final class SQLiteRecordIndex: ExternalRecordIndex, Sendable {
     }
 
 }
+
+/// The vocabulary stock in SQLite: each merge is one transaction.
+public final class SQLiteStockStore: StockStore, Sendable {
+    let store: Store
+
+    public init(store: Store) {
+        self.store = store
+    }
+
+    public func merge(stock: String, key: String, entry: JSONValue, source: JSONValue) throws -> StockMerge {
+        try store.pool.write { db in
+            let now = Date().timeIntervalSince1970
+            if let row = try Row.fetchOne(db, sql: "SELECT entry, sources FROM stock_entry WHERE stock = ? AND key = ?", arguments: [stock, key]) {
+                let known = try JSONValue(json: row["entry"])
+                var sources = try JSONValue(json: row["sources"]).arrayValue ?? []
+                if !sources.contains(source) { sources.append(source) }
+                try db.execute(sql: "UPDATE stock_entry SET sources = ?, updated_at = ? WHERE stock = ? AND key = ?",
+                               arguments: [JSONValue.array(sources).canonicalJSON, now, stock, key])
+                return StockMerge(entry: known, sources: sources, isNew: false)
+            }
+            try db.execute(sql: "INSERT INTO stock_entry (stock, key, entry, sources, first_seen, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+                           arguments: [stock, key, entry.canonicalJSON, JSONValue.array([source]).canonicalJSON, now, now])
+            return StockMerge(entry: entry, sources: [source], isNew: true)
+        }
+    }
+}

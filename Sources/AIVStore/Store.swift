@@ -103,6 +103,18 @@ public final class Store: Sendable {
                 t.primaryKey(["namespace", "key"])
             }
         }
+        migrator.registerMigration("v4 stock") { db in
+            // The vocabulary stock: one entry per normalised key, with every stream it was seen in.
+            try db.create(table: "stock_entry") { t in
+                t.column("stock", .text).notNull()
+                t.column("key", .text).notNull()
+                t.column("entry", .text).notNull()
+                t.column("sources", .text).notNull()
+                t.column("first_seen", .double).notNull()
+                t.column("updated_at", .double).notNull()
+                t.primaryKey(["stock", "key"])
+            }
+        }
         return migrator
     }
 

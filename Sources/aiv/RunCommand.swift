@@ -108,6 +108,7 @@ struct RunCommand: AsyncParsableCommand {
             environment: ProcessInfo.processInfo.environment, secrets: secrets, ledger: SQLiteQuotaLedger(store: store), recorder: recorder,
             // A dry run must leave no trace: page ids from fixtures stay in memory.
             records: dryRun ? MemoryRecordIndex() : SQLiteRecordIndex(store: store),
+            stock: dryRun ? MemoryStockStore() : SQLiteStockStore(store: store),
             report: { observer.handle(.serviceCall($0)) }, warn: { observer.handle(.warning($0)) })
         let environment = RunEnvironment(
             steps: BuiltinSteps.byName, registry: .builtin, cache: SQLiteCacheStore(store: store), blobs: state.blobs,

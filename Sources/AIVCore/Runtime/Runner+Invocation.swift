@@ -22,7 +22,15 @@ extension Runner {
             throw failure(error.message)
         }
 
-        let components = CacheKeyComponents(kind: kind, arguments: arguments, scope: itemScope, services: context.plan.services,
+        // Answers replayed from fixtures are cached apart from real ones: a dry run's results are
+        // never taken for a live run's, nor the other way round.
+        var services = context.plan.services
+        if environment.services?.mode == .replay, let service = kind.service {
+            var settings = services[service]?.objectValue ?? [:]
+            settings["dry_run"] = true
+            services[service] = .object(settings)
+        }
+        let components = CacheKeyComponents(kind: kind, arguments: arguments, scope: itemScope, services: services,
                                             workflowDirectory: context.workflowDirectory, digests: context.digests)
 
         // One parallelism slot per attempt, given back while waiting to retry.
@@ -48,11 +56,9 @@ extension Runner {
         let key = components.key
         let prefix = index.map { "item \($0): " } ?? ""
         var reason = "cache off for this step"
-        // A dry run's answers come from fixtures: they are neither taken from nor put in the cache.
         // A recording run calls every service so the fixtures are complete (its results are cached).
         let mode = kind.service == nil ? nil : environment.services?.mode
-        let cacheable = step.isCacheable && mode != .replay
-        if mode == .replay { reason = "--dry-run: answered from fixtures" }
+        let cacheable = step.isCacheable
         if cacheable, let cache = environment.cache {
             if mode == .record {
                 reason = "--record: service steps are called to be recorded"

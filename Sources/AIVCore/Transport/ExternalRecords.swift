@@ -117,3 +117,47 @@ public actor SessionStore {
 
     public func remove(_ key: String) { values[key] = nil }
 }
+
+/// One entry of a vocabulary stock after a merge.
+public struct StockMerge: Sendable, Equatable {
+    public var entry: JSONValue
+    /// Every source the entry was seen in, oldest first (one per stream).
+    public var sources: [JSONValue]
+    /// Whether the key was new to the stock.
+    public var isNew: Bool
+
+    public init(entry: JSONValue, sources: [JSONValue], isNew: Bool) {
+        self.entry = entry
+        self.sources = sources
+        self.isNew = isNew
+    }
+}
+
+/// A lasting collection of entries by normalised key, across runs: the "stock" an expression
+/// seen in ten streams is one entry of, with ten sources. The SQLite store implements it; a dry
+/// run uses one in memory.
+public protocol StockStore: Sendable {
+    /// Adds `source` to the entry with `key` (creating it from `entry` when new; a known entry
+    /// keeps its first wording and gains the source once).
+    func merge(stock: String, key: String, entry: JSONValue, source: JSONValue) throws -> StockMerge
+}
+
+public final class MemoryStockStore: StockStore, @unchecked Sendable {
+    private let lock = NSLock()
+    private var entries: [String: (entry: JSONValue, sources: [JSONValue])] = [:]
+
+    public init() {}
+
+    public func merge(stock: String, key: String, entry: JSONValue, source: JSONValue) -> StockMerge {
+        lock.withLock {
+            let id = "\(stock)\u{0}\(key)"
+            guard var known = entries[id] else {
+                entries[id] = (entry, [source])
+                return StockMerge(entry: entry, sources: [source], isNew: true)
+            }
+            if !known.sources.contains(source) { known.sources.append(source) }
+            entries[id] = known
+            return StockMerge(entry: known.entry, sources: known.sources, isNew: false)
+        }
+    }
+}

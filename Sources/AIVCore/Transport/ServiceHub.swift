@@ -57,6 +57,8 @@ public final class ServiceHub: Sendable {
     let report: @Sendable (ServiceCall) -> Void
     /// Objects created at services, by key (the store; in memory for a dry run).
     public let records: any ExternalRecordIndex
+    /// The vocabulary stock across runs (the store; in memory for a dry run).
+    public let stock: any StockStore
     /// Values fetched once per run (a database's schema).
     public let memo = RunMemo()
 
@@ -67,7 +69,8 @@ public final class ServiceHub: Sendable {
     ///   - warn: hears quota warnings (80% of a daily quota).
     public init(mode: TransportMode, transport: any HTTPTransport, services: [String: HTTPServiceInfo], settings: [String: JSONValue],
                 environment: [String: String] = [:], secrets: Secrets = Secrets(), ledger: (any QuotaLedger)? = nil,
-                recorder: FixtureRecorder? = nil, records: any ExternalRecordIndex = MemoryRecordIndex(), clock: LimiterClock = .continuous,
+                recorder: FixtureRecorder? = nil, records: any ExternalRecordIndex = MemoryRecordIndex(),
+                stock: any StockStore = MemoryStockStore(), clock: LimiterClock = .continuous,
                 random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
                 wallClock: @escaping @Sendable () -> Date = Date.init,
                 report: @escaping @Sendable (ServiceCall) -> Void = { _ in }, warn: @escaping @Sendable (String) -> Void = { _ in }) {
@@ -79,6 +82,7 @@ public final class ServiceHub: Sendable {
         self.secrets = secrets
         self.recorder = recorder
         self.records = records
+        self.stock = stock
         self.clock = clock
         self.random = random
         self.report = report
