@@ -1,0 +1,127 @@
+import AIVCore
+import AIVTestSupport
+import Foundation
+import Testing
+
+/// The flow-to-stock pipeline, end to end: the built `aiv` runs workflows/post-stream.yaml against
+/// local stand-ins for Gemini and Notion, on the sample transcript and a generated recording.
+@Suite(.serialized) struct PostStreamTests {
+    /// A copy of the project's workflows, prompts, templates and samples.
+    final class Workspace: @unchecked Sendable {
+        let folder = TemporaryFolder()
+
+        init() throws {
+            for name in ["workflows", "templates", "samples", "prompts"] {
+                try FileManager.default.copyItem(atPath: CommandRunner.packageRoot + "/" + name, toPath: folder.path + "/" + name)
+            }
+        }
+
+        func aiv(_ arguments: [String], environment: [String: String] = [:]) async throws -> CommandRunner.Result {
+            try await CommandRunner.run(arguments, in: folder.path, environment: environment)
+        }
+
+        func json(_ relative: String) throws -> JSONValue {
+            try JSONDecoder().decode(JSONValue.self, from: Data(contentsOf: URL(fileURLWithPath: folder.path + "/" + relative)))
+        }
+
+        func statuses(_ result: CommandRunner.Result) -> [String: String] {
+            var statuses: [String: String] = [:]
+            for line in result.stdout.split(separator: "\n") where line.contains("\"step_finished\"") {
+                guard let event = try? JSONDecoder().decode(JSONValue.self, from: Data(line.utf8)),
+                      let step = event["step"]?.stringValue, let status = event["status"]?.stringValue else { continue }
+                statuses[step] = status
+            }
+            return statuses
+        }
+    }
+
+    /// A stand-in model: for each window, 草 (which every window shares, so the workflow folds it)
+    /// and an expression of its own (N5 in the first window, which the workflow drops); moments
+    /// inside a 10-second recording; fixed metadata.
+    static func answer(_ request: JSONValue) -> FakeGemini.Reply {
+        let text = request["contents"]?.arrayValue?.first?["parts"]?.arrayValue?.first?["text"]?.stringValue ?? ""
+        let lines = text.split(separator: "\n").map(String.init)
+        let task = lines.first { $0.hasPrefix("Task: ") }.map { String($0.dropFirst(6)) } ?? ""
+        switch task {
+        case "analyse":
+            let chunk = lines.first { $0.hasPrefix("Chunk: ") }.map { String($0.dropFirst(7)) } ?? "0"
+            let said = lines.filter { $0.hasPrefix("[") }
+            func seconds(_ line: String) -> Int {
+                let stamp = line.dropFirst().prefix { $0 != "]" }.split(separator: ":").compactMap { Int($0) }
+                return stamp.reduce(0) { $0 * 60 + $1 }
+            }
+            var items: [JSONValue] = [["japanese": "草", "reading": "くさ", "english": "lol", "category": "slang", "context": .string(said.first ?? ""),
+                                       "difficulty": "N3", "tags": ["slang"], "start": .int(said.first.map(seconds) ?? 0)]]
+            if let line = said.first {
+                items.append(["japanese": .string("表現\(chunk)"), "reading": "ひょうげん", "english": .string("expression \(chunk)"), "category": "grammar",
+                              "context": .string(line), "difficulty": chunk == "0" ? "N5" : "N2", "tags": ["stream"], "start": .int(seconds(line))])
+            }
+            return .json(["items": .array(items)])
+        case "moments":
+            return .json(["clips": [["start": 1, "end": 4, "title": "草 in one second", "expression": "草", "reason": "a laugh"],
+                                    ["start": 5, "end": 9, "title": "A new expression", "expression": "表現1", "reason": "clear"]]])
+        default:
+            return .json(["title": "Learn Japanese with a stream", "description": "0:05 草 — lol", "tags": ["japanese"]])
+        }
+    }
+
+    /// The stand-in model, and a fake Notion with the vocabulary database.
+    static func services() throws -> (gemini: FakeGemini, notion: FakeNotion, database: String) {
+        let gemini = try FakeGemini()
+        gemini.defaultReply = { answer($0) }
+        let notion = try FakeNotion()
+        notion.requestsPerSecond = nil
+        let database = notion.addDatabase(title: "Vocabulary", properties: [
+            "Japanese": "title", "Reading": "rich_text", "English": "rich_text", "Category": "select", "Context": "rich_text",
+            "Difficulty": "select", "Tags": "multi_select", "Source": "url", "Timestamp": "url",
+        ])
+        return (gemini, notion, database)
+    }
+
+    @Test func liveRunsAgainstLocalServicesNeverDuplicatePagesAndAPromptEditRerunsOnlyItsStage() async throws {
+        let workspace = try Workspace()
+        let (gemini, notion, database) = try Self.services()
+        defer { gemini.stop(); notion.stop() }
+        let live = ["GEMINI_API_KEY": gemini.apiKey, "GEMINI_BASE_URL": gemini.baseURL, "NOTION_TOKEN": notion.token,
+                    "NOTION_BASE_URL": notion.baseURL, "NOTION_DATABASE_ID": database]
+        let recording = try await MediaSamples.shared.path("mp4")
+        let fast = ["--input", "window=5m", "--input", "recording=\(recording)", "--input", "transcript=samples/stream-01/transcript.srt"]
+        let first = try await workspace.aiv(["run", "workflows/post-stream.yaml", "--json", "--run-dir", "out/1"] + fast, environment: live)
+        #expect(first.status == 0, "\(first.stdout.suffix(3000))\n\(first.stderr.suffix(2000))")
+        // Every window's expressions, once each, without the N5 one; a page each; two Shorts that ffprobe reads.
+        let vocabulary = try workspace.json("out/1/_aiv/steps/vocabulary.json")["items"]?.arrayValue?.compactMap { $0["japanese"]?.stringValue } ?? []
+        let windows = try workspace.json("out/1/_aiv/steps/transcript.json")["chunks"]?.arrayValue?.count ?? 0
+        #expect(windows == 5)
+        #expect(Set(vocabulary) == Set(["草"] + (1..<windows).map { "表現\($0)" }))
+        #expect(vocabulary.count == windows)
+        let pages = notion.pages(in: database).count
+        #expect(pages == vocabulary.count)
+        for index in 0..<2 {
+            let probe = try await Tool.run(["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0",
+                                            workspace.folder.path + "/out/1/shorts/short-\(index).mp4"])
+            #expect((Double(probe.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0) > 2, "short \(index)")
+        }
+        #expect(workspace.folder.read("out/1/worksheet.md")?.contains("## Answer key") == true)
+        #expect(workspace.folder.read("out/1/vocabulary.md")?.contains("| 草 | くさ | lol |") == true)
+        #expect(workspace.folder.read("out/1/posts/short-1.txt")?.contains("表現1") == true)
+        #expect(try workspace.json("out/1/youtube-metadata.json")["title"] == "Learn Japanese with a stream")
+
+        // Edit one prompt: only its stage and what reads its output run again.
+        let metadata = workspace.folder.path + "/prompts/metadata.prompt"
+        let text = try String(contentsOfFile: metadata, encoding: .utf8)
+        try text.replacingOccurrences(of: "temperature: 0.6", with: "temperature: 0.7").write(toFile: metadata, atomically: true, encoding: .utf8)
+        let requests = gemini.generateRequests.count
+        let second = try await workspace.aiv(["run", "workflows/post-stream.yaml", "--json", "--run-dir", "out/2"] + fast, environment: live)
+        #expect(second.status == 0)
+        let statuses = workspace.statuses(second)
+        let ran = statuses.filter { $0.value == "succeeded" }.keys.sorted()
+        // (youtube reads metadata's result, which the fake answers the same: it stays cached.)
+        #expect(ran.contains("metadata"))
+        #expect(Set(ran).isSubset(of: ["metadata", "youtube", "stock", "publish"]), "ran: \(ran)")
+        #expect(gemini.generateRequests.count == requests + 1)
+        // Twice through Notion, still one page per expression.
+        #expect(notion.pages(in: database).count == pages)
+        let keys = notion.pages(in: database).compactMap { notion.plainText(of: $0, property: "Japanese") }
+        #expect(Set(keys).count == keys.count)
+    }
+}
