@@ -65,6 +65,11 @@ public enum StreamCopy {
             var final = result
             final.path = request.output
             final.bytes = ((try? FileManager.default.attributesOfItem(atPath: request.output))?[.size] as? Int) ?? result.bytes
+            // The duration as players (and ffprobe) read the file: with B-frames and edit lists it
+            // is a little more than the span of the packets copied.
+            if let written = try? MediaInput(path: request.output), let duration = written.duration {
+                final.duration = (duration * 1000).rounded() / 1000
+            }
             return final
         } catch {
             unlink(temporary)
@@ -122,7 +127,9 @@ public enum StreamCopy {
             throw MediaError(request.streams == .audioOnly ? "\(input.path) has no audio stream" : "\(input.path) has no video, audio or subtitle stream to copy")
         }
         av_dict_copy(&output.pointee.metadata, inContext.pointee.metadata, 0)
-        output.pointee.avoid_negative_ts = AVFMT_AVOID_NEG_TS_MAKE_ZERO
+        // mp4 and mov keep a B-frame stream's negative first dts and start presentation at zero with an edit
+        // list (as ffmpeg -c copy does); formats without negative timestamps are shifted.
+        output.pointee.avoid_negative_ts = AVFMT_AVOID_NEG_TS_AUTO
 
         if output.pointee.oformat.pointee.flags & AVFMT_NOFILE == 0 {
             try MediaError.check(avio_open(&output.pointee.pb, path, AVIO_FLAG_WRITE), "cannot write \(path)")

@@ -3,10 +3,10 @@ import AIVTestSupport
 import Foundation
 import Testing
 
-/// The flow-to-stock pipeline, end to end: the built `aiv` runs workflows/post-stream.yaml against
-/// local stand-ins for Gemini and Notion, on the sample transcript and a generated recording.
+/// The flow-to-stock pipeline, end to end with the built `aiv`: the shipped sample as a dry run
+/// from the shipped fixtures, and live runs against local stand-ins for Gemini and Notion.
 @Suite(.serialized) struct PostStreamTests {
-    /// A copy of the project's workflows, prompts, templates and samples.
+    /// A copy of the project's workflows (with their fixtures), prompts, templates and samples.
     final class Workspace: @unchecked Sendable {
         let folder = TemporaryFolder()
 
@@ -32,6 +32,67 @@ import Testing
                 statuses[step] = status
             }
             return statuses
+        }
+    }
+
+    /// What the sample's model answers hold, for checking the results against.
+    static func answers() throws -> JSONValue {
+        try JSONDecoder().decode(JSONValue.self, from: Data(contentsOf: URL(fileURLWithPath: CommandRunner.packageRoot + "/samples/stream-02/model-answers.json")))
+    }
+
+    @Test func aDryRunOfTheSampleLeavesEveryOutputAndASecondRunIsCached() async throws {
+        let workspace = try Workspace()
+        let offline = ["GEMINI_API_KEY": "", "NOTION_TOKEN": "", "NOTION_DATABASE_ID": "", "GEMINI_BASE_URL": "", "NOTION_BASE_URL": ""]
+        let first = try await workspace.aiv(["run", "workflows/post-stream.yaml", "--dry-run", "--json", "--run-dir", "out/first"], environment: offline)
+        #expect(first.status == 0, "\(first.stdout.suffix(3000))\n\(first.stderr.suffix(2000))")
+
+        // The vocabulary: every expression the model found, once, without the N5 ones, in stream order.
+        let answers = try Self.answers()
+        var expected: [String] = []
+        for part in (answers["analyse"]?.objectValue ?? [:]).keys.sorted(by: { Int($0)! < Int($1)! }) {
+            for item in answers["analyse"]?[part]?["items"]?.arrayValue ?? [] where item["difficulty"] != "N5" {
+                if let japanese = item["japanese"]?.stringValue, !expected.contains(japanese) { expected.append(japanese) }
+            }
+        }
+        let vocabulary = try workspace.json("out/first/_aiv/steps/vocabulary.json")
+        let found = vocabulary["items"]?.arrayValue?.compactMap { $0["japanese"]?.stringValue } ?? []
+        #expect(Set(found) == Set(expected))
+        #expect(found.count == expected.count)
+        let starts = vocabulary["items"]?.arrayValue?.compactMap { $0["start"]?.numberValue } ?? []
+        #expect(starts == starts.sorted())
+
+        // Shorts that ffprobe accepts, as long as the moments asked (from the keyframe at or before each start).
+        let clips = answers["moments"]?["clips"]?.arrayValue ?? []
+        let shorts = try workspace.json("out/first/_aiv/steps/shorts.json").arrayValue ?? []
+        #expect(shorts.count == clips.count)
+        for (index, clip) in clips.enumerated() {
+            let path = workspace.folder.path + "/out/first/shorts/short-\(index).mp4"
+            let probe = try await Tool.run(["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", path])
+            let duration = Double(probe.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
+            let actual = shorts[index]["actual_start"]?.numberValue ?? 0
+            let wanted = (clip["end"]?.numberValue ?? 0) - actual
+            // What aiv reports is what ffprobe reads; both are the span asked plus at most the
+            // B-frame delay and a frame (the sample has B-frames, as stream recordings do).
+            #expect(abs(duration - (shorts[index]["duration"]?.numberValue ?? 0)) < 0.05, "short \(index): ffprobe \(duration)")
+            #expect(duration >= wanted && duration - wanted < 0.5, "short \(index): ffprobe \(duration), asked \(wanted)")
+        }
+
+        // The written material.
+        let worksheet = workspace.folder.read("out/first/worksheet.md") ?? ""
+        #expect(worksheet.contains("## Answer key"))
+        for japanese in expected { #expect(worksheet.contains(japanese)) }
+        #expect(workspace.folder.read("out/first/vocabulary.md")?.contains("| Japanese | Reading |") == true)
+        #expect(workspace.folder.read("out/first/posts/short-0.txt")?.contains("&t=") == true)
+        #expect(try workspace.json("out/first/youtube-metadata.json")["title"] == answers["metadata"]?["title"])
+        let publish = try workspace.json("out/first/_aiv/steps/publish.json").arrayValue ?? []
+        #expect(publish.count == expected.count)
+
+        // Again: everything but the steps with side effects comes from the cache.
+        let second = try await workspace.aiv(["run", "workflows/post-stream.yaml", "--dry-run", "--json", "--run-dir", "out/second"], environment: offline)
+        #expect(second.status == 0)
+        let statuses = workspace.statuses(second)
+        for (step, status) in statuses where !["stock", "publish"].contains(step) {
+            #expect(status == "cached", "\(step) was \(status)")
         }
     }
 
