@@ -59,7 +59,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         // Benchmarks that print what they measure: swift run -c release aiv-bench
-        .executableTarget(name: "aiv-bench", dependencies: ["AIVCore", "AIVSteps", "AIVStore"]),
+        .executableTarget(name: "aiv-bench", dependencies: ["AIVCore", "AIVSteps", "AIVStore", "AIVOBS"]),
         // Helpers shared by the test targets (temporary folders).
         .target(name: "AIVTestSupport", dependencies: ["AIVCore"], path: "Tests/Support"),
         .testTarget(name: "AIVCoreTests", dependencies: ["AIVCore", "AIVSteps", "AIVTestSupport"]),

@@ -3,16 +3,17 @@ import AIVSteps
 import Foundation
 
 /// Benchmarks of the engine, printed as tables; run in release:
-///     swift run -c release aiv-bench [validate]
+///     swift run -c release aiv-bench [validate | obs-latency]
 /// Each figure is measured on the machine it runs on; nothing here is a pass/fail test.
 @main
 enum Benchmarks {
-    static func main() throws {
+    static func main() async throws {
         let which = CommandLine.arguments.dropFirst().first ?? "validate"
         switch which {
         case "validate": try ValidateBenchmark.run()
+        case "obs-latency": try await OBSLatencyBenchmark.run()
         default:
-            FileHandle.standardError.write(Data("unknown benchmark '\(which)'; benchmarks: validate\n".utf8))
+            FileHandle.standardError.write(Data("unknown benchmark '\(which)'; benchmarks: validate, obs-latency\n".utf8))
             exit(64)
         }
     }

@@ -138,6 +138,32 @@ struct OBSStepsTests {
         #expect((probe["duration"]?.numberValue ?? 0) > 1)
     }
 
+    @Test func theReplayBufferIsSavedToAFile() async throws {
+        let obs = OBSHarness()
+        defer { Task { await obs.close() } }
+        // The buffer needs a moment of footage before a save has anything to write.
+        _ = try? await obs.run(OBSRequestStep.self, ["request": "StartReplayBuffer"])
+        try await Task.sleep(nanoseconds: 2_000_000_000)
+        let saved = try await obs.run(OBSReplaySaveStep.self, ["start_buffer": true])
+        let path = try #require(saved["path"]?.stringValue)
+        #expect(FileManager.default.fileExists(atPath: path))
+        _ = try? await obs.run(OBSRequestStep.self, ["request": "StopReplayBuffer"])
+    }
+
+    @Test func aWaitForAnEventReturnsWhenTheSceneChanges() async throws {
+        let obs = OBSHarness()
+        defer { Task { await obs.close() } }
+        let scene = "aiv-wait-\(UUID().uuidString.prefix(6))"
+        _ = try await obs.run(OBSRequestStep.self, ["request": "CreateScene", "data": ["sceneName": .string(scene)]])
+        async let waited = obs.run(OBSWaitEventStep.self, ["event": "CurrentProgramSceneChanged", "fields": ["sceneName": .string(scene)], "timeout": 20])
+        try await Task.sleep(nanoseconds: 500_000_000)
+        _ = try await obs.run(OBSSceneStep.self, ["scene": .string(scene)])
+        #expect(try await waited["data"]?["sceneName"]?.stringValue == scene)
+
+        let late = await obs.failure(OBSWaitEventStep.self, ["event": "RecordStateChanged", "timeout": 0.3])
+        #expect(late?.contains("no RecordStateChanged event from OBS within") == true)
+    }
+
     @Test func aWrongPasswordAndAnUnreachableOBSAreClearErrors() async throws {
         let wrong = OBSHarness(password: "not-the-password")
         let refused = await wrong.failure(OBSRequestStep.self, ["request": "GetVersion"])
