@@ -68,27 +68,13 @@ class FakeGemini:
                      "usageMetadata": {"promptTokenCount": 12, "candidatesTokenCount": 4, "totalTokenCount": 16},
                      "modelVersion": "gemini-2.5-flash"}
 
-    async def handle(self, reader, writer):
-        try:
-            while True:
-                head = await reader.readuntil(b"\r\n\r\n")
-                lines = head.decode("latin-1").split("\r\n")
-                method, path, _ = lines[0].split(" ", 2)
-                headers = {k.strip().lower(): v.strip() for k, v in (l.split(":", 1) for l in lines[1:] if ":" in l)}
-                body = await reader.readexactly(int(headers.get("content-length", "0")))
-                if path == "/stats":
-                    status, payload = 200, self.stats
-                else:
-                    status, payload = self.answer(path.split("?")[0], body)
-                    if status == 200 and self.latency:
-                        await asyncio.sleep(self.latency)
-                data = json.dumps(payload).encode()
-                writer.write(b"HTTP/1.1 %d X\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % (status, len(data)) + data)
-                await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError):
-            pass
-        finally:
-            writer.close()
+    async def respond(self, method, path, body):
+        if path == "/stats":
+            return 200, self.stats, {}
+        status, payload = self.answer(path.split("?")[0], body)
+        if status == 200 and self.latency:
+            await asyncio.sleep(self.latency)
+        return status, payload, {}
 
 
 class FakeNotion:
@@ -132,27 +118,10 @@ class FakeNotion:
             return 200, page, {}
         return 404, {"object": "error", "status": 404, "code": "object_not_found", "message": path}, {}
 
-    async def handle(self, reader, writer):
-        try:
-            while True:
-                head = await reader.readuntil(b"\r\n\r\n")
-                lines = head.decode("latin-1").split("\r\n")
-                method, path, _ = lines[0].split(" ", 2)
-                headers = {k.strip().lower(): v.strip() for k, v in (l.split(":", 1) for l in lines[1:] if ":" in l)}
-                body = await reader.readexactly(int(headers.get("content-length", "0")))
-                if path == "/stats":
-                    status, payload, extra = 200, self.stats, {}
-                else:
-                    status, payload, extra = self.answer(method, path, body)
-                data = json.dumps(payload).encode()
-                more = "".join("%s: %s\r\n" % item for item in extra.items()).encode()
-                writer.write(b"HTTP/1.1 %d X\r\nContent-Type: application/json\r\n" % status + more
-                             + b"Content-Length: %d\r\n\r\n" % len(data) + data)
-                await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError):
-            pass
-        finally:
-            writer.close()
+    async def respond(self, method, path, body):
+        if path == "/stats":
+            return 200, self.stats, {}
+        return self.answer(method, path, body)
 
 
 def serve(args):
@@ -161,10 +130,31 @@ def serve(args):
     return serve_with(FakeGemini(args.latency_ms / 1000, args.rate, args.window))
 
 
+async def serve_connection(server, reader, writer):
+    """HTTP/1.1 keep-alive for either fake: each request to `server.respond`, JSON answers."""
+    try:
+        while True:
+            head = await reader.readuntil(b"\r\n\r\n")
+            lines = head.decode("latin-1").split("\r\n")
+            method, path, _ = lines[0].split(" ", 2)
+            headers = {k.strip().lower(): v.strip() for k, v in (l.split(":", 1) for l in lines[1:] if ":" in l)}
+            body = await reader.readexactly(int(headers.get("content-length", "0")))
+            status, payload, extra = await server.respond(method, path, body)
+            data = json.dumps(payload).encode()
+            more = "".join("%s: %s\r\n" % item for item in extra.items()).encode()
+            writer.write(b"HTTP/1.1 %d X\r\nContent-Type: application/json\r\n" % status + more
+                         + b"Content-Length: %d\r\n\r\n" % len(data) + data)
+            await writer.drain()
+    except (asyncio.IncompleteReadError, ConnectionError):
+        pass
+    finally:
+        writer.close()
+
+
 def serve_with(server):
 
     async def main():
-        srv = await asyncio.start_server(server.handle, "127.0.0.1", 0, backlog=512)
+        srv = await asyncio.start_server(lambda r, w: serve_connection(server, r, w), "127.0.0.1", 0, backlog=512)
         print("ready", srv.sockets[0].getsockname()[1], flush=True)
         await srv.serve_forever()
     asyncio.run(main())

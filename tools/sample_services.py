@@ -140,23 +140,30 @@ class Gemini:
         }
 
 
-class GeminiHandler(BaseHTTPRequestHandler):
+class ServiceHandler(BaseHTTPRequestHandler):
+    """What both fake services share: HTTP/1.1 keep-alive, every method to handle_request, quiet logs."""
     protocol_version = "HTTP/1.1"
-    server_version = "sample-gemini/1"
     sys_version = ""
-    service_name = "gemini"
-
-    def do_POST(self):
-        self.handle_request("POST")
 
     def do_GET(self):
         self.handle_request("GET")
+
+    def do_POST(self):
+        self.handle_request("POST")
 
     def do_PATCH(self):
         self.handle_request("PATCH")
 
     def do_DELETE(self):
         self.handle_request("DELETE")
+
+    def log_message(self, format, *args):
+        log(self.server, self.service_name, format % args)
+
+
+class GeminiHandler(ServiceHandler):
+    server_version = "sample-gemini/1"
+    service_name = "gemini"
 
     def handle_request(self, method):
         try:
@@ -180,9 +187,6 @@ class GeminiHandler(BaseHTTPRequestHandler):
             send_json(self, 200, answer)
         except ServiceError as error:
             send_json(self, error.status, {"error": {"code": error.status, "message": error.message, "status": error.code}})
-
-    def log_message(self, format, *args):
-        log(self.server, self.service_name, format % args)
 
 
 # --------------------------------------------------------------------------------------------
@@ -533,23 +537,9 @@ def sort_key(value):
     return item or ""
 
 
-class NotionHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class NotionHandler(ServiceHandler):
     server_version = "sample-notion/1"
-    sys_version = ""
     service_name = "notion"
-
-    def do_GET(self):
-        self.handle_request("GET")
-
-    def do_POST(self):
-        self.handle_request("POST")
-
-    def do_PATCH(self):
-        self.handle_request("PATCH")
-
-    def do_DELETE(self):
-        self.handle_request("DELETE")
 
     def handle_request(self, method):
         try:
@@ -593,9 +583,6 @@ class NotionHandler(BaseHTTPRequestHandler):
     def expect(self, method, *allowed):
         if method not in allowed:
             raise ServiceError(405, "invalid_request", f"Unsupported request: {method} {urlsplit(self.path).path}.")
-
-    def log_message(self, format, *args):
-        log(self.server, self.service_name, format % args)
 
 
 # --------------------------------------------------------------------------------------------

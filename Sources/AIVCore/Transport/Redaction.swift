@@ -27,4 +27,10 @@ public enum Redaction {
     }
 
     public static func displayURL(_ url: URL) -> String { strippedURL(url).absoluteString }
+
+    /// Path and query of a URL string: what fixture matching compares and history shows.
+    public static func target(_ url: String) -> String {
+        guard let components = URLComponents(string: url) else { return url }
+        return components.percentEncodedPath + (components.percentEncodedQuery.map { "?" + $0 } ?? "")
+    }
 }

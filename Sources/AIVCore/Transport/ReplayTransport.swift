@@ -25,7 +25,7 @@ public final class ReplayTransport: HTTPTransport, @unchecked Sendable {
         self.folder = folder
         self.secrets = secrets
         for (index, exchange) in exchanges.enumerated() {
-            let key = Key(method: exchange.request.method.uppercased(), target: Self.target(exchange.request.url),
+            let key = Key(method: exchange.request.method.uppercased(), target: Redaction.target(exchange.request.url),
                           body: exchange.request.body.matchingForm)
             queues[key, default: []].append(index)
         }
@@ -42,7 +42,7 @@ public final class ReplayTransport: HTTPTransport, @unchecked Sendable {
         try Task.checkCancellation()
         let body = RecordedBody.recording(request.body, secrets: secrets)
         // Redacted as the recording's URL was, so a secret in a URL still matches.
-        let key = Key(method: request.method.uppercased(), target: Self.target(secrets.redact(Redaction.displayURL(request.url))),
+        let key = Key(method: request.method.uppercased(), target: Redaction.target(secrets.redact(Redaction.displayURL(request.url))),
                       body: body.matchingForm)
         let index: Int? = lock.withLock {
             guard let queue = queues[key] else { return nil }
@@ -57,18 +57,12 @@ public final class ReplayTransport: HTTPTransport, @unchecked Sendable {
         return HTTPResponse(status: response.status, headers: response.headers, body: response.body.data)
     }
 
-    /// Path and query of a URL string: what matching compares.
-    static func target(_ url: String) -> String {
-        guard let components = URLComponents(string: url) else { return url }
-        return components.percentEncodedPath + (components.percentEncodedQuery.map { "?" + $0 } ?? "")
-    }
-
     /// Says which request had no recording, which recording comes closest and how they differ.
     func mismatch(_ request: HTTPRequest, key: Key, body: RecordedBody) -> String {
         var lines = ["no recorded answer for \(key.method) \(key.target) in \(folder)/"]
         let scored = recordings.map { recording -> (RecordedExchange, Int) in
             var score = recording.request.method.uppercased() == key.method ? 0 : 1000
-            score += Self.target(recording.request.url) == key.target ? 0 : 100
+            score += Redaction.target(recording.request.url) == key.target ? 0 : 100
             score += Self.differences(recording.request.body, body).count
             return (recording, score)
         }
@@ -78,8 +72,8 @@ public final class ReplayTransport: HTTPTransport, @unchecked Sendable {
             if closest.request.method.uppercased() != key.method {
                 lines.append("    method: recorded \(closest.request.method), sent \(key.method)")
             }
-            if Self.target(closest.request.url) != key.target {
-                lines.append("    url: recorded \(Self.target(closest.request.url)), sent \(key.target)")
+            if Redaction.target(closest.request.url) != key.target {
+                lines.append("    url: recorded \(Redaction.target(closest.request.url)), sent \(key.target)")
             }
             lines += Self.differences(closest.request.body, body).prefix(5).map { "    " + $0 }
         } else {

@@ -185,7 +185,7 @@ public struct ServiceClient: Sendable {
         if let credential, request.url.host == baseURL.host, request.url.port == baseURL.port {
             request.headers[info.credential.header] = credential
         }
-        let target = ReplayTransport.target(Redaction.displayURL(request.url))
+        let target = Redaction.target(Redaction.displayURL(request.url))
         var attempt = 0
         while true {
             attempt += 1

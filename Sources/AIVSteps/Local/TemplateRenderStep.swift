@@ -51,14 +51,7 @@ public struct TemplateRenderStep: Step {
         let output = try arguments.optionalString("output")
 
         let template = try Self.load(path, resolved: context.inputPath(path))
-        let optional = Set(template.declaredVariables?.filter(\.isOptional).map(\.name) ?? [])
-        let missing = template.usedVariables.filter { !optional.contains($0.name) && values[$0.name] == nil }
-        if !missing.isEmpty {
-            let names = missing.map { "'\($0.name)' (line \($0.location.line))" }
-            let list = names.count == 1 ? names[0] : names.dropLast().joined(separator: ", ") + " and " + names.last!
-            let hint = missing.count == 1 ? Suggestions.didYouMean(missing[0].name, in: values.keys.sorted()) : ""
-            throw StepError("template '\(path)' uses \(list), which 'values' does not give\(hint)")
-        }
+        try Self.checkValues(template, path: path, noun: "template", values: values)
 
         let text = try Self.render(template, values: values)
         var written: String?
@@ -72,6 +65,18 @@ public struct TemplateRenderStep: Step {
                 "bytes": .int(text.utf8.count),
             ],
             files: written.map { [$0] } ?? [])
+    }
+
+    /// Every variable the text uses must be given, unless declared optional (`name?: string`);
+    /// a value given as null counts as given. Shared by templates and Gemini prompts.
+    static func checkValues(_ template: PromptFile, path: String, noun: String, values: [String: JSONValue]) throws(StepError) {
+        let optional = Set(template.declaredVariables?.filter(\.isOptional).map(\.name) ?? [])
+        let missing = template.usedVariables.filter { !optional.contains($0.name) && values[$0.name] == nil }
+        guard !missing.isEmpty else { return }
+        let names = missing.map { "'\($0.name)' (line \($0.location.line))" }
+        let list = names.count == 1 ? names[0] : names.dropLast().joined(separator: ", ") + " and " + names.last!
+        let hint = missing.count == 1 ? Suggestions.didYouMean(missing[0].name, in: values.keys.sorted()) : ""
+        throw StepError("\(noun) '\(path)' uses \(list), which 'values' does not give\(hint)")
     }
 
     /// Reads and checks the template file; its problems become one error, a line each.

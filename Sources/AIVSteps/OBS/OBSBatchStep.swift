@@ -50,8 +50,9 @@ public struct OBSBatchStep: Step {
         let halt = try arguments.bool("halt_on_failure", default: false)
         let execution = Self.executions[try arguments.optionalString("execution") ?? "serial"] ?? 0
         let results: [JSONValue]
+        let fixture = client.fixtureRequest("OBS-BATCH", "batch", data: .array(requests.map { ["request": .string($0.type), "data": $0.data ?? .null] }))
         if client.hub.mode == .replay {
-            let answer = try await client.hub.replay(client.fixtureRequest("OBS-BATCH", "batch", data: .array(requests.map { ["request": .string($0.type), "data": $0.data ?? .null] }))).json
+            let answer = try await client.hub.replay(fixture).json
             results = answer?["results"]?.arrayValue ?? []
         } else {
             let batch: [OBSBatchResult]
@@ -65,8 +66,7 @@ public struct OBSBatchStep: Step {
                  "comment": result.comment.map(JSONValue.string) ?? .null, "response": result.responseData]
             }
             if client.hub.mode == .record {
-                client.hub.record(step: context.stepID, item: context.index, service: "obs",
-                                  request: client.fixtureRequest("OBS-BATCH", "batch", data: .array(requests.map { ["request": .string($0.type), "data": $0.data ?? .null] })),
+                client.hub.record(step: context.stepID, item: context.index, service: "obs", request: fixture,
                                   response: HTTPResponse(status: 200, body: Data(JSONValue.object(["results": .array(results)]).canonicalJSON.utf8)))
             }
         }

@@ -72,12 +72,7 @@ public struct GeminiGenerateStep: Step {
         let client = try context.service("gemini")
         let model = try arguments.optionalString("model") ?? prompt.model ?? client.settings["model"]?.stringValue ?? GeminiRequest.defaultModel
 
-        let missing = prompt.usedVariables.filter { used in
-            values[used.name] == nil && !(prompt.declaredVariables?.contains { $0.name == used.name && $0.isOptional } ?? false)
-        }
-        if let first = missing.first {
-            throw StepError("prompt '\(promptPath)' uses '\(first.name)' (line \(first.location.line)), which 'values' does not give\(Suggestions.didYouMean(first.name, in: values.keys.sorted()))")
-        }
+        try TemplateRenderStep.checkValues(prompt, path: promptPath, noun: "prompt", values: values)
         let text = try TemplateRenderStep.render(prompt, values: values)
         let system = try prompt.system.map { system throws(StepError) in
             try TemplateRenderStep.render(system, path: prompt.path, values: values)
