@@ -60,8 +60,15 @@ let package = Package(
         ]),
         // Benchmarks that print what they measure: swift run -c release aiv-bench
         .executableTarget(name: "aiv-bench", dependencies: ["AIVCore", "AIVSteps", "AIVStore", "AIVOBS"]),
-        // Helpers shared by the test targets (temporary folders).
-        .target(name: "AIVTestSupport", dependencies: ["AIVCore"], path: "Tests/Support"),
+        // Helpers shared by the test targets: temporary folders, media samples, and local stand-ins for Gemini, Notion and OBS.
+        .target(name: "AIVTestSupport", dependencies: [
+            "AIVCore",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOWebSocket", package: "swift-nio"),
+            .product(name: "Crypto", package: "swift-crypto"),
+        ], path: "Tests/Support"),
         .testTarget(name: "AIVCoreTests", dependencies: ["AIVCore", "AIVSteps", "AIVTestSupport"]),
         .testTarget(name: "AIVRuntimeTests", dependencies: [
             "AIVCore", "AIVSteps", "AIVStore", "AIVTestSupport",

@@ -20,23 +20,33 @@ public actor OBSConnection {
     private var pending: [String: CheckedContinuation<JSONValue, any Error>] = [:]
     private var waiters: [(id: Int, type: String, match: @Sendable (JSONValue) -> Bool, promise: Promise)] = []
     private var closedError: OBSConnectionError?
+    private var wasIdentified = false
     private var nextID = 0
     private var task: Task<Void, Never>?
+    /// How long a request may wait for its answer.
+    private let requestTimeout: Double
+    /// Read without waiting on the actor, so the run's session store can tell a dropped connection
+    /// from a live one without suspending.
+    private let openFlag = LockedFlag()
 
-    init(url: String, password: String?, logger: Logger) {
+    init(url: String, password: String?, requestTimeout: Double, logger: Logger) {
         self.url = url
         self.password = password
+        self.requestTimeout = requestTimeout
         self.logger = logger
     }
 
-    /// Connects and identifies (answering the authentication challenge when OBS asks), within `timeout` seconds.
-    public static func connect(url: String, password: String?, timeout: Double, logger: Logger) async throws -> OBSConnection {
-        let connection = OBSConnection(url: url, password: password, logger: logger)
+    /// Connects and identifies (answering the authentication challenge when OBS asks), within
+    /// `timeout` seconds; each request then waits at most `requestTimeout` seconds for its answer.
+    public static func connect(url: String, password: String?, timeout: Double, requestTimeout: Double = 30,
+                               logger: Logger) async throws -> OBSConnection {
+        let connection = OBSConnection(url: url, password: password, requestTimeout: requestTimeout, logger: logger)
         try await connection.open(timeout: timeout)
         return connection
     }
 
-    public var isOpen: Bool { closedError == nil && task != nil }
+    /// Identified and not closed since.
+    public nonisolated var isOpen: Bool { openFlag.value }
 
     private func open(timeout: Double) async throws {
         let (stream, continuation) = AsyncStream<String>.makeStream()
@@ -60,19 +70,24 @@ public actor OBSConnection {
                         group.cancelAll()
                     }
                 }
-                let code = close.map { Self.code($0.closeCode) }
-                let message = code.map { OBSProtocol.closeMessage(code: $0, reason: close?.reason, url: url) }
-                    ?? "OBS at \(url) closed the connection"
-                await self.closed(OBSConnectionError(message: message, isDrop: code == nil || code! < 4000 || code == 4011))
+                if let close {
+                    let code = Self.code(close.closeCode)
+                    self.closed(OBSConnectionError(message: OBSProtocol.closeMessage(code: code, reason: close.reason, url: url),
+                                                         isDrop: code < 4000 || code == 4011))
+                } else {
+                    self.failed("closed without a close frame")
+                }
             } catch {
-                await self.closed(OBSConnectionError(message: OBSProtocol.unreachable(url, "\(error)"), isDrop: true))
+                self.failed("\(error)")
             }
         }
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await self.waitIdentified() }
             group.addTask {
                 try await Task.sleep(nanoseconds: UInt64(timeout * 1e9))
-                throw OBSConnectionError(message: "OBS at \(url) did not answer within \(Durations.format(timeout)): is its WebSocket server on?", isDrop: true)
+                let error = OBSConnectionError(message: "OBS at \(url) did not answer within \(Durations.format(timeout)): is its WebSocket server on?", isDrop: true)
+                await self.abandon(error)
+                throw error
             }
             defer { group.cancelAll() }
             try await group.next()
@@ -95,20 +110,36 @@ public actor OBSConnection {
     }
 
     private func waitIdentified() async throws {
-        if let closedError { throw closedError }
-        try await withCheckedThrowingContinuation { continuation in
-            identified = continuation
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                if let closedError { return continuation.resume(throwing: closedError) }
+                identified = continuation
+            }
+        } onCancel: {
+            Task { await self.abandon(OBSConnectionError(message: "connecting to OBS at \(self.url) was cancelled", isDrop: false)) }
         }
+    }
+
+    /// Gives up on the connection (a timeout, a cancelled step): whatever waits on it is released.
+    private func abandon(_ error: OBSConnectionError) {
+        outgoing?.finish()
+        task?.cancel()
+        closed(error)
     }
 
     /// Closes the connection (the run is over).
     public func close() {
-        outgoing?.finish()
-        task?.cancel()
-        closed(OBSConnectionError(message: "the OBS connection was closed", isDrop: false))
+        abandon(OBSConnectionError(message: "the OBS connection was closed", isDrop: false))
+    }
+
+    /// The connection could not be made, or broke without a close frame.
+    private func failed(_ reason: String) {
+        closed(OBSConnectionError(message: wasIdentified ? "the connection to OBS at \(url) dropped (\(reason))" : OBSProtocol.unreachable(url, reason),
+                                  isDrop: true))
     }
 
     private func closed(_ error: OBSConnectionError) {
+        openFlag.value = false
         if closedError == nil { closedError = error }
         identified?.resume(throwing: error)
         identified = nil
@@ -123,11 +154,20 @@ public actor OBSConnection {
         outgoing?.yield(message.canonicalJSON)
     }
 
+    /// OBS broke the protocol: whatever waits fails with what came, and the connection is closed
+    /// (which answer went astray cannot be known); the next OBS step opens a new one.
+    private func protocolError(_ problem: String, _ text: String) {
+        let excerpt = text.count > 120 ? String(text.prefix(120)) + "…" : text
+        logger.warning("OBS at \(url) \(problem); closing the connection")
+        abandon(OBSConnectionError(message: "OBS at \(url) \(problem): \(excerpt)", isDrop: false))
+    }
+
     private func receive(_ text: String) {
-        guard let message = try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8)),
-              let op = message["op"]?.numberValue.flatMap({ OBSProtocol.Op(rawValue: Int($0)) }) else {
-            logger.warning("OBS sent a message aiv cannot read")
-            return
+        guard let message = try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8)) else {
+            return protocolError("sent a message that is not JSON", text)
+        }
+        guard let op = message["op"]?.numberValue.flatMap({ OBSProtocol.Op(rawValue: Int($0)) }), message["d"]?.objectValue != nil else {
+            return protocolError("sent a message with no known op code and data", text)
         }
         let data = message["d"] ?? .null
         switch op {
@@ -138,12 +178,16 @@ public actor OBSConnection {
             }
             try? send(["op": .int(OBSProtocol.Op.identify.rawValue), "d": .object(identify)])
         case .identified:
+            wasIdentified = true
+            openFlag.value = true
             identified?.resume()
             identified = nil
         case .requestResponse, .requestBatchResponse:
-            if let id = data["requestId"]?.stringValue, let continuation = pending.removeValue(forKey: id) {
-                continuation.resume(returning: data)
+            guard let id = data["requestId"]?.stringValue else { return protocolError("answered with no request id", text) }
+            guard op == .requestBatchResponse || data["requestStatus"]?.objectValue != nil else {
+                return protocolError("answered request \(id) with no requestStatus", text)
             }
+            pending.removeValue(forKey: id)?.resume(returning: data)
         case .event:
             let type = data["eventType"]?.stringValue ?? ""
             let eventData = data["eventData"] ?? .null
@@ -161,6 +205,14 @@ public actor OBSConnection {
         var body = data
         body["requestId"] = .string(id)
         if let closedError { throw closedError }
+        let what = body["requestType"]?.stringValue ?? "a batch of requests"
+        let timeout = requestTimeout
+        let timer = Task { [weak self] in
+            try await Task.sleep(nanoseconds: UInt64(timeout * 1e9))
+            await self?.expire(id, OBSConnectionError(message: "OBS at \(self?.url ?? "") did not answer \(what) within \(Durations.format(timeout))",
+                                                      isDrop: false))
+        }
+        defer { timer.cancel() }
         return try await withCheckedThrowingContinuation { continuation in
             pending[id] = continuation
             do {
@@ -170,6 +222,11 @@ public actor OBSConnection {
                 continuation.resume(throwing: error)
             }
         }
+    }
+
+    /// A request whose answer did not come in time; an answer arriving later is ignored.
+    private func expire(_ id: String, _ error: OBSConnectionError) {
+        pending.removeValue(forKey: id)?.resume(throwing: error)
     }
 
     /// Sends one request; returns its `responseData`, or throws OBS's status code and comment.
@@ -218,7 +275,7 @@ public actor OBSConnection {
                 }
                 defer {
                     group.cancelAll()
-                    Task { await self.removeWaiter(id) }
+                    Task { self.removeWaiter(id) }
                 }
                 return try await group.next()!
             }
@@ -229,6 +286,16 @@ public actor OBSConnection {
         if let index = waiters.firstIndex(where: { $0.id == id }) {
             waiters.remove(at: index).promise.fulfill(.failure(CancellationError()))
         }
+    }
+}
+
+/// A Boolean readable from any thread.
+final class LockedFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored = false
+    var value: Bool {
+        get { lock.withLock { stored } }
+        set { lock.withLock { stored = newValue } }
     }
 }
 

@@ -45,6 +45,7 @@ public enum BuiltinServices {
         settings: [
             Property("url", .string, "WebSocket URL; OBS_WEBSOCKET_URL overrides it (default ws://127.0.0.1:4455)."),
             Property("connect_timeout", .anyOf([.number, .string]), role: .duration, "How long to wait for OBS to answer (default 5s)."),
+            Property("request_timeout", .anyOf([.number, .string]), role: .duration, "How long one request may wait for its answer (default 30s)."),
         ])
 
     public static let all = [gemini, notion, obs]

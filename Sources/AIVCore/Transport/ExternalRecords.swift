@@ -104,8 +104,14 @@ public actor SessionStore {
     public init() {}
 
     /// The session for `key`, made by `make` the first time (concurrent callers share one making).
-    public func value<T: Sendable>(_ key: String, make: @escaping @Sendable () async throws -> T) async throws -> T {
-        if let value = values[key] as? T { return value }
+    /// A stored session that `isUsable` rejects (a dropped connection) is made anew, once for
+    /// all the callers that find it so.
+    public func value<T: Sendable>(_ key: String, isUsable: (T) -> Bool = { _ in true },
+                                   make: @escaping @Sendable () async throws -> T) async throws -> T {
+        if let value = values[key] as? T {
+            if isUsable(value) { return value }
+            values[key] = nil
+        }
         if let task = making[key] { return try await task.value as! T }
         let task = Task<any Sendable, any Error> { try await make() }
         making[key] = task
@@ -114,8 +120,6 @@ public actor SessionStore {
         values[key] = value
         return value
     }
-
-    public func remove(_ key: String) { values[key] = nil }
 }
 
 /// One entry of a vocabulary stock after a merge.

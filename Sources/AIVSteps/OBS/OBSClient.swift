@@ -25,25 +25,34 @@ struct OBSClient: Sendable {
         hub.environmentValue("OBS_WEBSOCKET_URL") ?? hub.settings(of: "obs")["url"]?.stringValue ?? Self.defaultURL
     }
 
-    var timeout: Double {
-        hub.settings(of: "obs")["connect_timeout"].flatMap { Durations.seconds($0) } ?? 5
+    var timeout: Double { seconds("connect_timeout") ?? 5 }
+
+    /// How long one request may wait for OBS's answer (`services.obs.request_timeout`).
+    var requestTimeout: Double { seconds("request_timeout") ?? 30 }
+
+    private func seconds(_ setting: String) -> Double? {
+        hub.settings(of: "obs")[setting].flatMap { Durations.seconds($0) }
     }
 
-    func connection(reconnect: Bool = false) async throws -> OBSConnection {
-        let url = self.url, password = hub.secret("OBS_WEBSOCKET_PASSWORD"), timeout = self.timeout, logger = self.logger
-        if reconnect { await hub.sessions.remove("obs") }
-        return try await hub.sessions.value("obs") {
-            try await OBSConnection.connect(url: url, password: password, timeout: timeout, logger: logger)
+    /// The run's connection, opened on first use and opened anew when the last one closed (one
+    /// new connection for all the steps that find it so).
+    func connection() async throws -> OBSConnection {
+        let url = self.url, password = hub.secret("OBS_WEBSOCKET_PASSWORD"), logger = self.logger
+        let timeout = self.timeout, requestTimeout = self.requestTimeout
+        return try await hub.sessions.value("obs", isUsable: { (connection: OBSConnection) in connection.isOpen }) {
+            try await OBSConnection.connect(url: url, password: password, timeout: timeout, requestTimeout: requestTimeout, logger: logger)
         }
     }
 
-    /// Runs `body` on the connection; a dropped connection is reopened once and `body` tried again.
+    /// Runs `body` on the connection; a connection that dropped is reopened once and `body` tried
+    /// again (a refused password, a timeout or a message OBS garbled is not a drop, and fails at once).
     func withConnection<T: Sendable>(_ body: @Sendable (OBSConnection) async throws -> T) async throws -> T {
+        let current = try await connection()
         do {
-            return try await body(try await connection())
+            return try await body(current)
         } catch let error as OBSConnectionError where error.isDrop {
             logger.notice("\(error.message); reconnecting once")
-            return try await body(try await connection(reconnect: true))
+            return try await body(try await connection())
         }
     }
 

@@ -1,0 +1,152 @@
+import AIVCore
+import AIVOBS
+import AIVTestSupport
+import Foundation
+import Logging
+import Testing
+@testable import AIVSteps
+
+/// The handshake, the codec and connection handling against an obs-websocket server in the test
+/// process (FakeOBS), for what a real OBS will not do on demand: drop the connection in the middle
+/// of a request, send something that is not the protocol, never answer.
+@Suite struct OBSConnectionTests {
+    let logger = Logger(label: "aiv.test.obs")
+
+    @Test func identifiesWithRPCVersion1EventsAndAnAuthenticationStringTheServerAccepts() async throws {
+        let server = try await FakeOBS(password: "hunter2") { request in .ok(["obsVersion": "29.1.3", "asked": .string(request.type)]) }
+        defer { Task { await server.stop() } }
+        let connection = try await OBSConnection.connect(url: server.url, password: "hunter2", timeout: 5, logger: logger)
+        defer { Task { await connection.close() } }
+        let answer = try await connection.request("GetVersion")
+        #expect(answer["obsVersion"] == "29.1.3")
+        let identify = try #require(server.identifies.first)
+        #expect(identify["rpcVersion"] == 1)
+        #expect(identify["eventSubscriptions"]?.numberValue == Double(OBSProtocol.allEvents))
+        #expect(identify["authentication"]?.stringValue?.isEmpty == false)
+        #expect(connection.isOpen)
+    }
+
+    @Test func noAuthenticationIsSentWhenTheServerDoesNotAskForIt() async throws {
+        let server = try await FakeOBS()
+        defer { Task { await server.stop() } }
+        let connection = try await OBSConnection.connect(url: server.url, password: "unused", timeout: 5, logger: logger)
+        defer { Task { await connection.close() } }
+        _ = try await connection.request("GetVersion")
+        #expect(server.identifies.count == 1)
+        #expect(server.identifies.first?["authentication"] == nil)
+    }
+
+    @Test func aWrongPasswordIsCloseCode4009AndTheErrorDoesNotShowThePassword() async throws {
+        let server = try await FakeOBS(password: "hunter2")
+        defer { Task { await server.stop() } }
+        let error = await #expect(throws: OBSConnectionError.self) {
+            _ = try await OBSConnection.connect(url: server.url, password: "not-the-password", timeout: 5, logger: logger)
+        }
+        #expect(error?.message.contains("refused the password (close code 4009") == true)
+        #expect(error?.message.contains("not-the-password") == false)
+        #expect(error?.isDrop == false)
+        #expect(server.identifies.isEmpty)
+    }
+
+    @Test func aServerOfAnotherRPCVersionIsCloseCode4010() async throws {
+        let server = try await FakeOBS(rpcVersion: 2)
+        defer { Task { await server.stop() } }
+        let error = await #expect(throws: OBSConnectionError.self) {
+            _ = try await OBSConnection.connect(url: server.url, password: nil, timeout: 5, logger: logger)
+        }
+        #expect(error?.message.contains("does not speak RPC version 1 (close code 4010)") == true)
+    }
+
+    @Test func aServerThatNeverSaysHelloFailsWithinTheConnectTimeout() async throws {
+        let server = try await FakeOBS(greets: false)
+        defer { Task { await server.stop() } }
+        let started = ContinuousClock.now
+        let error = await #expect(throws: OBSConnectionError.self) {
+            _ = try await OBSConnection.connect(url: server.url, password: nil, timeout: 0.3, logger: logger)
+        }
+        #expect(error?.message.contains("did not answer within") == true)
+        #expect(ContinuousClock.now - started < .seconds(5))
+    }
+
+    @Test func aFailedRequestCarriesOBSsCodeAndComment() async throws {
+        let server = try await FakeOBS { _ in .failed(code: 600, comment: "No source was found by the name of `Nope`.") }
+        defer { Task { await server.stop() } }
+        let obs = OBSHarness(url: server.url)
+        let message = await obs.failure(OBSRequestStep.self, ["request": "SetCurrentProgramScene", "data": ["sceneName": "Nope"]])
+        #expect(message == "OBS refused SetCurrentProgramScene: status 600 (No source was found by the name of `Nope`.)")
+        #expect(server.requests.first?.data == ["sceneName": "Nope"])
+    }
+
+    @Test func aConnectionDroppedMidRequestIsReopenedOnceAndTheRequestSentAgain() async throws {
+        let server = try await FakeOBS { request in request.connection == 1 ? .drop : .ok(["currentProgramSceneName": "Educational-Main"]) }
+        defer { Task { await server.stop() } }
+        let obs = OBSHarness(url: server.url)
+        let outputs = try await obs.run(OBSRequestStep.self, ["request": "GetCurrentProgramScene"])
+        #expect(outputs["response"]?["currentProgramSceneName"] == "Educational-Main")
+        #expect(server.connections == 2)
+        #expect(server.requests.map(\.connection) == [1, 2])
+        // The next step uses the reopened connection.
+        _ = try await obs.run(OBSRequestStep.self, ["request": "GetVersion"])
+        #expect(server.connections == 2)
+        await obs.close()
+    }
+
+    @Test func aSecondDropFailsTheStepSayingTheConnectionDropped() async throws {
+        let server = try await FakeOBS { _ in .drop }
+        defer { Task { await server.stop() } }
+        let obs = OBSHarness(url: server.url)
+        let message = await obs.failure(OBSRequestStep.self, ["request": "GetVersion"])
+        #expect(message?.contains("the connection to OBS at \(server.url) dropped") == true)
+        #expect(server.connections == 2)
+        #expect(server.requests.count == 2)
+    }
+
+    @Test func stepsRunningTogetherWhenTheConnectionDropsShareOneNewConnection() async throws {
+        let server = try await FakeOBS { request in request.connection == 1 ? .drop : .ok(["ok": true]) }
+        defer { Task { await server.stop() } }
+        let obs = OBSHarness(url: server.url)
+        _ = try await OBSClient(context: obs.context).connection()
+        try await withThrowingTaskGroup(of: JSONValue.self) { group in
+            for index in 0..<5 {
+                group.addTask { try await obs.run(OBSRequestStep.self, ["request": .string("GetStats-\(index)")]) }
+            }
+            for try await outputs in group { #expect(outputs["response"]?["ok"] == true) }
+        }
+        #expect(server.connections == 2)
+        await obs.close()
+    }
+
+    @Test func aMessageThatIsNotJSONFailsTheStepWithAnExcerptAndTheNextStepConnectsAnew() async throws {
+        let server = try await FakeOBS { request in request.connection == 1 ? .raw("<html>502 Bad Gateway</html>") : .ok(["ok": true]) }
+        defer { Task { await server.stop() } }
+        let obs = OBSHarness(url: server.url)
+        let message = await obs.failure(OBSRequestStep.self, ["request": "StartRecord"])
+        #expect(message?.contains("sent a message that is not JSON: <html>502 Bad Gateway</html>") == true)
+        // Not retried: whether OBS started recording cannot be known.
+        #expect(server.requests.count == 1)
+        let outputs = try await obs.run(OBSRequestStep.self, ["request": "GetRecordStatus"])
+        #expect(outputs["response"]?["ok"] == true)
+        #expect(server.connections == 2)
+        await obs.close()
+    }
+
+    @Test func anAnswerWithoutARequestStatusIsAProtocolError() async throws {
+        let server = try await FakeOBS { _ in .withoutStatus }
+        defer { Task { await server.stop() } }
+        let obs = OBSHarness(url: server.url)
+        let message = await obs.failure(OBSRequestStep.self, ["request": "GetVersion"])
+        #expect(message?.contains("with no requestStatus") == true)
+    }
+
+    @Test func aRequestOBSNeverAnswersFailsAfterTheRequestTimeout() async throws {
+        let server = try await FakeOBS { _ in .silence }
+        defer { Task { await server.stop() } }
+        let obs = OBSHarness(url: server.url, settings: ["request_timeout": 0.3])
+        let started = ContinuousClock.now
+        let message = await obs.failure(OBSRequestStep.self, ["request": "GetVersion"])
+        #expect(message?.contains("did not answer GetVersion within") == true)
+        #expect(ContinuousClock.now - started < .seconds(5))
+        #expect(server.requests.count == 1)
+        await obs.close()
+    }
+}
