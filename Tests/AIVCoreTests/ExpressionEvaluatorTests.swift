@@ -139,6 +139,9 @@ import Testing
         ("timestamp(0)", "0:00"), ("timestamp(65)", "1:05"), ("timestamp(599.9)", "9:59"),
         ("timestamp(3599)", "59:59"), ("timestamp(3600)", "1:00:00"), ("timestamp(3725)", "1:02:05"),
         ("timestamp(36000)", "10:00:00"),
+        ("windows(25, 10)", [["index": 0, "start": 0, "end": 10], ["index": 1, "start": 10, "end": 20], ["index": 2, "start": 20, "end": 25]]),
+        ("windows(1200, '10m')", [["index": 0, "start": 0, "end": 600], ["index": 1, "start": 600, "end": 1200]]),
+        ("windows(0, 10)", []), ("length(windows(10800, '10m'))", 18),
     ]
 
     @Test(arguments: ExpressionEvaluatorTests.functionCases)
@@ -174,6 +177,8 @@ import Testing
         ("flatten('x')", "'flatten' needs a list, got a string", 8, 3),
         ("fromJSON('{')", "'fromJSON' got text that is not valid JSON", 9, 3),
         ("timestamp(-1)", "'timestamp' needs a number of seconds of at least 0, got -1", 10, 2),
+        ("windows(10, 0)", "'windows' needs a window size above 0 (seconds, or a duration such as '10m')", 12, 1),
+        ("windows(1e9, 1)", "'windows' would make 1000000000 windows; at most 10000 (choose a larger size)", 13, 1),
         ("format('{2}', 1)", "'format' uses {2} but has 1 value", 7, 5),
         ("format('{x}')", "'format' placeholders look like {0}; write '{{' for a brace", 7, 5),
         ("format('a } b')", "'format' found a lone '}'; write '}}' for a brace", 7, 7),

@@ -35,6 +35,15 @@ import Testing
         #expect(plan?.inputs == ["title": "x", "count": 3, "publish": false, "tags": [], "recording": nil])
     }
 
+    @Test func anEmptyFileInputMeansNoneSoTheWorkflowCanTakeItsOtherRoute() throws {
+        let yaml = Self.yaml.replacingOccurrences(of: "recording: {type: file, required: false}", with: "recording: {type: file, default: rec.mp4}")
+        let dir = TemporaryFolder()
+        dir.write("rec.mp4", "x")
+        let (plan, diagnostics) = plan(yaml, in: dir, inputs: ["title=x", "recording="])
+        #expect(lines(diagnostics) == [])
+        #expect(plan?.inputs["recording"] == JSONValue.null)
+    }
+
     @Test func reportsEveryBadInput() {
         let (plan, diagnostics) = plan(Self.yaml, inputs: ["count=many", "publish=maybe", "titel=x", "recording=nope.mp4"])
         #expect(plan == nil)

@@ -161,6 +161,23 @@ import Testing
         ])
     }
 
+    @Test func optionalNeedsNameKnownStepsAndAreDependencies() {
+        let yaml = workflow("""
+              - id: a
+                uses: file.write
+                optional_needs: [bb, b]
+                with: {path: a.txt, content: x}
+              - id: b
+                uses: file.write
+                optional_needs: a
+                with: {path: b.txt, content: x}
+
+            """)
+        let messages = diagnose(yaml)
+        #expect(messages.contains("8:22: error: step 'a' needs unknown step 'bb'; did you mean 'b'?"))
+        #expect(messages.contains("6:9: error: dependency cycle: 'a' → 'b' → 'a'"))
+    }
+
     @Test func checksOutputPathsStayInsideTheRunFolder() {
         let yaml = workflow("""
               - id: a

@@ -93,6 +93,39 @@ func advance(_ clock: TestClock<Duration>, by step: Duration, until done: () -> 
         #expect(published.statuses["c"] == .cached)
     }
 
+    @Test func optionalNeedsLetAStepRunAfterWhicheverBranchRanAndReadNullFromTheSkippedOne() async throws {
+        var harness = Harness()
+        let yaml = """
+            name: p
+            inputs:
+              given: {type: string, default: ""}
+            steps:
+              - {id: from_input, uses: test.echo, if: "inputs.given != ''", with: {value: "${{ inputs.given }}"}}
+              - {id: fallback, uses: test.echo, if: "inputs.given == ''", with: {value: made}}
+              - id: joined
+                uses: test.echo
+                optional_needs: [from_input, fallback]
+                with: {value: "joined ${{ steps.from_input.outputs.value || steps.fallback.outputs.value }}"}
+              - {id: after, uses: test.echo, with: {value: "after ${{ steps.joined.outputs.value }}"}}
+            """
+        let fallback = try await harness.run(yaml)
+        #expect(fallback.statuses == ["from_input": .skipped, "fallback": .succeeded, "joined": .succeeded, "after": .succeeded])
+        #expect(harness.stepOutputs(run: 1, step: "joined")?["value"] == "joined made")
+        let given = try await harness.run(yaml, inputs: ["given=typed"])
+        #expect(given.statuses["fallback"] == .skipped)
+        #expect(harness.stepOutputs(run: 2, step: "joined")?["value"] == "joined typed")
+        // Only a skip is forgiven: a branch that fails still skips what needs it.
+        let failing = """
+            name: p
+            steps:
+              - {id: bad, uses: test.flaky, continue_on_error: true, with: {failures: 5, tag: \(unique("optional"))}}
+              - {id: after_bad, uses: test.echo, optional_needs: bad, with: {value: 1}}
+            """
+        let failed = try await harness.run(failing)
+        #expect(failed.statuses["after_bad"] == .skipped)
+        #expect(failed.step("after_bad")?.reason == "skipped because 'bad' failed")
+    }
+
     @Test func retriesWithExponentialBackoffOnTheInjectedClock() async throws {
         var harness = Harness()
         let tag = unique("flaky")
@@ -242,6 +275,13 @@ func advance(_ clock: TestClock<Duration>, by step: Duration, until done: () -> 
         let log = harness.directory.read("run-1/_aiv/steps/a.log") ?? ""
         #expect(log.contains("running: no earlier run"))
         #expect(log.contains("succeeded"))
+    }
+}
+
+extension Harness {
+    /// A step's outputs as the run folder keeps them.
+    func stepOutputs(run: Int, step: String) -> JSONValue? {
+        directory.read("run-\(run)/_aiv/steps/\(step).json").flatMap { try? JSONDecoder().decode(JSONValue.self, from: Data($0.utf8)) }
     }
 }
 

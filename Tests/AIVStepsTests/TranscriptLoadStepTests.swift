@@ -25,6 +25,38 @@ import Testing
         }
     }
 
+    // MARK: Pieces transcribed separately
+
+    @Test func piecesArePutOnTheRecordingsClockByTheirOffsetsInTimeOrder() async throws {
+        let outputs = try await StepHarness().outputs(TranscriptLoadStep.self, [
+            "parts": [
+                [["start": 0, "end": 4, "text": "はいどうもー"], ["start": 5, "text": "草"], ["start": 9.5, "text": "  てぇてぇ "]],
+                [["start": 1, "end": 3, "text": "ナイス！", "speaker": "chat"], ["start": 4, "end": 6, "text": " "]],
+            ],
+            "offsets": [0, 600], "window": "10m", "overlap": "10s",
+        ])
+        #expect(timedTexts(outputs) == ["0 0-4 はいどうもー", "1 5-9.5 草", "2 9.5-9.5 てぇてぇ", "3 601-603 ナイス！"])
+        #expect(outputs["segments"]?[3]?["speaker"] == "chat")
+        #expect(outputs["duration"] == 603)
+        #expect(outputs["chunks"]?.arrayValue?.count == 2)
+        #expect(outputs["chunks"]?[1]?["text"] == "[10:01] ナイス！")
+    }
+
+    @Test func aBadPieceIsNamedByItsPlace() async throws {
+        let harness = StepHarness()
+        let missing = try await harness.failure(TranscriptLoadStep.self, ["parts": [[["start": 0, "text": "a"]], [["end": 3, "text": "b"]]]])
+        #expect(missing?.contains("parts[1][0] has no 'start' (seconds)") == true)
+        let backwards = try await harness.failure(TranscriptLoadStep.self, ["parts": [[["start": 5, "end": 2, "text": "a"]]]])
+        #expect(backwards?.contains("parts[0][0] ends (2.0) before it starts (5.0)") == true)
+        let counts = try await harness.failure(TranscriptLoadStep.self, ["parts": [[], []], "offsets": [0]])
+        #expect(counts?.contains("has 1 values for 2 parts") == true)
+        let neither = try await harness.failure(TranscriptLoadStep.self, ["path": nil, "parts": nil])
+        #expect(neither?.contains("needs 'path' (a transcript file) or 'parts'") == true)
+        harness.workflow.write("t.srt", "1\n00:00:01,000 --> 00:00:02,000\nhi\n")
+        let both = try await harness.failure(TranscriptLoadStep.self, ["path": "t.srt", "parts": [[]]])
+        #expect(both?.contains("either 'path'") == true)
+    }
+
     // MARK: The shipped sample
 
     @Test func theSampleGivesTheSameSegmentsInAllThreeFormats() async throws {

@@ -102,6 +102,12 @@ import Testing
     static func answer(_ request: JSONValue) -> FakeGemini.Reply {
         let text = request["contents"]?.arrayValue?.first?["parts"]?.arrayValue?.first?["text"]?.stringValue ?? ""
         let lines = text.split(separator: "\n").map(String.init)
+        if let from = lines.first(where: { $0.hasPrefix("This audio starts at ") }) {
+            // Two lines per stretch of audio, timed from the stretch's own start.
+            let at = from.dropFirst("This audio starts at ".count).prefix { $0 != " " }
+            return .json(["segments": [["start": 2, "end": 4.5, "text": .string("草生える (\(at))")],
+                                       ["start": 30, "end": 33, "text": .string("てぇてぇ (\(at))")]]])
+        }
         let task = lines.first { $0.hasPrefix("Task: ") }.map { String($0.dropFirst(6)) } ?? ""
         switch task {
         case "analyse":
@@ -137,6 +143,56 @@ import Testing
             "Difficulty": "select", "Tags": "multi_select", "Source": "url", "Timestamp": "url",
         ])
         return (gemini, notion, database)
+    }
+
+    @Test func withoutATranscriptTheSubtitleTrackIsReadElseGeminiTranscribesTheAudioInStretches() async throws {
+        let workspace = try Workspace()
+        let (gemini, notion, database) = try Self.services()
+        defer { gemini.stop(); notion.stop() }
+        let live = ["GEMINI_API_KEY": gemini.apiKey, "GEMINI_BASE_URL": gemini.baseURL, "NOTION_TOKEN": notion.token,
+                    "NOTION_BASE_URL": notion.baseURL, "NOTION_DATABASE_ID": database]
+
+        // A recording with a subtitle track: its captions are the transcript, no audio is sent anywhere.
+        let captioned = try await MediaSamples.shared.path("mkv")
+        let withCaptions = try await workspace.aiv(["run", "workflows/post-stream.yaml", "--json", "--run-dir", "out/captions",
+                                                    "--input", "recording=\(captioned)", "--input", "transcript="], environment: live)
+        #expect(withCaptions.status == 0, "\(withCaptions.stdout.suffix(3000))\n\(withCaptions.stderr.suffix(2000))")
+        let captionStatuses = workspace.statuses(withCaptions)
+        #expect(captionStatuses["captions"] == "succeeded")
+        #expect(captionStatuses["audio"] == "skipped" && captionStatuses["heard"] == "skipped")
+        let captionSegments = try workspace.json("out/captions/transcript.json").arrayValue ?? []
+        #expect(!captionSegments.isEmpty)
+        #expect(captionSegments.compactMap { $0["text"]?.stringValue } == MediaSamples.cues.map(\.2))
+
+        // The shipped 3-minute recording has none: Gemini hears it a minute at a time.
+        let sent = gemini.generateRequests.count
+        let heard = try await workspace.aiv(["run", "workflows/post-stream.yaml", "--json", "--run-dir", "out/heard",
+                                             "--input", "transcript=", "--input", "audio_window=1m"], environment: live)
+        #expect(heard.status == 0, "\(heard.stdout.suffix(3000))\n\(heard.stderr.suffix(2000))")
+        let statuses = workspace.statuses(heard)
+        #expect(statuses["captions"] == "skipped")
+        #expect(statuses["audio"] == "succeeded" && statuses["heard"] == "succeeded" && statuses["transcript"] == "succeeded")
+        let transcriptions = gemini.generateRequests.dropFirst(sent).filter { request in
+            request["contents"]?.arrayValue?.first?["parts"]?.arrayValue?.contains { $0["inlineData"]?["mimeType"]?.stringValue?.hasPrefix("audio/") == true } == true
+        }
+        #expect(transcriptions.count == 3)
+        // Each stretch's lines are moved to where the stretch starts in the stream.
+        let segments = try workspace.json("out/heard/transcript.json").arrayValue ?? []
+        #expect(segments.compactMap { $0["text"]?.stringValue } == ["草生える (0:00)", "てぇてぇ (0:00)", "草生える (1:00)", "てぇてぇ (1:00)",
+                                                                    "草生える (2:00)", "てぇてぇ (2:00)"])
+        let starts = segments.compactMap { $0["start"]?.numberValue }
+        #expect(starts.count == 6)
+        for (start, expected) in zip(starts, [2.0, 30, 62, 90, 122, 150]) { #expect(abs(start - expected) < 0.5, "\(start) ≠ \(expected)") }
+        #expect(workspace.folder.read("out/heard/_aiv/steps/analyse.json")?.contains("草生える") == true)
+
+        // Run again: the audio stretches come back from the cache and so do Gemini's answers.
+        let before = gemini.generateRequests.count
+        let again = try await workspace.aiv(["run", "workflows/post-stream.yaml", "--json", "--run-dir", "out/heard-2",
+                                             "--input", "transcript=", "--input", "audio_window=1m"], environment: live)
+        #expect(again.status == 0)
+        #expect(workspace.statuses(again)["heard"] == "cached")
+        #expect(workspace.statuses(again)["audio"] == "cached")
+        #expect(gemini.generateRequests.count == before)
     }
 
     @Test func liveRunsAgainstLocalServicesNeverDuplicatePagesAndAPromptEditRerunsOnlyItsStage() async throws {

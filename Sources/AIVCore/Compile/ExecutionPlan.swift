@@ -53,6 +53,8 @@ public struct PlannedStep: Sendable, Codable {
     public var retry: RetryPolicy
     public var timeout: Double?
     public var continueOnError: Bool
+    /// Needed steps whose being skipped does not skip this one (their outputs are then null).
+    public var optionalNeeds: Set<String>
     public var cache: CacheSetting
     /// Whether results may come from the cache: deterministic kinds unless `cache: false`.
     public var isCacheable: Bool

@@ -35,6 +35,7 @@ public enum PlanPrinter {
         if step.retry.attempts > 1 { notes.append("\(step.retry.attempts) attempts") }
         if let timeout = step.timeout { notes.append("timeout \(Durations.format(timeout))") }
         if step.continueOnError { notes.append("continues on error") }
+        if !step.optionalNeeds.isEmpty { notes.append("runs even if \(step.optionalNeeds.sorted().joined(separator: ", ")) is skipped") }
         return notes.joined(separator: "; ")
     }
 

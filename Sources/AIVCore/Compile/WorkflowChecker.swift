@@ -66,7 +66,7 @@ struct CheckRun {
 
     mutating func checkStep(_ step: StepDeclaration) {
         dependencies[step.id] = []
-        for need in step.needs {
+        for need in step.needs + step.optionalNeeds {
             if need.id == step.id {
                 diagnostics.error("step '\(step.id)' needs itself", at: need.location, length: need.id.count)
             } else if workflow.step(need.id) == nil {

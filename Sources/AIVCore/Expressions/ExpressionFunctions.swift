@@ -178,7 +178,34 @@ public enum ExpressionFunctions {
                 }
                 return .string(timestamp(seconds: total))
             }),
+        ExpressionFunction(
+            name: "windows", signature: "windows(total, size)",
+            summary: "Consecutive windows of `size` (seconds or a duration such as '10m') covering 0 to `total` seconds: a list of {index, start, end}, the last one shorter.",
+            minimumArguments: 2, maximumArguments: 2, parameters: [.number, .anyOf([.number, .string])],
+            resultType: { _ in .array(window) },
+            implementation: { args throws(FunctionFailure) in
+                guard let total = args[0].numberValue, total.isFinite, total >= 0 else {
+                    throw FunctionFailure("'windows' needs a total of at least 0 seconds, got \(args[0].describedKind)", argument: 0)
+                }
+                guard let size = Durations.seconds(args[1]), size > 0 else {
+                    throw FunctionFailure("'windows' needs a window size above 0 (seconds, or a duration such as '10m')", argument: 1)
+                }
+                let count = Int((total / size).rounded(.up))
+                guard count <= 10_000 else {
+                    throw FunctionFailure("'windows' would make \(count) windows; at most 10000 (choose a larger size)", argument: 1)
+                }
+                return .array((0..<count).map { index in
+                    let start = Double(index) * size
+                    return ["index": .int(index), "start": .double(start), "end": .double(min(total, start + size))]
+                })
+            }),
     ]
+
+    private static let window: Schema = .object([
+        Property("index", .integer, required: true, "Position of the window, from 0."),
+        Property("start", .number, required: true, "Start, in seconds."),
+        Property("end", .number, required: true, "End, in seconds."),
+    ])
 
     /// Whole seconds as a chapter time, as YouTube writes them: `4:05`, `1:02:03`. Shared by the
     /// `timestamp` function and the steps that write times (transcript chunks), so they agree.

@@ -102,6 +102,11 @@ public struct InputBinder: Sendable {
         case .string:
             return .string(text)
         case .file:
+            // `--input transcript=` says "none": the workflow then takes its other route.
+            if text.isEmpty {
+                if declaration.isRequired { diagnostics.error("input '\(name)' is required and cannot be empty", at: Self.commandLine) }
+                return declaration.isRequired ? nil : .null
+            }
             return checkFile(Paths.normalize(text), declaration: declaration, workflow: workflow, at: Self.commandLine, diagnostics: &diagnostics)
         case .number:
             if let i = Int(text) { return .int(i) }

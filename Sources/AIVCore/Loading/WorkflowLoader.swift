@@ -5,7 +5,7 @@ import Foundation
 /// arguments, references) is `WorkflowChecker`'s job.
 public struct WorkflowLoader: Sendable {
     public static let topLevelFields = ["name", "description", "inputs", "services", "steps"]
-    public static let stepFields = ["id", "name", "uses", "with", "needs", "if", "for_each", "retry", "timeout",
+    public static let stepFields = ["id", "name", "uses", "with", "needs", "optional_needs", "if", "for_each", "retry", "timeout",
                                     "continue_on_error", "cache"]
     public static let inputFields = ["type", "description", "default", "required"]
     public static let retryFields = ["attempts", "backoff", "factor", "max_delay", "jitter"]
@@ -180,20 +180,8 @@ public struct WorkflowLoader: Sendable {
             }
         }
 
-        var needs: [(id: String, location: SourceLocation)] = []
-        if let needsValue = fields["needs"] {
-            switch needsValue.content {
-            case .string(let single): needs = [(single, needsValue.location)]
-            case .sequence(let items):
-                for item in items {
-                    if let name = item.string { needs.append((name, item.location)) } else {
-                        diagnostics.error("'needs' lists step ids, not \(item.kindPhrase)", at: item.location, length: item.length)
-                    }
-                }
-            default:
-                diagnostics.error("'needs' must be a step id or a list of step ids, not \(needsValue.kindPhrase)", at: needsValue.location, length: needsValue.length)
-            }
-        }
+        let needs = loadStepIDs("needs", fields["needs"], diagnostics: &diagnostics)
+        let optionalNeeds = loadStepIDs("optional_needs", fields["optional_needs"], diagnostics: &diagnostics)
 
         var condition = fields["if"]
         if let value = condition {
@@ -234,11 +222,30 @@ public struct WorkflowLoader: Sendable {
 
         return StepDeclaration(
             id: id, location: idLocation, name: fields.string("name", diagnostics: &diagnostics)?.0,
-            kind: kind, kindLocation: kindLocation, arguments: arguments, needs: needs, condition: condition, forEach: forEach,
+            kind: kind, kindLocation: kindLocation, arguments: arguments, needs: needs, optionalNeeds: optionalNeeds,
+            condition: condition, forEach: forEach,
             retry: loadRetry(fields["retry"], owner: owner, diagnostics: &diagnostics),
             timeout: fields.duration("timeout", diagnostics: &diagnostics),
             continueOnError: fields.bool("continue_on_error", diagnostics: &diagnostics) ?? false,
             cache: cache, cacheLocation: cacheValue?.location)
+    }
+
+    /// `needs: a` or `needs: [a, b]`.
+    func loadStepIDs(_ field: String, _ value: SourceValue?, diagnostics: inout Diagnostics) -> [(id: String, location: SourceLocation)] {
+        guard let value else { return [] }
+        switch value.content {
+        case .string(let single):
+            return [(single, value.location)]
+        case .sequence(let items):
+            return items.compactMap { item in
+                if let name = item.string { return (name, item.location) }
+                diagnostics.error("'\(field)' lists step ids, not \(item.kindPhrase)", at: item.location, length: item.length)
+                return nil
+            }
+        default:
+            diagnostics.error("'\(field)' must be a step id or a list of step ids, not \(value.kindPhrase)", at: value.location, length: value.length)
+            return []
+        }
     }
 
     /// `retry: 3` or `retry: {attempts: 3, backoff: 2s, factor: 2, max_delay: 1m, jitter: 0.2}`.

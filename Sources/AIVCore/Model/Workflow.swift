@@ -97,6 +97,9 @@ public struct StepDeclaration: Sendable {
     /// The `with:` mapping, or nil when the step has none.
     public var arguments: SourceValue?
     public var needs: [(id: String, location: SourceLocation)]
+    /// Steps this one needs, that may be skipped without skipping it (`optional_needs:`): their
+    /// outputs are then null, so `steps.a.outputs.x || steps.b.outputs.x` picks the branch that ran.
+    public var optionalNeeds: [(id: String, location: SourceLocation)]
     /// The `if:` condition: a bare expression (or one `${{ }}`), or a literal boolean.
     public var condition: SourceValue?
     /// The `for_each:` list: a YAML list or an expression that yields one.
@@ -109,6 +112,7 @@ public struct StepDeclaration: Sendable {
 
     public init(id: String, location: SourceLocation, name: String? = nil, kind: String, kindLocation: SourceLocation,
                 arguments: SourceValue? = nil, needs: [(id: String, location: SourceLocation)] = [],
+                optionalNeeds: [(id: String, location: SourceLocation)] = [],
                 condition: SourceValue? = nil, forEach: SourceValue? = nil, retry: RetryPolicy = .none,
                 timeout: Double? = nil, continueOnError: Bool = false, cache: CacheSetting = .automatic,
                 cacheLocation: SourceLocation? = nil) {
@@ -119,6 +123,7 @@ public struct StepDeclaration: Sendable {
         self.kindLocation = kindLocation
         self.arguments = arguments
         self.needs = needs
+        self.optionalNeeds = optionalNeeds
         self.condition = condition
         self.forEach = forEach
         self.retry = retry

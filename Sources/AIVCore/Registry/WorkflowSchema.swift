@@ -24,6 +24,7 @@ public enum WorkflowSchema {
                 "uses": .object(["type": "string", "enum": .array(kinds.map { .string($0.name) }), "description": "The step kind."]),
                 "with": ["type": "object", "description": "The kind's arguments."],
                 "needs": ["anyOf": [["type": "string"], ["type": "array", "items": ["type": "string"]]], "description": "Steps that must finish first (references to outputs add themselves)."],
+                "optional_needs": ["anyOf": [["type": "string"], ["type": "array", "items": ["type": "string"]]], "description": "Steps that must finish first but may be skipped without skipping this one (their outputs are then null)."],
                 "if": ["anyOf": [["type": "string"], ["type": "boolean"]], "description": "Run only when this expression is true."],
                 "for_each": ["anyOf": [["type": "array"], expression], "description": "Run once per element, with item and index in scope."],
                 "retry": ["anyOf": [["type": "integer", "minimum": 1], [

@@ -33,7 +33,10 @@ public struct CacheForecast: Sendable {
         guard let kind = registry[kind: step.kind] else { return .unknown(reason: "unknown kind") }
         if step.condition?.constant == false { return .skipped(reason: "if: \(step.condition!.expression) is false") }
         for need in step.needs where outputs[need.step] == nil {
-            if case .skipped = verdicts[need.step] { return .skipped(reason: "'\(need.step)' will be skipped") }
+            if case .skipped = verdicts[need.step] {
+                if step.optionalNeeds.contains(need.step) { continue }
+                return .skipped(reason: "'\(need.step)' will be skipped")
+            }
             return .unknown(reason: "known once '\(need.step)' has run")
         }
         guard step.isCacheable else {

@@ -28,7 +28,7 @@ public struct CacheKeyComponents: Sendable, Codable, Equatable {
     /// The components of one invocation: the kind, its resolved arguments, the contents of the
     /// files its arguments name (inputs, prompts, templates) and its service's settings.
     public init(kind: StepKindDescription, arguments: StepArguments, scope: EvaluationScope, services: [String: JSONValue],
-                workflowDirectory: String, digests: FileDigestCache) {
+                workflowDirectory: String, runFolder: RunFolder? = nil, digests: FileDigestCache) {
         var files: [String: String] = [:]
         for property in kind.arguments {
             let readsFile: Bool = switch property.role {
@@ -38,7 +38,8 @@ public struct CacheKeyComponents: Sendable, Codable, Equatable {
             guard readsFile, let value = arguments[property.name] else { continue }
             // One path, or a list of them (media files).
             for path in value.arrayValue?.compactMap(\.stringValue) ?? value.stringValue.map({ [$0] }) ?? [] {
-                files[path] = (try? digests.digest(Paths.resolve(path, relativeTo: workflowDirectory))) ?? "missing"
+                let resolved = runFolder?.input(path, workflowDirectory: workflowDirectory) ?? Paths.resolve(path, relativeTo: workflowDirectory)
+                files[path] = (try? digests.digest(resolved)) ?? "missing"
             }
         }
         // Rate limits change how fast results come, not what they are.

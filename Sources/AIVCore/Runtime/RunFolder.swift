@@ -12,6 +12,18 @@ public struct RunFolder: Sendable {
         self.path = path
     }
 
+    /// Where a step's input path points. A relative path names a file this run wrote when there
+    /// is one (an audio stretch cut by an earlier step, captions it extracted), else a file
+    /// relative to the workflow: steps' file outputs are relative to the run folder, so a later
+    /// step reads them as they are given, and the path (part of the cache key) is the same in every run.
+    public func input(_ path: String, workflowDirectory: String) -> String {
+        if !path.hasPrefix("/"), OutputPaths.problem(with: path) == nil {
+            let written = Paths.resolve(path, relativeTo: self.path)
+            if FileManager.default.fileExists(atPath: written) { return written }
+        }
+        return Paths.resolve(path, relativeTo: workflowDirectory)
+    }
+
     /// The absolute path of a file in the folder, after checking it stays inside.
     public func resolve(_ relative: String) throws(StepError) -> String {
         if let problem = OutputPaths.problem(with: relative) { throw StepError("output path \(problem)") }

@@ -31,7 +31,7 @@ extension Runner {
             services[service] = .object(settings)
         }
         let components = CacheKeyComponents(kind: kind, arguments: arguments, scope: itemScope, services: services,
-                                            workflowDirectory: context.workflowDirectory, digests: context.digests)
+                                            workflowDirectory: context.workflowDirectory, runFolder: context.folder, digests: context.digests)
 
         // One parallelism slot per attempt, given back while waiting to retry.
         let lease = try await context.slots.lease()

@@ -119,7 +119,8 @@ public struct Runner: Sendable {
                     let why = report.status == .failed ? "failed" : report.status == .skipped ? "was skipped" : "was cancelled"
                     for dependent in dependents[id] ?? [] {
                         guard case .pending = progress[dependent] else { continue }
-                        if succeeded {
+                        let mayBeSkipped = report.status == .skipped && stepsByID[dependent]?.optionalNeeds.contains(id) == true
+                        if succeeded || mayBeSkipped {
                             unfinishedNeeds[dependent, default: 0] -= 1
                             if unfinishedNeeds[dependent] == 0 { ready.append(dependent) }
                         } else {

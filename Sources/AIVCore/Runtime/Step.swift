@@ -67,9 +67,9 @@ public struct StepContext: Sendable {
         return try services.client(name, step: stepID, item: index, logger: logger)
     }
 
-    /// An input path resolved against the workflow's folder (absolute paths stay as they are).
+    /// An input path: a file this run wrote, else one relative to the workflow (absolute paths stay as they are).
     public func inputPath(_ path: String) -> String {
-        Paths.resolve(path, relativeTo: workflowDirectory)
+        runFolder.input(path, workflowDirectory: workflowDirectory)
     }
 }
 

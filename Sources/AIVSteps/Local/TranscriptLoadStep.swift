@@ -2,7 +2,9 @@ import AIVCore
 import Foundation
 
 /// `transcript.load`: reads a SubRip, WebVTT or JSON transcript into timed segments, and cuts
-/// them into overlapping time windows so a long stream can be analysed in pieces.
+/// them into overlapping time windows so a long stream can be analysed in pieces. Instead of a
+/// file it takes pieces transcribed separately (windows of audio heard by Gemini), each with its
+/// times counted from its own beginning, and puts them on the recording's clock.
 ///
 /// ```yaml
 /// - id: transcript
@@ -38,10 +40,15 @@ public struct TranscriptLoadStep: Step {
             JSON transcripts are a list of {start, end, text, speaker?} objects (seconds; `duration` may replace `end`), \
             or an object with such a `segments` list. Windows start every `window` minus `overlap` seconds, so a line near a boundary is seen whole \
             by at least one window; a segment belongs to each window its start falls in, and windows that would add \
-            nothing (empty, or only the previous window's overlap) are skipped.
+            nothing (empty, or only the previous window's overlap) are skipped. \
+            Give `parts` instead of `path` for a transcript made in pieces: a list of segment lists ({start, end?, text, speaker?}, \
+            seconds from the start of their piece), with `offsets`, where each piece starts in the recording; a missing `end` is the next segment's start \
+            (or the segment's own start, for the last). A null `path` or `parts` counts as not given, so one step can take whichever a workflow's branches made.
             """,
         arguments: [
-            Property("path", .string, required: true, role: .inputFile, "The transcript file."),
+            Property("path", .anyOf([.string, .null]), role: .inputFile, "The transcript file (or give `parts`)."),
+            Property("parts", .anyOf([.array(.array(.any)), .null]), "Pieces transcribed separately: a list of segment lists, times from each piece's start."),
+            Property("offsets", .anyOf([.array(.number), .null]), "Where each of `parts` starts in the recording, in seconds (default 0 for every piece)."),
             Property("format", .oneOfStrings(["auto", "srt", "vtt", "json"]), default: "auto", "File format; auto goes by extension and content."),
             Property("window", .anyOf([.number, .string]), default: "10m", role: .duration, "Length of each chunk."),
             Property("overlap", .anyOf([.number, .string]), default: "30s", role: .duration, "How much consecutive chunks share."),
@@ -65,8 +72,8 @@ public struct TranscriptLoadStep: Step {
     static let sizeLimit = 64 << 20
 
     public func run(_ arguments: StepArguments, context: StepContext) async throws -> StepResult {
-        let path = try arguments.string("path")
-        let format = try arguments.optionalString("format") ?? "auto"
+        let path = try arguments.optionalString("path").flatMap { $0.isEmpty ? nil : $0 }
+        let parts = arguments["parts"]?.arrayValue
         let window = try arguments.duration("window", default: 600)
         let overlap = try arguments.duration("overlap", default: 30)
         guard window > 0 else { throw StepError.argument("window", "must be longer than 0 seconds") }
@@ -75,6 +82,23 @@ public struct TranscriptLoadStep: Step {
             throw StepError.argument("overlap", "(\(Durations.format(overlap))) must be shorter than 'window' (\(Durations.format(window)))")
         }
 
+        let parsed: [TranscriptSegment]
+        switch (path, parts) {
+        case (let path?, nil):
+            parsed = try Self.load(path, format: try arguments.optionalString("format") ?? "auto", context: context)
+        case (nil, let parts?):
+            parsed = try Self.assemble(parts, offsets: arguments["offsets"]?.arrayValue)
+        case (.some, .some):
+            throw StepError("give either 'path' (a transcript file) or 'parts' (pieces transcribed separately), not both")
+        case (nil, nil):
+            throw StepError("needs 'path' (a transcript file) or 'parts' (pieces transcribed separately); both are empty")
+        }
+        try Task.checkCancellation()
+        return try Self.result(parsed, window: window, overlap: overlap)
+    }
+
+    /// Reads and parses a transcript file; a problem names the file and line.
+    static func load(_ path: String, format: String, context: StepContext) throws -> [TranscriptSegment] {
         let text = try Self.read(path, resolved: context.inputPath(path))
         let chosen: TranscriptFormat
         if format == "auto" {
@@ -94,8 +118,45 @@ public struct TranscriptLoadStep: Step {
         } catch {
             throw StepError("\(path):\(error.line): \(error.message)")
         }
-        try Task.checkCancellation()
+        return parsed
+    }
 
+    /// Segments of pieces transcribed separately, moved by their offsets onto the recording's
+    /// clock; a problem names the piece and segment (`parts[2][5]`).
+    static func assemble(_ parts: [JSONValue], offsets: [JSONValue]?) throws(StepError) -> [TranscriptSegment] {
+        if let offsets, offsets.count != parts.count {
+            throw StepError.argument("offsets", "has \(offsets.count) values for \(parts.count) parts; give one per part")
+        }
+        var segments: [TranscriptSegment] = []
+        for (p, part) in parts.enumerated() {
+            let offset = offsets?[p].numberValue ?? 0
+            guard offset >= 0, offset.isFinite else { throw StepError.argument("offsets", "[\(p)] must be 0 or more seconds") }
+            guard let list = part.arrayValue else { throw StepError.argument("parts", "[\(p)] must be a list of segments, got \(part.typeName)") }
+            for (i, item) in list.enumerated() {
+                let at = "parts[\(p)][\(i)]"
+                func seconds(_ name: String) throws(StepError) -> Double? {
+                    guard let value = item[name], value != .null else { return nil }
+                    guard let number = value.numberValue, number.isFinite, number >= 0 else {
+                        throw StepError("\(at).\(name) must be 0 or more seconds, got \(value.canonicalJSON)")
+                    }
+                    return number
+                }
+                guard let start = try seconds("start") else { throw StepError("\(at) has no 'start' (seconds)") }
+                guard let text = item["text"]?.stringValue else { throw StepError("\(at) has no 'text'") }
+                let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+                guard !trimmed.isEmpty else { continue }
+                let next = i + 1 < list.count ? list[i + 1]["start"]?.numberValue : nil
+                let end = try seconds("end") ?? max(start, next ?? start)
+                guard end >= start else { throw StepError("\(at) ends (\(end)) before it starts (\(start))") }
+                let speaker = item["speaker"]?.stringValue.flatMap { $0.trimmingCharacters(in: .whitespaces).isEmpty ? nil : $0 }
+                segments.append(TranscriptSegment(start: offset + start, end: offset + end, speaker: speaker, text: trimmed))
+            }
+        }
+        return segments
+    }
+
+    /// Numbered segments in time order, and their windows.
+    static func result(_ parsed: [TranscriptSegment], window: Double, overlap: Double) throws -> StepResult {
         // Stable: segments that start together keep their order in the file.
         let sorted = parsed.enumerated().sorted { ($0.element.start, $0.offset) < ($1.element.start, $1.offset) }.map(\.element)
         let segments: [JSONValue] = sorted.enumerated().map { index, segment in
