@@ -75,6 +75,6 @@ let package = Package(
             .product(name: "Clocks", package: "swift-clocks"),
         ]),
         .testTarget(name: "AIVStepsTests", dependencies: ["AIVCore", "AIVSteps", "AIVOBS", "AIVTestSupport"]),
-        .testTarget(name: "aivTests", dependencies: ["aiv", "AIVStore", "AIVCore", "AIVTestSupport"]),
+        .testTarget(name: "aivTests", dependencies: ["aiv", "AIVStore", "AIVCore", "AIVOBS", "AIVTestSupport"]),
     ]
 )

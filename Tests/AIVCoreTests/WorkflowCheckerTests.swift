@@ -21,13 +21,16 @@ import Testing
                   pth: t.srt
                   format: docx
                   window: [1]
-            
+              - id: b
+                uses: file.write
+                with: {content: x}
+
             """)
         #expect(diagnose(yaml) == [
-            "9:7: error: step 'a' is missing argument 'path' of transcript.load (a string: The transcript file.)",
-            "9:7: error: unknown argument 'pth' for transcript.load; did you mean 'path'?; it takes path, format, window, overlap",
+            "9:7: error: unknown argument 'pth' for transcript.load; did you mean 'path'?; it takes path, parts, offsets, format, window, overlap",
             "10:15: error: argument 'format' of transcript.load expected one of 'auto', 'srt', 'vtt', 'json', got 'docx'",
             "11:15: error: argument 'window' of transcript.load expects a number or a string, got a list",
+            "14:11: error: step 'b' is missing argument 'path' of file.write (a string: Where to write, relative to the run folder.)",
         ])
     }
 
@@ -176,6 +179,18 @@ import Testing
         let messages = diagnose(yaml)
         #expect(messages.contains("8:22: error: step 'a' needs unknown step 'bb'; did you mean 'b'?"))
         #expect(messages.contains("6:9: error: dependency cycle: 'a' → 'b' → 'a'"))
+    }
+
+    @Test func maxParallelIsAPositiveWholeNumberOnAForEachStep() {
+        let yaml = workflow("""
+              - {id: a, uses: file.write, max_parallel: 2, with: {path: a.txt, content: x}}
+              - {id: b, uses: file.write, max_parallel: 0, for_each: [1], with: {path: "b${{ index }}.txt", content: x}}
+
+            """)
+        #expect(diagnose(yaml) == [
+            "6:45: error: 'max_parallel' limits the items of a for_each, and step 'a' has no 'for_each'",
+            "7:45: error: 'max_parallel' is how many items of the for_each run at once: a whole number of at least 1",
+        ])
     }
 
     @Test func checksOutputPathsStayInsideTheRunFolder() {

@@ -50,6 +50,29 @@ func advance(_ clock: TestClock<Duration>, by step: Duration, until done: () -> 
         #expect(!overlapped(tag))
     }
 
+    @Test func aStepsMaxParallelOfOneRunsItsItemsOneAfterAnotherInOrder() async throws {
+        var harness = Harness()
+        let serial = unique("items"), free = unique("free")
+        let yaml = """
+            name: p
+            steps:
+              - id: shown
+                uses: test.sleep
+                max_parallel: 1
+                for_each: [80, 40, 60, 20]
+                with: {ms: "${{ item }}", tag: "\(serial)-${{ index }}"}
+              - {id: other, uses: test.sleep, for_each: [80, 80], with: {ms: "${{ item }}", tag: \(free)}}
+            """
+        let report = try await harness.run(yaml, maxParallel: 4)
+        #expect(report.status == .succeeded)
+        let spans = (0..<4).compactMap { Calls.shared.intervals("\(serial)-\($0)").first }
+        #expect(spans.count == 4)
+        // Each item starts once the one before it in the list has finished, shortest or not.
+        for (before, after) in zip(spans, spans.dropFirst()) { #expect(after.start >= before.end) }
+        // Another step's items are not held back.
+        #expect(overlapped(free))
+    }
+
     @Test func forEachItemsRunInParallelAndAreCollectedInOrder() async throws {
         var harness = Harness()
         let yaml = """

@@ -5,31 +5,6 @@ import Foundation
 import Testing
 @testable import AIVSteps
 
-/// The OBS Studio these tests drive: the one `.ci/run` starts headless (../shared/obs), at
-/// OBS_WEBSOCKET_URL with OBS_WEBSOCKET_PASSWORD (defaults: ws://127.0.0.1:4455, secret123).
-enum RealOBS {
-    static let environment = ProcessInfo.processInfo.environment
-    static let url = environment["OBS_WEBSOCKET_URL"] ?? "ws://127.0.0.1:4455"
-    static let password = environment["OBS_WEBSOCKET_PASSWORD"] ?? "secret123"
-
-    /// Whether something listens at the URL's port; with AIV_REQUIRE_OBS=1 (CI) a missing OBS fails the tests instead of skipping them.
-    static let available: Bool = {
-        let port = URLComponents(string: url)?.port ?? 4455
-        let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(socket) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        return connected == 0
-    }()
-
-    static var enabled: Bool { available || environment["AIV_REQUIRE_OBS"] == "1" }
-}
-
 final class OBSHarness: @unchecked Sendable {
     let steps = StepHarness()
     let hub: ServiceHub

@@ -19,6 +19,33 @@ import Testing
         return try await harness.failure(TemplateRenderStep.self, arguments)
     }
 
+    @Test(arguments: [
+        ("hello", 5, 5), ("草", 2, 1), ("てぇてぇ — precious", 8 + 1 + 1 + 1 + 8, 15),
+        ("see https://www.youtube.com/watch?v=aiv-sample-02&t=125s now", 4 + 23 + 4, 60),
+        ("e\u{301}", 1, 1), ("👍", 2, 1), ("👨‍👩‍👧", 2, 1), ("…", 2, 1),
+    ])
+    func postsAreCountedAsXAndAsCharacters(text: String, x: Int, characters: Int) async throws {
+        let harness = StepHarness()
+        harness.workflow.write("t.mustache", "{{text}}")
+        let asX = try await harness.outputs(TemplateRenderStep.self, ["template": "t.mustache", "values": ["text": .string(text)], "count": "x"])
+        #expect(asX["length"] == .int(x))
+        let asCharacters = try await harness.outputs(TemplateRenderStep.self, ["template": "t.mustache", "values": ["text": .string(text)]])
+        #expect(asCharacters["length"] == .int(characters))
+    }
+
+    @Test func aPostOverItsPlatformsLimitFailsSayingByHowMuch() async throws {
+        let harness = StepHarness()
+        harness.workflow.write("t.mustache", "{{title}} https://example.com/a-very-long-link-that-x-shortens")
+        // 128 × 2 + a space + a link: exactly X's 280.
+        let title = String(repeating: "草", count: 128)
+        let fits = try await harness.outputs(TemplateRenderStep.self, ["template": "t.mustache", "values": ["title": .string(title)],
+                                                                       "max_length": 280, "count": "x"])
+        #expect(fits["length"] == 280)
+        let message = try await harness.failure(TemplateRenderStep.self, ["template": "t.mustache", "values": ["title": .string(title + "草")],
+                                                                          "max_length": 280, "count": "x"])
+        #expect(message?.contains("the text is 282 characters as X counts them (a link 23, Japanese and emoji 2 each), over max_length 280") == true)
+    }
+
     @Test func rendersPlainTextNeverHTMLEscaped() async throws {
         let outputs = try await render("{{quote}} | {{{quote}}} | {{&quote}}\n", ["quote": "Tom & Jerry's <b>\"best\"</b> > 1"])
         #expect(outputs["text"] == "Tom & Jerry's <b>\"best\"</b> > 1 | Tom & Jerry's <b>\"best\"</b> > 1 | Tom & Jerry's <b>\"best\"</b> > 1\n")

@@ -69,7 +69,7 @@ import Testing
         #expect(schema.status == 0)
         #expect((try? JSONSerialization.jsonObject(with: Data(schema.stdout.utf8))) != nil)
         let kinds = try await CommandRunner.run(["kinds", "transcript.load"])
-        #expect(kinds.stdout.contains("path (required)"))
+        #expect(kinds.stdout.contains("window   a number or a string                 \"10m\"    Length of each chunk."))
         let unknown = try await CommandRunner.run(["kinds", "transcript.lod"])
         #expect(unknown.status != 0)
         #expect(unknown.stderr.contains("did you mean 'transcript.load'?"))

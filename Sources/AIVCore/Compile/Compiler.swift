@@ -62,7 +62,7 @@ public struct Compiler: Sendable {
             steps.append(PlannedStep(
                 id: id, name: step.name, kind: kind.name, kindVersion: kind.version, effect: kind.effect, service: kind.service,
                 needs: needs, layer: layers[id] ?? 0, arguments: step.arguments?.json.objectValue ?? [:],
-                condition: condition, forEach: fanout, retry: step.retry, timeout: step.timeout,
+                condition: condition, forEach: fanout, maxParallel: step.maxParallel, retry: step.retry, timeout: step.timeout,
                 continueOnError: step.continueOnError, optionalNeeds: Set(step.optionalNeeds.map(\.id)), cache: step.cache,
                 isCacheable: kind.effect == .deterministic && step.cache != .off,
                 prompts: prompts, location: step.location))

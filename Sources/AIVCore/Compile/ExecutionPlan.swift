@@ -50,6 +50,8 @@ public struct PlannedStep: Sendable, Codable {
     public var arguments: [String: JSONValue]
     public var condition: Condition?
     public var forEach: Fanout?
+    /// At most this many items at once; nil: as many as the run's parallelism allows.
+    public var maxParallel: Int?
     public var retry: RetryPolicy
     public var timeout: Double?
     public var continueOnError: Bool

@@ -35,7 +35,11 @@ public enum PlanPrinter {
         if step.retry.attempts > 1 { notes.append("\(step.retry.attempts) attempts") }
         if let timeout = step.timeout { notes.append("timeout \(Durations.format(timeout))") }
         if step.continueOnError { notes.append("continues on error") }
-        if !step.optionalNeeds.isEmpty { notes.append("runs even if \(step.optionalNeeds.sorted().joined(separator: ", ")) is skipped") }
+        if let limit = step.maxParallel { notes.append(limit == 1 ? "items one at a time" : "at most \(limit) items at once") }
+        if !step.optionalNeeds.isEmpty {
+            let names = step.optionalNeeds.sorted()
+            notes.append(names.count == 1 ? "runs even if \(names[0]) is skipped" : "runs even if any of \(names.joined(separator: ", ")) is skipped")
+        }
         return notes.joined(separator: "; ")
     }
 

@@ -5,7 +5,7 @@ import Foundation
 /// arguments, references) is `WorkflowChecker`'s job.
 public struct WorkflowLoader: Sendable {
     public static let topLevelFields = ["name", "description", "inputs", "services", "steps"]
-    public static let stepFields = ["id", "name", "uses", "with", "needs", "optional_needs", "if", "for_each", "retry", "timeout",
+    public static let stepFields = ["id", "name", "uses", "with", "needs", "optional_needs", "if", "for_each", "max_parallel", "retry", "timeout",
                                     "continue_on_error", "cache"]
     public static let inputFields = ["type", "description", "default", "required"]
     public static let retryFields = ["attempts", "backoff", "factor", "max_delay", "jitter"]
@@ -204,6 +204,16 @@ public struct WorkflowLoader: Sendable {
             }
         }
 
+        var maxParallel: Int?
+        if let value = fields["max_parallel"] {
+            if case .int(let n) = value.content, n >= 1 { maxParallel = n } else {
+                diagnostics.error("'max_parallel' is how many items of the for_each run at once: a whole number of at least 1", at: value.location, length: value.length)
+            }
+            if forEach == nil {
+                diagnostics.error("'max_parallel' limits the items of a for_each, and \(owner) has no 'for_each'", at: value.location, length: value.length)
+            }
+        }
+
         var cache = CacheSetting.automatic
         let cacheValue = fields["cache"]
         if let value = cacheValue {
@@ -223,7 +233,7 @@ public struct WorkflowLoader: Sendable {
         return StepDeclaration(
             id: id, location: idLocation, name: fields.string("name", diagnostics: &diagnostics)?.0,
             kind: kind, kindLocation: kindLocation, arguments: arguments, needs: needs, optionalNeeds: optionalNeeds,
-            condition: condition, forEach: forEach,
+            condition: condition, forEach: forEach, maxParallel: maxParallel,
             retry: loadRetry(fields["retry"], owner: owner, diagnostics: &diagnostics),
             timeout: fields.duration("timeout", diagnostics: &diagnostics),
             continueOnError: fields.bool("continue_on_error", diagnostics: &diagnostics) ?? false,

@@ -104,6 +104,8 @@ public struct StepDeclaration: Sendable {
     public var condition: SourceValue?
     /// The `for_each:` list: a YAML list or an expression that yields one.
     public var forEach: SourceValue?
+    /// At most this many items of the `for_each` at once (`max_parallel: 1`: one after another, in order).
+    public var maxParallel: Int?
     public var retry: RetryPolicy
     public var timeout: Double?
     public var continueOnError: Bool
@@ -113,7 +115,7 @@ public struct StepDeclaration: Sendable {
     public init(id: String, location: SourceLocation, name: String? = nil, kind: String, kindLocation: SourceLocation,
                 arguments: SourceValue? = nil, needs: [(id: String, location: SourceLocation)] = [],
                 optionalNeeds: [(id: String, location: SourceLocation)] = [],
-                condition: SourceValue? = nil, forEach: SourceValue? = nil, retry: RetryPolicy = .none,
+                condition: SourceValue? = nil, forEach: SourceValue? = nil, maxParallel: Int? = nil, retry: RetryPolicy = .none,
                 timeout: Double? = nil, continueOnError: Bool = false, cache: CacheSetting = .automatic,
                 cacheLocation: SourceLocation? = nil) {
         self.id = id
@@ -126,6 +128,7 @@ public struct StepDeclaration: Sendable {
         self.optionalNeeds = optionalNeeds
         self.condition = condition
         self.forEach = forEach
+        self.maxParallel = maxParallel
         self.retry = retry
         self.timeout = timeout
         self.continueOnError = continueOnError

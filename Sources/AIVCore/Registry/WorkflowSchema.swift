@@ -27,6 +27,7 @@ public enum WorkflowSchema {
                 "optional_needs": ["anyOf": [["type": "string"], ["type": "array", "items": ["type": "string"]]], "description": "Steps that must finish first but may be skipped without skipping this one (their outputs are then null)."],
                 "if": ["anyOf": [["type": "string"], ["type": "boolean"]], "description": "Run only when this expression is true."],
                 "for_each": ["anyOf": [["type": "array"], expression], "description": "Run once per element, with item and index in scope."],
+                "max_parallel": ["type": "integer", "minimum": 1, "description": "At most this many for_each items at once (1: one after another, in order)."],
                 "retry": ["anyOf": [["type": "integer", "minimum": 1], [
                     "type": "object", "additionalProperties": false,
                     "properties": ["attempts": ["type": "integer", "minimum": 1], "backoff": duration, "factor": ["type": "number", "minimum": 1],

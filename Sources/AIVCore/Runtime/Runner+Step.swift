@@ -42,7 +42,11 @@ extension Runner {
         let done = Counter()
         do {
             let results: [Invocation] = try await withThrowingTaskGroup(of: (Int, Invocation).self) { group in
-                for position in 0..<count {
+                // Items start in order, at most `max_parallel` at a time; the run's slots bound them too.
+                var started = 0
+                func startNext() {
+                    let position = started
+                    started += 1
                     let item = items?[position]
                     let index = items == nil ? nil : position
                     group.addTask {
@@ -52,8 +56,12 @@ extension Runner {
                         return (position, invocation)
                     }
                 }
+                while started < min(count, step.maxParallel ?? count) { startNext() }
                 var collected = [Invocation?](repeating: nil, count: count)
-                for try await (position, invocation) in group { collected[position] = invocation }
+                for try await (position, invocation) in group {
+                    collected[position] = invocation
+                    if started < count { startNext() }
+                }
                 return collected.map { $0! }
             }
             let outputs: JSONValue = items == nil ? results[0].outputs : .array(results.map(\.outputs))

@@ -39,6 +39,15 @@ public struct StepArguments: Sendable, Equatable {
         return members
     }
 
+    /// A whole number, or nil when not given.
+    public func optionalInt(_ name: String) throws(StepError) -> Int? {
+        guard let value = self[name] else { return nil }
+        guard let number = value.numberValue, number.rounded() == number, abs(number) < 1e15 else {
+            throw .argument(name, "must be a whole number, not \(value.typeName)")
+        }
+        return Int(number)
+    }
+
     /// Seconds, from a number or a duration string ("90s", "10m").
     public func duration(_ name: String, default fallback: Double) throws(StepError) -> Double {
         guard let value = self[name] else { return fallback }

@@ -23,17 +23,22 @@ public struct TemplateRenderStep: Step {
             The template file may start with front matter declaring its variables (input.schema), as prompt files do. \
             The text is plain, never HTML-escaped; values render as expressions interpolate them (3, not 3.0; null as \
             nothing). A variable the template uses but `values` does not give is an error, unless declared optional \
-            (`name?: string`); a value given as null counts as given.
+            (`name?: string`); a value given as null counts as given. \
+            With `max_length`, a text longer than that fails the step, counted as `count` says: `characters` (as Bluesky, Threads, \
+            Instagram and YouTube count) or `x` (X's weighted count: a link is 23, Japanese and emoji 2 each; X's limit is 280).
             """,
         arguments: [
             Property("template", .string, required: true, role: .template(variables: "values"), "The template file, relative to the workflow."),
             Property("values", .map(.any), default: [:], "The values the template reads."),
             Property("output", .string, role: .outputPath, "A file in the run folder to write the text to."),
+            Property("max_length", .integer, "The longest text allowed (a platform's post limit), counted as `count` says."),
+            Property("count", .oneOfStrings(PostLength.allCases.map(\.rawValue)), default: "characters", "How `max_length` counts: characters, or x (X's weighted count)."),
         ],
         outputs: .object([
             Property("text", .string, required: true, "The rendered text."),
             Property("path", .anyOf([.string, .null]), required: true, "The file written, when `output` was given."),
             Property("bytes", .integer, required: true, "Size of the text in UTF-8 bytes."),
+            Property("length", .integer, required: true, "Length of the text, counted as `count` says."),
         ]),
         example: """
             - id: worksheet
@@ -54,6 +59,13 @@ public struct TemplateRenderStep: Step {
         try Self.checkValues(template, path: path, noun: "template", values: values)
 
         let text = try Self.render(template, values: values)
+        guard let counting = PostLength(rawValue: try arguments.optionalString("count") ?? "characters") else {
+            throw StepError.argument("count", "must be characters or x")
+        }
+        let length = counting.count(text)
+        if let limit = try arguments.optionalInt("max_length"), length > limit {
+            throw StepError("the text is \(length) \(counting.explanation), over max_length \(limit): shorten the template or its values")
+        }
         var written: String?
         if let output {
             written = try context.runFolder.write(Data(text.utf8), to: output)
@@ -63,6 +75,7 @@ public struct TemplateRenderStep: Step {
                 "text": .string(text),
                 "path": written.map(JSONValue.string) ?? .null,
                 "bytes": .int(text.utf8.count),
+                "length": .int(length),
             ],
             files: written.map { [$0] } ?? [])
     }

@@ -11,12 +11,17 @@ public struct OBSTextStep: Step {
     public static let kind = StepKindDescription(
         name: "obs.text",
         summary: "Set the text of an OBS text source, creating it in a scene if asked.",
-        discussion: "The text source kind is discovered from OBS (text_ft2_source_v2 on Linux, text_gdiplus_v2 on Windows).",
+        discussion: """
+            The text source kind is discovered from OBS (text_ft2_source_v2 on Linux, text_gdiplus_v2 on Windows). With `hold`, the step \
+            keeps the text on screen that long before it finishes, so a for_each with max_parallel: 1 shows a list one item at a time \
+            (a dry run does not wait).
+            """,
         arguments: [
             Property("source", .string, required: true, "The text source's name."),
             Property("text", .string, required: true, "The text to show."),
             Property("scene", .string, "The scene to create the source in (with create: true)."),
             Property("create", .boolean, default: false, "Create the source when OBS has none by that name."),
+            Property("hold", .anyOf([.number, .string]), default: 0, role: .duration, "How long the text stays before the step finishes."),
         ],
         outputs: .object([
             Property("source", .string, required: true, "The source."),
@@ -33,6 +38,16 @@ public struct OBSTextStep: Step {
             """)
 
     public func run(_ arguments: StepArguments, context: StepContext) async throws -> StepResult {
+        let hold = try arguments.duration("hold", default: 0)
+        guard hold >= 0 else { throw StepError.argument("hold", "must be 0 seconds or more") }
+        let result = try await show(arguments, context: context)
+        if hold > 0, context.services?.mode != .replay {
+            try await context.clock.sleep(for: .milliseconds(Int64(hold * 1000)))
+        }
+        return result
+    }
+
+    func show(_ arguments: StepArguments, context: StepContext) async throws -> StepResult {
         let client = try OBSClient(context: context)
         let source = try arguments.string("source")
         let text = try arguments.string("text")
