@@ -58,7 +58,7 @@ final class OBSHarness: @unchecked Sendable {
     }
 }
 
-@Suite(.serialized, .enabled(if: RealOBS.enabled, "needs OBS Studio's WebSocket server (.ci/run starts one)"))
+@Suite(.serialized, .enabled(if: RealOBS.enabled, "needs OBS Studio's WebSocket server (.ci/run starts one)"), .realOBS)
 struct OBSStepsTests {
     @Test func switchesToASceneItCreatesAndAFailedRequestSaysOBSsStatus() async throws {
         let obs = OBSHarness()

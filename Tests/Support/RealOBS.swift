@@ -1,4 +1,5 @@
 import Foundation
+import Testing
 
 /// The OBS Studio these tests drive: the one `.ci/run` starts headless (../shared/obs), at
 /// OBS_WEBSOCKET_URL with OBS_WEBSOCKET_PASSWORD (defaults: ws://127.0.0.1:4455, secret123).
@@ -25,3 +26,38 @@ public enum RealOBS {
     public static var enabled: Bool { available || environment["AIV_REQUIRE_OBS"] == "1" }
 }
 
+
+/// One test at a time drives the real OBS: tests in different suites (and targets) run in
+/// parallel in one process, and two recordings or program-scene switches at once would trip each
+/// other. Apply `.realOBS` to a suite (the whole suite holds OBS) or to a test.
+public struct RealOBSAccess: TestTrait, SuiteTrait, TestScoping {
+    public func provideScope(for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void) async throws {
+        try await RealOBS.gate.run(function)
+    }
+}
+
+extension Trait where Self == RealOBSAccess {
+    public static var realOBS: RealOBSAccess { RealOBSAccess() }
+}
+
+extension RealOBS {
+    static let gate = AsyncGate()
+}
+
+/// A lock that waits without blocking a thread, taken in arrival order.
+actor AsyncGate {
+    private var busy = false
+    private var waiting: [CheckedContinuation<Void, Never>] = []
+
+    func run(_ body: @Sendable () async throws -> Void) async throws {
+        if busy {
+            await withCheckedContinuation { waiting.append($0) }
+        } else {
+            busy = true
+        }
+        defer {
+            if waiting.isEmpty { busy = false } else { waiting.removeFirst().resume() }
+        }
+        try await body()
+    }
+}

@@ -29,7 +29,7 @@ import Testing
         #expect(handoff.contains("transcript: null"))
     }
 
-    @Test(.enabled(if: RealOBS.enabled, "needs OBS Studio's WebSocket server (.ci/run starts one)"))
+    @Test(.enabled(if: RealOBS.enabled, "needs OBS Studio's WebSocket server (.ci/run starts one)"), .realOBS)
     func aLiveRunShowsEachExpressionInTurnRecordsAndHandsTheFileToPostStream() async throws {
         let workspace = try Workspace()
         let tag = UUID().uuidString.prefix(6)
