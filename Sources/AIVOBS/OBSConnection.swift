@@ -21,6 +21,8 @@ public actor OBSConnection {
     private var waiters: [(id: Int, type: String, match: @Sendable (JSONValue) -> Bool, promise: Promise)] = []
     private var closedError: OBSConnectionError?
     private var wasIdentified = false
+    /// A request went unanswered: no new work, and closed once the last waiter is done.
+    private var retiring = false
     private var nextID = 0
     private var task: Task<Void, Never>?
     /// How long a request may wait for its answer.
@@ -156,8 +158,17 @@ public actor OBSConnection {
 
     /// OBS broke the protocol: whatever waits fails with what came, and the connection is closed
     /// (which answer went astray cannot be known); the next OBS step opens a new one.
-    private func protocolError(_ problem: String, _ text: String) {
-        let excerpt = text.count > 120 ? String(text.prefix(120)) + "…" : text
+    ///
+    /// What is quoted is the shape of a JSON message (its op and field names), never its values,
+    /// which may hold a stream key; text that is not JSON is quoted up to 80 characters.
+    private func protocolError(_ problem: String, _ text: String, message: JSONValue? = nil) {
+        let excerpt: String
+        if let message {
+            let fields = (message["d"]?.objectValue?.keys.sorted() ?? []).joined(separator: ", ")
+            excerpt = "op \(message["op"]?.canonicalJSON ?? "none"), fields: \(fields.isEmpty ? "none" : fields)"
+        } else {
+            excerpt = text.count > 80 ? String(text.prefix(80)) + "…" : text
+        }
         logger.warning("OBS at \(url) \(problem); closing the connection")
         abandon(OBSConnectionError(message: "OBS at \(url) \(problem): \(excerpt)", isDrop: false))
     }
@@ -166,8 +177,13 @@ public actor OBSConnection {
         guard let message = try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8)) else {
             return protocolError("sent a message that is not JSON", text)
         }
-        guard let op = message["op"]?.numberValue.flatMap({ OBSProtocol.Op(rawValue: Int($0)) }), message["d"]?.objectValue != nil else {
-            return protocolError("sent a message with no known op code and data", text)
+        guard let number = message["op"]?.numberValue, message["d"]?.objectValue != nil else {
+            return protocolError("sent a message with no op code and data", text, message: message)
+        }
+        // A kind of message a later OBS may add: not ours to answer.
+        guard let op = OBSProtocol.Op(rawValue: Int(number)) else {
+            logger.debug("OBS sent a message with op \(Int(number)), which aiv does not use")
+            return
         }
         let data = message["d"] ?? .null
         switch op {
@@ -183,17 +199,19 @@ public actor OBSConnection {
             identified?.resume()
             identified = nil
         case .requestResponse, .requestBatchResponse:
-            guard let id = data["requestId"]?.stringValue else { return protocolError("answered with no request id", text) }
+            guard let id = data["requestId"]?.stringValue else { return protocolError("answered with no request id", text, message: message) }
             guard op == .requestBatchResponse || data["requestStatus"]?.objectValue != nil else {
-                return protocolError("answered request \(id) with no requestStatus", text)
+                return protocolError("answered request \(id) with no requestStatus", text, message: message)
             }
             pending.removeValue(forKey: id)?.resume(returning: data)
+            closeIfRetired()
         case .event:
             let type = data["eventType"]?.stringValue ?? ""
             let eventData = data["eventData"] ?? .null
             let matched = waiters.filter { $0.type == type && $0.match(eventData) }
             waiters.removeAll { waiter in matched.contains { $0.id == waiter.id } }
             for waiter in matched { waiter.promise.fulfill(.success(eventData)) }
+            closeIfRetired()
         default:
             break
         }
@@ -207,26 +225,44 @@ public actor OBSConnection {
         if let closedError { throw closedError }
         let what = body["requestType"]?.stringValue ?? "a batch of requests"
         let timeout = requestTimeout
-        let timer = Task { [weak self] in
+        let timer = Task { [weak self, url] in
             try await Task.sleep(nanoseconds: UInt64(timeout * 1e9))
-            await self?.expire(id, OBSConnectionError(message: "OBS at \(self?.url ?? "") did not answer \(what) within \(Durations.format(timeout))",
-                                                      isDrop: false))
+            await self?.expire(id, OBSConnectionError(message: "OBS at \(url) did not answer \(what) within \(Durations.format(timeout))",
+                                                      isDrop: false), retire: true)
         }
         defer { timer.cancel() }
-        return try await withCheckedThrowingContinuation { continuation in
-            pending[id] = continuation
-            do {
-                try send(["op": .int(op.rawValue), "d": .object(body)])
-            } catch {
-                pending[id] = nil
-                continuation.resume(throwing: error)
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                if Task.isCancelled { return continuation.resume(throwing: CancellationError()) }
+                pending[id] = continuation
+                do {
+                    try send(["op": .int(op.rawValue), "d": .object(body)])
+                } catch {
+                    pending[id] = nil
+                    continuation.resume(throwing: error)
+                }
             }
+        } onCancel: {
+            Task { await self.expire(id, CancellationError(), retire: false) }
         }
     }
 
-    /// A request whose answer did not come in time; an answer arriving later is ignored.
-    private func expire(_ id: String, _ error: OBSConnectionError) {
+    /// A request that was given up on (no answer in time, or its step was cancelled); an answer
+    /// arriving later is ignored. After a timeout the connection is not trusted with new steps
+    /// (they open another), and it closes once nothing waits on it.
+    private func expire(_ id: String, _ error: any Error, retire: Bool) {
         pending.removeValue(forKey: id)?.resume(throwing: error)
+        if retire {
+            retiring = true
+            openFlag.value = false
+        }
+        closeIfRetired()
+    }
+
+    private func closeIfRetired() {
+        if retiring, pending.isEmpty, waiters.isEmpty, closedError == nil {
+            abandon(OBSConnectionError(message: "the OBS connection at \(url) stopped answering and was closed", isDrop: true))
+        }
     }
 
     /// Sends one request; returns its `responseData`, or throws OBS's status code and comment.
@@ -286,6 +322,7 @@ public actor OBSConnection {
         if let index = waiters.firstIndex(where: { $0.id == id }) {
             waiters.remove(at: index).promise.fulfill(.failure(CancellationError()))
         }
+        closeIfRetired()
     }
 }
 

@@ -142,6 +142,8 @@ import Testing
         ("windows(25, 10)", [["index": 0, "start": 0, "end": 10], ["index": 1, "start": 10, "end": 20], ["index": 2, "start": 20, "end": 25]]),
         ("windows(1200, '10m')", [["index": 0, "start": 0, "end": 600], ["index": 1, "start": 600, "end": 1200]]),
         ("windows(0, 10)", []), ("length(windows(10800, '10m'))", 18),
+        ("windows(180.03, 60)", [["index": 0, "start": 0, "end": 60], ["index": 1, "start": 60, "end": 120], ["index": 2, "start": 120, "end": 180.03]]),
+        ("windows(0.5, 60)", [["index": 0, "start": 0, "end": 0.5]]),
     ]
 
     @Test(arguments: ExpressionEvaluatorTests.functionCases)
@@ -179,6 +181,7 @@ import Testing
         ("timestamp(-1)", "'timestamp' needs a number of seconds of at least 0, got -1", 10, 2),
         ("windows(10, 0)", "'windows' needs a window size above 0 (seconds, or a duration such as '10m')", 12, 1),
         ("windows(1e9, 1)", "'windows' would make 1000000000 windows; at most 10000 (choose a larger size)", 13, 1),
+        ("windows(1e300, 1)", "'windows' would make too many windows; at most 10000 (choose a larger size)", 15, 1),
         ("format('{2}', 1)", "'format' uses {2} but has 1 value", 7, 5),
         ("format('{x}')", "'format' placeholders look like {0}; write '{{' for a brace", 7, 5),
         ("format('a } b')", "'format' found a lone '}'; write '}}' for a brace", 7, 7),

@@ -181,6 +181,15 @@ import Testing
         #expect(messages.contains("6:9: error: dependency cycle: 'a' → 'b' → 'a'"))
     }
 
+    @Test func aStepIsNotBothANeedAndAnOptionalNeed() {
+        let yaml = workflow("""
+              - {id: a, uses: file.write, with: {path: a.txt, content: x}}
+              - {id: b, uses: file.write, needs: [a], optional_needs: [a], with: {path: b.txt, content: x}}
+
+            """)
+        #expect(diagnose(yaml) == ["7:60: error: step 'b' lists 'a' under both 'needs' and 'optional_needs'; keep it in one"])
+    }
+
     @Test func maxParallelIsAPositiveWholeNumberOnAForEachStep() {
         let yaml = workflow("""
               - {id: a, uses: file.write, max_parallel: 2, with: {path: a.txt, content: x}}

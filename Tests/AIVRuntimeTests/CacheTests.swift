@@ -228,4 +228,43 @@ import Testing
         #expect(edited.verdicts["each"] == .partlyCached(cached: 1, of: 2, reason: "argument 'value' changed"))
         #expect(CacheForecast.describe(edited.verdicts["both"]) == "? known once 'notes' has run")
     }
+
+    @Test func aFileAnEarlierStepWroteIsReadFromTheRunFolderAndThePlanForeseesItsCacheHit() async throws {
+        var harness = Harness()
+        let yaml = """
+            name: f
+            steps:
+              - {id: a, uses: file.write, with: {path: sub/t.srt, content: "1\\n00:00:01,000 --> 00:00:02,000\\nhi\\n"}}
+              - {id: b, uses: transcript.load, with: {path: "${{ steps.a.outputs.path }}"}}
+            """
+        let first = try await harness.run(yaml)
+        #expect(first.statuses == ["a": .succeeded, "b": .succeeded])
+        #expect(harness.stepOutputs(run: 1, step: "b")?["segments"]?.arrayValue?.first?["text"] == "hi")
+        let blobs = BlobStore(path: harness.directory.path + "/blobs")
+        let forecast = CacheForecast(plan: try harness.plan(yaml), registry: harness.registry, cache: harness.cache, blobs: blobs,
+                                     environment: [:], workflowDirectory: harness.directory.path)
+        #expect(forecast.verdicts["a"] == .cached)
+        #expect(forecast.verdicts["b"] == .cached)
+        let second = try await harness.run(yaml)
+        #expect(second.statuses == ["a": .cached, "b": .cached])
+    }
+
+    @Test func aFileLeftInAReusedRunFolderNeverStandsInForAnInput() async throws {
+        var harness = Harness()
+        harness.directory.write("t.srt", "1\n00:00:01,000 --> 00:00:02,000\nthe corrected line\n")
+        // What an earlier run left where the next run writes (run-1/): not this run's file.
+        harness.directory.write("run-1/t.srt", "1\n00:00:01,000 --> 00:00:02,000\nstale\n\n2\n00:00:03,000 --> 00:00:04,000\nstale\n")
+        let yaml = """
+            name: f
+            inputs:
+              t: {type: file, default: t.srt}
+            steps:
+              - {id: b, uses: transcript.load, with: {path: "${{ inputs.t }}"}}
+            """
+        let report = try await harness.run(yaml)
+        #expect(report.statuses == ["b": .succeeded])
+        let outputs = harness.directory.read("run-1/_aiv/steps/b.json") ?? ""
+        #expect(outputs.contains("the corrected line"))
+        #expect(!outputs.contains("stale"))
+    }
 }

@@ -143,10 +143,15 @@ func advance(_ clock: TestClock<Duration>, by step: Duration, until done: () -> 
             steps:
               - {id: bad, uses: test.flaky, continue_on_error: true, with: {failures: 5, tag: \(unique("optional"))}}
               - {id: after_bad, uses: test.echo, optional_needs: bad, with: {value: 1}}
+              - {id: mid, uses: test.echo, needs: bad, with: {value: 2}}
+              - {id: after_mid, uses: test.echo, optional_needs: mid, with: {value: 3}}
             """
         let failed = try await harness.run(failing)
         #expect(failed.statuses["after_bad"] == .skipped)
         #expect(failed.step("after_bad")?.reason == "skipped because 'bad' failed")
+        // Nor a skip that a failure caused further up.
+        #expect(failed.statuses["mid"] == .skipped)
+        #expect(failed.statuses["after_mid"] == .skipped)
     }
 
     @Test func retriesWithExponentialBackoffOnTheInjectedClock() async throws {

@@ -135,11 +135,11 @@ import Testing
         defer { Task { await server.stop() } }
         let obs = OBSHarness(url: server.url)
         let message = await obs.failure(OBSRequestStep.self, ["request": "GetVersion"])
-        #expect(message?.contains("with no requestStatus") == true)
+        #expect(message?.contains("with no requestStatus: op 7, fields: requestId, requestType") == true)
     }
 
-    @Test func aRequestOBSNeverAnswersFailsAfterTheRequestTimeout() async throws {
-        let server = try await FakeOBS { _ in .silence }
+    @Test func aRequestOBSNeverAnswersFailsAfterTheRequestTimeoutAndTheNextStepConnectsAnew() async throws {
+        let server = try await FakeOBS { request in request.connection == 1 ? .silence : .ok(["ok": true]) }
         defer { Task { await server.stop() } }
         let obs = OBSHarness(url: server.url, settings: ["request_timeout": 0.3])
         let started = ContinuousClock.now
@@ -147,6 +147,42 @@ import Testing
         #expect(message?.contains("did not answer GetVersion within") == true)
         #expect(ContinuousClock.now - started < .seconds(5))
         #expect(server.requests.count == 1)
+        // A connection that let a request go unanswered is not trusted with the next one.
+        let outputs = try await obs.run(OBSRequestStep.self, ["request": "GetVersion"])
+        #expect(outputs["response"]?["ok"] == true)
+        #expect(server.connections == 2)
         await obs.close()
+    }
+
+    @Test func aTimeoutOfZeroIsRefusedNotACrash() async throws {
+        let server = try await FakeOBS()
+        defer { Task { await server.stop() } }
+        let obs = OBSHarness(url: server.url, settings: ["request_timeout": -1])
+        let message = await obs.failure(OBSRequestStep.self, ["request": "GetVersion"])
+        #expect(message?.contains("services.obs.request_timeout must be a duration above 0") == true)
+    }
+
+    @Test func aKindOfMessageAivDoesNotKnowIsIgnored() async throws {
+        // A later OBS may send kinds of message aiv has never heard of: they are not errors.
+        let server = try await FakeOBS { _ in .preceded(#"{"op":42,"d":{"future":true}}"#, .ok(["ok": true])) }
+        defer { Task { await server.stop() } }
+        let connection = try await OBSConnection.connect(url: server.url, password: nil, timeout: 5, logger: logger)
+        defer { Task { await connection.close() } }
+        #expect(try await connection.request("GetVersion")["ok"] == true)
+        #expect(try await connection.request("GetStats")["ok"] == true)
+        #expect(connection.isOpen)
+    }
+
+    @Test func aStepCancelledWhileWaitingForOBSStopsAtOnce() async throws {
+        let server = try await FakeOBS { _ in .silence }
+        defer { Task { await server.stop() } }
+        let connection = try await OBSConnection.connect(url: server.url, password: nil, timeout: 5, requestTimeout: 60, logger: logger)
+        defer { Task { await connection.close() } }
+        let started = ContinuousClock.now
+        let waiting = Task { try await connection.request("GetVersion") }
+        try await Task.sleep(nanoseconds: 100_000_000)
+        waiting.cancel()
+        await #expect(throws: CancellationError.self) { _ = try await waiting.value }
+        #expect(ContinuousClock.now - started < .seconds(10))
     }
 }

@@ -100,13 +100,18 @@ struct OBSStepsTests {
         #expect(results["results"]?.arrayValue?.map { $0["ok"] } == [true, true])
     }
 
-    @Test func aRecordingStartsStopsAndItsFileCanBeCut() async throws {
+    @Test func aRecordingStartsStopsAndItsFileCanBeCutAndAStartWhileRecordingLeavesItGoing() async throws {
         let obs = OBSHarness()
         defer { Task { await obs.close() } }
-        _ = try await obs.run(OBSRecordStep.self, ["action": "start"])
+        let started = try await obs.run(OBSRecordStep.self, ["action": "start"])
+        #expect(started["already"] == false)
         try await Task.sleep(nanoseconds: 2_500_000_000)
         let status = try await obs.run(OBSRecordStep.self, ["action": "status"])
         #expect(status["active"] == true)
+        // Started again (a re-run after a failure before the stop): the recording goes on.
+        let again = try await obs.run(OBSRecordStep.self, ["action": "start"])
+        #expect(again["already"] == true)
+        #expect((again["duration"]?.numberValue ?? 0) > 1)
         let stopped = try await obs.run(OBSRecordStep.self, ["action": "stop"])
         let path = try #require(stopped["path"]?.stringValue)
         #expect(FileManager.default.fileExists(atPath: path))

@@ -50,6 +50,8 @@ import Testing
         #expect(backwards?.contains("parts[0][0] ends (2.0) before it starts (5.0)") == true)
         let counts = try await harness.failure(TranscriptLoadStep.self, ["parts": [[], []], "offsets": [0]])
         #expect(counts?.contains("has 1 values for 2 parts") == true)
+        let offset = try await harness.failure(TranscriptLoadStep.self, ["parts": [[["start": 0, "text": "a"]]], "offsets": ["1:00"]])
+        #expect(offset?.contains("[0] must be 0 or more seconds, not \"1:00\"") == true)
         let neither = try await harness.failure(TranscriptLoadStep.self, ["path": nil, "parts": nil])
         #expect(neither?.contains("needs 'path' (a transcript file) or 'parts'") == true)
         harness.workflow.write("t.srt", "1\n00:00:01,000 --> 00:00:02,000\nhi\n")

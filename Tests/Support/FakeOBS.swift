@@ -13,7 +13,7 @@ import NIOWebSocket
 /// 5.x protocol document defines them.
 public final class FakeOBS: @unchecked Sendable {
     /// How the server answers one request.
-    public enum Reply: Sendable {
+    public indirect enum Reply: Sendable {
         /// `requestStatus.result` true (code 100), with this `responseData`.
         case ok(JSONValue)
         /// `requestStatus.result` false with OBS's code and comment.
@@ -26,6 +26,8 @@ public final class FakeOBS: @unchecked Sendable {
         case withoutStatus
         /// No answer at all.
         case silence
+        /// This text first, then the reply.
+        case preceded(String, Reply)
     }
 
     /// One request the server read, and the connection (1, 2, …) it came on.
@@ -199,6 +201,10 @@ private final class FakeOBSSession: ChannelInboundHandler {
             return context.close(promise: nil)
         case .withoutStatus:
             break
+        case .preceded(let text, let reply):
+            let frame = WebSocketFrame(fin: true, opcode: .text, data: context.channel.allocator.buffer(string: text))
+            context.write(wrapOutboundOut(frame), promise: nil)
+            return self.answer(reply, type: type, id: id, context: context)
         case .silence:
             return
         }

@@ -1,5 +1,12 @@
 import Foundation
 import Testing
+#if canImport(Glibc)
+import Glibc
+private let streamSocket = Int32(SOCK_STREAM.rawValue)
+#elseif canImport(Darwin)
+import Darwin
+private let streamSocket = SOCK_STREAM
+#endif
 
 /// The OBS Studio these tests drive: the one `.ci/run` starts headless (../shared/obs), at
 /// OBS_WEBSOCKET_URL with OBS_WEBSOCKET_PASSWORD (defaults: ws://127.0.0.1:4455, secret123).
@@ -11,14 +18,14 @@ public enum RealOBS {
     /// Whether something listens at the URL's port; with AIV_REQUIRE_OBS=1 (CI) a missing OBS fails the tests instead of skipping them.
     public static let available: Bool = {
         let port = URLComponents(string: url)?.port ?? 4455
-        let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(socket) }
+        let descriptor = socket(AF_INET, streamSocket, 0)
+        defer { close(descriptor) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
         return connected == 0
     }()

@@ -66,6 +66,10 @@ struct CheckRun {
 
     mutating func checkStep(_ step: StepDeclaration) {
         dependencies[step.id] = []
+        for need in step.optionalNeeds where step.needs.contains(where: { $0.id == need.id }) {
+            diagnostics.error("step '\(step.id)' lists '\(need.id)' under both 'needs' and 'optional_needs'; keep it in one",
+                              at: need.location, length: need.id.count)
+        }
         for need in step.needs + step.optionalNeeds {
             if need.id == step.id {
                 diagnostics.error("step '\(step.id)' needs itself", at: need.location, length: need.id.count)

@@ -180,7 +180,7 @@ public enum ExpressionFunctions {
             }),
         ExpressionFunction(
             name: "windows", signature: "windows(total, size)",
-            summary: "Consecutive windows of `size` (seconds or a duration such as '10m') covering 0 to `total` seconds: a list of {index, start, end}, the last one shorter.",
+            summary: "Consecutive windows of `size` (seconds or a duration such as '10m') covering 0 to `total` seconds: a list of {index, start, end}; the last one is shorter, or up to a second longer rather than leave a sliver under a second.",
             minimumArguments: 2, maximumArguments: 2, parameters: [.number, .anyOf([.number, .string])],
             resultType: { _ in .array(window) },
             implementation: { args throws(FunctionFailure) in
@@ -190,13 +190,17 @@ public enum ExpressionFunctions {
                 guard let size = Durations.seconds(args[1]), size > 0 else {
                     throw FunctionFailure("'windows' needs a window size above 0 (seconds, or a duration such as '10m')", argument: 1)
                 }
-                let count = Int((total / size).rounded(.up))
-                guard count <= 10_000 else {
-                    throw FunctionFailure("'windows' would make \(count) windows; at most 10000 (choose a larger size)", argument: 1)
+                let exact = (total / size).rounded(.up)
+                guard exact <= 10_000 else {
+                    throw FunctionFailure("'windows' would make \(exact > 1e15 ? "too many" : String(Int(exact))) windows; at most 10000 (choose a larger size)", argument: 1)
                 }
+                var count = Int(exact)
+                // A last window under a second (a recording a few milliseconds over) would hold no
+                // whole audio packet: it joins the one before.
+                if count > 1, total - Double(count - 1) * size < 1 { count -= 1 }
                 return .array((0..<count).map { index in
                     let start = Double(index) * size
-                    return ["index": .int(index), "start": .double(start), "end": .double(min(total, start + size))]
+                    return ["index": .int(index), "start": .double(start), "end": .double(index == count - 1 ? total : start + size)]
                 })
             }),
     ]

@@ -18,10 +18,12 @@ public struct CacheForecast: Sendable {
                 workflowDirectory: String, now: Date = Date()) {
         var verdicts: [String: Verdict] = [:]
         var outputs: [String: JSONValue] = [:]
+        var produced: [String: String] = [:]
         let digests = FileDigestCache()
         for step in plan.steps {
             verdicts[step.id] = Self.judge(step, plan: plan, registry: registry, cache: cache, blobs: blobs, now: now, environment: environment,
-                                           workflowDirectory: workflowDirectory, digests: digests, outputs: &outputs, verdicts: verdicts)
+                                           workflowDirectory: workflowDirectory, digests: digests, outputs: &outputs, produced: &produced,
+                                           verdicts: verdicts)
         }
         self.verdicts = verdicts
     }
@@ -29,7 +31,7 @@ public struct CacheForecast: Sendable {
     static func judge(_ step: PlannedStep, plan: ExecutionPlan, registry: StepRegistry, cache: any CacheStore, blobs: BlobStore?, now: Date,
                       environment: [String: String],
                       workflowDirectory: String, digests: FileDigestCache, outputs: inout [String: JSONValue],
-                      verdicts: [String: Verdict]) -> Verdict {
+                      produced: inout [String: String], verdicts: [String: Verdict]) -> Verdict {
         guard let kind = registry[kind: step.kind] else { return .unknown(reason: "unknown kind") }
         if step.condition?.constant == false { return .skipped(reason: "if: \(step.condition!.expression) is false") }
         for need in step.needs where outputs[need.step] == nil {
@@ -51,6 +53,7 @@ public struct CacheForecast: Sendable {
             items = list
         }
         var hits: [JSONValue] = []
+        var files: [CacheEntry.File] = []
         var reasons: [String] = []
         for (position, item) in items.enumerated() {
             var itemScope = scope
@@ -61,10 +64,11 @@ public struct CacheForecast: Sendable {
                 continue
             }
             let components = CacheKeyComponents(kind: kind, arguments: arguments, scope: itemScope, services: plan.services,
-                                                workflowDirectory: workflowDirectory, digests: digests)
+                                                workflowDirectory: workflowDirectory, produced: produced, digests: digests)
             if let entry = try? cache.entry(forKey: components.key), !entry.isExpired(for: step, now: now),
                entry.files.allSatisfy({ blobs?.contains($0.digest) ?? false }) {
                 hits.append(entry.outputs)
+                files += entry.files
                 continue
             }
             reasons.append(components.missReason(in: cache, workflow: plan.file, step: step, item: itemScope.index, now: now))
@@ -72,6 +76,7 @@ public struct CacheForecast: Sendable {
         let reason = Array(Set(reasons)).sorted().prefix(3).joined(separator: "; ")
         if hits.count == items.count {
             outputs[step.id] = step.forEach == nil ? hits[0] : .array(hits)
+            for file in files { produced[Paths.normalize(file.path)] = file.digest }
             return .cached
         }
         return hits.isEmpty ? .willRun(reason: reason) : .partlyCached(cached: hits.count, of: items.count, reason: reason)

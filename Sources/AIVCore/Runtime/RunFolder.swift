@@ -7,19 +7,21 @@ public struct RunFolder: Sendable {
     public let path: String
     /// Run metadata (outputs, logs) lives here, out of the way of the files steps write.
     public static let metadataFolder = "_aiv"
+    /// The files this run's steps wrote or took back from the cache (relative paths).
+    public let written = WrittenFiles()
 
     public init(path: String) {
         self.path = path
     }
 
-    /// Where a step's input path points. A relative path names a file this run wrote when there
-    /// is one (an audio stretch cut by an earlier step, captions it extracted), else a file
-    /// relative to the workflow: steps' file outputs are relative to the run folder, so a later
-    /// step reads them as they are given, and the path (part of the cache key) is the same in every run.
+    /// Where a step's input path points. A relative path names a file this run's steps wrote (an
+    /// audio stretch cut by an earlier step, captions it extracted), else a file relative to the
+    /// workflow: steps' file outputs are relative to the run folder, so a later step reads them as
+    /// they are given, and the path (part of the cache key) is the same in every run. Only files
+    /// written in this run count, so a file left in a reused run folder never stands in for an input.
     public func input(_ path: String, workflowDirectory: String) -> String {
-        if !path.hasPrefix("/"), OutputPaths.problem(with: path) == nil {
-            let written = Paths.resolve(path, relativeTo: self.path)
-            if FileManager.default.fileExists(atPath: written) { return written }
+        if !path.hasPrefix("/"), written.contains(path) {
+            return Paths.resolve(path, relativeTo: self.path)
         }
         return Paths.resolve(path, relativeTo: workflowDirectory)
     }
@@ -68,6 +70,7 @@ public struct RunFolder: Sendable {
         } catch {
             throw StepError("cannot write '\(relative)': \(error.localizedDescription)")
         }
+        written.insert(relative)
         return Paths.normalize(relative)
     }
 
@@ -172,5 +175,24 @@ public enum Folders {
         private var paths: Set<String> = []
         func contains(_ path: String) -> Bool { lock.withLock { paths.contains(path) } }
         func insert(_ path: String) { _ = lock.withLock { paths.insert(path) } }
+    }
+}
+
+/// The relative paths of the files a run's steps wrote, shared by every copy of its `RunFolder`.
+public final class WrittenFiles: @unchecked Sendable {
+    private let lock = NSLock()
+    private var paths: Set<String> = []
+
+    public init() {}
+
+    public func insert(_ path: String) {
+        let normalized = Paths.normalize(path)
+        lock.withLock { _ = paths.insert(normalized) }
+    }
+
+    public func contains(_ path: String) -> Bool {
+        guard OutputPaths.problem(with: path) == nil else { return false }
+        let normalized = Paths.normalize(path)
+        return lock.withLock { paths.contains(normalized) }
     }
 }

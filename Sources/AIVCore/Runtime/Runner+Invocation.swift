@@ -92,6 +92,7 @@ extension Runner {
                 }
                 // Outputs go to later steps, files, the cache and history: never with a secret in them.
                 result.outputs = environment.secrets.redact(result.outputs)
+                for path in result.files { context.folder.written.insert(path) }
                 if let problem = kind.outputs.mismatch(result.outputs) {
                     throw failure("outputs do not match \(kind.name)'s output schema: \(problem)", attempts: attempt)
                 }
@@ -135,6 +136,7 @@ extension Runner {
         guard let blobs = environment.blobs, entry.files.allSatisfy({ blobs.contains($0.digest) }) else { return nil }
         for file in entry.files {
             try blobs.restore(file.digest, to: try folder.resolve(file.path))
+            folder.written.insert(file.path)
         }
         return entry
     }

@@ -76,6 +76,8 @@ public struct Runner: Sendable {
                                                 steps: plan.steps.map { ($0.id, $0.kind) }, inputs: plan.inputs, startedAt: started))
         var progress = Dictionary(uniqueKeysWithValues: plan.steps.map { ($0.id, Progress.pending) })
         var outputs: [String: JSONValue] = [:]
+        /// Steps skipped because something before them failed (directly or through other skips).
+        var skippedAfterFailure: Set<String> = []
         var stoppedBy: String?
 
         // Scheduling by counting: each step knows how many of its needs are unfinished, and a
@@ -117,9 +119,12 @@ public struct Runner: Sendable {
                     environment.observer.handle(.stepFinished(report))
                     let succeeded = report.status == .succeeded || report.status == .cached
                     let why = report.status == .failed ? "failed" : report.status == .skipped ? "was skipped" : "was cancelled"
+                    // A skip that goes back to a failure is a failure's: optional_needs forgives only an `if:`.
+                    let afterFailure = report.status == .failed || report.status == .cancelled || skippedAfterFailure.contains(id)
                     for dependent in dependents[id] ?? [] {
                         guard case .pending = progress[dependent] else { continue }
-                        let mayBeSkipped = report.status == .skipped && stepsByID[dependent]?.optionalNeeds.contains(id) == true
+                        let mayBeSkipped = report.status == .skipped && !afterFailure && stepsByID[dependent]?.optionalNeeds.contains(id) == true
+                        if !succeeded, !mayBeSkipped, afterFailure { skippedAfterFailure.insert(dependent) }
                         if succeeded || mayBeSkipped {
                             unfinishedNeeds[dependent, default: 0] -= 1
                             if unfinishedNeeds[dependent] == 0 { ready.append(dependent) }

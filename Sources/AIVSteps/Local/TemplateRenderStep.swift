@@ -64,7 +64,7 @@ public struct TemplateRenderStep: Step {
         }
         let length = counting.count(text)
         if let limit = try arguments.optionalInt("max_length"), length > limit {
-            throw StepError("the text is \(length) \(counting.explanation), over max_length \(limit): shorten the template or its values")
+            throw StepError("the text is \(length) \(counting.explanation), \(length - limit) over max_length \(limit): shorten the template or its values")
         }
         var written: String?
         if let output {

@@ -129,8 +129,10 @@ public struct TranscriptLoadStep: Step {
         }
         var segments: [TranscriptSegment] = []
         for (p, part) in parts.enumerated() {
-            let offset = offsets?[p].numberValue ?? 0
-            guard offset >= 0, offset.isFinite else { throw StepError.argument("offsets", "[\(p)] must be 0 or more seconds") }
+            let given = offsets?[p] ?? 0
+            guard let offset = given.numberValue, offset >= 0, offset.isFinite else {
+                throw StepError.argument("offsets", "[\(p)] must be 0 or more seconds, not \(given.canonicalJSON)")
+            }
             guard let list = part.arrayValue else { throw StepError.argument("parts", "[\(p)] must be a list of segments, got \(part.typeName)") }
             for (i, item) in list.enumerated() {
                 let at = "parts[\(p)][\(i)]"

@@ -25,20 +25,25 @@ struct OBSClient: Sendable {
         hub.environmentValue("OBS_WEBSOCKET_URL") ?? hub.settings(of: "obs")["url"]?.stringValue ?? Self.defaultURL
     }
 
-    var timeout: Double { seconds("connect_timeout") ?? 5 }
+    /// How long to wait for OBS to greet and accept the password (`services.obs.connect_timeout`).
+    func connectTimeout() throws(StepError) -> Double { try seconds("connect_timeout", default: 5) }
 
     /// How long one request may wait for OBS's answer (`services.obs.request_timeout`).
-    var requestTimeout: Double { seconds("request_timeout") ?? 30 }
+    func requestTimeout() throws(StepError) -> Double { try seconds("request_timeout", default: 30) }
 
-    private func seconds(_ setting: String) -> Double? {
-        hub.settings(of: "obs")[setting].flatMap { Durations.seconds($0) }
+    private func seconds(_ setting: String, default fallback: Double) throws(StepError) -> Double {
+        guard let value = hub.settings(of: "obs")[setting] else { return fallback }
+        guard let seconds = Durations.seconds(value), seconds > 0 else {
+            throw StepError("services.obs.\(setting) must be a duration above 0, such as 5s")
+        }
+        return seconds
     }
 
     /// The run's connection, opened on first use and opened anew when the last one closed (one
     /// new connection for all the steps that find it so).
     func connection() async throws -> OBSConnection {
         let url = self.url, password = hub.secret("OBS_WEBSOCKET_PASSWORD"), logger = self.logger
-        let timeout = self.timeout, requestTimeout = self.requestTimeout
+        let timeout = try connectTimeout(), requestTimeout = try requestTimeout()
         return try await hub.sessions.value("obs", isUsable: { (connection: OBSConnection) in connection.isOpen }) {
             try await OBSConnection.connect(url: url, password: password, timeout: timeout, requestTimeout: requestTimeout, logger: logger)
         }

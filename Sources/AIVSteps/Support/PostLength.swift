@@ -29,7 +29,19 @@ enum PostLength: String, CaseIterable, Sendable {
     static let urlLength = 23
     /// Code point ranges that weigh 1 (the rest weigh 2).
     static let lightRanges: [ClosedRange<UInt32>] = [0...0x10FF, 0x2000...0x200D, 0x2010...0x201F, 0x2032...0x2037]
-    static let url = try! NSRegularExpression(pattern: #"https?://[^\s]+"#)
+    /// A link as X finds one: the scheme in any case, then ASCII URL characters only, so Japanese
+    /// text right after a link is not taken for part of it.
+    static let url = try! NSRegularExpression(pattern: #"https?://[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]+"#, options: [.caseInsensitive])
+
+    /// Punctuation that ends a sentence after a link rather than the link (a closing parenthesis
+    /// only when the link opened none).
+    static func trimmed(_ link: Substring) -> Substring {
+        var link = link
+        while let last = link.last, ".,:;!?'\"".contains(last) || (last == ")" && !link.contains("(")) {
+            link = link.dropLast()
+        }
+        return link
+    }
 
     static func weighted(_ text: String) -> Int {
         let normalized = text.precomposedStringWithCanonicalMapping
@@ -49,10 +61,11 @@ enum PostLength: String, CaseIterable, Sendable {
             }
         }
         for match in url.matches(in: normalized, range: whole) {
-            guard let range = Range(match.range, in: normalized) else { continue }
-            add(normalized[rest..<range.lowerBound])
+            guard let range = Range(match.range, in: normalized), range.lowerBound >= rest else { continue }
+            let link = trimmed(normalized[range])
+            add(normalized[rest..<link.startIndex])
             total += urlLength
-            rest = range.upperBound
+            rest = link.endIndex
         }
         add(normalized[rest...])
         return total
