@@ -135,8 +135,20 @@ import Testing
         }
     }
 
+    /// The stand-ins, and the environment that points aiv at them.
+    struct Services {
+        var gemini: FakeGemini
+        var notion: FakeNotion
+        var database: String
+        var environment: [String: String] {
+            ["GEMINI_API_KEY": gemini.apiKey, "GEMINI_BASE_URL": gemini.baseURL, "NOTION_TOKEN": notion.token,
+             "NOTION_BASE_URL": notion.baseURL, "NOTION_DATABASE_ID": database]
+        }
+        func stop() { gemini.stop(); notion.stop() }
+    }
+
     /// The stand-in model, and a fake Notion with the vocabulary database.
-    static func services() throws -> (gemini: FakeGemini, notion: FakeNotion, database: String) {
+    static func services() throws -> Services {
         let gemini = try FakeGemini()
         gemini.defaultReply = { answer($0) }
         let notion = try FakeNotion()
@@ -145,15 +157,14 @@ import Testing
             "Japanese": "title", "Reading": "rich_text", "English": "rich_text", "Category": "select", "Context": "rich_text",
             "Difficulty": "select", "Tags": "multi_select", "Source": "url", "Timestamp": "url",
         ])
-        return (gemini, notion, database)
+        return Services(gemini: gemini, notion: notion, database: database)
     }
 
     @Test func withoutATranscriptTheSubtitleTrackIsReadElseGeminiTranscribesTheAudioInStretches() async throws {
         let workspace = try Workspace()
-        let (gemini, notion, database) = try Self.services()
-        defer { gemini.stop(); notion.stop() }
-        let live = ["GEMINI_API_KEY": gemini.apiKey, "GEMINI_BASE_URL": gemini.baseURL, "NOTION_TOKEN": notion.token,
-                    "NOTION_BASE_URL": notion.baseURL, "NOTION_DATABASE_ID": database]
+        let services = try Self.services()
+        defer { services.stop() }
+        let (gemini, live) = (services.gemini, services.environment)
 
         // A recording with a subtitle track: its captions are the transcript, no audio is sent anywhere.
         let captioned = try await MediaSamples.shared.path("mkv")
@@ -200,10 +211,9 @@ import Testing
 
     @Test func liveRunsAgainstLocalServicesNeverDuplicatePagesAndAPromptEditRerunsOnlyItsStage() async throws {
         let workspace = try Workspace()
-        let (gemini, notion, database) = try Self.services()
-        defer { gemini.stop(); notion.stop() }
-        let live = ["GEMINI_API_KEY": gemini.apiKey, "GEMINI_BASE_URL": gemini.baseURL, "NOTION_TOKEN": notion.token,
-                    "NOTION_BASE_URL": notion.baseURL, "NOTION_DATABASE_ID": database]
+        let services = try Self.services()
+        defer { services.stop() }
+        let (gemini, notion, database, live) = (services.gemini, services.notion, services.database, services.environment)
         let recording = try await MediaSamples.shared.path("mp4")
         let fast = ["--input", "window=5m", "--input", "recording=\(recording)", "--input", "transcript=samples/stream-01/transcript.srt"]
         let first = try await workspace.aiv(["run", "workflows/post-stream.yaml", "--json", "--run-dir", "out/1"] + fast, environment: live)
