@@ -16,8 +16,10 @@ bash "$shared/obs/stop-obs.sh" >/dev/null 2>&1 || true
 bash "$shared/obs/start-obs.sh" >/dev/null
 trap 'bash "$shared/obs/stop-obs.sh" >/dev/null 2>&1 || true' EXIT
 
+# Recorded into a new folder first: a failed recording leaves the shipped fixtures as they were.
 state="$(mktemp -d)"
-rm -rf workflows/fixtures/live-overlay
 OBS_WEBSOCKET_URL="ws://127.0.0.1:${OBS_WS_PORT:-4455}" OBS_WEBSOCKET_PASSWORD="${OBS_WS_PASSWORD:-secret123}" \
-    .build/debug/aiv run workflows/live-overlay.yaml --record --input show_for=2s --state-dir "$state"
+    .build/debug/aiv run workflows/live-overlay.yaml --record --fixtures "$state/fixtures" --input show_for=2s --state-dir "$state"
+rm -rf workflows/fixtures/live-overlay
+mv "$state/fixtures" workflows/fixtures/live-overlay
 rm -rf "$state"

@@ -23,6 +23,8 @@ public actor OBSConnection {
     private var wasIdentified = false
     /// A request went unanswered: no new work, and closed once the last waiter is done.
     private var retiring = false
+    /// Requests whose steps were cancelled and that OBS has not answered yet.
+    private var abandoned: Set<String> = []
     private var nextID = 0
     private var task: Task<Void, Never>?
     /// How long a request may wait for its answer.
@@ -165,7 +167,8 @@ public actor OBSConnection {
         let excerpt: String
         if let message {
             let fields = (message["d"]?.objectValue?.keys.sorted() ?? []).joined(separator: ", ")
-            excerpt = "op \(message["op"]?.canonicalJSON ?? "none"), fields: \(fields.isEmpty ? "none" : fields)"
+            let op = message["op"]?.numberValue.map { String(format: "%g", $0) } ?? "none"
+            excerpt = "op \(op), fields: \(fields.isEmpty ? "none" : fields)"
         } else {
             excerpt = text.count > 80 ? String(text.prefix(80)) + "…" : text
         }
@@ -177,13 +180,16 @@ public actor OBSConnection {
         guard let message = try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8)) else {
             return protocolError("sent a message that is not JSON", text)
         }
-        guard let number = message["op"]?.numberValue, message["d"]?.objectValue != nil else {
-            return protocolError("sent a message with no op code and data", text, message: message)
+        guard let number = message["op"]?.numberValue else {
+            return protocolError("sent a message with no op code", text, message: message)
         }
         // A kind of message a later OBS may add: not ours to answer.
-        guard let op = OBSProtocol.Op(rawValue: Int(number)) else {
-            logger.debug("OBS sent a message with op \(Int(number)), which aiv does not use")
+        guard let code = Int(exactly: number), let op = OBSProtocol.Op(rawValue: code) else {
+            logger.debug("OBS sent a message with op \(String(format: "%g", number)), which aiv does not use")
             return
+        }
+        guard message["d"]?.objectValue != nil else {
+            return protocolError("sent a message with no data", text, message: message)
         }
         let data = message["d"] ?? .null
         switch op {
@@ -203,6 +209,7 @@ public actor OBSConnection {
             guard op == .requestBatchResponse || data["requestStatus"]?.objectValue != nil else {
                 return protocolError("answered request \(id) with no requestStatus", text, message: message)
             }
+            abandoned.remove(id)
             pending.removeValue(forKey: id)?.resume(returning: data)
             closeIfRetired()
         case .event:
@@ -243,19 +250,42 @@ public actor OBSConnection {
                 }
             }
         } onCancel: {
-            Task { await self.expire(id, CancellationError(), retire: false) }
+            Task { await self.giveUp(id) }
         }
+    }
+
+    /// A request whose step was cancelled: its caller goes at once, but if OBS has not answered
+    /// by the request timeout the connection is retired all the same (a hung OBS must not be
+    /// trusted with the next step because the last one was cancelled first).
+    private func giveUp(_ id: String) {
+        guard pending[id] != nil else { return }
+        expire(id, CancellationError(), retire: false)
+        abandoned.insert(id)
+        let timeout = requestTimeout
+        Task { [weak self] in
+            try await Task.sleep(nanoseconds: UInt64(timeout * 1e9))
+            await self?.unansweredAfterGivingUp(id)
+        }
+    }
+
+    private func unansweredAfterGivingUp(_ id: String) {
+        guard abandoned.remove(id) != nil else { return }
+        retire()
     }
 
     /// A request that was given up on (no answer in time, or its step was cancelled); an answer
     /// arriving later is ignored. After a timeout the connection is not trusted with new steps
     /// (they open another), and it closes once nothing waits on it.
-    private func expire(_ id: String, _ error: any Error, retire: Bool) {
-        pending.removeValue(forKey: id)?.resume(throwing: error)
-        if retire {
-            retiring = true
-            openFlag.value = false
-        }
+    private func expire(_ id: String, _ error: any Error, retire shouldRetire: Bool) {
+        // An answer that came as the timer fired has already been handed over: nothing to expire.
+        guard let continuation = pending.removeValue(forKey: id) else { return }
+        continuation.resume(throwing: error)
+        if shouldRetire { retire() } else { closeIfRetired() }
+    }
+
+    private func retire() {
+        retiring = true
+        openFlag.value = false
         closeIfRetired()
     }
 

@@ -164,7 +164,9 @@ import Testing
 
     @Test func aKindOfMessageAivDoesNotKnowIsIgnored() async throws {
         // A later OBS may send kinds of message aiv has never heard of: they are not errors.
-        let server = try await FakeOBS { _ in .preceded(#"{"op":42,"d":{"future":true}}"#, .ok(["ok": true])) }
+        let server = try await FakeOBS { request in
+            .preceded(request.type == "GetVersion" ? #"{"op":42,"d":{"future":true}}"# : #"{"op":1e300,"d":"odd"}"#, .ok(["ok": true]))
+        }
         defer { Task { await server.stop() } }
         let connection = try await OBSConnection.connect(url: server.url, password: nil, timeout: 5, logger: logger)
         defer { Task { await connection.close() } }
@@ -184,5 +186,19 @@ import Testing
         waiting.cancel()
         await #expect(throws: CancellationError.self) { _ = try await waiting.value }
         #expect(ContinuousClock.now - started < .seconds(10))
+    }
+
+    @Test func aConnectionThatLeftACancelledRequestUnansweredIsRetiredAfterTheRequestTimeout() async throws {
+        let server = try await FakeOBS { _ in .silence }
+        defer { Task { await server.stop() } }
+        let connection = try await OBSConnection.connect(url: server.url, password: nil, timeout: 5, requestTimeout: 0.3, logger: logger)
+        defer { Task { await connection.close() } }
+        let waiting = Task { try await connection.request("GetVersion") }
+        try await Task.sleep(nanoseconds: 50_000_000)
+        waiting.cancel()
+        await #expect(throws: CancellationError.self) { _ = try await waiting.value }
+        #expect(connection.isOpen)
+        for _ in 0..<50 where connection.isOpen { try await Task.sleep(nanoseconds: 20_000_000) }
+        #expect(!connection.isOpen)
     }
 }

@@ -112,6 +112,12 @@ struct OBSStepsTests {
         let again = try await obs.run(OBSRecordStep.self, ["action": "start"])
         #expect(again["already"] == true)
         #expect((again["duration"]?.numberValue ?? 0) > 1)
+        // A paused recording is resumed.
+        _ = try await obs.run(OBSRequestStep.self, ["request": "PauseRecord"])
+        let resumed = try await obs.run(OBSRecordStep.self, ["action": "start"])
+        #expect(resumed["already"] == true)
+        let afterResume = try await obs.run(OBSRequestStep.self, ["request": "GetRecordStatus"])
+        #expect(afterResume["response"]?["outputPaused"] == false)
         let stopped = try await obs.run(OBSRecordStep.self, ["action": "stop"])
         let path = try #require(stopped["path"]?.stringValue)
         #expect(FileManager.default.fileExists(atPath: path))

@@ -25,7 +25,7 @@ import Testing
         ("e\u{301}", 1, 1), ("👍", 2, 1), ("👨‍👩‍👧", 2, 1), ("…", 2, 1),
         // A link ends where ASCII ends, and before the punctuation that closes a sentence.
         ("https://youtu.be/abc。草", 23 + 4, 22), ("(https://youtu.be/abc).", 1 + 23 + 2, 23), ("HTTPS://YOUTU.BE/ABC", 23, 20),
-        ("https://en.wikipedia.org/wiki/Kusa_(slang)", 23, 42),
+        ("https://en.wikipedia.org/wiki/Kusa_(slang)", 23, 42), ("(see https://en.wikipedia.org/wiki/Kusa_(slang))", 5 + 23 + 1, 48),
     ])
     func postsAreCountedAsXAndAsCharacters(text: String, x: Int, characters: Int) async throws {
         let harness = StepHarness()

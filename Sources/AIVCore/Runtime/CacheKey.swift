@@ -39,7 +39,7 @@ public struct CacheKeyComponents: Sendable, Codable, Equatable {
             // One path, or a list of them (media files).
             for path in value.arrayValue?.compactMap(\.stringValue) ?? value.stringValue.map({ [$0] }) ?? [] {
                 // A file an earlier step will write: `aiv plan` knows it by the digest its cache entry keeps.
-                if let digest = produced[Paths.normalize(path)] {
+                if let digest = produced[Paths.normalize(path)] ?? runFolder?.written.digest(path) {
                     files[path] = digest
                     continue
                 }

@@ -70,7 +70,7 @@ public struct RunFolder: Sendable {
         } catch {
             throw StepError("cannot write '\(relative)': \(error.localizedDescription)")
         }
-        written.insert(relative)
+        written.rewritten(relative)
         return Paths.normalize(relative)
     }
 
@@ -178,21 +178,39 @@ public enum Folders {
     }
 }
 
-/// The relative paths of the files a run's steps wrote, shared by every copy of its `RunFolder`.
+/// The relative paths of the files a run's steps wrote, shared by every copy of its `RunFolder`,
+/// with their content digests when the cache gave or took them. A file taken back from the cache
+/// is known by the digest it was stored under: a restored copy has a new modification time, which
+/// the digest of a very large file would otherwise take in.
 public final class WrittenFiles: @unchecked Sendable {
     private let lock = NSLock()
-    private var paths: Set<String> = []
+    private var paths: [String: String?] = [:]
 
     public init() {}
 
-    public func insert(_ path: String) {
+    public func insert(_ path: String, digest: String? = nil) {
         let normalized = Paths.normalize(path)
-        lock.withLock { _ = paths.insert(normalized) }
+        lock.withLock {
+            if let digest { paths[normalized] = digest } else if paths[normalized] == nil { paths[normalized] = .some(nil) }
+        }
+    }
+
+    /// A write after the cache's: the digest known so far no longer holds.
+    public func rewritten(_ path: String) {
+        let normalized = Paths.normalize(path)
+        lock.withLock { paths[normalized] = .some(nil) }
     }
 
     public func contains(_ path: String) -> Bool {
         guard OutputPaths.problem(with: path) == nil else { return false }
         let normalized = Paths.normalize(path)
-        return lock.withLock { paths.contains(normalized) }
+        return lock.withLock { paths[normalized] != nil }
+    }
+
+    /// The digest the cache knows the file by, if it does.
+    public func digest(_ path: String) -> String? {
+        guard OutputPaths.problem(with: path) == nil else { return nil }
+        let normalized = Paths.normalize(path)
+        return lock.withLock { paths[normalized] ?? nil }
     }
 }

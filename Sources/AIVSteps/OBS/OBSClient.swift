@@ -33,8 +33,8 @@ struct OBSClient: Sendable {
 
     private func seconds(_ setting: String, default fallback: Double) throws(StepError) -> Double {
         guard let value = hub.settings(of: "obs")[setting] else { return fallback }
-        guard let seconds = Durations.seconds(value), seconds > 0 else {
-            throw StepError("services.obs.\(setting) must be a duration above 0, such as 5s")
+        guard let seconds = Durations.seconds(value), seconds > 0, seconds <= 86_400 else {
+            throw StepError("services.obs.\(setting) must be a duration above 0 and at most a day, such as 5s")
         }
         return seconds
     }

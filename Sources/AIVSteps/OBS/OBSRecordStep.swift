@@ -11,7 +11,7 @@ public struct OBSRecordStep: Step {
         discussion: """
             stop returns once OBS reports the recording stopped (RecordStateChanged), with the path of the file, so \
             the next step can cut clips from it. start when OBS is already recording (a run that failed before its stop, \
-            run again) leaves that recording going and says so (`already`), so a re-run carries on instead of failing.
+            run again) leaves that recording going (resuming it if paused) and says so (`already`), so a re-run carries on instead of failing.
             """,
         arguments: [
             Property("action", .oneOfStrings(["start", "stop", "status"]), required: true, "What to do."),
@@ -37,7 +37,12 @@ public struct OBSRecordStep: Step {
         case "start":
             let status = try await client.request("GetRecordStatus")
             if status["outputActive"]?.isTruthy == true {
-                context.logger.notice("OBS is already recording; leaving that recording going")
+                if status["outputPaused"]?.isTruthy == true {
+                    context.logger.notice("OBS's recording was paused; resuming it")
+                    _ = try await client.request("ResumeRecord")
+                } else {
+                    context.logger.notice("OBS is already recording; leaving that recording going")
+                }
                 return StepResult(outputs: ["active": true, "path": .null, "duration": Self.seconds(status), "already": true])
             }
             let waiting = try await client.event("RecordStateChanged", timeout: try arguments.duration("timeout", default: 30),

@@ -34,10 +34,12 @@ enum PostLength: String, CaseIterable, Sendable {
     static let url = try! NSRegularExpression(pattern: #"https?://[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]+"#, options: [.caseInsensitive])
 
     /// Punctuation that ends a sentence after a link rather than the link (a closing parenthesis
-    /// only when the link opened none).
+    /// only when the link has more of them than it opened).
     static func trimmed(_ link: Substring) -> Substring {
         var link = link
-        while let last = link.last, ".,:;!?'\"".contains(last) || (last == ")" && !link.contains("(")) {
+        while let last = link.last {
+            let unbalanced = last == ")" && link.filter { $0 == ")" }.count > link.filter { $0 == "(" }.count
+            guard ".,:;!?'\"".contains(last) || unbalanced else { break }
             link = link.dropLast()
         }
         return link
