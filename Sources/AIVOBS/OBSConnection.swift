@@ -201,7 +201,7 @@ public actor OBSConnection {
             try? send(["op": .int(OBSProtocol.Op.identify.rawValue), "d": .object(identify)])
         case .identified:
             wasIdentified = true
-            openFlag.value = true
+            openFlag.value = closedError == nil
             identified?.resume()
             identified = nil
         case .requestResponse, .requestBatchResponse:
