@@ -274,14 +274,14 @@ import Testing
         let directory = TemporaryFolder()
         directory.write("run/part.bin", "restored bytes")
         let folder = RunFolder(path: directory.path + "/run")
-        folder.written.insert("part.bin", digest: "sha256:stored")
+        folder.written.record("part.bin", digest: "sha256:stored")
         let kind = StepKindDescription(name: "test.reads", summary: "", arguments: [Property("file", .string, role: .inputFile, "")],
                                        outputs: .object([]), example: "")
         let components = CacheKeyComponents(kind: kind, arguments: StepArguments(["file": "part.bin"]), scope: EvaluationScope(), services: [:],
                                             workflowDirectory: directory.path, runFolder: folder, digests: FileDigestCache())
         #expect(components.files == ["part.bin": "sha256:stored"])
         // Written again by a step of this run: its digest is taken afresh.
-        folder.written.rewritten("part.bin")
+        folder.written.record("part.bin", digest: nil)
         let again = CacheKeyComponents(kind: kind, arguments: StepArguments(["file": "part.bin"]), scope: EvaluationScope(), services: [:],
                                        workflowDirectory: directory.path, runFolder: folder, digests: FileDigestCache())
         #expect(again.files["part.bin"] != "sha256:stored")

@@ -18,11 +18,12 @@ public struct CacheForecast: Sendable {
                 workflowDirectory: String, now: Date = Date()) {
         var verdicts: [String: Verdict] = [:]
         var outputs: [String: JSONValue] = [:]
-        var produced: [String: String] = [:]
+        // The files the cached steps would put back, as a run records them; the folder is never made.
+        let folder = RunFolder(path: "/nonexistent/aiv-plan")
         let digests = FileDigestCache()
         for step in plan.steps {
             verdicts[step.id] = Self.judge(step, plan: plan, registry: registry, cache: cache, blobs: blobs, now: now, environment: environment,
-                                           workflowDirectory: workflowDirectory, digests: digests, outputs: &outputs, produced: &produced,
+                                           workflowDirectory: workflowDirectory, digests: digests, outputs: &outputs, folder: folder,
                                            verdicts: verdicts)
         }
         self.verdicts = verdicts
@@ -31,7 +32,7 @@ public struct CacheForecast: Sendable {
     static func judge(_ step: PlannedStep, plan: ExecutionPlan, registry: StepRegistry, cache: any CacheStore, blobs: BlobStore?, now: Date,
                       environment: [String: String],
                       workflowDirectory: String, digests: FileDigestCache, outputs: inout [String: JSONValue],
-                      produced: inout [String: String], verdicts: [String: Verdict]) -> Verdict {
+                      folder: RunFolder, verdicts: [String: Verdict]) -> Verdict {
         guard let kind = registry[kind: step.kind] else { return .unknown(reason: "unknown kind") }
         if step.condition?.constant == false { return .skipped(reason: "if: \(step.condition!.expression) is false") }
         for need in step.needs where outputs[need.step] == nil {
@@ -49,7 +50,7 @@ public struct CacheForecast: Sendable {
         if !runs { return .skipped(reason: "if: \(step.condition?.expression ?? "") is false") }
         var items: [JSONValue?] = [nil]
         if step.forEach != nil {
-            guard case let list?? = try? step.items(in: scope) else { return .unknown(reason: "its for_each list is known only when running") }
+            guard let list = try? step.items(in: scope) else { return .unknown(reason: "its for_each list is known only when running") }
             items = list
         }
         var hits: [JSONValue] = []
@@ -64,7 +65,7 @@ public struct CacheForecast: Sendable {
                 continue
             }
             let components = CacheKeyComponents(kind: kind, arguments: arguments, scope: itemScope, services: plan.services,
-                                                workflowDirectory: workflowDirectory, produced: produced, digests: digests)
+                                                workflowDirectory: workflowDirectory, runFolder: folder, digests: digests)
             if let entry = try? cache.entry(forKey: components.key), !entry.isExpired(for: step, now: now),
                entry.files.allSatisfy({ blobs?.contains($0.digest) ?? false }) {
                 hits.append(entry.outputs)
@@ -76,7 +77,7 @@ public struct CacheForecast: Sendable {
         let reason = Array(Set(reasons)).sorted().prefix(3).joined(separator: "; ")
         if hits.count == items.count {
             outputs[step.id] = step.forEach == nil ? hits[0] : .array(hits)
-            for file in files { produced[Paths.normalize(file.path)] = file.digest }
+            for file in files { folder.written.record(file.path, digest: file.digest) }
             return .cached
         }
         return hits.isEmpty ? .willRun(reason: reason) : .partlyCached(cached: hits.count, of: items.count, reason: reason)

@@ -28,7 +28,7 @@ public struct CacheKeyComponents: Sendable, Codable, Equatable {
     /// The components of one invocation: the kind, its resolved arguments, the contents of the
     /// files its arguments name (inputs, prompts, templates) and its service's settings.
     public init(kind: StepKindDescription, arguments: StepArguments, scope: EvaluationScope, services: [String: JSONValue],
-                workflowDirectory: String, runFolder: RunFolder? = nil, produced: [String: String] = [:], digests: FileDigestCache) {
+                workflowDirectory: String, runFolder: RunFolder? = nil, digests: FileDigestCache) {
         var files: [String: String] = [:]
         for property in kind.arguments {
             let readsFile: Bool = switch property.role {
@@ -38,8 +38,9 @@ public struct CacheKeyComponents: Sendable, Codable, Equatable {
             guard readsFile, let value = arguments[property.name] else { continue }
             // One path, or a list of them (media files).
             for path in value.arrayValue?.compactMap(\.stringValue) ?? value.stringValue.map({ [$0] }) ?? [] {
-                // A file an earlier step will write: `aiv plan` knows it by the digest its cache entry keeps.
-                if let digest = produced[Paths.normalize(path)] ?? runFolder?.written.digest(path) {
+                // A file an earlier step took back from the cache (or, for `aiv plan`, would): known
+                // by the digest its cache entry keeps.
+                if let digest = runFolder?.written.digest(path) {
                     files[path] = digest
                     continue
                 }

@@ -70,7 +70,7 @@ public struct RunFolder: Sendable {
         } catch {
             throw StepError("cannot write '\(relative)': \(error.localizedDescription)")
         }
-        written.rewritten(relative)
+        written.record(relative, digest: nil)
         return Paths.normalize(relative)
     }
 
@@ -184,33 +184,31 @@ public enum Folders {
 /// the digest of a very large file would otherwise take in.
 public final class WrittenFiles: @unchecked Sendable {
     private let lock = NSLock()
-    private var paths: [String: String?] = [:]
+    private var paths: Set<String> = []
+    private var digests: [String: String] = [:]
 
     public init() {}
 
-    public func insert(_ path: String, digest: String? = nil) {
+    /// A file written now: `digest` is the one the cache stored it under, or nil when it was just
+    /// made (its digest is then taken from the file, and any the cache gave no longer holds).
+    public func record(_ path: String, digest: String?) {
         let normalized = Paths.normalize(path)
         lock.withLock {
-            if let digest { paths[normalized] = digest } else if paths[normalized] == nil { paths[normalized] = .some(nil) }
+            paths.insert(normalized)
+            digests[normalized] = digest
         }
-    }
-
-    /// A write after the cache's: the digest known so far no longer holds.
-    public func rewritten(_ path: String) {
-        let normalized = Paths.normalize(path)
-        lock.withLock { paths[normalized] = .some(nil) }
     }
 
     public func contains(_ path: String) -> Bool {
         guard OutputPaths.problem(with: path) == nil else { return false }
         let normalized = Paths.normalize(path)
-        return lock.withLock { paths[normalized] != nil }
+        return lock.withLock { paths.contains(normalized) }
     }
 
     /// The digest the cache knows the file by, if it does.
     public func digest(_ path: String) -> String? {
         guard OutputPaths.problem(with: path) == nil else { return nil }
         let normalized = Paths.normalize(path)
-        return lock.withLock { paths[normalized] ?? nil }
+        return lock.withLock { digests[normalized] }
     }
 }

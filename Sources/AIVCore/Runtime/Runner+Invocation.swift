@@ -92,7 +92,7 @@ extension Runner {
                 }
                 // Outputs go to later steps, files, the cache and history: never with a secret in them.
                 result.outputs = environment.secrets.redact(result.outputs)
-                for path in result.files { context.folder.written.rewritten(path) }
+                for path in result.files { context.folder.written.record(path, digest: nil) }
                 if let problem = kind.outputs.mismatch(result.outputs) {
                     throw failure("outputs do not match \(kind.name)'s output schema: \(problem)", attempts: attempt)
                 }
@@ -136,7 +136,7 @@ extension Runner {
         guard let blobs = environment.blobs, entry.files.allSatisfy({ blobs.contains($0.digest) }) else { return nil }
         for file in entry.files {
             try blobs.restore(file.digest, to: try folder.resolve(file.path))
-            folder.written.insert(file.path, digest: file.digest)
+            folder.written.record(file.path, digest: file.digest)
         }
         return entry
     }
@@ -150,7 +150,7 @@ extension Runner {
                 guard let blobs = environment.blobs else { return }
                 let digest = try blobs.store(try context.folder.resolve(path))
                 files.append(.init(path: path, digest: digest))
-                context.folder.written.insert(path, digest: digest)
+                context.folder.written.record(path, digest: digest)
             }
             try cache.save(CacheEntry(key: key, workflow: context.plan.file, step: step.id, item: index, outputs: result.outputs,
                                       files: files, components: components, createdAt: environment.now(), runID: context.runID,
