@@ -30,12 +30,12 @@ public final class RunHistory: RunObserver, @unchecked Sendable {
             case .stepFinished(let report):
                 let (id, position) = lock.withLock { (runID, positions[report.step] ?? 0) }
                 try store.pool.write { db in
-                    try db.execute(sql: """
+                    try db.cachedStatement(sql: """
                         INSERT OR REPLACE INTO run_step (run_id, step, kind, status, started_at, duration, invocations, cached_invocations,
-                          attempts, reason, error, position) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                        """, arguments: [id, report.step, report.kind, report.status.rawValue, report.startedAt?.timeIntervalSince1970,
+                          attempts, reason, error, position, log) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        """).execute(arguments: [id, report.step, report.kind, report.status.rawValue, report.startedAt?.timeIntervalSince1970,
                                          report.duration, report.invocations, report.cachedInvocations, report.attempts, report.reason,
-                                         report.error, position])
+                                         report.error, position, report.log])
                 }
             case .serviceCall(let call):
                 let id = lock.withLock { runID }
@@ -111,7 +111,7 @@ public final class RunHistory: RunObserver, @unchecked Sendable {
                 StepReport(step: s["step"], kind: s["kind"], status: StepStatus(rawValue: s["status"]) ?? .failed,
                            startedAt: (s["started_at"] as Double?).map(Date.init(timeIntervalSince1970:)), duration: s["duration"],
                            invocations: s["invocations"], cachedInvocations: s["cached_invocations"], attempts: s["attempts"],
-                           reason: s["reason"], error: s["error"])
+                           reason: s["reason"], error: s["error"], log: s["log"])
             }
             guard let summary = try Self.summaries(db, where: "r.id = ?", arguments: [runID], limit: 1).first else { return nil }
             return (summary, row["folder"], row["file"], steps)

@@ -10,9 +10,14 @@ public struct SQLiteCacheStore: CacheStore {
         self.store = store
     }
 
+    /// Read for every step of a run: a statement prepared once per connection, and no components.
     public func entry(forKey key: String) throws -> CacheEntry? {
-        try store.pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM cache_entry WHERE key = ?", arguments: [key]).map(Self.entry)
+        // One SELECT reads a consistent snapshot by itself: no transaction around it is needed.
+        try store.pool.unsafeRead { db in
+            let statement = try db.cachedStatement(sql: """
+                SELECT key, workflow, step, item, outputs, files, created_at, run_id, duration FROM cache_entry WHERE key = ?
+                """)
+            return try Row.fetchOne(statement, arguments: [key]).map(Self.entry)
         }
     }
 
@@ -29,19 +34,24 @@ public struct SQLiteCacheStore: CacheStore {
         let files = try encodeJSON(entry.files)
         let components = try encodeJSON(entry.components)
         try store.pool.write { db in
-            try db.execute(sql: """
+            try db.cachedStatement(sql: """
                 INSERT OR REPLACE INTO cache_entry (key, workflow, step, item, outputs, files, components, created_at, run_id, duration)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [entry.key, entry.workflow, entry.step, entry.item, outputs, files, components,
+                """).execute(arguments: [entry.key, entry.workflow, entry.step, entry.item, outputs, files, components,
                                  entry.createdAt.timeIntervalSince1970, entry.runID, entry.duration])
         }
     }
 
     static func entry(_ row: Row) throws -> CacheEntry {
         CacheEntry(key: row["key"], workflow: row["workflow"], step: row["step"], item: row["item"],
-                   outputs: try JSONValue(json: row["outputs"]), files: try decodeJSON([CacheEntry.File].self, row["files"]),
-                   components: try decodeJSON(CacheKeyComponents.self, row["components"]),
+                   outputs: try JSONValue(json: row["outputs"]), files: try Self.files(row["files"]),
+                   components: try (row["components"] as String?).map { try decodeJSON(CacheKeyComponents.self, $0) },
                    createdAt: Date(timeIntervalSince1970: row["created_at"]), runID: row["run_id"], duration: row["duration"])
+    }
+
+    /// Most steps write no file: their list is decoded without a decoder.
+    static func files(_ text: String) throws -> [CacheEntry.File] {
+        text == "[]" ? [] : try decodeJSON([CacheEntry.File].self, text)
     }
 
     /// A summary row per workflow step: entries, newest, total size of outputs.

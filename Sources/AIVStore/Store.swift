@@ -115,6 +115,10 @@ public final class Store: Sendable {
                 t.primaryKey(["stock", "key"])
             }
         }
+        migrator.registerMigration("v5 step logs") { db in
+            // A step's log, so `aiv runs log` needs no run folder (which keeps one log for the run).
+            try db.alter(table: "run_step") { t in t.add(column: "log", .text) }
+        }
         return migrator
     }
 

@@ -74,9 +74,10 @@ struct RunsCommand: ParsableCommand {
             guard found.steps.contains(where: { $0.step == step }) else {
                 throw ValidationError("run \(found.run.id) has no step '\(step)'\(Suggestions.didYouMean(step, in: found.steps.map(\.step)))")
             }
-            let path = RunFolder(path: found.folder).logPath(step: step)
-            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-                throw ValidationError("no log at \(path) (the step did not start, or the run folder was removed)")
+            // Runs recorded before logs were kept in the history left them in the run folder.
+            let legacy = RunFolder(path: found.folder).legacyLogPath(step: step)
+            guard let text = found.steps.first(where: { $0.step == step })?.log ?? (try? String(contentsOfFile: legacy, encoding: .utf8)) else {
+                throw ValidationError("no log for step '\(step)' in run \(found.run.id): the step did not start")
             }
             print(text, terminator: "")
         }

@@ -136,19 +136,50 @@ import Testing
         let second = try await harness.run(yaml, inputs: ["least=4"])
         #expect(second.statuses == ["keep": .succeeded])
         #expect(second.step("keep")?.reason == "'inputs.least' changed")
-        let outputs = harness.directory.read("run-2/_aiv/steps/keep.json") ?? ""
+        let outputs = harness.directory.stepOutputs(run: "run-2", step: "keep")?.prettyJSON ?? ""
         #expect(outputs.contains("\"count\": 1"))
+    }
+
+    @Test func aSmallFileIsKeptInItsCacheEntryAndNeedsNoBlob() async throws {
+        var harness = Harness()
+        let yaml = "name: c\nsteps:\n  - {id: w, uses: test.write, with: {path: notes/a.txt, text: hello}}\n"
+        _ = try await harness.run(yaml)
+        #expect(harness.directory.files().filter { $0.hasPrefix("blobs/") } == [])
+        let second = try await harness.run(yaml)
+        #expect(second.statuses == ["w": .cached])
+        #expect(harness.directory.read("run-2/notes/a.txt") == "hello")
+    }
+
+    @Test func aRerunIntoTheSameFolderLeavesAnUnchangedFileAloneAndPutsBackAChangedOne() async throws {
+        var harness = Harness()
+        let yaml = "name: c\nsteps:\n  - {id: w, uses: test.write, with: {path: a.txt, text: hello}}\n"
+        _ = try await harness.run(yaml, folder: "out")
+        let file = harness.directory.path + "/out/a.txt"
+        // An old modification time, so that any rewrite would show.
+        var times = [timespec(tv_sec: 1_000_000_000, tv_nsec: 0), timespec(tv_sec: 1_000_000_000, tv_nsec: 0)]
+        #expect(utimensat(AT_FDCWD, file, &times, 0) == 0)
+        let again = try await harness.run(yaml, folder: "out")
+        #expect(again.statuses == ["w": .cached])
+        let modified = (try FileManager.default.attributesOfItem(atPath: file)[.modificationDate] as? Date)?.timeIntervalSince1970
+        #expect(modified == 1_000_000_000, "the file was not rewritten")
+
+        harness.directory.write("out/a.txt", "edited")
+        let third = try await harness.run(yaml, folder: "out")
+        #expect(third.statuses == ["w": .cached])
+        #expect(harness.directory.read("out/a.txt") == "hello", "the cached step's file is put back as it made it")
     }
 
     @Test func removedCacheFilesMakeTheStepRunAgainAndSaySo() async throws {
         var harness = Harness()
-        let yaml = "name: c\nsteps:\n  - {id: w, uses: test.write, with: {path: a.txt, text: hello}}\n"
+        // Larger than what a cache entry keeps inline, so the file is a blob of its own.
+        let text = Array(repeating: "hello", count: CacheEntry.File.inlineLimit / 5).joined(separator: " ")
+        let yaml = "name: c\nsteps:\n  - {id: w, uses: test.write, with: {path: a.txt, text: \(text)}}\n"
         _ = try await harness.run(yaml)
         try FileManager.default.removeItem(atPath: harness.directory.path + "/blobs")
         let second = try await harness.run(yaml)
         #expect(second.statuses == ["w": .succeeded])
         #expect(second.step("w")?.reason == "cached files were removed")
-        #expect(harness.directory.read("run-2/a.txt") == "hello")
+        #expect(harness.directory.read("run-2/a.txt") == text)
     }
 
     @Test func anExpiredEntryRunsAgain() async throws {
@@ -263,7 +294,7 @@ import Testing
             """
         let report = try await harness.run(yaml)
         #expect(report.statuses == ["b": .succeeded])
-        let outputs = harness.directory.read("run-1/_aiv/steps/b.json") ?? ""
+        let outputs = harness.directory.stepOutputs(run: "run-1", step: "b")?.prettyJSON ?? ""
         #expect(outputs.contains("the corrected line"))
         #expect(!outputs.contains("stale"))
     }

@@ -88,9 +88,7 @@ func advance(_ clock: TestClock<Duration>, by step: Duration, until done: () -> 
             """
         let report = try await harness.run(yaml, maxParallel: 4)
         #expect(report.status == .succeeded)
-        let outputs = try String(contentsOfFile: harness.directory.path + "/run-1/_aiv/steps/after.json", encoding: .utf8)
-        let value = try JSONDecoder().decode(JSONValue.self, from: Data(outputs.utf8))
-        #expect(value["value"] == ["item 0", "item 1", "item 2", "item 3"])
+        #expect(harness.stepOutputs(run: 1, step: "after")?["value"] == ["item 0", "item 1", "item 2", "item 3"])
         #expect(report.step("each")?.invocations == 4)
     }
 
@@ -295,21 +293,33 @@ func advance(_ clock: TestClock<Duration>, by step: Duration, until done: () -> 
         #expect(report.step("none")?.reason == "for_each list is empty")
     }
 
-    @Test func outputsAndLogsAreWrittenToTheRunFolder() async throws {
+    @Test func outputsAndLogsOfEveryStepAreWrittenToTheRunFolder() async throws {
         var harness = Harness()
-        _ = try await harness.run("name: p\nsteps:\n  - {id: a, uses: test.echo, with: {value: [1, 2]}}\n")
-        let outputs = harness.directory.read("run-1/_aiv/steps/a.json")
-        #expect(outputs?.contains("\"value\"") == true)
-        let log = harness.directory.read("run-1/_aiv/steps/a.log") ?? ""
-        #expect(log.contains("running: no earlier run"))
-        #expect(log.contains("succeeded"))
+        let yaml = """
+            name: p
+            steps:
+              - {id: a, uses: test.echo, with: {value: [1, 2]}}
+              - {id: b, uses: test.echo, if: "${{ false }}", with: {value: 3}}
+              - {id: c, uses: test.echo, with: {value: "${{ steps.a.outputs.value }}"}}
+            """
+        let report = try await harness.run(yaml)
+        #expect(harness.stepOutputs(run: 1, step: "a") == ["value": [1, 2]])
+        #expect(harness.stepOutputs(run: 1, step: "c") == ["value": [1, 2]])
+        #expect(harness.stepOutputs(run: 1, step: "b") == nil, "a skipped step has no outputs")
+        let log = harness.directory.read("run-1/_aiv/log.txt") ?? ""
+        #expect(log.contains(" a: running: no earlier run\n"))
+        #expect(log.contains(" b: skipped: if: ${{ false }} was false\n"))
+        #expect(log.contains(" c: "))
+        #expect(report.step("a")?.log?.contains("running: no earlier run") == true, "the report carries the log for the history")
+        #expect(harness.directory.files().filter { $0.hasPrefix("run-1/_aiv/") } == ["run-1/_aiv/log.txt", "run-1/_aiv/outputs.json"],
+                "one file of each for the run, not one per step")
     }
 }
 
 extension Harness {
     /// A step's outputs as the run folder keeps them.
     func stepOutputs(run: Int, step: String) -> JSONValue? {
-        directory.read("run-\(run)/_aiv/steps/\(step).json").flatMap { try? JSONDecoder().decode(JSONValue.self, from: Data($0.utf8)) }
+        directory.stepOutputs(run: "run-\(run)", step: step)
     }
 }
 

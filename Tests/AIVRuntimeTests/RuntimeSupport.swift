@@ -35,8 +35,8 @@ struct Harness {
         return plan
     }
 
-    /// Runs the workflow into a new run folder `run-<n>`.
-    mutating func run(_ yaml: String, inputs: [String] = [], maxParallel: Int = 4, readsCache: Bool = true,
+    /// Runs the workflow into a new run folder `run-<n>`, or into `folder` when given.
+    mutating func run(_ yaml: String, folder: String? = nil, inputs: [String] = [], maxParallel: Int = 4, readsCache: Bool = true,
                       clock: any Clock<Duration> = ContinuousClock(), observer: any RunObserver = RunObservers([]),
                       random: @escaping @Sendable () -> Double = { 0.5 }, secrets: Secrets = Secrets()) async throws -> RunReport {
         runs += 1
@@ -44,7 +44,7 @@ struct Harness {
         let environment = RunEnvironment(steps: steps, registry: registry, cache: cache, blobs: BlobStore(path: directory.path + "/blobs"),
                                          readsCache: readsCache, observer: observer, clock: clock, random: random, secrets: secrets,
                                          maxParallel: maxParallel)
-        return await Runner(environment).run(plan, runID: "run-\(runs)", folder: RunFolder(path: directory.path + "/run-\(runs)"),
+        return await Runner(environment).run(plan, runID: "run-\(runs)", folder: RunFolder(path: directory.path + "/" + (folder ?? "run-\(runs)")),
                                              workflowDirectory: directory.path)
     }
 }

@@ -20,7 +20,7 @@ import Testing
             """
         let report = try await harness.run(yaml, observer: RunHistory(store: store), secrets: secrets)
         #expect(report.step("bad")?.error == "step 'bad': server said: bad key [redacted GEMINI_API_KEY]")
-        let outputs = harness.directory.read("run-1/_aiv/steps/ok.json") ?? ""
+        let outputs = harness.directory.stepOutputs(run: "run-1", step: "ok")?.prettyJSON ?? ""
         #expect(outputs.contains("the key is [redacted GEMINI_API_KEY]"))
         // Every byte written anywhere: run folder, database, its write-ahead log.
         var written = 0

@@ -44,13 +44,21 @@ public actor MediaSamples {
     public static let shared = MediaSamples()
 
     public let folder = (NSTemporaryDirectory() as NSString).appendingPathComponent("aiv-media-\(UUID().uuidString.prefix(8))")
-    private var made: [String: String] = [:]
+    /// One making per sample: an actor lets a second caller in while the first awaits ffmpeg, and
+    /// two ffmpeg processes writing one file had a test read it half-rewritten.
+    private var making: [String: Task<String, any Error>] = [:]
 
     public static let cues = [(1.0, 2.5, "こんにちは、配信へようこそ"), (4.0, 6.0, "草生える"), (7.5, 9.0, "Thanks for watching")]
 
     /// `mp4` (mov_text subtitles, rotated 90°), `mkv` (SubRip subtitles in Japanese), `audio-only.m4a`.
     public func path(_ name: String) async throws -> String {
-        if let path = made[name] { return path }
+        if let task = making[name] { return try await task.value }
+        let task = Task { try await make(name) }
+        making[name] = task
+        return try await task.value
+    }
+
+    private func make(_ name: String) async throws -> String {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let srt = folder + "/cues.srt"
         let text = Self.cues.enumerated().map { index, cue in
@@ -80,7 +88,6 @@ public actor MediaSamples {
         }
         let result = try await Tool.run(arguments)
         guard result.status == 0 else { throw SampleError(message: "ffmpeg failed: \(result.stderr)") }
-        made[name] = output
         return output
     }
 

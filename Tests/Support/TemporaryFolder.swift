@@ -1,3 +1,4 @@
+import AIVCore
 import Foundation
 
 /// A fresh folder under the system's temporary directory, removed when the value is released.
@@ -28,6 +29,14 @@ public final class TemporaryFolder: @unchecked Sendable {
 
     public func read(_ name: String) -> String? {
         FileManager.default.contents(atPath: (path as NSString).appendingPathComponent(name)).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// A step's outputs as a run left them in `<run>/_aiv/outputs.json`; nil when the run has none
+    /// for that step.
+    public func stepOutputs(run: String, step: String) -> JSONValue? {
+        guard let text = read(run + "/_aiv/outputs.json"),
+              let all = try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8)) else { return nil }
+        return all[step]
     }
 
     /// Every file under the folder, relative to it, sorted.

@@ -62,9 +62,9 @@ import Testing
             let expected = try String(contentsOfFile: "\(directory)/reference-run/out/s\(i).txt", encoding: .utf8)
             let actual = try String(contentsOfFile: "\(directory)/final/out/s\(i).txt", encoding: .utf8)
             #expect(actual == expected, "step s\(i)")
-            let outputs = try String(contentsOfFile: "\(directory)/final/_aiv/steps/s\(i).json", encoding: .utf8)
-            #expect(outputs == (try String(contentsOfFile: "\(directory)/reference-run/_aiv/steps/s\(i).json", encoding: .utf8)))
         }
+        let outputs = try String(contentsOfFile: "\(directory)/final/_aiv/outputs.json", encoding: .utf8)
+        #expect(outputs == (try String(contentsOfFile: "\(directory)/reference-run/_aiv/outputs.json", encoding: .utf8)))
         let cache = SQLiteCacheStore(store: try Store(path: directory + "/state/aiv.sqlite"))
         let entries = try cache.summary()
         #expect(entries.count == Self.steps)

@@ -18,7 +18,7 @@ import Testing
         #expect(result.status == 0, "\(result.stdout.suffix(2000))\n\(result.stderr.suffix(2000))")
         #expect(workspace.statuses(result) == ["scene": "succeeded", "overlay": "succeeded", "start": "succeeded",
                                                "show": "succeeded", "stop": "succeeded", "handoff": "succeeded"])
-        let shown = try workspace.json("out/dry/_aiv/steps/show.json").arrayValue ?? []
+        let shown = try workspace.outputs("out/dry", "show").arrayValue ?? []
         #expect(shown.count == 3)
         // Three expressions at 20 s each are a minute live; replayed, they are not waited for.
         let show = result.stdout.split(separator: "\n").compactMap { try? JSONDecoder().decode(JSONValue.self, from: Data($0.utf8)) }
@@ -59,7 +59,7 @@ import Testing
         #expect(program["currentProgramSceneName"]?.stringValue == "aiv-live-\(tag)")
 
         // The recording is on disk, and post-stream takes the hand-off as its inputs.
-        let stop = try workspace.json("out/live/_aiv/steps/stop.json")
+        let stop = try workspace.outputs("out/live", "stop")
         let recording = try #require(stop["path"]?.stringValue)
         let size = (try? FileManager.default.attributesOfItem(atPath: recording)[.size] as? Int) ?? 0
         #expect(size > 0)

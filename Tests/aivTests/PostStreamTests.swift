@@ -24,6 +24,14 @@ import Testing
             try JSONDecoder().decode(JSONValue.self, from: Data(contentsOf: URL(fileURLWithPath: folder.path + "/" + relative)))
         }
 
+        /// A step's outputs from a run folder's `_aiv/outputs.json`.
+        func outputs(_ run: String, _ step: String) throws -> JSONValue {
+            guard let outputs = folder.stepOutputs(run: run, step: step) else {
+                throw CocoaError(.fileReadNoSuchFile, userInfo: [NSFilePathErrorKey: "\(run)/_aiv/outputs.json: no step '\(step)'"])
+            }
+            return outputs
+        }
+
         func statuses(_ result: CommandRunner.Result) -> [String: String] {
             var statuses: [String: String] = [:]
             for line in result.stdout.split(separator: "\n") where line.contains("\"step_finished\"") {
@@ -54,7 +62,7 @@ import Testing
                 if let japanese = item["japanese"]?.stringValue, !expected.contains(japanese) { expected.append(japanese) }
             }
         }
-        let vocabulary = try workspace.json("out/first/_aiv/steps/vocabulary.json")
+        let vocabulary = try workspace.outputs("out/first", "vocabulary")
         let found = vocabulary["items"]?.arrayValue?.compactMap { $0["japanese"]?.stringValue } ?? []
         #expect(Set(found) == Set(expected))
         #expect(found.count == expected.count)
@@ -63,7 +71,7 @@ import Testing
 
         // Shorts that ffprobe accepts, as long as the moments asked (from the keyframe at or before each start).
         let clips = answers["moments"]?["clips"]?.arrayValue ?? []
-        let shorts = try workspace.json("out/first/_aiv/steps/shorts.json").arrayValue ?? []
+        let shorts = try workspace.outputs("out/first", "shorts").arrayValue ?? []
         #expect(shorts.count == clips.count)
         for (index, clip) in clips.enumerated() {
             let path = workspace.folder.path + "/out/first/shorts/short-\(index).mp4"
@@ -84,7 +92,7 @@ import Testing
         #expect(workspace.folder.read("out/first/vocabulary.md")?.contains("| Japanese | Reading |") == true)
         #expect(workspace.folder.read("out/first/posts/short-0.txt")?.contains("&t=") == true)
         #expect(try workspace.json("out/first/youtube-metadata.json")["title"] == answers["metadata"]?["title"])
-        let publish = try workspace.json("out/first/_aiv/steps/publish.json").arrayValue ?? []
+        let publish = try workspace.outputs("out/first", "publish").arrayValue ?? []
         #expect(publish.count == expected.count)
 
         // Again: everything but the steps with side effects comes from the cache.
@@ -197,7 +205,7 @@ import Testing
         let starts = segments.compactMap { $0["start"]?.numberValue }
         #expect(starts.count == 6)
         for (start, expected) in zip(starts, [2.0, 30, 62, 90, 122, 150]) { #expect(abs(start - expected) < 0.5, "\(start) ≠ \(expected)") }
-        #expect(workspace.folder.read("out/heard/_aiv/steps/analyse.json")?.contains("草生える") == true)
+        #expect(try workspace.outputs("out/heard", "analyse").prettyJSON.contains("草生える"))
 
         // Run again: the audio stretches come back from the cache and so do Gemini's answers.
         let before = gemini.generateRequests.count
@@ -219,8 +227,8 @@ import Testing
         let first = try await workspace.aiv(["run", "workflows/post-stream.yaml", "--json", "--run-dir", "out/1"] + fast, environment: live)
         #expect(first.status == 0, "\(first.stdout.suffix(3000))\n\(first.stderr.suffix(2000))")
         // Every window's expressions, once each, without the N5 one; a page each; two Shorts that ffprobe reads.
-        let vocabulary = try workspace.json("out/1/_aiv/steps/vocabulary.json")["items"]?.arrayValue?.compactMap { $0["japanese"]?.stringValue } ?? []
-        let windows = try workspace.json("out/1/_aiv/steps/transcript.json")["chunks"]?.arrayValue?.count ?? 0
+        let vocabulary = try workspace.outputs("out/1", "vocabulary")["items"]?.arrayValue?.compactMap { $0["japanese"]?.stringValue } ?? []
+        let windows = try workspace.outputs("out/1", "transcript")["chunks"]?.arrayValue?.count ?? 0
         #expect(windows == 5)
         #expect(Set(vocabulary) == Set(["草"] + (1..<windows).map { "表現\($0)" }))
         #expect(vocabulary.count == windows)

@@ -78,10 +78,10 @@ import Testing
         let offline = ["GEMINI_API_KEY": "", "GEMINI_BASE_URL": gemini.baseURL]
         let replayed = try await aiv(["run", "workflows/vocab.yaml", "--dry-run", "--run-dir", "out/replayed"], in: folder, environment: offline)
         #expect(replayed.status == 0, "\(replayed.stdout)\n\(replayed.stderr)")
-        let recordedOutputs = folder.read("out/recorded/_aiv/steps/collect.json")
+        let recordedOutputs = folder.stepOutputs(run: "out/recorded", step: "collect")
         #expect(recordedOutputs != nil)
-        #expect(folder.read("out/replayed/_aiv/steps/collect.json") == recordedOutputs)
-        #expect(folder.read("out/replayed/_aiv/steps/analyse.json") == folder.read("out/recorded/_aiv/steps/analyse.json"))
+        #expect(folder.stepOutputs(run: "out/replayed", step: "collect") == recordedOutputs)
+        #expect(folder.stepOutputs(run: "out/replayed", step: "analyse") == folder.stepOutputs(run: "out/recorded", step: "analyse"))
     }
 
     @Test func aDryRunOfAChangedPromptSaysWhatDiffersFromTheRecording() async throws {
@@ -162,7 +162,8 @@ import Testing
         offline["NOTION_TOKEN"] = ""
         let replayed = try await CommandRunner.run(["run", "publish.yaml", "--dry-run", "--run-dir", "replayed"], in: folder.path, environment: offline)
         #expect(replayed.status == 0, "\(replayed.stdout)\n\(replayed.stderr)")
-        #expect(folder.read("replayed/_aiv/steps/publish.json") == folder.read("recorded/_aiv/steps/publish.json"))
+        #expect(folder.stepOutputs(run: "replayed", step: "publish") != nil)
+        #expect(folder.stepOutputs(run: "replayed", step: "publish") == folder.stepOutputs(run: "recorded", step: "publish"))
         for file in folder.files() {
             let data = try Data(contentsOf: URL(fileURLWithPath: folder.path + "/" + file))
             #expect(data.range(of: Data(notion.token.utf8)) == nil, "the token was written to \(file)")

@@ -37,7 +37,7 @@ import Testing
         #expect(sheet.contains("&t=5s"))
         let index = workspace.read("out/first/index.json") ?? ""
         #expect(index.contains("\"sheets\""))
-        #expect(workspace.read("out/first/_aiv/steps/transcript.json")?.contains("\"segment_count\": 80") == true)
+        #expect(workspace.read("out/first/_aiv/outputs.json")?.contains("\"segment_count\": 80") == true)
 
         let second = try await workspace.aiv(["run", "workflows/transcript-pack.yaml", "--run-dir", "out/second"])
         #expect(second.status == 0)

@@ -14,47 +14,47 @@ public struct DependencyGraph: Sendable {
     /// (`[a, b, c]` means a → b → c → a, "a depends on b"). Uses Tarjan's algorithm, iteratively,
     /// so that a chain of thousands of steps cannot overflow the stack.
     public func cycles() -> [[String]] {
-        var index: [String: Int] = [:], low: [String: Int] = [:]
-        var onStack: Set<String> = [], stack: [String] = []
+        // On positions rather than names, with each step's successors listed once: hashing names
+        // in the inner loop made this the largest part of checking a wide workflow.
+        let position = Dictionary(steps.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
+        let successors: [[Int]] = steps.map { step in (edges[step] ?? []).compactMap { position[$0] } }
+        let unvisited = -1
+        var index = [Int](repeating: unvisited, count: steps.count), low = index
+        var onStack = [Bool](repeating: false, count: steps.count), stack: [Int] = []
         var counter = 0
-        var components: [[String]] = []
-        let known = Set(steps)
+        var components: [[Int]] = []
 
-        for root in steps where index[root] == nil {
-            var work: [(node: String, next: Int)] = [(root, 0)]
+        for root in steps.indices where index[root] == unvisited {
+            var work: [(node: Int, next: Int)] = [(root, 0)]
             index[root] = counter; low[root] = counter; counter += 1
-            stack.append(root); onStack.insert(root)
-            while !work.isEmpty {
-                let (node, next) = work[work.count - 1]
-                let successors = (edges[node] ?? []).filter { known.contains($0) }
-                if next < successors.count {
+            stack.append(root); onStack[root] = true
+            while let (node, next) = work.last {
+                if next < successors[node].count {
                     work[work.count - 1].next += 1
-                    let successor = successors[next]
-                    if index[successor] == nil {
+                    let successor = successors[node][next]
+                    if index[successor] == unvisited {
                         index[successor] = counter; low[successor] = counter; counter += 1
-                        stack.append(successor); onStack.insert(successor)
+                        stack.append(successor); onStack[successor] = true
                         work.append((successor, 0))
-                    } else if onStack.contains(successor) {
-                        low[node] = min(low[node]!, index[successor]!)
+                    } else if onStack[successor] {
+                        low[node] = min(low[node], index[successor])
                     }
                     continue
                 }
                 work.removeLast()
-                if let parent = work.last?.node { low[parent] = min(low[parent]!, low[node]!) }
+                if let parent = work.last?.node { low[parent] = min(low[parent], low[node]) }
                 if low[node] == index[node] {
-                    var component: [String] = []
+                    var component: [Int] = []
                     while let top = stack.popLast() {
-                        onStack.remove(top)
+                        onStack[top] = false
                         component.append(top)
                         if top == node { break }
                     }
-                    let selfLoop = (edges[node] ?? []).contains(node)
-                    if component.count > 1 || selfLoop { components.append(component) }
+                    if component.count > 1 || successors[node].contains(node) { components.append(component) }
                 }
             }
         }
-        let position = Dictionary(uniqueKeysWithValues: steps.enumerated().map { ($1, $0) })
-        return components.map { cyclePath(through: Set($0), position: position) }
+        return components.map { cyclePath(through: Set($0.map { steps[$0] }), position: position) }
             .sorted { position[$0[0]]! < position[$1[0]]! }
     }
 

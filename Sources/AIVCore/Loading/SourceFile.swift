@@ -16,11 +16,14 @@ public struct SourceFile: Sendable {
         self.path = path
         self.text = text
         var starts = [text.startIndex]
-        var index = text.utf8.startIndex
-        for byte in text.utf8 {
-            index = text.utf8.index(after: index)
-            if byte == UInt8(ascii: "\n") { starts.append(index) }
-        }
+        let utf8 = text.utf8
+        // Offsets from the contiguous bytes, then one index per line (offsetting a native
+        // string's UTF-8 view is constant time), rather than an index step per byte.
+        let newlines = utf8.withContiguousStorageIfAvailable { bytes in
+            bytes.indices.filter { bytes[$0] == UInt8(ascii: "\n") }
+        } ?? utf8.enumerated().compactMap { $1 == UInt8(ascii: "\n") ? $0 : nil }
+        starts.reserveCapacity(newlines.count + 1)
+        for offset in newlines { starts.append(utf8.index(utf8.startIndex, offsetBy: offset + 1)) }
         lineStarts = starts
     }
 
@@ -54,7 +57,7 @@ public struct SourceFile: Sendable {
             throw .error("file is UTF-16; save it as UTF-8", at: SourceLocation(file: path, line: 1, column: 1))
         }
         if let text = String(validating: bytes, as: UTF8.self) {
-            if let nul = text.unicodeScalars.firstIndex(of: "\0") {
+            if bytes.contains(0), let nul = text.unicodeScalars.firstIndex(of: "\0") {
                 let prefix = String(text.unicodeScalars[..<nul])
                 throw .error("file contains a NUL character; is it a binary file?", at: location(after: prefix, in: path))
             }

@@ -136,7 +136,7 @@ public struct WorkflowLoader: Sendable {
         var firstSeen: [String: (id: String, location: SourceLocation)] = [:]
         for (position, item) in items.enumerated() {
             guard let step = loadStep(item, position: position, diagnostics: &diagnostics) else { continue }
-            // Ids name files in the run folder (`_aiv/steps/<id>.json`), on disks that may ignore case.
+            // Ids that differ only in case are refused: in a log or outputs.json they are easily taken for one another.
             if let first = firstSeen[step.id.lowercased()] {
                 let message = first.id == step.id ? "duplicate step id '\(step.id)'" : "step id '\(step.id)' differs from '\(first.id)' only in case"
                 diagnostics.error(message, at: step.location, length: step.id.count, notes: [.init("first used here", at: first.location)])

@@ -67,7 +67,7 @@ public struct CacheForecast: Sendable {
             let components = CacheKeyComponents(kind: kind, arguments: arguments, scope: itemScope, services: plan.services,
                                                 workflowDirectory: workflowDirectory, runFolder: folder, digests: digests)
             if let entry = try? cache.entry(forKey: components.key), !entry.isExpired(for: step, now: now),
-               entry.files.allSatisfy({ blobs?.contains($0.digest) ?? false }) {
+               entry.filesAvailable(in: blobs) {
                 hits.append(entry.outputs)
                 files += entry.files
                 continue

@@ -115,7 +115,24 @@ public struct CacheKeyComponents: Sendable, Codable, Equatable {
 /// Hex SHA-256 digests, through swift-crypto.
 public enum Digest {
     public static func sha256(_ data: Data) -> String {
-        SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+        hex(SHA256.hash(data: data))
+    }
+
+    /// The digest `file(_:)` gives a file with these contents (one within `fullHashLimit`).
+    public static func sha256File(_ data: Data) -> String {
+        "sha256:" + sha256(data)
+    }
+
+    /// Lower-case hexadecimal; by hand because `String(format:)` per byte showed in profiles.
+    static func hex<Bytes: Sequence>(_ bytes: Bytes) -> String where Bytes.Element == UInt8 {
+        let digits = Array("0123456789abcdef".utf8)
+        var text: [UInt8] = []
+        text.reserveCapacity(64)
+        for byte in bytes {
+            text.append(digits[Int(byte >> 4)])
+            text.append(digits[Int(byte & 0x0f)])
+        }
+        return String(decoding: text, as: UTF8.self)
     }
 
     /// Files above this size are identified by size, modification time and their first and last
@@ -132,14 +149,14 @@ public enum Digest {
         var hasher = SHA256()
         if size <= fullHashLimit {
             while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty { hasher.update(data: chunk) }
-            return "sha256:" + hasher.finalize().map { String(format: "%02x", $0) }.joined()
+            return "sha256:" + hex(hasher.finalize())
         }
         let modified = (attributes[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
         hasher.update(data: Data("\(size):\(modified):".utf8))
         hasher.update(data: try handle.read(upToCount: 1 << 20) ?? Data())
         try handle.seek(toOffset: UInt64(size - (1 << 20)))
         hasher.update(data: try handle.read(upToCount: 1 << 20) ?? Data())
-        return "large:" + hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        return "large:" + hex(hasher.finalize())
     }
 }
 

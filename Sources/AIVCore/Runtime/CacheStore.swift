@@ -6,10 +6,17 @@ public struct CacheEntry: Sendable, Codable, Equatable {
     public struct File: Sendable, Codable, Equatable {
         public var path: String
         public var digest: String
-        public init(path: String, digest: String) {
+        /// The bytes of a small file, kept in the entry itself rather than as a blob: storing a
+        /// blob creates a file, which costs more than a short step (see `inlineLimit`).
+        public var content: Data?
+        public init(path: String, digest: String, content: Data? = nil) {
             self.path = path
             self.digest = digest
+            self.content = content
         }
+
+        /// Files up to this size are kept inside their cache entry.
+        public static let inlineLimit = 64 << 10
     }
 
     public var key: String
@@ -18,13 +25,15 @@ public struct CacheEntry: Sendable, Codable, Equatable {
     public var item: Int?
     public var outputs: JSONValue
     public var files: [File]
-    public var components: CacheKeyComponents
+    /// What the key was made of: what a later miss is explained against. Nil in an entry read
+    /// for a hit, which has no use for them (decoding them was a tenth of a cached step).
+    public var components: CacheKeyComponents?
     public var createdAt: Date
     public var runID: String
     public var duration: Double
 
     public init(key: String, workflow: String, step: String, item: Int?, outputs: JSONValue, files: [File],
-                components: CacheKeyComponents, createdAt: Date, runID: String, duration: Double) {
+                components: CacheKeyComponents?, createdAt: Date, runID: String, duration: Double) {
         self.key = key
         self.workflow = workflow
         self.step = step
@@ -39,6 +48,11 @@ public struct CacheEntry: Sendable, Codable, Equatable {
 }
 
 extension CacheEntry {
+    /// Whether every file of the entry can be put back: kept inline, or as a blob still stored.
+    public func filesAvailable(in blobs: BlobStore?) -> Bool {
+        files.allSatisfy { $0.content != nil || blobs?.contains($0.digest) == true }
+    }
+
     /// Whether the step's `cache: <time>` says this entry is too old.
     public func isExpired(for step: PlannedStep, now: Date) -> Bool {
         if case .timeToLive(let seconds) = step.cache { return now.timeIntervalSince(createdAt) > seconds }
@@ -56,8 +70,9 @@ extension CacheKeyComponents {
             }
             return "cached files were removed"
         }
-        guard let previous = try? cache.latestEntry(workflow: workflow, step: step.id, item: item) else { return "no earlier run" }
-        let changes = differences(from: previous.components)
+        guard let previous = try? cache.latestEntry(workflow: workflow, step: step.id, item: item),
+              let earlier = previous.components else { return "no earlier run" }
+        let changes = differences(from: earlier)
         return changes.isEmpty ? "result shared with another step was removed" : changes.joined(separator: ", ")
     }
 }
@@ -65,6 +80,7 @@ extension CacheKeyComponents {
 /// Where step results are kept between runs. The SQLite store is the real one; tests use the
 /// in-memory one.
 public protocol CacheStore: Sendable {
+    /// The entry with this key, if any; its `components` may be left out.
     func entry(forKey key: String) throws -> CacheEntry?
     /// The most recent entry for a step (and item) of a workflow, whatever its key: what a miss is explained against.
     func latestEntry(workflow: String, step: String, item: Int?) throws -> CacheEntry?

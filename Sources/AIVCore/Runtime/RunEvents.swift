@@ -28,9 +28,16 @@ public struct StepReport: Sendable, Codable, Equatable {
     /// Why it ran ("argument 'window' changed"), why it was skipped, or why it failed.
     public var reason: String
     public var error: String?
+    /// The step's log (secrets redacted), for the run history; not part of the JSON a report is
+    /// printed as, where it would repeat every line already shown.
+    public var log: String?
+
+    enum CodingKeys: String, CodingKey {
+        case step, kind, status, startedAt, duration, invocations, cachedInvocations, attempts, reason, error
+    }
 
     public init(step: String, kind: String, status: StepStatus, startedAt: Date? = nil, duration: Double = 0, invocations: Int = 0,
-                cachedInvocations: Int = 0, attempts: Int = 0, reason: String = "", error: String? = nil) {
+                cachedInvocations: Int = 0, attempts: Int = 0, reason: String = "", error: String? = nil, log: String? = nil) {
         self.step = step
         self.kind = kind
         self.status = status
@@ -41,6 +48,7 @@ public struct StepReport: Sendable, Codable, Equatable {
         self.attempts = attempts
         self.reason = reason
         self.error = error
+        self.log = log
     }
 }
 

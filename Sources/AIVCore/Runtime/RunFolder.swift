@@ -9,6 +9,8 @@ public struct RunFolder: Sendable {
     public static let metadataFolder = "_aiv"
     /// The files this run's steps wrote or took back from the cache (relative paths).
     public let written = WrittenFiles()
+    /// Folders below this one already found to resolve inside it.
+    private let checkedFolders = PathSet()
 
     public init(path: String) {
         self.path = path
@@ -36,26 +38,29 @@ public struct RunFolder: Sendable {
             throw StepError("output path '\(relative)' is inside '\(Self.metadataFolder)/', which aiv keeps for itself")
         }
         let full = Paths.normalize(path + "/" + normalized)
-        // A symbolic link anywhere on the way could lead out of the folder: resolve the deepest
-        // existing part below the folder and check it is still inside. Folders this process made
-        // itself (with mkdir) are known not to be links, which spares the resolution for the
-        // thousands of files a run writes into a few folders.
+        // A symbolic link anywhere on the way could lead out of the folder: find the deepest
+        // existing part below the folder; it must not be a link, and the folder holding it must
+        // resolve to a place inside this one. Folders this process made (with mkdir) are known not
+        // to be links, and a folder found inside once is not resolved again: a run writes thousands
+        // of files into a few folders.
         let root = Paths.normalize(path)
         var existing = full
-        while existing.count > root.count, !FileManager.default.fileExists(atPath: existing) {
+        var status = stat()
+        while existing.count > root.count, lstat(existing, &status) != 0 {
             existing = (existing as NSString).deletingLastPathComponent
         }
         if existing.count > root.count {
-            var isLink = false
-            var status = stat()
-            if lstat(existing, &status) == 0 { isLink = (status.st_mode & S_IFMT) == S_IFLNK }
-            let madeHere = existing != full && Folders.isKnown(existing)
-            if isLink || !madeHere {
+            if (status.st_mode & S_IFMT) == S_IFLNK {
+                throw StepError("output path '\(relative)' leads out of the run folder through a symbolic link")
+            }
+            let folder = (status.st_mode & S_IFMT) == S_IFDIR ? existing : (existing as NSString).deletingLastPathComponent
+            if folder.count > root.count, !Folders.isKnown(folder), !checkedFolders.contains(folder) {
                 let resolvedRoot = URL(fileURLWithPath: root).resolvingSymlinksInPath().path
-                let resolved = URL(fileURLWithPath: existing).resolvingSymlinksInPath().path
-                if isLink || !resolved.hasPrefix(resolvedRoot + "/") {
+                let resolved = URL(fileURLWithPath: folder).resolvingSymlinksInPath().path
+                guard resolved.hasPrefix(resolvedRoot + "/") else {
                     throw StepError("output path '\(relative)' leads out of the run folder through a symbolic link")
                 }
+                checkedFolders.insert(folder)
             }
         }
         return full
@@ -74,14 +79,14 @@ public struct RunFolder: Sendable {
         return Paths.normalize(relative)
     }
 
-    /// Where a step's outputs are kept: `_aiv/steps/<id>.json`. One folder for all steps, not a
-    /// folder each: creating a folder per step cost more than the rest of a short step.
-    public func outputsPath(step: String) -> String {
-        "\(path)/\(Self.metadataFolder)/steps/\(step).json"
-    }
+    /// Every step's outputs, by step id: `_aiv/outputs.json` (see `RunRecord`).
+    public var outputsPath: String { "\(path)/\(Self.metadataFolder)/outputs.json" }
 
-    /// Where a step's log is kept: `_aiv/steps/<id>.log`.
-    public func logPath(step: String) -> String {
+    /// Every step's log: `_aiv/log.txt`.
+    public var logPath: String { "\(path)/\(Self.metadataFolder)/log.txt" }
+
+    /// Where runs before `_aiv/outputs.json` kept a step's log; `aiv runs log` still reads it.
+    public func legacyLogPath(step: String) -> String {
         "\(path)/\(Self.metadataFolder)/steps/\(step).log"
     }
 }
@@ -96,7 +101,12 @@ public enum AtomicFile {
         let temporary = try temporaryPath(for: path)
         // POSIX calls: FileManager.createFile itself writes through a temporary file and a rename,
         // which doubled the file operations of every step.
-        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        var descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        if descriptor < 0, errno == EEXIST {
+            // Left by a killed process that had the same id: nothing alive writes this name.
+            unlink(temporary)
+            descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        }
         guard descriptor >= 0 else { throw posixError(temporary) }
         var failure: (any Error)?
         data.withUnsafeBytes { buffer in
@@ -126,6 +136,7 @@ public enum AtomicFile {
     /// Copies `source` to `path` the same way: a hidden temporary copy, then a rename.
     public static func copy(_ source: String, to path: String) throws {
         let temporary = try temporaryPath(for: path)
+        unlink(temporary)  // as in `write`: only a dead process could have left this name
         do {
             try FileManager.default.copyItem(atPath: source, toPath: temporary)
             guard rename(temporary, path) == 0 else { throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path]) }
@@ -135,18 +146,29 @@ public enum AtomicFile {
         }
     }
 
-    /// `.name.1a2b3c4d.partial` beside `path` (its folder created): hidden, and never the final name.
+    /// `.name.<pid>-<n>.partial` beside `path` (its folder created): hidden, and never the final name.
     static func temporaryPath(for path: String) throws -> String {
         let directory = (path as NSString).deletingLastPathComponent
         try Folders.create(directory)
-        return "\(directory)/.\((path as NSString).lastPathComponent).\(UUID().uuidString.prefix(8)).partial"
+        return "\(directory)/.\((path as NSString).lastPathComponent).\(temporaryNames.next()).partial"
+    }
+
+    /// The process id and a counter: unique among this process's writes, and apart from another
+    /// process's. (A UUID read /dev/urandom for every file written.)
+    private static let temporaryNames = TemporaryNames()
+
+    private final class TemporaryNames: @unchecked Sendable {
+        private let lock = NSLock()
+        private var counter = 0
+        private let process = ProcessInfo.processInfo.processIdentifier
+        func next() -> String { lock.withLock { counter += 1; return "\(process)-\(counter)" } }
     }
 }
 
 /// Creates folders, remembering the ones made (or found) in this process: a run writes thousands
 /// of files into a few folders, and `createDirectory` walks every component each time.
 public enum Folders {
-    private static let known = KnownFolders()
+    private static let known = PathSet()
 
     /// Whether this process created (or found) the folder.
     public static func isKnown(_ path: String) -> Bool { known.contains(path) }
@@ -169,13 +191,14 @@ public enum Folders {
         }
         known.insert(path)
     }
+}
 
-    private final class KnownFolders: @unchecked Sendable {
-        private let lock = NSLock()
-        private var paths: Set<String> = []
-        func contains(_ path: String) -> Bool { lock.withLock { paths.contains(path) } }
-        func insert(_ path: String) { _ = lock.withLock { paths.insert(path) } }
-    }
+/// A thread-safe set of paths.
+final class PathSet: @unchecked Sendable {
+    private let lock = NSLock()
+    private var paths: Set<String> = []
+    func contains(_ path: String) -> Bool { lock.withLock { paths.contains(path) } }
+    func insert(_ path: String) { _ = lock.withLock { paths.insert(path) } }
 }
 
 /// The relative paths of the files a run's steps wrote, shared by every copy of its `RunFolder`,

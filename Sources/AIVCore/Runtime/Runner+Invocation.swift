@@ -132,25 +132,40 @@ extension Runner {
     /// expired, or its files are gone).
     func restore(key: String, step: PlannedStep, cache: any CacheStore, folder: RunFolder) throws -> CacheEntry? {
         guard let entry = try cache.entry(forKey: key), !entry.isExpired(for: step, now: environment.now()) else { return nil }
-        if entry.files.isEmpty { return entry }
-        guard let blobs = environment.blobs, entry.files.allSatisfy({ blobs.contains($0.digest) }) else { return nil }
+        guard entry.filesAvailable(in: environment.blobs) else { return nil }
         for file in entry.files {
-            try blobs.restore(file.digest, to: try folder.resolve(file.path))
+            let destination = try folder.resolve(file.path)
+            if let content = file.content {
+                // A run into a folder that already holds the file (a re-run with the same --run-dir)
+                // leaves it alone: no write, and its modification time stays.
+                if FileManager.default.contents(atPath: destination) != content {
+                    try AtomicFile.write(content, to: destination)
+                }
+            } else if let blobs = environment.blobs {
+                try blobs.restore(file.digest, to: destination)
+            }
             folder.written.record(file.path, digest: file.digest)
         }
         return entry
     }
 
-    /// Saves a result: its files as blobs first, then the entry, so an entry never points at a missing file.
+    /// Saves a result: its files first (small ones inside the entry, others as blobs), then the
+    /// entry, so an entry never points at a missing file.
     func remember(_ result: StepResult, key: String, components: CacheKeyComponents, step: PlannedStep, index: Int?,
                   cache: any CacheStore, context: RunContext, duration: Double, log: StepLog) {
         do {
             var files: [CacheEntry.File] = []
             for path in result.files {
-                guard let blobs = environment.blobs else { return }
-                let digest = try blobs.store(try context.folder.resolve(path))
-                files.append(.init(path: path, digest: digest))
-                context.folder.written.record(path, digest: digest)
+                let full = try context.folder.resolve(path)
+                let file: CacheEntry.File
+                if let content = try Self.smallFile(full) {
+                    file = .init(path: path, digest: Digest.sha256File(content), content: content)
+                } else {
+                    guard let blobs = environment.blobs else { return }
+                    file = .init(path: path, digest: try blobs.store(full))
+                }
+                files.append(file)
+                context.folder.written.record(path, digest: file.digest)
             }
             try cache.save(CacheEntry(key: key, workflow: context.plan.file, step: step.id, item: index, outputs: result.outputs,
                                       files: files, components: components, createdAt: environment.now(), runID: context.runID,
@@ -158,6 +173,15 @@ extension Runner {
         } catch {
             log.append("could not save to the cache: \(error)")
         }
+    }
+
+    /// The contents of a file small enough to keep inline in a cache entry; nil for a larger one.
+    static func smallFile(_ path: String) throws -> Data? {
+        var status = stat()
+        guard stat(path, &status) == 0 else { throw CocoaError(.fileReadNoSuchFile, userInfo: [NSFilePathErrorKey: path]) }
+        guard Int(status.st_size) <= CacheEntry.File.inlineLimit else { return nil }
+        guard let content = FileManager.default.contents(atPath: path) else { throw CocoaError(.fileReadUnknown, userInfo: [NSFilePathErrorKey: path]) }
+        return content.count <= CacheEntry.File.inlineLimit ? content : nil
     }
 
     /// Runs `body`, cancelling it when `timeout` seconds pass first.

@@ -15,12 +15,12 @@ extension Runner {
         let log = StepLog(now: environment.now, secrets: environment.secrets)
         func finish(_ status: StepStatus, outputs: JSONValue?, invocations: Int = 0, cached: Int = 0, attempts: Int = 0,
                     reason: String, error: String? = nil) -> (StepReport, JSONValue?) {
+            log.append("\(status.rawValue): \(error.map(environment.secrets.redact) ?? reason)")
             let report = StepReport(step: step.id, kind: step.kind, status: status, startedAt: started,
                                     duration: environment.now().timeIntervalSince(started), invocations: invocations,
                                     cachedInvocations: cached, attempts: attempts, reason: reason,
-                                    error: error.map(environment.secrets.redact))
-            log.append("\(status.rawValue): \(error ?? reason)")
-            writeMetadata(step: step.id, outputs: outputs, log: log, folder: context.folder)
+                                    error: error.map(environment.secrets.redact), log: log.text)
+            context.record.stepFinished(step.id, outputs: outputs, log: log.text(naming: step.id))
             return (report, outputs)
         }
 
@@ -78,14 +78,6 @@ extension Runner {
             return finish(cancelled ? .cancelled : .failed, outputs: nil, invocations: count,
                           reason: cancelled ? "cancelled" : "", error: cancelled ? nil : "step '\(step.id)': \(error)")
         }
-    }
-
-    /// `_aiv/steps/<id>.json` and `<id>.log`, written atomically.
-    func writeMetadata(step: String, outputs: JSONValue?, log: StepLog, folder: RunFolder) {
-        if let outputs {
-            try? AtomicFile.write(Data((outputs.prettyJSON + "\n").utf8), to: folder.outputsPath(step: step))
-        }
-        try? AtomicFile.write(Data(log.text.utf8), to: folder.logPath(step: step))
     }
 }
 

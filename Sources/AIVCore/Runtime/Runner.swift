@@ -59,6 +59,7 @@ public struct Runner: Sendable {
         var workflowDirectory: String
         var slots: Slots
         var digests: FileDigestCache
+        var record: RunRecord
     }
 
     /// The state of a step while the run goes on.
@@ -71,7 +72,8 @@ public struct Runner: Sendable {
         let started = environment.now()
         try? FileManager.default.createDirectory(atPath: folder.path, withIntermediateDirectories: true)
         let context = RunContext(plan: plan, runID: runID, folder: folder, workflowDirectory: workflowDirectory,
-                                 slots: Slots(limit: environment.maxParallel), digests: FileDigestCache())
+                                 slots: Slots(limit: environment.maxParallel), digests: FileDigestCache(),
+                                 record: RunRecord(folder: folder, now: environment.now))
         environment.observer.handle(.runStarted(runID: runID, workflow: plan.workflow, file: plan.file, folder: folder.path,
                                                 steps: plan.steps.map { ($0.id, $0.kind) }, inputs: plan.inputs, startedAt: started))
         var progress = Dictionary(uniqueKeysWithValues: plan.steps.map { ($0.id, Progress.pending) })
@@ -160,6 +162,7 @@ public struct Runner: Sendable {
                 return report
             }
         }
+        context.record.finish()
         let failed = reports.contains { report in
             report.status == .cancelled || (report.status == .failed && !(stepsByID[report.step]?.continueOnError ?? false))
         }

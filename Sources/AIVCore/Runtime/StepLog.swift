@@ -2,10 +2,11 @@ import Foundation
 import Logging
 
 /// The log of one step: lines from the runtime (attempts, cache decisions) and from the step's
-/// own logger, kept in memory and written to `_aiv/steps/<id>.log` when the step ends.
+/// own logger, kept in memory; when the step ends it goes to the run folder's `_aiv/log.txt`
+/// and to the run history.
 public final class StepLog: @unchecked Sendable {
     private let lock = NSLock()
-    private var lines: [String] = []
+    private var lines: [(stamp: String, message: String)] = []
     private let now: @Sendable () -> Date
     private let secrets: Secrets
 
@@ -18,7 +19,7 @@ public final class StepLog: @unchecked Sendable {
     public func append(_ line: String) {
         let stamp = Self.timestamp(now())
         let line = secrets.redact(line)
-        lock.withLock { lines.append("\(stamp) \(line)") }
+        lock.withLock { lines.append((stamp, line)) }
     }
 
     /// `2026-11-25T17:45:01.123Z`. Written by hand: Foundation's ISO 8601 formatter builds an ICU
@@ -37,7 +38,13 @@ public final class StepLog: @unchecked Sendable {
             + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2)).\(pad(Int32(millis), 3))Z"
     }
 
-    public var text: String { lock.withLock { lines.joined(separator: "\n") + (lines.isEmpty ? "" : "\n") } }
+    /// One line per entry: `<time> <message>`.
+    public var text: String { lock.withLock { lines.map { "\($0.stamp) \($0.message)\n" }.joined() } }
+
+    /// The lines as the run's log shows them, each naming the step: `<time> <step>: <message>`.
+    func text(naming step: String) -> String {
+        lock.withLock { lines.map { "\($0.stamp) \(step): \($0.message)\n" }.joined() }
+    }
 
     /// A swift-log logger whose messages go to this log, each line starting with `prefix`
     /// (the item, for a for_each step, so interleaved items can be told apart).
