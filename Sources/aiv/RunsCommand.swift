@@ -74,9 +74,10 @@ struct RunsCommand: ParsableCommand {
             guard found.steps.contains(where: { $0.step == step }) else {
                 throw ValidationError("run \(found.run.id) has no step '\(step)'\(Suggestions.didYouMean(step, in: found.steps.map(\.step)))")
             }
-            // Runs recorded before logs were kept in the history left them in the run folder.
-            let legacy = RunFolder(path: found.folder).legacyLogPath(step: step)
-            guard let text = found.steps.first(where: { $0.step == step })?.log ?? (try? String(contentsOfFile: legacy, encoding: .utf8)) else {
+            // Runs recorded before logs were kept in the history (no step has one) left them in the run folder.
+            let recordedBefore = found.steps.allSatisfy { $0.log == nil }
+            let legacy = recordedBefore ? try? String(contentsOfFile: RunFolder(path: found.folder).legacyLogPath(step: step), encoding: .utf8) : nil
+            guard let text = found.steps.first(where: { $0.step == step })?.log ?? legacy else {
                 throw ValidationError("no log for step '\(step)' in run \(found.run.id): the step did not start")
             }
             print(text, terminator: "")

@@ -218,6 +218,30 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: outside.path + "/x.txt"))
     }
 
+    @Test func aFolderSwappedForALinkAfterAWriteIsRefused() throws {
+        let directory = TemporaryFolder()
+        let outside = TemporaryFolder()
+        outside.write("victim.txt", "keep")
+        let folder = RunFolder(path: directory.path)
+        try folder.write(Data("x".utf8), to: "out/a.txt")
+        try FileManager.default.removeItem(atPath: directory.path + "/out")
+        try FileManager.default.createSymbolicLink(atPath: directory.path + "/out", withDestinationPath: outside.path)
+        #expect(throws: StepError("output path 'out/victim.txt' leads out of the run folder through a symbolic link")) {
+            try folder.write(Data("overwritten".utf8), to: "out/victim.txt")
+        }
+        #expect(outside.read("victim.txt") == "keep")
+    }
+
+    @Test func aLinkThatStaysInsideIsNotFollowedEither() throws {
+        let directory = TemporaryFolder()
+        let folder = RunFolder(path: directory.path)
+        try folder.write(Data("x".utf8), to: "real/a.txt")
+        try FileManager.default.createSymbolicLink(atPath: directory.path + "/alias", withDestinationPath: directory.path + "/real")
+        #expect(throws: StepError("output path 'alias/a.txt' goes through the symbolic link 'alias'; aiv does not follow links inside a run folder")) {
+            try folder.resolve("alias/a.txt")
+        }
+    }
+
     @Test func writesAtomicallyAndLeavesNoTemporaryFile() throws {
         let directory = TemporaryFolder()
         let folder = RunFolder(path: directory.path)

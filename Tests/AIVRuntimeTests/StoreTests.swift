@@ -25,6 +25,16 @@ import Testing
         #expect(try cache.latestEntry(workflow: "w.yaml", step: "a", item: 0)?.key == "k3")
     }
 
+    @Test func aSmallFileKeptInsideAnEntryComesBackByteForByte() throws {
+        let directory = TemporaryFolder()
+        let cache = SQLiteCacheStore(store: try Store(path: directory.path + "/aiv.sqlite"))
+        let bytes = Data([0, 1, 2, 0xFF] + Array("語".utf8))
+        let file = CacheEntry.File(path: "out/a.bin", digest: Digest.sha256File(bytes), content: bytes)
+        try cache.save(entry("k1", at: 1, files: [file]))
+        #expect(try cache.entry(forKey: "k1")?.files == [file])
+        #expect(try cache.entry(forKey: "k1")?.filesAvailable(in: nil) == true, "no blob store is needed for it")
+    }
+
     @Test func garbageCollectionKeepsTheNewestAndItsFiles() throws {
         let directory = TemporaryFolder()
         let store = try Store(path: directory.path + "/aiv.sqlite")

@@ -51,6 +51,10 @@ import Testing
         #expect(shown.stdout.contains("cached"))
         let log = try await workspace.aiv(["runs", "log", "last", "transcript"])
         #expect(log.stdout.contains("cached"))
+        // The log is kept in the history: it outlives the run folder.
+        try FileManager.default.removeItem(atPath: workspace.path + "/out/second")
+        let kept = try await workspace.aiv(["runs", "log", "last", "transcript"])
+        #expect(kept.status == 0 && kept.stdout.contains("cached"), "\(kept.stderr)")
     }
 
     @Test func editingATemplateRerunsOnlyTheStepsThatUseIt() async throws {

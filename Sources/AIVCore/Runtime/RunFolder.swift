@@ -9,8 +9,6 @@ public struct RunFolder: Sendable {
     public static let metadataFolder = "_aiv"
     /// The files this run's steps wrote or took back from the cache (relative paths).
     public let written = WrittenFiles()
-    /// Folders below this one already found to resolve inside it.
-    private let checkedFolders = PathSet()
 
     public init(path: String) {
         self.path = path
@@ -37,33 +35,25 @@ public struct RunFolder: Sendable {
         if folded == Self.metadataFolder || folded.hasPrefix(Self.metadataFolder + "/") {
             throw StepError("output path '\(relative)' is inside '\(Self.metadataFolder)/', which aiv keeps for itself")
         }
-        let full = Paths.normalize(path + "/" + normalized)
-        // A symbolic link anywhere on the way could lead out of the folder: find the deepest
-        // existing part below the folder; it must not be a link, and the folder holding it must
-        // resolve to a place inside this one. Folders this process made (with mkdir) are known not
-        // to be links, and a folder found inside once is not resolved again: a run writes thousands
-        // of files into a few folders.
         let root = Paths.normalize(path)
-        var existing = full
-        var status = stat()
-        while existing.count > root.count, lstat(existing, &status) != 0 {
-            existing = (existing as NSString).deletingLastPathComponent
-        }
-        if existing.count > root.count {
-            if (status.st_mode & S_IFMT) == S_IFLNK {
-                throw StepError("output path '\(relative)' leads out of the run folder through a symbolic link")
+        // Every part of the path below the folder that exists must be a real folder or file, not
+        // a symbolic link: one could lead out, or be swapped for one that does after a check. An
+        // lstat per part (a few microseconds each) and no memory of earlier checks.
+        var prefix = root
+        for component in normalized.split(separator: "/") {
+            prefix += "/" + component
+            var status = stat()
+            guard lstat(prefix, &status) == 0 else { break }  // nothing below a missing part exists
+            guard (status.st_mode & S_IFMT) == S_IFLNK else { continue }
+            let resolvedRoot = URL(fileURLWithPath: root).resolvingSymlinksInPath().path
+            let target = URL(fileURLWithPath: prefix).resolvingSymlinksInPath().path
+            if target == resolvedRoot || target.hasPrefix(resolvedRoot + "/") {
+                let link = String(prefix.dropFirst(root.count + 1))
+                throw StepError("output path '\(relative)' goes through the symbolic link '\(link)'; aiv does not follow links inside a run folder")
             }
-            let folder = (status.st_mode & S_IFMT) == S_IFDIR ? existing : (existing as NSString).deletingLastPathComponent
-            if folder.count > root.count, !Folders.isKnown(folder), !checkedFolders.contains(folder) {
-                let resolvedRoot = URL(fileURLWithPath: root).resolvingSymlinksInPath().path
-                let resolved = URL(fileURLWithPath: folder).resolvingSymlinksInPath().path
-                guard resolved.hasPrefix(resolvedRoot + "/") else {
-                    throw StepError("output path '\(relative)' leads out of the run folder through a symbolic link")
-                }
-                checkedFolders.insert(folder)
-            }
+            throw StepError("output path '\(relative)' leads out of the run folder through a symbolic link")
         }
-        return full
+        return Paths.normalize(root + "/" + normalized)
     }
 
     /// Writes `data` to `relative` atomically and returns the relative path written.
@@ -98,13 +88,13 @@ public enum AtomicFile {
     /// it would protect against a machine losing power, not a process dying, and costs a disk
     /// flush per file (most of a short step's time).
     public static func write(_ data: Data, to path: String) throws {
-        let temporary = try temporaryPath(for: path)
         // POSIX calls: FileManager.createFile itself writes through a temporary file and a rename,
         // which doubled the file operations of every step.
+        var temporary = try temporaryPath(for: path)
         var descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        if descriptor < 0, errno == EEXIST {
-            // Left by a killed process that had the same id: nothing alive writes this name.
-            unlink(temporary)
+        // A name taken (left by a killed process, or another one's) is never touched: the next is tried.
+        for _ in 0..<8 where descriptor < 0 && errno == EEXIST {
+            temporary = try temporaryPath(for: path)
             descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         }
         guard descriptor >= 0 else { throw posixError(temporary) }
@@ -135,8 +125,9 @@ public enum AtomicFile {
 
     /// Copies `source` to `path` the same way: a hidden temporary copy, then a rename.
     public static func copy(_ source: String, to path: String) throws {
-        let temporary = try temporaryPath(for: path)
-        unlink(temporary)  // as in `write`: only a dead process could have left this name
+        var temporary = try temporaryPath(for: path)
+        // As in `write`, a name already taken is left alone and the next one tried.
+        for _ in 0..<8 where FileManager.default.fileExists(atPath: temporary) { temporary = try temporaryPath(for: path) }
         do {
             try FileManager.default.copyItem(atPath: source, toPath: temporary)
             guard rename(temporary, path) == 0 else { throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path]) }
@@ -146,21 +137,22 @@ public enum AtomicFile {
         }
     }
 
-    /// `.name.<pid>-<n>.partial` beside `path` (its folder created): hidden, and never the final name.
+    /// `.name.<random>-<n>.partial` beside `path` (its folder created): hidden, and never the final name.
     static func temporaryPath(for path: String) throws -> String {
         let directory = (path as NSString).deletingLastPathComponent
         try Folders.create(directory)
         return "\(directory)/.\((path as NSString).lastPathComponent).\(temporaryNames.next()).partial"
     }
 
-    /// The process id and a counter: unique among this process's writes, and apart from another
-    /// process's. (A UUID read /dev/urandom for every file written.)
+    /// A random prefix drawn once per process and a counter: unique among this process's writes,
+    /// and apart from another process's even with the same process id (containers sharing a
+    /// cache). A UUID per name read /dev/urandom for every file written.
     private static let temporaryNames = TemporaryNames()
 
     private final class TemporaryNames: @unchecked Sendable {
         private let lock = NSLock()
         private var counter = 0
-        private let process = ProcessInfo.processInfo.processIdentifier
+        private let process = String(UInt32.random(in: 0...UInt32.max), radix: 36)
         func next() -> String { lock.withLock { counter += 1; return "\(process)-\(counter)" } }
     }
 }
@@ -169,9 +161,6 @@ public enum AtomicFile {
 /// of files into a few folders, and `createDirectory` walks every component each time.
 public enum Folders {
     private static let known = PathSet()
-
-    /// Whether this process created (or found) the folder.
-    public static func isKnown(_ path: String) -> Bool { known.contains(path) }
 
     public static func create(_ path: String) throws {
         if path.isEmpty || path == "/" || path == "." || known.contains(path) { return }

@@ -7,10 +7,10 @@ import Foundation
 /// short step on most disks (ext4 here spends tens to hundreds of microseconds finding a free
 /// inode), and a run of a thousand steps made two thousand of them. Both files are rewritten
 /// whole, under a temporary name and then renamed, so a reader never finds half of one. They are
-/// rewritten as steps finish, at most once a second (less often when writing them takes longer
-/// than a twentieth of that), and once more when the run ends. A process killed in between loses
-/// at most the last second of the folder's copy: the run history has every step's log, and the
-/// cache every result.
+/// rewritten as steps finish, at most once a second (when writing them takes longer than a
+/// twentieth of that, every twenty times as long as a write takes), and once more when the run
+/// ends. A process killed in between leaves the folder's copy behind by that much: the run history
+/// has every step's log, and the cache every result.
 public final class RunRecord: @unchecked Sendable {
     private let lock = NSLock()
     private let folder: RunFolder

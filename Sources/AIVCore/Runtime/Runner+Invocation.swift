@@ -138,7 +138,7 @@ extension Runner {
             if let content = file.content {
                 // A run into a folder that already holds the file (a re-run with the same --run-dir)
                 // leaves it alone: no write, and its modification time stays.
-                if FileManager.default.contents(atPath: destination) != content {
+                if !Self.holds(destination, content) {
                     try AtomicFile.write(content, to: destination)
                 }
             } else if let blobs = environment.blobs {
@@ -173,6 +173,13 @@ extension Runner {
         } catch {
             log.append("could not save to the cache: \(error)")
         }
+    }
+
+    /// Whether `path` is a regular file with exactly these bytes (read only when the size matches).
+    static func holds(_ path: String, _ content: Data) -> Bool {
+        var status = stat()
+        guard lstat(path, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG, Int(status.st_size) == content.count else { return false }
+        return FileManager.default.contents(atPath: path) == content
     }
 
     /// The contents of a file small enough to keep inline in a cache entry; nil for a larger one.
