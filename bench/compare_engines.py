@@ -10,7 +10,9 @@ Three shapes, each step a near no-op that writes one tiny file:
 
 For every tool and shape it measures a cold run (fresh folder: no state, no
 outputs) and then an up-to-date re-run of the same folder with nothing changed
-(aiv: same --state-dir, new --run-dir). Every measurement is repeated and the
+(aiv: same --state-dir and --run-dir; then once more into a new --run-dir, its
+default), and the time a plain loop takes to write the same files (the floor).
+Every measurement is repeated and the
 median kept. All tools get the same parallelism (--jobs, default 2). At the end
 it prints Markdown tables: wall time and time per step for each tool, aiv's
 ratio to each peer, and whether the target "aiv's per-step overhead at most a
