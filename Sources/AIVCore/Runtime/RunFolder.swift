@@ -160,7 +160,7 @@ public enum AtomicFile {
 /// Creates folders, remembering the ones made (or found) in this process: a run writes thousands
 /// of files into a few folders, and `createDirectory` walks every component each time.
 public enum Folders {
-    private static let known = PathSet()
+    private static let known = KnownFolders()
 
     public static func create(_ path: String) throws {
         if path.isEmpty || path == "/" || path == "." || known.contains(path) { return }
@@ -180,14 +180,13 @@ public enum Folders {
         }
         known.insert(path)
     }
-}
 
-/// A thread-safe set of paths.
-final class PathSet: @unchecked Sendable {
-    private let lock = NSLock()
-    private var paths: Set<String> = []
-    func contains(_ path: String) -> Bool { lock.withLock { paths.contains(path) } }
-    func insert(_ path: String) { _ = lock.withLock { paths.insert(path) } }
+    private final class KnownFolders: @unchecked Sendable {
+        private let lock = NSLock()
+        private var paths: Set<String> = []
+        func contains(_ path: String) -> Bool { lock.withLock { paths.contains(path) } }
+        func insert(_ path: String) { _ = lock.withLock { paths.insert(path) } }
+    }
 }
 
 /// The relative paths of the files a run's steps wrote, shared by every copy of its `RunFolder`,
