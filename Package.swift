@@ -35,11 +35,12 @@ let package = Package(
             .product(name: "Mustache", package: "swift-mustache"),
             .product(name: "Yams", package: "Yams"),
         ]),
-        // FFmpeg's libavformat, libavcodec and libavutil (system libraries), with a shim for macros.
-        .systemLibrary(name: "CFFmpeg", pkgConfig: "libavformat",
-                       providers: [.apt(["libavformat-dev", "libavcodec-dev", "libavutil-dev"])]),
+        // FFmpeg's headers (libavformat, libavcodec, libavutil), with a shim for macros. Not linked:
+        // CFFmpegLoader loads the libraries when a media step first needs them.
+        .systemLibrary(name: "CFFmpeg", providers: [.apt(["libavformat-dev", "libavcodec-dev", "libavutil-dev"])]),
+        .target(name: "CFFmpegLoader", linkerSettings: [.linkedLibrary("dl")]),
         // Media in-process: probing, stream-copy cuts, audio and subtitle extraction.
-        .target(name: "AIVMedia", dependencies: ["CFFmpeg"]),
+        .target(name: "AIVMedia", dependencies: ["CFFmpeg", "CFFmpegLoader"]),
         // OBS Studio over obs-websocket v5 (WebSocket client: swift-websocket on SwiftNIO).
         .target(name: "AIVOBS", dependencies: [
             "AIVCore",

@@ -12,7 +12,7 @@ public struct MediaError: Error, Sendable, CustomStringConvertible {
     static func text(_ code: Int32) -> String {
         var buffer = [CChar](repeating: 0, count: 256)
         aiv_error_string(code, &buffer, buffer.count)
-        return String(cString: buffer)
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     /// Throws when `code` is negative (FFmpeg's failure convention).

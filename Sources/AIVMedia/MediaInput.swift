@@ -7,11 +7,8 @@ final class MediaInput {
     let path: String
     var context: UnsafeMutablePointer<AVFormatContext>?
 
-    /// FFmpeg logs its own complaints to stderr; aiv reports them in its errors instead.
-    static let quiet: Void = av_log_set_level(AV_LOG_QUIET)
-
     init(path: String) throws(MediaError) {
-        Self.quiet
+        try FFmpegLibrary.load()
         self.path = path
         var attributes: [FileAttributeKey: Any] = [:]
         do {

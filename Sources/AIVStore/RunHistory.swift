@@ -8,6 +8,12 @@ public final class RunHistory: RunObserver, @unchecked Sendable {
     private let lock = NSLock()
     private var positions: [String: Int] = [:]
     private var runID = ""
+    /// Finished steps not yet written, and whether a write of them is on its way.
+    private var pending: [(run: String, position: Int, report: StepReport)] = []
+    private var writeScheduled = false
+    /// Writes the rows of finished steps in the background, many to one transaction when steps
+    /// finish faster than a transaction commits (a cached step takes less time than its commit).
+    private let writer = DispatchQueue(label: "aiv.run-history")
 
     public init(store: Store) {
         self.store = store
@@ -28,15 +34,7 @@ public final class RunHistory: RunObserver, @unchecked Sendable {
                                          Int(ProcessInfo.processInfo.processIdentifier)])
                 }
             case .stepFinished(let report):
-                let (id, position) = lock.withLock { (runID, positions[report.step] ?? 0) }
-                try store.pool.write { db in
-                    try db.cachedStatement(sql: """
-                        INSERT OR REPLACE INTO run_step (run_id, step, kind, status, started_at, duration, invocations, cached_invocations,
-                          attempts, reason, error, position, log) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                        """).execute(arguments: [id, report.step, report.kind, report.status.rawValue, report.startedAt?.timeIntervalSince1970,
-                                         report.duration, report.invocations, report.cachedInvocations, report.attempts, report.reason,
-                                         report.error, position, report.log])
-                }
+                record(report)
             case .serviceCall(let call):
                 let id = lock.withLock { runID }
                 try store.pool.write { db in
@@ -47,6 +45,7 @@ public final class RunHistory: RunObserver, @unchecked Sendable {
                                          call.attempt, call.tokens?.input, call.tokens?.output, call.tokens?.total, call.error])
                 }
             case .runFinished(let report):
+                writer.sync {}  // the steps' rows first
                 try store.pool.write { db in
                     try db.execute(sql: "UPDATE run SET duration = ?, status = ? WHERE id = ?",
                                    arguments: [report.duration, report.status.rawValue, report.runID])
@@ -56,6 +55,42 @@ public final class RunHistory: RunObserver, @unchecked Sendable {
             }
         } catch {
             // History is a record, not the run: a failed write must not fail the workflow.
+            FileHandle.standardError.write(Data("aiv: could not record run history: \(error)\n".utf8))
+        }
+    }
+
+    /// Queues a finished step's row; a write already on its way takes it along.
+    private func record(_ report: StepReport) {
+        let schedule = lock.withLock {
+            pending.append((runID, positions[report.step] ?? 0, report))
+            defer { writeScheduled = true }
+            return !writeScheduled
+        }
+        guard schedule else { return }
+        writer.async { self.writePending() }
+    }
+
+    private func writePending() {
+        let rows = lock.withLock {
+            defer {
+                pending = []
+                writeScheduled = false
+            }
+            return pending
+        }
+        do {
+            try store.pool.write { db in
+                let statement = try db.cachedStatement(sql: """
+                    INSERT OR REPLACE INTO run_step (run_id, step, kind, status, started_at, duration, invocations, cached_invocations,
+                      attempts, reason, error, position, log) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """)
+                for (id, position, report) in rows {
+                    try statement.execute(arguments: [id, report.step, report.kind, report.status.rawValue, report.startedAt?.timeIntervalSince1970,
+                                                      report.duration, report.invocations, report.cachedInvocations, report.attempts, report.reason,
+                                                      report.error, position, report.log])
+                }
+            }
+        } catch {
             FileHandle.standardError.write(Data("aiv: could not record run history: \(error)\n".utf8))
         }
     }

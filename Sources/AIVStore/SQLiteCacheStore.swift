@@ -31,8 +31,8 @@ public struct SQLiteCacheStore: CacheStore {
 
     public func save(_ entry: CacheEntry) throws {
         let outputs = entry.outputs.canonicalJSON
-        let files = try encodeJSON(entry.files)
-        let components = try encodeJSON(entry.components)
+        let files = JSONValue.array(entry.files.map(\.jsonValue)).canonicalJSON
+        let components = entry.components?.jsonValue.canonicalJSON
         try store.pool.write { db in
             try db.cachedStatement(sql: """
                 INSERT OR REPLACE INTO cache_entry (key, workflow, step, item, outputs, files, components, created_at, run_id, duration)
@@ -49,9 +49,12 @@ public struct SQLiteCacheStore: CacheStore {
                    createdAt: Date(timeIntervalSince1970: row["created_at"]), runID: row["run_id"], duration: row["duration"])
     }
 
-    /// Most steps write no file: their list is decoded without a decoder.
     static func files(_ text: String) throws -> [CacheEntry.File] {
-        text == "[]" ? [] : try decodeJSON([CacheEntry.File].self, text)
+        guard text != "[]" else { return [] }
+        guard case .array(let files) = try JSONValue(parsing: text) else {
+            throw JSONParseError(message: "the cached files are not a list", offset: 0)
+        }
+        return try files.map { file throws(JSONParseError) in try CacheEntry.File(json: file) }
     }
 
     /// A summary row per workflow step: entries, newest, total size of outputs.
@@ -99,7 +102,7 @@ public struct SQLiteCacheStore: CacheStore {
         }
         let referenced = try store.pool.read { db in
             try String.fetchAll(db, sql: "SELECT files FROM cache_entry")
-        }.flatMap { (try? decodeJSON([CacheEntry.File].self, $0)) ?? [] }.map(\.digest)
+        }.flatMap { (try? Self.files($0)) ?? [] }.map(\.digest)
         let keepSet = Set(referenced)
         var files = 0
         for digest in blobs.digests(olderThan: minimumAge) where !keepSet.contains(digest) {

@@ -219,8 +219,10 @@ func advance(_ clock: TestClock<Duration>, by step: Duration, until done: () -> 
             steps:
               - {id: call, uses: test.flaky, retry: {attempts: 2, backoff: 10ms, jitter: 0}, with: {failures: 99, tag: \(tag)}}
               - {id: later, uses: test.echo, with: {value: "${{ steps.call.outputs.calls }}"}}
-              - {id: slow, uses: test.sleep, with: {ms: 2000}}
+              - {id: slow, uses: test.sleep, with: {ms: 60000}}
             """
+        // `slow` would take a minute: it ends when the run stops, however late a loaded machine
+        // lets `call` fail.
         let report = try await harness.run(yaml)
         #expect(report.status == .failed)
         #expect(report.step("call")?.error == "step 'call': service unavailable (call 2) (after 2 attempts)")

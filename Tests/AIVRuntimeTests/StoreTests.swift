@@ -1,4 +1,4 @@
-import AIVCore
+@testable import AIVCore
 @testable import AIVStore
 import AIVTestSupport
 import Foundation
@@ -33,6 +33,51 @@ import Testing
         try cache.save(entry("k1", at: 1, files: [file]))
         #expect(try cache.entry(forKey: "k1")?.files == [file])
         #expect(try cache.entry(forKey: "k1")?.filesAvailable(in: nil) == true, "no blob store is needed for it")
+    }
+
+    /// Entries written before the store wrote its JSON by hand (with Foundation's encoder) still
+    /// read back, and the hand-written form is the document the encoder would give.
+    @Test func cachedFileListsReadTheSameWhicheverWayTheyWereWritten() throws {
+        let files = [CacheEntry.File(path: "out/a.txt", digest: "sha256:ab", content: Data([0, 1, 2, 255])),
+                     CacheEntry.File(path: "clips/b.mp4", digest: "large:cd")]
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let byEncoder = String(decoding: try encoder.encode(files), as: UTF8.self)
+        #expect(try SQLiteCacheStore.files(byEncoder) == files)
+        let byHand = JSONValue.array(files.map(\.jsonValue)).canonicalJSON
+        #expect(byHand == byEncoder)
+        #expect(try SQLiteCacheStore.files(byHand) == files)
+        #expect(throws: JSONParseError.self) { try SQLiteCacheStore.files(#"[{"path": "a"}]"#) }
+        #expect(throws: JSONParseError.self) { try SQLiteCacheStore.files(#"[{"path": "a", "digest": "d", "content": "%%"}]"#) }
+
+        let components = CacheKeyComponents(kind: "file.write", kindVersion: 2, arguments: ["path": "a/b.txt", "n": 3],
+                                            files: ["t.mustache": "sha256:ef"], settings: ["model": "m"], expressionInputs: ["x": true])
+        let componentsByHand = components.jsonValue.canonicalJSON
+        #expect(try JSONDecoder().decode(CacheKeyComponents.self, from: Data(componentsByHand.utf8)) == components)
+    }
+
+    /// Finished steps are written in batches behind the run: every one is there, in plan order,
+    /// once the run has finished, however fast and from however many threads they came.
+    @Test func stepsFinishingFasterThanACommitAreAllRecorded() async throws {
+        let directory = TemporaryFolder()
+        let history = RunHistory(store: try Store(path: directory.path + "/aiv.sqlite"))
+        let ids = (0..<500).map { "s\($0)" }
+        history.handle(.runStarted(runID: "r1", workflow: "w", file: "w.yaml", folder: "f", steps: ids.map { ($0, "test.echo") },
+                                   inputs: [:], startedAt: Date()))
+        await withTaskGroup(of: Void.self) { group in
+            for chunk in stride(from: 0, to: ids.count, by: 50) {
+                group.addTask {
+                    for id in ids[chunk..<chunk + 50].reversed() {
+                        history.handle(.stepFinished(StepReport(step: id, kind: "test.echo", status: .cached, reason: "cached")))
+                    }
+                }
+            }
+        }
+        history.handle(.runFinished(RunReport(runID: "r1", workflow: "w", file: "w.yaml", folder: "f", startedAt: Date(), duration: 1,
+                                              status: .succeeded, steps: [])))
+        let shown = try #require(try history.run("r1"))
+        #expect(shown.steps.map(\.step) == ids)
+        #expect(shown.run.status == "succeeded" && shown.run.cached == 500)
     }
 
     @Test func garbageCollectionKeepsTheNewestAndItsFiles() throws {

@@ -1,3 +1,4 @@
+import AIVTestSupport
 import Foundation
 import Testing
 
@@ -79,5 +80,23 @@ import Testing
         let result = try await CommandRunner.run(["validate", "workflows/nope.yaml"])
         #expect(result.status == 2)
         #expect(result.stderr.hasPrefix("workflows/nope.yaml:1:1: error: no such file"))
+    }
+
+    /// FFmpeg (and the hundred-odd libraries it pulls in) is loaded by a run that touches media,
+    /// and by nothing else: the dynamic loader's own trace (LD_DEBUG) shows what a process opened.
+    @Test func onlyARunThatTouchesMediaLoadsFFmpeg() async throws {
+        let trace = ["LD_DEBUG": "files"]
+        let validate = try await CommandRunner.run(["validate", "workflows/post-stream.yaml"], environment: trace)
+        #expect(validate.status == 0, "\(validate.stderr.suffix(2000))")
+        #expect(validate.stderr.contains("file=libsqlite3"), "the trace is on")
+        #expect(!validate.stderr.contains("libavformat"))
+
+        let folder = TemporaryFolder()
+        let recording = try await MediaSamples.shared.path("mp4")
+        try "name: probe\nsteps:\n  - {id: probe, uses: media.probe, with: {input: \"\(recording)\"}}\n"
+            .write(toFile: folder.path + "/probe.yaml", atomically: true, encoding: .utf8)
+        let probe = try await CommandRunner.run(["run", "probe.yaml"], in: folder.path, environment: trace)
+        #expect(probe.status == 0, "\(probe.stdout.suffix(2000))")
+        #expect(probe.stderr.contains("file=libavformat.so"))
     }
 }

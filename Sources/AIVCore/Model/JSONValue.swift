@@ -89,7 +89,7 @@ public enum JSONValue: Hashable, Sendable {
         return out
     }
 
-    private func writeCanonical(into out: inout String) {
+    func writeCanonical(into out: inout String) {
         switch self {
         case .null: out += "null"
         case .bool(let b): out += b ? "true" : "false"
@@ -212,4 +212,26 @@ extension JSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, Ex
         self = .object(Dictionary(elements, uniquingKeysWith: { _, last in last }))
     }
     public init(nilLiteral: ()) { self = .null }
+}
+
+/// One JSON object written member by member, in the order given, with no dictionary built and
+/// no keys sorted: for lines written many times a run (the `--json` events), where building and
+/// sorting a dictionary per line showed in profiles. Give members in sorted order to match
+/// canonical JSON.
+public struct JSONObjectText {
+    private var text = "{"
+    private var empty = true
+
+    public init() {}
+
+    public mutating func add(_ key: String, _ value: JSONValue) {
+        if !empty { text += "," }
+        empty = false
+        JSONValue.writeQuoted(key, into: &text)
+        text += ":"
+        value.writeCanonical(into: &text)
+    }
+
+    /// The object's text, closed.
+    public var closed: String { text + "}" }
 }

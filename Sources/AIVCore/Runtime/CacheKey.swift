@@ -70,6 +70,13 @@ public struct CacheKeyComponents: Sendable, Codable, Equatable {
         expressionInputs = try container.decodeIfPresent(JSONValue.self, forKey: .expressionInputs) ?? .null
     }
 
+    /// The components as stored in a cache entry: the document their `Codable` form gives, built
+    /// without an encoder (one is saved for every step that runs).
+    public var jsonValue: JSONValue {
+        ["kind": .string(kind), "kindVersion": .int(kindVersion), "arguments": arguments,
+         "files": .object(files.mapValues { .string($0) }), "settings": settings, "expressionInputs": expressionInputs]
+    }
+
     /// SHA-256 of the canonical JSON of all components: equal inputs, equal key.
     public var key: String {
         let files = JSONValue.object(self.files.mapValues { .string($0) })

@@ -17,6 +17,26 @@ public struct CacheEntry: Sendable, Codable, Equatable {
 
         /// Files up to this size are kept inside their cache entry.
         public static let inlineLimit = 64 << 10
+
+        /// The file as stored in a cache entry (the bytes, if kept, in base64): the same document
+        /// its `Codable` form gives, built without an encoder, which showed in a cached step's profile.
+        public var jsonValue: JSONValue {
+            var members: [String: JSONValue] = ["path": .string(path), "digest": .string(digest)]
+            if let content { members["content"] = .string(content.base64EncodedString()) }
+            return .object(members)
+        }
+
+        public init(json: JSONValue) throws(JSONParseError) {
+            guard case .object(let members) = json, let path = members["path"]?.stringValue, let digest = members["digest"]?.stringValue else {
+                throw JSONParseError(message: "a cached file needs a path and a digest", offset: 0)
+            }
+            var content: Data?
+            if let text = members["content"]?.stringValue {
+                guard let bytes = Data(base64Encoded: text) else { throw JSONParseError(message: "a cached file's content is not base64", offset: 0) }
+                content = bytes
+            }
+            self.init(path: path, digest: digest, content: content)
+        }
     }
 
     public var key: String

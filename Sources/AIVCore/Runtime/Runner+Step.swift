@@ -39,30 +39,15 @@ extension Runner {
             return finish(.succeeded, outputs: .array([]), reason: "for_each list is empty")
         }
         environment.observer.handle(.stepStarted(step: step.id, invocations: count))
-        let done = Counter()
         do {
-            let results: [Invocation] = try await withThrowingTaskGroup(of: (Int, Invocation).self) { group in
-                // Items start in order, at most `max_parallel` at a time; the run's slots bound them too.
-                var started = 0
-                func startNext() {
-                    let position = started
-                    started += 1
-                    let item = items?[position]
-                    let index = items == nil ? nil : position
-                    group.addTask {
-                        let invocation = try await invoke(step, item: item, index: index, scope: scope, context: context, log: log)
-                        let finished = done.increment()
-                        environment.observer.handle(.invocationFinished(step: step.id, index: index, cached: invocation.cached, done: finished, of: count))
-                        return (position, invocation)
-                    }
-                }
-                while started < min(count, step.maxParallel ?? count) { startNext() }
-                var collected = [Invocation?](repeating: nil, count: count)
-                for try await (position, invocation) in group {
-                    collected[position] = invocation
-                    if started < count { startNext() }
-                }
-                return collected.map { $0! }
+            let results: [Invocation]
+            if let items {
+                results = try await invokeEach(step, items: items, scope: scope, context: context, log: log)
+            } else {
+                // One invocation runs in the step's own task: no group to set up for it.
+                let invocation = try await invoke(step, item: nil, index: nil, scope: scope, context: context, log: log)
+                environment.observer.handle(.invocationFinished(step: step.id, index: nil, cached: invocation.cached, done: 1, of: 1))
+                results = [invocation]
             }
             let outputs: JSONValue = items == nil ? results[0].outputs : .array(results.map(\.outputs))
             let cachedCount = results.filter(\.cached).count
@@ -77,6 +62,35 @@ extension Runner {
             let cancelled = error is CancellationError
             return finish(cancelled ? .cancelled : .failed, outputs: nil, invocations: count,
                           reason: cancelled ? "cancelled" : "", error: cancelled ? nil : "step '\(step.id)': \(error)")
+        }
+    }
+
+    /// The invocations of a `for_each` step, in parallel and collected in order: items start in
+    /// order, at most the step's `max_parallel` at a time, and the run's slots bound them too.
+    private func invokeEach(_ step: PlannedStep, items: [JSONValue], scope: EvaluationScope, context: RunContext,
+                            log: StepLog) async throws -> [Invocation] {
+        let count = items.count
+        let done = Counter()
+        return try await withThrowingTaskGroup(of: (Int, Invocation).self) { group in
+            var started = 0
+            func startNext() {
+                let index = started
+                started += 1
+                let item = items[index]
+                group.addTask {
+                    let invocation = try await invoke(step, item: item, index: index, scope: scope, context: context, log: log)
+                    let finished = done.increment()
+                    environment.observer.handle(.invocationFinished(step: step.id, index: index, cached: invocation.cached, done: finished, of: count))
+                    return (index, invocation)
+                }
+            }
+            while started < min(count, step.maxParallel ?? count) { startNext() }
+            var collected = [Invocation?](repeating: nil, count: count)
+            for try await (index, invocation) in group {
+                collected[index] = invocation
+                if started < count { startNext() }
+            }
+            return collected.map { $0! }
         }
     }
 }
