@@ -21,11 +21,13 @@ public struct SQLiteCacheStore: CacheStore {
         }
     }
 
+    /// Read for every step that runs (to say why): a statement prepared once per connection too.
     public func latestEntry(workflow: String, step: String, item: Int?) throws -> CacheEntry? {
-        try store.pool.read { db in
-            try Row.fetchOne(db, sql: """
+        try store.pool.unsafeRead { db in
+            let statement = try db.cachedStatement(sql: """
                 SELECT * FROM cache_entry WHERE workflow = ? AND step = ? AND item IS ? ORDER BY created_at DESC LIMIT 1
-                """, arguments: [workflow, step, item]).map(Self.entry)
+                """)
+            return try Row.fetchOne(statement, arguments: [workflow, step, item]).map(Self.entry)
         }
     }
 

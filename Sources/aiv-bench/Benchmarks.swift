@@ -3,7 +3,7 @@ import AIVSteps
 import Foundation
 
 /// Benchmarks of the engine, printed as tables; run in release:
-///     swift run -c release aiv-bench [validate | obs-latency]
+///     swift run -c release aiv-bench [validate | run [repeats] | obs-latency]
 /// Each figure is measured on the machine it runs on; nothing here is a pass/fail test.
 @main
 enum Benchmarks {
@@ -11,9 +11,10 @@ enum Benchmarks {
         let which = CommandLine.arguments.dropFirst().first ?? "validate"
         switch which {
         case "validate": try ValidateBenchmark.run()
+        case "run": try await RunBenchmark.run(arguments: Array(CommandLine.arguments.dropFirst(2)))
         case "obs-latency": try await OBSLatencyBenchmark.run()
         default:
-            FileHandle.standardError.write(Data("unknown benchmark '\(which)'; benchmarks: validate, obs-latency\n".utf8))
+            FileHandle.standardError.write(Data("unknown benchmark '\(which)'; benchmarks: validate, run, obs-latency\n".utf8))
             exit(64)
         }
     }

@@ -263,12 +263,12 @@ let vocabularyPrompt = """
         harness.settings = ["base_url": .string(harness.gemini.baseURL), "retry": ["attempts": 3, "delay": 0.01], "timeout": "1s",
                             "limits": ["requests_per_minute": 100_000]]
         harness.prompt("Hi {{name}}")
-        harness.gemini.enqueue([.delayed(20, .text("too late")), .text("in time")])
+        harness.gemini.enqueue([.delayed(60, .text("too late")), .text("in time")])
         let started = Date()
         let outputs = try await harness.run(["prompt": "ask.prompt", "values": ["name": "a"]])
         #expect(outputs["result"] == "in time")
         // Well before the slow answer would have come: the first request was abandoned at 1 s
-        // (the margin is for a machine busy with the rest of the test suite).
-        #expect(Date().timeIntervalSince(started) < 12)
+        // (the wide margin is for a 2-core machine busy with the rest of the test suite).
+        #expect(Date().timeIntervalSince(started) < 40)
     }
 }

@@ -66,13 +66,13 @@ public struct CacheForecast: Sendable {
             }
             let components = CacheKeyComponents(kind: kind, arguments: arguments, scope: itemScope, services: plan.services,
                                                 workflowDirectory: workflowDirectory, runFolder: folder, digests: digests)
-            if let entry = try? cache.entry(forKey: components.key), !entry.isExpired(for: step, now: now),
-               entry.filesAvailable(in: blobs) {
+            let found = try? cache.entry(forKey: components.key)
+            if let entry = found, !entry.isExpired(for: step, now: now), entry.filesAvailable(in: blobs) {
                 hits.append(entry.outputs)
                 files += entry.files
                 continue
             }
-            reasons.append(components.missReason(in: cache, workflow: plan.file, step: step, item: itemScope.index, now: now))
+            reasons.append(components.missReason(in: cache, found: found, workflow: plan.file, step: step, item: itemScope.index, now: now))
         }
         let reason = Array(Set(reasons)).sorted().prefix(3).joined(separator: "; ")
         if hits.count == items.count {

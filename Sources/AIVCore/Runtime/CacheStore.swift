@@ -82,9 +82,10 @@ extension CacheEntry {
 
 extension CacheKeyComponents {
     /// Why this invocation is not in the cache, said against the latest result of the same step
-    /// and item: what changed, or that the result expired or its files are gone.
-    public func missReason(in cache: any CacheStore, workflow: String, step: PlannedStep, item: Int?, now: Date) -> String {
-        if let entry = try? cache.entry(forKey: key) {
+    /// and item: what changed, or that the result expired or its files are gone. `found` is the
+    /// entry under this key that could not be used, if the caller found one.
+    public func missReason(in cache: any CacheStore, found: CacheEntry?, workflow: String, step: PlannedStep, item: Int?, now: Date) -> String {
+        if let entry = found {
             if entry.isExpired(for: step, now: now), case .timeToLive(let seconds) = step.cache {
                 return "cached result is older than \(Durations.format(seconds))"
             }

@@ -65,15 +65,17 @@ extension Runner {
             } else if !environment.readsCache {
                 reason = "--no-cache"
             } else {
+                var found: CacheEntry?
                 do {
-                    if let hit = try restore(key: key, step: step, cache: cache, folder: context.folder) {
-                        log.append("\(prefix)cached (key \(key.prefix(12)), from run \(hit.runID))")
-                        return Invocation(outputs: hit.outputs, cached: true, attempts: 0, reason: "cached")
+                    found = try cache.entry(forKey: key)
+                    if let found, try restore(found, step: step, folder: context.folder) {
+                        log.append("\(prefix)cached (key \(key.prefix(12)), from run \(found.runID))")
+                        return Invocation(outputs: found.outputs, cached: true, attempts: 0, reason: "cached")
                     }
                 } catch {
                     log.append("\(prefix)could not restore the cached result: \(error)")
                 }
-                reason = components.missReason(in: cache, workflow: context.plan.file, step: step, item: index, now: environment.now())
+                reason = components.missReason(in: cache, found: found, workflow: context.plan.file, step: step, item: index, now: environment.now())
             }
         }
         log.append("\(prefix)running: \(reason)")
@@ -128,11 +130,10 @@ extension Runner {
         }
     }
 
-    /// A cache hit, with its files put back in the run folder; nil when there is none (or it
-    /// expired, or its files are gone).
-    func restore(key: String, step: PlannedStep, cache: any CacheStore, folder: RunFolder) throws -> CacheEntry? {
-        guard let entry = try cache.entry(forKey: key), !entry.isExpired(for: step, now: environment.now()) else { return nil }
-        guard entry.filesAvailable(in: environment.blobs) else { return nil }
+    /// Puts a cache entry's files back in the run folder; false when it cannot stand for a run of
+    /// the step (it expired, or its files are gone).
+    func restore(_ entry: CacheEntry, step: PlannedStep, folder: RunFolder) throws -> Bool {
+        guard !entry.isExpired(for: step, now: environment.now()), entry.filesAvailable(in: environment.blobs) else { return false }
         for file in entry.files {
             let destination = try folder.resolve(file.path)
             if let content = file.content {
@@ -146,7 +147,7 @@ extension Runner {
             }
             folder.written.record(file.path, digest: file.digest)
         }
-        return entry
+        return true
     }
 
     /// Saves a result: its files first (small ones inside the entry, others as blobs), then the

@@ -41,6 +41,11 @@ public enum Paths {
 
     /// `a/./b/../c` → `a/c`; leading `..` of a relative path are kept.
     public static func normalize(_ path: String) -> String {
+        // Most paths are already normal; splitting and joining them showed in a cached step's profile.
+        isNormal(path) ? path : normalizeBySplitting(path)
+    }
+
+    static func normalizeBySplitting(_ path: String) -> String {
         let absolute = path.hasPrefix("/")
         var parts: [Substring] = []
         for component in path.split(separator: "/", omittingEmptySubsequences: true) {
@@ -53,5 +58,25 @@ public enum Paths {
         }
         let joined = parts.joined(separator: "/")
         return absolute ? "/" + joined : (joined.isEmpty ? "." : joined)
+    }
+
+    /// Whether `normalize` gives `path` back unchanged: not empty, no empty, `.` or `..` part, no
+    /// trailing slash (a lone `/` and paths with `..` are left to `normalize`).
+    static func isNormal(_ path: String) -> Bool {
+        let slash = UInt8(ascii: "/"), dot = UInt8(ascii: ".")
+        var length = 0  // of the current part
+        var dotsOnly = true
+        for (offset, byte) in path.utf8.enumerated() {
+            if byte == slash {
+                if offset == 0 { continue }  // an absolute path's root
+                if length == 0 || (dotsOnly && length <= 2) { return false }
+                length = 0
+                dotsOnly = true
+            } else {
+                length += 1
+                if byte != dot { dotsOnly = false }
+            }
+        }
+        return length > 0 && !(dotsOnly && length <= 2)
     }
 }
