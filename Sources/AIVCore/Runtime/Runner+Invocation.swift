@@ -33,11 +33,21 @@ extension Runner {
         let components = CacheKeyComponents(kind: kind, arguments: arguments, scope: itemScope, services: services,
                                             workflowDirectory: context.workflowDirectory, runFolder: context.folder, digests: context.digests)
 
+        // The cache first, without a parallelism slot: a slot bounds steps that run, and waiting
+        // for one (two hops through the slots' actor) was a sizeable part of a cached step.
+        let key = components.key
+        let reason: String
+        switch lookUp(key: key, components: components, step: step, kind: kind, index: index, context: context, log: log) {
+        case .hit(let invocation): return invocation
+        case .miss(let why): reason = why
+        }
+
         // One parallelism slot per attempt, given back while waiting to retry.
         let lease = try await context.slots.lease()
         do {
             let invocation = try await invoke(step, kind: kind, implementation: implementation, arguments: arguments, components: components,
-                                              index: index, scope: itemScope, context: context, log: log, lease: lease, label: label)
+                                              key: key, reason: reason, index: index, scope: itemScope, context: context, log: log,
+                                              lease: lease, label: label)
             await lease.release()
             return invocation
         } catch {
@@ -46,38 +56,42 @@ extension Runner {
         }
     }
 
-    /// The part of an invocation done holding a slot: the cache, then the attempts.
+    enum CacheLookup {
+        case hit(Invocation)
+        /// Why the step must run.
+        case miss(String)
+    }
+
+    /// A cached result put back in the run folder, or why there is none to use.
+    private func lookUp(key: String, components: CacheKeyComponents, step: PlannedStep, kind: StepKindDescription, index: Int?,
+                        context: RunContext, log: StepLog) -> CacheLookup {
+        guard step.isCacheable, let cache = environment.cache else { return .miss("cache off for this step") }
+        // A recording run calls every service so the fixtures are complete (its results are cached).
+        if kind.service != nil, environment.services?.mode == .record { return .miss("--record: service steps are called to be recorded") }
+        guard environment.readsCache else { return .miss("--no-cache") }
+        let prefix = index.map { "item \($0): " } ?? ""
+        var found: CacheEntry?
+        do {
+            found = try cache.entry(forKey: key)
+            if let found, try restore(found, step: step, folder: context.folder) {
+                log.append("\(prefix)cached (key \(key.prefix(12)), from run \(found.runID))")
+                return .hit(Invocation(outputs: found.outputs, cached: true, attempts: 0, reason: "cached"))
+            }
+        } catch {
+            log.append("\(prefix)could not restore the cached result: \(error)")
+        }
+        return .miss(components.missReason(in: cache, found: found, workflow: context.plan.file, step: step, item: index, now: environment.now()))
+    }
+
+    /// The part of an invocation done holding a slot: the attempts, and saving the result.
     private func invoke(_ step: PlannedStep, kind: StepKindDescription, implementation: any Step.Type, arguments: StepArguments,
-                        components: CacheKeyComponents, index: Int?, scope itemScope: EvaluationScope, context: RunContext,
-                        log: StepLog, lease: Slots.Lease, label: String) async throws -> Invocation {
+                        components: CacheKeyComponents, key: String, reason: String, index: Int?, scope itemScope: EvaluationScope,
+                        context: RunContext, log: StepLog, lease: Slots.Lease, label: String) async throws -> Invocation {
         func failure(_ message: String, attempts: Int = 0) -> InvocationFailure {
             InvocationFailure(message: "\(label): \(message)", attempts: attempts, cancelled: false)
         }
-        let key = components.key
         let prefix = index.map { "item \($0): " } ?? ""
-        var reason = "cache off for this step"
-        // A recording run calls every service so the fixtures are complete (its results are cached).
-        let mode = kind.service == nil ? nil : environment.services?.mode
         let cacheable = step.isCacheable
-        if cacheable, let cache = environment.cache {
-            if mode == .record {
-                reason = "--record: service steps are called to be recorded"
-            } else if !environment.readsCache {
-                reason = "--no-cache"
-            } else {
-                var found: CacheEntry?
-                do {
-                    found = try cache.entry(forKey: key)
-                    if let found, try restore(found, step: step, folder: context.folder) {
-                        log.append("\(prefix)cached (key \(key.prefix(12)), from run \(found.runID))")
-                        return Invocation(outputs: found.outputs, cached: true, attempts: 0, reason: "cached")
-                    }
-                } catch {
-                    log.append("\(prefix)could not restore the cached result: \(error)")
-                }
-                reason = components.missReason(in: cache, found: found, workflow: context.plan.file, step: step, item: index, now: environment.now())
-            }
-        }
         log.append("\(prefix)running: \(reason)")
 
         let stepContext = StepContext(stepID: step.id, index: index, workflowDirectory: context.workflowDirectory, runFolder: context.folder,
