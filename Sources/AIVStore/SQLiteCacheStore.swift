@@ -15,7 +15,7 @@ public struct SQLiteCacheStore: CacheStore {
         // One SELECT reads a consistent snapshot by itself: no transaction around it is needed.
         try store.pool.unsafeRead { db in
             let statement = try db.cachedStatement(sql: """
-                SELECT key, workflow, step, item, outputs, files, created_at, run_id, duration FROM cache_entry WHERE key = ?
+                SELECT \(Self.columns) FROM cache_entry WHERE key = ?
                 """)
             return try Row.fetchOne(statement, arguments: [key]).map(Self.entry)
         }
@@ -25,7 +25,7 @@ public struct SQLiteCacheStore: CacheStore {
     public func latestEntry(workflow: String, step: String, item: Int?) throws -> CacheEntry? {
         try store.pool.unsafeRead { db in
             let statement = try db.cachedStatement(sql: """
-                SELECT * FROM cache_entry WHERE workflow = ? AND step = ? AND item IS ? ORDER BY created_at DESC LIMIT 1
+                SELECT \(Self.columns), components FROM cache_entry WHERE workflow = ? AND step = ? AND item IS ? ORDER BY created_at DESC LIMIT 1
                 """)
             return try Row.fetchOne(statement, arguments: [workflow, step, item]).map(Self.entry)
         }
@@ -44,11 +44,16 @@ public struct SQLiteCacheStore: CacheStore {
         }
     }
 
+    /// The columns `entry(_:)` reads, in the order it reads them: by position, since finding a
+    /// column by name compares names on every read (and every step reads an entry).
+    static let columns = "key, workflow, step, item, outputs, files, created_at, run_id, duration"
+
+    /// An entry from a row of `columns`, and of `components` after them when it was selected.
     static func entry(_ row: Row) throws -> CacheEntry {
-        CacheEntry(key: row["key"], workflow: row["workflow"], step: row["step"], item: row["item"],
-                   outputs: try JSONValue(json: row["outputs"]), files: try Self.files(row["files"]),
-                   components: try (row["components"] as String?).map { try decodeJSON(CacheKeyComponents.self, $0) },
-                   createdAt: Date(timeIntervalSince1970: row["created_at"]), runID: row["run_id"], duration: row["duration"])
+        CacheEntry(key: row[0], workflow: row[1], step: row[2], item: row[3],
+                   outputs: try JSONValue(json: row[4]), files: try Self.files(row[5]),
+                   components: row.count > 9 ? try (row[9] as String?).map { try decodeJSON(CacheKeyComponents.self, $0) } : nil,
+                   createdAt: Date(timeIntervalSince1970: row[6]), runID: row[7], duration: row[8])
     }
 
     static func files(_ text: String) throws -> [CacheEntry.File] {

@@ -140,11 +140,15 @@ struct RunCommand: AsyncParsableCommand {
 /// Run ids sort by time and are short enough to type: 20261125-174501-3fa2c1 (UTC, then six
 /// random hex digits so runs started in the same second differ).
 enum RunIdentifier {
+    /// `20261126-043512-3fa9c1`: the UTC time, then six random hex digits. Formatted with
+    /// strftime: a DateFormatter loads ICU's calendar data, most of a millisecond of start-up.
     static func make(now: Date = Date()) -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyyMMdd-HHmmss"
-        return formatter.string(from: now) + "-" + UUID().uuidString.prefix(6).lowercased()
+        var seconds = time_t(now.timeIntervalSince1970.rounded(.down))
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        var buffer = [CChar](repeating: 0, count: 32)
+        let length = strftime(&buffer, buffer.count, "%Y%m%d-%H%M%S", &parts)
+        let stamp = String(decoding: buffer.prefix(length).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return stamp + "-" + UUID().uuidString.prefix(6).lowercased()
     }
 }

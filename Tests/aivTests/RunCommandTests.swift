@@ -29,9 +29,18 @@ import Testing
 
     @Test func runsTheSampleWorkflowThenTakesEverythingFromTheCache() async throws {
         let workspace = try Workspace()
+        let before = Date()
         let first = try await workspace.aiv(["run", "workflows/transcript-pack.yaml", "--run-dir", "out/first"])
         #expect(first.status == 0, "\(first.stdout)\n\(first.stderr)")
         #expect(first.stdout.contains("succeeded"))
+        // The run's id: its UTC start to the second, then six random hex digits.
+        let id = try #require(first.stdout.firstMatch(of: /Run (\d{8}-\d{6})-[0-9a-f]{6} succeeded/)?.output.1)
+        let stamp = DateFormatter()
+        stamp.locale = Locale(identifier: "en_US_POSIX")
+        stamp.timeZone = TimeZone(identifier: "UTC")
+        stamp.dateFormat = "yyyyMMdd-HHmmss"
+        let started = try #require(stamp.date(from: String(id)))
+        #expect(abs(started.timeIntervalSince(before)) < 60, "\(id)")
         let sheet = workspace.read("out/first/sheets/part-0.md") ?? ""
         #expect(sheet.hasPrefix("# Reading sheet, part 0 (0:05–"))
         #expect(sheet.contains("&t=5s"))
