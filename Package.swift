@@ -54,13 +54,15 @@ let package = Package(
         // SQLite (GRDB): the step cache, run history.
         .target(name: "AIVStore", dependencies: ["AIVCore", .product(name: "GRDB", package: "GRDB.swift")]),
         // The thin command-line interface.
+        // Allocator settings for the command-line process (glibc's mallopt, which Swift cannot import).
+        .target(name: "CAllocator"),
         .executableTarget(name: "aiv", dependencies: [
-            "AIVCore", "AIVSteps", "AIVStore",
+            "AIVCore", "AIVSteps", "AIVStore", "CAllocator",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         // Benchmarks that print what they measure: swift run -c release aiv-bench
-        .executableTarget(name: "aiv-bench", dependencies: ["AIVCore", "AIVSteps", "AIVStore", "AIVOBS"]),
+        .executableTarget(name: "aiv-bench", dependencies: ["AIVCore", "AIVSteps", "AIVStore", "AIVOBS", "CAllocator"]),
         // Helpers shared by the test targets: temporary folders, media samples, and local stand-ins for Gemini, Notion and OBS.
         .target(name: "AIVTestSupport", dependencies: [
             "AIVCore",

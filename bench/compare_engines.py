@@ -77,6 +77,9 @@ def layers(depth: int = 10, width: int = 100) -> Shape:
 
 
 SHAPES = {s.name: s for s in (chain(), fanout(), layers())}
+# A workflow of one step, measured for every tool beside the shapes: its time is the tool's fixed
+# cost (start-up, reading its state), which the per-step figures "beyond start-up" take away.
+SINGLE = chain(1)
 
 
 def out_path(sid: str) -> str:
@@ -406,6 +409,37 @@ def report(results, tools, shapes, jobs: int) -> str:
         if floor:
             out.append(f"| {shape.name} | {n} | floor: writing the files alone | | {fmt_s(statistics.median(floor))} "
                        f"| {fmt_ms(statistics.median(floor), n)} | | | | |")
+    out += ["", "### Per-step overhead beyond start-up (µs per step; median)", "",
+            f"(time of the shape − time of a one-step workflow) / (steps − 1): what each further step costs, "
+            f"with the tool's fixed cost (start-up, reading its state) taken away. The one-step workflow "
+            f"took, cold / up to date: " + "; ".join(
+                f"{name} {fmt_s(results[(SINGLE.name, name)].median('cold'))} / {fmt_s(results[(SINGLE.name, name)].median('cached'))} s"
+                for name in names if (SINGLE.name, name) in results) + ".", "",
+            "| shape | " + " | ".join(f"{name} cold | {name} up to date" for name in names) + " | target met? (aiv ≤ 1/10 of the faster peer) |",
+            "|---|" + "---:|---:|" * len(names) + "---|"]
+    for shape in shapes:
+        cells, beyond = [shape.name], {}
+        for name in names:
+            r, single = results.get((shape.name, name)), results.get((SINGLE.name, name))
+            for which in ("cold", "cached"):
+                value = None
+                if r and single and r.median(which) is not None and single.median(which) is not None:
+                    value = max(r.median(which) - single.median(which), 0.0) / (len(shape.steps) - 1)
+                beyond[(name, which)] = value
+                cells.append("—" if value is None else f"{value * 1e6:.0f}")
+        verdicts = []
+        for which, label in (("cold", "cold"), ("cached", "up to date")):
+            mine = beyond.get(("aiv", which))
+            peer_values = [beyond[(p, which)] for p in names if p != "aiv" and beyond.get((p, which)) is not None]
+            if mine is None or not peer_values:
+                verdicts.append(f"{label} n/a")
+            else:
+                fastest = min(peer_values)
+                verdicts.append(f"{label} {'yes' if mine * TARGET_FACTOR <= fastest else 'NO'}"
+                                + (f" (faster peer / aiv = {fastest / mine:.1f}×)" if mine > 0 else ""))
+        cells.append(", ".join(verdicts))
+        out.append("| " + " | ".join(cells) + " |")
+
     peers = [p for p in names if p != "aiv"]
     if "aiv" in names and peers:
         out += ["", f"### aiv / peer time ratio (lower is better; target ≤ {1 / TARGET_FACTOR:.2f} of the faster peer, cold and up to date)", ""]
@@ -504,7 +538,7 @@ def main() -> int:
     if load_before > 0.5:
         print(f"note: load average is {load_before:.2f}; other work on the machine makes the numbers noisy", file=sys.stderr)
     try:
-        results = measure(tools, shapes, repeats, root, args.keep)
+        results = measure(tools, shapes + [SINGLE], repeats, root, args.keep)
     except BenchError as err:
         print(f"\nFAILED: {err}", file=sys.stderr)
         print(f"(the folders are kept in {root})", file=sys.stderr)

@@ -1,5 +1,6 @@
 import AIVCore
 import AIVSteps
+import CAllocator
 import Foundation
 
 /// Benchmarks of the engine, printed as tables; run in release:
@@ -8,6 +9,7 @@ import Foundation
 @main
 enum Benchmarks {
     static func main() async throws {
+        aiv_keep_freed_memory()  // as `aiv` does
         let which = CommandLine.arguments.dropFirst().first ?? "validate"
         switch which {
         case "validate": try ValidateBenchmark.run()

@@ -1,4 +1,4 @@
-import AIVCore
+@testable import AIVCore
 import AIVTestSupport
 import Foundation
 import Testing
@@ -167,6 +167,24 @@ import Testing
         let third = try await harness.run(yaml, folder: "out")
         #expect(third.statuses == ["w": .cached])
         #expect(harness.directory.read("out/a.txt") == "hello", "the cached step's file is put back as it made it")
+    }
+
+    /// What lets a restore leave a file alone: a regular file with exactly these bytes.
+    @Test func aFileHoldsTheBytesOnlyWhenEveryByteAndTheSizeMatch() throws {
+        let folder = TemporaryFolder()
+        let path = folder.path + "/a.txt"
+        _ = folder.write("a.txt", "hello")
+        #expect(Runner.holds(path, Data("hello".utf8)))
+        #expect(!Runner.holds(path, Data("hellp".utf8)), "same size, one byte differs")
+        #expect(!Runner.holds(path, Data("hell".utf8)))
+        #expect(!Runner.holds(path, Data("hello!".utf8)))
+        #expect(!Runner.holds(folder.path + "/missing.txt", Data()))
+        _ = folder.write("empty.txt", "")
+        #expect(Runner.holds(folder.path + "/empty.txt", Data()))
+        try FileManager.default.createSymbolicLink(atPath: folder.path + "/link.txt", withDestinationPath: path)
+        #expect(!Runner.holds(folder.path + "/link.txt", Data("hello".utf8)), "a link is not followed")
+        try FileManager.default.createDirectory(atPath: folder.path + "/dir", withIntermediateDirectories: true)
+        #expect(!Runner.holds(folder.path + "/dir", Data()))
     }
 
     @Test func removedCacheFilesMakeTheStepRunAgainAndSaySo() async throws {

@@ -194,7 +194,19 @@ extension Runner {
     static func holds(_ path: String, _ content: Data) -> Bool {
         var status = stat()
         guard lstat(path, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG, Int(status.st_size) == content.count else { return false }
-        return FileManager.default.contents(atPath: path) == content
+        // POSIX rather than FileManager: the size is known, and this runs for every cached file.
+        let descriptor = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        guard descriptor >= 0 else { return false }
+        defer { close(descriptor) }
+        var bytes = [UInt8](repeating: 0, count: content.count + 1)  // one more, to see a file that grew
+        var filled = 0
+        while filled < bytes.count {
+            let count = bytes.withUnsafeMutableBytes { read(descriptor, $0.baseAddress! + filled, $0.count - filled) }
+            if count < 0, errno == EINTR { continue }
+            guard count > 0 else { break }
+            filled += count
+        }
+        return filled == content.count && bytes.prefix(filled).elementsEqual(content)
     }
 
     /// The contents of a file small enough to keep inline in a cache entry; nil for a larger one.
