@@ -22,6 +22,12 @@ public struct WorkflowChecker: Sendable {
 
 /// The state of one check: what has been found so far.
 struct CheckRun {
+    /// A dependency edge as a key (hashing two ids, without joining them into a new string).
+    struct Edge: Hashable {
+        var step: String
+        var dependency: String
+    }
+
     let registry: StepRegistry
     let workflow: Workflow
     let source: SourceFile?
@@ -29,8 +35,8 @@ struct CheckRun {
     var dependencies: [String: [Dependency]] = [:]
     var prompts: [String: PromptFile] = [:]
     var failedPrompts: Set<String> = []
-    /// "step\0dependency" → the string and offset of the reference that made the edge.
-    var referenceSites: [String: (value: SourceValue, offset: Int)] = [:]
+    /// A step and a step it depends on → the string and offset of the reference that made the edge.
+    var referenceSites: [Edge: (value: SourceValue, offset: Int)] = [:]
     let baseScope: TypeScope
 
     init(registry: StepRegistry, workflow: Workflow, source: SourceFile?) {
@@ -73,7 +79,7 @@ struct CheckRun {
         for need in step.needs + step.optionalNeeds {
             if need.id == step.id {
                 diagnostics.error("step '\(step.id)' needs itself", at: need.location, length: need.id.count)
-            } else if workflow.step(need.id) == nil {
+            } else if !workflow.containsStep(need.id) {
                 diagnostics.error("step '\(step.id)' needs unknown step '\(need.id)'\(Suggestions.didYouMean(need.id, in: workflow.steps.map(\.id)))",
                                   at: need.location, length: need.id.count)
             } else {
@@ -154,9 +160,9 @@ struct CheckRun {
 
     mutating func checkArguments(_ step: StepDeclaration, kind: StepKindDescription, scope: TypeScope) {
         let entries = step.arguments?.entries ?? []
-        let names = kind.arguments.map(\.name)
         for entry in entries {
             guard let property = kind.argument(entry.key) else {
+                let names = kind.arguments.map(\.name)
                 diagnostics.error("unknown argument '\(entry.key)' for \(kind.name)\(Suggestions.didYouMean(entry.key, in: names)); it takes \(names.joined(separator: ", "))",
                                   at: entry.keyLocation, length: entry.key.count)
                 checkValue(entry.value, against: .any, path: entry.key, owner: step, scope: scope)
@@ -254,14 +260,18 @@ struct CheckRun {
         let passedValue = step.arguments?[argument]
         if let passedValue, passedValue.entries == nil { return }  // an expression: known only when running
         let passed = passedValue?.entries ?? []
-        let optional = Set(prompt.declaredVariables?.filter(\.isOptional).map(\.name) ?? [])
-        for variable in prompt.usedVariables where !optional.contains(variable.name) && !passed.contains(where: { $0.key == variable.name }) {
+        // Scans of the prompt's few variables rather than sets built for every step that uses it.
+        func isOptional(_ name: String) -> Bool { prompt.declaredVariables?.contains { $0.isOptional && $0.name == name } ?? false }
+        for variable in prompt.usedVariables where !isOptional(variable.name) && !passed.contains(where: { $0.key == variable.name }) {
             diagnostics.error("prompt '\(path)' uses '\(variable.name)', which step '\(step.id)' does not pass in '\(argument)'\(Suggestions.didYouMean(variable.name, in: passed.map(\.key)))",
                               at: passedValue?.location ?? value.location, length: passedValue == nil ? value.length : 1,
                               notes: [.init("used here", at: variable.location)])
         }
-        let readable = Set(prompt.usedVariables.map(\.name)).union(prompt.declaredVariables?.map(\.name) ?? [])
-        for entry in passed where !readable.contains(entry.key) {
+        func isReadable(_ name: String) -> Bool {
+            prompt.usedVariables.contains { $0.name == name } || prompt.declaredVariables?.contains { $0.name == name } ?? false
+        }
+        for entry in passed where !isReadable(entry.key) {
+            let readable = Set(prompt.usedVariables.map(\.name)).union(prompt.declaredVariables?.map(\.name) ?? [])
             diagnostics.warning("'\(entry.key)' is passed to prompt '\(path)', which never uses it\(Suggestions.didYouMean(entry.key, in: readable))",
                                 at: entry.keyLocation, length: entry.key.count)
         }
@@ -364,15 +374,16 @@ struct CheckRun {
     mutating func checkExpression(_ expression: Expression, source: String, offset: Int, in value: SourceValue, scope: TypeScope, step: StepDeclaration?) -> Schema {
         let (type, errors) = expression.check(in: scope)
         for error in errors { report(error, in: value, offset: offset) }
+        let references = expression.references
         // A secret read through an expression would end up in cache keys, outputs and logs.
-        for reference in expression.references where reference.root == "env" {
+        for reference in references where reference.root == "env" {
             guard case .member(let name)? = reference.path.first, Secrets.looksSecret(name) else { continue }
             let (location, exact) = locate(in: value, offset: offset + reference.offset)
             diagnostics.error("'env.\(name)' looks like a secret; aiv gives keys and tokens to the steps that need them and keeps them out of expressions, so they never reach the cache, outputs or logs",
                               at: location, length: exact ? reference.length : value.length)
         }
         guard let step else { return type }
-        for reference in expression.references where reference.root == "steps" {
+        for reference in references where reference.root == "steps" {
             // The runner gives a step the outputs of the steps it depends on and no others, and a
             // dependency must be known before running: so a step is named, never computed.
             guard case .member(let id)? = reference.path.first else {
@@ -381,13 +392,13 @@ struct CheckRun {
                                   at: location, length: exact ? reference.length : value.length)
                 continue
             }
-            guard workflow.step(id) != nil else { continue }
+            guard workflow.containsStep(id) else { continue }
             if id == step.id {
                 let (location, _) = locate(in: value, offset: offset + reference.offset)
                 diagnostics.error("step '\(step.id)' refers to its own outputs", at: location, length: reference.length)
             } else if addDependency(of: step.id, on: id, reason: .reference, at: value.location) {
                 // The exact column is worked out only if a cycle needs it: most edges never do.
-                referenceSites["\(step.id)\u{0}\(id)"] = (value, offset + reference.offset)
+                referenceSites[Edge(step: step.id, dependency: id)] = (value, offset + reference.offset)
             }
         }
         return type
@@ -435,7 +446,7 @@ extension CheckRun {
                 guard let edge = dependencies[step]?.first(where: { $0.step == next }) else { continue }
                 let how = edge.reason == .needs ? "needs" : "uses the outputs of"
                 var location = edge.location
-                if edge.reason == .reference, let site = referenceSites["\(step)\u{0}\(next)"] {
+                if edge.reason == .reference, let site = referenceSites[Edge(step: step, dependency: next)] {
                     location = locate(in: site.value, offset: site.offset).0
                 }
                 notes.append(.init("'\(step)' \(how) '\(next)' here", at: location))
