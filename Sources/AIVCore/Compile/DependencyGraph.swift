@@ -102,7 +102,7 @@ public struct DependencyGraph: Sendable {
     // MARK: On positions
 
     /// The positions of `ids` that name a step, each once, in the order first listed.
-    static func distinctPositions(of ids: [String], in position: [String: Int]) -> [Int] {
+    static func distinctPositions(of ids: some Collection<String>, in position: [String: Int]) -> [Int] {
         var found: [Int] = []
         found.reserveCapacity(ids.count)
         // A step lists a few dependencies: a scan beats hashing, unless it lists many.

@@ -20,6 +20,17 @@ public struct WorkflowChecker: Sendable {
     }
 }
 
+/// The step whose values are being checked, as messages and references need it: its id and kind,
+/// without copying the whole declaration into an optional for every value checked.
+struct StepOwner {
+    var id: String
+    var kind: String
+    init(_ step: StepDeclaration) {
+        id = step.id
+        kind = step.kind
+    }
+}
+
 /// The state of one check: what has been found so far.
 struct CheckRun {
     /// A dependency edge as a key (hashing two ids, without joining them into a new string).
@@ -111,7 +122,7 @@ struct CheckRun {
         scope.hasIndex = itemSchema != nil
         guard let kind else {
             // Still check expressions, so references in a step of an unknown kind are reported.
-            if let arguments = step.arguments { checkValue(arguments, against: .any, path: "with", owner: step, scope: scope) }
+            if let arguments = step.arguments { checkValue(arguments, against: .any, path: "with", owner: StepOwner(step), scope: scope) }
             return
         }
         checkArguments(step, kind: kind, scope: scope)
@@ -121,16 +132,16 @@ struct CheckRun {
         guard case .string(let text) = condition.content else { return }
         let scope = baseScope
         if text.hasExpressionMarker {
-            guard let template = parseTemplate(condition, step: step) else { return }
+            guard let template = parseTemplate(condition, step: StepOwner(step)) else { return }
             guard template.singleExpression != nil else {
                 diagnostics.error("'if' must be one expression; write it without '${{ }}' or wrap all of it in one", at: condition.location, length: condition.length)
                 return
             }
-            checkTemplate(template, in: condition, scope: scope, step: step)
+            checkTemplate(template, in: condition, scope: scope, step: StepOwner(step))
         } else {
             do {
                 let expression = try ExpressionParser.parse(text)
-                checkExpression(expression, source: text, offset: 0, in: condition, scope: scope, step: step)
+                checkExpression(expression, source: text, offset: 0, in: condition, scope: scope, step: StepOwner(step))
             } catch {
                 report(error, in: condition, offset: 0)
             }
@@ -140,15 +151,15 @@ struct CheckRun {
     /// Checks `for_each` and returns the shape of its items.
     mutating func checkForEach(_ value: SourceValue, step: StepDeclaration) -> Schema {
         if let items = value.items {
-            for item in items { checkValue(item, against: .any, path: "for_each", owner: step, scope: baseScope) }
+            for item in items { checkValue(item, against: .any, path: "for_each", owner: StepOwner(step), scope: baseScope) }
             return items.first.map { Schema.of($0.json) } ?? .any
         }
-        guard let template = parseTemplate(value, step: step) else { return .any }
+        guard let template = parseTemplate(value, step: StepOwner(step)) else { return .any }
         guard template.singleExpression != nil else {
             diagnostics.error("'for_each' must be a list or one '${{ }}' expression that gives a list", at: value.location, length: value.length)
             return .any
         }
-        let type = checkTemplate(template, in: value, scope: baseScope, step: step)
+        let type = checkTemplate(template, in: value, scope: baseScope, step: StepOwner(step))
         if type.isList == false {
             diagnostics.error("'for_each' must be a list, but '\(Self.source(of: template))' is \(type.phrase)", at: value.location, length: value.length)
             return .any
@@ -165,14 +176,14 @@ struct CheckRun {
                 let names = kind.arguments.map(\.name)
                 diagnostics.error("unknown argument '\(entry.key)' for \(kind.name)\(Suggestions.didYouMean(entry.key, in: names)); it takes \(names.joined(separator: ", "))",
                                   at: entry.keyLocation, length: entry.key.count)
-                checkValue(entry.value, against: .any, path: entry.key, owner: step, scope: scope)
+                checkValue(entry.value, against: .any, path: entry.key, owner: StepOwner(step), scope: scope)
                 continue
             }
             if property.role == .itemExpression {
                 checkItemExpression(entry.value, property: property, step: step, scope: scope)
                 continue
             }
-            checkValue(entry.value, against: property.schema, path: entry.key, owner: step, scope: scope)
+            checkValue(entry.value, against: property.schema, path: entry.key, owner: StepOwner(step), scope: scope)
             if let role = property.role { checkRole(role, of: entry, step: step, kind: kind) }
         }
         for property in kind.arguments where property.isRequired && !entries.contains(where: { $0.key == property.name }) {
@@ -194,7 +205,7 @@ struct CheckRun {
         itemScope.hasIndex = true
         do {
             let expression = try ExpressionParser.parse(text)
-            checkExpression(expression, source: text, offset: 0, in: value, scope: itemScope, step: step)
+            checkExpression(expression, source: text, offset: 0, in: value, scope: itemScope, step: StepOwner(step))
         } catch {
             report(error, in: value, offset: 0)
         }
@@ -281,7 +292,7 @@ struct CheckRun {
 
     /// Checks a value against a shape: literals by their type, strings with `${{ }}` by the static
     /// type of their expression. `owner` is the step (nil for service settings).
-    mutating func checkValue(_ value: SourceValue, against schema: Schema, path: String, owner: StepDeclaration?, scope: TypeScope) {
+    mutating func checkValue(_ value: SourceValue, against schema: Schema, path: String, owner: StepOwner?, scope: TypeScope) {
         switch value.content {
         case .string(let text) where text.hasExpressionMarker:
             guard let template = parseTemplate(value, step: owner) else { return }
@@ -337,7 +348,7 @@ struct CheckRun {
         }
     }
 
-    func describe(_ path: String, _ owner: StepDeclaration?) -> String {
+    func describe(_ path: String, _ owner: StepOwner?) -> String {
         guard let owner else { return "'\(path)'" }
         return "argument '\(path)' of \(owner.kind.isEmpty ? "step '\(owner.id)'" : owner.kind)"
     }
@@ -349,7 +360,7 @@ struct CheckRun {
         return ""
     }
 
-    mutating func parseTemplate(_ value: SourceValue, step: StepDeclaration?) -> StringTemplate? {
+    mutating func parseTemplate(_ value: SourceValue, step: StepOwner?) -> StringTemplate? {
         guard let text = value.string else { return nil }
         do {
             return try StringTemplate.parse(text)
@@ -361,7 +372,7 @@ struct CheckRun {
 
     /// Checks every expression of a template; returns the template's static type.
     @discardableResult
-    mutating func checkTemplate(_ template: StringTemplate, in value: SourceValue, scope: TypeScope, step: StepDeclaration?) -> Schema {
+    mutating func checkTemplate(_ template: StringTemplate, in value: SourceValue, scope: TypeScope, step: StepOwner?) -> Schema {
         var single: Schema = .string
         for segment in template.segments {
             guard case .expression(let expression, let source, let offset) = segment else { continue }
@@ -371,7 +382,7 @@ struct CheckRun {
     }
 
     @discardableResult
-    mutating func checkExpression(_ expression: Expression, source: String, offset: Int, in value: SourceValue, scope: TypeScope, step: StepDeclaration?) -> Schema {
+    mutating func checkExpression(_ expression: Expression, source: String, offset: Int, in value: SourceValue, scope: TypeScope, step: StepOwner?) -> Schema {
         let (type, errors) = expression.check(in: scope)
         for error in errors { report(error, in: value, offset: offset) }
         let references = expression.references
@@ -436,6 +447,11 @@ struct CheckRun {
 extension CheckRun {
     /// Reports each dependency cycle once, naming every step on it, with where each edge comes from.
     mutating func checkCycles() {
+        // Almost every workflow has no cycle: a topological order on positions proves it without
+        // building the graph of ids that naming the steps of a cycle needs.
+        let positions = workflow.stepPositions
+        let successors = workflow.steps.map { DependencyGraph.distinctPositions(of: (dependencies[$0.id] ?? []).lazy.map(\.step), in: positions) }
+        if DependencyGraph.topologicalOrder(successors: successors) != nil { return }
         let graph = DependencyGraph(steps: workflow.steps.map(\.id),
                                     edges: dependencies.mapValues { $0.map(\.step) })
         for cycle in graph.cycles() where cycle.count > 1 {
