@@ -274,7 +274,8 @@ enum CoreSchema {
         // Most scalars are names and prose: anything starting with a letter other than the
         // first letters of true, false and null is a string, without trying the number parsers.
         if let first = text.utf8.first, (first >= 0x41 && first <= 0x5A) || (first >= 0x61 && first <= 0x7A),
-           !"tTfFnN".utf8.contains(first) {
+           first != UInt8(ascii: "t"), first != UInt8(ascii: "T"), first != UInt8(ascii: "f"), first != UInt8(ascii: "F"),
+           first != UInt8(ascii: "n"), first != UInt8(ascii: "N") {
             return .string(text)
         }
         switch text {
