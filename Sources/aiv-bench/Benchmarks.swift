@@ -15,6 +15,7 @@ enum Benchmarks {
         case "validate": try ValidateBenchmark.run()
         case "run": try await RunBenchmark.run(arguments: Array(CommandLine.arguments.dropFirst(2)))
         case "obs-latency": try await OBSLatencyBenchmark.run()
+        case "validate-loop": try ValidateBenchmark.loop(phase: CommandLine.arguments.dropFirst(2).first ?? "all")
         default:
             FileHandle.standardError.write(Data("unknown benchmark '\(which)'; benchmarks: validate, run, obs-latency\n".utf8))
             exit(64)
@@ -74,6 +75,37 @@ enum ValidateBenchmark {
             hostile.append([name, "\(text.utf8.count / 1024) KB", ms(times.median), String(message.prefix(70))])
         }
         print(Table.render(header: ["document", "size", "median", "first error"], rows: hostile))
+    }
+
+    /// One phase on the 1,000-step workflow, repeated for about five seconds, for a profiler
+    /// (`perf record -g aiv-bench validate-loop check`): phases are parse, load, check, compile, all.
+    static func loop(phase: String) throws {
+        let directory = NSTemporaryDirectory() + "aiv-bench-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try "{{text}} {{n}}".write(toFile: directory + "/t.mustache", atomically: true, encoding: .utf8)
+        let path = directory + "/w1000.yaml"
+        try workflow(steps: 1000).write(toFile: path, atomically: true, encoding: .utf8)
+        let source = try SourceFile.read(path)
+        let registry = StepRegistry.builtin
+        let workflow = WorkflowLoader().load(source).workflow!
+        let checked = WorkflowChecker(registry: registry).check(workflow, source: source)
+        let frontend = Frontend(registry: registry, environment: [:], binder: InputBinder(currentDirectory: directory))
+        let body: () -> Void
+        switch phase {
+        case "parse": body = { _ = YAMLReader().read(source) }
+        case "load": body = { _ = WorkflowLoader().load(source) }
+        case "check": body = { _ = WorkflowChecker(registry: registry).check(workflow, source: source) }
+        case "compile": body = { _ = Compiler(registry: registry).compile(checked, inputs: ["url": "u"]) }
+        default: body = { _ = frontend.plan(path: path) }
+        }
+        let end = DispatchTime.now().uptimeNanoseconds + 5_000_000_000
+        var runs = 0
+        while DispatchTime.now().uptimeNanoseconds < end {
+            body()
+            runs += 1
+        }
+        print("\(phase): \(runs) runs, \(ms(5 / Double(runs))) each")
     }
 
     /// A workflow shaped like a real one: a transcript load, then steps that fan out, filter and

@@ -12,27 +12,33 @@ public struct Compiler: Sendable {
     public func compile(_ checked: CheckedWorkflow, inputs: [String: JSONValue], environment: [String: String] = [:]) -> Result<ExecutionPlan, Diagnostics> {
         guard checked.isValid else { return .failure(checked.diagnostics) }
         let workflow = checked.workflow
-        let graph = DependencyGraph(steps: workflow.steps.map(\.id), edges: checked.dependencies.mapValues { $0.map(\.step) })
-        guard let kahnOrder = graph.topologicalOrder() else {
+        // On declaration positions rather than step ids: hashing ids for every edge, order and
+        // layer lookup was a fifth of compiling the 1,000-step benchmark.
+        let position = Dictionary(uniqueKeysWithValues: workflow.steps.enumerated().map { ($1.id, $0) })
+        let dependencies: [[Dependency]] = workflow.steps.map { checked.dependencies[$0.id] ?? [] }
+        let successors = dependencies.map { DependencyGraph.distinctPositions(of: $0.map(\.step), in: position) }
+        guard let kahnOrder = DependencyGraph.topologicalOrder(successors: successors) else {
             return .failure(Diagnostics([.error("the workflow has a dependency cycle", at: SourceLocation(file: workflow.file, line: 1, column: 1))]))
         }
-        let layers = graph.layers(order: kahnOrder)
+        let layers = DependencyGraph.layers(order: kahnOrder, successors: successors)
         // Listed layer by layer (declaration order within a layer): still a topological order,
         // and the one that reads best in `aiv plan`.
-        let declared = Dictionary(uniqueKeysWithValues: workflow.steps.enumerated().map { ($1.id, $0) })
-        let order = kahnOrder.sorted { (layers[$0]!, declared[$0]!) < (layers[$1]!, declared[$1]!) }
+        let order = kahnOrder.sorted { (layers[$0], $0) < (layers[$1], $1) }
         let constants = EvaluationScope(inputs: inputs, env: environment)
         var diagnostics = Diagnostics()
         var steps: [PlannedStep] = []
         steps.reserveCapacity(order.count)
-        let positions = Dictionary(uniqueKeysWithValues: order.enumerated().map { ($1, $0) })
+        var planPosition = [Int](repeating: 0, count: order.count)
+        for (index, step) in order.enumerated() { planPosition[step] = index }
 
-        for id in order {
-            guard let step = workflow.step(id), let kind = registry[kind: step.kind] else {
-                return .failure(Diagnostics([.error("step '\(id)' uses an unknown kind", at: workflow.step(id)?.kindLocation)]))
+        for stepPosition in order {
+            let step = workflow.steps[stepPosition]
+            let id = step.id
+            guard let kind = registry[kind: step.kind] else {
+                return .failure(Diagnostics([.error("step '\(id)' uses an unknown kind", at: step.kindLocation)]))
             }
-            let needs = (checked.dependencies[id] ?? [])
-                .sorted { positions[$0.step]! < positions[$1.step]! }
+            let needs = dependencies[stepPosition]
+                .sorted { planPosition[position[$0.step]!] < planPosition[position[$1.step]!] }
                 .map { PlannedStep.Need(step: $0.step, reason: $0.reason) }
             var condition: PlannedStep.Condition?
             if let value = step.condition {
@@ -61,7 +67,7 @@ public struct Compiler: Sendable {
             }
             steps.append(PlannedStep(
                 id: id, name: step.name, kind: kind.name, kindVersion: kind.version, effect: kind.effect, service: kind.service,
-                needs: needs, layer: layers[id] ?? 0, arguments: step.arguments?.json.objectValue ?? [:],
+                needs: needs, layer: layers[stepPosition], arguments: step.arguments?.json.objectValue ?? [:],
                 condition: condition, forEach: fanout, maxParallel: step.maxParallel, retry: step.retry, timeout: step.timeout,
                 continueOnError: step.continueOnError, optionalNeeds: Set(step.optionalNeeds.map(\.id)), cache: step.cache,
                 isCacheable: kind.effect == .deterministic && step.cache != .off,

@@ -86,25 +86,8 @@ public struct DependencyGraph: Sendable {
     /// same time, the one declared first comes first. Nil when there is a cycle.
     public func topologicalOrder() -> [String]? {
         let position = Dictionary(uniqueKeysWithValues: steps.enumerated().map { ($1, $0) })
-        var remaining: [String: Int] = [:]
-        var dependents: [String: [String]] = [:]
-        for step in steps {
-            let needs = Set(edges[step] ?? []).filter { position[$0] != nil }
-            remaining[step] = needs.count
-            for need in needs { dependents[need, default: []].append(step) }
-        }
-        var ready = Heap(steps.filter { remaining[$0] == 0 }.map { position[$0]! })
-        var order: [String] = []
-        order.reserveCapacity(steps.count)
-        while let next = ready.popMin() {
-            let step = steps[next]
-            order.append(step)
-            for dependent in dependents[step] ?? [] {
-                remaining[dependent]! -= 1
-                if remaining[dependent] == 0 { ready.insert(position[dependent]!) }
-            }
-        }
-        return order.count == steps.count ? order : nil
+        let successors = steps.map { Self.distinctPositions(of: edges[$0] ?? [], in: position) }
+        return Self.topologicalOrder(successors: successors)?.map { steps[$0] }
     }
 
     /// Each step's layer: 0 for steps with no dependencies, else one more than its deepest dependency.
@@ -112,6 +95,51 @@ public struct DependencyGraph: Sendable {
         var layer: [String: Int] = [:]
         for step in order {
             layer[step] = (edges[step] ?? []).compactMap { layer[$0] }.max().map { $0 + 1 } ?? 0
+        }
+        return layer
+    }
+
+    // MARK: On positions
+
+    /// The positions of `ids` that name a step, each once, in the order first listed.
+    static func distinctPositions(of ids: some Collection<String>, in position: [String: Int]) -> [Int] {
+        var found: [Int] = []
+        found.reserveCapacity(ids.count)
+        // A step lists a few dependencies: a scan beats hashing, unless it lists many.
+        var seen: Set<Int>? = ids.count > 16 ? [] : nil
+        for id in ids {
+            guard let p = position[id] else { continue }
+            if seen == nil ? !found.contains(p) : seen!.insert(p).inserted { found.append(p) }
+        }
+        return found
+    }
+
+    /// `topologicalOrder()` on positions: `successors[i]` are the distinct positions step `i`
+    /// depends on. Ties go to the lowest position. Nil when there is a cycle.
+    static func topologicalOrder(successors: [[Int]]) -> [Int]? {
+        var remaining = successors.map(\.count)
+        var dependents = [[Int]](repeating: [], count: successors.count)
+        for (step, needs) in successors.enumerated() {
+            for need in needs { dependents[need].append(step) }
+        }
+        var ready = Heap(remaining.indices.filter { remaining[$0] == 0 })
+        var order: [Int] = []
+        order.reserveCapacity(successors.count)
+        while let next = ready.popMin() {
+            order.append(next)
+            for dependent in dependents[next] {
+                remaining[dependent] -= 1
+                if remaining[dependent] == 0 { ready.insert(dependent) }
+            }
+        }
+        return order.count == successors.count ? order : nil
+    }
+
+    /// `layers(order:)` on positions: the layer of each position, given a topological order.
+    static func layers(order: [Int], successors: [[Int]]) -> [Int] {
+        var layer = [Int](repeating: 0, count: successors.count)
+        for step in order {
+            layer[step] = successors[step].map { layer[$0] }.max().map { $0 + 1 } ?? 0
         }
         return layer
     }

@@ -20,8 +20,25 @@ public struct WorkflowChecker: Sendable {
     }
 }
 
+/// The step whose values are being checked, as messages and references need it: its id and kind,
+/// without copying the whole declaration into an optional for every value checked.
+struct StepOwner {
+    var id: String
+    var kind: String
+    init(_ step: StepDeclaration) {
+        id = step.id
+        kind = step.kind
+    }
+}
+
 /// The state of one check: what has been found so far.
 struct CheckRun {
+    /// A dependency edge as a key (hashing two ids, without joining them into a new string).
+    struct Edge: Hashable {
+        var step: String
+        var dependency: String
+    }
+
     let registry: StepRegistry
     let workflow: Workflow
     let source: SourceFile?
@@ -29,8 +46,8 @@ struct CheckRun {
     var dependencies: [String: [Dependency]] = [:]
     var prompts: [String: PromptFile] = [:]
     var failedPrompts: Set<String> = []
-    /// "step\0dependency" → the string and offset of the reference that made the edge.
-    var referenceSites: [String: (value: SourceValue, offset: Int)] = [:]
+    /// A step and a step it depends on → the string and offset of the reference that made the edge.
+    var referenceSites: [Edge: (value: SourceValue, offset: Int)] = [:]
     let baseScope: TypeScope
 
     init(registry: StepRegistry, workflow: Workflow, source: SourceFile?) {
@@ -73,7 +90,7 @@ struct CheckRun {
         for need in step.needs + step.optionalNeeds {
             if need.id == step.id {
                 diagnostics.error("step '\(step.id)' needs itself", at: need.location, length: need.id.count)
-            } else if workflow.step(need.id) == nil {
+            } else if !workflow.containsStep(need.id) {
                 diagnostics.error("step '\(step.id)' needs unknown step '\(need.id)'\(Suggestions.didYouMean(need.id, in: workflow.steps.map(\.id)))",
                                   at: need.location, length: need.id.count)
             } else {
@@ -105,7 +122,7 @@ struct CheckRun {
         scope.hasIndex = itemSchema != nil
         guard let kind else {
             // Still check expressions, so references in a step of an unknown kind are reported.
-            if let arguments = step.arguments { checkValue(arguments, against: .any, path: "with", owner: step, scope: scope) }
+            if let arguments = step.arguments { checkValue(arguments, against: .any, path: "with", owner: StepOwner(step), scope: scope) }
             return
         }
         checkArguments(step, kind: kind, scope: scope)
@@ -115,16 +132,16 @@ struct CheckRun {
         guard case .string(let text) = condition.content else { return }
         let scope = baseScope
         if text.hasExpressionMarker {
-            guard let template = parseTemplate(condition, step: step) else { return }
+            guard let template = parseTemplate(condition, step: StepOwner(step)) else { return }
             guard template.singleExpression != nil else {
                 diagnostics.error("'if' must be one expression; write it without '${{ }}' or wrap all of it in one", at: condition.location, length: condition.length)
                 return
             }
-            checkTemplate(template, in: condition, scope: scope, step: step)
+            checkTemplate(template, in: condition, scope: scope, step: StepOwner(step))
         } else {
             do {
                 let expression = try ExpressionParser.parse(text)
-                checkExpression(expression, source: text, offset: 0, in: condition, scope: scope, step: step)
+                checkExpression(expression, source: text, offset: 0, in: condition, scope: scope, step: StepOwner(step))
             } catch {
                 report(error, in: condition, offset: 0)
             }
@@ -134,15 +151,15 @@ struct CheckRun {
     /// Checks `for_each` and returns the shape of its items.
     mutating func checkForEach(_ value: SourceValue, step: StepDeclaration) -> Schema {
         if let items = value.items {
-            for item in items { checkValue(item, against: .any, path: "for_each", owner: step, scope: baseScope) }
+            for item in items { checkValue(item, against: .any, path: "for_each", owner: StepOwner(step), scope: baseScope) }
             return items.first.map { Schema.of($0.json) } ?? .any
         }
-        guard let template = parseTemplate(value, step: step) else { return .any }
+        guard let template = parseTemplate(value, step: StepOwner(step)) else { return .any }
         guard template.singleExpression != nil else {
             diagnostics.error("'for_each' must be a list or one '${{ }}' expression that gives a list", at: value.location, length: value.length)
             return .any
         }
-        let type = checkTemplate(template, in: value, scope: baseScope, step: step)
+        let type = checkTemplate(template, in: value, scope: baseScope, step: StepOwner(step))
         if type.isList == false {
             diagnostics.error("'for_each' must be a list, but '\(Self.source(of: template))' is \(type.phrase)", at: value.location, length: value.length)
             return .any
@@ -154,19 +171,19 @@ struct CheckRun {
 
     mutating func checkArguments(_ step: StepDeclaration, kind: StepKindDescription, scope: TypeScope) {
         let entries = step.arguments?.entries ?? []
-        let names = kind.arguments.map(\.name)
         for entry in entries {
             guard let property = kind.argument(entry.key) else {
+                let names = kind.arguments.map(\.name)
                 diagnostics.error("unknown argument '\(entry.key)' for \(kind.name)\(Suggestions.didYouMean(entry.key, in: names)); it takes \(names.joined(separator: ", "))",
                                   at: entry.keyLocation, length: entry.key.count)
-                checkValue(entry.value, against: .any, path: entry.key, owner: step, scope: scope)
+                checkValue(entry.value, against: .any, path: entry.key, owner: StepOwner(step), scope: scope)
                 continue
             }
             if property.role == .itemExpression {
                 checkItemExpression(entry.value, property: property, step: step, scope: scope)
                 continue
             }
-            checkValue(entry.value, against: property.schema, path: entry.key, owner: step, scope: scope)
+            checkValue(entry.value, against: property.schema, path: entry.key, owner: StepOwner(step), scope: scope)
             if let role = property.role { checkRole(role, of: entry, step: step, kind: kind) }
         }
         for property in kind.arguments where property.isRequired && !entries.contains(where: { $0.key == property.name }) {
@@ -188,7 +205,7 @@ struct CheckRun {
         itemScope.hasIndex = true
         do {
             let expression = try ExpressionParser.parse(text)
-            checkExpression(expression, source: text, offset: 0, in: value, scope: itemScope, step: step)
+            checkExpression(expression, source: text, offset: 0, in: value, scope: itemScope, step: StepOwner(step))
         } catch {
             report(error, in: value, offset: 0)
         }
@@ -254,14 +271,18 @@ struct CheckRun {
         let passedValue = step.arguments?[argument]
         if let passedValue, passedValue.entries == nil { return }  // an expression: known only when running
         let passed = passedValue?.entries ?? []
-        let optional = Set(prompt.declaredVariables?.filter(\.isOptional).map(\.name) ?? [])
-        for variable in prompt.usedVariables where !optional.contains(variable.name) && !passed.contains(where: { $0.key == variable.name }) {
+        // Scans of the prompt's few variables rather than sets built for every step that uses it.
+        func isOptional(_ name: String) -> Bool { prompt.declaredVariables?.contains { $0.isOptional && $0.name == name } ?? false }
+        for variable in prompt.usedVariables where !isOptional(variable.name) && !passed.contains(where: { $0.key == variable.name }) {
             diagnostics.error("prompt '\(path)' uses '\(variable.name)', which step '\(step.id)' does not pass in '\(argument)'\(Suggestions.didYouMean(variable.name, in: passed.map(\.key)))",
                               at: passedValue?.location ?? value.location, length: passedValue == nil ? value.length : 1,
                               notes: [.init("used here", at: variable.location)])
         }
-        let readable = Set(prompt.usedVariables.map(\.name)).union(prompt.declaredVariables?.map(\.name) ?? [])
-        for entry in passed where !readable.contains(entry.key) {
+        func isReadable(_ name: String) -> Bool {
+            prompt.usedVariables.contains { $0.name == name } || prompt.declaredVariables?.contains { $0.name == name } ?? false
+        }
+        for entry in passed where !isReadable(entry.key) {
+            let readable = Set(prompt.usedVariables.map(\.name)).union(prompt.declaredVariables?.map(\.name) ?? [])
             diagnostics.warning("'\(entry.key)' is passed to prompt '\(path)', which never uses it\(Suggestions.didYouMean(entry.key, in: readable))",
                                 at: entry.keyLocation, length: entry.key.count)
         }
@@ -271,7 +292,7 @@ struct CheckRun {
 
     /// Checks a value against a shape: literals by their type, strings with `${{ }}` by the static
     /// type of their expression. `owner` is the step (nil for service settings).
-    mutating func checkValue(_ value: SourceValue, against schema: Schema, path: String, owner: StepDeclaration?, scope: TypeScope) {
+    mutating func checkValue(_ value: SourceValue, against schema: Schema, path: String, owner: StepOwner?, scope: TypeScope) {
         switch value.content {
         case .string(let text) where text.hasExpressionMarker:
             guard let template = parseTemplate(value, step: owner) else { return }
@@ -327,7 +348,7 @@ struct CheckRun {
         }
     }
 
-    func describe(_ path: String, _ owner: StepDeclaration?) -> String {
+    func describe(_ path: String, _ owner: StepOwner?) -> String {
         guard let owner else { return "'\(path)'" }
         return "argument '\(path)' of \(owner.kind.isEmpty ? "step '\(owner.id)'" : owner.kind)"
     }
@@ -339,7 +360,7 @@ struct CheckRun {
         return ""
     }
 
-    mutating func parseTemplate(_ value: SourceValue, step: StepDeclaration?) -> StringTemplate? {
+    mutating func parseTemplate(_ value: SourceValue, step: StepOwner?) -> StringTemplate? {
         guard let text = value.string else { return nil }
         do {
             return try StringTemplate.parse(text)
@@ -351,7 +372,7 @@ struct CheckRun {
 
     /// Checks every expression of a template; returns the template's static type.
     @discardableResult
-    mutating func checkTemplate(_ template: StringTemplate, in value: SourceValue, scope: TypeScope, step: StepDeclaration?) -> Schema {
+    mutating func checkTemplate(_ template: StringTemplate, in value: SourceValue, scope: TypeScope, step: StepOwner?) -> Schema {
         var single: Schema = .string
         for segment in template.segments {
             guard case .expression(let expression, let source, let offset) = segment else { continue }
@@ -361,18 +382,19 @@ struct CheckRun {
     }
 
     @discardableResult
-    mutating func checkExpression(_ expression: Expression, source: String, offset: Int, in value: SourceValue, scope: TypeScope, step: StepDeclaration?) -> Schema {
+    mutating func checkExpression(_ expression: Expression, source: String, offset: Int, in value: SourceValue, scope: TypeScope, step: StepOwner?) -> Schema {
         let (type, errors) = expression.check(in: scope)
         for error in errors { report(error, in: value, offset: offset) }
+        let references = expression.references
         // A secret read through an expression would end up in cache keys, outputs and logs.
-        for reference in expression.references where reference.root == "env" {
+        for reference in references where reference.root == "env" {
             guard case .member(let name)? = reference.path.first, Secrets.looksSecret(name) else { continue }
             let (location, exact) = locate(in: value, offset: offset + reference.offset)
             diagnostics.error("'env.\(name)' looks like a secret; aiv gives keys and tokens to the steps that need them and keeps them out of expressions, so they never reach the cache, outputs or logs",
                               at: location, length: exact ? reference.length : value.length)
         }
         guard let step else { return type }
-        for reference in expression.references where reference.root == "steps" {
+        for reference in references where reference.root == "steps" {
             // The runner gives a step the outputs of the steps it depends on and no others, and a
             // dependency must be known before running: so a step is named, never computed.
             guard case .member(let id)? = reference.path.first else {
@@ -381,13 +403,13 @@ struct CheckRun {
                                   at: location, length: exact ? reference.length : value.length)
                 continue
             }
-            guard workflow.step(id) != nil else { continue }
+            guard workflow.containsStep(id) else { continue }
             if id == step.id {
                 let (location, _) = locate(in: value, offset: offset + reference.offset)
                 diagnostics.error("step '\(step.id)' refers to its own outputs", at: location, length: reference.length)
             } else if addDependency(of: step.id, on: id, reason: .reference, at: value.location) {
                 // The exact column is worked out only if a cycle needs it: most edges never do.
-                referenceSites["\(step.id)\u{0}\(id)"] = (value, offset + reference.offset)
+                referenceSites[Edge(step: step.id, dependency: id)] = (value, offset + reference.offset)
             }
         }
         return type
@@ -425,6 +447,11 @@ struct CheckRun {
 extension CheckRun {
     /// Reports each dependency cycle once, naming every step on it, with where each edge comes from.
     mutating func checkCycles() {
+        // Almost every workflow has no cycle: a topological order on positions proves it without
+        // building the graph of ids that naming the steps of a cycle needs.
+        let positions = workflow.stepPositions
+        let successors = workflow.steps.map { DependencyGraph.distinctPositions(of: (dependencies[$0.id] ?? []).lazy.map(\.step), in: positions) }
+        if DependencyGraph.topologicalOrder(successors: successors) != nil { return }
         let graph = DependencyGraph(steps: workflow.steps.map(\.id),
                                     edges: dependencies.mapValues { $0.map(\.step) })
         for cycle in graph.cycles() where cycle.count > 1 {
@@ -435,7 +462,7 @@ extension CheckRun {
                 guard let edge = dependencies[step]?.first(where: { $0.step == next }) else { continue }
                 let how = edge.reason == .needs ? "needs" : "uses the outputs of"
                 var location = edge.location
-                if edge.reason == .reference, let site = referenceSites["\(step)\u{0}\(next)"] {
+                if edge.reason == .reference, let site = referenceSites[Edge(step: step, dependency: next)] {
                     location = locate(in: site.value, offset: site.offset).0
                 }
                 notes.append(.init("'\(step)' \(how) '\(next)' here", at: location))

@@ -212,6 +212,8 @@ extension Expression {
     public var references: [Reference] {
         var found: [Reference] = []
         collectReferences(into: &found)
+        // Usually collected in source order already; a stable sort would then leave it as it is.
+        if zip(found, found.dropFirst()).allSatisfy({ $0.offset <= $1.offset }) { return found }
         return found.enumerated()
             .sorted { ($0.element.offset, $0.offset) < ($1.element.offset, $1.offset) }
             .map(\.element)
@@ -257,18 +259,30 @@ extension Expression {
     /// The root and components when this node is a path from a name (or, inside a projection,
     /// from `.element`, with an empty root); nil for anything else.
     func pathComponents() -> (root: String, path: [PathComponent])? {
+        var path: [PathComponent] = []
+        guard let root = appendPathComponents(to: &path) else { return nil }
+        return (root, path)
+    }
+
+    /// Appends this path's components to `path` and returns its root; nil when it is not a path.
+    /// (One array for the whole path, where concatenating at each level allocated one per level.)
+    private func appendPathComponents(to path: inout [PathComponent]) -> String? {
         switch self {
-        case .name(let name, _): return (name, [])
-        case .element: return ("", [])
+        case .name(let name, _): return name
+        case .element: return ""
         case .member(let base, let name, _):
-            guard let (root, path) = base.pathComponents() else { return nil }
-            return (root, path + [.member(name)])
+            guard let root = base.appendPathComponents(to: &path) else { return nil }
+            path.append(.member(name))
+            return root
         case .index(let base, let index, _):
-            guard let (root, path) = base.pathComponents() else { return nil }
-            return (root, path + [index.literalPathComponent ?? .dynamicIndex])
+            guard let root = base.appendPathComponents(to: &path) else { return nil }
+            path.append(index.literalPathComponent ?? .dynamicIndex)
+            return root
         case .projection(let base, let rest, _):
-            guard let (root, path) = base.pathComponents(), let (_, restPath) = rest.pathComponents() else { return nil }
-            return (root, path + [.wildcard] + restPath)
+            guard let root = base.appendPathComponents(to: &path) else { return nil }
+            path.append(.wildcard)
+            guard rest.appendPathComponents(to: &path) != nil else { return nil }
+            return root
         default: return nil
         }
     }

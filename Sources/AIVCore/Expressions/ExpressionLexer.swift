@@ -38,36 +38,64 @@ struct ExpressionToken: Sendable, Hashable {
 
 /// Splits expression source into tokens.
 ///
-/// It walks Unicode scalars, not `Character`s: comparing `Character`s and splitting a string into
-/// them was most of the cost of checking a large workflow. Offsets in tokens and errors are still
-/// `Character` offsets, so they match what a user sees; when every character is one scalar (all
-/// ASCII text, and almost all Japanese) the two are the same and no mapping is built.
+/// It walks UTF-8 bytes: every character the grammar gives a meaning to is ASCII, and a byte of a
+/// multi-byte character is never ASCII. Walking `Character`s, and later `Unicode.Scalar` arrays
+/// turned back into `String`s, was most of the cost of checking a large workflow (the scalar
+/// version spent 29% of `check` on the 1,000-step benchmark rebuilding strings). Offsets in
+/// tokens and errors are still `Character` offsets, so they match what a user sees; when the text
+/// is ASCII the two are the same and no mapping is built. (As before, a non-ASCII text whose
+/// characters are each one Unicode scalar counts scalars.)
 struct ExpressionLexer {
-    private let scalars: [Unicode.Scalar]
-    /// The offsets of `scalars` in `Character`s (one entry per scalar, plus the end), or nil when they are equal.
+    private let bytes: [UInt8]
+    /// The expression is `bytes[start..<end]`; offsets are relative to `start`.
+    private let start: Int
+    private let end: Int
+    /// The offset of each byte of `start..<end` (plus one for `end`), or nil when the offset of a byte is its position.
     private let characterOffsets: [Int]?
-    private var position = 0
+    private var position: Int
 
     init(_ source: String) {
-        (scalars, characterOffsets) = Self.scalars(of: source)
+        let bytes = Array(source.utf8)
+        self.init(bytes: bytes, range: 0..<bytes.count, characterOffsets: Self.characterOffsets(of: source, bytes: bytes))
     }
 
-    /// The scalars of `source` and, when some character is made of several, each one's character offset.
-    static func scalars(of source: String) -> ([Unicode.Scalar], [Int]?) {
-        let scalars = Array(source.unicodeScalars)
-        if source.utf8.count == scalars.count { return (scalars, nil) }
+    /// Lexes `bytes[range]`, whose offsets are given by `characterOffsets` (indexed from `range.lowerBound`).
+    init(bytes: [UInt8], range: Range<Int>, characterOffsets: [Int]?) {
+        self.bytes = bytes
+        self.start = range.lowerBound
+        self.end = range.upperBound
+        self.characterOffsets = characterOffsets
+        self.position = range.lowerBound
+    }
+
+    /// For each UTF-8 byte of `source` (and its end), the offset of the character it belongs to,
+    /// in `Character`s, or in Unicode scalars when every character is one scalar; nil when the
+    /// text is ASCII (each byte is then a character).
+    static func characterOffsets(of source: String, bytes: [UInt8]) -> [Int]? {
+        if !bytes.contains(where: { $0 >= 0x80 }) { return nil }
         var offsets: [Int] = []
-        offsets.reserveCapacity(scalars.count + 1)
-        var character = 0
-        for grapheme in source {
-            for _ in grapheme.unicodeScalars { offsets.append(character) }
-            character += 1
+        offsets.reserveCapacity(bytes.count + 1)
+        if source.count == source.unicodeScalars.count {
+            var scalarIndex = 0
+            for scalar in source.unicodeScalars {
+                for _ in 0..<UTF8.width(scalar) { offsets.append(scalarIndex) }
+                scalarIndex += 1
+            }
+            offsets.append(scalarIndex)
+        } else {
+            var character = 0
+            for grapheme in source {
+                for scalar in grapheme.unicodeScalars {
+                    for _ in 0..<UTF8.width(scalar) { offsets.append(character) }
+                }
+                character += 1
+            }
+            offsets.append(character)
         }
-        offsets.append(character)
-        return (scalars, character == scalars.count ? nil : offsets)
+        return offsets
     }
 
-    private func offset(_ scalarIndex: Int) -> Int { characterOffsets?[scalarIndex] ?? scalarIndex }
+    private func offset(_ byteIndex: Int) -> Int { characterOffsets?[byteIndex - start] ?? byteIndex - start }
 
     private func error(_ message: String, from start: Int, to end: Int) -> ExpressionError {
         ExpressionError(message, offset: offset(start), length: offset(end) - offset(start))
@@ -76,37 +104,53 @@ struct ExpressionLexer {
     /// All tokens, ending with `.end`.
     static func tokenize(_ source: String) throws(ExpressionError) -> [ExpressionToken] {
         var lexer = ExpressionLexer(source)
+        return try lexer.tokenize()
+    }
+
+    /// All remaining tokens, ending with `.end`.
+    mutating func tokenize() throws(ExpressionError) -> [ExpressionToken] {
         var tokens: [ExpressionToken] = []
         while true {
-            let token = try lexer.next()
+            let token = try next()
             tokens.append(token)
             if token.kind == .end { return tokens }
         }
     }
 
-    static func isNameStart(_ c: Unicode.Scalar) -> Bool {
-        let a = c.value
-        return (a >= 0x41 && a <= 0x5A) || (a >= 0x61 && a <= 0x7A) || a == 0x5F
+    static func isNameStart(_ c: UInt8) -> Bool {
+        (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || c == 0x5F
     }
 
-    static func isNameContinuation(_ c: Unicode.Scalar) -> Bool {
-        isNameStart(c) || isDigit(c) || c.value == 0x2D
+    static func isNameContinuation(_ c: UInt8) -> Bool {
+        isNameStart(c) || isDigit(c) || c == 0x2D
     }
 
-    static func isDigit(_ c: Unicode.Scalar) -> Bool { c.value >= 0x30 && c.value <= 0x39 }
+    static func isDigit(_ c: UInt8) -> Bool { c >= 0x30 && c <= 0x39 }
 
-    static func isSpace(_ c: Unicode.Scalar) -> Bool {
-        c == " " || c == "\t" || c == "\n" || c == "\r" || (!c.isASCII && c.properties.isWhitespace)
+    /// The Unicode scalar starting at byte `i` and how many bytes it takes (the bytes are valid UTF-8: they come from a `String`).
+    private func scalar(at i: Int) -> (scalar: Unicode.Scalar, width: Int) {
+        let lead = bytes[i]
+        if lead < 0x80 { return (Unicode.Scalar(lead), 1) }
+        let width = lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4
+        var value = UInt32(lead) & (width == 2 ? 0x1F : width == 3 ? 0x0F : 0x07)
+        for k in 1..<width { value = value << 6 | UInt32(bytes[i + k] & 0x3F) }
+        return (Unicode.Scalar(value)!, width)
     }
 
-    private func peek(_ ahead: Int = 0) -> Unicode.Scalar? {
-        position + ahead < scalars.count ? scalars[position + ahead] : nil
+    /// The width in bytes of the whitespace scalar at `i`, or nil when it is not whitespace.
+    private func spaceWidth(at i: Int) -> Int? {
+        let c = bytes[i]
+        if c < 0x80 { return c == 0x20 || c == 0x09 || c == 0x0A || c == 0x0D ? 1 : nil }
+        let (scalar, width) = scalar(at: i)
+        return scalar.properties.isWhitespace ? width : nil
+    }
+
+    private func peek(_ ahead: Int = 0) -> UInt8? {
+        position + ahead < end ? bytes[position + ahead] : nil
     }
 
     private func text(_ range: Range<Int>) -> String {
-        var view = String.UnicodeScalarView()
-        view.append(contentsOf: scalars[range])
-        return String(view)
+        String(decoding: bytes[range], as: UTF8.self)
     }
 
     private func token(_ kind: ExpressionToken.Kind, from start: Int, to end: Int) -> ExpressionToken {
@@ -114,7 +158,7 @@ struct ExpressionLexer {
     }
 
     mutating func next() throws(ExpressionError) -> ExpressionToken {
-        while let c = peek(), Self.isSpace(c) { position += 1 }
+        while position < end, let width = spaceWidth(at: position) { position += width }
         let start = position
         guard let c = peek() else { return token(.end, from: start, to: start) }
 
@@ -122,38 +166,38 @@ struct ExpressionLexer {
             position = start + length
             return token(kind, from: start, to: position)
         }
-        func twoCharacter(_ second: Unicode.Scalar, _ kind: ExpressionToken.Kind, else one: ExpressionToken.Kind?,
+        func twoCharacter(_ second: UInt8, _ kind: ExpressionToken.Kind, else one: ExpressionToken.Kind?,
                           hint: String) throws(ExpressionError) -> ExpressionToken {
             if peek(1) == second { return single(kind, 2) }
             if let one { return single(one, 1) }
-            throw error("unexpected '\(c)'; \(hint)", from: start, to: start + 1)
+            throw error("unexpected '\(Unicode.Scalar(c))'; \(hint)", from: start, to: start + 1)
         }
 
         switch c {
-        case ".": return single(.dot, 1)
-        case ",": return single(.comma, 1)
-        case "*": return single(.star, 1)
-        case "(": return single(.leftParen, 1)
-        case ")": return single(.rightParen, 1)
-        case "[": return single(.leftBracket, 1)
-        case "]": return single(.rightBracket, 1)
-        case "!": return try twoCharacter("=", .binary(.notEqual), else: .bang, hint: "")
-        case "=": return try twoCharacter("=", .binary(.equal), else: nil, hint: "use '==' to compare")
-        case "<": return try twoCharacter("=", .binary(.lessOrEqual), else: .binary(.less), hint: "")
-        case ">": return try twoCharacter("=", .binary(.greaterOrEqual), else: .binary(.greater), hint: "")
-        case "&": return try twoCharacter("&", .binary(.and), else: nil, hint: "use '&&'")
-        case "|": return try twoCharacter("|", .binary(.or), else: nil, hint: "use '||'")
-        case "'", "\"": return try string(quote: c)
-        case "-" where peek(1).map(Self.isDigit) == true: return try number()
+        case UInt8(ascii: "."): return single(.dot, 1)
+        case UInt8(ascii: ","): return single(.comma, 1)
+        case UInt8(ascii: "*"): return single(.star, 1)
+        case UInt8(ascii: "("): return single(.leftParen, 1)
+        case UInt8(ascii: ")"): return single(.rightParen, 1)
+        case UInt8(ascii: "["): return single(.leftBracket, 1)
+        case UInt8(ascii: "]"): return single(.rightBracket, 1)
+        case UInt8(ascii: "!"): return try twoCharacter(UInt8(ascii: "="), .binary(.notEqual), else: .bang, hint: "")
+        case UInt8(ascii: "="): return try twoCharacter(UInt8(ascii: "="), .binary(.equal), else: nil, hint: "use '==' to compare")
+        case UInt8(ascii: "<"): return try twoCharacter(UInt8(ascii: "="), .binary(.lessOrEqual), else: .binary(.less), hint: "")
+        case UInt8(ascii: ">"): return try twoCharacter(UInt8(ascii: "="), .binary(.greaterOrEqual), else: .binary(.greater), hint: "")
+        case UInt8(ascii: "&"): return try twoCharacter(UInt8(ascii: "&"), .binary(.and), else: nil, hint: "use '&&'")
+        case UInt8(ascii: "|"): return try twoCharacter(UInt8(ascii: "|"), .binary(.or), else: nil, hint: "use '||'")
+        case UInt8(ascii: "'"), UInt8(ascii: "\""): return try string(quote: c)
+        case UInt8(ascii: "-") where peek(1).map(Self.isDigit) == true: return try number()
         case _ where Self.isDigit(c): return try number()
         case _ where Self.isNameStart(c):
             while let next = peek(), Self.isNameContinuation(next) { position += 1 }
             return token(.identifier(text(start..<position)), from: start, to: position)
         default:
-            // Name the whole character (an emoji with modifiers is one), not its first scalar.
-            var end = start + 1
-            while end < scalars.count, offset(end) == offset(start) { end += 1 }
-            throw error("unexpected character '\(text(start..<end))'", from: start, to: end)
+            // Name the whole character (an emoji with modifiers is one), not its first scalar or byte.
+            var stop = start + 1
+            while stop < end, offset(stop) == offset(start) { stop += 1 }
+            throw error("unexpected character '\(text(start..<stop))'", from: start, to: stop)
         }
     }
 
@@ -163,16 +207,16 @@ struct ExpressionLexer {
 
     private mutating func number() throws(ExpressionError) -> ExpressionToken {
         let start = position
-        if peek() == "-" { position += 1 }
+        if peek() == UInt8(ascii: "-") { position += 1 }
         skipDigits()
         var isInteger = true
-        if peek() == ".", let digit = peek(1), Self.isDigit(digit) {
+        if peek() == UInt8(ascii: "."), let digit = peek(1), Self.isDigit(digit) {
             isInteger = false
             position += 1
             skipDigits()
         }
-        if let e = peek(), e == "e" || e == "E" {
-            let signed = peek(1) == "+" || peek(1) == "-"
+        if let e = peek(), e == UInt8(ascii: "e") || e == UInt8(ascii: "E") {
+            let signed = peek(1) == UInt8(ascii: "+") || peek(1) == UInt8(ascii: "-")
             if let digit = peek(signed ? 2 : 1), Self.isDigit(digit) {
                 isInteger = false
                 position += signed ? 2 : 1
@@ -190,61 +234,68 @@ struct ExpressionLexer {
     }
 
     /// A quoted string: single quotes escape a quote by doubling it, double quotes use backslashes.
-    private mutating func string(quote: Unicode.Scalar) throws(ExpressionError) -> ExpressionToken {
+    private mutating func string(quote: UInt8) throws(ExpressionError) -> ExpressionToken {
         let start = position
         position += 1
-        var value = String.UnicodeScalarView()
+        // Most strings have no escape: their value is then one slice of the source.
+        let contentStart = position
+        var value: [UInt8]?
         while let c = peek() {
             position += 1
             if c == quote {
-                guard quote == "'", peek() == "'" else {
-                    return token(.string(String(value)), from: start, to: position)
+                guard quote == UInt8(ascii: "'"), peek() == UInt8(ascii: "'") else {
+                    let text = value.map { String(decoding: $0, as: UTF8.self) } ?? self.text(contentStart..<position - 1)
+                    return token(.string(text), from: start, to: position)
                 }
+                if value == nil { value = Array(bytes[contentStart..<position]) } else { value!.append(c) }
                 position += 1
-                value.append("'")
-            } else if c == "\\", quote == "\"" {
-                guard let escaped = peek() else { break }
-                position += 1
+            } else if c == UInt8(ascii: "\\"), quote == UInt8(ascii: "\"") {
+                guard position < end else { break }
+                let (escaped, width) = scalar(at: position)
+                position += width
+                if value == nil { value = Array(bytes[contentStart..<position - width - 1]) }
                 switch escaped {
-                case "\"": value.append("\"")
-                case "\\": value.append("\\")
-                case "n": value.append("\n")
-                case "t": value.append("\t")
+                case "\"": value!.append(UInt8(ascii: "\""))
+                case "\\": value!.append(UInt8(ascii: "\\"))
+                case "n": value!.append(UInt8(ascii: "\n"))
+                case "t": value!.append(UInt8(ascii: "\t"))
                 default:
-                    throw error("unknown escape '\\\(escaped)' in a string; use \\\" \\\\ \\n or \\t", from: position - 2, to: position)
+                    throw error("unknown escape '\\\(escaped)' in a string; use \\\" \\\\ \\n or \\t", from: position - width - 1, to: position)
                 }
             } else {
-                value.append(c)
+                value?.append(c)
             }
         }
-        throw error("unterminated string; expected a closing \(quote)", from: start, to: scalars.count)
+        throw error("unterminated string; expected a closing \(Unicode.Scalar(quote))", from: start, to: end)
     }
 
     /// Where the `}}` closing a `${{` is, skipping quoted strings (so `'}}'` inside one does not
-    /// end it). nil when there is none. Indexes are scalar indexes.
-    static func endOfEmbeddedExpression(in scalars: [Unicode.Scalar], from start: Int) -> Int? {
+    /// end it). nil when there is none. Indexes are byte indexes.
+    static func endOfEmbeddedExpression(in bytes: [UInt8], from start: Int) -> Int? {
+        let brace = UInt8(ascii: "}"), single = UInt8(ascii: "'"), double = UInt8(ascii: "\""), backslash = UInt8(ascii: "\\")
         var i = start
-        while i < scalars.count {
-            let c = scalars[i]
-            if c == "}", i + 1 < scalars.count, scalars[i + 1] == "}" { return i }
-            if c == "'" || c == "\"" {
+        while i < bytes.count {
+            let c = bytes[i]
+            if c == brace, i + 1 < bytes.count, bytes[i + 1] == brace { return i }
+            if c == single || c == double {
                 i += 1
-                while i < scalars.count, scalars[i] != c {
-                    if c == "\"", scalars[i] == "\\" { i += 1 }
+                // A backslash skips the next byte; if that starts a longer character, its other bytes are never quotes.
+                while i < bytes.count, bytes[i] != c {
+                    if c == double, bytes[i] == backslash { i += 1 }
                     i += 1
                 }
                 // An unterminated string: fall back to the first "}}" so the parser can say what is wrong.
-                if i >= scalars.count { return firstClosing(in: scalars, from: start) }
+                if i >= bytes.count { return firstClosing(in: bytes, from: start) }
             }
             i += 1
         }
         return nil
     }
 
-    private static func firstClosing(in scalars: [Unicode.Scalar], from start: Int) -> Int? {
+    private static func firstClosing(in bytes: [UInt8], from start: Int) -> Int? {
         var i = start
-        while i + 1 < scalars.count {
-            if scalars[i] == "}", scalars[i + 1] == "}" { return i }
+        while i + 1 < bytes.count {
+            if bytes[i] == UInt8(ascii: "}"), bytes[i + 1] == UInt8(ascii: "}") { return i }
             i += 1
         }
         return nil

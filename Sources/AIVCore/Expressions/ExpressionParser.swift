@@ -9,7 +9,13 @@ public enum ExpressionParser {
 
     /// Parses `source`, which must hold exactly one expression.
     public static func parse(_ source: String) throws(ExpressionError) -> Expression {
-        var parser = Parser(tokens: try ExpressionLexer.tokenize(source))
+        try parse(ExpressionLexer(source))
+    }
+
+    /// Parses what `lexer` reads, which must be exactly one expression.
+    static func parse(_ lexer: ExpressionLexer) throws(ExpressionError) -> Expression {
+        var lexer = lexer
+        var parser = Parser(tokens: try lexer.tokenize())
         let node = try parser.expression()
         if parser.current.kind != .end {
             throw ExpressionError("unexpected \(parser.current.quoted) after the expression", at: parser.current.span)
@@ -50,7 +56,20 @@ private struct Parser {
 
     /// A node over `children`, refused when the tree gets deeper than `maximumDepth`.
     func node(_ expression: Expression, over children: [Node]) throws(ExpressionError) -> Node {
-        let depth = 1 + (children.map(\.depth).max() ?? 0)
+        try node(expression, depth: 1 + (children.map(\.depth).max() ?? 0))
+    }
+
+    /// A node over one child (the common case: no array of children to allocate).
+    func node(_ expression: Expression, over child: Node) throws(ExpressionError) -> Node {
+        try node(expression, depth: 1 + child.depth)
+    }
+
+    /// A node over two children.
+    func node(_ expression: Expression, over first: Node, _ second: Node) throws(ExpressionError) -> Node {
+        try node(expression, depth: 1 + max(first.depth, second.depth))
+    }
+
+    func node(_ expression: Expression, depth: Int) throws(ExpressionError) -> Node {
         guard depth <= ExpressionParser.maximumDepth else {
             let limit = ExpressionParser.maximumDepth
             throw ExpressionError("expression is too deeply nested (more than \(limit) operations inside each other)", at: expression.span)
@@ -80,7 +99,7 @@ private struct Parser {
             _ = advance()
             let right = try binary(precedence: precedence + 1)
             let span = left.expression.span.through(right.expression.span)
-            left = try node(.binary(op, left.expression, right.expression, span), over: [left, right])
+            left = try node(.binary(op, left.expression, right.expression, span), over: left, right)
         }
         return left
     }
@@ -89,7 +108,7 @@ private struct Parser {
         guard current.kind == .bang else { return try postfix(on: try primary()) }
         let bang = advance()
         let operand = try nested(at: bang) { (parser: inout Parser) throws(ExpressionError) in try parser.unary() }
-        return try node(.not(operand.expression, bang.span.through(operand.expression.span)), over: [operand])
+        return try node(.not(operand.expression, bang.span.through(operand.expression.span)), over: operand)
     }
 
     mutating func primary() throws(ExpressionError) -> Node {
@@ -150,7 +169,7 @@ private struct Parser {
                     throw ExpressionError("expected a name after '.', found \(nameToken.quoted)", at: nameToken.span)
                 }
                 _ = advance()
-                base = try node(.member(base.expression, name, base.expression.span.through(nameToken.span)), over: [base])
+                base = try node(.member(base.expression, name, base.expression.span.through(nameToken.span)), over: base)
             case .leftBracket:
                 let open = advance()
                 if current.kind == .star {
@@ -159,11 +178,11 @@ private struct Parser {
                     let element = Node(expression: .element(open.span.through(close.span)), depth: 1)
                     let rest = try nested(at: open) { (parser: inout Parser) throws(ExpressionError) in try parser.postfix(on: element) }
                     let span = base.expression.span.through(rest.expression.span)
-                    return try node(.projection(base.expression, rest.expression, span), over: [base, rest])
+                    return try node(.projection(base.expression, rest.expression, span), over: base, rest)
                 }
                 let index = try nested(at: open) { (parser: inout Parser) throws(ExpressionError) in try parser.expression() }
                 let close = try expect(.rightBracket, "']'")
-                base = try node(.index(base.expression, index.expression, base.expression.span.through(close.span)), over: [base, index])
+                base = try node(.index(base.expression, index.expression, base.expression.span.through(close.span)), over: base, index)
             case .leftParen:
                 throw ExpressionError("only a function name can be called", at: current.span)
             default:

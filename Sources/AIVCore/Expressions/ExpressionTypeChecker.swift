@@ -45,9 +45,23 @@ private struct TypeChecker {
     }
 
     /// The element type inside a projection, and how messages name it (`steps.a.outputs[*]`).
+    /// The name is written only when a message needs it: building the text of every path that
+    /// was checked, in case it had a problem, cost more than the check.
     struct Element {
         var type: Schema
-        var text: String
+        var path: ProjectedPath
+        var text: String { path.text }
+    }
+
+    /// The list a projection iterates over, within the projections around it.
+    final class ProjectedPath {
+        let base: Expression
+        let outer: ProjectedPath?
+        init(base: Expression, outer: ProjectedPath?) {
+            self.base = base
+            self.outer = outer
+        }
+        var text: String { base.text(element: outer?.text ?? "") + "[*]" }
     }
 
     mutating func report(_ message: String, at span: Expression.Span) {
@@ -73,14 +87,13 @@ private struct TypeChecker {
                                  indexSpan: indexExpression.span, span: span)
         case .projection(let base, let rest, _):
             let baseType = type(of: base, element: element)
-            let path = base.text(element: element?.text ?? "")
             var elementType = Schema.any
             if let listElement = baseType.element, baseType.isList != false {
                 elementType = listElement
             } else if baseType != .null, baseType.isList == false {
-                report(ExpressionMessage.notProjectable(path, baseType.phrase), at: base.span)
+                report(ExpressionMessage.notProjectable(base.text(element: element?.text ?? ""), baseType.phrase), at: base.span)
             }
-            return .array(type(of: rest, element: Element(type: elementType, text: path + "[*]")))
+            return .array(type(of: rest, element: Element(type: elementType, path: ProjectedPath(base: base, outer: element?.path))))
         case .call(let name, let arguments, let span):
             let argumentTypes = arguments.map { type(of: $0, element: element) }
             return callType(name, arguments, argumentTypes, at: span)
@@ -153,7 +166,7 @@ private struct TypeChecker {
         }
         let baseType = type(of: base, element: element)
         if baseType == .any { return .any }
-        let path = base.text(element: element?.text ?? "")
+        var path: String { base.text(element: element?.text ?? "") }
         if baseType.isList == true {
             if case .index = node {
                 report(ExpressionMessage.listIndex("a string"), at: nameSpan)
@@ -185,7 +198,7 @@ private struct TypeChecker {
     }
 
     /// `base[index]` with a computed index.
-    mutating func subscriptType(_ baseType: Schema, _ indexType: Schema, path: String, indexSpan: Expression.Span,
+    mutating func subscriptType(_ baseType: Schema, _ indexType: Schema, path: @autoclosure () -> String, indexSpan: Expression.Span,
                                 span: Expression.Span) -> Schema {
         let indexKind = TypeChecker.comparable(indexType)
         if baseType == .any || baseType == .null { return baseType }
@@ -199,7 +212,7 @@ private struct TypeChecker {
             if case .object(let object) = baseType, object.properties.isEmpty, let values = object.additional { return values }
             return .any
         }
-        report(ExpressionMessage.notIndexable(path, baseType.phrase), at: span)
+        report(ExpressionMessage.notIndexable(path(), baseType.phrase), at: span)
         return .any
     }
 

@@ -19,37 +19,40 @@ public struct StringTemplate: Sendable, Hashable {
     /// Splits `text` into literal text and expressions. The `}}` that ends an expression is found
     /// outside quoted strings, so `${{ format('{{{0}}}', x) }}` works.
     public static func parse(_ text: String) throws(ExpressionError) -> StringTemplate {
-        // Scalars with a map to Character offsets, as the lexer does, for the same reason.
-        let (scalars, characterOffsets) = ExpressionLexer.scalars(of: text)
+        // UTF-8 bytes with a map to Character offsets, as the lexer does, for the same reason.
+        let bytes = Array(text.utf8)
+        let characterOffsets = ExpressionLexer.characterOffsets(of: text, bytes: bytes)
         func offset(_ index: Int) -> Int { characterOffsets?[index] ?? index }
-        func string(_ range: Range<Int>) -> String {
-            var view = String.UnicodeScalarView()
-            view.append(contentsOf: scalars[range])
-            return String(view)
-        }
+        func string(_ range: Range<Int>) -> String { String(decoding: bytes[range], as: UTF8.self) }
         var segments: [Segment] = []
         var literalStart = 0
         var i = 0
-        while i < scalars.count {
-            guard scalars[i] == "$", i + 2 < scalars.count, scalars[i + 1] == "{", scalars[i + 2] == "{" else {
+        let dollar = UInt8(ascii: "$"), brace = UInt8(ascii: "{")
+        while i < bytes.count {
+            guard bytes[i] == dollar, i + 2 < bytes.count, bytes[i + 1] == brace, bytes[i + 2] == brace else {
                 i += 1
                 continue
             }
             let start = i + 3
-            guard let end = ExpressionLexer.endOfEmbeddedExpression(in: scalars, from: start) else {
+            guard let end = ExpressionLexer.endOfEmbeddedExpression(in: bytes, from: start) else {
                 throw ExpressionError("unterminated '${{'; expected '}}'", offset: offset(i), length: offset(start) - offset(i))
             }
             if literalStart < i { segments.append(.text(string(literalStart..<i))) }
             let source = string(start..<end)
             do throws(ExpressionError) {
-                segments.append(.expression(try ExpressionParser.parse(source), source: source, offset: offset(start)))
+                // An ASCII template is lexed where it is; otherwise the expression's own characters
+                // are counted, as a standalone expression's would be.
+                let expression = characterOffsets == nil
+                    ? try ExpressionParser.parse(ExpressionLexer(bytes: bytes, range: start..<end, characterOffsets: nil))
+                    : try ExpressionParser.parse(source)
+                segments.append(.expression(expression, source: source, offset: offset(start)))
             } catch {
                 throw error.shifted(by: offset(start))
             }
             i = end + 2
             literalStart = i
         }
-        if literalStart < scalars.count { segments.append(.text(string(literalStart..<scalars.count))) }
+        if literalStart < bytes.count { segments.append(.text(string(literalStart..<bytes.count))) }
         return StringTemplate(segments: segments)
     }
 

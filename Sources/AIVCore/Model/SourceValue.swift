@@ -79,7 +79,8 @@ public struct SourceValue: Sendable, Hashable {
         case .string(let s): .string(s)
         case .sequence(let items): .array(items.map(\.json))
         case .mapping(let entries):
-            .object(Dictionary(entries.map { ($0.key, $0.value.json) }, uniquingKeysWith: { _, last in last }))
+            // Filled in place (a later duplicate key wins), without an intermediate array of pairs.
+            .object(entries.reduce(into: [String: JSONValue](minimumCapacity: entries.count)) { $0[$1.key] = $1.value.json })
         }
     }
 }

@@ -35,6 +35,12 @@ public struct Workflow: Sendable {
         stepIndex[id].map { steps[$0] }
     }
 
+    /// Step id → position in `steps` (the first, when ids repeat).
+    var stepPositions: [String: Int] { stepIndex }
+
+    /// Whether a step has this id; unlike `step(_:)`, without copying the step.
+    func containsStep(_ id: String) -> Bool { stepIndex[id] != nil }
+
     public func input(_ name: String) -> InputDeclaration? { inputs.first { $0.name == name } }
 }
 

@@ -11,7 +11,10 @@ public enum Durations {
     }
 
     static func parseUnbounded(_ text: String) -> Double? {
-        let text = text.trimmingCharacters(in: .whitespaces)
+        // Trimming goes through Foundation; a text that starts and ends with a visible ASCII
+        // character (almost every duration) has nothing to trim.
+        let needsTrimming = !(text.utf8.first.map(isVisibleASCII) ?? false) || !(text.utf8.last.map(isVisibleASCII) ?? false)
+        let text = needsTrimming ? text.trimmingCharacters(in: .whitespaces) : text
         if let seconds = Double(text), seconds.isFinite { return seconds }
         var total = 0.0
         var rest = Substring(text)
@@ -33,6 +36,9 @@ public enum Durations {
         }
         return total
     }
+
+    /// An ASCII character that is not a space, tab or other control character.
+    static func isVisibleASCII(_ byte: UInt8) -> Bool { byte > 0x20 && byte < 0x7F }
 
     /// Seconds from a YAML value (number or duration string).
     public static func seconds(_ value: SourceValue) -> Double? {

@@ -42,7 +42,19 @@ public enum Suggestions {
 extension String {
     /// Whether the string holds a `${{`. Scans bytes: Foundation's `contains` goes through
     /// CFString and showed up as a hot spot when checking large workflows.
-    public var hasExpressionMarker: Bool { utf8Contains([0x24, 0x7B, 0x7B]) }
+    public var hasExpressionMarker: Bool {
+        // On the contiguous bytes when there are (native strings always have them): stepping
+        // `String.Index`es was a visible part of checking every string of a large workflow.
+        let found = utf8.withContiguousStorageIfAvailable { bytes -> Bool in
+            var i = 0
+            while i + 2 < bytes.count {
+                if bytes[i] == 0x24, bytes[i + 1] == 0x7B, bytes[i + 2] == 0x7B { return true }
+                i += 1
+            }
+            return false
+        }
+        return found ?? utf8Contains([0x24, 0x7B, 0x7B])
+    }
 
     /// Whether the UTF-8 bytes contain `needle`.
     func utf8Contains(_ needle: [UInt8]) -> Bool {
