@@ -4,7 +4,7 @@ import CAllocator
 import Foundation
 
 /// Benchmarks of the engine, printed as tables; run in release:
-///     swift run -c release aiv-bench [validate | run [repeats] | obs-latency]
+///     swift run -c release aiv-bench [validate | validate-loop <phase> | run [repeats] | obs-latency]
 /// Each figure is measured on the machine it runs on; nothing here is a pass/fail test.
 @main
 enum Benchmarks {
@@ -17,7 +17,7 @@ enum Benchmarks {
         case "obs-latency": try await OBSLatencyBenchmark.run()
         case "validate-loop": try ValidateBenchmark.loop(phase: CommandLine.arguments.dropFirst(2).first ?? "all")
         default:
-            FileHandle.standardError.write(Data("unknown benchmark '\(which)'; benchmarks: validate, run, obs-latency\n".utf8))
+            FileHandle.standardError.write(Data("unknown benchmark '\(which)'; benchmarks: validate, validate-loop, run, obs-latency\n".utf8))
             exit(64)
         }
     }
