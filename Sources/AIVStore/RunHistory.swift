@@ -13,6 +13,10 @@ public final class RunHistory: RunObserver, @unchecked Sendable {
     private var writeScheduled = false
     /// Writes the rows of finished steps in the background, many to one transaction when steps
     /// finish faster than a transaction commits (a cached step takes less time than its commit).
+    /// A write starts as soon as a row is queued, so a process killed outright loses at most the
+    /// rows of the last few milliseconds (the run shows as interrupted; the cache, which resume
+    /// reads, is written by each step before it reports). A batch whose write fails is lost whole
+    /// and said on stderr: history is a record, not the run.
     private let writer = DispatchQueue(label: "aiv.run-history")
 
     public init(store: Store) {

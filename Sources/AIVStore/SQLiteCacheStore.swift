@@ -17,7 +17,7 @@ public struct SQLiteCacheStore: CacheStore {
             let statement = try db.cachedStatement(sql: """
                 SELECT \(Self.columns) FROM cache_entry WHERE key = ?
                 """)
-            return try Row.fetchOne(statement, arguments: [key]).map(Self.entry)
+            return try Row.fetchOne(statement, arguments: [key]).map { try Self.entry($0, withComponents: false) }
         }
     }
 
@@ -27,14 +27,16 @@ public struct SQLiteCacheStore: CacheStore {
             let statement = try db.cachedStatement(sql: """
                 SELECT \(Self.columns), components FROM cache_entry WHERE workflow = ? AND step = ? AND item IS ? ORDER BY created_at DESC LIMIT 1
                 """)
-            return try Row.fetchOne(statement, arguments: [workflow, step, item]).map(Self.entry)
+            return try Row.fetchOne(statement, arguments: [workflow, step, item]).map { try Self.entry($0, withComponents: true) }
         }
     }
 
     public func save(_ entry: CacheEntry) throws {
         let outputs = entry.outputs.canonicalJSON
         let files = JSONValue.array(entry.files.map(\.jsonValue)).canonicalJSON
-        let components = entry.components?.jsonValue.canonicalJSON
+        // An entry read for a hit has no components; saved again, it stores JSON null (the column
+        // requires text), and a miss explained against it says there was no earlier run.
+        let components = entry.components?.jsonValue.canonicalJSON ?? "null"
         try store.pool.write { db in
             try db.cachedStatement(sql: """
                 INSERT OR REPLACE INTO cache_entry (key, workflow, step, item, outputs, files, components, created_at, run_id, duration)
@@ -44,15 +46,15 @@ public struct SQLiteCacheStore: CacheStore {
         }
     }
 
-    /// The columns `entry(_:)` reads, in the order it reads them: by position, since finding a
-    /// column by name compares names on every read (and every step reads an entry).
+    /// The columns `entry(_:withComponents:)` reads, in this order: by position, since finding a
+    /// column by name compares names on every read (and every step reads an entry). `components`
+    /// comes after them when it is selected.
     static let columns = "key, workflow, step, item, outputs, files, created_at, run_id, duration"
 
-    /// An entry from a row of `columns`, and of `components` after them when it was selected.
-    static func entry(_ row: Row) throws -> CacheEntry {
+    static func entry(_ row: Row, withComponents: Bool) throws -> CacheEntry {
         CacheEntry(key: row[0], workflow: row[1], step: row[2], item: row[3],
                    outputs: try JSONValue(json: row[4]), files: try Self.files(row[5]),
-                   components: row.count > 9 ? try (row[9] as String?).map { try decodeJSON(CacheKeyComponents.self, $0) } : nil,
+                   components: withComponents ? try decodeJSON(CacheKeyComponents.self, row[9]) : nil,
                    createdAt: Date(timeIntervalSince1970: row[6]), runID: row[7], duration: row[8])
     }
 

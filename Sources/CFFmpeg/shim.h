@@ -16,11 +16,6 @@ static inline int aiv_averror_invaliddata(void) { return AVERROR_INVALIDDATA; }
 static inline int64_t aiv_nopts_value(void) { return AV_NOPTS_VALUE; }
 static inline AVRational aiv_time_base_q(void) { return AV_TIME_BASE_Q; }
 
-/// av_rescale_q_rnd with NEAR_INF | PASS_MINMAX (Swift cannot OR the enum's cases).
-static inline int64_t aiv_rescale(int64_t value, AVRational from, AVRational to) {
-    return av_rescale_q_rnd(value, from, to, (enum AVRounding)(AV_ROUND_NEAR_INF | AV_ROUND_PASS_MINMAX));
-}
-
 /// av_err2str, into a caller's buffer.
 static inline void aiv_error_string(int code, char *buffer, size_t size) {
     av_strerror(code, buffer, size);

@@ -68,7 +68,6 @@
     X(void, avsubtitle_free, (AVSubtitle *sub), (sub)) \
     X(void, av_log_set_level, (int level), (level)) \
     X(double, av_display_rotation_get, (const int32_t matrix[9]), (matrix)) \
-    X(int64_t, av_rescale_q_rnd, (int64_t a, AVRational bq, AVRational cq, enum AVRounding rnd), (a, bq, cq, rnd)) \
     X(int, av_strerror, (int errnum, char *errbuf, size_t errbuf_size), (errnum, errbuf, errbuf_size))
 
 // The resolved addresses, one per function.
@@ -83,8 +82,8 @@ static void load(void) {
     void *library = dlopen(AIV_AVFORMAT_SONAME, RTLD_NOW | RTLD_LOCAL);
     if (library == NULL) {
         const char *reason = dlerror();
-        snprintf(load_error, sizeof load_error, "FFmpeg could not be loaded (%s): %s; install libavformat (apt: libavformat59)",
-                 AIV_AVFORMAT_SONAME, reason ? reason : "unknown error");
+        snprintf(load_error, sizeof load_error, "FFmpeg could not be loaded (%s): %s; install FFmpeg's libavformat %d (Debian: apt install libavformat%d)",
+                 AIV_AVFORMAT_SONAME, reason ? reason : "unknown error", LIBAVFORMAT_VERSION_MAJOR, LIBAVFORMAT_VERSION_MAJOR);
         return;
     }
     // dlsym on the handle searches libavformat and the libraries it depends on (avcodec, avutil).

@@ -14,6 +14,7 @@ import Testing
         ("1.5", .double(1.5)),
         ("-0.25e2", .double(-25)),
         ("2E+3", .double(2000)),
+        ("1e+15", .double(1e15)),
         (#""""#, .string("")),
         (#""plain text""#, .string("plain text")),
         (#""a\"b\\c\/d\b\f\n\r\t""#, .string("a\"b\\c/d\u{08}\u{0C}\n\r\t")),
@@ -46,7 +47,9 @@ import Testing
         ("{\"a\": 1,}", 8, "expected a member name in quotes"),
         ("\"open", 0, "unterminated string"),
         ("\"tab\there\"", 4, "a control character inside a string must be escaped"),
-        (#""\x""#, 1, "unknown escape '\\x'"),
+        (#""\x""#, 1, "unknown escape '\\' followed by character 'x'"),
+        ("[1, \u{7F}]", 4, "unexpected byte 0x7F"),
+        ("\u{E9}", 0, "unexpected byte 0xC3"),
         (#""\u12G4""#, 5, "a \\u escape needs four hex digits"),
         (#""\ud83d alone""#, 7, "a high surrogate escape must be followed by a low one"),
         (#""\ude00""#, 7, "a low surrogate escape without a high one"),
@@ -60,6 +63,19 @@ import Testing
     ])
     func rejectsMalformedTextSayingWhereAndWhy(text: String, offset: Int, message: String) {
         #expect(throws: JSONParseError(message: message, offset: offset)) { try JSONValue(parsing: text) }
+    }
+
+    /// A number written with a fraction or an exponent is a double, and its canonical text reads
+    /// back to the same text: a value read from the cache hashes like the one that was stored.
+    @Test func doublesReadBackToTheSameCanonicalText() throws {
+        for text in ["1e+15", "0.5", "-2.25", "1.5e+20", "1e-07", "123456789.125"] {
+            let value = try JSONValue(parsing: text)
+            #expect(value == .double(Double(text)!), "\(text)")
+            if case .int = value { Issue.record("\(text) read as an integer") }
+            let canonical = value.canonicalJSON
+            #expect(try JSONValue(parsing: canonical).canonicalJSON == canonical, "\(text) → \(canonical)")
+        }
+        #expect(try JSONValue(parsing: "1.0").canonicalJSON == "1", "integral doubles are written as integers")
     }
 
     @Test func rejectsBytesThatAreNotUTF8() {

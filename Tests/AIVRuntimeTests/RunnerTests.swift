@@ -231,6 +231,45 @@ func advance(_ clock: TestClock<Duration>, by step: Duration, until done: () -> 
         #expect(Calls.shared.count(tag) == 2)
     }
 
+    /// A run that stops puts back no more cached items: a cached step takes no parallelism slot,
+    /// so the runner checks for itself that the run is still going before each lookup.
+    @Test func aStoppingRunStopsPuttingBackCachedItems() async throws {
+        let lookups = SlowLookups(MemoryCacheStore(), delay: 0.005)
+        var harness = Harness()
+        harness.cache = lookups
+        let tag = unique("boom")
+        let yaml = """
+            name: p
+            inputs: {fail: {type: bool, default: false}}
+            steps:
+              - {id: many, uses: test.echo, for_each: [\((0..<200).map(String.init).joined(separator: ", "))], max_parallel: 1, with: {value: "${{ item }}"}}
+              - {id: boom, uses: test.flaky, if: "${{ inputs.fail }}", with: {failures: 99, tag: \(tag)}}
+            """
+        #expect(try await harness.run(yaml).statuses["many"] == .succeeded)
+        let before = lookups.count
+        let stopped = try await harness.run(yaml, inputs: ["fail=true"])
+        #expect(stopped.statuses["boom"] == .failed)
+        #expect(stopped.statuses["many"] == .cancelled)
+        // 200 lookups of 5 ms would take a second; the failure comes in well under that.
+        #expect(lookups.count - before < 150, "\(lookups.count - before) items were looked up after the run stopped")
+    }
+
+    /// A cached step does not wait for a parallelism slot held by a step that runs.
+    @Test func aCachedStepDoesNotWaitForASlot() async throws {
+        var harness = Harness()
+        let yaml = """
+            name: p
+            steps:
+              - {id: slow, uses: test.sleep, cache: false, with: {ms: 3000}}
+              - {id: quick, uses: test.echo, with: {value: 1}}
+            """
+        _ = try await harness.run(yaml.replacingOccurrences(of: "ms: 3000", with: "ms: 1"), maxParallel: 1)
+        let events = EventLog()
+        let report = try await harness.run(yaml, maxParallel: 1, observer: events)
+        #expect(report.statuses == ["slow": .succeeded, "quick": .cached])
+        #expect(events.finishedSteps == ["quick", "slow"], "the cached step finished while the other held the only slot")
+    }
+
     @Test func aTimedOutStepIsCancelledNotLeftRunning() async throws {
         var harness = Harness()
         let tag = unique("hang")

@@ -10,11 +10,43 @@ final class EventLog: RunObserver, @unchecked Sendable {
 
     func handle(_ event: RunEvent) { lock.withLock { events.append(event) } }
 
+    /// The steps in the order they finished.
+    var finishedSteps: [String] {
+        lock.withLock { events.compactMap { if case .stepFinished(let report) = $0 { report.step } else { nil } } }
+    }
+
     var retries: [(step: String, attempt: Int, delay: Double)] {
         lock.withLock {
             events.compactMap { if case .retrying(let step, _, let attempt, let delay, _) = $0 { (step, attempt, delay) } else { nil } }
         }
     }
+}
+
+/// A cache whose every lookup takes `delay` seconds, and counts them.
+final class SlowLookups: CacheStore, @unchecked Sendable {
+    private let base: any CacheStore
+    private let delay: Double
+    private let lock = NSLock()
+    private var lookups = 0
+
+    init(_ base: any CacheStore, delay: Double) {
+        self.base = base
+        self.delay = delay
+    }
+
+    var count: Int { lock.withLock { lookups } }
+
+    func entry(forKey key: String) throws -> CacheEntry? {
+        lock.withLock { lookups += 1 }
+        Thread.sleep(forTimeInterval: delay)
+        return try base.entry(forKey: key)
+    }
+
+    func latestEntry(workflow: String, step: String, item: Int?) throws -> CacheEntry? {
+        try base.latestEntry(workflow: workflow, step: step, item: item)
+    }
+
+    func save(_ entry: CacheEntry) throws { try base.save(entry) }
 }
 
 /// A workflow written to a temporary folder, compiled, and run as many times as a test wants.

@@ -99,4 +99,21 @@ import Testing
         #expect(probe.status == 0, "\(probe.stdout.suffix(2000))")
         #expect(probe.stderr.contains("file=libavformat.so"))
     }
+
+    /// A `--json` reader that goes away (here `head`, with SIGPIPE ignored as some parents do)
+    /// makes the writes fail; the run goes on to its end instead of crashing.
+    @Test func aJSONReaderThatGoesAwayDoesNotStopTheRun() async throws {
+        let folder = TemporaryFolder()
+        let script = """
+            trap '' PIPE
+            "$AIV" run workflows/post-stream.yaml --dry-run --json --state-dir "$DIR/state" --run-dir "$DIR/run" | head -c 1 > /dev/null
+            echo "aiv exited ${PIPESTATUS[0]}"
+            """
+        let result = try await CommandRunner.run(["-c", script], environment: ["AIV": CommandRunner.binary, "DIR": folder.path],
+                                                 executable: "/bin/bash")
+        #expect(result.stdout.contains("aiv exited 0"), "\(result.stdout)\n\(result.stderr.suffix(2000))")
+        #expect(!result.stderr.contains("Fatal error"))
+        let runs = try await CommandRunner.run(["runs", "list", "--state-dir", folder.path + "/state"])
+        #expect(runs.stdout.contains("succeeded"), "\(runs.stdout)")
+    }
 }

@@ -35,29 +35,30 @@ struct CommandRunner {
         fatalError("the aiv binary was not found near \(CommandLine.arguments[0])")
     }()
 
-    /// Runs `aiv arguments…` in `directory`; a run over `timeout` seconds is killed (SIGKILL, since
+    /// Runs `aiv arguments…` (or another `executable`) in `directory`; a run over `timeout` seconds is killed (SIGKILL, since
     /// Foundation.Process started from a test task cannot deliver SIGTERM) and reported as status -9.
     /// With `killAfter`, the process is sent SIGKILL after that many seconds (to test crashes).
     ///
     /// Async, and waiting on a GCD thread: a test that blocked a Swift concurrency thread for the
     /// seconds a child process takes would stall every other test's timers on a 2-core machine.
     static func run(_ arguments: [String], in directory: String = packageRoot, environment: [String: String] = [:], timeout: Double = 120,
-                    killAfter: Double? = nil) async throws -> Result {
+                    killAfter: Double? = nil, executable: String = binary) async throws -> Result {
         try await withCheckedThrowingContinuation { continuation in
             // Private serial queues get a thread of their own (they "overcommit"); the global queue
             // is as wide as the cores, and blocked readers would starve the kill timer.
             DispatchQueue(label: "aiv-tests.command").async {
                 continuation.resume(with: Swift.Result<CommandRunner.Result, any Error> {
-                    try runBlocking(arguments, in: directory, environment: environment, timeout: timeout, killAfter: killAfter)
+                    try runBlocking(arguments, in: directory, environment: environment, timeout: timeout, killAfter: killAfter,
+                                    executable: executable)
                 })
             }
         }
     }
 
     static func runBlocking(_ arguments: [String], in directory: String, environment: [String: String], timeout: Double,
-                            killAfter: Double?) throws -> Result {
+                            killAfter: Double?, executable: String = binary) throws -> Result {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
+        process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         process.currentDirectoryURL = URL(fileURLWithPath: directory)
         var env = ProcessInfo.processInfo.environment

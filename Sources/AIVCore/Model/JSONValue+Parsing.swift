@@ -90,8 +90,13 @@ private struct JSONBytesParser {
         case UInt8(ascii: "f"): try literal("false"); return .bool(false)
         case UInt8(ascii: "n"): try literal("null"); return .null
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return try number()
-        default: throw fail("unexpected character '\(Character(Unicode.Scalar(bytes[position])))'")
+        default: throw fail("unexpected \(Self.describe(bytes[position]))")
         }
+    }
+
+    /// A byte as an error names it: the character when it is printable ASCII, else its value.
+    static func describe(_ byte: UInt8) -> String {
+        (0x21...0x7E).contains(byte) ? "character '\(Character(Unicode.Scalar(byte)))'" : String(format: "byte 0x%02X", byte)
     }
 
     mutating func literal(_ word: StaticString) throws(JSONParseError) {
@@ -148,7 +153,9 @@ private struct JSONBytesParser {
             guard position < bytes.count, bytes[position] == UInt8(ascii: ":") else { throw fail("expected ':' after a member name") }
             position += 1
             skipSpace()
-            members[key] = try value()  // a repeated name keeps its last value, as JSONSerialization does
+            // A repeated name keeps its last value, as JSONSerialization does (JSONDecoder keeps the
+            // first); what aiv stores is canonical JSON, where no name repeats.
+            members[key] = try value()
             skipSpace()
             guard position < bytes.count else { throw fail("unterminated object") }
             let next = bytes[position]
@@ -197,7 +204,7 @@ private struct JSONBytesParser {
                 case UInt8(ascii: "r"): scratch.append(0x0D)
                 case UInt8(ascii: "t"): scratch.append(0x09)
                 case UInt8(ascii: "u"): scratch.append(contentsOf: try unicodeEscape())
-                default: throw fail("unknown escape '\\\(Character(Unicode.Scalar(escape)))'", at: position - 2)
+                default: throw fail("unknown escape '\\' followed by \(Self.describe(escape))", at: position - 2)
                 }
             default:
                 guard byte >= 0x20 else { throw fail("a control character inside a string must be escaped", at: position - 1) }

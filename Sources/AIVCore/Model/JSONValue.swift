@@ -221,10 +221,18 @@ extension JSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, Ex
 public struct JSONObjectText {
     private var text = "{"
     private var empty = true
+    #if DEBUG
+    private var lastKey: String?
+    #endif
 
     public init() {}
 
     public mutating func add(_ key: String, _ value: JSONValue) {
+        #if DEBUG
+        // The members of event lines are listed by hand: a debug build checks their order.
+        assert(lastKey.map { $0 < key } ?? true, "JSONObjectText: '\(key)' comes after '\(lastKey ?? "")'; give members in sorted order")
+        lastKey = key
+        #endif
         if !empty { text += "," }
         empty = false
         JSONValue.writeQuoted(key, into: &text)

@@ -34,7 +34,9 @@ extension Runner {
                                             workflowDirectory: context.workflowDirectory, runFolder: context.folder, digests: context.digests)
 
         // The cache first, without a parallelism slot: a slot bounds steps that run, and waiting
-        // for one (two hops through the slots' actor) was a sizeable part of a cached step.
+        // for one (two hops through the slots' actor) was a sizeable part of a cached step. A run
+        // that is stopping puts nothing more back (taking a slot used to be where that was checked).
+        if Task.isCancelled { throw InvocationFailure(message: "\(label): cancelled", attempts: 0, cancelled: true) }
         let key = components.key
         let reason: String
         switch lookUp(key: key, components: components, step: step, kind: kind, index: index, context: context, log: log) {
@@ -192,12 +194,14 @@ extension Runner {
 
     /// Whether `path` is a regular file with exactly these bytes (read only when the size matches).
     static func holds(_ path: String, _ content: Data) -> Bool {
-        var status = stat()
-        guard lstat(path, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG, Int(status.st_size) == content.count else { return false }
-        // POSIX rather than FileManager: the size is known, and this runs for every cached file.
-        let descriptor = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        // POSIX rather than FileManager: this runs for every cached file. No link is followed, and
+        // opening does not wait (a pipe put in the file's place would block a plain open); what
+        // was opened is then checked to be a regular file of the expected size.
+        let descriptor = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
         guard descriptor >= 0 else { return false }
         defer { close(descriptor) }
+        var status = stat()
+        guard fstat(descriptor, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG, Int(status.st_size) == content.count else { return false }
         var bytes = [UInt8](repeating: 0, count: content.count + 1)  // one more, to see a file that grew
         var filled = 0
         while filled < bytes.count {

@@ -88,8 +88,10 @@ extension Runner {
             var collected = [Invocation?](repeating: nil, count: count)
             for try await (index, invocation) in group {
                 collected[index] = invocation
-                if started < count { startNext() }
+                if started < count, !Task.isCancelled { startNext() }
             }
+            // Stopped before every item started: the run is being cancelled.
+            if started < count { throw CancellationError() }
             return collected.map { $0! }
         }
     }

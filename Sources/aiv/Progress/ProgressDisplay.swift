@@ -156,7 +156,9 @@ final class JSONEventPrinter: RunObserver, ProgressDisplay, @unchecked Sendable 
         lock.withLock {
             flushScheduled = false
             guard !buffer.isEmpty else { return }
-            FileHandle.standardOutput.write(Data(buffer.utf8))
+            // The throwing write: a reader that went away must not crash the run (the old
+            // non-throwing one traps on EPIPE when SIGPIPE is ignored).
+            try? FileHandle.standardOutput.write(contentsOf: Data(buffer.utf8))
             buffer = ""
         }
     }
