@@ -30,6 +30,7 @@ public struct Compiler: Sendable {
         steps.reserveCapacity(order.count)
         var planPosition = [Int](repeating: 0, count: order.count)
         for (index, step) in order.enumerated() { planPosition[step] = index }
+        let parsed = checked.parsedExpressions.count == workflow.steps.count ? checked.parsedExpressions : nil
 
         for stepPosition in order {
             let step = workflow.steps[stepPosition]
@@ -45,7 +46,9 @@ public struct Compiler: Sendable {
                 switch value.content {
                 case .bool(let b): condition = .init(expression: b ? "true" : "false", constant: b)
                 case .string(let text):
-                    condition = .init(expression: text, constant: Self.constant(text, bare: true, scope: constants)?.isTruthy)
+                    let known: JSONValue? = Self.parsed(parsed?[stepPosition].condition, for: text).map { Self.constant($0, scope: constants) }
+                        ?? Self.constant(text, bare: true, scope: constants)
+                    condition = .init(expression: text, constant: known?.isTruthy)
                 default: break
                 }
             }
@@ -54,7 +57,8 @@ public struct Compiler: Sendable {
                 if let items = value.items {
                     fanout = .init(expression: nil, items: items.map(\.json))
                 } else if let text = value.string {
-                    let known = Self.constant(text, bare: false, scope: constants)
+                    let known: JSONValue? = Self.parsed(parsed?[stepPosition].forEach, for: text).map { Self.constant($0, scope: constants) }
+                        ?? Self.constant(text, bare: false, scope: constants)
                     if let known, known.arrayValue == nil {
                         diagnostics.error("'for_each' of step '\(id)' must be a list, but it is \(known.typeName) here", at: value.location, length: value.length)
                     }
@@ -91,6 +95,17 @@ public struct Compiler: Sendable {
         } else {
             return nil
         }
+        return constant(expression, scope: scope)
+    }
+
+    /// The checker's parse of `text`, when it has one for exactly this text.
+    static func parsed(_ entry: (text: String, expression: Expression)?, for text: String) -> Expression? {
+        guard let entry, entry.text == text else { return nil }
+        return entry.expression
+    }
+
+    /// The value of an already parsed expression that reads only inputs and the environment.
+    static func constant(_ expression: Expression, scope: EvaluationScope) -> JSONValue? {
         guard expression.references.allSatisfy({ $0.root == "inputs" || $0.root == "env" }) else { return nil }
         return try? expression.evaluate(in: scope)
     }

@@ -16,7 +16,8 @@ public struct WorkflowChecker: Sendable {
         run.checkServices()
         for step in workflow.steps { run.checkStep(step) }
         run.checkCycles()
-        return CheckedWorkflow(workflow: workflow, diagnostics: run.diagnostics, dependencies: run.dependencies, prompts: run.prompts)
+        return CheckedWorkflow(workflow: workflow, diagnostics: run.diagnostics, dependencies: run.dependencies, prompts: run.prompts,
+                               parsedExpressions: run.parsedExpressions)
     }
 }
 
@@ -48,6 +49,8 @@ struct CheckRun {
     var failedPrompts: Set<String> = []
     /// A step and a step it depends on → the string and offset of the reference that made the edge.
     var referenceSites: [Edge: (value: SourceValue, offset: Int)] = [:]
+    /// One entry per step checked, in declaration order: its `if` and `for_each` expressions, for `Compiler`.
+    var parsedExpressions: [ParsedStepExpressions] = []
     let baseScope: TypeScope
 
     init(registry: StepRegistry, workflow: Workflow, source: SourceFile?) {
@@ -83,6 +86,7 @@ struct CheckRun {
 
     mutating func checkStep(_ step: StepDeclaration) {
         dependencies[step.id] = []
+        parsedExpressions.append(ParsedStepExpressions())
         for need in step.optionalNeeds where step.needs.contains(where: { $0.id == need.id }) {
             diagnostics.error("step '\(step.id)' lists '\(need.id)' under both 'needs' and 'optional_needs'; keep it in one",
                               at: need.location, length: need.id.count)
@@ -138,10 +142,12 @@ struct CheckRun {
                 return
             }
             checkTemplate(template, in: condition, scope: scope, step: StepOwner(step))
+            parsedExpressions[parsedExpressions.count - 1].condition = (text, template.singleExpression!)
         } else {
             do {
                 let expression = try ExpressionParser.parse(text)
                 checkExpression(expression, source: text, offset: 0, in: condition, scope: scope, step: StepOwner(step))
+                parsedExpressions[parsedExpressions.count - 1].condition = (text, expression)
             } catch {
                 report(error, in: condition, offset: 0)
             }
@@ -155,10 +161,11 @@ struct CheckRun {
             return items.first.map { Schema.of($0.json) } ?? .any
         }
         guard let template = parseTemplate(value, step: StepOwner(step)) else { return .any }
-        guard template.singleExpression != nil else {
+        guard let single = template.singleExpression else {
             diagnostics.error("'for_each' must be a list or one '${{ }}' expression that gives a list", at: value.location, length: value.length)
             return .any
         }
+        if let text = value.string { parsedExpressions[parsedExpressions.count - 1].forEach = (text, single) }
         let type = checkTemplate(template, in: value, scope: baseScope, step: StepOwner(step))
         if type.isList == false {
             diagnostics.error("'for_each' must be a list, but '\(Self.source(of: template))' is \(type.phrase)", at: value.location, length: value.length)
