@@ -103,3 +103,63 @@ import AIVSteps
         #expect(fast.contains("'for_each' of step 'each' must be a list, but it is string here"))
     }
 }
+
+/// The checker parses each distinct text once; a repeat must give what parsing again gives.
+@Suite struct CheckerParseReuseTests {
+    static func run() -> CheckRun {
+        CheckRun(registry: .builtin, workflow: Workflow(file: "w.yaml", name: "w"), source: nil)
+    }
+
+    static func fresh<T>(_ parse: () throws(ExpressionError) -> T) -> Result<T, ExpressionError> {
+        Result { () throws(ExpressionError) in try parse() }
+    }
+
+    @Test func repeatsGiveTheSameTemplateOrError() {
+        var run = Self.run()
+        for text in ["${{ item }}", "a ${{ format('{0}', inputs.x) }} b", "${{ (", "${{ 1 + }}", "no expression", "${{ item }}", "${{ ("] {
+            let expected = Self.fresh { () throws(ExpressionError) in try StringTemplate.parse(text) }
+            for _ in 0..<2 {
+                #expect(Self.fresh { () throws(ExpressionError) in try run.parseTemplate(text) } == expected)
+            }
+        }
+        #expect(run.templatesByText.count == 5)
+    }
+
+    @Test func repeatsGiveTheSameExpressionOrError() {
+        var run = Self.run()
+        for text in ["item != null && index < 10", "inputs.a &&", "(((", "item != null && index < 10"] {
+            let expected = Self.fresh { () throws(ExpressionError) in try ExpressionParser.parse(text) }
+            for _ in 0..<2 {
+                #expect(Self.fresh { () throws(ExpressionError) in try run.parseExpression(text) } == expected)
+            }
+        }
+        #expect(run.expressionsByText.count == 3)
+    }
+
+    @Test func aRepeatedTextIsStillCheckedInEachPlace() {
+        // The same text: an error in each step where it is written, and a type check in each
+        // step's own scope (`item` exists only in a for_each step).
+        let yaml = """
+            name: t
+            steps:
+              - id: a
+                uses: file.write
+                with: {path: a.txt, content: "${{ 1 + }}"}
+              - id: b
+                uses: file.write
+                with: {path: b.txt, content: "${{ 1 + }}"}
+              - id: c
+                uses: file.write
+                for_each: [x, y]
+                with: {path: "${{ item }}.txt", content: x}
+              - id: d
+                uses: file.write
+                with: {path: "${{ item }}.txt", content: x}
+            """
+        let found = diagnose(yaml)
+        #expect(found.count == 3)
+        #expect(found[0].hasPrefix("5:") && found[1].hasPrefix("8:") && found[2].hasPrefix("15:"))
+        #expect(found[0].dropFirst(2) == found[1].dropFirst(2))
+        #expect(found[2].contains("item"))
+    }
+}

@@ -51,6 +51,11 @@ struct CheckRun {
     var referenceSites: [Edge: (value: SourceValue, offset: Int)] = [:]
     /// One entry per step checked, in declaration order: its `if` and `for_each` expressions, for `Compiler`.
     var parsedExpressions: [ParsedStepExpressions] = []
+    /// Parses by text, for this check only. Workflows repeat the same strings (`${{ item }}`,
+    /// `${{ index }}`, a filter) in many steps, and parsing is a third of checking; parsing is a
+    /// pure function of the text, so a repeat gets the same template or the same error.
+    var templatesByText: [String: Result<StringTemplate, ExpressionError>] = [:]
+    var expressionsByText: [String: Result<Expression, ExpressionError>] = [:]
     let baseScope: TypeScope
 
     init(registry: StepRegistry, workflow: Workflow, source: SourceFile?) {
@@ -145,7 +150,7 @@ struct CheckRun {
             parsedExpressions[parsedExpressions.count - 1].condition = (text, template.singleExpression!)
         } else {
             do {
-                let expression = try ExpressionParser.parse(text)
+                let expression = try parseExpression(text)
                 checkExpression(expression, source: text, offset: 0, in: condition, scope: scope, step: StepOwner(step))
                 parsedExpressions[parsedExpressions.count - 1].condition = (text, expression)
             } catch {
@@ -211,7 +216,7 @@ struct CheckRun {
         itemScope.item = .any
         itemScope.hasIndex = true
         do {
-            let expression = try ExpressionParser.parse(text)
+            let expression = try parseExpression(text)
             checkExpression(expression, source: text, offset: 0, in: value, scope: itemScope, step: StepOwner(step))
         } catch {
             report(error, in: value, offset: 0)
@@ -370,11 +375,27 @@ struct CheckRun {
     mutating func parseTemplate(_ value: SourceValue, step: StepOwner?) -> StringTemplate? {
         guard let text = value.string else { return nil }
         do {
-            return try StringTemplate.parse(text)
+            return try parseTemplate(text)
         } catch {
             report(error, in: value, offset: 0)
             return nil
         }
+    }
+
+    /// `StringTemplate.parse`, once per distinct text.
+    mutating func parseTemplate(_ text: String) throws(ExpressionError) -> StringTemplate {
+        if let known = templatesByText[text] { return try known.get() }
+        let result = Result { () throws(ExpressionError) in try StringTemplate.parse(text) }
+        templatesByText[text] = result
+        return try result.get()
+    }
+
+    /// `ExpressionParser.parse`, once per distinct text.
+    mutating func parseExpression(_ text: String) throws(ExpressionError) -> Expression {
+        if let known = expressionsByText[text] { return try known.get() }
+        let result = Result { () throws(ExpressionError) in try ExpressionParser.parse(text) }
+        expressionsByText[text] = result
+        return try result.get()
     }
 
     /// Checks every expression of a template; returns the template's static type.
