@@ -35,7 +35,7 @@ public struct Compiler: Sendable {
         for stepPosition in order {
             let step = workflow.steps[stepPosition]
             let id = step.id
-            guard let kind = registry[kind: step.kind] else {
+            guard let kindPosition = registry.position(ofKind: step.kind) else {
                 return .failure(Diagnostics([.error("step '\(id)' uses an unknown kind", at: step.kindLocation)]))
             }
             let needs = dependencies[stepPosition]
@@ -65,16 +65,19 @@ public struct Compiler: Sendable {
                     fanout = .init(expression: text, items: known?.arrayValue)
                 }
             }
-            let prompts = kind.arguments.compactMap { property -> String? in
+            // Fields read in place rather than through a copy of the kind (see `position(ofKind:)`).
+            let kinds = registry.kinds
+            let prompts = kinds[kindPosition].arguments.compactMap { property -> String? in
                 guard case .template = property.role, let path = step.arguments?[property.name]?.string, !path.hasExpressionMarker else { return nil }
                 return path
             }
             steps.append(PlannedStep(
-                id: id, name: step.name, kind: kind.name, kindVersion: kind.version, effect: kind.effect, service: kind.service,
+                id: id, name: step.name, kind: kinds[kindPosition].name, kindVersion: kinds[kindPosition].version,
+                effect: kinds[kindPosition].effect, service: kinds[kindPosition].service,
                 needs: needs, layer: layers[stepPosition], arguments: step.arguments?.json.objectValue ?? [:],
                 condition: condition, forEach: fanout, maxParallel: step.maxParallel, retry: step.retry, timeout: step.timeout,
                 continueOnError: step.continueOnError, optionalNeeds: Set(step.optionalNeeds.map(\.id)), cache: step.cache,
-                isCacheable: kind.effect == .deterministic && step.cache != .off,
+                isCacheable: kinds[kindPosition].effect == .deterministic && step.cache != .off,
                 prompts: prompts, location: step.location))
         }
         if diagnostics.hasErrors { return .failure(diagnostics) }

@@ -64,9 +64,10 @@ struct CheckRun {
         self.source = source
         var steps: [String: TypeScope.StepInfo] = [:]
         for step in workflow.steps {
-            guard let kind = registry[kind: step.kind] else { continue }
+            guard let kind = registry.position(ofKind: step.kind) else { continue }
+            let outputs = registry.kinds[kind].outputs
             // The outputs of a for_each step are the outputs of each item, collected in order.
-            steps[step.id] = .init(kind: step.kind, outputs: step.forEach == nil ? kind.outputs : .array(kind.outputs))
+            steps[step.id] = .init(kind: step.kind, outputs: step.forEach == nil ? outputs : .array(outputs))
         }
         let inputs = Dictionary(workflow.inputs.map { ($0.name, $0.type.schema) }, uniquingKeysWith: { first, _ in first })
         baseScope = TypeScope(inputs: inputs, steps: steps)
