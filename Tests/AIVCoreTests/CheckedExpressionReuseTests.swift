@@ -163,3 +163,24 @@ import AIVSteps
         #expect(found[2].contains("item"))
     }
 }
+
+/// Checking validates `format` patterns with a byte scan for ASCII; it must give what `format` gives.
+@Suite struct FormatPatternCheckTests {
+    @Test func theByteScanAgreesWithFormat() {
+        let patterns = ["", "plain", "{0}&t={1}s", "{{0}}", "{{", "}}", "{", "}", "a}b", "{x}", "{0", "{}", "{00}", "{1}", "{2}",
+                        "{99999999999999999999999}", "{0}{1}{0}", "{{{0}}}", "}{", "\r\n{0}\r\n", "{0\r\n}", "tab\t{1}",
+                        "é{0}", "{0}é}", "{\u{301}0}", "e\u{301}{3}", "😀{{0}}", "{0}😀}"]
+        for pattern in patterns {
+            for count in 0...2 {
+                let expected: String?
+                do throws(FunctionFailure) {
+                    _ = try ExpressionFunctions.format(pattern, Array(repeating: JSONValue.null, count: count))
+                    expected = nil
+                } catch {
+                    expected = error.message
+                }
+                #expect(ExpressionFunctions.formatProblem(pattern, valueCount: count) == expected, "\(pattern) with \(count)")
+            }
+        }
+    }
+}
