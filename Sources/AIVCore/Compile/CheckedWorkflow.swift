@@ -7,6 +7,10 @@ public struct CheckedWorkflow: Sendable {
     public var dependencies: [String: [Dependency]]
     /// Prompt and template files by the path the workflow names them with (relative to the workflow).
     public var prompts: [String: PromptFile]
+    /// The `if` and `for_each` expressions the checker parsed, by step position, so `Compiler`
+    /// does not parse them again (re-parsing was a measured part of compiling). Each keeps the
+    /// text it was parsed from: an entry whose text no longer matches the step is not used.
+    var parsedExpressions: [ParsedStepExpressions] = []
 
     public var isValid: Bool { !diagnostics.hasErrors }
 }
@@ -29,4 +33,10 @@ public struct Dependency: Sendable, Hashable, Codable {
         self.reason = reason
         self.location = location
     }
+}
+
+/// A step's `if` and `for_each` expressions as the checker parsed them, with their source text.
+struct ParsedStepExpressions: Sendable {
+    var condition: (text: String, expression: Expression)?
+    var forEach: (text: String, expression: Expression)?
 }

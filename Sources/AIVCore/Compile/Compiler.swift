@@ -30,11 +30,12 @@ public struct Compiler: Sendable {
         steps.reserveCapacity(order.count)
         var planPosition = [Int](repeating: 0, count: order.count)
         for (index, step) in order.enumerated() { planPosition[step] = index }
+        let parsed = checked.parsedExpressions.count == workflow.steps.count ? checked.parsedExpressions : nil
 
         for stepPosition in order {
             let step = workflow.steps[stepPosition]
             let id = step.id
-            guard let kind = registry[kind: step.kind] else {
+            guard let kindPosition = registry.position(ofKind: step.kind) else {
                 return .failure(Diagnostics([.error("step '\(id)' uses an unknown kind", at: step.kindLocation)]))
             }
             let needs = dependencies[stepPosition]
@@ -45,7 +46,9 @@ public struct Compiler: Sendable {
                 switch value.content {
                 case .bool(let b): condition = .init(expression: b ? "true" : "false", constant: b)
                 case .string(let text):
-                    condition = .init(expression: text, constant: Self.constant(text, bare: true, scope: constants)?.isTruthy)
+                    let known: JSONValue? = Self.parsed(parsed?[stepPosition].condition, for: text).map { Self.constant($0, scope: constants) }
+                        ?? Self.constant(text, bare: true, scope: constants)
+                    condition = .init(expression: text, constant: known?.isTruthy)
                 default: break
                 }
             }
@@ -54,23 +57,27 @@ public struct Compiler: Sendable {
                 if let items = value.items {
                     fanout = .init(expression: nil, items: items.map(\.json))
                 } else if let text = value.string {
-                    let known = Self.constant(text, bare: false, scope: constants)
+                    let known: JSONValue? = Self.parsed(parsed?[stepPosition].forEach, for: text).map { Self.constant($0, scope: constants) }
+                        ?? Self.constant(text, bare: false, scope: constants)
                     if let known, known.arrayValue == nil {
                         diagnostics.error("'for_each' of step '\(id)' must be a list, but it is \(known.typeName) here", at: value.location, length: value.length)
                     }
                     fanout = .init(expression: text, items: known?.arrayValue)
                 }
             }
-            let prompts = kind.arguments.compactMap { property -> String? in
+            // Fields read in place rather than through a copy of the kind (see `position(ofKind:)`).
+            let kinds = registry.kinds
+            let prompts = kinds[kindPosition].arguments.compactMap { property -> String? in
                 guard case .template = property.role, let path = step.arguments?[property.name]?.string, !path.hasExpressionMarker else { return nil }
                 return path
             }
             steps.append(PlannedStep(
-                id: id, name: step.name, kind: kind.name, kindVersion: kind.version, effect: kind.effect, service: kind.service,
+                id: id, name: step.name, kind: kinds[kindPosition].name, kindVersion: kinds[kindPosition].version,
+                effect: kinds[kindPosition].effect, service: kinds[kindPosition].service,
                 needs: needs, layer: layers[stepPosition], arguments: step.arguments?.json.objectValue ?? [:],
                 condition: condition, forEach: fanout, maxParallel: step.maxParallel, retry: step.retry, timeout: step.timeout,
                 continueOnError: step.continueOnError, optionalNeeds: Set(step.optionalNeeds.map(\.id)), cache: step.cache,
-                isCacheable: kind.effect == .deterministic && step.cache != .off,
+                isCacheable: kinds[kindPosition].effect == .deterministic && step.cache != .off,
                 prompts: prompts, location: step.location))
         }
         if diagnostics.hasErrors { return .failure(diagnostics) }
@@ -91,6 +98,17 @@ public struct Compiler: Sendable {
         } else {
             return nil
         }
+        return constant(expression, scope: scope)
+    }
+
+    /// The checker's parse of `text`, when it has one for exactly this text.
+    static func parsed(_ entry: (text: String, expression: Expression)?, for text: String) -> Expression? {
+        guard let entry, entry.text == text else { return nil }
+        return entry.expression
+    }
+
+    /// The value of an already parsed expression that reads only inputs and the environment.
+    static func constant(_ expression: Expression, scope: EvaluationScope) -> JSONValue? {
         guard expression.references.allSatisfy({ $0.root == "inputs" || $0.root == "env" }) else { return nil }
         return try? expression.evaluate(in: scope)
     }

@@ -16,7 +16,8 @@ public struct WorkflowChecker: Sendable {
         run.checkServices()
         for step in workflow.steps { run.checkStep(step) }
         run.checkCycles()
-        return CheckedWorkflow(workflow: workflow, diagnostics: run.diagnostics, dependencies: run.dependencies, prompts: run.prompts)
+        return CheckedWorkflow(workflow: workflow, diagnostics: run.diagnostics, dependencies: run.dependencies, prompts: run.prompts,
+                               parsedExpressions: run.parsedExpressions)
     }
 }
 
@@ -48,6 +49,13 @@ struct CheckRun {
     var failedPrompts: Set<String> = []
     /// A step and a step it depends on → the string and offset of the reference that made the edge.
     var referenceSites: [Edge: (value: SourceValue, offset: Int)] = [:]
+    /// One entry per step checked, in declaration order: its `if` and `for_each` expressions, for `Compiler`.
+    var parsedExpressions: [ParsedStepExpressions] = []
+    /// Parses by text, for this check only. Workflows repeat the same strings (`${{ item }}`,
+    /// `${{ index }}`, a filter) in many steps, and parsing is a third of checking; parsing is a
+    /// pure function of the text, so a repeat gets the same template or the same error.
+    var templatesByText: [String: Result<StringTemplate, ExpressionError>] = [:]
+    var expressionsByText: [String: Result<Expression, ExpressionError>] = [:]
     let baseScope: TypeScope
 
     init(registry: StepRegistry, workflow: Workflow, source: SourceFile?) {
@@ -56,9 +64,10 @@ struct CheckRun {
         self.source = source
         var steps: [String: TypeScope.StepInfo] = [:]
         for step in workflow.steps {
-            guard let kind = registry[kind: step.kind] else { continue }
+            guard let kind = registry.position(ofKind: step.kind) else { continue }
+            let outputs = registry.kinds[kind].outputs
             // The outputs of a for_each step are the outputs of each item, collected in order.
-            steps[step.id] = .init(kind: step.kind, outputs: step.forEach == nil ? kind.outputs : .array(kind.outputs))
+            steps[step.id] = .init(kind: step.kind, outputs: step.forEach == nil ? outputs : .array(outputs))
         }
         let inputs = Dictionary(workflow.inputs.map { ($0.name, $0.type.schema) }, uniquingKeysWith: { first, _ in first })
         baseScope = TypeScope(inputs: inputs, steps: steps)
@@ -83,6 +92,7 @@ struct CheckRun {
 
     mutating func checkStep(_ step: StepDeclaration) {
         dependencies[step.id] = []
+        parsedExpressions.append(ParsedStepExpressions())
         for need in step.optionalNeeds where step.needs.contains(where: { $0.id == need.id }) {
             diagnostics.error("step '\(step.id)' lists '\(need.id)' under both 'needs' and 'optional_needs'; keep it in one",
                               at: need.location, length: need.id.count)
@@ -138,10 +148,12 @@ struct CheckRun {
                 return
             }
             checkTemplate(template, in: condition, scope: scope, step: StepOwner(step))
+            parsedExpressions[parsedExpressions.count - 1].condition = (text, template.singleExpression!)
         } else {
             do {
-                let expression = try ExpressionParser.parse(text)
+                let expression = try parseExpression(text)
                 checkExpression(expression, source: text, offset: 0, in: condition, scope: scope, step: StepOwner(step))
+                parsedExpressions[parsedExpressions.count - 1].condition = (text, expression)
             } catch {
                 report(error, in: condition, offset: 0)
             }
@@ -155,10 +167,11 @@ struct CheckRun {
             return items.first.map { Schema.of($0.json) } ?? .any
         }
         guard let template = parseTemplate(value, step: StepOwner(step)) else { return .any }
-        guard template.singleExpression != nil else {
+        guard let single = template.singleExpression else {
             diagnostics.error("'for_each' must be a list or one '${{ }}' expression that gives a list", at: value.location, length: value.length)
             return .any
         }
+        if let text = value.string { parsedExpressions[parsedExpressions.count - 1].forEach = (text, single) }
         let type = checkTemplate(template, in: value, scope: baseScope, step: StepOwner(step))
         if type.isList == false {
             diagnostics.error("'for_each' must be a list, but '\(Self.source(of: template))' is \(type.phrase)", at: value.location, length: value.length)
@@ -204,7 +217,7 @@ struct CheckRun {
         itemScope.item = .any
         itemScope.hasIndex = true
         do {
-            let expression = try ExpressionParser.parse(text)
+            let expression = try parseExpression(text)
             checkExpression(expression, source: text, offset: 0, in: value, scope: itemScope, step: StepOwner(step))
         } catch {
             report(error, in: value, offset: 0)
@@ -363,11 +376,27 @@ struct CheckRun {
     mutating func parseTemplate(_ value: SourceValue, step: StepOwner?) -> StringTemplate? {
         guard let text = value.string else { return nil }
         do {
-            return try StringTemplate.parse(text)
+            return try parseTemplate(text)
         } catch {
             report(error, in: value, offset: 0)
             return nil
         }
+    }
+
+    /// `StringTemplate.parse`, once per distinct text.
+    mutating func parseTemplate(_ text: String) throws(ExpressionError) -> StringTemplate {
+        if let known = templatesByText[text] { return try known.get() }
+        let result = Result { () throws(ExpressionError) in try StringTemplate.parse(text) }
+        templatesByText[text] = result
+        return try result.get()
+    }
+
+    /// `ExpressionParser.parse`, once per distinct text.
+    mutating func parseExpression(_ text: String) throws(ExpressionError) -> Expression {
+        if let known = expressionsByText[text] { return try known.get() }
+        let result = Result { () throws(ExpressionError) in try ExpressionParser.parse(text) }
+        expressionsByText[text] = result
+        return try result.get()
     }
 
     /// Checks every expression of a template; returns the template's static type.

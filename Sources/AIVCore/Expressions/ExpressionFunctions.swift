@@ -87,13 +87,9 @@ public enum ExpressionFunctions {
                 .string(try format(try string(args, 0, of: "format"), Array(args.dropFirst())))
             },
             checkArguments: { arguments in
-                guard case .literal(.string(let pattern), let span) = arguments[0] else { return [] }
-                do throws(FunctionFailure) {
-                    _ = try format(pattern, Array(repeating: JSONValue.null, count: arguments.count - 1))
-                    return []
-                } catch {
-                    return [ExpressionError(error.message, at: span)]
-                }
+                guard case .literal(.string(let pattern), let span) = arguments[0],
+                      let problem = formatProblem(pattern, valueCount: arguments.count - 1) else { return [] }
+                return [ExpressionError(problem, at: span)]
             }),
         ExpressionFunction(
             name: "contains", signature: "contains(textOrList, value)",
@@ -241,6 +237,48 @@ public enum ExpressionFunctions {
         case .double(let d) where d.isFinite && abs(d) < 9e18: return Int(d.rounded(.down))
         case .double(let d): throw FunctionFailure("'\(function)' cannot make a whole number of \(d)", argument: i)
         default: throw FunctionFailure("argument \(i + 1) of '\(function)' must be a number, got \(args[i].describedKind)", argument: i)
+        }
+    }
+
+    /// Why `pattern` is not a `format` text for `valueCount` values, or nil: the message `format`
+    /// would fail with. Checking runs it for every `format` call in a workflow, and the
+    /// `Character` walk of `format` was 3.5% of checking the 1,000-step benchmark; an ASCII
+    /// pattern (where each byte is a `Character` for every test made here) is scanned as bytes,
+    /// anything else still goes through `format`.
+    static func formatProblem(_ pattern: String, valueCount: Int) -> String? {
+        var pattern = pattern
+        let problem = pattern.withUTF8 { bytes -> String?? in
+            guard !bytes.contains(where: { $0 >= 0x80 }) else { return .none }
+            let open = UInt8(ascii: "{"), close = UInt8(ascii: "}")
+            var i = 0
+            while i < bytes.count {
+                let c = bytes[i]
+                i += 1
+                if c == open || c == close, i < bytes.count, bytes[i] == c {
+                    i += 1
+                } else if c == close {
+                    return .some("'format' found a lone '}'; write '}}' for a brace")
+                } else if c == open {
+                    var end = i
+                    while end < bytes.count, bytes[end] >= UInt8(ascii: "0"), bytes[end] <= UInt8(ascii: "9") { end += 1 }
+                    guard end > i, end < bytes.count, bytes[end] == close,
+                          let n = Int(String(decoding: UnsafeBufferPointer(rebasing: bytes[i..<end]), as: UTF8.self)) else {
+                        return .some("'format' placeholders look like {0}; write '{{' for a brace")
+                    }
+                    guard n < valueCount else {
+                        return .some("'format' uses {\(n)} but has \(valueCount == 1 ? "1 value" : "\(valueCount) values")")
+                    }
+                    i = end + 1
+                }
+            }
+            return .some(nil)
+        }
+        if let problem { return problem }
+        do throws(FunctionFailure) {
+            _ = try format(pattern, Array(repeating: JSONValue.null, count: valueCount))
+            return nil
+        } catch {
+            return error.message
         }
     }
 

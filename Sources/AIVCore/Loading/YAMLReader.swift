@@ -53,6 +53,8 @@ private final class Composer {
     }
 
     let file: String
+    /// The file's number in `SourceFileNames`, looked up once for every location made here.
+    let fileNumber: UInt32
     let budget: Int
     let depthLimit: Int
     var diagnostics = Diagnostics()
@@ -63,6 +65,7 @@ private final class Composer {
 
     init(file: String, budget: Int, depthLimit: Int) {
         self.file = file
+        self.fileNumber = SourceFileNames.shared.number(for: file)
         self.budget = budget
         self.depthLimit = depthLimit
     }
@@ -235,7 +238,7 @@ private final class Composer {
     }
 
     func location(line: Int, column: Int) -> SourceLocation {
-        SourceLocation(file: file, line: line + 1, column: column + 1)
+        SourceLocation(fileNumber: fileNumber, line: line + 1, column: column + 1)
     }
 
     /// libyaml's problem and where it is.
