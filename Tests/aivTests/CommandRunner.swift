@@ -37,26 +37,27 @@ struct CommandRunner {
 
     /// Runs `aiv arguments…` (or another `executable`) in `directory`; a run over `timeout` seconds is killed (SIGKILL, since
     /// Foundation.Process started from a test task cannot deliver SIGTERM) and reported as status -9.
-    /// With `killAfter`, the process is sent SIGKILL after that many seconds (to test crashes).
+    /// With `killAfter`, the process is sent SIGKILL after that many seconds (to test crashes); with
+    /// `killWhen`, as soon as what it has printed so far satisfies the predicate.
     ///
     /// Async, and waiting on a GCD thread: a test that blocked a Swift concurrency thread for the
     /// seconds a child process takes would stall every other test's timers on a 2-core machine.
     static func run(_ arguments: [String], in directory: String = packageRoot, environment: [String: String] = [:], timeout: Double = 120,
-                    killAfter: Double? = nil, executable: String = binary) async throws -> Result {
+                    killAfter: Double? = nil, killWhen: (@Sendable (String) -> Bool)? = nil, executable: String = binary) async throws -> Result {
         try await withCheckedThrowingContinuation { continuation in
             // Private serial queues get a thread of their own (they "overcommit"); the global queue
             // is as wide as the cores, and blocked readers would starve the kill timer.
             DispatchQueue(label: "aiv-tests.command").async {
                 continuation.resume(with: Swift.Result<CommandRunner.Result, any Error> {
                     try runBlocking(arguments, in: directory, environment: environment, timeout: timeout, killAfter: killAfter,
-                                    executable: executable)
+                                    killWhen: killWhen, executable: executable)
                 })
             }
         }
     }
 
     static func runBlocking(_ arguments: [String], in directory: String, environment: [String: String], timeout: Double,
-                            killAfter: Double?, executable: String = binary) throws -> Result {
+                            killAfter: Double?, killWhen: (@Sendable (String) -> Bool)? = nil, executable: String = binary) throws -> Result {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
@@ -75,7 +76,21 @@ struct CommandRunner {
         // Read both pipes to the end before waiting, so a full pipe cannot block the child.
         let group = DispatchGroup()
         let stdoutData = Box(), stderrData = Box()
-        DispatchQueue(label: "aiv-tests.stdout").async(group: group) { stdoutData.data = out.fileHandleForReading.readDataToEndOfFile() }
+        DispatchQueue(label: "aiv-tests.stdout").async(group: group) {
+            guard let killWhen else {
+                stdoutData.data = out.fileHandleForReading.readDataToEndOfFile()
+                return
+            }
+            // Read as it comes, and kill the process once what it printed satisfies `killWhen`.
+            var killed = false
+            while case let chunk = out.fileHandleForReading.availableData, !chunk.isEmpty {
+                stdoutData.data.append(chunk)
+                if !killed, killWhen(String(decoding: stdoutData.data, as: UTF8.self)) {
+                    kill(pid, SIGKILL)
+                    killed = true
+                }
+            }
+        }
         DispatchQueue(label: "aiv-tests.stderr").async(group: group) { stderrData.data = err.fileHandleForReading.readDataToEndOfFile() }
         group.wait()
         process.waitUntilExit()
