@@ -5,15 +5,36 @@ import GRDB
 /// The step cache in SQLite: one row per cached invocation, keyed by its content hash.
 public struct SQLiteCacheStore: CacheStore {
     let store: Store
+    /// The newest entries of the workflow being run, read at once (see `prefetch(workflow:)`).
+    private let prefetched = PrefetchedEntries()
 
     public init(store: Store) {
         self.store = store
     }
 
-    /// Read for every step of a run: a statement prepared once per connection, and no components.
+    /// Reads the newest entry of every step (and item) of `workflow` in one query, so that a
+    /// re-run finds its hits in memory instead of asking SQLite once per step: each of those reads
+    /// took GRDB's reader pool and SQLite's WAL read lock (three `fcntl` calls). Older entries, and
+    /// entries of other workflows with the same key, are still read one by one when asked for.
+    public func prefetch(workflow: String) throws {
+        let rows = try store.pool.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT \(Self.columns) FROM cache_entry WHERE rowid IN (
+                  SELECT rowid FROM (
+                    SELECT rowid, ROW_NUMBER() OVER (PARTITION BY step, item ORDER BY created_at DESC) AS n
+                    FROM cache_entry WHERE workflow = ?)
+                  WHERE n = 1)
+                """, arguments: [workflow])
+        }
+        prefetched.replace(with: rows)
+    }
+
+    /// Read for every step of a run: from what was prefetched, else through a statement prepared
+    /// once per connection; without components either way.
     public func entry(forKey key: String) throws -> CacheEntry? {
+        if let row = prefetched.row(forKey: key) { return try Self.entry(row, withComponents: false) }
         // One SELECT reads a consistent snapshot by itself: no transaction around it is needed.
-        try store.pool.unsafeRead { db in
+        return try store.pool.unsafeRead { db in
             let statement = try db.cachedStatement(sql: """
                 SELECT \(Self.columns) FROM cache_entry WHERE key = ?
                 """)
@@ -37,6 +58,7 @@ public struct SQLiteCacheStore: CacheStore {
         // An entry read for a hit has no components; saved again, it stores JSON null (the column
         // requires text), and a miss explained against it says there was no earlier run.
         let components = entry.components?.jsonValue.canonicalJSON ?? "null"
+        prefetched.forget(entry.key)  // what was read before is no longer the entry under this key
         try store.pool.write { db in
             try db.cachedStatement(sql: """
                 INSERT OR REPLACE INTO cache_entry (key, workflow, step, item, outputs, files, components, created_at, run_id, duration)
@@ -120,4 +142,19 @@ public struct SQLiteCacheStore: CacheStore {
         }
         return (removed, files)
     }
+}
+
+/// Rows of `cache_entry` (in `SQLiteCacheStore.columns`) by key, kept as read and decoded on use.
+final class PrefetchedEntries: @unchecked Sendable {
+    private let lock = NSLock()
+    private var rows: [String: Row] = [:]
+
+    func replace(with rows: [Row]) {
+        let byKey = Dictionary(rows.map { (row: Row) -> (String, Row) in (row[0], row) }, uniquingKeysWith: { first, _ in first })
+        lock.withLock { self.rows = byKey }
+    }
+
+    func row(forKey key: String) -> Row? { lock.withLock { rows[key] } }
+
+    func forget(_ key: String) { _ = lock.withLock { rows.removeValue(forKey: key) } }
 }

@@ -25,6 +25,34 @@ import Testing
         #expect(try cache.latestEntry(workflow: "w.yaml", step: "a", item: 0)?.key == "k3")
     }
 
+    /// A run reads the newest entry of each of its workflow's steps at once; older entries are
+    /// still read one by one, and an entry saved afterwards replaces what was read ahead.
+    @Test func prefetchedEntriesAreTheNewestOfEachStepAndASaveReplacesThem() throws {
+        let directory = TemporaryFolder()
+        let store = try Store(path: directory.path + "/aiv.sqlite")
+        let cache = SQLiteCacheStore(store: store)
+        try cache.save(entry("a-old", at: 1))
+        try cache.save(entry("a-new", at: 2))
+        try cache.save(entry("b", step: "b", at: 3))
+        try cache.save(entry("b-item", step: "b", item: 0, at: 4))
+        var elsewhere = entry("other-workflow", at: 5)
+        elsewhere.workflow = "other.yaml"
+        try cache.save(elsewhere)
+        try cache.prefetch(workflow: "w.yaml")
+        // With the table emptied behind its back, what it answers is what it read ahead.
+        try store.pool.write { db in try db.execute(sql: "DELETE FROM cache_entry") }
+        #expect(try cache.entry(forKey: "a-new")?.outputs == ["value": "a-new"])
+        #expect(try cache.entry(forKey: "b")?.outputs == ["value": "b"])
+        #expect(try cache.entry(forKey: "b-item")?.item == 0)
+        #expect(try cache.entry(forKey: "a-old") == nil, "only the newest of a step is read ahead")
+        #expect(try cache.entry(forKey: "other-workflow") == nil, "only the workflow being run")
+        var again = entry("a-new", at: 9)
+        again.outputs = ["value": "saved again"]
+        try cache.save(again)
+        #expect(try cache.entry(forKey: "a-new")?.outputs == ["value": "saved again"])
+        #expect(try cache.entry(forKey: "a-new")?.createdAt == Date(timeIntervalSince1970: 9))
+    }
+
     @Test func aSmallFileKeptInsideAnEntryComesBackByteForByte() throws {
         let directory = TemporaryFolder()
         let cache = SQLiteCacheStore(store: try Store(path: directory.path + "/aiv.sqlite"))

@@ -106,6 +106,13 @@ public protocol CacheStore: Sendable {
     /// The most recent entry for a step (and item) of a workflow, whatever its key: what a miss is explained against.
     func latestEntry(workflow: String, step: String, item: Int?) throws -> CacheEntry?
     func save(_ entry: CacheEntry) throws
+    /// Reads ahead what a run of `workflow` will likely ask for; an optimization, which a store
+    /// may skip. Entries saved afterwards must still be found.
+    func prefetch(workflow: String) throws
+}
+
+extension CacheStore {
+    public func prefetch(workflow: String) throws {}
 }
 
 /// A cache that lives as long as the value; for tests.

@@ -74,6 +74,8 @@ public struct Runner: Sendable {
         let context = RunContext(plan: plan, runID: runID, folder: folder, workflowDirectory: workflowDirectory,
                                  slots: Slots(limit: environment.maxParallel), digests: FileDigestCache(),
                                  record: RunRecord(folder: folder, now: environment.now))
+        // A failed read-ahead only means the cache is asked step by step.
+        if environment.readsCache { try? environment.cache?.prefetch(workflow: plan.file) }
         environment.observer.handle(.runStarted(runID: runID, workflow: plan.workflow, file: plan.file, folder: folder.path,
                                                 steps: plan.steps.map { ($0.id, $0.kind) }, inputs: plan.inputs, startedAt: started))
         var progress = Dictionary(uniqueKeysWithValues: plan.steps.map { ($0.id, Progress.pending) })
