@@ -11,8 +11,9 @@ public final class RunHistory: RunObserver, @unchecked Sendable {
     /// Finished steps not yet written, and whether a write of them is on its way.
     private var pending: [(run: String, position: Int, report: StepReport)] = []
     private var writeScheduled = false
-    /// Writes the rows of finished steps in the background, many to one transaction when steps
-    /// finish faster than a transaction commits (a cached step takes less time than its commit).
+    /// Writes the rows of finished steps in the background: rows queued while a write is under
+    /// way go together in the next transaction, so a run of quick steps commits far fewer times
+    /// than it has steps.
     /// A write starts as soon as a row is queued, so a process killed outright loses at most the
     /// rows of the last few milliseconds (the run shows as interrupted; the cache, which resume
     /// reads, is written by each step before it reports). A batch whose write fails is lost whole
