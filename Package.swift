@@ -61,7 +61,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
-        // Benchmarks that print what they measure: swift run -c release aiv-bench
+        // Benchmarks that print what they measure: swift run -c release --static-swift-stdlib aiv-bench
         .executableTarget(name: "aiv-bench", dependencies: ["AIVCore", "AIVSteps", "AIVStore", "AIVOBS", "CAllocator"]),
         // Helpers shared by the test targets: temporary folders, media samples, and local stand-ins for Gemini, Notion and OBS.
         .target(name: "AIVTestSupport", dependencies: [

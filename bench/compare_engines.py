@@ -21,7 +21,7 @@ tenth of the faster peer's, cold and cached" is met.
 Standard library only; the peers are installed into a virtualenv
 (--python-venv, created with pip if missing).
 
-  swift build -c release --product aiv && python3 bench/compare_engines.py
+  swift build -c release --static-swift-stdlib --product aiv && python3 bench/compare_engines.py
   python3 bench/compare_engines.py --tools snakemake,doit --snakemake-repeat 1
 """
 
@@ -517,7 +517,7 @@ def main() -> int:
         if name == "aiv":
             binary = Path(args.aiv).resolve()
             if not os.access(binary, os.X_OK):
-                parser.error(f"no aiv binary at {binary}: build it with 'swift build -c release --product aiv', "
+                parser.error(f"no aiv binary at {binary}: build it with 'swift build -c release --static-swift-stdlib --product aiv', "
                              f"pass --aiv PATH, or leave aiv out with --tools snakemake,doit")
             tools.append(Aiv(binary, args.jobs, args.timeout))
         else:

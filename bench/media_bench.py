@@ -13,7 +13,7 @@ then cuts 10 clips of 30 s at offsets spread over the hour:
 Then the cost of one clip against its length (10, 30, 120, 300 s) and its offset (the start, the
 middle, the end of the hour), to show that a clip costs what it copies, not the recording's length.
 
-    swift build -c release --product aiv && python3 bench/media_bench.py
+    swift build -c release --static-swift-stdlib --product aiv && python3 bench/media_bench.py
 """
 import argparse
 import json

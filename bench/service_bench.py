@@ -15,7 +15,7 @@ Two measurements (issue 4), printed as Markdown:
 The server runs in its own process (asyncio, standard library only); httpx comes from PyPI into
 the benchmark virtualenv. Usage:
 
-    swift build -c release --product aiv && python3 bench/service_bench.py
+    swift build -c release --static-swift-stdlib --product aiv && python3 bench/service_bench.py
     python3 bench/service_bench.py --only throughput --calls 1000
     python3 bench/service_bench.py --only rate --rate 120 --rate-calls 360
 """
@@ -381,7 +381,7 @@ def main():
     if args.command == "serve":
         return serve(args)
     if not os.path.exists(args.aiv):
-        sys.exit("no aiv at %s: swift build -c release --product aiv" % args.aiv)
+        sys.exit("no aiv at %s: swift build -c release --static-swift-stdlib --product aiv" % args.aiv)
     if args.only in (None, "throughput"):
         throughput_benchmark(args)
     if args.only in (None, "rate"):

@@ -4,7 +4,7 @@ import CAllocator
 import Foundation
 
 /// Benchmarks of the engine, printed as tables; run in release:
-///     swift run -c release aiv-bench [validate | validate-loop <phase> | run [repeats] | obs-latency]
+///     swift run -c release --static-swift-stdlib aiv-bench [validate | validate-loop <phase> | run [repeats] | obs-latency]
 /// Each figure is measured on the machine it runs on; nothing here is a pass/fail test.
 @main
 enum Benchmarks {

@@ -5,10 +5,24 @@ import FoundationNetworking
 
 /// The network: URLSession (libcurl on Linux). One session per run, so connections to a service
 /// are reused across steps; file bodies are streamed from disk.
+///
+/// The session is made on the first request: making one starts libcurl and reads OpenSSL's
+/// configuration, about 2 ms that a run of local steps (or a cached run) never needs.
 public final class URLSessionTransport: HTTPTransport, @unchecked Sendable {
-    private let session: URLSession
+    private let maxConnectionsPerHost: Int
+    private let lock = NSLock()
+    private var madeSession: URLSession?
 
     public init(maxConnectionsPerHost: Int = 16) {
+        self.maxConnectionsPerHost = maxConnectionsPerHost
+    }
+
+    deinit { madeSession?.finishTasksAndInvalidate() }
+
+    private var session: URLSession {
+        lock.lock()
+        defer { lock.unlock() }
+        if let madeSession { return madeSession }
         let configuration = URLSessionConfiguration.ephemeral
         configuration.httpMaximumConnectionsPerHost = maxConnectionsPerHost
         configuration.requestCachePolicy = .reloadIgnoringLocalCacheData
@@ -17,10 +31,10 @@ public final class URLSessionTransport: HTTPTransport, @unchecked Sendable {
         // The service client keeps each request's time limit itself (a long generation may send
         // nothing for minutes); URLSession's own 60-second default must not cut it first.
         configuration.timeoutIntervalForRequest = 3600
-        session = URLSession(configuration: configuration)
+        let session = URLSession(configuration: configuration)
+        madeSession = session
+        return session
     }
-
-    deinit { session.finishTasksAndInvalidate() }
 
     public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
         var urlRequest = URLRequest(url: request.url, timeoutInterval: request.timeout ?? 300)
