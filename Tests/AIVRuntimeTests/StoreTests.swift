@@ -53,6 +53,50 @@ import Testing
         #expect(try cache.entry(forKey: "a-new")?.createdAt == Date(timeIntervalSince1970: 9))
     }
 
+    /// Read ahead on an empty cache, every key is known absent (a first run asks SQLite nothing
+    /// per step) until the run saves it; a step with no entry needs no query to be explained.
+    /// Rows slipped into the table behind the store's back show what it answers from memory.
+    @Test func aFirstRunKnowsItsMissesUntilItSavesAndSeesWhatItSaved() throws {
+        let directory = TemporaryFolder()
+        let store = try Store(path: directory.path + "/aiv.sqlite")
+        let cache = SQLiteCacheStore(store: store)
+        try cache.prefetch(workflow: "w.yaml")
+        let behindItsBack = SQLiteCacheStore(store: store)
+        try behindItsBack.save(entry("sneaked", step: "x", at: 1))
+        #expect(try cache.entry(forKey: "sneaked") == nil, "the cache was empty when the run began")
+        #expect(try cache.latestEntry(workflow: "w.yaml", step: "x", item: nil) == nil, "step x had no entry when the run began")
+        var otherWorkflow = entry("sneaked-elsewhere", step: "x", at: 1)
+        otherWorkflow.workflow = "other.yaml"
+        try behindItsBack.save(otherWorkflow)
+        #expect(try cache.latestEntry(workflow: "other.yaml", step: "x", item: nil)?.key == "sneaked-elsewhere",
+                "only the workflow read ahead is known; another is asked for")
+
+        try cache.save(entry("mine", step: "a", at: 2))
+        #expect(try cache.entry(forKey: "mine")?.outputs == ["value": "mine"], "what the run saved is found")
+        #expect(try cache.latestEntry(workflow: "w.yaml", step: "a", item: nil)?.key == "mine")
+        #expect(try cache.latestEntry(workflow: "w.yaml", step: "a", item: 0) == nil, "an item is an invocation of its own")
+        try cache.save(entry("mine-item", step: "a", item: 0, at: 3))
+        #expect(try cache.latestEntry(workflow: "w.yaml", step: "a", item: 0)?.key == "mine-item")
+
+        // The next run reads again and knows the cache is not empty: every key is asked for.
+        try cache.prefetch(workflow: "w.yaml")
+        #expect(try cache.entry(forKey: "sneaked")?.step == "x")
+        #expect(try cache.latestEntry(workflow: "w.yaml", step: "x", item: nil)?.key == "sneaked")
+    }
+
+    /// A key is content: another workflow's entry under it is found by a run of a workflow that
+    /// has no entries of its own, once the cache is not empty.
+    @Test func aWorkflowWithoutEntriesStillFindsAnotherWorkflowsEntryUnderItsKey() throws {
+        let directory = TemporaryFolder()
+        let cache = SQLiteCacheStore(store: try Store(path: directory.path + "/aiv.sqlite"))
+        var elsewhere = entry("shared", at: 1)
+        elsewhere.workflow = "other.yaml"
+        try cache.save(elsewhere)
+        try cache.prefetch(workflow: "w.yaml")
+        #expect(try cache.entry(forKey: "shared")?.workflow == "other.yaml")
+        #expect(try cache.entry(forKey: "unknown") == nil)
+    }
+
     @Test func aSmallFileKeptInsideAnEntryComesBackByteForByte() throws {
         let directory = TemporaryFolder()
         let cache = SQLiteCacheStore(store: try Store(path: directory.path + "/aiv.sqlite"))
