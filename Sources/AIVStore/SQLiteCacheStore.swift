@@ -20,6 +20,8 @@ public struct SQLiteCacheStore: CacheStore {
     /// first run asks SQLite nothing before each step it runs (those two reads per step were a
     /// fifth of a cold run of 1,000 steps on tmpfs, in `perf`).
     public func prefetch(workflow: String) throws {
+        // Until this read succeeds nothing is known: a failed one must not leave an earlier run's answers.
+        prefetched.forgetAll()
         let (rows, cacheIsEmpty) = try store.pool.read { db in
             let rows = try Row.fetchAll(db, sql: """
                 SELECT \(Self.columns) FROM cache_entry WHERE rowid IN (
@@ -118,7 +120,8 @@ public struct SQLiteCacheStore: CacheStore {
     /// Removes every entry (or those of one workflow file); returns how many.
     @discardableResult
     public func clear(workflow: String? = nil) throws -> Int {
-        try store.pool.write { db in
+        prefetched.forgetAll()
+        return try store.pool.write { db in
             if let workflow {
                 try db.execute(sql: "DELETE FROM cache_entry WHERE workflow = ?", arguments: [workflow])
             } else {
@@ -132,6 +135,7 @@ public struct SQLiteCacheStore: CacheStore {
     /// no entry refers to that are older than `minimumAge` seconds (a running workflow stores a
     /// file just before the entry that refers to it). Returns (entries removed, files removed).
     public func collectGarbage(blobs: BlobStore, keep: Int = 1, minimumAge: Double = 3600) throws -> (entries: Int, files: Int) {
+        prefetched.forgetAll()
         let removed = try store.pool.write { db -> Int in
             try db.execute(sql: """
                 DELETE FROM cache_entry WHERE key IN (
@@ -166,30 +170,44 @@ final class PrefetchedEntries: @unchecked Sendable {
         case unknown
     }
 
-    /// A step, and an item of a `for_each` step.
+    /// A step of a workflow, and an item of a `for_each` step.
     private struct Invocation: Hashable {
+        var workflow: String
         var step: String
         var item: Int?
     }
 
     private let lock = NSLock()
     private var rows: [String: Row] = [:]
-    /// The workflow whose entries were read; nil before any prefetch (nothing is known absent).
+    /// The workflow whose entries were read; nil before a read ahead succeeds (nothing is known absent).
     private var workflow: String?
     private var cacheWasEmpty = false
-    /// Invocations of `workflow` with at least one entry: when read, or saved since.
+    /// Invocations of `workflow` with at least one entry when it was read.
     private var invocationsWithEntries: Set<Invocation> = []
+    /// What was saved through this store, ever: never forgotten, since a save may commit after a
+    /// later read ahead has looked (two runs sharing one store), and a key saved must not be
+    /// answered as absent.
     private var savedKeys: Set<String> = []
+    private var savedInvocations: Set<Invocation> = []
 
     func replace(with rows: [Row], workflow: String, cacheIsEmpty: Bool) {
         let byKey = Dictionary(rows.map { (row: Row) -> (String, Row) in (row[0], row) }, uniquingKeysWith: { first, _ in first })
-        let invocations = Set(rows.map { Invocation(step: $0[2], item: $0[3]) })
+        let invocations = Set(rows.map { Invocation(workflow: workflow, step: $0[2], item: $0[3]) })
         lock.withLock {
             self.rows = byKey
             self.workflow = workflow
             cacheWasEmpty = cacheIsEmpty
             invocationsWithEntries = invocations
-            savedKeys = []
+        }
+    }
+
+    /// Back to knowing nothing: every question goes to SQLite.
+    func forgetAll() {
+        lock.withLock {
+            rows = [:]
+            workflow = nil
+            cacheWasEmpty = false
+            invocationsWithEntries = []
         }
     }
 
@@ -202,17 +220,19 @@ final class PrefetchedEntries: @unchecked Sendable {
 
     /// Whether the step (and item) is known to have no entry: none when the run read ahead, none saved since.
     func hasNoEntry(workflow: String, step: String, item: Int?) -> Bool {
-        lock.withLock {
-            self.workflow == workflow && !invocationsWithEntries.contains(Invocation(step: step, item: item))
+        let invocation = Invocation(workflow: workflow, step: step, item: item)
+        return lock.withLock {
+            self.workflow == workflow && !invocationsWithEntries.contains(invocation) && !savedInvocations.contains(invocation)
         }
     }
 
     /// An entry is being saved: what was read under its key is stale, and its key and invocation now exist.
     func saving(_ entry: CacheEntry) {
+        let invocation = Invocation(workflow: entry.workflow, step: entry.step, item: entry.item)
         lock.withLock {
             rows.removeValue(forKey: entry.key)
             savedKeys.insert(entry.key)
-            if entry.workflow == workflow { invocationsWithEntries.insert(Invocation(step: entry.step, item: entry.item)) }
+            savedInvocations.insert(invocation)
         }
     }
 }

@@ -20,7 +20,10 @@ import AIVTestSupport
             case 0:
                 yaml += "  - id: s\(i)\n    uses: list.merge\n    with: {lists: [[1], [2]]}\n"
             case 1:
-                yaml += "  - id: s\(i)\n    uses: template.render\n    with: {template: missing.mustache, values: {a: 1}, output: o\(i).md}\n"
+                // A missing template, one whose front matter is wrong, one never closed: each
+                // used by steps in every share, each reported once.
+                let template = ["missing.mustache", "bad-config.mustache", "unclosed.mustache"][(i / 9) % 3]
+                yaml += "  - id: s\(i)\n    uses: template.render\n    with: {template: \(template), values: {a: 1}, output: o\(i).md}\n"
             case 2:
                 yaml += "  - id: s\(i)\n    uses: template.render\n    with: {template: t.mustache, values: {text: x, extra: 1}, output: o\(i).md}\n"
             case 3:
@@ -47,6 +50,8 @@ import AIVTestSupport
     static func checkAloneAndShared(_ yaml: String, workers: Int) throws -> (alone: CheckedWorkflow, shared: CheckedWorkflow) {
         let folder = TemporaryFolder()
         _ = folder.write("t.mustache", "{{text}} {{n}}")
+        _ = folder.write("bad-config.mustache", "---\nconfig: 3\n---\nHello {{a}}\n")
+        _ = folder.write("unclosed.mustache", "---\nmodel: x\nHello {{a}}\n")
         let path = folder.write("workflow.yaml", yaml)
         return (try check(path: path, workers: 1), try check(path: path, workers: workers))
     }
@@ -77,11 +82,14 @@ import AIVTestSupport
         #expect(Self.summary(shared) == Self.summary(alone))
     }
 
-    @Test func aMissingPromptFileIsReportedOnceHoweverManySharesUseIt() throws {
+    @Test func aPromptFilesOwnProblemsAreReportedOnceHoweverManySharesUseIt() throws {
         let checked = try Self.checkAloneAndShared(Self.troubledWorkflow(steps: 120), workers: 4).shared
         let missing = checked.diagnostics.items.filter { $0.message.hasPrefix("prompt file not found: 'missing.mustache'") }
         #expect(missing.count == 1)
         #expect(missing.first?.location?.line == 10)  // step s1, the first to use it
+        let inFiles = checked.diagnostics.items.filter { $0.location?.file.hasSuffix(".mustache") == true }
+        #expect(inFiles.count == 2, "bad-config and unclosed, once each: \(inFiles.map(\.message))")
+        #expect(Set(inFiles.compactMap { $0.location?.file.split(separator: "/").last }) == ["bad-config.mustache", "unclosed.mustache"])
     }
 
     @Test func moreWorkersThanStepsCheckEveryStepOnce() throws {

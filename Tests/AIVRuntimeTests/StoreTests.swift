@@ -84,6 +84,18 @@ import Testing
         #expect(try cache.latestEntry(workflow: "w.yaml", step: "x", item: nil)?.key == "sneaked")
     }
 
+    /// Clearing the cache through the store also drops what it read ahead.
+    @Test func aClearedCacheAnswersNothingItHadReadAhead() throws {
+        let directory = TemporaryFolder()
+        let cache = SQLiteCacheStore(store: try Store(path: directory.path + "/aiv.sqlite"))
+        try cache.save(entry("k", at: 1))
+        try cache.prefetch(workflow: "w.yaml")
+        #expect(try cache.entry(forKey: "k") != nil)
+        try cache.clear()
+        #expect(try cache.entry(forKey: "k") == nil)
+        #expect(try cache.latestEntry(workflow: "w.yaml", step: "a", item: nil) == nil)
+    }
+
     /// A key is content: another workflow's entry under it is found by a run of a workflow that
     /// has no entries of its own, once the cache is not empty.
     @Test func aWorkflowWithoutEntriesStillFindsAnotherWorkflowsEntryUnderItsKey() throws {

@@ -60,9 +60,10 @@ struct CheckRun {
     var dependencies: [String: [Dependency]] = [:]
     var prompts: [String: PromptFile] = [:]
     var failedPrompts: Set<String> = []
-    /// A prompt file that was not found → the position of its report in `diagnostics` (made at
-    /// its first use only), so that joining the shares of a parallel check keeps only the first.
-    var missingPromptReports: [String: Int] = [:]
+    /// A prompt file → the positions in `diagnostics` of what loading it reported (its own
+    /// problems, or that it is missing), made at its first use only: joining the shares of a
+    /// parallel check keeps the first share's and drops the repeats of later ones.
+    var promptReports: [String: Range<Int>] = [:]
     /// A step and a step it depends on → the string and offset of the reference that made the edge.
     var referenceSites: [Edge: (value: SourceValue, offset: Int)] = [:]
     /// One entry per step checked, in declaration order: its `if` and `for_each` expressions, for `Compiler`.
@@ -280,10 +281,11 @@ struct CheckRun {
         if let prompt = prompts[path] { return prompt }
         if failedPrompts.contains(path) { return nil }
         let resolved = resolve(path)
+        let firstReport = diagnostics.items.count
+        defer { promptReports[path] = firstReport..<diagnostics.items.count }
         guard FileManager.default.fileExists(atPath: resolved) else {
             failedPrompts.insert(path)
             diagnostics.error("prompt file not found: '\(path)' (looked for \(resolved))", at: value.location, length: value.length)
-            missingPromptReports[path] = diagnostics.items.count - 1
             return nil
         }
         let (prompt, problems) = PromptFile.load(path: resolved)
@@ -550,9 +552,10 @@ extension CheckRun {
     /// Appends what a later share of the steps found.
     mutating func join(_ share: CheckRun) {
         var reports = share.diagnostics.items
-        // A prompt file missing here and in an earlier share: only its first use is reported.
-        let repeated = share.missingPromptReports.filter { failedPrompts.contains($0.key) }.map(\.value).sorted(by: >)
-        for position in repeated { reports.remove(at: position) }
+        // A prompt file an earlier share loaded too: what loading it reported is said once.
+        let repeated = share.promptReports.filter { prompts[$0.key] != nil || failedPrompts.contains($0.key) }
+            .map(\.value).sorted { $0.lowerBound > $1.lowerBound }
+        for range in repeated { reports.removeSubrange(range) }
         diagnostics.append(contentsOf: reports)
         dependencies.merge(share.dependencies) { _, later in later }
         prompts.merge(share.prompts) { earlier, _ in earlier }

@@ -107,7 +107,8 @@ public protocol CacheStore: Sendable {
     func latestEntry(workflow: String, step: String, item: Int?) throws -> CacheEntry?
     func save(_ entry: CacheEntry) throws
     /// Reads ahead what a run of `workflow` will likely ask for; an optimization, which a store
-    /// may skip. Entries saved afterwards must still be found.
+    /// may skip. Entries saved afterwards through the same store must still be found; entries
+    /// another process saves meanwhile may be missed (the step then runs again).
     func prefetch(workflow: String) throws
 }
 
