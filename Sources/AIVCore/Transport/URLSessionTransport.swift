@@ -7,7 +7,8 @@ import FoundationNetworking
 /// are reused across steps; file bodies are streamed from disk.
 ///
 /// The session is made on the first request: making one starts libcurl and reads OpenSSL's
-/// configuration, about 2 ms that a run of local steps (or a cached run) never needs.
+/// configuration (a few per cent of a one-step run in `perf`), which a run of local steps, or a
+/// cached run, never needs.
 public final class URLSessionTransport: HTTPTransport, @unchecked Sendable {
     private let maxConnectionsPerHost: Int
     private let lock = NSLock()
