@@ -17,8 +17,10 @@ public struct WorkflowChecker: Sendable {
     public func check(_ workflow: Workflow, source: SourceFile? = nil) -> CheckedWorkflow {
         var run = CheckRun(registry: registry, workflow: workflow, source: source)
         run.checkServices()
-        let workers = min(self.workers ?? min(ProcessInfo.processInfo.activeProcessorCount, workflow.steps.count / Self.stepsPerWorker),
-                          workflow.steps.count)
+        var workers = self.workers ?? workflow.steps.count / Self.stepsPerWorker
+        // The core count reads cgroup files on Linux: asked only when threads could be used.
+        if self.workers == nil, workers >= 2 { workers = min(workers, ProcessInfo.processInfo.activeProcessorCount) }
+        workers = min(workers, workflow.steps.count)
         if workers >= 2 {
             run.checkStepsInParallel(workers: workers)
         } else {

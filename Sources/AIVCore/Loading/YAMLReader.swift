@@ -301,24 +301,14 @@ enum CoreSchema {
     /// `Character` version was a tenth of loading a large workflow.
     static func isInteger(_ text: String) -> Bool {
         var text = text
-        return text.withUTF8 { bytes in
-            var i = 0
-            if i < bytes.count, bytes[i] == UInt8(ascii: "-") || bytes[i] == UInt8(ascii: "+") { i += 1 }
-            guard i < bytes.count else { return false }
-            while i < bytes.count {
-                guard isDigit(bytes[i]) else { return false }
-                i += 1
-            }
-            return true
-        }
+        return text.withUTF8 { bytes in isSignedDigits(bytes, from: 0) }
     }
 
     /// `[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?`, on UTF-8 bytes like `isInteger`.
     static func isFloat(_ text: String) -> Bool {
         var text = text
         return text.withUTF8 { bytes in
-            var i = 0
-            if i < bytes.count, bytes[i] == UInt8(ascii: "-") || bytes[i] == UInt8(ascii: "+") { i += 1 }
+            var i = afterSign(bytes, at: 0)
             var dots = 0, digits = 0
             while i < bytes.count, isDigit(bytes[i]) || bytes[i] == UInt8(ascii: ".") {
                 if bytes[i] == UInt8(ascii: ".") { dots += 1 } else { digits += 1 }
@@ -327,15 +317,24 @@ enum CoreSchema {
             guard digits > 0, dots <= 1 else { return false }
             if i == bytes.count { return true }
             guard bytes[i] == UInt8(ascii: "e") || bytes[i] == UInt8(ascii: "E") else { return false }
-            i += 1
-            if i < bytes.count, bytes[i] == UInt8(ascii: "-") || bytes[i] == UInt8(ascii: "+") { i += 1 }
-            guard i < bytes.count else { return false }
-            while i < bytes.count {
-                guard isDigit(bytes[i]) else { return false }
-                i += 1
-            }
-            return true
+            return isSignedDigits(bytes, from: i + 1)
         }
+    }
+
+    /// Whether `bytes[start...]` is `[-+]?[0-9]+` to the end.
+    static func isSignedDigits(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int) -> Bool {
+        var i = afterSign(bytes, at: start)
+        guard i < bytes.count else { return false }
+        while i < bytes.count {
+            guard isDigit(bytes[i]) else { return false }
+            i += 1
+        }
+        return true
+    }
+
+    /// `i`, or the position after it when a sign is there.
+    static func afterSign(_ bytes: UnsafeBufferPointer<UInt8>, at i: Int) -> Int {
+        i < bytes.count && (bytes[i] == UInt8(ascii: "-") || bytes[i] == UInt8(ascii: "+")) ? i + 1 : i
     }
 
     static func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }

@@ -193,15 +193,12 @@ private struct JSONBytesParser {
                 guard position < bytes.count else { throw fail("unterminated string", at: opening) }
                 let escape = bytes[position]
                 position += 1
-                switch escape {
-                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): scratch.append(escape)
-                case UInt8(ascii: "b"): scratch.append(0x08)
-                case UInt8(ascii: "f"): scratch.append(0x0C)
-                case UInt8(ascii: "n"): scratch.append(0x0A)
-                case UInt8(ascii: "r"): scratch.append(0x0D)
-                case UInt8(ascii: "t"): scratch.append(0x09)
-                case UInt8(ascii: "u"): scratch.append(contentsOf: try unicodeEscape())
-                default: throw fail("unknown escape '\\' followed by \(Self.describe(escape))", at: position - 2)
+                if escape == UInt8(ascii: "u") {
+                    scratch.append(contentsOf: try unicodeEscape())
+                } else if let byte = JSONEscape.byte(for: escape) {
+                    scratch.append(byte)
+                } else {
+                    throw fail("unknown escape '\\' followed by \(Self.describe(escape))", at: position - 2)
                 }
             default:
                 guard byte >= 0x20 else { throw fail("a control character inside a string must be escaped", at: position - 1) }
@@ -277,5 +274,23 @@ private struct JSONBytesParser {
         if integral, let whole = Int(text) { return .int(whole) }
         guard let real = Double(text), real.isFinite else { throw fail("number out of range", at: start) }
         return .double(real)
+    }
+}
+
+/// JSON's one-character string escapes, which both of aiv's JSON readers decode (this one, and
+/// the transcript reader that locates errors by line).
+public enum JSONEscape {
+    /// The byte `\` followed by `escape` stands for; nil for `u` (four hex digits follow) and
+    /// for anything JSON does not allow.
+    public static func byte(for escape: UInt8) -> UInt8? {
+        switch escape {
+        case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): escape
+        case UInt8(ascii: "b"): 0x08
+        case UInt8(ascii: "f"): 0x0C
+        case UInt8(ascii: "n"): 0x0A
+        case UInt8(ascii: "r"): 0x0D
+        case UInt8(ascii: "t"): 0x09
+        default: nil
+        }
     }
 }

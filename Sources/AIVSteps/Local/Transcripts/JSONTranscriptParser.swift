@@ -1,3 +1,5 @@
+import AIVCore
+
 /// Reads a JSON transcript: a list of `{start, end, text, speaker?}` objects (times in seconds),
 /// or an object whose `segments` member is that list (as Whisper writes). `duration` may stand
 /// in for `end` (as YouTube transcript lists have it). Other members are ignored; text is trimmed.
@@ -272,13 +274,11 @@ struct LocatedJSON {
                     guard position < bytes.count else { throw problem("a string is not closed before the end of the file") }
                     let e = bytes[position]
                     position += 1
+                    if let byte = JSONEscape.byte(for: e) {
+                        out.append(byte)
+                        continue
+                    }
                     switch e {
-                    case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): out.append(e)
-                    case UInt8(ascii: "b"): out.append(0x08)
-                    case UInt8(ascii: "f"): out.append(0x0C)
-                    case UInt8(ascii: "n"): out.append(0x0A)
-                    case UInt8(ascii: "r"): out.append(0x0D)
-                    case UInt8(ascii: "t"): out.append(0x09)
                     case UInt8(ascii: "u"):
                         var scalar = try hex4()
                         if (0xD800..<0xDC00).contains(scalar) {
