@@ -7,9 +7,11 @@ public struct SQLiteCacheStore: CacheStore {
     let store: Store
     /// The newest entries of the workflow being run, read at once (see `prefetch(workflow:)`).
     private let prefetched = PrefetchedEntries()
+    private let commits: CommitQueue
 
     public init(store: Store) {
         self.store = store
+        self.commits = CommitQueue(store: store, insert: Self.insert)
     }
 
     /// Reads the newest entry of every step (and item) of `workflow` in one query, so that a
@@ -64,21 +66,27 @@ public struct SQLiteCacheStore: CacheStore {
         }
     }
 
-    public func save(_ entry: CacheEntry) throws {
-        let outputs = entry.outputs.canonicalJSON
-        let files = JSONValue.array(entry.files.map(\.jsonValue)).canonicalJSON
+    /// Saves an entry and returns once it is committed. Saves that arrive while a commit is under
+    /// way wait for the next one and share it (see `CommitQueue`).
+    public func save(_ entry: CacheEntry) async throws {
+        prefetched.saving(entry)  // what was read before is no longer the entry under this key
+        try await commits.commit(Self.row(entry))
+    }
+
+    /// The values of an entry's row, in `insert`'s order; the JSON is made by the saving task,
+    /// not the one thread that commits.
+    static func row(_ entry: CacheEntry) -> StatementArguments {
         // An entry read for a hit has no components; saved again, it stores JSON null (the column
         // requires text), and a miss explained against it says there was no earlier run.
-        let components = entry.components?.jsonValue.canonicalJSON ?? "null"
-        prefetched.saving(entry)  // what was read before is no longer the entry under this key
-        try store.pool.write { db in
-            try db.cachedStatement(sql: """
-                INSERT OR REPLACE INTO cache_entry (key, workflow, step, item, outputs, files, components, created_at, run_id, duration)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """).execute(arguments: [entry.key, entry.workflow, entry.step, entry.item, outputs, files, components,
-                                 entry.createdAt.timeIntervalSince1970, entry.runID, entry.duration])
-        }
+        [entry.key, entry.workflow, entry.step, entry.item, entry.outputs.canonicalJSON,
+         JSONValue.array(entry.files.map(\.jsonValue)).canonicalJSON, entry.components?.jsonValue.canonicalJSON ?? "null",
+         entry.createdAt.timeIntervalSince1970, entry.runID, entry.duration]
     }
+
+    static let insert = """
+        INSERT OR REPLACE INTO cache_entry (key, workflow, step, item, outputs, files, components, created_at, run_id, duration)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        """
 
     /// The columns `entry(_:withComponents:)` reads, in this order: by position, since finding a
     /// column by name compares names on every read (and every step reads an entry). `components`

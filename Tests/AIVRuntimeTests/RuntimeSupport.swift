@@ -46,7 +46,7 @@ final class SlowLookups: CacheStore, @unchecked Sendable {
         try base.latestEntry(workflow: workflow, step: step, item: item)
     }
 
-    func save(_ entry: CacheEntry) throws { try base.save(entry) }
+    func save(_ entry: CacheEntry) async throws { try await base.save(entry) }
 }
 
 /// A workflow written to a temporary folder, compiled, and run as many times as a test wants.

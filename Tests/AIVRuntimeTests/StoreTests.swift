@@ -2,6 +2,7 @@
 @testable import AIVStore
 import AIVTestSupport
 import Foundation
+import GRDB
 import Testing
 
 @Suite struct StoreTests {
@@ -11,12 +12,12 @@ import Testing
                    createdAt: Date(timeIntervalSince1970: seconds), runID: "r", duration: 0.5)
     }
 
-    @Test func savesAndFindsEntriesByKeyAndByStep() throws {
+    @Test func savesAndFindsEntriesByKeyAndByStep() async throws {
         let directory = TemporaryFolder()
         let cache = SQLiteCacheStore(store: try Store(path: directory.path + "/aiv.sqlite"))
-        try cache.save(entry("k1", at: 1))
-        try cache.save(entry("k2", at: 2))
-        try cache.save(entry("k3", item: 0, at: 3))
+        try await cache.save(entry("k1", at: 1))
+        try await cache.save(entry("k2", at: 2))
+        try await cache.save(entry("k3", item: 0, at: 3))
         var hit = entry("k1", at: 1)
         hit.components = nil
         #expect(try cache.entry(forKey: "k1") == hit, "a hit is read without the components of its key")
@@ -27,20 +28,20 @@ import Testing
 
     /// A run reads the newest entry of each of its workflow's steps at once; older entries are
     /// still read one by one, and an entry saved afterwards replaces what was read ahead.
-    @Test func prefetchedEntriesAreTheNewestOfEachStepAndASaveReplacesThem() throws {
+    @Test func prefetchedEntriesAreTheNewestOfEachStepAndASaveReplacesThem() async throws {
         let directory = TemporaryFolder()
         let store = try Store(path: directory.path + "/aiv.sqlite")
         let cache = SQLiteCacheStore(store: store)
-        try cache.save(entry("a-old", at: 1))
-        try cache.save(entry("a-new", at: 2))
-        try cache.save(entry("b", step: "b", at: 3))
-        try cache.save(entry("b-item", step: "b", item: 0, at: 4))
+        try await cache.save(entry("a-old", at: 1))
+        try await cache.save(entry("a-new", at: 2))
+        try await cache.save(entry("b", step: "b", at: 3))
+        try await cache.save(entry("b-item", step: "b", item: 0, at: 4))
         var elsewhere = entry("other-workflow", at: 5)
         elsewhere.workflow = "other.yaml"
-        try cache.save(elsewhere)
+        try await cache.save(elsewhere)
         try cache.prefetch(workflow: "w.yaml")
         // With the table emptied behind its back, what it answers is what it read ahead.
-        try store.pool.write { db in try db.execute(sql: "DELETE FROM cache_entry") }
+        try await store.pool.write { db in try db.execute(sql: "DELETE FROM cache_entry") }
         #expect(try cache.entry(forKey: "a-new")?.outputs == ["value": "a-new"])
         #expect(try cache.entry(forKey: "b")?.outputs == ["value": "b"])
         #expect(try cache.entry(forKey: "b-item")?.item == 0)
@@ -48,7 +49,7 @@ import Testing
         #expect(try cache.entry(forKey: "other-workflow") == nil, "only the workflow being run")
         var again = entry("a-new", at: 9)
         again.outputs = ["value": "saved again"]
-        try cache.save(again)
+        try await cache.save(again)
         #expect(try cache.entry(forKey: "a-new")?.outputs == ["value": "saved again"])
         #expect(try cache.entry(forKey: "a-new")?.createdAt == Date(timeIntervalSince1970: 9))
     }
@@ -56,26 +57,26 @@ import Testing
     /// Read ahead on an empty cache, every key is known absent (a first run asks SQLite nothing
     /// per step) until the run saves it; a step with no entry needs no query to be explained.
     /// Rows slipped into the table behind the store's back show what it answers from memory.
-    @Test func aFirstRunKnowsItsMissesUntilItSavesAndSeesWhatItSaved() throws {
+    @Test func aFirstRunKnowsItsMissesUntilItSavesAndSeesWhatItSaved() async throws {
         let directory = TemporaryFolder()
         let store = try Store(path: directory.path + "/aiv.sqlite")
         let cache = SQLiteCacheStore(store: store)
         try cache.prefetch(workflow: "w.yaml")
         let behindItsBack = SQLiteCacheStore(store: store)
-        try behindItsBack.save(entry("sneaked", step: "x", at: 1))
+        try await behindItsBack.save(entry("sneaked", step: "x", at: 1))
         #expect(try cache.entry(forKey: "sneaked") == nil, "the cache was empty when the run began")
         #expect(try cache.latestEntry(workflow: "w.yaml", step: "x", item: nil) == nil, "step x had no entry when the run began")
         var otherWorkflow = entry("sneaked-elsewhere", step: "x", at: 1)
         otherWorkflow.workflow = "other.yaml"
-        try behindItsBack.save(otherWorkflow)
+        try await behindItsBack.save(otherWorkflow)
         #expect(try cache.latestEntry(workflow: "other.yaml", step: "x", item: nil)?.key == "sneaked-elsewhere",
                 "only the workflow read ahead is known; another is asked for")
 
-        try cache.save(entry("mine", step: "a", at: 2))
+        try await cache.save(entry("mine", step: "a", at: 2))
         #expect(try cache.entry(forKey: "mine")?.outputs == ["value": "mine"], "what the run saved is found")
         #expect(try cache.latestEntry(workflow: "w.yaml", step: "a", item: nil)?.key == "mine")
         #expect(try cache.latestEntry(workflow: "w.yaml", step: "a", item: 0) == nil, "an item is an invocation of its own")
-        try cache.save(entry("mine-item", step: "a", item: 0, at: 3))
+        try await cache.save(entry("mine-item", step: "a", item: 0, at: 3))
         #expect(try cache.latestEntry(workflow: "w.yaml", step: "a", item: 0)?.key == "mine-item")
 
         // The next run reads again and knows the cache is not empty: every key is asked for.
@@ -85,10 +86,10 @@ import Testing
     }
 
     /// Clearing the cache through the store also drops what it read ahead.
-    @Test func aClearedCacheAnswersNothingItHadReadAhead() throws {
+    @Test func aClearedCacheAnswersNothingItHadReadAhead() async throws {
         let directory = TemporaryFolder()
         let cache = SQLiteCacheStore(store: try Store(path: directory.path + "/aiv.sqlite"))
-        try cache.save(entry("k", at: 1))
+        try await cache.save(entry("k", at: 1))
         try cache.prefetch(workflow: "w.yaml")
         #expect(try cache.entry(forKey: "k") != nil)
         try cache.clear()
@@ -98,23 +99,23 @@ import Testing
 
     /// A key is content: another workflow's entry under it is found by a run of a workflow that
     /// has no entries of its own, once the cache is not empty.
-    @Test func aWorkflowWithoutEntriesStillFindsAnotherWorkflowsEntryUnderItsKey() throws {
+    @Test func aWorkflowWithoutEntriesStillFindsAnotherWorkflowsEntryUnderItsKey() async throws {
         let directory = TemporaryFolder()
         let cache = SQLiteCacheStore(store: try Store(path: directory.path + "/aiv.sqlite"))
         var elsewhere = entry("shared", at: 1)
         elsewhere.workflow = "other.yaml"
-        try cache.save(elsewhere)
+        try await cache.save(elsewhere)
         try cache.prefetch(workflow: "w.yaml")
         #expect(try cache.entry(forKey: "shared")?.workflow == "other.yaml")
         #expect(try cache.entry(forKey: "unknown") == nil)
     }
 
-    @Test func aSmallFileKeptInsideAnEntryComesBackByteForByte() throws {
+    @Test func aSmallFileKeptInsideAnEntryComesBackByteForByte() async throws {
         let directory = TemporaryFolder()
         let cache = SQLiteCacheStore(store: try Store(path: directory.path + "/aiv.sqlite"))
         let bytes = Data([0, 1, 2, 0xFF] + Array("語".utf8))
         let file = CacheEntry.File(path: "out/a.bin", digest: Digest.sha256File(bytes), content: bytes)
-        try cache.save(entry("k1", at: 1, files: [file]))
+        try await cache.save(entry("k1", at: 1, files: [file]))
         #expect(try cache.entry(forKey: "k1")?.files == [file])
         #expect(try cache.entry(forKey: "k1")?.filesAvailable(in: nil) == true, "no blob store is needed for it")
     }
@@ -164,15 +165,15 @@ import Testing
         #expect(shown.run.status == "succeeded" && shown.run.cached == 500)
     }
 
-    @Test func garbageCollectionKeepsTheNewestAndItsFiles() throws {
+    @Test func garbageCollectionKeepsTheNewestAndItsFiles() async throws {
         let directory = TemporaryFolder()
         let store = try Store(path: directory.path + "/aiv.sqlite")
         let cache = SQLiteCacheStore(store: store)
         let blobs = BlobStore(path: directory.path + "/blobs")
         let old = try blobs.store(directory.write("old.txt", "old"))
         let new = try blobs.store(directory.write("new.txt", "new"))
-        try cache.save(entry("k1", at: 1, files: [.init(path: "f", digest: old)]))
-        try cache.save(entry("k2", at: 2, files: [.init(path: "f", digest: new)]))
+        try await cache.save(entry("k1", at: 1, files: [.init(path: "f", digest: old)]))
+        try await cache.save(entry("k2", at: 2, files: [.init(path: "f", digest: new)]))
         #expect(try cache.collectGarbage(blobs: blobs).files == 0, "young files are kept for running workflows")
         let (entries, files) = try cache.collectGarbage(blobs: blobs, minimumAge: 0)
         #expect(entries == 0 && files == 1)
@@ -215,5 +216,108 @@ import Testing
         history.handle(.runStarted(runID: "r1", workflow: "w", file: "w.yaml", folder: "f", steps: [], inputs: [:], startedAt: Date()))
         #expect(try history.runs().first?.status == "running")
         #expect(RunHistory.status("running", pid: 999_999_999) == "interrupted")
+    }
+}
+
+/// Cache entries saved at the same time share commits, and each save still answers for its own row.
+@Suite struct CommitQueueTests {
+    /// Holds the queue's first commit until `release()`, as a slow disk would.
+    final class FirstCommitHold: @unchecked Sendable {
+        private let lock = NSLock()
+        private let gate = DispatchSemaphore(value: 0)
+        private var reached = false
+
+        var isHolding: Bool { lock.withLock { reached } }
+
+        func wait(rows: Int) {
+            let isFirst = lock.withLock { defer { reached = true }; return !reached }
+            if isFirst { gate.wait() }
+        }
+
+        func release() { gate.signal() }
+    }
+
+    /// Runs a task's jobs on a thread of its own: the first save commits on the saving task's
+    /// thread, and held there it must not take one of the few threads every other task needs.
+    final class OwnThread: TaskExecutor, @unchecked Sendable {
+        private let queue = DispatchQueue(label: "aiv.tests.own-thread")
+
+        func enqueue(_ job: consuming ExecutorJob) {
+            let job = UnownedJob(job)
+            queue.async { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
+        }
+    }
+
+    func waitUntil(_ condition: () -> Bool) async throws {
+        for _ in 0..<2_000 {
+            if condition() { return }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        #expect(condition())
+    }
+
+    func row(_ key: String) -> StatementArguments {
+        SQLiteCacheStore.row(CacheEntry(key: key, workflow: "w.yaml", step: key, item: nil, outputs: ["value": .string(key)], files: [],
+                                        components: nil, createdAt: Date(), runID: "r", duration: 0))
+    }
+
+    @Test func savesQueuedDuringACommitShareTheNextOne() async throws {
+        let directory = TemporaryFolder()
+        let store = try Store(path: directory.path + "/aiv.sqlite")
+        let hold = FirstCommitHold()
+        let queue = CommitQueue(store: store, insert: SQLiteCacheStore.insert, beforeCommit: hold.wait(rows:))
+        let first = Task(executorPreference: OwnThread()) { try await queue.commit(row("first")) }
+        try await waitUntil { hold.isHolding }
+        let keys = (0..<40).map { "k\($0)" }
+        let saves = Task {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for key in keys {
+                    group.addTask {
+                        try await queue.commit(row(key))
+                        // Returned: the row is committed, so another connection sees it.
+                        let seen = try await store.pool.read { db in
+                            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM cache_entry WHERE key = ?", arguments: [key])
+                        }
+                        #expect(seen == 1, "save of \(key) returned before its row was committed")
+                    }
+                }
+                try await group.waitForAll()
+            }
+        }
+        try await waitUntil { queue.queued == keys.count }
+        #expect(queue.transactions == 0)
+        hold.release()
+        try await first.value
+        try await saves.value
+        // The held commit, then one for everything queued behind it.
+        #expect(queue.transactions == 2)
+        let stored = try await store.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM cache_entry") }
+        #expect(stored == keys.count + 1)
+    }
+
+    @Test func aRowThatCannotBeWrittenFailsOnlyItsOwnSave() async throws {
+        let directory = TemporaryFolder()
+        let store = try Store(path: directory.path + "/aiv.sqlite")
+        try await store.pool.write { db in try db.execute(sql: "CREATE TABLE word (text TEXT NOT NULL CHECK (text != 'bad'))") }
+        let hold = FirstCommitHold()
+        let queue = CommitQueue(store: store, insert: "INSERT INTO word (text) VALUES (?)", beforeCommit: hold.wait(rows:))
+        let first = Task(executorPreference: OwnThread()) { try await queue.commit(["first"]) }
+        try await waitUntil { hold.isHolding }
+        // These three queue behind the held commit and go together: the one bad row fails that transaction.
+        let words = ["good", "bad", "better"]
+        let results = Task {
+            await withTaskGroup(of: (String, Bool).self) { group in
+                for word in words {
+                    group.addTask { (word, (try? await queue.commit([word])) != nil) }
+                }
+                return await group.reduce(into: [String: Bool]()) { $0[$1.0] = $1.1 }
+            }
+        }
+        try await waitUntil { queue.queued == words.count }
+        hold.release()
+        try await first.value
+        #expect(await results.value == ["good": true, "bad": false, "better": true])
+        let stored = try await store.pool.read { db in try String.fetchAll(db, sql: "SELECT text FROM word ORDER BY text") }
+        #expect(stored == ["better", "first", "good"])
     }
 }

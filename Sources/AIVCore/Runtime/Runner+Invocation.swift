@@ -47,10 +47,12 @@ extension Runner {
         // One parallelism slot per attempt, given back while waiting to retry.
         let lease = try await context.slots.lease()
         do {
-            let invocation = try await invoke(step, kind: kind, implementation: implementation, arguments: arguments, components: components,
-                                              key: key, reason: reason, index: index, scope: itemScope, context: context, log: log,
-                                              lease: lease, label: label)
+            let (invocation, entry) = try await invoke(step, kind: kind, implementation: implementation, arguments: arguments,
+                                                       components: components, key: key, reason: reason, index: index, scope: itemScope,
+                                                       context: context, log: log, lease: lease, label: label)
             await lease.release()
+            // Waiting for the commit holds no slot: results that finish meanwhile share it.
+            if let entry, let cache = environment.cache { await save(entry, to: cache, log: log) }
             return invocation
         } catch {
             await lease.release()
@@ -85,10 +87,11 @@ extension Runner {
         return .miss(components.missReason(in: cache, found: found, workflow: context.plan.file, step: step, item: index, now: environment.now()))
     }
 
-    /// The part of an invocation done holding a slot: the attempts, and saving the result.
+    /// The part of an invocation done holding a slot: the attempts, and the cache entry to save
+    /// (its files stored).
     private func invoke(_ step: PlannedStep, kind: StepKindDescription, implementation: any Step.Type, arguments: StepArguments,
                         components: CacheKeyComponents, key: String, reason: String, index: Int?, scope itemScope: EvaluationScope,
-                        context: RunContext, log: StepLog, lease: Slots.Lease, label: String) async throws -> Invocation {
+                        context: RunContext, log: StepLog, lease: Slots.Lease, label: String) async throws -> (Invocation, CacheEntry?) {
         func failure(_ message: String, attempts: Int = 0) -> InvocationFailure {
             InvocationFailure(message: "\(label): \(message)", attempts: attempts, cancelled: false)
         }
@@ -114,11 +117,12 @@ extension Runner {
                 if let problem = kind.outputs.mismatch(result.outputs) {
                     throw failure("outputs do not match \(kind.name)'s output schema: \(problem)", attempts: attempt)
                 }
-                if cacheable, let cache = environment.cache {
-                    remember(result, key: key, components: components, step: step, index: index, cache: cache, context: context,
-                             duration: environment.now().timeIntervalSince(started), log: log)
+                var entry: CacheEntry?
+                if cacheable, environment.cache != nil {
+                    entry = cacheEntry(for: result, key: key, components: components, step: step, index: index, context: context,
+                                       duration: environment.now().timeIntervalSince(started), log: log)
                 }
-                return Invocation(outputs: result.outputs, cached: false, attempts: attempt, reason: reason)
+                return (Invocation(outputs: result.outputs, cached: false, attempts: attempt, reason: reason), entry)
             } catch let error as InvocationFailure {
                 throw error
             } catch is CancellationError {
@@ -166,10 +170,11 @@ extension Runner {
         return true
     }
 
-    /// Saves a result: its files first (small ones inside the entry, others as blobs), then the
-    /// entry, so an entry never points at a missing file.
-    func remember(_ result: StepResult, key: String, components: CacheKeyComponents, step: PlannedStep, index: Int?,
-                  cache: any CacheStore, context: RunContext, duration: Double, log: StepLog) {
+    /// The cache entry of a result, its files stored first (small ones inside the entry, others
+    /// as blobs), so the entry, saved after, never points at a missing file. Nil when the result
+    /// cannot be kept.
+    func cacheEntry(for result: StepResult, key: String, components: CacheKeyComponents, step: PlannedStep, index: Int?,
+                    context: RunContext, duration: Double, log: StepLog) -> CacheEntry? {
         do {
             var files: [CacheEntry.File] = []
             for path in result.files {
@@ -178,15 +183,25 @@ extension Runner {
                 if let content = try Self.smallFile(full) {
                     file = .init(path: path, digest: Digest.sha256File(content), content: content)
                 } else {
-                    guard let blobs = environment.blobs else { return }
+                    guard let blobs = environment.blobs else { return nil }
                     file = .init(path: path, digest: try blobs.store(full))
                 }
                 files.append(file)
                 context.folder.written.record(path, digest: file.digest)
             }
-            try cache.save(CacheEntry(key: key, workflow: context.plan.file, step: step.id, item: index, outputs: result.outputs,
-                                      files: files, components: components, createdAt: environment.now(), runID: context.runID,
-                                      duration: duration))
+            return CacheEntry(key: key, workflow: context.plan.file, step: step.id, item: index, outputs: result.outputs,
+                              files: files, components: components, createdAt: environment.now(), runID: context.runID,
+                              duration: duration)
+        } catch {
+            log.append("could not save to the cache: \(error)")
+            return nil
+        }
+    }
+
+    /// Saves an entry; a cache that cannot take it costs a later run the work, not this run its result.
+    func save(_ entry: CacheEntry, to cache: any CacheStore, log: StepLog) async {
+        do {
+            try await cache.save(entry)
         } catch {
             log.append("could not save to the cache: \(error)")
         }
