@@ -51,7 +51,8 @@ enum ValidateBenchmark {
         let source = try SourceFile.read(path)
         let registry = StepRegistry.builtin
         let read = measure(iterations: 30) { _ = try? SourceFile.read(path) }
-        let parse = measure(iterations: 30) { _ = YAMLReader().read(source) }
+        let parse = measure(iterations: 30) { _ = WorkflowLoader().reader.read(source) }
+        let parseWhole = measure(iterations: 30) { _ = YAMLReader().read(source) }
         let load = measure(iterations: 30) { _ = WorkflowLoader().load(source) }
         let workflow = WorkflowLoader().load(source).workflow!
         let check = measure(iterations: 30) { _ = WorkflowChecker(registry: registry).check(workflow, source: source) }
@@ -59,6 +60,7 @@ enum ValidateBenchmark {
         let compile = measure(iterations: 30) { _ = Compiler(registry: registry).compile(checked, inputs: ["url": "u"]) }
         print(Table.render(header: ["phase", "median"], rows: [
             ["read file", ms(read.median)], ["YAML to located values", ms(parse.median)],
+            ["  the same on one thread", ms(parseWhole.median)],
             ["load (YAML + workflow model)", ms(load.median)], ["check", ms(check.median)], ["compile", ms(compile.median)],
         ]))
 
@@ -93,7 +95,8 @@ enum ValidateBenchmark {
         let frontend = Frontend(registry: registry, environment: [:], binder: InputBinder(currentDirectory: directory))
         let body: () -> Void
         switch phase {
-        case "parse": body = { _ = YAMLReader().read(source) }
+        case "parse": body = { _ = WorkflowLoader().reader.read(source) }
+        case "parse-whole": body = { _ = YAMLReader().read(source) }
         case "load": body = { _ = WorkflowLoader().load(source) }
         case "check": body = { _ = WorkflowChecker(registry: registry).check(workflow, source: source) }
         case "compile": body = { _ = Compiler(registry: registry).compile(checked, inputs: ["url": "u"]) }

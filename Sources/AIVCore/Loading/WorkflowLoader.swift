@@ -10,7 +10,12 @@ public struct WorkflowLoader: Sendable {
     public static let inputFields = ["type", "description", "default", "required"]
     public static let retryFields = ["attempts", "backoff", "factor", "max_delay", "jitter"]
 
-    public var reader = YAMLReader()
+    /// A workflow's list of steps is read on several cores when it is long (`StepsSplit`).
+    public var reader: YAMLReader = {
+        var reader = YAMLReader()
+        reader.stepsReading = .automatic
+        return reader
+    }()
 
     public init() {}
 

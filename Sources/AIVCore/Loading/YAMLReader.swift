@@ -1,4 +1,5 @@
 import CYaml
+import Foundation
 
 /// Turns YAML text into located values, with the guards a hostile file needs.
 ///
@@ -16,20 +17,97 @@ public struct YAMLReader: Sendable {
     /// Nesting depth of mappings and sequences (libyaml itself stops at 1,000).
     public var depthLimit = 128
 
+    /// Whether a workflow's `steps:` list may be read in parts on several threads (`StepsSplit`).
+    public enum StepsReading: Sendable {
+        /// One thread, always (prompt front matter, inputs files, fixtures).
+        case whole
+        /// In parts when the file is big enough and there are cores to use.
+        case automatic
+        /// In this many parts whenever the file allows it (for tests).
+        case parts(Int)
+    }
+
+    public var stepsReading = StepsReading.whole
+
+    /// Below this many bytes per part, starting threads costs about what they save.
+    static let bytesPerPart = 32 << 10
+
     public init() {}
 
     public func read(_ file: SourceFile) -> (value: SourceValue?, diagnostics: Diagnostics) {
         var text = file.text
-        let composer = Composer(file: file.path, budget: valueBudget, depthLimit: depthLimit)
-        let value = text.withUTF8 { bytes -> SourceValue? in
-            do throws(Diagnostic) {
-                return try composer.compose(bytes)
-            } catch {
-                composer.diagnostics.append(error)
-                return nil
+        return text.withUTF8 { bytes in
+            let parts: Int = switch stepsReading {
+            case .whole: 1
+            case .automatic: bytes.count / Self.bytesPerPart >= 2 ? min(bytes.count / Self.bytesPerPart, ProcessInfo.processInfo.activeProcessorCount) : 1
+            case .parts(let count): count
             }
+            if parts >= 2, let split = StepsSplit.find(in: bytes, parts: parts), let value = readSplit(bytes, split, file: file.path) {
+                return (value, Diagnostics())
+            }
+            return readWhole(bytes, file: file.path)
         }
-        return (value, composer.diagnostics)
+    }
+
+    func readWhole(_ bytes: UnsafeBufferPointer<UInt8>, file: String) -> (value: SourceValue?, diagnostics: Diagnostics) {
+        let composer = Composer(file: file, budget: valueBudget, depthLimit: depthLimit)
+        do throws(Diagnostic) {
+            let value = try composer.compose(bytes)
+            return (value, composer.diagnostics)
+        } catch {
+            composer.diagnostics.append(error)
+            return (nil, composer.diagnostics)
+        }
+    }
+
+    /// The document read as its `steps:` list's parts and the rest, each on its own thread; nil
+    /// when anything is not as the split assumed (then the file is read whole, and any problem is
+    /// reported from that reading).
+    func readSplit(_ bytes: UnsafeBufferPointer<UInt8>, _ split: StepsSplit, file: String) -> SourceValue? {
+        // The rest: the file without the list's bytes, but with its line ends, so lines keep their numbers.
+        var restBytes: [UInt8] = []
+        restBytes.reserveCapacity(bytes.count - split.list.count + 4096)
+        restBytes.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[..<split.list.lowerBound]))
+        for i in split.list where bytes[i] == UInt8(ascii: "\n") { restBytes.append(UInt8(ascii: "\n")) }
+        restBytes.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[split.list.upperBound...]))
+        let rest = restBytes
+
+        struct Part { var value: SourceValue?, clean = false, size = 0 }
+        let results = UnsafeMutableBufferPointer<Part>.allocate(capacity: split.parts.count + 1)
+        results.initialize(repeating: Part())
+        defer {
+            _ = results.deinitialize()
+            results.deallocate()
+        }
+        // Each job writes only its own slot, and reads bytes that outlive concurrentPerform,
+        // which returns after every job has finished.
+        nonisolated(unsafe) let slots = results, source = bytes
+        DispatchQueue.concurrentPerform(iterations: split.parts.count + 1) { job in
+            // The list sits one level down in the document: its parts start one level deeper.
+            let composer = Composer(file: file, budget: valueBudget, depthLimit: job == 0 ? depthLimit : depthLimit - 1,
+                                    lineOffset: job == 0 ? 0 : split.firstLines[job - 1])
+            let value: SourceValue?
+            do {
+                value = job == 0 ? try rest.withUnsafeBufferPointer { try composer.compose($0) }
+                    : try composer.compose(UnsafeBufferPointer(rebasing: source[split.parts[job - 1]]))
+            } catch {
+                return  // reported when the file is read whole
+            }
+            slots[job] = Part(value: value, clean: composer.diagnostics.isEmpty && (job == 0 || composer.anchors.isEmpty),
+                                size: composer.rootSize)
+        }
+        guard results.allSatisfy(\.clean), let root = results[0].value, case .mapping(var entries) = root.content,
+              let stepsIndex = entries.firstIndex(where: { $0.key == "steps" }), entries[stepsIndex].value.content == .null else { return nil }
+        var items: [SourceValue] = []
+        var size = results[0].size - 1  // the blanked list read as a null
+        for part in results.dropFirst() {
+            guard let value = part.value, case .sequence(let partItems) = value.content else { return nil }
+            items.append(contentsOf: partItems)
+            size += part.size - 1
+        }
+        guard size + 1 <= valueBudget, let first = results[1].value else { return nil }
+        entries[stepsIndex].value = SourceValue(.sequence(items), at: first.location)
+        return SourceValue(.mapping(entries), at: root.location, length: root.length)
     }
 }
 
@@ -61,13 +139,18 @@ private final class Composer {
     var frames: [Frame] = []
     var anchors: [String: (value: SourceValue, size: Int)] = [:]
     var root: SourceValue?
+    /// Values the document stands for (aliases counted in full).
+    var rootSize = 0
     var documents = 0
+    /// Lines before the bytes read: a part of a file reports the file's line numbers.
+    let lineOffset: Int
 
-    init(file: String, budget: Int, depthLimit: Int) {
+    init(file: String, budget: Int, depthLimit: Int, lineOffset: Int = 0) {
         self.file = file
         self.fileNumber = SourceFileNames.shared.number(for: file)
         self.budget = budget
         self.depthLimit = depthLimit
+        self.lineOffset = lineOffset
     }
 
     func compose(_ bytes: UnsafeBufferPointer<UInt8>) throws(Diagnostic) -> SourceValue? {
@@ -127,6 +210,7 @@ private final class Composer {
     func emit(_ value: SourceValue, size: Int) throws(Diagnostic) {
         guard !frames.isEmpty else {
             root = value
+            rootSize = size
             return
         }
         try add(value, size: size, to: &frames[frames.count - 1])
@@ -238,7 +322,7 @@ private final class Composer {
     }
 
     func location(line: Int, column: Int) -> SourceLocation {
-        SourceLocation(fileNumber: fileNumber, line: line + 1, column: column + 1)
+        SourceLocation(fileNumber: fileNumber, line: lineOffset + line + 1, column: column + 1)
     }
 
     /// libyaml's problem and where it is.

@@ -1,0 +1,102 @@
+import Foundation
+
+/// Where a workflow's `steps:` list can be cut so that its parts are read on several cores.
+///
+/// libyaml reads one document on one thread, and reading a 1,000-step workflow into located values
+/// was the largest part of validating it. A workflow is mostly its list of steps, and each item of
+/// a block list starts on a line of its own, at the list's indentation, with `- `: the list can be
+/// read as a few smaller lists, each from the line where one of its items starts, and the rest of
+/// the file (with the list's lines blanked) as one more document.
+///
+/// This is safe only where such a line really starts an item, which a line scan cannot know (a
+/// quoted string may run over several lines). The cut is therefore checked by what the parts give
+/// (`YAMLReader.readSplit`): any part that reports anything, defines an anchor, or does not have
+/// the expected shape sends the whole file to the one-thread reader, so diagnostics always come
+/// from reading the file whole. Whatever spans a cut leaves the part before it unfinished (an
+/// unclosed quote or bracket), and a plain or block scalar ends at a line indented as little as an
+/// item of the list, in the whole file as in a part.
+struct StepsSplit {
+    /// Byte ranges of the parts of the list, in order; each starts at the start of a line.
+    var parts: [Range<Int>]
+    /// 0-based line number where each part starts.
+    var firstLines: [Int]
+    /// The bytes the list takes (from its first item to the end of its last), blanked in the rest of the file.
+    var list: Range<Int>
+
+    /// Cuts the list of `bytes` into at most `count` parts of similar size; nil when the file does
+    /// not have the plain shape this needs (one `steps:` key at the start of a line with nothing
+    /// after it, then a block list, no document markers or directives).
+    static func find(in bytes: UnsafeBufferPointer<UInt8>, parts count: Int) -> StepsSplit? {
+        let newline = UInt8(ascii: "\n"), space = UInt8(ascii: " "), hash = UInt8(ascii: "#"), dash = UInt8(ascii: "-")
+        var itemStarts: [(offset: Int, line: Int)] = []
+        var stepsLine: Int?
+        var indent: Int?
+        var listEnd: Int?
+        var lineStart = 0, line = 0
+        while lineStart < bytes.count {
+            var lineEnd = lineStart
+            while lineEnd < bytes.count, bytes[lineEnd] != newline { lineEnd += 1 }
+            var column = 0
+            while lineStart + column < lineEnd, bytes[lineStart + column] == space { column += 1 }
+            let first = lineStart + column
+            let isBlankOrComment = first == lineEnd || bytes[first] == hash || bytes[first] == UInt8(ascii: "\r")
+            if column == 0, !isBlankOrComment {
+                // Document markers and directives: one document, read whole.
+                if bytes[first] == UInt8(ascii: "%") || Self.starts(bytes, at: first, end: lineEnd, with: "---")
+                    || Self.starts(bytes, at: first, end: lineEnd, with: "...") {
+                    return nil
+                }
+            }
+            if column == 0, !isBlankOrComment, Self.isStepsKey(bytes, from: first, to: lineEnd) {
+                guard stepsLine == nil else { return nil }  // a second `steps:`: the whole reading reports it
+                stepsLine = line
+            } else if stepsLine != nil, listEnd == nil, !isBlankOrComment {
+                let isItem = bytes[first] == dash && (first + 1 == lineEnd || bytes[first + 1] == space || bytes[first + 1] == UInt8(ascii: "\r"))
+                if indent == nil {
+                    guard isItem else { return nil }  // `steps:` not followed by a block list
+                    indent = column
+                }
+                if column == indent, isItem {
+                    itemStarts.append((lineStart, line))
+                } else if column < indent! || (column == indent! && !isItem) {
+                    listEnd = lineStart
+                }
+            }
+            lineStart = lineEnd + 1
+            line += 1
+        }
+        let count = min(count, itemStarts.count)
+        guard let firstItem = itemStarts.first, count >= 2 else { return nil }
+        let end = listEnd ?? bytes.count
+        // Parts of about equal bytes, each from an item's first line and with at least one item.
+        var cuts = [0]
+        for part in 1..<count {
+            let target = firstItem.offset + (end - firstItem.offset) * part / count
+            var next = cuts[part - 1] + 1
+            while next < itemStarts.count - (count - part), itemStarts[next].offset < target { next += 1 }
+            cuts.append(next)
+        }
+        cuts.append(itemStarts.count)
+        let parts = (0..<count).map { part in
+            itemStarts[cuts[part]].offset..<(cuts[part + 1] < itemStarts.count ? itemStarts[cuts[part + 1]].offset : end)
+        }
+        return StepsSplit(parts: parts, firstLines: cuts.dropLast().map { itemStarts[$0].line }, list: firstItem.offset..<end)
+    }
+
+    /// `steps:` with nothing after it but spaces and a comment.
+    static func isStepsKey(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int, to end: Int) -> Bool {
+        guard starts(bytes, at: start, end: end, with: "steps:") else { return false }
+        var i = start + 6
+        while i < end, bytes[i] == UInt8(ascii: " ") { i += 1 }
+        // A comment needs a space before it (`steps:#` is a different key).
+        return i == end || (bytes[i] == UInt8(ascii: "#") && i > start + 6) || (bytes[i] == UInt8(ascii: "\r") && i + 1 == end)
+    }
+
+    static func starts(_ bytes: UnsafeBufferPointer<UInt8>, at start: Int, end: Int, with prefix: StaticString) -> Bool {
+        let count = prefix.utf8CodeUnitCount
+        guard end - start >= count else { return false }
+        let pointer = prefix.utf8Start
+        for i in 0..<count where bytes[start + i] != pointer[i] { return false }
+        return true
+    }
+}
