@@ -26,8 +26,8 @@ final class CommitQueue: @unchecked Sendable {
     /// Queued rows are committed here, off the tasks that saved them: they wait without holding a thread.
     private let committer = DispatchQueue(label: "aiv.cache-commits")
 
-    /// Called on the committing thread before each transaction, with its number of rows: tests
-    /// hold it there, as a slow disk would.
+    /// Called before each transaction, with its number of rows, on the thread that makes it (the
+    /// saving task's or the queue's): tests hold it there, as a slow disk would.
     private let beforeCommit: @Sendable (Int) -> Void
 
     init(store: Store, insert: String, beforeCommit: @escaping @Sendable (Int) -> Void = { _ in }) {

@@ -11,10 +11,12 @@ import Foundation
 /// This is safe only where such a line really starts an item, which a line scan cannot know (a
 /// quoted string may run over several lines). The cut is therefore checked by what the parts give
 /// (`YAMLReader.readSplit`): any part that reports anything, defines an anchor, or does not have
-/// the expected shape sends the whole file to the one-thread reader, so diagnostics always come
-/// from reading the file whole. Whatever spans a cut leaves the part before it unfinished (an
-/// unclosed quote or bracket), and a plain or block scalar ends at a line indented as little as an
-/// item of the list, in the whole file as in a part.
+/// the expected shape, and a rest of the file that does not read the `steps:` line found as its
+/// `steps` key (that line could sit inside a string or a bracket opened before it), send the whole
+/// file to the one-thread reader, so diagnostics always come from reading the file whole. Whatever
+/// spans a cut between items leaves the part before it unfinished (an unclosed quote or bracket),
+/// and a plain or block scalar ends at a line indented as little as an item of the list, in the
+/// whole file as in a part.
 struct StepsSplit {
     /// Byte ranges of the parts of the list, in order; each starts at the start of a line.
     var parts: [Range<Int>]
@@ -22,6 +24,8 @@ struct StepsSplit {
     var firstLines: [Int]
     /// The bytes the list takes (from its first item to the end of its last), blanked in the rest of the file.
     var list: Range<Int>
+    /// 0-based line of the `steps:` key: the rest of the file must read it as its key there.
+    var stepsLine: Int
 
     /// Cuts the list of `bytes` into at most `count` parts of similar size; nil when the file does
     /// not have the plain shape this needs (one `steps:` key at the start of a line with nothing
@@ -35,7 +39,12 @@ struct StepsSplit {
         var lineStart = 0, line = 0
         while lineStart < bytes.count {
             var lineEnd = lineStart
-            while lineEnd < bytes.count, bytes[lineEnd] != newline { lineEnd += 1 }
+            while lineEnd < bytes.count, bytes[lineEnd] != newline {
+                // Line breaks libyaml counts besides LF (a lone CR, NEL, LS, PS) would put the
+                // parts' line numbers out of step with the file's: such a file is read whole.
+                if Self.isOtherLineBreak(bytes, at: lineEnd) { return nil }
+                lineEnd += 1
+            }
             var column = 0
             while lineStart + column < lineEnd, bytes[lineStart + column] == space { column += 1 }
             let first = lineStart + column
@@ -80,7 +89,18 @@ struct StepsSplit {
         let parts = (0..<count).map { part in
             itemStarts[cuts[part]].offset..<(cuts[part + 1] < itemStarts.count ? itemStarts[cuts[part + 1]].offset : end)
         }
-        return StepsSplit(parts: parts, firstLines: cuts.dropLast().map { itemStarts[$0].line }, list: firstItem.offset..<end)
+        return StepsSplit(parts: parts, firstLines: cuts.dropLast().map { itemStarts[$0].line }, list: firstItem.offset..<end,
+                          stepsLine: stepsLine!)
+    }
+
+    /// A CR not followed by LF, or NEL (U+0085), LS (U+2028) or PS (U+2029) in UTF-8.
+    static func isOtherLineBreak(_ bytes: UnsafeBufferPointer<UInt8>, at i: Int) -> Bool {
+        switch bytes[i] {
+        case UInt8(ascii: "\r"): return i + 1 == bytes.count || bytes[i + 1] != UInt8(ascii: "\n")
+        case 0xC2: return i + 1 < bytes.count && bytes[i + 1] == 0x85
+        case 0xE2: return i + 2 < bytes.count && bytes[i + 1] == 0x80 && (bytes[i + 2] == 0xA8 || bytes[i + 2] == 0xA9)
+        default: return false
+        }
     }
 
     /// `steps:` with nothing after it but spaces and a comment.

@@ -42,7 +42,9 @@ public struct YAMLReader: Sendable {
             case .automatic: bytes.count / Self.bytesPerPart >= 2 ? min(bytes.count / Self.bytesPerPart, ProcessInfo.processInfo.activeProcessorCount) : 1
             case .parts(let count): count
             }
-            if parts >= 2, let split = StepsSplit.find(in: bytes, parts: parts), let value = readSplit(bytes, split, file: file.path) {
+            // libyaml's own nesting limit (1,000) is not shifted for the parts: near it, read whole.
+            if parts >= 2, depthLimit < 999, let split = StepsSplit.find(in: bytes, parts: parts),
+               let value = readSplit(bytes, split, file: file.path) {
                 return (value, Diagnostics())
             }
             return readWhole(bytes, file: file.path)
@@ -96,16 +98,21 @@ public struct YAMLReader: Sendable {
             slots[job] = Part(value: value, clean: composer.diagnostics.isEmpty && (job == 0 || composer.anchors.isEmpty),
                                 size: composer.rootSize)
         }
+        // The rest must read the `steps:` line the split found as its `steps` key: inside a string
+        // or a bracket opened before it, that line is not a key in the whole file either.
         guard results.allSatisfy(\.clean), let root = results[0].value, case .mapping(var entries) = root.content,
-              let stepsIndex = entries.firstIndex(where: { $0.key == "steps" }), entries[stepsIndex].value.content == .null else { return nil }
+              let stepsIndex = entries.firstIndex(where: { $0.key == "steps" }), entries[stepsIndex].value.content == .null,
+              entries[stepsIndex].keyLocation.line == split.stepsLine + 1, entries[stepsIndex].keyLocation.column == 1 else { return nil }
         var items: [SourceValue] = []
         var size = results[0].size - 1  // the blanked list read as a null
         for part in results.dropFirst() {
             guard let value = part.value, case .sequence(let partItems) = value.content else { return nil }
             items.append(contentsOf: partItems)
-            size += part.size - 1
+            let (sum, overflow) = size.addingReportingOverflow(part.size - 1)
+            guard !overflow else { return nil }
+            size = sum
         }
-        guard size + 1 <= valueBudget, let first = results[1].value else { return nil }
+        guard size < valueBudget, let first = results[1].value else { return nil }
         entries[stepsIndex].value = SourceValue(.sequence(items), at: first.location)
         return SourceValue(.mapping(entries), at: root.location, length: root.length)
     }

@@ -105,8 +105,9 @@ public protocol CacheStore: Sendable {
     func entry(forKey key: String) throws -> CacheEntry?
     /// The most recent entry for a step (and item) of a workflow, whatever its key: what a miss is explained against.
     func latestEntry(workflow: String, step: String, item: Int?) throws -> CacheEntry?
-    /// Saves an entry; returns once it is stored for good (a step reported finished must not lose
-    /// its result to a killed process). Concurrent saves may share one commit.
+    /// Saves an entry; returns once it is committed, so that it survives the process being killed
+    /// (a step reported finished must not lose its result that way). Concurrent saves may share
+    /// one commit.
     func save(_ entry: CacheEntry) async throws
     /// Reads ahead what a run of `workflow` will likely ask for; an optimization, which a store
     /// may skip. Entries saved afterwards through the same store must still be found; entries
