@@ -49,14 +49,12 @@ struct StepsSplit {
             while lineStart + column < lineEnd, bytes[lineStart + column] == space { column += 1 }
             let first = lineStart + column
             let isBlankOrComment = first == lineEnd || bytes[first] == hash || bytes[first] == UInt8(ascii: "\r")
-            if column == 0, !isBlankOrComment {
-                // Document markers and directives: one document, read whole.
-                if bytes[first] == UInt8(ascii: "%") || Self.starts(bytes, at: first, end: lineEnd, with: "---")
-                    || Self.starts(bytes, at: first, end: lineEnd, with: "...") {
-                    return nil
-                }
+            let text = bytes[first..<lineEnd]
+            // Document markers and directives: one document, read whole.
+            if column == 0, text.first == UInt8(ascii: "%") || text.starts(with: "---".utf8) || text.starts(with: "...".utf8) {
+                return nil
             }
-            if column == 0, !isBlankOrComment, Self.isStepsKey(bytes, from: first, to: lineEnd) {
+            if column == 0, Self.isStepsKey(text) {
                 guard stepsLine == nil else { return nil }  // a second `steps:`: the whole reading reports it
                 stepsLine = line
             } else if stepsLine != nil, listEnd == nil, !isBlankOrComment {
@@ -104,19 +102,11 @@ struct StepsSplit {
     }
 
     /// `steps:` with nothing after it but spaces and a comment.
-    static func isStepsKey(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int, to end: Int) -> Bool {
-        guard starts(bytes, at: start, end: end, with: "steps:") else { return false }
-        var i = start + 6
-        while i < end, bytes[i] == UInt8(ascii: " ") { i += 1 }
+    static func isStepsKey(_ line: Slice<UnsafeBufferPointer<UInt8>>) -> Bool {
+        guard line.starts(with: "steps:".utf8) else { return false }
+        let after = line.dropFirst(6)
+        let rest = after.drop { $0 == UInt8(ascii: " ") }
         // A comment needs a space before it (`steps:#` is a different key).
-        return i == end || (bytes[i] == UInt8(ascii: "#") && i > start + 6) || (bytes[i] == UInt8(ascii: "\r") && i + 1 == end)
-    }
-
-    static func starts(_ bytes: UnsafeBufferPointer<UInt8>, at start: Int, end: Int, with prefix: StaticString) -> Bool {
-        let count = prefix.utf8CodeUnitCount
-        guard end - start >= count else { return false }
-        let pointer = prefix.utf8Start
-        for i in 0..<count where bytes[start + i] != pointer[i] { return false }
-        return true
+        return rest.isEmpty || (rest.first == UInt8(ascii: "#") && rest.count < after.count) || rest.elementsEqual("\r".utf8)
     }
 }

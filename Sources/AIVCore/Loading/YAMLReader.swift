@@ -67,12 +67,12 @@ public struct YAMLReader: Sendable {
     /// reported from that reading).
     func readSplit(_ bytes: UnsafeBufferPointer<UInt8>, _ split: StepsSplit, file: String) -> SourceValue? {
         // The rest: the file without the list's bytes, but with its line ends, so lines keep their numbers.
-        var restBytes: [UInt8] = []
-        restBytes.reserveCapacity(bytes.count - split.list.count + 4096)
-        restBytes.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[..<split.list.lowerBound]))
-        for i in split.list where bytes[i] == UInt8(ascii: "\n") { restBytes.append(UInt8(ascii: "\n")) }
-        restBytes.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[split.list.upperBound...]))
-        let rest = restBytes
+        let rest: [UInt8] = {
+            var rest = Array(bytes[..<split.list.lowerBound])
+            for i in split.list where bytes[i] == UInt8(ascii: "\n") { rest.append(UInt8(ascii: "\n")) }
+            rest.append(contentsOf: bytes[split.list.upperBound...])
+            return rest
+        }()
 
         struct Part { var value: SourceValue?, clean = false, size = 0 }
         let results = UnsafeMutableBufferPointer<Part>.allocate(capacity: split.parts.count + 1)
