@@ -4,7 +4,7 @@ import CAllocator
 import Foundation
 
 /// Benchmarks of the engine, printed as tables; run in release:
-///     swift run -c release --static-swift-stdlib aiv-bench [validate | validate-loop <phase> | run [repeats] | obs-latency]
+///     swift run -c release --static-swift-stdlib aiv-bench [validate | validate-loop <phase> [runs] | run [repeats] | obs-latency]
 /// Each figure is measured on the machine it runs on; nothing here is a pass/fail test.
 @main
 enum Benchmarks {
@@ -15,7 +15,9 @@ enum Benchmarks {
         case "validate": try ValidateBenchmark.run()
         case "run": try await RunBenchmark.run(arguments: Array(CommandLine.arguments.dropFirst(2)))
         case "obs-latency": try await OBSLatencyBenchmark.run()
-        case "validate-loop": try ValidateBenchmark.loop(phase: CommandLine.arguments.dropFirst(2).first ?? "all")
+        case "validate-loop":
+            let arguments = CommandLine.arguments.dropFirst(2)
+            try ValidateBenchmark.loop(phase: arguments.first ?? "all", runs: arguments.dropFirst().first.flatMap { Int($0) })
         default:
             FileHandle.standardError.write(Data("unknown benchmark '\(which)'; benchmarks: validate, validate-loop, run, obs-latency\n".utf8))
             exit(64)
@@ -81,7 +83,9 @@ enum ValidateBenchmark {
 
     /// One phase on the 1,000-step workflow, repeated for about five seconds, for a profiler
     /// (`perf record -g aiv-bench validate-loop check`): phases are parse, load, check, compile, all.
-    static func loop(phase: String) throws {
+    /// With a number of runs it repeats exactly that often instead, so an instruction counter
+    /// (`valgrind --tool=callgrind`) compares two builds where wall time on a busy machine cannot.
+    static func loop(phase: String, runs fixedRuns: Int? = nil) throws {
         let directory = NSTemporaryDirectory() + "aiv-bench-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -104,7 +108,7 @@ enum ValidateBenchmark {
         }
         let end = DispatchTime.now().uptimeNanoseconds + 5_000_000_000
         var runs = 0
-        while DispatchTime.now().uptimeNanoseconds < end {
+        while fixedRuns.map({ runs < $0 }) ?? (DispatchTime.now().uptimeNanoseconds < end) {
             body()
             runs += 1
         }

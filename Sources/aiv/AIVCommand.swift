@@ -64,6 +64,14 @@ enum DiagnosticOutput {
     }
 }
 
+/// What was asked for is not there (a run id that matches no run…): ArgumentParser prints the
+/// message as an error and exits with 1, without the usage text a `ValidationError` (a mistake in
+/// the command line itself, exit 64) brings.
+struct CommandFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
 /// Exit code 2: the workflow or its inputs are invalid.
 extension ExitCode {
     static let invalid = ExitCode(2)

@@ -39,7 +39,7 @@ struct RunsCommand: ParsableCommand {
 
         func run() throws {
             guard let found = try RunHistory(store: try state.openStore()).run(id) else {
-                throw ValidationError("no single run matches '\(id)'; 'aiv runs' lists them")
+                throw CommandFailure("no single run matches '\(id)'; 'aiv runs' lists them")
             }
             print("Run \(found.run.id): workflow '\(found.run.workflow)' (\(found.file)), \(found.run.status), started \(List.date(found.run.startedAt))"
                   + (found.run.duration.map { ", took \(SummaryTable.format($0))" } ?? ""))
@@ -69,16 +69,16 @@ struct RunsCommand: ParsableCommand {
 
         func run() throws {
             guard let found = try RunHistory(store: try state.openStore()).run(id) else {
-                throw ValidationError("no single run matches '\(id)'; 'aiv runs' lists them")
+                throw CommandFailure("no single run matches '\(id)'; 'aiv runs' lists them")
             }
             guard found.steps.contains(where: { $0.step == step }) else {
-                throw ValidationError("run \(found.run.id) has no step '\(step)'\(Suggestions.didYouMean(step, in: found.steps.map(\.step)))")
+                throw CommandFailure("run \(found.run.id) has no step '\(step)'\(Suggestions.didYouMean(step, in: found.steps.map(\.step)))")
             }
             // Runs recorded before logs were kept in the history (no step has one) left them in the run folder.
             let recordedBefore = found.steps.allSatisfy { $0.log == nil }
             let legacy = recordedBefore ? try? String(contentsOfFile: RunFolder(path: found.folder).legacyLogPath(step: step), encoding: .utf8) : nil
             guard let text = found.steps.first(where: { $0.step == step })?.log ?? legacy else {
-                throw ValidationError("no log for step '\(step)' in run \(found.run.id): the step did not start")
+                throw CommandFailure("no log for step '\(step)' in run \(found.run.id): the step did not start")
             }
             print(text, terminator: "")
         }
@@ -112,7 +112,7 @@ struct CacheCommand: ParsableCommand {
 
         func run() throws {
             let cache = SQLiteCacheStore(store: try state.openStore())
-            let removed = try cache.clear(workflow: workflow)
+            let removed = try cache.clear(workflow: workflow.map(CacheEntry.workflowIdentity))
             let (_, files) = try cache.collectGarbage(blobs: state.blobs, keep: .max, minimumAge: 0)
             print("Removed \(removed) cached result\(removed == 1 ? "" : "s") and \(files) stored file\(files == 1 ? "" : "s").")
         }
@@ -121,10 +121,14 @@ struct CacheCommand: ParsableCommand {
     struct Collect: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "gc", abstract: "Keep the newest result of each step and item; delete the rest and unreferenced files.")
         @OptionGroup var state: StateOptions
-        @Option(help: "Results to keep per step and item.") var keep = 1
+        @Option(help: "Results to keep per step and item (1 or more; `aiv cache clear` removes them all).") var keep = 1
+
+        func validate() throws {
+            if keep < 1 { throw ValidationError("--keep must be 1 or more; 'aiv cache clear' removes every result") }
+        }
 
         func run() throws {
-            let (entries, files) = try SQLiteCacheStore(store: try state.openStore()).collectGarbage(blobs: state.blobs, keep: max(1, keep))
+            let (entries, files) = try SQLiteCacheStore(store: try state.openStore()).collectGarbage(blobs: state.blobs, keep: keep)
             print("Removed \(entries) older result\(entries == 1 ? "" : "s") and \(files) unreferenced file\(files == 1 ? "" : "s").")
         }
     }

@@ -49,6 +49,18 @@ import Testing
         ("inputs", JSONValue.object(ExpressionEvaluatorTests.scope.inputs)),
     ]
 
+    @Test func variablesThatLookLikeSecretsAreNotInEnvHoweverTheNameIsReached() throws {
+        var scope = Self.scope
+        scope.env = ["HOME": "/home/ada", "MY_API_KEY": "k-123", "NOTION_TOKEN": "t-456"]
+        // A name computed while running, the whole object, and a member written out all miss it.
+        for source in ["env[format('MY_API_{0}', 'KEY')]", "env.NOTION_TOKEN", "env['NOTION_TOKEN'] || 'none'", "toJSON(env)", "length(env)"] {
+            let text = try evaluate(source, in: scope).interpolationText
+            #expect(!text.contains("k-123") && !text.contains("t-456"), "\(source) gave \(text)")
+        }
+        #expect(try evaluate("toJSON(env)", in: scope) == #"{"HOME":"/home/ada"}"#)
+        #expect(try evaluate("env.HOME", in: scope) == "/home/ada")
+    }
+
     @Test(arguments: ExpressionEvaluatorTests.pathCases)
     func readsPaths(source: String, expected: JSONValue) throws {
         #expect(try evaluate(source) == expected)

@@ -54,6 +54,15 @@ import Testing
         #expect(outputs["text"] == "Tom & Jerry's <b>\"best\"</b> > 1 | Tom & Jerry's <b>\"best\"</b> > 1 | Tom & Jerry's <b>\"best\"</b> > 1\n")
     }
 
+    @Test func listsAndMappingsWrittenOutAreCanonicalJSONSoTheSameValuesRenderTheSameText() async throws {
+        let values: JSONValue = ["items": [1, "two", ["k": "v"]], "obj": ["e": 5, "a": [1, 2], "b": .null, "d": 4, "c": 3]]
+        let outputs = try await render("L={{items}} O={{obj}} {{#items}}[{{.}}]{{/items}} {{obj.a}} {{#obj}}{{c}}{{/obj}} {{count(items)}}", values)
+        #expect(outputs["text"] == #"L=[1,"two",{"k":"v"}] O={"a":[1,2],"b":null,"c":3,"d":4,"e":5} [1][two][{"k":"v"}] [1,2] 3 3"#)
+        // Sections over an empty list or mapping behave as before: an empty list is false.
+        let empty = try await render("{{^items}}none{{/items}}{{#items}}x{{/items}}", ["items": []])
+        #expect(empty["text"] == "none")
+    }
+
     @Test func textInsideSectionsIsNotEscapedEither() async throws {
         let outputs = try await render("{{#items}}{{name}};{{/items}}", ["items": [["name": "a&b"], ["name": "<c>"]]])
         #expect(outputs["text"] == "a&b;<c>;")

@@ -1,5 +1,5 @@
 import AIVCore
-import AIVSteps
+@testable import AIVSteps
 import Foundation
 import Testing
 
@@ -308,6 +308,43 @@ import Testing
             ["index": 1, "start": 3.0, "end": 4.0, "speaker": "Chat Person", "text": "Hi <3\nsecond line"],
             ["index": 2, "start": 60.0, "end": 61.0, "speaker": nil, "text": "karaoke words"],
         ])
+    }
+
+    @Test func aWebVTTCueEndsAtTheNextTimingLineEvenWithoutABlankLine() async throws {
+        let outputs = try await load("t.vtt", "WEBVTT\n\n00:01.000 --> 00:02.000\nA\n00:03.000 --> 00:04.000\nB\n")
+        #expect(timedTexts(outputs) == ["0 1-2 A", "1 3-4 B"])
+    }
+
+    /// A transcript long enough that reading it takes a while: a cancelled step (its timeout, a
+    /// failed sibling) stops reading instead of going on to the end before it can be reported.
+    @Test(arguments: ["srt", "vtt", "json"])
+    func readingALongTranscriptStopsWhenTheStepIsCancelled(format: String) async throws {
+        let cues = 5_000
+        let text: String
+        switch format {
+        case "srt": text = (1...cues).map { "\($0)\n00:00:01,000 --> 00:00:02,000\nline \($0)\n" }.joined(separator: "\n")
+        case "vtt": text = "WEBVTT\n\n" + (1...cues).map { "00:01.000 --> 00:02.000\nline \($0)\n" }.joined(separator: "\n")
+        default: text = "[" + (1...cues).map { #"{"start": 1, "end": 2, "text": "line \#($0)"}"# }.joined(separator: ",") + "]"
+        }
+        func parse() throws(TranscriptProblem) -> [TranscriptSegment] {
+            switch format {
+            case "srt": try SubRipParser.parse(text)
+            case "vtt": try WebVTTParser.parse(text)
+            default: try JSONTranscriptParser.parse(text)
+            }
+        }
+        // Whole when not cancelled…
+        #expect(try parse().count == cues)
+        // …and stopped, with the cancellation rather than a problem of the file, when cancelled.
+        let cancelled = await Task {
+            withUnsafeCurrentTask { $0?.cancel() }
+            do throws(TranscriptProblem) {
+                return "read \(try parse().count) segments"
+            } catch {
+                return error == .cancelled ? "cancelled" : "\(error)"
+            }
+        }.value
+        #expect(cancelled == "cancelled")
     }
 
     // MARK: JSON

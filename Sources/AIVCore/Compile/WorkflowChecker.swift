@@ -83,6 +83,7 @@ struct CheckRun {
         self.workflow = workflow
         self.source = source
         var steps: [String: TypeScope.StepInfo] = [:]
+        steps.reserveCapacity(workflow.steps.count)
         for step in workflow.steps {
             guard let kind = registry.position(ofKind: step.kind) else { continue }
             let outputs = registry.kinds[kind].outputs
@@ -91,6 +92,11 @@ struct CheckRun {
         }
         let inputs = Dictionary(workflow.inputs.map { ($0.name, $0.type.schema) }, uniquingKeysWith: { first, _ in first })
         baseScope = TypeScope(inputs: inputs, steps: steps)
+        // About one entry per step in each: room made once rather than by growing and rehashing.
+        dependencies.reserveCapacity(workflow.steps.count)
+        referenceSites.reserveCapacity(workflow.steps.count)
+        templatesByText.reserveCapacity(workflow.steps.count)
+        parsedExpressions.reserveCapacity(workflow.steps.count)
     }
 
     // MARK: Services
@@ -469,9 +475,13 @@ struct CheckRun {
     /// Adds an edge unless there is one already; returns whether it was added.
     @discardableResult
     mutating func addDependency(of step: String, on other: String, reason: Dependency.Reason, at location: SourceLocation) -> Bool {
-        if dependencies[step, default: []].contains(where: { $0.step == other }) { return false }
-        dependencies[step, default: []].append(Dependency(step: other, reason: reason, location: location))
-        return true
+        // One lookup of the step's list, which is then changed where it is stored.
+        func append(to list: inout [Dependency]) -> Bool {
+            if list.contains(where: { $0.step == other }) { return false }
+            list.append(Dependency(step: other, reason: reason, location: location))
+            return true
+        }
+        return append(to: &dependencies[step, default: []])
     }
 
     mutating func report(_ error: ExpressionError, in value: SourceValue, offset: Int) {

@@ -97,9 +97,11 @@ public indirect enum Expression: Sendable, Hashable {
     }
 
     /// The span of the name in a `.member` node (the name is always last: `base.name`).
+    /// A name is ASCII (the lexer's rule), so its UTF-8 count is its count of characters, and
+    /// reading it costs nothing, where `count` walks the string's graphemes.
     var memberNameSpan: Span {
         guard case .member(_, let name, let span) = self else { return span }
-        return Span(offset: span.end - name.count, length: name.count)
+        return Span(offset: span.end - name.utf8.count, length: name.utf8.count)
     }
 }
 

@@ -112,7 +112,10 @@ private struct Evaluator {
         switch name {
         case "inputs": return .object(scope.inputs)
         case "steps": return .object(scope.steps.mapValues { .object(["outputs": $0]) })
-        case "env": return .object(scope.env.mapValues { .string($0) })
+        // Names that look like secrets are not there at all: the checker refuses `env.API_KEY`
+        // written out, and leaving them out here also covers a name computed while running
+        // (`env[format(…)]`) and `toJSON(env)`, so a key never reaches arguments, files or the cache.
+        case "env": return .object(Secrets.visibleEnvironment(scope.env))
         case "item":
             guard let item = scope.item else { throw ExpressionError(ExpressionMessage.forEachOnly(name), at: span) }
             return item

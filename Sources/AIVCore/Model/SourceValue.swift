@@ -1,6 +1,6 @@
 /// A value read from YAML that remembers where it was written, so every later check can point at it.
 public struct SourceValue: Sendable, Hashable {
-    public indirect enum Content: Sendable, Hashable {
+    public enum Content: Sendable, Hashable {
         case null
         case bool(Bool)
         case int(Int)

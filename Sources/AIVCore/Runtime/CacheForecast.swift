@@ -21,15 +21,17 @@ public struct CacheForecast: Sendable {
         // The files the cached steps would put back, as a run records them; the folder is never made.
         let folder = RunFolder(path: "/nonexistent/aiv-plan")
         let digests = FileDigestCache()
+        let workflow = CacheEntry.workflowIdentity(plan.file)
         for step in plan.steps {
-            verdicts[step.id] = Self.judge(step, plan: plan, registry: registry, cache: cache, blobs: blobs, now: now, environment: environment,
+            verdicts[step.id] = Self.judge(step, plan: plan, workflow: workflow, registry: registry, cache: cache, blobs: blobs, now: now,
+                                           environment: environment,
                                            workflowDirectory: workflowDirectory, digests: digests, outputs: &outputs, folder: folder,
                                            verdicts: verdicts)
         }
         self.verdicts = verdicts
     }
 
-    static func judge(_ step: PlannedStep, plan: ExecutionPlan, registry: StepRegistry, cache: any CacheStore, blobs: BlobStore?, now: Date,
+    static func judge(_ step: PlannedStep, plan: ExecutionPlan, workflow: String, registry: StepRegistry, cache: any CacheStore, blobs: BlobStore?, now: Date,
                       environment: [String: String],
                       workflowDirectory: String, digests: FileDigestCache, outputs: inout [String: JSONValue],
                       folder: RunFolder, verdicts: [String: Verdict]) -> Verdict {
@@ -72,7 +74,7 @@ public struct CacheForecast: Sendable {
                 files += entry.files
                 continue
             }
-            reasons.append(components.missReason(in: cache, found: found, workflow: plan.file, step: step, item: itemScope.index, now: now))
+            reasons.append(components.missReason(in: cache, found: found, workflow: workflow, step: step, item: itemScope.index, now: now))
         }
         let reason = Array(Set(reasons)).sorted().prefix(3).joined(separator: "; ")
         if hits.count == items.count {

@@ -40,6 +40,7 @@ public struct CacheEntry: Sendable, Codable, Equatable {
     }
 
     public var key: String
+    /// The workflow file as `CacheEntry.workflowIdentity` gives it.
     public var workflow: String
     public var step: String
     public var item: Int?
@@ -198,5 +199,17 @@ public struct BlobStore: Sendable {
 
     public func remove(_ digest: String) {
         try? FileManager.default.removeItem(atPath: blobPath(digest))
+    }
+}
+
+extension CacheEntry {
+    /// The workflow file as the cache knows it: its real path (absolute, symbolic links followed),
+    /// so `wf.yaml`, `./wf.yaml` and the full path are one workflow to "why it ran", `cache clear`
+    /// and `cache gc`, and two projects' `wf.yaml` sharing a state folder are two. The path as
+    /// given when the file cannot be resolved (it no longer exists).
+    public static func workflowIdentity(_ file: String) -> String {
+        guard let resolved = realpath(file, nil) else { return file }
+        defer { free(resolved) }
+        return String(cString: resolved)
     }
 }

@@ -84,7 +84,7 @@ extension Runner {
         } catch {
             log.append("\(prefix)could not restore the cached result: \(error)")
         }
-        return .miss(components.missReason(in: cache, found: found, workflow: context.plan.file, step: step, item: index, now: environment.now()))
+        return .miss(components.missReason(in: cache, found: found, workflow: context.cachedWorkflow, step: step, item: index, now: environment.now()))
     }
 
     /// The part of an invocation done holding a slot: the attempts, and the cache entry to save
@@ -189,7 +189,7 @@ extension Runner {
                 files.append(file)
                 context.folder.written.record(path, digest: file.digest)
             }
-            return CacheEntry(key: key, workflow: context.plan.file, step: step.id, item: index, outputs: result.outputs,
+            return CacheEntry(key: key, workflow: context.cachedWorkflow, step: step.id, item: index, outputs: result.outputs,
                               files: files, components: components, createdAt: environment.now(), runID: context.runID,
                               duration: duration)
         } catch {

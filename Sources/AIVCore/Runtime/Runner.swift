@@ -54,6 +54,8 @@ public struct Runner: Sendable {
     /// Everything one run shares between its steps.
     struct RunContext: Sendable {
         var plan: ExecutionPlan
+        /// `CacheEntry.workflowIdentity` of the plan's file, worked out once.
+        var cachedWorkflow: String
         var runID: String
         var folder: RunFolder
         var workflowDirectory: String
@@ -71,11 +73,11 @@ public struct Runner: Sendable {
     public func run(_ plan: ExecutionPlan, runID: String, folder: RunFolder, workflowDirectory: String) async -> RunReport {
         let started = environment.now()
         try? FileManager.default.createDirectory(atPath: folder.path, withIntermediateDirectories: true)
-        let context = RunContext(plan: plan, runID: runID, folder: folder, workflowDirectory: workflowDirectory,
+        let context = RunContext(plan: plan, cachedWorkflow: CacheEntry.workflowIdentity(plan.file), runID: runID, folder: folder, workflowDirectory: workflowDirectory,
                                  slots: Slots(limit: environment.maxParallel), digests: FileDigestCache(),
                                  record: RunRecord(folder: folder, now: environment.now))
         // A failed read-ahead only means the cache is asked step by step.
-        if environment.readsCache { try? environment.cache?.prefetch(workflow: plan.file) }
+        if environment.readsCache { try? environment.cache?.prefetch(workflow: context.cachedWorkflow) }
         environment.observer.handle(.runStarted(runID: runID, workflow: plan.workflow, file: plan.file, folder: folder.path,
                                                 steps: plan.steps.map { ($0.id, $0.kind) }, inputs: plan.inputs, startedAt: started))
         var progress = Dictionary(uniqueKeysWithValues: plan.steps.map { ($0.id, Progress.pending) })

@@ -22,6 +22,13 @@ public struct Secrets: Sendable {
         return ["KEY", "TOKEN", "SECRET", "PASSWORD", "PASSWD", "CREDENTIAL", "AUTH"].contains { upper.contains($0) }
     }
 
+    /// The environment as expressions see it: without the variables whose names look like secrets'.
+    static func visibleEnvironment(_ environment: [String: String]) -> [String: JSONValue] {
+        var visible: [String: JSONValue] = [:]
+        for (name, value) in environment where !looksSecret(name) { visible[name] = .string(value) }
+        return visible
+    }
+
     /// The secrets of the environment, and of a `.env` file when one is given and exists; the
     /// environment wins over the file. A malformed line is an error naming the file and line.
     public static func load(environment: [String: String], dotEnv path: String? = nil) throws(Diagnostic) -> Secrets {

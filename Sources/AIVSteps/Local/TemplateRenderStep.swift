@@ -122,9 +122,13 @@ public struct TemplateRenderStep: Step {
     }
 }
 
-/// `JSONValue`s as swift-mustache renders them: mappings as dictionaries, lists as arrays (which
-/// sections iterate), booleans as `Bool` (which sections test), null as `NSNull` (renders
-/// nothing, false in sections), numbers as `Int` when whole, so `3` is never written `3.0`.
+/// `JSONValue`s as swift-mustache renders them: mappings as parents (whose keys sections and
+/// dotted names read), lists as sequences (which sections iterate), booleans as `Bool` (which
+/// sections test), null as `NSNull` (renders nothing, false in sections), numbers as `Int` when
+/// whole, so `3` is never written `3.0`. A list or mapping written out as a variable (`{{items}}`)
+/// is its canonical JSON, as in an expression's interpolation: swift-mustache would otherwise print
+/// Swift's debug text, with a dictionary's keys in a different order in every process, and the
+/// same values would render a different text each run.
 enum MustacheValue {
     static func make(_ value: JSONValue) -> Any {
         switch value {
@@ -134,8 +138,28 @@ enum MustacheValue {
         case .double(let d) where d.isFinite && d == d.rounded() && abs(d) < 1e15: Int(d)
         case .double(let d): d
         case .string(let s): s
-        case .array(let items): items.map(make)
-        case .object(let members): members.mapValues(make)
+        case .array(let items): List(items: items.map(make), json: value)
+        case .object(let members): Mapping(members: members.mapValues(make), json: value)
         }
+    }
+
+    /// Sections, and swift-mustache's transforms (`{{count(items)}}`, `{{first(items)}}`…), see the items.
+    struct List: MustacheSequence, MustacheCustomRenderable, MustacheTransformable {
+        var items: [Any]
+        var json: JSONValue
+        func makeIterator() -> IndexingIterator<[Any]> { items.makeIterator() }
+        func transform(_ name: String) -> Any? { items.transform(name) }
+        var renderText: String { json.canonicalJSON }
+        var isNull: Bool { false }
+    }
+
+    /// Names and transforms see the members.
+    struct Mapping: MustacheParent, MustacheCustomRenderable, MustacheTransformable {
+        var members: [String: Any]
+        var json: JSONValue
+        func child(named name: String) -> Any? { members[name] }
+        func transform(_ name: String) -> Any? { members.transform(name) }
+        var renderText: String { json.canonicalJSON }
+        var isNull: Bool { false }
     }
 }

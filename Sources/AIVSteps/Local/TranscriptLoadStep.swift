@@ -116,6 +116,7 @@ public struct TranscriptLoadStep: Step {
             case .json: parsed = try JSONTranscriptParser.parse(text)
             }
         } catch {
+            if error == .cancelled { throw CancellationError() }
             throw StepError("\(path):\(error.line): \(error.message)")
         }
         return parsed

@@ -26,7 +26,9 @@ enum JSONTranscriptParser {
         }
         var segments: [TranscriptSegment] = []
         segments.reserveCapacity(list.count)
+        var passes = 0
         for (i, item) in list.enumerated() {
+            try TranscriptProblem.stopIfCancelled(&passes)
             guard case .object(let members) = item.content else {
                 throw TranscriptProblem(line: item.line, "segment \(i) must be an object with start, end and text, got \(item.kind)")
             }

@@ -19,7 +19,9 @@ enum SubRipParser {
         }
         func isTiming(_ k: Int) -> Bool { k < lines.count && CueTime.parseTiming(lines[k].text) != nil }
 
+        var passes = 0
         while i < lines.count {
+            try TranscriptProblem.stopIfCancelled(&passes)
             if isBlank(i) { i += 1; continue }
             // The cue number (optional: some writers leave it out).
             if isCueNumber(i), !lines[i].text.contains("-->") {

@@ -41,6 +41,17 @@ struct TranscriptProblem: Error, Equatable {
         self.line = line
         self.message = message
     }
+
+    /// Not a problem of the file: the step was cancelled (a timeout, a failed sibling) while a
+    /// long transcript was being read, and stops rather than reading on to the end.
+    static let cancelled = TranscriptProblem(line: 0, "cancelled")
+
+    /// Throws `cancelled` when the task is, looking every 1,024th time it is asked (`passes`
+    /// counts the times), so a parser's loop pays next to nothing for it.
+    static func stopIfCancelled(_ passes: inout Int) throws(TranscriptProblem) {
+        passes &+= 1
+        if passes & 1023 == 0, Task.isCancelled { throw cancelled }
+    }
 }
 
 /// The lines of a text, numbered from 1, with `\n`, `\r\n` or `\r` as the break and a leading

@@ -1,6 +1,6 @@
 /// Reads WebVTT (.vtt): a `WEBVTT` header, then blocks separated by blank lines. A cue block is
 /// an optional identifier line, a timing line (`00:01.000 --> 00:04.000`, hours optional, cue
-/// settings after the end time ignored) and text lines. NOTE, STYLE and REGION blocks are
+/// settings after the end time ignored) and text lines, up to a blank line or the next timing line. NOTE, STYLE and REGION blocks are
 /// skipped. A `<v Name>` voice tag gives the segment's speaker; tags and time tags are removed
 /// and character references (`&amp;`) decoded.
 enum WebVTTParser {
@@ -19,7 +19,9 @@ enum WebVTTParser {
         // The header runs to the first blank line.
         while i < lines.count, !isBlank(i) { i += 1 }
 
+        var passes = 0
         while i < lines.count {
+            try TranscriptProblem.stopIfCancelled(&passes)
             if isBlank(i) { i += 1; continue }
             let blockStart = lines[i].text
             if isBlock(blockStart, named: "NOTE") || isBlock(blockStart, named: "STYLE") || isBlock(blockStart, named: "REGION") {
@@ -36,7 +38,9 @@ enum WebVTTParser {
             let (start, end) = try CueTime.timing(of: lines[i], example: timingExample)
             i += 1
             var textLines: [Substring] = []
-            while i < lines.count, !isBlank(i) {
+            // Cue text never holds "-->": a line with it starts the next cue even without the
+            // blank line before it (as WebVTT's own parsing rules read it).
+            while i < lines.count, !isBlank(i), !lines[i].text.contains("-->") {
                 textLines.append(lines[i].text)
                 i += 1
             }
