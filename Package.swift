@@ -20,6 +20,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/swift-websocket", from: "1.6.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         // Model, loading, expressions, compiling and the runtime: no network, no SQLite.
@@ -51,13 +52,21 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // The network for service steps: AsyncHTTPClient (see HTTPClientTransport for why not URLSession).
+        .target(name: "AIVNetwork", dependencies: [
+            "AIVCore",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+        ]),
         // SQLite (GRDB): the step cache, run history.
         .target(name: "AIVStore", dependencies: ["AIVCore", .product(name: "GRDB", package: "GRDB.swift")]),
         // The thin command-line interface.
         // Allocator settings for the command-line process (glibc's mallopt, which Swift cannot import).
         .target(name: "CAllocator"),
         .executableTarget(name: "aiv", dependencies: [
-            "AIVCore", "AIVSteps", "AIVStore", "CAllocator",
+            "AIVCore", "AIVSteps", "AIVStore", "AIVNetwork", "CAllocator",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -74,10 +83,10 @@ let package = Package(
         ], path: "Tests/Support"),
         .testTarget(name: "AIVCoreTests", dependencies: ["AIVCore", "AIVSteps", "AIVTestSupport"]),
         .testTarget(name: "AIVRuntimeTests", dependencies: [
-            "AIVCore", "AIVSteps", "AIVStore", "AIVTestSupport",
+            "AIVCore", "AIVSteps", "AIVStore", "AIVNetwork", "AIVTestSupport",
             .product(name: "Clocks", package: "swift-clocks"),
         ]),
-        .testTarget(name: "AIVStepsTests", dependencies: ["AIVCore", "AIVSteps", "AIVOBS", "AIVTestSupport"]),
+        .testTarget(name: "AIVStepsTests", dependencies: ["AIVCore", "AIVSteps", "AIVOBS", "AIVNetwork", "AIVTestSupport"]),
         .testTarget(name: "aivTests", dependencies: ["aiv", "AIVStore", "AIVCore", "AIVOBS", "AIVTestSupport"]),
     ]
 )

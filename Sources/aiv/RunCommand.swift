@@ -1,4 +1,5 @@
 import AIVCore
+import AIVNetwork
 import AIVSteps
 import AIVStore
 import ArgumentParser
@@ -73,7 +74,8 @@ struct RunCommand: AsyncParsableCommand {
         let runID = RunIdentifier.make()
         // Absolute, so the thousands of file operations of a run do not each ask for the current folder.
         let cwd = FileManager.default.currentDirectoryPath
-        let folder = RunFolder(path: Paths.resolve(runDirectory ?? "\(state.stateDirectory)/runs/\(runID)", relativeTo: cwd))
+        let folder = RunFolder(path: Paths.resolve(runDirectory ?? "\(state.stateDirectory)/runs/\(runID)", relativeTo: cwd),
+                               stateFolder: state.absoluteState)
         try FileManager.default.createDirectory(atPath: folder.path, withIntermediateDirectories: true)
         let display: any RunObserver & ProgressDisplay
         if json {
@@ -100,7 +102,7 @@ struct RunCommand: AsyncParsableCommand {
                 throw ExitCode.invalid
             }
         } else {
-            transport = URLSessionTransport()
+            transport = HTTPClientTransport()
         }
         let recorder = record ? FixtureRecorder(folder: fixtureFolder, workflow: (workflow.file as NSString).lastPathComponent) : nil
         let services = ServiceHub(

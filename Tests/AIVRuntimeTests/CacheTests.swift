@@ -226,6 +226,22 @@ import Testing
         #expect(throws: StepError(message)) { try RunFolder(path: directory.path).resolve(path) }
     }
 
+    /// `--run-dir .` puts aiv's own state folder inside the run folder: steps cannot write there.
+    @Test func refusesPathsIntoTheStateFolderWhenTheRunFolderHoldsIt() throws {
+        let directory = TemporaryFolder()
+        let folder = RunFolder(path: directory.path, stateFolder: directory.path + "/.aiv")
+        #expect(throws: StepError("output path '.aiv/aiv.sqlite' is inside aiv's state folder '.aiv/' (its database and cache)")) {
+            try folder.resolve(".aiv/aiv.sqlite")
+        }
+        #expect(throws: StepError("output path './.AIV/cache/x' is inside aiv's state folder '.aiv/' (its database and cache)")) {
+            try folder.resolve("./.AIV/cache/x")
+        }
+        #expect(try folder.resolve(".aivx/a.txt") == directory.path + "/.aivx/a.txt")
+        // The default layout, runs inside the state folder, reserves nothing in the run folder.
+        #expect(try RunFolder(path: directory.path + "/.aiv/runs/1", stateFolder: directory.path + "/.aiv").resolve("a.txt")
+                == directory.path + "/.aiv/runs/1/a.txt")
+    }
+
     @Test func refusesASymbolicLinkThatLeadsOut() throws {
         let directory = TemporaryFolder()
         let outside = TemporaryFolder()

@@ -1,4 +1,5 @@
 import AIVCore
+import AIVNetwork
 import AIVSteps
 import AIVTestSupport
 import Foundation
@@ -39,7 +40,7 @@ import Testing
         let output = Frontend(registry: .builtin).plan(path: path)
         let plan = try #require(output.plan, "\(output.diagnostics)")
         let secrets = Secrets(["GEMINI_API_KEY": gemini.apiKey])
-        let hub = ServiceHub(mode: .live, transport: URLSessionTransport(), services: BuiltinServices.http,
+        let hub = ServiceHub(mode: .live, transport: HTTPClientTransport(), services: BuiltinServices.http,
                              settings: plan.services, environment: ["GEMINI_BASE_URL": gemini.baseURL], secrets: secrets,
                              report: { observer.handle(.serviceCall($0)) })
         let environment = RunEnvironment(steps: BuiltinSteps.byName, registry: .builtin, cache: cache, observer: observer,

@@ -1,4 +1,5 @@
 import AIVCore
+import AIVNetwork
 import AIVSteps
 import AIVTestSupport
 import Foundation
@@ -28,7 +29,7 @@ final class GeminiHarness: @unchecked Sendable {
         var context = steps.context
         let secrets = Secrets(key.map { ["GEMINI_API_KEY": $0] } ?? [:])
         context.secrets = secrets
-        context.services = ServiceHub(mode: .live, transport: URLSessionTransport(), services: BuiltinServices.http,
+        context.services = ServiceHub(mode: .live, transport: HTTPClientTransport(), services: BuiltinServices.http,
                                       settings: ["gemini": settings], secrets: secrets)
         return context
     }

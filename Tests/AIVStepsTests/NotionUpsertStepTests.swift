@@ -1,4 +1,5 @@
 import AIVCore
+import AIVNetwork
 import AIVSteps
 import AIVTestSupport
 import Foundation
@@ -32,7 +33,7 @@ final class NotionHarness: @unchecked Sendable {
         let secrets = Secrets(token.map { ["NOTION_TOKEN": $0] } ?? [:])
         context.secrets = secrets
         if hub == nil {
-            hub = ServiceHub(mode: .live, transport: URLSessionTransport(), services: BuiltinServices.http,
+            hub = ServiceHub(mode: .live, transport: HTTPClientTransport(), services: BuiltinServices.http,
                              settings: ["notion": ["base_url": .string(notion.baseURL), "version": .string(version),
                                                    "retry": ["attempts": 4, "delay": 0.01], "limits": ["requests_per_second": 200]]],
                              secrets: secrets, records: records)

@@ -1,4 +1,5 @@
 import AIVCore
+import AIVNetwork
 import AIVOBS
 import AIVTestSupport
 import Foundation
@@ -10,7 +11,7 @@ final class OBSHarness: @unchecked Sendable {
     let hub: ServiceHub
 
     init(url: String = RealOBS.url, password: String = RealOBS.password, mode: TransportMode = .live,
-         transport: any HTTPTransport = URLSessionTransport(), recorder: FixtureRecorder? = nil, settings: [String: JSONValue] = [:]) {
+         transport: any HTTPTransport = HTTPClientTransport(), recorder: FixtureRecorder? = nil, settings: [String: JSONValue] = [:]) {
         let obs = ["url": JSONValue.string(url), "connect_timeout": 5].merging(settings) { $1 }
         hub = ServiceHub(mode: mode, transport: transport, services: BuiltinServices.http, settings: ["obs": .object(obs)],
                          secrets: Secrets(["OBS_WEBSOCKET_PASSWORD": password]), recorder: recorder)

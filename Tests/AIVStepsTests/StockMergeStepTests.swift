@@ -1,4 +1,5 @@
 import AIVCore
+import AIVNetwork
 import AIVTestSupport
 import Foundation
 import Testing
@@ -6,7 +7,7 @@ import Testing
 
 @Suite struct StockMergeStepTests {
     let harness = StepHarness()
-    let hub = ServiceHub(mode: .live, transport: URLSessionTransport(), services: [:], settings: [:])
+    let hub = ServiceHub(mode: .live, transport: HTTPClientTransport(), services: [:], settings: [:])
 
     func merge(_ items: [JSONValue], source: JSONValue) async throws -> JSONValue {
         var context = harness.context

@@ -91,6 +91,32 @@ import Testing
         #expect(status("index") == "cached")
     }
 
+    /// `wf.yaml`, `./wf.yaml` and the full path are one workflow to "why it ran" and `cache clear`.
+    @Test func theCacheKnowsAWorkflowByItsRealPathHoweverItIsSpelled() async throws {
+        let workspace = try Workspace()
+        #expect(try await workspace.aiv(["run", "workflows/transcript-pack.yaml"]).status == 0)
+        let template = workspace.path + "/templates/reading-sheet.md.mustache"
+        let text = try String(contentsOfFile: template, encoding: .utf8)
+        try text.replacingOccurrences(of: "Watch along:", with: "Watch it here:").write(toFile: template, atomically: true, encoding: .utf8)
+        for spelling in ["./workflows/transcript-pack.yaml", workspace.path + "/workflows/../workflows/transcript-pack.yaml"] {
+            let plan = try await workspace.aiv(["plan", spelling])
+            #expect(plan.stdout.contains("runs: file '../templates/reading-sheet.md.mustache' changed"), "\(spelling): \(plan.stdout)")
+            #expect(!plan.stdout.contains("no earlier run"), "\(spelling): \(plan.stdout)")
+        }
+        let clear = try await workspace.aiv(["cache", "clear", "./workflows/transcript-pack.yaml"])
+        #expect(clear.status == 0)
+        #expect(clear.stdout.hasPrefix("Removed ") && !clear.stdout.hasPrefix("Removed 0 "), "\(clear.stdout)")
+        #expect(try await workspace.aiv(["cache", "ls"]).stdout.contains("The cache is empty."))
+    }
+
+    @Test func aRunIdThatMatchesNothingIsAnErrorWithoutTheUsageText() async throws {
+        let workspace = try Workspace()
+        let result = try await workspace.aiv(["runs", "show", "nope"])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("no single run matches 'nope'; 'aiv runs' lists them"), "\(result.stderr)")
+        #expect(!result.stderr.contains("USAGE") && !result.stderr.contains("Usage"), "\(result.stderr)")
+    }
+
     @Test func aFailingRunExitsWithOneAndNamesTheStep() async throws {
         let workspace = try Workspace()
         try "name: broken\nsteps:\n  - id: load\n    uses: transcript.load\n    with: {path: ../samples/stream-01/transcript.srt, window: 10s, overlap: 20s}\n"

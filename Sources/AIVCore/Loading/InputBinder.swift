@@ -90,7 +90,8 @@ public struct InputBinder: Sendable {
             return nil
         }
         if declaration.type == .file, let path = value.string {
-            return checkFile(Paths.resolve(path, relativeTo: base), declaration: declaration, workflow: workflow, at: value.location, diagnostics: &diagnostics)
+            return checkFile(Paths.resolve(path, relativeTo: base), writtenAbsolute: path.hasPrefix("/"), declaration: declaration, workflow: workflow,
+                             at: value.location, diagnostics: &diagnostics)
         }
         return value.json
     }
@@ -107,7 +108,8 @@ public struct InputBinder: Sendable {
                 if declaration.isRequired { diagnostics.error("input '\(name)' is required and cannot be empty", at: Self.commandLine) }
                 return declaration.isRequired ? nil : .null
             }
-            return checkFile(Paths.normalize(text), declaration: declaration, workflow: workflow, at: Self.commandLine, diagnostics: &diagnostics)
+            return checkFile(Paths.normalize(text), writtenAbsolute: text.hasPrefix("/"), declaration: declaration, workflow: workflow,
+                             at: Self.commandLine, diagnostics: &diagnostics)
         case .number:
             if let i = Int(text) { return .int(i) }
             if let d = Double(text), d.isFinite { return .double(d) }
@@ -132,8 +134,11 @@ public struct InputBinder: Sendable {
     }
 
     /// Checks a file input exists and binds it relative to the workflow's folder, the folder every
-    /// other path in the workflow is relative to. `path` is relative to the current folder.
-    func checkFile(_ path: String, declaration: InputDeclaration, workflow: Workflow, at location: SourceLocation,
+    /// other path in the workflow is relative to. `path` is relative to the current folder. A path
+    /// written relative stays relative however the workflow's own path was given (`wf.yaml` or its
+    /// full path), so the steps' arguments, and their cache keys, are the same; one written
+    /// absolute stays absolute.
+    func checkFile(_ path: String, writtenAbsolute: Bool, declaration: InputDeclaration, workflow: Workflow, at location: SourceLocation,
                    diagnostics: inout Diagnostics) -> JSONValue? {
         let absolute = path.hasPrefix("/") ? path : Paths.resolve(path, relativeTo: currentDirectory)
         if checkFilesExist {
@@ -147,7 +152,7 @@ public struct InputBinder: Sendable {
                 return nil
             }
         }
-        if path.hasPrefix("/") { return .string(path) }
+        if writtenAbsolute { return .string(path) }
         let workflowFolder = Paths.resolve(workflow.baseDirectory, relativeTo: currentDirectory)
         return .string(Paths.relative(from: workflowFolder, to: absolute))
     }

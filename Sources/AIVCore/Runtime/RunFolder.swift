@@ -9,9 +9,19 @@ public struct RunFolder: Sendable {
     public static let metadataFolder = "_aiv"
     /// The files this run's steps wrote or took back from the cache (relative paths).
     public let written = WrittenFiles()
+    /// A folder inside the run folder that steps must not write into either: aiv's state folder
+    /// (database, cache), when the run folder holds it (`--run-dir .`). Relative, case-folded.
+    let reserved: String?
 
-    public init(path: String) {
+    /// `stateFolder`: aiv's state folder, kept out of reach of the steps when it is inside `path`.
+    public init(path: String, stateFolder: String? = nil) {
         self.path = path
+        let root = Paths.normalize(path)
+        if let stateFolder = stateFolder.map(Paths.normalize), stateFolder.hasPrefix(root + "/") || stateFolder == root {
+            reserved = String(stateFolder.dropFirst(root.count)).drop { $0 == "/" }.lowercased()
+        } else {
+            reserved = nil
+        }
     }
 
     /// Where a step's input path points. A relative path names a file this run's steps wrote (an
@@ -34,6 +44,12 @@ public struct RunFolder: Sendable {
         let folded = normalized.lowercased()
         if folded == Self.metadataFolder || folded.hasPrefix(Self.metadataFolder + "/") {
             throw StepError("output path '\(relative)' is inside '\(Self.metadataFolder)/', which aiv keeps for itself")
+        }
+        if let reserved, reserved.isEmpty {
+            throw StepError("the run folder is aiv's state folder (its database and cache); give --run-dir another folder")
+        }
+        if let reserved, folded == reserved || folded.hasPrefix(reserved + "/") {
+            throw StepError("output path '\(relative)' is inside aiv's state folder '\(reserved)/' (its database and cache)")
         }
         let root = Paths.normalize(path)
         // Every part of the path below the folder that exists must be a real folder or file, not

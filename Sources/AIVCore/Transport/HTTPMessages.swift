@@ -63,7 +63,7 @@ public struct HTTPResponse: Sendable {
     public var isSuccess: Bool { (200..<300).contains(status) }
 }
 
-/// Carries requests: the network (`URLSessionTransport`) or recorded fixtures (`ReplayTransport`).
+/// Carries requests: the network (`HTTPClientTransport`, in AIVNetwork) or recorded fixtures (`ReplayTransport`).
 public protocol HTTPTransport: Sendable {
     func send(_ request: HTTPRequest) async throws -> HTTPResponse
 }

@@ -246,9 +246,9 @@ public struct ServiceClient: Sendable {
         }
     }
 
-    /// Runs the request, giving up when `request.timeout` passes. URLSession on Linux does not
-    /// always honour a request's `timeoutInterval` (a dropped keep-alive connection waits its own
-    /// 60 s), so the limit is kept here, and the request is cancelled when it is reached.
+    /// Runs the request, giving up when `request.timeout` passes. The limit is kept here rather
+    /// than left to each transport (URLSession on Linux let a dropped keep-alive connection wait
+    /// its own 60 s), and the request is cancelled when it is reached.
     static func withTimeout(_ request: HTTPRequest, clock: LimiterClock,
                             _ body: @escaping @Sendable () async throws -> HTTPResponse) async throws -> HTTPResponse {
         try await withThrowingTaskGroup(of: HTTPResponse?.self) { group in

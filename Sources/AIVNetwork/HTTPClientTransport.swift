@@ -1,0 +1,108 @@
+import AIVCore
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// The network: AsyncHTTPClient on SwiftNIO, which aiv already carries for OBS's WebSocket.
+///
+/// Not URLSession: on Linux its libcurl event loop spins while a request waits for its answer
+/// (`strace` of one request to a server taking 4 s: 3.2 s of system time and about 40,000 futex,
+/// epoll and poll calls, a whole core busy for nothing), and a Gemini generation can take
+/// minutes. Linking FoundationNetworking also made every aiv command load libcurl and the 30
+/// libraries behind it at start (6 ms, whatever the command).
+///
+/// One client for the process, made on the first request (a run of local steps never starts it)
+/// and never shut down, so connections to a service are reused across steps and runs in one
+/// process, and nothing has to be closed before exit.
+public struct HTTPClientTransport: HTTPTransport {
+    /// Bodies larger than this are refused rather than held in memory: the services answer with
+    /// JSON of kilobytes, so this only stops a runaway answer.
+    static let largestBody = 256 << 20
+
+    public init() {}
+
+    static let client: HTTPClient = {
+        var configuration = HTTPClient.Configuration(
+            redirectConfiguration: .follow(max: 5, allowCycles: false),
+            timeout: .init(connect: .seconds(10)))
+        // A refused connection (a wrong base_url, a server that is down) fails at once: the
+        // service client decides what to try again, and how soon.
+        configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 16
+        return HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: configuration)
+    }()
+
+    public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
+        var outgoing = HTTPClientRequest(url: request.url.absoluteString)
+        outgoing.method = HTTPMethod(rawValue: request.method)
+        for (name, value) in request.headers { outgoing.headers.add(name: name, value: value) }
+        switch request.body {
+        case .empty: break
+        case .data(let data): outgoing.body = .bytes(ByteBuffer(bytes: data))
+        case .file(let path): outgoing.body = try Self.streaming(path)
+        }
+        let timeout = TimeAmount.milliseconds(Int64((request.timeout ?? 300) * 1000))
+        do {
+            let response = try await Self.client.execute(outgoing, timeout: timeout)
+            let body = try await response.body.collect(upTo: Self.largestBody)
+            var headers: [String: String] = [:]
+            for header in response.headers {
+                let name = header.name.lowercased()
+                headers[name] = headers[name].map { "\($0), \(header.value)" } ?? header.value
+            }
+            return HTTPResponse(status: Int(response.status.code), headers: headers, body: Data(body.readableBytesView))
+        } catch {
+            if Task.isCancelled || (error as? HTTPClientError) == .cancelled || error is CancellationError { throw CancellationError() }
+            throw Self.describe(error, request: request)
+        }
+    }
+
+    /// A file's bytes, read a megabyte at a time as the request goes out: an upload of a
+    /// recording never sits in memory whole.
+    static func streaming(_ path: String) throws -> HTTPClientRequest.Body {
+        let handle: FileHandle
+        do {
+            handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: path))
+        } catch {
+            throw TransportError(.other, "cannot read \(path) to send it: \(error.localizedDescription)")
+        }
+        let size = try handle.seekToEnd()
+        try handle.seek(toOffset: 0)
+        let chunks = AsyncThrowingStream<ByteBuffer, any Error> {
+            guard let data = try handle.read(upToCount: 1 << 20), !data.isEmpty else {
+                try? handle.close()
+                return nil
+            }
+            return ByteBuffer(bytes: data)
+        }
+        return .stream(chunks, length: .known(Int64(size)))
+    }
+
+    /// The error in the terms the service client acts on: worth trying again or not.
+    static func describe(_ error: any Error, request: HTTPRequest) -> TransportError {
+        let target = "\(request.method) \(Redaction.displayURL(request.url))"
+        switch error {
+        case let error as HTTPClientError where [.deadlineExceeded, .readTimeout, .writeTimeout, .connectTimeout, .tlsHandshakeTimeout].contains(error):
+            return TransportError(.timedOut, "\(target): no answer within \(Durations.format(request.timeout ?? 300))")
+        case let error as HTTPClientError where [.remoteConnectionClosed, .bodyLengthMismatch, .uncleanShutdown].contains(error):
+            return TransportError(.connectionLost, "\(target): the connection was lost before the whole answer came (\(error))")
+        case is NIOConnectionError:
+            return TransportError(.cannotConnect, "\(target): cannot connect (\(error)); is the service's base_url right?")
+        case let error as IOError where [ECONNREFUSED, EHOSTUNREACH, ENETUNREACH].contains(error.errnoCode):
+            return TransportError(.cannotConnect, "\(target): cannot connect (\(error)); is the service's base_url right?")
+        case let error as IOError where [ECONNRESET, EPIPE].contains(error.errnoCode):
+            return TransportError(.connectionLost, "\(target): the connection was lost before the whole answer came (\(error))")
+        case let error as ChannelError:
+            if case .connectTimeout = error {
+                return TransportError(.timedOut, "\(target): no answer within \(Durations.format(request.timeout ?? 300))")
+            }
+            return TransportError(.connectionLost, "\(target): the connection was lost before the whole answer came (\(error))")
+        case is HTTPParserError:
+            return TransportError(.connectionLost, "\(target): the connection was lost before the whole answer came (\(error))")
+        default:
+            return TransportError(.other, "\(target): \(error)")
+        }
+    }
+}
