@@ -26,6 +26,21 @@ import Testing
         #expect(text.hasSuffix(" 1 | \tkey: value\n   | \t     ^~~~~\n"))
     }
 
+    /// A problem far along a very long line shows the stretch around it, not the whole line.
+    @Test func aLongLineIsShownAroundTheProblem() {
+        let line = "content: " + String(repeating: "a", count: 900) + "BAD" + String(repeating: "z", count: 900)
+        let file = SourceFile(path: "w.yaml", text: line + "\n")
+        var renderer = DiagnosticRenderer(files: [file])
+        let text = renderer.render(.error("e", at: SourceLocation(file: "w.yaml", line: 1, column: 910), length: 3))
+        let lines = text.split(separator: "\n")
+        #expect(lines[1].hasPrefix(" 1 | …aaa") && lines[1].hasSuffix("zzz…"))
+        #expect(lines[1].count == " 1 | ".count + 1 + DiagnosticRenderer.widestExcerpt + 1)
+        // The caret still sits under the problem.
+        let caret = lines[2].distance(from: lines[2].startIndex, to: lines[2].firstIndex(of: "^")!)
+        #expect(Array(lines[1])[caret..<caret + 3] == ["B", "A", "D"])
+        #expect(lines[2].hasSuffix("^~~"))
+    }
+
     @Test func colorsOnlyWhenAsked() {
         var plain = DiagnosticRenderer()
         var colored = DiagnosticRenderer(useColor: true)

@@ -56,6 +56,21 @@ import Testing
         #expect(file.body.hasPrefix("Find expressions"))
     }
 
+    /// A prompt saved with Windows line ends reads as the same prompt, at the same lines.
+    @Test func aFileWithCRLFLineEndsHasTheSameFrontMatterBodyAndProblems() throws {
+        let crlf = Self.analysis.replacingOccurrences(of: "\n", with: "\r\n")
+        #expect(parse(crlf).1 == ["28:1: error: prompt uses 'items', which its input schema does not declare"])
+        let fixed = crlf.replacingOccurrences(of: "{{#items}}{{japanese}}{{/items}}", with: "")
+        let (prompt, none) = parse(fixed)
+        #expect(none == [])
+        let file = try #require(prompt)
+        #expect(file.model == "gemini-2.0-flash")
+        #expect(file.declaredVariables?.map(\.name) == ["chunk", "audience"])
+        #expect(file.usedVariables.map(\.location.line) == [27, 7])
+        #expect(file.body.hasPrefix("Find expressions") && !file.body.contains("---"))
+        #expect(parse("---\r\nmodle: m\r\n---\r\nHi\r\n").1 == ["2:1: error: unknown field 'modle' in front matter; did you mean 'model'?"])
+    }
+
     @Test func reportsMustacheSyntaxErrorsAtTheirLineInTheFile() {
         let (_, problems) = parse("---\nmodel: m\n---\nHello\n{{#open}} never closed\n")
         #expect(problems.count == 1)

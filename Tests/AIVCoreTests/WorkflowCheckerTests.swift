@@ -13,6 +13,25 @@ import Testing
         #expect(diagnose(yaml) == ["7:11: error: unknown step kind 'file.wirte'; did you mean 'file.write'?"])
     }
 
+    /// Every problem is reported, but "did you mean" (a search of every step id) stops after the
+    /// first 200, so thousands of unknown names cannot take minutes.
+    @Test func suggestionsStopAfterTwoHundredProblemsButEveryProblemIsReported() {
+        let steps = (0..<250).map { "  - {id: s\($0), uses: file.write, needs: [s\($0)x], with: {path: a.txt, content: x}}\n" }.joined()
+        let problems = diagnose(workflow(steps))
+        #expect(problems.count == 250)
+        #expect(problems.prefix(200).allSatisfy { $0.contains("did you mean") })
+        #expect(problems.dropFirst(200).allSatisfy { $0.contains("needs unknown step") && !$0.contains("did you mean") })
+    }
+
+    @Test func aStepOfAnUnknownKindIsStillAStepOthersMayNeedAndRead() {
+        let yaml = workflow("""
+              - {id: a, uses: nope.kind, with: {x: 1}}
+              - {id: b, uses: file.write, needs: [a], with: {path: b.json, content: "${{ steps.a.outputs.x }}"}}
+
+            """)
+        #expect(diagnose(yaml) == ["6:19: error: unknown step kind 'nope.kind'"])
+    }
+
     @Test func reportsUnknownMissingAndMistypedArguments() {
         let yaml = workflow("""
               - id: a

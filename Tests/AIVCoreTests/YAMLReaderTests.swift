@@ -96,6 +96,18 @@ import Testing
         }
     }
 
+    /// A named pipe nothing writes to would block the read for ever: refused at once instead.
+    @Test func refusesAPipeOrAFolderInsteadOfWaitingOnIt() throws {
+        let directory = TemporaryFolder()
+        let fifo = directory.path + "/w.yaml"
+        #expect(mkfifo(fifo, 0o600) == 0)
+        #expect(throws: Diagnostic.error("is not a regular file (a pipe, a socket or a device); aiv reads files from disk",
+                                         at: SourceLocation(file: fifo, line: 1, column: 1))) { try SourceFile.read(fifo) }
+        #expect(throws: Diagnostic.error("is a folder, not a file", at: SourceLocation(file: directory.path, line: 1, column: 1))) {
+            try SourceFile.read(directory.path)
+        }
+    }
+
     @Test func pointsAtFirstInvalidUTF8Byte() {
         let directory = TemporaryFolder()
         let path = directory.write("bad.yaml", bytes: Array("name: ok\nsteps: caf".utf8) + [0xE9, 0x0A])

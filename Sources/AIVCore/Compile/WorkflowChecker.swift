@@ -85,7 +85,12 @@ struct CheckRun {
         var steps: [String: TypeScope.StepInfo] = [:]
         steps.reserveCapacity(workflow.steps.count)
         for step in workflow.steps {
-            guard let kind = registry.position(ofKind: step.kind) else { continue }
+            // A step of an unknown kind is still a step (its kind is the error): reading its
+            // outputs is not a second one.
+            guard let kind = registry.position(ofKind: step.kind) else {
+                steps[step.id] = .init(kind: step.kind, outputs: .any)
+                continue
+            }
             let outputs = registry.kinds[kind].outputs
             // The outputs of a for_each step are the outputs of each item, collected in order.
             steps[step.id] = .init(kind: step.kind, outputs: step.forEach == nil ? outputs : .array(outputs))
@@ -98,6 +103,14 @@ struct CheckRun {
         templatesByText.reserveCapacity(workflow.steps.count)
         parsedExpressions.reserveCapacity(workflow.steps.count)
     }
+
+    /// Problems after which step ids are no longer searched for a "did you mean" or a string
+    /// for a problem's exact column: each costs time in proportion to the workflow (its steps, the
+    /// string's length), so thousands of problems would take minutes. Later problems are still
+    /// all reported, at their value's start and without suggestions.
+    static let detailedProblems = 200
+
+    var isSuggesting: Bool { diagnostics.items.count < Self.detailedProblems }
 
     // MARK: Services
 
@@ -127,7 +140,7 @@ struct CheckRun {
             if need.id == step.id {
                 diagnostics.error("step '\(step.id)' needs itself", at: need.location, length: need.id.count)
             } else if !workflow.containsStep(need.id) {
-                diagnostics.error("step '\(step.id)' needs unknown step '\(need.id)'\(Suggestions.didYouMean(need.id, in: workflow.steps.map(\.id)))",
+                diagnostics.error("step '\(step.id)' needs unknown step '\(need.id)'\(isSuggesting ? Suggestions.didYouMean(need.id, in: workflow.steps.map(\.id)) : "")",
                                   at: need.location, length: need.id.count)
             } else {
                 addDependency(of: step.id, on: need.id, reason: .needs, at: need.location)
@@ -440,6 +453,8 @@ struct CheckRun {
 
     @discardableResult
     mutating func checkExpression(_ expression: Expression, source: String, offset: Int, in value: SourceValue, scope: TypeScope, step: StepOwner?) -> Schema {
+        var scope = scope
+        scope.suggestsSteps = isSuggesting
         let (type, errors) = expression.check(in: scope)
         for error in errors { report(error, in: value, offset: offset) }
         let references = expression.references
@@ -493,7 +508,7 @@ struct CheckRun {
     /// the file for that line of the string from the value's start, which works for quoted and
     /// block scalars alike; falls back to the value's own location.
     func locate(in value: SourceValue, offset: Int) -> (SourceLocation, exact: Bool) {
-        guard let source, let text = value.string else { return (value.location, false) }
+        guard let source, let text = value.string, isSuggesting else { return (value.location, false) }
         let characters = Array(text)
         let clamped = min(max(0, offset), characters.count)
         let lineStart = characters[..<clamped].lastIndex(of: "\n").map { $0 + 1 } ?? 0

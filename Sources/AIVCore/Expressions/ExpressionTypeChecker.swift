@@ -16,6 +16,10 @@ public struct TypeScope: Sendable {
     /// The `for_each` element's shape; nil when not inside a `for_each` step's arguments.
     public var item: Schema?
     public var hasIndex: Bool
+    /// Whether an unknown step gets a "did you mean": the checker stops offering them once a
+    /// workflow has many problems, where comparing every unknown name with thousands of step ids
+    /// would take minutes and the suggestions help no one.
+    public var suggestsSteps = true
 
     public init(inputs: [String: Schema] = [:], steps: [String: StepInfo] = [:], item: Schema? = nil, hasIndex: Bool = false) {
         self.inputs = inputs
@@ -193,7 +197,7 @@ private struct TypeChecker {
 
     mutating func stepInfo(_ id: String, at span: Expression.Span) -> TypeScope.StepInfo? {
         if let step = scope.steps[id] { return step }
-        report("unknown step '\(id)'" + Suggestions.didYouMean(id, in: scope.steps.keys.sorted()), at: span)
+        report("unknown step '\(id)'" + (scope.suggestsSteps ? Suggestions.didYouMean(id, in: scope.steps.keys.sorted()) : ""), at: span)
         return nil
     }
 

@@ -47,7 +47,10 @@ public struct PromptFile: Sendable {
 
     public static func parse(_ file: SourceFile) -> (prompt: PromptFile?, diagnostics: Diagnostics) {
         var diagnostics = Diagnostics()
-        let lines = file.text.split(separator: "\n", omittingEmptySubsequences: false)
+        // Lines end with LF or CRLF (a file saved on Windows): Swift reads "\r\n" as one
+        // Character, which a split on "\n" alone would never find, and the front matter's '---'
+        // lines would go unseen.
+        let lines = file.text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
         var bodyStartLine = 1
         var front: SourceValue?
         if lines.first?.trimmingCharacters(in: .whitespaces) == "---" {

@@ -30,12 +30,15 @@ public struct SourceFile: Sendable {
     /// Reads and decodes a file. Errors are diagnostics located in the file (1:1 when it cannot be read).
     public static func read(_ path: String, sizeLimit: Int = defaultSizeLimit) throws(Diagnostic) -> SourceFile {
         let start = SourceLocation(file: path, line: 1, column: 1)
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw .error("no such file", at: start)
+        var status = stat()
+        guard stat(path, &status) == 0 else { throw .error("no such file", at: start) }
+        switch status.st_mode & S_IFMT {
+        case S_IFREG: break
+        case S_IFDIR: throw .error("is a folder, not a file", at: start)
+        // A pipe with no writer would make the read wait forever.
+        default: throw .error("is not a regular file (a pipe, a socket or a device); aiv reads files from disk", at: start)
         }
-        if isDirectory.boolValue { throw .error("is a folder, not a file", at: start) }
-        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+        let size = Int(status.st_size)
         if size > sizeLimit {
             throw .error("file is \(ByteCount(size)), over the \(ByteCount(sizeLimit)) limit for this kind of file", at: start)
         }

@@ -32,16 +32,33 @@ public struct DiagnosticRenderer {
     }
 
     mutating func excerpt(_ location: SourceLocation?, length: Int) -> String {
-        guard let location, let file = source(location.file), let line = file.line(location.line) else { return "" }
+        guard let location, let file = source(location.file), var line = file.line(location.line) else { return "" }
+        var column = location.column
+        // A long line (a minified value, a multi-megabyte scalar) is shown as the stretch around
+        // the place, so a thousand problems on it do not print it a thousand times whole.
+        // (Counting bytes, never the whole line's scalars: that alone would be quadratic.)
+        if line.utf8.count > Self.widestExcerpt {
+            let scalars = line.unicodeScalars
+            let start = max(0, column - 1 - Self.widestExcerpt / 4)
+            let from = scalars.index(scalars.startIndex, offsetBy: start, limitedBy: scalars.endIndex) ?? scalars.endIndex
+            let to = scalars.index(from, offsetBy: Self.widestExcerpt, limitedBy: scalars.endIndex) ?? scalars.endIndex
+            if start > 0 || to < scalars.endIndex {
+                line = Substring((start > 0 ? "…" : "") + String(scalars[from..<to]) + (to < scalars.endIndex ? "…" : ""))
+                column = column - start + (start > 0 ? 1 : 0)
+            }
+        }
         let number = String(location.line)
         let gutter = String(repeating: " ", count: number.count)
         // Tabs keep their width in the caret line so the caret stays under the right character.
-        let before = line.unicodeScalars.prefix(max(0, location.column - 1))
+        let before = line.unicodeScalars.prefix(max(0, column - 1))
         let padding = String(before.map { $0 == "\t" ? "\t" : " " }.joined())
         let available = max(1, line.unicodeScalars.count - before.count)
         let underline = "^" + String(repeating: "~", count: max(0, min(length, available) - 1))
         return " \(number) | \(line)\n \(gutter) | \(padding)\(paint(underline, "1;32"))\n"
     }
+
+    /// Columns of a source line shown under a diagnostic, at most.
+    public static let widestExcerpt = 160
 
     mutating func source(_ path: String) -> SourceFile? {
         if let cached = files[path] { return cached }
