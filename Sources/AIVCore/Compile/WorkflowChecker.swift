@@ -23,6 +23,14 @@ public struct WorkflowChecker: Sendable {
         workers = min(workers, workflow.steps.count)
         if workers >= 2 {
             run.checkStepsInParallel(workers: workers)
+            // Which problems get the details (see `detailedProblems`) depends on the order they
+            // are found in, so a workflow with that many problems is checked again on one thread,
+            // and reports exactly what one thread finds.
+            if run.diagnostics.items.count >= CheckRun.detailedProblems {
+                run = CheckRun(registry: registry, workflow: workflow, source: source)
+                run.checkServices()
+                for step in workflow.steps { run.checkStep(step) }
+            }
         } else {
             for step in workflow.steps { run.checkStep(step) }
         }

@@ -3,10 +3,15 @@ public enum Suggestions {
     /// The candidate nearest to `name`, if it is within a third of the name's length (at least 1, at most 3 edits).
     public static func closest(to name: String, in candidates: some Sequence<String>) -> String? {
         let limit = min(3, max(1, name.count / 3))
+        let lowered = Array(name.lowercased())
         var best: (String, Int)?
         for candidate in candidates where candidate != name {
-            let distance = editDistance(name.lowercased(), candidate.lowercased())
-            if distance <= limit, distance < (best?.1 ?? .max) { best = (candidate, distance) }
+            // Lengths further apart than the limit cannot be within it: most candidates stop here.
+            let other = Array(candidate.lowercased())
+            let within = min(limit, (best?.1 ?? .max) - 1)
+            guard abs(other.count - lowered.count) <= within else { continue }
+            let distance = editDistance(lowered, other, giveUpAbove: within)
+            if distance <= within { best = (candidate, distance) }
         }
         return best?.0
     }
@@ -18,7 +23,12 @@ public enum Suggestions {
 
     /// Optimal-string-alignment distance: insertions, deletions, substitutions and swaps of neighbours.
     public static func editDistance(_ a: String, _ b: String) -> Int {
-        let a = Array(a), b = Array(b)
+        editDistance(Array(a), Array(b), giveUpAbove: .max)
+    }
+
+    /// The distance, or any number above `limit` as soon as a row shows it must be: a candidate
+    /// far from the name costs a row or two rather than the whole table.
+    static func editDistance(_ a: [Character], _ b: [Character], giveUpAbove limit: Int) -> Int {
         if a.isEmpty { return b.count }
         if b.isEmpty { return a.count }
         var previous2 = [Int](repeating: 0, count: b.count + 1)
@@ -33,6 +43,8 @@ public enum Suggestions {
                     current[j] = min(current[j], previous2[j - 2] + 1)
                 }
             }
+            // A swap reaches back two rows, so both must be over the limit before giving up.
+            if current.min()! > limit, previous.min()! > limit { return limit + 1 }
             (previous2, previous, current) = (previous, current, previous2)
         }
         return previous[b.count]
