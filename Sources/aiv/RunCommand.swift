@@ -60,7 +60,12 @@ struct RunCommand: AsyncParsableCommand {
 
     func run() async throws {
         let output = Frontend.standard().plan(path: workflow.file, inputsFile: workflow.inputsFile, assignments: try workflow.assignments())
-        DiagnosticOutput.print(output.diagnostics, sources: output.sources)
+        if json {
+            // A program reading the events learns why nothing ran from them too.
+            try JSONEventPrinter.printDiagnostics(output.diagnostics)
+        } else {
+            DiagnosticOutput.print(output.diagnostics, sources: output.sources)
+        }
         guard let plan = output.plan, let loaded = output.workflow else { throw ExitCode.invalid }
 
         let secrets: Secrets

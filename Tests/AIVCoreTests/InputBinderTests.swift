@@ -56,6 +56,16 @@ import Testing
         ])
     }
 
+    /// A bad value has its error; the input is not also "required", nor given its default.
+    @Test func anInputGivenABadValueGetsThatErrorOnly() {
+        let yaml = Self.yaml.replacingOccurrences(of: "recording: {type: file, required: false}", with: "recording: {type: file, default: nope.mp4}")
+        let (_, diagnostics) = plan(yaml, inputs: ["title=x", "recording=missing.mp4"])
+        #expect(diagnostics.errors.map(\.message) == ["input 'recording': file not found: missing.mp4"])
+        let required = Self.yaml.replacingOccurrences(of: "count: {type: number, default: 3}", with: "count: number")
+        let (_, problems) = plan(required, inputs: ["title=x", "count=many"])
+        #expect(problems.errors.map(\.message) == ["input 'count' must be a number, not 'many'"])
+    }
+
     @Test func readsAnInputsFileWithLocations() throws {
         let dir = TemporaryFolder()
         let workflow = dir.write("workflow.yaml", Self.yaml)

@@ -23,6 +23,12 @@ import Testing
         #expect(problems.dropFirst(200).allSatisfy { $0.contains("needs unknown step") && !$0.contains("did you mean") })
     }
 
+    @Test func aFileInputsDefaultThatIsNotThereIsAWarning() {
+        let yaml = workflow("  - {id: a, uses: file.write, with: {path: a.txt, content: x}}\n", inputs: "  rec: {type: file, default: nowhere.mp4}\n")
+        #expect(diagnose(yaml).count == 1)
+        #expect(diagnose(yaml).first?.hasPrefix("3:30: warning: input 'rec': its default file is not there") == true)
+    }
+
     @Test func aStepOfAnUnknownKindIsStillAStepOthersMayNeedAndRead() {
         let yaml = workflow("""
               - {id: a, uses: nope.kind, with: {x: 1}}

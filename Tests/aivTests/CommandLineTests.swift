@@ -1,3 +1,4 @@
+import AIVCore
 import AIVTestSupport
 import Foundation
 import Testing
@@ -33,6 +34,12 @@ import Testing
         let json = try await CommandRunner.run(["validate", "--json", "w.yaml"], in: dir)
         #expect(json.status == 2)
         #expect(json.stdout.contains("\"line\":4"))
+        // `run --json` says why nothing ran as events too, one JSON object per line.
+        let run = try await CommandRunner.run(["run", "--json", "w.yaml"], in: dir)
+        #expect(run.status == 2)
+        let events = run.stdout.split(separator: "\n").map { try? JSONValue(parsing: String($0)) }
+        #expect(events.count == 1 && events[0]?["event"] == "diagnostic" && events[0]?["severity"] == "error", "\(run.stdout)")
+        #expect(events[0]?["message"]?.stringValue?.contains("unknown step kind 'file.wirte'") == true)
     }
 
     @Test func planPrintsStepsInRunOrderAndTakesInputs() async throws {

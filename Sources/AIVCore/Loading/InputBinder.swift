@@ -35,6 +35,9 @@ public struct InputBinder: Sendable {
     public func bind(_ workflow: Workflow, file: SourceValue? = nil, assignments: [Assignment] = []) -> (values: [String: JSONValue], diagnostics: Diagnostics) {
         var diagnostics = Diagnostics()
         var values: [String: JSONValue] = [:]
+        // Inputs given a value, good or not: one given a bad value has its own error, and is
+        // neither "required" nor quietly given its default.
+        var given: Set<String> = []
         let names = workflow.inputs.map(\.name)
 
         if let file {
@@ -46,6 +49,7 @@ public struct InputBinder: Sendable {
                         continue
                     }
                     let base = (entry.keyLocation.file as NSString).deletingLastPathComponent
+                    given.insert(entry.key)
                     if let value = convert(entry.value, to: declaration, relativeTo: base, workflow: workflow, diagnostics: &diagnostics) {
                         values[entry.key] = value
                     }
@@ -61,12 +65,13 @@ public struct InputBinder: Sendable {
                                   + (names.isEmpty ? "" : "; its inputs are \(names.joined(separator: ", "))"), at: Self.commandLine)
                 continue
             }
+            given.insert(assignment.name)
             if let value = convert(text: assignment.text, to: declaration, workflow: workflow, diagnostics: &diagnostics) {
                 values[assignment.name] = value
             }
         }
 
-        for declaration in workflow.inputs where values[declaration.name] == nil {
+        for declaration in workflow.inputs where !given.contains(declaration.name) {
             if let defaultValue = declaration.defaultValue {
                 if let value = convert(defaultValue, to: declaration, relativeTo: workflow.baseDirectory, workflow: workflow, diagnostics: &diagnostics) {
                     values[declaration.name] = value

@@ -70,6 +70,17 @@ final class PlainProgress: RunObserver, ProgressDisplay, @unchecked Sendable {
 /// profile (with building and sorting a dictionary per line, about 4% of a cached run's CPU). A
 /// reader still sees every event within `delay`, and all of them when the run ends.
 final class JSONEventPrinter: RunObserver, ProgressDisplay, @unchecked Sendable {
+    /// Each problem found before running as a `diagnostic` event: the fields `aiv validate
+    /// --json` prints, and `"event": "diagnostic"`.
+    static func printDiagnostics(_ diagnostics: Diagnostics) throws {
+        let encoder = JSONEncoder()
+        for diagnostic in diagnostics.sorted {
+            guard case .object(var members) = try JSONDecoder().decode(JSONValue.self, from: try encoder.encode(diagnostic)) else { continue }
+            members["event"] = "diagnostic"
+            print(JSONValue.object(members).canonicalJSON)
+        }
+    }
+
     private let lock = NSLock()
     private var buffer = ""
     private var flushScheduled = false
