@@ -71,6 +71,37 @@ import Testing
         #expect(parse("---\r\nmodle: m\r\n---\r\nHi\r\n").1 == ["2:1: error: unknown field 'modle' in front matter; did you mean 'model'?"])
     }
 
+    /// Each keyword's value is of the kind it takes: the schema Gemini gets is one it can use.
+    @Test func checksTheValuesOfTheOutputSchemasKeywords() {
+        let text = """
+            ---
+            output:
+              schema:
+                type: object
+                required: items
+                properties:
+                  items: {type: array, minItems: -1, maxItems: lots, items: {type: string, pattern: "([a-", maxLength: abc}}
+                  n: {anyOf: 5}
+                  o: {type: integer, minimum: abc, nullable: maybe}
+                  p: {type: string, minLength: 5, maxLength: 2}
+                propertyOrdering: [items, q]
+            ---
+            Body
+            """
+        #expect(parse(text).1 == [
+            "5:15: error: 'required' in schema must be a list of property names, not a string",
+            "7:38: error: 'minItems' in schema.properties.items must be a whole number of 0 or more, not -1",
+            "7:52: error: 'maxItems' in schema.properties.items must be a whole number of 0 or more, not \"lots\"",
+            "7:89: error: 'pattern' in schema.properties.items.items is not a regular expression that compiles: '([a-'",
+            "7:108: error: 'maxLength' in schema.properties.items.items must be a whole number of 0 or more, not \"abc\"",
+            "8:18: error: 'anyOf' in schema.properties.n must be a list of schemas",
+            "9:35: error: 'minimum' in schema.properties.o must be a number, not \"abc\"",
+            "9:50: error: 'nullable' in schema.properties.o must be true or false, not \"maybe\"",
+            "10:36: error: 'minLength' in schema.properties.p (5) is above 'maxLength' (2): no value could match",
+            "11:31: error: 'propertyOrdering' in schema names 'q', which is not among its properties",
+        ])
+    }
+
     @Test func reportsMustacheSyntaxErrorsAtTheirLineInTheFile() {
         let (_, problems) = parse("---\nmodel: m\n---\nHello\n{{#open}} never closed\n")
         #expect(problems.count == 1)

@@ -1,5 +1,8 @@
+import Foundation
+
 /// Checks that a prompt's output schema is a JSON Schema that Gemini's structured output can use:
-/// known types, `properties` with schemas, `items` on arrays, `required` naming real properties.
+/// known types, `properties` with schemas, `items` on arrays, `required` naming real properties,
+/// and every keyword's value of the kind it takes (counts, numbers, a pattern that compiles…).
 enum OutputSchemaChecker {
     static let types = ["object", "array", "string", "number", "integer", "boolean", "null"]
     static let keywords = ["type", "properties", "required", "items", "enum", "description", "format", "nullable",
@@ -42,8 +45,12 @@ enum OutputSchemaChecker {
                 problems.append(.error("'properties' in \(path) must be a mapping", at: properties.location))
             }
         }
+        checkValues(of: schema, path: path, problems: &problems)
         if let required = schema["required"] {
             let names = properties(of: schema)
+            if required.items == nil {
+                problems.append(.error("'required' in \(path) must be a list of property names, not \(required.kindPhrase)", at: required.location, length: required.length))
+            }
             for name in required.items ?? [required] {
                 if let text = name.string, names.contains(text) { continue }
                 problems.append(.error("'required' in \(path) names '\(name.string ?? name.kindPhrase)', which is not among its properties\(Suggestions.didYouMean(name.string ?? "", in: names))",
@@ -56,10 +63,66 @@ enum OutputSchemaChecker {
             problems.append(.error("\(path) is an array but has no 'items' schema", at: schema.location))
         }
         if let anyOf = schema["anyOf"] {
+            if anyOf.items?.isEmpty != false {
+                problems.append(.error("'anyOf' in \(path) must be a list of schemas", at: anyOf.location, length: anyOf.length))
+            }
             for (i, option) in (anyOf.items ?? []).enumerated() { visit(option, path: "\(path).anyOf[\(i)]", problems: &problems) }
+        }
+        if let additional = schema["additionalProperties"], additional.entries != nil {
+            visit(additional, path: "\(path).additionalProperties", problems: &problems)
         }
         if let enumValues = schema["enum"], enumValues.items == nil {
             problems.append(.error("'enum' in \(path) must be a list", at: enumValues.location))
+        }
+    }
+
+    /// The keywords whose values are counts, numbers, text or flags: each of its kind, lower
+    /// bounds not above upper ones, and a pattern that compiles.
+    private static func checkValues(of schema: SourceValue, path: String, problems: inout [Diagnostic]) {
+        func problem(_ keyword: String, _ message: String) {
+            let value = schema[keyword]!
+            problems.append(.error("'\(keyword)' in \(path) \(message)", at: value.location, length: value.length))
+        }
+        for keyword in ["minItems", "maxItems", "minLength", "maxLength"] {
+            guard let value = schema[keyword] else { continue }
+            if case .int(let n) = value.content, n >= 0 { continue }
+            problem(keyword, "must be a whole number of 0 or more, not \(value.json.canonicalJSON)")
+        }
+        for keyword in ["minimum", "maximum"] {
+            guard let value = schema[keyword], value.json.numberValue == nil else { continue }
+            problem(keyword, "must be a number, not \(value.json.canonicalJSON)")
+        }
+        for keyword in ["description", "title", "format", "pattern"] {
+            guard let value = schema[keyword], value.string == nil else { continue }
+            problem(keyword, "must be text, not \(value.kindPhrase)")
+        }
+        func isFlag(_ value: SourceValue) -> Bool { if case .bool = value.content { true } else { false } }
+        if let value = schema["nullable"], !isFlag(value) { problem("nullable", "must be true or false, not \(value.json.canonicalJSON)") }
+        if let pattern = schema["pattern"]?.string {
+            do {
+                _ = try NSRegularExpression(pattern: pattern)
+            } catch {
+                problem("pattern", "is not a regular expression that compiles: '\(pattern)'")
+            }
+        }
+        if let value = schema["propertyOrdering"] {
+            let names = properties(of: schema)
+            if let items = value.items {
+                for item in items where !(item.string.map(names.contains) ?? false) {
+                    problems.append(.error("'propertyOrdering' in \(path) names '\(item.string ?? item.kindPhrase)', which is not among its properties",
+                                           at: item.location, length: item.length))
+                }
+            } else {
+                problem("propertyOrdering", "must be a list of property names, not \(value.kindPhrase)")
+            }
+        }
+        if let additional = schema["additionalProperties"], additional.entries == nil, !isFlag(additional) {
+            problem("additionalProperties", "must be true, false or a schema, not \(additional.kindPhrase)")
+        }
+        for (low, high) in [("minItems", "maxItems"), ("minLength", "maxLength"), ("minimum", "maximum")] {
+            if let a = schema[low]?.json.numberValue, let b = schema[high]?.json.numberValue, a > b {
+                problem(low, "(\(schema[low]!.json.canonicalJSON)) is above '\(high)' (\(schema[high]!.json.canonicalJSON)): no value could match")
+            }
         }
     }
 
