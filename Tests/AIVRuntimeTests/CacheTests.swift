@@ -122,6 +122,26 @@ import Testing
         #expect(Calls.shared.count(tag) == 4)
     }
 
+    @Test func aForEachStepThatFailsStillCountsTheItemsTakenFromTheCache() async throws {
+        var harness = Harness()
+        let (a, b, c) = (unique("a"), unique("b"), unique("c"))
+        let yaml = """
+            name: c
+            steps:
+              - id: each
+                uses: test.flaky
+                for_each: [{f: 0, t: \(a)}, {f: 0, t: \(b)}, {f: 9, t: \(c)}]
+                max_parallel: 1
+                retry: {attempts: 1}
+                with: {failures: "${{ item.f }}", tag: "${{ item.t }}"}
+            """
+        let first = try await harness.run(yaml)
+        #expect(first.step("each")?.status == .failed && first.step("each")?.cachedInvocations == 0)
+        let second = try await harness.run(yaml)
+        #expect(second.step("each")?.status == .failed)
+        #expect(second.step("each")?.cachedInvocations == 2)
+    }
+
     @Test func aFilterRerunsWhenAValueItsConditionReadsChanges() async throws {
         var harness = Harness()
         let yaml = """

@@ -39,10 +39,13 @@ extension Runner {
             return finish(.succeeded, outputs: .array([]), reason: "for_each list is empty")
         }
         environment.observer.handle(.stepStarted(step: step.id, invocations: count))
+        // Items taken from the cache, counted as they finish: a step whose other items fail
+        // still says how many came from the cache.
+        let cachedSoFar = Counter()
         do {
             let results: [Invocation]
             if let items {
-                results = try await invokeEach(step, items: items, scope: scope, context: context, log: log)
+                results = try await invokeEach(step, items: items, scope: scope, context: context, log: log, cached: cachedSoFar)
             } else {
                 // One invocation runs in the step's own task: no group to set up for it.
                 let invocation = try await invoke(step, item: nil, index: nil, scope: scope, context: context, log: log)
@@ -56,11 +59,12 @@ extension Runner {
             return finish(cachedCount == count ? .cached : .succeeded, outputs: outputs, invocations: count, cached: cachedCount,
                           attempts: results.map(\.attempts).max() ?? 0, reason: reason)
         } catch let failure as InvocationFailure {
-            return finish(failure.cancelled ? .cancelled : .failed, outputs: nil, invocations: count, attempts: failure.attempts,
+            return finish(failure.cancelled ? .cancelled : .failed, outputs: nil, invocations: count, cached: cachedSoFar.value,
+                          attempts: failure.attempts,
                           reason: failure.cancelled ? "cancelled" : "", error: failure.cancelled ? nil : failure.message)
         } catch {
             let cancelled = error is CancellationError
-            return finish(cancelled ? .cancelled : .failed, outputs: nil, invocations: count,
+            return finish(cancelled ? .cancelled : .failed, outputs: nil, invocations: count, cached: cachedSoFar.value,
                           reason: cancelled ? "cancelled" : "", error: cancelled ? nil : "step '\(step.id)': \(error)")
         }
     }
@@ -68,7 +72,7 @@ extension Runner {
     /// The invocations of a `for_each` step, in parallel and collected in order: items start in
     /// order, at most the step's `max_parallel` at a time, and the run's slots bound them too.
     private func invokeEach(_ step: PlannedStep, items: [JSONValue], scope: EvaluationScope, context: RunContext,
-                            log: StepLog) async throws -> [Invocation] {
+                            log: StepLog, cached: Counter) async throws -> [Invocation] {
         let count = items.count
         let done = Counter()
         return try await withThrowingTaskGroup(of: (Int, Invocation).self) { group in
@@ -80,6 +84,7 @@ extension Runner {
                 group.addTask {
                     let invocation = try await invoke(step, item: item, index: index, scope: scope, context: context, log: log)
                     let finished = done.increment()
+                    if invocation.cached { _ = cached.increment() }
                     environment.observer.handle(.invocationFinished(step: step.id, index: index, cached: invocation.cached, done: finished, of: count))
                     return (index, invocation)
                 }
@@ -104,11 +109,12 @@ struct InvocationFailure: Error {
     var cancelled: Bool
 }
 
-/// A thread-safe counter of finished invocations, for progress.
+/// A thread-safe counter of finished (or cached) invocations.
 final class Counter: @unchecked Sendable {
     private let lock = NSLock()
-    private var value = 0
-    func increment() -> Int { lock.withLock { value += 1; return value } }
+    private var count = 0
+    func increment() -> Int { lock.withLock { count += 1; return count } }
+    var value: Int { lock.withLock { count } }
 }
 
 extension PlannedStep {
