@@ -23,6 +23,17 @@ import Testing
         #expect(problems.dropFirst(200).allSatisfy { $0.contains("needs unknown step") && !$0.contains("did you mean") })
     }
 
+    /// One `${{ }}` that does not parse hides neither the string's other expressions nor their problems.
+    @Test func aSyntaxErrorInOneExpressionStillLetsTheOthersInTheStringBeChecked() {
+        let yaml = workflow(#"  - {id: a, uses: file.write, with: {path: a.txt, content: "${{ inputs.zz }} ${{ 1 +}} ${{ inputs.yy }} ${{ ) }}"}}\#n"#)
+        #expect(diagnose(yaml) == [
+            "6:72: error: unknown input 'zz'",
+            "6:84: error: unexpected character '+'",
+            "6:99: error: unknown input 'yy'",
+            "6:109: error: expected an expression, found ')'",
+        ])
+    }
+
     @Test func aFileInputsDefaultThatIsNotThereIsAWarning() {
         let yaml = workflow("  - {id: a, uses: file.write, with: {path: a.txt, content: x}}\n", inputs: "  rec: {type: file, default: nowhere.mp4}\n")
         #expect(diagnose(yaml).count == 1)

@@ -374,7 +374,10 @@ struct CheckRun {
     mutating func checkValue(_ value: SourceValue, against schema: Schema, path: String, owner: StepOwner?, scope: TypeScope) {
         switch value.content {
         case .string(let text) where text.hasExpressionMarker:
-            guard let template = parseTemplate(value, step: owner) else { return }
+            guard let template = parseTemplate(value, step: owner) else {
+                checkEachExpression(of: text, in: value, scope: scope, step: owner)
+                return
+            }
             let type = checkTemplate(template, in: value, scope: scope, step: owner)
             if !schema.accepts(type) {
                 diagnostics.error("\(describe(path, owner)) expects \(schema.phrase), but '\(Self.source(of: template))' is \(type.phrase)",
@@ -446,6 +449,21 @@ struct CheckRun {
         } catch {
             report(error, in: value, offset: 0)
             return nil
+        }
+    }
+
+    /// After a syntax error in one `${{ }}` of a string (reported already): the string's other
+    /// expressions, each on its own, so their problems are reported in the same run too.
+    mutating func checkEachExpression(of text: String, in value: SourceValue, scope: TypeScope, step: StepOwner?) {
+        var reported = false
+        for (result, source, offset) in StringTemplate.parseEach(text) {
+            switch result {
+            case .success(let expression): checkExpression(expression, source: source, offset: offset, in: value, scope: scope, step: step)
+            case .failure(let error):
+                // The first is the one `parse` stopped at.
+                if reported { report(error, in: value, offset: 0) }
+                reported = true
+            }
         }
     }
 

@@ -19,12 +19,45 @@ public struct StringTemplate: Sendable, Hashable {
     /// Splits `text` into literal text and expressions. The `}}` that ends an expression is found
     /// outside quoted strings, so `${{ format('{{{0}}}', x) }}` works.
     public static func parse(_ text: String) throws(ExpressionError) -> StringTemplate {
+        var segments: [Segment] = []
+        try scan(text) { (piece: Piece) throws(ExpressionError) in
+            switch piece {
+            case .text(let literal): segments.append(.text(literal))
+            case .expression(let result, let source, let offset): segments.append(.expression(try result.get(), source: source, offset: offset))
+            }
+        }
+        return StringTemplate(segments: segments)
+    }
+
+    /// Every `${{ }}` of `text` parsed on its own, in order: a syntax error in one does not hide
+    /// the others, so a checker can report them all (`parse` stops at the first). Empty when an
+    /// `${{` is never closed (that error is `parse`'s).
+    public static func parseEach(_ text: String) -> [(result: Result<Expression, ExpressionError>, source: String, offset: Int)] {
+        var expressions: [(result: Result<Expression, ExpressionError>, source: String, offset: Int)] = []
+        do throws(ExpressionError) {
+            try scan(text) { (piece: Piece) throws(ExpressionError) in
+                if case .expression(let result, let source, let offset) = piece { expressions.append((result, source, offset)) }
+            }
+        } catch {
+            return []
+        }
+        return expressions
+    }
+
+    /// What `scan` finds, in order. An expression's error is shifted to the template's offsets.
+    enum Piece {
+        case text(String)
+        case expression(Result<Expression, ExpressionError>, source: String, offset: Int)
+    }
+
+    /// Walks `text` once, handing over each literal stretch and each parsed (or failed)
+    /// expression; throws only for an `${{` that is never closed.
+    static func scan(_ text: String, _ body: (Piece) throws(ExpressionError) -> Void) throws(ExpressionError) {
         // UTF-8 bytes with a map to Character offsets, as the lexer does, for the same reason.
         let bytes = Array(text.utf8)
         let characterOffsets = ExpressionLexer.characterOffsets(of: text, bytes: bytes)
         func offset(_ index: Int) -> Int { characterOffsets?[index] ?? index }
         func string(_ range: Range<Int>) -> String { String(decoding: bytes[range], as: UTF8.self) }
-        var segments: [Segment] = []
         var literalStart = 0
         var i = 0
         let dollar = UInt8(ascii: "$"), brace = UInt8(ascii: "{")
@@ -37,23 +70,24 @@ public struct StringTemplate: Sendable, Hashable {
             guard let end = ExpressionLexer.endOfEmbeddedExpression(in: bytes, from: start) else {
                 throw ExpressionError("unterminated '${{'; expected '}}'", offset: offset(i), length: offset(start) - offset(i))
             }
-            if literalStart < i { segments.append(.text(string(literalStart..<i))) }
+            if literalStart < i { try body(.text(string(literalStart..<i))) }
             let source = string(start..<end)
-            do throws(ExpressionError) {
-                // An ASCII template is lexed where it is; otherwise the expression's own characters
-                // are counted, as a standalone expression's would be.
-                let expression = characterOffsets == nil
-                    ? try ExpressionParser.parse(ExpressionLexer(bytes: bytes, range: start..<end, characterOffsets: nil))
-                    : try ExpressionParser.parse(source)
-                segments.append(.expression(expression, source: source, offset: offset(start)))
-            } catch {
-                throw error.shifted(by: offset(start))
+            let result = Result { () throws(ExpressionError) -> Expression in
+                do throws(ExpressionError) {
+                    // An ASCII template is lexed where it is; otherwise the expression's own characters
+                    // are counted, as a standalone expression's would be.
+                    return characterOffsets == nil
+                        ? try ExpressionParser.parse(ExpressionLexer(bytes: bytes, range: start..<end, characterOffsets: nil))
+                        : try ExpressionParser.parse(source)
+                } catch {
+                    throw error.shifted(by: offset(start))
+                }
             }
+            try body(.expression(result, source: source, offset: offset(start)))
             i = end + 2
             literalStart = i
         }
-        if literalStart < bytes.count { segments.append(.text(string(literalStart..<bytes.count))) }
-        return StringTemplate(segments: segments)
+        if literalStart < bytes.count { try body(.text(string(literalStart..<bytes.count))) }
     }
 
     public var containsExpressions: Bool {
