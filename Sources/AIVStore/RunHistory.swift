@@ -34,9 +34,10 @@ public final class RunHistory: RunObserver, @unchecked Sendable {
                 }
                 try store.pool.write { db in
                     try db.execute(sql: """
-                        INSERT INTO run (id, workflow, file, folder, inputs, started_at, status, pid) VALUES (?, ?, ?, ?, ?, ?, 'running', ?)
+                        INSERT INTO run (id, workflow, file, folder, inputs, started_at, status, pid, steps) VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?)
                         """, arguments: [id, workflow, file, folder, JSONValue.object(inputs).canonicalJSON, startedAt.timeIntervalSince1970,
-                                         Int(ProcessInfo.processInfo.processIdentifier)])
+                                         Int(ProcessInfo.processInfo.processIdentifier),
+                                         JSONValue.array(steps.map { .array([.string($0.id), .string($0.kind)]) }).canonicalJSON])
                 }
             case .stepFinished(let report):
                 record(report)
@@ -63,6 +64,9 @@ public final class RunHistory: RunObserver, @unchecked Sendable {
             FileHandle.standardError.write(Data("aiv: could not record run history: \(error)\n".utf8))
         }
     }
+
+    /// Returns once the step rows queued so far are written (the end of a run does this itself).
+    func flush() { writer.sync {} }
 
     /// Queues a finished step's row; a write already on its way takes it along.
     private func record(_ report: StepReport) {
@@ -154,8 +158,24 @@ public final class RunHistory: RunObserver, @unchecked Sendable {
                            reason: s["reason"], error: s["error"], log: s["log"])
             }
             guard let summary = try Self.summaries(db, where: "r.id = ?", arguments: [runID], limit: 1).first else { return nil }
-            return (summary, row["folder"], row["file"], steps)
+            return (summary, row["folder"], row["file"], Self.withUnfinished(steps, planned: row["steps"]))
         }
+    }
+}
+
+extension RunHistory {
+    /// The finished steps, then, in plan order, the planned steps that never finished (the run
+    /// was killed, or stopped at a failure), as `notFinished`.
+    static func withUnfinished(_ finished: [StepReport], planned: String?) -> [StepReport] {
+        guard let planned, let list = try? JSONValue(parsing: planned).arrayValue else { return finished }
+        let done = Set(finished.map(\.step))
+        let rest = list.compactMap { pair -> StepReport? in
+            guard let fields = pair.arrayValue, fields.count == 2, let id = fields[0].stringValue, let kind = fields[1].stringValue,
+                  !done.contains(id) else { return nil }
+            return StepReport(step: id, kind: kind, status: .notFinished, startedAt: nil, duration: 0, invocations: 0, cachedInvocations: 0,
+                              attempts: 0, reason: "did not finish in this run", error: nil, log: "")
+        }
+        return finished + rest
     }
 }
 

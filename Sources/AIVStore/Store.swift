@@ -119,6 +119,11 @@ public final class Store: Sendable {
             // A step's log, so `aiv runs log` needs no run folder (which keeps one log for the run).
             try db.alter(table: "run_step") { t in t.add(column: "log", .text) }
         }
+        migrator.registerMigration("v6 planned steps") { db in
+            // The run's steps as planned (id and kind, JSON), so a run that stopped half way
+            // shows the steps that never finished too.
+            try db.alter(table: "run") { t in t.add(column: "steps", .text) }
+        }
         return migrator
     }
 

@@ -209,6 +209,21 @@ import Testing
         #expect(try history.run("run-") == nil)  // ambiguous prefix
     }
 
+    /// A run killed half way shows the steps it never finished too, in plan order.
+    @Test func aRunThatStoppedHalfWayListsTheStepsThatNeverFinished() throws {
+        let directory = TemporaryFolder()
+        let history = RunHistory(store: try Store(path: directory.path + "/aiv.sqlite"))
+        history.handle(.runStarted(runID: "r1", workflow: "w", file: "w.yaml", folder: "f",
+                                   steps: [("a", "file.write"), ("b", "list.sort"), ("c", "file.write")], inputs: [:], startedAt: Date()))
+        history.handle(.stepFinished(StepReport(step: "b", kind: "list.sort", status: .succeeded, startedAt: Date(), duration: 0.1,
+                                                invocations: 1, cachedInvocations: 0, attempts: 1, reason: "no earlier run", error: nil, log: "")))
+        history.flush()
+        let shown = try #require(try history.run("r1"))
+        #expect(shown.steps.map(\.step) == ["b", "a", "c"])
+        #expect(shown.steps.map(\.status) == [.succeeded, .notFinished, .notFinished])
+        #expect(shown.steps[1].kind == "file.write" && shown.steps[1].reason == "did not finish in this run")
+    }
+
     @Test func aRunWhoseProcessIsGoneShowsAsInterrupted() throws {
         let directory = TemporaryFolder()
         let store = try Store(path: directory.path + "/aiv.sqlite")

@@ -11,6 +11,9 @@ public enum StepStatus: String, Sendable, Codable {
     case failed
     /// Stopped because another step failed or the run was interrupted.
     case cancelled
+    /// In run history only: planned, but the run ended (killed, or stopped at a failure) before
+    /// the step finished or was cancelled.
+    case notFinished = "not finished"
 }
 
 /// The record of one step in a run: what `aiv runs show` and the summary table print.
