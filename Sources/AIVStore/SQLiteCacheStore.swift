@@ -28,7 +28,7 @@ public struct SQLiteCacheStore: CacheStore {
             let rows = try Row.fetchAll(db, sql: """
                 SELECT \(Self.columns) FROM cache_entry WHERE rowid IN (
                   SELECT rowid FROM (
-                    SELECT rowid, ROW_NUMBER() OVER (PARTITION BY step, item ORDER BY created_at DESC) AS n
+                    SELECT rowid, ROW_NUMBER() OVER (PARTITION BY step, item ORDER BY \(Self.recency) DESC) AS n
                     FROM cache_entry WHERE workflow = ?)
                   WHERE n = 1)
                 """, arguments: [workflow])
@@ -47,12 +47,21 @@ public struct SQLiteCacheStore: CacheStore {
         case .unknown: break
         }
         // One SELECT reads a consistent snapshot by itself: no transaction around it is needed.
-        return try store.pool.unsafeRead { db in
+        let found = try store.pool.unsafeRead { db in
             let statement = try db.cachedStatement(sql: """
                 SELECT \(Self.columns) FROM cache_entry WHERE key = ?
                 """)
             return try Row.fetchOne(statement, arguments: [key]).map { try Self.entry($0, withComponents: false) }
         }
+        // A run that read ahead its steps' newest entries, taking another one: the inputs went
+        // back to an earlier state (a, then b, then a again). Noted, so that entry is the newest
+        // now and `cache gc` keeps it. Rare, so written at once; a failed note loses nothing.
+        if let found, prefetched.hasReadAhead(workflow: found.workflow) {
+            try? store.pool.write { db in
+                try db.execute(sql: "UPDATE cache_entry SET used_at = ? WHERE key = ?", arguments: [Date().timeIntervalSince1970, key])
+            }
+        }
+        return found
     }
 
     /// Read for every step that runs (to say why): a statement prepared once per connection too.
@@ -60,7 +69,7 @@ public struct SQLiteCacheStore: CacheStore {
         if prefetched.hasNoEntry(workflow: workflow, step: step, item: item) { return nil }
         return try store.pool.unsafeRead { db in
             let statement = try db.cachedStatement(sql: """
-                SELECT \(Self.columns), components FROM cache_entry WHERE workflow = ? AND step = ? AND item IS ? ORDER BY created_at DESC LIMIT 1
+                SELECT \(Self.columns), components FROM cache_entry WHERE workflow = ? AND step = ? AND item IS ? ORDER BY \(Self.recency) DESC LIMIT 1
                 """)
             return try Row.fetchOne(statement, arguments: [workflow, step, item]).map { try Self.entry($0, withComponents: true) }
         }
@@ -92,6 +101,9 @@ public struct SQLiteCacheStore: CacheStore {
     /// column by name compares names on every read (and every step reads an entry). `components`
     /// comes after them when it is selected.
     static let columns = "key, workflow, step, item, outputs, files, created_at, run_id, duration"
+    /// How recent an entry is: made, or last taken by a run when it was not its step's newest.
+    /// (Expiry, `cache: 1h`, still counts from when it was made.)
+    static let recency = "max(created_at, ifnull(used_at, 0))"
 
     static func entry(_ row: Row, withComponents: Bool) throws -> CacheEntry {
         CacheEntry(key: row[0], workflow: row[1], step: row[2], item: row[3],
@@ -148,7 +160,7 @@ public struct SQLiteCacheStore: CacheStore {
             try db.execute(sql: """
                 DELETE FROM cache_entry WHERE key IN (
                   SELECT key FROM (
-                    SELECT key, ROW_NUMBER() OVER (PARTITION BY workflow, step, item ORDER BY created_at DESC) AS n FROM cache_entry
+                    SELECT key, ROW_NUMBER() OVER (PARTITION BY workflow, step, item ORDER BY \(Self.recency) DESC) AS n FROM cache_entry
                   ) WHERE n > ?)
                 """, arguments: [keep])
             return db.changesCount
@@ -207,6 +219,11 @@ final class PrefetchedEntries: @unchecked Sendable {
             cacheWasEmpty = cacheIsEmpty
             invocationsWithEntries = invocations
         }
+    }
+
+    /// Whether the newest entries of `workflow` were read ahead (a run is under way).
+    func hasReadAhead(workflow: String) -> Bool {
+        lock.withLock { self.workflow == workflow }
     }
 
     /// Back to knowing nothing: every question goes to SQLite.

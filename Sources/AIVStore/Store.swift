@@ -124,6 +124,11 @@ public final class Store: Sendable {
             // shows the steps that never finished too.
             try db.alter(table: "run") { t in t.add(column: "steps", .text) }
         }
+        migrator.registerMigration("v7 cache use") { db in
+            // When a run last took an entry that was not its step's newest (inputs switched back):
+            // the entry then counts as the newest, so `cache gc` keeps what is in use.
+            try db.alter(table: "cache_entry") { t in t.add(column: "used_at", .double) }
+        }
         return migrator
     }
 

@@ -119,7 +119,7 @@ struct CacheCommand: ParsableCommand {
     }
 
     struct Collect: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "gc", abstract: "Keep the newest result of each step and item; delete the rest and unreferenced files.")
+        static let configuration = CommandConfiguration(commandName: "gc", abstract: "Keep the newest result of each step and item (made, or taken by a run, last); delete the rest and unreferenced files.")
         @OptionGroup var state: StateOptions
         @Option(help: "Results to keep per step and item (1 or more; `aiv cache clear` removes them all).") var keep = 1
 

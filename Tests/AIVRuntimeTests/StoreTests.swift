@@ -165,6 +165,29 @@ import Testing
         #expect(shown.run.status == "succeeded" && shown.run.cached == 500)
     }
 
+    /// Inputs a, then b, then a again: the third run took a's entry, so gc keeps it, not b's.
+    @Test func garbageCollectionKeepsTheEntryARunTookLastNotTheLastMade() async throws {
+        let directory = TemporaryFolder()
+        let store = try Store(path: directory.path + "/aiv.sqlite")
+        var harness = Harness()
+        harness.cache = SQLiteCacheStore(store: store)
+        let tag = unique("gc")
+        let yaml = """
+            name: g
+            inputs:
+              word: {type: string, default: a}
+            steps:
+              - {id: s, uses: test.echo, with: {value: "${{ inputs.word }}", tag: \(tag)}}
+            """
+        _ = try await harness.run(yaml, inputs: ["word=a"])
+        _ = try await harness.run(yaml, inputs: ["word=b"])
+        #expect(try await harness.run(yaml, inputs: ["word=a"]).step("s")?.status == .cached)
+        let (removed, _) = try SQLiteCacheStore(store: store).collectGarbage(blobs: BlobStore(path: directory.path + "/blobs"), keep: 1)
+        #expect(removed == 1)
+        #expect(try await harness.run(yaml, inputs: ["word=a"]).step("s")?.status == .cached)
+        #expect(try await harness.run(yaml, inputs: ["word=b"]).step("s")?.status == .succeeded)
+    }
+
     @Test func garbageCollectionKeepsTheNewestAndItsFiles() async throws {
         let directory = TemporaryFolder()
         let store = try Store(path: directory.path + "/aiv.sqlite")
