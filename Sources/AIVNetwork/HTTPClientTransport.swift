@@ -20,13 +20,20 @@ public struct HTTPClientTransport: HTTPTransport {
     /// Bodies larger than this are refused rather than held in memory: the services answer with
     /// JSON of kilobytes, so this only stops a runaway answer.
     static let largestBody = 256 << 20
+    /// Seconds to open a connection.
+    static let connectTimeout: Int64 = 10
 
     public init() {}
 
     static let client: HTTPClient = {
+        // No redirects: a service that answers 3xx gets that answer reported, and a key header
+        // (`x-goog-api-key`, which AsyncHTTPClient does not strip) never follows one elsewhere.
         var configuration = HTTPClient.Configuration(
-            redirectConfiguration: .follow(max: 5, allowCycles: false),
-            timeout: .init(connect: .seconds(10)))
+            redirectConfiguration: .disallow,
+            timeout: .init(connect: .seconds(Self.connectTimeout)))
+        // HTTP/1.1, whose failures (a dropped connection, a truncated body) map to what the
+        // service client retries; HTTP/2's stream errors would not.
+        configuration.httpVersion = .http1Only
         // A refused connection (a wrong base_url, a server that is down) fails at once: the
         // service client decides what to try again, and how soon.
         configuration.connectionPool.retryConnectionEstablishment = false
@@ -84,16 +91,21 @@ public struct HTTPClientTransport: HTTPTransport {
     static func describe(_ error: any Error, request: HTTPRequest) -> TransportError {
         let target = "\(request.method) \(Redaction.displayURL(request.url))"
         switch error {
-        case let error as HTTPClientError where [.deadlineExceeded, .readTimeout, .writeTimeout, .connectTimeout, .tlsHandshakeTimeout].contains(error):
+        case let error as HTTPClientError where [.connectTimeout, .tlsHandshakeTimeout].contains(error):
+            return TransportError(.timedOut, "\(target): could not open a connection within \(connectTimeout)s")
+        case let error as HTTPClientError where [.deadlineExceeded, .readTimeout, .writeTimeout].contains(error):
             return TransportError(.timedOut, "\(target): no answer within \(Durations.format(request.timeout ?? 300))")
         case let error as HTTPClientError where [.remoteConnectionClosed, .bodyLengthMismatch, .uncleanShutdown].contains(error):
             return TransportError(.connectionLost, "\(target): the connection was lost before the whole answer came (\(error))")
-        case is NIOConnectionError:
-            return TransportError(.cannotConnect, "\(target): cannot connect (\(error)); is the service's base_url right?")
+        case let error as NIOConnectionError:
+            let reasons = error.connectionErrors.map { Self.reason(of: $0.error) }
+            return TransportError(.cannotConnect, "\(target): cannot connect (\(reasons.first ?? "the name does not resolve")); is the service's base_url right?")
         case let error as IOError where [ECONNREFUSED, EHOSTUNREACH, ENETUNREACH].contains(error.errnoCode):
-            return TransportError(.cannotConnect, "\(target): cannot connect (\(error)); is the service's base_url right?")
+            return TransportError(.cannotConnect, "\(target): cannot connect (\(reason(of: error))); is the service's base_url right?")
         case let error as IOError where [ECONNRESET, EPIPE].contains(error.errnoCode):
-            return TransportError(.connectionLost, "\(target): the connection was lost before the whole answer came (\(error))")
+            return TransportError(.connectionLost, "\(target): the connection was lost before the whole answer came (\(reason(of: error)))")
+        case is NIOTooManyBytesError:
+            return TransportError(.other, "\(target): the answer is larger than \(largestBody >> 20) MB; aiv does not read it")
         case let error as ChannelError:
             if case .connectTimeout = error {
                 return TransportError(.timedOut, "\(target): no answer within \(Durations.format(request.timeout ?? 300))")
@@ -104,5 +116,11 @@ public struct HTTPClientTransport: HTTPTransport {
         default:
             return TransportError(.other, "\(target): \(error)")
         }
+    }
+
+    /// The system's words for a socket error ("Connection refused"), not NIO's debug text.
+    static func reason(of error: any Error) -> String {
+        guard let error = error as? IOError else { return "\(error)" }
+        return String(cString: strerror(error.errnoCode))
     }
 }

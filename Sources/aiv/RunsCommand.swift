@@ -112,7 +112,10 @@ struct CacheCommand: ParsableCommand {
 
         func run() throws {
             let cache = SQLiteCacheStore(store: try state.openStore())
-            let removed = try cache.clear(workflow: workflow.map(CacheEntry.workflowIdentity))
+            // The workflow's real path, and the path as given: what earlier versions of aiv stored.
+            let removed = try workflow.map { given in
+                try Set([CacheEntry.workflowIdentity(given), given]).reduce(0) { total, name in try total + cache.clear(workflow: name) }
+            } ?? cache.clear()
             let (_, files) = try cache.collectGarbage(blobs: state.blobs, keep: .max, minimumAge: 0)
             print("Removed \(removed) cached result\(removed == 1 ? "" : "s") and \(files) stored file\(files == 1 ? "" : "s").")
         }

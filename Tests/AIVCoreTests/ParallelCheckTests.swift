@@ -77,8 +77,19 @@ import AIVTestSupport
 
     @Test(arguments: [2, 3, 5, 8])
     func sharesJoinedGiveWhatOneThreadFinds(workers: Int) throws {
-        let (alone, shared) = try Self.checkAloneAndShared(Self.troubledWorkflow(steps: 120), workers: workers)
+        let (alone, shared) = try Self.checkAloneAndShared(Self.troubledWorkflow(steps: 70), workers: workers)
         #expect(alone.diagnostics.errors.count > 100)
+        // Under the 200 problems after which a parallel check is redone on one thread: these
+        // are the shares' own results, joined.
+        #expect(alone.diagnostics.items.count < 200)
+        #expect(Self.summary(shared) == Self.summary(alone))
+    }
+
+    /// Past 200 problems the suggestions depend on the order problems are found in: a parallel
+    /// check is then redone on one thread, and its report is exactly that thread's.
+    @Test func aWorkflowWithHundredsOfProblemsReportsTheSameOnSeveralThreads() throws {
+        let (alone, shared) = try Self.checkAloneAndShared(Self.troubledWorkflow(steps: 300), workers: 3)
+        #expect(alone.diagnostics.items.count > 400)
         #expect(Self.summary(shared) == Self.summary(alone))
     }
 

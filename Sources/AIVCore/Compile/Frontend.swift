@@ -23,8 +23,28 @@ public struct Frontend: Sendable {
         self.binder = binder
     }
 
-    /// Loads and checks only (what `aiv validate` does).
+    /// Loads and checks only (what `aiv validate` does), and warns of `file` inputs whose
+    /// default is not there (`plan` and `run` bind the inputs, and say so as an error when the
+    /// default is needed).
     public func check(path: String) -> Output {
+        var output = loadAndCheck(path: path)
+        if let workflow = output.workflow { output.diagnostics.append(contentsOf: Self.missingFileDefaults(workflow)) }
+        return output
+    }
+
+    /// A `file` input's default that is not there: a warning, as the workflow is fine when the
+    /// input is always given.
+    static func missingFileDefaults(_ workflow: Workflow) -> [Diagnostic] {
+        workflow.inputs.compactMap { input in
+            guard input.type == .file, let value = input.defaultValue, let path = value.string, !path.isEmpty else { return nil }
+            let resolved = Paths.resolve(path, relativeTo: workflow.baseDirectory)
+            guard !FileManager.default.fileExists(atPath: resolved) else { return nil }
+            return .warning("input '\(input.name)': its default file is not there (looked for \(resolved)); plan and run need --input \(input.name)=…",
+                            at: value.location, length: value.length)
+        }
+    }
+
+    func loadAndCheck(path: String) -> Output {
         let source: SourceFile
         do {
             source = try SourceFile.read(path)
@@ -41,12 +61,12 @@ public struct Frontend: Sendable {
 
     /// Loads, checks, binds inputs and compiles (what `aiv plan` and `aiv run` start with).
     public func plan(path: String, inputsFile: String? = nil, assignments: [InputBinder.Assignment] = []) -> Output {
-        var output = check(path: path)
+        var output = loadAndCheck(path: path)
         guard let workflow = output.workflow, let checked = output.checked, !output.diagnostics.hasErrors else { return output }
         var fileValues: SourceValue?
         if let inputsFile {
             do {
-                let source = try SourceFile.read(inputsFile)
+                let source = try SourceFile.read(inputsFile, readsPipes: true)
                 output.sources.append(source)
                 let (value, problems) = YAMLReader().read(source)
                 output.diagnostics.append(contentsOf: problems)

@@ -17,7 +17,6 @@ public struct WorkflowChecker: Sendable {
     public func check(_ workflow: Workflow, source: SourceFile? = nil) -> CheckedWorkflow {
         var run = CheckRun(registry: registry, workflow: workflow, source: source)
         run.checkServices()
-        run.checkFileDefaults()
         var workers = self.workers ?? workflow.steps.count / Self.stepsPerWorker
         // The core count reads cgroup files on Linux: asked only when threads could be used.
         if self.workers == nil, workers >= 2 { workers = min(workers, ProcessInfo.processInfo.activeProcessorCount) }
@@ -30,7 +29,6 @@ public struct WorkflowChecker: Sendable {
             if run.diagnostics.items.count >= CheckRun.detailedProblems {
                 run = CheckRun(registry: registry, workflow: workflow, source: source)
                 run.checkServices()
-                run.checkFileDefaults()
                 for step in workflow.steps { run.checkStep(step) }
             }
         } else {
@@ -121,21 +119,6 @@ struct CheckRun {
     static let detailedProblems = 200
 
     var isSuggesting: Bool { diagnostics.items.count < Self.detailedProblems }
-
-    // MARK: Inputs
-
-    /// A `file` input's default that is not there: a warning, as the workflow is fine when the
-    /// input is always given, but `plan` and `run` without it will stop.
-    mutating func checkFileDefaults() {
-        for input in workflow.inputs where input.type == .file {
-            guard let value = input.defaultValue, let path = value.string, !path.isEmpty else { continue }
-            let resolved = resolve(path)
-            if !FileManager.default.fileExists(atPath: resolved) {
-                diagnostics.warning("input '\(input.name)': its default file is not there (looked for \(resolved)); plan and run need --input \(input.name)=…",
-                                    at: value.location, length: value.length)
-            }
-        }
-    }
 
     // MARK: Services
 

@@ -112,7 +112,7 @@ struct ExpressionLexer {
         var tokens: [ExpressionToken] = []
         // A token takes about three bytes in `steps.a.outputs.items`: room for that many up
         // front spares the array's growing by doubling from one.
-        tokens.reserveCapacity((end - position) / 3 + 2)
+        tokens.reserveCapacity(min((end - position) / 3 + 2, 256))
         while true {
             let token = try next()
             tokens.append(token)

@@ -51,7 +51,7 @@ enum OutputSchemaChecker {
             if required.items == nil {
                 problems.append(.error("'required' in \(path) must be a list of property names, not \(required.kindPhrase)", at: required.location, length: required.length))
             }
-            for name in required.items ?? [required] {
+            for name in required.items ?? [] {
                 if let text = name.string, names.contains(text) { continue }
                 problems.append(.error("'required' in \(path) names '\(name.string ?? name.kindPhrase)', which is not among its properties\(Suggestions.didYouMean(name.string ?? "", in: names))",
                                        at: name.location, length: name.length))

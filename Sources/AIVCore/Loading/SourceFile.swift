@@ -28,12 +28,15 @@ public struct SourceFile: Sendable {
     }
 
     /// Reads and decodes a file. Errors are diagnostics located in the file (1:1 when it cannot be read).
-    public static func read(_ path: String, sizeLimit: Int = defaultSizeLimit) throws(Diagnostic) -> SourceFile {
+    /// `readsPipes`: a pipe is read too (`--inputs <(…)`, `--env-file <(pass …)`, where a
+    /// program writes it); a workflow or prompt must be a file.
+    public static func read(_ path: String, sizeLimit: Int = defaultSizeLimit, readsPipes: Bool = false) throws(Diagnostic) -> SourceFile {
         let start = SourceLocation(file: path, line: 1, column: 1)
         var status = stat()
         guard stat(path, &status) == 0 else { throw .error("no such file", at: start) }
         switch status.st_mode & S_IFMT {
         case S_IFREG: break
+        case S_IFIFO where readsPipes: break
         case S_IFDIR: throw .error("is a folder, not a file", at: start)
         // A pipe with no writer would make the read wait forever.
         default: throw .error("is not a regular file (a pipe, a socket or a device); aiv reads files from disk", at: start)

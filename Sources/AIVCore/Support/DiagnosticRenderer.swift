@@ -37,7 +37,9 @@ public struct DiagnosticRenderer {
         // A long line (a minified value, a multi-megabyte scalar) is shown as the stretch around
         // the place, so a thousand problems on it do not print it a thousand times whole.
         // (Counting bytes, never the whole line's scalars: that alone would be quadratic.)
-        if line.utf8.count > Self.widestExcerpt {
+        if line.utf8.count > Self.widestExcerpt,
+           line.unicodeScalars.index(line.unicodeScalars.startIndex, offsetBy: Self.widestExcerpt, limitedBy: line.unicodeScalars.endIndex)
+               .map({ $0 < line.unicodeScalars.endIndex }) == true {
             let scalars = line.unicodeScalars
             let start = max(0, column - 1 - Self.widestExcerpt / 4)
             let from = scalars.index(scalars.startIndex, offsetBy: start, limitedBy: scalars.endIndex) ?? scalars.endIndex

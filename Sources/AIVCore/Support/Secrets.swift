@@ -34,7 +34,7 @@ public struct Secrets: Sendable {
     public static func load(environment: [String: String], dotEnv path: String? = nil) throws(Diagnostic) -> Secrets {
         var found: [String: String] = [:]
         if let path, FileManager.default.fileExists(atPath: path) {
-            for (name, value) in try DotEnv.parse(try SourceFile.read(path, sizeLimit: 1 << 20)) where looksSecret(name) {
+            for (name, value) in try DotEnv.parse(try SourceFile.read(path, sizeLimit: 1 << 20, readsPipes: true)) where looksSecret(name) {
                 found[name] = value
             }
         }

@@ -77,7 +77,8 @@ final class JSONEventPrinter: RunObserver, ProgressDisplay, @unchecked Sendable 
         for diagnostic in diagnostics.sorted {
             guard case .object(var members) = try JSONDecoder().decode(JSONValue.self, from: try encoder.encode(diagnostic)) else { continue }
             members["event"] = "diagnostic"
-            print(JSONValue.object(members).canonicalJSON)
+            // Written as the other events are (not through `print`'s buffer), so they stay in order.
+            try FileHandle.standardOutput.write(contentsOf: Data((JSONValue.object(members).canonicalJSON + "\n").utf8))
         }
     }
 
