@@ -41,6 +41,16 @@ import Testing
         #expect(lines[2].hasSuffix("^~~"))
     }
 
+    /// Clipping counts columns, not bytes: 130 Japanese characters (390 bytes) are shown whole.
+    @Test func aLineOfFewerColumnsThanTheWidestIsShownWholeWhateverItsBytes() {
+        let line = "text: " + String(repeating: "草", count: 130)
+        let file = SourceFile(path: "w.yaml", text: line + "\n")
+        var renderer = DiagnosticRenderer(files: [file])
+        let text = renderer.render(.error("e", at: SourceLocation(file: "w.yaml", line: 1, column: 100)))
+        #expect(text.contains(" 1 | " + line + "\n"))
+        #expect(!text.contains("…"))
+    }
+
     @Test func colorsOnlyWhenAsked() {
         var plain = DiagnosticRenderer()
         var colored = DiagnosticRenderer(useColor: true)

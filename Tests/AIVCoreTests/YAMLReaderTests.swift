@@ -108,6 +108,20 @@ import Testing
         }
     }
 
+    /// `--inputs <(…)` and `--env-file <(pass …)`: a pipe a program writes is read when asked for.
+    @Test func aPipeIsReadWhenTheCallerTakesPipes() throws {
+        let directory = TemporaryFolder()
+        let fifo = directory.path + "/inputs.yaml"
+        #expect(mkfifo(fifo, 0o600) == 0)
+        let writer = Thread {
+            guard let handle = FileHandle(forWritingAtPath: fifo) else { return }
+            handle.write(Data("title: from a pipe\n".utf8))
+            try? handle.close()
+        }
+        writer.start()
+        #expect(try SourceFile.read(fifo, readsPipes: true).text == "title: from a pipe\n")
+    }
+
     @Test func pointsAtFirstInvalidUTF8Byte() {
         let directory = TemporaryFolder()
         let path = directory.write("bad.yaml", bytes: Array("name: ok\nsteps: caf".utf8) + [0xE9, 0x0A])
