@@ -109,6 +109,13 @@ import Testing
         #expect(problems[0].contains("template syntax"))
     }
 
+    /// Syntax problems name the tag and point where it opens, not at the end of the text.
+    @Test func templateSyntaxProblemsPointAtTheTagThatCausesThem() {
+        #expect(parse("Hi\n{{bad\nmore\n").1 == ["2:1: error: template syntax: unclosed tag '{{'"])
+        #expect(parse("a\n  {{#x}}\nb\nc\n").1 == ["2:3: error: template syntax: section 'x' is never closed"])
+        #expect(parse("a {{/x}}\n").1 == ["1:3: error: template syntax: '{{/x}}' closes no open section"])
+    }
+
     @Test func reportsAnUnclosedFrontMatter() {
         #expect(parse("---\nmodel: m\nHello\n").1 == ["1:1: error: front matter starts with '---' but has no closing '---' line"])
     }

@@ -34,6 +34,11 @@ import Testing
         ])
     }
 
+    @Test func aNegativeDurationIsAnError() {
+        let yaml = workflow("  - {id: a, uses: transcript.load, with: {path: t.srt, overlap: -5}}\n")
+        #expect(diagnose(yaml).contains("6:65: error: argument 'overlap' must be a duration of 0 or more, not -5"))
+    }
+
     @Test func aFileInputsDefaultThatIsNotThereIsAWarning() {
         let yaml = workflow("  - {id: a, uses: file.write, with: {path: a.txt, content: x}}\n", inputs: "  rec: {type: file, default: nowhere.mp4}\n")
         #expect(diagnose(yaml).count == 1)

@@ -201,7 +201,8 @@ import Testing
     @Test func aBrokenTemplateReportsItsDiagnostics() async throws {
         let harness = StepHarness()
         let message = try await failure("---\nmodel: m\n---\nHello\n{{#open}} never closed\n", [:], harness: harness)
-        #expect(message == "\(harness.workflow.path)/t.mustache:6:1: error: template syntax: a section is never closed")
+        // At the section's opening tag, by name.
+        #expect(message == "\(harness.workflow.path)/t.mustache:5:1: error: template syntax: section 'open' is never closed")
         let frontMatter = try await failure("---\nwhat: 1\n---\nHello\n", [:], harness: harness)
         #expect(frontMatter?.hasPrefix("\(harness.workflow.path)/t.mustache:2:1: error: unknown") == true)
     }

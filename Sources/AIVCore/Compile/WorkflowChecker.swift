@@ -280,6 +280,9 @@ struct CheckRun {
             }
             return
         }
+        if case .duration = role, let seconds = value.json.numberValue, seconds < 0 {
+            diagnostics.error("argument '\(entry.key)' must be a duration of 0 or more, not \(value.json.canonicalJSON)", at: value.location, length: value.length)
+        }
         guard let text = value.string, !text.hasExpressionMarker else { return }
         switch role {
         case .inputFile:

@@ -89,8 +89,18 @@ public struct PromptFile: Sendable {
         return (diagnostics.hasErrors ? nil : prompt, diagnostics)
     }
 
-    /// Checks Mustache syntax with swift-mustache itself and lists the variables the text reads.
+    /// Lists the variables the text reads, and checks its Mustache syntax: first with aiv's own
+    /// scan, whose messages name the tag and point at where it opens (an unclosed `{{` or
+    /// section where it starts, not at the end of the text), then with swift-mustache itself,
+    /// which has the last word on what it can render.
     static func checkTemplate(_ text: String, file: String, firstLine: Int, diagnostics: inout Diagnostics) -> [(name: String, location: SourceLocation)] {
+        let variables: [MustacheScanner.Variable]
+        switch MustacheScanner.variables(in: text) {
+        case .success(let found): variables = found
+        case .failure(let problem):
+            diagnostics.error("template syntax: \(problem.message)", at: SourceLocation(file: file, line: firstLine + problem.line - 1, column: problem.column))
+            return []
+        }
         do {
             _ = try MustacheTemplate(string: text)
         } catch let error as MustacheTemplate.ParserError {
@@ -101,13 +111,7 @@ public struct PromptFile: Sendable {
             diagnostics.error("template syntax: \(error)", at: SourceLocation(file: file, line: firstLine, column: 1))
             return []
         }
-        switch MustacheScanner.variables(in: text) {
-        case .success(let variables):
-            return variables.map { ($0.name, SourceLocation(file: file, line: firstLine + $0.line - 1, column: $0.column)) }
-        case .failure(let problem):
-            diagnostics.error("template syntax: \(problem.message)", at: SourceLocation(file: file, line: firstLine + problem.line - 1, column: problem.column))
-            return []
-        }
+        return variables.map { ($0.name, SourceLocation(file: file, line: firstLine + $0.line - 1, column: $0.column)) }
     }
 
     static func describe(_ error: any Error) -> String {
