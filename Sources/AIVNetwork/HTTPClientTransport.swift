@@ -90,29 +90,33 @@ public struct HTTPClientTransport: HTTPTransport {
     /// The error in the terms the service client acts on: worth trying again or not.
     static func describe(_ error: any Error, request: HTTPRequest) -> TransportError {
         let target = "\(request.method) \(Redaction.displayURL(request.url))"
+        let noAnswer = TransportError(.timedOut, "\(target): no answer within \(Durations.format(request.timeout ?? 300))")
+        func lost(_ why: Any) -> TransportError {
+            TransportError(.connectionLost, "\(target): the connection was lost before the whole answer came (\(why))")
+        }
+        func cannotConnect(_ why: String) -> TransportError {
+            TransportError(.cannotConnect, "\(target): cannot connect (\(why)); is the service's base_url right?")
+        }
         switch error {
         case let error as HTTPClientError where [.connectTimeout, .tlsHandshakeTimeout].contains(error):
             return TransportError(.timedOut, "\(target): could not open a connection within \(connectTimeout)s")
         case let error as HTTPClientError where [.deadlineExceeded, .readTimeout, .writeTimeout].contains(error):
-            return TransportError(.timedOut, "\(target): no answer within \(Durations.format(request.timeout ?? 300))")
+            return noAnswer
         case let error as HTTPClientError where [.remoteConnectionClosed, .bodyLengthMismatch, .uncleanShutdown].contains(error):
-            return TransportError(.connectionLost, "\(target): the connection was lost before the whole answer came (\(error))")
+            return lost(error)
         case let error as NIOConnectionError:
-            let reasons = error.connectionErrors.map { Self.reason(of: $0.error) }
-            return TransportError(.cannotConnect, "\(target): cannot connect (\(reasons.first ?? "the name does not resolve")); is the service's base_url right?")
+            return cannotConnect(error.connectionErrors.first.map { reason(of: $0.error) } ?? "the name does not resolve")
         case let error as IOError where [ECONNREFUSED, EHOSTUNREACH, ENETUNREACH].contains(error.errnoCode):
-            return TransportError(.cannotConnect, "\(target): cannot connect (\(reason(of: error))); is the service's base_url right?")
+            return cannotConnect(reason(of: error))
         case let error as IOError where [ECONNRESET, EPIPE].contains(error.errnoCode):
-            return TransportError(.connectionLost, "\(target): the connection was lost before the whole answer came (\(reason(of: error)))")
+            return lost(reason(of: error))
         case is NIOTooManyBytesError:
             return TransportError(.other, "\(target): the answer is larger than \(largestBody >> 20) MB; aiv does not read it")
         case let error as ChannelError:
-            if case .connectTimeout = error {
-                return TransportError(.timedOut, "\(target): no answer within \(Durations.format(request.timeout ?? 300))")
-            }
-            return TransportError(.connectionLost, "\(target): the connection was lost before the whole answer came (\(error))")
+            if case .connectTimeout = error { return noAnswer }
+            return lost(error)
         case is HTTPParserError:
-            return TransportError(.connectionLost, "\(target): the connection was lost before the whole answer came (\(error))")
+            return lost(error)
         default:
             return TransportError(.other, "\(target): \(error)")
         }

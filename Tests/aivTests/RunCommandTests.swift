@@ -22,6 +22,14 @@ import Testing
             try await CommandRunner.run(arguments, in: path)
         }
 
+        /// Runs the transcript pack, then edits the template of its `sheets` step.
+        func runThenEditTheReadingSheet() async throws {
+            #expect(try await aiv(["run", "workflows/transcript-pack.yaml"]).status == 0)
+            let template = path + "/templates/reading-sheet.md.mustache"
+            let text = try String(contentsOfFile: template, encoding: .utf8)
+            try text.replacingOccurrences(of: "Watch along:", with: "Watch it here:").write(toFile: template, atomically: true, encoding: .utf8)
+        }
+
         func read(_ relative: String) -> String? {
             try? String(contentsOfFile: path + "/" + relative, encoding: .utf8)
         }
@@ -68,10 +76,7 @@ import Testing
 
     @Test func editingATemplateRerunsOnlyTheStepsThatUseIt() async throws {
         let workspace = try Workspace()
-        #expect(try await workspace.aiv(["run", "workflows/transcript-pack.yaml"]).status == 0)
-        let template = workspace.path + "/templates/reading-sheet.md.mustache"
-        let text = try String(contentsOfFile: template, encoding: .utf8)
-        try text.replacingOccurrences(of: "Watch along:", with: "Watch it here:").write(toFile: template, atomically: true, encoding: .utf8)
+        try await workspace.runThenEditTheReadingSheet()
 
         let plan = try await workspace.aiv(["plan", "workflows/transcript-pack.yaml"])
         #expect(plan.stdout.contains("runs: file '../templates/reading-sheet.md.mustache' changed"), "\(plan.stdout)")
@@ -94,10 +99,7 @@ import Testing
     /// `wf.yaml`, `./wf.yaml` and the full path are one workflow to "why it ran" and `cache clear`.
     @Test func theCacheKnowsAWorkflowByItsRealPathHoweverItIsSpelled() async throws {
         let workspace = try Workspace()
-        #expect(try await workspace.aiv(["run", "workflows/transcript-pack.yaml"]).status == 0)
-        let template = workspace.path + "/templates/reading-sheet.md.mustache"
-        let text = try String(contentsOfFile: template, encoding: .utf8)
-        try text.replacingOccurrences(of: "Watch along:", with: "Watch it here:").write(toFile: template, atomically: true, encoding: .utf8)
+        try await workspace.runThenEditTheReadingSheet()
         for spelling in ["./workflows/transcript-pack.yaml", workspace.path + "/workflows/../workflows/transcript-pack.yaml"] {
             let plan = try await workspace.aiv(["plan", spelling])
             #expect(plan.stdout.contains("runs: file '../templates/reading-sheet.md.mustache' changed"), "\(spelling): \(plan.stdout)")

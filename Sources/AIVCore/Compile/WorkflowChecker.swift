@@ -15,24 +15,30 @@ public struct WorkflowChecker: Sendable {
 
     /// `source` is the workflow's text; with it, problems inside a string point at their exact column.
     public func check(_ workflow: Workflow, source: SourceFile? = nil) -> CheckedWorkflow {
-        var run = CheckRun(registry: registry, workflow: workflow, source: source)
-        run.checkServices()
+        func started() -> CheckRun {
+            var run = CheckRun(registry: registry, workflow: workflow, source: source)
+            run.checkServices()
+            return run
+        }
+        func checkedOnOneThread() -> CheckRun {
+            var run = started()
+            for step in workflow.steps { run.checkStep(step) }
+            return run
+        }
         var workers = self.workers ?? workflow.steps.count / Self.stepsPerWorker
         // The core count reads cgroup files on Linux: asked only when threads could be used.
         if self.workers == nil, workers >= 2 { workers = min(workers, ProcessInfo.processInfo.activeProcessorCount) }
         workers = min(workers, workflow.steps.count)
+        var run: CheckRun
         if workers >= 2 {
+            run = started()
             run.checkStepsInParallel(workers: workers)
             // Which problems get the details (see `detailedProblems`) depends on the order they
             // are found in, so a workflow with that many problems is checked again on one thread,
             // and reports exactly what one thread finds.
-            if run.diagnostics.items.count >= CheckRun.detailedProblems {
-                run = CheckRun(registry: registry, workflow: workflow, source: source)
-                run.checkServices()
-                for step in workflow.steps { run.checkStep(step) }
-            }
+            if !run.givesDetails { run = checkedOnOneThread() }
         } else {
-            for step in workflow.steps { run.checkStep(step) }
+            run = checkedOnOneThread()
         }
         run.checkCycles()
         return CheckedWorkflow(workflow: workflow, diagnostics: run.diagnostics, dependencies: run.dependencies, prompts: run.prompts,
@@ -118,7 +124,7 @@ struct CheckRun {
     /// all reported, at their value's start and without suggestions.
     static let detailedProblems = 200
 
-    var isSuggesting: Bool { diagnostics.items.count < Self.detailedProblems }
+    var givesDetails: Bool { diagnostics.items.count < Self.detailedProblems }
 
     // MARK: Services
 
@@ -148,7 +154,7 @@ struct CheckRun {
             if need.id == step.id {
                 diagnostics.error("step '\(step.id)' needs itself", at: need.location, length: need.id.count)
             } else if !workflow.containsStep(need.id) {
-                diagnostics.error("step '\(step.id)' needs unknown step '\(need.id)'\(isSuggesting ? Suggestions.didYouMean(need.id, in: workflow.steps.map(\.id)) : "")",
+                diagnostics.error("step '\(step.id)' needs unknown step '\(need.id)'\(givesDetails ? Suggestions.didYouMean(need.id, in: workflow.steps.map(\.id)) : "")",
                                   at: need.location, length: need.id.count)
             } else {
                 addDependency(of: step.id, on: need.id, reason: .needs, at: need.location)
@@ -483,7 +489,7 @@ struct CheckRun {
     @discardableResult
     mutating func checkExpression(_ expression: Expression, source: String, offset: Int, in value: SourceValue, scope: TypeScope, step: StepOwner?) -> Schema {
         var scope = scope
-        scope.suggestsSteps = isSuggesting
+        scope.suggestsSteps = givesDetails
         let (type, errors) = expression.check(in: scope)
         for error in errors { report(error, in: value, offset: offset) }
         let references = expression.references
@@ -537,7 +543,7 @@ struct CheckRun {
     /// the file for that line of the string from the value's start, which works for quoted and
     /// block scalars alike; falls back to the value's own location.
     func locate(in value: SourceValue, offset: Int) -> (SourceLocation, exact: Bool) {
-        guard let source, let text = value.string, isSuggesting else { return (value.location, false) }
+        guard let source, let text = value.string, givesDetails else { return (value.location, false) }
         let characters = Array(text)
         let clamped = min(max(0, offset), characters.count)
         let lineStart = characters[..<clamped].lastIndex(of: "\n").map { $0 + 1 } ?? 0

@@ -45,6 +45,9 @@ private struct Evaluator {
         case .element(let span):
             guard let element else { throw ExpressionError("'[*]' element used outside a projection", at: span) }
             return element.value
+        case .member(.name("env", _), let name, _):
+            // `env.NAME`, the usual read, without building the whole environment (see `root`).
+            return Secrets.looksSecret(name) ? .null : scope.env[name].map(JSONValue.string) ?? .null
         case .member(let base, let name, _):
             let container = try value(of: base, element: element)
             switch container {

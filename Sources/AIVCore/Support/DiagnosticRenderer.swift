@@ -37,17 +37,14 @@ public struct DiagnosticRenderer {
         // A long line (a minified value, a multi-megabyte scalar) is shown as the stretch around
         // the place, so a thousand problems on it do not print it a thousand times whole.
         // (Counting bytes, never the whole line's scalars: that alone would be quadratic.)
+        let scalars = line.unicodeScalars
         if line.utf8.count > Self.widestExcerpt,
-           line.unicodeScalars.index(line.unicodeScalars.startIndex, offsetBy: Self.widestExcerpt, limitedBy: line.unicodeScalars.endIndex)
-               .map({ $0 < line.unicodeScalars.endIndex }) == true {
-            let scalars = line.unicodeScalars
+           let widest = scalars.index(scalars.startIndex, offsetBy: Self.widestExcerpt, limitedBy: scalars.endIndex), widest < scalars.endIndex {
             let start = max(0, column - 1 - Self.widestExcerpt / 4)
             let from = scalars.index(scalars.startIndex, offsetBy: start, limitedBy: scalars.endIndex) ?? scalars.endIndex
             let to = scalars.index(from, offsetBy: Self.widestExcerpt, limitedBy: scalars.endIndex) ?? scalars.endIndex
-            if start > 0 || to < scalars.endIndex {
-                line = Substring((start > 0 ? "…" : "") + String(scalars[from..<to]) + (to < scalars.endIndex ? "…" : ""))
-                column = column - start + (start > 0 ? 1 : 0)
-            }
+            line = Substring((start > 0 ? "…" : "") + String(scalars[from..<to]) + (to < scalars.endIndex ? "…" : ""))
+            column = column - start + (start > 0 ? 1 : 0)
         }
         let number = String(location.line)
         let gutter = String(repeating: " ", count: number.count)
