@@ -91,6 +91,7 @@ public struct HTTPClientTransport: HTTPTransport {
     static func describe(_ error: any Error, request: HTTPRequest) -> TransportError {
         let target = "\(request.method) \(Redaction.displayURL(request.url))"
         let noAnswer = TransportError(.timedOut, "\(target): no answer within \(Durations.format(request.timeout ?? 300))")
+        let noConnection = TransportError(.timedOut, "\(target): could not open a connection within \(connectTimeout)s")
         func lost(_ why: Any) -> TransportError {
             TransportError(.connectionLost, "\(target): the connection was lost before the whole answer came (\(why))")
         }
@@ -99,7 +100,7 @@ public struct HTTPClientTransport: HTTPTransport {
         }
         switch error {
         case let error as HTTPClientError where [.connectTimeout, .tlsHandshakeTimeout].contains(error):
-            return TransportError(.timedOut, "\(target): could not open a connection within \(connectTimeout)s")
+            return noConnection
         case let error as HTTPClientError where [.deadlineExceeded, .readTimeout, .writeTimeout].contains(error):
             return noAnswer
         case let error as HTTPClientError where [.remoteConnectionClosed, .bodyLengthMismatch, .uncleanShutdown].contains(error):
@@ -113,7 +114,7 @@ public struct HTTPClientTransport: HTTPTransport {
         case is NIOTooManyBytesError:
             return TransportError(.other, "\(target): the answer is larger than \(largestBody >> 20) MB; aiv does not read it")
         case let error as ChannelError:
-            if case .connectTimeout = error { return noAnswer }
+            if case .connectTimeout = error { return noConnection }
             return lost(error)
         case is HTTPParserError:
             return lost(error)
