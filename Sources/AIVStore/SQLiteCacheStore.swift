@@ -25,15 +25,27 @@ public struct SQLiteCacheStore: CacheStore {
         // Until this read succeeds nothing is known: a failed one must not leave an earlier run's answers.
         prefetched.forgetAll()
         let (rows, cacheIsEmpty) = try store.pool.read { db in
-            let rows = try Row.fetchAll(db, sql: """
-                SELECT \(Self.columns) FROM cache_entry WHERE rowid IN (
-                  SELECT rowid FROM (
-                    SELECT rowid, ROW_NUMBER() OVER (PARTITION BY step, item ORDER BY \(Self.recency) DESC) AS n
-                    FROM cache_entry WHERE workflow = ?)
-                  WHERE n = 1)
-                """, arguments: [workflow])
-            let isEmpty = try rows.isEmpty && !(Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM cache_entry)") ?? false)
-            return (rows, isEmpty)
+            // Every entry of the workflow in the index's order, so a step's (and item's) entries
+            // come together, and the newest of each kept here: a window function picking them in
+            // SQL sorted every entry first, about twice the time.
+            var newest: [Row] = []
+            var newestRecency = 0.0
+            for row in try Row.fetchAll(db, sql: """
+                SELECT \(Self.columns), used_at FROM cache_entry WHERE workflow = ? ORDER BY step, item
+                """, arguments: [workflow]) {
+                let recency = max(row[6] as Double, (row[9] as Double?) ?? 0)
+                if let last = newest.last, (last[2] as String) == (row[2] as String), (last[3] as Int?) == (row[3] as Int?) {
+                    if recency > newestRecency {
+                        newest[newest.count - 1] = row
+                        newestRecency = recency
+                    }
+                } else {
+                    newest.append(row)
+                    newestRecency = recency
+                }
+            }
+            let isEmpty = try newest.isEmpty && !(Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM cache_entry)") ?? false)
+            return (newest, isEmpty)
         }
         prefetched.replace(with: rows, workflow: workflow, cacheIsEmpty: cacheIsEmpty)
     }

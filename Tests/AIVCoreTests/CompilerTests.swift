@@ -47,6 +47,18 @@ import Testing
         #expect(steps[1].needs == [.init(step: "a", reason: .needs)])
     }
 
+    /// A fan-in step's dependencies past the first few are kept in a set: each still appears
+    /// once, in the order first met, with the reason it was first met for.
+    @Test func aStepThatNeedsManyStepsHasEachOnceInOrder() throws {
+        var yaml = "name: t\nsteps:\n"
+        for i in 0..<40 { yaml += "  - {id: s\(i), uses: file.write, with: {path: s\(i).txt, content: x}}\n" }
+        yaml += "  - id: all\n    uses: file.write\n    needs: [\((0..<30).map { "s\($0)" }.joined(separator: ", "))]\n"
+        yaml += "    with: {path: all.txt, content: \"${{ steps.s35.outputs.bytes }} ${{ steps.s20.outputs.bytes }} ${{ steps.s35.outputs.path }}\"}\n"
+        let steps = try #require(plan(yaml).plan?.steps)
+        let all = try #require(steps.last)
+        #expect(all.needs == (0..<30).map { .init(step: "s\($0)", reason: .needs) } + [.init(step: "s35", reason: .reference)])
+    }
+
     @Test func evaluatesConditionsAndListsThatDependOnlyOnInputs() throws {
         let yaml = """
             name: t

@@ -54,6 +54,23 @@ import Testing
         #expect(try cache.entry(forKey: "a-new")?.createdAt == Date(timeIntervalSince1970: 9))
     }
 
+    /// "Newest" counts when a run last took an entry: after inputs went a → b → a, the entry of a
+    /// is what the next run reads ahead, though b's was made later.
+    @Test func theEntryARunLastTookIsReadAheadAsItsStepsNewest() async throws {
+        let directory = TemporaryFolder()
+        let store = try Store(path: directory.path + "/aiv.sqlite")
+        let cache = SQLiteCacheStore(store: store)
+        try await cache.save(entry("first", at: 1))
+        try await cache.save(entry("second", at: 2))
+        try await cache.save(entry("other-step", step: "b", at: 3))
+        try await store.pool.write { db in try db.execute(sql: "UPDATE cache_entry SET used_at = 5 WHERE key = 'first'") }
+        try cache.prefetch(workflow: "w.yaml")
+        try await store.pool.write { db in try db.execute(sql: "DELETE FROM cache_entry") }
+        #expect(try cache.entry(forKey: "first")?.outputs == ["value": "first"])
+        #expect(try cache.entry(forKey: "second") == nil)
+        #expect(try cache.entry(forKey: "other-step") != nil)
+    }
+
     /// Read ahead on an empty cache, every key is known absent (a first run asks SQLite nothing
     /// per step) until the run saves it; a step with no entry needs no query to be explained.
     /// Rows slipped into the table behind the store's back show what it answers from memory.

@@ -51,17 +51,38 @@ public enum PlanPrinter {
 
 /// A plain text table with columns padded to their widest cell (by character count).
 public enum Table {
+    /// Columns padded to their widest cell, two spaces apart, the last one not padded; each line
+    /// without spaces at either end. A width counts characters (a cell all ASCII by its bytes,
+    /// the common case and a fraction of the cost: a run's summary has a row per step).
     public static func render(header: [String], rows: [[String]]) -> String {
-        var widths = header.map(\.count)
-        for row in rows {
-            for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], cell.count) }
+        func width(_ cell: String) -> Int {
+            cell.utf8.allSatisfy { $0 < 0x80 } ? cell.utf8.count : cell.count
         }
-        func line(_ cells: [String]) -> String {
-            cells.enumerated().map { i, cell in
-                i == cells.count - 1 ? cell : cell + String(repeating: " ", count: widths[i] - cell.count)
-            }.joined(separator: "  ").trimmingCharacters(in: .whitespaces) + "\n"
+        var widths = header.map(width)
+        let rowWidths = rows.map { $0.map(width) }
+        for cells in rowWidths {
+            for (i, cellWidth) in cells.enumerated() where i < widths.count { widths[i] = max(widths[i], cellWidth) }
         }
-        return line(header) + rows.map(line).joined()
+        var out: [UInt8] = []
+        out.reserveCapacity((rows.count + 1) * (widths.reduce(0, +) + 2 * widths.count + 1))
+        func line(_ cells: [String], _ cellWidths: [Int]) {
+            let start = out.count
+            for (i, cell) in cells.enumerated() {
+                if i > 0 { out.append(contentsOf: [0x20, 0x20]) }
+                out.append(contentsOf: cell.utf8)
+                if i < cells.count - 1, i < widths.count {
+                    out.append(contentsOf: repeatElement(0x20, count: widths[i] - cellWidths[i]))
+                }
+            }
+            // No blank at either end (an empty last cell leaves its column's padding).
+            while out.count > start, out[out.count - 1] == 0x20 || out[out.count - 1] == 0x09 { out.removeLast() }
+            let leading = out[start...].prefix { $0 == 0x20 || $0 == 0x09 }.count
+            if leading > 0 { out.removeSubrange(start..<start + leading) }
+            out.append(0x0A)
+        }
+        line(header, header.map(width))
+        for (cells, cellWidths) in zip(rows, rowWidths) { line(cells, cellWidths) }
+        return String(decoding: out, as: UTF8.self)
     }
 }
 

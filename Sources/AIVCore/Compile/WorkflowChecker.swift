@@ -75,6 +75,8 @@ struct CheckRun {
     let source: SourceFile?
     var diagnostics = Diagnostics()
     var dependencies: [String: [Dependency]] = [:]
+    /// The dependencies of each step with more than `searchedDependencies`, as a set.
+    var longDependencyLists: [String: Set<String>] = [:]
     var prompts: [String: PromptFile] = [:]
     var failedPrompts: Set<String> = []
     /// A prompt file → the positions in `diagnostics` of what loading it reported (its own
@@ -145,6 +147,7 @@ struct CheckRun {
 
     mutating func checkStep(_ step: StepDeclaration) {
         dependencies[step.id] = []
+        longDependencyLists[step.id] = nil
         parsedExpressions.append(ParsedStepExpressions())
         for need in step.optionalNeeds where step.needs.contains(where: { $0.id == need.id }) {
             diagnostics.error("step '\(step.id)' lists '\(need.id)' under both 'needs' and 'optional_needs'; keep it in one",
@@ -525,14 +528,24 @@ struct CheckRun {
     /// Adds an edge unless there is one already; returns whether it was added.
     @discardableResult
     mutating func addDependency(of step: String, on other: String, reason: Dependency.Reason, at location: SourceLocation) -> Bool {
-        // One lookup of the step's list, which is then changed where it is stored.
-        func append(to list: inout [Dependency]) -> Bool {
+        // One lookup of the step's list, which is then changed where it is stored; nil when the
+        // list is too long to search.
+        func append(to list: inout [Dependency]) -> Bool? {
+            guard list.count < Self.searchedDependencies else { return nil }
             if list.contains(where: { $0.step == other }) { return false }
             list.append(Dependency(step: other, reason: reason, location: location))
             return true
         }
-        return append(to: &dependencies[step, default: []])
+        if let added = append(to: &dependencies[step, default: []]) { return added }
+        // A step that needs hundreds (a fan-in) is checked against a set: searching its list for
+        // every edge made a fan-in of 1,000 a half-million comparisons.
+        guard longDependencyLists[step, default: Set(dependencies[step, default: []].map(\.step))].insert(other).inserted else { return false }
+        dependencies[step, default: []].append(Dependency(step: other, reason: reason, location: location))
+        return true
     }
+
+    /// Up to this many, a step's dependencies are searched in its list, not a set.
+    static let searchedDependencies = 16
 
     mutating func report(_ error: ExpressionError, in value: SourceValue, offset: Int) {
         let (location, exact) = locate(in: value, offset: offset + error.offset)

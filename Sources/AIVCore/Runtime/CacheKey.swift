@@ -79,13 +79,10 @@ public struct CacheKeyComponents: Sendable, Codable, Equatable {
 
     /// SHA-256 of the canonical JSON of all components: equal inputs, equal key.
     public var key: String {
-        let files = JSONValue.object(self.files.mapValues { .string($0) })
-        var document: JSONValue = ["kind": .string(kind), "version": .int(kindVersion), "arguments": arguments, "files": files, "settings": settings]
-        if expressionInputs != .null, case .object(var members) = document {
-            members["expression_inputs"] = expressionInputs
-            document = .object(members)
-        }
-        return Digest.sha256(Data(document.canonicalJSON.utf8))
+        var members: [String: JSONValue] = ["kind": .string(kind), "version": .int(kindVersion), "arguments": arguments,
+                                            "files": .object(files.mapValues { .string($0) }), "settings": settings]
+        if expressionInputs != .null { members["expression_inputs"] = expressionInputs }
+        return Digest.sha256(JSONValue.object(members).canonicalBytes)
     }
 
     /// Why `self` differs from `previous`, in a few words each: "argument 'window' changed".
@@ -125,6 +122,10 @@ public enum Digest {
         hex(SHA256.hash(data: data))
     }
 
+    public static func sha256(_ bytes: [UInt8]) -> String {
+        hex(SHA256.hash(data: bytes))
+    }
+
     /// The digest `file(_:)` gives a file with these contents (one within `fullHashLimit`).
     public static func sha256File(_ data: Data) -> String {
         "sha256:" + sha256(data)
@@ -132,14 +133,23 @@ public enum Digest {
 
     /// Lower-case hexadecimal; by hand because `String(format:)` per byte showed in profiles.
     static func hex<Bytes: Sequence>(_ bytes: Bytes) -> String where Bytes.Element == UInt8 {
-        let digits = Array("0123456789abcdef".utf8)
         var text: [UInt8] = []
         text.reserveCapacity(64)
         for byte in bytes {
-            text.append(digits[Int(byte >> 4)])
-            text.append(digits[Int(byte & 0x0f)])
+            text.append(hexDigit(byte >> 4))
+            text.append(hexDigit(byte & 0x0f))
         }
         return String(decoding: text, as: UTF8.self)
+    }
+
+    /// Hexadecimal of a digest, over its bytes in place (iterating a digest as a sequence cost
+    /// more than hashing the text it names).
+    static func hex(_ digest: SHA256.Digest) -> String {
+        digest.withUnsafeBytes { hex($0) }
+    }
+
+    private static func hexDigit(_ value: UInt8) -> UInt8 {
+        value < 10 ? UInt8(ascii: "0") + value : UInt8(ascii: "a") + value - 10
     }
 
     /// Files above this size are identified by size, modification time and their first and last

@@ -12,11 +12,14 @@ public struct RunFolder: Sendable {
     /// A folder inside the run folder that steps must not write into either: aiv's state folder
     /// (database, cache), when the run folder holds it (`--run-dir .`). Relative, case-folded.
     let reserved: String?
+    /// `path` normalized, what every resolved path starts with.
+    private let root: String
 
     /// `stateFolder`: aiv's state folder, kept out of reach of the steps when it is inside `path`.
     public init(path: String, stateFolder: String? = nil) {
         self.path = path
         let root = Paths.normalize(path)
+        self.root = root
         if let stateFolder = stateFolder.map(Paths.normalize), stateFolder.hasPrefix(root + "/") || stateFolder == root {
             reserved = String(stateFolder.dropFirst(root.count)).drop { $0 == "/" }.lowercased()
         } else {
@@ -51,16 +54,28 @@ public struct RunFolder: Sendable {
         if let reserved, folded == reserved || folded.hasPrefix(reserved + "/") {
             throw StepError("output path '\(relative)' is inside aiv's state folder '\(reserved)/' (its database and cache)")
         }
-        let root = Paths.normalize(path)
         // Every part of the path below the folder that exists must be a real folder or file, not
         // a symbolic link: one could lead out, or be swapped for one that does after a check. An
-        // lstat per part (a few microseconds each) and no memory of earlier checks.
-        var prefix = root
-        for component in normalized.split(separator: "/") {
-            prefix += "/" + component
+        // lstat per part (a few microseconds each) and no memory of earlier checks; each part is
+        // ended in place in one C string rather than built as a new one.
+        var full = Array((root + "/" + normalized).utf8CString)
+        let end = full.count - 1  // the terminating NUL
+        var position = root.utf8.count + 1
+        while position <= end {
+            guard position == end || full[position] == CChar(UInt8(ascii: "/")) else {
+                position += 1
+                continue
+            }
+            let separator = full[position]
+            full[position] = 0
             var status = stat()
-            guard lstat(prefix, &status) == 0 else { break }  // nothing below a missing part exists
-            guard (status.st_mode & S_IFMT) == S_IFLNK else { continue }
+            let found = lstat(full, &status) == 0
+            let isLink = found && (status.st_mode & S_IFMT) == S_IFLNK
+            let prefix = isLink ? String(cString: full) : ""
+            full[position] = separator
+            position += 1
+            guard found else { break }  // nothing below a missing part exists
+            guard isLink else { continue }
             let resolvedRoot = URL(fileURLWithPath: root).resolvingSymlinksInPath().path
             let target = URL(fileURLWithPath: prefix).resolvingSymlinksInPath().path
             if target == resolvedRoot || target.hasPrefix(resolvedRoot + "/") {

@@ -217,7 +217,9 @@ extension Runner {
         defer { close(descriptor) }
         var status = stat()
         guard fstat(descriptor, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG, Int(status.st_size) == content.count else { return false }
-        var bytes = [UInt8](repeating: 0, count: content.count + 1)  // one more, to see a file that grew
+        // Read until the expected size: the size was checked just above, so a further read to
+        // see the end would cost a system call per cached file and tell nothing more.
+        var bytes = [UInt8](repeating: 0, count: content.count)
         var filled = 0
         while filled < bytes.count {
             let count = bytes.withUnsafeMutableBytes { read(descriptor, $0.baseAddress! + filled, $0.count - filled) }
@@ -225,7 +227,9 @@ extension Runner {
             guard count > 0 else { break }
             filled += count
         }
-        return filled == content.count && bytes.prefix(filled).elementsEqual(content)
+        guard filled == content.count else { return false }
+        if content.isEmpty { return true }
+        return bytes.withUnsafeBytes { read in content.withUnsafeBytes { memcmp(read.baseAddress!, $0.baseAddress!, content.count) == 0 } }
     }
 
     /// The contents of a file small enough to keep inline in a cache entry; nil for a larger one.

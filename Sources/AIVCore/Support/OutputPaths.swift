@@ -5,6 +5,8 @@ public enum OutputPaths {
     public static func problem(with path: String) -> String? {
         if path.isEmpty { return "is empty; give a file name inside the run folder" }
         if path.hasPrefix("/") || path.hasPrefix("~") { return "must be a path inside the run folder, not an absolute path ('\(path)')" }
+        // A normal relative path (no empty, `.` or `..` part) names a file below the folder.
+        if Paths.isNormal(path) { return nil }
         var depth = 0
         for component in path.split(separator: "/", omittingEmptySubsequences: true) {
             switch component {
@@ -63,20 +65,25 @@ public enum Paths {
     /// Whether `normalize` gives `path` back unchanged: not empty, no empty, `.` or `..` part, no
     /// trailing slash (a lone `/` and paths with `..` are left to `normalize`).
     static func isNormal(_ path: String) -> Bool {
-        let slash = UInt8(ascii: "/"), dot = UInt8(ascii: ".")
-        var length = 0  // of the current part
-        var dotsOnly = true
-        for (offset, byte) in path.utf8.enumerated() {
-            if byte == slash {
-                if offset == 0 { continue }  // an absolute path's root
-                if length == 0 || (dotsOnly && length <= 2) { return false }
-                length = 0
-                dotsOnly = true
-            } else {
-                length += 1
-                if byte != dot { dotsOnly = false }
+        var path = path
+        // Over the contiguous bytes: iterating `utf8` generically cost more than the check itself.
+        return path.withUTF8 { bytes in
+            let slash = UInt8(ascii: "/"), dot = UInt8(ascii: ".")
+            var length = 0  // of the current part
+            var dotsOnly = true
+            for offset in bytes.indices {
+                let byte = bytes[offset]
+                if byte == slash {
+                    if offset == 0 { continue }  // an absolute path's root
+                    if length == 0 || (dotsOnly && length <= 2) { return false }
+                    length = 0
+                    dotsOnly = true
+                } else {
+                    length += 1
+                    if byte != dot { dotsOnly = false }
+                }
             }
+            return length > 0 && !(dotsOnly && length <= 2)
         }
-        return length > 0 && !(dotsOnly && length <= 2)
     }
 }

@@ -161,7 +161,7 @@ public struct NotionUpsertStep: Step {
                 problems.append("\(label)has the key '\(keyText)', as page \(earlier) does: one page per key")
             }
             let properties = JSONValue.object(converted)
-            pages.append(Page(key: keyText, keyOperand: operand, properties: properties, digest: Digest.sha256(Data(properties.canonicalJSON.utf8))))
+            pages.append(Page(key: keyText, keyOperand: operand, properties: properties, digest: Digest.sha256(properties.canonicalBytes)))
         }
         if !problems.isEmpty {
             throw StepError((problems.count == 1 ? problems[0] : "\(problems.count) problems, nothing written:\n  " + problems.joined(separator: "\n  ")))

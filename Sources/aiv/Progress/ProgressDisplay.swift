@@ -22,8 +22,15 @@ enum SummaryTable {
         return "\(step.cachedInvocations)/\(step.invocations)"
     }
 
+    /// `12ms`, `3.4s`, then minutes and hours. Without `String(format:)`: its C varargs cost a
+    /// runtime type check per call, and the summary formats every step's time.
     static func format(_ seconds: Double) -> String {
-        seconds < 1 ? String(format: "%.0fms", seconds * 1000) : seconds < 60 ? String(format: "%.1fs", seconds) : Durations.format(seconds)
+        if seconds < 1 { return "\(Int((seconds * 1000).rounded()))ms" }
+        if seconds < 60 {
+            let tenths = Int((seconds * 10).rounded())
+            return "\(tenths / 10).\(tenths % 10)s"
+        }
+        return Durations.format(seconds)
     }
 
     static func headline(_ report: RunReport) -> String {
@@ -36,7 +43,7 @@ enum SummaryTable {
 
 /// Plain lines, for logs and pipes.
 final class PlainProgress: RunObserver, ProgressDisplay, @unchecked Sendable {
-    private let lock = NSLock()
+    private let output = BatchedOutput()
 
     func handle(_ event: RunEvent) {
         var line: String?
@@ -46,29 +53,62 @@ final class PlainProgress: RunObserver, ProgressDisplay, @unchecked Sendable {
         case .stepStarted(let step, let invocations):
             line = "start  \(step)\(invocations > 1 ? " (\(invocations) items)" : "")"
         case .retrying(let step, let index, let attempt, let delay, let error):
-            line = "retry  \(step)\(index.map { " item \($0)" } ?? ""): attempt \(attempt) failed (\(error)); next in \(String(format: "%.1f", delay))s"
+            line = "retry  \(step)\(index.map { " item \($0)" } ?? ""): attempt \(attempt) failed (\(error)); next in \(SummaryTable.format(delay))"
         case .warning(let message):
             line = "warning: \(message)"
         case .stepFinished(let report):
-            line = "\(report.status.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0)) \(report.step) \(SummaryTable.format(report.duration))"
+            let status = report.status.rawValue
+            line = status + String(repeating: " ", count: max(0, 9 - status.count)) + " \(report.step) \(SummaryTable.format(report.duration))"
                 + ((report.error ?? report.reason).isEmpty ? "" : ": \(report.error ?? report.reason)")
         default:
             break
         }
-        if let line { lock.withLock { print(line); fflush(nil) } }
+        if let line { output.append(line) }
     }
 
     func finish(_ report: RunReport) {
-        print("\n" + SummaryTable.render(report.steps) + "\n" + SummaryTable.headline(report))
+        output.append("\n" + SummaryTable.render(report.steps) + "\n" + SummaryTable.headline(report))
+        output.flush()
     }
 }
 
-/// One JSON object per line and event, for machines.
-///
-/// Lines are written in batches at most `delay` apart rather than one write per event: a cached
-/// step raises three events in a few microseconds, and a write and flush each showed in its
-/// profile (with building and sorting a dictionary per line, about 4% of a cached run's CPU). A
-/// reader still sees every event within `delay`, and all of them when the run ends.
+/// Lines for standard output, written in batches at most `delay` apart rather than one write per
+/// line: a cached step raises its events within microseconds, and a write (and flush) per line
+/// showed in the profile of an up-to-date run. A reader still sees every line within `delay`,
+/// and all of them once `flush()` is called at the end of the run.
+final class BatchedOutput: @unchecked Sendable {
+    private let lock = NSLock()
+    private var buffer = ""
+    private var flushScheduled = false
+    private let delay: DispatchTimeInterval = .milliseconds(20)
+
+    func append(_ line: String) {
+        let schedule = lock.withLock {
+            buffer += line
+            buffer += "\n"
+            defer { flushScheduled = true }
+            return !flushScheduled
+        }
+        if schedule { DispatchQueue.global().asyncAfter(deadline: .now() + delay) { self.flush() } }
+    }
+
+    /// Writes what is buffered; the lock is held through the write so lines keep their order.
+    func flush() {
+        lock.withLock {
+            flushScheduled = false
+            guard !buffer.isEmpty else { return }
+            fflush(nil)  // anything `print` buffered before comes first
+            // The throwing write: a reader that went away must not crash the run (the old
+            // non-throwing one traps on EPIPE when SIGPIPE is ignored).
+            try? FileHandle.standardOutput.write(contentsOf: Data(buffer.utf8))
+            buffer = ""
+        }
+    }
+}
+
+/// One JSON object per line and event, for machines, written in batches (`BatchedOutput`); each
+/// line's members are written in order without building a dictionary (with a write per line,
+/// that was about 4% of a cached run's CPU).
 final class JSONEventPrinter: RunObserver, ProgressDisplay, @unchecked Sendable {
     /// Each problem found before running as a `diagnostic` event: the fields `aiv validate
     /// --json` prints, and `"event": "diagnostic"`.
@@ -82,10 +122,7 @@ final class JSONEventPrinter: RunObserver, ProgressDisplay, @unchecked Sendable 
         }
     }
 
-    private let lock = NSLock()
-    private var buffer = ""
-    private var flushScheduled = false
-    private let delay: DispatchTimeInterval = .milliseconds(20)
+    private let output = BatchedOutput()
 
     func handle(_ event: RunEvent) {
         // Members in sorted order, as canonical JSON has them.
@@ -150,31 +187,9 @@ final class JSONEventPrinter: RunObserver, ProgressDisplay, @unchecked Sendable 
             object.add("run", .string(report.runID))
             object.add("status", .string(report.status.rawValue))
         }
-        let line = object.closed
-        let schedule = lock.withLock {
-            buffer += line
-            buffer += "\n"
-            defer { flushScheduled = true }
-            return !flushScheduled
-        }
-        if case .runFinished = event {
-            flush()
-        } else if schedule {
-            DispatchQueue.global().asyncAfter(deadline: .now() + delay) { self.flush() }
-        }
+        output.append(object.closed)
+        if case .runFinished = event { output.flush() }
     }
 
-    /// Writes what is buffered; the lock is held through the write so lines keep their order.
-    func flush() {
-        lock.withLock {
-            flushScheduled = false
-            guard !buffer.isEmpty else { return }
-            // The throwing write: a reader that went away must not crash the run (the old
-            // non-throwing one traps on EPIPE when SIGPIPE is ignored).
-            try? FileHandle.standardOutput.write(contentsOf: Data(buffer.utf8))
-            buffer = ""
-        }
-    }
-
-    func finish(_ report: RunReport) { flush() }
+    func finish(_ report: RunReport) { output.flush() }
 }
