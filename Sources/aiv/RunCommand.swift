@@ -82,6 +82,19 @@ struct RunCommand: AsyncParsableCommand {
         let folder = RunFolder(path: Paths.resolve(runDirectory ?? "\(state.stateDirectory)/runs/\(runID)", relativeTo: cwd),
                                stateFolder: state.absoluteState)
         try FileManager.default.createDirectory(atPath: folder.path, withIntermediateDirectories: true)
+        // One run per folder at a time; what a killed run left half-written there goes.
+        let claim: RunFolder.Claim
+        do {
+            claim = try folder.claim()
+        } catch let inUse as RunFolderInUse {
+            FileHandle.standardError.write(Data("aiv: \(inUse)\n".utf8))
+            throw ExitCode(1)
+        }
+        defer { claim.release() }
+        if !claim.removedLeftovers.isEmpty {
+            let count = claim.removedLeftovers.count
+            FileHandle.standardError.write(Data("aiv: removed \(count) temporary file\(count == 1 ? "" : "s") left in \(folder.path) by a run that did not finish\n".utf8))
+        }
         let display: any RunObserver & ProgressDisplay
         if json {
             display = JSONEventPrinter()

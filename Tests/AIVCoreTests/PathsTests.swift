@@ -25,3 +25,15 @@ import Testing
         }
     }
 }
+
+@Suite struct AtomicFileNameTests {
+    @Test(arguments: [
+        ("/run/out/a.txt", "/run/out", "a.txt"), ("/a.txt", "/", "a.txt"), ("a.txt", ".", "a.txt"), ("out/.hidden", "out", ".hidden"),
+        ("/run/語彙.json", "/run", "語彙.json"),
+    ])
+    func aTemporaryFileGoesBesideItsTargetUnderAHiddenName(path: String, folder: String, name: String) throws {
+        #expect(AtomicFile.split(path) == (folder, name))
+        let temporary = try AtomicFile.temporaryPath(for: path.hasPrefix("/") ? "/tmp/aiv-split-test" + path : path)
+        #expect(temporary.hasSuffix(".partial") && AtomicFile.split(temporary).name.hasPrefix("." + name + "."))
+    }
+}

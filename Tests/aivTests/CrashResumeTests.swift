@@ -30,11 +30,15 @@ import Testing
         // steps has finished (counted in its --json events, cached ones included), so every kill
         // lands inside a run however fast or busy the machine is.
         var killed = 0
+        var killedFolders: [String] = []
         for (attempt, fraction) in [0.25, 0.5, 0.7, 0.9].enumerated() {
             let finishedSteps = Int(Double(Self.steps) * fraction)
             let outcome = try await CommandRunner.run(["run", "crash.yaml", "--state-dir", "state", "--run-dir", "run-\(attempt)", "--max-parallel", "1", "--json"],
                                                 in: directory, killWhen: { $0.components(separatedBy: "\"step_finished\"").count - 1 >= finishedSteps })
-            if outcome.status == -9 { killed += 1 }
+            if outcome.status == -9 {
+                killed += 1
+                killedFolders.append("run-\(attempt)")
+            }
             if FileManager.default.fileExists(atPath: directory + "/state/aiv.sqlite") {
                 #expect(try Store(path: directory + "/state/aiv.sqlite").integrityCheck() == "ok")
             }
@@ -51,6 +55,16 @@ import Testing
             }
         }
         #expect(killed >= 2, "only \(killed) of the runs was killed midway")
+
+        // Run again into a killed run's folder: it finishes there, and what the kill left
+        // half-written (hidden temporary files) is gone.
+        if let folder = killedFolders.first {
+            let again = try await CommandRunner.run(["run", "crash.yaml", "--state-dir", "state", "--run-dir", folder, "--max-parallel", "1"], in: directory)
+            #expect(again.status == 0, "\(again.stderr)")
+            let leftovers = ((try? FileManager.default.subpathsOfDirectory(atPath: directory + "/" + folder)) ?? []).filter { $0.contains(".partial") }
+            #expect(leftovers.isEmpty, "\(leftovers)")
+            #expect(try String(contentsOfFile: "\(directory)/\(folder)/_aiv/lock", encoding: .utf8).isEmpty)
+        }
 
         let final = try await CommandRunner.run(["run", "crash.yaml", "--state-dir", "state", "--run-dir", "final", "--max-parallel", "1", "--json"], in: directory)
         #expect(final.status == 0, "\(final.stderr)")

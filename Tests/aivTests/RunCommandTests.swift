@@ -1,3 +1,4 @@
+import AIVCore
 import AIVStore
 import Foundation
 import Testing
@@ -33,6 +34,19 @@ import Testing
         func read(_ relative: String) -> String? {
             try? String(contentsOfFile: path + "/" + relative, encoding: .utf8)
         }
+    }
+
+    /// Two runs into one folder would overwrite each other's files: the second is refused, says
+    /// why, and touches nothing. (The folder is held here the way a running aiv holds it.)
+    @Test func aRunIntoAFolderAnotherRunHoldsIsRefused() async throws {
+        let workspace = try Workspace()
+        let claim = try RunFolder(path: workspace.path + "/busy").claim()
+        let refused = try await workspace.aiv(["run", "workflows/transcript-pack.yaml", "--run-dir", "busy"])
+        #expect(refused.status == 1)
+        #expect(refused.stderr.contains("run folder '\(workspace.path)/busy' is in use by another aiv run (process \(getpid()))"), "\(refused.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: workspace.path + "/busy") == ["_aiv"])
+        claim.release()
+        #expect(try await workspace.aiv(["run", "workflows/transcript-pack.yaml", "--run-dir", "busy"]).status == 0)
     }
 
     @Test func runsTheSampleWorkflowThenTakesEverythingFromTheCache() async throws {

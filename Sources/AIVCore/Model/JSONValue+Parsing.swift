@@ -142,6 +142,9 @@ private struct JSONBytesParser {
             depth -= 1
             return .object(members)
         }
+        // Room for a few members at once: growing a dictionary one member at a time rehashes it
+        // at every step, most of reading the small objects a cache entry holds.
+        members.reserveCapacity(6)
         while true {
             skipSpace()
             guard position < bytes.count, bytes[position] == UInt8(ascii: "\"") else { throw fail("expected a member name in quotes") }

@@ -1,0 +1,119 @@
+import Foundation
+
+/// Another run holds the run folder: two runs writing the same files would overwrite each other's.
+public struct RunFolderInUse: Error, CustomStringConvertible, Sendable {
+    public var folder: String
+    /// The process that holds it, when the lock file names one.
+    public var holder: Int?
+    public var description: String {
+        "run folder '\(folder)' is in use by another aiv run\(holder.map { " (process \($0))" } ?? ""); "
+            + "wait for it to finish, or give --run-dir another folder"
+    }
+}
+
+extension RunFolder {
+    /// A run's hold on its folder, from `claim()` until `release()` (or the process ends).
+    ///
+    /// An exclusive `flock` on `_aiv/lock`, which holds the process id while the run goes on and is
+    /// emptied when it ends: the kernel lets go of the lock when a process dies, even by
+    /// `kill -9`, and a lock file left non-empty says that the last run in the folder did not end.
+    /// Only then is the folder searched for the temporary files a killed write leaves (see
+    /// `AtomicFile.isTemporaryName`), so a run into a folder whose last run ended costs no walk.
+    public final class Claim: @unchecked Sendable {
+        private var descriptor: Int32
+        /// Temporary files a run that did not end left behind, removed when the folder was claimed.
+        public let removedLeftovers: [String]
+
+        init(descriptor: Int32, removedLeftovers: [String]) {
+            self.descriptor = descriptor
+            self.removedLeftovers = removedLeftovers
+        }
+
+        /// Marks the run as ended and lets go of the folder.
+        public func release() {
+            guard descriptor >= 0 else { return }
+            _ = ftruncate(descriptor, 0)
+            close(descriptor)
+            descriptor = -1
+        }
+
+        deinit { release() }
+    }
+
+    public var lockPath: String { "\(path)/\(Self.metadataFolder)/lock" }
+
+    /// Takes the folder for one run: throws `RunFolderInUse` when another process has it, and
+    /// removes what a run that did not end left half-written.
+    public func claim() throws -> Claim {
+        try Folders.create("\(path)/\(Self.metadataFolder)")
+        let descriptor = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o644)
+        guard descriptor >= 0 else { throw AtomicFile.posixError(lockPath) }
+        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
+            let holder = Int(Self.contents(of: descriptor).trimmingCharacters(in: .whitespacesAndNewlines))
+            close(descriptor)
+            throw RunFolderInUse(folder: path, holder: holder)
+        }
+        let unfinished = !Self.contents(of: descriptor).isEmpty
+        let removed = unfinished ? removeLeftovers() : []
+        let pid = Array("\(getpid())\n".utf8)
+        _ = ftruncate(descriptor, 0)
+        _ = pwrite(descriptor, pid, pid.count, 0)
+        return Claim(descriptor: descriptor, removedLeftovers: removed)
+    }
+
+    private static func contents(of descriptor: Int32) -> String {
+        var bytes = [UInt8](repeating: 0, count: 64)
+        let count = pread(descriptor, &bytes, bytes.count, 0)
+        return count > 0 ? String(decoding: bytes.prefix(count), as: UTF8.self) : ""
+    }
+
+    /// Removes temporary files below the folder (relative paths returned, sorted). Symbolic links
+    /// are not followed, and aiv's state folder, when inside, is left alone: another run may be
+    /// writing its blobs.
+    func removeLeftovers() -> [String] {
+        var removed: [String] = []
+        func walk(_ relative: String) {
+            let absolute = relative.isEmpty ? path : "\(path)/\(relative)"
+            guard let names = try? FileManager.default.contentsOfDirectory(atPath: absolute) else { return }
+            for name in names {
+                let child = relative.isEmpty ? name : "\(relative)/\(name)"
+                var status = stat()
+                guard lstat("\(path)/\(child)", &status) == 0 else { continue }
+                switch status.st_mode & S_IFMT {
+                case S_IFDIR:
+                    if let reserved, !reserved.isEmpty, child.lowercased() == reserved { continue }
+                    walk(child)
+                case S_IFREG where AtomicFile.isTemporaryName(name):
+                    if unlink("\(path)/\(child)") == 0 { removed.append(child) }
+                default:
+                    continue
+                }
+            }
+        }
+        if reserved?.isEmpty != true { walk("") }
+        return removed.sorted()
+    }
+}
+
+extension AtomicFile {
+    /// Whether a file name is one a write in progress uses: `.<name>.<random>-<n>.partial`
+    /// (`temporaryPath(for:)`), or `.<name>.partial-<8 hex digits>.<extension>`, the name clips
+    /// are cut under before they are renamed (AIVMedia's `StreamCopy`).
+    public static func isTemporaryName(_ name: String) -> Bool {
+        guard name.hasPrefix("."), name.count > ".partial".count + 1 else { return false }
+        if name.hasSuffix(".partial") {
+            // `<random>-<n>` before the suffix: base-36 letters and digits, a dash, digits.
+            let stem = name.dropLast(".partial".count)
+            guard let dot = stem.lastIndex(of: "."), dot != stem.startIndex else { return false }
+            let tag = stem[stem.index(after: dot)...].split(separator: "-", omittingEmptySubsequences: false)
+            return tag.count == 2 && !tag[0].isEmpty && tag[0].allSatisfy { $0.isASCII && ($0.isLowercase || $0.isNumber) }
+                && !tag[1].isEmpty && tag[1].allSatisfy { $0.isASCII && $0.isNumber }
+        }
+        guard let marker = name.range(of: ".partial-", options: .backwards) else { return false }
+        let rest = name[marker.upperBound...]
+        let hex = rest.prefix(8)
+        // A name between the leading dot and the marker.
+        return name.distance(from: name.startIndex, to: marker.lowerBound) >= 2 && hex.count == 8 && hex.allSatisfy(\.isHexDigit)
+            && rest.dropFirst(8).first == "." && rest.count > 9
+    }
+}
