@@ -25,6 +25,7 @@ enum SummaryTable {
     /// `12ms`, `3.4s`, then minutes and hours. Without `String(format:)`: its C varargs cost a
     /// runtime type check per call, and the summary formats every step's time.
     static func format(_ seconds: Double) -> String {
+        guard seconds.isFinite else { return "-" }
         if seconds < 1 { return "\(Int((seconds * 1000).rounded()))ms" }
         if seconds < 60 {
             let tenths = Int((seconds * 10).rounded())
