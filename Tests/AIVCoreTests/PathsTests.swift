@@ -1,4 +1,5 @@
 @testable import AIVCore
+import AIVTestSupport
 import Testing
 
 @Suite struct PathsTests {
@@ -33,7 +34,8 @@ import Testing
     ])
     func aTemporaryFileGoesBesideItsTargetUnderAHiddenName(path: String, folder: String, name: String) throws {
         #expect(AtomicFile.split(path) == (folder, name))
-        let temporary = try AtomicFile.temporaryPath(for: path.hasPrefix("/") ? "/tmp/aiv-split-test" + path : path)
+        let directory = TemporaryFolder()
+        let temporary = try AtomicFile.temporaryPath(for: directory.path + (path.hasPrefix("/") ? path : "/" + path))
         #expect(temporary.hasSuffix(".partial") && AtomicFile.split(temporary).name.hasPrefix("." + name + "."))
     }
 }

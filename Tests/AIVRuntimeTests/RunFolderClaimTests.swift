@@ -48,7 +48,8 @@ import Testing
     }
 
     @Test func temporaryNamesAreTheOnesWritesUse() throws {
-        let made = URL(fileURLWithPath: try AtomicFile.temporaryPath(for: NSTemporaryDirectory() + "aiv-name-test/vocabulary.json")).lastPathComponent
+        let directory = TemporaryFolder()
+        let made = URL(fileURLWithPath: try AtomicFile.temporaryPath(for: directory.path + "/vocabulary.json")).lastPathComponent
         for name in [made, ".a.txt.0-1.partial", ".語彙.json.zz9-120.partial", ".clip.mp4.partial-DEADBEEF.mp4"] {
             #expect(AtomicFile.isTemporaryName(name), "\(name)")
         }
