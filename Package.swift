@@ -81,7 +81,7 @@ let package = Package(
             .product(name: "NIOWebSocket", package: "swift-nio"),
             .product(name: "Crypto", package: "swift-crypto"),
         ], path: "Tests/Support"),
-        .testTarget(name: "AIVCoreTests", dependencies: ["AIVCore", "AIVSteps", "AIVTestSupport"]),
+        .testTarget(name: "AIVCoreTests", dependencies: ["AIVCore", "AIVSteps", "AIVTestSupport", .product(name: "Yams", package: "Yams")]),
         .testTarget(name: "AIVRuntimeTests", dependencies: [
             "AIVCore", "AIVSteps", "AIVStore", "AIVNetwork", "AIVTestSupport",
             .product(name: "Clocks", package: "swift-clocks"),

@@ -20,6 +20,19 @@ import Testing
         #expect(problems == ["4:5: error: duplicate key 'uses'"])
     }
 
+    /// libyaml starts a new line at a lone CR, NEL, LS and PS too; the file (an editor, the caret
+    /// under a source line) does not, so locations after one keep the file's line and column.
+    @Test(arguments: ["\u{2028}", "\u{2029}", "\u{85}", "\r"])
+    func locationsAfterALineBreakOnlyLibyamlCountsAreTheFiles(separator: String) throws {
+        let (value, problems) = read("a: \"one\(separator)two\"\nb: [x, \"y\(separator)z\", w]\nc: 3\n")
+        #expect(problems.isEmpty)
+        let items = try #require(value?["b"]?.items)
+        #expect(items.map { "\($0.location.line):\($0.location.column)" } == ["2:5", "2:8", "2:15"])
+        #expect(value?["c"]?.location == SourceLocation(file: "t.yaml", line: 3, column: 4))
+        let (_, duplicate) = read("a: \"\(separator)\"\nb: 1\nb: 2\n")
+        #expect(duplicate == ["3:1: error: duplicate key 'b'"])
+    }
+
     @Test func resolvesPlainScalarsByYAML12CoreSchema() {
         let (value, problems) = read("a: no\nb: on\nc: true\nd: 12\ne: 1.5\nf: ~\ng: '12'\nh: 0x1F\ni: 1e3\n")
         #expect(problems.isEmpty)

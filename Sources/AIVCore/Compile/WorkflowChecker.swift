@@ -252,7 +252,8 @@ struct CheckRun {
                 checkItemExpression(entry.value, property: property, step: step, scope: scope)
                 continue
             }
-            checkValue(entry.value, against: property.schema, path: entry.key, owner: StepOwner(step), scope: scope)
+            let schema = declaredVariables(for: entry.key, of: step, kind: kind) ?? property.schema
+            checkValue(entry.value, against: schema, path: entry.key, owner: StepOwner(step), scope: scope)
             if let role = property.role { checkRole(role, of: entry, step: step, kind: kind) }
         }
         for property in kind.arguments where property.isRequired && !entries.contains(where: { $0.key == property.name }) {
@@ -260,6 +261,19 @@ struct CheckRun {
             diagnostics.error("step '\(step.id)' is missing argument '\(property.name)' of \(kind.name) (\(property.schema.phrase): \(property.summary))",
                               at: location, length: step.arguments == nil ? step.kind.count : 1)
         }
+    }
+
+    /// When `argument` holds the values of a prompt whose front matter declares its variables'
+    /// types: those types, so a literal or an expression of another type is found before running.
+    mutating func declaredVariables(for argument: String, of step: StepDeclaration, kind: StepKindDescription) -> Schema? {
+        for property in kind.arguments {
+            guard case .template(let variables) = property.role, variables == argument,
+                  let file = step.arguments?[property.name], let path = file.string, !path.hasExpressionMarker,
+                  let declared = loadPrompt(path, at: file)?.declaredVariables else { continue }
+            // Undeclared values are the warning `checkPromptVariables` gives, not a type error.
+            return .object(declared.map { Property($0.name, $0.isOptional ? .anyOf([$0.schema, .null]) : $0.schema, $0.type) }, additional: .any)
+        }
+        return nil
     }
 
     /// An argument the step evaluates itself for each element, such as a filter's `where`.
@@ -552,11 +566,14 @@ struct CheckRun {
         diagnostics.error(error.message, at: location, length: exact ? error.length : value.length)
     }
 
-    /// The file location of the character at `offset` in a YAML string value. Found by searching
-    /// the file for that line of the string from the value's start, which works for quoted and
-    /// block scalars alike; falls back to the value's own location.
+    /// The file location of the character at `offset` in a YAML string value: the scalar walked
+    /// from its start with YAML's rules (escapes, folded lines); failing that, that line of the
+    /// string searched for in the file from the value's start; failing that, the value's own location.
     func locate(in value: SourceValue, offset: Int) -> (SourceLocation, exact: Bool) {
         guard let source, let text = value.string, givesDetails else { return (value.location, false) }
+        if let found = ScalarSourceMap.location(ofCharacter: offset, in: text, scalarAt: value.location, source: source) {
+            return (found, true)
+        }
         let characters = Array(text)
         let clamped = min(max(0, offset), characters.count)
         let lineStart = characters[..<clamped].lastIndex(of: "\n").map { $0 + 1 } ?? 0

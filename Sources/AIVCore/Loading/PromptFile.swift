@@ -13,6 +13,23 @@ public struct PromptFile: Sendable {
         public var type: String
         public var isOptional: Bool
         public var location: SourceLocation
+
+        /// The declared type as a shape values are checked against (`string[]`: a list of strings).
+        public var schema: Schema {
+            func shape(_ type: Substring) -> Schema {
+                if type.hasSuffix("[]") { return .array(shape(type.dropLast(2))) }
+                switch type {
+                case "string": return .string
+                case "number": return .number
+                case "integer": return .integer
+                case "boolean": return .boolean
+                case "array": return .array(.any)
+                case "object": return .map(.any)
+                default: return .any
+                }
+            }
+            return shape(Substring(type))
+        }
     }
 
     public var path: String

@@ -87,7 +87,7 @@ public struct YAMLReader: Sendable {
         DispatchQueue.concurrentPerform(iterations: split.parts.count + 1) { job in
             // The list sits one level down in the document: its parts start one level deeper.
             let composer = Composer(file: file, budget: valueBudget, depthLimit: job == 0 ? depthLimit : depthLimit - 1,
-                                    lineOffset: job == 0 ? 0 : split.firstLines[job - 1])
+                                    lineOffset: job == 0 ? 0 : split.firstLines[job - 1], mayHaveOtherLineBreaks: false)
             let value: SourceValue?
             do {
                 value = job == 0 ? try rest.withUnsafeBufferPointer { try composer.compose($0) }
@@ -151,16 +151,22 @@ private final class Composer {
     var documents = 0
     /// Lines before the bytes read: a part of a file reports the file's line numbers.
     let lineOffset: Int
+    /// Whether the bytes may hold a line break other than LF and CRLF (a part of a split file cannot).
+    let mayHaveOtherLineBreaks: Bool
+    /// For a file with such breaks, where each of libyaml's lines starts in the file's own numbering.
+    var libyamlLineStarts: [(line: Int, column: Int)]?
 
-    init(file: String, budget: Int, depthLimit: Int, lineOffset: Int = 0) {
+    init(file: String, budget: Int, depthLimit: Int, lineOffset: Int = 0, mayHaveOtherLineBreaks: Bool = true) {
         self.file = file
         self.fileNumber = SourceFileNames.shared.number(for: file)
         self.budget = budget
         self.depthLimit = depthLimit
         self.lineOffset = lineOffset
+        self.mayHaveOtherLineBreaks = mayHaveOtherLineBreaks
     }
 
     func compose(_ bytes: UnsafeBufferPointer<UInt8>) throws(Diagnostic) -> SourceValue? {
+        if mayHaveOtherLineBreaks { libyamlLineStarts = Self.libyamlLineStarts(bytes) }
         var parser = yaml_parser_t()
         guard yaml_parser_initialize(&parser) == 1 else { throw .error("cannot start the YAML parser", at: location(line: 0, column: 0)) }
         defer { yaml_parser_delete(&parser) }
@@ -333,7 +339,38 @@ private final class Composer {
     }
 
     func location(line: Int, column: Int) -> SourceLocation {
-        SourceLocation(fileNumber: fileNumber, line: lineOffset + line + 1, column: column + 1)
+        if let starts = libyamlLineStarts, line < starts.count {
+            return SourceLocation(fileNumber: fileNumber, line: lineOffset + starts[line].line + 1, column: starts[line].column + column + 1)
+        }
+        return SourceLocation(fileNumber: fileNumber, line: lineOffset + line + 1, column: column + 1)
+    }
+
+    /// libyaml starts a line at a lone CR, NEL, LS and PS as well as at LF, so its marks count
+    /// more lines than the file has for `SourceFile`, an editor and the caret under a source
+    /// line. For bytes with such a break: where each of libyaml's lines (0-based) starts, as the
+    /// file's 0-based line and column; nil for the usual file, whose marks need no translation.
+    static func libyamlLineStarts(_ bytes: UnsafeBufferPointer<UInt8>) -> [(line: Int, column: Int)]? {
+        guard bytes.indices.contains(where: { StepsSplit.isOtherLineBreak(bytes, at: $0) }) else { return nil }
+        var starts: [(line: Int, column: Int)] = [(0, 0)]
+        var line = 0, column = 0, i = 0
+        while i < bytes.count {
+            if bytes[i] == UInt8(ascii: "\n") {
+                line += 1
+                column = 0
+                starts.append((line, 0))
+                i += 1
+            } else if StepsSplit.isOtherLineBreak(bytes, at: i) {
+                column += 1
+                starts.append((line, column))
+                i += bytes[i] == 0xE2 ? 3 : bytes[i] == 0xC2 ? 2 : 1
+            } else {
+                if bytes[i] & 0xC0 != 0x80, bytes[i] != UInt8(ascii: "\r") || i + 1 == bytes.count || bytes[i + 1] != UInt8(ascii: "\n") {
+                    column += 1
+                }
+                i += 1
+            }
+        }
+        return starts
     }
 
     /// libyaml's problem and where it is.
