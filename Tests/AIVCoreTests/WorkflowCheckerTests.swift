@@ -34,6 +34,33 @@ import Testing
         ])
     }
 
+    /// A kind's own checks of what the workflow writes out: a clip's times and container are
+    /// reported before running; values computed by expressions wait for the run.
+    @Test func aClipThatCannotBeCutIsReportedBeforeRunning() {
+        let folder = TemporaryFolder()
+        folder.write("rec.mp4", "not a real recording")
+        let yaml = """
+            name: t
+            steps:
+              - id: a
+                uses: clip.cut
+                with: {input: rec.mp4, start: "1:05", end: 30, output: a.mp5}
+              - id: b
+                uses: clip.cut
+                with: {input: rec.mp4, start: "1:75", output: b.mp4}
+              - id: c
+                uses: clip.cut
+                for_each: [1, 2]
+                with: {input: rec.mp4, start: "${{ item }}", end: 5, output: "c${{ index }}.mkv"}
+
+            """
+        #expect(diagnose(yaml, in: folder) == [
+            "5:48: error: argument 'end' of clip.cut must come after start (1:05), not 0:30",
+            "5:60: error: argument 'output' of clip.cut names a '.mp5' file; aiv writes aac, m4a, m4v, mka, mkv, mov, mp4, ts; did you mean 'mp4'?",
+            "8:35: error: argument 'start' of clip.cut must be seconds (0 or more) or HH:MM:SS.mmm, not \"1:75\"",
+        ])
+    }
+
     @Test func aNegativeDurationIsAnError() {
         let yaml = workflow("  - {id: a, uses: transcript.load, with: {path: t.srt, overlap: -5}}\n")
         #expect(diagnose(yaml).contains("6:65: error: argument 'overlap' must be a duration of 0 or more, not -5"))

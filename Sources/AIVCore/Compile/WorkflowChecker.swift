@@ -240,6 +240,11 @@ struct CheckRun {
 
     mutating func checkArguments(_ step: StepDeclaration, kind: StepKindDescription, scope: TypeScope) {
         let entries = step.arguments?.entries ?? []
+        // The argument naming a prompt file and the one holding its values, when the kind has them.
+        var promptValues: (prompt: String, values: String)?
+        for property in kind.arguments {
+            if case .template(let values) = property.role { promptValues = (property.name, values) }
+        }
         for entry in entries {
             guard let property = kind.argument(entry.key) else {
                 let names = kind.arguments.map(\.name)
@@ -252,9 +257,12 @@ struct CheckRun {
                 checkItemExpression(entry.value, property: property, step: step, scope: scope)
                 continue
             }
-            let schema = declaredVariables(for: entry.key, of: step, kind: kind) ?? property.schema
+            let schema = entry.key == promptValues?.values ? declaredVariables(of: step, prompt: promptValues!.prompt) ?? property.schema : property.schema
             checkValue(entry.value, against: schema, path: entry.key, owner: StepOwner(step), scope: scope)
             if let role = property.role { checkRole(role, of: entry, step: step, kind: kind) }
+        }
+        if let checkLiterals = kind.checkLiterals {
+            checkLiteralArguments(entries, of: step, kind: kind, with: checkLiterals)
         }
         for property in kind.arguments where property.isRequired && !entries.contains(where: { $0.key == property.name }) {
             let location = step.arguments?.location ?? step.kindLocation
@@ -263,17 +271,41 @@ struct CheckRun {
         }
     }
 
-    /// When `argument` holds the values of a prompt whose front matter declares its variables'
-    /// types: those types, so a literal or an expression of another type is found before running.
-    mutating func declaredVariables(for argument: String, of step: StepDeclaration, kind: StepKindDescription) -> Schema? {
-        for property in kind.arguments {
-            guard case .template(let variables) = property.role, variables == argument,
-                  let file = step.arguments?[property.name], let path = file.string, !path.hasExpressionMarker,
-                  let declared = loadPrompt(path, at: file)?.declaredVariables else { continue }
-            // Undeclared values are the warning `checkPromptVariables` gives, not a type error.
-            return .object(declared.map { Property($0.name, $0.isOptional ? .anyOf([$0.schema, .null]) : $0.schema, $0.type) }, additional: .any)
+    /// Runs a kind's own checks on the arguments written out in full, and reports each problem at
+    /// the value it names (an element of a list, a key of a mapping).
+    mutating func checkLiteralArguments(_ entries: [SourceValue.Entry], of step: StepDeclaration, kind: StepKindDescription,
+                                        with check: (_ arguments: [String: JSONValue]) -> [LiteralProblem]) {
+        var literals: [String: JSONValue] = [:]
+        for entry in entries where kind.argument(entry.key) != nil && !entry.value.containsExpression {
+            literals[entry.key] = entry.value.json
         }
-        return nil
+        guard !literals.isEmpty else { return }
+        for problem in check(literals) {
+            guard var value = entries.first(where: { $0.key == problem.argument })?.value else { continue }
+            var path = "argument '\(problem.argument)"
+            for component in problem.path {
+                switch component {
+                case .index(let i):
+                    guard let items = value.items, items.indices.contains(i) else { break }
+                    value = items[i]
+                    path += "[\(i)]"
+                case .key(let key):
+                    guard let member = value[key] else { break }
+                    value = member
+                    path += ".\(key)"
+                }
+            }
+            diagnostics.error("\(path)' of \(kind.name) \(problem.message)", at: value.location, length: value.length)
+        }
+    }
+
+    /// When the prompt file named in `argument` declares its variables' types: those types, for
+    /// the values passed to it, so a literal or an expression of another type is found before running.
+    mutating func declaredVariables(of step: StepDeclaration, prompt argument: String) -> Schema? {
+        guard let file = step.arguments?[argument], let path = file.string, !path.hasExpressionMarker,
+              let declared = loadPrompt(path, at: file)?.declaredVariables else { return nil }
+        // Undeclared values are the warning `checkPromptVariables` gives, not a type error.
+        return .object(declared.map { Property($0.name, $0.isOptional ? .anyOf([$0.schema, .null]) : $0.schema, $0.type) }, additional: .any)
     }
 
     /// An argument the step evaluates itself for each element, such as a filter's `where`.

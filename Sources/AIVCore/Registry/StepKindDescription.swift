@@ -24,9 +24,16 @@ public struct StepKindDescription: Sendable {
     public var service: String?
     /// A YAML snippet showing the kind in use; help prints it.
     public var example: String
+    /// The kind's own checks of the arguments a workflow writes out, beyond their shapes (a clip's
+    /// times, the container an extension names), so `aiv validate` reports what the step would
+    /// fail on only after the steps before it had run. It is given the arguments with no `${{ }}`
+    /// anywhere in them; the others are known only when running.
+    public var checkLiterals: (@Sendable (_ arguments: [String: JSONValue]) -> [LiteralProblem])?
 
     public init(name: String, version: Int = 1, summary: String, discussion: String = "", arguments: [Property],
-                outputs: Schema, effect: Effect = .deterministic, service: String? = nil, example: String) {
+                outputs: Schema, effect: Effect = .deterministic, service: String? = nil, example: String,
+                checkLiterals: (@Sendable (_ arguments: [String: JSONValue]) -> [LiteralProblem])? = nil) {
+        self.checkLiterals = checkLiterals
         self.name = name
         self.version = version
         self.summary = summary
@@ -39,6 +46,29 @@ public struct StepKindDescription: Sendable {
     }
 
     public func argument(_ name: String) -> Property? { arguments.first { $0.name == name } }
+}
+
+/// What a kind's `checkLiterals` found wrong in one argument, or in one element of it.
+public struct LiteralProblem: Sendable, Equatable {
+    /// The argument's name.
+    public var argument: String
+    /// Where in the argument: list positions and mapping keys, outermost first (`[2, "request"]`).
+    public var path: [JSONPathComponent]
+    public var message: String
+
+    public init(_ argument: String, at path: [JSONPathComponent] = [], _ message: String) {
+        self.argument = argument
+        self.path = path
+        self.message = message
+    }
+}
+
+/// A step into a value: a list position or a mapping key.
+public enum JSONPathComponent: Sendable, Equatable, ExpressibleByIntegerLiteral, ExpressibleByStringLiteral {
+    case index(Int)
+    case key(String)
+    public init(integerLiteral value: Int) { self = .index(value) }
+    public init(stringLiteral value: String) { self = .key(value) }
 }
 
 /// An external service that steps call, with the settings a workflow may give under `services:`.

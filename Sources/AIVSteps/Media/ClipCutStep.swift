@@ -44,7 +44,32 @@ public struct ClipCutStep: Step {
                 start: ${{ item.start }}
                 end: ${{ item.end }}
                 output: ${{ format('shorts/short-{0}.mp4', index) }}
-            """)
+            """,
+        checkLiterals: checkLiterals)
+
+    /// Times and the container, when the workflow writes them out: a clip that cannot be cut is
+    /// reported by `aiv validate`, not after the analysis that comes before it has run and been paid for.
+    @Sendable static func checkLiterals(_ arguments: [String: JSONValue]) -> [LiteralProblem] {
+        var problems: [LiteralProblem] = []
+        func time(_ name: String) -> Double? {
+            guard let value = arguments[name] else { return nil }
+            if let seconds = value.numberValue, seconds >= 0 { return seconds }
+            if let text = value.stringValue, let seconds = MediaTime.parse(text) { return seconds }
+            problems.append(LiteralProblem(name, "must be seconds (0 or more) or HH:MM:SS.mmm, not \(value.canonicalJSON)"))
+            return nil
+        }
+        if let start = time("start"), let end = time("end"), end <= start {
+            problems.append(LiteralProblem("end", "must come after start (\(MediaTime.format(start))), not \(MediaTime.format(end))"))
+        }
+        if let output = arguments["output"]?.stringValue {
+            let ext = (output as NSString).pathExtension.lowercased()
+            if StreamCopy.containers[ext] == nil {
+                let known = StreamCopy.containers.keys.sorted()
+                problems.append(LiteralProblem("output", "names a '.\(ext)' file; aiv writes \(known.joined(separator: ", "))\(Suggestions.didYouMean(ext, in: known))"))
+            }
+        }
+        return problems
+    }
 
     public func run(_ arguments: StepArguments, context: StepContext) async throws -> StepResult {
         let input = context.inputPath(try arguments.string("input"))
