@@ -147,6 +147,8 @@ enum ValidateBenchmark {
             ("100,000 keys, one repeated", "name: x\nsteps: 1\nbig:\n" + (0..<100_000).map { "  k\($0 % 99_999): 1\n" }.joined()),
             ("3 MB scalar", "name: " + String(repeating: "x", count: 3 << 20) + "\nsteps: 1\n"),
             ("20,000 '(' in an expression", "name: x\nsteps:\n  - id: a\n    uses: file.write\n    with: {path: a.txt, content: \"${{ " + String(repeating: "(", count: 20000) + " }}\"}\n"),
+            ("250 unknown steps after 3 MB of a string", "name: x\nsteps:\n  - id: a\n    uses: file.write\n    with: {path: a.txt, content: \""
+                + String(repeating: "x", count: 3 << 20) + (0..<250).map { " ${{ steps.nope\($0).outputs.x }}" }.joined() + "\"}\n"),
         ]
     }
 

@@ -61,6 +61,34 @@ import Testing
         ])
     }
 
+    /// A misspelt obs-websocket request is a warning with the likely name (a newer OBS may know
+    /// requests aiv's list does not, so it is never an error); a batch item is checked whatever its data.
+    @Test func anUnknownOBSRequestIsAWarningWithTheNearestName() {
+        let yaml = """
+            name: t
+            steps:
+              - id: a
+                uses: obs.request
+                with: {request: SetCurrentProgramScen, data: {sceneName: Main}}
+              - id: b
+                uses: obs.batch
+                for_each: [x]
+                with:
+                  requests:
+                    - {request: GetVersion}
+                    - {request: SetInputSetings, data: {inputName: T, inputSettings: {text: "${{ item }}"}}}
+                    - {request: "${{ item }}"}
+                    - {reqest: GetStats}
+
+            """
+        #expect(diagnose(yaml) == [
+            "5:21: warning: argument 'request' of obs.request names 'SetCurrentProgramScen', which is not an obs-websocket 5 request; did you mean 'SetCurrentProgramScene'? (a request of a newer OBS is sent as written)",
+            "12:21: warning: argument 'requests[1].request' of obs.batch names 'SetInputSetings', which is not an obs-websocket 5 request; did you mean 'SetInputSettings'? (a request of a newer OBS is sent as written)",
+            "14:11: error: argument 'requests[3]' of obs.batch is missing 'request' (a string)",
+            "14:12: error: unknown field 'reqest' in argument 'requests[3]' of obs.batch; did you mean 'request'?; it takes request, data",
+        ])
+    }
+
     @Test func aNegativeDurationIsAnError() {
         let yaml = workflow("  - {id: a, uses: transcript.load, with: {path: t.srt, overlap: -5}}\n")
         #expect(diagnose(yaml).contains("6:65: error: argument 'overlap' must be a duration of 0 or more, not -5"))

@@ -54,10 +54,12 @@ import FoundationNetworking
             return try await session.data(for: request).0
         }
 
-        func generate(_ fake: FakeGemini, model: String = "gemini-2.5-flash", key: String? = "test-key-123", body: JSONValue) async throws -> Answer {
+        func generate(_ fake: FakeGemini, model: String = "gemini-2.5-flash", key: String? = "test-key-123", body: JSONValue,
+                      timeout: TimeInterval = 5) async throws -> Answer {
             var headers = ["Content-Type": "application/json"]
             if let key { headers["x-goog-api-key"] = key }
-            return try await send("POST", "\(fake.baseURL)/v1beta/models/\(model):generateContent", headers: headers, body: Data(body.canonicalJSON.utf8))
+            return try await send("POST", "\(fake.baseURL)/v1beta/models/\(model):generateContent", headers: headers, body: Data(body.canonicalJSON.utf8),
+                                  timeout: timeout)
         }
     }
 
@@ -330,8 +332,11 @@ import FoundationNetworking
         let fake = try FakeGemini()
         fake.enqueue(.delayed(30, .text("too late")))
         let client = Client()
-        let call = Task { try await client.generate(fake, body: Self.prompt("hi")) }
-        let deadline = Date().addingTimeInterval(15)
+        // Time enough for the request to go out when the whole suite starts at once on two cores
+        // (runs have stalled every test for about 20 s there): a shorter timeout ended the call
+        // before the request reached the server, and the test measured nothing.
+        let call = Task { try await client.generate(fake, body: Self.prompt("hi"), timeout: 90) }
+        let deadline = Date().addingTimeInterval(60)
         while fake.generateRequests.isEmpty, Date() < deadline { try await Task.sleep(nanoseconds: 10_000_000) }
         #expect(fake.generateRequests.count == 1)
         let started = Date()

@@ -90,6 +90,17 @@ struct OBSStepsTests {
         #expect(settings["response"]?["inputSettings"]?["text"] == "てぇてぇ — precious (N2)")
     }
 
+    /// `aiv validate` warns about request types it does not know: none the OBS here offers may be one.
+    @Test func everyRequestTheOBSHereOffersIsOneValidationKnows() async throws {
+        let obs = OBSHarness()
+        defer { Task { await obs.close() } }
+        let version = try await obs.run(OBSRequestStep.self, ["request": "GetVersion"])
+        let list = version["response"]?["availableRequests"]?.arrayValue ?? []
+        let available = list.compactMap(\.stringValue)
+        #expect(available.count > 100)
+        #expect(available.filter { !OBSRequestTypes.known.contains($0) } == [])
+    }
+
     @Test func aBatchHaltsOnTheFirstFailureAndSaysWhich() async throws {
         let obs = OBSHarness()
         defer { Task { await obs.close() } }

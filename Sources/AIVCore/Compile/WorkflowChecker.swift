@@ -125,6 +125,8 @@ struct CheckRun {
     /// string's length), so thousands of problems would take minutes. Later problems are still
     /// all reported, at their value's start and without suggestions.
     static let detailedProblems = 200
+    /// Bytes of strings that placing problems inside strings (`locate`) may walk in one check.
+    var locatingBudget = 2 << 20
 
     var givesDetails: Bool { diagnostics.items.count < Self.detailedProblems }
 
@@ -271,16 +273,14 @@ struct CheckRun {
         }
     }
 
-    /// Runs a kind's own checks on the arguments written out in full, and reports each problem at
+    /// Runs a kind's own checks on the arguments as written, and reports each problem at
     /// the value it names (an element of a list, a key of a mapping).
     mutating func checkLiteralArguments(_ entries: [SourceValue.Entry], of step: StepDeclaration, kind: StepKindDescription,
-                                        with check: (_ arguments: [String: JSONValue]) -> [LiteralProblem]) {
-        var literals: [String: JSONValue] = [:]
-        for entry in entries where kind.argument(entry.key) != nil && !entry.value.containsExpression {
-            literals[entry.key] = entry.value.json
-        }
-        guard !literals.isEmpty else { return }
-        for problem in check(literals) {
+                                        with check: (_ arguments: WrittenArguments) -> [LiteralProblem]) {
+        var written: [String: JSONValue] = [:]
+        for entry in entries where kind.argument(entry.key) != nil { written[entry.key] = entry.value.json }
+        guard !written.isEmpty else { return }
+        for problem in check(WrittenArguments(written)) {
             guard var value = entries.first(where: { $0.key == problem.argument })?.value else { continue }
             var path = "argument '\(problem.argument)"
             for component in problem.path {
@@ -295,7 +295,12 @@ struct CheckRun {
                     path += ".\(key)"
                 }
             }
-            diagnostics.error("\(path)' of \(kind.name) \(problem.message)", at: value.location, length: value.length)
+            let message = "\(path)' of \(kind.name) \(problem.message)"
+            if problem.severity == .warning {
+                diagnostics.warning(message, at: value.location, length: value.length)
+            } else {
+                diagnostics.error(message, at: value.location, length: value.length)
+            }
         }
     }
 
@@ -601,8 +606,12 @@ struct CheckRun {
     /// The file location of the character at `offset` in a YAML string value: the scalar walked
     /// from its start with YAML's rules (escapes, folded lines); failing that, that line of the
     /// string searched for in the file from the value's start; failing that, the value's own location.
-    func locate(in value: SourceValue, offset: Int) -> (SourceLocation, exact: Bool) {
+    mutating func locate(in value: SourceValue, offset: Int) -> (SourceLocation, exact: Bool) {
         guard let source, let text = value.string, givesDetails else { return (value.location, false) }
+        // Placing a problem costs a walk over its string: a budget keeps a huge string with
+        // hundreds of problems (4 MB, 250 of them took 46 s) to the string's own location.
+        guard locatingBudget >= text.utf8.count else { return (value.location, false) }
+        locatingBudget -= text.utf8.count
         if let found = ScalarSourceMap.location(ofCharacter: offset, in: text, scalarAt: value.location, source: source) {
             return (found, true)
         }

@@ -49,16 +49,6 @@ public struct SourceValue: Sendable, Hashable {
         return nil
     }
 
-    /// Whether a `${{ }}` is anywhere in the value (its strings, its keys' values, its items).
-    public var containsExpression: Bool {
-        switch content {
-        case .string(let text): text.hasExpressionMarker
-        case .mapping(let entries): entries.contains { $0.value.containsExpression }
-        case .sequence(let items): items.contains { $0.containsExpression }
-        default: false
-        }
-    }
-
     public subscript(key: String) -> SourceValue? {
         entries?.first { $0.key == key }?.value
     }

@@ -26,13 +26,12 @@ public struct StepKindDescription: Sendable {
     public var example: String
     /// The kind's own checks of the arguments a workflow writes out, beyond their shapes (a clip's
     /// times, the container an extension names), so `aiv validate` reports what the step would
-    /// fail on only after the steps before it had run. It is given the arguments with no `${{ }}`
-    /// anywhere in them; the others are known only when running.
-    public var checkLiterals: (@Sendable (_ arguments: [String: JSONValue]) -> [LiteralProblem])?
+    /// fail on only after the steps before it had run.
+    public var checkLiterals: (@Sendable (_ arguments: WrittenArguments) -> [LiteralProblem])?
 
     public init(name: String, version: Int = 1, summary: String, discussion: String = "", arguments: [Property],
                 outputs: Schema, effect: Effect = .deterministic, service: String? = nil, example: String,
-                checkLiterals: (@Sendable (_ arguments: [String: JSONValue]) -> [LiteralProblem])? = nil) {
+                checkLiterals: (@Sendable (_ arguments: WrittenArguments) -> [LiteralProblem])? = nil) {
         self.checkLiterals = checkLiterals
         self.name = name
         self.version = version
@@ -48,6 +47,32 @@ public struct StepKindDescription: Sendable {
     public func argument(_ name: String) -> Property? { arguments.first { $0.name == name } }
 }
 
+/// A step's arguments as the workflow writes them, for a kind's `checkLiterals`.
+public struct WrittenArguments: Sendable {
+    /// Every argument as written: a string holding `${{ }}` is its text, not its value.
+    public let asWritten: [String: JSONValue]
+
+    public init(_ asWritten: [String: JSONValue]) { self.asWritten = asWritten }
+
+    /// An argument with no `${{ }}` anywhere in it; nil when it is absent or computed when running.
+    public subscript(name: String) -> JSONValue? {
+        guard let value = asWritten[name], !value.holdsExpression else { return nil }
+        return value
+    }
+}
+
+extension JSONValue {
+    /// Whether a string in the value holds `${{ }}` (so the value is known only when running).
+    public var holdsExpression: Bool {
+        switch self {
+        case .string(let text): text.hasExpressionMarker
+        case .array(let items): items.contains { $0.holdsExpression }
+        case .object(let members): members.values.contains { $0.holdsExpression }
+        default: false
+        }
+    }
+}
+
 /// What a kind's `checkLiterals` found wrong in one argument, or in one element of it.
 public struct LiteralProblem: Sendable, Equatable {
     /// The argument's name.
@@ -55,10 +80,13 @@ public struct LiteralProblem: Sendable, Equatable {
     /// Where in the argument: list positions and mapping keys, outermost first (`[2, "request"]`).
     public var path: [JSONPathComponent]
     public var message: String
+    /// An error, or a warning for what is only likely wrong (a name a newer service may know).
+    public var severity: Diagnostic.Severity
 
-    public init(_ argument: String, at path: [JSONPathComponent] = [], _ message: String) {
+    public init(_ argument: String, at path: [JSONPathComponent] = [], severity: Diagnostic.Severity = .error, _ message: String) {
         self.argument = argument
         self.path = path
+        self.severity = severity
         self.message = message
     }
 }

@@ -49,7 +49,7 @@ public struct ClipCutStep: Step {
 
     /// Times and the container, when the workflow writes them out: a clip that cannot be cut is
     /// reported by `aiv validate`, not after the analysis that comes before it has run and been paid for.
-    @Sendable static func checkLiterals(_ arguments: [String: JSONValue]) -> [LiteralProblem] {
+    @Sendable static func checkLiterals(_ arguments: WrittenArguments) -> [LiteralProblem] {
         var problems: [LiteralProblem] = []
         func time(_ name: String) -> Double? {
             guard let value = arguments[name] else { return nil }

@@ -16,7 +16,10 @@ public struct OBSBatchStep: Step {
             result (with its status) is an output and the step fails only when asked to by fail_on_error.
             """,
         arguments: [
-            Property("requests", .array(.map(.any)), required: true, "A list of {request: Type, data: {…}}."),
+            Property("requests", .array(.object([
+                Property("request", .string, required: true, "The request type, as obs-websocket names it."),
+                Property("data", .map(.any), "Its requestData."),
+            ])), required: true, "A list of {request: Type, data: {…}}."),
             Property("halt_on_failure", .boolean, default: false, "Stop at the first failed request."),
             Property("execution", .oneOfStrings(["serial", "frame", "parallel"]), default: "serial", "How OBS runs them."),
             Property("fail_on_error", .boolean, default: true, "Fail the step when any request failed."),
@@ -39,7 +42,14 @@ public struct OBSBatchStep: Step {
                 requests:
                   - {request: SetCurrentProgramScene, data: {sceneName: Educational-Main}}
                   - {request: SetInputSettings, data: {inputName: Expression, inputSettings: {text: 草}}}
-            """)
+            """,
+        checkLiterals: { arguments in
+            // Request names are checked even when the requests' data is computed by `${{ }}`.
+            (arguments.asWritten["requests"]?.arrayValue ?? []).enumerated().compactMap { index, item in
+                guard let name = item["request"]?.stringValue, !name.hasExpressionMarker else { return nil }
+                return OBSRequestTypes.problem(name, argument: "requests", at: [.index(index), "request"])
+            }
+        })
 
     public func run(_ arguments: StepArguments, context: StepContext) async throws -> StepResult {
         let client = try OBSClient(context: context)

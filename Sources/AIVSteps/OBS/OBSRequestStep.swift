@@ -20,7 +20,10 @@ public struct OBSRequestStep: Step {
               uses: obs.request
               with:
                 request: GetVersion
-            """)
+            """,
+        checkLiterals: { arguments in
+            arguments["request"]?.stringValue.flatMap { OBSRequestTypes.problem($0, argument: "request") }.map { [$0] } ?? []
+        })
 
     public func run(_ arguments: StepArguments, context: StepContext) async throws -> StepResult {
         let client = try OBSClient(context: context)
