@@ -117,7 +117,7 @@ enum ScalarSourceMap {
         /// A single- or double-quoted scalar, from just after its opening quote.
         mutating func flow(single: Bool) throws(Stop) {
             while !atEnd {
-                var leadingBlanks = false
+                var gap = Gap()
                 while let c = peek(), !Self.isBlank(c), try !isBreak() {
                     let at = position
                     if single, c == "'" {
@@ -130,7 +130,7 @@ enum ScalarSourceMap {
                         skip()
                         if try isBreak() {
                             _ = readBreak()  // an escaped line break joins the lines with nothing
-                            leadingBlanks = true
+                            gap.folds = true
                             break
                         }
                         try produce(try escape(), at: at)
@@ -140,27 +140,43 @@ enum ScalarSourceMap {
                     }
                 }
                 if peek() == (single ? "'" : "\"") { return }
-                var whitespace: [(Unicode.Scalar, Position)] = [], leadingBreak: (Unicode.Scalar, Position)?, trailingBreaks: [(Unicode.Scalar, Position)] = []
-                while try atBlankOrBreak() {
-                    if Self.isBlank(peek()) {
-                        if !leadingBlanks { whitespace.append((peek()!, position)) }
-                        skip()
-                    } else if !leadingBlanks {
-                        whitespace = []
-                        leadingBreak = readBreak()
-                        leadingBlanks = true
-                    } else {
-                        trailingBreaks.append(readBreak())
-                    }
-                }
-                if leadingBlanks {
-                    // One line break folds into a space; more keep all but the first.
-                    if let leadingBreak, trailingBreaks.isEmpty { try produce(" ", at: leadingBreak.1) }
-                    try produce(trailingBreaks)
+                try readGap(into: &gap)
+                try produce(gap)
+            }
+        }
+
+        /// The blanks and line breaks between two stretches of a flow or plain scalar's text.
+        struct Gap {
+            var whitespace: [(Unicode.Scalar, Position)] = []
+            var leadingBreak: Position?
+            var trailingBreaks: [(Unicode.Scalar, Position)] = []
+            /// Whether the lines fold here: a line break was read (or an escaped one, which has no
+            /// `leadingBreak` and so adds no space).
+            var folds = false
+        }
+
+        /// Reads blanks and line breaks as libyaml does between a scalar's stretches of text.
+        mutating func readGap(into gap: inout Gap) throws(Stop) {
+            while try atBlankOrBreak() {
+                if Self.isBlank(peek()) {
+                    if !gap.folds { gap.whitespace.append((peek()!, position)) }
+                    skip()
+                } else if !gap.folds {
+                    gap.whitespace = []
+                    gap.leadingBreak = readBreak().1
+                    gap.folds = true
                 } else {
-                    try produce(whitespace)
+                    gap.trailingBreaks.append(readBreak())
                 }
             }
+        }
+
+        /// What a gap stands for in the value: its blanks within a line; where lines fold, a
+        /// space for one line break and all but the first for several.
+        mutating func produce(_ gap: Gap) throws(Stop) {
+            guard gap.folds else { return try produce(gap.whitespace) }
+            if let leadingBreak = gap.leadingBreak, gap.trailingBreaks.isEmpty { try produce(" ", at: leadingBreak) }
+            try produce(gap.trailingBreaks)
         }
 
         /// The character a backslash escape stands for, read from just after the backslash.
@@ -188,38 +204,18 @@ enum ScalarSourceMap {
         /// A plain scalar: its lines folded as a quoted scalar's are, each join made only when
         /// more text follows it (trailing blanks and breaks are not part of the value).
         mutating func plain() throws(Stop) {
-            var leadingBlanks = false
-            var whitespace: [(Unicode.Scalar, Position)] = [], leadingBreak: (Unicode.Scalar, Position)?, trailingBreaks: [(Unicode.Scalar, Position)] = []
+            var gap = Gap()
             while !atEnd {
                 if peek() == "#" { return }
                 while let c = peek(), !Self.isBlank(c), try !isBreak() {
                     if c == ":", Self.isBlank(peek(1)) || peek(1) == nil || peek(1) == "\n" || peek(1) == "\r" { return }
-                    if leadingBlanks {
-                        if let leadingBreak, trailingBreaks.isEmpty { try produce(" ", at: leadingBreak.1) }
-                        try produce(trailingBreaks)
-                        leadingBlanks = false
-                        leadingBreak = nil
-                        trailingBreaks = []
-                    } else {
-                        try produce(whitespace)
-                    }
-                    whitespace = []
+                    try produce(gap)
+                    gap = Gap()
                     let at = position
                     skip()
                     try produce(c, at: at)
                 }
-                while try atBlankOrBreak() {
-                    if Self.isBlank(peek()) {
-                        if !leadingBlanks { whitespace.append((peek()!, position)) }
-                        skip()
-                    } else if !leadingBlanks {
-                        whitespace = []
-                        leadingBreak = readBreak()
-                        leadingBlanks = true
-                    } else {
-                        trailingBreaks.append(readBreak())
-                    }
-                }
+                try readGap(into: &gap)
             }
         }
 
