@@ -185,17 +185,19 @@ import Testing
     }
 
     /// A prompt that declares its variables' types has the values passed to it checked against
-    /// them: literals by their type, expressions by their static type; null only for an optional one.
+    /// them: literals by their type, expressions by their static type; null counts as given, as
+    /// when running.
     @Test func valuesOfAnotherTypeThanThePromptDeclaresAreErrors() {
         let prompt = "---\ninput:\n  schema:\n    n: integer, how many\n    tags: string[]\n    note?: string\n    any: any\n---\n{{n}}{{#tags}}{{.}}{{/tags}}{{note}}{{any}}"
         #expect(check("      vars: {n: 3, tags: [a, b], note: null, any: [1]}\n", prompt: prompt) == [])
+        #expect(check("      vars: {n: null, tags: [], any: null}\n", prompt: prompt) == [])
         #expect(check("      vars: {n: three, tags: [a, 2], note: x, any: 1}\n", prompt: prompt) == [
-            "7:17: error: argument 'vars.n' of test.prompt expected an integer, got string 'three'",
+            "7:17: error: argument 'vars.n' of test.prompt expected an integer or null, got string 'three'",
             "7:34: error: argument 'vars.tags[1]' of test.prompt expected a string, got number 2",
         ])
         #expect(check("      vars: {n: \"${{ 'x' }}\", tags: \"${{ 1 == 1 }}\", any: 1}\n", prompt: prompt) == [
-            "7:17: error: argument 'vars.n' of test.prompt expects an integer, but ''x'' is a string",
-            "7:37: error: argument 'vars.tags' of test.prompt expects a list of strings, but '1 == 1' is a boolean",
+            "7:17: error: argument 'vars.n' of test.prompt expects an integer or null, but ''x'' is a string",
+            "7:37: error: argument 'vars.tags' of test.prompt expects a list of strings or null, but '1 == 1' is a boolean",
         ])
     }
 

@@ -36,6 +36,9 @@ import Yams
         ("with a tag and an anchor", "v: !!str &a \"x ${{ y }}\"\n"),
         ("non-ASCII", "v: \"日本語 👍🏽\n  ${{ x }} é\"\n"),
         ("CRLF lines", "v: \"one\r\n  two ${{ x }}\"\r\n"),
+        ("a CRLF block", "v: >\r\n  é one\r\n  two ${{ x }}\r\n\r\n  three\r\n"),
+        ("no line break at the end", "v: |\n  a\n  b ${{ x }}"),
+        ("multi-byte before a fold", "v: '日本語\n  👍🏽 ${{ x }}'\n"),
     ]
 
     /// Every character of every style maps to where it is written: the same character, the
@@ -89,6 +92,18 @@ import Yams
         #expect(ScalarSourceMap.location(ofCharacter: -1, in: "abc", scalarAt: plain.location, source: source) == nil)
         let (indented, indentedSource) = try read("v: |2\n   x\n")
         #expect(ScalarSourceMap.location(ofCharacter: 0, in: indented.string!, scalarAt: indented.location, source: indentedSource) == nil)
+    }
+
+    /// The walk reads at most its budget, and says so by what is left of it.
+    @Test func aWalkStopsAtItsBudget() throws {
+        let (value, source) = try read("v: \"" + String(repeating: "x", count: 5000) + " ${{ x }}\"\n")
+        let text = try #require(value.string)
+        var small = 1000
+        #expect(ScalarSourceMap.location(ofCharacter: 5001, in: text, scalarAt: value.location, source: source, budget: &small) == nil)
+        #expect(small <= 0)
+        var enough = 20_000
+        #expect(ScalarSourceMap.location(ofCharacter: 5001, in: text, scalarAt: value.location, source: source, budget: &enough)?.column == 5006)
+        #expect(enough > 0 && enough < 20_000 - 5001)
     }
 
     /// A value that is not what its source says (the walk cannot follow it) gives no location, not a wrong one.

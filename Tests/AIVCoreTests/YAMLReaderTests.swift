@@ -31,6 +31,11 @@ import Testing
         #expect(value?["c"]?.location == SourceLocation(file: "t.yaml", line: 3, column: 4))
         let (_, duplicate) = read("a: \"\(separator)\"\nb: 1\nb: 2\n")
         #expect(duplicate == ["3:1: error: duplicate key 'b'"])
+        // With CRLF lines, after multi-byte characters, and as the file's last character.
+        let (mixed, mixedProblems) = read("a: \"é日\(separator)x\"\r\nb: [\"\(separator)\", z]\r\nc: 1\(separator)")
+        #expect(mixedProblems.isEmpty)
+        #expect(mixed?["b"]?.items?.last?.location == SourceLocation(file: "t.yaml", line: 2, column: 10))
+        #expect(mixed?["c"]?.location == SourceLocation(file: "t.yaml", line: 3, column: 4))
     }
 
     @Test func resolvesPlainScalarsByYAML12CoreSchema() {

@@ -145,6 +145,15 @@ import Testing
                 == "template 't.mustache' uses 'title' (line 4) and 'body' (line 5), which 'values' does not give")
     }
 
+    /// What `aiv validate` checks for literals is checked for computed values when running.
+    @Test func aValueOfAnotherTypeThanTheFrontMatterDeclaresIsAnError() async throws {
+        let template = "---\ninput:\n  schema:\n    n: integer\n    tags: string[]\n---\n{{n}} {{#tags}}{{.}}{{/tags}}\n"
+        #expect(try await failure(template, ["n": "three", "tags": ["a"]])
+                == "template 't.mustache' declares 'n' as integer: expected an integer, got string 'three'")
+        #expect(try await failure(template, ["n": 3, "tags": ["a", 2]])
+                == "template 't.mustache' declares 'tags' as string[]: item 1: expected a string, got number 2")
+    }
+
     @Test func aNullValueIsGivenAndOptionalDeclaredVariablesMayBeMissing() async throws {
         let template = """
             ---

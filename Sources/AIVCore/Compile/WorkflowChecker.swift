@@ -36,7 +36,9 @@ public struct WorkflowChecker: Sendable {
             // Which problems get the details (see `detailedProblems`) depends on the order they
             // are found in, so a workflow with that many problems is checked again on one thread,
             // and reports exactly what one thread finds.
-            if !run.givesDetails { run = checkedOnOneThread() }
+            // So is one whose problems used up the walking budget for placing them (`locate`):
+            // which of them are placed exactly depends on the order too.
+            if !run.givesDetails || run.locatingExhausted { run = checkedOnOneThread() }
         } else {
             run = checkedOnOneThread()
         }
@@ -125,8 +127,12 @@ struct CheckRun {
     /// string's length), so thousands of problems would take minutes. Later problems are still
     /// all reported, at their value's start and without suggestions.
     static let detailedProblems = 200
-    /// Bytes of strings that placing problems inside strings (`locate`) may walk in one check.
-    var locatingBudget = 2 << 20
+    /// Placing a problem inside a string (`locate`) walks the string's source: a check walks at
+    /// most this many characters for that; later problems point at their string.
+    static let locatingBudget = 2 << 20
+    var locatingSpent = 0
+    /// A problem was not placed for want of budget (a parallel check is then redone on one thread).
+    var locatingExhausted = false
 
     var givesDetails: Bool { diagnostics.items.count < Self.detailedProblems }
 
@@ -283,14 +289,15 @@ struct CheckRun {
         for problem in check(WrittenArguments(written)) {
             guard var value = entries.first(where: { $0.key == problem.argument })?.value else { continue }
             var path = "argument '\(problem.argument)"
-            for component in problem.path {
+            // As deep as the path can be followed in the workflow.
+            walk: for component in problem.path {
                 switch component {
                 case .index(let i):
-                    guard let items = value.items, items.indices.contains(i) else { break }
+                    guard let items = value.items, items.indices.contains(i) else { break walk }
                     value = items[i]
                     path += "[\(i)]"
                 case .key(let key):
-                    guard let member = value[key] else { break }
+                    guard let member = value[key] else { break walk }
                     value = member
                     path += ".\(key)"
                 }
@@ -309,8 +316,9 @@ struct CheckRun {
     mutating func declaredVariables(of step: StepDeclaration, prompt argument: String) -> Schema? {
         guard let file = step.arguments?[argument], let path = file.string, !path.hasExpressionMarker,
               let declared = loadPrompt(path, at: file)?.declaredVariables else { return nil }
-        // Undeclared values are the warning `checkPromptVariables` gives, not a type error.
-        return .object(declared.map { Property($0.name, $0.isOptional ? .anyOf([$0.schema, .null]) : $0.schema, $0.type) }, additional: .any)
+        // Undeclared values are the warning `checkPromptVariables` gives, not a type error; null
+        // counts as given (the steps render it as empty), as when running.
+        return .object(declared.map { Property($0.name, .anyOf([$0.schema, .null]), $0.type) }, additional: .any)
     }
 
     /// An argument the step evaluates itself for each element, such as a filter's `where`.
@@ -607,13 +615,18 @@ struct CheckRun {
     /// from its start with YAML's rules (escapes, folded lines); failing that, that line of the
     /// string searched for in the file from the value's start; failing that, the value's own location.
     mutating func locate(in value: SourceValue, offset: Int) -> (SourceLocation, exact: Bool) {
-        guard let source, let text = value.string, givesDetails else { return (value.location, false) }
+        guard let source, let text = value.string, givesDetails, !locatingExhausted else { return (value.location, false) }
         // Placing a problem costs a walk over its string: a budget keeps a huge string with
         // hundreds of problems (4 MB, 250 of them took 46 s) to the string's own location.
-        guard locatingBudget >= text.utf8.count else { return (value.location, false) }
-        locatingBudget -= text.utf8.count
-        if let found = ScalarSourceMap.location(ofCharacter: offset, in: text, scalarAt: value.location, source: source) {
-            return (found, true)
+        var remaining = Self.locatingBudget - locatingSpent
+        let found = ScalarSourceMap.location(ofCharacter: offset, in: text, scalarAt: value.location, source: source, budget: &remaining)
+        locatingSpent = Self.locatingBudget - remaining
+        if let found { return (found, true) }
+        // The line search reads the value and may search the rest of the file.
+        locatingSpent += text.utf8.count + source.text.utf8.count
+        guard remaining > 0, locatingSpent <= Self.locatingBudget else {
+            locatingExhausted = true
+            return (value.location, false)
         }
         let characters = Array(text)
         let clamped = min(max(0, offset), characters.count)
@@ -695,6 +708,8 @@ extension CheckRun {
         prompts.merge(share.prompts) { earlier, _ in earlier }
         failedPrompts.formUnion(share.failedPrompts)
         referenceSites.merge(share.referenceSites) { _, later in later }
+        locatingSpent += share.locatingSpent
+        locatingExhausted = locatingExhausted || share.locatingExhausted || locatingSpent > Self.locatingBudget
         parsedExpressions.append(contentsOf: share.parsedExpressions)
     }
 }

@@ -12,12 +12,18 @@
 enum ScalarSourceMap {
     /// Where the `offset`-th character (a `Character` offset, as expression errors count) of
     /// `text`, the value of the scalar that starts at `start` in `source`, is written.
-    static func location(ofCharacter offset: Int, in text: String, scalarAt start: SourceLocation, source: SourceFile) -> SourceLocation? {
-        guard offset >= 0, let characterIndex = text.index(text.startIndex, offsetBy: offset, limitedBy: text.endIndex),
+    /// `budget`: characters the walk may read, less what it read; it goes to 0 or below when
+    /// the walk stopped for want of it.
+    static func location(ofCharacter offset: Int, in text: String, scalarAt start: SourceLocation, source: SourceFile,
+                         budget: inout Int) -> SourceLocation? {
+        // Finding the character and the start are walks too: along the value, along the start's line.
+        budget -= offset + start.column
+        guard budget > 0, offset >= 0, let characterIndex = text.index(text.startIndex, offsetBy: offset, limitedBy: text.endIndex),
               characterIndex < text.endIndex, let sourceIndex = source.index(of: start) else { return nil }
         let target = text.unicodeScalars.distance(from: text.startIndex, to: characterIndex)
         var walk = Walk(scalars: source.text.unicodeScalars, index: sourceIndex, line: start.line, column: start.column,
-                        expected: Array(text.unicodeScalars.prefix(target + 1)))
+                        expected: Array(text.unicodeScalars.prefix(target + 1)), budget: budget)
+        defer { budget = walk.budget }
         do throws(Walk.Stop) {
             try walk.scalar()
             return nil
@@ -25,6 +31,11 @@ enum ScalarSourceMap {
             guard case .found(let line, let column) = error else { return nil }
             return SourceLocation(fileNumber: start.fileNumber, line: line, column: column)
         }
+    }
+
+    static func location(ofCharacter offset: Int, in text: String, scalarAt start: SourceLocation, source: SourceFile) -> SourceLocation? {
+        var unlimited = Int.max
+        return location(ofCharacter: offset, in: text, scalarAt: start, source: source, budget: &unlimited)
     }
 
     /// A walk over a scalar's source that stops at the wanted character or at the first difference.
@@ -36,6 +47,8 @@ enum ScalarSourceMap {
         /// The value's text up to and including the wanted character, which is the last.
         let expected: [Unicode.Scalar]
         var produced = 0
+        /// Characters the walk may still read; at 0 it ends as if the file did.
+        var budget: Int
 
         enum Stop: Error {
             case found(line: Int, column: Int)
@@ -57,6 +70,11 @@ enum ScalarSourceMap {
 
         mutating func skip() {
             guard index < scalars.endIndex else { return }
+            budget -= 1
+            if budget <= 0 {
+                index = scalars.endIndex
+                return
+            }
             if scalars[index] == "\n" { line += 1; column = 1 } else { column += 1 }
             index = scalars.index(after: index)
         }

@@ -84,6 +84,12 @@ public struct TemplateRenderStep: Step {
     /// a value given as null counts as given. Shared by templates and Gemini prompts.
     static func checkValues(_ template: PromptFile, path: String, noun: String, values: [String: JSONValue]) throws(StepError) {
         let optional = Set(template.declaredVariables?.filter(\.isOptional).map(\.name) ?? [])
+        // A value of another type than the front matter declares (null counts as given, as below):
+        // what `aiv validate` reports for literals, found here for computed values.
+        for variable in template.declaredVariables ?? [] {
+            guard let value = values[variable.name], value != .null, let problem = variable.schema.mismatch(value) else { continue }
+            throw StepError("\(noun) '\(path)' declares '\(variable.name)' as \(variable.type): \(problem)")
+        }
         let missing = template.usedVariables.filter { !optional.contains($0.name) && values[$0.name] == nil }
         guard !missing.isEmpty else { return }
         let names = missing.map { "'\($0.name)' (line \($0.location.line))" }

@@ -52,7 +52,8 @@ public struct ClipCutStep: Step {
     @Sendable static func checkLiterals(_ arguments: WrittenArguments) -> [LiteralProblem] {
         var problems: [LiteralProblem] = []
         func time(_ name: String) -> Double? {
-            guard let value = arguments[name] else { return nil }
+            // Neither a number nor a string: the argument's schema says so already.
+            guard let value = arguments[name], value.numberValue != nil || value.stringValue != nil else { return nil }
             if let seconds = value.numberValue, seconds >= 0 { return seconds }
             if let text = value.stringValue, let seconds = MediaTime.parse(text) { return seconds }
             problems.append(LiteralProblem(name, "must be seconds (0 or more) or HH:MM:SS.mmm, not \(value.canonicalJSON)"))
