@@ -118,12 +118,12 @@ import Testing
         let wideMapping = "name: x\nsteps: 1\nbig:\n" + (0..<100_000).map { "  k\($0 % 99_999): 1\n" }.joined()
         let control = "name: \u{7}\u{1B}[31m\nsteps: [\u{8}]\n"
         // Placing each problem inside its string is a walk over the string: 250 of them at the end
-        // of 4 MB once took 46 s; a budget now bounds the walking (two walks here, then the string).
+        // of 4 MB once took 46 s; a budget now bounds the walking (eight walks here, then the string).
         let problems = (0..<250).map { "${{ steps.nope\($0).outputs.x }}" }.joined(separator: " ")
-        let longString = "name: x\nsteps:\n  - id: a\n    uses: file.write\n    with: {path: a.txt, content: \"" + String(repeating: "x", count: 1 << 20) + " " + problems + "\"}\n"
+        let longString = "name: x\nsteps:\n  - id: a\n    uses: file.write\n    with: {path: a.txt, content: \"" + String(repeating: "x", count: 256 << 10) + " " + problems + "\"}\n"
         return [("alias bomb", bomb), ("deep block nesting", deepBlock), ("deep flow mapping", deepFlow), ("huge key", hugeKey),
                 ("many documents", manyDocuments), ("long expression", longExpression), ("control characters", control),
-                ("100,000 keys, one repeated", wideMapping), ("250 problems at the end of a 1 MB string", longString)]
+                ("100,000 keys, one repeated", wideMapping), ("250 problems at the end of a 256 KB string", longString)]
     }()
 
     @Test(arguments: hostileDocuments)
