@@ -1,5 +1,6 @@
 import Testing
 @testable import AIVCore
+import AIVTestSupport
 
 /// The lexer and the template splitter walk UTF-8 bytes for speed; these tests hold them to the
 /// Unicode-scalar versions they replaced (kept below as the reference), token for token and
@@ -47,9 +48,11 @@ import Testing
         Result { () throws(ExpressionError) in try ExpressionLexer.tokenize(source) }
     }
 
-    @Test func tokensMatchTheScalarLexer() {
-        for source in Self.handPicked + Self.generated(count: 20_000, seed: 1) {
-            #expect(Self.tokens(source) == Self.referenceTokens(source), "\(source.debugDescription)")
+    @Test func tokensMatchTheScalarLexer() async throws {
+        try await heavyComputation {
+            for source in Self.handPicked + Self.generated(count: 20_000, seed: 1) {
+                #expect(Self.tokens(source) == Self.referenceTokens(source), "\(source.debugDescription)")
+            }
         }
     }
 
@@ -91,13 +94,15 @@ import Testing
         }
     }
 
-    @Test func templatesMatchTheScalarSplitter() {
-        var texts = Self.templates + Self.generated(count: 20_000, seed: 2)
-        // Generated text rarely holds a whole expression: wrap hand-picked and generated ones.
-        texts += (Self.handPicked + Self.generated(count: 5_000, seed: 3)).flatMap { ["${{ \($0) }}", "x ${{\($0)}} ${{ a }}"] }
-        for text in texts {
-            let result = Result { () throws(ExpressionError) in try StringTemplate.parse(text) }
-            #expect(result == Self.referenceTemplate(text), "\(text.debugDescription)")
+    @Test func templatesMatchTheScalarSplitter() async throws {
+        try await heavyComputation {
+            var texts = Self.templates + Self.generated(count: 20_000, seed: 2)
+            // Generated text rarely holds a whole expression: wrap hand-picked and generated ones.
+            texts += (Self.handPicked + Self.generated(count: 5_000, seed: 3)).flatMap { ["${{ \($0) }}", "x ${{\($0)}} ${{ a }}"] }
+            for text in texts {
+                let result = Result { () throws(ExpressionError) in try StringTemplate.parse(text) }
+                #expect(result == Self.referenceTemplate(text), "\(text.debugDescription)")
+            }
         }
     }
 }

@@ -292,17 +292,6 @@ import Testing
         func release() { gate.signal() }
     }
 
-    /// Runs a task's jobs on a thread of its own: the first save commits on the saving task's
-    /// thread, and held there it must not take one of the few threads every other task needs.
-    final class OwnThread: TaskExecutor, @unchecked Sendable {
-        private let queue = DispatchQueue(label: "aiv.tests.own-thread")
-
-        func enqueue(_ job: consuming ExecutorJob) {
-            let job = UnownedJob(job)
-            queue.async { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
-        }
-    }
-
     func waitUntil(_ condition: () -> Bool) async throws {
         for _ in 0..<2_000 {
             if condition() { return }
@@ -321,7 +310,7 @@ import Testing
         let store = try Store(path: directory.path + "/aiv.sqlite")
         let hold = FirstCommitHold()
         let queue = CommitQueue(store: store, insert: SQLiteCacheStore.insert, beforeCommit: hold.wait(rows:))
-        let first = Task(executorPreference: OwnThread()) { try await queue.commit(row("first")) }
+        let first = Task(executorPreference: ThreadPerJobExecutor.shared) { try await queue.commit(row("first")) }
         try await waitUntil { hold.isHolding }
         let keys = (0..<40).map { "k\($0)" }
         let saves = Task {
@@ -356,7 +345,7 @@ import Testing
         try await store.pool.write { db in try db.execute(sql: "CREATE TABLE word (text TEXT NOT NULL CHECK (text != 'bad'))") }
         let hold = FirstCommitHold()
         let queue = CommitQueue(store: store, insert: "INSERT INTO word (text) VALUES (?)", beforeCommit: hold.wait(rows:))
-        let first = Task(executorPreference: OwnThread()) { try await queue.commit(["first"]) }
+        let first = Task(executorPreference: ThreadPerJobExecutor.shared) { try await queue.commit(["first"]) }
         try await waitUntil { hold.isHolding }
         // These three queue behind the held commit and go together: the one bad row fails that transaction.
         let words = ["good", "bad", "better"]

@@ -19,7 +19,8 @@ import FoundationNetworking
         var error: JSONValue? { json?["error"] }
     }
 
-    /// One client per test: a fresh URLSession (its own connection pool).
+    /// One client per test: a fresh URLSession (its own connection pool). Its calls run off the
+    /// concurrency pool: on Linux they wait for URLSession's queue with `DispatchQueue.sync`.
     final class Client: @unchecked Sendable {
         let session: URLSession
         init() {
@@ -36,9 +37,9 @@ import FoundationNetworking
             for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
             let (data, response): (Data, URLResponse)
             if let body {
-                (data, response) = try await session.upload(for: request, from: body)
+                (data, response) = try await offThePool { try await session.upload(for: request, from: body) }
             } else {
-                (data, response) = try await session.data(for: request)
+                (data, response) = try await offThePool { try await session.data(for: request) }
             }
             let http = try #require(response as? HTTPURLResponse)
             var lowered: [String: String] = [:]
@@ -50,8 +51,8 @@ import FoundationNetworking
 
         /// A request as built (a body stream, a file); the session lives as long as the call.
         func perform(_ request: URLRequest, fromFile file: URL? = nil) async throws -> Data {
-            if let file { return try await session.upload(for: request, fromFile: file).0 }
-            return try await session.data(for: request).0
+            if let file { return try await offThePool { try await session.upload(for: request, fromFile: file) }.0 }
+            return try await offThePool { try await session.data(for: request) }.0
         }
 
         func generate(_ fake: FakeGemini, model: String = "gemini-2.5-flash", key: String? = "test-key-123", body: JSONValue,

@@ -23,7 +23,8 @@ import FoundationNetworking
         var message: String? { json?["message"]?.stringValue }
     }
 
-    /// One client per test: a fresh URLSession (its own connection pool).
+    /// One client per test: a fresh URLSession (its own connection pool). Its calls run off the
+    /// concurrency pool: on Linux they wait for URLSession's queue with `DispatchQueue.sync`.
     final class Client: @unchecked Sendable {
         let session: URLSession
         init() {
@@ -46,9 +47,9 @@ import FoundationNetworking
             let (data, response): (Data, URLResponse)
             if let payload = rawBody ?? body.map({ Data($0.canonicalJSON.utf8) }) {
                 request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-                (data, response) = try await session.upload(for: request, from: payload)
+                (data, response) = try await offThePool { try await session.upload(for: request, from: payload) }
             } else {
-                (data, response) = try await session.data(for: request)
+                (data, response) = try await offThePool { try await session.data(for: request) }
             }
             let http = try #require(response as? HTTPURLResponse)
             var lowered: [String: String] = [:]

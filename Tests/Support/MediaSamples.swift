@@ -12,9 +12,11 @@ public enum Tool {
     final class Box: @unchecked Sendable { var data = Data() }
 
     public static func run(_ arguments: [String]) async throws -> Result {
-        try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue(label: "aiv-tests.tool").async {
-                continuation.resume(with: Swift.Result { try runBlocking(arguments) })
+        try await TestLoad.holding(TestLoad.childProcesses) {
+            try await withCheckedThrowingContinuation { continuation in
+                DispatchQueue(label: "aiv-tests.tool").async {
+                    continuation.resume(with: Swift.Result { try runBlocking(arguments) })
+                }
             }
         }
     }

@@ -1,3 +1,4 @@
+import AIVTestSupport
 import Foundation
 
 /// Runs the built `aiv` binary, as a user would, and captures what it prints.
@@ -44,14 +45,17 @@ struct CommandRunner {
     /// seconds a child process takes would stall every other test's timers on a 2-core machine.
     static func run(_ arguments: [String], in directory: String = packageRoot, environment: [String: String] = [:], timeout: Double = 120,
                     killAfter: Double? = nil, killWhen: (@Sendable (String) -> Bool)? = nil, executable: String = binary) async throws -> Result {
-        try await withCheckedThrowingContinuation { continuation in
-            // Private serial queues get a thread of their own (they "overcommit"); the global queue
-            // is as wide as the cores, and blocked readers would starve the kill timer.
-            DispatchQueue(label: "aiv-tests.command").async {
-                continuation.resume(with: Swift.Result<CommandRunner.Result, any Error> {
-                    try runBlocking(arguments, in: directory, environment: environment, timeout: timeout, killAfter: killAfter,
-                                    killWhen: killWhen, executable: executable)
-                })
+        // A few at a time (`TestLoad`): twenty debug builds starting at once starve every test.
+        try await TestLoad.holding(TestLoad.childProcesses) {
+            try await withCheckedThrowingContinuation { continuation in
+                // Private serial queues get a thread of their own (they "overcommit"); the global queue
+                // is as wide as the cores, and blocked readers would starve the kill timer.
+                DispatchQueue(label: "aiv-tests.command").async {
+                    continuation.resume(with: Swift.Result<CommandRunner.Result, any Error> {
+                        try runBlocking(arguments, in: directory, environment: environment, timeout: timeout, killAfter: killAfter,
+                                        killWhen: killWhen, executable: executable)
+                    })
+                }
             }
         }
     }
