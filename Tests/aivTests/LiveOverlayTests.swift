@@ -51,7 +51,8 @@ import Testing
         #expect((show?["duration"]?.numberValue ?? 0) >= 2)
 
         // The overlay shows the last expression, in the scene now on program.
-        let connection = try await OBSConnection.connect(url: RealOBS.url, password: RealOBS.password, timeout: 5, logger: Logger(label: "test"))
+        // A generous timeout: a CI run once saw OBS take over 5 s to greet with the suite running.
+        let connection = try await OBSConnection.connect(url: RealOBS.url, password: RealOBS.password, timeout: 30, logger: Logger(label: "test"))
         defer { Task { await connection.close() } }
         let settings = try await connection.request("GetInputSettings", data: ["inputName": .string("aiv-expression-\(tag)")])
         #expect(settings["inputSettings"]?["text"] == "てぇてぇ（てぇてぇ）\nprecious · N2")
