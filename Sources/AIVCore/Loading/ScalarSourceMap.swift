@@ -197,22 +197,24 @@ enum ScalarSourceMap {
             try produce(gap.trailingBreaks)
         }
 
+        /// YAML's one-character escapes (after the backslash) and what each stands for.
+        static let simpleEscapes: [Unicode.Scalar: Unicode.Scalar] = [
+            "0": "\0", "a": "\u{07}", "b": "\u{08}", "t": "\t", "\t": "\t", "n": "\n", "v": "\u{0B}", "f": "\u{0C}",
+            "r": "\r", "e": "\u{1B}", " ": " ", "\"": "\"", "/": "/", "'": "'", "\\": "\\", "N": "\u{85}",
+            "_": "\u{A0}", "L": "\u{2028}", "P": "\u{2029}",
+        ]
+
         /// The character a backslash escape stands for, read from just after the backslash.
         mutating func escape() throws(Stop) -> Unicode.Scalar {
             guard let c = peek() else { throw .differs }
             skip()
-            let simple: [Unicode.Scalar: Unicode.Scalar] = [
-                "0": "\0", "a": "\u{07}", "b": "\u{08}", "t": "\t", "\t": "\t", "n": "\n", "v": "\u{0B}", "f": "\u{0C}",
-                "r": "\r", "e": "\u{1B}", " ": " ", "\"": "\"", "/": "/", "'": "'", "\\": "\\", "N": "\u{85}",
-                "_": "\u{A0}", "L": "\u{2028}", "P": "\u{2029}",
-            ]
-            if let decoded = simple[c] { return decoded }
+            if let decoded = Self.simpleEscapes[c] { return decoded }
             let digits = c == "x" ? 2 : c == "u" ? 4 : c == "U" ? 8 : 0
             guard digits > 0 else { throw .differs }
             var value: UInt32 = 0
             for _ in 0..<digits {
-                guard let d = peek(), let digit = UInt32(String(d), radix: 16) else { throw .differs }
-                value = value * 16 + digit
+                guard let d = peek(), d.isASCII, let digit = Character(d).hexDigitValue else { throw .differs }
+                value = value * 16 + UInt32(digit)
                 skip()
             }
             guard let decoded = Unicode.Scalar(value) else { throw .differs }
