@@ -12,8 +12,9 @@ final class OBSHarness: @unchecked Sendable {
 
     init(url: String = RealOBS.url, password: String = RealOBS.password, mode: TransportMode = .live,
          transport: any HTTPTransport = HTTPClientTransport(), recorder: FixtureRecorder? = nil, settings: [String: JSONValue] = [:]) {
-        // 30 s, not the 5 s default: OBS rendering on CI's two loaded cores has been slow to greet,
-        // and these tests are not about the timeout (those that are set it).
+        // 30 s, not the 5 s default: the real OBS, rendering on CI's two loaded cores, has been
+        // slow to greet. No test through this harness times the connect (the fake OBS's tests of
+        // timeouts set them).
         let obs = ["url": JSONValue.string(url), "connect_timeout": 30].merging(settings) { $1 }
         hub = ServiceHub(mode: mode, transport: transport, services: BuiltinServices.http, settings: ["obs": .object(obs)],
                          secrets: Secrets(["OBS_WEBSOCKET_PASSWORD": password]), recorder: recorder)
