@@ -4,6 +4,14 @@ import Testing
 import Yams
 @testable import AIVCore
 
+extension ScalarSourceMap {
+    /// A walk without a budget, as the tests below use it.
+    static func location(ofCharacter offset: Int, in text: String, scalarAt start: AIVCore.SourceLocation, source: SourceFile) -> AIVCore.SourceLocation? {
+        var unlimited = Int.max
+        return location(ofCharacter: offset, in: text, scalarAt: start, source: source, budget: &unlimited)
+    }
+}
+
 /// A diagnostic inside a string value points at the line and column where the text is written,
 /// whatever the scalar's style: escapes, doubled quotes and folded lines included.
 @Suite struct ScalarSourceMapTests {

@@ -1,7 +1,7 @@
 import Foundation
 
 /// Runs a command-line tool (ffmpeg, ffprobe) to the end and returns its status and output. The
-/// wait happens on a private queue's thread, never on one of Swift concurrency's.
+/// wait happens on a thread of its own (`childProcess`), never on one of Swift concurrency's.
 public enum Tool {
     public struct Result: Sendable {
         public var status: Int32
@@ -12,13 +12,7 @@ public enum Tool {
     final class Box: @unchecked Sendable { var data = Data() }
 
     public static func run(_ arguments: [String]) async throws -> Result {
-        try await TestLoad.holding(TestLoad.childProcesses) {
-            try await withCheckedThrowingContinuation { continuation in
-                DispatchQueue(label: "aiv-tests.tool").async {
-                    continuation.resume(with: Swift.Result { try runBlocking(arguments) })
-                }
-            }
-        }
+        try await childProcess { try runBlocking(arguments) }
     }
 
     static func runBlocking(_ arguments: [String]) throws -> Result {

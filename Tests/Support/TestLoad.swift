@@ -29,6 +29,13 @@ public enum TestLoad {
     }
 }
 
+/// Runs `wait`, which starts a child process and blocks until it ends, on a thread of its own
+/// (a test blocking a pool thread for the seconds a process takes would stall every other
+/// test's timers) and holding one of `TestLoad.childProcesses`.
+public func childProcess<T>(_ wait: () throws -> T) async throws -> T {
+    try await TestLoad.holding(TestLoad.childProcesses) { try await offThePool { try wait() } }
+}
+
 /// Runs a test's long computation off the concurrency pool, one such computation at a time.
 public func heavyComputation<T>(_ work: () async throws -> T) async throws -> T {
     try await TestLoad.holding(TestLoad.computations) { try await offThePool(work) }

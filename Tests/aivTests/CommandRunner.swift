@@ -41,22 +41,13 @@ struct CommandRunner {
     /// With `killAfter`, the process is sent SIGKILL after that many seconds (to test crashes); with
     /// `killWhen`, as soon as what it has printed so far satisfies the predicate.
     ///
-    /// Async, and waiting on a GCD thread: a test that blocked a Swift concurrency thread for the
-    /// seconds a child process takes would stall every other test's timers on a 2-core machine.
+    /// Async, and waiting on a thread of its own (`childProcess`), never on a Swift concurrency one.
     static func run(_ arguments: [String], in directory: String = packageRoot, environment: [String: String] = [:], timeout: Double = 120,
                     killAfter: Double? = nil, killWhen: (@Sendable (String) -> Bool)? = nil, executable: String = binary) async throws -> Result {
         // A few at a time (`TestLoad`): twenty debug builds starting at once starve every test.
-        try await TestLoad.holding(TestLoad.childProcesses) {
-            try await withCheckedThrowingContinuation { continuation in
-                // Private serial queues get a thread of their own (they "overcommit"); the global queue
-                // is as wide as the cores, and blocked readers would starve the kill timer.
-                DispatchQueue(label: "aiv-tests.command").async {
-                    continuation.resume(with: Swift.Result<CommandRunner.Result, any Error> {
-                        try runBlocking(arguments, in: directory, environment: environment, timeout: timeout, killAfter: killAfter,
-                                        killWhen: killWhen, executable: executable)
-                    })
-                }
-            }
+        try await childProcess {
+            try runBlocking(arguments, in: directory, environment: environment, timeout: timeout, killAfter: killAfter,
+                            killWhen: killWhen, executable: executable)
         }
     }
 

@@ -33,11 +33,6 @@ enum ScalarSourceMap {
         }
     }
 
-    static func location(ofCharacter offset: Int, in text: String, scalarAt start: SourceLocation, source: SourceFile) -> SourceLocation? {
-        var unlimited = Int.max
-        return location(ofCharacter: offset, in: text, scalarAt: start, source: source, budget: &unlimited)
-    }
-
     /// A walk over a scalar's source that stops at the wanted character or at the first difference.
     struct Walk {
         let scalars: String.UnicodeScalarView
