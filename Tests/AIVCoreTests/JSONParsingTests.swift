@@ -115,6 +115,33 @@ import Testing
         #expect(JSONObjectText().closed == "{}")
     }
 
+    /// The layout people read in a run's `outputs.json` and in `file.write`'s JSON: two spaces a
+    /// level, sorted keys, `"key": value`, empty containers on one line, canonical scalars.
+    @Test func prettyJSONIndentsTwoSpacesWithSortedKeysAndCanonicalScalars() throws {
+        let value: JSONValue = ["b": [1, 2.5, "x\"y"], "a": ["inner": [], "empty": [:], "n": .null], "c": 3.0]
+        #expect(value.prettyJSON == """
+            {
+              "a": {
+                "empty": {},
+                "inner": [],
+                "n": null
+              },
+              "b": [
+                1,
+                2.5,
+                "x\\"y"
+              ],
+              "c": 3
+            }
+            """)
+        #expect(JSONValue.array([]).prettyJSON == "[]" && JSONValue.string("é\n").prettyJSON == #""é\n""#)
+        var generator = SplitMix64(seed: 7)
+        for _ in 0..<500 {
+            let random = Self.randomValue(depth: 0, using: &generator)
+            #expect(try JSONValue(parsing: random.prettyJSON) == random)
+        }
+    }
+
     static func randomValue(depth: Int, using generator: inout SplitMix64) -> JSONValue {
         let choice = Int.random(in: 0..<(depth > 3 ? 5 : 7), using: &generator)
         switch choice {

@@ -254,5 +254,14 @@ public struct JSONObjectText {
     }
 
     /// The object's text, closed.
-    public var closed: String { String(decoding: text + [UInt8(ascii: "}")], as: UTF8.self) }
+    public var closed: String {
+        let object = self
+        return String(decoding: object.closedBytes(), as: UTF8.self)
+    }
+
+    /// The object's text as UTF-8, closed, without copying it: an event line is written as bytes.
+    public consuming func closedBytes() -> [UInt8] {
+        text.append(UInt8(ascii: "}"))
+        return text
+    }
 }

@@ -79,14 +79,23 @@ final class PlainProgress: RunObserver, ProgressDisplay, @unchecked Sendable {
 /// and all of them once `flush()` is called at the end of the run.
 final class BatchedOutput: @unchecked Sendable {
     private let lock = NSLock()
-    private var buffer = ""
+    private var buffer: [UInt8] = []
     private var flushScheduled = false
     private let delay: DispatchTimeInterval = .milliseconds(20)
 
     func append(_ line: String) {
+        append { $0.append(contentsOf: line.utf8) }
+    }
+
+    /// A line already in UTF-8 (an event's JSON), without a trip through `String`.
+    func append(bytes line: [UInt8]) {
+        append { $0.append(contentsOf: line) }
+    }
+
+    private func append(_ write: (inout [UInt8]) -> Void) {
         let schedule = lock.withLock {
-            buffer += line
-            buffer += "\n"
+            write(&buffer)
+            buffer.append(UInt8(ascii: "\n"))
             defer { flushScheduled = true }
             return !flushScheduled
         }
@@ -101,8 +110,8 @@ final class BatchedOutput: @unchecked Sendable {
             fflush(nil)  // anything `print` buffered before comes first
             // The throwing write: a reader that went away must not crash the run (the old
             // non-throwing one traps on EPIPE when SIGPIPE is ignored).
-            try? FileHandle.standardOutput.write(contentsOf: Data(buffer.utf8))
-            buffer = ""
+            try? FileHandle.standardOutput.write(contentsOf: Data(buffer))
+            buffer.removeAll(keepingCapacity: true)
         }
     }
 }
@@ -188,7 +197,7 @@ final class JSONEventPrinter: RunObserver, ProgressDisplay, @unchecked Sendable 
             object.add("run", .string(report.runID))
             object.add("status", .string(report.status.rawValue))
         }
-        output.append(object.closed)
+        output.append(bytes: object.closedBytes())
         if case .runFinished = event { output.flush() }
     }
 
