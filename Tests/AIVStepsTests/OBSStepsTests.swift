@@ -89,8 +89,17 @@ struct OBSStepsTests {
         #expect(created["created"] == true)
         #expect(created["kind"]?.stringValue?.hasPrefix("text_") == true)
         _ = try await obs.run(OBSTextStep.self, ["source": .string(source), "text": "てぇてぇ — precious (N2)"])
-        let settings = try await obs.run(OBSRequestStep.self, ["request": "GetInputSettings", "data": ["inputName": .string(source)]])
-        #expect(settings["response"]?["inputSettings"]?["text"] == "てぇてぇ — precious (N2)")
+        // Read back until OBS shows the new text, for up to 3 s: two local runs in many (both with
+        // the whole suite loading the machine) read the text the source was created with just
+        // after OBS had answered the update. A text that never changes still fails here.
+        var shown: JSONValue?
+        for attempt in 0..<30 {
+            if attempt > 0 { try await Task.sleep(nanoseconds: 100_000_000) }
+            let settings = try await obs.run(OBSRequestStep.self, ["request": "GetInputSettings", "data": ["inputName": .string(source)]])
+            shown = settings["response"]?["inputSettings"]?["text"]
+            if shown == "てぇてぇ — precious (N2)" { break }
+        }
+        #expect(shown == "てぇてぇ — precious (N2)")
     }
 
     /// `aiv validate` warns about request types it does not know: none the OBS here offers may be one.
