@@ -33,6 +33,25 @@ import Testing
         #expect(StepLog.timestamp(Date(timeIntervalSince1970: seconds)) == expected)
     }
 
+    /// A step's log as the history keeps it (`<time> <message>`) and as the run folder's log.txt
+    /// shows it (`<time> <step>: <message>`), secrets already redacted.
+    @Test func aStepLogRendersEachLineWithItsTimeAndOptionallyItsStep() {
+        let log = StepLog(now: { Date(timeIntervalSince1970: 1_764_175_501.25) }, secrets: Secrets(["NOTION_TOKEN": "ntn-secret-1"]))
+        #expect(log.text == "" && log.text(naming: "s") == "")
+        log.append("cached: key 3f2a")
+        log.append("sent ntn-secret-1 to 草 — lol")
+        #expect(log.text == """
+            2025-11-26T16:45:01.250Z cached: key 3f2a
+            2025-11-26T16:45:01.250Z sent [redacted NOTION_TOKEN] to 草 — lol
+
+            """)
+        #expect(log.text(naming: "analyse") == """
+            2025-11-26T16:45:01.250Z analyse: cached: key 3f2a
+            2025-11-26T16:45:01.250Z analyse: sent [redacted NOTION_TOKEN] to 草 — lol
+
+            """)
+    }
+
     /// Canonical JSON is what cache keys hash: its exact bytes are pinned, escapes included.
     @Test func canonicalJSONSortsKeysAndEscapesOnlyWhatJSONRequires() {
         let value: JSONValue = ["b": .string("q\"\\\n\r\t\u{01}\u{1f}é/語"), "a": [1, 2.5, nil, true, ["z": [:], "y": []]]]
@@ -48,5 +67,10 @@ import Testing
                                    "settings": nil]
         #expect(components.key == Digest.sha256(Data(document.canonicalJSON.utf8)))
         #expect(components.key.count == 64 && components.key.allSatisfy { $0.isHexDigit && !$0.isUppercase })
+        var reading = components
+        reading.expressionInputs = ["inputs": ["min": 2]]
+        let readingDocument: JSONValue = ["kind": "file.write", "version": 2, "arguments": ["path": "a.txt"], "files": ["t.mustache": "sha256:00"],
+                                          "settings": nil, "expression_inputs": ["inputs": ["min": 2]]]
+        #expect(reading.key == Digest.sha256(Data(readingDocument.canonicalJSON.utf8)))
     }
 }

@@ -78,11 +78,17 @@ public struct CacheKeyComponents: Sendable, Codable, Equatable {
     }
 
     /// SHA-256 of the canonical JSON of all components: equal inputs, equal key.
+    /// The outer object is written member by member in sorted order (the same bytes as its
+    /// canonical JSON), without building and sorting a dictionary for every step.
     public var key: String {
-        var members: [String: JSONValue] = ["kind": .string(kind), "version": .int(kindVersion), "arguments": arguments,
-                                            "files": .object(files.mapValues { .string($0) }), "settings": settings]
-        if expressionInputs != .null { members["expression_inputs"] = expressionInputs }
-        return Digest.sha256(JSONValue.object(members).canonicalBytes)
+        var object = JSONObjectText()
+        object.add("arguments", arguments)
+        if expressionInputs != .null { object.add("expression_inputs", expressionInputs) }
+        object.add("files", .object(files.mapValues { .string($0) }))
+        object.add("kind", .string(kind))
+        object.add("settings", settings)
+        object.add("version", .int(kindVersion))
+        return Digest.sha256(object.closedBytes())
     }
 
     /// Why `self` differs from `previous`, in a few words each: "argument 'window' changed".
