@@ -111,8 +111,8 @@ extension JSONValue {
     }
 
     /// `prettyJSON` as UTF-8 bytes. Written into a byte array, as `canonicalBytes` is: a run
-    /// writes every step's outputs this way, and building it from `String`s cost about twenty
-    /// thousand instructions per step of an up-to-date run.
+    /// writes every step's outputs this way, and building the text from `String`s took about
+    /// 8,000 instructions per step where this takes 5,000.
     public var prettyBytes: [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(256)

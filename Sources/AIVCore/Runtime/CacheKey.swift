@@ -77,9 +77,9 @@ public struct CacheKeyComponents: Sendable, Codable, Equatable {
          "files": .object(files.mapValues { .string($0) }), "settings": settings, "expressionInputs": expressionInputs]
     }
 
-    /// SHA-256 of the canonical JSON of all components: equal inputs, equal key.
-    /// The outer object is written member by member in sorted order (the same bytes as its
-    /// canonical JSON), without building and sorting a dictionary for every step.
+    /// SHA-256 of the canonical JSON of all components: equal inputs, equal key. The outer
+    /// object is written member by member in sorted order (the same bytes as its canonical
+    /// JSON), without building and sorting a dictionary for every step.
     public var key: String {
         var object = JSONObjectText()
         object.add("arguments", arguments)
