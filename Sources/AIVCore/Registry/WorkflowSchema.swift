@@ -111,8 +111,8 @@ extension JSONValue {
     }
 
     /// `prettyJSON` as UTF-8 bytes. Written into a byte array, as `canonicalBytes` is: a run
-    /// writes every step's outputs this way, and building the text from `String`s took about
-    /// 8,000 instructions per step where this takes 5,000.
+    /// writes every step's outputs this way, and building the text from `String`s took 1.6 times
+    /// the instructions (callgrind, a run of 1,000 steps).
     public var prettyBytes: [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(256)

@@ -45,7 +45,9 @@ public final class RunRecord: @unchecked Sendable {
     private func writeLocked() {
         let started = Date()
         // A failed write of the record must not fail the run: the history and the cache hold the same.
-        try? AtomicFile.write(Data(JSONValue.object(outputs).prettyBytes + [UInt8(ascii: "\n")]), to: folder.outputsPath)
+        var text = JSONValue.object(outputs).prettyBytes
+        text.append(UInt8(ascii: "\n"))
+        try? AtomicFile.write(Data(text), to: folder.outputsPath)
         try? AtomicFile.write(Data(log.utf8), to: folder.logPath)
         unwritten = false
         lastWritten = now()
