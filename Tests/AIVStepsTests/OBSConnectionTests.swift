@@ -64,8 +64,11 @@ import Testing
         let error = await #expect(throws: OBSConnectionError.self) {
             _ = try await OBSConnection.connect(url: server.url, password: nil, timeout: 0.3, logger: logger)
         }
-        #expect(error?.message.contains("did not answer within") == true)
-        #expect(ContinuousClock.now - started < .seconds(5))
+        // The message names the 0.3 s given, so it is that timer that ended the wait. The clock
+        // only guards against a hang: at the suite's start every test begins at once on two
+        // cores, and a CI run saw this one take 5.6 s to finish although its timer had fired.
+        #expect(error?.message.contains("did not answer within 300ms") == true)
+        #expect(ContinuousClock.now - started < .seconds(30))
     }
 
     @Test func aFailedRequestCarriesOBSsCodeAndComment() async throws {
