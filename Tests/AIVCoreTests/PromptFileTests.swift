@@ -41,7 +41,7 @@ import Testing
 
     @Test func readsFrontMatterAndTheVariablesTheBodyUses() throws {
         let (prompt, problems) = parse(Self.analysis)
-        #expect(problems == ["28:1: error: prompt uses 'items', which its input schema does not declare"])
+        #expect(problems == ["28:4: error: prompt uses 'items', which its input schema does not declare"])
         #expect(prompt == nil)
         let (fixed, none) = parse(Self.analysis.replacingOccurrences(of: "{{#items}}{{japanese}}{{/items}}", with: ""))
         #expect(none == [])
@@ -59,7 +59,7 @@ import Testing
     /// A prompt saved with Windows line ends reads as the same prompt, at the same lines.
     @Test func aFileWithCRLFLineEndsHasTheSameFrontMatterBodyAndProblems() throws {
         let crlf = Self.analysis.replacingOccurrences(of: "\n", with: "\r\n")
-        #expect(parse(crlf).1 == ["28:1: error: prompt uses 'items', which its input schema does not declare"])
+        #expect(parse(crlf).1 == ["28:4: error: prompt uses 'items', which its input schema does not declare"])
         let fixed = crlf.replacingOccurrences(of: "{{#items}}{{japanese}}{{/items}}", with: "")
         let (prompt, none) = parse(fixed)
         #expect(none == [])
@@ -114,6 +114,33 @@ import Testing
         #expect(parse("Hi\n{{bad\nmore\n").1 == ["2:1: error: template syntax: unclosed tag '{{'"])
         #expect(parse("a\n  {{#x}}\nb\nc\n").1 == ["2:3: error: template syntax: section 'x' is never closed"])
         #expect(parse("a {{/x}}\n").1 == ["1:3: error: template syntax: '{{/x}}' closes no open section"])
+    }
+
+    /// A section closed by the wrong name says where it was opened in the file, not in the body.
+    @Test func aWronglyClosedSectionNamesWhereItOpenedInTheFile() {
+        let problems = parse("---\nmodel: m\n---\nHello\n{{#items}}{{name}}{{/item}}\n").1
+        #expect(problems == ["5:19: error: template syntax: '{{/item}}' closes section 'items' opened at 5:1"])
+    }
+
+    /// A variable's place is its name's, where the caret under it belongs: past `{{`, spaces and a sigil.
+    @Test func aVariableIsPlacedAtItsNameInsideTheTag() throws {
+        let prompt = try #require(parse("Hi {{ name }} {{#  list}}{{/list}} {{{raw}}} {{&amp}}").0)
+        #expect(prompt.usedVariables.map(\.name) == ["name", "list", "raw", "amp"])
+        #expect(prompt.usedVariables.map(\.location.column) == [7, 20, 39, 49])
+    }
+
+    /// Mustache in `system:` is placed where it is written in the front matter, whatever the
+    /// value's style: plain, a `|` block, or double-quoted over two lines.
+    @Test func variablesAndProblemsInTheSystemInstructionPointIntoTheFrontMatter() {
+        func problems(_ front: String) -> [String] { parse("---\n\(front)\n---\nHi\n").1 }
+        let declared = "input:\n  schema: {audience: string}\n"
+        #expect(problems(declared + "system: You teach {{audiense}} now") ==
+                ["4:21: error: prompt uses 'audiense', which its input schema does not declare; did you mean 'audience'?"])
+        #expect(problems(declared + "system: |\n  You teach\n  Japanese to {{audiense}}") ==
+                ["6:17: error: prompt uses 'audiense', which its input schema does not declare; did you mean 'audience'?"])
+        #expect(problems(declared + "system: \"You teach\n  Japanese to {{audiense}}\"") ==
+                ["5:17: error: prompt uses 'audiense', which its input schema does not declare; did you mean 'audience'?"])
+        #expect(problems("system: You teach {{audience}} and {{chunk") == ["2:36: error: template syntax: unclosed tag '{{'"])
     }
 
     @Test func reportsAnUnclosedFrontMatter() {
@@ -177,6 +204,13 @@ import Testing
     @Test func warnsWhenTheStepPassesAVariableThePromptNeverUses() {
         let problems = check("      vars: {chunk: x, extra: y}\n", prompt: "{{chunk}}")
         #expect(problems == ["7:24: warning: 'extra' is passed to prompt 'prompts/p.prompt', which never uses it"])
+    }
+
+    /// Declaring a variable in the input schema is not using it: a value the text never reads is
+    /// still worth a warning (the line that read it was deleted, say).
+    @Test func warnsWhenAPassedVariableIsDeclaredButTheTextNeverReadsIt() {
+        let problems = check("      vars: {chunk: x, part: 2}\n", prompt: "---\ninput:\n  schema: {chunk: string, part: integer}\n---\n{{chunk}}")
+        #expect(problems == ["7:24: warning: 'part' is passed to prompt 'prompts/p.prompt', which declares it but never uses it"])
     }
 
     @Test func optionalDeclaredVariablesNeedNotBePassed() {

@@ -23,6 +23,29 @@ import Testing
         #expect(problems.dropFirst(200).allSatisfy { $0.contains("needs unknown step") && !$0.contains("did you mean") })
     }
 
+    /// A step copied without changing its id is still checked: its own mistakes are reported along
+    /// with the duplicate id, and what it reads does not become an edge of the first step of that id.
+    @Test func aStepWithADuplicateIdIsStillCheckedButAddsNothingToTheGraph() throws {
+        let yaml = workflow("""
+              - id: a
+                uses: file.write
+                with: {path: a.txt, content: x}
+              - id: b
+                uses: file.write
+                with: {path: b.txt, content: x}
+              - id: a
+                uses: file.write
+                with: {path: c.txt, content: "${{ steps.b.outputs.path }}", contnt: y}
+            """.split(separator: "\n").map { "  " + $0 + "\n" }.joined())
+        let (checked, diagnostics) = checkWorkflow(yaml)
+        #expect(lines(diagnostics) == [
+            "12:11: error: duplicate step id 'a'",
+            "14:67: error: unknown argument 'contnt' for file.write; did you mean 'content'?; it takes path, content, format",
+        ])
+        let dependencies = try #require(checked?.dependencies["a"])
+        #expect(dependencies.isEmpty)
+    }
+
     /// One `${{ }}` that does not parse hides neither the string's other expressions nor their problems.
     @Test func aSyntaxErrorInOneExpressionStillLetsTheOthersInTheStringBeChecked() {
         let yaml = workflow(#"  - {id: a, uses: file.write, with: {path: a.txt, content: "${{ inputs.zz }} ${{ 1 +}} ${{ inputs.yy }} ${{ ) }}"}}\#n"#)

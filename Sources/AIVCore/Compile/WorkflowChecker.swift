@@ -42,6 +42,7 @@ public struct WorkflowChecker: Sendable {
         } else {
             run = checkedOnOneThread()
         }
+        for step in workflow.duplicateSteps { run.checkDuplicateStep(step) }
         run.checkCycles()
         return CheckedWorkflow(workflow: workflow, diagnostics: run.diagnostics, dependencies: run.dependencies, prompts: run.prompts,
                                parsedExpressions: run.parsedExpressions)
@@ -200,6 +201,21 @@ struct CheckRun {
             return
         }
         checkArguments(step, kind: kind, scope: scope)
+    }
+
+    /// Checks a step whose id repeats an earlier step's (already an error), so the mistakes of a
+    /// copied step are reported with it, then drops what it added to the graph: the graph has
+    /// only the first step of that id.
+    mutating func checkDuplicateStep(_ step: StepDeclaration) {
+        let dependenciesOfFirst = dependencies[step.id]
+        let longListOfFirst = longDependencyLists[step.id]
+        let sitesOfFirst = referenceSites
+        let parsedCount = parsedExpressions.count
+        checkStep(step)
+        dependencies[step.id] = dependenciesOfFirst
+        longDependencyLists[step.id] = longListOfFirst
+        referenceSites = sitesOfFirst
+        parsedExpressions.removeSubrange(parsedCount...)
     }
 
     mutating func checkCondition(_ condition: SourceValue, step: StepDeclaration) {
@@ -411,10 +427,14 @@ struct CheckRun {
                               at: passedValue?.location ?? value.location, length: passedValue == nil ? value.length : 1,
                               notes: [.init("used here", at: variable.location)])
         }
-        func isReadable(_ name: String) -> Bool {
-            prompt.usedVariables.contains { $0.name == name } || prompt.declaredVariables?.contains { $0.name == name } ?? false
-        }
-        for entry in passed where !isReadable(entry.key) {
+        // A variable the input schema declares but the text never reads is unused all the same
+        // (a line deleted from the body, say): the warning says so rather than staying silent.
+        for entry in passed where !prompt.usedVariables.contains(where: { $0.name == entry.key }) && !prompt.namesReadInSections.contains(entry.key) {
+            if prompt.declaredVariables?.contains(where: { $0.name == entry.key }) == true {
+                diagnostics.warning("'\(entry.key)' is passed to prompt '\(path)', which declares it but never uses it",
+                                    at: entry.keyLocation, length: entry.key.count)
+                continue
+            }
             let readable = Set(prompt.usedVariables.map(\.name)).union(prompt.declaredVariables?.map(\.name) ?? [])
             diagnostics.warning("'\(entry.key)' is passed to prompt '\(path)', which never uses it\(Suggestions.didYouMean(entry.key, in: readable))",
                                 at: entry.keyLocation, length: entry.key.count)

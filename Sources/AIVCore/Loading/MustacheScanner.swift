@@ -3,22 +3,35 @@
 /// Written by hand because swift-mustache parses templates but keeps its token tree internal,
 /// and swift-mustache renders a missing variable as an empty string, silently: this scan lets
 /// validation compare a template's variables with what the step passes before anything runs.
-/// Only top-level names are reported (the first part of `{{a.b}}`, and section names); names
-/// inside a section may be fields of the section's items, which are not known statically.
+/// Names are reported by their first part (`{{a.b}}` reads `a`); those read only inside a section
+/// are marked so, as they may be fields of the section's items, which are not known statically.
 struct MustacheScanner {
     struct Variable: Equatable {
         var name: String
         var line: Int
         var column: Int
+        /// Read inside a section, where the name may be a field of the section's item or, by
+        /// Mustache's lookup through enclosing contexts, a top-level variable: it counts as a
+        /// use of a variable passed in, but its absence is not an error.
+        var insideSection = false
     }
 
     struct Problem: Error, Equatable {
         var message: String
         var line: Int
         var column: Int
+        /// Where the section that a wrong closing tag meets was opened; the caller says where
+        /// that is in its file (`message` ends where that place belongs).
+        var opening: Position?
     }
 
-    /// Scans `text`; lines and columns are 1-based within `text`.
+    struct Position: Equatable {
+        var line: Int
+        var column: Int
+    }
+
+    /// Scans `text`; lines and columns are 1-based within `text`. A variable's place is that of
+    /// its name inside the tag (`{{ name }}` → the `n`), where a caret under it belongs.
     static func variables(in text: String) -> Result<[Variable], Problem> {
         var open = "{{", close = "}}"
         var found: [Variable] = []
@@ -38,18 +51,33 @@ struct MustacheScanner {
                 i += 1
             }
         }
+        /// Where the name in a tag's content starts: past `skipping` leading scalars (spaces, a sigil).
+        func namePosition(contentStart: Int, line startLine: Int, column startColumn: Int, skipping: (Unicode.Scalar) -> Bool) -> (Int, Int) {
+            var (l, c, k) = (startLine, startColumn, contentStart)
+            while k < i, skipping(scalars[k]) {
+                if scalars[k] == "\n" { l += 1; c = 1 } else { c += 1 }
+                k += 1
+            }
+            return (l, c)
+        }
+        func isSpace(_ scalar: Unicode.Scalar) -> Bool { scalar == " " || scalar == "\t" || scalar == "\n" || scalar == "\r" }
 
         func record(_ name: String, at line: Int, _ column: Int) {
-            // Inside a section a name may be a field of the section's item: not checkable.
-            guard sections.isEmpty, name != "." else { return }
+            guard name != "." else { return }
             // swift-mustache's transforms look like `uppercased(name)`.
             var base = name
             if let open = base.firstIndex(of: "("), base.hasSuffix(")") {
                 base = String(base[base.index(after: open)..<base.index(before: base.endIndex)])
             }
             let root = String(base.split(separator: ".").first ?? Substring(base))
-            guard !root.isEmpty, !found.contains(where: { $0.name == root }) else { return }
-            found.append(Variable(name: root, line: line, column: column))
+            guard !root.isEmpty else { return }
+            let insideSection = !sections.isEmpty
+            if let seen = found.firstIndex(where: { $0.name == root }) {
+                // A top-level use after uses inside sections is what a missing value is reported at.
+                if !insideSection, found[seen].insideSection { found[seen] = Variable(name: root, line: line, column: column) }
+                return
+            }
+            found.append(Variable(name: root, line: line, column: column, insideSection: insideSection))
         }
         while i < scalars.count {
             guard matches(open, at: i) else { advance(1); continue }
@@ -57,15 +85,22 @@ struct MustacheScanner {
             advance(open.unicodeScalars.count)
             var triple = false
             if open == "{{", i < scalars.count, scalars[i] == "{" { triple = true; advance(1) }
-            let start = i
+            let start = i, startLine = line, startColumn = column
             let closing = triple ? "}" + close : close
             while i < scalars.count, !matches(closing, at: i) { advance(1) }
             guard i < scalars.count else {
                 return .failure(Problem(message: "unclosed tag '\(open)'", line: tagLine, column: tagColumn))
             }
             var content = String(String.UnicodeScalarView(scalars[start..<i])).trimmingCharacters(in: .whitespaces)
+            // The name's place: past the spaces, the sigil (`#`, `^`, `&`) and the spaces after it.
+            var sigilSeen = false
+            let (nameLine, nameColumn) = namePosition(contentStart: start, line: startLine, column: startColumn) { scalar in
+                if isSpace(scalar) { return true }
+                if !sigilSeen, !triple, "#^&".unicodeScalars.contains(scalar) { sigilSeen = true; return true }
+                return false
+            }
             advance(closing.unicodeScalars.count)
-            if triple { record(content, at: tagLine, tagColumn); continue }
+            if triple { record(content, at: nameLine, nameColumn); continue }
             guard let sigil = content.first else {
                 return .failure(Problem(message: "empty tag", line: tagLine, column: tagColumn))
             }
@@ -78,7 +113,7 @@ struct MustacheScanner {
                 (open, close) = (String(parts[0]), String(parts[1]))
             case "#", "^":
                 content = String(content.dropFirst()).trimmingCharacters(in: .whitespaces)
-                record(content, at: tagLine, tagColumn)
+                record(content, at: nameLine, nameColumn)
                 sections.append((content, tagLine, tagColumn))
             case "/":
                 content = String(content.dropFirst()).trimmingCharacters(in: .whitespaces)
@@ -86,14 +121,15 @@ struct MustacheScanner {
                     return .failure(Problem(message: "'\(open)/\(content)\(close)' closes no open section", line: tagLine, column: tagColumn))
                 }
                 guard last.name == content else {
-                    return .failure(Problem(message: "'\(open)/\(content)\(close)' closes section '\(last.name)' opened at \(last.line):\(last.column)", line: tagLine, column: tagColumn))
+                    return .failure(Problem(message: "'\(open)/\(content)\(close)' closes section '\(last.name)' opened at", line: tagLine, column: tagColumn,
+                                            opening: Position(line: last.line, column: last.column)))
                 }
             case ">", "<", "$":
                 return .failure(Problem(message: "partials and blocks are not supported in prompt files", line: tagLine, column: tagColumn))
             case "&":
-                record(String(content.dropFirst()).trimmingCharacters(in: .whitespaces), at: tagLine, tagColumn)
+                record(String(content.dropFirst()).trimmingCharacters(in: .whitespaces), at: nameLine, nameColumn)
             default:
-                record(content, at: tagLine, tagColumn)
+                record(content, at: nameLine, nameColumn)
             }
         }
         if let unclosed = sections.last {

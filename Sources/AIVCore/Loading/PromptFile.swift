@@ -40,6 +40,9 @@ public struct PromptFile: Sendable {
     public var declaredVariables: [Variable]?
     /// Top-level names the body and system instruction read, with where each is first used.
     public var usedVariables: [(name: String, location: SourceLocation)]
+    /// Names read only inside sections: fields of the section's items or, through Mustache's
+    /// lookup in enclosing contexts, variables passed in. A value passed under such a name is used.
+    public var namesReadInSections: Set<String> = []
     public var outputFormat: String?
     public var outputSchema: JSONValue?
     public var body: String
@@ -70,6 +73,7 @@ public struct PromptFile: Sendable {
         let lines = file.text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
         var bodyStartLine = 1
         var front: SourceValue?
+        var frontSource: SourceFile?
         if lines.first?.trimmingCharacters(in: .whitespaces) == "---" {
             guard let closing = lines.dropFirst().firstIndex(where: { $0.trimmingCharacters(in: .whitespaces) == "---" }) else {
                 diagnostics.error("front matter starts with '---' but has no closing '---' line", at: SourceLocation(file: file.path, line: 1, column: 1))
@@ -77,7 +81,8 @@ public struct PromptFile: Sendable {
             }
             // Keep line numbers: the opening '---' becomes an empty line of the YAML text.
             let yaml = "\n" + lines[1..<closing].joined(separator: "\n")
-            let (value, yamlDiagnostics) = YAMLReader().read(SourceFile(path: file.path, text: yaml))
+            frontSource = SourceFile(path: file.path, text: yaml)
+            let (value, yamlDiagnostics) = YAMLReader().read(frontSource!)
             diagnostics.append(contentsOf: yamlDiagnostics)
             front = value
             bodyStartLine = closing + 2
@@ -88,15 +93,19 @@ public struct PromptFile: Sendable {
         if let front {
             prompt.readFrontMatter(front, diagnostics: &diagnostics)
         }
-        prompt.usedVariables += checkTemplate(body, file: file.path, firstLine: bodyStartLine, diagnostics: &diagnostics)
-        if let system = prompt.system, let location = front?["system"]?.location {
-            // A block scalar's text starts on the line after `system: |`.
-            let firstLine = system.contains("\n") || front?["system"]?.length == 1 ? location.line + 1 : location.line
-            for used in checkTemplate(system, file: file.path, firstLine: firstLine, diagnostics: &diagnostics)
-            where !prompt.usedVariables.contains(where: { $0.name == used.name }) {
+        var scans = [checkTemplate(body, diagnostics: &diagnostics) { line, column in
+            SourceLocation(file: file.path, line: bodyStartLine + line - 1, column: column)
+        }]
+        if let system = prompt.system, let systemValue = front?["system"], let frontSource {
+            scans.append(checkTemplate(system, diagnostics: &diagnostics, locate: systemLocator(system, value: systemValue, source: frontSource)))
+        }
+        for scan in scans {
+            for used in scan.topLevel where !prompt.usedVariables.contains(where: { $0.name == used.name }) {
                 prompt.usedVariables.append(used)
             }
+            prompt.namesReadInSections.formUnion(scan.inSections)
         }
+        prompt.namesReadInSections.subtract(prompt.usedVariables.map(\.name))
         if let declared = prompt.declaredVariables {
             for used in prompt.usedVariables where !declared.contains(where: { $0.name == used.name }) {
                 diagnostics.error("prompt uses '\(used.name)', which its input schema does not declare\(Suggestions.didYouMean(used.name, in: declared.map(\.name)))",
@@ -109,26 +118,56 @@ public struct PromptFile: Sendable {
     /// Lists the variables the text reads, and checks its Mustache syntax: first with aiv's own
     /// scan, whose messages name the tag and point at where it opens (an unclosed `{{` or
     /// section where it starts, not at the end of the text), then with swift-mustache itself,
-    /// which has the last word on what it can render.
-    static func checkTemplate(_ text: String, file: String, firstLine: Int, diagnostics: inout Diagnostics) -> [(name: String, location: SourceLocation)] {
+    /// which has the last word on what it can render. `locate` turns a line and column of `text`
+    /// (1-based, columns in Unicode scalars) into a place in the file.
+    static func checkTemplate(_ text: String, diagnostics: inout Diagnostics, locate: (_ line: Int, _ column: Int) -> SourceLocation)
+        -> (topLevel: [(name: String, location: SourceLocation)], inSections: [String]) {
         let variables: [MustacheScanner.Variable]
         switch MustacheScanner.variables(in: text) {
         case .success(let found): variables = found
         case .failure(let problem):
-            diagnostics.error("template syntax: \(problem.message)", at: SourceLocation(file: file, line: firstLine + problem.line - 1, column: problem.column))
-            return []
+            var message = problem.message
+            if let opening = problem.opening {
+                let place = locate(opening.line, opening.column)
+                message += " \(place.line):\(place.column)"
+            }
+            diagnostics.error("template syntax: \(message)", at: locate(problem.line, problem.column))
+            return ([], [])
         }
         do {
             _ = try MustacheTemplate(string: text)
         } catch let error as MustacheTemplate.ParserError {
-            diagnostics.error("template syntax: \(describe(error.error))",
-                              at: SourceLocation(file: file, line: firstLine + error.context.lineNumber - 1, column: error.context.columnNumber))
-            return []
+            diagnostics.error("template syntax: \(describe(error.error))", at: locate(error.context.lineNumber, error.context.columnNumber))
+            return ([], [])
         } catch {
-            diagnostics.error("template syntax: \(error)", at: SourceLocation(file: file, line: firstLine, column: 1))
-            return []
+            diagnostics.error("template syntax: \(error)", at: locate(1, 1))
+            return ([], [])
         }
-        return variables.map { ($0.name, SourceLocation(file: file, line: firstLine + $0.line - 1, column: $0.column)) }
+        return (variables.filter { !$0.insideSection }.map { ($0.name, locate($0.line, $0.column)) },
+                variables.filter(\.insideSection).map(\.name))
+    }
+
+    /// Places a line and column of the `system` text where they are written in the front matter:
+    /// the text is a YAML value, whose quotes, escapes and folded lines move its characters
+    /// away from where a plain count from the value's start would put them.
+    static func systemLocator(_ system: String, value: SourceValue, source: SourceFile) -> (Int, Int) -> SourceLocation {
+        { line, column in
+            // The character offset of (line, column), columns counting Unicode scalars.
+            var (l, c) = (1, 1)
+            var index = system.unicodeScalars.startIndex
+            while index < system.unicodeScalars.endIndex, l < line || (l == line && c < column) {
+                if system.unicodeScalars[index] == "\n" { l += 1; c = 1 } else { c += 1 }
+                index = system.unicodeScalars.index(after: index)
+            }
+            var budget = Int.max / 2
+            if l == line, c == column,
+               let found = ScalarSourceMap.location(ofCharacter: system.distance(from: system.startIndex, to: index), in: system,
+                                                    scalarAt: value.location, source: source, budget: &budget) {
+                return found
+            }
+            // Not mapped (a rule the walk does not model): the value's own place.
+            return value.location
+        }
     }
 
     static func describe(_ error: any Error) -> String {

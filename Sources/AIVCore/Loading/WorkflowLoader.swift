@@ -47,14 +47,16 @@ public struct WorkflowLoader: Sendable {
         let inputs = top["inputs"].map { loadInputs($0, diagnostics: &diagnostics) } ?? []
         let services = top["services"].map { loadServices($0, diagnostics: &diagnostics) } ?? []
         var steps: [StepDeclaration] = []
+        var duplicateSteps: [StepDeclaration] = []
         if let stepsValue = top["steps"] {
-            steps = loadSteps(stepsValue, diagnostics: &diagnostics)
+            (steps, duplicateSteps) = loadSteps(stepsValue, diagnostics: &diagnostics)
         } else {
             diagnostics.error("workflow is missing 'steps'", at: root.location)
         }
         let base = (file.path as NSString).deletingLastPathComponent
-        let workflow = Workflow(file: file.path, name: name, description: description, inputs: inputs, services: services,
+        var workflow = Workflow(file: file.path, name: name, description: description, inputs: inputs, services: services,
                                 steps: steps, baseDirectory: base.isEmpty ? "." : base)
+        workflow.duplicateSteps = duplicateSteps
         return (workflow, diagnostics)
     }
 
@@ -134,13 +136,15 @@ public struct WorkflowLoader: Sendable {
         return entries.map { ServiceSettings(name: $0.key, location: $0.keyLocation, settings: $0.value) }
     }
 
-    func loadSteps(_ value: SourceValue, diagnostics: inout Diagnostics) -> [StepDeclaration] {
+    /// The steps, and apart from them those whose id repeats an earlier one's.
+    func loadSteps(_ value: SourceValue, diagnostics: inout Diagnostics) -> (steps: [StepDeclaration], duplicates: [StepDeclaration]) {
         guard let items = value.items else {
             diagnostics.error("'steps' must be a list of steps, each starting with '- id:', not \(value.kindPhrase)", at: value.location, length: value.length)
-            return []
+            return ([], [])
         }
         if items.isEmpty { diagnostics.error("'steps' is empty; a workflow needs at least one step", at: value.location) }
         var steps: [StepDeclaration] = []
+        var duplicates: [StepDeclaration] = []
         var firstSeen: [String: (id: String, location: SourceLocation)] = [:]
         for (position, item) in items.enumerated() {
             guard let step = loadStep(item, position: position, diagnostics: &diagnostics) else { continue }
@@ -148,12 +152,13 @@ public struct WorkflowLoader: Sendable {
             if let first = firstSeen[step.id.lowercased()] {
                 let message = first.id == step.id ? "duplicate step id '\(step.id)'" : "step id '\(step.id)' differs from '\(first.id)' only in case"
                 diagnostics.error(message, at: step.location, length: step.id.count, notes: [.init("first used here", at: first.location)])
+                duplicates.append(step)
                 continue
             }
             firstSeen[step.id.lowercased()] = (step.id, step.location)
             steps.append(step)
         }
-        return steps
+        return (steps, duplicates)
     }
 
     func loadStep(_ value: SourceValue, position: Int, diagnostics: inout Diagnostics) -> StepDeclaration? {

@@ -11,6 +11,10 @@ public struct Workflow: Sendable {
         didSet { stepIndex = Self.index(steps) }
     }
     private var stepIndex: [String: Int]
+    /// Steps whose id repeats an earlier step's (an error already reported). They are checked like
+    /// any step, so a copied step's own mistakes are reported with the duplicate id, but they are
+    /// not part of the graph: nothing can refer to them, and they never run.
+    public var duplicateSteps: [StepDeclaration] = []
     /// The folder relative paths in the workflow are resolved against (the workflow file's folder).
     public var baseDirectory: String
 
