@@ -78,5 +78,7 @@ extension ExitCode {
 }
 
 extension Frontend {
-    static func standard() -> Frontend { Frontend(registry: .builtin) }
+    static func standard(environment: [String: String] = ProcessInfo.processInfo.environment) -> Frontend {
+        Frontend(registry: .builtin, environment: environment)
+    }
 }

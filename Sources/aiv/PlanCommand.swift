@@ -10,19 +10,22 @@ struct PlanCommand: ParsableCommand {
 
     @OptionGroup var workflow: WorkflowOptions
     @OptionGroup var state: StateOptions
+    @OptionGroup var environmentOptions: EnvironmentOptions
 
     @Flag(help: "Print the plan as JSON.")
     var json = false
 
     func run() throws {
-        let output = Frontend.standard().plan(path: workflow.file, inputsFile: workflow.inputsFile, assignments: try workflow.assignments())
+        let environment = try environmentOptions.load().variables
+        let output = Frontend.standard(environment: environment)
+            .plan(path: workflow.file, inputsFile: workflow.inputsFile, assignments: try workflow.assignments())
         DiagnosticOutput.print(output.diagnostics, sources: output.sources)
         guard let plan = output.plan, let loaded = output.workflow else { throw ExitCode.invalid }
         // What the next run would take from the cache, and why not (only when a cache exists).
         var cache: [String: String]?
         if FileManager.default.fileExists(atPath: state.databasePath) {
             let forecast = CacheForecast(plan: plan, registry: .builtin, cache: SQLiteCacheStore(store: try state.openStore()),
-                                         blobs: state.blobs, environment: ProcessInfo.processInfo.environment, workflowDirectory: loaded.baseDirectory)
+                                         blobs: state.blobs, environment: environment, workflowDirectory: loaded.baseDirectory)
             cache = forecast.verdicts.mapValues(CacheForecast.describe)
         }
         if json {
@@ -45,12 +48,13 @@ struct GraphCommand: ParsableCommand {
     }
 
     @OptionGroup var workflow: WorkflowOptions
+    @OptionGroup var environmentOptions: EnvironmentOptions
 
     @Option(help: "Output format.")
     var format: Format = .mermaid
 
     func run() throws {
-        let output = Frontend.standard().plan(path: workflow.file, inputsFile: workflow.inputsFile, assignments: try workflow.assignments())
+        let output = Frontend.standard(environment: try environmentOptions.load().variables).plan(path: workflow.file, inputsFile: workflow.inputsFile, assignments: try workflow.assignments())
         DiagnosticOutput.print(output.diagnostics, sources: output.sources)
         guard let plan = output.plan else { throw ExitCode.invalid }
         print(format == .dot ? GraphRenderer.dot(plan) : GraphRenderer.mermaid(plan), terminator: "")

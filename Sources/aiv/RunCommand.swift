@@ -35,8 +35,7 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(help: "Print events as JSON lines instead of progress.")
     var json = false
 
-    @Option(name: .customLong("env-file"), help: ArgumentHelp("A .env file of keys and tokens (read when it exists).", valueName: "file"))
-    var envFile: String = ".env"
+    @OptionGroup var environmentOptions: EnvironmentOptions
 
     @Flag(help: "Keep every exchange with a service as fixtures (service steps are called, not taken from the cache).")
     var record = false
@@ -59,7 +58,9 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let output = Frontend.standard().plan(path: workflow.file, inputsFile: workflow.inputsFile, assignments: try workflow.assignments())
+        let loadedEnvironment = try environmentOptions.load()
+        let output = Frontend.standard(environment: loadedEnvironment.variables)
+            .plan(path: workflow.file, inputsFile: workflow.inputsFile, assignments: try workflow.assignments())
         if json {
             // A program reading the events learns why nothing ran from them too.
             try JSONEventPrinter.printDiagnostics(output.diagnostics)
@@ -68,13 +69,7 @@ struct RunCommand: AsyncParsableCommand {
         }
         guard let plan = output.plan, let loaded = output.workflow else { throw ExitCode.invalid }
 
-        let secrets: Secrets
-        do {
-            secrets = try Secrets.load(environment: ProcessInfo.processInfo.environment, dotEnv: envFile)
-        } catch {
-            DiagnosticOutput.print(Diagnostics([error]), sources: [])
-            throw ExitCode.invalid
-        }
+        let secrets = loadedEnvironment.secrets
         let store = try state.openStore()
         let runID = RunIdentifier.make()
         // Absolute, so the thousands of file operations of a run do not each ask for the current folder.
@@ -125,14 +120,14 @@ struct RunCommand: AsyncParsableCommand {
         let recorder = record ? FixtureRecorder(folder: fixtureFolder, workflow: (workflow.file as NSString).lastPathComponent) : nil
         let services = ServiceHub(
             mode: mode, transport: transport, services: BuiltinServices.http, settings: plan.services,
-            environment: ProcessInfo.processInfo.environment, secrets: secrets, ledger: SQLiteQuotaLedger(store: store), recorder: recorder,
+            environment: loadedEnvironment.variables, secrets: secrets, ledger: SQLiteQuotaLedger(store: store), recorder: recorder,
             // A dry run must leave no trace: page ids from fixtures stay in memory.
             records: dryRun ? MemoryRecordIndex() : SQLiteRecordIndex(store: store),
             stock: dryRun ? MemoryStockStore() : SQLiteStockStore(store: store),
             report: { observer.handle(.serviceCall($0)) }, warn: { observer.handle(.warning($0)) })
         let environment = RunEnvironment(
             steps: BuiltinSteps.byName, registry: .builtin, cache: SQLiteCacheStore(store: store), blobs: state.blobs,
-            readsCache: !noCache, observer: observer, environment: ProcessInfo.processInfo.environment, secrets: secrets,
+            readsCache: !noCache, observer: observer, environment: loadedEnvironment.variables, secrets: secrets,
             maxParallel: maxParallel, services: services)
         let report = await Runner(environment).run(plan, runID: runID, folder: folder, workflowDirectory: loaded.baseDirectory)
         display.finish(report)

@@ -55,6 +55,53 @@ import Testing
         #expect(secrets["OBS_WEBSOCKET_PASSWORD"] == "single # not a comment")
     }
 
+    /// A quoted value followed by a comment is the text inside the quotes: sent with its quotes,
+    /// a key would be refused, and a server's echo of the bare key would escape redaction.
+    @Test func aQuotedValueFollowedByACommentLosesItsQuotesAndTheComment() throws {
+        let folder = TemporaryFolder()
+        let path = folder.write(".env", """
+            GEMINI_API_KEY="sk-SECRET-1234" # the key
+            NOTION_TOKEN='ntn-5678'   # the token
+            OBS_WEBSOCKET_PASSWORD=#starts-with-hash
+            A_KEY="tab\there"
+            """)
+        let secrets = try Secrets.load(environment: [:], dotEnv: path)
+        #expect(secrets["GEMINI_API_KEY"] == "sk-SECRET-1234")
+        #expect(secrets["NOTION_TOKEN"] == "ntn-5678")
+        #expect(secrets["OBS_WEBSOCKET_PASSWORD"] == "#starts-with-hash")
+        #expect(secrets["A_KEY"] == "tab\there")
+        #expect(secrets.redact("API key not valid. sk-SECRET-1234") == "API key not valid. [redacted GEMINI_API_KEY]")
+    }
+
+    @Test func aQuoteThatIsNeverClosedOrTextAfterItIsAnErrorAtTheValue() {
+        let folder = TemporaryFolder()
+        let open = folder.write("open.env", "  GEMINI_API_KEY=\"sk-1234\n")
+        #expect(throws: Diagnostic.error("the value opens a double quote it never closes (values are one line long)",
+                                         at: SourceLocation(file: open, line: 1, column: 18))) {
+            try Secrets.load(environment: [:], dotEnv: open)
+        }
+        let trailing = folder.write("trailing.env", "A_KEY='abc' def\n")
+        #expect(throws: Diagnostic.error("unexpected 'def' after the quoted value; only a '#' comment may follow it",
+                                         at: SourceLocation(file: trailing, line: 1, column: 7))) {
+            try Secrets.load(environment: [:], dotEnv: trailing)
+        }
+    }
+
+    /// Every variable of the file is read, not only secrets (`NOTION_DATABASE_ID`, a base URL);
+    /// the environment still wins, and expressions still never see a secret.
+    @Test func aDotEnvFilesOtherVariablesJoinTheEnvironmentUnderIt() throws {
+        let folder = TemporaryFolder()
+        let path = folder.write(".env", "NOTION_DATABASE_ID=db-from-file\nGEMINI_BASE_URL=http://127.0.0.1:9\nNOTION_TOKEN=ntn-1234\n")
+        let loaded = try LoadedEnvironment.load(environment: ["GEMINI_BASE_URL": "http://from-env"], dotEnv: path)
+        #expect(loaded.variables["NOTION_DATABASE_ID"] == "db-from-file")
+        #expect(loaded.variables["GEMINI_BASE_URL"] == "http://from-env")
+        #expect(loaded.secrets.names == ["NOTION_TOKEN"])
+        #expect(try LoadedEnvironment.load(environment: [:], dotEnv: folder.path + "/absent.env").variables.isEmpty)
+        #expect(throws: Diagnostic.error("no such file: \(folder.path)/absent.env (given with --env-file)", at: nil)) {
+            try LoadedEnvironment.load(environment: [:], dotEnv: folder.path + "/absent.env", required: true)
+        }
+    }
+
     @Test func aMalformedDotEnvLineIsAnErrorWithItsLine() {
         let folder = TemporaryFolder()
         let path = folder.write(".env", "A_KEY=1\nthis is not an assignment\n")

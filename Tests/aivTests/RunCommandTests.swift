@@ -136,6 +136,25 @@ import Testing
         #expect(!result.stderr.contains("USAGE") && !result.stderr.contains("Usage"), "\(result.stderr)")
     }
 
+    /// A `.env` file's ordinary variables are read as if exported (`NOTION_DATABASE_ID` is one
+    /// the README tells users to put there), by `plan` as by `run`; a file named with
+    /// `--env-file` that is not there is an error, not silently nothing.
+    @Test func aDotEnvFilesVariablesReachTheRunAndAMissingEnvFileIsAnError() async throws {
+        let workspace = try Workspace()
+        try "name: greet\nsteps:\n  - id: say\n    uses: file.write\n    with: {path: greeting.txt, content: \"${{ env.AIV_TEST_GREETING }}\"}\n"
+            .write(toFile: workspace.path + "/workflows/greet.yaml", atomically: true, encoding: .utf8)
+        try "AIV_TEST_GREETING=\"hello from .env\"  # a comment\n".write(toFile: workspace.path + "/.env", atomically: true, encoding: .utf8)
+        let run = try await workspace.aiv(["run", "workflows/greet.yaml", "--run-dir", "out"])
+        #expect(run.status == 0, "\(run.stdout)\n\(run.stderr)")
+        #expect(workspace.read("out/greeting.txt") == "hello from .env")
+        let plan = try await workspace.aiv(["plan", "workflows/greet.yaml"])
+        #expect(plan.stdout.contains("say") && plan.stdout.contains("cached"), "\(plan.stdout)")
+
+        let missing = try await workspace.aiv(["run", "workflows/greet.yaml", "--env-file", "prod.env"])
+        #expect(missing.status == 2)
+        #expect(missing.stderr.contains("no such file: prod.env (given with --env-file)"), "\(missing.stderr)")
+    }
+
     @Test func aFailingRunExitsWithOneAndNamesTheStep() async throws {
         let workspace = try Workspace()
         try "name: broken\nsteps:\n  - id: load\n    uses: transcript.load\n    with: {path: ../samples/stream-01/transcript.srt, window: 10s, overlap: 20s}\n"

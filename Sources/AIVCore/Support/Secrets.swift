@@ -32,14 +32,7 @@ public struct Secrets: Sendable {
     /// The secrets of the environment, and of a `.env` file when one is given and exists; the
     /// environment wins over the file. A malformed line is an error naming the file and line.
     public static func load(environment: [String: String], dotEnv path: String? = nil) throws(Diagnostic) -> Secrets {
-        var found: [String: String] = [:]
-        if let path, FileManager.default.fileExists(atPath: path) {
-            for (name, value) in try DotEnv.parse(try SourceFile.read(path, sizeLimit: 1 << 20, readsPipes: true)) where looksSecret(name) {
-                found[name] = value
-            }
-        }
-        for (name, value) in environment where looksSecret(name) { found[name] = value }
-        return Secrets(found)
+        try LoadedEnvironment.load(environment: environment, dotEnv: path).secrets
     }
 
     public subscript(name: String) -> String? { values[name] }
@@ -68,8 +61,35 @@ public struct Secrets: Sendable {
     }
 }
 
-/// `.env` files: `NAME=value` lines, `export NAME=value`, `#` comments, values in single quotes
-/// (taken as they are) or double quotes (`\n`, `\"` and `\\` escapes). Written by hand: it is a
+/// What a command works with from outside aiv: the process environment with the variables of a
+/// `.env` file under it (the environment wins, as with every dotenv tool), and the secrets among
+/// them. All of the file's variables count, not only its secrets: `NOTION_DATABASE_ID` or
+/// `GEMINI_BASE_URL` written there are read as if they had been exported.
+public struct LoadedEnvironment: Sendable {
+    /// Every variable; expressions see those whose names do not look secret (`env.NAME`).
+    public var variables: [String: String]
+    public var secrets: Secrets
+
+    /// `required`: the file was named by the user, so its absence is an error; the default
+    /// `.env` may be absent.
+    public static func load(environment: [String: String], dotEnv path: String?, required: Bool = false) throws(Diagnostic) -> LoadedEnvironment {
+        var variables = environment
+        if let path {
+            if FileManager.default.fileExists(atPath: path) {
+                for (name, value) in try DotEnv.parse(try SourceFile.read(path, sizeLimit: 1 << 20, readsPipes: true)) where variables[name] == nil {
+                    variables[name] = value
+                }
+            } else if required {
+                throw .error("no such file: \(path) (given with --env-file)", at: nil)
+            }
+        }
+        return LoadedEnvironment(variables: variables, secrets: Secrets(variables.filter { Secrets.looksSecret($0.key) }))
+    }
+}
+
+/// `.env` files: `NAME=value` lines, `export NAME=value`, `#` comments (a line's, or after a
+/// value and a space), values in single quotes (taken as they are) or double quotes (`\n`, `\t`,
+/// `\"` and `\\` escapes), each followed by nothing but a comment. Written by hand: it is a
 /// dozen lines, and the format has no standard a library would add.
 enum DotEnv {
     static func parse(_ file: SourceFile) throws(Diagnostic) -> [(String, String)] {
@@ -83,17 +103,15 @@ enum DotEnv {
                 throw .error("expected NAME=value", at: SourceLocation(file: file.path, line: index + 1, column: 1))
             }
             let name = line[..<equals].trimmingCharacters(in: .whitespaces)
-            var value = line[line.index(after: equals)...].trimmingCharacters(in: .whitespaces)
-            if value.count >= 2, value.hasPrefix("'"), value.hasSuffix("'") {
-                value = String(value.dropFirst().dropLast())
-            } else if value.count >= 2, value.hasPrefix("\""), value.hasSuffix("\"") {
-                value = String(value.dropFirst().dropLast())
-                    .replacingOccurrences(of: "\\\\", with: "\u{0}")
-                    .replacingOccurrences(of: "\\n", with: "\n")
-                    .replacingOccurrences(of: "\\\"", with: "\"")
-                    .replacingOccurrences(of: "\u{0}", with: "\\")
-            } else if let comment = value.range(of: " #") {
-                value = value[..<comment.lowerBound].trimmingCharacters(in: .whitespaces)
+            let valueText = line[line.index(after: equals)...].trimmingCharacters(in: .whitespaces)
+            // Where the value starts in the line as written, for an error about it.
+            let afterEquals = raw.firstIndex(of: "=").map { raw[raw.index(after: $0)...] } ?? raw[raw.endIndex...]
+            let column = raw.distance(from: raw.startIndex, to: afterEquals.drop(while: { $0 == " " || $0 == "\t" }).startIndex) + 1
+            let value: String
+            switch DotEnv.value(valueText) {
+            case .success(let parsed): value = parsed
+            case .failure(let problem):
+                throw .error(problem.message, at: SourceLocation(file: file.path, line: index + 1, column: column))
             }
             guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) else {
                 throw .error("'\(name)' is not a variable name", at: SourceLocation(file: file.path, line: index + 1, column: 1))
@@ -101,5 +119,44 @@ enum DotEnv {
             pairs.append((name, value))
         }
         return pairs
+    }
+
+    struct Problem: Error { var message: String }
+
+    /// A value as written after `=`: quoted (single: as it is; double: with `\n`, `\t`, `\"` and
+    /// `\\` escapes), then only a `#` comment may follow; or bare, up to a ` #` comment.
+    static func value(_ text: String) -> Result<String, Problem> {
+        guard let quote = text.first, quote == "'" || quote == "\"" else {
+            var bare = Substring(text)
+            // A comment starts at a '#' after a space; `KEY=#abc` keeps its '#'.
+            if let comment = bare.indices.dropFirst().first(where: { bare[$0] == "#" && bare[bare.index(before: $0)].isWhitespace }) {
+                bare = bare[..<comment]
+            }
+            return .success(bare.trimmingCharacters(in: .whitespaces))
+        }
+        var result = ""
+        var index = text.index(after: text.startIndex)
+        while index < text.endIndex, text[index] != quote {
+            if quote == "\"", text[index] == "\\", text.index(after: index) < text.endIndex {
+                index = text.index(after: index)
+                switch text[index] {
+                case "n": result.append("\n")
+                case "t": result.append("\t")
+                case "\"", "\\": result.append(text[index])
+                default: result.append("\\"); result.append(text[index])
+                }
+            } else {
+                result.append(text[index])
+            }
+            index = text.index(after: index)
+        }
+        guard index < text.endIndex else {
+            return .failure(Problem(message: "the value opens a \(quote == "'" ? "single" : "double") quote it never closes (values are one line long)"))
+        }
+        let rest = text[text.index(after: index)...].trimmingCharacters(in: .whitespaces)
+        guard rest.isEmpty || rest.hasPrefix("#") else {
+            return .failure(Problem(message: "unexpected '\(rest.prefix(20))' after the quoted value; only a '#' comment may follow it"))
+        }
+        return .success(result)
     }
 }

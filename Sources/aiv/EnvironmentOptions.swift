@@ -1,0 +1,22 @@
+import AIVCore
+import ArgumentParser
+import Foundation
+
+/// The environment a workflow is planned and run with: the process's, with a `.env` file's
+/// variables under it. `plan` and `graph` read it as `run` does, so `${{ env.NAME }}` and what
+/// the cache forecast says match the run.
+struct EnvironmentOptions: ParsableArguments {
+    @Option(name: .customLong("env-file"),
+            help: ArgumentHelp("A .env file of variables, keys and tokens (default: .env, when it exists; the environment wins).", valueName: "file"))
+    var envFile: String?
+
+    /// The environment and the file; a file given with `--env-file` must exist, the default may not.
+    func load() throws -> LoadedEnvironment {
+        do {
+            return try LoadedEnvironment.load(environment: ProcessInfo.processInfo.environment, dotEnv: envFile ?? ".env", required: envFile != nil)
+        } catch {
+            DiagnosticOutput.print(Diagnostics([error]), sources: [])
+            throw ExitCode.invalid
+        }
+    }
+}
