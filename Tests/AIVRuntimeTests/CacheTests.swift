@@ -220,6 +220,27 @@ import Testing
         #expect(harness.directory.read("run-2/a.txt") == text)
     }
 
+    /// A stored file changed on disk is not handed out as a hit: it is removed, the step runs
+    /// again, says why, and the run folder gets the step's real bytes.
+    @Test func aDamagedCacheFileMakesTheStepRunAgainAndSaySo() async throws {
+        var harness = Harness()
+        let text = Array(repeating: "hello", count: CacheEntry.File.inlineLimit / 5).joined(separator: " ")
+        let yaml = "name: c\nsteps:\n  - {id: w, uses: test.write, with: {path: a.txt, text: \(text)}}\n"
+        _ = try await harness.run(yaml)
+        let blobs = harness.directory.path + "/blobs"
+        let stored = try #require(FileManager.default.subpaths(atPath: blobs)?.first { $0.contains("sha256-") })
+        let handle = try #require(FileHandle(forUpdatingAtPath: blobs + "/" + stored))
+        try handle.seek(toOffset: 10)
+        try handle.write(contentsOf: Data("CORRUPT".utf8))
+        try handle.close()
+        let second = try await harness.run(yaml)
+        #expect(second.statuses == ["w": .succeeded])
+        #expect(second.step("w")?.reason.hasPrefix("a cached file was damaged") == true, "\(second.step("w")?.reason ?? "")")
+        #expect(harness.directory.read("run-2/a.txt") == text)
+        // The damaged copy went; the step's run stored a sound one under the same name.
+        #expect(try Digest.file(blobs + "/" + stored) == "sha256:" + stored.split(separator: "-").last!)
+    }
+
     @Test func anExpiredEntryRunsAgain() async throws {
         let cache = MemoryCacheStore()
         var harness = Harness()

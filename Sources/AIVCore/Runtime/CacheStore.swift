@@ -176,9 +176,20 @@ public struct BlobStore: Sendable {
         FileManager.default.fileExists(atPath: blobPath(digest))
     }
 
-    /// Puts a stored file at `destination`, atomically.
+    /// Puts a stored file at `destination`, atomically, once it is known to hold what its name
+    /// says: a blob whose bytes no longer hash to its digest (a disk fault, an edit in place)
+    /// would hand out wrong bytes as a cache hit, so it is removed and `DamagedBlob` thrown, and
+    /// the step runs again. Files over `Digest.fullHashLimit` are named by their size, time and
+    /// ends rather than their whole content (see `Digest.file`), which a copy cannot re-check:
+    /// those are restored as they are.
     public func restore(_ digest: String, to destination: String) throws {
-        try AtomicFile.copy(blobPath(digest), to: destination)
+        let source = blobPath(digest)
+        if let size = (try? FileManager.default.attributesOfItem(atPath: source))?[.size] as? Int, size <= Digest.fullHashLimit,
+           try Digest.file(source) != digest {
+            remove(digest)
+            throw DamagedBlob(digest: digest)
+        }
+        try AtomicFile.copy(source, to: destination)
     }
 
     /// Digests of the stored blobs older than `age` seconds (for garbage collection: a younger blob
@@ -200,6 +211,12 @@ public struct BlobStore: Sendable {
     public func remove(_ digest: String) {
         try? FileManager.default.removeItem(atPath: blobPath(digest))
     }
+}
+
+/// A stored file whose content no longer matches its digest (it has been removed).
+public struct DamagedBlob: Error, CustomStringConvertible {
+    public var digest: String
+    public var description: String { "a cached file was damaged (its content no longer matches \(digest.prefix(19))…) and was removed" }
 }
 
 extension CacheEntry {

@@ -81,6 +81,9 @@ extension Runner {
                 log.append("\(prefix)cached (key \(key.prefix(12)), from run \(found.runID))")
                 return .hit(Invocation(outputs: found.outputs, cached: true, attempts: 0, reason: "cached"))
             }
+        } catch let damaged as DamagedBlob {
+            log.append("\(prefix)could not restore the cached result: \(damaged)")
+            return .miss(damaged.description)
         } catch {
             log.append("\(prefix)could not restore the cached result: \(error)")
         }
