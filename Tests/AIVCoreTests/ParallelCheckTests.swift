@@ -95,7 +95,7 @@ import AIVTestSupport
 
     @Test func aPromptFilesOwnProblemsAreReportedOnceHoweverManySharesUseIt() throws {
         let checked = try Self.checkAloneAndShared(Self.troubledWorkflow(steps: 120), workers: 4).shared
-        let missing = checked.diagnostics.items.filter { $0.message.hasPrefix("prompt file not found: 'missing.mustache'") }
+        let missing = checked.diagnostics.items.filter { $0.message.hasPrefix("template file not found: 'missing.mustache'") }
         #expect(missing.count == 1)
         #expect(missing.first?.location?.line == 10)  // step s1, the first to use it
         let inFiles = checked.diagnostics.items.filter { $0.location?.file.hasSuffix(".mustache") == true }

@@ -46,6 +46,23 @@ import Testing
         #expect(dependencies.isEmpty)
     }
 
+    /// A folder where a prompt, a template or an input file belongs is said at the step's value,
+    /// once for each step, in the words of the argument (a template is not called a prompt).
+    @Test func aFolderGivenForAFileIsAnErrorAtTheValue() {
+        let folder = TemporaryFolder()
+        folder.write("p/keep.txt", "")
+        let yaml = workflow("""
+              - {id: a, uses: template.render, with: {template: p/, values: {}, output: x.md}}
+              - {id: b, uses: template.render, with: {template: p, values: {}, output: y.md}}
+              - {id: c, uses: transcript.load, with: {path: p}}
+            """.split(separator: "\n").map { "  " + $0 + "\n" }.joined())
+        #expect(diagnose(yaml, in: folder) == [
+            "6:55: error: template 'p/' is a folder, not a file (\(folder.path)/p)",
+            "7:55: error: template 'p' is a folder, not a file (\(folder.path)/p)",
+            "8:51: error: 'p' is a folder, not a file (\(folder.path)/p)",
+        ])
+    }
+
     /// One `${{ }}` that does not parse hides neither the string's other expressions nor their problems.
     @Test func aSyntaxErrorInOneExpressionStillLetsTheOthersInTheStringBeChecked() {
         let yaml = workflow(#"  - {id: a, uses: file.write, with: {path: a.txt, content: "${{ inputs.zz }} ${{ 1 +}} ${{ inputs.yy }} ${{ ) }}"}}\#n"#)
@@ -386,6 +403,12 @@ import Testing
               - id: b
                 uses: list.sort
             """
-        #expect(diagnose(yaml).count == 4)
+        #expect(diagnose(yaml) == [
+            "4:11: error: unknown step kind 'file.wrte'; did you mean 'file.write'?",
+            "7:30: error: unknown step 'zz'",
+            "7:59: error: argument 'order' of list.sort expected one of 'ascending', 'descending', got 'up'",
+            "8:9: error: duplicate step id 'b'",
+            "9:11: error: step 'b' is missing argument 'items' of list.sort (a list: The list.)",
+        ])
     }
 }

@@ -331,7 +331,7 @@ struct CheckRun {
     /// the values passed to it, so a literal or an expression of another type is found before running.
     mutating func declaredVariables(of step: StepDeclaration, prompt argument: String) -> Schema? {
         guard let file = step.arguments?[argument], let path = file.string, !path.hasExpressionMarker,
-              let declared = loadPrompt(path, at: file)?.declaredVariables else { return nil }
+              let declared = loadPrompt(path, at: file, noun: argument == "prompt" ? "prompt" : "template")?.declaredVariables else { return nil }
         // Undeclared values are the warning `checkPromptVariables` gives, not a type error; null
         // counts as given (the steps render it as empty), as when running.
         return .object(declared.map { Property($0.name, .anyOf([$0.schema, .null]), $0.type) }, additional: .any)
@@ -371,8 +371,11 @@ struct CheckRun {
         switch role {
         case .inputFile:
             let path = resolve(text)
-            if !FileManager.default.fileExists(atPath: path) {
+            var isFolder: ObjCBool = false
+            if !FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) {
                 diagnostics.error("file not found: '\(text)' (looked for \(path))", at: value.location, length: value.length)
+            } else if isFolder.boolValue {
+                diagnostics.error("'\(text)' is a folder, not a file (\(path))", at: value.location, length: value.length)
             }
         case .outputPath:
             if let problem = OutputPaths.problem(with: text) {
@@ -383,8 +386,10 @@ struct CheckRun {
                 diagnostics.error("argument '\(entry.key)' must be a duration such as 30, \"90s\" or \"1h30m\", not '\(text)'", at: value.location, length: value.length)
             }
         case .template(let variablesArgument):
-            guard let prompt = loadPrompt(text, at: value) else { return }
-            checkPromptVariables(prompt, path: text, argument: variablesArgument, step: step, at: value)
+            // Prompt files and plain templates share the format; messages call each by its name.
+            let noun = entry.key == "prompt" ? "prompt" : "template"
+            guard let prompt = loadPrompt(text, at: value, noun: noun) else { return }
+            checkPromptVariables(prompt, path: text, noun: noun, argument: variablesArgument, step: step, at: value)
         case .itemExpression:
             break
         }
@@ -394,15 +399,22 @@ struct CheckRun {
         Paths.resolve(path, relativeTo: workflow.baseDirectory)
     }
 
-    mutating func loadPrompt(_ path: String, at value: SourceValue) -> PromptFile? {
+    mutating func loadPrompt(_ path: String, at value: SourceValue, noun: String) -> PromptFile? {
         if let prompt = prompts[path] { return prompt }
         if failedPrompts.contains(path) { return nil }
         let resolved = resolve(path)
         let firstReport = diagnostics.items.count
         defer { promptReports[path] = firstReport..<diagnostics.items.count }
-        guard FileManager.default.fileExists(atPath: resolved) else {
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: resolved, isDirectory: &isFolder) else {
             failedPrompts.insert(path)
-            diagnostics.error("prompt file not found: '\(path)' (looked for \(resolved))", at: value.location, length: value.length)
+            diagnostics.error("\(noun) file not found: '\(path)' (looked for \(resolved))", at: value.location, length: value.length)
+            return nil
+        }
+        // Said at the step's value: the folder has no line of its own to point at.
+        guard !isFolder.boolValue else {
+            failedPrompts.insert(path)
+            diagnostics.error("\(noun) '\(path)' is a folder, not a file (\(resolved))", at: value.location, length: value.length)
             return nil
         }
         let (prompt, problems) = PromptFile.load(path: resolved)
@@ -416,14 +428,14 @@ struct CheckRun {
     }
 
     /// Compares what the prompt reads with what the step passes in its `variables` argument.
-    mutating func checkPromptVariables(_ prompt: PromptFile, path: String, argument: String, step: StepDeclaration, at value: SourceValue) {
+    mutating func checkPromptVariables(_ prompt: PromptFile, path: String, noun: String, argument: String, step: StepDeclaration, at value: SourceValue) {
         let passedValue = step.arguments?[argument]
         if let passedValue, passedValue.entries == nil { return }  // an expression: known only when running
         let passed = passedValue?.entries ?? []
         // Scans of the prompt's few variables rather than sets built for every step that uses it.
         func isOptional(_ name: String) -> Bool { prompt.declaredVariables?.contains { $0.isOptional && $0.name == name } ?? false }
         for variable in prompt.usedVariables where !isOptional(variable.name) && !passed.contains(where: { $0.key == variable.name }) {
-            diagnostics.error("prompt '\(path)' uses '\(variable.name)', which step '\(step.id)' does not pass in '\(argument)'\(Suggestions.didYouMean(variable.name, in: passed.map(\.key)))",
+            diagnostics.error("\(noun) '\(path)' uses '\(variable.name)', which step '\(step.id)' does not pass in '\(argument)'\(Suggestions.didYouMean(variable.name, in: passed.map(\.key)))",
                               at: passedValue?.location ?? value.location, length: passedValue == nil ? value.length : 1,
                               notes: [.init("used here", at: variable.location)])
         }
@@ -431,12 +443,12 @@ struct CheckRun {
         // (a line deleted from the body, say): the warning says so rather than staying silent.
         for entry in passed where !prompt.usedVariables.contains(where: { $0.name == entry.key }) && !prompt.namesReadInSections.contains(entry.key) {
             if prompt.declaredVariables?.contains(where: { $0.name == entry.key }) == true {
-                diagnostics.warning("'\(entry.key)' is passed to prompt '\(path)', which declares it but never uses it",
+                diagnostics.warning("'\(entry.key)' is passed to \(noun) '\(path)', which declares it but never uses it",
                                     at: entry.keyLocation, length: entry.key.count)
                 continue
             }
             let readable = Set(prompt.usedVariables.map(\.name)).union(prompt.declaredVariables?.map(\.name) ?? [])
-            diagnostics.warning("'\(entry.key)' is passed to prompt '\(path)', which never uses it\(Suggestions.didYouMean(entry.key, in: readable))",
+            diagnostics.warning("'\(entry.key)' is passed to \(noun) '\(path)', which never uses it\(Suggestions.didYouMean(entry.key, in: readable))",
                                 at: entry.keyLocation, length: entry.key.count)
         }
     }
