@@ -12,7 +12,8 @@ struct AIVCommand: AsyncParsableCommand {
         discussion: """
             Workflows are YAML files of steps; each step uses a built-in step kind. Start with \
             'aiv validate workflows/post-stream.yaml', then 'aiv plan' to see what would run.
-            Exit codes: 0 success, 1 a run failed, 2 the workflow or its inputs are invalid.
+            Exit codes: 0 success, 1 a run failed (or what was asked for is not there), 2 the workflow or \
+            its inputs are invalid, 64 a mistake in the command line.
             """,
         version: "0.1.0",
         subcommands: [RunCommand.self, ValidateCommand.self, PlanCommand.self, GraphCommand.self, RunsCommand.self, CacheCommand.self,
@@ -34,6 +35,11 @@ struct WorkflowOptions: ParsableArguments {
 
     @Option(name: .customLong("inputs"), help: ArgumentHelp("A YAML file of input values.", valueName: "file"))
     var inputsFile: String?
+
+    /// Checked while parsing, so the usage printed with the error is the subcommand's.
+    func validate() throws {
+        _ = try assignments()
+    }
 
     func assignments() throws -> [InputBinder.Assignment] {
         try inputs.map { argument in

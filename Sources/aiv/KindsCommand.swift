@@ -19,7 +19,13 @@ struct KindsCommand: ParsableCommand {
             return
         }
         guard let kind = registry[kind: name] else {
-            throw ValidationError("unknown step kind '\(name)'\(Suggestions.didYouMean(name, in: registry.kindNames))")
+            // What was asked for is not there (exit 1), not a misuse of the command line.
+            var hint = Suggestions.didYouMean(name, in: registry.kindNames)
+            let family = registry.kindNames.filter { $0.hasPrefix(name + ".") }
+            if hint.isEmpty, !family.isEmpty {
+                hint = family.count == 1 ? "; did you mean '\(family[0])'?" : "; the '\(name)' kinds are \(family.joined(separator: ", "))"
+            }
+            throw CommandFailure("unknown step kind '\(name)'\(hint); 'aiv kinds' lists them")
         }
         print(KindHelp.text(kind))
     }

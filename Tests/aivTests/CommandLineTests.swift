@@ -57,6 +57,28 @@ import Testing
         #expect(result.stderr.contains("has no input 'windw'; did you mean 'window'?"))
     }
 
+    /// `--input` without `=` is a command-line mistake (64), shown with the subcommand's usage.
+    @Test func anInputWithoutAnEqualsSignShowsTheSubcommandsUsage() async throws {
+        let result = try await CommandRunner.run(["plan", "workflows/transcript-pack.yaml", "--input", "window"])
+        #expect(result.status == 64)
+        #expect(result.stderr.contains("--input takes name=value, not 'window'"), "\(result.stderr)")
+        #expect(result.stderr.contains("Usage: aiv plan "), "\(result.stderr)")
+    }
+
+    /// A kind that is not there is exit 1 without usage text, with the nearest name, or the
+    /// kinds of the family a bare prefix names.
+    @Test func anUnknownKindIsExitOneWithTheNearestOrTheFamilysNames() async throws {
+        let typo = try await CommandRunner.run(["kinds", "clip.cutt"])
+        #expect(typo.status == 1)
+        #expect(typo.stderr.contains("unknown step kind 'clip.cutt'; did you mean 'clip.cut'?"), "\(typo.stderr)")
+        #expect(!typo.stderr.contains("Usage"), "\(typo.stderr)")
+        let prefix = try await CommandRunner.run(["kinds", "gemini"])
+        #expect(prefix.status == 1)
+        #expect(prefix.stderr.contains("did you mean 'gemini.generate'?"), "\(prefix.stderr)")
+        let family = try await CommandRunner.run(["kinds", "obs"])
+        #expect(family.stderr.contains("the 'obs' kinds are obs.scene, "), "\(family.stderr)")
+    }
+
     @Test func planAsJSONDecodes() async throws {
         let result = try await CommandRunner.run(["plan", "--json", "workflows/transcript-pack.yaml"])
         #expect(result.status == 0)
