@@ -117,6 +117,9 @@ import Testing
         ("inputs.tags[index]", "'index' is only available in the arguments of a step with for_each", 12, 5),
         ("inputs.topic < inputs.count", "'<' needs two numbers or two strings, got a string and a number", 0, 27),
         ("true <= 1", "'<=' needs two numbers or two strings, got a boolean and a number", 0, 9),
+        ("inputs.topic == 5", "'==' between a string and a number is always false: values of different types are never equal", 0, 17),
+        ("'abc' != inputs.count", "'!=' between a string and a number is always true: values of different types are never equal", 0, 21),
+        ("true == 'yes'", "'==' between a boolean and a string is always false: values of different types are never equal", 0, 13),
         ("inputs.tags > inputs.tags", "'>' needs two numbers or two strings, got a list and a list", 0, 25),
         ("lower(inputs.count)", "argument 1 of 'lower' must be a string or null, got an integer", 6, 12),
         ("timestamp(inputs.topic)", "argument 1 of 'timestamp' must be a number, got a string", 10, 12),
@@ -145,7 +148,7 @@ import Testing
     }
 
     @Test(arguments: [
-        "inputs.anything < 1", "inputs.anything.x.y[0] == 2", "steps.fetch-page.outputs.deep.deeper",
+        "inputs.anything < 1", "inputs.anything.x.y[0] == 2", "inputs.topic != null", "env.HOME == 'x'", "inputs.count == 1.5", "steps.fetch-page.outputs.deep.deeper",
         "env.HOME < 'm'", "inputs.maybe.depth > 1", "length(env.HOME) > 0", "contains(fromJSON(inputs.topic), 1)",
         "null.x", "null[0]", "inputs.opts.x",
     ])

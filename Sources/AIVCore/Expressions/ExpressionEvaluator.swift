@@ -206,4 +206,8 @@ enum ExpressionMessage {
     static func comparison(_ op: Expression.BinaryOperator, _ left: String, _ right: String) -> String {
         "'\(op.rawValue)' needs two numbers or two strings, got \(left) and \(right)"
     }
+
+    static func equality(_ op: Expression.BinaryOperator, _ left: String, _ right: String) -> String {
+        "'\(op.rawValue)' between \(left) and \(right) is always \(op == .equal ? "false" : "true"): values of different types are never equal"
+    }
 }

@@ -109,7 +109,15 @@ private struct TypeChecker {
             let rightType = type(of: right, element: element)
             switch op {
             case .or, .and: return TypeChecker.union(leftType, rightType)
-            case .equal, .notEqual: return .boolean
+            case .equal, .notEqual:
+                // Values of different types are never equal (`'5' == 5` is false): between a
+                // string, a number and a boolean known for certain, that is a mistake, not a test.
+                // Null and values whose type is open stay comparable with anything.
+                let scalars: Set = ["a number", "a string", "a boolean"]
+                if let l = TypeChecker.comparable(leftType), let r = TypeChecker.comparable(rightType), l != r, scalars.contains(l), scalars.contains(r) {
+                    report(ExpressionMessage.equality(op, l, r), at: span)
+                }
+                return .boolean
             default:
                 let (l, r) = (TypeChecker.comparable(leftType), TypeChecker.comparable(rightType))
                 if let l, let r, l != r || l != "a number" && l != "a string" {
