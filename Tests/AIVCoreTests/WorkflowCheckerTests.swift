@@ -63,6 +63,13 @@ import Testing
         ])
     }
 
+    /// A filter's `where` is evaluated per item by the step: written in `${{ }}`, it is told so,
+    /// with the condition as it should be written.
+    @Test func anItemExpressionWrittenInsideTheMarkerIsToldToDropIt() {
+        let yaml = workflow(#"  - {id: f, uses: list.filter, with: {items: "${{ inputs.clips }}", where: "${{ item.a > 1 }}"}}\#n"#)
+        #expect(diagnose(yaml) == ["6:76: error: argument 'where' is evaluated for each item, so it is written without '${{ }}': where: item.a > 1"])
+    }
+
     /// One `${{ }}` that does not parse hides neither the string's other expressions nor their problems.
     @Test func aSyntaxErrorInOneExpressionStillLetsTheOthersInTheStringBeChecked() {
         let yaml = workflow(#"  - {id: a, uses: file.write, with: {path: a.txt, content: "${{ inputs.zz }} ${{ 1 +}} ${{ inputs.yy }} ${{ ) }}"}}\#n"#)

@@ -344,6 +344,16 @@ struct CheckRun {
                               at: value.location, length: value.length)
             return
         }
+        // The step evaluates it for each element itself: `${{ }}` would be evaluated once, before
+        // there is an item. Said plainly rather than as the parser's "unexpected '$'".
+        if text.hasExpressionMarker {
+            let trimmed = text.trimmingCharacters(in: .whitespaces)
+            let inner = trimmed.hasPrefix("${{") && trimmed.hasSuffix("}}") && trimmed.components(separatedBy: "${{").count == 2
+                ? String(trimmed.dropFirst(3).dropLast(2)).trimmingCharacters(in: .whitespaces) : nil
+            diagnostics.error("argument '\(property.name)' is evaluated for each item, so it is written without '${{ }}'"
+                              + (inner.map { ": \(property.name): \($0)" } ?? ""), at: value.location, length: value.length)
+            return
+        }
         var itemScope = scope
         itemScope.item = .any
         itemScope.hasIndex = true
