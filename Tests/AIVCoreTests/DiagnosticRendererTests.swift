@@ -26,6 +26,17 @@ import Testing
         #expect(text.hasSuffix(" 1 | \tkey: value\n   | \t     ^~~~~\n"))
     }
 
+    /// Kana, kanji and emoji take two cells of a terminal: the caret line pads them with two
+    /// spaces and underlines them with two cells, so the caret lands under the problem.
+    @Test func wideCharactersKeepTheCaretUnderTheProblem() {
+        let file = SourceFile(path: "w.yaml", text: "content: \"ホラー😀 ${{ steps.nope.outputs.x }}\"\ntitle: 初見プレイ\n")
+        var renderer = DiagnosticRenderer(files: [file])
+        let first = renderer.render(.error("unknown step 'nope'", at: SourceLocation(file: "w.yaml", line: 1, column: 26), length: 4))
+        #expect(first.hasSuffix(" 1 | content: \"ホラー😀 ${{ steps.nope.outputs.x }}\"\n   |                              ^~~~\n"))
+        let second = renderer.render(.error("e", at: SourceLocation(file: "w.yaml", line: 2, column: 8), length: 2))
+        #expect(second.hasSuffix(" 2 | title: 初見プレイ\n   |        ^~~~\n"))
+    }
+
     /// A problem far along a very long line shows the stretch around it, not the whole line.
     @Test func aLongLineIsShownAroundTheProblem() {
         let line = "content: " + String(repeating: "a", count: 900) + "BAD" + String(repeating: "z", count: 900)

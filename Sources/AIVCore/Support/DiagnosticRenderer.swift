@@ -48,11 +48,13 @@ public struct DiagnosticRenderer {
         }
         let number = String(location.line)
         let gutter = String(repeating: " ", count: number.count)
-        // Tabs keep their width in the caret line so the caret stays under the right character.
+        // Tabs keep their width in the caret line, and a character a terminal draws two cells
+        // wide (kana, kanji, most emoji) takes two spaces, so the caret stays under it.
         let before = line.unicodeScalars.prefix(max(0, column - 1))
-        let padding = String(before.map { $0 == "\t" ? "\t" : " " }.joined())
-        let available = max(1, line.unicodeScalars.count - before.count)
-        let underline = "^" + String(repeating: "~", count: max(0, min(length, available) - 1))
+        let padding = String(before.map { $0 == "\t" ? "\t" : String(repeating: " ", count: TerminalWidth.of($0)) }.joined())
+        let underlined = line.unicodeScalars.dropFirst(before.count).prefix(max(1, length))
+        let cells = max(1, underlined.reduce(0) { $0 + TerminalWidth.of($1) })
+        let underline = "^" + String(repeating: "~", count: cells - 1)
         return " \(number) | \(line)\n \(gutter) | \(padding)\(paint(underline, "1;32"))\n"
     }
 
@@ -69,4 +71,30 @@ public struct DiagnosticRenderer {
     func paint(_ text: String, _ code: String) -> String {
         useColor ? "\u{1B}[\(code)m\(text)\u{1B}[0m" : text
     }
+}
+
+/// How many terminal cells a character takes: two for East Asian wide and fullwidth characters
+/// and emoji shown as pictures, none for combining marks and invisible format characters, one
+/// otherwise. Written here because the C library's `wcwidth` answers only under a UTF-8 locale,
+/// which a library must not set for its process, and no package in reach has the table; these
+/// ranges are the wide blocks of Unicode's East Asian Width property (UAX #11).
+enum TerminalWidth {
+    static func of(_ scalar: Unicode.Scalar) -> Int {
+        let value = scalar.value
+        if value < 0x300 { return 1 }
+        switch scalar.properties.generalCategory {
+        case .nonspacingMark, .enclosingMark, .format: return 0
+        default: break
+        }
+        if scalar.properties.isEmojiPresentation { return 2 }
+        for range in wide where range.contains(value) { return 2 }
+        return 1
+    }
+
+    static let wide: [ClosedRange<UInt32>] = [
+        0x1100...0x115F, 0x231A...0x231B, 0x2329...0x232A, 0x2E80...0x303E, 0x3041...0x33FF, 0x3400...0x4DBF,
+        0x4E00...0x9FFF, 0xA000...0xA4CF, 0xA960...0xA97F, 0xAC00...0xD7A3, 0xF900...0xFAFF, 0xFE10...0xFE19,
+        0xFE30...0xFE6F, 0xFF00...0xFF60, 0xFFE0...0xFFE6, 0x1F300...0x1F64F, 0x1F900...0x1F9FF,
+        0x20000...0x2FFFD, 0x30000...0x3FFFD,
+    ]
 }
