@@ -117,10 +117,14 @@ public final class RunHistory: RunObserver, @unchecked Sendable {
         public var skipped: Int
     }
 
-    /// A run still marked running whose process is gone was killed: say so.
-    static func status(_ recorded: String, pid: Int) -> String {
+    /// A run still marked running whose process is gone was killed: say so. A process with its
+    /// id may be another one (ids are reused; in a container the first is always 1), so while
+    /// the run's folder has its lock file, the run is running only while it holds that lock.
+    static func status(_ recorded: String, pid: Int, folder: String?) -> String {
         guard recorded == "running" else { return recorded }
-        return kill(pid_t(pid), 0) == 0 || errno == EPERM ? "running" : "interrupted"
+        guard kill(pid_t(pid), 0) == 0 || errno == EPERM else { return "interrupted" }
+        guard let folder, let held = RunFolder.isHeld(folder, by: pid) else { return "running" }
+        return held ? "running" : "interrupted"
     }
 
     public func runs(limit: Int = 20) throws -> [RunSummary] {
@@ -130,7 +134,7 @@ public final class RunHistory: RunObserver, @unchecked Sendable {
     /// Runs with their step counts, newest first: the one query `runs` and `run` share.
     static func summaries(_ db: Database, where condition: String, arguments: StatementArguments, limit: Int) throws -> [RunSummary] {
         try Row.fetchAll(db, sql: """
-            SELECT r.id, r.workflow, r.started_at, r.duration, r.status, r.pid,
+            SELECT r.id, r.workflow, r.started_at, r.duration, r.status, r.pid, r.folder,
               SUM(s.status = 'succeeded') AS ran, SUM(s.status = 'cached') AS cached,
               SUM(s.status = 'failed') AS failed, SUM(s.status IN ('skipped', 'cancelled')) AS skipped
             FROM run r LEFT JOIN run_step s ON s.run_id = r.id
@@ -138,7 +142,7 @@ public final class RunHistory: RunObserver, @unchecked Sendable {
             GROUP BY r.id ORDER BY r.started_at DESC LIMIT ?
             """, arguments: arguments + [limit]).map { row in
             RunSummary(id: row["id"], workflow: row["workflow"], startedAt: Date(timeIntervalSince1970: row["started_at"]),
-                       duration: row["duration"], status: status(row["status"], pid: row["pid"]), ran: row["ran"] ?? 0,
+                       duration: row["duration"], status: status(row["status"], pid: row["pid"], folder: row["folder"]), ran: row["ran"] ?? 0,
                        cached: row["cached"] ?? 0, failed: row["failed"] ?? 0, skipped: row["skipped"] ?? 0)
         }
     }

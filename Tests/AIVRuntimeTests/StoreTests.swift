@@ -270,7 +270,24 @@ import Testing
         let history = RunHistory(store: store)
         history.handle(.runStarted(runID: "r1", workflow: "w", file: "w.yaml", folder: "f", steps: [], inputs: [:], startedAt: Date()))
         #expect(try history.runs().first?.status == "running")
-        #expect(RunHistory.status("running", pid: 999_999_999) == "interrupted")
+        #expect(RunHistory.status("running", pid: 999_999_999, folder: nil) == "interrupted")
+    }
+
+    /// A live process with the run's id is not proof (ids are reused; a container's first
+    /// process is always 1): while the run folder has its lock file, the run is running only
+    /// while that lock is held under its id.
+    @Test func aRunIsRunningOnlyWhileItsFolderIsHeldUnderItsProcessId() throws {
+        let directory = TemporaryFolder()
+        let folder = directory.path + "/run"
+        let claim = try RunFolder(path: folder).claim()
+        let me = Int(getpid())
+        #expect(RunHistory.status("running", pid: me, folder: folder) == "running")
+        // The same live id, but the folder held by someone else's run: this one is gone.
+        #expect(RunHistory.status("running", pid: 1, folder: folder) == "interrupted")
+        claim.release()
+        #expect(RunHistory.status("running", pid: me, folder: folder) == "interrupted")
+        #expect(RunHistory.status("running", pid: me, folder: directory.path + "/removed") == "running")
+        #expect(RunHistory.status("succeeded", pid: me, folder: folder) == "succeeded")
     }
 }
 

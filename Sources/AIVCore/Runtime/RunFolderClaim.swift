@@ -61,6 +61,25 @@ extension RunFolder {
         return Claim(descriptor: descriptor, removedLeftovers: removed)
     }
 
+    /// Whether a live process holds the run folder at `path` under process id `pid`: true or
+    /// false, or nil when the folder has no lock file (removed, or never claimed). What run
+    /// history asks of a run still marked running: a process id alone misleads, as ids are
+    /// reused and a container's first process is always 1, but the kernel drops the lock with
+    /// the process. A held lock is seen without taking it; a free one is taken, shared, for an
+    /// instant (a run claiming the folder in that instant is told it is in use, and can retry).
+    public static func isHeld(_ path: String, by pid: Int) -> Bool? {
+        let descriptor = open("\(path)/\(metadataFolder)/lock", O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+        guard descriptor >= 0 else { return nil }
+        defer { close(descriptor) }
+        if flock(descriptor, LOCK_SH | LOCK_NB) == 0 {
+            _ = flock(descriptor, LOCK_UN)
+            return false
+        }
+        guard errno == EWOULDBLOCK else { return nil }
+        // Held, but by a later run into the same folder when the id it wrote is another.
+        return Int(contents(of: descriptor).trimmingCharacters(in: .whitespacesAndNewlines)) == pid
+    }
+
     private static func contents(of descriptor: Int32) -> String {
         var bytes = [UInt8](repeating: 0, count: 64)
         let count = pread(descriptor, &bytes, bytes.count, 0)
