@@ -105,4 +105,19 @@ import Testing
             #expect(!error.isTransient)
         }
     }
+
+    /// Two long texts that differ near their end are shown from a little before the difference,
+    /// not both cut at their shared beginning.
+    @Test func aLateDifferenceInALongTextIsShownWhereItIs() async throws {
+        let shared = "Task: moments\n" + String(repeating: "ホラーゲーム初見プレイ ", count: 12)
+        let replay = ReplayTransport(exchanges: [recorded(["text": .string(shared + "end")], answer: [:])], folder: "f")
+        do {
+            _ = try await replay.send(request(["text": .string(shared + "end <!-- x -->")]))
+            Issue.record("expected no recording")
+        } catch let error as TransportError {
+            let line = try #require(error.message.split(separator: "\n").first { $0.contains("body text:") })
+            #expect(line.contains("recorded …") && line.contains("end\""), "\(line)")
+            #expect(line.contains("sent …") && line.contains("end <!-- x -->\""), "\(line)")
+        }
+    }
 }

@@ -86,19 +86,34 @@ public final class ReplayTransport: HTTPTransport, @unchecked Sendable {
     static func differences(_ recorded: RecordedBody, _ sent: RecordedBody) -> [String] {
         if recorded.matchingForm == sent.matchingForm { return [] }
         if case .json(let a) = recorded, case .json(let b) = sent {
-            return JSONDifference.paths(a, b, limit: 5).map { "body \($0.path): recorded \(shortText($0.old)), sent \(shortText($0.new))" }
+            return JSONDifference.paths(a, b, limit: 5).map { change in
+                let (old, new) = shortPair(change.old?.canonicalJSON, change.new?.canonicalJSON)
+                return "body \(change.path): recorded \(old), sent \(new)"
+            }
         }
-        return ["body: recorded \(shortText(recorded.matchingForm)), sent \(shortText(sent.matchingForm))"]
+        let (old, new) = shortPair(recorded.matchingForm, sent.matchingForm)
+        return ["body: recorded \(old), sent \(new)"]
     }
 
-    static func shortText(_ value: JSONValue?) -> String {
-        guard let value else { return "nothing" }
-        return shortText(value.canonicalJSON)
-    }
-
-    static func shortText(_ text: String) -> String {
-        let flat = text.replacingOccurrences(of: "\n", with: "⏎")
-        return flat.count > 80 ? String(flat.prefix(77)) + "…" : flat
+    /// Both sides cut to the same stretch of at most 80 characters, starting a little before the
+    /// first character where they differ: two long texts that differ late (a line added at the
+    /// end of a prompt) would otherwise both show only their shared beginning.
+    static func shortPair(_ old: String?, _ new: String?) -> (String, String) {
+        let a = old.map { Array($0.replacingOccurrences(of: "\n", with: "⏎")) }
+        let b = new.map { Array($0.replacingOccurrences(of: "\n", with: "⏎")) }
+        var first = 0
+        if let a, let b {
+            while first < a.count, first < b.count, a[first] == b[first] { first += 1 }
+        }
+        let start = first < 60 ? 0 : first - 20
+        func cut(_ text: [Character]?) -> String {
+            guard let text else { return "nothing" }
+            guard text.count > 80 else { return String(text) }
+            let from = min(start, text.count)
+            let end = min(text.count, from + (from > 0 ? 76 : 77))
+            return (from > 0 ? "…" : "") + String(text[from..<end]) + (end < text.count ? "…" : "")
+        }
+        return (cut(a), cut(b))
     }
 }
 
