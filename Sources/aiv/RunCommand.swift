@@ -76,7 +76,14 @@ struct RunCommand: AsyncParsableCommand {
         let cwd = FileManager.default.currentDirectoryPath
         let folder = RunFolder(path: Paths.resolve(runDirectory ?? "\(state.stateDirectory)/runs/\(runID)", relativeTo: cwd),
                                stateFolder: state.absoluteState)
-        try FileManager.default.createDirectory(atPath: folder.path, withIntermediateDirectories: true)
+        do {
+            try FileManager.default.createDirectory(atPath: folder.path, withIntermediateDirectories: true)
+        } catch {
+            var isFolder: ObjCBool = false
+            let exists = FileManager.default.fileExists(atPath: folder.path, isDirectory: &isFolder)
+            throw CommandFailure("cannot use '\(folder.path)' as the run folder: "
+                                 + (exists && !isFolder.boolValue ? "it is a file" : "it cannot be created (\((error as NSError).localizedDescription))"))
+        }
         // One run per folder at a time; what a killed run left half-written there goes.
         let claim: RunFolder.Claim
         do {

@@ -16,8 +16,8 @@ struct RunsCommand: ParsableCommand {
         @Option(help: "How many runs to list.") var limit = 20
 
         func run() throws {
-            let runs = try RunHistory(store: try state.openStore()).runs(limit: limit)
-            guard !runs.isEmpty else { print("No runs yet."); return }
+            let runs = try state.openExistingStore().map { try RunHistory(store: $0).runs(limit: limit) } ?? []
+            guard !runs.isEmpty else { print("No runs yet in \(state.stateDirectory)."); return }
             print(Table.render(header: ["run", "workflow", "started", "time", "status", "ran", "cached", "failed", "skipped"], rows: runs.map { run in
                 [run.id, run.workflow, Self.date(run.startedAt), run.duration.map(SummaryTable.format) ?? "-", run.status,
                  String(run.ran), String(run.cached), String(run.failed), String(run.skipped)]
@@ -38,7 +38,8 @@ struct RunsCommand: ParsableCommand {
         @Argument(help: "A run id (or a unique start of one), or 'last'.") var id: String = "last"
 
         func run() throws {
-            guard let found = try RunHistory(store: try state.openStore()).run(id) else {
+            guard let store = try state.openExistingStore() else { throw CommandFailure("no runs yet in \(state.stateDirectory)") }
+            guard let found = try RunHistory(store: store).run(id) else {
                 throw CommandFailure("no single run matches '\(id)'; 'aiv runs' lists them")
             }
             print("Run \(found.run.id): workflow '\(found.run.workflow)' (\(found.file)), \(found.run.status), started \(List.date(found.run.startedAt))"
@@ -48,7 +49,7 @@ struct RunsCommand: ParsableCommand {
                 [step.step, step.kind, step.status.rawValue, SummaryTable.format(step.duration), SummaryTable.cachedColumn(step),
                  step.attempts == 0 ? "-" : String(step.attempts), step.error ?? step.reason]
             }), terminator: "")
-            let usage = try RunHistory(store: try state.openStore()).serviceUsage(run: found.run.id)
+            let usage = try RunHistory(store: store).serviceUsage(run: found.run.id)
             if !usage.isEmpty {
                 print("\nService calls:")
                 print(Table.render(header: ["step", "service", "calls", "failed", "input tokens", "output tokens", "total tokens", "mean latency", "max latency"],
@@ -68,7 +69,8 @@ struct RunsCommand: ParsableCommand {
         @Argument(help: "The step id.") var step: String
 
         func run() throws {
-            guard let found = try RunHistory(store: try state.openStore()).run(id) else {
+            guard let store = try state.openExistingStore() else { throw CommandFailure("no runs yet in \(state.stateDirectory)") }
+            guard let found = try RunHistory(store: store).run(id) else {
                 throw CommandFailure("no single run matches '\(id)'; 'aiv runs' lists them")
             }
             guard found.steps.contains(where: { $0.step == step }) else {
@@ -97,7 +99,7 @@ struct CacheCommand: ParsableCommand {
         @OptionGroup var state: StateOptions
 
         func run() throws {
-            let rows = try SQLiteCacheStore(store: try state.openStore()).summary()
+            let rows = try state.openExistingStore().map { try SQLiteCacheStore(store: $0).summary() } ?? []
             guard !rows.isEmpty else { print("The cache is empty."); return }
             print(Table.render(header: ["workflow", "step", "entries", "newest"], rows: rows.map {
                 [$0.workflow, $0.step, String($0.entries), RunsCommand.List.date($0.newest)]

@@ -12,6 +12,12 @@ struct StateOptions: ParsableArguments {
     var databasePath: String { absoluteState + "/aiv.sqlite" }
     var blobs: BlobStore { BlobStore(path: absoluteState + "/cache/files") }
 
+    /// The database when there is one: commands that only read it (`runs`, `cache ls`) must not
+    /// leave a new `.aiv/` in whatever folder they were run from.
+    func openExistingStore() throws -> Store? {
+        FileManager.default.fileExists(atPath: databasePath) ? try openStore() : nil
+    }
+
     func openStore() throws -> Store {
         do {
             return try Store(path: databasePath)

@@ -130,6 +130,7 @@ import Testing
 
     @Test func aRunIdThatMatchesNothingIsAnErrorWithoutTheUsageText() async throws {
         let workspace = try Workspace()
+        #expect(try await workspace.aiv(["run", "workflows/transcript-pack.yaml"]).status == 0)
         let result = try await workspace.aiv(["runs", "show", "nope"])
         #expect(result.status == 1)
         #expect(result.stderr.contains("no single run matches 'nope'; 'aiv runs' lists them"), "\(result.stderr)")
@@ -153,6 +154,22 @@ import Testing
         let missing = try await workspace.aiv(["run", "workflows/greet.yaml", "--env-file", "prod.env"])
         #expect(missing.status == 2)
         #expect(missing.stderr.contains("no such file: prod.env (given with --env-file)"), "\(missing.stderr)")
+    }
+
+    /// Commands that only read the state leave no `.aiv/` behind; a run folder that is a file is
+    /// said plainly, not as a Foundation error.
+    @Test func readingCommandsCreateNoStateAndARunFolderThatIsAFileIsSaidPlainly() async throws {
+        let workspace = try Workspace()
+        let runs = try await workspace.aiv(["runs"])
+        #expect(runs.status == 0 && runs.stdout.contains("No runs yet"), "\(runs.stdout)")
+        #expect(try await workspace.aiv(["runs", "show"]).status == 1)
+        #expect(try await workspace.aiv(["cache", "ls"]).status == 0)
+        #expect(!FileManager.default.fileExists(atPath: workspace.path + "/.aiv"))
+        try "x".write(toFile: workspace.path + "/taken", atomically: true, encoding: .utf8)
+        let run = try await workspace.aiv(["run", "workflows/transcript-pack.yaml", "--run-dir", "taken"])
+        #expect(run.status == 1)
+        #expect(run.stderr.contains("cannot use '\(workspace.path)/taken' as the run folder: it is a file"), "\(run.stderr)")
+        #expect(!run.stderr.contains("NSCocoaErrorDomain"), "\(run.stderr)")
     }
 
     @Test func aFailingRunExitsWithOneAndNamesTheStep() async throws {
