@@ -70,6 +70,43 @@ import Testing
         #expect(diagnose(yaml) == ["6:76: error: argument 'where' is evaluated for each item, so it is written without '${{ }}': where: item.a > 1"])
     }
 
+    /// A Gemini step's `result` has the shape of its prompt's output schema: a misspelt field of
+    /// the reply, read through the step's outputs or as a later step's items, is an error before
+    /// anything runs. A text reply is a string; an expression for the prompt, any value.
+    @Test func fieldsOfAGeminiReplyAreCheckedAgainstThePromptsOutputSchema() {
+        let folder = TemporaryFolder()
+        folder.write("ask.prompt", """
+            ---
+            output:
+              schema:
+                type: object
+                properties:
+                  items:
+                    type: array
+                    items: {type: object, properties: {expression: {type: string}, level: {type: integer}}}
+            ---
+            Find expressions.
+            """)
+        folder.write("plain.prompt", "---\noutput: {format: text}\n---\nSay hi.\n")
+        let yaml = workflow("""
+              - {id: ask, uses: gemini.generate, with: {prompt: ask.prompt, values: {}}}
+              - {id: plain, uses: gemini.generate, with: {prompt: plain.prompt, values: {}}}
+              - id: post
+                uses: file.write
+                for_each: ${{ steps.ask.outputs.result.itmes }}
+                with: {path: "${{ index }}.txt", content: "${{ steps.plain.outputs.result.x }}"}
+              - id: items
+                uses: file.write
+                for_each: ${{ steps.ask.outputs.result.items }}
+                with: {path: "f${{ index }}.txt", content: "${{ item.expresion }} ${{ item.expression }} ${{ item.level > 2 }}"}
+            """.split(separator: "\n").map { "  " + $0 + "\n" }.joined())
+        #expect(diagnose(yaml, in: folder) == [
+            "10:46: error: 'steps.ask.outputs.result' has no field 'itmes'; did you mean 'items'?",
+            "11:81: error: 'steps.plain.outputs.result' is a string and has no field 'x'",
+            "15:60: error: 'item' has no field 'expresion'; did you mean 'expression'?",
+        ])
+    }
+
     /// One `${{ }}` that does not parse hides neither the string's other expressions nor their problems.
     @Test func aSyntaxErrorInOneExpressionStillLetsTheOthersInTheStringBeChecked() {
         let yaml = workflow(#"  - {id: a, uses: file.write, with: {path: a.txt, content: "${{ inputs.zz }} ${{ 1 +}} ${{ inputs.yy }} ${{ ) }}"}}\#n"#)

@@ -103,6 +103,7 @@ struct CheckRun {
         self.source = source
         var steps: [String: TypeScope.StepInfo] = [:]
         steps.reserveCapacity(workflow.steps.count)
+        var promptsRead: [String: PromptFile?] = [:]
         for step in workflow.steps {
             // A step of an unknown kind is still a step (its kind is the error): reading its
             // outputs is not a second one.
@@ -110,7 +111,9 @@ struct CheckRun {
                 steps[step.id] = .init(kind: step.kind, outputs: .any)
                 continue
             }
-            let outputs = registry.kinds[kind].outputs
+            let description = registry.kinds[kind]
+            let outputs = description.promptShapedOutput == nil ? description.outputs
+                : Self.outputs(of: step, kind: description, baseDirectory: workflow.baseDirectory, promptsRead: &promptsRead)
             // The outputs of a for_each step are the outputs of each item, collected in order.
             steps[step.id] = .init(kind: step.kind, outputs: step.forEach == nil ? outputs : .array(outputs))
         }
@@ -121,6 +124,27 @@ struct CheckRun {
         referenceSites.reserveCapacity(workflow.steps.count)
         templatesByText.reserveCapacity(workflow.steps.count)
         parsedExpressions.reserveCapacity(workflow.steps.count)
+    }
+
+    /// A step's outputs with the one its prompt shapes (`StepKindDescription.promptShapedOutput`)
+    /// given the shape of the prompt's reply: its output schema, a string for a text reply, any
+    /// value otherwise or when the prompt is not known before running. `promptsRead` keeps each
+    /// file read once here; what is wrong with one is reported where the step's argument is
+    /// checked, not here.
+    static func outputs(of step: StepDeclaration, kind: StepKindDescription, baseDirectory: String,
+                        promptsRead: inout [String: PromptFile?]) -> Schema {
+        guard let shaped = kind.promptShapedOutput, case .object(var object) = kind.outputs,
+              let index = object.properties.firstIndex(where: { $0.name == shaped.output }),
+              let path = step.arguments?[shaped.promptArgument]?.string, !path.hasExpressionMarker else { return kind.outputs }
+        let resolved = Paths.resolve(path, relativeTo: baseDirectory)
+        if promptsRead[resolved] == nil { promptsRead[resolved] = .some(PromptFile.load(path: resolved).prompt) }
+        guard let prompt = promptsRead[resolved] ?? nil else { return kind.outputs }
+        if let schema = prompt.outputSchema {
+            object.properties[index].schema = Schema(jsonSchema: schema)
+        } else if prompt.outputFormat == "text" {
+            object.properties[index].schema = .string
+        }
+        return .object(object)
     }
 
     /// Problems after which step ids are no longer searched for a "did you mean" or a string

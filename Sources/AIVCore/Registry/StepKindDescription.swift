@@ -28,11 +28,26 @@ public struct StepKindDescription: Sendable {
     /// times, the container an extension names), so `aiv validate` reports what the step would
     /// fail on only after the steps before it had run.
     public var checkLiterals: (@Sendable (_ arguments: WrittenArguments) -> [LiteralProblem])?
+    /// An output whose shape is the output schema of the prompt file an argument names
+    /// (gemini.generate's `result`, after `prompt`): validation reads the prompt, so
+    /// `steps.<id>.outputs.result.items[*].expresion` is an unknown field before anything runs.
+    public var promptShapedOutput: PromptShapedOutput?
+
+    public struct PromptShapedOutput: Sendable {
+        public var output: String
+        public var promptArgument: String
+        public init(output: String, promptArgument: String) {
+            self.output = output
+            self.promptArgument = promptArgument
+        }
+    }
 
     public init(name: String, version: Int = 1, summary: String, discussion: String = "", arguments: [Property],
                 outputs: Schema, effect: Effect = .deterministic, service: String? = nil, example: String,
-                checkLiterals: (@Sendable (_ arguments: WrittenArguments) -> [LiteralProblem])? = nil) {
+                checkLiterals: (@Sendable (_ arguments: WrittenArguments) -> [LiteralProblem])? = nil,
+                promptShapedOutput: PromptShapedOutput? = nil) {
         self.checkLiterals = checkLiterals
+        self.promptShapedOutput = promptShapedOutput
         self.name = name
         self.version = version
         self.summary = summary

@@ -41,7 +41,7 @@ public struct GeminiGenerateStep: Step {
                      "Media whose base64 (a third larger than the files) exceeds this many bytes in all are uploaded through the File API instead of sent inline."),
         ],
         outputs: .object([
-            Property("result", .any, required: true, "The parsed JSON reply (with an output schema), else the text."),
+            Property("result", .any, required: true, "The parsed JSON reply (with an output schema, whose shape validation checks references against), else the text."),
             Property("text", .string, required: true, "The reply's text as Gemini sent it."),
             Property("model", .string, required: true, "The model asked."),
             Property("model_version", .anyOf([.string, .null]), required: true, "The model version that answered."),
@@ -63,7 +63,8 @@ public struct GeminiGenerateStep: Step {
                 values:
                   chunk: ${{ item.text }}
                   start: ${{ item.start }}
-            """)
+            """,
+        promptShapedOutput: .init(output: "result", promptArgument: "prompt"))
 
     public func run(_ arguments: StepArguments, context: StepContext) async throws -> StepResult {
         let promptPath = try arguments.string("prompt")
