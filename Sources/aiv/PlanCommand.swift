@@ -15,6 +15,9 @@ struct PlanCommand: ParsableCommand {
     @Flag(help: "Print the plan as JSON.")
     var json = false
 
+    @Flag(name: .customLong("dry-run"), help: "Say what a dry run (aiv run --dry-run) would take from the cache; its results are kept apart from live ones.")
+    var dryRun = false
+
     func run() throws {
         let environment = try environmentOptions.load().variables
         let output = Frontend.standard(environment: environment)
@@ -25,7 +28,8 @@ struct PlanCommand: ParsableCommand {
         var cache: [String: String]?
         if FileManager.default.fileExists(atPath: state.databasePath) {
             let forecast = CacheForecast(plan: plan, registry: .builtin, cache: SQLiteCacheStore(store: try state.openStore()),
-                                         blobs: state.blobs, environment: environment, workflowDirectory: loaded.baseDirectory)
+                                         blobs: state.blobs, environment: environment, workflowDirectory: loaded.baseDirectory,
+                                         dryRun: dryRun)
             cache = forecast.verdicts.mapValues(CacheForecast.describe)
         }
         if json {

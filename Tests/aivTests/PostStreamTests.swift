@@ -105,6 +105,16 @@ import Testing
         for (step, status) in statuses where !["stock", "publish"].contains(step) && !makeATranscript.contains(step) {
             #expect(status == "cached", "\(step) was \(status)")
         }
+
+        // `plan --dry-run` judges a dry run's keys: the analysis is cached. `plan` alone judges a
+        // live run's, and says the cached analysis came from a dry run (not "settings changed").
+        let dryPlan = try await workspace.aiv(["plan", "workflows/post-stream.yaml", "--dry-run"], environment: offline)
+        #expect(dryPlan.status == 0, "\(dryPlan.stderr)")
+        let analyse = try #require(dryPlan.stdout.split(separator: "\n").first { $0.contains(" analyse ") })
+        #expect(analyse.contains("cached") && !analyse.contains("runs:"), "\(analyse)")
+        let livePlan = try await workspace.aiv(["plan", "workflows/post-stream.yaml"], environment: offline)
+        let liveAnalyse = try #require(livePlan.stdout.split(separator: "\n").first { $0.contains(" analyse ") })
+        #expect(liveAnalyse.contains("runs: the cached result came from a dry run; a live run calls the service"), "\(liveAnalyse)")
     }
 
     /// A stand-in model: for each window, 草 (which every window shares, so the workflow folds it)

@@ -14,8 +14,9 @@ public struct CacheForecast: Sendable {
 
     public var verdicts: [String: Verdict]
 
+    /// `dryRun`: judge the keys of a dry run (`aiv run --dry-run`), whose results are cached apart.
     public init(plan: ExecutionPlan, registry: StepRegistry, cache: any CacheStore, blobs: BlobStore?, environment: [String: String],
-                workflowDirectory: String, now: Date = Date()) {
+                workflowDirectory: String, dryRun: Bool = false, now: Date = Date()) {
         var verdicts: [String: Verdict] = [:]
         var outputs: [String: JSONValue] = [:]
         // The files the cached steps would put back, as a run records them; the folder is never made.
@@ -24,7 +25,7 @@ public struct CacheForecast: Sendable {
         let workflow = CacheEntry.workflowIdentity(plan.file)
         for step in plan.steps {
             verdicts[step.id] = Self.judge(step, plan: plan, workflow: workflow, registry: registry, cache: cache, blobs: blobs, now: now,
-                                           environment: environment,
+                                           environment: environment, dryRun: dryRun,
                                            workflowDirectory: workflowDirectory, digests: digests, outputs: &outputs, folder: folder,
                                            verdicts: verdicts)
         }
@@ -32,7 +33,7 @@ public struct CacheForecast: Sendable {
     }
 
     static func judge(_ step: PlannedStep, plan: ExecutionPlan, workflow: String, registry: StepRegistry, cache: any CacheStore, blobs: BlobStore?, now: Date,
-                      environment: [String: String],
+                      environment: [String: String], dryRun: Bool,
                       workflowDirectory: String, digests: FileDigestCache, outputs: inout [String: JSONValue],
                       folder: RunFolder, verdicts: [String: Verdict]) -> Verdict {
         guard let kind = registry[kind: step.kind] else { return .unknown(reason: "unknown kind") }
@@ -66,7 +67,8 @@ public struct CacheForecast: Sendable {
                 reasons.append("its arguments cannot be resolved yet")
                 continue
             }
-            let components = CacheKeyComponents(kind: kind, arguments: arguments, scope: itemScope, services: plan.services,
+            let services = CacheKeyComponents.services(plan.services, replaying: dryRun ? kind.service : nil)
+            let components = CacheKeyComponents(kind: kind, arguments: arguments, scope: itemScope, services: services,
                                                 workflowDirectory: workflowDirectory, runFolder: folder, digests: digests)
             let found = try? cache.entry(forKey: components.key)
             if let entry = found, !entry.isExpired(for: step, now: now), entry.filesAvailable(in: blobs) {

@@ -60,6 +60,31 @@ public struct CacheKeyComponents: Sendable, Codable, Equatable {
 
     enum CodingKeys: String, CodingKey { case kind, kindVersion, arguments, files, settings, expressionInputs }
 
+    /// The services' settings as a key sees them: a dry run marks the settings of the service it
+    /// replays (`dry_run`), so answers replayed from fixtures are cached apart from real ones and
+    /// a dry run's results are never taken for a live run's, nor the other way round.
+    public static func services(_ services: [String: JSONValue], replaying service: String?) -> [String: JSONValue] {
+        guard let service else { return services }
+        var marked = services
+        var settings = services[service]?.objectValue ?? [:]
+        settings["dry_run"] = true
+        marked[service] = .object(settings)
+        return marked
+    }
+
+    /// Why a key's service settings differ from an earlier one's, in words: when only the dry-run
+    /// mark differs, that is what to say, not that a setting was changed.
+    static func settingsChange(from old: JSONValue, to new: JSONValue) -> String {
+        func unmarked(_ settings: JSONValue) -> JSONValue {
+            guard case .object(var members) = settings else { return settings }
+            members["dry_run"] = nil
+            return members.isEmpty ? .null : .object(members)
+        }
+        let (wasDry, isDry) = (old["dry_run"] == .bool(true), new["dry_run"] == .bool(true))
+        guard wasDry != isDry, unmarked(old) == unmarked(new) else { return "service settings changed" }
+        return isDry ? "a dry run keeps its results apart from live ones" : "the cached result came from a dry run; a live run calls the service"
+    }
+
     public init(from decoder: Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         kind = try container.decode(String.self, forKey: .kind)
@@ -103,7 +128,7 @@ public struct CacheKeyComponents: Sendable, Codable, Equatable {
         for path in Set(files.keys).union(previous.files.keys).sorted() where files[path] != previous.files[path] {
             reasons.append(files[path] == nil ? "no longer reads '\(path)'" : previous.files[path] == nil ? "now reads '\(path)'" : "file '\(path)' changed")
         }
-        if settings != previous.settings { reasons.append("service settings changed") }
+        if settings != previous.settings { reasons.append(Self.settingsChange(from: previous.settings, to: settings)) }
         for path in Self.changedPaths(previous.expressionInputs, expressionInputs, prefix: "").prefix(3) {
             reasons.append(path == "(all)" ? "values its expressions read changed" : "'\(path)' changed")
         }

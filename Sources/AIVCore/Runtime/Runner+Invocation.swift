@@ -22,14 +22,7 @@ extension Runner {
             throw failure(error.message)
         }
 
-        // Answers replayed from fixtures are cached apart from real ones: a dry run's results are
-        // never taken for a live run's, nor the other way round.
-        var services = context.plan.services
-        if environment.services?.mode == .replay, let service = kind.service {
-            var settings = services[service]?.objectValue ?? [:]
-            settings["dry_run"] = true
-            services[service] = .object(settings)
-        }
+        let services = CacheKeyComponents.services(context.plan.services, replaying: environment.services?.mode == .replay ? kind.service : nil)
         let components = CacheKeyComponents(kind: kind, arguments: arguments, scope: itemScope, services: services,
                                             workflowDirectory: context.workflowDirectory, runFolder: context.folder, digests: context.digests)
 
