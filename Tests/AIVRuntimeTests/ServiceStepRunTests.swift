@@ -49,6 +49,53 @@ import Testing
                                              workflowDirectory: folder.path)
     }
 
+    /// A step's `retry:` comes on top of the service client's retries: a service that keeps
+    /// failing with 500 is asked (client attempts × step attempts) times, and the step fails
+    /// saying so; a 400 fails at the first request, whatever `retry:` says.
+    @Test func aStepsRetryTriesAgainAfterTheServiceClientGaveUp() async throws {
+        let gemini = try FakeGemini()
+        defer { gemini.stop() }
+        let folder = TemporaryFolder()
+        folder.write("ask.prompt", "Explain {{word}}.")
+        func run(_ replies: [FakeGemini.Reply], number: Int) async throws -> RunReport {
+            gemini.enqueue(replies)
+            let path = folder.write("workflow.yaml", """
+                name: retries
+                services:
+                  gemini: {retry: {attempts: 2, delay: 0.01}}
+                steps:
+                  - id: ask
+                    uses: gemini.generate
+                    retry: {attempts: 3, backoff: 10ms}
+                    with: {prompt: ask.prompt, values: {word: w\(number)}}
+                """)
+            let plan = try #require(Frontend(registry: .builtin).plan(path: path).plan)
+            let secrets = Secrets(["GEMINI_API_KEY": gemini.apiKey])
+            let hub = ServiceHub(mode: .live, transport: HTTPClientTransport(), services: BuiltinServices.http, settings: plan.services,
+                                 environment: ["GEMINI_BASE_URL": gemini.baseURL], secrets: secrets)
+            let environment = RunEnvironment(steps: BuiltinSteps.byName, registry: .builtin, cache: MemoryCacheStore(), secrets: secrets,
+                                             maxParallel: 1, services: hub)
+            return await Runner(environment).run(plan, runID: "r\(number)", folder: RunFolder(path: folder.path + "/r\(number)"),
+                                                 workflowDirectory: folder.path)
+        }
+        let failing = try await run(Array(repeating: .serverError(500), count: 6), number: 1)
+        #expect(failing.status == .failed)
+        #expect(gemini.generateRequests.count == 6)
+        let step = try #require(failing.steps.first)
+        #expect(step.attempts == 3)
+        #expect(step.error?.contains("gemini answered 500") == true && step.error?.contains("(after 3 attempts)") == true, "\(step.error ?? "")")
+
+        let recovering = try await run([.serverError(500), .serverError(500), .text("fine")], number: 2)
+        #expect(recovering.status == .succeeded)
+        #expect(gemini.generateRequests.count == 9)
+
+        gemini.enqueue([.serverError(400)])
+        let before = gemini.generateRequests.count
+        let refused = try await run([], number: 3)
+        #expect(refused.status == .failed)
+        #expect(gemini.generateRequests.count == before + 1)
+    }
+
     @Test func everyItemOfEveryGeminiStepSharesOneLimiter() async throws {
         let gemini = try FakeGemini()
         defer { gemini.stop() }

@@ -198,10 +198,12 @@ public struct ServiceClient: Sendable {
             } catch let error as TransportError {
                 report(request, target: target, status: nil, started: started, attempt: attempt, tokens: nil, error: error.message)
                 if let permit { await limiter.settle(permit, usage: TokenUsage(input: 0, output: 0, total: 0)) }
+                // Still transient once the client's attempts are spent: a step's own `retry:`
+                // then tries the whole step again (it is one attempt unless the workflow asks).
                 guard error.isTransient, attempt < retry.attempts, retriesFailures else {
                     throw ServiceError(service: service, status: nil, apiStatus: nil,
                                        message: error.message + (attempt > 1 ? " (after \(attempt) attempts)" : ""),
-                                       transient: error.isTransient && !retriesFailures)
+                                       transient: error.isTransient)
                 }
                 try await pause(retry.delay(after: attempt, random: hub.random()), because: error.message, attempt: attempt)
                 continue
@@ -218,7 +220,7 @@ public struct ServiceClient: Sendable {
                     throw failure!.withMessage(failure!.message + " (the server asks to wait \(Durations.format(delay)), more than retry.max_delay \(Durations.format(retry.maxDelay)))")
                 }
                 if let permit { await limiter.rejected(permit, delay: delay) }
-                guard attempt < retry.attempts else { throw failure!.afterAttempts(attempt) }
+                guard attempt < retry.attempts else { throw failure!.afterAttempts(attempt).transient() }
                 logger.notice("\(service) answered 429 (rate limited): the service pauses \(Durations.format(delay)) as the server asks (attempt \(attempt) of \(retry.attempts))")
                 if permit == nil { try await hub.clock.sleep(delay) }
                 continue
@@ -241,7 +243,12 @@ public struct ServiceClient: Sendable {
             // Only what the step finally saw is recorded: a retried 503 is not part of the conversation.
             hub.recorder?.record(FixtureFile.exchange(step: step, item: item, service: service, request: request, response: response,
                                                       secrets: hub.secrets))
-            if let failure { throw attempt > 1 ? failure.afterAttempts(attempt) : failure }
+            if var failure {
+                // A 5xx the client stopped retrying may pass with time: the step's `retry:` may try again.
+                // 4xx answers (a bad key, a malformed request) would fail the same way.
+                if [500, 502, 503, 504].contains(response.status) { failure = failure.transient() }
+                throw attempt > 1 ? failure.afterAttempts(attempt) : failure
+            }
             return response
         }
     }
@@ -339,6 +346,12 @@ public struct ServiceError: Error, Sendable, CustomStringConvertible {
     public func withMessage(_ message: String) -> ServiceError {
         var copy = self
         copy.message = message
+        return copy
+    }
+
+    func transient() -> ServiceError {
+        var copy = self
+        copy.isTransient = true
         return copy
     }
 
