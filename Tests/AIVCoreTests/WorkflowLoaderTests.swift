@@ -103,6 +103,8 @@ import Testing
              expected: ["6:9: error: step id 'A' differs from 'a' only in case"]),
         Case(yaml: "name: x\nsteps:\n  - id: a\n    uses: file.write\n    with: {path: a.txt, content: x}\n    retry: {attempts: 0, jitter: 2}\n",
              expected: ["6:23: error: 'attempts' must be a whole number of at least 1", "6:34: error: 'jitter' must be a fraction between 0 and 1 (or true/false)"]),
+        Case(yaml: "name: x\nsteps:\n  - id: a\n    uses: file.write\n    with: {path: a.txt, content: x}\n    retry: ten\n",
+             expected: ["6:12: error: 'retry' must be a number of attempts (retry: 3) or a mapping such as {attempts: 3, backoff: 2s}, not a string"]),
         Case(yaml: "name: x\nsteps:\n  - id: a\n    uses: file.write\n    with: {path: a.txt, content: x}\n    cache: sometimes\n",
              expected: ["6:12: error: 'cache' must be true, false, or how long a result stays fresh (e.g. \"7d\", \"12h\")"]),
         Case(yaml: "name: x\nsteps:\n  - id: a\n    uses: file.write\n    with: {path: a.txt, content: x}\n    for_each: 3\n",

@@ -51,6 +51,13 @@ import Testing
         #expect(order.count == 4 && order == order.sorted())
     }
 
+    /// An input given as empty shows as "" (given, and empty), not as if it had not been given.
+    @Test func planShowsAnEmptyInputAsAnEmptyString() async throws {
+        let result = try await CommandRunner.run(["plan", "workflows/transcript-pack.yaml", "--input", "stream_url="])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("  stream_url = \"\"\n"), "\(result.stdout)")
+    }
+
     @Test func planRejectsUnknownInputs() async throws {
         let result = try await CommandRunner.run(["plan", "workflows/transcript-pack.yaml", "--input", "windw=5m"])
         #expect(result.status == 2)

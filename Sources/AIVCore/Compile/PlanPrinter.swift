@@ -6,7 +6,10 @@ public enum PlanPrinter {
         if !plan.inputs.isEmpty {
             out += "\nInputs:\n"
             for name in plan.inputs.keys.sorted() {
-                out += "  \(name) = \(shorten(plan.inputs[name]!.interpolationText.isEmpty ? "(none)" : plan.inputs[name]!.interpolationText, 70))\n"
+                // An empty string shows as "" (given, and empty), null as (none): not given.
+                let value = plan.inputs[name]!
+                let shown = value == .null ? "(none)" : value == .string("") ? "\"\"" : value.interpolationText
+                out += "  \(name) = \(shorten(shown, 70))\n"
             }
         }
         let rows: [[String]] = plan.steps.enumerated().map { position, step in

@@ -281,6 +281,11 @@ public struct WorkflowLoader: Sendable {
             }
             return RetryPolicy(attempts: attempts)
         }
+        guard value.entries != nil else {
+            diagnostics.error("'retry' must be a number of attempts (retry: 3) or a mapping such as {attempts: 3, backoff: 2s}, not \(value.kindPhrase)",
+                              at: value.location, length: value.length)
+            return .none
+        }
         guard let fields = MappingReader(value, owner: "'retry' of \(owner)", diagnostics: &diagnostics) else { return .none }
         fields.rejectUnknown(Self.retryFields, diagnostics: &diagnostics)
         var policy = RetryPolicy(attempts: 3)
