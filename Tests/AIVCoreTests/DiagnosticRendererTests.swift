@@ -123,4 +123,20 @@ import Foundation
         #expect(dot.contains("\"a\" [label=\"a\\nfile.write\\nfor each ×2\", shape=box3d];"))
         #expect(dot.contains("\"a\" -> \"b\" [style=dotted];"))
     }
+
+    /// An optional need (its skipping does not skip the step) is told apart from a plain one.
+    @Test func labelsOptionalNeeds() throws {
+        let yaml = """
+            name: g
+            steps:
+              - {id: a, uses: file.write, if: false, with: {path: a.txt, content: x}}
+              - {id: b, uses: file.write, with: {path: b.txt, content: x}}
+              - {id: c, uses: file.write, needs: [b], optional_needs: [a], with: {path: c.txt, content: x}}
+            """
+        let plan = try #require(plan(yaml).plan)
+        let mermaid = GraphRenderer.mermaid(plan)
+        #expect(mermaid.contains("s0 -. optional .-> s2") && mermaid.contains("s1 -.-> s2"), "\(mermaid)")
+        let dot = GraphRenderer.dot(plan)
+        #expect(dot.contains("\"a\" -> \"c\" [style=dotted, label=\"optional\", arrowhead=empty];") && dot.contains("\"b\" -> \"c\" [style=dotted];"), "\(dot)")
+    }
 }

@@ -58,6 +58,24 @@ import Testing
         #expect(result.stdout.contains("  stream_url = \"\"\n"), "\(result.stdout)")
     }
 
+    /// The README's example of the workflow format is a valid workflow beside the shipped
+    /// templates and sample, so what it teaches is what aiv accepts.
+    @Test func theReadmesWorkflowFormatExampleValidates() async throws {
+        let readme = try String(contentsOfFile: CommandRunner.packageRoot + "/README.md", encoding: .utf8)
+        let section = try #require(readme.range(of: "## The workflow format"))
+        let start = try #require(readme.range(of: "```yaml\n", range: section.upperBound..<readme.endIndex))
+        let end = try #require(readme.range(of: "\n```", range: start.upperBound..<readme.endIndex))
+        let dir = NSTemporaryDirectory() + "aiv-readme-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try FileManager.default.createDirectory(atPath: dir + "/workflows", withIntermediateDirectories: true)
+        for folder in ["templates", "samples"] {
+            try FileManager.default.copyItem(atPath: CommandRunner.packageRoot + "/" + folder, toPath: dir + "/" + folder)
+        }
+        try String(readme[start.upperBound..<end.lowerBound]).write(toFile: dir + "/workflows/example.yaml", atomically: true, encoding: .utf8)
+        let result = try await CommandRunner.run(["validate", "workflows/example.yaml"], in: dir)
+        #expect(result.status == 0, "\(result.stderr)")
+    }
+
     @Test func planRejectsUnknownInputs() async throws {
         let result = try await CommandRunner.run(["plan", "workflows/transcript-pack.yaml", "--input", "windw=5m"])
         #expect(result.status == 2)

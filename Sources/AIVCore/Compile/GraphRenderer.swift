@@ -12,7 +12,10 @@ public enum GraphRenderer {
         }
         for step in plan.steps {
             for need in step.needs {
-                out += "  \"\(escape(need.step))\" -> \"\(escape(step.id))\"\(need.reason == .needs ? " [style=dotted]" : "");\n"
+                // Listed needs dotted; an optional one (its skipping does not skip this step) also labelled.
+                var style: [String] = need.reason == .needs ? ["style=dotted"] : []
+                if step.optionalNeeds.contains(need.step) { style += ["label=\"optional\"", "arrowhead=empty"] }
+                out += "  \"\(escape(need.step))\" -> \"\(escape(step.id))\"\(style.isEmpty ? "" : " [\(style.joined(separator: ", "))]");\n"
             }
         }
         return out + "}\n"
@@ -28,7 +31,9 @@ public enum GraphRenderer {
         }
         for step in plan.steps {
             for need in step.needs {
-                out += "  \(ids[need.step]!) \(need.reason == .needs ? "-.->" : "-->") \(ids[step.id]!)\n"
+                let arrow = step.optionalNeeds.contains(need.step) ? (need.reason == .needs ? "-. optional .->" : "-- optional -->")
+                    : need.reason == .needs ? "-.->" : "-->"
+                out += "  \(ids[need.step]!) \(arrow) \(ids[step.id]!)\n"
             }
         }
         return out
