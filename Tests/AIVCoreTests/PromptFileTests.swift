@@ -143,6 +143,16 @@ import Testing
         #expect(problems("system: You teach {{audience}} and {{chunk") == ["2:36: error: template syntax: unclosed tag '{{'"])
     }
 
+    /// Generation settings are checked by the names and types of Gemini's `generationConfig`
+    /// (snake_case allowed): a wrong type is an error, an unknown name a warning with the nearest.
+    @Test func generationSettingsAreCheckedByNameAndType() {
+        let problems = parse("---\nconfig:\n  temperature: hot\n  maxOutputToken: 100\n  max_output_tokens: 5\n  top_p: 0.9\n---\nHi\n").1
+        #expect(problems == [
+            "3:16: error: generation setting 'temperature' expected a number, got string 'hot'",
+            "4:3: warning: 'maxOutputToken' is not a generation setting aiv knows; did you mean 'maxOutputTokens'?; Gemini refuses names it does not know",
+        ])
+    }
+
     @Test func reportsAnUnclosedFrontMatter() {
         #expect(parse("---\nmodel: m\nHello\n").1 == ["1:1: error: front matter starts with '---' but has no closing '---' line"])
     }

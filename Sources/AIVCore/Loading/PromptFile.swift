@@ -190,6 +190,7 @@ public struct PromptFile: Sendable {
         if let config = fields["config"] {
             if let entries = config.entries {
                 self.config = Dictionary(entries.map { ($0.key, $0.value.json) }, uniquingKeysWith: { $1 })
+                for entry in entries { Self.checkGenerationSetting(entry, diagnostics: &diagnostics) }
             } else {
                 diagnostics.error("'config' must be a mapping of generation settings (temperature, maxOutputTokens, …)", at: config.location)
             }
@@ -212,6 +213,31 @@ public struct PromptFile: Sendable {
                 outputSchema = schema.json
                 if outputFormat == nil { outputFormat = "json" }
             }
+        }
+    }
+
+    /// Gemini's generation settings (`generationConfig` in its API reference) and the shape of
+    /// each, by the name the API uses; `config` may spell them in snake_case too.
+    static let generationSettings: [String: Schema] = [
+        "temperature": .number, "topP": .number, "topK": .number, "candidateCount": .integer, "maxOutputTokens": .integer,
+        "seed": .integer, "logprobs": .integer, "presencePenalty": .number, "frequencyPenalty": .number,
+        "stopSequences": .array(.string), "responseMimeType": .string, "responseModalities": .array(.string),
+        "responseLogprobs": .boolean, "mediaResolution": .string, "enableEnhancedCivicAnswers": .boolean,
+        "thinkingConfig": .map(.any), "speechConfig": .map(.any), "imageConfig": .map(.any),
+    ]
+
+    /// A setting of the wrong type is an error (Gemini would refuse the request); a name aiv does
+    /// not know is a warning with the nearest one, since the API may have gained settings since.
+    static func checkGenerationSetting(_ entry: SourceValue.Entry, diagnostics: inout Diagnostics) {
+        let parts = entry.key.split(separator: "_")
+        let name = parts.count > 1 ? String(parts[0]) + parts.dropFirst().map { $0.prefix(1).uppercased() + $0.dropFirst() }.joined() : entry.key
+        guard let shape = generationSettings[name] else {
+            diagnostics.warning("'\(entry.key)' is not a generation setting aiv knows\(Suggestions.didYouMean(name, in: generationSettings.keys.sorted())); Gemini refuses names it does not know",
+                                at: entry.keyLocation, length: entry.key.count)
+            return
+        }
+        if let problem = shape.mismatch(entry.value.json) {
+            diagnostics.error("generation setting '\(entry.key)' \(problem)", at: entry.value.location, length: entry.value.length)
         }
     }
 
