@@ -245,6 +245,22 @@ import Testing
         ])
     }
 
+    /// A problem that leaves the prompt's variables known (here its output schema) hides none of
+    /// the step's own: what it does not pass, passes of the wrong type or passes in vain are all
+    /// reported with it. A body that does not parse leaves them unknown: only its problem shows.
+    @Test func aPromptsOwnProblemHidesNoProblemOfTheValuesPassedToIt() {
+        let prompt = "---\ninput:\n  schema: {chunk: string, part: integer}\noutput:\n  schema: {type: objct}\n---\nHello {{chunk}} {{part}}"
+        let problems = check("      vars: {part: three, extra: 1}\n", prompt: prompt)
+        #expect(problems.count == 4, "\(problems)")
+        #expect(problems.contains { $0.contains("error: prompt 'prompts/p.prompt' uses 'chunk', which step 'ask' does not pass in 'vars'") })
+        #expect(problems.contains { $0.hasPrefix("7:20: error: argument 'vars.part' of test.prompt expected an integer or null, got string 'three'") })
+        #expect(problems.contains { $0.hasPrefix("7:27: warning: 'extra' is passed to prompt 'prompts/p.prompt', which never uses it") })
+        #expect(problems.contains { $0.hasPrefix("5:18: error: 'type' in schema must be one of object") })
+
+        let unreadable = check("      vars: {part: three, extra: 1}\n", prompt: "Hello {{chunk")
+        #expect(unreadable.count == 1 && unreadable[0].contains("unclosed tag"), "\(unreadable)")
+    }
+
     @Test func reportsAMissingPromptFileAtTheArgument() {
         let dir = TemporaryFolder()
         let yaml = "name: t\nsteps:\n  - id: ask\n    uses: test.prompt\n    with:\n      prompt: prompts/nope.prompt\n"

@@ -82,6 +82,9 @@ struct CheckRun {
     var longDependencyLists: [String: Set<String>] = [:]
     var prompts: [String: PromptFile] = [:]
     var failedPrompts: Set<String> = []
+    /// Prompt files with problems that leave their variables known (`PromptFile.loadForChecking`):
+    /// the values steps pass are still checked against them; they are never part of a plan.
+    var partialPrompts: [String: PromptFile] = [:]
     /// A prompt file → the positions in `diagnostics` of what loading it reported (its own
     /// problems, or that it is missing), made at its first use only: joining the shares of a
     /// parallel check keeps the first share's and drops the repeats of later ones.
@@ -435,7 +438,7 @@ struct CheckRun {
 
     mutating func loadPrompt(_ path: String, at value: SourceValue, noun: String) -> PromptFile? {
         if let prompt = prompts[path] { return prompt }
-        if failedPrompts.contains(path) { return nil }
+        if failedPrompts.contains(path) { return partialPrompts[path] }
         let resolved = resolve(path)
         let firstReport = diagnostics.items.count
         defer { promptReports[path] = firstReport..<diagnostics.items.count }
@@ -451,11 +454,12 @@ struct CheckRun {
             diagnostics.error("\(noun) '\(path)' is a folder, not a file (\(resolved))", at: value.location, length: value.length)
             return nil
         }
-        let (prompt, problems) = PromptFile.load(path: resolved)
+        let (prompt, partial, problems) = PromptFile.loadForChecking(path: resolved)
         diagnostics.append(contentsOf: problems)
         guard let prompt else {
             failedPrompts.insert(path)
-            return nil
+            partialPrompts[path] = partial
+            return partial
         }
         prompts[path] = prompt
         return prompt
@@ -773,6 +777,7 @@ extension CheckRun {
         dependencies.merge(share.dependencies) { _, later in later }
         prompts.merge(share.prompts) { earlier, _ in earlier }
         failedPrompts.formUnion(share.failedPrompts)
+        partialPrompts.merge(share.partialPrompts) { earlier, _ in earlier }
         referenceSites.merge(share.referenceSites) { _, later in later }
         locatingSpent += share.locatingSpent
         locatingExhausted = locatingExhausted || share.locatingExhausted || locatingSpent > Self.locatingBudget

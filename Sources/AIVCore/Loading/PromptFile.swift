@@ -58,15 +58,29 @@ public struct PromptFile: Sendable {
 
     /// Reads and checks a prompt file. Any problem is a diagnostic located in the prompt file.
     public static func load(path: String) -> (prompt: PromptFile?, diagnostics: Diagnostics) {
+        let loaded = loadForChecking(path: path)
+        return (loaded.prompt, loaded.diagnostics)
+    }
+
+    /// As `load`, and for validation also `partial`: the prompt when it has problems that leave
+    /// its variables known (an invalid output schema, a bad generation setting), so the values a
+    /// step passes are still checked against it in the same report. Never run a partial prompt.
+    public static func loadForChecking(path: String) -> (prompt: PromptFile?, partial: PromptFile?, diagnostics: Diagnostics) {
         do {
-            return parse(try SourceFile.read(path, sizeLimit: 1 << 20))
+            return parseForChecking(try SourceFile.read(path, sizeLimit: 1 << 20))
         } catch {
-            return (nil, Diagnostics([error]))
+            return (nil, nil, Diagnostics([error]))
         }
     }
 
     public static func parse(_ file: SourceFile) -> (prompt: PromptFile?, diagnostics: Diagnostics) {
+        let parsed = parseForChecking(file)
+        return (parsed.prompt, parsed.diagnostics)
+    }
+
+    static func parseForChecking(_ file: SourceFile) -> (prompt: PromptFile?, partial: PromptFile?, diagnostics: Diagnostics) {
         var diagnostics = Diagnostics()
+        var variablesKnown = true
         // Lines end with LF or CRLF (a file saved on Windows): Swift reads "\r\n" as one
         // Character, which a split on "\n" alone would never find, and the front matter's '---'
         // lines would go unseen.
@@ -77,28 +91,30 @@ public struct PromptFile: Sendable {
         if lines.first?.trimmingCharacters(in: .whitespaces) == "---" {
             guard let closing = lines.dropFirst().firstIndex(where: { $0.trimmingCharacters(in: .whitespaces) == "---" }) else {
                 diagnostics.error("front matter starts with '---' but has no closing '---' line", at: SourceLocation(file: file.path, line: 1, column: 1))
-                return (nil, diagnostics)
+                return (nil, nil, diagnostics)
             }
             // Keep line numbers: the opening '---' becomes an empty line of the YAML text.
             let yaml = "\n" + lines[1..<closing].joined(separator: "\n")
             frontSource = SourceFile(path: file.path, text: yaml)
             let (value, yamlDiagnostics) = YAMLReader().read(frontSource!)
             diagnostics.append(contentsOf: yamlDiagnostics)
+            if yamlDiagnostics.hasErrors { variablesKnown = false }
             front = value
             bodyStartLine = closing + 2
         }
         let body = lines.dropFirst(bodyStartLine - 1).joined(separator: "\n")
         var prompt = PromptFile(path: file.path, model: nil, config: [:], system: nil, declaredVariables: nil,
                                 usedVariables: [], outputFormat: nil, outputSchema: nil, body: body, text: file.text)
-        if let front {
-            prompt.readFrontMatter(front, diagnostics: &diagnostics)
-        }
-        var scans = [checkTemplate(body, diagnostics: &diagnostics) { line, column in
+        if let front, !prompt.readFrontMatter(front, diagnostics: &diagnostics) { variablesKnown = false }
+        var templateProblems = Diagnostics()
+        var scans = [checkTemplate(body, diagnostics: &templateProblems) { line, column in
             SourceLocation(file: file.path, line: bodyStartLine + line - 1, column: column)
         }]
         if let system = prompt.system, let systemValue = front?["system"], let frontSource {
-            scans.append(checkTemplate(system, diagnostics: &diagnostics, locate: systemLocator(system, value: systemValue, source: frontSource)))
+            scans.append(checkTemplate(system, diagnostics: &templateProblems, locate: systemLocator(system, value: systemValue, source: frontSource)))
         }
+        if templateProblems.hasErrors { variablesKnown = false }
+        diagnostics.append(contentsOf: templateProblems)
         for scan in scans {
             for used in scan.topLevel where !prompt.usedVariables.contains(where: { $0.name == used.name }) {
                 prompt.usedVariables.append(used)
@@ -112,7 +128,8 @@ public struct PromptFile: Sendable {
                                   at: used.location, length: used.name.count)
             }
         }
-        return (diagnostics.hasErrors ? nil : prompt, diagnostics)
+        guard diagnostics.hasErrors else { return (prompt, nil, diagnostics) }
+        return (nil, variablesKnown ? prompt : nil, diagnostics)
     }
 
     /// Lists the variables the text reads, and checks its Mustache syntax: first with aiv's own
@@ -182,11 +199,16 @@ public struct PromptFile: Sendable {
         }
     }
 
-    mutating func readFrontMatter(_ front: SourceValue, diagnostics: inout Diagnostics) {
-        guard let fields = MappingReader(front, owner: "front matter", diagnostics: &diagnostics) else { return }
+    /// Reads the front matter; false when a problem leaves the prompt's variables unknown (the
+    /// front matter is not a mapping, `system` or `input` could not be read).
+    @discardableResult
+    mutating func readFrontMatter(_ front: SourceValue, diagnostics: inout Diagnostics) -> Bool {
+        guard let fields = MappingReader(front, owner: "front matter", diagnostics: &diagnostics) else { return false }
         fields.rejectUnknown(Self.frontMatterFields, diagnostics: &diagnostics)
         model = fields.string("model", diagnostics: &diagnostics)?.0
-        system = fields.string("system", diagnostics: &diagnostics)?.0
+        var variablesKnown = true
+        var variableProblems = Diagnostics()
+        system = fields.string("system", diagnostics: &variableProblems)?.0
         if let config = fields["config"] {
             if let entries = config.entries {
                 self.config = Dictionary(entries.map { ($0.key, $0.value.json) }, uniquingKeysWith: { $1 })
@@ -195,12 +217,14 @@ public struct PromptFile: Sendable {
                 diagnostics.error("'config' must be a mapping of generation settings (temperature, maxOutputTokens, …)", at: config.location)
             }
         }
-        if let input = fields["input"], let inputFields = MappingReader(input, owner: "'input'", diagnostics: &diagnostics) {
-            inputFields.rejectUnknown(["schema", "default"], diagnostics: &diagnostics)
+        if let input = fields["input"], let inputFields = MappingReader(input, owner: "'input'", diagnostics: &variableProblems) {
+            inputFields.rejectUnknown(["schema", "default"], diagnostics: &variableProblems)
             if let schema = inputFields["schema"] {
-                declaredVariables = Self.readVariables(schema, diagnostics: &diagnostics)
+                declaredVariables = Self.readVariables(schema, diagnostics: &variableProblems)
             }
         }
+        if variableProblems.hasErrors { variablesKnown = false }
+        diagnostics.append(contentsOf: variableProblems)
         if let output = fields["output"], let outputFields = MappingReader(output, owner: "'output'", diagnostics: &diagnostics) {
             outputFields.rejectUnknown(["format", "schema"], diagnostics: &diagnostics)
             if let (format, location) = outputFields.string("format", diagnostics: &diagnostics) {
@@ -214,6 +238,7 @@ public struct PromptFile: Sendable {
                 if outputFormat == nil { outputFormat = "json" }
             }
         }
+        return variablesKnown
     }
 
     /// Gemini's generation settings (`generationConfig` in its API reference) and the shape of
