@@ -128,6 +128,23 @@ import Testing
         }
     }
 
+    /// A path that cannot be opened says why: a link loop or a file under a file is not "no such file".
+    @Test func aPathThatCannotBeOpenedSaysWhy() throws {
+        let directory = TemporaryFolder()
+        let loop = directory.path + "/loop.yaml"
+        try FileManager.default.createSymbolicLink(atPath: loop, withDestinationPath: loop)
+        #expect(throws: Diagnostic.error("symbolic links loop (a link leads back to itself)", at: SourceLocation(file: loop, line: 1, column: 1))) {
+            try SourceFile.read(loop)
+        }
+        let file = directory.write("plain.txt", "x")
+        #expect(throws: Diagnostic.error("no such file (a part of the path is not a folder)", at: SourceLocation(file: file + "/w.yaml", line: 1, column: 1))) {
+            try SourceFile.read(file + "/w.yaml")
+        }
+        #expect(throws: Diagnostic.error("no such file", at: SourceLocation(file: directory.path + "/absent.yaml", line: 1, column: 1))) {
+            try SourceFile.read(directory.path + "/absent.yaml")
+        }
+    }
+
     /// `--inputs <(…)` and `--env-file <(pass …)`: a pipe a program writes is read when asked for.
     @Test func aPipeIsReadWhenTheCallerTakesPipes() throws {
         let directory = TemporaryFolder()

@@ -33,7 +33,15 @@ public struct SourceFile: Sendable {
     public static func read(_ path: String, sizeLimit: Int = defaultSizeLimit, readsPipes: Bool = false) throws(Diagnostic) -> SourceFile {
         let start = SourceLocation(file: path, line: 1, column: 1)
         var status = stat()
-        guard stat(path, &status) == 0 else { throw .error("no such file", at: start) }
+        guard stat(path, &status) == 0 else {
+            let reason = switch errno {
+            case ELOOP: "symbolic links loop (a link leads back to itself)"
+            case EACCES: "permission denied"
+            case ENOTDIR: "no such file (a part of the path is not a folder)"
+            default: "no such file"
+            }
+            throw .error(reason, at: start)
+        }
         switch status.st_mode & S_IFMT {
         case S_IFREG: break
         case S_IFIFO where readsPipes: break
