@@ -113,8 +113,8 @@ private struct TypeChecker {
                 // Values of different types are never equal (`'5' == 5` is false): between a
                 // string, a number and a boolean known for certain, that is a mistake, not a test.
                 // Null and values whose type is open stay comparable with anything.
-                let scalars: Set = ["a number", "a string", "a boolean"]
-                if let l = TypeChecker.comparable(leftType), let r = TypeChecker.comparable(rightType), l != r, scalars.contains(l), scalars.contains(r) {
+                func isScalar(_ phrase: String) -> Bool { phrase == "a number" || phrase == "a string" || phrase == "a boolean" }
+                if let l = TypeChecker.comparable(leftType), let r = TypeChecker.comparable(rightType), l != r, isScalar(l), isScalar(r) {
                     report(ExpressionMessage.equality(op, l, r), at: span)
                 }
                 return .boolean
