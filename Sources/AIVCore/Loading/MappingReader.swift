@@ -35,7 +35,7 @@ struct MappingReader {
             diagnostics.error("'\(key)' must be a string, not \(field.kindPhrase)", at: field.location, length: field.length)
             return nil
         }
-        return (text, field.location)
+        return (text, field.textLocation)
     }
 
     func bool(_ key: String, diagnostics: inout Diagnostics) -> Bool? {

@@ -258,10 +258,10 @@ public struct WorkflowLoader: Sendable {
         guard let value else { return [] }
         switch value.content {
         case .string(let single):
-            return [(single, value.location)]
+            return [(single, value.textLocation)]
         case .sequence(let items):
             return items.compactMap { item in
-                if let name = item.string { return (name, item.location) }
+                if let name = item.string { return (name, item.textLocation) }
                 diagnostics.error("'\(field)' lists step ids, not \(item.kindPhrase)", at: item.location, length: item.length)
                 return nil
             }

@@ -49,6 +49,13 @@ public struct SourceValue: Sendable, Hashable {
         return nil
     }
 
+    /// Where a string's text starts: past the opening quote of a quoted string on one line (whose
+    /// `length` counts both quotes), so a caret under a name (`needs: "zz"`) starts at the name.
+    public var textLocation: SourceLocation {
+        guard case .string(let text) = content, length > 1, length == text.unicodeScalars.count + 2 else { return location }
+        return location.advanced(by: 1)
+    }
+
     public subscript(key: String) -> SourceValue? {
         entries?.first { $0.key == key }?.value
     }
