@@ -15,7 +15,9 @@ struct EnvironmentOptions: ParsableArguments {
         do {
             return try LoadedEnvironment.load(environment: ProcessInfo.processInfo.environment, dotEnv: envFile ?? ".env", required: envFile != nil)
         } catch {
-            DiagnosticOutput.print(Diagnostics([error]), sources: [])
+            // The place and the message only: the line itself may hold a key.
+            let place = error.location.map { "\($0): " } ?? ""
+            FileHandle.standardError.write(Data("\(place)error: \(error.message)\n".utf8))
             throw ExitCode.invalid
         }
     }

@@ -80,11 +80,28 @@ import Testing
                                          at: SourceLocation(file: open, line: 1, column: 18))) {
             try Secrets.load(environment: [:], dotEnv: open)
         }
-        let trailing = folder.write("trailing.env", "A_KEY='abc' def\n")
-        #expect(throws: Diagnostic.error("unexpected 'def' after the quoted value; only a '#' comment may follow it",
-                                         at: SourceLocation(file: trailing, line: 1, column: 7))) {
+        let trailing = folder.write("trailing.env", "NOTION_TOKEN=\"ntn_abc\"def456secret\n")
+        #expect(throws: Diagnostic.error("text follows the value's closing quote; only a '#' comment may follow it",
+                                         at: SourceLocation(file: trailing, line: 1, column: 14))) {
             try Secrets.load(environment: [:], dotEnv: trailing)
         }
+        let pasted = folder.write("pasted.env", "c2Vj+cmV0/IGtleQ==\n")
+        #expect(throws: Diagnostic.error("what comes before '=' is not a variable name (letters, digits and '_')",
+                                         at: SourceLocation(file: pasted, line: 1, column: 1))) {
+            try Secrets.load(environment: [:], dotEnv: pasted)
+        }
+    }
+
+    /// A value that holds its own quote is everything between the outer quotes, as it always
+    /// was; a file saved with CRLF line ends is read line by line; `KEY= # note` is empty.
+    @Test func quotesInsideAValueCRLFLinesAndACommentAfterEquals() throws {
+        let folder = TemporaryFolder()
+        let path = folder.write(".env", "OBS_WEBSOCKET_PASSWORD='it's-my-pw'\r\nGEMINI_API_KEY=\"say \\\"hi\\\"\" # note\r\nNOTION_DATABASE_ID= # fill in\r\nB=two\r\n")
+        let loaded = try LoadedEnvironment.load(environment: [:], dotEnv: path)
+        #expect(loaded.secrets["OBS_WEBSOCKET_PASSWORD"] == "it's-my-pw")
+        #expect(loaded.secrets["GEMINI_API_KEY"] == "say \"hi\"")
+        #expect(loaded.variables["NOTION_DATABASE_ID"] == "")
+        #expect(loaded.variables["B"] == "two")
     }
 
     /// Every variable of the file is read, not only secrets (`NOTION_DATABASE_ID`, a base URL);

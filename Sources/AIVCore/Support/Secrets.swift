@@ -94,16 +94,16 @@ public struct LoadedEnvironment: Sendable {
 enum DotEnv {
     static func parse(_ file: SourceFile) throws(Diagnostic) -> [(String, String)] {
         var pairs: [(String, String)] = []
-        for (index, raw) in file.text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        // LF or CRLF: Swift reads "\r\n" as one Character, which a split on "\n" alone never finds.
+        for (index, raw) in file.text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }).enumerated() {
             var line = raw.trimmingCharacters(in: .whitespaces)
-            if line.hasSuffix("\r") { line.removeLast() }
             if line.isEmpty || line.hasPrefix("#") { continue }
             if line.hasPrefix("export ") { line = String(line.dropFirst(7)).trimmingCharacters(in: .whitespaces) }
             guard let equals = line.firstIndex(of: "=") else {
                 throw .error("expected NAME=value", at: SourceLocation(file: file.path, line: index + 1, column: 1))
             }
             let name = line[..<equals].trimmingCharacters(in: .whitespaces)
-            let valueText = line[line.index(after: equals)...].trimmingCharacters(in: .whitespaces)
+            let valueText = String(line[line.index(after: equals)...])
             // Where the value starts in the line as written, for an error about it.
             let afterEquals = raw.firstIndex(of: "=").map { raw[raw.index(after: $0)...] } ?? raw[raw.endIndex...]
             let column = raw.distance(from: raw.startIndex, to: afterEquals.drop(while: { $0 == " " || $0 == "\t" }).startIndex) + 1
@@ -114,7 +114,8 @@ enum DotEnv {
                 throw .error(problem.message, at: SourceLocation(file: file.path, line: index + 1, column: column))
             }
             guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) else {
-                throw .error("'\(name)' is not a variable name", at: SourceLocation(file: file.path, line: index + 1, column: 1))
+                // Not quoted: a pasted key may hold '=' (base64), and the part before it would be the secret.
+                throw .error("what comes before '=' is not a variable name (letters, digits and '_')", at: SourceLocation(file: file.path, line: index + 1, column: 1))
             }
             pairs.append((name, value))
         }
@@ -124,39 +125,55 @@ enum DotEnv {
     struct Problem: Error { var message: String }
 
     /// A value as written after `=`: quoted (single: as it is; double: with `\n`, `\t`, `\"` and
-    /// `\\` escapes), then only a `#` comment may follow; or bare, up to a ` #` comment.
-    static func value(_ text: String) -> Result<String, Problem> {
+    /// `\\` escapes), then only a `#` comment may follow; or bare, up to a `#` after a space (so
+    /// `KEY= # note` is empty and `KEY=#abc` is `#abc`). A quoted value that holds its own quote
+    /// (`'it's'`) is, as before, everything between the outer quotes. Messages never quote the
+    /// value: it may be a secret.
+    static func value(_ written: String) -> Result<String, Problem> {
+        let text = written.trimmingCharacters(in: .whitespaces)
         guard let quote = text.first, quote == "'" || quote == "\"" else {
-            var bare = Substring(text)
-            // A comment starts at a '#' after a space; `KEY=#abc` keeps its '#'.
+            // A comment starts at a '#' that follows a space, the space after '=' included.
+            var bare = Substring(written)
             if let comment = bare.indices.dropFirst().first(where: { bare[$0] == "#" && bare[bare.index(before: $0)].isWhitespace }) {
                 bare = bare[..<comment]
             }
             return .success(bare.trimmingCharacters(in: .whitespaces))
         }
-        var result = ""
+        func unescaped(_ inner: Substring) -> String {
+            guard quote == "\"" else { return String(inner) }
+            var result = ""
+            var index = inner.startIndex
+            while index < inner.endIndex {
+                if inner[index] == "\\", inner.index(after: index) < inner.endIndex {
+                    index = inner.index(after: index)
+                    switch inner[index] {
+                    case "n": result.append("\n")
+                    case "t": result.append("\t")
+                    case "\"", "\\": result.append(inner[index])
+                    default: result.append("\\"); result.append(inner[index])
+                    }
+                } else {
+                    result.append(inner[index])
+                }
+                index = inner.index(after: index)
+            }
+            return result
+        }
+        // The closing quote: the first one not escaped.
         var index = text.index(after: text.startIndex)
         while index < text.endIndex, text[index] != quote {
-            if quote == "\"", text[index] == "\\", text.index(after: index) < text.endIndex {
-                index = text.index(after: index)
-                switch text[index] {
-                case "n": result.append("\n")
-                case "t": result.append("\t")
-                case "\"", "\\": result.append(text[index])
-                default: result.append("\\"); result.append(text[index])
-                }
-            } else {
-                result.append(text[index])
-            }
+            if quote == "\"", text[index] == "\\", text.index(after: index) < text.endIndex { index = text.index(after: index) }
             index = text.index(after: index)
         }
-        guard index < text.endIndex else {
-            return .failure(Problem(message: "the value opens a \(quote == "'" ? "single" : "double") quote it never closes (values are one line long)"))
+        if index < text.endIndex {
+            let rest = text[text.index(after: index)...].trimmingCharacters(in: .whitespaces)
+            if rest.isEmpty || rest.hasPrefix("#") { return .success(unescaped(text[text.index(after: text.startIndex)..<index])) }
         }
-        let rest = text[text.index(after: index)...].trimmingCharacters(in: .whitespaces)
-        guard rest.isEmpty || rest.hasPrefix("#") else {
-            return .failure(Problem(message: "unexpected '\(rest.prefix(20))' after the quoted value; only a '#' comment may follow it"))
+        if text.count >= 2, text.last == quote {
+            return .success(unescaped(text.dropFirst().dropLast()))
         }
-        return .success(result)
+        return .failure(Problem(message: index < text.endIndex
+            ? "text follows the value's closing quote; only a '#' comment may follow it"
+            : "the value opens a \(quote == "'" ? "single" : "double") quote it never closes (values are one line long)"))
     }
 }
