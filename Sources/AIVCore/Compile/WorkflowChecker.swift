@@ -106,7 +106,7 @@ struct CheckRun {
         self.source = source
         var steps: [String: TypeScope.StepInfo] = [:]
         steps.reserveCapacity(workflow.steps.count)
-        var promptsRead: [String: PromptFile?] = [:]
+        var promptsRead: [String: Schema?] = [:]
         for step in workflow.steps {
             // A step of an unknown kind is still a step (its kind is the error): reading its
             // outputs is not a second one.
@@ -131,22 +131,23 @@ struct CheckRun {
 
     /// A step's outputs with the one its prompt shapes (`StepKindDescription.promptShapedOutput`)
     /// given the shape of the prompt's reply: its output schema, a string for a text reply, any
-    /// value otherwise or when the prompt is not known before running. `promptsRead` keeps each
-    /// file read once here; what is wrong with one is reported where the step's argument is
-    /// checked, not here.
+    /// value otherwise or when the prompt is not known before running. `promptsRead` keeps the
+    /// shape of each file read here (nil: none known); what is wrong with a file is reported where
+    /// the step's argument is checked, not here.
     static func outputs(of step: StepDeclaration, kind: StepKindDescription, baseDirectory: String,
-                        promptsRead: inout [String: PromptFile?]) -> Schema {
+                        promptsRead: inout [String: Schema?]) -> Schema {
         guard let shaped = kind.promptShapedOutput, case .object(var object) = kind.outputs,
               let index = object.properties.firstIndex(where: { $0.name == shaped.output }),
               let path = step.arguments?[shaped.promptArgument]?.string, !path.hasExpressionMarker else { return kind.outputs }
         let resolved = Paths.resolve(path, relativeTo: baseDirectory)
-        if promptsRead[resolved] == nil { promptsRead[resolved] = .some(PromptFile.load(path: resolved).prompt) }
-        guard let prompt = promptsRead[resolved] ?? nil else { return kind.outputs }
-        if let schema = prompt.outputSchema {
-            object.properties[index].schema = Schema(jsonSchema: schema)
-        } else if prompt.outputFormat == "text" {
-            object.properties[index].schema = .string
+        if promptsRead[resolved] == nil {
+            // The reply's shape once per file: a thousand steps may share one prompt.
+            promptsRead[resolved] = .some(PromptFile.load(path: resolved).prompt.flatMap { prompt in
+                prompt.outputSchema.map { Schema(jsonSchema: $0) } ?? (prompt.outputFormat == "text" ? .string : nil)
+            })
         }
+        guard let reply = promptsRead[resolved] ?? nil else { return kind.outputs }
+        object.properties[index].schema = reply
         return .object(object)
     }
 

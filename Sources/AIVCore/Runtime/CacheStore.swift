@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 
 /// One cached step invocation: its outputs, the files it wrote (by content digest), and the
@@ -184,12 +185,47 @@ public struct BlobStore: Sendable {
     /// those are restored as they are.
     public func restore(_ digest: String, to destination: String) throws {
         let source = blobPath(digest)
-        if let size = (try? FileManager.default.attributesOfItem(atPath: source))?[.size] as? Int, size <= Digest.fullHashLimit,
-           try Digest.file(source) != digest {
+        guard let size = (try? FileManager.default.attributesOfItem(atPath: source))?[.size] as? Int, size <= Digest.fullHashLimit else {
+            try AtomicFile.copy(source, to: destination)
+            return
+        }
+        if try !Self.copy(source, to: destination, ifItHashesTo: digest) {
             remove(digest)
             throw DamagedBlob(digest: digest)
         }
-        try AtomicFile.copy(source, to: destination)
+    }
+
+    /// Copies `source` to `path` through a hidden temporary file, hashing the bytes as they are
+    /// copied (one read of the source, not one to check and one to copy), and renames the copy
+    /// into place only when they hash to `digest`; false, with nothing left behind, otherwise.
+    static func copy(_ source: String, to path: String, ifItHashesTo digest: String) throws -> Bool {
+        guard let input = FileHandle(forReadingAtPath: source) else { throw AtomicFile.posixError(source) }
+        defer { try? input.close() }
+        var temporary = try AtomicFile.temporaryPath(for: path)
+        var descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        for _ in 0..<8 where descriptor < 0 && errno == EEXIST {
+            temporary = try AtomicFile.temporaryPath(for: path)
+            descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        }
+        guard descriptor >= 0 else { throw AtomicFile.posixError(temporary) }
+        let output = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
+        do {
+            var hasher = SHA256()
+            while let chunk = try input.read(upToCount: 1 << 20), !chunk.isEmpty {
+                hasher.update(data: chunk)
+                try output.write(contentsOf: chunk)
+            }
+            try output.close()
+            guard "sha256:" + Digest.hex(hasher.finalize()) == digest else {
+                unlink(temporary)
+                return false
+            }
+            guard rename(temporary, path) == 0 else { throw AtomicFile.posixError(path) }
+            return true
+        } catch {
+            unlink(temporary)
+            throw error
+        }
     }
 
     /// Digests of the stored blobs older than `age` seconds (for garbage collection: a younger blob
