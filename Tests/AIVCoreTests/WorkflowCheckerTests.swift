@@ -136,12 +136,16 @@ import Testing
                 uses: clip.cut
                 for_each: [1, 2]
                 with: {input: rec.mp4, start: "${{ item }}", end: 5, output: "c${{ index }}.mkv"}
+              - id: d
+                uses: clip.cut
+                with: {input: rec.mp4, start: 99999999999999999999, end: 3, output: d.mp4}
 
             """
         #expect(diagnose(yaml, in: folder) == [
             "5:48: error: argument 'end' of clip.cut must come after start (1:05), not 0:30",
             "5:60: error: argument 'output' of clip.cut names a '.mp5' file; aiv writes aac, m4a, m4v, mka, mkv, mov, mp4, ts; did you mean 'mp4'?",
-            "8:35: error: argument 'start' of clip.cut must be seconds (0 or more) or HH:MM:SS.mmm, not \"1:75\"",
+            "8:35: error: argument 'start' of clip.cut must be seconds (0 to 10000000) or HH:MM:SS.mmm, not \"1:75\"",
+            "15:35: error: argument 'start' of clip.cut must be seconds (0 to 10000000) or HH:MM:SS.mmm, not 1e+20",
         ])
     }
 

@@ -54,9 +54,9 @@ public struct ClipCutStep: Step {
         func time(_ name: String) -> Double? {
             // Neither a number nor a string: the argument's schema says so already.
             guard let value = arguments[name], value.numberValue != nil || value.stringValue != nil else { return nil }
-            if let seconds = value.numberValue, seconds >= 0 { return seconds }
+            if let seconds = value.numberValue, MediaTime.isValid(seconds) { return seconds }
             if let text = value.stringValue, let seconds = MediaTime.parse(text) { return seconds }
-            problems.append(LiteralProblem(name, "must be seconds (0 or more) or HH:MM:SS.mmm, not \(value.canonicalJSON)"))
+            problems.append(LiteralProblem(name, "must be seconds (0 to \(Int(MediaTime.latest))) or HH:MM:SS.mmm, not \(value.canonicalJSON)"))
             return nil
         }
         if let start = time("start"), let end = time("end"), end <= start {

@@ -34,9 +34,9 @@ enum MediaWork {
     /// Seconds from a number or an `HH:MM:SS.mmm` string.
     static func time(_ arguments: StepArguments, _ name: String) throws(StepError) -> Double? {
         guard let value = arguments[name] else { return nil }
-        if let number = value.numberValue, number >= 0 { return number }
+        if let number = value.numberValue, MediaTime.isValid(number) { return number }
         if let text = value.stringValue, let seconds = MediaTime.parse(text) { return seconds }
-        throw StepError.argument(name, "must be seconds or HH:MM:SS.mmm, not '\(value.interpolationText)'")
+        throw StepError.argument(name, "must be seconds (0 to \(Int(MediaTime.latest))) or HH:MM:SS.mmm, not '\(value.interpolationText)'")
     }
 
     static func streams(_ streams: [MediaStream]) -> JSONValue {
