@@ -1,6 +1,7 @@
 import AIVTestSupport
 import AIVCore
 import Testing
+import Foundation
 
 @Suite struct InputBinderTests {
     static let yaml = """
@@ -16,6 +17,15 @@ import Testing
             uses: file.write
             with: {path: a.txt, content: "${{ inputs.title }}"}
         """
+
+    /// A pipe or a device given as a file input is refused while binding, before anything reads it.
+    @Test func aPipeOrADeviceIsNotAFileInput() throws {
+        let folder = TemporaryFolder()
+        #expect(mkfifo(folder.path + "/fifo.mp4", 0o600) == 0)
+        let problems = plan("name: t\ninputs:\n  rec: file\nsteps:\n  - {id: a, uses: file.write, with: {path: a.txt, content: x}}\n",
+                            in: folder, inputs: ["rec=fifo.mp4"]).diagnostics
+        #expect(lines(problems) == ["1:1: error: input 'rec': 'fifo.mp4' is not a regular file (a pipe, a socket or a device); aiv reads files from disk"])
+    }
 
     @Test func convertsCommandLineTextToTheDeclaredTypes() throws {
         let dir = TemporaryFolder()

@@ -241,6 +241,20 @@ import Testing
         #expect(try Digest.file(blobs + "/" + stored) == "sha256:" + stored.split(separator: "-").last!)
     }
 
+    /// A pipe or a device where a step reads a file would block it for ever (or never end): the
+    /// invocation fails at once, naming the argument, and the step is never started.
+    @Test func aPipeOrADeviceGivenAsAnInputFileFailsTheStepAtOnce() async throws {
+        var harness = Harness()
+        let fifo = harness.directory.path + "/fifo.txt"
+        #expect(mkfifo(fifo, 0o600) == 0)
+        for path in [fifo, "/dev/zero"] {
+            let report = try await harness.run("name: c\nsteps:\n  - {id: r, uses: test.read, with: {file: \"${{ '\(path)' }}\"}}\n")
+            #expect(report.statuses == ["r": .failed])
+            #expect(report.step("r")?.error?.contains("argument 'file': '\(path)' is not a regular file (a pipe, a socket or a device)") == true,
+                    "\(report.step("r")?.error ?? "")")
+        }
+    }
+
     @Test func anExpiredEntryRunsAgain() async throws {
         let cache = MemoryCacheStore()
         var harness = Harness()

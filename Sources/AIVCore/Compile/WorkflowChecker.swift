@@ -414,6 +414,8 @@ struct CheckRun {
                 diagnostics.error("file not found: '\(text)' (looked for \(path))", at: value.location, length: value.length)
             } else if isFolder.boolValue {
                 diagnostics.error("'\(text)' is a folder, not a file (\(path))", at: value.location, length: value.length)
+            } else if let problem = Paths.notAFile(path) {
+                diagnostics.error("'\(text)' \(problem)", at: value.location, length: value.length)
             }
         case .outputPath:
             if let problem = OutputPaths.problem(with: text) {

@@ -156,6 +156,10 @@ public struct InputBinder: Sendable {
                 diagnostics.error("input '\(declaration.name)': '\(path)' is a folder, not a file", at: location)
                 return nil
             }
+            if let problem = Paths.notAFile(absolute) {
+                diagnostics.error("input '\(declaration.name)': '\(path)' \(problem)", at: location)
+                return nil
+            }
         }
         if writtenAbsolute { return .string(path) }
         let workflowFolder = Paths.resolve(workflow.baseDirectory, relativeTo: currentDirectory)

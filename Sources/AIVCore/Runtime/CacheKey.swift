@@ -30,23 +30,15 @@ public struct CacheKeyComponents: Sendable, Codable, Equatable {
     public init(kind: StepKindDescription, arguments: StepArguments, scope: EvaluationScope, services: [String: JSONValue],
                 workflowDirectory: String, runFolder: RunFolder? = nil, digests: FileDigestCache) {
         var files: [String: String] = [:]
-        for property in kind.arguments {
-            let readsFile: Bool = switch property.role {
-            case .inputFile, .template: true
-            default: false
+        for (_, path) in Self.filesRead(by: kind, arguments: arguments) {
+            // A file an earlier step took back from the cache (or, for `aiv plan`, would): known
+            // by the digest its cache entry keeps.
+            if let digest = runFolder?.written.digest(path) {
+                files[path] = digest
+                continue
             }
-            guard readsFile, let value = arguments[property.name] else { continue }
-            // One path, or a list of them (media files).
-            for path in value.arrayValue?.compactMap(\.stringValue) ?? value.stringValue.map({ [$0] }) ?? [] {
-                // A file an earlier step took back from the cache (or, for `aiv plan`, would): known
-                // by the digest its cache entry keeps.
-                if let digest = runFolder?.written.digest(path) {
-                    files[path] = digest
-                    continue
-                }
-                let resolved = runFolder?.input(path, workflowDirectory: workflowDirectory) ?? Paths.resolve(path, relativeTo: workflowDirectory)
-                files[path] = (try? digests.digest(resolved)) ?? "missing"
-            }
+            let resolved = runFolder?.input(path, workflowDirectory: workflowDirectory) ?? Paths.resolve(path, relativeTo: workflowDirectory)
+            files[path] = (try? digests.digest(resolved)) ?? "missing"
         }
         // Rate limits change how fast results come, not what they are.
         var settings = kind.service.flatMap { services[$0] } ?? .null
@@ -59,6 +51,22 @@ public struct CacheKeyComponents: Sendable, Codable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey { case kind, kindVersion, arguments, files, settings, expressionInputs }
+
+    /// The files an invocation reads, by argument: input files and templates, one path or a list.
+    public static func filesRead(by kind: StepKindDescription, arguments: StepArguments) -> [(argument: String, path: String)] {
+        var paths: [(argument: String, path: String)] = []
+        for property in kind.arguments {
+            let readsFile: Bool = switch property.role {
+            case .inputFile, .template: true
+            default: false
+            }
+            guard readsFile, let value = arguments[property.name] else { continue }
+            for path in value.arrayValue?.compactMap(\.stringValue) ?? value.stringValue.map({ [$0] }) ?? [] {
+                paths.append((property.name, path))
+            }
+        }
+        return paths
+    }
 
     /// The services' settings as a key sees them: a dry run marks the settings of the service it
     /// replays (`dry_run`), so answers replayed from fixtures are cached apart from real ones and
@@ -190,6 +198,8 @@ public enum Digest {
     public static let fullHashLimit = 64 << 20
 
     public static func file(_ path: String) throws -> String {
+        // Never read a pipe or a device: it would block, or never end.
+        if let problem = Paths.notAFile(path) { throw CocoaError(.fileReadUnknown, userInfo: [NSFilePathErrorKey: path, NSLocalizedDescriptionKey: "\(path) \(problem)"]) }
         let attributes = try FileManager.default.attributesOfItem(atPath: path)
         let size = (attributes[.size] as? Int) ?? 0
         guard let handle = FileHandle(forReadingAtPath: path) else { throw CocoaError(.fileReadNoPermission, userInfo: [NSFilePathErrorKey: path]) }

@@ -22,6 +22,12 @@ extension Runner {
             throw failure(error.message)
         }
 
+        // A pipe or a device named as an input would block the step for ever: refused before it starts.
+        for (argument, path) in CacheKeyComponents.filesRead(by: kind, arguments: arguments) {
+            if let problem = Paths.notAFile(context.folder.input(path, workflowDirectory: context.workflowDirectory)) {
+                throw failure("argument '\(argument)': '\(path)' \(problem)")
+            }
+        }
         let services = CacheKeyComponents.services(context.plan.services, replaying: environment.services?.mode == .replay ? kind.service : nil)
         let components = CacheKeyComponents(kind: kind, arguments: arguments, scope: itemScope, services: services,
                                             workflowDirectory: context.workflowDirectory, runFolder: context.folder, digests: context.digests)

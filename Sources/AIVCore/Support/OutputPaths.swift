@@ -1,3 +1,4 @@
+import Foundation
 /// Rules for paths a step writes: relative, and inside the run folder once resolved.
 public enum OutputPaths {
     /// Why `path` may not be written, or nil when it is fine. Symbolic links are checked when
@@ -23,6 +24,19 @@ public enum OutputPaths {
 
 /// Lexical path arithmetic (no disk access), for paths shown to users and compared in tests.
 public enum Paths {
+    /// Why an existing path cannot be read as an input file: a pipe, a socket or a device would
+    /// block a read for ever or never end (`/dev/zero`), and a folder is not a file. Nil for a
+    /// regular file, and for a path that does not exist (said elsewhere, with its own message).
+    public static func notAFile(_ path: String) -> String? {
+        var status = stat()
+        guard stat(path, &status) == 0 else { return nil }
+        switch status.st_mode & S_IFMT {
+        case S_IFREG: return nil
+        case S_IFDIR: return "is a folder, not a file"
+        default: return "is not a regular file (a pipe, a socket or a device); aiv reads files from disk"
+        }
+    }
+
     /// Joins `path` to `base` unless it is absolute, then removes `.` and `..` components.
     public static func resolve(_ path: String, relativeTo base: String) -> String {
         normalize(path.hasPrefix("/") || base.isEmpty || base == "." ? path : base + "/" + path)
