@@ -119,6 +119,19 @@ import Testing
         }
     }
 
+    /// A page link a service echoes the token in is stored redacted; the key and id that later
+    /// runs look the page up by are kept as they are.
+    @Test func aRecordsLinkIsStoredWithoutSecrets() throws {
+        let base = MemoryRecordIndex()
+        let hub = ServiceHub(mode: .live, transport: ReplayTransport(exchanges: [], folder: "f"), services: [:], settings: [:], environment: [:],
+                             secrets: Secrets(["NOTION_TOKEN": "secret_NOTION-5678"]), records: base)
+        try hub.records.save(ExternalRecord(namespace: "notion:db", key: "草", id: "page-1", url: "https://notion.so/p?token=Bearer secret_NOTION-5678",
+                                            contentHash: "h"))
+        let stored = try #require(try base.record(namespace: "notion:db", key: "草"))
+        #expect(stored.url == "https://notion.so/p?token=Bearer [redacted NOTION_TOKEN]")
+        #expect(stored.id == "page-1")
+    }
+
     @Test func aMalformedDotEnvLineIsAnErrorWithItsLine() {
         let folder = TemporaryFolder()
         let path = folder.write(".env", "A_KEY=1\nthis is not an assignment\n")

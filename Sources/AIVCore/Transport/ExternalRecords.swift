@@ -28,6 +28,24 @@ public protocol ExternalRecordIndex: Sendable {
     func remove(namespace: String, key: String) throws
 }
 
+/// Keeps a record's link free of secrets before it reaches the store (a service that echoes the
+/// token in a page URL must not put it in the database). Only the URL: the key and the id are
+/// what later runs look objects up by, and the service's ids never hold a credential.
+struct RedactingRecordIndex: ExternalRecordIndex {
+    let base: any ExternalRecordIndex
+    let secrets: Secrets
+
+    func record(namespace: String, key: String) throws -> ExternalRecord? { try base.record(namespace: namespace, key: key) }
+
+    func save(_ record: ExternalRecord) throws {
+        var redacted = record
+        redacted.url = record.url.map(secrets.redact)
+        try base.save(redacted)
+    }
+
+    func remove(namespace: String, key: String) throws { try base.remove(namespace: namespace, key: key) }
+}
+
 public final class MemoryRecordIndex: ExternalRecordIndex, @unchecked Sendable {
     private let lock = NSLock()
     private var records: [String: ExternalRecord] = [:]

@@ -81,7 +81,7 @@ public final class ServiceHub: Sendable {
         self.environment = environment
         self.secrets = secrets
         self.recorder = recorder
-        self.records = records
+        self.records = RedactingRecordIndex(base: records, secrets: secrets)
         self.stock = stock
         self.clock = clock
         self.random = random
