@@ -186,6 +186,8 @@ public struct SQLiteCacheStore: CacheStore {
             blobs.remove(digest)
             files += 1
         }
+        // Copies a killed run was storing: never a blob, and older than any copy still going on.
+        files += blobs.removeUnfinishedCopies(olderThan: max(minimumAge, BlobStore.unfinishedCopyAge))
         return (removed, files)
     }
 }

@@ -222,6 +222,20 @@ import Testing
         #expect(try store.integrityCheck() == "ok")
     }
 
+    /// A copy a killed run left half-made among the stored files goes at the next collection,
+    /// once it is old enough not to be a copy another run is still making.
+    @Test func garbageCollectionRemovesOldUnfinishedCopies() throws {
+        let directory = TemporaryFolder()
+        let cache = SQLiteCacheStore(store: try Store(path: directory.path + "/aiv.sqlite"))
+        let blobs = BlobStore(path: directory.path + "/blobs")
+        let stale = directory.write("blobs/df/.large-6dff.k2gsym-1.partial", "half")
+        let fresh = directory.write("blobs/df/.large-7aaa.x1-1.partial", "going")
+        try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(-2 * BlobStore.unfinishedCopyAge)], ofItemAtPath: stale)
+        #expect(try cache.collectGarbage(blobs: blobs, minimumAge: 0).files == 1)
+        #expect(!FileManager.default.fileExists(atPath: stale))
+        #expect(FileManager.default.fileExists(atPath: fresh))
+    }
+
     @Test func recordsRunsAndTheirSteps() async throws {
         let directory = TemporaryFolder()
         let store = try Store(path: directory.path + "/aiv.sqlite")

@@ -244,6 +244,24 @@ public struct BlobStore: Sendable {
         }
     }
 
+    /// How old a temporary copy must be before `removeUnfinishedCopies` takes it for a killed
+    /// run's: far longer than storing a recording-sized file takes.
+    public static let unfinishedCopyAge = 600.0
+
+    /// Removes the temporary files (`AtomicFile.isTemporaryName`) older than `age` seconds that
+    /// runs killed while storing a file left under the blob folder; returns how many.
+    public func removeUnfinishedCopies(olderThan age: Double) -> Int {
+        guard let enumerator = FileManager.default.enumerator(atPath: path) else { return 0 }
+        let cutoff = Date().addingTimeInterval(-age)
+        var removed = 0
+        for case let relative as String in enumerator where AtomicFile.isTemporaryName((relative as NSString).lastPathComponent) {
+            let full = "\(path)/\(relative)"
+            let modified = (try? FileManager.default.attributesOfItem(atPath: full)[.modificationDate] as? Date) ?? .distantFuture
+            if modified < cutoff, unlink(full) == 0 { removed += 1 }
+        }
+        return removed
+    }
+
     public func remove(_ digest: String) {
         try? FileManager.default.removeItem(atPath: blobPath(digest))
     }
