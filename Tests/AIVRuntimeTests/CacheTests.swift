@@ -255,6 +255,20 @@ import Testing
         }
     }
 
+    /// Two items (or steps) writing one path would overwrite each other in whatever order they
+    /// finish: the second to finish fails, naming the path and the first writer. From the cache
+    /// too: a re-run is refused the same way, not quietly given one of the files.
+    @Test func twoWritersOfOnePathFailTheRunNamingBoth() async throws {
+        var harness = Harness()
+        let yaml = "name: c\nsteps:\n  - {id: w, uses: test.write, for_each: [a, b], max_parallel: 1, with: {path: same.txt, text: \"${{ item }}\"}}\n"
+        for _ in 0..<2 {
+            let report = try await harness.run(yaml)
+            #expect(report.statuses == ["w": .failed])
+            #expect(report.step("w")?.error?.contains("writes 'same.txt', which step 'w' item 0 also writes in this run") == true,
+                    "\(report.step("w")?.error ?? "")")
+        }
+    }
+
     @Test func anExpiredEntryRunsAgain() async throws {
         let cache = MemoryCacheStore()
         var harness = Harness()

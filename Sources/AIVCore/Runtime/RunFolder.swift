@@ -237,8 +237,21 @@ public final class WrittenFiles: @unchecked Sendable {
     private let lock = NSLock()
     private var paths: Set<String> = []
     private var digests: [String: String] = [:]
+    private var writers: [String: String] = [:]
 
     public init() {}
+
+    /// Takes `path` for one writer of this run (`step 'clips' item 2`); returns the writer that
+    /// already has it when that is another. Two items or steps writing one path would overwrite
+    /// each other's file in whatever order they finish: the run says so instead.
+    public func claim(_ path: String, by writer: String) -> String? {
+        let normalized = Paths.normalize(path)
+        return lock.withLock {
+            if let other = writers[normalized], other != writer { return other }
+            writers[normalized] = writer
+            return nil
+        }
+    }
 
     /// A file written now: `digest` is the one the cache stored it under, or nil when it was just
     /// made (its digest is then taken from the file, and any the cache gave no longer holds).

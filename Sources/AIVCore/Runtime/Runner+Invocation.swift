@@ -76,7 +76,7 @@ extension Runner {
         var found: CacheEntry?
         do {
             found = try cache.entry(forKey: key)
-            if let found, try restore(found, step: step, folder: context.folder) {
+            if let found, try restore(found, step: step, index: index, folder: context.folder) {
                 log.append("\(prefix)cached (key \(key.prefix(12)), from run \(found.runID))")
                 return .hit(Invocation(outputs: found.outputs, cached: true, attempts: 0, reason: "cached"))
             }
@@ -115,7 +115,12 @@ extension Runner {
                 }
                 // Outputs go to later steps, files, the cache and history: never with a secret in them.
                 result.outputs = environment.secrets.redact(result.outputs)
-                for path in result.files { context.folder.written.record(path, digest: nil) }
+                for path in result.files {
+                    context.folder.written.record(path, digest: nil)
+                    if let other = context.folder.written.claim(path, by: writer(step, index)) {
+                        throw failure("writes '\(path)', which \(other) also writes in this run; give each its own output path", attempts: attempt)
+                    }
+                }
                 if let problem = kind.outputs.mismatch(result.outputs) {
                     throw failure("outputs do not match \(kind.name)'s output schema: \(problem)", attempts: attempt)
                 }
@@ -154,9 +159,12 @@ extension Runner {
 
     /// Puts a cache entry's files back in the run folder; false when it cannot stand for a run of
     /// the step (it expired, or its files are gone).
-    func restore(_ entry: CacheEntry, step: PlannedStep, folder: RunFolder) throws -> Bool {
+    func restore(_ entry: CacheEntry, step: PlannedStep, index: Int?, folder: RunFolder) throws -> Bool {
         guard !entry.isExpired(for: step, now: environment.now()), entry.filesAvailable(in: environment.blobs) else { return false }
         for file in entry.files {
+            if let other = folder.written.claim(file.path, by: writer(step, index)) {
+                throw StepError("writes '\(file.path)', which \(other) also writes in this run")
+            }
             let destination = try folder.resolve(file.path)
             if let content = file.content {
                 // A run into a folder that already holds the file (a re-run with the same --run-dir)
@@ -170,6 +178,11 @@ extension Runner {
             folder.written.record(file.path, digest: file.digest)
         }
         return true
+    }
+
+    /// How a message names the writer of a file: `step 'clips' item 2`.
+    func writer(_ step: PlannedStep, _ index: Int?) -> String {
+        "step '\(step.id)'" + (index.map { " item \($0)" } ?? "")
     }
 
     /// The cache entry of a result, its files stored first (small ones inside the entry, others
