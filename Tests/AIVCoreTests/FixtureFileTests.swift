@@ -67,8 +67,8 @@ import Testing
 }
 
 @Suite struct ReplayTransportTests {
-    func recorded(_ body: JSONValue, answer: JSONValue, status: Int = 200) -> RecordedExchange {
-        RecordedExchange(step: "analyse", item: nil, service: "gemini",
+    func recorded(_ body: JSONValue, answer: JSONValue, status: Int = 200, item: Int? = nil) -> RecordedExchange {
+        RecordedExchange(step: "analyse", item: item, service: "gemini",
                          request: .init(method: "POST", url: "http://127.0.0.1:1234/v1beta/models/m:generateContent", headers: [:], body: .json(body)),
                          response: .init(status: status, headers: ["content-type": "application/json"], body: .json(answer)))
     }
@@ -103,6 +103,37 @@ import Testing
             #expect(error.message.contains("body contents[0].text: recorded \"old prompt\", sent \"new prompt\""))
             #expect(error.message.contains("aiv run --record"))
             #expect(!error.isTransient)
+        }
+    }
+
+    /// An item with no recording is compared with the same item's recording (where the user's
+    /// edit shows), not with another item's that happens to differ as little.
+    @Test func anItemIsComparedWithItsOwnRecording() async throws {
+        let replay = ReplayTransport(exchanges: [recorded(["text": "Chunk: 0, at most eight"], answer: [:], item: 0),
+                                                 recorded(["text": "Chunk: 1, at most eight"], answer: [:], item: 1)], folder: "f")
+        var sent = request(["text": "Chunk: 1, at most seven"])
+        sent.origin = ("analyse", 1)
+        do {
+            _ = try await replay.send(sent)
+            Issue.record("expected no recording")
+        } catch let error as TransportError {
+            #expect(error.message.contains("the closest recording (step 'analyse' item 1,"), "\(error.message)")
+            #expect(error.message.contains("recorded \"Chunk: 1, at most eight\", sent \"Chunk: 1, at most seven\""), "\(error.message)")
+        }
+    }
+
+    /// A step with no recordings at all is said to be that, with the fixture file it lacks.
+    @Test func aStepWithNoRecordingsNamesItsMissingFixtureFile() async throws {
+        let replay = ReplayTransport(exchanges: [recorded(["text": "x"], answer: [:])], folder: "fixtures/w")
+        var sent = request(["text": "y"])
+        sent.origin = ("metadata", nil)
+        do {
+            _ = try await replay.send(sent)
+            Issue.record("expected no recording")
+        } catch let error as TransportError {
+            #expect(error.message.contains("step 'metadata' has no recordings: fixtures/w/metadata.yaml is missing; make it with `aiv run --record`"),
+                    "\(error.message)")
+            #expect(!error.message.contains("closest"))
         }
     }
 

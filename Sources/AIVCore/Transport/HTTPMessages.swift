@@ -10,6 +10,9 @@ public struct HTTPRequest: Sendable {
     /// Seconds before the request is given up (and, as a transient failure, tried again); nil
     /// for the service's `timeout` setting.
     public var timeout: Double?
+    /// The step (and item) that sends it, set by its service client: a dry run that has no
+    /// recording for it compares it with that step's own recordings first.
+    public var origin: (step: String, item: Int?)?
 
     public init(method: String, url: URL, headers: [String: String] = [:], body: HTTPBody = .empty, timeout: Double? = nil) {
         self.method = method

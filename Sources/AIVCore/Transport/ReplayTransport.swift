@@ -60,9 +60,18 @@ public final class ReplayTransport: HTTPTransport, @unchecked Sendable {
     /// Says which request had no recording, which recording comes closest and how they differ.
     func mismatch(_ request: HTTPRequest, key: Key, body: RecordedBody) -> String {
         var lines = ["no recorded answer for \(key.method) \(key.target) in \(folder)/"]
+        if let origin = request.origin, !recordings.isEmpty, !recordings.contains(where: { $0.step == origin.step }) {
+            lines.append("  step '\(origin.step)' has no recordings: \(FixtureFile.path(folder: folder, step: origin.step)) is missing; make it with `aiv run --record`")
+            return lines.joined(separator: "\n")
+        }
+        // The sender's own recording first (a for_each item is compared with the same item's,
+        // not with whichever item's text differs least), then the rest by how much differs.
         let scored = recordings.map { recording -> (RecordedExchange, Int) in
             var score = recording.request.method.uppercased() == key.method ? 0 : 1000
             score += Redaction.target(recording.request.url) == key.target ? 0 : 100
+            if let origin = request.origin {
+                score += recording.step == origin.step ? (recording.item == origin.item ? 0 : 50) : 10_000
+            }
             score += Self.differences(recording.request.body, body).count
             return (recording, score)
         }

@@ -181,6 +181,7 @@ public struct ServiceClient: Sendable {
                      retriesFailures: Bool = true) async throws -> HTTPResponse {
         var request = request
         if request.timeout == nil { request.timeout = timeout }
+        request.origin = (step, item)
         // The credential goes only to the service's own host, not to an address an answer gave.
         if let credential, request.url.host == baseURL.host, request.url.port == baseURL.port {
             request.headers[info.credential.header] = credential
