@@ -83,7 +83,7 @@ import Testing
         #expect(gemini.generateRequests.count == 6)
         let step = try #require(failing.steps.first)
         #expect(step.attempts == 3)
-        #expect(step.error?.contains("gemini answered 500") == true && step.error?.contains("(after 3 attempts)") == true, "\(step.error ?? "")")
+        #expect(step.error?.contains("gemini answered 500") == true && step.error?.hasSuffix("(after 2 attempts) (the step tried 3 times)") == true, "\(step.error ?? "")")
 
         let recovering = try await run([.serverError(500), .serverError(500), .text("fine")], number: 2)
         #expect(recovering.status == .succeeded)

@@ -138,9 +138,11 @@ extension Runner {
                 let message = environment.secrets.redact(error is TimeoutError ? "timed out after \(Durations.format(step.timeout ?? 0))" : "\(error)")
                 log.append("\(prefix)attempt \(attempt) failed: \(message)")
                 // A step that says its failure is not transient (a malformed file) is not retried.
-                let retryable = (error as? any TransienceReporting)?.isTransient ?? true
+                let retryable = (error as? any TransienceReporting)?.retriesAsAStep ?? true
                 guard attempt < step.retry.attempts, retryable else {
-                    throw failure(message + (attempt > 1 ? " (after \(attempt) attempts)" : ""), attempts: attempt)
+                    // Said once: a service failure may already count the client's attempts.
+                    let counted = message.hasSuffix("attempts)") ? " (the step tried \(attempt) times)" : " (after \(attempt) attempts)"
+                    throw failure(message + (attempt > 1 ? counted : ""), attempts: attempt)
                 }
                 let spread = step.retry.jitter * (2 * environment.random() - 1)
                 let delay = min(step.retry.maxDelay, max(0, step.retry.delay(after: attempt) * (1 + spread)))

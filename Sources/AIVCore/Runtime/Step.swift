@@ -76,9 +76,17 @@ public struct StepContext: Sendable {
 /// An error that knows whether trying the step again may help.
 public protocol TransienceReporting: Error {
     var isTransient: Bool { get }
+    /// Whether a step's own `retry:` tries again after this failure (by default, when transient).
+    var retriesAsAStep: Bool { get }
 }
 
-extension ServiceError: TransienceReporting {}
+extension TransienceReporting {
+    public var retriesAsAStep: Bool { isTransient }
+}
+
+extension ServiceError: TransienceReporting {
+    public var retriesAsAStep: Bool { isTransient || clientGaveUp }
+}
 extension TransportError: TransienceReporting {}
 extension QuotaExhausted: TransienceReporting {
     public var isTransient: Bool { false }

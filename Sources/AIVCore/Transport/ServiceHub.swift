@@ -199,12 +199,13 @@ public struct ServiceClient: Sendable {
             } catch let error as TransportError {
                 report(request, target: target, status: nil, started: started, attempt: attempt, tokens: nil, error: error.message)
                 if let permit { await limiter.settle(permit, usage: TokenUsage(input: 0, output: 0, total: 0)) }
-                // Still transient once the client's attempts are spent: a step's own `retry:`
-                // then tries the whole step again (it is one attempt unless the workflow asks).
                 guard error.isTransient, attempt < retry.attempts, retriesFailures else {
-                    throw ServiceError(service: service, status: nil, apiStatus: nil,
-                                       message: error.message + (attempt > 1 ? " (after \(attempt) attempts)" : ""),
-                                       transient: error.isTransient)
+                    var failure = ServiceError(service: service, status: nil, apiStatus: nil,
+                                               message: error.message + (attempt > 1 ? " (after \(attempt) attempts)" : ""),
+                                               transient: error.isTransient && !retriesFailures)
+                    // The client gave up on what may pass with time: a step's own `retry:` may try again.
+                    failure.clientGaveUp = error.isTransient && retriesFailures
+                    throw failure
                 }
                 try await pause(retry.delay(after: attempt, random: hub.random()), because: error.message, attempt: attempt)
                 continue
@@ -221,7 +222,7 @@ public struct ServiceClient: Sendable {
                     throw failure!.withMessage(failure!.message + " (the server asks to wait \(Durations.format(delay)), more than retry.max_delay \(Durations.format(retry.maxDelay)))")
                 }
                 if let permit { await limiter.rejected(permit, delay: delay) }
-                guard attempt < retry.attempts else { throw failure!.afterAttempts(attempt).transient() }
+                guard attempt < retry.attempts else { throw failure!.afterAttempts(attempt) }
                 logger.notice("\(service) answered 429 (rate limited): the service pauses \(Durations.format(delay)) as the server asks (attempt \(attempt) of \(retry.attempts))")
                 if permit == nil { try await hub.clock.sleep(delay) }
                 continue
@@ -245,9 +246,9 @@ public struct ServiceClient: Sendable {
             hub.recorder?.record(FixtureFile.exchange(step: step, item: item, service: service, request: request, response: response,
                                                       secrets: hub.secrets))
             if var failure {
-                // A 5xx the client stopped retrying may pass with time: the step's `retry:` may try again.
-                // 4xx answers (a bad key, a malformed request) would fail the same way.
-                if [500, 502, 503, 504].contains(response.status) { failure = failure.transient() }
+                // A 5xx the client stopped retrying may pass with time: the step's `retry:` may try
+                // again. A 4xx (a bad key, a malformed request, a quota) would fail the same way.
+                failure.clientGaveUp = [500, 502, 503, 504].contains(response.status)
                 throw attempt > 1 ? failure.afterAttempts(attempt) : failure
             }
             return response
@@ -319,7 +320,13 @@ public struct ServiceError: Error, Sendable, CustomStringConvertible {
     /// The API's status word (`INVALID_ARGUMENT`, `rate_limited`).
     public var apiStatus: String?
     public var message: String
+    /// Whether the caller may try the same request again (a write that may or may not have
+    /// happened, say); false once the client itself has spent its retries.
     public var isTransient: Bool
+    /// The client spent its retries on a 5xx or a dropped connection, which may pass with time:
+    /// a step's own `retry:` tries the step again (see `retriesAsAStep`); loops inside a step
+    /// (an upload, a page create) do not, so retries do not multiply.
+    public var clientGaveUp = false
 
     public init(service: String, status: Int?, apiStatus: String?, message: String, transient: Bool) {
         self.service = service
@@ -347,12 +354,6 @@ public struct ServiceError: Error, Sendable, CustomStringConvertible {
     public func withMessage(_ message: String) -> ServiceError {
         var copy = self
         copy.message = message
-        return copy
-    }
-
-    func transient() -> ServiceError {
-        var copy = self
-        copy.isTransient = true
         return copy
     }
 
