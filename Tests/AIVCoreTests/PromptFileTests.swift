@@ -146,10 +146,11 @@ import Testing
     /// Generation settings are checked by the names and types of Gemini's `generationConfig`
     /// (snake_case allowed): a wrong type is an error, an unknown name a warning with the nearest.
     @Test func generationSettingsAreCheckedByNameAndType() {
-        let problems = parse("---\nconfig:\n  temperature: hot\n  maxOutputToken: 100\n  max_output_tokens: 5\n  top_p: 0.9\n---\nHi\n").1
+        let problems = parse("---\nconfig:\n  temperature: hot\n  maxOutputToken: 100\n  max_output_tokens: 5\n  top_p: \"0.9\"\n  seed: \"1.5\"\n---\nHi\n").1
         #expect(problems == [
             "3:16: error: generation setting 'temperature' expected a number, got string 'hot'",
-            "4:3: warning: 'maxOutputToken' is not a generation setting aiv knows; did you mean 'maxOutputTokens'?; Gemini refuses names it does not know",
+            "4:3: warning: 'maxOutputToken' is not a generation setting aiv knows (did you mean 'maxOutputTokens'?); Gemini refuses names it does not know",
+            "7:9: error: generation setting 'seed' expected an integer, got string '1.5'",
         ])
     }
 

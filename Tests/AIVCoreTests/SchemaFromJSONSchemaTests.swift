@@ -33,6 +33,7 @@ import Testing
         #expect(Schema(jsonSchema: try JSONValue(parsing: #"{"type": "object", "properties": {"a": {"type": "boolean"}}, "additionalProperties": true}"#))
                 == .object([Property("a", .boolean, "")], additional: .any))
         #expect(Schema(jsonSchema: try JSONValue(parsing: #"{"type": "object"}"#)) == .map(.any))
+        #expect(Schema(jsonSchema: try JSONValue(parsing: #"{"type": "object", "properties": {}}"#)) == .map(.any))
         #expect(Schema(jsonSchema: try JSONValue(parsing: #"{"anyOf": [{"type": "string"}, {"type": "integer"}]}"#)) == .anyOf([.string, .integer]))
         #expect(Schema(jsonSchema: try JSONValue(parsing: #"{"description": "anything"}"#)) == .any)
         #expect(Schema(jsonSchema: .string("not a schema")) == .any)

@@ -67,7 +67,7 @@ import Testing
     /// with the condition as it should be written.
     @Test func anItemExpressionWrittenInsideTheMarkerIsToldToDropIt() {
         let yaml = workflow(#"  - {id: f, uses: list.filter, with: {items: "${{ inputs.clips }}", where: "${{ item.a > 1 }}"}}\#n"#)
-        #expect(diagnose(yaml) == ["6:76: error: argument 'where' is evaluated for each item, so it is written without '${{ }}': where: item.a > 1"])
+        #expect(diagnose(yaml) == ["6:76: error: argument 'where' is evaluated for each item, so it is written without '${{ }}': where: \"item.a > 1\""])
     }
 
     /// A Gemini step's `result` has the shape of its prompt's output schema: a misspelt field of

@@ -378,8 +378,10 @@ struct CheckRun {
             let trimmed = text.trimmingCharacters(in: .whitespaces)
             let inner = trimmed.hasPrefix("${{") && trimmed.hasSuffix("}}") && trimmed.components(separatedBy: "${{").count == 2
                 ? String(trimmed.dropFirst(3).dropLast(2)).trimmingCharacters(in: .whitespaces) : nil
+            // Suggested in double quotes: a bare `!item.done` or `'N5' == item.level` would not be YAML that loads.
+            let quoted = inner.map { "\"" + $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\"" }
             diagnostics.error("argument '\(property.name)' is evaluated for each item, so it is written without '${{ }}'"
-                              + (inner.map { ": \(property.name): \($0)" } ?? ""), at: value.location, length: value.length)
+                              + (quoted.map { ": \(property.name): \($0)" } ?? ""), at: value.location, length: value.length)
             return
         }
         var itemScope = scope

@@ -248,7 +248,8 @@ public struct PromptFile: Sendable {
         "seed": .integer, "logprobs": .integer, "presencePenalty": .number, "frequencyPenalty": .number,
         "stopSequences": .array(.string), "responseMimeType": .string, "responseModalities": .array(.string),
         "responseLogprobs": .boolean, "mediaResolution": .string, "enableEnhancedCivicAnswers": .boolean,
-        "thinkingConfig": .map(.any), "speechConfig": .map(.any), "imageConfig": .map(.any),
+        "thinkingConfig": .map(.any), "speechConfig": .map(.any), "imageConfig": .map(.any), "routingConfig": .map(.any),
+        "modelSelectionConfig": .map(.any), "responseSchema": .map(.any), "responseJsonSchema": .map(.any),
     ]
 
     /// A setting of the wrong type is an error (Gemini would refuse the request); a name aiv does
@@ -257,8 +258,14 @@ public struct PromptFile: Sendable {
         let parts = entry.key.split(separator: "_")
         let name = parts.count > 1 ? String(parts[0]) + parts.dropFirst().map { $0.prefix(1).uppercased() + $0.dropFirst() }.joined() : entry.key
         guard let shape = generationSettings[name] else {
-            diagnostics.warning("'\(entry.key)' is not a generation setting aiv knows\(Suggestions.didYouMean(name, in: generationSettings.keys.sorted())); Gemini refuses names it does not know",
+            let nearest = Suggestions.closest(to: name, in: generationSettings.keys.sorted()).map { " (did you mean '\($0)'?)" } ?? ""
+            diagnostics.warning("'\(entry.key)' is not a generation setting aiv knows\(nearest); Gemini refuses names it does not know",
                                 at: entry.keyLocation, length: entry.key.count)
+            return
+        }
+        // Numbers may come quoted: the API's JSON reading takes "0.7" for 0.7.
+        if shape == .number || shape == .integer, let text = entry.value.string, let number = Double(text),
+           shape == .number || number == number.rounded() {
             return
         }
         if let problem = shape.mismatch(entry.value.json) {

@@ -44,7 +44,8 @@ extension Schema {
     }
 
     private static func objectShape(_ members: [String: JSONValue], depth: Int) -> Schema {
-        guard case .object(let properties)? = members["properties"] else {
+        // An object that lists no property says nothing of its fields: any may be read.
+        guard case .object(let properties)? = members["properties"], !properties.isEmpty else {
             return .map(members["additionalProperties"].map { shape(of: $0, depth: depth + 1) } ?? .any)
         }
         let required = Set(members["required"]?.arrayValue?.compactMap(\.stringValue) ?? [])
