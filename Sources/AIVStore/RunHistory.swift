@@ -119,11 +119,11 @@ public final class RunHistory: RunObserver, @unchecked Sendable {
 
     /// A run still marked running whose process is gone was killed: say so. A process with its
     /// id may be another one (ids are reused; in a container the first is always 1), so while
-    /// the run's folder has its lock file, the run is running only while it holds that lock.
-    static func status(_ recorded: String, pid: Int, folder: String?) -> String {
+    /// the run's folder has its lock file, the run is running only while that lock is held for it.
+    static func status(_ recorded: String, runID: String, pid: Int, folder: String?) -> String {
         guard recorded == "running" else { return recorded }
         guard kill(pid_t(pid), 0) == 0 || errno == EPERM else { return "interrupted" }
-        guard let folder, let held = RunFolder.isHeld(folder, by: pid) else { return "running" }
+        guard let folder, let held = RunFolder.isHeld(folder, runID: runID, pid: pid) else { return "running" }
         return held ? "running" : "interrupted"
     }
 
@@ -142,7 +142,7 @@ public final class RunHistory: RunObserver, @unchecked Sendable {
             GROUP BY r.id ORDER BY r.started_at DESC LIMIT ?
             """, arguments: arguments + [limit]).map { row in
             RunSummary(id: row["id"], workflow: row["workflow"], startedAt: Date(timeIntervalSince1970: row["started_at"]),
-                       duration: row["duration"], status: status(row["status"], pid: row["pid"], folder: row["folder"]), ran: row["ran"] ?? 0,
+                       duration: row["duration"], status: status(row["status"], runID: row["id"], pid: row["pid"], folder: row["folder"]), ran: row["ran"] ?? 0,
                        cached: row["cached"] ?? 0, failed: row["failed"] ?? 0, skipped: row["skipped"] ?? 0)
         }
     }

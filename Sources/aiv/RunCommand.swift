@@ -87,7 +87,7 @@ struct RunCommand: AsyncParsableCommand {
         // One run per folder at a time; what a killed run left half-written there goes.
         let claim: RunFolder.Claim
         do {
-            claim = try folder.claim()
+            claim = try folder.claim(runID: runID)
         } catch let inUse as RunFolderInUse {
             FileHandle.standardError.write(Data("aiv: \(inUse)\n".utf8))
             throw ExitCode(1)

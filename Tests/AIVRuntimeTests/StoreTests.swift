@@ -284,7 +284,7 @@ import Testing
         let history = RunHistory(store: store)
         history.handle(.runStarted(runID: "r1", workflow: "w", file: "w.yaml", folder: "f", steps: [], inputs: [:], startedAt: Date()))
         #expect(try history.runs().first?.status == "running")
-        #expect(RunHistory.status("running", pid: 999_999_999, folder: nil) == "interrupted")
+        #expect(RunHistory.status("running", runID: "r1", pid: 999_999_999, folder: nil) == "interrupted")
     }
 
     /// A live process with the run's id is not proof (ids are reused; a container's first
@@ -293,15 +293,20 @@ import Testing
     @Test func aRunIsRunningOnlyWhileItsFolderIsHeldUnderItsProcessId() throws {
         let directory = TemporaryFolder()
         let folder = directory.path + "/run"
-        let claim = try RunFolder(path: folder).claim()
+        let claim = try RunFolder(path: folder).claim(runID: "run-b")
         let me = Int(getpid())
-        #expect(RunHistory.status("running", pid: me, folder: folder) == "running")
-        // The same live id, but the folder held by someone else's run: this one is gone.
-        #expect(RunHistory.status("running", pid: 1, folder: folder) == "interrupted")
+        #expect(RunHistory.status("running", runID: "run-b", pid: me, folder: folder) == "running")
+        // A live process with the id run A had (PID 1 in another container, say), but the folder
+        // held for run B: run A is gone.
+        #expect(RunHistory.status("running", runID: "run-a", pid: me, folder: folder) == "interrupted")
         claim.release()
-        #expect(RunHistory.status("running", pid: me, folder: folder) == "interrupted")
-        #expect(RunHistory.status("running", pid: me, folder: directory.path + "/removed") == "running")
-        #expect(RunHistory.status("succeeded", pid: me, folder: folder) == "succeeded")
+        #expect(RunHistory.status("running", runID: "run-b", pid: me, folder: folder) == "interrupted")
+        #expect(RunHistory.status("running", runID: "run-b", pid: me, folder: directory.path + "/removed") == "running")
+        #expect(RunHistory.status("succeeded", runID: "run-b", pid: me, folder: folder) == "succeeded")
+        // A lock written without a run id names its process only.
+        let old = try RunFolder(path: folder).claim()
+        #expect(RunHistory.status("running", runID: "any", pid: me, folder: folder) == "running")
+        old.release()
     }
 }
 

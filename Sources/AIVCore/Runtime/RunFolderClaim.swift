@@ -43,31 +43,33 @@ extension RunFolder {
     public var lockPath: String { "\(path)/\(Self.metadataFolder)/lock" }
 
     /// Takes the folder for one run: throws `RunFolderInUse` when another process has it, and
-    /// removes what a run that did not end left half-written.
-    public func claim() throws -> Claim {
+    /// removes what a run that did not end left half-written. The lock file then holds the
+    /// process id and, when given, the run's id (`4242 20261127-101500-a1b2c3`).
+    public func claim(runID: String? = nil) throws -> Claim {
         try Folders.create("\(path)/\(Self.metadataFolder)")
         let descriptor = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o644)
         guard descriptor >= 0 else { throw AtomicFile.posixError(lockPath) }
         guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
-            let holder = Int(Self.contents(of: descriptor).trimmingCharacters(in: .whitespacesAndNewlines))
+            let holder = Self.contents(of: descriptor).split(whereSeparator: \.isWhitespace).first.flatMap { Int($0) }
             close(descriptor)
             throw RunFolderInUse(folder: path, holder: holder)
         }
         let unfinished = !Self.contents(of: descriptor).isEmpty
         let removed = unfinished ? removeLeftovers() : []
-        let pid = Array("\(getpid())\n".utf8)
+        let pid = Array("\(getpid())\(runID.map { " " + $0 } ?? "")\n".utf8)
         _ = ftruncate(descriptor, 0)
         _ = pwrite(descriptor, pid, pid.count, 0)
         return Claim(descriptor: descriptor, removedLeftovers: removed)
     }
 
-    /// Whether a live process holds the run folder at `path` under process id `pid`: true or
-    /// false, or nil when the folder has no lock file (removed, or never claimed). What run
-    /// history asks of a run still marked running: a process id alone misleads, as ids are
+    /// Whether a live process holds the run folder at `path` for run `runID` (process `pid`):
+    /// true or false, or nil when the folder has no lock file (removed, or never claimed). What
+    /// run history asks of a run still marked running: a process id alone misleads, as ids are
     /// reused and a container's first process is always 1, but the kernel drops the lock with
-    /// the process. A held lock is seen without taking it; a free one is taken, shared, for an
-    /// instant (a run claiming the folder in that instant is told it is in use, and can retry).
-    public static func isHeld(_ path: String, by pid: Int) -> Bool? {
+    /// the process, and the lock names the run that holds it. A held lock is seen without taking
+    /// it; a free one is taken, shared, for an instant (a run claiming the folder in that instant
+    /// is told it is in use, and can retry).
+    public static func isHeld(_ path: String, runID: String, pid: Int) -> Bool? {
         let descriptor = open("\(path)/\(metadataFolder)/lock", O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
         guard descriptor >= 0 else { return nil }
         defer { close(descriptor) }
@@ -76,8 +78,10 @@ extension RunFolder {
             return false
         }
         guard errno == EWOULDBLOCK else { return nil }
-        // Held, but by a later run into the same folder when the id it wrote is another.
-        return Int(contents(of: descriptor).trimmingCharacters(in: .whitespacesAndNewlines)) == pid
+        // Held, but by a later run into the same folder when the run it names is another (a
+        // lock written without a run id names its process only).
+        let holder = contents(of: descriptor).split(whereSeparator: \.isWhitespace)
+        return holder.count > 1 ? String(holder[1]) == runID : holder.first.flatMap { Int($0) } == pid
     }
 
     private static func contents(of descriptor: Int32) -> String {
