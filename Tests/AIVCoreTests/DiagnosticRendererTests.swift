@@ -35,6 +35,11 @@ import Testing
         #expect(first.hasSuffix(" 1 | content: \"ホラー😀 ${{ steps.nope.outputs.x }}\"\n   |                              ^~~~\n"))
         let second = renderer.render(.error("e", at: SourceLocation(file: "w.yaml", line: 2, column: 8), length: 2))
         #expect(second.hasSuffix(" 2 | title: 初見プレイ\n   |        ^~~~\n"))
+        // A flag (two regional indicators) and a heart with the emoji selector: two cells each.
+        let flags = SourceFile(path: "f.yaml", text: "t: 🇯🇵❤️ x\n")
+        var flagRenderer = DiagnosticRenderer(files: [flags])
+        let third = flagRenderer.render(.error("e", at: SourceLocation(file: "f.yaml", line: 1, column: 9), length: 1))
+        #expect(third.hasSuffix(" 1 | t: 🇯🇵❤️ x\n   |         ^\n"), "\(third)")
     }
 
     /// A problem far along a very long line shows the stretch around it, not the whole line.

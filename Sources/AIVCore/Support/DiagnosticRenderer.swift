@@ -50,10 +50,11 @@ public struct DiagnosticRenderer {
         let gutter = String(repeating: " ", count: number.count)
         // Tabs keep their width in the caret line, and a character a terminal draws two cells
         // wide (kana, kanji, most emoji) takes two spaces, so the caret stays under it.
-        let before = line.unicodeScalars.prefix(max(0, column - 1))
-        let padding = String(before.map { $0 == "\t" ? "\t" : String(repeating: " ", count: TerminalWidth.of($0)) }.joined())
-        let underlined = line.unicodeScalars.dropFirst(before.count).prefix(max(1, length))
-        let cells = max(1, underlined.reduce(0) { $0 + TerminalWidth.of($1) })
+        let shown = Array(line.unicodeScalars)
+        let widths = TerminalWidth.cells(shown)
+        let before = min(max(0, column - 1), shown.count)
+        let padding = String(zip(shown[..<before], widths).map { $0 == "\t" ? "\t" : String(repeating: " ", count: $1) }.joined())
+        let cells = max(1, widths[before..<min(shown.count, before + max(1, length))].reduce(0, +))
         let underline = "^" + String(repeating: "~", count: cells - 1)
         return " \(number) | \(line)\n \(gutter) | \(padding)\(paint(underline, "1;32"))\n"
     }
@@ -79,9 +80,20 @@ public struct DiagnosticRenderer {
 /// which a library must not set for its process, and no package in reach has the table; these
 /// ranges are the wide blocks of Unicode's East Asian Width property (UAX #11).
 enum TerminalWidth {
+    /// Each scalar's cells in context: an emoji variation selector (U+FE0F) widens the character
+    /// before it to two cells, and a flag's two regional indicators take two cells between them.
+    static func cells(_ scalars: [Unicode.Scalar]) -> [Int] {
+        var widths = scalars.map(of)
+        for index in scalars.indices.dropFirst() where scalars[index].value == 0xFE0F && widths[index - 1] == 1 {
+            widths[index] = 1
+        }
+        return widths
+    }
+
     static func of(_ scalar: Unicode.Scalar) -> Int {
         let value = scalar.value
         if value < 0x300 { return 1 }
+        if (0x1F1E6...0x1F1FF).contains(value) { return 1 }  // a regional indicator: half a flag
         switch scalar.properties.generalCategory {
         case .nonspacingMark, .enclosingMark, .format: return 0
         default: break
