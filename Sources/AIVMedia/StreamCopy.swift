@@ -79,6 +79,10 @@ public enum StreamCopy {
 
     static func format(_ seconds: Double) -> String { MediaTime.format(seconds) }
 
+    /// How far the last packet of a whole file may end before the duration its header gives: a
+    /// frame or an audio packet, with room for streams that end a little apart.
+    static let shortfallTolerance = 1.0
+
     private static func copy(_ input: MediaInput, request: CutRequest, muxer: String, to path: String,
                              isCancelled: () -> Bool) throws(MediaError) -> CutResult {
         let inContext = input.formatContext
@@ -160,11 +164,17 @@ public enum StreamCopy {
         defer { av_packet_free(&owned) }
         var actualStart: Double?
         var lastEnd = 0.0
+        /// Where the packets read from the copied streams reach, on the input's timeline.
+        var readUpTo = 0.0
+        var reachedEndOfFile = false
         var finished = Set<Int32>()
         var count = 0
         while true {
             let status = av_read_frame(inContext, packet)
-            if status == aiv_averror_eof() { break }
+            if status == aiv_averror_eof() {
+                reachedEndOfFile = true
+                break
+            }
             if status < 0 {
                 throw MediaError("cannot read \(input.path) after \(format(lastEnd)) of the clip: \(MediaError.text(status)) (the file may be truncated or damaged)")
             }
@@ -176,6 +186,7 @@ public enum StreamCopy {
             let inStream = inContext.pointee.streams[Int(index)]!
             let base = inStream.pointee.time_base
             guard let time = seconds(packet.pointee.pts, base) ?? seconds(packet.pointee.dts, base) else { continue }
+            readUpTo = max(readUpTo, time + (seconds(packet.pointee.duration, base) ?? 0))
 
             if actualStart == nil {
                 // The clip starts at the first keyframe of the anchor stream (or the first packet
@@ -197,6 +208,11 @@ public enum StreamCopy {
                 if finished.count == mapping.count { break }
                 continue
             }
+            // libavformat marks a packet it could read only part of (the file ends inside it):
+            // copied, it would be a clip that players show broken.
+            if packet.pointee.flags & AV_PKT_FLAG_CORRUPT != 0 {
+                throw MediaError("\(input.path) is truncated or damaged: its data stops inside the packet at \(format(time - origin))")
+            }
             let outStream = output.pointee.streams[Int(outIndex)]!
             let offset = Int64((start / base.seconds).rounded())
             if packet.pointee.pts != aiv_nopts_value() { packet.pointee.pts -= offset }
@@ -212,6 +228,16 @@ public enum StreamCopy {
             packet.pointee.stream_index = outIndex
             packet.pointee.pos = -1
             try MediaError.check(av_interleaved_write_frame(output, packet), "cannot write the clip")
+        }
+        // The packets ran out before the end the file's header gives (and the clip asks for):
+        // the file was cut short after its index, as a copy that did not finish is.
+        // (Only a duration the file states: one estimated from its bit rate may be off by seconds.)
+        if reachedEndOfFile, let duration = input.duration, inContext.pointee.duration_estimation_method != AVFMT_DURATION_FROM_BITRATE {
+            let expected = min(endTime ?? .infinity, origin + duration)
+            if readUpTo + Self.shortfallTolerance < expected {
+                throw MediaError("\(input.path) is truncated: its media stops at \(format(max(0, readUpTo - origin))), "
+                                 + "before the \(format(duration)) its header gives")
+            }
         }
         guard let actualStart else {
             throw MediaError("found no \(anchor == nil ? "packet" : "keyframe") at or after \(format(request.start)) in \(input.path)")

@@ -133,6 +133,23 @@ struct Probe {
         #expect(english?.contains("no subtitle track in 'eng'; it has jpn") == true)
     }
 
+    /// A recording whose index (at its start) promises more than the file holds, as a copy that
+    /// stopped part way leaves it, is an error naming the file, not a short or broken clip.
+    @Test func aRecordingTruncatedAfterItsIndexIsAnError() async throws {
+        let mp4 = try await MediaSamples.shared.path("mp4")
+        let indexed = harness.workflow.path + "/indexed.mp4"
+        let remux = try await Tool.run(["ffmpeg", "-v", "error", "-y", "-i", mp4, "-map", "0", "-c", "copy", "-movflags", "+faststart", indexed])
+        #expect(remux.status == 0, "\(remux.stderr)")
+        let whole = try Data(contentsOf: URL(fileURLWithPath: indexed))
+        harness.workflow.write("cut-short.mp4", bytes: [UInt8](whole.prefix(whole.count * 6 / 10)))
+        for (start, end) in [(1.0, 9.0), (8.0, 9.5)] {
+            let message = try await harness.failure(ClipCutStep.self, ["input": "cut-short.mp4", "start": .double(start), "end": .double(end), "output": "x.mp4"])
+            #expect(message?.contains("cut-short.mp4 is truncated") == true, "\(start)-\(end): \(message ?? "no error")")
+        }
+        // The whole file cuts as before.
+        _ = try await cut(indexed, start: 1, end: 9, output: "whole.mp4")
+    }
+
     @Test func badInputsAreClearErrorsNotCrashes() async throws {
         let mp4 = try await MediaSamples.shared.path("mp4")
         let folder = harness.workflow

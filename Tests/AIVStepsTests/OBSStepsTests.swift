@@ -89,9 +89,9 @@ struct OBSStepsTests {
         #expect(created["created"] == true)
         #expect(created["kind"]?.stringValue?.hasPrefix("text_") == true)
         _ = try await obs.run(OBSTextStep.self, ["source": .string(source), "text": "てぇてぇ — precious (N2)"])
-        // Read back until OBS shows the new text, for up to 3 s: two local runs in many (both with
-        // the whole suite loading the machine) read the text the source was created with just
-        // after OBS had answered the update. A text that never changes still fails here.
+        // The step reads the text back and sets it again while OBS shows another (a CI run saw the
+        // creation text for 3 s after OBS had accepted the update). Read back here for up to 3 s
+        // more; a text that never changes still fails.
         var shown: JSONValue?
         for attempt in 0..<30 {
             if attempt > 0 { try await Task.sleep(nanoseconds: 100_000_000) }

@@ -47,6 +47,26 @@ public struct OBSTextStep: Step {
         return result
     }
 
+    /// Reads the text back and sets it again while OBS shows another: a source created just
+    /// before was seen (rarely, in CI) to show its first text for seconds after OBS had accepted
+    /// the new one, which for an overlay means the stream shows the wrong expression. Not in a dry
+    /// run, whose fixtures hold no read-back.
+    func confirm(_ text: String, source: String, client: OBSClient, context: StepContext) async throws {
+        guard client.hub.mode != .replay else { return }
+        for attempt in 1...Self.confirmAttempts {
+            let settings = try await client.request("GetInputSettings", ["inputName": .string(source)])
+            let shown = settings["inputSettings"]?["text"]?.stringValue
+            if shown == text { return }
+            guard attempt < Self.confirmAttempts else { break }
+            context.logger.notice("OBS shows '\(shown ?? "")' in '\(source)' after the update; setting the text again (\(attempt))")
+            try await context.clock.sleep(for: .milliseconds(100))
+            _ = try await client.request("SetInputSettings", ["inputName": .string(source), "inputSettings": ["text": .string(text)]])
+        }
+        throw StepError("OBS kept showing another text in '\(source)' after the text was set \(Self.confirmAttempts) times")
+    }
+
+    static let confirmAttempts = 5
+
     func show(_ arguments: StepArguments, context: StepContext) async throws -> StepResult {
         let client = try OBSClient(context: context)
         let source = try arguments.string("source")
@@ -56,6 +76,7 @@ public struct OBSTextStep: Step {
             let kind = existing["inputKind"]?.stringValue ?? ""
             guard kind.hasPrefix("text_") else { throw StepError("OBS source '\(source)' is a \(kind), not a text source") }
             _ = try await client.request("SetInputSettings", ["inputName": .string(source), "inputSettings": ["text": .string(text)]])
+            try await confirm(text, source: source, client: client, context: context)
             return StepResult(outputs: ["source": .string(source), "kind": .string(kind), "created": false])
         }
         guard try arguments.bool("create", default: false), let scene = try arguments.optionalString("scene") else {
