@@ -105,8 +105,12 @@ public enum StreamCopy {
                 : type == AVMEDIA_TYPE_VIDEO || type == AVMEDIA_TYPE_AUDIO || type == AVMEDIA_TYPE_SUBTITLE
             guard wanted else { continue }
             let codec = String(cString: avcodec_get_name(parameters.pointee.codec_id))
-            // 0 is "cannot"; a negative answer means the muxer keeps no list (mpegts), so it is tried.
-            if avformat_query_codec(output.pointee.oformat, parameters.pointee.codec_id, FF_COMPLIANCE_NORMAL) == 0 {
+            // 0 is "cannot"; a negative answer means the muxer keeps no list (mpegts), so it is
+            // tried, except for text subtitles, which a transport stream carries only as DVB ones
+            // (mov_text or SubRip would become an opaque data stream no player reads).
+            let dvb = parameters.pointee.codec_id == AV_CODEC_ID_DVB_SUBTITLE || parameters.pointee.codec_id == AV_CODEC_ID_DVB_TELETEXT
+            if avformat_query_codec(output.pointee.oformat, parameters.pointee.codec_id, FF_COMPLIANCE_NORMAL) == 0
+                || (muxer == "mpegts" && type == AVMEDIA_TYPE_SUBTITLE && !dvb) {
                 if type == AVMEDIA_TYPE_SUBTITLE {
                     dropped.append("subtitle stream \(stream.pointee.index) (\(codec)): a .\((path as NSString).pathExtension) file cannot hold it")
                     continue

@@ -106,6 +106,28 @@ struct Probe {
         #expect(abs((outputs["actual_start"]?.numberValue ?? 0) - 2.5) < 0.05)
     }
 
+    /// An audio container gets the audio only, without `audio_only`: an .aac with the video
+    /// could not be written, and an .m4a with it would be an mp4 by another name.
+    @Test func anAudioContainerGetsOnlyTheAudioOfAVideo() async throws {
+        let mp4 = try await MediaSamples.shared.path("mp4")
+        for output in ["speech.aac", "speech.m4a", "speech.mka"] {
+            _ = try await cut(mp4, start: 2, end: 4, output: output)
+            let probe = try await Probe(harness.runFolder.path + "/" + output)
+            #expect(probe.kinds == ["audio"], "\(output): \(probe.kinds)")
+        }
+    }
+
+    /// A transport stream carries subtitles only as DVB ones: the mp4's mov_text track is left
+    /// out and listed, not written as a data stream no player reads.
+    @Test func aTransportStreamLeavesOutTextSubtitlesAndSaysSo() async throws {
+        let mp4 = try await MediaSamples.shared.path("mp4")
+        let outputs = try await cut(mp4, start: 2, end: 4, output: "clip.ts")
+        let probe = try await Probe(harness.runFolder.path + "/clip.ts")
+        #expect(probe.kinds.sorted() == ["audio", "video"], "\(probe.kinds)")
+        let dropped = outputs["dropped"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        #expect(dropped.count == 1 && dropped[0].contains("mov_text"), "\(dropped)")
+    }
+
     @Test func aRecordingWithoutVideoIsCutFromTheFirstPacketAtTheStart() async throws {
         let m4a = try await MediaSamples.shared.path("audio-only.m4a")
         let outputs = try await cut(m4a, start: 2, end: 4, output: "part.m4a")

@@ -72,12 +72,17 @@ public struct ClipCutStep: Step {
         return problems
     }
 
+    static let audioContainers: Set = ["m4a", "mka", "aac"]
+
     public func run(_ arguments: StepArguments, context: StepContext) async throws -> StepResult {
         let input = context.inputPath(try arguments.string("input"))
         let output = try arguments.string("output")
         guard let start = try MediaWork.time(arguments, "start") else { throw StepError.argument("start", "is missing") }
         let end = try MediaWork.time(arguments, "end")
+        // An audio container (m4a, mka, aac) gets the audio streams whatever `audio_only` says:
+        // with the video, an .aac cannot be written at all and an .m4a is an mp4 by another name.
         let audioOnly = try arguments.bool("audio_only", default: false)
+            || Self.audioContainers.contains((output as NSString).pathExtension.lowercased())
         let target = try context.runFolder.resolve(output)
         try Folders.create((target as NSString).deletingLastPathComponent)
         let result: CutResult
