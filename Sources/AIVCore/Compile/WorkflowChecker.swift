@@ -411,13 +411,10 @@ struct CheckRun {
         switch role {
         case .inputFile:
             let path = resolve(text)
-            var isFolder: ObjCBool = false
-            if !FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) {
+            if !FileManager.default.fileExists(atPath: path) {
                 diagnostics.error("file not found: '\(text)' (looked for \(path))", at: value.location, length: value.length)
-            } else if isFolder.boolValue {
-                diagnostics.error("'\(text)' is a folder, not a file (\(path))", at: value.location, length: value.length)
             } else if let problem = Paths.notAFile(path) {
-                diagnostics.error("'\(text)' \(problem)", at: value.location, length: value.length)
+                diagnostics.error("'\(text)' \(problem) (\(path))", at: value.location, length: value.length)
             }
         case .outputPath:
             if let problem = OutputPaths.problem(with: text) {

@@ -147,15 +147,11 @@ public struct InputBinder: Sendable {
                    diagnostics: inout Diagnostics) -> JSONValue? {
         let absolute = path.hasPrefix("/") ? path : Paths.resolve(path, relativeTo: currentDirectory)
         if checkFilesExist {
-            var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: absolute, isDirectory: &isDirectory) else {
+            guard FileManager.default.fileExists(atPath: absolute) else {
                 diagnostics.error("input '\(declaration.name)': file not found: \(path)", at: location)
                 return nil
             }
-            if isDirectory.boolValue {
-                diagnostics.error("input '\(declaration.name)': '\(path)' is a folder, not a file", at: location)
-                return nil
-            }
+            // A folder, a pipe or a device.
             if let problem = Paths.notAFile(absolute) {
                 diagnostics.error("input '\(declaration.name)': '\(path)' \(problem)", at: location)
                 return nil

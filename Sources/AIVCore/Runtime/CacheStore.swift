@@ -201,13 +201,7 @@ public struct BlobStore: Sendable {
     static func copy(_ source: String, to path: String, ifItHashesTo digest: String) throws -> Bool {
         guard let input = FileHandle(forReadingAtPath: source) else { throw AtomicFile.posixError(source) }
         defer { try? input.close() }
-        var temporary = try AtomicFile.temporaryPath(for: path)
-        var descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        for _ in 0..<8 where descriptor < 0 && errno == EEXIST {
-            temporary = try AtomicFile.temporaryPath(for: path)
-            descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        }
-        guard descriptor >= 0 else { throw AtomicFile.posixError(temporary) }
+        let (temporary, descriptor) = try AtomicFile.openTemporary(for: path)
         let output = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
         do {
             var hasher = SHA256()

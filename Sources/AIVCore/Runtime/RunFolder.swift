@@ -121,14 +121,7 @@ public enum AtomicFile {
     public static func write(_ data: Data, to path: String) throws {
         // POSIX calls: FileManager.createFile itself writes through a temporary file and a rename,
         // which doubled the file operations of every step.
-        var temporary = try temporaryPath(for: path)
-        var descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        // A name taken (left by a killed process, or another one's) is never touched: the next is tried.
-        for _ in 0..<8 where descriptor < 0 && errno == EEXIST {
-            temporary = try temporaryPath(for: path)
-            descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        }
-        guard descriptor >= 0 else { throw posixError(temporary) }
+        let (temporary, descriptor) = try openTemporary(for: path)
         var failure: (any Error)?
         data.withUnsafeBytes { buffer in
             var offset = 0
@@ -148,6 +141,19 @@ public enum AtomicFile {
             unlink(temporary)
             throw failure
         }
+    }
+
+    /// A new hidden temporary file beside `path`, open for writing. A name taken (left by a
+    /// killed process, or another one's) is never touched: the next is tried.
+    static func openTemporary(for path: String) throws -> (path: String, descriptor: Int32) {
+        var temporary = try temporaryPath(for: path)
+        var descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        for _ in 0..<8 where descriptor < 0 && errno == EEXIST {
+            temporary = try temporaryPath(for: path)
+            descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        }
+        guard descriptor >= 0 else { throw posixError(temporary) }
+        return (temporary, descriptor)
     }
 
     static func posixError(_ path: String) -> any Error {
