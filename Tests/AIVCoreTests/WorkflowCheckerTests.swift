@@ -139,6 +139,10 @@ import Testing
               - id: d
                 uses: clip.cut
                 with: {input: rec.mp4, start: 99999999999999999999, end: 3, output: d.mp4}
+              - id: e
+                uses: clip.cut
+                for_each: [1, 2]
+                with: {input: rec.mp4, start: 1, output: "clips/${{ index }}.mp5"}
 
             """
         #expect(diagnose(yaml, in: folder) == [
@@ -146,6 +150,29 @@ import Testing
             "5:60: error: argument 'output' of clip.cut names a '.mp5' file; aiv writes aac, m4a, m4v, mka, mkv, mov, mp4, ts; did you mean 'mp4'?",
             "8:35: error: argument 'start' of clip.cut must be seconds (0 to 10000000) or HH:MM:SS.mmm, not \"1:75\"",
             "15:35: error: argument 'start' of clip.cut must be seconds (0 to 10000000) or HH:MM:SS.mmm, not 1e+20",
+            "19:46: error: argument 'output' of clip.cut names a '.mp5' file; aiv writes aac, m4a, m4v, mka, mkv, mov, mp4, ts; did you mean 'mp4'?",
+        ])
+    }
+
+    /// The subtitle format follows the output's extension, which is known before running when it
+    /// is written out, even after an expression; an extension an expression gives waits for the run.
+    @Test func aSubtitleOutputThatIsNeitherSRTNorWebVTTIsReportedBeforeRunning() {
+        let folder = TemporaryFolder()
+        folder.write("rec.mkv", "not a real recording")
+        let yaml = """
+            name: t
+            steps:
+              - {id: a, uses: subtitles.extract, with: {input: rec.mkv, output: captions.txt}}
+              - {id: b, uses: subtitles.extract, with: {input: rec.mkv, output: captions}}
+              - {id: c, uses: subtitles.extract, for_each: [jpn, eng], with: {input: rec.mkv, language: "${{ item }}", output: "subs/${{ item }}.svt"}}
+              - {id: d, uses: subtitles.extract, for_each: [srt, vtt], with: {input: rec.mkv, output: "subs/all.${{ item }}"}}
+              - {id: e, uses: subtitles.extract, for_each: [jpn], with: {input: rec.mkv, output: "subs/${{ item }}.vtt"}}
+
+            """
+        #expect(diagnose(yaml, in: folder) == [
+            "3:69: error: argument 'output' of subtitles.extract must end in .srt or .vtt, not '.txt'",
+            "4:69: error: argument 'output' of subtitles.extract must end in .srt or .vtt (it has no extension)",
+            "5:116: error: argument 'output' of subtitles.extract must end in .srt or .vtt, not '.svt'; did you mean 'srt'?",
         ])
     }
 

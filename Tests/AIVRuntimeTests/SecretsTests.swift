@@ -2,6 +2,7 @@ import AIVCore
 import AIVStore
 import AIVTestSupport
 import Foundation
+import Logging
 import Testing
 
 @Suite struct SecretsTests {
@@ -132,6 +133,34 @@ import Testing
         #expect(stored.id == "page-1")
     }
 
+    /// A workflow may come from someone else, and its `base_url` decides where a key goes.
+    @Test func aKeyIsNeverSentOverPlainHTTPBeyondLoopbackAndAWorkflowsForeignHostIsAnnounced() throws {
+        let info = HTTPServiceInfo(defaultBaseURL: "https://generativelanguage.googleapis.com", baseURLVariable: "GEMINI_BASE_URL",
+                                   credential: .init(variable: "GEMINI_API_KEY", header: "x-goog-api-key"), defaultLimits: ServiceLimits())
+        let secrets = Secrets(["GEMINI_API_KEY": Self.key])
+        func hub(_ base: String?, environment: [String: String] = [:], mode: TransportMode = .live, warnings: WarningBox = WarningBox()) -> ServiceHub {
+            ServiceHub(mode: mode, transport: ReplayTransport(exchanges: [], folder: "f"), services: ["gemini": info],
+                       settings: base.map { ["gemini": ["base_url": .string($0)]] } ?? [:], environment: environment, secrets: secrets,
+                       warn: { warnings.add($0) })
+        }
+        let logger = Logger(label: "test")
+        #expect(throws: StepError("gemini: will not send GEMINI_API_KEY over plain http to proxy.example.com; give gemini's base URL as https://, or a loopback address (127.0.0.1) for a local stand-in")) {
+            try hub("http://proxy.example.com").client("gemini", step: "s", item: nil, logger: logger)
+        }
+        #expect(throws: Never.self) { try hub("http://127.0.0.1:8080").client("gemini", step: "s", item: nil, logger: logger) }
+        #expect(throws: Never.self) { try hub("http://[::1]:8080").client("gemini", step: "s", item: nil, logger: logger) }
+        // A dry run sends no key, so any address may be replayed.
+        #expect(throws: Never.self) { try hub("http://proxy.example.com", mode: .replay).client("gemini", step: "s", item: nil, logger: logger) }
+
+        let warnings = WarningBox()
+        _ = hub("https://proxy.example.com/v1", warnings: warnings)
+        _ = hub("https://generativelanguage.googleapis.com", warnings: warnings)
+        _ = hub("http://127.0.0.1:9", warnings: warnings)
+        _ = hub("https://proxy.example.com", environment: ["GEMINI_BASE_URL": "https://mine.example.com"], warnings: warnings)
+        _ = hub("https://proxy.example.com", mode: .replay, warnings: warnings)
+        #expect(warnings.all == ["gemini: services.gemini.base_url sends GEMINI_API_KEY to proxy.example.com, not to generativelanguage.googleapis.com"])
+    }
+
     @Test func aMalformedDotEnvLineIsAnErrorWithItsLine() {
         let folder = TemporaryFolder()
         let path = folder.write(".env", "A_KEY=1\nthis is not an assignment\n")
@@ -139,4 +168,12 @@ import Testing
             try Secrets.load(environment: [:], dotEnv: path)
         }
     }
+}
+
+/// Collects warnings a hub gives from any thread.
+final class WarningBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var warnings: [String] = []
+    func add(_ warning: String) { lock.withLock { warnings.append(warning) } }
+    var all: [String] { lock.withLock { warnings } }
 }

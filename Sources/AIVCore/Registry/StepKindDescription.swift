@@ -1,3 +1,4 @@
+import Foundation
 /// Everything aiv knows about a step kind before running it: its name, arguments, outputs and
 /// whether it has side effects. The registry of these drives validation, `aiv schema`,
 /// `aiv kinds` help and "did you mean".
@@ -73,6 +74,22 @@ public struct WrittenArguments: Sendable {
     public subscript(name: String) -> JSONValue? {
         guard let value = asWritten[name], !value.holdsExpression else { return nil }
         return value
+    }
+
+    /// The extension (lowercased) a path argument ends with, when it is known before running: a
+    /// literal path's, or the one written after its last `${{ }}` (`clips/${{ index }}.mp4`).
+    /// Nil when an expression may still give it, or when the argument is not a string.
+    public func pathExtension(of name: String) -> String? {
+        guard let text = asWritten[name]?.stringValue else { return nil }
+        var tail = Substring(text)
+        if text.hasExpressionMarker {
+            guard let close = text.range(of: "}}", options: .backwards) else { return nil }
+            tail = text[close.upperBound...]
+            // `-${{ x }}` then nothing, or no dot after the last expression: the value decides.
+            guard let dot = tail.lastIndex(of: "."), !tail[dot...].contains("/") else { return nil }
+            return tail[tail.index(after: dot)...].lowercased()
+        }
+        return (text as NSString).pathExtension.lowercased()
     }
 }
 

@@ -94,6 +94,22 @@ public final class ServiceHub: Sendable {
                                             ledger: mode == .replay ? nil : ledger, clock: clock, wallClock: wallClock, warn: warn)
         }
         self.limiters = limiters
+        // A workflow may come from someone else: say where its `base_url` sends a key, before
+        // anything is sent. (An environment override is the user's own choice; loopback is a
+        // local stand-in.)
+        if mode != .replay {
+            for (name, info) in services.sorted(by: { $0.key < $1.key }) where environment[info.baseURLVariable].map(\.isEmpty) ?? true {
+                guard let base = settings[name]?["base_url"]?.stringValue, let url = URL(string: base), let host = url.host,
+                      !Self.isLoopback(host), host != URL(string: info.defaultBaseURL)?.host, secrets[info.credential.variable] != nil else { continue }
+                warn("\(name): services.\(name).base_url sends \(info.credential.variable) to \(host), not to \(URL(string: info.defaultBaseURL)?.host ?? info.defaultBaseURL)")
+            }
+        }
+    }
+
+    /// 127.0.0.0/8, ::1 and localhost: addresses that never leave the machine.
+    static func isLoopback(_ host: String) -> Bool {
+        let bare = host.trimmingCharacters(in: CharacterSet(charactersIn: "[]")).lowercased()
+        return bare == "localhost" || bare == "::1" || bare.hasPrefix("127.")
     }
 
     /// Connections a run opens once (OBS).
@@ -132,6 +148,10 @@ public final class ServiceHub: Sendable {
         if mode != .replay {
             guard let value = secrets[info.credential.variable] else {
                 throw StepError("\(service): \(info.credential.variable) is not set; put it in the environment or a .env file, or use --dry-run to answer from recorded fixtures")
+            }
+            // A key sent over plain HTTP can be read on the way; only a local stand-in may have it so.
+            if baseURL.scheme?.lowercased() != "https", !Self.isLoopback(baseURL.host ?? "") {
+                throw StepError("\(service): will not send \(info.credential.variable) over plain \(baseURL.scheme ?? "http") to \(baseURL.host ?? base); give \(service)'s base URL as https://, or a loopback address (127.0.0.1) for a local stand-in")
             }
             credential = info.credential.prefix + value
         }

@@ -62,8 +62,7 @@ public struct ClipCutStep: Step {
         if let start = time("start"), let end = time("end"), end <= start {
             problems.append(LiteralProblem("end", "must come after start (\(MediaTime.format(start))), not \(MediaTime.format(end))"))
         }
-        if let output = arguments["output"]?.stringValue {
-            let ext = (output as NSString).pathExtension.lowercased()
+        if let ext = arguments.pathExtension(of: "output") {
             if StreamCopy.containers[ext] == nil {
                 let known = StreamCopy.containers.keys.sorted()
                 problems.append(LiteralProblem("output", "names a '.\(ext)' file; aiv writes \(known.joined(separator: ", "))\(Suggestions.didYouMean(ext, in: known))"))

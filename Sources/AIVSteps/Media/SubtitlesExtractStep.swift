@@ -34,13 +34,25 @@ public struct SubtitlesExtractStep: Step {
                 input: ${{ inputs.recording }}
                 language: jpn
                 output: captions.srt
-            """)
+            """,
+        checkLiterals: { arguments in
+            guard let format = arguments.pathExtension(of: "output"), !formats.contains(format) else { return [] }
+            return [LiteralProblem("output", formatMessage(format))]
+        })
+
+    /// The output formats, by extension.
+    static let formats: Set = ["srt", "vtt"]
+
+    static func formatMessage(_ format: String) -> String {
+        format.isEmpty ? "must end in .srt or .vtt (it has no extension)"
+            : "must end in .srt or .vtt, not '.\(format)'\(Suggestions.didYouMean(format, in: formats.sorted()))"
+    }
 
     public func run(_ arguments: StepArguments, context: StepContext) async throws -> StepResult {
         let input = context.inputPath(try arguments.string("input"))
         let output = try arguments.string("output")
         let format = (output as NSString).pathExtension.lowercased()
-        guard format == "srt" || format == "vtt" else { throw StepError.argument("output", "must end in .srt or .vtt, not '.\(format)'") }
+        guard Self.formats.contains(format) else { throw StepError.argument("output", Self.formatMessage(format)) }
         let stream = arguments["stream"]?.numberValue.map { Int($0) }
         let language = try arguments.optionalString("language")
         let (info, cues): (MediaStream, [SubtitleCue])
