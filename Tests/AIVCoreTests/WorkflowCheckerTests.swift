@@ -154,6 +154,31 @@ import Testing
         ])
     }
 
+    /// A list step hands on the shape of the list it is given, so a misspelt field of an item is
+    /// found in a filter's condition and in any later step, through merges and sorts.
+    @Test func aListStepsItemsKeepTheShapeOfTheListItIsGiven() {
+        let folder = TemporaryFolder()
+        folder.write("t.srt", "1\n00:00:01,000 --> 00:00:02,000\nhi\n")
+        let yaml = """
+            name: t
+            steps:
+              - {id: t, uses: transcript.load, with: {path: t.srt}}
+              - {id: q, uses: list.filter, with: {items: "${{ steps.t.outputs.segments }}", where: "contains(item.txt, '?')"}}
+              - {id: s, uses: list.sort, for_each: [1, 2], with: {items: "${{ steps.q.outputs.items }}", by: start}}
+              - {id: m, uses: list.merge, with: {lists: "${{ steps.s.outputs[*].items }}"}}
+              - {id: d, uses: list.dedupe, with: {items: "${{ steps.m.outputs.items }}", key: text}}
+              - {id: w, uses: file.write, with: {path: a.txt, content: "${{ steps.d.outputs.items[0].strat }}"}}
+              - {id: n, uses: list.filter, with: {items: "${{ steps.d.outputs.items }}", where: "item.start == 'one'"}}
+              - {id: any, uses: list.filter, with: {items: [{x: 1}], where: "item.y"}}
+
+            """
+        #expect(diagnose(yaml, in: folder) == [
+            "4:103: error: 'item' has no field 'txt'; did you mean 'text'?",
+            "8:90: error: 'steps.d.outputs.items[0]' has no field 'strat'; did you mean 'start'?",
+            "9:86: error: '==' between a number and a string is always false: values of different types are never equal",
+        ])
+    }
+
     /// The subtitle format follows the output's extension, which is known before running when it
     /// is written out, even after an expression; an extension an expression gives waits for the run.
     @Test func aSubtitleOutputThatIsNeitherSRTNorWebVTTIsReportedBeforeRunning() {

@@ -98,6 +98,8 @@ struct CheckRun {
     /// pure function of the text, so a repeat gets the same template or the same error.
     var templatesByText: [String: Result<StringTemplate, ExpressionError>] = [:]
     var expressionsByText: [String: Result<Expression, ExpressionError>] = [:]
+    /// The element shape of the list a list step is given, by step (`shapeListOutputs`).
+    var listElements: [String: Schema] = [:]
     let baseScope: TypeScope
 
     init(registry: StepRegistry, workflow: Workflow, source: SourceFile?) {
@@ -121,12 +123,50 @@ struct CheckRun {
             steps[step.id] = .init(kind: step.kind, outputs: step.forEach == nil ? outputs : .array(outputs))
         }
         let inputs = Dictionary(workflow.inputs.map { ($0.name, $0.type.schema) }, uniquingKeysWith: { first, _ in first })
-        baseScope = TypeScope(inputs: inputs, steps: steps)
+        var scope = TypeScope(inputs: inputs, steps: steps)
+        Self.shapeListOutputs(of: workflow.steps, registry: registry, scope: &scope, elements: &listElements, parsed: &templatesByText)
+        baseScope = scope
         // About one entry per step in each: room made once rather than by growing and rehashing.
         dependencies.reserveCapacity(workflow.steps.count)
         referenceSites.reserveCapacity(workflow.steps.count)
         templatesByText.reserveCapacity(workflow.steps.count)
         parsedExpressions.reserveCapacity(workflow.steps.count)
+    }
+
+    /// Gives the list a list step returns (`StepKindDescription.listShapedOutput`) the element
+    /// shape of the list it is given, when that is one `${{ }}` whose shape is known, and keeps
+    /// that shape in `elements` for the step's item expressions. One pass in declaration order:
+    /// a list read from a step declared later keeps any element.
+    static func shapeListOutputs(of steps: [StepDeclaration], registry: StepRegistry, scope: inout TypeScope,
+                                 elements: inout [String: Schema], parsed: inout [String: Result<StringTemplate, ExpressionError>]) {
+        for step in steps {
+            guard let position = registry.position(ofKind: step.kind), let shaped = registry.kinds[position].listShapedOutput,
+                  let text = step.arguments?[shaped.argument]?.string, text.hasExpressionMarker,
+                  case .object(var object) = registry.kinds[position].outputs,
+                  let index = object.properties.firstIndex(where: { $0.name == shaped.output }) else { continue }
+            let template: Result<StringTemplate, ExpressionError>
+            if let known = parsed[text] {
+                template = known
+            } else {
+                template = Result { () throws(ExpressionError) in try StringTemplate.parse(text) }
+                parsed[text] = template
+            }
+            guard case .success(let parsedTemplate) = template, let expression = parsedTemplate.singleExpression else { continue }
+            // Read as the step reads it: with its for_each item, whose shape is not worked out
+            // here. Set in place: a copy of the scope would copy every step's outputs when one changes.
+            scope.item = step.forEach == nil ? nil : .any
+            scope.hasIndex = step.forEach != nil
+            let (type, errors) = expression.check(in: scope)
+            scope.item = nil
+            scope.hasIndex = false
+            guard errors.isEmpty, var element = type.element else { continue }
+            // An element that is not a list is added as one item.
+            if shaped.flattens { element = element.isList == true ? element.element ?? .any : element.isList == false ? element : .any }
+            guard element != .any else { continue }
+            elements[step.id] = element
+            object.properties[index].schema = .array(element)
+            scope.steps[step.id]?.outputs = step.forEach == nil ? .object(object) : .array(.object(object))
+        }
     }
 
     /// A step's outputs with the one its prompt shapes (`StepKindDescription.promptShapedOutput`)
@@ -385,7 +425,7 @@ struct CheckRun {
             return
         }
         var itemScope = scope
-        itemScope.item = .any
+        itemScope.item = listElements[step.id] ?? .any
         itemScope.hasIndex = true
         do {
             let expression = try parseExpression(text)

@@ -34,6 +34,24 @@ public struct StepKindDescription: Sendable {
     /// `steps.<id>.outputs.result.items[*].expresion` is an unknown field before anything runs.
     public var promptShapedOutput: PromptShapedOutput?
 
+    /// An output list whose elements are those of a list argument (list.filter's `items`), or
+    /// of the lists in it (list.merge's `lists`): validation gives the output the argument's
+    /// element shape, so a misspelt field of a filtered item is found before running, and the
+    /// kind's item expressions (`where`) read `item` with that shape.
+    public var listShapedOutput: ListShapedOutput?
+
+    public struct ListShapedOutput: Sendable {
+        public var output: String
+        public var argument: String
+        /// The argument is a list of lists, joined into one.
+        public var flattens: Bool
+        public init(output: String = "items", argument: String = "items", flattens: Bool = false) {
+            self.output = output
+            self.argument = argument
+            self.flattens = flattens
+        }
+    }
+
     public struct PromptShapedOutput: Sendable {
         public var output: String
         public var promptArgument: String
@@ -46,8 +64,9 @@ public struct StepKindDescription: Sendable {
     public init(name: String, version: Int = 1, summary: String, discussion: String = "", arguments: [Property],
                 outputs: Schema, effect: Effect = .deterministic, service: String? = nil, example: String,
                 checkLiterals: (@Sendable (_ arguments: WrittenArguments) -> [LiteralProblem])? = nil,
-                promptShapedOutput: PromptShapedOutput? = nil) {
+                promptShapedOutput: PromptShapedOutput? = nil, listShapedOutput: ListShapedOutput? = nil) {
         self.checkLiterals = checkLiterals
+        self.listShapedOutput = listShapedOutput
         self.promptShapedOutput = promptShapedOutput
         self.name = name
         self.version = version

@@ -29,7 +29,8 @@ public struct ListDedupeStep: Step {
                 items: ${{ steps.all_items.outputs.items }}
                 key: japanese
                 collect: [timestamp]
-            """)
+            """,
+        listShapedOutput: .init())
 
     public func run(_ arguments: StepArguments, context: StepContext) async throws -> StepResult {
         let items = try arguments.list("items")

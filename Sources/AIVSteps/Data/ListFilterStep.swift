@@ -23,7 +23,8 @@ public struct ListFilterStep: Step {
               with:
                 items: ${{ steps.all_items.outputs.items }}
                 where: item.kind != 'filler' && length(item.japanese) > 1
-            """)
+            """,
+        listShapedOutput: .init())
 
     public func run(_ arguments: StepArguments, context: StepContext) async throws -> StepResult {
         let items = try arguments.list("items")

@@ -16,7 +16,8 @@ public struct ListMergeStep: Step {
               uses: list.merge
               with:
                 lists: ${{ steps.analyze.outputs[*].json.items }}
-            """)
+            """,
+        listShapedOutput: .init(argument: "lists", flattens: true))
 
     public func run(_ arguments: StepArguments, context: StepContext) async throws -> StepResult {
         var items: [JSONValue] = []

@@ -24,7 +24,8 @@ public struct ListSortStep: Step {
               with:
                 items: ${{ steps.worth_learning.outputs.items }}
                 by: timestamp
-            """)
+            """,
+        listShapedOutput: .init())
 
     public func run(_ arguments: StepArguments, context: StepContext) async throws -> StepResult {
         let items = try arguments.list("items")
