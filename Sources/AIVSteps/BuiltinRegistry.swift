@@ -8,6 +8,7 @@ public enum BuiltinSteps {
         FileWriteStep.self,
         ListMergeStep.self,
         ListFilterStep.self,
+        ListMapStep.self,
         ListSortStep.self,
         ListDedupeStep.self,
         StockMergeStep.self,

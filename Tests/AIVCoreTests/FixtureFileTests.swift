@@ -54,6 +54,29 @@ import Testing
         #expect(data.hasSuffix(" 160000 bytes>"))
     }
 
+    /// A replay gives an answer back: a long reply (a transcript, a big JSON document) is kept
+    /// whole, where a request's long strings are only compared.
+    @Test func aLongAnswerIsKeptWholeAndReadsBackTheSame() throws {
+        let transcript = String(repeating: "草生える。 ", count: 12_000)
+        let recorded = exchange(body: ["data": .string(String(repeating: "QUJD", count: 40_000))],
+                                answer: ["candidates": [["content": ["parts": [["text": .string(transcript)]]]]]])
+        guard case .json(let answer) = recorded.response.body else {
+            Issue.record("expected a JSON answer")
+            return
+        }
+        #expect(answer["candidates"]?.arrayValue?.first?["content"]?["parts"]?.arrayValue?.first?["text"]?.stringValue == transcript)
+        let folder = TemporaryFolder()
+        let path = folder.write("analyse.yaml", try FixtureFile.yaml(step: "analyse", workflow: "w.yaml", exchanges: [recorded]))
+        #expect(try FixtureFile.read(path: path) == [recorded])
+
+        let text = String(repeating: "x", count: (1 << 20) + 10)
+        let plain = FixtureFile.exchange(step: "s", item: nil, service: "gemini",
+                                         request: HTTPRequest(method: "GET", url: URL(string: "http://127.0.0.1/a")!),
+                                         response: HTTPResponse(status: 200, headers: ["Content-Type": "text/plain"], body: Data(text.utf8)),
+                                         secrets: Self.secrets)
+        #expect(plain.response.body == .text(text))
+    }
+
     @Test func aMalformedFixtureIsAnErrorLocatedInIt() throws {
         let folder = TemporaryFolder()
         let path = folder.write("bad.yaml", "format: 1\nstep: x\nexchanges:\n  - service: gemini\n    request: {method: GET}\n")

@@ -161,6 +161,7 @@ import Testing
         folder.write("t.srt", "1\n00:00:01,000 --> 00:00:02,000\nhi\n")
         let yaml = """
             name: t
+            inputs: {url: {type: string}}
             steps:
               - {id: t, uses: transcript.load, with: {path: t.srt}}
               - {id: q, uses: list.filter, with: {items: "${{ steps.t.outputs.segments }}", where: "contains(item.txt, '?')"}}
@@ -170,12 +171,19 @@ import Testing
               - {id: w, uses: file.write, with: {path: a.txt, content: "${{ steps.d.outputs.items[0].strat }}"}}
               - {id: n, uses: list.filter, with: {items: "${{ steps.d.outputs.items }}", where: "item.start == 'one'"}}
               - {id: any, uses: list.filter, with: {items: [{x: 1}], where: "item.y"}}
+              - {id: map, uses: list.map, with: {items: "${{ steps.d.outputs.items }}", set: {link: "timeLink(inputs.url, item.begin)", n: "${{ index }}"}}}
+              - {id: map2, uses: list.map, with: {items: [], set: "item.x"}}
+              - {id: after, uses: file.write, with: {path: b.txt, content: "${{ steps.map.outputs.items[0].link }} ${{ steps.map.outputs.items[0].lnk }}"}}
 
             """
         #expect(diagnose(yaml, in: folder) == [
-            "4:103: error: 'item' has no field 'txt'; did you mean 'text'?",
-            "8:90: error: 'steps.d.outputs.items[0]' has no field 'strat'; did you mean 'start'?",
-            "9:86: error: '==' between a number and a string is always false: values of different types are never equal",
+            "5:103: error: 'item' has no field 'txt'; did you mean 'text'?",
+            "9:90: error: 'steps.d.outputs.items[0]' has no field 'strat'; did you mean 'start'?",
+            "10:86: error: '==' between a number and a string is always false: values of different types are never equal",
+            "12:116: error: 'item' has no field 'begin'",
+            "12:128: error: argument 'set.n' is evaluated for each item, so it is written without '${{ }}': n: \"index\"",
+            "13:55: error: argument 'set' must be a mapping of field to expression, such as {link: \"timeLink(inputs.url, item.start)\"}, not a string",
+            "14:135: error: 'steps.map.outputs.items[0]' has no field 'lnk'; did you mean 'link'?",
         ])
     }
 

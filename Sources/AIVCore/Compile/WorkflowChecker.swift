@@ -164,7 +164,19 @@ struct CheckRun {
             if shaped.flattens { element = element.isList == true ? element.element ?? .any : element.isList == false ? element : .any }
             guard element != .any else { continue }
             elements[step.id] = element
-            object.properties[index].schema = .array(element)
+            var output = element
+            if let setBy = shaped.fieldsSetBy {
+                // The fields set are any value here (their expressions are checked with the step).
+                let names = step.arguments?[setBy]?.entries?.map(\.key) ?? []
+                if case .object(var fields) = element {
+                    fields.properties.removeAll { names.contains($0.name) }
+                    fields.properties += names.map { Property($0, .any, required: true, "") }
+                    output = .object(fields)
+                } else {
+                    output = .any
+                }
+            }
+            object.properties[index].schema = .array(output)
             scope.steps[step.id]?.outputs = step.forEach == nil ? .object(object) : .array(.object(object))
         }
     }
@@ -407,6 +419,21 @@ struct CheckRun {
 
     /// An argument the step evaluates itself for each element, such as a filter's `where`.
     mutating func checkItemExpression(_ value: SourceValue, property: Property, step: StepDeclaration, scope: TypeScope) {
+        // A mapping of item expressions (list.map's `set`): each value is one.
+        if case .object(let object) = property.schema, object.properties.isEmpty, object.additional != nil {
+            guard let entries = value.entries else {
+                diagnostics.error("argument '\(property.name)' must be a mapping of field to expression, such as {link: \"timeLink(inputs.url, item.start)\"}, not \(value.kindPhrase)",
+                                  at: value.location, length: value.length)
+                return
+            }
+            var single = property
+            single.schema = .string
+            for entry in entries {
+                single.name = property.name + "." + entry.key
+                checkItemExpression(entry.value, property: single, step: step, scope: scope)
+            }
+            return
+        }
         guard let text = value.string else {
             diagnostics.error("argument '\(property.name)' must be an expression such as \"item.score >= 3\", not \(value.kindPhrase)",
                               at: value.location, length: value.length)
@@ -421,7 +448,7 @@ struct CheckRun {
             // Suggested in double quotes: a bare `!item.done` or `'N5' == item.level` would not be YAML that loads.
             let quoted = inner.map { "\"" + $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\"" }
             diagnostics.error("argument '\(property.name)' is evaluated for each item, so it is written without '${{ }}'"
-                              + (quoted.map { ": \(property.name): \($0)" } ?? ""), at: value.location, length: value.length)
+                              + (quoted.map { ": \(property.name.split(separator: ".").last.map(String.init) ?? property.name): \($0)" } ?? ""), at: value.location, length: value.length)
             return
         }
         var itemScope = scope

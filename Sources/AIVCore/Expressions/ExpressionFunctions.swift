@@ -175,6 +175,19 @@ public enum ExpressionFunctions {
                 return .string(timestamp(seconds: total))
             }),
         ExpressionFunction(
+            name: "timeLink", signature: "timeLink(url, seconds)",
+            summary: "`url` opening at `seconds` (rounded down): its `t` query parameter set to `<seconds>s`, so watch?v=…, youtu.be/… and live/… links all work.",
+            minimumArguments: 2, maximumArguments: 2, parameters: [.string, .number], resultType: { _ in .string },
+            implementation: { args throws(FunctionFailure) in
+                let url = try string(args, 0, of: "timeLink")
+                let seconds = try wholeNumber(args, 1, of: "timeLink")
+                guard seconds >= 0 else { throw FunctionFailure("'timeLink' needs a number of seconds of at least 0, got \(seconds)", argument: 1) }
+                guard let link = timeLink(url, seconds: seconds) else {
+                    throw FunctionFailure("'timeLink' needs an absolute URL such as https://youtu.be/ID, got '\(url)'", argument: 0)
+                }
+                return .string(link)
+            }),
+        ExpressionFunction(
             name: "windows", signature: "windows(total, size)",
             summary: "Consecutive windows of `size` (seconds or a duration such as '10m') covering 0 to `total` seconds: a list of {index, start, end}; the last one is shorter, or up to a second longer rather than leave a sliver under a second.",
             minimumArguments: 2, maximumArguments: 2, parameters: [.number, .anyOf([.number, .string])],
@@ -213,6 +226,16 @@ public enum ExpressionFunctions {
         let (hours, minutes, seconds) = (total / 3600, total % 3600 / 60, total % 60)
         func twoDigits(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
         return hours > 0 ? "\(hours):\(twoDigits(minutes)):\(twoDigits(seconds))" : "\(minutes):\(twoDigits(seconds))"
+    }
+
+    /// `url` with its `t` query parameter set to `<seconds>s` (any earlier `t` replaced, the
+    /// fragment kept), or nil when `url` is not absolute.
+    public static func timeLink(_ url: String, seconds: Int) -> String? {
+        guard var components = URLComponents(string: url), components.scheme != nil, components.host?.isEmpty == false else { return nil }
+        var items = (components.queryItems ?? []).filter { $0.name != "t" }
+        items.append(URLQueryItem(name: "t", value: "\(seconds)s"))
+        components.queryItems = items
+        return components.string
     }
 
     static let named: [String: ExpressionFunction] = Dictionary(uniqueKeysWithValues: all.map { ($0.name, $0) })
@@ -314,7 +337,7 @@ public enum ExpressionFunctions {
 
 extension JSONValue {
     /// How a message names a value's kind: "a string", "a list", "null".
-    var describedKind: String {
+    public var describedKind: String {
         switch self {
         case .null: "null"
         case .bool: "a boolean"

@@ -45,10 +45,13 @@ public struct StepKindDescription: Sendable {
         public var argument: String
         /// The argument is a list of lists, joined into one.
         public var flattens: Bool
-        public init(output: String = "items", argument: String = "items", flattens: Bool = false) {
+        /// An argument whose keys are fields the step sets on each element (list.map's `set`).
+        public var fieldsSetBy: String?
+        public init(output: String = "items", argument: String = "items", flattens: Bool = false, fieldsSetBy: String? = nil) {
             self.output = output
             self.argument = argument
             self.flattens = flattens
+            self.fieldsSetBy = fieldsSetBy
         }
     }
 

@@ -37,7 +37,14 @@ public enum ArgumentResolver {
     public static func itemExpressionInputs(_ arguments: [String: JSONValue], kind: StepKindDescription, scope: EvaluationScope) -> JSONValue {
         var read: [String: JSONValue] = [:]
         for property in kind.arguments where property.role == .itemExpression {
-            guard case .string(let text)? = arguments[property.name], let expression = try? ExpressionParser.parse(text) else { continue }
+            // One expression (`where`), or a mapping of them (list.map's `set`).
+            let texts: [String] = switch arguments[property.name] {
+            case .string(let text)?: [text]
+            case .object(let members)?: members.values.compactMap(\.stringValue)
+            default: []
+            }
+            for text in texts {
+            guard let expression = try? ExpressionParser.parse(text) else { continue }
             for reference in expression.references where reference.root == "inputs" || reference.root == "env" || reference.root == "steps" {
                 var path = reference.root
                 var probe: Expression = .name(reference.root, Expression.Span(offset: 0, length: 0))
@@ -47,6 +54,7 @@ public enum ArgumentResolver {
                     probe = .member(probe, name, Expression.Span(offset: 0, length: 0))
                 }
                 read[path] = (try? probe.evaluate(in: scope)) ?? .null
+            }
             }
         }
         return read.isEmpty ? .null : .object(read)

@@ -54,21 +54,23 @@ public enum RecordedBody: Sendable, Equatable {
     /// Non-JSON bodies larger than this are recorded as their digest.
     static let largeBodyLimit = 1 << 20
 
-    /// The recorded form of a body, with secrets replaced.
-    public static func recording(_ data: Data, secrets: Secrets) -> RecordedBody {
+    /// The recorded form of a body, with secrets replaced. A request's long strings (inline
+    /// media) and large bodies are kept as digests: a replay only compares them. An answer is
+    /// kept whole, since a replay gives it back (a long transcript is one long string).
+    public static func recording(_ data: Data, secrets: Secrets, isAnswer: Bool = false) -> RecordedBody {
         if data.isEmpty { return .none }
         if let json = try? JSONDecoder().decode(JSONValue.self, from: data), looksJSON(data) {
-            return .json(secrets.redact(shortened(json)))
+            return .json(secrets.redact(isAnswer ? json : shortened(json)))
         }
-        if data.count > largeBodyLimit { return .digest(sha256: Digest.sha256(data), bytes: data.count) }
+        if data.count > largeBodyLimit, !isAnswer { return .digest(sha256: Digest.sha256(data), bytes: data.count) }
         if let text = String(data: data, encoding: .utf8) { return .text(secrets.redact(text)) }
         return .base64(data)
     }
 
-    public static func recording(_ body: HTTPBody, secrets: Secrets) -> RecordedBody {
+    public static func recording(_ body: HTTPBody, secrets: Secrets, isAnswer: Bool = false) -> RecordedBody {
         switch body {
         case .empty: return .none
-        case .data(let data): return recording(data, secrets: secrets)
+        case .data(let data): return recording(data, secrets: secrets, isAnswer: isAnswer)
         case .file(let path):
             return .digest(sha256: (try? Digest.file(path)) ?? "unreadable", bytes: body.count)
         }
@@ -151,7 +153,7 @@ public enum FixtureFile {
             request: .init(method: request.method, url: secrets.redact(Redaction.displayURL(request.url)), headers: requestHeaders,
                            body: RecordedBody.recording(request.body, secrets: secrets)),
             response: .init(status: response.status, headers: responseHeaders,
-                            body: RecordedBody.recording(response.body, secrets: secrets)))
+                            body: RecordedBody.recording(response.body, secrets: secrets, isAnswer: true)))
     }
 
     // MARK: Writing
