@@ -1,5 +1,6 @@
 import AIVCore
 import AIVStore
+import AIVSteps
 import ArgumentParser
 import Foundation
 
@@ -18,6 +19,9 @@ struct PlanCommand: ParsableCommand {
     @Flag(name: .customLong("dry-run"), help: "Say what a dry run (aiv run --dry-run) would take from the cache; its results are kept apart from live ones.")
     var dryRun = false
 
+    @Option(help: ArgumentHelp("With --dry-run, the fixture folder the run would replay (default: fixtures/<workflow> beside the workflow file).", valueName: "dir"))
+    var fixtures: String?
+
     func run() throws {
         let environment = try environmentOptions.load().variables
         let output = Frontend.standard(environment: environment)
@@ -27,9 +31,16 @@ struct PlanCommand: ParsableCommand {
         // What the next run would take from the cache, and why not (only when a cache exists).
         var cache: [String: String]?
         if FileManager.default.fileExists(atPath: state.databasePath) {
+            // A dry run's keys hold its recorded answers: with missing or unreadable fixtures the
+            // run itself would stop, so the plan judges them as having none.
+            let recordings: [RecordedExchange]? = dryRun
+                ? (try? FixtureFile.load(folder: Paths.resolve(fixtures ?? RunCommand.defaultFixtureFolder(workflowFile: workflow.file),
+                                                               relativeTo: FileManager.default.currentDirectoryPath))) ?? []
+                : nil
+            let facts = ServiceKeyFacts(services: BuiltinServices.http, environment: environment, replaying: recordings)
             let forecast = CacheForecast(plan: plan, registry: .builtin, cache: SQLiteCacheStore(store: try state.openStore()),
                                          blobs: state.blobs, environment: environment, workflowDirectory: loaded.baseDirectory,
-                                         dryRun: dryRun)
+                                         serviceFacts: facts)
             cache = forecast.verdicts.mapValues(CacheForecast.describe)
         }
         if json {

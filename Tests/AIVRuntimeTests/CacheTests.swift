@@ -26,6 +26,39 @@ import Testing
         #expect(changed.step("a")?.reason == "argument 'value' changed")
     }
 
+    /// Another server may answer otherwise: a base URL from the environment is part of a service
+    /// step's key as the workflow's own `base_url` is, and a dry run's key holds its step's
+    /// recorded answers. Without either, keys stay as they were.
+    @Test func aServiceStepsKeyHoldsTheBaseURLFromTheEnvironmentAndADryRunsRecordedAnswers() {
+        let info = HTTPServiceInfo(defaultBaseURL: "https://generativelanguage.googleapis.com", baseURLVariable: "GEMINI_BASE_URL",
+                                   credential: .init(variable: "GEMINI_API_KEY", header: "x-goog-api-key"), defaultLimits: ServiceLimits())
+        let settings: [String: JSONValue] = ["gemini": ["model": "m"]]
+        func key(_ facts: ServiceKeyFacts, step: String = "ask") -> JSONValue {
+            CacheKeyComponents.services(settings, service: "gemini", step: step, facts: facts)["gemini"] ?? .null
+        }
+        let live = ServiceKeyFacts(services: ["gemini": info], environment: ["GEMINI_BASE_URL": ""], replaying: nil)
+        #expect(key(live) == ["model": "m"])
+        let one = key(ServiceKeyFacts(services: ["gemini": info], environment: ["GEMINI_BASE_URL": "http://127.0.0.1:1"], replaying: nil))
+        let two = key(ServiceKeyFacts(services: ["gemini": info], environment: ["GEMINI_BASE_URL": "http://127.0.0.1:2"], replaying: nil))
+        #expect(one == ["model": "m", "base_url": "http://127.0.0.1:1"])
+        #expect(CacheKeyComponents.settingsChange(from: one, to: two) == "the service's base URL changed (now http://127.0.0.1:2)")
+
+        func exchange(_ text: String, step: String = "ask") -> RecordedExchange {
+            RecordedExchange(step: step, item: nil, service: "gemini",
+                             request: .init(method: "POST", url: "http://x/a", headers: [:], body: .json(["q": 1])),
+                             response: .init(status: 200, headers: [:], body: .json(["text": .string(text)])))
+        }
+        let recorded = ServiceKeyFacts(services: ["gemini": info], environment: [:], replaying: [exchange("a"), exchange("b", step: "other")])
+        let rerecorded = ServiceKeyFacts(services: ["gemini": info], environment: [:], replaying: [exchange("A"), exchange("b", step: "other")])
+        #expect(key(recorded)["dry_run"] == true)
+        #expect(key(recorded) != key(rerecorded))
+        #expect(key(recorded, step: "other") == key(rerecorded, step: "other"))
+        #expect(key(recorded, step: "unrecorded")["fixtures"] == "none")
+        #expect(CacheKeyComponents.settingsChange(from: key(recorded), to: key(rerecorded)) == "its recorded answers (fixtures) changed")
+        #expect(CacheKeyComponents.settingsChange(from: key(live), to: key(recorded)) == "a dry run keeps its results apart from live ones")
+        #expect(CacheKeyComponents.settingsChange(from: key(recorded), to: key(live)) == "the cached result came from a dry run; a live run calls the service")
+    }
+
     @Test func anUnchangedUpstreamOutputKeepsDownstreamCached() async throws {
         var harness = Harness()
         let tag = unique("down")

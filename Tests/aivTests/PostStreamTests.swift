@@ -115,6 +115,20 @@ import Testing
         let livePlan = try await workspace.aiv(["plan", "workflows/post-stream.yaml"], environment: offline)
         let liveAnalyse = try #require(livePlan.stdout.split(separator: "\n").first { $0.contains(" analyse ") })
         #expect(liveAnalyse.contains("runs: the cached result came from a dry run; a live run calls the service"), "\(liveAnalyse)")
+
+        // Recorded answers that change (edited, or recorded again) are replayed again, and only
+        // by the steps whose answers changed (this copy's fixture, not the shipped one).
+        let fixture = "workflows/fixtures/post-stream/moments.yaml"
+        let recorded = try #require(workspace.folder.read(fixture))
+        workspace.folder.write(fixture, recorded.replacingOccurrences(of: "Dead end! 詰んだ", with: "Cornered! 詰んだ"))
+        let edited = try await workspace.aiv(["plan", "workflows/post-stream.yaml", "--dry-run"], environment: offline)
+        let moments = try #require(edited.stdout.split(separator: "\n").first { $0.contains(" moments ") })
+        #expect(moments.contains("runs: its recorded answers (fixtures) changed"), "\(moments)")
+        let third = try await workspace.aiv(["run", "workflows/post-stream.yaml", "--dry-run", "--json", "--run-dir", "out/third"], environment: offline)
+        #expect(third.status == 0, "\(third.stderr.suffix(2000))")
+        let rerun = workspace.statuses(third).filter { $0.value == "succeeded" }.keys
+        #expect(Set(rerun) == ["moments", "stock", "publish", "posts"], "\(rerun.sorted())")
+        #expect(workspace.folder.read("out/third/posts/short-1.txt")?.contains("Cornered! 詰んだ") == true)
     }
 
     /// A stand-in model: for each window, 草 (which every window shares, so the workflow folds it)

@@ -14,9 +14,10 @@ public struct CacheForecast: Sendable {
 
     public var verdicts: [String: Verdict]
 
-    /// `dryRun`: judge the keys of a dry run (`aiv run --dry-run`), whose results are cached apart.
+    /// `serviceFacts`: what besides the workflow decides services' answers (a dry run's recorded
+    /// answers, base URLs from the environment), as the run would see it.
     public init(plan: ExecutionPlan, registry: StepRegistry, cache: any CacheStore, blobs: BlobStore?, environment: [String: String],
-                workflowDirectory: String, dryRun: Bool = false, now: Date = Date()) {
+                workflowDirectory: String, serviceFacts: ServiceKeyFacts = ServiceKeyFacts(), now: Date = Date()) {
         var verdicts: [String: Verdict] = [:]
         var outputs: [String: JSONValue] = [:]
         // The files the cached steps would put back, as a run records them; the folder is never made.
@@ -25,7 +26,7 @@ public struct CacheForecast: Sendable {
         let workflow = CacheEntry.workflowIdentity(plan.file)
         for step in plan.steps {
             verdicts[step.id] = Self.judge(step, plan: plan, workflow: workflow, registry: registry, cache: cache, blobs: blobs, now: now,
-                                           environment: environment, dryRun: dryRun,
+                                           environment: environment, serviceFacts: serviceFacts,
                                            workflowDirectory: workflowDirectory, digests: digests, outputs: &outputs, folder: folder,
                                            verdicts: verdicts)
         }
@@ -33,7 +34,7 @@ public struct CacheForecast: Sendable {
     }
 
     static func judge(_ step: PlannedStep, plan: ExecutionPlan, workflow: String, registry: StepRegistry, cache: any CacheStore, blobs: BlobStore?, now: Date,
-                      environment: [String: String], dryRun: Bool,
+                      environment: [String: String], serviceFacts: ServiceKeyFacts,
                       workflowDirectory: String, digests: FileDigestCache, outputs: inout [String: JSONValue],
                       folder: RunFolder, verdicts: [String: Verdict]) -> Verdict {
         guard let kind = registry[kind: step.kind] else { return .unknown(reason: "unknown kind") }
@@ -67,7 +68,7 @@ public struct CacheForecast: Sendable {
                 reasons.append("its arguments cannot be resolved yet")
                 continue
             }
-            let services = CacheKeyComponents.services(plan.services, replaying: dryRun ? kind.service : nil)
+            let services = CacheKeyComponents.services(plan.services, service: kind.service, step: step.id, facts: serviceFacts)
             let components = CacheKeyComponents(kind: kind, arguments: arguments, scope: itemScope, services: services,
                                                 workflowDirectory: workflowDirectory, runFolder: folder, digests: digests)
             let found = try? cache.entry(forKey: components.key)

@@ -68,29 +68,47 @@ public struct CacheKeyComponents: Sendable, Codable, Equatable {
         return paths
     }
 
-    /// The services' settings as a key sees them: a dry run marks the settings of the service it
-    /// replays (`dry_run`), so answers replayed from fixtures are cached apart from real ones and
-    /// a dry run's results are never taken for a live run's, nor the other way round.
-    public static func services(_ services: [String: JSONValue], replaying service: String?) -> [String: JSONValue] {
+    /// The services' settings as the key of one step sees them, with what else decides its
+    /// service's answers in this run (`ServiceKeyFacts`): a base URL the environment gives, and
+    /// for a dry run a mark (`dry_run`) and the digest of the step's recorded answers
+    /// (`fixtures`). So a dry run's results are never taken for a live run's nor the other way
+    /// round, an edited or re-recorded fixture is replayed again, and answers from one server are
+    /// not served as another's.
+    public static func services(_ services: [String: JSONValue], service: String?, step: String,
+                                facts: ServiceKeyFacts) -> [String: JSONValue] {
         guard let service else { return services }
+        let baseURL = facts.baseURLs[service]
+        guard baseURL != nil || facts.fixtureDigests != nil else { return services }
         var marked = services
         var settings = services[service]?.objectValue ?? [:]
-        settings["dry_run"] = true
+        if let baseURL { settings["base_url"] = .string(baseURL) }
+        if let digests = facts.fixtureDigests {
+            settings["dry_run"] = true
+            settings["fixtures"] = .string(digests[step] ?? "none")
+        }
         marked[service] = .object(settings)
         return marked
     }
 
-    /// Why a key's service settings differ from an earlier one's, in words: when only the dry-run
-    /// mark differs, that is what to say, not that a setting was changed.
+    /// Why a key's service settings differ from an earlier one's, in words: the dry-run mark,
+    /// the recorded answers or the base URL when only that differs, not "a setting was changed".
     static func settingsChange(from old: JSONValue, to new: JSONValue) -> String {
-        func unmarked(_ settings: JSONValue) -> JSONValue {
+        func without(_ names: [String], _ settings: JSONValue) -> JSONValue {
             guard case .object(var members) = settings else { return settings }
-            members["dry_run"] = nil
+            for name in names { members[name] = nil }
             return members.isEmpty ? .null : .object(members)
         }
         let (wasDry, isDry) = (old["dry_run"] == .bool(true), new["dry_run"] == .bool(true))
-        guard wasDry != isDry, unmarked(old) == unmarked(new) else { return "service settings changed" }
-        return isDry ? "a dry run keeps its results apart from live ones" : "the cached result came from a dry run; a live run calls the service"
+        if wasDry != isDry, without(["dry_run", "fixtures"], old) == without(["dry_run", "fixtures"], new) {
+            return isDry ? "a dry run keeps its results apart from live ones" : "the cached result came from a dry run; a live run calls the service"
+        }
+        if wasDry, isDry, old["fixtures"] != new["fixtures"], without(["fixtures"], old) == without(["fixtures"], new) {
+            return "its recorded answers (fixtures) changed"
+        }
+        if old["base_url"] != new["base_url"], without(["base_url"], old) == without(["base_url"], new) {
+            return "the service's base URL changed (now \(new["base_url"]?.stringValue ?? "the default"))"
+        }
+        return "service settings changed"
     }
 
     public init(from decoder: Decoder) throws {
@@ -234,5 +252,41 @@ public final class FileDigestCache: @unchecked Sendable {
         let digest = try Digest.file(path)
         lock.withLock { digests[path] = (size, modified, digest) }
         return digest
+    }
+}
+
+/// What decides a service's answers in a run besides the workflow's `services:` settings, as
+/// cache keys see it (`CacheKeyComponents.services`).
+public struct ServiceKeyFacts: Sendable, Equatable {
+    /// Base URLs the environment gives (`GEMINI_BASE_URL`), by service: another server may answer otherwise.
+    public var baseURLs: [String: String]
+    /// For a dry run, a digest of each step's recorded answers, by step id; nil for a live run.
+    public var fixtureDigests: [String: String]?
+
+    public init(baseURLs: [String: String] = [:], fixtureDigests: [String: String]? = nil) {
+        self.baseURLs = baseURLs
+        self.fixtureDigests = fixtureDigests
+    }
+
+    /// The facts of a run with these services, environment and (for a dry run) recorded answers.
+    public init(services: [String: HTTPServiceInfo], environment: [String: String], replaying recordings: [RecordedExchange]?) {
+        var baseURLs: [String: String] = [:]
+        for (name, info) in services {
+            if let url = environment[info.baseURLVariable], !url.isEmpty { baseURLs[name] = url }
+        }
+        self.init(baseURLs: baseURLs, fixtureDigests: recordings.map(Self.digests(of:)))
+    }
+
+    /// Each step's answers (status, headers kept, body) in recorded order, as one digest per step.
+    static func digests(of recordings: [RecordedExchange]) -> [String: String] {
+        var answers: [String: [JSONValue]] = [:]
+        for exchange in recordings {
+            let response = exchange.response
+            answers[exchange.step, default: []].append([
+                "item": exchange.item.map { .int($0) } ?? .null, "status": .int(response.status),
+                "headers": .object(response.headers.mapValues { .string($0) }), "body": .string(response.body.matchingForm),
+            ])
+        }
+        return answers.mapValues { Digest.sha256(Data(JSONValue.array($0).canonicalJSON.utf8)) }
     }
 }

@@ -28,7 +28,8 @@ extension Runner {
                 throw failure("argument '\(argument)': '\(path)' \(problem)")
             }
         }
-        let services = CacheKeyComponents.services(context.plan.services, replaying: environment.services?.mode == .replay ? kind.service : nil)
+        let services = CacheKeyComponents.services(context.plan.services, service: kind.service, step: step.id,
+                                                   facts: environment.services?.keyFacts ?? ServiceKeyFacts())
         let components = CacheKeyComponents(kind: kind, arguments: arguments, scope: itemScope, services: services,
                                             workflowDirectory: context.workflowDirectory, runFolder: context.folder, digests: context.digests)
 

@@ -37,6 +37,8 @@ public final class ReplayTransport: HTTPTransport, @unchecked Sendable {
     }
 
     public var isEmpty: Bool { recordings.isEmpty }
+    /// Every exchange it answers from.
+    public var recordedExchanges: [RecordedExchange] { recordings }
 
     public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
         try Task.checkCancellation()

@@ -61,6 +61,8 @@ public final class ServiceHub: Sendable {
     public let stock: any StockStore
     /// Values fetched once per run (a database's schema).
     public let memo = RunMemo()
+    /// What decides the services' answers besides the workflow's settings, for cache keys.
+    public let keyFacts: ServiceKeyFacts
 
     /// - Parameters:
     ///   - services: the HTTP services steps may call, by name.
@@ -94,6 +96,8 @@ public final class ServiceHub: Sendable {
                                             ledger: mode == .replay ? nil : ledger, clock: clock, wallClock: wallClock, warn: warn)
         }
         self.limiters = limiters
+        keyFacts = ServiceKeyFacts(services: services, environment: environment,
+                                   replaying: mode == .replay ? (transport as? ReplayTransport)?.recordedExchanges ?? [] : nil)
         // A workflow may come from someone else: say where its `base_url` sends a key, before
         // anything is sent. (An environment override is the user's own choice; loopback is a
         // local stand-in.)
