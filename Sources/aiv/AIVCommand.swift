@@ -21,6 +21,9 @@ struct AIVCommand: AsyncParsableCommand {
 
     static func main() async {
         aiv_keep_freed_memory()  // see CAllocator: a tenth of a cached run's CPU time went to resizing heaps
+        // A reader that goes away (`aiv run --json | head -1`) must not kill a run halfway: its
+        // output is then dropped (the writes' EPIPE is ignored) and the run goes on to the end.
+        signal(SIGPIPE, SIG_IGN)
         await main(nil)
     }
 }

@@ -128,6 +128,27 @@ import Testing
         #expect(try await workspace.aiv(["cache", "ls"]).stdout.contains("The cache is empty."))
     }
 
+    /// `aiv run --json | head -1`: the reader leaves after the first line; the run goes on to
+    /// its end (a SIGPIPE used to kill it and leave it `interrupted`).
+    @Test func aRunWhoseReaderGoesAwayStillFinishes() async throws {
+        let workspace = try Workspace()
+        try "name: pipe\nsteps:\n  - {id: a, uses: file.write, for_each: \"${{ windows(2000, 1) }}\", with: {path: \"a/${{ index }}.txt\", content: x}}\n  - {id: b, uses: file.write, needs: [a], with: {path: b.txt, content: done}}\n"
+            .write(toFile: workspace.path + "/pipe.yaml", atomically: true, encoding: .utf8)
+        let piped = try await CommandRunner.run(["-c", "'\(CommandRunner.binary)' run pipe.yaml --json --run-dir out | head -1; sleep 1"],
+                                                in: workspace.path, executable: "/bin/sh")
+        #expect(piped.stdout.contains("\"event\""), "\(piped.stdout)")
+        // The process may still be finishing when `sh` returns: its history says when it has.
+        var status = ""
+        for _ in 0..<50 {
+            let runs = try await workspace.aiv(["runs"])
+            status = runs.stdout.split(separator: "\n").first { $0.contains("pipe") }.map(String.init) ?? ""
+            if !status.contains("running") { break }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        #expect(status.contains("succeeded"), "\(status)")
+        #expect(FileManager.default.contents(atPath: workspace.path + "/out/b.txt") == Data("done".utf8))
+    }
+
     @Test func aRunIdThatMatchesNothingIsAnErrorWithoutTheUsageText() async throws {
         let workspace = try Workspace()
         #expect(try await workspace.aiv(["run", "workflows/transcript-pack.yaml"]).status == 0)
