@@ -2,6 +2,12 @@ import AIVCore
 import Foundation
 import GRDB
 
+/// Why the database could not be opened, in words.
+public struct StoreError: Error, CustomStringConvertible {
+    public var description: String
+    init(_ description: String) { self.description = description }
+}
+
 /// aiv's SQLite database (`.aiv/aiv.sqlite`): the step cache and the run history, in WAL mode so
 /// a run's writes never block `aiv runs` in another terminal. Every write is one transaction,
 /// so a process killed at any moment leaves the database whole.
@@ -17,8 +23,29 @@ public final class Store: Sendable {
         // In WAL mode, NORMAL keeps the database whole when the process dies at any moment; only
         // a power loss can drop the last transactions. FULL would add a disk flush to every step.
         configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
-        pool = try DatabasePool(path: path, configuration: configuration)
-        try Self.migrator.migrate(pool)
+        pool = try Self.whileOpening(lockPath: path + "-opening") {
+            let pool = try DatabasePool(path: path, configuration: configuration)
+            // An up-to-date database is only read, so commands that read (`aiv runs`) do not
+            // wait for the write lock a long `cache gc` holds.
+            if try !pool.read({ try Self.migrator.hasCompletedMigrations($0) }) { try Self.migrator.migrate(pool) }
+            return pool
+        }
+    }
+
+    /// Runs `body` (opening the database: switching a new file to WAL, making its tables) while
+    /// holding an exclusive lock on a file beside the database, so one process at a time does it.
+    /// Two runs started at once on a fresh `.aiv/` both found the tables missing and the second
+    /// failed on one the first had just made, or got SQLITE_BUSY switching to WAL (which does not
+    /// wait for a busy database). Opening an existing database holds the lock for a moment only.
+    static func whileOpening<T>(lockPath: String, _ body: () throws -> T) throws -> T {
+        let lock = open(lockPath, O_CREAT | O_RDWR | O_CLOEXEC, 0o644)
+        guard lock >= 0 else { throw StoreError("cannot open \(lockPath): \(String(cString: strerror(errno)))") }
+        defer { close(lock) }
+        while flock(lock, LOCK_EX) != 0 {
+            guard errno == EINTR else { throw StoreError("cannot lock \(lockPath): \(String(cString: strerror(errno)))") }
+        }
+        defer { flock(lock, LOCK_UN) }
+        return try body()
     }
 
     static var migrator: DatabaseMigrator {

@@ -22,7 +22,9 @@ struct StateOptions: ParsableArguments {
         do {
             return try Store(path: databasePath)
         } catch {
-            throw ValidationError("cannot open \(databasePath): \(error)")
+            // Not a mistake in the command line (64, with the usage): the state folder's problem.
+            FileHandle.standardError.write(Data("aiv: cannot open \(databasePath): \(error)\n".utf8))
+            throw ExitCode.failure
         }
     }
 }

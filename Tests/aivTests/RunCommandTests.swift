@@ -128,6 +128,24 @@ import Testing
         #expect(try await workspace.aiv(["cache", "ls"]).stdout.contains("The cache is empty."))
     }
 
+    /// Runs started at once on a fresh state folder each find its database ready: one process
+    /// makes the tables, the others wait for it (they used to fail on "table already exists").
+    @Test func runsStartedAtOnceOnAFreshStateFolderAllSucceed() async throws {
+        let workspace = try Workspace()
+        try "name: at-once\nsteps:\n  - {id: a, uses: file.write, with: {path: a.txt, content: x}}\n"
+            .write(toFile: workspace.path + "/w.yaml", atomically: true, encoding: .utf8)
+        for round in 0..<4 {
+            let state = "state-\(round)"
+            let results = try await withThrowingTaskGroup(of: CommandRunner.Result.self) { group in
+                for run in 0..<4 {
+                    group.addTask { try await CommandRunner.run(["run", "w.yaml", "--state-dir", state, "--run-dir", "\(state)-run-\(run)"], in: workspace.path) }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            for result in results { #expect(result.status == 0, "\(result.stderr) \(result.stdout.suffix(500))") }
+        }
+    }
+
     /// `aiv run --json | head -1`: the reader leaves after the first line; the run goes on to
     /// its end (a SIGPIPE used to kill it and leave it `interrupted`).
     @Test func aRunWhoseReaderGoesAwayStillFinishes() async throws {
