@@ -39,6 +39,16 @@ import Testing
         #expect(secrets.redact(["k": ["v abcd1234"]]) == ["k": ["v [redacted A_TOKEN]"]])
     }
 
+    /// A name that looks secret holding an ordinary value (`TOKENIZERS_PARALLELISM=false`) must
+    /// not rewrite that word in a model's answer or a public page; short passwords still count.
+    @Test func anOrdinaryValueUnderASecretLookingNameIsNotRedacted() {
+        let secrets = Secrets(["TOKENIZERS_PARALLELISM": "false", "AUTH_MODE": "local", "OBS_WEBSOCKET_PASSWORD": "hunter",
+                               "HF_TOKEN": "hf_abcdefgh", "API_KEY_ENABLED": "YES"])
+        #expect(secrets.redact("false friend, local hunter, hf_abcdefgh, YES") == "false friend, local [redacted OBS_WEBSOCKET_PASSWORD], [redacted HF_TOKEN], YES")
+        // Still secrets: a step reads them; they are only not searched for in text.
+        #expect(secrets["TOKENIZERS_PARALLELISM"] == "false")
+    }
+
     @Test func loadsSecretNamesFromTheEnvironmentAndADotEnvFileTheEnvironmentWinning() throws {
         let folder = TemporaryFolder()
         let path = folder.write(".env", """

@@ -12,7 +12,8 @@ public struct Secrets: Sendable {
 
     public init(_ values: [String: String] = [:]) {
         self.values = values.filter { !$0.value.isEmpty }
-        ordered = self.values.map { ($0.key, $0.value) }.sorted { $0.value.count > $1.value.count }
+        ordered = self.values.filter { Self.isRedacted(name: $0.key, value: $0.value) }.map { ($0.key, $0.value) }
+            .sorted { $0.value.count > $1.value.count }
     }
 
     /// Names that hold keys, tokens or passwords (`GEMINI_API_KEY`, `NOTION_TOKEN`,
@@ -39,11 +40,21 @@ public struct Secrets: Sendable {
 
     public var names: [String] { values.keys.sorted() }
 
-    /// `text` with every secret value replaced by `[redacted NAME]`. Values shorter than 4
-    /// characters are left alone: replacing them would mangle ordinary words.
+    /// Whether a value is redacted wherever it appears. A name that looks secret is not enough:
+    /// `TOKENIZERS_PARALLELISM=false` or `AUTH_MODE=local` would turn every "false" or "local"
+    /// in a model's answer and a public Notion page into "[redacted …]". So a value counts when it
+    /// is at least 8 characters long (keys and tokens are far longer), or 4 for a password, and
+    /// never when it is a yes/no word.
+    static func isRedacted(name: String, value: String) -> Bool {
+        let upper = name.uppercased()
+        let shortest = upper.contains("PASSWORD") || upper.contains("PASSWD") ? 4 : 8
+        return value.count >= shortest && !["true", "false", "yes", "no", "on", "off", "null", "none"].contains(value.lowercased())
+    }
+
+    /// `text` with every secret value replaced by `[redacted NAME]` (see `isRedacted`).
     public func redact(_ text: String) -> String {
         var result = text
-        for (name, value) in ordered where value.count >= 4 && result.contains(value) {
+        for (name, value) in ordered where result.contains(value) {
             result = result.replacingOccurrences(of: value, with: "[redacted \(name)]")
         }
         return result
