@@ -302,6 +302,25 @@ import Testing
         }
     }
 
+    /// The second writer fails before it writes: a later step reads the first writer's file,
+    /// even when the second one's failure is allowed (`continue_on_error`).
+    @Test func aSecondWriterOfAPathFailsBeforeItReplacesTheFirstOnesFile() async throws {
+        var harness = Harness()
+        let yaml = """
+            name: c
+            steps:
+              - {id: a, uses: test.write, with: {path: out/same.txt, text: from A}}
+              - {id: b, uses: test.write, needs: [a], continue_on_error: true, with: {path: out/./same.txt, text: from B}}
+              - {id: c, uses: test.read, needs: [a], with: {file: "${{ steps.a.outputs.path }}"}}
+            """
+        // One at a time, in order: b has tried to write before c reads.
+        let report = try await harness.run(yaml, maxParallel: 1)
+        #expect(report.statuses == ["a": .succeeded, "b": .failed, "c": .succeeded])
+        #expect(report.step("b")?.error == "step 'b': writes 'out/same.txt', which step 'a' also writes in this run; give each its own output path")
+        #expect(harness.directory.stepOutputs(run: "run-1", step: "c")?["text"] == "from A")
+        #expect(harness.directory.read("run-1/out/same.txt") == "from A")
+    }
+
     @Test func anExpiredEntryRunsAgain() async throws {
         let cache = MemoryCacheStore()
         var harness = Harness()

@@ -9,6 +9,10 @@ public struct RunFolder: Sendable {
     public static let metadataFolder = "_aiv"
     /// The files this run's steps wrote or took back from the cache (relative paths).
     public let written = WrittenFiles()
+    /// Who writes through this value (`step 'clips' item 2`), set for each step invocation: its
+    /// writes claim their paths before a byte is written, so a second writer of a path fails
+    /// before it replaces the first one's file. Nil for aiv's own writes.
+    public var writer: String?
     /// A folder inside the run folder that steps must not write into either: aiv's state folder
     /// (database, cache), when the run folder holds it (`--run-dir .`). Relative, case-folded.
     let reserved: String?
@@ -87,10 +91,19 @@ public struct RunFolder: Sendable {
         return Paths.normalize(root + "/" + normalized)
     }
 
+    /// The absolute path a step writes `relative` at (`resolve`), taken for its writer first.
+    public func resolveForWriting(_ relative: String) throws(StepError) -> String {
+        let full = try resolve(relative)
+        if let writer, let other = written.claim(relative, by: writer) {
+            throw StepError("writes '\(Paths.normalize(relative))', which \(other) also writes in this run; give each its own output path")
+        }
+        return full
+    }
+
     /// Writes `data` to `relative` atomically and returns the relative path written.
     @discardableResult
     public func write(_ data: Data, to relative: String) throws(StepError) -> String {
-        let full = try resolve(relative)
+        let full = try resolveForWriting(relative)
         do {
             try AtomicFile.write(data, to: full)
         } catch {

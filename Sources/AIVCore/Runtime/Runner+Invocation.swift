@@ -102,7 +102,9 @@ extension Runner {
         let cacheable = step.isCacheable
         log.append("\(prefix)running: \(reason)")
 
-        let stepContext = StepContext(stepID: step.id, index: index, workflowDirectory: context.workflowDirectory, runFolder: context.folder,
+        var writerFolder = context.folder
+        writerFolder.writer = writer(step, index)
+        let stepContext = StepContext(stepID: step.id, index: index, workflowDirectory: context.workflowDirectory, runFolder: writerFolder,
                                       clock: environment.clock, logger: log.logger(label: "aiv.\(step.id)", prefix: prefix),
                                       scope: itemScope, secrets: environment.secrets, services: environment.services)
         let started = environment.now()

@@ -82,7 +82,7 @@ public struct ClipCutStep: Step {
         // with the video, an .aac cannot be written at all and an .m4a is an mp4 by another name.
         let audioOnly = try arguments.bool("audio_only", default: false)
             || Self.audioContainers.contains((output as NSString).pathExtension.lowercased())
-        let target = try context.runFolder.resolve(output)
+        let target = try context.runFolder.resolveForWriting(output)
         try Folders.create((target as NSString).deletingLastPathComponent)
         let result: CutResult
         do {
