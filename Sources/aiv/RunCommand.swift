@@ -139,13 +139,20 @@ struct RunCommand: AsyncParsableCommand {
         let report = await Runner(environment).run(plan, runID: runID, folder: folder, workflowDirectory: loaded.baseDirectory)
         display.finish(report)
         if let recorder {
+            // A recording is a whole run's answers: a run that failed would replace a complete
+            // set with part of one (and its failure), so it goes into the run folder instead.
+            let succeeded = report.status == .succeeded
+            let destination = succeeded ? fixtureFolder : folder.path + "/" + RunFolder.metadataFolder + "/fixtures"
             do {
-                let written = try recorder.flush()
-                if !json {
-                    print("Recorded \(recorder.recordedCount) exchange\(recorder.recordedCount == 1 ? "" : "s") in \(written.count) fixture file\(written.count == 1 ? "" : "s") under \(fixtureFolder)")
+                let written = try recorder.flush(into: destination)
+                let count = "\(recorder.recordedCount) exchange\(recorder.recordedCount == 1 ? "" : "s") in \(written.count) fixture file\(written.count == 1 ? "" : "s")"
+                if succeeded, !json {
+                    print("Recorded \(count) under \(fixtureFolder)")
+                } else if !succeeded, !written.isEmpty {
+                    FileHandle.standardError.write(Data("aiv: the run did not succeed, so \(fixtureFolder) is left as it was; its recording (\(count)) is in \(destination)\n".utf8))
                 }
             } catch {
-                FileHandle.standardError.write(Data("aiv: could not write fixtures to \(fixtureFolder): \(error)\n".utf8))
+                FileHandle.standardError.write(Data("aiv: could not write fixtures to \(destination): \(error)\n".utf8))
             }
         }
         // Failures once more, as compiler-style lines pointing at the step in the workflow.

@@ -84,6 +84,26 @@ import Testing
         #expect(folder.stepOutputs(run: "out/replayed", step: "analyse") == folder.stepOutputs(run: "out/recorded", step: "analyse"))
     }
 
+    /// A recording run that fails would replace a complete set of fixtures with part of one: the
+    /// fixtures stay as they were, and the partial recording goes into the run folder.
+    @Test func aRecordingRunThatFailsLeavesTheFixturesAsTheyWere() async throws {
+        let folder = try workspace()
+        let gemini = try FakeGemini(apiKey: Self.secret)
+        gemini.defaultReply = { _ in .json(["items": [["japanese": "草"]]]) }
+        let live = ["GEMINI_API_KEY": Self.secret, "GEMINI_BASE_URL": gemini.baseURL]
+        let first = try await aiv(["run", "workflows/vocab.yaml", "--record"], in: folder, environment: live)
+        #expect(first.status == 0, "\(first.stderr)")
+        let complete = try #require(folder.read("workflows/fixtures/vocab/analyse.yaml"))
+
+        gemini.defaultReply = { _ in .serverError(400) }
+        let failed = try await aiv(["run", "workflows/vocab.yaml", "--record", "--no-cache", "--run-dir", "out/failed"], in: folder, environment: live)
+        gemini.stop()
+        #expect(failed.status == 1)
+        #expect(failed.stderr.contains("the run did not succeed, so \(folder.path)/workflows/fixtures/vocab is left as it was"), "\(failed.stderr)")
+        #expect(folder.read("workflows/fixtures/vocab/analyse.yaml") == complete)
+        #expect(folder.read("out/failed/_aiv/fixtures/analyse.yaml")?.contains("status: 400") == true)
+    }
+
     @Test func aDryRunOfAChangedPromptSaysWhatDiffersFromTheRecording() async throws {
         let folder = try workspace()
         let gemini = try FakeGemini(apiKey: Self.secret)

@@ -22,8 +22,10 @@ public final class FixtureRecorder: @unchecked Sendable {
 
     /// Writes the files of the steps that made calls; returns their paths. Items are sorted (the
     /// order of an item's own calls is kept), so two recordings of the same run diff cleanly.
+    /// `destination`: another folder than `folder` (a failed run's recording is kept apart).
     @discardableResult
-    public func flush() throws -> [String] {
+    public func flush(into destination: String? = nil) throws -> [String] {
+        let folder = destination ?? folder
         let byStep = lock.withLock { exchanges }
         guard !byStep.isEmpty else { return [] }
         try Folders.create(folder)
