@@ -131,7 +131,8 @@ struct RunCommand: AsyncParsableCommand {
             // A dry run must leave no trace: page ids from fixtures stay in memory.
             records: dryRun ? MemoryRecordIndex() : SQLiteRecordIndex(store: store),
             stock: dryRun ? MemoryStockStore() : SQLiteStockStore(store: store),
-            report: { observer.handle(.serviceCall($0)) }, warn: { observer.handle(.warning($0)) })
+            report: { observer.handle(.serviceCall($0)) }, warn: { observer.handle(.warning($0)) },
+            keyLockFolder: dryRun ? nil : state.absoluteState + "/locks")
         let environment = RunEnvironment(
             steps: BuiltinSteps.byName, registry: .builtin, cache: SQLiteCacheStore(store: store), blobs: state.blobs,
             readsCache: !noCache, observer: observer, environment: loadedEnvironment.variables, secrets: secrets,

@@ -26,6 +26,33 @@ import Testing
         """
     }
 
+    /// Two runs at once (two streams sharing expressions) write the same keys: a lock per key
+    /// under the state folder makes the second find the first's page, never create its own.
+    @Test func twoRunsAtOnceWritingTheSameKeysMakeOnePagePerKey() async throws {
+        let notion = try FakeNotion()
+        defer { notion.stop() }
+        notion.requestsPerSecond = nil
+        // Slow answers: both runs are looking for the same pages at the same time.
+        notion.latency = 0.05
+        let database = notion.addDatabase(title: "Vocabulary", properties: ["Japanese": "title", "English": "rich_text", "Index": "number"])
+        let folder = TemporaryFolder()
+        folder.write("publish.yaml", Self.workflow(count: 12))
+        let environment = ["NOTION_TOKEN": notion.token, "NOTION_BASE_URL": notion.baseURL, "NOTION_DATABASE_ID": database]
+        let results = try await withThrowingTaskGroup(of: CommandRunner.Result.self) { group in
+            for name in ["one", "two"] {
+                group.addTask {
+                    try await CommandRunner.run(["run", "publish.yaml", "--state-dir", "state", "--run-dir", name, "--max-parallel", "4"],
+                                                in: folder.path, environment: environment)
+                }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        for result in results { #expect(result.status == 0, "\(result.stderr.suffix(1000))") }
+        let keys = notion.pages(in: database).compactMap { notion.plainText(of: $0, property: "Japanese") }
+        #expect(keys.count == 12, "\(keys.count - Set(keys).count) duplicate pages")
+        #expect(Set(keys) == Set((0..<12).map { "表現\($0)" }))
+    }
+
     @Test func killedRunsWithInjectedFaultsEndWithExactlyOnePagePerKey() async throws {
         let notion = try FakeNotion()
         defer { notion.stop() }

@@ -89,22 +89,60 @@ public actor RunMemo {
 }
 
 /// Serialises work per key: `withLock("notion:…:草") { … }` runs one body at a time for that key,
-/// any number at once for different keys.
+/// any number at once for different keys. With a folder, across processes too: two runs at once
+/// (two streams sharing 草) must not both find no page and both create one.
 public actor KeyedLocks {
     private var tails: [String: Task<Void, Never>] = [:]
+    /// Where the lock files of other processes' runs are (`.aiv/locks`); nil: this process only.
+    private let folder: String?
 
-    public init() {}
+    public init(folder: String? = nil) {
+        self.folder = folder
+    }
 
     public func withLock<T: Sendable>(_ key: String, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
         let previous = tails[key]
+        let folder = folder
         let work = Task { () async throws -> T in
             await previous?.value
+            guard let folder else { return try await body() }
+            let lock = try await Self.lockFile(for: key, in: folder)
+            defer { close(lock) }  // closing gives the lock back
             return try await body()
         }
         let tail = Task { _ = try? await work.value }
         tails[key] = tail
         defer { Task { await self.release(key, tail) } }
         return try await withTaskCancellationHandler { try await work.value } onCancel: { work.cancel() }
+    }
+
+    /// Lock files a key maps to: a fixed number, so the folder never grows with the keys; two
+    /// keys sharing one only wait for each other across processes.
+    static let lockFiles = 256
+
+    /// An open descriptor holding an exclusive `flock` on the key's lock file. Polled without
+    /// blocking, so a waiting run holds no thread and can be cancelled.
+    static func lockFile(for key: String, in folder: String) async throws -> Int32 {
+        try Folders.create(folder)
+        let bucket = Int(Digest.sha256(Data(key.utf8)).prefix(4), radix: 16)! % lockFiles
+        let path = "\(folder)/key-\(bucket).lock"
+        let descriptor = open(path, O_CREAT | O_RDWR | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { throw StepError("cannot open the lock file \(path): \(String(cString: strerror(errno)))") }
+        while flock(descriptor, LOCK_EX | LOCK_NB) != 0 {
+            let code = errno
+            if code == EINTR { continue }
+            guard code == EWOULDBLOCK else {
+                close(descriptor)
+                throw StepError("cannot lock \(path): \(String(cString: strerror(code)))")
+            }
+            do {
+                try await Task.sleep(for: .milliseconds(20))
+            } catch {
+                close(descriptor)
+                throw error
+            }
+        }
+        return descriptor
     }
 
     private func release(_ key: String, _ tail: Task<Void, Never>) async {

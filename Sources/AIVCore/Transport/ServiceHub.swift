@@ -69,14 +69,18 @@ public final class ServiceHub: Sendable {
     ///   - settings: the workflow's `services:` settings, by service.
     ///   - report: hears of every call (run history, progress).
     ///   - warn: hears quota warnings (80% of a daily quota).
+    ///   - keyLockFolder: where writes by key (a Notion page) are locked across processes
+    ///     (`.aiv/locks`); nil locks within this process only (a dry run, whose records are its own).
     public init(mode: TransportMode, transport: any HTTPTransport, services: [String: HTTPServiceInfo], settings: [String: JSONValue],
                 environment: [String: String] = [:], secrets: Secrets = Secrets(), ledger: (any QuotaLedger)? = nil,
                 recorder: FixtureRecorder? = nil, records: any ExternalRecordIndex = MemoryRecordIndex(),
                 stock: any StockStore = MemoryStockStore(), clock: LimiterClock = .continuous,
                 random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
                 wallClock: @escaping @Sendable () -> Date = Date.init,
-                report: @escaping @Sendable (ServiceCall) -> Void = { _ in }, warn: @escaping @Sendable (String) -> Void = { _ in }) {
+                report: @escaping @Sendable (ServiceCall) -> Void = { _ in }, warn: @escaping @Sendable (String) -> Void = { _ in },
+                keyLockFolder: String? = nil) {
         self.mode = mode
+        keyLocks = KeyedLocks(folder: keyLockFolder)
         self.transport = transport
         self.descriptions = services
         self.settings = settings
@@ -136,7 +140,7 @@ public final class ServiceHub: Sendable {
 
     /// One writer at a time per key (a Notion page key): two items that write the same key must
     /// not both find nothing and both create.
-    public let keyLocks = KeyedLocks()
+    public let keyLocks: KeyedLocks
 
     /// The client a step uses for one service.
     public func client(_ service: String, step: String, item: Int?, logger: Logger) throws(StepError) -> ServiceClient {
