@@ -7,26 +7,34 @@ struct KindsCommand: ParsableCommand {
         commandName: "kinds",
         abstract: "List the built-in step kinds, or show one kind's arguments, outputs and an example.")
 
-    @Argument(help: "A step kind, e.g. transcript.load.")
+    @Argument(help: "A step kind (transcript.load), or a family of kinds (obs, list).")
     var kind: String?
 
     func run() throws {
         let registry = StepRegistry.builtin
-        guard let name = kind else {
-            let rows = registry.kinds.map { [$0.name, $0.effect == .sideEffecting ? "side effects" : "cached", $0.summary] }
+        func list(_ kinds: [StepKindDescription]) {
+            let rows = kinds.map { [$0.name, $0.effect == .sideEffecting ? "side effects" : "cached", $0.summary] }
             print(Table.render(header: ["kind", "cache", "summary"], rows: rows), terminator: "")
+        }
+        guard let name = kind else {
+            list(registry.kinds)
             print("\nServices: " + registry.services.map(\.name).joined(separator: ", "))
             return
         }
-        guard let kind = registry[kind: name] else {
-            // What was asked for is not there (exit 1), not a misuse of the command line.
-            var hint = Suggestions.didYouMean(name, in: registry.kindNames)
-            let family = registry.kindNames.filter { $0.hasPrefix(name + ".") }
-            if hint.isEmpty, !family.isEmpty {
-                hint = family.count == 1 ? "; did you mean '\(family[0])'?" : "; the '\(name)' kinds are \(family.joined(separator: ", "))"
-            }
-            throw CommandFailure("unknown step kind '\(name)'\(hint); 'aiv kinds' lists them")
+        if let kind = registry[kind: name] {
+            print(KindHelp.text(kind))
+            return
         }
-        print(KindHelp.text(kind))
+        // A family (`aiv kinds obs`): its kinds, as the full list shows them.
+        let family = registry.kinds.filter { $0.name.hasPrefix(name + ".") }
+        guard family.isEmpty else {
+            list(family)
+            return
+        }
+        // What was asked for is not there (exit 1), not a misuse of the command line.
+        let families = Set(registry.kindNames.compactMap { $0.split(separator: ".").first.map(String.init) }).sorted()
+        var hint = Suggestions.didYouMean(name, in: registry.kindNames)
+        if hint.isEmpty { hint = Suggestions.didYouMean(name, in: families) }
+        throw CommandFailure("unknown step kind '\(name)'\(hint); 'aiv kinds' lists them")
     }
 }

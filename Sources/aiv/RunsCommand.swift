@@ -118,6 +118,11 @@ struct CacheCommand: ParsableCommand {
             let removed = try workflow.map { given in
                 try Set([CacheEntry.workflowIdentity(given), given]).reduce(0) { total, name in try total + cache.clear(workflow: name) }
             } ?? cache.clear()
+            // A mistyped path would otherwise report "Removed 0" as if there were nothing to do.
+            // (A workflow deleted since its runs still has its results removed.)
+            if let workflow, removed == 0, !FileManager.default.fileExists(atPath: workflow) {
+                throw CommandFailure("no workflow file '\(workflow)' and no cached results for it; 'aiv cache ls' lists the workflows the cache has")
+            }
             let (_, files) = try cache.collectGarbage(blobs: state.blobs, keep: .max, minimumAge: 0)
             print("Removed \(removed) cached result\(removed == 1 ? "" : "s") and \(files) stored file\(files == 1 ? "" : "s").")
         }

@@ -46,6 +46,33 @@ import Testing
         #expect(step.cache == .timeToLive(7 * 86400))
     }
 
+    /// `x-…` keys at the top are the user's own: a block of defaults that steps merge in.
+    /// Any other unknown key is still an error.
+    @Test func topLevelExtensionKeysHoldDefaultsForStepsToMerge() throws {
+        let dir = TemporaryFolder()
+        dir.write("t.srt", "")
+        let yaml = """
+            name: demo
+            x-patient: &patient
+              retry: {attempts: 5, backoff: 2s}
+              timeout: 10m
+            steps:
+              - id: a
+                <<: *patient
+                uses: transcript.load
+                with: {path: t.srt}
+            defaults: {}
+            """
+        let (checked, diagnostics) = checkWorkflow(yaml, in: dir)
+        #expect(lines(diagnostics) == ["10:1: error: unknown field 'defaults' in workflow; a block of your own (defaults for steps to merge) is named 'x-defaults'"])
+        _ = checked
+        let (valid, none) = checkWorkflow(yaml.replacingOccurrences(of: "defaults: {}\n", with: "").replacingOccurrences(of: "\ndefaults: {}", with: ""), in: dir)
+        #expect(lines(none) == [])
+        let step = try #require(valid?.workflow.steps.first)
+        #expect(step.retry.attempts == 5)
+        #expect(step.timeout == 600)
+    }
+
     @Test func readsShorthandForms() throws {
         let dir = TemporaryFolder()
         dir.write("t.srt", "")

@@ -90,18 +90,20 @@ import Testing
         #expect(result.stderr.contains("Usage: aiv plan "), "\(result.stderr)")
     }
 
-    /// A kind that is not there is exit 1 without usage text, with the nearest name, or the
-    /// kinds of the family a bare prefix names.
-    @Test func anUnknownKindIsExitOneWithTheNearestOrTheFamilysNames() async throws {
+    /// A family's name lists its kinds (as the README shows: `aiv kinds obs`); a kind that is
+    /// not there is exit 1 without usage text, with the nearest kind or family.
+    @Test func aFamilyListsItsKindsAndAnUnknownKindIsExitOneWithTheNearestName() async throws {
+        let family = try await CommandRunner.run(["kinds", "obs"])
+        #expect(family.status == 0, "\(family.stderr)")
+        let listed = family.stdout.split(separator: "\n").dropFirst(1).compactMap { $0.split(separator: " ").first.map(String.init) }
+        #expect(listed == ["obs.scene", "obs.text", "obs.record", "obs.replay_save", "obs.wait_event", "obs.request", "obs.batch"], "\(family.stdout)")
         let typo = try await CommandRunner.run(["kinds", "clip.cutt"])
         #expect(typo.status == 1)
         #expect(typo.stderr.contains("unknown step kind 'clip.cutt'; did you mean 'clip.cut'?"), "\(typo.stderr)")
         #expect(!typo.stderr.contains("Usage"), "\(typo.stderr)")
-        let prefix = try await CommandRunner.run(["kinds", "gemini"])
-        #expect(prefix.status == 1)
-        #expect(prefix.stderr.contains("did you mean 'gemini.generate'?"), "\(prefix.stderr)")
-        let family = try await CommandRunner.run(["kinds", "obs"])
-        #expect(family.stderr.contains("the 'obs' kinds are obs.scene, "), "\(family.stderr)")
+        let misspeltFamily = try await CommandRunner.run(["kinds", "lsit"])
+        #expect(misspeltFamily.status == 1)
+        #expect(misspeltFamily.stderr.contains("did you mean 'list'?"), "\(misspeltFamily.stderr)")
     }
 
     @Test func planAsJSONDecodes() async throws {

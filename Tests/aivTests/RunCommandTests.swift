@@ -126,6 +126,10 @@ import Testing
         #expect(clear.status == 0)
         #expect(clear.stdout.hasPrefix("Removed ") && !clear.stdout.hasPrefix("Removed 0 "), "\(clear.stdout)")
         #expect(try await workspace.aiv(["cache", "ls"]).stdout.contains("The cache is empty."))
+        // A mistyped path is said to be one, not answered with "Removed 0".
+        let typo = try await workspace.aiv(["cache", "clear", "workflows/transcript-pakc.yaml"])
+        #expect(typo.status == 1)
+        #expect(typo.stderr.contains("no workflow file 'workflows/transcript-pakc.yaml' and no cached results for it"), "\(typo.stderr)")
     }
 
     /// Runs started at once on a fresh state folder each find its database ready: one process

@@ -19,8 +19,11 @@ struct MappingReader {
 
     subscript(key: String) -> SourceValue? { value[key] }
 
-    func rejectUnknown(_ known: [String], diagnostics: inout Diagnostics, hint: (String) -> String? = { _ in nil }) {
-        for entry in entries where !known.contains(entry.key) {
+    /// Reports every key not in `known`. With `allowsExtensions`, keys starting `x-` are the
+    /// user's own (a block of defaults to anchor and merge into steps) and are not read.
+    func rejectUnknown(_ known: [String], allowsExtensions: Bool = false, diagnostics: inout Diagnostics,
+                       hint: (String) -> String? = { _ in nil }) {
+        for entry in entries where !known.contains(entry.key) && !(allowsExtensions && entry.key.hasPrefix("x-")) {
             let suggestion = hint(entry.key) ?? Suggestions.didYouMean(entry.key, in: known)
             diagnostics.error("unknown field '\(entry.key)' in \(owner)\(suggestion)", at: entry.keyLocation, length: entry.key.count)
         }

@@ -39,8 +39,10 @@ public struct WorkflowLoader: Sendable {
             return (nil, diagnostics)
         }
         guard let top = MappingReader(root, owner: "workflow", diagnostics: &diagnostics) else { return (nil, diagnostics) }
-        top.rejectUnknown(Self.topLevelFields, diagnostics: &diagnostics) { key in
-            Self.stepFields.contains(key) && !Self.topLevelFields.contains(key) ? "; '\(key)' belongs to a step under 'steps'" : nil
+        top.rejectUnknown(Self.topLevelFields, allowsExtensions: true, diagnostics: &diagnostics) { key in
+            if Self.stepFields.contains(key) && !Self.topLevelFields.contains(key) { return "; '\(key)' belongs to a step under 'steps'" }
+            let near = Suggestions.didYouMean(key, in: Self.topLevelFields)
+            return near.isEmpty ? "; a block of your own (defaults for steps to merge) is named 'x-\(key)'" : near
         }
         let name = top.string("name", required: true, diagnostics: &diagnostics)?.0 ?? ""
         let description = top.string("description", diagnostics: &diagnostics)?.0

@@ -55,6 +55,8 @@ public enum WorkflowSchema {
             "type": "object",
             "required": ["name", "steps"],
             "additionalProperties": false,
+            // `x-…` keys are the user's own (defaults to anchor and merge into steps).
+            "patternProperties": ["^x-": [:]],
             "properties": [
                 "name": ["type": "string"],
                 "description": ["type": "string"],
