@@ -198,5 +198,9 @@ struct Probe {
         #expect(try FileManager.default.contentsOfDirectory(atPath: harness.runFolder.path).filter { $0.contains("partial") }.isEmpty)
         let probe = try await harness.failure(MediaProbeStep.self, ["input": "noise.mp4"])
         #expect(probe?.contains("not a media file") == true)
+        // A transcript where the recording belongs: libavformat reads it, but it is no recording.
+        folder.write("captions.srt", "1\n00:00:01,000 --> 00:00:02,000\nこんにちは\n")
+        let transcript = try await harness.failure(MediaProbeStep.self, ["input": "captions.srt"])
+        #expect(transcript == "argument 'input' names 'captions.srt', which is not a recording: it is srt with no audio or video stream (only subtitle)")
     }
 }

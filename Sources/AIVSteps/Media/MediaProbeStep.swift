@@ -45,6 +45,13 @@ public struct MediaProbeStep: Step {
         } catch {
             throw MediaWork.stepError(error)
         }
+        // A transcript given where the recording belongs reads as a container of subtitles: said
+        // here, not as a moment with no duration two steps later.
+        guard info.streams.contains(where: { $0.kind == "audio" || $0.kind == "video" }) else {
+            let kinds = Set(info.streams.map(\.kind)).sorted()
+            throw StepError.argument("input", "names '\(try arguments.string("input"))', which is not a recording: it is \(info.container) with no audio or video stream"
+                                     + (kinds.isEmpty ? "" : " (only \(kinds.joined(separator: ", ")))"))
+        }
         let subtitles = info.streams.filter { $0.kind == "subtitle" }
         return StepResult(outputs: [
             "container": .string(info.container),
