@@ -35,6 +35,30 @@ import Foundation
         #expect(plan?.inputs == ["title": "Hi=there", "count": 2.5, "publish": true, "tags": ["a", "b", "c"], "recording": "media/rec.mp4"])
     }
 
+    /// A duration input is checked when it is given, from the command line, an inputs file or
+    /// its default, so a typo stops the run before any step (an OBS recording) starts.
+    @Test func aDurationInputIsCheckedWhenItIsGiven() throws {
+        let yaml = """
+            name: t
+            inputs:
+              hold: {type: duration, default: 20s}
+              window: {type: duration, default: 10m}
+            steps:
+              - {id: a, uses: file.write, with: {path: a.txt, content: "${{ inputs.hold }}"}}
+            """
+        let dir = TemporaryFolder()
+        #expect(lines(plan(yaml, in: dir, inputs: ["hold=1h30m", "window=90"]).diagnostics) == [])
+        #expect(plan(yaml, in: dir, inputs: ["hold=1h30m", "window=90"]).plan?.inputs == ["hold": "1h30m", "window": 90])
+        #expect(lines(plan(yaml, in: dir, inputs: ["hold=abc", "window=-5"]).diagnostics) == [
+            "1:1: error: input 'hold' must be a duration such as 30, 90s or 1h30m, not 'abc'",
+            "1:1: error: input 'window' must be a duration such as 30, 90s or 1h30m, not '-5'",
+        ])
+        #expect(plan(yaml, in: dir).plan?.inputs == ["hold": "20s", "window": "10m"])
+        #expect(lines(plan(yaml.replacingOccurrences(of: "default: 10m", with: "default: soon"), in: dir).diagnostics) == [
+            "4:37: error: default of input 'window' must be a duration such as 30, 90s or 1h30m, not 'soon'",
+        ])
+    }
+
     @Test func readsListsWrittenAsYAML() throws {
         let (plan, _) = plan(Self.yaml, inputs: ["title=x", "tags=[1, two, {a: b}]"])
         #expect(plan?.inputs["tags"] == [1, "two", ["a": "b"]])

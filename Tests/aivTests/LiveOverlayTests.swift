@@ -16,7 +16,7 @@ import Testing
         let result = try await workspace.aiv(["run", "workflows/live-overlay.yaml", "--dry-run", "--json", "--run-dir", "out/dry"],
                                              environment: ["OBS_WEBSOCKET_URL": "ws://127.0.0.1:1", "OBS_WEBSOCKET_PASSWORD": ""])
         #expect(result.status == 0, "\(result.stdout.suffix(2000))\n\(result.stderr.suffix(2000))")
-        #expect(workspace.statuses(result) == ["scene": "succeeded", "overlay": "succeeded", "start": "succeeded",
+        #expect(workspace.statuses(result) == ["texts": "succeeded", "scene": "succeeded", "overlay": "succeeded", "start": "succeeded",
                                                "show": "succeeded", "stop": "succeeded", "handoff": "succeeded"])
         let shown = try workspace.outputs("out/dry", "show").arrayValue ?? []
         #expect(shown.count == 3)
@@ -27,6 +27,16 @@ import Testing
         let handoff = workspace.folder.read("out/dry/post-stream.inputs.yaml") ?? ""
         #expect(handoff.contains("recording: /tmp/aiv-obs/rec/"))
         #expect(handoff.contains("transcript: null"))
+        // A stream's window (not the 3-minute sample's 1m) goes with the recording.
+        #expect(handoff.contains("window: 10m"))
+
+        // Expressions without their fields fail before OBS is touched, not after recording started.
+        let bad = try await workspace.aiv(["run", "workflows/live-overlay.yaml", "--dry-run", "--json", "--run-dir", "out/bad",
+                                           "--input", "expressions=草,てぇてぇ"],
+                                          environment: ["OBS_WEBSOCKET_URL": "ws://127.0.0.1:1", "OBS_WEBSOCKET_PASSWORD": ""])
+        #expect(bad.status == 1)
+        #expect(workspace.statuses(bad) == ["texts": "failed", "scene": "skipped", "overlay": "skipped", "start": "skipped",
+                                            "show": "skipped", "stop": "skipped", "handoff": "skipped"])
     }
 
     @Test(.enabled(if: RealOBS.enabled, "needs OBS Studio's WebSocket server (.ci/run starts one)"), .realOBS)

@@ -125,6 +125,10 @@ public struct InputBinder: Sendable {
             case "false", "no", "0": return .bool(false)
             default: diagnostics.error("input '\(name)' must be true or false, not '\(text)'", at: Self.commandLine)
             }
+        case .duration:
+            let trimmed = text.trimmingCharacters(in: .whitespaces)
+            if let seconds = Durations.parse(trimmed), seconds >= 0 { return Int(trimmed).map { .int($0) } ?? .string(trimmed) }
+            diagnostics.error("input '\(name)' \(WorkflowLoader.durationMessage(.string(text)))", at: Self.commandLine)
         case .list:
             let trimmed = text.trimmingCharacters(in: .whitespaces)
             if trimmed.hasPrefix("[") {

@@ -125,9 +125,16 @@ public struct WorkflowLoader: Sendable {
     static func mismatch(_ value: SourceValue, _ type: InputDeclaration.InputType) -> String? {
         switch (type, value.content) {
         case (.string, .string), (.file, .string), (.number, .int), (.number, .double), (.bool, .bool), (.list, .sequence): nil
+        case (.duration, .int), (.duration, .double), (.duration, .string):
+            Durations.seconds(value).map { $0 >= 0 } == true ? nil : durationMessage(value.json)
         case (_, .null): nil
+        case (.duration, _): durationMessage(value.json)
         default: "must be \(type == .list ? "a list" : type == .bool ? "true or false" : type == .number ? "a number" : "a string"), not \(value.kindPhrase)"
         }
+    }
+
+    static func durationMessage(_ value: JSONValue) -> String {
+        "must be a duration such as 30, 90s or 1h30m, not \(value.stringValue.map { "'\($0)'" } ?? value.canonicalJSON)"
     }
 
     func loadServices(_ value: SourceValue, diagnostics: inout Diagnostics) -> [ServiceSettings] {

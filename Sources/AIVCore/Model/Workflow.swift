@@ -52,6 +52,9 @@ public struct Workflow: Sendable {
 public struct InputDeclaration: Sendable {
     public enum InputType: String, Sendable, CaseIterable, Codable {
         case string, number, bool, file, list
+        /// Seconds, or a duration such as `90s` or `1h30m`, checked when the input is given (a
+        /// typo in `--input show_for=…` is refused before any step runs, not midway).
+        case duration
 
         /// The static shape expressions see for `inputs.<name>`.
         public var schema: Schema {
@@ -60,6 +63,7 @@ public struct InputDeclaration: Sendable {
             case .number: .number
             case .bool: .boolean
             case .list: .array(.any)
+            case .duration: .anyOf([.string, .number])
             }
         }
     }
