@@ -164,6 +164,16 @@ let vocabularyPrompt = """
         #expect(stopped?.contains("finishReason SAFETY") == true)
     }
 
+    /// An answer far larger than any model writes is refused, not held in memory and the cache.
+    @Test func anAnswerFarLargerThanAModelWritesIsRefused() async throws {
+        let harness = try GeminiHarness()
+        harness.prompt("Hi {{name}}")
+        harness.gemini.enqueue([.text(String(repeating: "草", count: 6 << 20))])
+        let message = await harness.failure(["prompt": "ask.prompt", "values": ["name": "x"]])
+        #expect(message?.contains("Gemini's answer is 18 MB; a model's answer is at most 65,536 tokens, so aiv does not read one over 16 MB") == true,
+                "\(message ?? "")")
+    }
+
     @Test func a429WaitsForTheServersRetryDelayThenSucceeds() async throws {
         let harness = try GeminiHarness()
         harness.prompt("Hi {{name}}")
