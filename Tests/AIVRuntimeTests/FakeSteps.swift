@@ -4,7 +4,7 @@ import Foundation
 
 /// Step kinds for runtime tests: each does one observable thing.
 enum FakeSteps {
-    static let all: [any Step.Type] = [EchoStep.self, SleepStep.self, FlakyStep.self, WriteStep.self, ReadStep.self, HangStep.self, LeakStep.self]
+    static let all: [any Step.Type] = [EchoStep.self, SleepStep.self, FlakyStep.self, WriteStep.self, ReadStep.self, HangStep.self, LeakStep.self, BlockStep.self]
     /// The fakes and the built-in local kinds.
     static let registry = StepRegistry(kinds: (all + BuiltinSteps.all).map { $0.kind })
     static let byName = Dictionary(uniqueKeysWithValues: (all + BuiltinSteps.all).map { ($0.kind.name, $0) })
@@ -113,6 +113,20 @@ struct HangStep: Step {
             throw error
         }
         return StepResult(outputs: [:])
+    }
+}
+
+/// `test.block`: blocks its thread for `seconds` (a synchronous render that never looks at
+/// cancellation), then writes `path`.
+struct BlockStep: Step {
+    static let kind = StepKindDescription(
+        name: "test.block", summary: "Block.",
+        arguments: [Property("seconds", .number, required: true, "How long."), Property("path", .string, required: true, role: .outputPath, "Then write.")],
+        outputs: .object([]), example: "")
+    func run(_ arguments: StepArguments, context: StepContext) async throws -> StepResult {
+        usleep(useconds_t((arguments["seconds"]?.numberValue ?? 0) * 1_000_000))
+        let path = try context.runFolder.write(Data("late".utf8), to: try arguments.string("path"))
+        return StepResult(outputs: [:], files: [path])
     }
 }
 

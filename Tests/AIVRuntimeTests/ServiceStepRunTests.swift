@@ -96,6 +96,43 @@ import Testing
         #expect(gemini.generateRequests.count == before + 1)
     }
 
+    /// A step's timeout counts the time an item waits for its turn under the service's rate
+    /// limit; when that is why it ran out, the message says so.
+    @Test func aTimeoutSaysHowLongTheItemWaitedForTheRateLimit() async throws {
+        let gemini = try FakeGemini()
+        defer { gemini.stop() }
+        let folder = TemporaryFolder()
+        folder.write("ask.prompt", "Explain {{word}}.")
+        let path = folder.write("workflow.yaml", """
+            name: waits
+            services:
+              gemini: {limits: {requests_per_minute: 60}}
+            steps:
+              - id: ask
+                uses: gemini.generate
+                for_each: [a, b, c]
+                timeout: 1500ms
+                with: {prompt: ask.prompt, values: {word: "${{ item }}"}}
+            """)
+        let plan = try #require(Frontend(registry: .builtin).plan(path: path).plan)
+        let secrets = Secrets(["GEMINI_API_KEY": gemini.apiKey])
+        let hub = ServiceHub(mode: .live, transport: HTTPClientTransport(), services: BuiltinServices.http, settings: plan.services,
+                             environment: ["GEMINI_BASE_URL": gemini.baseURL], secrets: secrets)
+        let environment = RunEnvironment(steps: BuiltinSteps.byName, registry: .builtin, cache: MemoryCacheStore(), secrets: secrets,
+                                         maxParallel: 3, services: hub)
+        let report = await Runner(environment).run(plan, runID: "r", folder: RunFolder(path: folder.path + "/r"), workflowDirectory: folder.path)
+        // One request a second: the third item waits 2 s for its turn.
+        let error = try #require(report.steps.first?.error)
+        #expect(error.contains("timed out after 1.5s ("), "\(error)")
+        #expect(error.contains("of it waiting for gemini's rate limit)"), "\(error)")
+    }
+
+    /// Spans in messages: a fraction under a minute is kept ("timed out after 1.5s", not "2s").
+    @Test(arguments: [(0.25, "250ms"), (1.5, "1.5s"), (2, "2s"), (59.125, "59.125s"), (90, "1m30s"), (90.4, "1m30s"), (5400, "1h30m")])
+    func spansAreWrittenAsAUserWouldWriteThem(_ seconds: Double, _ text: String) {
+        #expect(Durations.format(seconds) == text)
+    }
+
     @Test func everyItemOfEveryGeminiStepSharesOneLimiter() async throws {
         let gemini = try FakeGemini()
         defer { gemini.stop() }

@@ -103,6 +103,8 @@ public struct RunFolder: Sendable {
     /// Writes `data` to `relative` atomically and returns the relative path written.
     @discardableResult
     public func write(_ data: Data, to relative: String) throws(StepError) -> String {
+        // A step that timed out or was stopped, still running in the background, writes nothing more.
+        if Task.isCancelled { throw StepError("cancelled before writing '\(relative)'") }
         let full = try resolveForWriting(relative)
         do {
             try AtomicFile.write(data, to: full)

@@ -109,12 +109,17 @@ extension Runner {
                                       scope: itemScope, secrets: environment.secrets, services: environment.services)
         let started = environment.now()
         var attempt = 0
+        var waitsOfAttempt: RateLimitWaits?
         while true {
             attempt += 1
             do {
                 try Task.checkCancellation()
-                var result = try await runWithTimeout(step.timeout) {
-                    try await implementation.init().run(arguments, context: stepContext)
+                let waits = RateLimitWaits()
+                waitsOfAttempt = waits
+                var result = try await RateLimitWaits.$current.withValue(waits) {
+                    try await runWithTimeout(step.timeout) {
+                        try await implementation.init().run(arguments, context: stepContext)
+                    }
                 }
                 // Outputs go to later steps, files, the cache and history: never with a secret in them.
                 result.outputs = environment.secrets.redact(result.outputs)
@@ -138,7 +143,8 @@ extension Runner {
             } catch is CancellationError {
                 throw InvocationFailure(message: "\(label): cancelled", attempts: attempt, cancelled: true)
             } catch {
-                let message = environment.secrets.redact(error is TimeoutError ? "timed out after \(Durations.format(step.timeout ?? 0))" : "\(error)")
+                let timedOut = "timed out after \(Durations.format(step.timeout ?? 0))" + (waitsOfAttempt?.summary.map { " (\($0))" } ?? "")
+                let message = environment.secrets.redact(error is TimeoutError ? timedOut : "\(error)")
                 log.append("\(prefix)attempt \(attempt) failed: \(message)")
                 // A step that says its failure is not transient (a malformed file) is not retried.
                 let retryable = (error as? any TransienceReporting)?.retriesAsAStep ?? true
@@ -262,19 +268,67 @@ extension Runner {
     }
 
     /// Runs `body`, cancelling it when `timeout` seconds pass first.
+    /// Runs a step's body until it finishes, its timeout passes or the run is cancelled,
+    /// whichever comes first, and returns then. A task group would wait for a body that ignores
+    /// cancellation (a synchronous render of a huge template) to end on its own, so a 1 s timeout
+    /// took 15 s and a failure elsewhere did not stop the run. The body, cancelled, is left to
+    /// end in the background; what it would still write is refused (`RunFolder.write` checks
+    /// for cancellation), and its result is dropped.
     func runWithTimeout<T: Sendable>(_ timeout: Double?, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-        guard let timeout else { return try await body() }
         let clock = environment.clock
-        return try await withThrowingTaskGroup(of: T.self) { group in
-            group.addTask { try await body() }
-            group.addTask {
-                try await clock.sleep(for: .milliseconds(Int64(timeout * 1000)))
-                throw TimeoutError()
+        let outcome = FirstOutcome<T>()
+        let work = Task {
+            do {
+                outcome.settle(.success(try await body()))
+            } catch {
+                outcome.settle(.failure(error))
             }
-            defer { group.cancelAll() }
-            return try await group.next()!
+        }
+        let timer = timeout.map { seconds in
+            Task {
+                guard (try? await clock.sleep(for: .milliseconds(Int64(seconds * 1000)))) != nil else { return }
+                outcome.settle(.failure(TimeoutError()))
+            }
+        }
+        defer {
+            work.cancel()
+            timer?.cancel()
+        }
+        return try await withTaskCancellationHandler {
+            try await outcome.value()
+        } onCancel: {
+            outcome.settle(.failure(CancellationError()))
         }
     }
 }
 
 struct TimeoutError: Error {}
+
+/// The first of several outcomes (the body's result, its timeout, cancellation), handed to one waiter.
+final class FirstOutcome<T: Sendable>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var result: Result<T, any Error>?
+    private var waiter: CheckedContinuation<T, any Error>?
+
+    /// Keeps `outcome` if it is the first; wakes the waiter.
+    func settle(_ outcome: Result<T, any Error>) {
+        let waiter: CheckedContinuation<T, any Error>? = lock.withLock {
+            guard result == nil else { return nil }
+            result = outcome
+            defer { self.waiter = nil }
+            return self.waiter
+        }
+        waiter?.resume(with: outcome)
+    }
+
+    /// The first outcome, once there is one.
+    func value() async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            let settled: Result<T, any Error>? = lock.withLock {
+                if result == nil { waiter = continuation }
+                return result
+            }
+            if let settled { continuation.resume(with: settled) }
+        }
+    }
+}

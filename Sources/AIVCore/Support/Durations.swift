@@ -60,6 +60,13 @@ public enum Durations {
         guard seconds.isFinite else { return "\(seconds)s" }
         let seconds = min(max(seconds, 0), 100 * limit)
         if seconds < 1, seconds > 0 { return "\(Int((seconds * 1000).rounded()))ms" }
+        // Under a minute, a fraction is kept (to the millisecond): "timed out after 1.5s", not "2s".
+        let milliseconds = Int((seconds * 1000).rounded())
+        if seconds < 60, milliseconds % 1000 != 0 {
+            var text = String(milliseconds / 1000) + "." + String(String(milliseconds % 1000 + 1000).dropFirst())
+            while text.hasSuffix("0") { text.removeLast() }
+            return text + "s"
+        }
         var rest = Int(seconds.rounded())
         var parts: [String] = []
         for (unit, size) in [("d", 86400), ("h", 3600), ("m", 60)] where rest >= size {

@@ -98,6 +98,7 @@ public actor ServiceLimiter {
                 }
             }
             if wait <= 0 { break }
+            RateLimitWaits.current?.add(wait, service: service)
             try await clock.sleep(wait)
         }
         let now = clock.now()
@@ -156,5 +157,27 @@ public actor ServiceLimiter {
     /// Requests per minute currently allowed (nil when unlimited): for messages and tests.
     public var effectiveRequestsPerMinute: Double? {
         interval > 0 ? 60 / interval : nil
+    }
+}
+
+/// What an invocation spent waiting for services' rate limits, so a timeout can say that it
+/// went on waiting its turn rather than on the service (a step's `timeout:` counts that time).
+public final class RateLimitWaits: @unchecked Sendable {
+    @TaskLocal public static var current: RateLimitWaits?
+
+    private let lock = NSLock()
+    private var seconds: [String: Double] = [:]
+
+    public init() {}
+
+    func add(_ wait: Double, service: String) {
+        lock.withLock { seconds[service, default: 0] += wait }
+    }
+
+    /// "12s of it waiting for gemini's rate limit", or nil when the waits were short.
+    public var summary: String? {
+        let waits = lock.withLock { seconds }.filter { $0.value >= 0.5 }.sorted { $0.key < $1.key }
+        guard !waits.isEmpty else { return nil }
+        return waits.map { "\(Durations.format($0.value)) of it waiting for \($0.key)'s rate limit" }.joined(separator: ", ")
     }
 }
