@@ -139,10 +139,10 @@ import Testing
         Case(yaml: "name: x\nsteps:\n  - id: a\n    uses: file.write\n    with: {path: a.txt, content: x}\n    if: [a]\n",
              expected: ["6:9: error: 'if' must be an expression such as \"inputs.publish && steps.clips.outputs.count > 0\", not a list"]),
         Case(yaml: "name: x\ninputs:\n  n: {type: integer}\n  m: {type: number, default: ten}\nsteps:\n  - id: a\n    uses: file.write\n    with: {path: a.txt, content: x}\n",
-             expected: ["3:13: error: unknown input type 'integer'; types are string, number, bool, file, list",
+             expected: ["3:13: error: unknown input type 'integer'; types are string, number, bool, file, list, duration",
                          "4:30: error: default of input 'm' must be a number, not a string"]),
         Case(yaml: "name: x\ninputs:\n  n: {type: strng, descripton: d}\nsteps:\n  - id: a\n    uses: file.write\n    with: {path: a.txt, content: x}\n",
-             expected: ["3:13: error: unknown input type 'strng'; did you mean 'string'?; types are string, number, bool, file, list",
+             expected: ["3:13: error: unknown input type 'strng'; did you mean 'string'?; types are string, number, bool, file, list, duration",
                          "3:20: error: unknown field 'descripton' in input 'n'; did you mean 'description'?"]),
     ]
 

@@ -116,15 +116,19 @@ struct HangStep: Step {
     }
 }
 
-/// `test.block`: blocks its thread for `seconds` (a synchronous render that never looks at
-/// cancellation), then writes `path`.
+/// `test.block`: waits `seconds` without ever looking at cancellation (as a synchronous render
+/// does), then writes `path`. It waits on a dispatch timer, not by blocking a thread, so it does
+/// not starve the other tests of the few threads async work shares.
 struct BlockStep: Step {
     static let kind = StepKindDescription(
         name: "test.block", summary: "Block.",
         arguments: [Property("seconds", .number, required: true, "How long."), Property("path", .string, required: true, role: .outputPath, "Then write.")],
         outputs: .object([]), example: "")
     func run(_ arguments: StepArguments, context: StepContext) async throws -> StepResult {
-        usleep(useconds_t((arguments["seconds"]?.numberValue ?? 0) * 1_000_000))
+        let seconds = arguments["seconds"]?.numberValue ?? 0
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            DispatchQueue.global().asyncAfter(deadline: .now() + seconds) { done.resume() }
+        }
         let path = try context.runFolder.write(Data("late".utf8), to: try arguments.string("path"))
         return StepResult(outputs: [:], files: [path])
     }

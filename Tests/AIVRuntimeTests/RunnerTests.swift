@@ -299,27 +299,26 @@ func advance(_ clock: TestClock<Duration>, by step: Duration, until done: () -> 
         let timedOut = try await harness.run("""
             name: p
             steps:
-              - {id: slow, uses: test.block, timeout: 200ms, with: {seconds: 2, path: late.txt}}
+              - {id: slow, uses: test.block, timeout: 200ms, with: {seconds: 6, path: late.txt}}
             """)
-        #expect(ContinuousClock.now - started < .seconds(1.5))
+        #expect(ContinuousClock.now - started < .seconds(4))
         #expect(timedOut.step("slow")?.error == "step 'slow': timed out after 200ms")
-        // The body ends in the background (holding one of the few threads until then) and
-        // tries to write: the file never appears.
-        try await Task.sleep(for: .seconds(2.5))
-        #expect(harness.directory.read("run-1/late.txt") == nil)
 
         let stopping = ContinuousClock.now
         let failed = try await harness.run("""
             name: p
             steps:
-              - {id: slow, uses: test.block, with: {seconds: 2, path: later.txt}}
+              - {id: slow, uses: test.block, with: {seconds: 6, path: later.txt}}
               - {id: bad, uses: test.flaky, with: {failures: 5, tag: \(unique("bad"))}}
             """)
-        #expect(ContinuousClock.now - stopping < .seconds(1.5))
+        #expect(ContinuousClock.now - stopping < .seconds(4))
         #expect(failed.step("bad")?.status == .failed)
         #expect(failed.step("slow")?.status == .cancelled)
 
-        try await Task.sleep(for: .seconds(2.5))
+        // Both bodies end in the background and try to write: neither file appears.
+        try await Task.sleep(until: started + .seconds(7))
+        #expect(harness.directory.read("run-1/late.txt") == nil)
+        try await Task.sleep(until: stopping + .seconds(7))
         #expect(harness.directory.read("run-2/later.txt") == nil)
     }
 
