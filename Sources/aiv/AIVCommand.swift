@@ -24,6 +24,15 @@ struct AIVCommand: AsyncParsableCommand {
         // A reader that goes away (`aiv run --json | head -1`) must not kill a run halfway: its
         // output is then dropped (the writes' EPIPE is ignored) and the run goes on to the end.
         signal(SIGPIPE, SIG_IGN)
+        // A mistyped subcommand gets the nearest one (the parser itself only says "unexpected arguments").
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        if let first = arguments.first, !first.hasPrefix("-") {
+            let names = configuration.subcommands.compactMap { $0.configuration.commandName } + ["help"]
+            if !names.contains(first) {
+                FileHandle.standardError.write(Data("Error: unknown command '\(first)'\(Suggestions.didYouMean(first, in: names)); 'aiv --help' lists the commands\n".utf8))
+                Foundation.exit(ExitCode.validationFailure.rawValue)
+            }
+        }
         await main(nil)
     }
 }

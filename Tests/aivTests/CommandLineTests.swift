@@ -106,6 +106,14 @@ import Testing
         #expect(misspeltFamily.stderr.contains("did you mean 'list'?"), "\(misspeltFamily.stderr)")
     }
 
+    /// A mistyped command gets the nearest one, as a mistyped kind or field does.
+    @Test func aMistypedCommandGetsTheNearestOne() async throws {
+        let result = try await CommandRunner.run(["rn", "workflows/post-stream.yaml"])
+        #expect(result.status == 64)
+        #expect(result.stderr == "Error: unknown command 'rn'; did you mean 'run'?; 'aiv --help' lists the commands\n")
+        #expect(try await CommandRunner.run(["help", "run"]).status == 0)
+    }
+
     @Test func planAsJSONDecodes() async throws {
         let result = try await CommandRunner.run(["plan", "--json", "workflows/transcript-pack.yaml"])
         #expect(result.status == 0)
