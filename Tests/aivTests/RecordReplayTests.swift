@@ -184,6 +184,10 @@ import Testing
         #expect(replayed.status == 0, "\(replayed.stdout)\n\(replayed.stderr)")
         #expect(folder.stepOutputs(run: "replayed", step: "publish") != nil)
         #expect(folder.stepOutputs(run: "replayed", step: "publish") == folder.stepOutputs(run: "recorded", step: "publish"))
+        // A service without a daily limit still has its requests counted (the recording's, not the replay's).
+        let quota = try await CommandRunner.run(["quota", "--json"], in: folder.path, environment: [:])
+        let row = try JSONDecoder().decode(JSONValue.self, from: Data(quota.stdout.utf8)).arrayValue?.first { $0["service"] == "notion" }
+        #expect(row?["requests"]?.numberValue.map(Int.init) == notion.requestCount, "\(quota.stdout)")
         for file in folder.files() {
             let data = try Data(contentsOf: URL(fileURLWithPath: folder.path + "/" + file))
             #expect(data.range(of: Data(notion.token.utf8)) == nil, "the token was written to \(file)")

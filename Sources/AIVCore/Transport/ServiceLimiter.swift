@@ -112,9 +112,14 @@ public actor ServiceLimiter {
     }
 
     private func countAgainstDay() throws {
-        guard let ledger, let limit = limits.requestsPerDay else { return }
+        guard let ledger else { return }
         let date = wallClock()
         let day = QuotaDay.day(of: date, timeZone: limits.dayTimeZone)
+        // Without a daily limit (Notion) the request is still counted, for `aiv quota`.
+        guard let limit = limits.requestsPerDay else {
+            _ = try? ledger.add(service: service, day: day, requests: 1, tokens: 0)
+            return
+        }
         guard let now = try ledger.take(service: service, day: day, limit: limit) else {
             throw QuotaExhausted(service: service, limit: limit, resetsAt: QuotaDay.nextReset(after: date, timeZone: limits.dayTimeZone),
                                  timeZone: limits.dayTimeZone)
