@@ -133,6 +133,15 @@ import Testing
         #expect(Durations.format(seconds) == text)
     }
 
+    /// A service retry waits `delay`, doubling, spread by the jitter, never longer than `max_delay`.
+    @Test func aServiceRetryNeverWaitsLongerThanMaxDelay() {
+        let retry = TransportRetry.standard.overridden(by: ["delay": 1, "max_delay": 10])
+        #expect(retry.delay(after: 1, random: 0.5) == 1)
+        #expect(retry.delay(after: 3, random: 0.5) == 4)
+        #expect(retry.delay(after: 10, random: 0.999) == 10)
+        #expect(retry.delay(after: 10, random: 0) < 10)
+    }
+
     @Test func everyItemOfEveryGeminiStepSharesOneLimiter() async throws {
         let gemini = try FakeGemini()
         defer { gemini.stop() }

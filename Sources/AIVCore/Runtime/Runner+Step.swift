@@ -71,6 +71,9 @@ extension Runner {
 
     /// The invocations of a `for_each` step, in parallel and collected in order: items start in
     /// order, at most the step's `max_parallel` at a time, and the run's slots bound them too.
+    /// Without `max_parallel`, at most `startedAhead` items are under way at once: each started
+    /// item resolves its arguments and reads the cache before it waits for a slot, so starting
+    /// all of 100,000 items took memory in proportion to the list (750 MB), not to the work.
     private func invokeEach(_ step: PlannedStep, items: [JSONValue], scope: EvaluationScope, context: RunContext,
                             log: StepLog, cached: Counter) async throws -> [Invocation] {
         let count = items.count
@@ -89,7 +92,7 @@ extension Runner {
                     return (index, invocation)
                 }
             }
-            while started < min(count, step.maxParallel ?? count) { startNext() }
+            while started < min(count, step.maxParallel ?? Self.startedAhead(maxParallel: environment.maxParallel)) { startNext() }
             var collected = [Invocation?](repeating: nil, count: count)
             for try await (index, invocation) in group {
                 collected[index] = invocation
@@ -100,6 +103,12 @@ extension Runner {
             return collected.map { $0! }
         }
     }
+}
+
+extension Runner {
+    /// Items of a `for_each` without `max_parallel` under way at once: enough that cached items
+    /// (put back without a slot) never wait for running ones, few enough to keep memory flat.
+    static func startedAhead(maxParallel: Int) -> Int { max(256, maxParallel * 16) }
 }
 
 /// Why an invocation failed, with the message a user sees (step id and item included).

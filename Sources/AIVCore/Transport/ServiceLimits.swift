@@ -112,6 +112,7 @@ public struct TransportRetry: Sendable, Equatable {
     /// The wait before attempt `attempt + 1`, `random` in 0..<1 spreading it by ±jitter.
     public func delay(after attempt: Int, random: Double) -> Double {
         let base = min(maxDelay, delay * pow(2, Double(attempt - 1)))
-        return max(0, base * (1 + jitter * (2 * random - 1)))
+        // Capped after the jitter too: `max_delay` is the longest wait, as documented.
+        return min(maxDelay, max(0, base * (1 + jitter * (2 * random - 1))))
     }
 }
