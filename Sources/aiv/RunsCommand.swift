@@ -139,7 +139,24 @@ struct CacheCommand: ParsableCommand {
 
         func run() throws {
             let (entries, files) = try SQLiteCacheStore(store: try state.openStore()).collectGarbage(blobs: state.blobs, keep: keep)
-            print("Removed \(entries) older result\(entries == 1 ? "" : "s") and \(files) unreferenced file\(files == 1 ? "" : "s").")
+            let leftovers = Self.removeLeftovers(runs: state.absoluteState + "/runs")
+            print("Removed \(entries) older result\(entries == 1 ? "" : "s") and \(files) unreferenced file\(files == 1 ? "" : "s")"
+                  + (leftovers > 0 ? ", and \(leftovers) half-written file\(leftovers == 1 ? "" : "s") that killed runs left in their folders." : "."))
+        }
+
+        /// The temporary files runs that were killed left in their folders under `.aiv/runs/`:
+        /// a later run into the same folder removes them, but each run gets a new folder by
+        /// default. A folder a run holds is left alone.
+        static func removeLeftovers(runs: String) -> Int {
+            guard let names = try? FileManager.default.contentsOfDirectory(atPath: runs) else { return 0 }
+            var removed = 0
+            for name in names.sorted() {
+                let folder = RunFolder(path: runs + "/" + name)
+                guard FileManager.default.fileExists(atPath: folder.lockPath), let claim = try? folder.claim() else { continue }
+                removed += claim.removedLeftovers.count
+                claim.release()
+            }
+            return removed
         }
     }
 }

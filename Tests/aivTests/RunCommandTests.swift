@@ -132,6 +132,26 @@ import Testing
         #expect(typo.stderr.contains("no workflow file 'workflows/transcript-pakc.yaml' and no cached results for it"), "\(typo.stderr)")
     }
 
+    /// A killed run's half-written files stay in its folder (each run gets its own); `cache gc`
+    /// removes them from every run folder no run holds.
+    @Test func cacheGCRemovesTheHalfWrittenFilesOfKilledRuns() async throws {
+        let workspace = try Workspace()
+        try "name: w\nsteps:\n  - {id: a, uses: file.write, with: {path: a.txt, content: x}}\n"
+            .write(toFile: workspace.path + "/w.yaml", atomically: true, encoding: .utf8)
+        #expect(try await workspace.aiv(["run", "w.yaml"]).status == 0)
+        // A run killed while writing: its lock file still names it, a temporary file beside the output.
+        let killed = workspace.path + "/.aiv/runs/20261127-000000-dead00"
+        try FileManager.default.createDirectory(atPath: killed + "/_aiv", withIntermediateDirectories: true)
+        try "999999 20261127-000000-dead00\n".write(toFile: killed + "/_aiv/lock", atomically: false, encoding: .utf8)
+        try "half".write(toFile: killed + "/.a.txt.k3x9-1.partial", atomically: false, encoding: .utf8)
+        try "kept".write(toFile: killed + "/b.txt", atomically: false, encoding: .utf8)
+        let gc = try await workspace.aiv(["cache", "gc"])
+        #expect(gc.status == 0)
+        #expect(gc.stdout.contains("and 1 half-written file that killed runs left in their folders."), "\(gc.stdout)")
+        #expect(!FileManager.default.fileExists(atPath: killed + "/.a.txt.k3x9-1.partial"))
+        #expect(FileManager.default.fileExists(atPath: killed + "/b.txt"))
+    }
+
     /// Runs started at once on a fresh state folder each find its database ready: one process
     /// makes the tables, the others wait for it (they used to fail on "table already exists").
     @Test func runsStartedAtOnceOnAFreshStateFolderAllSucceed() async throws {
