@@ -19,7 +19,7 @@ import NIOPosix
 public struct HTTPClientTransport: HTTPTransport {
     /// Bodies larger than this are refused rather than held in memory: the services answer with
     /// JSON of kilobytes, so this only stops a runaway answer.
-    static let largestBody = 256 << 20
+    static let largestBody = 64 << 20
     /// Seconds to open a connection.
     static let connectTimeout: Int64 = 10
 

@@ -61,7 +61,7 @@ public final class RunHistory: RunObserver, @unchecked Sendable {
             }
         } catch {
             // History is a record, not the run: a failed write must not fail the workflow.
-            FileHandle.standardError.write(Data("aiv: could not record run history: \(error)\n".utf8))
+            StandardError.write("aiv: could not record run history: \(error)\n")
         }
     }
 
@@ -100,7 +100,7 @@ public final class RunHistory: RunObserver, @unchecked Sendable {
                 }
             }
         } catch {
-            FileHandle.standardError.write(Data("aiv: could not record run history: \(error)\n".utf8))
+            StandardError.write("aiv: could not record run history: \(error)\n")
         }
     }
 

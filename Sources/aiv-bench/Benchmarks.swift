@@ -19,7 +19,7 @@ enum Benchmarks {
             let arguments = CommandLine.arguments.dropFirst(2)
             try ValidateBenchmark.loop(phase: arguments.first ?? "all", runs: arguments.dropFirst().first.flatMap { Int($0) })
         default:
-            FileHandle.standardError.write(Data("unknown benchmark '\(which)'; benchmarks: validate, validate-loop, run, obs-latency\n".utf8))
+            StandardError.write("unknown benchmark '\(which)'; benchmarks: validate, validate-loop, run, obs-latency\n")
             exit(64)
         }
     }

@@ -29,7 +29,7 @@ struct AIVCommand: AsyncParsableCommand {
         if let first = arguments.first, !first.hasPrefix("-") {
             let names = configuration.subcommands.compactMap { $0.configuration.commandName } + ["help"]
             if !names.contains(first) {
-                FileHandle.standardError.write(Data("Error: unknown command '\(first)'\(Suggestions.didYouMean(first, in: names)); 'aiv --help' lists the commands\n".utf8))
+                StandardError.write("Error: unknown command '\(first)'\(Suggestions.didYouMean(first, in: names)); 'aiv --help' lists the commands\n")
                 Foundation.exit(ExitCode.validationFailure.rawValue)
             }
         }
@@ -78,7 +78,7 @@ enum DiagnosticOutput {
         if errors > 0 { summary.append("\(errors) error\(errors == 1 ? "" : "s")") }
         if warnings > 0 { summary.append("\(warnings) warning\(warnings == 1 ? "" : "s")") }
         text += summary.joined(separator: " and ") + "\n"
-        FileHandle.standardError.write(Data(text.utf8))
+        StandardError.write(text)
     }
 }
 

@@ -17,7 +17,7 @@ struct EnvironmentOptions: ParsableArguments {
         } catch {
             // The place and the message only: the line itself may hold a key.
             let place = error.location.map { "\($0): " } ?? ""
-            FileHandle.standardError.write(Data("\(place)error: \(error.message)\n".utf8))
+            StandardError.write("\(place)error: \(error.message)\n")
             throw ExitCode.invalid
         }
     }

@@ -89,13 +89,13 @@ struct RunCommand: AsyncParsableCommand {
         do {
             claim = try folder.claim(runID: runID)
         } catch let inUse as RunFolderInUse {
-            FileHandle.standardError.write(Data("aiv: \(inUse)\n".utf8))
+            StandardError.write("aiv: \(inUse)\n")
             throw ExitCode(1)
         }
         defer { claim.release() }
         if !claim.removedLeftovers.isEmpty {
             let count = claim.removedLeftovers.count
-            FileHandle.standardError.write(Data("aiv: removed \(count) temporary file\(count == 1 ? "" : "s") left in \(folder.path) by a run that did not finish\n".utf8))
+            StandardError.write("aiv: removed \(count) temporary file\(count == 1 ? "" : "s") left in \(folder.path) by a run that did not finish\n")
         }
         let display: any RunObserver & ProgressDisplay
         if json {
@@ -113,7 +113,7 @@ struct RunCommand: AsyncParsableCommand {
             do {
                 let replay = try ReplayTransport(folder: fixtureFolder, secrets: secrets)
                 if replay.isEmpty, plan.steps.contains(where: { $0.service != nil }) {
-                    FileHandle.standardError.write(Data("aiv: --dry-run: no fixtures in \(fixtureFolder); record them with `aiv run --record \(workflow.file)`\n".utf8))
+                    StandardError.write("aiv: --dry-run: no fixtures in \(fixtureFolder); record them with `aiv run --record \(workflow.file)`\n")
                     throw ExitCode.invalid
                 }
                 transport = replay
@@ -142,7 +142,8 @@ struct RunCommand: AsyncParsableCommand {
         if let recorder {
             // A recording is a whole run's answers: a run that failed would replace a complete
             // set with part of one (and its failure), so it goes into the run folder instead.
-            let succeeded = report.status == .succeeded
+            // A step that failed under continue_on_error recorded its failure: not a whole set either.
+            let succeeded = report.status == .succeeded && !report.steps.contains { $0.status == .failed }
             let destination = succeeded ? fixtureFolder : folder.path + "/" + RunFolder.metadataFolder + "/fixtures"
             do {
                 let written = try recorder.flush(into: destination)
@@ -150,10 +151,10 @@ struct RunCommand: AsyncParsableCommand {
                 if succeeded, !json {
                     print("Recorded \(count) under \(fixtureFolder)")
                 } else if !succeeded, !written.isEmpty {
-                    FileHandle.standardError.write(Data("aiv: the run did not succeed, so \(fixtureFolder) is left as it was; its recording (\(count)) is in \(destination)\n".utf8))
+                    StandardError.write("aiv: the run did not succeed, so \(fixtureFolder) is left as it was; its recording (\(count)) is in \(destination)\n")
                 }
             } catch {
-                FileHandle.standardError.write(Data("aiv: could not write fixtures to \(destination): \(error)\n".utf8))
+                StandardError.write("aiv: could not write fixtures to \(destination): \(error)\n")
             }
         }
         // Failures once more, as compiler-style lines pointing at the step in the workflow.
@@ -162,7 +163,7 @@ struct RunCommand: AsyncParsableCommand {
             let location = plan.step(failed.step).map { "\($0.location): " } ?? ""
             return "\(location)error: \(error)\n"
         }
-        if !failures.isEmpty, !json { FileHandle.standardError.write(Data(failures.joined().utf8)) }
+        if !failures.isEmpty, !json { StandardError.write(failures.joined()) }
         if report.status == .failed { throw ExitCode(1) }
     }
 }

@@ -23,7 +23,7 @@ struct StateOptions: ParsableArguments {
             return try Store(path: databasePath)
         } catch {
             // Not a mistake in the command line (64, with the usage): the state folder's problem.
-            FileHandle.standardError.write(Data("aiv: cannot open \(databasePath): \(error)\n".utf8))
+            StandardError.write("aiv: cannot open \(databasePath): \(error)\n")
             throw ExitCode.failure
         }
     }

@@ -155,6 +155,7 @@ import Testing
         ("timeLink('https://youtu.be/abc', 12)", "https://youtu.be/abc?t=12s"),
         ("timeLink('https://www.youtube.com/live/abc?si=x', 0)", "https://www.youtube.com/live/abc?si=x&t=0s"),
         ("timeLink('https://youtu.be/abc?t=5s#top', 9)", "https://youtu.be/abc?t=9s#top"),
+        ("timeLink('https://www.youtube.com/watch?v=abc&q=a%2Bb%26c&list=x', 5)", "https://www.youtube.com/watch?v=abc&q=a%2Bb%26c&list=x&t=5s"),
         ("windows(25, 10)", [["index": 0, "start": 0, "end": 10], ["index": 1, "start": 10, "end": 20], ["index": 2, "start": 20, "end": 25]]),
         ("windows(1200, '10m')", [["index": 0, "start": 0, "end": 600], ["index": 1, "start": 600, "end": 1200]]),
         ("windows(0, 10)", []), ("length(windows(10800, '10m'))", 18),

@@ -161,7 +161,7 @@ import Testing
         folder.write("t.srt", "1\n00:00:01,000 --> 00:00:02,000\nhi\n")
         let yaml = """
             name: t
-            inputs: {url: {type: string}}
+            inputs: {url: {type: string}, extra: {type: list, default: []}}
             steps:
               - {id: t, uses: transcript.load, with: {path: t.srt}}
               - {id: q, uses: list.filter, with: {items: "${{ steps.t.outputs.segments }}", where: "contains(item.txt, '?')"}}
@@ -174,6 +174,9 @@ import Testing
               - {id: map, uses: list.map, with: {items: "${{ steps.d.outputs.items }}", set: {link: "timeLink(inputs.url, item.begin)", n: "${{ index }}"}}}
               - {id: map2, uses: list.map, with: {items: [], set: "item.x"}}
               - {id: after, uses: file.write, with: {path: b.txt, content: "${{ steps.map.outputs.items[0].link }} ${{ steps.map.outputs.items[0].lnk }}"}}
+              - {id: gathered, uses: list.dedupe, with: {items: "${{ steps.t.outputs.segments }}", key: text, collect: [start]}}
+              - {id: joined, uses: list.filter, with: {items: "${{ steps.gathered.outputs.items }}", where: "length(item.start) > 1 && item.text != ''"}}
+              - {id: either, uses: list.filter, with: {items: "${{ steps.t.outputs.segments || inputs.extra }}", where: "item.word != 'x'"}}
 
             """
         #expect(diagnose(yaml, in: folder) == [

@@ -42,6 +42,10 @@ import Testing
         let two = key(ServiceKeyFacts(services: ["gemini": info], environment: ["GEMINI_BASE_URL": "http://127.0.0.1:2"], replaying: nil))
         #expect(one == ["model": "m", "base_url": "http://127.0.0.1:1"])
         #expect(CacheKeyComponents.settingsChange(from: one, to: two) == "the service's base URL changed (now http://127.0.0.1:2)")
+        // As the client uses it: a trailing slash, or the service's own address, changes nothing.
+        #expect(key(ServiceKeyFacts(services: ["gemini": info], environment: ["GEMINI_BASE_URL": "http://127.0.0.1:1/"], replaying: nil)) == one)
+        #expect(key(ServiceKeyFacts(services: ["gemini": info], environment: ["GEMINI_BASE_URL": "https://generativelanguage.googleapis.com/"],
+                                    replaying: nil)) == key(live))
 
         func exchange(_ text: String, step: String = "ask") -> RecordedExchange {
             RecordedExchange(step: step, item: nil, service: "gemini",
@@ -51,6 +55,9 @@ import Testing
         let recorded = ServiceKeyFacts(services: ["gemini": info], environment: [:], replaying: [exchange("a"), exchange("b", step: "other")])
         let rerecorded = ServiceKeyFacts(services: ["gemini": info], environment: [:], replaying: [exchange("A"), exchange("b", step: "other")])
         #expect(key(recorded)["dry_run"] == true)
+        // A replay answers whatever the host.
+        #expect(key(ServiceKeyFacts(services: ["gemini": info], environment: ["GEMINI_BASE_URL": "http://127.0.0.1:1"],
+                                    replaying: [exchange("a"), exchange("b", step: "other")])) == key(recorded))
         #expect(key(recorded) != key(rerecorded))
         #expect(key(recorded, step: "other") == key(rerecorded, step: "other"))
         #expect(key(recorded, step: "unrecorded")["fixtures"] == "none")

@@ -122,13 +122,16 @@ struct HangStep: Step {
 struct BlockStep: Step {
     static let kind = StepKindDescription(
         name: "test.block", summary: "Block.",
-        arguments: [Property("seconds", .number, required: true, "How long."), Property("path", .string, required: true, role: .outputPath, "Then write.")],
+        arguments: [Property("seconds", .number, required: true, "How long."), Property("path", .string, required: true, role: .outputPath, "Then write."),
+                    Property("tag", .string, "Key under which each body's start and end are kept.")],
         outputs: .object([]), example: "")
     func run(_ arguments: StepArguments, context: StepContext) async throws -> StepResult {
         let seconds = arguments["seconds"]?.numberValue ?? 0
+        let started = Date()
         await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
             DispatchQueue.global().asyncAfter(deadline: .now() + seconds) { done.resume() }
         }
+        if let tag = try arguments.optionalString("tag") { Calls.shared.interval(tag, start: started, end: Date()) }
         let path = try context.runFolder.write(Data("late".utf8), to: try arguments.string("path"))
         return StepResult(outputs: [:], files: [path])
     }

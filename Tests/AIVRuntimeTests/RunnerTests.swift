@@ -322,6 +322,24 @@ func advance(_ clock: TestClock<Duration>, by step: Duration, until done: () -> 
         #expect(harness.directory.read("run-2/later.txt") == nil)
     }
 
+    /// An attempt given up on at its timeout may still be busy; the retry starts once it has
+    /// ended, so attempts never pile up past the run's parallelism.
+    @Test func aRetryAfterATimeoutStartsOnceTheAbandonedAttemptHasEnded() async throws {
+        var harness = Harness()
+        let tag = unique("attempts")
+        let report = try await harness.run("""
+            name: p
+            steps:
+              - {id: slow, uses: test.block, timeout: 300ms, retry: {attempts: 2, backoff: 1ms}, with: {seconds: 1, path: x.txt, tag: \(tag)}}
+            """)
+        #expect(report.step("slow")?.error == "step 'slow': timed out after 300ms (after 2 attempts)")
+        // Wait for the second body too, then compare: the second started after the first ended.
+        try await Task.sleep(for: .seconds(1.5))
+        let bodies = Calls.shared.intervals(tag).sorted { $0.start < $1.start }
+        #expect(bodies.count == 2)
+        if bodies.count == 2 { #expect(bodies[1].start >= bodies[0].end, "\(bodies)") }
+    }
+
     @Test func continueOnErrorSkipsDependentsAndLetsTheRestRun() async throws {
         var harness = Harness()
         let yaml = """

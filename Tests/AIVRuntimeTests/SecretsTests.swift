@@ -39,12 +39,13 @@ import Testing
         #expect(secrets.redact(["k": ["v abcd1234"]]) == ["k": ["v [redacted A_TOKEN]"]])
     }
 
-    /// A name that looks secret holding an ordinary value (`TOKENIZERS_PARALLELISM=false`) must
-    /// not rewrite that word in a model's answer or a public page; short passwords still count.
-    @Test func anOrdinaryValueUnderASecretLookingNameIsNotRedacted() {
-        let secrets = Secrets(["TOKENIZERS_PARALLELISM": "false", "AUTH_MODE": "local", "OBS_WEBSOCKET_PASSWORD": "hunter",
+    /// A name that looks secret holding a yes/no word (`TOKENIZERS_PARALLELISM=false`) must not
+    /// rewrite that word in a model's answer or a public page; short secrets still count.
+    @Test func aYesNoWordUnderASecretLookingNameIsNotRedacted() {
+        let secrets = Secrets(["TOKENIZERS_PARALLELISM": "false", "WEBHOOK_SECRET": "s3cr3t", "OBS_WEBSOCKET_PASSWORD": "hunter",
                                "HF_TOKEN": "hf_abcdefgh", "API_KEY_ENABLED": "YES"])
-        #expect(secrets.redact("false friend, local hunter, hf_abcdefgh, YES") == "false friend, local [redacted OBS_WEBSOCKET_PASSWORD], [redacted HF_TOKEN], YES")
+        #expect(secrets.redact("false friend, s3cr3t hunter, hf_abcdefgh, YES")
+                == "false friend, [redacted WEBHOOK_SECRET] [redacted OBS_WEBSOCKET_PASSWORD], [redacted HF_TOKEN], YES")
         // Still secrets: a step reads them; they are only not searched for in text.
         #expect(secrets["TOKENIZERS_PARALLELISM"] == "false")
     }
@@ -158,6 +159,10 @@ import Testing
             try hub("http://proxy.example.com").client("gemini", step: "s", item: nil, logger: logger)
         }
         #expect(throws: Never.self) { try hub("http://127.0.0.1:8080").client("gemini", step: "s", item: nil, logger: logger) }
+        #expect(throws: Never.self) { try hub("http://127.3.4.5:8080").client("gemini", step: "s", item: nil, logger: logger) }
+        #expect(throws: Never.self) { try hub("http://localhost:8080").client("gemini", step: "s", item: nil, logger: logger) }
+        // A name that starts like a loopback address is a host like any other.
+        #expect(throws: StepError.self) { try hub("http://127.evil.example").client("gemini", step: "s", item: nil, logger: logger) }
         #expect(throws: Never.self) { try hub("http://[::1]:8080").client("gemini", step: "s", item: nil, logger: logger) }
         // A dry run sends no key, so any address may be replayed.
         #expect(throws: Never.self) { try hub("http://proxy.example.com", mode: .replay).client("gemini", step: "s", item: nil, logger: logger) }
@@ -168,7 +173,9 @@ import Testing
         _ = hub("http://127.0.0.1:9", warnings: warnings)
         _ = hub("https://proxy.example.com", environment: ["GEMINI_BASE_URL": "https://mine.example.com"], warnings: warnings)
         _ = hub("https://proxy.example.com", mode: .replay, warnings: warnings)
-        #expect(warnings.all == ["gemini: services.gemini.base_url sends GEMINI_API_KEY to proxy.example.com, not to generativelanguage.googleapis.com"])
+        _ = hub("https://127.evil.example", warnings: warnings)
+        #expect(warnings.all == ["gemini: services.gemini.base_url sends GEMINI_API_KEY to proxy.example.com, not to generativelanguage.googleapis.com",
+                                 "gemini: services.gemini.base_url sends GEMINI_API_KEY to 127.evil.example, not to generativelanguage.googleapis.com"])
     }
 
     @Test func aMalformedDotEnvLineIsAnErrorWithItsLine() {

@@ -125,6 +125,8 @@ import Testing
         let error = try #require(report.steps.first?.error)
         #expect(error.contains("timed out after 1.5s ("), "\(error)")
         #expect(error.contains("of it waiting for gemini's rate limit)"), "\(error)")
+        // What was slept, never more than the whole timeout.
+        #expect(!error.contains("(2s of it"), "\(error)")
     }
 
     /// Spans in messages: a fraction under a minute is kept ("timed out after 1.5s", not "2s").

@@ -170,7 +170,7 @@ let vocabularyPrompt = """
         harness.prompt("Hi {{name}}")
         harness.gemini.enqueue([.text(String(repeating: "草", count: 6 << 20))])
         let message = await harness.failure(["prompt": "ask.prompt", "values": ["name": "x"]])
-        #expect(message?.contains("Gemini's answer is 18 MB; a model's answer is at most 65,536 tokens, so aiv does not read one over 16 MB") == true,
+        #expect(message?.contains("Gemini's answer is 18.0 MB; a model's answer is at most 65,536 tokens, so aiv does not read one over 16 MB") == true,
                 "\(message ?? "")")
     }
 

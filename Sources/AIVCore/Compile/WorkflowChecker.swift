@@ -15,6 +15,10 @@ public struct WorkflowChecker: Sendable {
 
     /// `source` is the workflow's text; with it, problems inside a string point at their exact column.
     public func check(_ workflow: Workflow, source: SourceFile? = nil) -> CheckedWorkflow {
+        var workers = self.workers ?? workflow.steps.count / Self.stepsPerWorker
+        // The core count reads cgroup files on Linux: asked only when threads could be used.
+        if self.workers == nil, workers >= 2 { workers = min(workers, ProcessInfo.processInfo.activeProcessorCount) }
+        workers = min(workers, workflow.steps.count)
         func started() -> CheckRun {
             var run = CheckRun(registry: registry, workflow: workflow, source: source)
             run.checkServices()
@@ -25,10 +29,6 @@ public struct WorkflowChecker: Sendable {
             for step in workflow.steps { run.checkStep(step) }
             return run
         }
-        var workers = self.workers ?? workflow.steps.count / Self.stepsPerWorker
-        // The core count reads cgroup files on Linux: asked only when threads could be used.
-        if self.workers == nil, workers >= 2 { workers = min(workers, ProcessInfo.processInfo.activeProcessorCount) }
-        workers = min(workers, workflow.steps.count)
         var run: CheckRun
         if workers >= 2 {
             run = started()
@@ -144,6 +144,10 @@ struct CheckRun {
                   let text = step.arguments?[shaped.argument]?.string, text.hasExpressionMarker,
                   case .object(var object) = registry.kinds[position].outputs,
                   let index = object.properties.firstIndex(where: { $0.name == shaped.output }) else { continue }
+            // Most lists come from list steps that know nothing of their elements either: found by
+            // the step ids the text names, without parsing it (this pass runs on one thread
+            // before the steps are checked on several).
+            if let named = Self.stepsNamed(in: text), named.allSatisfy({ elements[$0] == nil && Self.isListStep(registry, scope, $0) }) { continue }
             let template: Result<StringTemplate, ExpressionError>
             if let known = parsed[text] {
                 template = known
@@ -159,10 +163,11 @@ struct CheckRun {
             let (type, errors) = expression.check(in: scope)
             scope.item = nil
             scope.hasIndex = false
-            guard errors.isEmpty, var element = type.element else { continue }
+            guard errors.isEmpty, var element = Self.listElement(of: type) else { continue }
             // An element that is not a list is added as one item.
             if shaped.flattens { element = element.isList == true ? element.element ?? .any : element.isList == false ? element : .any }
-            guard element != .any else { continue }
+            // Only a shape with fields is worth handing on: it is what finds a misspelt `item.field`.
+            guard element.hasFields else { continue }
             elements[step.id] = element
             var output = element
             if let setBy = shaped.fieldsSetBy {
@@ -176,9 +181,54 @@ struct CheckRun {
                     output = .any
                 }
             }
+            if let listedBy = shaped.fieldsListedBy, let value = step.arguments?[listedBy] {
+                // Each named field becomes the list of its values (a list's items joined in);
+                // names computed when running, or paths into a field, leave the shape unknown.
+                let names = value.items?.compactMap(\.string) ?? []
+                if names.count == value.items?.count, !names.contains(where: { $0.contains(".") }), case .object(var fields) = output {
+                    for position in fields.properties.indices where names.contains(fields.properties[position].name) {
+                        let schema = fields.properties[position].schema
+                        fields.properties[position].schema = schema.isList == true ? schema : .array(schema)
+                    }
+                    output = .object(fields)
+                } else {
+                    output = .any
+                }
+            }
             object.properties[index].schema = .array(output)
             scope.steps[step.id]?.outputs = step.forEach == nil ? .object(object) : .array(.object(object))
         }
+    }
+
+    /// The element shape of a list shape; for a choice (`a || b`), the one element shape all its
+    /// lists share, else any (`Schema.element` takes the first list's).
+    static func listElement(of type: Schema) -> Schema? {
+        guard case .anyOf(let options) = type else { return type.element }
+        let elements = options.compactMap { $0.isList == false ? nil : $0.element }
+        guard let first = elements.first else { return nil }
+        return elements.allSatisfy { $0 == first } ? first : .any
+    }
+
+    /// The ids of the steps `text` reads as `steps.<id>`, or nil when it may read one another
+    /// way (`steps['id']`).
+    static func stepsNamed(in text: String) -> [String]? {
+        var names: [String] = []
+        var rest = Substring(text)
+        while let found = rest.range(of: "steps") {
+            rest = rest[found.upperBound...]
+            guard let next = rest.first else { break }
+            if next == "[" { return nil }
+            guard next == "." else { continue }
+            let name = rest.dropFirst().prefix { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" }
+            if !name.isEmpty { names.append(String(name)) }
+        }
+        return names
+    }
+
+    /// Whether `id` is a step whose kind is a list step (its outputs shaped by this pass or not at all).
+    static func isListStep(_ registry: StepRegistry, _ scope: TypeScope, _ id: String) -> Bool {
+        guard let kind = scope.steps[id]?.kind, let position = registry.position(ofKind: kind) else { return false }
+        return registry.kinds[position].listShapedOutput != nil
     }
 
     /// A step's outputs with the one its prompt shapes (`StepKindDescription.promptShapedOutput`)

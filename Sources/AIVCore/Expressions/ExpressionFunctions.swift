@@ -231,11 +231,22 @@ public enum ExpressionFunctions {
     /// `url` with its `t` query parameter set to `<seconds>s` (any earlier `t` replaced, the
     /// fragment kept), or nil when `url` is not absolute.
     public static func timeLink(_ url: String, seconds: Int) -> String? {
-        guard var components = URLComponents(string: url), components.scheme != nil, components.host?.isEmpty == false else { return nil }
-        var items = (components.queryItems ?? []).filter { $0.name != "t" }
-        items.append(URLQueryItem(name: "t", value: "\(seconds)s"))
-        components.queryItems = items
-        return components.string
+        guard let components = URLComponents(string: url), components.scheme != nil, components.host?.isEmpty == false else { return nil }
+        // Edited as text, not through `URLComponents.queryItems`, which decodes and re-encodes the
+        // other parameters (`q=a%2Bb` came back as `q=a+b`, a space to a server).
+        var rest = Substring(url)
+        var fragment = ""
+        if let hash = rest.firstIndex(of: "#") {
+            fragment = String(rest[hash...])
+            rest = rest[..<hash]
+        }
+        var query: [Substring] = []
+        if let mark = rest.firstIndex(of: "?") {
+            query = rest[rest.index(after: mark)...].split(separator: "&").filter { $0 != "t" && !$0.hasPrefix("t=") }
+            rest = rest[..<mark]
+        }
+        query.append("t=\(seconds)s")
+        return rest + "?" + query.joined(separator: "&") + fragment
     }
 
     static let named: [String: ExpressionFunction] = Dictionary(uniqueKeysWithValues: all.map { ($0.name, $0) })

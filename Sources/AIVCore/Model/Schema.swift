@@ -78,6 +78,17 @@ public indirect enum Schema: Sendable, Hashable {
         }
     }
 
+    /// Whether the shape names fields (an object with properties, or a list or choice of such):
+    /// a shape against which `item.field` can be checked.
+    public var hasFields: Bool {
+        switch self {
+        case .object(let object): !object.properties.isEmpty
+        case .array(let element): element.hasFields
+        case .anyOf(let options): options.contains { $0.hasFields }
+        default: false
+        }
+    }
+
     /// The shape of `value[i]`, nil when this shape is not a list.
     public var element: Schema? {
         switch self {

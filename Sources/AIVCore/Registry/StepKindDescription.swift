@@ -47,11 +47,15 @@ public struct StepKindDescription: Sendable {
         public var flattens: Bool
         /// An argument whose keys are fields the step sets on each element (list.map's `set`).
         public var fieldsSetBy: String?
-        public init(output: String = "items", argument: String = "items", flattens: Bool = false, fieldsSetBy: String? = nil) {
+        /// An argument naming fields that become lists of their values (list.dedupe's `collect`).
+        public var fieldsListedBy: String?
+        public init(output: String = "items", argument: String = "items", flattens: Bool = false, fieldsSetBy: String? = nil,
+                    fieldsListedBy: String? = nil) {
             self.output = output
             self.argument = argument
             self.flattens = flattens
             self.fieldsSetBy = fieldsSetBy
+            self.fieldsListedBy = fieldsListedBy
         }
     }
 

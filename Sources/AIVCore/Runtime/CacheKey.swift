@@ -271,8 +271,14 @@ public struct ServiceKeyFacts: Sendable, Equatable {
     /// The facts of a run with these services, environment and (for a dry run) recorded answers.
     public init(services: [String: HTTPServiceInfo], environment: [String: String], replaying recordings: [RecordedExchange]?) {
         var baseURLs: [String: String] = [:]
-        for (name, info) in services {
-            if let url = environment[info.baseURLVariable], !url.isEmpty { baseURLs[name] = url }
+        // A replay answers whatever the host; a live run's key holds a base URL the environment
+        // gives as the client uses it (no trailing slash), unless it is the service's own.
+        if recordings == nil {
+            for (name, info) in services {
+                guard var url = environment[info.baseURLVariable], !url.isEmpty else { continue }
+                if url.hasSuffix("/") { url.removeLast() }
+                if url != info.defaultBaseURL { baseURLs[name] = url }
+            }
         }
         self.init(baseURLs: baseURLs, fixtureDigests: recordings.map(Self.digests(of:)))
     }

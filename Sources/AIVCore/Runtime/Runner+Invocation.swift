@@ -153,6 +153,13 @@ extension Runner {
                     let counted = message.hasSuffix("attempts)") ? " (the step tried \(attempt) times)" : " (after \(attempt) attempts)"
                     throw failure(message + (attempt > 1 ? counted : ""), attempts: attempt)
                 }
+                if let timedOut = error as? TimeoutError {
+                    do {
+                        try await Self.untilFinished(timedOut.abandoned)
+                    } catch {
+                        throw InvocationFailure(message: "\(label): cancelled", attempts: attempt, cancelled: true)
+                    }
+                }
                 let spread = step.retry.jitter * (2 * environment.random() - 1)
                 let delay = min(step.retry.maxDelay, max(0, step.retry.delay(after: attempt) * (1 + spread)))
                 environment.observer.handle(.retrying(step: step.id, index: index, attempt: attempt, delay: delay, error: message))
@@ -287,7 +294,7 @@ extension Runner {
         let timer = timeout.map { seconds in
             Task {
                 guard (try? await clock.sleep(for: .milliseconds(Int64(seconds * 1000)))) != nil else { return }
-                outcome.settle(.failure(TimeoutError()))
+                outcome.settle(.failure(TimeoutError(abandoned: work)))
             }
         }
         defer {
@@ -302,7 +309,28 @@ extension Runner {
     }
 }
 
-struct TimeoutError: Error {}
+extension Runner {
+    /// Waits for `task` to end, or throws `CancellationError` as soon as the caller is cancelled.
+    static func untilFinished(_ task: Task<Void, Never>) async throws {
+        let outcome = FirstOutcome<Void>()
+        let waiter = Task {
+            await task.value
+            outcome.settle(.success(()))
+        }
+        defer { waiter.cancel() }
+        try await withTaskCancellationHandler {
+            try await outcome.value()
+        } onCancel: {
+            outcome.settle(.failure(CancellationError()))
+        }
+    }
+}
+
+struct TimeoutError: Error {
+    /// The attempt given up on, which may still be running (cancelled, but busy with work that
+    /// cannot be interrupted): a retry waits for it, so attempts never pile up past `--max-parallel`.
+    var abandoned: Task<Void, Never>
+}
 
 /// The first of several outcomes (the body's result, its timeout, cancellation), handed to one waiter.
 final class FirstOutcome<T: Sendable>: @unchecked Sendable {

@@ -40,15 +40,12 @@ public struct Secrets: Sendable {
 
     public var names: [String] { values.keys.sorted() }
 
-    /// Whether a value is redacted wherever it appears. A name that looks secret is not enough:
-    /// `TOKENIZERS_PARALLELISM=false` or `AUTH_MODE=local` would turn every "false" or "local"
-    /// in a model's answer and a public Notion page into "[redacted …]". So a value counts when it
-    /// is at least 8 characters long (keys and tokens are far longer), or 4 for a password, and
-    /// never when it is a yes/no word.
+    /// Whether a value is redacted wherever it appears: 4 characters or more (shorter ones would
+    /// mangle ordinary words), and not a yes/no word. A setting under a secret-looking name
+    /// (`TOKENIZERS_PARALLELISM=false`) would otherwise turn every "false" in a model's answer
+    /// and a public Notion page into "[redacted …]"; no key, token or password is "false".
     static func isRedacted(name: String, value: String) -> Bool {
-        let upper = name.uppercased()
-        let shortest = upper.contains("PASSWORD") || upper.contains("PASSWD") ? 4 : 8
-        return value.count >= shortest && !["true", "false", "yes", "no", "on", "off", "null", "none"].contains(value.lowercased())
+        value.count >= 4 && !["true", "false", "yes", "no", "on", "off", "null", "none"].contains(value.lowercased())
     }
 
     /// `text` with every secret value replaced by `[redacted NAME]` (see `isRedacted`).

@@ -114,10 +114,16 @@ public final class ServiceHub: Sendable {
         }
     }
 
-    /// 127.0.0.0/8, ::1 and localhost: addresses that never leave the machine.
+    /// 127.0.0.0/8 written as an address, ::1 and localhost: hosts that never leave the machine.
+    /// A name that only starts with 127 (`127.example.com`) is a host like any other.
     static func isLoopback(_ host: String) -> Bool {
         let bare = host.trimmingCharacters(in: CharacterSet(charactersIn: "[]")).lowercased()
-        return bare == "localhost" || bare == "::1" || bare.hasPrefix("127.")
+        if bare == "localhost" { return true }
+        var v4 = in_addr()
+        if inet_pton(AF_INET, bare, &v4) == 1 { return UInt32(bigEndian: v4.s_addr) >> 24 == 127 }
+        var v6 = in6_addr()
+        if inet_pton(AF_INET6, bare, &v6) == 1 { return bare == "::1" || bare == "0:0:0:0:0:0:0:1" }
+        return false
     }
 
     /// Connections a run opens once (OBS).

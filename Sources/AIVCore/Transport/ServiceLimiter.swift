@@ -98,7 +98,9 @@ public actor ServiceLimiter {
                 }
             }
             if wait <= 0 { break }
-            RateLimitWaits.current?.add(wait, service: service)
+            // What was slept, not what was planned: a sleep a timeout cuts short counts as far as it went.
+            let before = clock.now()
+            defer { RateLimitWaits.current?.add(clock.now() - before, service: service) }
             try await clock.sleep(wait)
         }
         let now = clock.now()

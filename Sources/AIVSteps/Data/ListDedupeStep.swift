@@ -30,7 +30,7 @@ public struct ListDedupeStep: Step {
                 key: japanese
                 collect: [timestamp]
             """,
-        listShapedOutput: .init())
+        listShapedOutput: .init(fieldsListedBy: "collect"))
 
     public func run(_ arguments: StepArguments, context: StepContext) async throws -> StepResult {
         let items = try arguments.list("items")

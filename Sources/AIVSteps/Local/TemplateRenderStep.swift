@@ -65,8 +65,10 @@ public struct TemplateRenderStep: Step {
         // thread (about 20 µs) would be most of a short render.
         let text: String
         if template.body.contains("{{#") || template.body.contains("{{^") {
+            // A queue of its own gets a thread of its own (on Linux the global queues share the
+            // threads async work runs on, so a few long renders there would still starve it).
             text = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<String, any Error>) in
-                DispatchQueue.global().async { continuation.resume(with: Result { try Self.render(template, values: values) }) }
+                DispatchQueue(label: "aiv.render").async { continuation.resume(with: Result { try Self.render(template, values: values) }) }
             }
             try Task.checkCancellation()
         } else {

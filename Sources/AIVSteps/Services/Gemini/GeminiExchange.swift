@@ -61,9 +61,10 @@ struct GeminiExchange {
                                headers: ["Content-Type": "application/json"], body: .json(request.body))
         let response = try await client.send(http, estimatedTokens: request.estimatedTokens)
         // A model writes at most 65,536 tokens (well under a megabyte of JSON): an answer far
-        // larger is not one, and holding it would fill memory, the run folder and the cache.
+        // larger is not one, and decoding and keeping it would fill the run folder and the cache.
         guard response.body.count <= Self.largestAnswer else {
-            throw StepError("Gemini's answer is \(response.body.count >> 20) MB; a model's answer is at most 65,536 tokens, so aiv does not read one over \(Self.largestAnswer >> 20) MB (is the service's base_url right?)")
+            let size = String(format: "%.1f", Double(response.body.count) / Double(1 << 20))
+            throw StepError("Gemini's answer is \(size) MB; a model's answer is at most 65,536 tokens, so aiv does not read one over \(Self.largestAnswer >> 20) MB (is the service's base_url right?)")
         }
         guard let json = response.json else {
             // A 200 whose body is not JSON was cut short on the way: worth another try.
