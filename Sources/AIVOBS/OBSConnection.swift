@@ -18,7 +18,7 @@ public actor OBSConnection {
     private var outgoing: AsyncStream<String>.Continuation?
     private var identified: CheckedContinuation<Void, any Error>?
     private var pending: [String: CheckedContinuation<JSONValue, any Error>] = [:]
-    private var waiters: [(id: Int, type: String, match: @Sendable (JSONValue) -> Bool, promise: Promise)] = []
+    private var waiters: [(id: Int, type: String, match: @Sendable (JSONValue) -> Bool, promise: FirstOutcome<JSONValue>)] = []
     private var closedError: OBSConnectionError?
     private var wasIdentified = false
     /// A request went unanswered: no new work, and closed once the last waiter is done.
@@ -149,7 +149,7 @@ public actor OBSConnection {
         identified = nil
         for (_, continuation) in pending { continuation.resume(throwing: error) }
         pending.removeAll()
-        for waiter in waiters { waiter.promise.fulfill(.failure(error)) }
+        for waiter in waiters { waiter.promise.settle(.failure(error)) }
         waiters.removeAll()
     }
 
@@ -217,7 +217,7 @@ public actor OBSConnection {
             let eventData = data["eventData"] ?? .null
             let matched = waiters.filter { $0.type == type && $0.match(eventData) }
             waiters.removeAll { waiter in matched.contains { $0.id == waiter.id } }
-            for waiter in matched { waiter.promise.fulfill(.success(eventData)) }
+            for waiter in matched { waiter.promise.settle(.success(eventData)) }
             closeIfRetired()
         default:
             break
@@ -330,8 +330,8 @@ public actor OBSConnection {
     public func expectEvent(_ type: String, timeout: Double, match: @escaping @Sendable (JSONValue) -> Bool = { _ in true }) -> Task<JSONValue, any Error> {
         nextID += 1
         let id = nextID
-        let promise = Promise()
-        if let closedError { promise.fulfill(.failure(closedError)) } else { waiters.append((id, type, match, promise)) }
+        let promise = FirstOutcome<JSONValue>()
+        if let closedError { promise.settle(.failure(closedError)) } else { waiters.append((id, type, match, promise)) }
         return Task {
             try await withThrowingTaskGroup(of: JSONValue.self) { group in
                 group.addTask { try await promise.value() }
@@ -350,7 +350,7 @@ public actor OBSConnection {
 
     private func removeWaiter(_ id: Int) {
         if let index = waiters.firstIndex(where: { $0.id == id }) {
-            waiters.remove(at: index).promise.fulfill(.failure(CancellationError()))
+            waiters.remove(at: index).promise.settle(.failure(CancellationError()))
         }
         closeIfRetired()
     }
@@ -366,34 +366,3 @@ final class LockedFlag: @unchecked Sendable {
     }
 }
 
-/// A value that arrives once, for one waiter.
-final class Promise: @unchecked Sendable {
-    private let lock = NSLock()
-    private var result: Result<JSONValue, any Error>?
-    private var continuation: CheckedContinuation<JSONValue, any Error>?
-
-    func fulfill(_ value: Result<JSONValue, any Error>) {
-        let waiting: CheckedContinuation<JSONValue, any Error>? = lock.withLock {
-            guard result == nil else { return nil }
-            result = value
-            defer { continuation = nil }
-            return continuation
-        }
-        waiting?.resume(with: value)
-    }
-
-    func value() async throws -> JSONValue {
-        try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (waiting: CheckedContinuation<JSONValue, any Error>) in
-                let ready: Result<JSONValue, any Error>? = lock.withLock {
-                    if let result { return result }
-                    continuation = waiting
-                    return nil
-                }
-                if let ready { waiting.resume(with: ready) }
-            }
-        } onCancel: {
-            fulfill(.failure(CancellationError()))
-        }
-    }
-}

@@ -301,11 +301,7 @@ extension Runner {
             work.cancel()
             timer?.cancel()
         }
-        return try await withTaskCancellationHandler {
-            try await outcome.value()
-        } onCancel: {
-            outcome.settle(.failure(CancellationError()))
-        }
+        return try await outcome.value()
     }
 }
 
@@ -318,11 +314,7 @@ extension Runner {
             outcome.settle(.success(()))
         }
         defer { waiter.cancel() }
-        try await withTaskCancellationHandler {
-            try await outcome.value()
-        } onCancel: {
-            outcome.settle(.failure(CancellationError()))
-        }
+        try await outcome.value()
     }
 }
 
@@ -332,31 +324,3 @@ struct TimeoutError: Error {
     var abandoned: Task<Void, Never>
 }
 
-/// The first of several outcomes (the body's result, its timeout, cancellation), handed to one waiter.
-final class FirstOutcome<T: Sendable>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var result: Result<T, any Error>?
-    private var waiter: CheckedContinuation<T, any Error>?
-
-    /// Keeps `outcome` if it is the first; wakes the waiter.
-    func settle(_ outcome: Result<T, any Error>) {
-        let waiter: CheckedContinuation<T, any Error>? = lock.withLock {
-            guard result == nil else { return nil }
-            result = outcome
-            defer { self.waiter = nil }
-            return self.waiter
-        }
-        waiter?.resume(with: outcome)
-    }
-
-    /// The first outcome, once there is one.
-    func value() async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            let settled: Result<T, any Error>? = lock.withLock {
-                if result == nil { waiter = continuation }
-                return result
-            }
-            if let settled { continuation.resume(with: settled) }
-        }
-    }
-}
