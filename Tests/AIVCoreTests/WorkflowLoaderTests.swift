@@ -63,9 +63,8 @@ import Testing
                 with: {path: t.srt}
             defaults: {}
             """
-        let (checked, diagnostics) = checkWorkflow(yaml, in: dir)
+        let (_, diagnostics) = checkWorkflow(yaml, in: dir)
         #expect(lines(diagnostics) == ["10:1: error: unknown field 'defaults' in workflow; a block of your own (defaults for steps to merge) is named 'x-defaults'"])
-        _ = checked
         let (valid, none) = checkWorkflow(yaml.replacingOccurrences(of: "defaults: {}\n", with: "").replacingOccurrences(of: "\ndefaults: {}", with: ""), in: dir)
         #expect(lines(none) == [])
         let step = try #require(valid?.workflow.steps.first)

@@ -114,7 +114,8 @@ extension Runner {
             attempt += 1
             do {
                 try Task.checkCancellation()
-                let waits = RateLimitWaits()
+                // Rate-limit waits matter only to a timeout's message: kept only under one.
+                let waits = step.timeout == nil ? nil : RateLimitWaits()
                 waitsOfAttempt = waits
                 var result = try await RateLimitWaits.$current.withValue(waits) {
                     try await runWithTimeout(step.timeout) {
