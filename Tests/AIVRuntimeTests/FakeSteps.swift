@@ -131,7 +131,10 @@ struct BlockStep: Step {
         await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
             DispatchQueue.global().asyncAfter(deadline: .now() + seconds) { done.resume() }
         }
-        if let tag = try arguments.optionalString("tag") { Calls.shared.interval(tag, start: started, end: Date()) }
+        let tag = try arguments.optionalString("tag")
+        if let tag { Calls.shared.interval(tag, start: started, end: Date()) }
+        // Flagged once the write has been tried, refused or not, for tests that check its outcome.
+        defer { if let tag { Calls.shared.flag("\(tag).wrote") } }
         let path = try context.runFolder.write(Data("late".utf8), to: try arguments.string("path"))
         return StepResult(outputs: [:], files: [path])
     }

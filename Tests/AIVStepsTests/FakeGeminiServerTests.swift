@@ -342,7 +342,7 @@ import FoundationNetworking
         #expect(fake.generateRequests.count == 1)
         let started = Date()
         fake.stop()
-        #expect(Date().timeIntervalSince(started) < 2)
+        #expect(Date().timeIntervalSince(started) < 10, "stopping the server waited for the 30 s answer")
         await #expect(throws: URLError.self) { _ = try await call.value }
         // The call ends with the connection, not at its 90 s timeout or the 30 s answer.
         #expect(Date().timeIntervalSince(started) < 20)
