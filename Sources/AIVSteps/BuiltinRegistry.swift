@@ -12,6 +12,7 @@ public enum BuiltinSteps {
         ListSortStep.self,
         ListDedupeStep.self,
         StockMergeStep.self,
+        VideoChaptersStep.self,
         GeminiGenerateStep.self,
         NotionUpsertStep.self,
         MediaProbeStep.self,

@@ -1,4 +1,5 @@
 import AIVCore
+import AIVTestSupport
 import Foundation
 import Testing
 

@@ -32,23 +32,11 @@ import Testing
             with: {items: "${{ steps.load.outputs.segments }}", where: "contains(item.text, '?')"}
         """
 
-    /// A small deterministic generator, so a failure can be replayed from its seed.
-    struct SplitMix: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     static let fragments = ["${{", "}}", "${{ steps.", "[", "]", "{", "}", ":", "- ", "&a ", "*a", "<<: *a", "'", "\"", "\n", "\t",
                             "  ", "#", "!!str ", "!tag ", "? ", "|", ">", "---\n", "...\n", "\u{0}", "é", "草", "\\", "%YAML 1.2\n",
                             "uses: ", "id: x", "needs: [x]", "for_each: 3", "if: (", "&&", "||", "!", "==", "length(", "item.", "[*]"]
 
-    static func mutate(_ text: String, with random: inout SplitMix) -> String {
+    static func mutate(_ text: String, with random: inout SplitMix64) -> String {
         var scalars = Array(text.unicodeScalars)
         let edits = Int.random(in: 1...6, using: &random)
         for _ in 0..<edits {
@@ -79,7 +67,7 @@ import Testing
             dir.write("t.srt", "")
             dir.write("t.mustache", "{{text}} {{n}}")
             let checker = WorkflowChecker(registry: .builtin)
-            var random = SplitMix(state: 2026)
+            var random = SplitMix64(seed: 2026)
             var outcomes = (valid: 0, invalid: 0)
             let started = Date()
             for round in 0..<3000 {

@@ -175,7 +175,7 @@ import Testing
     /// Thousands of mutations of the tricky workflow: in parts or whole, the same answer.
     @Test func mutatedWorkflowsReadTheSameInPartsAsWhole() async throws {
         try await heavyComputation {
-            var random = LoaderFuzzTests.SplitMix(state: 1126)
+            var random = SplitMix64(seed: 1126)
             var splitRounds = 0
             for round in 0..<2500 {
                 let text = LoaderFuzzTests.mutate(Self.trickyWorkflow, with: &random)

@@ -1,3 +1,4 @@
+import AIVTestSupport
 import Testing
 @testable import AIVCore
 

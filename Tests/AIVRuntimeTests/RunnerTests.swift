@@ -324,7 +324,8 @@ func waitUntil(seconds: Int, _ done: () -> Bool) async throws {
 
         // Both bodies end in the background and try to write: neither file appears.
         try await waitUntil(seconds: 60) { Calls.shared.isFlagged("\(first).wrote") && Calls.shared.isFlagged("\(second).wrote") }
-        let (firstBody, secondBody) = (try #require(Calls.shared.intervals(first).first), try #require(Calls.shared.intervals(second).first))
+        let firstBody = try #require(Calls.shared.intervals(first).first)
+        let secondBody = try #require(Calls.shared.intervals(second).first)
         #expect(timedOutReturned < firstBody.end, "the timed-out run waited for its body")
         #expect(failedReturned < secondBody.end, "the failed run waited for its cancelled body")
         #expect(harness.directory.read("run-1/late.txt") == nil)

@@ -49,6 +49,18 @@ import Testing
         #expect(message?.contains("the text is 282 characters as X counts them (a link 23, Japanese and emoji 2 each), 2 over max_length 280") == true)
     }
 
+    @Test func aYouTubeDescriptionIsCountedInBytesOfUTF8() async throws {
+        let harness = StepHarness()
+        harness.workflow.write("t.mustache", "{{text}}")
+        let text = "草 lol" + String(repeating: "あ", count: 1664)  // 3 + 4 + 1664 × 3 = 4999 bytes
+        let fits = try await harness.outputs(TemplateRenderStep.self, ["template": "t.mustache", "values": ["text": .string(text)],
+                                                                       "max_length": 5000, "count": "bytes"])
+        #expect(fits["length"] == 4999)
+        let message = try await harness.failure(TemplateRenderStep.self, ["template": "t.mustache", "values": ["text": .string(text + "草")],
+                                                                          "max_length": 5000, "count": "bytes"])
+        #expect(message?.contains("the text is 5002 bytes of UTF-8 (a Japanese character 3), 2 over max_length 5000") == true)
+    }
+
     @Test func rendersPlainTextNeverHTMLEscaped() async throws {
         let outputs = try await render("{{quote}} | {{{quote}}} | {{&quote}}\n", ["quote": "Tom & Jerry's <b>\"best\"</b> > 1"])
         #expect(outputs["text"] == "Tom & Jerry's <b>\"best\"</b> > 1 | Tom & Jerry's <b>\"best\"</b> > 1 | Tom & Jerry's <b>\"best\"</b> > 1\n")

@@ -204,25 +204,6 @@ public final class FakeNotion: @unchecked Sendable {
     public var injectedFaultCount: Int { core.withLock { $0.injectedFaults } }
 }
 
-// MARK: - Random numbers
-
-/// A small seedable generator (SplitMix64).
-struct SplitMix64: Sendable {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// Uniform in [0, 1).
-    mutating func unit() -> Double { Double(next() >> 11) * 0x1.0p-53 }
-}
-
 // MARK: - State
 
 struct FakeNotionShared {

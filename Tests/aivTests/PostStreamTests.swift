@@ -91,7 +91,24 @@ import Testing
         for japanese in expected { #expect(worksheet.contains(japanese)) }
         #expect(workspace.folder.read("out/first/vocabulary.md")?.contains("| Japanese | Reading |") == true)
         #expect(workspace.folder.read("out/first/posts/short-0.txt")?.contains("&t=") == true)
-        #expect(try workspace.json("out/first/youtube-metadata.json")["title"] == answers["metadata"]?["title"])
+        let youtube = try workspace.json("out/first/youtube-metadata.json")
+        #expect(youtube["title"] == answers["metadata"]?["title"])
+        #expect(youtube["tags"] == answers["metadata"]?["tags"])
+        // The summary, then chapters YouTube accepts: 0:00 first, at least 3, each 10 s or longer,
+        // the last ending with the recording; every expression is in one of them.
+        let description = youtube["description"]?.stringValue ?? ""
+        let summary = answers["metadata"]?["summary"]?.stringValue ?? "?"
+        #expect(description.hasPrefix(summary + "\n\n"))
+        let chapterLines = description.dropFirst(summary.count + 2).split(separator: "\n")
+        let chapterStarts = chapterLines.map { line in
+            line.prefix { $0 != " " }.split(separator: ":").reduce(0) { $0 * 60 + (Int($1) ?? -100_000) }
+        }
+        #expect(chapterStarts.first == 0)
+        #expect(chapterStarts.count >= 3)
+        #expect(zip(chapterStarts, chapterStarts.dropFirst()).allSatisfy { $1 - $0 >= 10 }, "\(chapterLines)")
+        let recordingLength = try workspace.outputs("out/first", "recording")["duration"]?.numberValue ?? 0
+        #expect(recordingLength - Double(chapterStarts.last ?? 0) >= 10)
+        for japanese in expected { #expect(chapterLines.contains { $0.contains(japanese) }, "\(japanese) has no chapter") }
         let publish = try workspace.outputs("out/first", "publish").arrayValue ?? []
         #expect(publish.count == expected.count)
 
@@ -163,7 +180,7 @@ import Testing
             return .json(["clips": [["start": 1, "end": 4, "title": "草 in one second", "expression": "草", "reason": "a laugh"],
                                     ["start": 5, "end": 9, "title": "A new expression", "expression": "表現1", "reason": "clear"]]])
         default:
-            return .json(["title": "Learn Japanese with a stream", "description": "0:05 草 — lol", "tags": ["japanese"]])
+            return .json(["title": "Learn Japanese with a stream", "summary": "Five windows of a stream.", "tags": ["japanese"]])
         }
     }
 
@@ -277,9 +294,9 @@ import Testing
         #expect(second.status == 0)
         let statuses = workspace.statuses(second)
         let ran = statuses.filter { $0.value == "succeeded" }.keys.sorted()
-        // (youtube reads metadata's result, which the fake answers the same: it stays cached.)
+        // (description and youtube read metadata's result, which the fake answers the same: they stay cached.)
         #expect(ran.contains("metadata"))
-        #expect(Set(ran).isSubset(of: ["metadata", "youtube", "stock", "publish"]), "ran: \(ran)")
+        #expect(Set(ran).isSubset(of: ["metadata", "description", "youtube", "stock", "publish"]), "ran: \(ran)")
         #expect(gemini.generateRequests.count == requests + 1)
         // Twice through Notion, still one page per expression.
         #expect(notion.pages(in: database).count == pages)

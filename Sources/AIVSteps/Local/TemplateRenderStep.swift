@@ -25,14 +25,15 @@ public struct TemplateRenderStep: Step {
             nothing). A variable the template uses but `values` does not give is an error, unless declared optional \
             (`name?: string`); a value given as null counts as given. \
             With `max_length`, a text longer than that fails the step, counted as `count` says: `characters` (as Bluesky, Threads, \
-            Instagram and YouTube count) or `x` (X's weighted count: a link is 23, Japanese and emoji 2 each; X's limit is 280).
+            Instagram and YouTube count), `x` (X's weighted count: a link is 23, Japanese and emoji 2 each; X's limit is 280) or `bytes` \
+            (UTF-8, as YouTube counts a video description: at most 5000, a Japanese character 3).
             """,
         arguments: [
             Property("template", .string, required: true, role: .template(variables: "values"), "The template file, relative to the workflow."),
             Property("values", .map(.any), default: [:], "The values the template reads."),
             Property("output", .string, role: .outputPath, "A file in the run folder to write the text to."),
             Property("max_length", .integer, "The longest text allowed (a platform's post limit), counted as `count` says."),
-            Property("count", .oneOfStrings(PostLength.allCases.map(\.rawValue)), default: "characters", "How `max_length` counts: characters, or x (X's weighted count)."),
+            Property("count", .oneOfStrings(PostLength.allCases.map(\.rawValue)), default: "characters", "How `max_length` counts: characters, x (X's weighted count) or bytes (UTF-8)."),
         ],
         outputs: .object([
             Property("text", .string, required: true, "The rendered text."),
@@ -75,7 +76,7 @@ public struct TemplateRenderStep: Step {
             text = try Self.render(template, values: values)
         }
         guard let counting = PostLength(rawValue: try arguments.optionalString("count") ?? "characters") else {
-            throw StepError.argument("count", "must be characters or x")
+            throw StepError.argument("count", "must be characters, x or bytes")
         }
         let length = counting.count(text)
         if let limit = try arguments.optionalInt("max_length"), length > limit {

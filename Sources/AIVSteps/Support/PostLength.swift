@@ -10,11 +10,14 @@ enum PostLength: String, CaseIterable, Sendable {
     /// Latin, Greek, Cyrillic, Hebrew, Arabic and a few punctuation ranges counts 1, any other
     /// (Japanese among them) 2. The limit is 280.
     case x
+    /// UTF-8 bytes: YouTube's video description (5,000), where a Japanese character counts 3.
+    case bytes
 
     func count(_ text: String) -> Int {
         switch self {
         case .characters: text.count
         case .x: Self.weighted(text)
+        case .bytes: text.utf8.count
         }
     }
 
@@ -23,6 +26,7 @@ enum PostLength: String, CaseIterable, Sendable {
         switch self {
         case .characters: "characters"
         case .x: "characters as X counts them (a link 23, Japanese and emoji 2 each)"
+        case .bytes: "bytes of UTF-8 (a Japanese character 3)"
         }
     }
 

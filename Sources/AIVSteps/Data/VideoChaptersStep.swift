@@ -1,0 +1,184 @@
+import AIVCore
+import Foundation
+
+/// `video.chapters`: turns timed moments into chapter lines that YouTube accepts.
+///
+/// YouTube makes chapters from a video description only when the timestamps follow its rules, and
+/// ignores the whole list when one is broken: the first starts at 0:00, there are at least three, in
+/// ascending order, each at least 10 seconds long. A model asked for chapter lines breaks them
+/// (expressions a few seconds apart, a first line at 0:08), so the times come from the data and
+/// this step applies the rules.
+public struct VideoChaptersStep: Step {
+    public init() {}
+
+    /// YouTube's shortest chapter, in seconds.
+    static let youtubeMinimum = 10.0
+    /// YouTube's fewest chapters; with fewer the timestamps are plain links, not chapters.
+    static let youtubeFewest = 3
+    /// Characters of a chapter title YouTube shows; a merged title stops adding names past it.
+    static let titleLength = 70
+
+    public static let kind = StepKindDescription(
+        name: "video.chapters",
+        summary: "Make YouTube chapter lines (0:00 first, at least 3, each 10 s or longer) from timed moments.",
+        discussion: """
+            Each element of `items` is a moment: a time in seconds (the field `at` names) and a title (the field \
+            `title` names, and optionally a shorter one `short_title` names). They become chapters in time order, at whole seconds. The first chapter starts at 0:00: the \
+            first moment's, when it comes less than `min_length` seconds in, else one titled `opening`. A moment less \
+            than `min_length` after the chapter before joins that chapter, whose title then lists both by their short \
+            titles (up to 70 characters, then "+N"); so does a last moment less than `min_length` before `video_length`, and a moment \
+            at or past the end is left out, with a log line. `text` is one "m:ss title" line per chapter (h:mm:ss past \
+            an hour), ready for a description, or empty when there are fewer than 3 chapters, since YouTube ignores \
+            such a list; `chapters` lists them either way. A moment without a number at `at`, a negative time, or a \
+            title that is not text is an error naming the element.
+            """,
+        arguments: [
+            Property("items", .array(.any), required: true, "The moments (mappings)."),
+            Property("at", .string, default: "start", "Field path of a moment's time in seconds."),
+            Property("title", .string, default: "title", "Field path of a moment's chapter title."),
+            Property("short_title", .string, "Field path of a shorter title, used when several moments share a chapter; else `title`."),
+            Property("video_length", .number, "The video's length in seconds; the last chapter must fit in it."),
+            Property("opening", .string, default: "Intro", "Title of the 0:00 chapter when the first moment comes later."),
+            Property("min_length", .number, default: 10, "Shortest chapter in seconds (YouTube's is 10; less is refused)."),
+        ],
+        outputs: .object([
+            Property("chapters", .array(.object([
+                Property("start", .integer, required: true, "Seconds from the start."),
+                Property("time", .string, required: true, "The start as YouTube writes it: m:ss, or h:mm:ss past an hour."),
+                Property("title", .string, required: true, "The chapter's title."),
+            ])), required: true, "The chapters in time order."),
+            Property("text", .string, required: true, "One \"time title\" line per chapter, or empty when there are fewer than 3."),
+            Property("count", .integer, required: true, "How many chapters."),
+        ]),
+        example: """
+            - id: chapters
+              uses: video.chapters
+              with:
+                items: ${{ steps.titled.outputs.items }}
+                at: start
+                title: chapter
+                video_length: ${{ steps.recording.outputs.duration }}
+            """)
+
+    struct Moment {
+        var second: Int
+        var title: String
+        /// What a chapter shared with other moments lists.
+        var shortTitle: String
+    }
+
+    struct Chapter: Equatable {
+        var start: Int
+        /// The titles of its moments: one title, or their short titles when there are several.
+        var titles: [String]
+    }
+
+    public func run(_ arguments: StepArguments, context: StepContext) async throws -> StepResult {
+        let items = try arguments.list("items")
+        let at = try FieldPath(try arguments.optionalString("at") ?? "start", argument: "at")
+        let titlePath = try FieldPath(try arguments.optionalString("title") ?? "title", argument: "title")
+        let shortTitlePath = try arguments.optionalString("short_title").map { text throws(StepError) in try FieldPath(text, argument: "short_title") }
+        let opening = try arguments.optionalString("opening") ?? "Intro"
+        let minimum = try number(arguments, "min_length") ?? Self.youtubeMinimum
+        guard minimum >= Self.youtubeMinimum, minimum <= 86_400 else {
+            throw StepError.argument("min_length", "must be from \(Int(Self.youtubeMinimum)) (YouTube's shortest chapter) to 86400 seconds, not \(minimum)")
+        }
+        let length = try number(arguments, "video_length")
+        if let length, !(length > 0) { throw StepError.argument("video_length", "must be more than 0 seconds, not \(length)") }
+
+        var moments: [Moment] = []
+        for (index, item) in items.enumerated() {
+            guard let seconds = at.value(in: item)?.numberValue, seconds.isFinite else {
+                throw StepError.argument("items", "item \(index) has no time in seconds at '\(at)'")
+            }
+            guard seconds >= 0, seconds < 1e9 else {
+                throw StepError.argument("items", "item \(index) has a time of \(seconds) s at '\(at)', not one within a video")
+            }
+            let title = try Self.text(at: titlePath, of: item, index: index)
+            let shortTitle = try shortTitlePath.map { path throws(StepError) in try Self.text(at: path, of: item, index: index) } ?? title
+            if let length, seconds >= length {
+                context.logger.notice("left out item \(index) ('\(title)'): its time \(Durations.format(seconds)) is not within the video (\(Durations.format(length)))")
+                continue
+            }
+            moments.append(Moment(second: Int(seconds), title: title, shortTitle: shortTitle))
+        }
+        let chapters = Self.chapters(of: moments, opening: opening, minimum: Int(minimum.rounded(.up)), length: length)
+        let listed: [JSONValue] = chapters.map { chapter in
+            .object(["start": .int(chapter.start), "time": .string(Self.timestamp(chapter.start)), "title": .string(Self.title(chapter.titles))])
+        }
+        var text = ""
+        if chapters.count >= Self.youtubeFewest {
+            text = chapters.map { "\(Self.timestamp($0.start)) \(Self.title($0.titles))" }.joined(separator: "\n")
+        } else {
+            context.logger.notice("\(chapters.count) chapter\(chapters.count == 1 ? "" : "s") from \(moments.count) moment\(moments.count == 1 ? "" : "s"): YouTube needs at least \(Self.youtubeFewest), so 'text' is empty")
+        }
+        return StepResult(outputs: ["chapters": .array(listed), "text": .string(text), "count": .int(chapters.count)])
+    }
+
+    /// The chapters YouTube accepts for `moments`: sorted, the first at 0, each at least `minimum`
+    /// seconds after the one before and (given `length`) before the end.
+    static func chapters(of moments: [Moment], opening: String, minimum: Int, length: Double?) -> [Chapter] {
+        // Stable: moments at one second keep their order.
+        let sorted = moments.enumerated().sorted { ($0.element.second, $0.offset) < ($1.element.second, $1.offset) }.map(\.element)
+        // Each chapter's moments (none for an opening chapter) first; titles once they are final.
+        var groups: [(start: Int, moments: [Moment])] = []
+        for moment in sorted {
+            if groups.isEmpty, moment.second >= minimum { groups.append((0, [])) }
+            if let last = groups.last, moment.second - last.start < minimum {
+                groups[groups.count - 1].moments.append(moment)
+            } else {
+                groups.append((groups.isEmpty ? 0 : moment.second, [moment]))
+            }
+        }
+        // The last chapter runs to the end of the video: too short, it joins the one before.
+        if let length {
+            while groups.count > 1, length - Double(groups[groups.count - 1].start) < Double(minimum) {
+                let last = groups.removeLast()
+                groups[groups.count - 1].moments += last.moments
+            }
+        }
+        return groups.map { group in
+            if group.moments.isEmpty { return Chapter(start: group.start, titles: [opening]) }
+            if group.moments.count == 1 { return Chapter(start: group.start, titles: [group.moments[0].title]) }
+            // Repeated expressions are named once.
+            var seen: Set<String> = []
+            return Chapter(start: group.start, titles: group.moments.map(\.shortTitle).filter { seen.insert($0).inserted })
+        }
+    }
+
+    /// The text at `path` of a moment, on one line (a line break would end the chapter's line in
+    /// the description).
+    static func text(at path: FieldPath, of item: JSONValue, index: Int) throws(StepError) -> String {
+        guard let text = path.value(in: item)?.stringValue?.trimmingCharacters(in: .whitespacesAndNewlines), !text.isEmpty else {
+            throw StepError.argument("items", "item \(index) has no title (text) at '\(path)'")
+        }
+        return text.split(whereSeparator: \.isNewline).joined(separator: " ")
+    }
+
+    /// A chapter's title: its moments' titles joined while they fit in YouTube's 70 characters,
+    /// then how many more there were.
+    static func title(_ titles: [String]) -> String {
+        var shown = titles[0]
+        var count = 1
+        for title in titles.dropFirst() {
+            let longer = shown + " · " + title
+            if longer.count > titleLength { break }
+            shown = longer
+            count += 1
+        }
+        return count < titles.count ? "\(shown) +\(titles.count - count)" : shown
+    }
+
+    /// `seconds` as YouTube writes a chapter's start: m:ss, or h:mm:ss from an hour on.
+    static func timestamp(_ seconds: Int) -> String {
+        let (hours, minutes, rest) = (seconds / 3600, seconds / 60 % 60, seconds % 60)
+        func twoDigits(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        return hours > 0 ? "\(hours):\(twoDigits(minutes)):\(twoDigits(rest))" : "\(minutes):\(twoDigits(rest))"
+    }
+
+    private func number(_ arguments: StepArguments, _ name: String) throws(StepError) -> Double? {
+        guard let value = arguments[name] else { return nil }
+        guard let number = value.numberValue, number.isFinite else { throw StepError.argument(name, "must be a number of seconds, not \(value.describedKind)") }
+        return number
+    }
+}

@@ -1,0 +1,111 @@
+import AIVCore
+@testable import AIVSteps
+import AIVTestSupport
+import Testing
+
+@Suite struct VideoChaptersStepTests {
+    func moments(_ pairs: [(Double, String)]) -> JSONValue {
+        .array(pairs.map { .object(["start": .double($0.0), "title": .string($0.1)]) })
+    }
+
+    func chapters(_ pairs: [(Double, String)], length: Double? = nil, extra: [String: JSONValue] = [:]) async throws -> (text: String, listed: JSONValue) {
+        var arguments: [String: JSONValue] = ["items": moments(pairs)]
+        if let length { arguments["video_length"] = .double(length) }
+        arguments.merge(extra) { $1 }
+        let outputs = try await StepHarness().outputs(VideoChaptersStep.self, arguments)
+        return (outputs["text"]?.stringValue ?? "?", outputs["chapters"] ?? nil)
+    }
+
+    @Test func aFirstMomentUnderTenSecondsInStartsAt0AndCloseMomentsShareAChapter() async throws {
+        let result = try await chapters([(24, "〜ながら"), (8.6, "初見さん"), (12, "草"), (28, "ぽんこつ"), (40, "スパチャ")], length: 60)
+        #expect(result.text == """
+            0:00 初見さん
+            0:12 草
+            0:24 〜ながら · ぽんこつ
+            0:40 スパチャ
+            """)
+        #expect(result.listed[2] == ["start": 24, "time": "0:24", "title": "〜ながら · ぽんこつ"])
+    }
+
+    @Test func aFirstMomentTenSecondsInOrLaterGetsAnOpeningChapterBeforeIt() async throws {
+        let result = try await chapters([(10, "草"), (30, "ガチ")], extra: ["opening": "オープニング"])
+        #expect(result.text == "0:00 オープニング\n0:10 草\n0:30 ガチ")
+    }
+
+    @Test func aLastChapterShorterThanTenSecondsJoinsTheOneBeforeAndAMomentPastTheEndIsLeftOut() async throws {
+        let result = try await chapters([(0, "挨拶"), (20, "草"), (40, "神回"), (45, "乙"), (90, "幻")], length: 48)
+        // 45 is within 10 s of 40, and 40 within 10 s of the end (48): both join 0:20, which leaves too few.
+        #expect(result.text == "")
+        #expect(result.listed == [["start": 0, "time": "0:00", "title": "挨拶"], ["start": 20, "time": "0:20", "title": "草 · 神回 · 乙"]])
+    }
+
+    @Test func aChapterOfSeveralMomentsListsTheirShortTitles() async throws {
+        let items: JSONValue = [
+            ["start": 12, "japanese": "草", "chapter": "草 — lol"],
+            ["start": 24, "japanese": "〜ながら", "chapter": "〜ながら — while doing"],
+            ["start": 28, "japanese": "ぽんこつ", "chapter": "ぽんこつ — a klutz"],
+            ["start": 31, "japanese": "草", "chapter": "草 — lol"],
+        ]
+        let outputs = try await StepHarness().outputs(VideoChaptersStep.self, ["items": items, "title": "chapter", "short_title": "japanese"])
+        #expect(outputs["text"] == "0:00 Intro\n0:12 草 — lol\n0:24 〜ながら · ぽんこつ · 草")
+        #expect(outputs["count"] == 3)
+    }
+
+    @Test func fewerThanThreeChaptersGiveNoText() async throws {
+        #expect(try await chapters([(3, "草"), (8, "ガチ")]).text == "")
+        #expect(try await chapters([]).text == "")
+        #expect(try await chapters([(3, "草"), (15, "ガチ"), (30, "乙")]).text == "0:00 草\n0:15 ガチ\n0:30 乙")
+    }
+
+    @Test func pastAnHourTheTimeHasHours() async throws {
+        let result = try await chapters([(0, "a"), (599, "b"), (3599.9, "c"), (3610, "d"), (36_061, "e")])
+        #expect(result.text == "0:00 a\n9:59 b\n59:59 c\n1:00:10 d\n10:01:01 e")
+    }
+
+    @Test func aMergedTitleStopsAtSeventyCharactersAndCountsTheRest() {
+        let long = String(repeating: "あ", count: 30)
+        #expect(VideoChaptersStep.title([long, long, long, "x"]) == "\(long) · \(long) +2")
+        #expect(VideoChaptersStep.title([String(repeating: "x", count: 80)]).count == 80)
+    }
+
+    @Test func aTitleOnSeveralLinesBecomesOneLine() async throws {
+        let result = try await chapters([(0, "草\nlol"), (15, "b"), (30, "c")])
+        #expect(result.text == "0:00 草 lol\n0:15 b\n0:30 c")
+    }
+
+    /// Whatever the moments, the chapters keep YouTube's rules: first at 0, ascending, each at
+    /// least 10 s long (the last up to the end), every moment within the video in one of them.
+    @Test func randomMomentsAlwaysGiveChaptersYouTubeAccepts() {
+        var generator = SplitMix64(seed: 7)
+        for round in 0..<2_000 {
+            let length = Double(generator.next(upTo: 4_000) + 1)
+            let count = generator.next(upTo: 30)
+            let moments = (0..<count).map { i in VideoChaptersStep.Moment(second: generator.next(upTo: Int(length) + 20), title: "m\(i)", shortTitle: "m\(i)") }
+            let within = moments.filter { Double($0.second) < length }
+            let made = VideoChaptersStep.chapters(of: within, opening: "Intro", minimum: 10, length: length)
+            if within.isEmpty { #expect(made.isEmpty); continue }
+            #expect(made.first?.start == 0, "round \(round)")
+            for (before, after) in zip(made, made.dropFirst()) {
+                #expect(after.start - before.start >= 10, "round \(round): \(made)")
+            }
+            if made.count > 1 { #expect(length - Double(made.last!.start) >= 10, "round \(round): \(made) in \(length) s") }
+            let titles = made.flatMap(\.titles)
+            #expect(Set(titles).isSuperset(of: within.map(\.title)), "round \(round)")
+            #expect(titles.allSatisfy { $0 == "Intro" || within.map(\.title).contains($0) }, "round \(round)")
+        }
+    }
+
+    @Test(arguments: [
+        (["items": [["start": 1]]], "item 0 has no title (text) at 'title'"),
+        (["items": [["title": "草", "start": "1:00"]]], "item 0 has no time in seconds at 'start'"),
+        (["items": [["title": "草", "start": 1], ["title": "草", "start": -2]]], "item 1 has a time of -2.0 s at 'start', not one within a video"),
+        (["items": [], "min_length": 5], "must be from 10 (YouTube's shortest chapter) to 86400 seconds, not 5.0"),
+        (["items": [], "video_length": 0], "must be more than 0 seconds, not 0.0"),
+        (["items": [], "at": "a..b"], "must be a field path such as 'name' or 'source.start', not 'a..b'"),
+    ] as [([String: JSONValue], String)])
+    func badMomentsAndArgumentsAreErrorsNamingTheElement(_ arguments: [String: JSONValue], _ message: String) async throws {
+        let failure = try await StepHarness().failure(VideoChaptersStep.self, arguments)
+        #expect(failure?.contains(message) == true, "\(failure ?? "succeeded")")
+    }
+}
+
