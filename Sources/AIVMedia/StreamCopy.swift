@@ -14,13 +14,21 @@ public struct CutRequest: Sendable {
     public var start: Double
     public var end: Double?
     public var streams: Streams
+    /// The shortest clip: a shorter span is lengthened, its end moved later, and when the
+    /// recording ends first, its start earlier.
+    public var minimumLength: Double?
+    /// The longest clip, from the keyframe it starts on: a longer span ends earlier.
+    public var maximumLength: Double?
 
-    public init(input: String, output: String, start: Double, end: Double?, streams: Streams = .all) {
+    public init(input: String, output: String, start: Double, end: Double?, streams: Streams = .all,
+                minimumLength: Double? = nil, maximumLength: Double? = nil) {
         self.input = input
         self.output = output
         self.start = start
         self.end = end
         self.streams = streams
+        self.minimumLength = minimumLength
+        self.maximumLength = maximumLength
     }
 }
 
@@ -33,6 +41,8 @@ public struct CutResult: Sendable, Equatable {
     public var streams: [MediaStream]
     /// Input streams left out because the container cannot hold them (a subtitle codec, say).
     public var dropped: [String]
+    /// How the span asked for was changed to fit `minimumLength` and `maximumLength`, if it was.
+    public var adjustment: String?
 }
 
 public enum StreamCopy {
@@ -49,16 +59,40 @@ public enum StreamCopy {
         if let end = request.end, end <= request.start {
             throw MediaError("end (\(format(end))) must come after start (\(format(request.start)))")
         }
+        if let minimum = request.minimumLength, let maximum = request.maximumLength, minimum > maximum {
+            throw MediaError("the shortest clip (\(format(minimum))) is longer than the longest (\(format(maximum)))")
+        }
         let input = try MediaInput(path: request.input)
         if let duration = input.duration, request.start >= duration {
             throw MediaError("start \(format(request.start)) is past the end of \(request.input) (\(format(duration)) long)")
+        }
+        let asked = request
+        var request = request
+        var adjustment: String?
+        if let minimum = request.minimumLength {
+            let end = request.end ?? input.duration ?? .infinity
+            if end - request.start < minimum {
+                let asked = "\(format(request.start))–\(format(end))"
+                request.end = request.start + minimum
+                if let duration = input.duration, request.start + minimum > duration {
+                    request.start = max(0, duration - minimum)
+                    request.end = duration
+                }
+                adjustment = "lengthened \(asked) to \(format(request.start))–\(format(request.end!)) (the shortest clip is \(format(minimum)))"
+                    + (input.duration.map { $0 < minimum ? "; the recording is only \(format($0)) long" : "" } ?? "")
+            }
         }
         // Written under a temporary name beside the target, renamed at the end: a failed or
         // killed cut never leaves a partial file under the final name.
         let folder = (request.output as NSString).deletingLastPathComponent
         let temporary = "\(folder)/.\((request.output as NSString).lastPathComponent).partial-\(UUID().uuidString.prefix(8)).\(ext)"
         do throws(MediaError) {
-            let result = try copy(input, request: request, muxer: muxer, to: temporary, isCancelled: isCancelled)
+            var result = try copy(input, request: request, muxer: muxer, to: temporary, isCancelled: isCancelled)
+            if adjustment == nil, let end = request.end ?? input.duration, let maximum = request.maximumLength, end - result.actualStart > maximum + 0.0005 {
+                adjustment = "shortened \(format(request.start))–\(format(end)) to end at \(format(result.actualStart + maximum)), \(format(maximum)) after the keyframe it starts on (the longest clip)"
+            }
+            result.adjustment = adjustment
+            result.requestedStart = asked.start
             guard rename(temporary, request.output) == 0 else {
                 throw MediaError("cannot move the clip into place at \(request.output): \(String(cString: strerror(errno)))")
             }
@@ -156,7 +190,7 @@ public enum StreamCopy {
         // Times in the request are as players show them: from the container's first timestamp.
         let origin = input.origin
         let startTime = request.start + origin
-        let endTime = request.end.map { $0 + origin }
+        var endTime = request.end.map { $0 + origin }
         let target = Int64((startTime / seekBase.seconds).rounded(.down))
         if request.start > 0 {
             try MediaError.check(av_seek_frame(inContext, Int32(seekStream ?? -1), target, AVSEEK_FLAG_BACKWARD),
@@ -202,6 +236,8 @@ public enum StreamCopy {
                     guard time >= startTime - 0.0005 else { continue }
                     actualStart = time
                 }
+                // The longest clip is measured from where it really starts.
+                if let maximum = request.maximumLength { endTime = min(endTime ?? .infinity, time + maximum) }
             }
             let start = actualStart!
             if time < start - 0.0005 { continue }
@@ -250,6 +286,6 @@ public enum StreamCopy {
         let streams = (0..<Int(output.pointee.nb_streams)).compactMap { output.pointee.streams[$0] }.map(MediaStream.init)
         let bytes = opened ? Int(avio_size(output.pointee.pb)) : 0
         return CutResult(path: path, requestedStart: request.start, actualStart: ((actualStart - origin) * 1000).rounded() / 1000,
-                         duration: (lastEnd * 1000).rounded() / 1000, bytes: bytes, streams: streams, dropped: dropped)
+                         duration: (lastEnd * 1000).rounded() / 1000, bytes: bytes, streams: streams, dropped: dropped, adjustment: nil)
     }
 }

@@ -143,6 +143,12 @@ import Testing
                 uses: clip.cut
                 for_each: [1, 2]
                 with: {input: rec.mp4, start: 1, output: "clips/${{ index }}.mp5"}
+              - id: f
+                uses: clip.cut
+                with: {input: rec.mp4, start: 1, output: f.mp4, min_length: 1m, max_length: 15s}
+              - id: g
+                uses: clip.cut
+                with: {input: rec.mp4, start: 1, output: g.mp4, min_length: 0, max_length: "${{ 60 }}"}
 
             """
         #expect(diagnose(yaml, in: folder) == [
@@ -151,6 +157,8 @@ import Testing
             "8:35: error: argument 'start' of clip.cut must be seconds (0 to 10000000) or HH:MM:SS.mmm, not \"1:75\"",
             "15:35: error: argument 'start' of clip.cut must be seconds (0 to 10000000) or HH:MM:SS.mmm, not 1e+20",
             "19:46: error: argument 'output' of clip.cut names a '.mp5' file; aiv writes aac, m4a, m4v, mka, mkv, mov, mp4, ts; did you mean 'mp4'?",
+            "22:81: error: argument 'max_length' of clip.cut must not be shorter than min_length (1:00), not 0:15",
+            "25:65: error: argument 'min_length' of clip.cut must be a length of more than 0 seconds (15, \"15s\", \"1m\"), not 0",
         ])
     }
 

@@ -72,6 +72,50 @@ struct Probe {
         #expect(try FileManager.default.contentsOfDirectory(atPath: harness.runFolder.path + "/clips") == ["middle.mp4"])
     }
 
+    /// Shorts have a shortest and a longest length: a span outside them is moved to fit, the
+    /// clip as ffprobe reads it is within them, and the output says what changed.
+    @Test func minAndMaxLengthBoundAClipAndSayHowTheSpanChanged() async throws {
+        let mp4 = try await MediaSamples.shared.path("mp4")  // 10 s, a keyframe every 2 s
+        func bounded(_ start: Double, _ end: Double?, min: Double? = nil, max: Double? = nil, _ name: String) async throws -> (JSONValue, Double) {
+            var arguments: [String: JSONValue] = ["input": .string(mp4), "start": .double(start), "output": .string("bounded/\(name).mp4")]
+            if let end { arguments["end"] = .double(end) }
+            if let min { arguments["min_length"] = .double(min) }
+            if let max { arguments["max_length"] = .string("\(max)s") }
+            let outputs = try await harness.outputs(ClipCutStep.self, arguments)
+            let file = harness.runFolder.path + "/bounded/\(name).mp4"
+            #expect(try await Probe.decodeErrors(file) == "", "\(name)")
+            return (outputs, try await Probe(file).duration)
+        }
+        // Too short: the end moves later (the clip starts on the keyframe at 2 s).
+        let (longer, longerLength) = try await bounded(3.1, 4, min: 4, "longer")
+        #expect(longer["requested_start"] == 3.1 && longer["actual_start"] == 2)
+        #expect(longerLength >= 4 && abs(longerLength - 5.1) < 0.15, "\(longerLength)")
+        #expect(longer["adjustment"] == "lengthened 0:03.100–0:04 to 0:03.100–0:07.100 (the shortest clip is 0:04)")
+        // Too short near the end: the start moves earlier as well.
+        let (moved, movedLength) = try await bounded(8.5, 9, min: 4, "moved")
+        #expect(moved["requested_start"] == 8.5 && moved["actual_start"] == 6)
+        #expect(abs(movedLength - 4) < 0.15, "\(movedLength)")
+        #expect(moved["adjustment"] == "lengthened 0:08.500–0:09 to 0:06–0:10 (the shortest clip is 0:04)")
+        // Too long: it ends max_length after the keyframe it starts on.
+        let (shorter, shorterLength) = try await bounded(1, 9.5, max: 5, "shorter")
+        #expect(shorter["actual_start"] == 0)
+        #expect(shorterLength <= 5.1 && shorterLength > 4.8, "\(shorterLength)")
+        #expect(shorter["adjustment"] == "shortened 0:01–0:09.500 to end at 0:05, 0:05 after the keyframe it starts on (the longest clip)")
+        // Within both: as asked.
+        let (within, withinLength) = try await bounded(3, 7, min: 2, max: 6, "within")
+        #expect(within["adjustment"] == .null)
+        #expect(abs(withinLength - 5) < 0.15)
+        // Longer than the recording: all of it.
+        let (whole, wholeLength) = try await bounded(4, 5, min: 30, "whole")
+        #expect(abs(wholeLength - 10) < 0.15)
+        #expect(whole["adjustment"]?.stringValue?.hasSuffix("the recording is only 0:10 long") == true)
+        // Bounds that contradict each other, or are not lengths.
+        let contradicting = try await harness.failure(ClipCutStep.self, ["input": .string(mp4), "start": 1, "output": "x.mp4", "min_length": 6, "max_length": 5])
+        #expect(contradicting?.contains("the shortest clip (0:06) is longer than the longest (0:05)") == true, "\(contradicting ?? "succeeded")")
+        let negative = try await harness.failure(ClipCutStep.self, ["input": .string(mp4), "start": 1, "output": "x.mp4", "min_length": -1])
+        #expect(negative?.contains("argument 'min_length' must be a length of more than 0 seconds") == true, "\(negative ?? "succeeded")")
+    }
+
     @Test func anMp4ClipHasItsIndexAtTheFrontForStreaming() async throws {
         let mkv = try await MediaSamples.shared.path("mkv")
         _ = try await cut(mkv, start: "00:00:02.000", end: "00:00:06", output: "fast.mp4")

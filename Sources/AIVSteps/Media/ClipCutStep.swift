@@ -16,8 +16,10 @@ public struct ClipCutStep: Step {
             early, see media.probe), and `actual_start` says where. The container follows the output's extension \
             (mp4, mov, mkv, ts; m4a, mka, aac for audio); mp4 and mov get their index at the front (faststart), \
             so a browser can play them at once. A subtitle codec the container cannot hold is left out and listed \
-            in `dropped`. The file is written under a temporary name and renamed when complete. Under for_each, \
-            clips are cut in parallel, up to --max-parallel.
+            in `dropped`. `min_length` and `max_length` bound the clip (for Shorts, say): a shorter span ends later, \
+            and starts earlier when the recording ends first; a longer one ends `max_length` after the keyframe it \
+            starts on; `adjustment` says what changed. The file is written under a temporary name and renamed when \
+            complete. Under for_each, clips are cut in parallel, up to --max-parallel.
             """,
         arguments: [
             Property("input", .string, required: true, role: .inputFile, "The recording, relative to the workflow."),
@@ -25,6 +27,8 @@ public struct ClipCutStep: Step {
             Property("end", .anyOf([.number, .string]), "Seconds, or HH:MM:SS.mmm (default: the end of the recording)."),
             Property("output", .string, required: true, role: .outputPath, "The clip's path in the run folder; its extension picks the container."),
             Property("audio_only", .boolean, default: false, "Copy only the audio streams (for example to send a stretch to Gemini)."),
+            Property("min_length", .anyOf([.number, .string]), "The shortest clip, in seconds or as a duration (\"15s\"); a shorter span is lengthened."),
+            Property("max_length", .anyOf([.number, .string]), "The longest clip, in seconds or as a duration (\"1m\"); a longer span is shortened."),
         ],
         outputs: .object([
             Property("path", .string, required: true, "The clip, relative to the run folder."),
@@ -34,6 +38,7 @@ public struct ClipCutStep: Step {
             Property("bytes", .integer, required: true, "File size."),
             Property("streams", MediaWork.streamSchema, required: true, "The clip's streams."),
             Property("dropped", .array(.string), required: true, "Input streams the container could not hold."),
+            Property("adjustment", .anyOf([.string, .null]), required: true, "How min_length or max_length changed the span asked for, or null."),
         ]),
         example: """
             - id: shorts
@@ -44,6 +49,8 @@ public struct ClipCutStep: Step {
                 start: ${{ item.start }}
                 end: ${{ item.end }}
                 output: ${{ format('shorts/short-{0}.mp4', index) }}
+                min_length: 15s
+                max_length: 60s
             """,
         checkLiterals: checkLiterals)
 
@@ -62,6 +69,15 @@ public struct ClipCutStep: Step {
         if let start = time("start"), let end = time("end"), end <= start {
             problems.append(LiteralProblem("end", "must come after start (\(MediaTime.format(start))), not \(MediaTime.format(end))"))
         }
+        func length(_ name: String) -> Double? {
+            guard let value = arguments[name], value.numberValue != nil || value.stringValue != nil else { return nil }
+            if let seconds = Durations.seconds(value), seconds > 0 { return seconds }
+            problems.append(LiteralProblem(name, "must be a length of more than 0 seconds (15, \"15s\", \"1m\"), not \(value.canonicalJSON)"))
+            return nil
+        }
+        if let minimum = length("min_length"), let maximum = length("max_length"), minimum > maximum {
+            problems.append(LiteralProblem("max_length", "must not be shorter than min_length (\(MediaTime.format(minimum))), not \(MediaTime.format(maximum))"))
+        }
         if let ext = arguments.pathExtension(of: "output") {
             if StreamCopy.containers[ext] == nil {
                 let known = StreamCopy.containers.keys.sorted()
@@ -78,6 +94,8 @@ public struct ClipCutStep: Step {
         let output = try arguments.string("output")
         guard let start = try MediaWork.time(arguments, "start") else { throw StepError.argument("start", "is missing") }
         let end = try MediaWork.time(arguments, "end")
+        let minimum = try Self.length(arguments, "min_length")
+        let maximum = try Self.length(arguments, "max_length")
         // An audio container (m4a, mka, aac) gets the audio streams whatever `audio_only` says:
         // with the video, an .aac cannot be written at all and an .m4a is an mp4 by another name.
         let audioOnly = try arguments.bool("audio_only", default: false)
@@ -87,13 +105,15 @@ public struct ClipCutStep: Step {
         let result: CutResult
         do {
             result = try await MediaWork.run { isCancelled in
-                try StreamCopy.cut(CutRequest(input: input, output: target, start: start, end: end, streams: audioOnly ? .audioOnly : .all),
+                try StreamCopy.cut(CutRequest(input: input, output: target, start: start, end: end, streams: audioOnly ? .audioOnly : .all,
+                                              minimumLength: minimum, maximumLength: maximum),
                                    isCancelled: isCancelled)
             }
         } catch {
             throw MediaWork.stepError(error)
         }
         for note in result.dropped { context.logger.notice("left out \(note)") }
+        if let adjustment = result.adjustment { context.logger.notice("\(adjustment)") }
         return StepResult(outputs: [
             "path": .string(output),
             "requested_start": .double(start),
@@ -102,6 +122,16 @@ public struct ClipCutStep: Step {
             "bytes": .int(result.bytes),
             "streams": MediaWork.streams(result.streams),
             "dropped": .array(result.dropped.map { .string($0) }),
+            "adjustment": result.adjustment.map(JSONValue.string) ?? .null,
         ], files: [output])
+    }
+
+    /// A length argument: seconds or a duration, more than 0.
+    static func length(_ arguments: StepArguments, _ name: String) throws(StepError) -> Double? {
+        guard let value = arguments[name] else { return nil }
+        guard let seconds = Durations.seconds(value), seconds > 0 else {
+            throw StepError.argument(name, "must be a length of more than 0 seconds (15, \"15s\", \"1m\"), not \(value.canonicalJSON)")
+        }
+        return seconds
     }
 }
