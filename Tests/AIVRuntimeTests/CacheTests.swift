@@ -229,6 +229,48 @@ import Testing
         #expect(harness.directory.read("out/a.txt") == "hello", "the cached step's file is put back as it made it")
     }
 
+    /// A run into a folder an earlier run wrote removes the files that run made and this one does
+    /// not (a Short fewer, a step now skipped), once it has succeeded; not a file edited since, nor
+    /// one aiv never wrote, and a failed run removes nothing but remembers what to remove.
+    @Test func aRerunIntoTheSameFolderRemovesWhatItNoLongerMakesOnceItSucceeds() async throws {
+        var harness = Harness()
+        let yaml = """
+            name: c
+            inputs:
+              names: {type: list, default: [a, b, c]}
+              extra: {type: bool, default: true}
+              fail: {type: bool, default: false}
+            steps:
+              - {id: clips, uses: test.write, for_each: "${{ inputs.names }}", with: {path: "clips/${{ item }}.txt", text: "${{ item }}"}}
+              - {id: extra, uses: test.write, if: "${{ inputs.extra }}", with: {path: extra/more.txt, text: more}}
+              - {id: boom, uses: test.flaky, if: "${{ inputs.fail }}", with: {failures: 9, tag: \(unique("boom"))}}
+            """
+        let first = try await harness.run(yaml, folder: "out")
+        #expect(first.status == .succeeded && first.removedFiles == nil)
+        harness.directory.write("out/notes.txt", "mine")  // never written by aiv
+        harness.directory.write("out/clips/b.txt", "edited by hand")
+
+        // A failed run removes nothing...
+        let failed = try await harness.run(yaml, folder: "out", inputs: ["names=a", "extra=false", "fail=true"])
+        #expect(failed.status == .failed && failed.removedFiles == nil)
+        #expect(harness.directory.read("out/clips/c.txt") == "c" && harness.directory.read("out/extra/more.txt") == "more")
+
+        // ...and the next run that succeeds removes what neither made, but not the edited file.
+        let second = try await harness.run(yaml, folder: "out", inputs: ["names=a", "extra=false"])
+        #expect(second.status == .succeeded)
+        #expect(second.removedFiles == ["clips/c.txt", "extra/more.txt"])
+        #expect(harness.directory.read("out/clips/c.txt") == nil)
+        #expect(!FileManager.default.fileExists(atPath: harness.directory.path + "/out/extra"), "the folder it emptied is gone")
+        #expect(harness.directory.read("out/clips/b.txt") == "edited by hand")
+        #expect(harness.directory.read("out/notes.txt") == "mine")
+        #expect(harness.directory.read("out/clips/a.txt") == "a")
+
+        // Nothing more to remove: the list now holds only what this run made.
+        let third = try await harness.run(yaml, folder: "out", inputs: ["names=a", "extra=false"])
+        #expect(third.removedFiles == nil)
+        #expect(harness.directory.read("out/clips/b.txt") == "edited by hand")
+    }
+
     /// What lets a restore leave a file alone: a regular file with exactly these bytes.
     @Test func aFileHoldsTheBytesOnlyWhenEveryByteAndTheSizeMatch() throws {
         let folder = TemporaryFolder()

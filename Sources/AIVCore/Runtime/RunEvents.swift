@@ -69,6 +69,22 @@ public struct RunReport: Sendable, Codable, Equatable {
     public var duration: Double
     public var status: Status
     public var steps: [StepReport]
+    /// Files an earlier run into the same folder wrote and this run did not, which it removed
+    /// (relative to the folder); nil when there were none.
+    public var removedFiles: [String]?
+
+    public init(runID: String, workflow: String, file: String, folder: String, startedAt: Date, duration: Double, status: Status,
+                steps: [StepReport], removedFiles: [String]? = nil) {
+        self.runID = runID
+        self.workflow = workflow
+        self.file = file
+        self.folder = folder
+        self.startedAt = startedAt
+        self.duration = duration
+        self.status = status
+        self.steps = steps
+        self.removedFiles = removedFiles
+    }
 
     public func count(_ status: StepStatus) -> Int { steps.filter { $0.status == status }.count }
 }

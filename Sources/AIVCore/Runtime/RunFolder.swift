@@ -284,6 +284,9 @@ public final class WrittenFiles: @unchecked Sendable {
         }
     }
 
+    /// Every path recorded (relative, normalized).
+    public var all: [String] { lock.withLock { Array(paths) } }
+
     public func contains(_ path: String) -> Bool {
         guard OutputPaths.problem(with: path) == nil else { return false }
         let normalized = Paths.normalize(path)

@@ -170,8 +170,10 @@ public struct Runner: Sendable {
         let failed = reports.contains { report in
             report.status == .cancelled || (report.status == .failed && !(stepsByID[report.step]?.continueOnError ?? false))
         }
+        let removed = RunFolderManifest.update(folder, succeeded: !failed)
         let run = RunReport(runID: runID, workflow: plan.workflow, file: plan.file, folder: folder.path, startedAt: started,
-                            duration: environment.now().timeIntervalSince(started), status: failed ? .failed : .succeeded, steps: reports)
+                            duration: environment.now().timeIntervalSince(started), status: failed ? .failed : .succeeded, steps: reports,
+                            removedFiles: removed.isEmpty ? nil : removed)
         environment.observer.handle(.runFinished(run))
         return run
     }

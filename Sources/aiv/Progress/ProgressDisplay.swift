@@ -38,7 +38,12 @@ enum SummaryTable {
         let counts = [("ran", report.count(.succeeded)), ("cached", report.count(.cached)), ("failed", report.count(.failed)),
                       ("skipped", report.count(.skipped)), ("cancelled", report.count(.cancelled))]
             .filter { $0.1 > 0 }.map { "\($0.1) \($0.0)" }.joined(separator: ", ")
-        return "Run \(report.runID) \(report.status.rawValue) in \(format(report.duration)): \(counts)\nRun folder: \(report.folder)"
+        var text = "Run \(report.runID) \(report.status.rawValue) in \(format(report.duration)): \(counts)\nRun folder: \(report.folder)"
+        if let removed = report.removedFiles, !removed.isEmpty {
+            let shown = removed.prefix(5).joined(separator: ", ") + (removed.count > 5 ? " and \(removed.count - 5) more" : "")
+            text += "\nRemoved \(removed.count) file\(removed.count == 1 ? "" : "s") an earlier run left in this folder and this run did not make: \(shown)"
+        }
+        return text
     }
 }
 
@@ -194,6 +199,7 @@ final class JSONEventPrinter: RunObserver, ProgressDisplay, @unchecked Sendable 
             object.add("duration", .double(report.duration))
             object.add("event", "run_finished")
             object.add("folder", .string(report.folder))
+            if let removed = report.removedFiles { object.add("removed", .array(removed.map(JSONValue.string))) }
             object.add("run", .string(report.runID))
             object.add("status", .string(report.status.rawValue))
         }
