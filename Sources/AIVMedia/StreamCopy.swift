@@ -68,19 +68,17 @@ public enum StreamCopy {
         }
         let asked = request
         var request = request
-        var adjustment: String?
-        if let minimum = request.minimumLength {
-            let end = request.end ?? input.duration ?? .infinity
-            if end - request.start < minimum {
-                let asked = "\(format(request.start))–\(format(end))"
-                request.end = request.start + minimum
-                if let duration = input.duration, request.start + minimum > duration {
-                    request.start = max(0, duration - minimum)
-                    request.end = duration
-                }
-                adjustment = "lengthened \(asked) to \(format(request.start))–\(format(request.end!)) (the shortest clip is \(format(minimum)))"
-                    + (input.duration.map { $0 < minimum ? "; the recording is only \(format($0)) long" : "" } ?? "")
+        // The span asked for, within the recording (a model's moment may overshoot its end).
+        let recordingEnd = input.duration ?? .infinity
+        let askedEnd = min(request.end ?? recordingEnd, recordingEnd)
+        var lengthened = false
+        if let minimum = request.minimumLength, askedEnd - request.start < minimum {
+            request.end = request.start + minimum
+            if request.start + minimum > recordingEnd {
+                request.start = max(0, recordingEnd - minimum)
+                request.end = recordingEnd
             }
+            lengthened = true
         }
         // Written under a temporary name beside the target, renamed at the end: a failed or
         // killed cut never leaves a partial file under the final name.
@@ -88,21 +86,37 @@ public enum StreamCopy {
         let temporary = "\(folder)/.\((request.output as NSString).lastPathComponent).partial-\(UUID().uuidString.prefix(8)).\(ext)"
         do throws(MediaError) {
             var result = try copy(input, request: request, muxer: muxer, to: temporary, isCancelled: isCancelled)
-            if adjustment == nil, let end = request.end ?? input.duration, let maximum = request.maximumLength, end - result.actualStart > maximum + 0.0005 {
-                adjustment = "shortened \(format(request.start))–\(format(end)) to end at \(format(result.actualStart + maximum)), \(format(maximum)) after the keyframe it starts on (the longest clip)"
+            // The duration as players (and ffprobe) read the file: with B-frames and edit lists it
+            // is a little more than the span of the packets copied.
+            func measured() -> Double { (try? MediaInput(path: temporary)).flatMap(\.duration).map { ($0 * 1000).rounded() / 1000 } ?? result.duration }
+            var duration = measured()
+            // So the longest clip is measured there too: a clip a player reads as longer is cut
+            // again, shorter by the difference (frames shown after the last one decoded).
+            if let maximum = asked.maximumLength {
+                var attempt = request
+                for _ in 0..<3 where duration > maximum + 0.0005 {
+                    attempt.maximumLength = (attempt.maximumLength ?? maximum) - (duration - maximum) - 0.001
+                    unlink(temporary)
+                    result = try copy(input, request: attempt, muxer: muxer, to: temporary, isCancelled: isCancelled)
+                    duration = measured()
+                }
             }
-            result.adjustment = adjustment
-            result.requestedStart = asked.start
             guard rename(temporary, request.output) == 0 else {
                 throw MediaError("cannot move the clip into place at \(request.output): \(String(cString: strerror(errno)))")
             }
             var final = result
             final.path = request.output
+            final.requestedStart = asked.start
+            final.duration = duration
             final.bytes = ((try? FileManager.default.attributesOfItem(atPath: request.output))?[.size] as? Int) ?? result.bytes
-            // The duration as players (and ffprobe) read the file: with B-frames and edit lists it
-            // is a little more than the span of the packets copied.
-            if let written = try? MediaInput(path: request.output), let duration = written.duration {
-                final.duration = (duration * 1000).rounded() / 1000
+            // What changed, from what was written.
+            let span = "\(format(asked.start))–\(asked.end.map(format) ?? "the end")"
+            let written = "\(format(final.actualStart))–\(format(final.actualStart + duration))"
+            if lengthened, let minimum = asked.minimumLength {
+                final.adjustment = "lengthened \(span) to \(written) (the shortest clip is \(format(minimum)))"
+                    + (recordingEnd < minimum ? "; the recording is only \(format(recordingEnd)) long" : "")
+            } else if let maximum = asked.maximumLength, askedEnd - final.actualStart > maximum + 0.0005 {
+                final.adjustment = "shortened \(span) to \(written) (the longest clip is \(format(maximum)))"
             }
             return final
         } catch {
@@ -236,8 +250,15 @@ public enum StreamCopy {
                     guard time >= startTime - 0.0005 else { continue }
                     actualStart = time
                 }
-                // The longest clip is measured from where it really starts.
-                if let maximum = request.maximumLength { endTime = min(endTime ?? .infinity, time + maximum) }
+                // The longest clip is measured from where it really starts, which must leave it
+                // reaching the start asked for.
+                if let maximum = request.maximumLength {
+                    guard time + maximum > startTime + 0.0005 else {
+                        throw MediaError("a clip of at most \(format(maximum)) cannot reach \(format(request.start)): it starts on the keyframe at "
+                                         + "\(format(time - origin)), \(format(startTime - time)) earlier; give a longer max_length")
+                    }
+                    endTime = min(endTime ?? .infinity, time + maximum)
+                }
             }
             let start = actualStart!
             if time < start - 0.0005 { continue }

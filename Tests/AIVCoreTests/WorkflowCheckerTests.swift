@@ -149,6 +149,9 @@ import Testing
               - id: g
                 uses: clip.cut
                 with: {input: rec.mp4, start: 1, output: g.mp4, min_length: 0, max_length: "${{ 60 }}"}
+              - id: h
+                uses: clip.cut
+                with: {input: rec.mp4, start: 1, output: h.mp4, max_length: abc}
 
             """
         #expect(diagnose(yaml, in: folder) == [
@@ -159,6 +162,7 @@ import Testing
             "19:46: error: argument 'output' of clip.cut names a '.mp5' file; aiv writes aac, m4a, m4v, mka, mkv, mov, mp4, ts; did you mean 'mp4'?",
             "22:81: error: argument 'max_length' of clip.cut must not be shorter than min_length (1:00), not 0:15",
             "25:65: error: argument 'min_length' of clip.cut must be a length of more than 0 seconds (15, \"15s\", \"1m\"), not 0",
+            "28:65: error: argument 'max_length' of clip.cut must be a length of more than 0 seconds (15, \"15s\", \"1m\"), not \"abc\"",
         ])
     }
 

@@ -51,6 +51,44 @@ import Testing
         #expect(outputs["count"] == 3)
     }
 
+    /// A long stream's chapters must leave the description within YouTube's 5,000 bytes.
+    @Test func aTextOverMaxBytesNamesChaptersByShortTitlesThenSpacesThemWider() async throws {
+        let items = JSONValue.array((0..<120).map { i in
+            ["start": .int(i * 45 + 5), "title": .string("表現\(i) — meaning number \(i) of a slang word"), "short": .string("表現\(i)")]
+        })
+        func run(_ extra: [String: JSONValue]) async throws -> (text: String, count: Int) {
+            let outputs = try await StepHarness().outputs(VideoChaptersStep.self, ["items": items, "video_length": 5500].merging(extra) { $1 })
+            return (outputs["text"]?.stringValue ?? "?", outputs["count"]?.numberValue.map(Int.init) ?? -1)
+        }
+        func starts(_ text: String) -> [Int] {
+            text.split(separator: "\n").map { $0.prefix { $0 != " " }.split(separator: ":").reduce(0) { $0 * 60 + Int($1)! } }
+        }
+        let whole = try await run([:])
+        #expect(whole.text.utf8.count > 5000 && whole.count == 120)
+
+        // Short titles are enough for 2,500 bytes; 1,000 needs fewer chapters as well.
+        let named = try await run(["short_title": "short", "max_bytes": 2500])
+        #expect(named.text.utf8.count <= 2500 && named.count == 120, "\(named.text.utf8.count)")
+        #expect(!named.text.contains("meaning"), "every chapter is named by its short title")
+        let short = try await run(["short_title": "short", "max_bytes": 1000])
+        #expect(short.text.utf8.count <= 1000 && short.text.utf8.count > 500, "\(short.text.utf8.count)")
+        #expect(short.count >= 3 && short.count < 120)
+
+        let wider = try await run(["max_bytes": 2000])
+        #expect(wider.text.utf8.count <= 2000 && wider.count >= 3)
+        for text in [short.text, wider.text] {
+            let times = starts(text)
+            #expect(times.first == 0 && zip(times, times.dropFirst()).allSatisfy { $1 - $0 >= 10 })
+            #expect(5500 - (times.last ?? 0) >= 10)
+        }
+        #expect(try await run(["max_bytes": 0]).text == "")
+    }
+
+    @Test func angleBracketsWhichYouTubeRefusesInADescriptionBecomeFullWidth() async throws {
+        let result = try await chapters([(0, "<b>草</b>"), (15, "a > b"), (30, "c")])
+        #expect(result.text == "0:00 ＜b＞草＜/b＞\n0:15 a ＞ b\n0:30 c")
+    }
+
     @Test func fewerThanThreeChaptersGiveNoText() async throws {
         #expect(try await chapters([(3, "草"), (8, "ガチ")]).text == "")
         #expect(try await chapters([]).text == "")
@@ -97,7 +135,9 @@ import Testing
 
     @Test(arguments: [
         (["items": [["start": 1]]], "item 0 has no title (text) at 'title'"),
-        (["items": [["title": "草", "start": "1:00"]]], "item 0 has no time in seconds at 'start'"),
+        (["items": [["title": "草", "start": "1:00"]]], "item 0 has no time in seconds at 'start' (it has a string \"1:00\")"),
+        (["items": [["title": "草"]]], "item 0 has no time in seconds at 'start'"),
+        (["items": [], "max_bytes": -1], "must be 0 or more, not -1"),
         (["items": [["title": "草", "start": 1], ["title": "草", "start": -2]]], "item 1 has a time of -2.0 s at 'start', not one within a video"),
         (["items": [], "min_length": 5], "must be from 10 (YouTube's shortest chapter) to 86400 seconds, not 5.0"),
         (["items": [], "video_length": 0], "must be more than 0 seconds, not 0.0"),

@@ -29,8 +29,11 @@ public struct VideoChaptersStep: Step {
             titles (up to 70 characters, then "+N"); so does a last moment less than `min_length` before `video_length`, and a moment \
             at or past the end is left out, with a log line. `text` is one "m:ss title" line per chapter (h:mm:ss past \
             an hour), ready for a description, or empty when there are fewer than 3 chapters, since YouTube ignores \
-            such a list; `chapters` lists them either way. A moment without a number at `at`, a negative time, or a \
-            title that is not text is an error naming the element.
+            such a list; `chapters` lists them either way. With `max_bytes` (what a description has room for: \
+            YouTube's is 5000 bytes of UTF-8 in all) a longer text is made shorter, first by naming every chapter by \
+            its short title, then by spacing chapters further apart, and a log line says how. `<` and `>`, which \
+            YouTube refuses in a description, become ＜ and ＞. A moment without a number at `at`, a negative time, or \
+            a title that is not text is an error naming the element.
             """,
         arguments: [
             Property("items", .array(.any), required: true, "The moments (mappings)."),
@@ -40,6 +43,7 @@ public struct VideoChaptersStep: Step {
             Property("video_length", .number, "The video's length in seconds; the last chapter must fit in it."),
             Property("opening", .string, default: "Intro", "Title of the 0:00 chapter when the first moment comes later."),
             Property("min_length", .number, default: 10, "Shortest chapter in seconds (YouTube's is 10; less is refused)."),
+            Property("max_bytes", .integer, "The most bytes (UTF-8) `text` may take; fewer, shorter chapters when it would take more."),
         ],
         outputs: .object([
             Property("chapters", .array(.object([
@@ -89,7 +93,8 @@ public struct VideoChaptersStep: Step {
         var moments: [Moment] = []
         for (index, item) in items.enumerated() {
             guard let seconds = at.value(in: item)?.numberValue, seconds.isFinite else {
-                throw StepError.argument("items", "item \(index) has no time in seconds at '\(at)'")
+                let found = at.value(in: item).map { " (it has \($0.describedKind)\($0.stringValue.map { " \"\($0)\"" } ?? ""))" } ?? ""
+                throw StepError.argument("items", "item \(index) has no time in seconds at '\(at)'\(found)")
             }
             guard seconds >= 0, seconds < 1e9 else {
                 throw StepError.argument("items", "item \(index) has a time of \(seconds) s at '\(at)', not one within a video")
@@ -102,22 +107,41 @@ public struct VideoChaptersStep: Step {
             }
             moments.append(Moment(second: Int(seconds), title: title, shortTitle: shortTitle))
         }
-        let chapters = Self.chapters(of: moments, opening: opening, minimum: Int(minimum.rounded(.up)), length: length)
+        let maxBytes = try arguments.optionalInt("max_bytes")
+        if let maxBytes, maxBytes < 0 { throw StepError.argument("max_bytes", "must be 0 or more, not \(maxBytes)") }
+
+        var gap = Int(minimum.rounded(.up))
+        var shortTitles = false
+        var chapters = Self.chapters(of: moments, opening: opening, minimum: gap, length: length, shortTitles: shortTitles)
+        var text = Self.text(of: chapters)
+        let fullBytes = text.utf8.count
+        // Shorter titles first, then fewer chapters: each round shortens the text or spaces the
+        // chapters wider, and once they are spaced wider than the video there are too few for any text.
+        while let maxBytes, text.utf8.count > maxBytes {
+            if !shortTitles, shortTitlePath != nil {
+                shortTitles = true
+            } else {
+                gap = max(gap + 1, gap * 3 / 2)
+            }
+            chapters = Self.chapters(of: moments, opening: opening, minimum: gap, length: length, shortTitles: shortTitles)
+            text = Self.text(of: chapters)
+        }
+        if text.utf8.count < fullBytes, let maxBytes {
+            let how = (shortTitles ? " named by their short titles" : "") + (gap > Int(minimum.rounded(.up)) ? ", at least \(gap) s apart" : "")
+            context.logger.notice("the chapters took \(fullBytes) bytes, more than max_bytes \(maxBytes): \(chapters.count) chapters\(how), \(text.utf8.count) bytes")
+        }
+        if chapters.count < Self.youtubeFewest {
+            context.logger.notice("\(chapters.count) chapter\(chapters.count == 1 ? "" : "s") from \(moments.count) moment\(moments.count == 1 ? "" : "s"): YouTube needs at least \(Self.youtubeFewest), so 'text' is empty")
+        }
         let listed: [JSONValue] = chapters.map { chapter in
             .object(["start": .int(chapter.start), "time": .string(Self.timestamp(chapter.start)), "title": .string(Self.title(chapter.titles))])
-        }
-        var text = ""
-        if chapters.count >= Self.youtubeFewest {
-            text = chapters.map { "\(Self.timestamp($0.start)) \(Self.title($0.titles))" }.joined(separator: "\n")
-        } else {
-            context.logger.notice("\(chapters.count) chapter\(chapters.count == 1 ? "" : "s") from \(moments.count) moment\(moments.count == 1 ? "" : "s"): YouTube needs at least \(Self.youtubeFewest), so 'text' is empty")
         }
         return StepResult(outputs: ["chapters": .array(listed), "text": .string(text), "count": .int(chapters.count)])
     }
 
     /// The chapters YouTube accepts for `moments`: sorted, the first at 0, each at least `minimum`
     /// seconds after the one before and (given `length`) before the end.
-    static func chapters(of moments: [Moment], opening: String, minimum: Int, length: Double?) -> [Chapter] {
+    static func chapters(of moments: [Moment], opening: String, minimum: Int, length: Double?, shortTitles: Bool = false) -> [Chapter] {
         // Stable: moments at one second keep their order.
         let sorted = moments.enumerated().sorted { ($0.element.second, $0.offset) < ($1.element.second, $1.offset) }.map(\.element)
         // Each chapter's moments (none for an opening chapter) first; titles once they are final.
@@ -139,20 +163,27 @@ public struct VideoChaptersStep: Step {
         }
         return groups.map { group in
             if group.moments.isEmpty { return Chapter(start: group.start, titles: [opening]) }
-            if group.moments.count == 1 { return Chapter(start: group.start, titles: [group.moments[0].title]) }
+            if group.moments.count == 1 { return Chapter(start: group.start, titles: [shortTitles ? group.moments[0].shortTitle : group.moments[0].title]) }
             // Repeated expressions are named once.
             var seen: Set<String> = []
             return Chapter(start: group.start, titles: group.moments.map(\.shortTitle).filter { seen.insert($0).inserted })
         }
     }
 
+    /// One line per chapter, or nothing when YouTube would not take them as chapters.
+    static func text(of chapters: [Chapter]) -> String {
+        guard chapters.count >= youtubeFewest else { return "" }
+        return chapters.map { "\(timestamp($0.start)) \(title($0.titles))" }.joined(separator: "\n")
+    }
+
     /// The text at `path` of a moment, on one line (a line break would end the chapter's line in
-    /// the description).
+    /// the description), with the full-width forms of `<` and `>`, which YouTube refuses there.
     static func text(at path: FieldPath, of item: JSONValue, index: Int) throws(StepError) -> String {
         guard let text = path.value(in: item)?.stringValue?.trimmingCharacters(in: .whitespacesAndNewlines), !text.isEmpty else {
             throw StepError.argument("items", "item \(index) has no title (text) at '\(path)'")
         }
         return text.split(whereSeparator: \.isNewline).joined(separator: " ")
+            .replacingOccurrences(of: "<", with: "＜").replacingOccurrences(of: ">", with: "＞")
     }
 
     /// A chapter's title: its moments' titles joined while they fit in YouTube's 70 characters,

@@ -72,10 +72,11 @@ public struct ClipCutStep: Step {
         func length(_ name: String) -> Double? {
             guard let value = arguments[name], value.numberValue != nil || value.stringValue != nil else { return nil }
             if let seconds = Durations.seconds(value), seconds > 0 { return seconds }
-            problems.append(LiteralProblem(name, "must be a length of more than 0 seconds (15, \"15s\", \"1m\"), not \(value.canonicalJSON)"))
+            problems.append(LiteralProblem(name, "must be a length of more than 0 seconds (15, \"15s\", \"1m\"), not \(Self.shown(value))"))
             return nil
         }
-        if let minimum = length("min_length"), let maximum = length("max_length"), minimum > maximum {
+        let (minimum, maximum) = (length("min_length"), length("max_length"))
+        if let minimum, let maximum, minimum > maximum {
             problems.append(LiteralProblem("max_length", "must not be shorter than min_length (\(MediaTime.format(minimum))), not \(MediaTime.format(maximum))"))
         }
         if let ext = arguments.pathExtension(of: "output") {
@@ -130,8 +131,15 @@ public struct ClipCutStep: Step {
     static func length(_ arguments: StepArguments, _ name: String) throws(StepError) -> Double? {
         guard let value = arguments[name] else { return nil }
         guard let seconds = Durations.seconds(value), seconds > 0 else {
-            throw StepError.argument(name, "must be a length of more than 0 seconds (15, \"15s\", \"1m\"), not \(value.canonicalJSON)")
+            throw StepError.argument(name, "must be a length of more than 0 seconds (15, \"15s\", \"1m\"), not \(shown(value))")
         }
         return seconds
+    }
+
+    /// A value as an error message shows it: JSON, but infinity and NaN (which JSON writes as
+    /// null) as they are.
+    static func shown(_ value: JSONValue) -> String {
+        if case .double(let number) = value, !number.isFinite { return "\(number)" }
+        return value.canonicalJSON
     }
 }
