@@ -271,6 +271,25 @@ import Testing
         #expect(harness.directory.read("out/clips/b.txt") == "edited by hand")
     }
 
+    /// Two workflows run by turns into one folder each remove only what their own earlier run made.
+    @Test func anotherWorkflowIntoTheSameFolderLeavesTheFirstOnesFilesAlone() async throws {
+        var harness = Harness()
+        let first = """
+            name: a
+            inputs: {names: {type: list, default: [x, y]}}
+            steps:
+              - {id: w, uses: test.write, for_each: "${{ inputs.names }}", with: {path: "a/${{ item }}.txt", text: "${{ item }}"}}
+            """
+        let second = "name: b\nsteps:\n  - {id: w, uses: test.write, with: {path: b.txt, text: b}}\n"
+        _ = try await harness.run(first, file: "a.yaml", folder: "out")
+        let other = try await harness.run(second, file: "b.yaml", folder: "out")
+        #expect(other.removedFiles == nil)
+        #expect(harness.directory.read("out/a/x.txt") == "x" && harness.directory.read("out/a/y.txt") == "y")
+        let again = try await harness.run(first, file: "a.yaml", folder: "out", inputs: ["names=x"])
+        #expect(again.removedFiles == ["a/y.txt"])
+        #expect(harness.directory.read("out/b.txt") == "b")
+    }
+
     /// What lets a restore leave a file alone: a regular file with exactly these bytes.
     @Test func aFileHoldsTheBytesOnlyWhenEveryByteAndTheSizeMatch() throws {
         let folder = TemporaryFolder()

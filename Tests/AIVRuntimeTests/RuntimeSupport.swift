@@ -59,20 +59,20 @@ struct Harness {
 
     init() {}
 
-    func plan(_ yaml: String, inputs: [String] = []) throws -> ExecutionPlan {
-        let path = directory.write("workflow.yaml", yaml)
+    func plan(_ yaml: String, inputs: [String] = [], file: String = "workflow.yaml") throws -> ExecutionPlan {
+        let path = directory.write(file, yaml)
         let output = Frontend(registry: registry, environment: [:], binder: InputBinder(currentDirectory: directory.path))
             .plan(path: path, assignments: inputs.compactMap(InputBinder.Assignment.init(argument:)))
         guard let plan = output.plan else { throw HarnessError(message: output.diagnostics.description) }
         return plan
     }
 
-    /// Runs the workflow into a new run folder `run-<n>`, or into `folder` when given.
-    mutating func run(_ yaml: String, folder: String? = nil, inputs: [String] = [], maxParallel: Int = 4, readsCache: Bool = true,
+    /// Runs the workflow (written to `file`) into a new run folder `run-<n>`, or into `folder` when given.
+    mutating func run(_ yaml: String, file: String = "workflow.yaml", folder: String? = nil, inputs: [String] = [], maxParallel: Int = 4, readsCache: Bool = true,
                       clock: any Clock<Duration> = ContinuousClock(), observer: any RunObserver = RunObservers([]),
                       random: @escaping @Sendable () -> Double = { 0.5 }, secrets: Secrets = Secrets()) async throws -> RunReport {
         runs += 1
-        let plan = try plan(yaml, inputs: inputs)
+        let plan = try plan(yaml, inputs: inputs, file: file)
         let environment = RunEnvironment(steps: steps, registry: registry, cache: cache, blobs: BlobStore(path: directory.path + "/blobs"),
                                          readsCache: readsCache, observer: observer, clock: clock, random: random, secrets: secrets,
                                          maxParallel: maxParallel)

@@ -1,9 +1,10 @@
 import Foundation
 
 /// The files a run wrote into its folder, kept as `_aiv/files.json` with each file's size and
-/// modification time, so that a later run into the same folder (`--run-dir`) can take away what
-/// it no longer makes: the fifth Short of a stream that now has four, a file of a step that is now
-/// skipped. Left there, such files pass for this run's output and get uploaded with it.
+/// modification time, so that a later run of the same workflow into the same folder (`--run-dir`)
+/// can take away what it no longer makes: the fifth Short of a stream that now has four, a file of
+/// a step that is now skipped. Left there, such files pass for this run's output and get uploaded
+/// with it. The lists are kept per workflow: another workflow run into the folder leaves them be.
 ///
 /// Only a run that succeeds removes anything (one that stops part way has not made everything it
 /// would), and only files an earlier run listed and nobody has changed since (same size, same
@@ -21,11 +22,16 @@ enum RunFolderManifest {
     /// Writes this run's list and, after a success, removes what the earlier list has and this run
     /// did not write. Returns the removed paths (relative, sorted). Never fails the run: a list that
     /// cannot be read or written costs a later run its clean-up, not this run its result.
-    static func update(_ folder: RunFolder, succeeded: Bool) -> [String] {
-        let earlier = read(path(in: folder))
+    static func update(_ folder: RunFolder, workflow: String, succeeded: Bool) -> [String] {
+        var lists = read(path(in: folder))
+        let earlier = lists[workflow] ?? [:]
         var now: [String: Entry] = [:]
         for relative in folder.written.all {
             if let entry = entry(of: "\(folder.path)/\(relative)") { now[relative] = entry }
+        }
+        // A file this run wrote is this workflow's now, whichever wrote it before.
+        for other in lists.keys where other != workflow {
+            lists[other] = lists[other]?.filter { now[$0.key] == nil }
         }
         var removed: [String] = []
         for (relative, entry) in earlier where now[relative] == nil {
@@ -41,25 +47,33 @@ enum RunFolderManifest {
                 now[relative] = entry
             }
         }
-        if !now.isEmpty || !earlier.isEmpty {
+        if !now.isEmpty || !lists.isEmpty {
+            lists[workflow] = now
             // JSONValue's own writer: Foundation's JSONEncoder costs milliseconds for a thousand files.
-            let files = now.mapValues { JSONValue.object(["size": .int(Int($0.size)), "modified": .int(Int($0.modified))]) }
-            try? AtomicFile.write(Data(JSONValue.object(["files": .object(files)]).canonicalBytes), to: path(in: folder))
+            let encoded = lists.filter { !$0.value.isEmpty }.mapValues { files in
+                JSONValue.object(files.mapValues { JSONValue.object(["size": .int(Int($0.size)), "modified": .int(Int($0.modified))]) })
+            }
+            try? AtomicFile.write(Data(JSONValue.object(["workflows": .object(encoded)]).canonicalBytes), to: path(in: folder))
         }
         return removed.sorted()
     }
 
-    /// The list an earlier run left; empty when there is none or it cannot be read.
-    static func read(_ path: String) -> [String: Entry] {
+    /// The lists earlier runs left, by workflow; empty when there are none or they cannot be read.
+    static func read(_ path: String) -> [String: [String: Entry]] {
         guard let data = FileManager.default.contents(atPath: path), let value = try? JSONValue(parsing: data),
-              case .object(let files)? = value["files"] else { return [:] }
-        var entries: [String: Entry] = [:]
-        for (relative, entry) in files {
-            // Whole numbers kept exact: nanoseconds since 1970 are past what a Double holds exactly.
-            guard case .int(let size)? = entry["size"], case .int(let modified)? = entry["modified"] else { continue }
-            entries[relative] = Entry(size: Int64(size), modified: Int64(modified))
+              case .object(let workflows)? = value["workflows"] else { return [:] }
+        var lists: [String: [String: Entry]] = [:]
+        for (workflow, files) in workflows {
+            guard case .object(let files) = files else { continue }
+            var entries: [String: Entry] = [:]
+            for (relative, entry) in files {
+                // Whole numbers kept exact: nanoseconds since 1970 are past what a Double holds exactly.
+                guard case .int(let size)? = entry["size"], case .int(let modified)? = entry["modified"] else { continue }
+                entries[relative] = Entry(size: Int64(size), modified: Int64(modified))
+            }
+            lists[workflow] = entries
         }
-        return entries
+        return lists
     }
 
     /// Size and modification time of a regular file (not followed through a symbolic link).

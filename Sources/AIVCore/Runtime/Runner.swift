@@ -170,7 +170,7 @@ public struct Runner: Sendable {
         let failed = reports.contains { report in
             report.status == .cancelled || (report.status == .failed && !(stepsByID[report.step]?.continueOnError ?? false))
         }
-        let removed = RunFolderManifest.update(folder, succeeded: !failed)
+        let removed = RunFolderManifest.update(folder, workflow: context.cachedWorkflow, succeeded: !failed)
         let run = RunReport(runID: runID, workflow: plan.workflow, file: plan.file, folder: folder.path, startedAt: started,
                             duration: environment.now().timeIntervalSince(started), status: failed ? .failed : .succeeded, steps: reports,
                             removedFiles: removed.isEmpty ? nil : removed)
