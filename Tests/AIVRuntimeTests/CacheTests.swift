@@ -271,6 +271,63 @@ import Testing
         #expect(harness.directory.read("out/clips/b.txt") == "edited by hand")
     }
 
+    /// A run whose continue_on_error step failed has not made everything it would: it removes
+    /// nothing, so the last good outputs of that step and of the steps after it stay.
+    @Test func aRunWithAFailedContinueOnErrorStepRemovesNothing() async throws {
+        var harness = Harness()
+        let yaml = """
+            name: c
+            inputs: {fail: {type: bool, default: false}}
+            steps:
+              - {id: a, uses: test.write, with: {path: a.txt, text: a}}
+              - {id: b, uses: test.flaky, continue_on_error: true, if: "${{ inputs.fail }}", with: {failures: 9, tag: \(unique("b"))}}
+              - {id: c, uses: test.write, optional_needs: [b], with: {path: c.txt, text: c}}
+            """
+        _ = try await harness.run(yaml, folder: "out")
+        let failed = try await harness.run(yaml, folder: "out", inputs: ["fail=true"])
+        #expect(failed.statuses["b"] == .failed && failed.statuses["c"] == .skipped)
+        #expect(failed.removedFiles == nil)
+        #expect(harness.directory.read("out/c.txt") == "c")
+    }
+
+    /// While a run goes on its list of written files is saved with its record, so a run killed
+    /// after that leaves its files listed, and the next run that succeeds removes what it does not make.
+    @Test func filesOfARunKilledPartWayAreListedForTheNextRunToRemove() throws {
+        let directory = TemporaryFolder()
+        final class Clock: @unchecked Sendable { var now = Date(timeIntervalSince1970: 1_000_000) }
+        let clock = Clock()
+        let killed = RunFolder(path: directory.path + "/out")
+        let record = RunRecord(folder: killed, workflow: "w.yaml", now: { clock.now })
+        _ = try killed.write(Data("1".utf8), to: "shorts/5.mp4")
+        clock.now += 2
+        record.stepFinished("shorts", outputs: nil, log: "")  // a second later: the record, and the list, are saved
+        // The process dies here: no finish, no final list. The next run writes only one file.
+        let next = RunFolder(path: directory.path + "/out")
+        _ = try next.write(Data("1".utf8), to: "shorts/1.mp4")
+        #expect(RunFolderManifest.update(next, workflow: "w.yaml", succeeded: true) == ["shorts/5.mp4"])
+        #expect(directory.read("out/shorts/5.mp4") == nil && directory.read("out/shorts/1.mp4") == "1")
+    }
+
+    /// A file reached by this run under another spelling (a case-insensitive disk) is this run's:
+    /// the earlier entry naming it is not removed.
+    @Test func aFileThisRunWroteIsNeverRemovedUnderAnotherName() throws {
+        let directory = TemporaryFolder()
+        let first = RunFolder(path: directory.path + "/out")
+        _ = try first.write(Data("a".utf8), to: "a.txt")
+        _ = RunFolderManifest.update(first, workflow: "w.yaml", succeeded: true)
+        // The same file, written under another name (as a case-insensitive disk would name it).
+        try FileManager.default.linkItem(atPath: directory.path + "/out/a.txt", toPath: directory.path + "/out/A.txt")
+        // The link changed the file's status time: list it as it is now, as a run seeing it unchanged would have.
+        var lists = RunFolderManifest.read(RunFolderManifest.path(in: first))
+        lists["w.yaml"]?["a.txt"] = RunFolderManifest.stat(directory.path + "/out/a.txt")?.0
+        let entries = lists["w.yaml"]!.mapValues { JSONValue.object(["size": .int(Int($0.size)), "modified": .int(Int($0.modified)), "changed": .int(Int($0.changed))]) }
+        try Data(JSONValue.object(["workflows": ["w.yaml": .object(entries)]]).canonicalBytes).write(to: URL(fileURLWithPath: RunFolderManifest.path(in: first)))
+        let second = RunFolder(path: directory.path + "/out")
+        second.written.record("A.txt", digest: nil)
+        #expect(RunFolderManifest.update(second, workflow: "w.yaml", succeeded: true) == [])
+        #expect(directory.read("out/a.txt") == "a")
+    }
+
     /// Two workflows run by turns into one folder each remove only what their own earlier run made.
     @Test func anotherWorkflowIntoTheSameFolderLeavesTheFirstOnesFilesAlone() async throws {
         var harness = Harness()

@@ -6,15 +6,26 @@ import Foundation
 /// a step that is now skipped. Left there, such files pass for this run's output and get uploaded
 /// with it. The lists are kept per workflow: another workflow run into the folder leaves them be.
 ///
-/// Only a run that succeeds removes anything (one that stops part way has not made everything it
-/// would), and only files an earlier run listed and nobody has changed since (same size, same
-/// modification time): a file edited or replaced by hand is the user's, and stays. A run that fails
-/// carries the earlier list forward, so the next run that succeeds still knows those files.
+/// Only a run whose every step succeeded removes anything (one that stopped part way, or whose
+/// `continue_on_error` step failed, has not made everything it would), and only files an earlier
+/// run listed and nobody has changed since (same size, modification and status-change times): a
+/// file edited or replaced by hand is the user's, and stays. Any other run carries the earlier
+/// list forward, so the next run that succeeds still knows those files; while a run goes on, the
+/// list is saved with its record (`RunRecord`), so a run that is killed leaves it too.
 enum RunFolderManifest {
     struct Entry: Equatable {
         var size: Int64
-        /// Nanoseconds since 1970, as the file system gives them.
+        /// Nanoseconds since 1970, as the file system gives them. The status-change time moves
+        /// whenever a file is replaced, renamed onto or linked, even by a copy that keeps the
+        /// modification time (`cp -p`, `rsync -a`).
         var modified: Int64
+        var changed: Int64
+    }
+
+    /// A file as the system knows it, whatever name reaches it.
+    struct FileID: Hashable {
+        var device: UInt64
+        var inode: UInt64
     }
 
     static func path(in folder: RunFolder) -> String { "\(folder.path)/\(RunFolder.metadataFolder)/files.json" }
@@ -26,8 +37,12 @@ enum RunFolderManifest {
         var lists = read(path(in: folder))
         let earlier = lists[workflow] ?? [:]
         var now: [String: Entry] = [:]
+        var made: Set<FileID> = []
         for relative in folder.written.all {
-            if let entry = entry(of: "\(folder.path)/\(relative)") { now[relative] = entry }
+            if let (entry, id) = stat("\(folder.path)/\(relative)") {
+                now[relative] = entry
+                made.insert(id)
+            }
         }
         // A file this run wrote is this workflow's now, whichever wrote it before.
         for other in lists.keys where other != workflow {
@@ -35,9 +50,12 @@ enum RunFolderManifest {
         }
         var removed: [String] = []
         for (relative, entry) in earlier where now[relative] == nil {
-            // Outside the folder, or inside aiv's own: not something a run wrote.
-            guard OutputPaths.problem(with: relative) == nil, let full = try? folder.resolve(relative) else { continue }
-            guard Self.entry(of: full) == entry else { continue }  // changed or gone: not ours to remove
+            // Outside the folder, inside aiv's own, or not as a run records a path: not something a run wrote.
+            guard OutputPaths.problem(with: relative) == nil, Paths.normalize(relative) == relative,
+                  let full = try? folder.resolve(relative) else { continue }
+            // Changed or gone: not ours to remove. Reached by this run under another name (a
+            // case-insensitive disk, another Unicode form): this run's own file.
+            guard let (found, id) = stat(full), found == entry, !made.contains(id) else { continue }
             if succeeded {
                 if unlink(full) == 0 {
                     removed.append(relative)
@@ -51,7 +69,7 @@ enum RunFolderManifest {
             lists[workflow] = now
             // JSONValue's own writer: Foundation's JSONEncoder costs milliseconds for a thousand files.
             let encoded = lists.filter { !$0.value.isEmpty }.mapValues { files in
-                JSONValue.object(files.mapValues { JSONValue.object(["size": .int(Int($0.size)), "modified": .int(Int($0.modified))]) })
+                JSONValue.object(files.mapValues { JSONValue.object(["size": .int(Int($0.size)), "modified": .int(Int($0.modified)), "changed": .int(Int($0.changed))]) })
             }
             try? AtomicFile.write(Data(JSONValue.object(["workflows": .object(encoded)]).canonicalBytes), to: path(in: folder))
         }
@@ -68,24 +86,27 @@ enum RunFolderManifest {
             var entries: [String: Entry] = [:]
             for (relative, entry) in files {
                 // Whole numbers kept exact: nanoseconds since 1970 are past what a Double holds exactly.
-                guard case .int(let size)? = entry["size"], case .int(let modified)? = entry["modified"] else { continue }
-                entries[relative] = Entry(size: Int64(size), modified: Int64(modified))
+                guard case .int(let size)? = entry["size"], case .int(let modified)? = entry["modified"],
+                      case .int(let changed)? = entry["changed"] else { continue }
+                entries[relative] = Entry(size: Int64(size), modified: Int64(modified), changed: Int64(changed))
             }
             lists[workflow] = entries
         }
         return lists
     }
 
-    /// Size and modification time of a regular file (not followed through a symbolic link).
-    static func entry(of path: String) -> Entry? {
-        var info = stat()
+    /// A regular file's size and times, and its identity (not followed through a symbolic link).
+    static func stat(_ path: String) -> (Entry, FileID)? {
+        var info = Foundation.stat()
         guard lstat(path, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { return nil }
         #if os(Linux)
-        let time = info.st_mtim
+        let (modified, changed) = (info.st_mtim, info.st_ctim)
         #else
-        let time = info.st_mtimespec
+        let (modified, changed) = (info.st_mtimespec, info.st_ctimespec)
         #endif
-        return Entry(size: Int64(info.st_size), modified: Int64(time.tv_sec) * 1_000_000_000 + Int64(time.tv_nsec))
+        func nanoseconds(_ time: timespec) -> Int64 { Int64(time.tv_sec) * 1_000_000_000 + Int64(time.tv_nsec) }
+        return (Entry(size: Int64(info.st_size), modified: nanoseconds(modified), changed: nanoseconds(changed)),
+                FileID(device: UInt64(info.st_dev), inode: UInt64(info.st_ino)))
     }
 
     /// Removes the folders `relative` was in, from the deepest up, while they are empty (a

@@ -14,6 +14,8 @@ import Foundation
 public final class RunRecord: @unchecked Sendable {
     private let lock = NSLock()
     private let folder: RunFolder
+    /// The workflow whose list of written files (`RunFolderManifest`) is saved with the record.
+    private let workflow: String
     private let now: @Sendable () -> Date
     private var outputs: [String: JSONValue] = [:]
     private var log = ""
@@ -21,8 +23,9 @@ public final class RunRecord: @unchecked Sendable {
     private var interval = 1.0
     private var unwritten = true
 
-    public init(folder: RunFolder, now: @escaping @Sendable () -> Date) {
+    public init(folder: RunFolder, workflow: String, now: @escaping @Sendable () -> Date) {
         self.folder = folder
+        self.workflow = workflow
         self.now = now
         self.lastWritten = now()
     }
@@ -37,18 +40,21 @@ public final class RunRecord: @unchecked Sendable {
         }
     }
 
-    /// Writes what has not been written yet; called when the run ends.
+    /// Writes what has not been written yet; called when the run ends, before the list of
+    /// written files gets its final form.
     func finish() {
-        lock.withLock { if unwritten { writeLocked() } }
+        lock.withLock { if unwritten { writeLocked(listingFiles: false) } }
     }
 
-    private func writeLocked() {
+    private func writeLocked(listingFiles: Bool = true) {
         let started = Date()
         // A failed write of the record must not fail the run: the history and the cache hold the same.
         var text = JSONValue.object(outputs).prettyBytes
         text.append(UInt8(ascii: "\n"))
         try? AtomicFile.write(Data(text), to: folder.outputsPath)
         try? AtomicFile.write(Data(log.utf8), to: folder.logPath)
+        // So a run killed from here on leaves the files it wrote listed, for the next run to remove.
+        if listingFiles { _ = RunFolderManifest.update(folder, workflow: workflow, succeeded: false) }
         unwritten = false
         lastWritten = now()
         // Keeps the rewriting of a large record under about 5% of the run's time.
