@@ -200,12 +200,8 @@ public struct VideoChaptersStep: Step {
         return count < titles.count ? "\(shown) +\(titles.count - count)" : shown
     }
 
-    /// `seconds` as YouTube writes a chapter's start: m:ss, or h:mm:ss from an hour on.
-    static func timestamp(_ seconds: Int) -> String {
-        let (hours, minutes, rest) = (seconds / 3600, seconds / 60 % 60, seconds % 60)
-        func twoDigits(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
-        return hours > 0 ? "\(hours):\(twoDigits(minutes)):\(twoDigits(rest))" : "\(minutes):\(twoDigits(rest))"
-    }
+    /// `seconds` as YouTube writes a chapter's start (m:ss, h:mm:ss), as the `timestamp` function does.
+    static func timestamp(_ seconds: Int) -> String { ExpressionFunctions.timestamp(seconds: seconds) }
 
     private func number(_ arguments: StepArguments, _ name: String) throws(StepError) -> Double? {
         guard let value = arguments[name] else { return nil }
