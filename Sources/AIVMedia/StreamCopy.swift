@@ -19,6 +19,9 @@ public struct CutRequest: Sendable {
     public var minimumLength: Double?
     /// The longest clip, from the keyframe it starts on: a longer span ends earlier.
     public var maximumLength: Double?
+    /// How much earlier than `maximumLength` the packets stop, for a clip whose frames shown
+    /// after the last one decoded made it longer than that as players read it.
+    var endTrim = 0.0
 
     public init(input: String, output: String, start: Double, end: Double?, streams: Streams = .all,
                 minimumLength: Double? = nil, maximumLength: Double? = nil) {
@@ -91,15 +94,19 @@ public enum StreamCopy {
             func measured() -> Double { (try? MediaInput(path: temporary)).flatMap(\.duration).map { ($0 * 1000).rounded() / 1000 } ?? result.duration }
             var duration = measured()
             // So the longest clip is measured there too: a clip a player reads as longer is cut
-            // again, shorter by the difference (frames shown after the last one decoded).
+            // again, its packets stopping earlier by the difference (frames shown after the last
+            // one decoded), but never so early that it falls short of the shortest clip.
+            var overLongest = false
             if let maximum = asked.maximumLength {
                 var attempt = request
-                for _ in 0..<3 where duration > maximum + 0.0005 {
-                    attempt.maximumLength = (attempt.maximumLength ?? maximum) - (duration - maximum) - 0.001
+                let mostTrim = maximum - (asked.minimumLength ?? 0)
+                for _ in 0..<3 where duration > maximum + 0.0005 && attempt.endTrim < mostTrim {
+                    attempt.endTrim = min(mostTrim, attempt.endTrim + (duration - maximum) + 0.001)
                     unlink(temporary)
                     result = try copy(input, request: attempt, muxer: muxer, to: temporary, isCancelled: isCancelled)
                     duration = measured()
                 }
+                overLongest = duration > maximum + 0.0005
             }
             guard rename(temporary, request.output) == 0 else {
                 throw MediaError("cannot move the clip into place at \(request.output): \(String(cString: strerror(errno)))")
@@ -117,6 +124,11 @@ public enum StreamCopy {
                     + (recordingEnd < minimum ? "; the recording is only \(format(recordingEnd)) long" : "")
             } else if let maximum = asked.maximumLength, askedEnd - final.actualStart > maximum + 0.0005 {
                 final.adjustment = "shortened \(span) to \(written) (the longest clip is \(format(maximum)))"
+            }
+            if overLongest, let maximum = asked.maximumLength {
+                // Only when min_length leaves no room to cut earlier: said, not hidden.
+                final.adjustment = (final.adjustment.map { $0 + "; " } ?? "")
+                    + "players read it as \(format(duration)), over the longest clip (\(format(maximum))), by frames shown after the last one decoded"
             }
             return final
         } catch {
@@ -257,7 +269,7 @@ public enum StreamCopy {
                         throw MediaError("a clip of at most \(format(maximum)) cannot reach \(format(request.start)): it starts on the keyframe at "
                                          + "\(format(time - origin)), \(format(startTime - time)) earlier; give a longer max_length")
                     }
-                    endTime = min(endTime ?? .infinity, time + maximum)
+                    endTime = min(endTime ?? .infinity, time + maximum - request.endTrim)
                 }
             }
             let start = actualStart!

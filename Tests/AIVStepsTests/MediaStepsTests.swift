@@ -115,6 +115,13 @@ struct Probe {
         let unreachable = try await harness.failure(ClipCutStep.self, ["input": .string(mp4), "start": 5.5, "end": 9, "output": "x.mp4", "max_length": 0.5])
         #expect(unreachable?.contains("a clip of at most 0:00.500 cannot reach 0:05.500: it starts on the keyframe at 0:04, 0:01.500 earlier") == true,
                 "\(unreachable ?? "succeeded")")
+        // The longest clip just reaches a start 1.95 s after its keyframe.
+        let (reaching, _) = try await bounded(3.95, 9, max: 2, "reaching")
+        #expect(reaching["actual_start"] == 2)
+        // Shortest and longest the same: never cut below the shortest to meet the longest.
+        let (exact, exactLength) = try await bounded(3.1, 4, min: 4, max: 4, "exact")
+        #expect(exactLength >= 3.999 && exactLength <= 4.2, "\(exactLength)")
+        #expect(exact["adjustment"]?.stringValue?.hasPrefix("lengthened 0:03.100–0:04 to ") == true, "\(exact["adjustment"] ?? nil)")
         // Within both: as asked.
         let (within, withinLength) = try await bounded(3, 7, min: 2, max: 6, "within")
         #expect(within["adjustment"] == .null)

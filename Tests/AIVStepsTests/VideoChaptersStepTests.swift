@@ -89,6 +89,13 @@ import Testing
         #expect(result.text == "0:00 ＜b＞草＜/b＞\n0:15 a ＞ b\n0:30 c")
     }
 
+    @Test func theOpeningTitleIsCleanedLikeTheOthers() async throws {
+        let result = try await chapters([(20, "a"), (40, "b")], extra: ["opening": "Intro <1>\n2:00 fake"])
+        #expect(result.text == "0:00 Intro ＜1＞ 2:00 fake\n0:20 a\n0:40 b")
+        let empty = try await StepHarness().failure(VideoChaptersStep.self, ["items": [], "opening": " \n"])
+        #expect(empty?.contains("argument 'opening' must be a title, not empty") == true)
+    }
+
     @Test func fewerThanThreeChaptersGiveNoText() async throws {
         #expect(try await chapters([(3, "草"), (8, "ガチ")]).text == "")
         #expect(try await chapters([]).text == "")

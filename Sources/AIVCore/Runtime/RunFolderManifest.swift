@@ -104,7 +104,9 @@ enum RunFolderManifest {
         #else
         let (modified, changed) = (info.st_mtimespec, info.st_ctimespec)
         #endif
-        func nanoseconds(_ time: timespec) -> Int64 { Int64(time.tv_sec) * 1_000_000_000 + Int64(time.tv_nsec) }
+        // Wrapping arithmetic: a time past 2262 (or before 1678) would overflow and trap; wrapped,
+        // equal times still give equal numbers, which is all the comparison needs.
+        func nanoseconds(_ time: timespec) -> Int64 { Int64(time.tv_sec) &* 1_000_000_000 &+ Int64(time.tv_nsec) }
         return (Entry(size: Int64(info.st_size), modified: nanoseconds(modified), changed: nanoseconds(changed)),
                 FileID(device: UInt64(info.st_dev), inode: UInt64(info.st_ino)))
     }

@@ -42,7 +42,7 @@ public struct VideoChaptersStep: Step {
             Property("short_title", .string, "Field path of a shorter title, used when several moments share a chapter; else `title`."),
             Property("video_length", .number, "The video's length in seconds; the last chapter must fit in it."),
             Property("opening", .string, default: "Intro", "Title of the 0:00 chapter when the first moment comes later."),
-            Property("min_length", .number, default: 10, "Shortest chapter in seconds (YouTube's is 10; less is refused)."),
+            Property("min_length", .anyOf([.number, .string]), default: 10, "Shortest chapter, in seconds or as a duration (\"15s\"); YouTube's is 10, less is refused."),
             Property("max_bytes", .integer, "The most bytes (UTF-8) `text` may take; fewer, shorter chapters when it would take more."),
         ],
         outputs: .object([
@@ -82,8 +82,9 @@ public struct VideoChaptersStep: Step {
         let at = try FieldPath(try arguments.optionalString("at") ?? "start", argument: "at")
         let titlePath = try FieldPath(try arguments.optionalString("title") ?? "title", argument: "title")
         let shortTitlePath = try arguments.optionalString("short_title").map { text throws(StepError) in try FieldPath(text, argument: "short_title") }
-        let opening = try arguments.optionalString("opening") ?? "Intro"
-        let minimum = try number(arguments, "min_length") ?? Self.youtubeMinimum
+        let opening = try Self.cleaned(try arguments.optionalString("opening") ?? "Intro")
+        guard !opening.isEmpty else { throw StepError.argument("opening", "must be a title, not empty") }
+        let minimum = try arguments.duration("min_length", default: Self.youtubeMinimum)
         guard minimum >= Self.youtubeMinimum, minimum <= 86_400 else {
             throw StepError.argument("min_length", "must be from \(Int(Self.youtubeMinimum)) (YouTube's shortest chapter) to 86400 seconds, not \(minimum)")
         }
@@ -179,10 +180,15 @@ public struct VideoChaptersStep: Step {
     /// The text at `path` of a moment, on one line (a line break would end the chapter's line in
     /// the description), with the full-width forms of `<` and `>`, which YouTube refuses there.
     static func text(at path: FieldPath, of item: JSONValue, index: Int) throws(StepError) -> String {
-        guard let text = path.value(in: item)?.stringValue?.trimmingCharacters(in: .whitespacesAndNewlines), !text.isEmpty else {
+        guard let text = path.value(in: item)?.stringValue.map(cleaned), !text.isEmpty else {
             throw StepError.argument("items", "item \(index) has no title (text) at '\(path)'")
         }
-        return text.split(whereSeparator: \.isNewline).joined(separator: " ")
+        return text
+    }
+
+    /// A title on one line, trimmed, with the full-width forms of `<` and `>`.
+    static func cleaned(_ title: String) -> String {
+        title.trimmingCharacters(in: .whitespacesAndNewlines).split(whereSeparator: \.isNewline).joined(separator: " ")
             .replacingOccurrences(of: "<", with: "＜").replacingOccurrences(of: ">", with: "＞")
     }
 
