@@ -231,6 +231,18 @@ let kusa: [String: JSONValue] = ["Japanese": "草", "English": "lol (literally '
         #expect(Date().timeIntervalSince(started) >= 1)
     }
 
+    /// In a for_each over the stock, "item 7" alone does not say which expression Notion refused.
+    @Test func aPageNotionRefusesIsNamedByItsKey() async throws {
+        let harness = try NotionHarness()
+        _ = try await harness.upsert(kusa)
+        harness.notion.enqueueFault(.status(400))
+        var yabai = kusa
+        yabai["Japanese"] = "やばい"
+        let message = await harness.failure(yabai)
+        #expect(message?.hasPrefix("page 'やばい': ") == true, "\(message ?? "succeeded")")
+        #expect(message?.contains("400") == true, "\(message ?? "succeeded")")
+    }
+
     @Test func notionsOwnErrorReachesTheUserWithItsCode() async throws {
         let harness = try NotionHarness()
         harness.token = "secret_wrong-token"

@@ -110,8 +110,15 @@ public struct NotionUpsertStep: Step {
         for page in pages {
             try Task.checkCancellation()
             // Items of a for_each that share a key take turns: the second finds the first's page.
-            let (id, url, action) = try await services.keyLocks.withLock("\(writer.namespace)\u{0}\(page.key)") {
-                try await writer.upsert(page)
+            let (id, url, action): (String, String?, String)
+            do {
+                (id, url, action) = try await services.keyLocks.withLock("\(writer.namespace)\u{0}\(page.key)") {
+                    try await writer.upsert(page)
+                }
+            } catch is CancellationError {
+                throw CancellationError()
+            } catch {
+                throw PageWriteFailure(key: page.key, underlying: error)
             }
             counts[action, default: 0] += 1
             results.append(["key": .string(page.key), "id": .string(id), "url": url.map(JSONValue.string) ?? .null, "action": .string(action)])
@@ -167,5 +174,20 @@ public struct NotionUpsertStep: Step {
             throw StepError((problems.count == 1 ? problems[0] : "\(problems.count) problems, nothing written:\n  " + problems.joined(separator: "\n  ")))
         }
         return pages
+    }
+}
+
+/// A failure to write one page, said with the page's key: "item 7" of a for_each over the stock
+/// does not tell a user which expression Notion refused. Whether retrying may help is the
+/// underlying failure's.
+struct PageWriteFailure: Error, TransienceReporting, CustomStringConvertible {
+    let key: String
+    let underlying: any Error
+
+    var isTransient: Bool { (underlying as? any TransienceReporting)?.isTransient ?? true }
+    var retriesAsAStep: Bool { (underlying as? any TransienceReporting)?.retriesAsAStep ?? true }
+    var description: String {
+        let shown = key.count > 60 ? String(key.prefix(60)) + "…" : key
+        return "page '\(shown)': \(underlying)"
     }
 }
