@@ -8,6 +8,8 @@ public struct ClipCutStep: Step {
 
     public static let kind = StepKindDescription(
         name: "clip.cut",
+        // 2: the `adjustment` output (with min_length and max_length); results cached without it are not reused.
+        version: 2,
         summary: "Cut a clip from a recording by stream copy (no re-encoding) into the run folder.",
         discussion: """
             Copies video, audio and subtitle packets from the keyframe at or before `start` up to `end`, with \
