@@ -298,14 +298,14 @@ import Testing
         final class Clock: @unchecked Sendable { var now = Date(timeIntervalSince1970: 1_000_000) }
         let clock = Clock()
         let killed = RunFolder(path: directory.path + "/out")
-        let record = RunRecord(folder: killed, workflow: "w.yaml", now: { clock.now })
+        let record = RunRecord(folder: killed, files: RunFolderManifest(folder: killed, workflow: "w.yaml"), now: { clock.now })
         _ = try killed.write(Data("1".utf8), to: "shorts/5.mp4")
         clock.now += 2
         record.stepFinished("shorts", outputs: nil, log: "")  // a second later: the record, and the list, are saved
         // The process dies here: no finish, no final list. The next run writes only one file.
         let next = RunFolder(path: directory.path + "/out")
         _ = try next.write(Data("1".utf8), to: "shorts/1.mp4")
-        #expect(RunFolderManifest.update(next, workflow: "w.yaml", succeeded: true) == ["shorts/5.mp4"])
+        #expect(RunFolderManifest(folder: next, workflow: "w.yaml").finish(succeeded: true) == ["shorts/5.mp4"])
         #expect(directory.read("out/shorts/5.mp4") == nil && directory.read("out/shorts/1.mp4") == "1")
     }
 
@@ -315,7 +315,7 @@ import Testing
         let directory = TemporaryFolder()
         let first = RunFolder(path: directory.path + "/out")
         _ = try first.write(Data("a".utf8), to: "a.txt")
-        _ = RunFolderManifest.update(first, workflow: "w.yaml", succeeded: true)
+        _ = RunFolderManifest(folder: first, workflow: "w.yaml").finish(succeeded: true)
         // The same file, written under another name (as a case-insensitive disk would name it;
         // on such a disk the name is taken already, and the case cannot be made this way).
         if FileManager.default.fileExists(atPath: directory.path + "/out/A.txt") { return }
@@ -327,7 +327,7 @@ import Testing
         try Data(JSONValue.object(["workflows": ["w.yaml": .object(entries)]]).canonicalBytes).write(to: URL(fileURLWithPath: RunFolderManifest.path(in: first)))
         let second = RunFolder(path: directory.path + "/out")
         second.written.record("A.txt", digest: nil)
-        #expect(RunFolderManifest.update(second, workflow: "w.yaml", succeeded: true) == [])
+        #expect(RunFolderManifest(folder: second, workflow: "w.yaml").finish(succeeded: true) == [])
         #expect(directory.read("out/a.txt") == "a")
     }
 
@@ -338,9 +338,9 @@ import Testing
         _ = try folder.write(Data("a".utf8), to: "a.txt")
         var times = [timespec(tv_sec: 10_413_792_000, tv_nsec: 5), timespec(tv_sec: 10_413_792_000, tv_nsec: 5)]
         #expect(utimensat(AT_FDCWD, directory.path + "/out/a.txt", &times, 0) == 0)
-        #expect(RunFolderManifest.update(folder, workflow: "w.yaml", succeeded: true) == [])
+        #expect(RunFolderManifest(folder: folder, workflow: "w.yaml").finish(succeeded: true) == [])
         // Listed as it is, so a run that no longer makes it removes it.
-        #expect(RunFolderManifest.update(RunFolder(path: directory.path + "/out"), workflow: "w.yaml", succeeded: true) == ["a.txt"])
+        #expect(RunFolderManifest(folder: RunFolder(path: directory.path + "/out"), workflow: "w.yaml").finish(succeeded: true) == ["a.txt"])
     }
 
     /// Two workflows run by turns into one folder each remove only what their own earlier run made.

@@ -70,13 +70,7 @@ import Testing
                     with: {prompt: ask.prompt, values: {word: w\(number)}}
                 """)
             let plan = try #require(Frontend(registry: .builtin).plan(path: path).plan)
-            let secrets = Secrets(["GEMINI_API_KEY": gemini.apiKey])
-            let hub = ServiceHub(mode: .live, transport: HTTPClientTransport(), services: BuiltinServices.http, settings: plan.services,
-                                 environment: ["GEMINI_BASE_URL": gemini.baseURL], secrets: secrets)
-            let environment = RunEnvironment(steps: BuiltinSteps.byName, registry: .builtin, cache: MemoryCacheStore(), secrets: secrets,
-                                             maxParallel: 1, services: hub)
-            return await Runner(environment).run(plan, runID: "r\(number)", folder: RunFolder(path: folder.path + "/r\(number)"),
-                                                 workflowDirectory: folder.path)
+            return await runLive(plan, against: gemini, in: folder, runID: "r\(number)", maxParallel: 1)
         }
         let failing = try await run(Array(repeating: .serverError(500), count: 6), number: 1)
         #expect(failing.status == .failed)
@@ -94,6 +88,16 @@ import Testing
         let refused = try await run([], number: 3)
         #expect(refused.status == .failed)
         #expect(gemini.generateRequests.count == before + 1)
+    }
+
+    /// Runs `plan` live against the fake Gemini (its key the only secret) into `folder/runID`.
+    func runLive(_ plan: ExecutionPlan, against gemini: FakeGemini, in folder: TemporaryFolder, runID: String, maxParallel: Int) async -> RunReport {
+        let secrets = Secrets(["GEMINI_API_KEY": gemini.apiKey])
+        let hub = ServiceHub(mode: .live, transport: HTTPClientTransport(), services: BuiltinServices.http, settings: plan.services,
+                             environment: ["GEMINI_BASE_URL": gemini.baseURL], secrets: secrets)
+        let environment = RunEnvironment(steps: BuiltinSteps.byName, registry: .builtin, cache: MemoryCacheStore(), secrets: secrets,
+                                         maxParallel: maxParallel, services: hub)
+        return await Runner(environment).run(plan, runID: runID, folder: RunFolder(path: folder.path + "/" + runID), workflowDirectory: folder.path)
     }
 
     /// A step's timeout counts the time an item waits for its turn under the service's rate
@@ -115,12 +119,7 @@ import Testing
                 with: {prompt: ask.prompt, values: {word: "${{ item }}"}}
             """)
         let plan = try #require(Frontend(registry: .builtin).plan(path: path).plan)
-        let secrets = Secrets(["GEMINI_API_KEY": gemini.apiKey])
-        let hub = ServiceHub(mode: .live, transport: HTTPClientTransport(), services: BuiltinServices.http, settings: plan.services,
-                             environment: ["GEMINI_BASE_URL": gemini.baseURL], secrets: secrets)
-        let environment = RunEnvironment(steps: BuiltinSteps.byName, registry: .builtin, cache: MemoryCacheStore(), secrets: secrets,
-                                         maxParallel: 3, services: hub)
-        let report = await Runner(environment).run(plan, runID: "r", folder: RunFolder(path: folder.path + "/r"), workflowDirectory: folder.path)
+        let report = await runLive(plan, against: gemini, in: folder, runID: "r", maxParallel: 3)
         // One request a second: the third item waits 2 s for its turn.
         let error = try #require(report.steps.first?.error)
         #expect(error.contains("timed out after 1.5s ("), "\(error)")

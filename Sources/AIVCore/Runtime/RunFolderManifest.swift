@@ -12,7 +12,10 @@ import Foundation
 /// file edited or replaced by hand is the user's, and stays. Any other run carries the earlier
 /// list forward, so the next run that succeeds still knows those files; while a run goes on, the
 /// list is saved with its record (`RunRecord`), so a run that is killed leaves it too.
-enum RunFolderManifest {
+///
+/// One per run: the earlier lists are read once, when the run starts, and kept in memory as the
+/// run saves its own.
+final class RunFolderManifest: @unchecked Sendable {
     struct Entry: Equatable {
         var size: Int64
         /// Nanoseconds since 1970, as the file system gives them. The status-change time moves
@@ -30,16 +33,36 @@ enum RunFolderManifest {
 
     static func path(in folder: RunFolder) -> String { "\(folder.path)/\(RunFolder.metadataFolder)/files.json" }
 
-    /// Writes this run's list and, after a success, removes what the earlier list has and this run
+    private let lock = NSLock()
+    private let folder: RunFolder
+    private let workflow: String
+    /// Every workflow's list, this run's as last saved.
+    private var lists: [String: [String: Entry]]
+
+    init(folder: RunFolder, workflow: String) {
+        self.folder = folder
+        self.workflow = workflow
+        lists = Self.read(Self.path(in: folder))
+    }
+
+    /// Saves the list as the run has it so far, the earlier run's files carried forward.
+    func save() {
+        lock.withLock { _ = updateLocked(succeeded: false) }
+    }
+
+    /// Saves this run's list and, when `succeeded`, removes what the earlier list has and this run
     /// did not write. Returns the removed paths (relative, sorted). Never fails the run: a list that
     /// cannot be read or written costs a later run its clean-up, not this run its result.
-    static func update(_ folder: RunFolder, workflow: String, succeeded: Bool) -> [String] {
-        var lists = read(path(in: folder))
+    func finish(succeeded: Bool) -> [String] {
+        lock.withLock { updateLocked(succeeded: succeeded) }
+    }
+
+    private func updateLocked(succeeded: Bool) -> [String] {
         let earlier = lists[workflow] ?? [:]
         var now: [String: Entry] = [:]
         var made: Set<FileID> = []
         for relative in folder.written.all {
-            if let (entry, id) = stat("\(folder.path)/\(relative)") {
+            if let (entry, id) = Self.stat("\(folder.path)/\(relative)") {
                 now[relative] = entry
                 made.insert(id)
             }
@@ -55,11 +78,11 @@ enum RunFolderManifest {
                   let full = try? folder.resolve(relative) else { continue }
             // Changed or gone: not ours to remove. Reached by this run under another name (a
             // case-insensitive disk, another Unicode form): this run's own file.
-            guard let (found, id) = stat(full), found == entry, !made.contains(id) else { continue }
+            guard let (found, id) = Self.stat(full), found == entry, !made.contains(id) else { continue }
             if succeeded {
                 if unlink(full) == 0 {
                     removed.append(relative)
-                    removeEmptyFolders(above: relative, in: folder)
+                    Self.removeEmptyFolders(above: relative, in: folder)
                 }
             } else {
                 now[relative] = entry
@@ -71,7 +94,7 @@ enum RunFolderManifest {
             let encoded = lists.filter { !$0.value.isEmpty }.mapValues { files in
                 JSONValue.object(files.mapValues { JSONValue.object(["size": .int(Int($0.size)), "modified": .int(Int($0.modified)), "changed": .int(Int($0.changed))]) })
             }
-            try? AtomicFile.write(Data(JSONValue.object(["workflows": .object(encoded)]).canonicalBytes), to: path(in: folder))
+            try? AtomicFile.write(Data(JSONValue.object(["workflows": .object(encoded)]).canonicalBytes), to: Self.path(in: folder))
         }
         return removed.sorted()
     }

@@ -14,8 +14,8 @@ import Foundation
 public final class RunRecord: @unchecked Sendable {
     private let lock = NSLock()
     private let folder: RunFolder
-    /// The workflow whose list of written files (`RunFolderManifest`) is saved with the record.
-    private let workflow: String
+    /// The run's list of written files, saved with the record.
+    private let files: RunFolderManifest
     private let now: @Sendable () -> Date
     private var outputs: [String: JSONValue] = [:]
     private var log = ""
@@ -23,9 +23,9 @@ public final class RunRecord: @unchecked Sendable {
     private var interval = 1.0
     private var unwritten = true
 
-    public init(folder: RunFolder, workflow: String, now: @escaping @Sendable () -> Date) {
+    init(folder: RunFolder, files: RunFolderManifest, now: @escaping @Sendable () -> Date) {
         self.folder = folder
-        self.workflow = workflow
+        self.files = files
         self.now = now
         self.lastWritten = now()
     }
@@ -54,7 +54,7 @@ public final class RunRecord: @unchecked Sendable {
         try? AtomicFile.write(Data(text), to: folder.outputsPath)
         try? AtomicFile.write(Data(log.utf8), to: folder.logPath)
         // So a run killed from here on leaves the files it wrote listed, for the next run to remove.
-        if listingFiles { _ = RunFolderManifest.update(folder, workflow: workflow, succeeded: false) }
+        if listingFiles { files.save() }
         unwritten = false
         lastWritten = now()
         // Keeps the rewriting of a large record under about 5% of the run's time.

@@ -275,7 +275,6 @@ extension Runner {
         return content.count <= CacheEntry.File.inlineLimit ? content : nil
     }
 
-    /// Runs `body`, cancelling it when `timeout` seconds pass first.
     /// Runs a step's body until it finishes, its timeout passes or the run is cancelled,
     /// whichever comes first, and returns then. A task group would wait for a body that ignores
     /// cancellation (a synchronous render of a huge template) to end on its own, so a 1 s timeout

@@ -73,9 +73,11 @@ public struct Runner: Sendable {
     public func run(_ plan: ExecutionPlan, runID: String, folder: RunFolder, workflowDirectory: String) async -> RunReport {
         let started = environment.now()
         try? FileManager.default.createDirectory(atPath: folder.path, withIntermediateDirectories: true)
-        let context = RunContext(plan: plan, cachedWorkflow: CacheEntry.workflowIdentity(plan.file), runID: runID, folder: folder, workflowDirectory: workflowDirectory,
+        let workflowIdentity = CacheEntry.workflowIdentity(plan.file)
+        let files = RunFolderManifest(folder: folder, workflow: workflowIdentity)
+        let context = RunContext(plan: plan, cachedWorkflow: workflowIdentity, runID: runID, folder: folder, workflowDirectory: workflowDirectory,
                                  slots: Slots(limit: environment.maxParallel), digests: FileDigestCache(),
-                                 record: RunRecord(folder: folder, workflow: CacheEntry.workflowIdentity(plan.file), now: environment.now))
+                                 record: RunRecord(folder: folder, files: files, now: environment.now))
         // A failed read-ahead only means the cache is asked step by step.
         if environment.readsCache { try? environment.cache?.prefetch(workflow: context.cachedWorkflow) }
         environment.observer.handle(.runStarted(runID: runID, workflow: plan.workflow, file: plan.file, folder: folder.path,
@@ -173,7 +175,7 @@ public struct Runner: Sendable {
         // Only a run that made everything it would may remove what an earlier one left (a failed
         // continue_on_error step, and the steps skipped after it, made nothing).
         let complete = !reports.contains { $0.status == .failed || $0.status == .cancelled } && skippedAfterFailure.isEmpty
-        let removed = RunFolderManifest.update(folder, workflow: context.cachedWorkflow, succeeded: complete)
+        let removed = files.finish(succeeded: complete)
         let run = RunReport(runID: runID, workflow: plan.workflow, file: plan.file, folder: folder.path, startedAt: started,
                             duration: environment.now().timeIntervalSince(started), status: failed ? .failed : .succeeded, steps: reports,
                             removedFiles: removed.isEmpty ? nil : removed)

@@ -12,7 +12,7 @@ public struct Secrets: Sendable {
 
     public init(_ values: [String: String] = [:]) {
         self.values = values.filter { !$0.value.isEmpty }
-        ordered = self.values.filter { Self.isRedacted(name: $0.key, value: $0.value) }.map { ($0.key, $0.value) }
+        ordered = self.values.filter { Self.isRedacted($0.value) }.map { ($0.key, $0.value) }
             .sorted { $0.value.count > $1.value.count }
     }
 
@@ -44,7 +44,7 @@ public struct Secrets: Sendable {
     /// mangle ordinary words), and not a yes/no word. A setting under a secret-looking name
     /// (`TOKENIZERS_PARALLELISM=false`) would otherwise turn every "false" in a model's answer
     /// and a public Notion page into "[redacted …]"; no key, token or password is "false".
-    static func isRedacted(name: String, value: String) -> Bool {
+    static func isRedacted(_ value: String) -> Bool {
         value.count >= 4 && !["true", "false", "yes", "no", "on", "off", "null", "none"].contains(value.lowercased())
     }
 

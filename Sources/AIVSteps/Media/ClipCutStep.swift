@@ -73,9 +73,12 @@ public struct ClipCutStep: Step {
         }
         func length(_ name: String) -> Double? {
             guard let value = arguments[name], value.numberValue != nil || value.stringValue != nil else { return nil }
-            if let seconds = Durations.seconds(value), seconds > 0 { return seconds }
-            problems.append(LiteralProblem(name, "must be a length of more than 0 seconds (15, \"15s\", \"1m\"), not \(Self.shown(value))"))
-            return nil
+            do throws(StepError) {
+                return try Self.length(value)
+            } catch {
+                problems.append(LiteralProblem(name, error.message))
+                return nil
+            }
         }
         let (minimum, maximum) = (length("min_length"), length("max_length"))
         if let minimum, let maximum, minimum > maximum {
@@ -129,11 +132,21 @@ public struct ClipCutStep: Step {
         ], files: [output])
     }
 
-    /// A length argument: seconds or a duration, more than 0.
+    /// A length argument, when given: seconds or a duration, more than 0.
     static func length(_ arguments: StepArguments, _ name: String) throws(StepError) -> Double? {
         guard let value = arguments[name] else { return nil }
+        do throws(StepError) {
+            return try length(value)
+        } catch {
+            throw StepError.argument(name, error.message)
+        }
+    }
+
+    /// Seconds of a length, written out or computed; the error says what is wrong, for either
+    /// `aiv validate` or the run to name the argument.
+    static func length(_ value: JSONValue) throws(StepError) -> Double {
         guard let seconds = Durations.seconds(value), seconds > 0 else {
-            throw StepError.argument(name, "must be a length of more than 0 seconds (15, \"15s\", \"1m\"), not \(shown(value))")
+            throw StepError("must be a length of more than 0 seconds (15, \"15s\", \"1m\"), not \(shown(value))")
         }
         return seconds
     }
