@@ -17,6 +17,7 @@ public enum BuiltinSteps {
         NotionUpsertStep.self,
         MediaProbeStep.self,
         ClipCutStep.self,
+        ClipReframeStep.self,
         SubtitlesExtractStep.self,
         OBSSceneStep.self,
         OBSTextStep.self,

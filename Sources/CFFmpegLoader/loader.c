@@ -24,10 +24,14 @@
 #include <libavutil/error.h>
 #include <libavutil/log.h>
 #include <libavutil/mathematics.h>
+#include <libavutil/frame.h>
+#include <libavutil/imgutils.h>
+#include <libswscale/swscale.h>
 
 #define AIV_STRINGIFY_(x) #x
 #define AIV_STRINGIFY(x) AIV_STRINGIFY_(x)
 #define AIV_AVFORMAT_SONAME "libavformat.so." AIV_STRINGIFY(LIBAVFORMAT_VERSION_MAJOR)
+#define AIV_SWSCALE_SONAME "libswscale.so." AIV_STRINGIFY(LIBSWSCALE_VERSION_MAJOR)
 
 // X(return type, name, parameters, arguments) for every function aiv calls.
 #define AIV_FFMPEG_FUNCTIONS(X) \
@@ -68,11 +72,31 @@
     X(void, avsubtitle_free, (AVSubtitle *sub), (sub)) \
     X(void, av_log_set_level, (int level), (level)) \
     X(double, av_display_rotation_get, (const int32_t matrix[9]), (matrix)) \
-    X(int, av_strerror, (int errnum, char *errbuf, size_t errbuf_size), (errnum, errbuf, errbuf_size))
+    X(int, av_strerror, (int errnum, char *errbuf, size_t errbuf_size), (errnum, errbuf, errbuf_size)) \
+    X(int, avcodec_send_packet, (AVCodecContext *avctx, const AVPacket *avpkt), (avctx, avpkt)) \
+    X(int, avcodec_receive_frame, (AVCodecContext *avctx, AVFrame *frame), (avctx, frame)) \
+    X(int, avcodec_send_frame, (AVCodecContext *avctx, const AVFrame *frame), (avctx, frame)) \
+    X(int, avcodec_receive_packet, (AVCodecContext *avctx, AVPacket *avpkt), (avctx, avpkt)) \
+    X(const AVCodec *, avcodec_find_encoder_by_name, (const char *name), (name)) \
+    X(const AVCodec *, avcodec_find_encoder, (enum AVCodecID id), (id)) \
+    X(int, avcodec_parameters_from_context, (AVCodecParameters *par, const AVCodecContext *codec), (par, codec)) \
+    X(AVFrame *, av_frame_alloc, (void), ()) \
+    X(void, av_frame_free, (AVFrame **frame), (frame)) \
+    X(void, av_frame_unref, (AVFrame *frame), (frame)) \
+    X(int, av_frame_get_buffer, (AVFrame *frame, int align), (frame, align)) \
+    X(int, av_frame_make_writable, (AVFrame *frame), (frame))
+
+// libswscale, which libavformat does not depend on: loaded on its own, by the one step that
+// re-encodes (clip.reframe), so the others never need it.
+#define AIV_SWSCALE_FUNCTIONS(X) \
+    X(struct SwsContext *, sws_getContext, (int srcW, int srcH, enum AVPixelFormat srcFormat, int dstW, int dstH, enum AVPixelFormat dstFormat, int flags, SwsFilter *srcFilter, SwsFilter *dstFilter, const double *param), (srcW, srcH, srcFormat, dstW, dstH, dstFormat, flags, srcFilter, dstFilter, param)) \
+    X(int, sws_scale, (struct SwsContext *c, const uint8_t *const srcSlice[], const int srcStride[], int srcSliceY, int srcSliceH, uint8_t *const dst[], const int dstStride[]), (c, srcSlice, srcStride, srcSliceY, srcSliceH, dst, dstStride)) \
+    X(void, sws_freeContext, (struct SwsContext *swsContext), (swsContext))
 
 // The resolved addresses, one per function.
 #define AIV_POINTER(ret, name, params, args) static ret (*real_##name) params;
 AIV_FFMPEG_FUNCTIONS(AIV_POINTER)
+AIV_SWSCALE_FUNCTIONS(AIV_POINTER)
 
 static pthread_once_t load_once = PTHREAD_ONCE_INIT;
 static int loaded = 0;
@@ -121,3 +145,46 @@ static void require_loaded(const char *name) {
         return real_##name args; \
     }
 AIV_FFMPEG_FUNCTIONS(AIV_FORWARD)
+#undef AIV_FORWARD
+
+static pthread_once_t swscale_once = PTHREAD_ONCE_INIT;
+static int swscale_loaded = 0;
+static char swscale_error[512];
+
+static void load_swscale(void) {
+    void *library = dlopen(AIV_SWSCALE_SONAME, RTLD_NOW | RTLD_LOCAL);
+    if (library == NULL) {
+        const char *reason = dlerror();
+        snprintf(swscale_error, sizeof swscale_error, "FFmpeg's libswscale could not be loaded (%s): %s; install it (Debian: apt install libswscale%d)",
+                 AIV_SWSCALE_SONAME, reason ? reason : "unknown error", LIBSWSCALE_VERSION_MAJOR);
+        return;
+    }
+#define AIV_RESOLVE(ret, name, params, args) \
+    real_##name = (ret (*) params)dlsym(library, #name); \
+    if (real_##name == NULL) { \
+        snprintf(swscale_error, sizeof swscale_error, "FFmpeg (%s) lacks the function %s", AIV_SWSCALE_SONAME, #name); \
+        return; \
+    }
+    AIV_SWSCALE_FUNCTIONS(AIV_RESOLVE)
+#undef AIV_RESOLVE
+    swscale_loaded = 1;
+}
+
+int aiv_swscale_load(char *error, size_t error_size) {
+    pthread_once(&swscale_once, load_swscale);
+    if (!swscale_loaded && error != NULL && error_size > 0) {
+        snprintf(error, error_size, "%s", swscale_error);
+    }
+    return swscale_loaded;
+}
+
+#define AIV_FORWARD(ret, name, params, args) \
+    ret name params { \
+        if (!swscale_loaded) { \
+            fprintf(stderr, "aiv: internal error: libswscale function %s called before it was loaded\n", #name); \
+            abort(); \
+        } \
+        return real_##name args; \
+    }
+AIV_SWSCALE_FUNCTIONS(AIV_FORWARD)
+#undef AIV_FORWARD

@@ -69,20 +69,32 @@ import Testing
         let starts = vocabulary["items"]?.arrayValue?.compactMap { $0["start"]?.numberValue } ?? []
         #expect(starts == starts.sorted())
 
-        // Shorts that ffprobe accepts, as long as the moments asked (from the keyframe at or before each start).
-        let clips = answers["moments"]?["clips"]?.arrayValue ?? []
+        // Clips that ffprobe accepts, as long as the moments asked (from the keyframe at or before each start),
+        // and each made a vertical Short of the same length.
+        let asked = answers["moments"]?["clips"]?.arrayValue ?? []
+        let clips = try workspace.outputs("out/first", "clips").arrayValue ?? []
         let shorts = try workspace.outputs("out/first", "shorts").arrayValue ?? []
-        #expect(shorts.count == clips.count)
-        for (index, clip) in clips.enumerated() {
-            let path = workspace.folder.path + "/out/first/shorts/short-\(index).mp4"
-            let probe = try await Tool.run(["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", path])
-            let duration = Double(probe.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
-            let actual = shorts[index]["actual_start"]?.numberValue ?? 0
-            let wanted = (clip["end"]?.numberValue ?? 0) - actual
+        #expect(clips.count == asked.count && shorts.count == asked.count)
+        for (index, moment) in asked.enumerated() {
+            func probe(_ path: String) async throws -> [String] {
+                let result = try await Tool.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", "stream=width,height:format=duration",
+                                                 "-of", "csv=p=0", workspace.folder.path + "/out/first/" + path])
+                return result.stdout.split(whereSeparator: \.isNewline).flatMap { $0.split(separator: ",") }.map(String.init)
+            }
+            let clip = try await probe("clips/clip-\(index).mp4")
+            let duration = Double(clip.last ?? "") ?? -1
+            let actual = clips[index]["actual_start"]?.numberValue ?? 0
+            let wanted = (moment["end"]?.numberValue ?? 0) - actual
             // What aiv reports is what ffprobe reads; both are the span asked plus at most the
             // B-frame delay and a frame (the sample has B-frames, as stream recordings do).
-            #expect(abs(duration - (shorts[index]["duration"]?.numberValue ?? 0)) < 0.05, "short \(index): ffprobe \(duration)")
-            #expect(duration >= wanted && duration - wanted < 0.5, "short \(index): ffprobe \(duration), asked \(wanted)")
+            #expect(abs(duration - (clips[index]["duration"]?.numberValue ?? 0)) < 0.05, "clip \(index): ffprobe \(duration)")
+            #expect(duration >= wanted && duration - wanted < 0.5, "clip \(index): ffprobe \(duration), asked \(wanted)")
+            let short = try await probe("shorts/short-\(index).mp4")
+            #expect(short.count == 3, "short \(index): \(short)")
+            let (width, height, length) = (Int(short.first ?? "") ?? 0, Int(short.dropFirst().first ?? "") ?? 0, Double(short.last ?? "") ?? -1)
+            #expect(height > width && abs(Double(width) / Double(height) - 9.0 / 16) < 0.02, "short \(index): \(width)x\(height)")
+            // Every frame of the clip; the clip reads longer by its B-frame delay (copied, it keeps the recording's).
+            #expect(length <= duration + 0.05 && duration - length < 0.5, "short \(index): \(length) s, its clip \(duration) s")
         }
 
         // The written material.

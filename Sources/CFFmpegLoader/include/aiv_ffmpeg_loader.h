@@ -9,4 +9,8 @@
 /// any number of times: the work is done once.
 int aiv_ffmpeg_load(char *error, size_t error_size);
 
+/// Loads libswscale (picture scaling, which only re-encoding steps need) the same way: 1 when
+/// it is there, otherwise 0 with the reason in `error`.
+int aiv_swscale_load(char *error, size_t error_size);
+
 #endif

@@ -1,0 +1,112 @@
+import AIVCore
+import AIVMedia
+import Foundation
+
+/// `clip.reframe`: a clip made vertical (9:16) by re-encoding its picture, so YouTube takes it as a Short.
+public struct ClipReframeStep: Step {
+    public init() {}
+
+    public static let kind = StepKindDescription(
+        name: "clip.reframe",
+        summary: "Make a clip vertical (9:16, for Shorts) by re-encoding its picture as H.264; the audio is copied.",
+        discussion: """
+            YouTube takes a video as a Short only when it is vertical or square; a stream is recorded wide. \
+            This step decodes the clip's picture, takes a 9:16 window of it (`fit: crop`, placed across the picture \
+            by `focus`: 0 the left edge, 0.5 the middle, 1 the right edge, where a Vtuber's model usually stands) or \
+            keeps all of it with black above and below (`fit: pad`), scales it to at most `height` pixels tall \
+            (never up: a small picture stays small) and encodes it with libx264 (`quality` is its CRF: lower is \
+            better and larger). Audio streams are copied untouched. Re-encoding costs what decoding and encoding \
+            every frame costs, unlike clip.cut: cut first, then reframe only the clips. The file (mp4, mov or mkv; \
+            mp4 and mov with their index at the front) is written under a temporary name and renamed when complete.
+            """,
+        arguments: [
+            Property("input", .string, required: true, role: .inputFile, "The clip: a file an earlier step wrote (clip.cut's `path`), or one relative to the workflow."),
+            Property("output", .string, required: true, role: .outputPath, "The vertical clip's path in the run folder (.mp4, .mov or .mkv)."),
+            Property("fit", .oneOfStrings(ReframeRequest.Fit.allCases.map(\.rawValue)), default: "crop",
+                     "crop: fill the frame with a 9:16 window of the picture; pad: the whole picture, black above and below."),
+            Property("focus", .number, default: 0.5, "With fit: crop, where the window sits across the picture, from 0 (left) to 1 (right)."),
+            Property("height", .integer, default: 1920, "The tallest output in pixels (16 to 4096); a smaller picture is not scaled up."),
+            Property("quality", .integer, default: 21, "x264's CRF, 0 to 51: 18 looks lossless, 23 is x264's default."),
+        ],
+        outputs: .object([
+            Property("path", .string, required: true, "The vertical clip, relative to the run folder."),
+            Property("width", .integer, required: true, "Pixels."),
+            Property("height", .integer, required: true, "Pixels."),
+            Property("duration", .number, required: true, "Seconds, as players read the file."),
+            Property("frames", .integer, required: true, "Frames encoded."),
+            Property("encoder", .string, required: true, "The H.264 encoder used (libx264 when FFmpeg has it)."),
+            Property("bytes", .integer, required: true, "File size."),
+            Property("streams", MediaWork.streamSchema, required: true, "The clip's streams."),
+        ]),
+        example: """
+            - id: vertical
+              uses: clip.reframe
+              for_each: ${{ steps.shorts.outputs }}
+              with:
+                input: ${{ item.path }}
+                output: ${{ format('shorts/short-{0}.mp4', index) }}
+                fit: crop
+                focus: 0.75
+            """,
+        checkLiterals: checkLiterals)
+
+    /// Numbers out of range and a container it cannot write, when the workflow writes them out.
+    @Sendable static func checkLiterals(_ arguments: WrittenArguments) -> [LiteralProblem] {
+        var problems: [LiteralProblem] = []
+        for (name, range) in [("focus", 0.0...1.0), ("height", 16.0...4096.0), ("quality", 0.0...51.0)] {
+            if let value = arguments[name]?.numberValue, !range.contains(value) {
+                problems.append(LiteralProblem(name, Self.rangeMessage(range, value)))
+            }
+        }
+        if let ext = arguments.pathExtension(of: "output"), Reframe.containers[ext] == nil {
+            let known = Reframe.containers.keys.sorted()
+            problems.append(LiteralProblem("output", "names a '.\(ext)' file; a reframed clip is \(known.joined(separator: ", "))\(Suggestions.didYouMean(ext, in: known))"))
+        }
+        return problems
+    }
+
+    static func rangeMessage(_ range: ClosedRange<Double>, _ value: Double) -> String {
+        func shown(_ number: Double) -> String { number == number.rounded() && abs(number) < 1e15 ? String(Int(number)) : String(number) }
+        return "must be from \(shown(range.lowerBound)) to \(shown(range.upperBound)), not \(shown(value))"
+    }
+
+    public func run(_ arguments: StepArguments, context: StepContext) async throws -> StepResult {
+        let input = context.inputPath(try arguments.string("input"))
+        let output = try arguments.string("output")
+        let fitName = try arguments.optionalString("fit") ?? "crop"
+        guard let fit = ReframeRequest.Fit(rawValue: fitName) else { throw StepError.argument("fit", "must be crop or pad, not '\(fitName)'") }
+        func number(_ name: String, _ fallback: Double, _ range: ClosedRange<Double>) throws(StepError) -> Double {
+            guard let value = arguments[name] else { return fallback }
+            guard let number = value.numberValue else { throw StepError.argument(name, "must be a number, not \(value.canonicalJSON)") }
+            guard range.contains(number) else { throw StepError.argument(name, Self.rangeMessage(range, number)) }
+            return number
+        }
+        let focus = try number("focus", 0.5, 0...1)
+        let height = try number("height", 1920, 16...4096)
+        let quality = try number("quality", 21, 0...51)
+        guard height == height.rounded(), quality == quality.rounded() else {
+            throw StepError("height and quality must be whole numbers, not \(height) and \(quality)")
+        }
+        let target = try context.runFolder.resolveForWriting(output)
+        try Folders.create((target as NSString).deletingLastPathComponent)
+        let result: ReframeResult
+        do {
+            result = try await MediaWork.run { isCancelled in
+                try Reframe.run(ReframeRequest(input: input, output: target, fit: fit, focus: focus, maximumHeight: Int(height), quality: Int(quality)),
+                                isCancelled: isCancelled)
+            }
+        } catch {
+            throw MediaWork.stepError(error)
+        }
+        return StepResult(outputs: [
+            "path": .string(output),
+            "width": .int(result.width),
+            "height": .int(result.height),
+            "duration": .double(result.duration),
+            "frames": .int(result.frames),
+            "encoder": .string(result.encoder),
+            "bytes": .int(result.bytes),
+            "streams": MediaWork.streams(result.streams),
+        ], files: [output])
+    }
+}

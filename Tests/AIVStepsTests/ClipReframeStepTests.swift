@@ -1,0 +1,176 @@
+import AIVCore
+import AIVMedia
+import AIVTestSupport
+import Foundation
+import Testing
+@testable import AIVSteps
+
+/// Where the picture of a reframed clip comes from and goes, without any media.
+struct ReframeGeometryTests {
+    typealias Case = (source: (Int, Int), fit: ReframeRequest.Fit, focus: Double, height: Int,
+                      crop: [Int], scaled: [Int], offset: [Int], size: [Int])
+
+    @Test(arguments: [
+        // A 720p stream, cropped: the full height, a 9:16 window (404 px, even) where focus says; never scaled up.
+        ((1280, 720), .crop, 0.5, 1920, [438, 0, 404, 720], [404, 720], [0, 0], [404, 720]),
+        ((1280, 720), .crop, 0.0, 1920, [0, 0, 404, 720], [404, 720], [0, 0], [404, 720]),
+        ((1280, 720), .crop, 1.0, 1920, [876, 0, 404, 720], [404, 720], [0, 0], [404, 720]),
+        // A 1080p stream with a lower cap: scaled down to 640 tall.
+        ((1920, 1080), .crop, 0.5, 640, [656, 0, 606, 1080], [360, 640], [0, 0], [360, 640]),
+        // Padded: as wide as the frame at its tallest allows, the picture in the middle of the height.
+        ((1280, 720), .pad, 0.5, 1920, [0, 0, 1280, 720], [1080, 606], [0, 656], [1080, 1920]),
+        ((320, 180), .pad, 0.5, 1920, [0, 0, 320, 180], [320, 180], [0, 194], [320, 568]),
+        // Already taller than 9:16 (a phone held upright, stored so): cropped in the middle of its height…
+        ((720, 1600), .crop, 0.5, 1920, [0, 160, 720, 1280], [720, 1280], [0, 0], [720, 1280]),
+        // …or padded at the sides.
+        ((720, 1600), .pad, 0.5, 1920, [0, 0, 720, 1600], [720, 1600], [90, 0], [900, 1600]),
+        // Odd sizes lose their last row or column: 4:2:0 needs even numbers.
+        ((321, 181), .crop, 0.5, 1920, [110, 0, 100, 180], [100, 180], [0, 0], [100, 180]),
+    ] as [Case])
+    func theGeometryKeepsNineBySixteenAndEvenNumbers(_ c: Case) throws {
+        let geometry = try #require(ReframeGeometry.make(sourceWidth: c.source.0, sourceHeight: c.source.1, fit: c.fit, focus: c.focus, maximumHeight: c.height))
+        #expect([geometry.cropX, geometry.cropY, geometry.cropWidth, geometry.cropHeight] == c.crop)
+        #expect([geometry.scaledWidth, geometry.scaledHeight] == c.scaled)
+        #expect([geometry.offsetX, geometry.offsetY] == c.offset)
+        #expect([geometry.width, geometry.height] == c.size)
+        // The picture always fits on the frame and inside the source.
+        #expect(geometry.offsetX + geometry.scaledWidth <= geometry.width && geometry.offsetY + geometry.scaledHeight <= geometry.height)
+        #expect(geometry.cropX + geometry.cropWidth <= c.source.0 && geometry.cropY + geometry.cropHeight <= c.source.1)
+    }
+
+    @Test func aPictureTooSmallToReframeHasNoGeometry() {
+        #expect(ReframeGeometry.make(sourceWidth: 1, sourceHeight: 720, fit: .crop, focus: 0.5, maximumHeight: 1920) == nil)
+        #expect(ReframeGeometry.make(sourceWidth: 3, sourceHeight: 2, fit: .crop, focus: 0.5, maximumHeight: 1920) == nil)
+    }
+}
+
+@Suite(.serialized) struct ClipReframeStepTests {
+    let harness = StepHarness()
+
+    /// Two seconds whose left half is red and right half blue, 320x180 at 10 fps, with audio.
+    func redAndBlue() async throws -> String {
+        let path = harness.workflow.path + "/red-blue.mp4"
+        let made = try await Tool.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "color=c=red:s=160x180:r=10", "-f", "lavfi",
+                                       "-i", "color=c=blue:s=160x180:r=10", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100",
+                                       "-filter_complex", "[0:v][1:v]hstack[v]", "-map", "[v]", "-map", "2:a", "-t", "2",
+                                       "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", path])
+        #expect(made.status == 0, "\(made.stderr)")
+        return path
+    }
+
+    /// The mean colour (r, g, b) of a region of a file's first frame, as ffmpeg decodes it.
+    func meanColour(_ path: String, crop: String) async throws -> [Int] {
+        // Into a file: the tool's output comes back as text, which would mangle bytes over 127.
+        let pixel = harness.workflow.path + "/pixel-\(UUID().uuidString.prefix(8)).rgb"
+        let result = try await Tool.run(["ffmpeg", "-v", "error", "-i", path, "-frames:v", "1", "-vf", "crop=\(crop),scale=1:1:flags=area",
+                                         "-f", "rawvideo", "-pix_fmt", "rgb24", pixel])
+        #expect(result.status == 0, "\(result.stderr)")
+        return try [UInt8](Data(contentsOf: URL(fileURLWithPath: pixel))).prefix(3).map(Int.init)
+    }
+
+    func size(_ path: String) async throws -> [Int] {
+        let result = try await Tool.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", "stream=width,height", "-of", "csv=p=0", path])
+        return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: ",").compactMap { Int($0) }
+    }
+
+    @Test func aWideClipBecomesAVerticalH264ClipWithItsAudioCopiedAndItsLengthKept() async throws {
+        let mkv = try await MediaSamples.shared.path("mkv")  // 320x240, 10 s, AAC, and SubRip subtitles
+        let outputs = try await harness.outputs(ClipReframeStep.self, ["input": .string(mkv), "output": "shorts/short-0.mp4"])
+        #expect(outputs["path"] == "shorts/short-0.mp4")
+        #expect(outputs["width"] == 134 && outputs["height"] == 240)
+        #expect(outputs["frames"] == 250)
+        #expect(outputs["encoder"] == "libx264")
+        let file = harness.runFolder.path + "/shorts/short-0.mp4"
+        let probe = try await Probe(file)
+        #expect(probe.kinds == ["video", "audio"])
+        #expect(probe.codecs == ["h264", "aac"])
+        #expect(abs(probe.duration - 10) < 0.1, "\(probe.duration)")
+        #expect(abs((outputs["duration"]?.numberValue ?? 0) - probe.duration) < 0.01)
+        #expect(try await size(file) == [134, 240])
+        #expect(try await Probe.decodeErrors(file) == "")
+        #expect(outputs["bytes"]?.numberValue.map { Int($0) } == (try FileManager.default.attributesOfItem(atPath: file)[.size] as? Int))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: harness.runFolder.path + "/shorts") == ["short-0.mp4"])
+    }
+
+    @Test func focusChoosesWhichSideOfTheStreamTheCropKeeps() async throws {
+        let source = try await redAndBlue()
+        _ = try await harness.outputs(ClipReframeStep.self, ["input": .string(source), "output": "left.mp4", "focus": 0])
+        _ = try await harness.outputs(ClipReframeStep.self, ["input": .string(source), "output": "right.mp4", "focus": 1])
+        let left = try await meanColour(harness.runFolder.path + "/left.mp4", crop: "iw:ih:0:0")
+        let right = try await meanColour(harness.runFolder.path + "/right.mp4", crop: "iw:ih:0:0")
+        #expect(left[0] > 200 && left[2] < 60, "left: \(left)")
+        #expect(right[2] > 200 && right[0] < 60, "right: \(right)")
+    }
+
+    @Test func padKeepsTheWholePictureBetweenBlackBands() async throws {
+        let source = try await redAndBlue()
+        let outputs = try await harness.outputs(ClipReframeStep.self, ["input": .string(source), "output": "padded.mkv", "fit": "pad"])
+        #expect(outputs["width"] == 320 && outputs["height"] == 568)
+        let file = harness.runFolder.path + "/padded.mkv"
+        let top = try await meanColour(file, crop: "iw:180:0:0")
+        let middleLeft = try await meanColour(file, crop: "150:170:0:199")
+        let middleRight = try await meanColour(file, crop: "150:170:170:199")
+        let bottom = try await meanColour(file, crop: "iw:180:0:388")
+        #expect(top.allSatisfy { $0 < 20 } && bottom.allSatisfy { $0 < 20 }, "top \(top), bottom \(bottom)")
+        #expect(middleLeft[0] > 200 && middleRight[2] > 200, "\(middleLeft) \(middleRight)")
+    }
+
+    @Test func heightCapsTheOutputAndASmallPictureIsNotScaledUp() async throws {
+        let source = try await redAndBlue()  // 320x180
+        let capped = try await harness.outputs(ClipReframeStep.self, ["input": .string(source), "output": "capped.mp4", "fit": "pad", "height": 320])
+        #expect(capped["width"] == 180 && capped["height"] == 320)
+        #expect(try await size(harness.runFolder.path + "/capped.mp4") == [180, 320])
+        let small = try await harness.outputs(ClipReframeStep.self, ["input": .string(source), "output": "small.mp4"])
+        #expect(small["height"] == 180)
+    }
+
+    /// A picture stored sideways and shown turned (a phone's) is turned as players turn it: the
+    /// reference is ffmpeg's own decoding, which applies the rotation.
+    @Test func aPictureStoredSidewaysIsTurnedUprightAsPlayersShowIt() async throws {
+        let source = try await redAndBlue()  // red left, blue right, 320x180 as stored
+        for rotate in [90, 180, 270] {
+            let rotated = harness.workflow.path + "/rotated-\(rotate).mp4"
+            let made = try await Tool.run(["ffmpeg", "-v", "error", "-y", "-i", source, "-map", "0", "-c", "copy", "-metadata:s:v:0", "rotate=\(rotate)", rotated])
+            #expect(made.status == 0, "\(made.stderr)")
+            let outputs = try await harness.outputs(ClipReframeStep.self, ["input": .string(rotated), "output": .string("turned-\(rotate).mp4"), "fit": "pad"])
+            let ours = harness.runFolder.path + "/turned-\(rotate).mp4"
+            // Shown upright the picture is 180x320 after a quarter turn (already 9:16) and 320x180 after a half turn (padded).
+            #expect(outputs["width"] == (rotate == 180 ? 320 : 180) && outputs["height"] == (rotate == 180 ? 568 : 320), "\(rotate)°")
+            let padding = rotate == 180 ? 194 : 0
+            for (name, region, reference) in [("top", "iw:40:0:\(padding)", "iw:40:0:0"), ("bottom", "iw:40:0:\(padding + (rotate == 180 ? 140 : 280))", "iw:40:0:ih-40"),
+                                               ("left", "40:\(rotate == 180 ? 180 : 320):0:\(padding)", "40:ih:0:0")] {
+                let expected = try await meanColour(rotated, crop: reference)
+                let got = try await meanColour(ours, crop: region)
+                #expect(zip(expected, got).allSatisfy { abs($0 - $1) < 40 }, "\(rotate)° \(name): ffmpeg shows \(expected), the reframed clip \(got)")
+            }
+        }
+    }
+
+    @Test func badInputsAreClearErrorsAndLeaveNoPartialFile() async throws {
+        let audio = try await MediaSamples.shared.path("audio-only.m4a")
+        let source = try await redAndBlue()
+        harness.workflow.write("noise.mp4", bytes: (0..<20_000).map { UInt8(truncatingIfNeeded: $0 &* 7919) })
+        func failure(_ input: String, _ extra: [String: JSONValue] = [:], output: String = "out/x.mp4") async throws -> String? {
+            try await harness.failure(ClipReframeStep.self, ["input": .string(input), "output": .string(output)].merging(extra) { $1 })
+        }
+        #expect(try await failure(audio)?.contains("has no video stream to reframe") == true)
+        #expect(try await failure("noise.mp4")?.contains("not a media file FFmpeg can read") == true)
+        #expect(try await failure("missing.mp4")?.contains("no such file") == true)
+        #expect(try await failure(source, output: "out/x.avi")?.contains("a reframed clip is written as m4v, mkv, mov, mp4, not '.avi'") == true)
+        #expect(try await failure(source, ["focus": 2]) == "argument 'focus' must be from 0 to 1, not 2")
+        #expect(try await failure(source, ["quality": 60]) == "argument 'quality' must be from 0 to 51, not 60")
+        #expect(try await failure(source, ["fit": "stretch"]) == "argument 'fit' must be crop or pad, not 'stretch'")
+        #expect(try await failure(source, output: "../outside.mp4") != nil)
+        let left = (try? FileManager.default.contentsOfDirectory(atPath: harness.runFolder.path + "/out")) ?? []
+        #expect(left.isEmpty, "\(left)")
+    }
+
+    @Test func literalArgumentsOutOfRangeAreReportedByValidate() {
+        let problems = ClipReframeStep.checkLiterals(WrittenArguments([
+            "input": "a.mp4", "output": "v.webm", "focus": 1.5, "height": 8, "quality": 20,
+        ]))
+        #expect(problems.map(\.argument).sorted() == ["focus", "height", "output"])
+        #expect(problems.first { $0.argument == "focus" }?.message == "must be from 0 to 1, not 1.5")
+        #expect(problems.first { $0.argument == "output" }?.message.hasPrefix("names a '.webm' file; a reframed clip is m4v, mkv, mov, mp4") == true)
+    }
+}
