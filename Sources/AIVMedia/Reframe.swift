@@ -53,16 +53,22 @@ public struct ReframeGeometry: Sendable, Equatable {
     public var width, height: Int
 
     /// The geometry for a source picture; nil when it is too small to make anything of.
-    public static func make(sourceWidth: Int, sourceHeight: Int, fit: ReframeRequest.Fit, focus: Double, maximumHeight: Int) -> ReframeGeometry? {
+    /// `pixelAspect` is the width of a stored pixel as shown, over its height (a DVD's 720x576
+    /// shown 1024x576 has 64:45): the output's pixels are square.
+    public static func make(sourceWidth: Int, sourceHeight: Int, fit: ReframeRequest.Fit, focus: Double, maximumHeight: Int,
+                            pixelAspect: Double = 1) -> ReframeGeometry? {
         func even(_ value: Double) -> Int { Int(value / 2) * 2 }
         let width = sourceWidth / 2 * 2, height = sourceHeight / 2 * 2
+        let aspect = pixelAspect.isFinite && pixelAspect > 0 ? pixelAspect : 1
+        /// The picture's width as shown, in square pixels.
+        let shownWidth = Double(width) * aspect
         guard width >= 2, height >= 2, maximumHeight >= 16 else { return nil }
-        let wide = Double(width) / Double(height) > 9.0 / 16.0
+        let wide = shownWidth / Double(height) > 9.0 / 16.0
         switch fit {
         case .crop:
-            // The largest 9:16 window, across a wide picture where `focus` says, down a tall one in the middle.
-            let cropWidth = wide ? even(Double(height) * 9 / 16) : width
-            let cropHeight = wide ? height : min(height, even(Double(width) * 16 / 9))
+            // The largest 9:16 window (as shown), across a wide picture where `focus` says, down a tall one in the middle.
+            let cropWidth = wide ? min(width, even(Double(height) * 9 / 16 / aspect)) : width
+            let cropHeight = wide ? height : min(height, even(shownWidth * 16 / 9))
             guard cropWidth >= 2, cropHeight >= 2 else { return nil }
             let cropX = even(min(1, max(0, focus)) * Double(width - cropWidth))
             let cropY = even(Double(height - cropHeight) / 2)
@@ -73,15 +79,15 @@ public struct ReframeGeometry: Sendable, Equatable {
         case .pad:
             if wide {
                 // As wide as the picture (or the frame at its tallest), the picture centred in its height.
-                let outWidth = min(width, even(Double(maximumHeight) * 9 / 16))
+                let outWidth = max(2, min(even(shownWidth), even(Double(maximumHeight) * 9 / 16)))
                 let outHeight = even(Double(outWidth) * 16 / 9)
-                let scaledHeight = max(2, even(Double(height) * Double(outWidth) / Double(width)))
+                let scaledHeight = min(outHeight, max(2, even(Double(height) * Double(outWidth) / shownWidth)))
                 return ReframeGeometry(cropX: 0, cropY: 0, cropWidth: width, cropHeight: height, scaledWidth: outWidth, scaledHeight: scaledHeight,
                                        offsetX: 0, offsetY: even(Double(outHeight - scaledHeight) / 2), width: outWidth, height: outHeight)
             }
             let outHeight = min(height, maximumHeight / 2 * 2)
             let outWidth = max(2, even(Double(outHeight) * 9 / 16))
-            let scaledWidth = min(outWidth, max(2, even(Double(width) * Double(outHeight) / Double(height))))
+            let scaledWidth = min(outWidth, max(2, even(shownWidth * Double(outHeight) / Double(height))))
             return ReframeGeometry(cropX: 0, cropY: 0, cropWidth: width, cropHeight: height, scaledWidth: scaledWidth, scaledHeight: outHeight,
                                    offsetX: even(Double(outWidth - scaledWidth) / 2), offsetY: 0, width: outWidth, height: outHeight)
         }
@@ -139,7 +145,11 @@ public enum Reframe {
         var packet: UnsafeMutablePointer<AVPacket>?
         var encoded: UnsafeMutablePointer<AVPacket>?
         var normalizer: OpaquePointer?
+        /// What `normalizer` converts from: width, height and pixel format.
+        var normalizerSource: (Int32, Int32, Int32)?
         var scaler: OpaquePointer?
+        /// Luma of black: 16 in the usual limited range, 0 in a full-range picture passed through as it is.
+        var blackLuma: Int32 = 16
         /// Clockwise quarter turns that make the stored picture upright, and the frame they are made in.
         var quarterTurns = 0
         var upright: UnsafeMutablePointer<AVFrame>?
@@ -177,6 +187,9 @@ public enum Reframe {
                 throw MediaError("\(input.path) is shown rotated by \(turn)°; clip.reframe turns pictures by quarter turns only")
             }
             quarterTurns = turn / 90
+            guard videoStream.pointee.time_base.num > 0, videoStream.pointee.time_base.den > 0 else {
+                throw MediaError("\(input.path) gives its video no time base; it cannot be timed")
+            }
             let parameters = videoStream.pointee.codecpar!
             guard let decoderCodec = avcodec_find_decoder(parameters.pointee.codec_id) else {
                 throw MediaError("FFmpeg cannot decode the \(String(cString: avcodec_get_name(parameters.pointee.codec_id))) video of \(input.path)")
@@ -191,8 +204,11 @@ public enum Reframe {
             let sideways = quarterTurns % 2 == 1
             let (uprightWidth, uprightHeight) = sideways ? (Int(decoder.pointee.height), Int(decoder.pointee.width))
                 : (Int(decoder.pointee.width), Int(decoder.pointee.height))
-            guard let geometry = ReframeGeometry.make(sourceWidth: uprightWidth, sourceHeight: uprightHeight,
-                                                      fit: request.fit, focus: request.focus, maximumHeight: request.maximumHeight) else {
+            // Pixels shown wider or narrower than tall (a DVD's); a quarter turn turns their shape too.
+            let storedAspect = videoStream.pointee.sample_aspect_ratio.num > 0 ? videoStream.pointee.sample_aspect_ratio : decoder.pointee.sample_aspect_ratio
+            let pixelAspect = storedAspect.num > 0 && storedAspect.den > 0 ? storedAspect.seconds : 1
+            guard let geometry = ReframeGeometry.make(sourceWidth: uprightWidth, sourceHeight: uprightHeight, fit: request.fit, focus: request.focus,
+                                                      maximumHeight: request.maximumHeight, pixelAspect: sideways ? 1 / pixelAspect : pixelAspect) else {
                 throw MediaError("\(input.path)'s picture (\(uprightWidth)x\(uprightHeight)) is too small to reframe")
             }
 
@@ -205,13 +221,24 @@ public enum Reframe {
             }
             encoder = avcodec_alloc_context3(encoderCodec)
             guard let encoder else { throw MediaError("out of memory") }
-            let rate = videoStream.pointee.avg_frame_rate.num > 0 ? videoStream.pointee.avg_frame_rate : videoStream.pointee.r_frame_rate
+            // The frame rate the container gives, else the decoder's, else 30: x264's rate control
+            // and the last frame's length need one.
+            let rate = [videoStream.pointee.avg_frame_rate, videoStream.pointee.r_frame_rate, decoder.pointee.framerate]
+                .first { $0.num > 0 && $0.den > 0 && $0.seconds < 1000 } ?? AVRational(num: 30, den: 1)
             encoder.pointee.width = Int32(geometry.width)
             encoder.pointee.height = Int32(geometry.height)
             encoder.pointee.pix_fmt = AV_PIX_FMT_YUV420P
             encoder.pointee.sample_aspect_ratio = AVRational(num: 1, den: 1)
             encoder.pointee.time_base = videoStream.pointee.time_base
-            if rate.num > 0 { encoder.pointee.framerate = rate }
+            encoder.pointee.framerate = rate
+            // Colour as the source says; the range as written: a 4:2:0 picture passes through as
+            // it is, any other is converted to the limited range.
+            encoder.pointee.color_primaries = decoder.pointee.color_primaries
+            encoder.pointee.color_trc = decoder.pointee.color_trc
+            encoder.pointee.colorspace = decoder.pointee.colorspace
+            let passesThrough = decoder.pointee.pix_fmt == AV_PIX_FMT_YUV420P
+            encoder.pointee.color_range = passesThrough ? decoder.pointee.color_range : AVCOL_RANGE_MPEG
+            if passesThrough, decoder.pointee.color_range == AVCOL_RANGE_JPEG { blackLuma = 0 }
             encoder.pointee.thread_count = 0
             if output.pointee.oformat.pointee.flags & AVFMT_GLOBALHEADER != 0 {
                 encoder.pointee.flags |= Int32(AV_CODEC_FLAG_GLOBAL_HEADER)
@@ -229,6 +256,7 @@ public enum Reframe {
             try MediaError.check(avcodec_parameters_from_context(videoOut.pointee.codecpar, encoder), "cannot describe the video stream")
             videoOut.pointee.time_base = encoder.pointee.time_base
             av_dict_copy(&videoOut.pointee.metadata, videoStream.pointee.metadata, 0)
+            av_dict_set(&videoOut.pointee.metadata, "encoder", nil, 0)  // the source's encoder did not make this stream
             var audio: [Int32: Int32] = [:]
             for stream in input.streams where stream.pointee.codecpar.pointee.codec_type == AVMEDIA_TYPE_AUDIO {
                 let codecID = stream.pointee.codecpar.pointee.codec_id
@@ -268,8 +296,8 @@ public enum Reframe {
             let origin = input.origin
             var frames = 0
             var lastPTS = Int64.min
-            /// One frame's time in the encoder's time base (a tenth of a second when the rate is unknown).
-            let frameSeconds = rate.num > 0 && rate.den > 0 ? 1 / rate.seconds : 0.1
+            /// One frame's time in the stream's (and the encoder's) time base.
+            let frameSeconds = 1 / rate.seconds
             let frameTicks = max(1, Int64((frameSeconds / encoder.pointee.time_base.seconds).rounded()))
 
             func writeEncoded() throws(MediaError) {
@@ -288,14 +316,19 @@ public enum Reframe {
                 while true {
                     let status = avcodec_receive_frame(decoder, decoded)
                     if status == aiv_averror_eagain() || status == aiv_averror_eof() { return }
+                    // A damaged frame is skipped, as players skip it (a file cut short is caught at the end).
+                    if status == aiv_averror_invaliddata() { continue }
                     try MediaError.check(status, "cannot decode the video of \(input.path)")
                     defer { av_frame_unref(decoded) }
                     try MediaError.check(av_frame_make_writable(picture), "out of memory for the picture")
                     try draw(decoded, into: picture, geometry: geometry)
                     let base = videoStream.pointee.time_base
                     let stamp = decoded.pointee.best_effort_timestamp != aiv_nopts_value() ? decoded.pointee.best_effort_timestamp : decoded.pointee.pts
-                    var pts = stamp == aiv_nopts_value() ? lastPTS &+ 1 : stamp - Int64((origin / base.seconds).rounded())
-                    if lastPTS != .min, pts <= lastPTS { pts = lastPTS + 1 }
+                    // A frame without a time, or with one that repeats or goes back (timestamps that
+                    // start again in joined recordings), comes one frame after the last.
+                    let next = lastPTS == .min ? 0 : lastPTS + frameTicks
+                    var pts = stamp == aiv_nopts_value() ? next : stamp - Int64((origin / base.seconds).rounded())
+                    if lastPTS != .min, pts <= lastPTS { pts = next }
                     lastPTS = pts
                     picture.pointee.pts = pts
                     frames += 1
@@ -305,6 +338,8 @@ public enum Reframe {
             }
 
             var count = 0
+            /// Where the packets read reach, on the input's timeline.
+            var readUpTo = 0.0
             while true {
                 let status = av_read_frame(inContext, packet)
                 if status == aiv_averror_eof() { break }
@@ -313,6 +348,12 @@ public enum Reframe {
                 count += 1
                 if count % 64 == 0, isCancelled() { throw MediaError("cancelled") }
                 let index = packet.pointee.stream_index
+                if index == videoIndex || audio[index] != nil, let stream = inContext.pointee.streams[Int(index)] {
+                    let base = stream.pointee.time_base
+                    if let time = seconds(packet.pointee.pts, base) ?? seconds(packet.pointee.dts, base) {
+                        readUpTo = max(readUpTo, time + (seconds(packet.pointee.duration, base) ?? 0))
+                    }
+                }
                 if index == videoIndex {
                     let sent = avcodec_send_packet(decoder, packet)
                     // A damaged packet is skipped as players skip it; anything else stops.
@@ -336,6 +377,12 @@ public enum Reframe {
             _ = avcodec_send_frame(encoder, nil)
             try writeEncoded()
             guard frames > 0 else { throw MediaError("\(input.path) has no picture that could be decoded") }
+            // The packets ran out before the duration the file states: it was cut short (as
+            // clip.cut checks; a duration guessed from the bit rate may be off, so not that one).
+            if let duration = input.duration, inContext.pointee.duration_estimation_method != AVFMT_DURATION_FROM_BITRATE,
+               readUpTo + StreamCopy.shortfallTolerance < origin + duration {
+                throw MediaError("\(input.path) is truncated: its media stops at \(MediaTime.format(max(0, readUpTo - origin))), before the \(MediaTime.format(duration)) its header gives")
+            }
             try MediaError.check(av_write_trailer(output), "cannot finish the \(muxer) file")
             let streams = (0..<Int(output.pointee.nb_streams)).compactMap { output.pointee.streams[$0] }.map(MediaStream.init)
             let bytes = opened ? Int(avio_size(output.pointee.pb)) : 0
@@ -350,7 +397,12 @@ public enum Reframe {
                           geometry: ReframeGeometry) throws(MediaError) {
             var source = frame
             if frame.pointee.format != AV_PIX_FMT_YUV420P.rawValue {
-                if normalized == nil {
+                // Made for the first frame of another format, and again when the format changes midway.
+                let key = (frame.pointee.width, frame.pointee.height, frame.pointee.format)
+                if normalizerSource.map({ $0 != key }) ?? true {
+                    if let normalizer { sws_freeContext(normalizer) }
+                    av_frame_free(&normalized)
+                    normalizerSource = key
                     normalized = av_frame_alloc()
                     guard let normalized else { throw MediaError("out of memory") }
                     normalized.pointee.format = AV_PIX_FMT_YUV420P.rawValue
@@ -360,9 +412,9 @@ public enum Reframe {
                     normalizer = sws_getContext(frame.pointee.width, frame.pointee.height, AVPixelFormat(frame.pointee.format),
                                                 frame.pointee.width, frame.pointee.height, AV_PIX_FMT_YUV420P, SWS_BICUBIC, nil, nil, nil)
                 }
-                guard let normalized, let normalizer, normalized.pointee.width == frame.pointee.width,
-                      normalized.pointee.height == frame.pointee.height else {
-                    throw MediaError("the video of \(input.path) changes size or format midway; clip.reframe takes one size throughout")
+                guard let normalized, let normalizer else {
+                    let format = av_get_pix_fmt_name(AVPixelFormat(frame.pointee.format)).map { String(cString: $0) } ?? "unknown"
+                    throw MediaError("cannot convert the \(format) pictures of \(input.path) to 4:2:0")
                 }
                 try MediaError.check(av_frame_make_writable(normalized), "out of memory for the picture")
                 let from = planes(frame, x: 0, y: 0)
@@ -438,11 +490,11 @@ public enum Reframe {
             return (pointers, strides)
         }
 
-        /// Black in limited-range 4:2:0: luma 16, chroma 128.
+        /// Black in 4:2:0: luma `blackLuma`, chroma 128.
         private func fillBlack(_ frame: UnsafeMutablePointer<AVFrame>) {
             let data = frame.pointee.data, lines = frame.pointee.linesize
             let height = Int(frame.pointee.height)
-            let planes = [(data.0, Int(lines.0), Int32(16), height), (data.1, Int(lines.1), Int32(128), height / 2),
+            let planes = [(data.0, Int(lines.0), blackLuma, height), (data.1, Int(lines.1), Int32(128), height / 2),
                           (data.2, Int(lines.2), Int32(128), height / 2)]
             for (plane, stride, value, rows) in planes {
                 if let plane { memset(plane, value, stride * rows) }

@@ -8,6 +8,7 @@
 #include <libavutil/mathematics.h>
 #include <libavutil/display.h>
 #include <libavutil/frame.h>
+#include <libavutil/pixdesc.h>
 #include <libswscale/swscale.h>
 
 // What Swift cannot import from FFmpeg's headers: function-like macros and compound constants.

@@ -26,6 +26,7 @@
 #include <libavutil/mathematics.h>
 #include <libavutil/frame.h>
 #include <libavutil/imgutils.h>
+#include <libavutil/pixdesc.h>
 #include <libswscale/swscale.h>
 
 #define AIV_STRINGIFY_(x) #x
@@ -84,7 +85,8 @@
     X(void, av_frame_free, (AVFrame **frame), (frame)) \
     X(void, av_frame_unref, (AVFrame *frame), (frame)) \
     X(int, av_frame_get_buffer, (AVFrame *frame, int align), (frame, align)) \
-    X(int, av_frame_make_writable, (AVFrame *frame), (frame))
+    X(int, av_frame_make_writable, (AVFrame *frame), (frame)) \
+    X(const char *, av_get_pix_fmt_name, (enum AVPixelFormat pix_fmt), (pix_fmt))
 
 // libswscale, which libavformat does not depend on: loaded on its own, by the one step that
 // re-encodes (clip.reframe), so the others never need it.

@@ -146,6 +146,71 @@ struct ReframeGeometryTests {
         }
     }
 
+    /// Makes a file with the ffmpeg program in the workflow folder and returns its path.
+    func make(_ name: String, _ arguments: [String]) async throws -> String {
+        let path = harness.workflow.path + "/" + name
+        let made = try await Tool.run(["ffmpeg", "-v", "error", "-y"] + arguments + [path])
+        #expect(made.status == 0, "\(name): \(made.stderr)")
+        return path
+    }
+
+    func streamField(_ path: String, _ field: String) async throws -> String {
+        let result = try await Tool.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", "stream=\(field)", "-of", "csv=p=0", path])
+        return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    @Test func framesWithoutTimesOrWithTimesThatStartAgainComeOneFrameApart() async throws {
+        // A raw H.264 stream has no timestamps at all; three joined copies of a transport stream start their times again twice.
+        let raw = try await make("raw.h264", ["-f", "lavfi", "-i", "testsrc=size=320x180:rate=25", "-t", "2", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-f", "h264"])
+        let part = try await make("part.ts", ["-f", "lavfi", "-i", "testsrc=size=320x180:rate=25", "-t", "1", "-c:v", "libx264", "-pix_fmt", "yuv420p"])
+        let joined = harness.workflow.path + "/joined.ts"
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: part))
+        try (bytes + bytes + bytes).write(to: URL(fileURLWithPath: joined))
+        for (input, frames) in [(raw, 50), (joined, 75)] {
+            let name = (input as NSString).lastPathComponent + ".mp4"
+            let outputs = try await harness.outputs(ClipReframeStep.self, ["input": .string(input), "output": .string(name)])
+            let file = harness.runFolder.path + "/" + name
+            #expect(outputs["frames"] == .int(frames), "\(name)")
+            #expect(abs((outputs["duration"]?.numberValue ?? 0) - Double(frames) / 25) < 0.05, "\(name): \(outputs["duration"] ?? .null)")
+            #expect(try await Probe.decodeErrors(file) == "", "\(name)")
+        }
+    }
+
+    @Test func aPixelFormatThatChangesMidwayIsConvertedNotGarbled() async throws {
+        // A second of red as 4:4:4, then a second of blue as 10-bit 4:2:0, in one transport stream.
+        let red = try await make("red.ts", ["-f", "lavfi", "-i", "color=c=red:s=320x180:r=25", "-t", "1", "-c:v", "libx264", "-pix_fmt", "yuv444p"])
+        let blue = try await make("blue.ts", ["-f", "lavfi", "-i", "color=c=blue:s=320x180:r=25", "-t", "1", "-c:v", "libx264", "-pix_fmt", "yuv420p10le"])
+        let joined = harness.workflow.path + "/changing.ts"
+        try (Data(contentsOf: URL(fileURLWithPath: red)) + Data(contentsOf: URL(fileURLWithPath: blue))).write(to: URL(fileURLWithPath: joined))
+        _ = try await harness.outputs(ClipReframeStep.self, ["input": .string(joined), "output": "changing.mp4"])
+        let last = harness.runFolder.path + "/last.mp4"
+        let cut = try await Tool.run(["ffmpeg", "-v", "error", "-y", "-sseof", "-0.3", "-i", harness.runFolder.path + "/changing.mp4", "-c:v", "libx264", last])
+        #expect(cut.status == 0, "\(cut.stderr)")
+        let colour = try await meanColour(last, crop: "iw:ih:0:0")
+        #expect(colour[2] > 200 && colour[0] < 60 && colour[1] < 60, "the blue second came out \(colour)")
+    }
+
+    @Test func nonSquarePixelsKeepTheirShapeAsShown() async throws {
+        // 720x576 stored, each pixel 64:45 as wide as tall: shown 1024x576.
+        let anamorphic = try await make("anamorphic.mp4", ["-f", "lavfi", "-i", "testsrc=size=720x576:rate=25", "-t", "1", "-vf", "setsar=64/45",
+                                                           "-c:v", "libx264", "-pix_fmt", "yuv420p"])
+        let padded = try await harness.outputs(ClipReframeStep.self, ["input": .string(anamorphic), "output": "padded.mp4", "fit": "pad"])
+        #expect(padded["width"] == 1024 && padded["height"] == 1820)
+        let cropped = try await harness.outputs(ClipReframeStep.self, ["input": .string(anamorphic), "output": "cropped.mp4"])
+        #expect(cropped["width"] == 324 && cropped["height"] == 576)
+        #expect(try await streamField(harness.runFolder.path + "/cropped.mp4", "sample_aspect_ratio") == "1:1")
+    }
+
+    @Test func aFullRangePicturePassedThroughSaysItIsFullRange() async throws {
+        let full = try await make("full.mkv", ["-f", "lavfi", "-i", "testsrc=size=320x180:rate=25", "-t", "1", "-c:v", "ffv1", "-pix_fmt", "yuv420p",
+                                               "-color_range", "pc"])
+        _ = try await harness.outputs(ClipReframeStep.self, ["input": .string(full), "output": "full.mp4"])
+        #expect(try await streamField(harness.runFolder.path + "/full.mp4", "color_range") == "pc")
+        let limited = try await harness.outputs(ClipReframeStep.self, ["input": .string(try await redAndBlue()), "output": "limited.mp4"])
+        #expect(limited["encoder"] == "libx264")
+        #expect(try await streamField(harness.runFolder.path + "/limited.mp4", "color_range") != "pc")
+    }
+
     @Test func badInputsAreClearErrorsAndLeaveNoPartialFile() async throws {
         let audio = try await MediaSamples.shared.path("audio-only.m4a")
         let source = try await redAndBlue()
@@ -161,6 +226,12 @@ struct ReframeGeometryTests {
         #expect(try await failure(source, ["quality": 60]) == "argument 'quality' must be from 0 to 51, not 60")
         #expect(try await failure(source, ["fit": "stretch"]) == "argument 'fit' must be crop or pad, not 'stretch'")
         #expect(try await failure(source, output: "../outside.mp4") != nil)
+        // A file cut short that still ends cleanly (an mkv's clusters): an error, not a shorter Short.
+        let whole = try await make("whole.mkv", ["-f", "lavfi", "-i", "testsrc=size=320x180:rate=25", "-t", "6", "-c:v", "libx264", "-pix_fmt", "yuv420p"])
+        let wholeBytes = try Data(contentsOf: URL(fileURLWithPath: whole))
+        harness.workflow.write("cut-short.mkv", bytes: [UInt8](wholeBytes.prefix(wholeBytes.count / 2)))
+        let truncated = try await failure("cut-short.mkv")
+        #expect(truncated?.contains("cut-short.mkv is truncated: its media stops at") == true, "\(truncated ?? "it succeeded")")
         let left = (try? FileManager.default.contentsOfDirectory(atPath: harness.runFolder.path + "/out")) ?? []
         #expect(left.isEmpty, "\(left)")
     }

@@ -15,7 +15,9 @@ public struct ClipReframeStep: Step {
             by `focus`: 0 the left edge, 0.5 the middle, 1 the right edge, where a Vtuber's model usually stands) or \
             keeps all of it with black above and below (`fit: pad`), scales it to at most `height` pixels tall \
             (never up: a small picture stays small) and encodes it with libx264 (`quality` is its CRF: lower is \
-            better and larger). Audio streams are copied untouched. Re-encoding costs what decoding and encoding \
+            better and larger). Audio streams are copied untouched; subtitle streams are left out. A picture stored \
+            sideways (a phone's) is turned upright and non-square pixels are drawn at their shape, as players \
+            show them; a file that stops before the length it states is an error. Re-encoding costs what decoding and encoding \
             every frame costs, unlike clip.cut: cut first, then reframe only the clips. The file (mp4, mov or mkv; \
             mp4 and mov with their index at the front) is written under a temporary name and renamed when complete.
             """,
