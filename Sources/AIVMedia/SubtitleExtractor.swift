@@ -8,6 +8,12 @@ public struct SubtitleCue: Sendable, Equatable {
     public var start: Double
     public var end: Double
     public var text: String
+
+    public init(start: Double, end: Double, text: String) {
+        self.start = start
+        self.end = end
+        self.text = text
+    }
 }
 
 public enum SubtitleExtractor {

@@ -19,6 +19,7 @@ public enum BuiltinSteps {
         ClipCutStep.self,
         ClipReframeStep.self,
         SubtitlesExtractStep.self,
+        SubtitlesWriteStep.self,
         OBSSceneStep.self,
         OBSTextStep.self,
         OBSRecordStep.self,

@@ -95,6 +95,9 @@ import Testing
             #expect(height > width && abs(Double(width) / Double(height) - 9.0 / 16) < 0.02, "short \(index): \(width)x\(height)")
             // Every frame of the clip; the clip reads longer by its B-frame delay (copied, it keeps the recording's).
             #expect(length <= duration + 0.05 && duration - length < 0.5, "short \(index): \(length) s, its clip \(duration) s")
+            // Its captions, from the transcript, timed from the clip's start.
+            let captions = workspace.folder.read("out/first/shorts/short-\(index).srt") ?? ""
+            #expect(captions.hasPrefix("1\n00:00:"), "short \(index): \(captions.prefix(80))")
         }
 
         // The written material.

@@ -1,0 +1,94 @@
+import AIVCore
+import AIVMedia
+import Foundation
+
+/// `subtitles.write`: the lines of a stretch of a transcript as a caption file for a clip cut
+/// from that stretch (a Short's captions, to upload with it).
+public struct SubtitlesWriteStep: Step {
+    public init() {}
+
+    public static let kind = StepKindDescription(
+        name: "subtitles.write",
+        summary: "Write the transcript segments of a stretch (a clip's) as an SRT or WebVTT file, timed from the stretch's start.",
+        discussion: """
+            Takes segments (transcript.load's, or any list of mappings with start, end and text in seconds) and keeps \
+            those that overlap `start` to `end` (or `start` plus `length`; without either, to the last segment), each \
+            cut to the stretch and moved so the stretch starts at 0:00: the captions of a clip cut from there \
+            (clip.cut's `actual_start` and `duration`), for YouTube Studio or a player to load beside it. The format \
+            follows the output's extension (.srt or .vtt). Lines shorter than a tenth of a second after cutting \
+            are left out. The file is written under a temporary name and renamed.
+            """,
+        arguments: [
+            Property("segments", .array(.any), required: true, "Segments, each with start and end (seconds) and text."),
+            Property("start", .anyOf([.number, .string]), default: 0, "Where the stretch starts in the recording: seconds or HH:MM:SS.mmm."),
+            Property("end", .anyOf([.number, .string]), "Where it ends (default: start + length, else the last segment's end)."),
+            Property("length", .anyOf([.number, .string]), "How long it is, in seconds or as a duration (\"30s\"), instead of end."),
+            Property("output", .string, required: true, role: .outputPath, "The caption file in the run folder: .srt or .vtt."),
+        ],
+        outputs: .object([
+            Property("path", .string, required: true, "The caption file, relative to the run folder."),
+            Property("cues", .integer, required: true, "How many lines it has."),
+            Property("text", .string, required: true, "The lines' text, one per line (for a post or a description)."),
+        ]),
+        example: """
+            - id: short_captions
+              uses: subtitles.write
+              for_each: ${{ steps.clips.outputs }}
+              with:
+                segments: ${{ steps.transcript.outputs.segments }}
+                start: ${{ item.actual_start }}
+                length: ${{ item.duration }}
+                output: ${{ format('shorts/short-{0}.srt', index) }}
+            """,
+        checkLiterals: checkLiterals)
+
+    static let formats = ["srt", "vtt"]
+
+    @Sendable static func checkLiterals(_ arguments: WrittenArguments) -> [LiteralProblem] {
+        var problems: [LiteralProblem] = []
+        if let ext = arguments.pathExtension(of: "output"), !formats.contains(ext) {
+            problems.append(LiteralProblem("output", "names a '.\(ext)' file; captions are written as .srt or .vtt\(Suggestions.didYouMean(ext, in: formats))"))
+        }
+        if arguments["end"] != nil, arguments["length"] != nil {
+            problems.append(LiteralProblem("length", "cannot be given with end: the stretch has one end"))
+        }
+        return problems
+    }
+
+    /// The shortest line kept once cut to the stretch: a sliver at either edge is noise.
+    static let shortestLine = 0.1
+
+    public func run(_ arguments: StepArguments, context: StepContext) async throws -> StepResult {
+        let output = try arguments.string("output")
+        let format = (output as NSString).pathExtension.lowercased()
+        guard Self.formats.contains(format) else {
+            throw StepError.argument("output", "names a '.\(format)' file; captions are written as .srt or .vtt")
+        }
+        let start = try MediaWork.time(arguments, "start") ?? 0
+        if arguments["end"] != nil, arguments["length"] != nil {
+            throw StepError.argument("length", "cannot be given with end: the stretch has one end")
+        }
+        var end = try MediaWork.time(arguments, "end")
+        if let length = try ClipCutStep.length(arguments, "length") { end = start + length }
+        if let end, end <= start {
+            throw StepError.argument("end", "must come after start (\(MediaTime.format(start))), not \(MediaTime.format(end))")
+        }
+        var cues: [SubtitleCue] = []
+        for (index, segment) in try arguments.list("segments").enumerated() {
+            guard let from = segment["start"]?.numberValue, let to = segment["end"]?.numberValue, let text = segment["text"]?.stringValue else {
+                throw StepError("segment \(index) needs start and end (seconds) and text, not \(segment.canonicalJSON.prefix(120))")
+            }
+            let line = text.trimmingCharacters(in: .whitespacesAndNewlines)
+            let cueStart = max(from, start), cueEnd = min(to, end ?? to)
+            guard !line.isEmpty, cueEnd - cueStart >= Self.shortestLine else { continue }
+            cues.append(SubtitleCue(start: cueStart - start, end: cueEnd - start, text: line))
+        }
+        cues.sort { $0.start < $1.start }
+        let written = try context.runFolder.write(Data(SubtitleExtractor.render(cues, format: format).utf8), to: output)
+        return StepResult(outputs: [
+            "path": .string(written),
+            "cues": .int(cues.count),
+            "text": .string(cues.map(\.text).joined(separator: "\n")),
+        ], files: [written])
+    }
+}

@@ -1,0 +1,71 @@
+import AIVCore
+import AIVTestSupport
+import Foundation
+import Testing
+@testable import AIVSteps
+
+struct SubtitlesWriteStepTests {
+    let harness = StepHarness()
+
+    /// Lines of a stream, in seconds from its start.
+    let segments: JSONValue = [
+        ["start": 40, "end": 44, "text": "before the clip"],
+        ["start": 44, "end": 47.5, "text": "ちょっと待って"],
+        ["start": 50, "end": 53.25, "text": "やばい\n(oh no)"],
+        ["start": 70, "end": 78, "text": "runs past the end"],
+        ["start": 74.95, "end": 80, "text": "a sliver inside"],
+        ["start": 80, "end": 90, "text": "after the clip"],
+        ["start": 51, "end": 52, "text": "   "],
+    ]
+
+    @Test func theLinesOfTheStretchAreCutToItAndTimedFromItsStart() async throws {
+        let outputs = try await harness.outputs(SubtitlesWriteStep.self, ["segments": segments, "start": 46, "end": 75, "output": "shorts/short-0.srt"])
+        #expect(outputs["path"] == "shorts/short-0.srt")
+        #expect(outputs["cues"] == 3)
+        #expect(outputs["text"] == "ちょっと待って\nやばい\n(oh no)\nruns past the end")
+        let written = try String(contentsOfFile: harness.runFolder.path + "/shorts/short-0.srt", encoding: .utf8)
+        #expect(written == """
+            1
+            00:00:00,000 --> 00:00:01,500
+            ちょっと待って
+
+            2
+            00:00:04,000 --> 00:00:07,250
+            やばい
+            (oh no)
+
+            3
+            00:00:24,000 --> 00:00:29,000
+            runs past the end
+
+            """)
+    }
+
+    @Test func lengthStandsForEndAndWebVTTFollowsTheExtension() async throws {
+        let outputs = try await harness.outputs(SubtitlesWriteStep.self, ["segments": segments, "start": "0:00:50", "length": "10s", "output": "c.vtt"])
+        #expect(outputs["cues"] == 1)
+        let written = try String(contentsOfFile: harness.runFolder.path + "/c.vtt", encoding: .utf8)
+        #expect(written == "WEBVTT\n\n00:00:00.000 --> 00:00:03.250\nやばい\n(oh no)\n")
+        // Without an end, to the last segment.
+        let rest = try await harness.outputs(SubtitlesWriteStep.self, ["segments": segments, "start": 75, "output": "rest.srt"])
+        #expect(rest["text"] == "runs past the end\na sliver inside\nafter the clip")
+    }
+
+    @Test func badArgumentsAreClearErrors() async throws {
+        func failure(_ extra: [String: JSONValue], segments list: JSONValue? = nil) async throws -> String? {
+            try await harness.failure(SubtitlesWriteStep.self, ["segments": list ?? segments, "output": "a.srt"].merging(extra) { $1 })
+        }
+        #expect(try await failure(["output": "a.txt"]) == "argument 'output' names a '.txt' file; captions are written as .srt or .vtt")
+        #expect(try await failure(["start": 10, "end": 20, "length": 5]) == "argument 'length' cannot be given with end: the stretch has one end")
+        #expect(try await failure(["start": 10, "end": 5]) == "argument 'end' must come after start (0:10), not 0:05")
+        #expect(try await failure(["length": 0]) == "argument 'length' must be a length of more than 0 seconds (15, \"15s\", \"1m\"), not 0")
+        #expect(try await failure([:], segments: [["start": 1, "text": "no end"]]) == "segment 0 needs start and end (seconds) and text, not {\"start\":1,\"text\":\"no end\"}")
+        #expect(!FileManager.default.fileExists(atPath: harness.runFolder.path + "/a.srt"))
+    }
+
+    @Test func validateReportsAWrongExtensionAndEndWithLength() {
+        let problems = SubtitlesWriteStep.checkLiterals(WrittenArguments(["segments": [], "output": "a.ssa", "end": 3, "length": 2]))
+        #expect(problems.map(\.argument) == ["output", "length"])
+        #expect(problems.first?.message == "names a '.ssa' file; captions are written as .srt or .vtt")
+    }
+}
