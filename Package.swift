@@ -36,9 +36,9 @@ let package = Package(
             .product(name: "Mustache", package: "swift-mustache"),
             .product(name: "Yams", package: "Yams"),
         ]),
-        // FFmpeg's headers (libavformat, libavcodec, libavutil, libswscale), with a shim for macros.
+        // FFmpeg's headers (libavformat, libavcodec, libavutil, libswscale, libavfilter), with a shim for macros.
         // Not linked: CFFmpegLoader loads the libraries when a media step first needs them.
-        .systemLibrary(name: "CFFmpeg", providers: [.apt(["libavformat-dev", "libavcodec-dev", "libavutil-dev", "libswscale-dev"])]),
+        .systemLibrary(name: "CFFmpeg", providers: [.apt(["libavformat-dev", "libavcodec-dev", "libavutil-dev", "libswscale-dev", "libavfilter-dev"])]),
         .target(name: "CFFmpegLoader", linkerSettings: [.linkedLibrary("dl")]),
         // Media in-process: probing, stream-copy cuts, audio and subtitle extraction.
         .target(name: "AIVMedia", dependencies: ["CFFmpeg", "CFFmpegLoader"]),

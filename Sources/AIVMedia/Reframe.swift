@@ -22,8 +22,49 @@ public struct ReframeRequest: Sendable {
     public var maximumHeight: Int
     /// x264's constant rate factor: lower is better and larger (18 looks lossless, 23 is its default).
     public var quality: Int
+    /// Captions drawn onto the picture, if any.
+    public var captions: Captions?
 
-    public init(input: String, output: String, fit: Fit = .crop, focus: Double = 0.5, maximumHeight: Int = 1920, quality: Int = 21) {
+    /// Captions timed from the clip's start, drawn with libass, and their look.
+    public struct Captions: Sendable {
+        public enum Source: Sendable {
+            /// Lines, broken to fit the picture's width and drawn in aiv's style.
+            case cues([SubtitleCue])
+            /// An ASS file, drawn as it is styled (the style below only fills in what it leaves out).
+            case styledFile(String)
+        }
+
+        public var source: Source
+        /// A font name fontconfig knows; characters it lacks (Japanese, say) come from another font that has them.
+        public var font: String
+        /// The letters' height, in 288ths of the picture's height (libass's scale for SRT): 14 is about 1/20.
+        public var size: Int
+        /// Space below the lowest line, in 288ths of the picture's height: Shorts cover their bottom with buttons and a title.
+        public var bottomMargin: Int
+
+        public init(_ source: Source, font: String = "sans-serif", size: Int = 14, bottomMargin: Int = 60) {
+            self.source = source
+            self.font = font
+            self.size = size
+            self.bottomMargin = bottomMargin
+        }
+
+        /// libass's override of the style SRT gets: white, bold, a black outline, centred at the bottom.
+        /// The columns of text a line may take across a picture: 92% of its width, in half-width
+        /// characters of the size the captions are drawn at (libass scales SRT to 288 rows).
+        func columns(width: Int, height: Int) -> Int {
+            let letter = Double(size) / 288 * Double(height)
+            return Int(Double(width) * 0.92 / (letter / 2))
+        }
+
+        var style: String {
+            "FontName=\(font),FontSize=\(size),Bold=1,PrimaryColour=&H00FFFFFF,OutlineColour=&H00000000,BorderStyle=1,Outline=2,Shadow=0,Alignment=2,MarginV=\(bottomMargin)"
+        }
+    }
+
+    public init(input: String, output: String, fit: Fit = .crop, focus: Double = 0.5, maximumHeight: Int = 1920, quality: Int = 21,
+                captions: Captions? = nil) {
+        self.captions = captions
         self.input = input
         self.output = output
         self.fit = fit
@@ -153,6 +194,13 @@ public enum Reframe {
         /// Clockwise quarter turns that make the stored picture upright, and the frame they are made in.
         var quarterTurns = 0
         var upright: UnsafeMutablePointer<AVFrame>?
+        /// The caption drawing: buffer source → subtitles (libass) → buffer sink, and the frames it gives.
+        var graph: UnsafeMutablePointer<AVFilterGraph>?
+        var graphSource: UnsafeMutablePointer<AVFilterContext>?
+        var graphSink: UnsafeMutablePointer<AVFilterContext>?
+        var filtered: UnsafeMutablePointer<AVFrame>?
+        /// The wrapped captions written for the filter, removed with the rest.
+        var temporaryCaptions: String?
 
         init(input: MediaInput, request: ReframeRequest, muxer: String, path: String) {
             self.input = input
@@ -170,6 +218,9 @@ public enum Reframe {
             av_frame_free(&normalized)
             av_frame_free(&picture)
             av_frame_free(&upright)
+            av_frame_free(&filtered)
+            if graph != nil { avfilter_graph_free(&graph) }  // libavfilter is loaded only for captions
+            if let temporaryCaptions { unlink(temporaryCaptions) }
             av_packet_free(&packet)
             av_packet_free(&encoded)
             if let normalizer { sws_freeContext(normalizer) }
@@ -250,6 +301,9 @@ public enum Reframe {
             av_dict_free(&options)
             try MediaError.check(openedEncoder, "cannot open the H.264 encoder")
             let encoderName = String(cString: encoderCodec.pointee.name)
+            if let captions = request.captions {
+                try makeCaptionGraph(captions, width: geometry.width, height: geometry.height, timeBase: encoder.pointee.time_base)
+            }
 
             // The picture first, then the audio streams, copied.
             guard let videoOut = avformat_new_stream(output, nil) else { throw MediaError("cannot add a stream to the output") }
@@ -332,7 +386,27 @@ public enum Reframe {
                     lastPTS = pts
                     picture.pointee.pts = pts
                     frames += 1
-                    try MediaError.check(avcodec_send_frame(encoder, picture), "cannot encode the video")
+                    try submit(picture)
+                }
+            }
+            /// A finished picture to the encoder, through the caption drawing when there is one.
+            func submit(_ frame: UnsafeMutablePointer<AVFrame>?) throws(MediaError) {
+                guard let graphSource, let graphSink, let filtered else {
+                    try MediaError.check(avcodec_send_frame(encoder, frame), "cannot encode the video")
+                    return try writeEncoded()
+                }
+                try MediaError.check(av_buffersrc_add_frame_flags(graphSource, frame, frame == nil ? 0 : Int32(AV_BUFFERSRC_FLAG_KEEP_REF)),
+                                     "cannot draw the captions")
+                while true {
+                    let status = av_buffersink_get_frame(graphSink, filtered)
+                    if status == aiv_averror_eagain() { return }
+                    if status == aiv_averror_eof() {
+                        _ = avcodec_send_frame(encoder, nil)
+                        return try writeEncoded()
+                    }
+                    try MediaError.check(status, "cannot draw the captions")
+                    defer { av_frame_unref(filtered) }
+                    try MediaError.check(avcodec_send_frame(encoder, filtered), "cannot encode the video")
                     try writeEncoded()
                 }
             }
@@ -374,8 +448,7 @@ public enum Reframe {
             // What the decoder and the encoder still hold.
             _ = avcodec_send_packet(decoder, nil)
             try encodeDecoded()
-            _ = avcodec_send_frame(encoder, nil)
-            try writeEncoded()
+            try submit(nil)
             guard frames > 0 else { throw MediaError("\(input.path) has no picture that could be decoded") }
             // The packets ran out before the duration the file states: it was cut short (as
             // clip.cut checks; a duration guessed from the bit rate may be off, so not that one).
@@ -389,6 +462,53 @@ public enum Reframe {
             let duration = lastPTS == .min ? 0 : Double(lastPTS + frameTicks) * videoStream.pointee.time_base.seconds
             return ReframeResult(path: path, width: geometry.width, height: geometry.height, duration: duration, bytes: bytes, frames: frames,
                                  encoder: encoderName, streams: streams)
+        }
+
+        /// The filter graph that draws the captions: libavfilter's `subtitles` (libass), its file
+        /// and style given as options, so no path needs escaping for a filter description.
+        private func makeCaptionGraph(_ captions: ReframeRequest.Captions, width: Int, height: Int, timeBase: AVRational) throws(MediaError) {
+            var message = [CChar](repeating: 0, count: 512)
+            guard aiv_avfilter_load(&message, message.count) == 1 else {
+                throw MediaError(String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+            }
+            let path: String
+            switch captions.source {
+            case .styledFile(let file):
+                guard FileManager.default.fileExists(atPath: file) else { throw MediaError("captions \(file): no such file") }
+                path = file
+            case .cues(let cues):
+                // The lines broken to fit, as an SRT file the subtitles filter reads (removed when the re-encode ends).
+                let columns = captions.columns(width: width, height: height)
+                let wrapped = cues.map { SubtitleCue(start: $0.start, end: $0.end, text: CaptionLines.wrap($0.text, width: columns)) }
+                path = NSTemporaryDirectory() + "aiv-captions-\(UUID().uuidString.prefix(12)).srt"
+                do {
+                    try Data(SubtitleExtractor.render(wrapped, format: "srt").utf8).write(to: URL(fileURLWithPath: path))
+                } catch {
+                    throw MediaError("cannot write the captions for drawing at \(path): \(error.localizedDescription)")
+                }
+                temporaryCaptions = path
+            }
+            guard let subtitles = avfilter_get_by_name("subtitles") else {
+                throw MediaError("this FFmpeg's libavfilter cannot draw captions (it was built without libass)")
+            }
+            graph = avfilter_graph_alloc()
+            filtered = av_frame_alloc()
+            guard let graph, filtered != nil else { throw MediaError("out of memory") }
+            let arguments = "video_size=\(width)x\(height):pix_fmt=\(AV_PIX_FMT_YUV420P.rawValue):time_base=\(timeBase.num)/\(timeBase.den):pixel_aspect=1/1"
+            try MediaError.check(avfilter_graph_create_filter(&graphSource, avfilter_get_by_name("buffer"), "in", arguments, nil, graph),
+                                 "cannot set up the caption drawing")
+            try MediaError.check(avfilter_graph_create_filter(&graphSink, avfilter_get_by_name("buffersink"), "out", nil, nil, graph),
+                                 "cannot set up the caption drawing")
+            guard let drawing = avfilter_graph_alloc_filter(graph, subtitles, "captions") else { throw MediaError("out of memory") }
+            var options: OpaquePointer?
+            av_dict_set(&options, "filename", path, 0)
+            av_dict_set(&options, "force_style", captions.style, 0)
+            let initialised = avfilter_init_dict(drawing, &options)
+            av_dict_free(&options)
+            try MediaError.check(initialised, "cannot read the captions \(path)")
+            try MediaError.check(avfilter_link(graphSource, 0, drawing, 0), "cannot set up the caption drawing")
+            try MediaError.check(avfilter_link(drawing, 0, graphSink, 0), "cannot set up the caption drawing")
+            try MediaError.check(avfilter_graph_config(graph, nil), "cannot set up the caption drawing")
         }
 
         /// Draws a decoded frame onto the output picture: converted to 4:2:0 first when it is

@@ -10,6 +10,9 @@
 #include <libavutil/frame.h>
 #include <libavutil/pixdesc.h>
 #include <libswscale/swscale.h>
+#include <libavfilter/avfilter.h>
+#include <libavfilter/buffersink.h>
+#include <libavfilter/buffersrc.h>
 
 // What Swift cannot import from FFmpeg's headers: function-like macros and compound constants.
 

@@ -28,11 +28,15 @@
 #include <libavutil/imgutils.h>
 #include <libavutil/pixdesc.h>
 #include <libswscale/swscale.h>
+#include <libavfilter/avfilter.h>
+#include <libavfilter/buffersink.h>
+#include <libavfilter/buffersrc.h>
 
 #define AIV_STRINGIFY_(x) #x
 #define AIV_STRINGIFY(x) AIV_STRINGIFY_(x)
 #define AIV_AVFORMAT_SONAME "libavformat.so." AIV_STRINGIFY(LIBAVFORMAT_VERSION_MAJOR)
 #define AIV_SWSCALE_SONAME "libswscale.so." AIV_STRINGIFY(LIBSWSCALE_VERSION_MAJOR)
+#define AIV_AVFILTER_SONAME "libavfilter.so." AIV_STRINGIFY(LIBAVFILTER_VERSION_MAJOR)
 
 // X(return type, name, parameters, arguments) for every function aiv calls.
 #define AIV_FFMPEG_FUNCTIONS(X) \
@@ -89,16 +93,30 @@
     X(const char *, av_get_pix_fmt_name, (enum AVPixelFormat pix_fmt), (pix_fmt))
 
 // libswscale, which libavformat does not depend on: loaded on its own, by the one step that
-// re-encodes (clip.reframe), so the others never need it.
+// re-encodes (clip.reframe), so the others never need it. (The same for libavfilter below.)
 #define AIV_SWSCALE_FUNCTIONS(X) \
     X(struct SwsContext *, sws_getContext, (int srcW, int srcH, enum AVPixelFormat srcFormat, int dstW, int dstH, enum AVPixelFormat dstFormat, int flags, SwsFilter *srcFilter, SwsFilter *dstFilter, const double *param), (srcW, srcH, srcFormat, dstW, dstH, dstFormat, flags, srcFilter, dstFilter, param)) \
     X(int, sws_scale, (struct SwsContext *c, const uint8_t *const srcSlice[], const int srcStride[], int srcSliceY, int srcSliceH, uint8_t *const dst[], const int dstStride[]), (c, srcSlice, srcStride, srcSliceY, srcSliceH, dst, dstStride)) \
     X(void, sws_freeContext, (struct SwsContext *swsContext), (swsContext))
 
+// libavfilter, for captions drawn onto a reframed clip (its `subtitles` filter, which uses libass).
+#define AIV_AVFILTER_FUNCTIONS(X) \
+    X(AVFilterGraph *, avfilter_graph_alloc, (void), ()) \
+    X(void, avfilter_graph_free, (AVFilterGraph **graph), (graph)) \
+    X(const AVFilter *, avfilter_get_by_name, (const char *name), (name)) \
+    X(int, avfilter_graph_create_filter, (AVFilterContext **filt_ctx, const AVFilter *filt, const char *name, const char *args, void *opaque, AVFilterGraph *graph_ctx), (filt_ctx, filt, name, args, opaque, graph_ctx)) \
+    X(AVFilterContext *, avfilter_graph_alloc_filter, (AVFilterGraph *graph, const AVFilter *filter, const char *name), (graph, filter, name)) \
+    X(int, avfilter_init_dict, (AVFilterContext *ctx, AVDictionary **options), (ctx, options)) \
+    X(int, avfilter_link, (AVFilterContext *src, unsigned srcpad, AVFilterContext *dst, unsigned dstpad), (src, srcpad, dst, dstpad)) \
+    X(int, avfilter_graph_config, (AVFilterGraph *graphctx, void *log_ctx), (graphctx, log_ctx)) \
+    X(int, av_buffersrc_add_frame_flags, (AVFilterContext *buffer_src, AVFrame *frame, int flags), (buffer_src, frame, flags)) \
+    X(int, av_buffersink_get_frame, (AVFilterContext *ctx, AVFrame *frame), (ctx, frame))
+
 // The resolved addresses, one per function.
 #define AIV_POINTER(ret, name, params, args) static ret (*real_##name) params;
 AIV_FFMPEG_FUNCTIONS(AIV_POINTER)
 AIV_SWSCALE_FUNCTIONS(AIV_POINTER)
+AIV_AVFILTER_FUNCTIONS(AIV_POINTER)
 
 static pthread_once_t load_once = PTHREAD_ONCE_INIT;
 static int loaded = 0;
@@ -149,44 +167,49 @@ static void require_loaded(const char *name) {
 AIV_FFMPEG_FUNCTIONS(AIV_FORWARD)
 #undef AIV_FORWARD
 
-static pthread_once_t swscale_once = PTHREAD_ONCE_INIT;
-static int swscale_loaded = 0;
-static char swscale_error[512];
+// The optional libraries (libswscale, libavfilter) are each loaded on their own, the first time
+// a step that needs one asks; AIV_OPTIONAL_LIBRARY defines the loader and the forwarders of one.
+#define AIV_OPTIONAL_LIBRARY(tag, SONAME, FUNCTIONS, package_hint)                                             \
+    static pthread_once_t tag##_once = PTHREAD_ONCE_INIT;                                                     \
+    static int tag##_loaded = 0;                                                                              \
+    static char tag##_error[512];                                                                             \
+    static void load_##tag(void) {                                                                            \
+        void *library = dlopen(SONAME, RTLD_NOW | RTLD_LOCAL);                                                \
+        if (library == NULL) {                                                                                \
+            const char *reason = dlerror();                                                                   \
+            snprintf(tag##_error, sizeof tag##_error, "FFmpeg's %s could not be loaded: %s; install it (Debian: apt install %s)", \
+                     SONAME, reason ? reason : "unknown error", package_hint);                                \
+            return;                                                                                           \
+        }                                                                                                     \
+        FUNCTIONS(AIV_RESOLVE_OPTIONAL_##tag)                                                                 \
+        tag##_loaded = 1;                                                                                     \
+    }                                                                                                         \
+    int aiv_##tag##_load(char *error, size_t error_size) {                                                    \
+        pthread_once(&tag##_once, load_##tag);                                                                \
+        if (!tag##_loaded && error != NULL && error_size > 0) snprintf(error, error_size, "%s", tag##_error); \
+        return tag##_loaded;                                                                                  \
+    }                                                                                                         \
+    FUNCTIONS(AIV_FORWARD_OPTIONAL_##tag)
 
-static void load_swscale(void) {
-    void *library = dlopen(AIV_SWSCALE_SONAME, RTLD_NOW | RTLD_LOCAL);
-    if (library == NULL) {
-        const char *reason = dlerror();
-        snprintf(swscale_error, sizeof swscale_error, "FFmpeg's libswscale could not be loaded (%s): %s; install it (Debian: apt install libswscale%d)",
-                 AIV_SWSCALE_SONAME, reason ? reason : "unknown error", LIBSWSCALE_VERSION_MAJOR);
-        return;
+#define AIV_RESOLVE_OPTIONAL(tag, SONAME, ret, name, params)                                                  \
+    real_##name = (ret (*) params)dlsym(library, #name);                                                      \
+    if (real_##name == NULL) {                                                                                \
+        snprintf(tag##_error, sizeof tag##_error, "FFmpeg (%s) lacks the function %s", SONAME, #name);       \
+        return;                                                                                               \
     }
-#define AIV_RESOLVE(ret, name, params, args) \
-    real_##name = (ret (*) params)dlsym(library, #name); \
-    if (real_##name == NULL) { \
-        snprintf(swscale_error, sizeof swscale_error, "FFmpeg (%s) lacks the function %s", AIV_SWSCALE_SONAME, #name); \
-        return; \
+#define AIV_FORWARD_OPTIONAL(tag, ret, name, params, args)                                                    \
+    ret name params {                                                                                         \
+        if (!tag##_loaded) {                                                                                  \
+            fprintf(stderr, "aiv: internal error: FFmpeg function %s called before its library was loaded\n", #name); \
+            abort();                                                                                          \
+        }                                                                                                     \
+        return real_##name args;                                                                              \
     }
-    AIV_SWSCALE_FUNCTIONS(AIV_RESOLVE)
-#undef AIV_RESOLVE
-    swscale_loaded = 1;
-}
 
-int aiv_swscale_load(char *error, size_t error_size) {
-    pthread_once(&swscale_once, load_swscale);
-    if (!swscale_loaded && error != NULL && error_size > 0) {
-        snprintf(error, error_size, "%s", swscale_error);
-    }
-    return swscale_loaded;
-}
+#define AIV_RESOLVE_OPTIONAL_swscale(ret, name, params, args) AIV_RESOLVE_OPTIONAL(swscale, AIV_SWSCALE_SONAME, ret, name, params)
+#define AIV_FORWARD_OPTIONAL_swscale(ret, name, params, args) AIV_FORWARD_OPTIONAL(swscale, ret, name, params, args)
+AIV_OPTIONAL_LIBRARY(swscale, AIV_SWSCALE_SONAME, AIV_SWSCALE_FUNCTIONS, "libswscale" AIV_STRINGIFY(LIBSWSCALE_VERSION_MAJOR))
 
-#define AIV_FORWARD(ret, name, params, args) \
-    ret name params { \
-        if (!swscale_loaded) { \
-            fprintf(stderr, "aiv: internal error: libswscale function %s called before it was loaded\n", #name); \
-            abort(); \
-        } \
-        return real_##name args; \
-    }
-AIV_SWSCALE_FUNCTIONS(AIV_FORWARD)
-#undef AIV_FORWARD
+#define AIV_RESOLVE_OPTIONAL_avfilter(ret, name, params, args) AIV_RESOLVE_OPTIONAL(avfilter, AIV_AVFILTER_SONAME, ret, name, params)
+#define AIV_FORWARD_OPTIONAL_avfilter(ret, name, params, args) AIV_FORWARD_OPTIONAL(avfilter, ret, name, params, args)
+AIV_OPTIONAL_LIBRARY(avfilter, AIV_AVFILTER_SONAME, AIV_AVFILTER_FUNCTIONS, "libavfilter" AIV_STRINGIFY(LIBAVFILTER_VERSION_MAJOR))

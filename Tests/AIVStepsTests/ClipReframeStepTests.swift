@@ -59,10 +59,10 @@ struct ReframeGeometryTests {
     }
 
     /// The mean colour (r, g, b) of a region of a file's first frame, as ffmpeg decodes it.
-    func meanColour(_ path: String, crop: String) async throws -> [Int] {
+    func meanColour(_ path: String, crop: String, at time: Double = 0) async throws -> [Int] {
         // Into a file: the tool's output comes back as text, which would mangle bytes over 127.
         let pixel = harness.workflow.path + "/pixel-\(UUID().uuidString.prefix(8)).rgb"
-        let result = try await Tool.run(["ffmpeg", "-v", "error", "-i", path, "-frames:v", "1", "-vf", "crop=\(crop),scale=1:1:flags=area",
+        let result = try await Tool.run(["ffmpeg", "-v", "error", "-ss", String(time), "-i", path, "-frames:v", "1", "-vf", "crop=\(crop),scale=1:1:flags=area",
                                          "-f", "rawvideo", "-pix_fmt", "rgb24", pixel])
         #expect(result.status == 0, "\(result.stderr)")
         return try [UInt8](Data(contentsOf: URL(fileURLWithPath: pixel))).prefix(3).map(Int.init)
@@ -209,6 +209,37 @@ struct ReframeGeometryTests {
         let limited = try await harness.outputs(ClipReframeStep.self, ["input": .string(try await redAndBlue()), "output": "limited.mp4"])
         #expect(limited["encoder"] == "libx264")
         #expect(try await streamField(harness.runFolder.path + "/limited.mp4", "color_range") != "pc")
+    }
+
+    @Test func captionsAreDrawnWhileTheirLineIsShownAndNotBeforeOrAfter() async throws {
+        let black = try await make("black.mp4", ["-f", "lavfi", "-i", "color=c=black:s=640x360:r=25", "-t", "3", "-c:v", "libx264", "-pix_fmt", "yuv420p"])
+        harness.workflow.write("lines.srt", "1\n00:00:01,000 --> 00:00:02,000\nちょっと待って、今なんか音しなかった？\n(Wait, did you hear that?)\n")
+        let outputs = try await harness.outputs(ClipReframeStep.self, ["input": .string(black), "output": "captioned.mp4", "captions": "lines.srt"])
+        #expect(outputs["width"] == 202 && outputs["height"] == 360)
+        let file = harness.runFolder.path + "/captioned.mp4"
+        let before = try await meanColour(file, crop: "iw:ih:0:0", at: 0.5)
+        let during = try await meanColour(file, crop: "iw:ih:0:0", at: 1.5)
+        let after = try await meanColour(file, crop: "iw:ih:0:0", at: 2.5)
+        #expect(before.allSatisfy { $0 <= 2 } && after.allSatisfy { $0 <= 2 }, "before \(before), after \(after)")
+        #expect(during.allSatisfy { $0 >= 6 }, "white letters while the line is shown: \(during)")
+        // Drawn inside the picture: the lines were broken to its width, so the edge columns stay black.
+        let edges = try await [meanColour(file, crop: "4:ih:0:0", at: 1.5), meanColour(file, crop: "4:ih:iw-4:0", at: 1.5)]
+        #expect(edges.allSatisfy { $0.allSatisfy { $0 <= 2 } }, "\(edges)")
+        #expect(try await Probe.decodeErrors(file) == "")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: NSTemporaryDirectory()).filter { $0.hasPrefix("aiv-captions-") }.isEmpty)
+    }
+
+    @Test func badCaptionsAreClearErrors() async throws {
+        let source = try await redAndBlue()
+        harness.workflow.write("bad.srt", "1\n00:00:01,000 --> soon\nhello\n")
+        harness.workflow.write("notes.txt", "hello")
+        func failure(_ extra: [String: JSONValue]) async throws -> String? {
+            try await harness.failure(ClipReframeStep.self, ["input": .string(source), "output": "c.mp4"].merging(extra) { $1 })
+        }
+        #expect(try await failure(["captions": "bad.srt"])?.hasPrefix("captions bad.srt line 2:") == true)
+        #expect(try await failure(["captions": "notes.txt"]) == "argument 'captions' names a '.txt' file; captions are .srt, .vtt or .ass")
+        #expect(try await failure(["captions": "bad.srt", "caption_font": "Noto, Sans"]) == "argument 'caption_font' must be a font name without commas, not 'Noto, Sans'")
+        #expect(try await failure(["captions": "gone.srt"])?.contains("cannot be read") == true)
     }
 
     @Test func badInputsAreClearErrorsAndLeaveNoPartialFile() async throws {

@@ -19,7 +19,10 @@ public struct ClipReframeStep: Step {
             sideways (a phone's) is turned upright and non-square pixels are drawn at their shape, as players \
             show them; a file that stops before the length it states is an error. Re-encoding costs what decoding and encoding \
             every frame costs, unlike clip.cut: cut first, then reframe only the clips. The file (mp4, mov or mkv; \
-            mp4 and mov with their index at the front) is written under a temporary name and renamed when complete.
+            mp4 and mov with their index at the front) is written under a temporary name and renamed when complete. \
+            With `captions`, each line is drawn onto the picture (libass, through libavfilter): white, bold, outlined in \
+            black, centred above the bottom fifth of the frame, which Shorts cover with their buttons and title; \
+            Japanese needs a Japanese font installed (Debian: fonts-ipafont-gothic or fonts-noto-cjk).
             """,
         arguments: [
             Property("input", .string, required: true, role: .inputFile, "The clip: a file an earlier step wrote (clip.cut's `path`), or one relative to the workflow."),
@@ -29,6 +32,10 @@ public struct ClipReframeStep: Step {
             Property("focus", .number, default: 0.5, "With fit: crop, where the window sits across the picture, from 0 (left) to 1 (right)."),
             Property("height", .integer, default: 1920, "The tallest output in pixels (16 to 4096); a smaller picture is not scaled up."),
             Property("quality", .integer, default: 21, "x264's CRF, 0 to 51: 18 looks lossless, 23 is x264's default."),
+            Property("captions", .anyOf([.string, .null]), role: .inputFile,
+                     "A caption file (.srt, .vtt or .ass, timed from the clip's start; subtitles.write makes one) to draw onto the picture."),
+            Property("caption_font", .string, default: "sans-serif", "The captions' font, by name; characters it lacks (Japanese) come from an installed font that has them."),
+            Property("caption_size", .integer, default: 14, "The captions' size, in 288ths of the picture's height (14: about 1/20; 8 to 40)."),
         ],
         outputs: .object([
             Property("path", .string, required: true, "The vertical clip, relative to the run folder."),
@@ -55,16 +62,46 @@ public struct ClipReframeStep: Step {
     /// Numbers out of range and a container it cannot write, when the workflow writes them out.
     @Sendable static func checkLiterals(_ arguments: WrittenArguments) -> [LiteralProblem] {
         var problems: [LiteralProblem] = []
-        for (name, range) in [("focus", 0.0...1.0), ("height", 16.0...4096.0), ("quality", 0.0...51.0)] {
+        for (name, range) in [("focus", 0.0...1.0), ("height", 16.0...4096.0), ("quality", 0.0...51.0), ("caption_size", 8.0...40.0)] {
             if let value = arguments[name]?.numberValue, !range.contains(value) {
                 problems.append(LiteralProblem(name, Self.rangeMessage(range, value)))
             }
+        }
+        if let font = arguments["caption_font"]?.stringValue, let problem = fontProblem(font) {
+            problems.append(LiteralProblem("caption_font", problem))
         }
         if let ext = arguments.pathExtension(of: "output"), Reframe.containers[ext] == nil {
             let known = Reframe.containers.keys.sorted()
             problems.append(LiteralProblem("output", "names a '.\(ext)' file; a reframed clip is \(known.joined(separator: ", "))\(Suggestions.didYouMean(ext, in: known))"))
         }
         return problems
+    }
+
+    /// SRT and WebVTT are read here (by transcript.load's parsers, so a malformed file is named
+    /// with its line) and their lines broken to fit; an ASS file is drawn as it is styled.
+    static func captionSource(_ path: String) throws(StepError) -> ReframeRequest.Captions.Source {
+        let ext = (path as NSString).pathExtension.lowercased()
+        if ext == "ass" || ext == "ssa" { return .styledFile(path) }
+        guard ext == "srt" || ext == "vtt" else {
+            throw StepError.argument("captions", "names a '.\(ext)' file; captions are .srt, .vtt or .ass")
+        }
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw StepError.argument("captions", "cannot be read: \(path): \((error as NSError).localizedDescription)")
+        }
+        do throws(TranscriptProblem) {
+            let segments = ext == "srt" ? try SubRipParser.parse(text) : try WebVTTParser.parse(text)
+            return .cues(segments.map { SubtitleCue(start: $0.start, end: $0.end, text: $0.text) })
+        } catch {
+            throw StepError("captions \((path as NSString).lastPathComponent) line \(error.line): \(error.message)")
+        }
+    }
+
+    /// A font name libass's style line cannot carry (its fields are split at commas).
+    static func fontProblem(_ font: String) -> String? {
+        font.isEmpty || font.contains(",") || font.contains("\n") ? "must be a font name without commas, not '\(font)'" : nil
     }
 
     static func rangeMessage(_ range: ClosedRange<Double>, _ value: Double) -> String {
@@ -86,15 +123,24 @@ public struct ClipReframeStep: Step {
         let focus = try number("focus", 0.5, 0...1)
         let height = try number("height", 1920, 16...4096)
         let quality = try number("quality", 21, 0...51)
-        guard height == height.rounded(), quality == quality.rounded() else {
-            throw StepError("height and quality must be whole numbers, not \(height) and \(quality)")
+        let captionSize = try number("caption_size", 14, 8...40)
+        guard height == height.rounded(), quality == quality.rounded(), captionSize == captionSize.rounded() else {
+            throw StepError("height, quality and caption_size must be whole numbers, not \(height), \(quality) and \(captionSize)")
         }
+        var drawn: ReframeRequest.Captions?
+        if let value = arguments["captions"], value != .null {
+            let font = try arguments.optionalString("caption_font") ?? "sans-serif"
+            if let problem = Self.fontProblem(font) { throw StepError.argument("caption_font", problem) }
+            drawn = ReframeRequest.Captions(try Self.captionSource(context.inputPath(try arguments.string("captions"))), font: font, size: Int(captionSize))
+        }
+        let captions = drawn
         let target = try context.runFolder.resolveForWriting(output)
         try Folders.create((target as NSString).deletingLastPathComponent)
         let result: ReframeResult
         do {
             result = try await MediaWork.run { isCancelled in
-                try Reframe.run(ReframeRequest(input: input, output: target, fit: fit, focus: focus, maximumHeight: Int(height), quality: Int(quality)),
+                try Reframe.run(ReframeRequest(input: input, output: target, fit: fit, focus: focus, maximumHeight: Int(height), quality: Int(quality),
+                                               captions: captions),
                                 isCancelled: isCancelled)
             }
         } catch {

@@ -13,4 +13,7 @@ int aiv_ffmpeg_load(char *error, size_t error_size);
 /// it is there, otherwise 0 with the reason in `error`.
 int aiv_swscale_load(char *error, size_t error_size);
 
+/// Loads libavfilter (captions drawn onto a reframed clip) the same way.
+int aiv_avfilter_load(char *error, size_t error_size);
+
 #endif

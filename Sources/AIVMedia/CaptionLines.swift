@@ -1,0 +1,80 @@
+import Foundation
+
+/// Breaks caption text into lines that fit a picture's width. libass wraps only at spaces, so a
+/// Japanese line (no spaces) ran off both edges of a vertical Short. Written here because no
+/// library at hand measures East Asian width (Swift's Unicode properties do not expose it, and
+/// libass's own Unicode line breaking needs a libunibreak that Debian's build lacks).
+public enum CaptionLines {
+    /// Columns a text takes: 2 for wide characters (kana, kanji, hangul, full-width forms), 1 for the rest.
+    public static func columns(_ text: Substring) -> Int {
+        text.unicodeScalars.reduce(0) { $0 + (isWide($1) ? 2 : (isZeroWidth($1) ? 0 : 1)) }
+    }
+
+    static func isWide(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.value {
+        case 0x1100...0x115F, 0x2E80...0x303E, 0x3041...0x33FF, 0x3400...0x4DBF, 0x4E00...0x9FFF, 0xA000...0xA4CF,
+             0xAC00...0xD7A3, 0xF900...0xFAFF, 0xFE30...0xFE4F, 0xFF00...0xFF60, 0xFFE0...0xFFE6, 0x1F300...0x1F64F,
+             0x1F900...0x1F9FF, 0x20000...0x3FFFD:
+            return true
+        default:
+            return false
+        }
+    }
+
+    static func isZeroWidth(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.properties.generalCategory == .nonspacingMark || scalar.properties.generalCategory == .enclosingMark
+            || scalar.value == 0x200B || scalar.value == 0xFE0F
+    }
+
+    /// Characters a Japanese line does not start with (closing punctuation, small kana, the long
+    /// vowel mark), and ones it does not end with (opening brackets): the usual line-breaking rules.
+    static let noLineStart = Set("、。，．,.！？!?）)」』】〕〉》ー〜…‥・：；:;ぁぃぅぇぉっゃゅょゎァィゥェォッャュョヮヵヶ")
+    static let noLineEnd = Set("（(「『【〔〈《")
+
+    /// `text` with each of its lines broken to at most `width` columns where it may break: at a
+    /// space, or between wide characters. Lines come out of even length (two of 8 rather than 14
+    /// and 2), and a word longer than a line is broken where it must.
+    public static func wrap(_ text: String, width limit: Int) -> String {
+        let limit = max(4, limit)
+        return text.split(separator: "\n", omittingEmptySubsequences: false).map { line -> String in
+            let width = Self.columns(line)
+            guard width > limit else { return String(line) }
+            let lines = (width + limit - 1) / limit
+            // The narrowest width that still takes as few lines, with room for a break that cannot fall exactly there.
+            for target in stride(from: min(limit, (width + lines - 1) / lines + 1), through: limit, by: 1) {
+                let broken = greedy(line, width: target)
+                if broken.count <= lines || target == limit { return broken.joined(separator: "\n") }
+            }
+            return String(line)
+        }.joined(separator: "\n")
+    }
+
+    /// Fills each line up to `width` columns, breaking at the last place it may.
+    static func greedy(_ line: Substring, width: Int) -> [String] {
+        let characters = Array(line)
+        var lines: [String] = []
+        var start = 0
+        while start < characters.count {
+            var used = 0, end = start, lastBreak: Int?
+            while end < characters.count {
+                let next = columns(Substring(String(characters[end])))
+                if used + next > width, end > start { break }
+                used += next
+                end += 1
+                if end < characters.count, mayBreak(between: characters[end - 1], and: characters[end]) { lastBreak = end }
+            }
+            if end < characters.count, let lastBreak, lastBreak > start { end = lastBreak }
+            lines.append(String(characters[start..<end]).trimmingCharacters(in: .whitespaces))
+            start = end
+            while start < characters.count, characters[start] == " " { start += 1 }
+        }
+        return lines.filter { !$0.isEmpty }
+    }
+
+    static func mayBreak(between before: Character, and after: Character) -> Bool {
+        if after == " " || before == " " { return true }
+        if noLineStart.contains(after) || noLineEnd.contains(before) { return false }
+        let wide = { (character: Character) in character.unicodeScalars.first.map(isWide) ?? false }
+        return wide(before) || wide(after)
+    }
+}
