@@ -13,7 +13,11 @@ then cuts 10 clips of 30 s at offsets spread over the hour:
 Then the cost of one clip against its length (10, 30, 120, 300 s) and its offset (the start, the
 middle, the end of the hour), to show that a clip costs what it copies, not the recording's length.
 
+Then clip.reframe (a vertical Short, re-encoded) on a 30 s 1080p clip, cropped, padded and cropped
+with captions drawn on, against the ffmpeg program doing the same with the same encoder settings.
+
     swift build -c release --static-swift-stdlib --product aiv && python3 bench/media_bench.py
+    python3 bench/media_bench.py --only reframe      # the re-encoding table alone
 """
 import argparse
 import json
@@ -101,13 +105,73 @@ def read_floor(recording, clips):
     return seconds * share, size / seconds / 1e6
 
 
+CAPTIONS = "".join("%d\n00:00:%02d,000 --> 00:00:%02d,500\nやばい、今の見た？ 第%d回\n(Did you see that? Part %d)\n\n" % (i + 1, i * 3, i * 3 + 2, i, i)
+                   for i in range(10))
+# The style clip.reframe gives SRT lines (ReframeRequest.Captions), for ffmpeg's own subtitles filter.
+STYLE = "FontName=sans-serif,FontSize=14,Bold=1,PrimaryColour=&H00FFFFFF,OutlineColour=&H00000000,BorderStyle=1,Outline=2,Shadow=0,Alignment=2,MarginV=60"
+
+
+def time_reframe(aiv, work, repeat):
+    clip = os.path.join(work, "clip-1080p-30s.mp4")
+    if not os.path.exists(clip):
+        subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=1920x1080:rate=30", "-f", "lavfi",
+                        "-i", "sine=frequency=440:sample_rate=48000", "-t", "30", "-c:v", "libx264", "-preset", "veryfast", "-g", "60",
+                        "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "128k", clip + ".part.mp4"], check=True)
+        os.rename(clip + ".part.mp4", clip)
+    captions = os.path.join(work, "captions.srt")
+    with open(captions, "w") as f:
+        f.write(CAPTIONS)
+    x264 = ["-c:v", "libx264", "-preset", "veryfast", "-crf", "21", "-c:a", "copy", "-movflags", "+faststart"]
+    cases = [
+        ("crop to 606x1080", "fit: crop", ["-vf", "crop=606:1080:656:0"]),
+        ("pad to 1080x1920", "fit: pad", ["-vf", "scale=1080:606,pad=1080:1920:0:656"]),
+        ("crop, captions drawn on", "fit: crop, captions: %s" % captions,
+         ["-vf", "crop=606:1080:656:0,subtitles=%s:force_style='%s'" % (captions, STYLE)]),
+    ]
+    rows = []
+    for name, arguments, filters in cases:
+        walls = {"aiv": [], "ffmpeg": []}
+        sizes = {}
+        for _ in range(repeat):
+            folder = tempfile.mkdtemp(prefix="aiv-reframe-bench-")
+            try:
+                with open(os.path.join(folder, "bench.yaml"), "w") as f:
+                    f.write("name: reframe-bench\nsteps:\n  - id: v\n    uses: clip.reframe\n"
+                            "    with: {input: %s, output: v.mp4, %s}\n" % (clip, arguments))
+                started = time.monotonic()
+                result = subprocess.run([aiv, "run", "bench.yaml", "--no-cache", "--json", "--run-dir", "out"], cwd=folder,
+                                        capture_output=True, text=True)
+                walls["aiv"].append(time.monotonic() - started)
+                if result.returncode != 0:
+                    sys.exit("aiv failed:\n" + result.stdout[-2000:] + result.stderr[-2000:])
+                sizes["aiv"] = os.path.getsize(os.path.join(folder, "out", "v.mp4"))
+                started = time.monotonic()
+                subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", clip] + filters + x264 + [os.path.join(folder, "f.mp4")], check=True)
+                walls["ffmpeg"].append(time.monotonic() - started)
+                sizes["ffmpeg"] = os.path.getsize(os.path.join(folder, "f.mp4"))
+            finally:
+                shutil.rmtree(folder, ignore_errors=True)
+        rows.append((name, statistics.median(walls["aiv"]), statistics.median(walls["ffmpeg"]), sizes["aiv"], sizes["ffmpeg"]))
+    return rows
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--aiv", default=os.path.join(ROOT, ".build", "release", "aiv"))
     parser.add_argument("--work", default="/tmp/aiv-media-bench")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--only", choices=["cut", "reframe"], help="one part of the benchmark")
     args = parser.parse_args()
     os.makedirs(args.work, exist_ok=True)
+    if args.only != "cut":
+        rows = time_reframe(args.aiv, args.work, args.repeat)
+        print("\n## clip.reframe: a 30 s 1080p30 clip made vertical (libx264 veryfast, CRF 21; audio copied), median of %d, %d cores\n"
+              % (args.repeat, os.cpu_count()))
+        print("| how | aiv run (whole process) | ffmpeg | aiv file | ffmpeg file |\n|---|---:|---:|---:|---:|")
+        for name, aiv, ffmpeg, aiv_size, ffmpeg_size in rows:
+            print("| %s | %.2f s | %.2f s | %.2f MB | %.2f MB |" % (name, aiv, ffmpeg, aiv_size / 1e6, ffmpeg_size / 1e6))
+        if args.only == "reframe":
+            return
     recording = os.path.join(args.work, "recording-60min.mp4")
     make_recording(recording)
     offsets = [60 + i * 350 for i in range(10)]          # spread over the hour

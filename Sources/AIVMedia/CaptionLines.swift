@@ -5,16 +5,23 @@ import Foundation
 /// library at hand measures East Asian width (Swift's Unicode properties do not expose it, and
 /// libass's own Unicode line breaking needs a libunibreak that Debian's build lacks).
 public enum CaptionLines {
-    /// Columns a text takes: 2 for wide characters (kana, kanji, hangul, full-width forms), 1 for the rest.
+    /// Columns a text takes: 2 for a wide character (kana, kanji, hangul, full-width forms, an
+    /// emoji however many scalars make it), 0 for a mark alone, 1 for the rest.
     public static func columns(_ text: Substring) -> Int {
-        text.unicodeScalars.reduce(0) { $0 + (isWide($1) ? 2 : (isZeroWidth($1) ? 0 : 1)) }
+        text.reduce(0) { $0 + width(of: $1) }
+    }
+
+    static func width(of character: Character) -> Int {
+        let scalars = character.unicodeScalars
+        if scalars.contains(where: { isWide($0) || $0.properties.isEmojiPresentation || $0.value == 0xFE0F || $0.value == 0x200D }) { return 2 }
+        return scalars.allSatisfy(isZeroWidth) ? 0 : 1
     }
 
     static func isWide(_ scalar: Unicode.Scalar) -> Bool {
         switch scalar.value {
         case 0x1100...0x115F, 0x2E80...0x303E, 0x3041...0x33FF, 0x3400...0x4DBF, 0x4E00...0x9FFF, 0xA000...0xA4CF,
              0xAC00...0xD7A3, 0xF900...0xFAFF, 0xFE30...0xFE4F, 0xFF00...0xFF60, 0xFFE0...0xFFE6, 0x1F300...0x1F64F,
-             0x1F900...0x1F9FF, 0x20000...0x3FFFD:
+             0x1F680...0x1F6FF, 0x1F900...0x1F9FF, 0x1FA70...0x1FAFF, 0x20000...0x3FFFD:
             return true
         default:
             return false
@@ -23,7 +30,13 @@ public enum CaptionLines {
 
     static func isZeroWidth(_ scalar: Unicode.Scalar) -> Bool {
         scalar.properties.generalCategory == .nonspacingMark || scalar.properties.generalCategory == .enclosingMark
-            || scalar.value == 0x200B || scalar.value == 0xFE0F
+            || scalar.value == 0x200B || scalar.value == 0x200D || (0xFE00...0xFE0F).contains(scalar.value)
+    }
+
+    /// Text as libass should show it, not read it: a backslash starts its escapes (`\N`, `\h`),
+    /// so one in a line gets a word joiner after it, which shows nothing.
+    public static func drawable(_ text: String) -> String {
+        text.replacingOccurrences(of: "\\", with: "\\\u{2060}")
     }
 
     /// Characters a Japanese line does not start with (closing punctuation, small kana, the long
@@ -57,7 +70,7 @@ public enum CaptionLines {
         while start < characters.count {
             var used = 0, end = start, lastBreak: Int?
             while end < characters.count {
-                let next = columns(Substring(String(characters[end])))
+                let next = Self.width(of: characters[end])
                 if used + next > width, end > start { break }
                 used += next
                 end += 1

@@ -53,6 +53,20 @@ final class MediaInput {
         return value == aiv_nopts_value() ? 0 : Double(value) / Double(AV_TIME_BASE)
     }
 
+    /// Where the file says its media ends, on its own timeline (seconds), for telling a file cut
+    /// short: the latest end its audio and video streams state, else its start plus its duration.
+    /// (An mp4 whose times start late counts the lead-in in the container's duration too.)
+    var statedEnd: Double? {
+        let ends = streams.compactMap { stream -> Double? in
+            let type = stream.pointee.codecpar.pointee.codec_type
+            guard type == AVMEDIA_TYPE_VIDEO || type == AVMEDIA_TYPE_AUDIO, stream.pointee.duration > 0,
+                  let start = seconds(stream.pointee.start_time, stream.pointee.time_base),
+                  let length = seconds(stream.pointee.duration, stream.pointee.time_base) else { return nil }
+            return start + length
+        }
+        return ends.max() ?? duration.map { origin + $0 }
+    }
+
     /// The main video stream (FFmpeg's pick), or nil for audio-only files.
     var bestVideoStream: Int32? {
         let index = av_find_best_stream(formatContext, AVMEDIA_TYPE_VIDEO, -1, -1, nil, 0)

@@ -28,9 +28,9 @@ public struct ReframeRequest: Sendable {
     /// Captions timed from the clip's start, drawn with libass, and their look.
     public struct Captions: Sendable {
         public enum Source: Sendable {
-            /// Lines, broken to fit the picture's width and drawn in aiv's style.
-            case cues([SubtitleCue])
-            /// An ASS file, drawn as it is styled (the style below only fills in what it leaves out).
+            /// Lines, broken to fit the picture's width and drawn in aiv's style; `file` names them in errors.
+            case cues([SubtitleCue], file: String)
+            /// An ASS file, drawn as it is styled (font and size below are not used).
             case styledFile(String)
         }
 
@@ -50,11 +50,18 @@ public struct ReframeRequest: Sendable {
         }
 
         /// libass's override of the style SRT gets: white, bold, a black outline, centred at the bottom.
+        /// No lines to draw (a stretch where nobody spoke): the picture is left as it is.
+        public var isEmpty: Bool {
+            if case .cues(let cues, _) = source { return cues.isEmpty }
+            return false
+        }
+
         /// The columns of text a line may take across a picture: 92% of its width, in half-width
-        /// characters of the size the captions are drawn at (libass scales SRT to 288 rows).
+        /// characters of the size the captions are drawn at (libass scales SRT to 288 rows), a
+        /// half-width bold letter taken as 0.55 of the letters' height so capitals fit too.
         func columns(width: Int, height: Int) -> Int {
             let letter = Double(size) / 288 * Double(height)
-            return Int(Double(width) * 0.92 / (letter / 2))
+            return Int(Double(width) * 0.92 / (letter * 0.55))
         }
 
         var style: String {
@@ -301,7 +308,7 @@ public enum Reframe {
             av_dict_free(&options)
             try MediaError.check(openedEncoder, "cannot open the H.264 encoder")
             let encoderName = String(cString: encoderCodec.pointee.name)
-            if let captions = request.captions {
+            if let captions = request.captions, !captions.isEmpty {
                 try makeCaptionGraph(captions, width: geometry.width, height: geometry.height, timeBase: encoder.pointee.time_base)
             }
 
@@ -453,7 +460,7 @@ public enum Reframe {
             // The packets ran out before the duration the file states: it was cut short (as
             // clip.cut checks; a duration guessed from the bit rate may be off, so not that one).
             if let duration = input.duration, inContext.pointee.duration_estimation_method != AVFMT_DURATION_FROM_BITRATE,
-               readUpTo + StreamCopy.shortfallTolerance < origin + duration {
+               readUpTo + StreamCopy.shortfallTolerance < (input.statedEnd ?? origin + duration) {
                 throw MediaError("\(input.path) is truncated: its media stops at \(MediaTime.format(max(0, readUpTo - origin))), before the \(MediaTime.format(duration)) its header gives")
             }
             try MediaError.check(av_write_trailer(output), "cannot finish the \(muxer) file")
@@ -471,22 +478,26 @@ public enum Reframe {
             guard aiv_avfilter_load(&message, message.count) == 1 else {
                 throw MediaError(String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
             }
-            let path: String
+            let path: String, named: String
             switch captions.source {
             case .styledFile(let file):
                 guard FileManager.default.fileExists(atPath: file) else { throw MediaError("captions \(file): no such file") }
-                path = file
-            case .cues(let cues):
-                // The lines broken to fit, as an SRT file the subtitles filter reads (removed when the re-encode ends).
+                (path, named) = (file, file)
+            case .cues(let cues, let file):
+                // The lines broken to fit, as an SRT file the subtitles filter reads, beside the
+                // clip under a temporary name: removed when the re-encode ends, and by the next
+                // run in the folder when a killed one could not.
                 let columns = captions.columns(width: width, height: height)
-                let wrapped = cues.map { SubtitleCue(start: $0.start, end: $0.end, text: CaptionLines.wrap($0.text, width: columns)) }
-                path = NSTemporaryDirectory() + "aiv-captions-\(UUID().uuidString.prefix(12)).srt"
+                let wrapped = cues.map { SubtitleCue(start: $0.start, end: $0.end, text: CaptionLines.drawable(CaptionLines.wrap($0.text, width: columns))) }
+                let folder = (self.path as NSString).deletingLastPathComponent
+                path = "\(folder)/.\((request.output as NSString).lastPathComponent).partial-\(UUID().uuidString.prefix(8)).srt"
+                named = file
+                temporaryCaptions = path
                 do {
                     try Data(SubtitleExtractor.render(wrapped, format: "srt").utf8).write(to: URL(fileURLWithPath: path))
                 } catch {
                     throw MediaError("cannot write the captions for drawing at \(path): \(error.localizedDescription)")
                 }
-                temporaryCaptions = path
             }
             guard let subtitles = avfilter_get_by_name("subtitles") else {
                 throw MediaError("this FFmpeg's libavfilter cannot draw captions (it was built without libass)")
@@ -502,10 +513,11 @@ public enum Reframe {
             guard let drawing = avfilter_graph_alloc_filter(graph, subtitles, "captions") else { throw MediaError("out of memory") }
             var options: OpaquePointer?
             av_dict_set(&options, "filename", path, 0)
-            av_dict_set(&options, "force_style", captions.style, 0)
+            // An ASS file keeps its own styles; SRT and WebVTT lines get aiv's.
+            if case .cues = captions.source { av_dict_set(&options, "force_style", captions.style, 0) }
             let initialised = avfilter_init_dict(drawing, &options)
             av_dict_free(&options)
-            try MediaError.check(initialised, "cannot read the captions \(path)")
+            try MediaError.check(initialised, "cannot read the captions \(named)")
             try MediaError.check(avfilter_link(graphSource, 0, drawing, 0), "cannot set up the caption drawing")
             try MediaError.check(avfilter_link(drawing, 0, graphSink, 0), "cannot set up the caption drawing")
             try MediaError.check(avfilter_graph_config(graph, nil), "cannot set up the caption drawing")

@@ -306,7 +306,7 @@ public enum StreamCopy {
         // the file was cut short after its index, as a copy that did not finish is.
         // (Only a duration the file states: one estimated from its bit rate may be off by seconds.)
         if reachedEndOfFile, let duration = input.duration, inContext.pointee.duration_estimation_method != AVFMT_DURATION_FROM_BITRATE {
-            let expected = min(endTime ?? .infinity, origin + duration)
+            let expected = min(endTime ?? .infinity, input.statedEnd ?? origin + duration)
             if readUpTo + Self.shortfallTolerance < expected {
                 throw MediaError("\(input.path) is truncated: its media stops at \(format(max(0, readUpTo - origin))), "
                                  + "before the \(format(duration)) its header gives")

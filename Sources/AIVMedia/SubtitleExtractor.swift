@@ -97,7 +97,8 @@ public enum SubtitleExtractor {
     /// Cues as an SRT or WebVTT file's text.
     public static func render(_ cues: [SubtitleCue], format: String) -> String {
         func stamp(_ seconds: Double, separator: String) -> String {
-            let millis = Int((max(0, seconds) * 1000).rounded())
+            // Within what the formats can write (99:59:59.999); a time past it, or not a number, is not a crash.
+            let millis = seconds.isFinite ? Int((min(max(0, seconds), 359_999.999) * 1000).rounded()) : 0
             return String(format: "%02d:%02d:%02d", millis / 3_600_000, millis / 60_000 % 60, millis / 1000 % 60)
                 + separator + String(format: "%03d", millis % 1000)
         }

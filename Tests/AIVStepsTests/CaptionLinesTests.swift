@@ -26,4 +26,15 @@ struct CaptionLinesTests {
         #expect(CaptionLines.wrap("一行目\nsecond line", width: 16) == "一行目\nsecond line")
         #expect(CaptionLines.columns("ab草ｱ") == 5)  // half-width katakana is one column
     }
+
+    @Test func anEmojiTakesTwoColumnsHoweverManyScalarsMakeIt() {
+        #expect(CaptionLines.columns("🚀") == 2 && CaptionLines.columns("✨") == 2 && CaptionLines.columns("❤️") == 2)
+        #expect(CaptionLines.columns("👨‍👩‍👧") == 2 && CaptionLines.columns("🇯🇵") == 2)
+        let rockets = CaptionLines.wrap(String(repeating: "🚀", count: 7), width: 8)
+        #expect(rockets.split(separator: "\n").allSatisfy { CaptionLines.columns($0) <= 8 }, "\(rockets)")
+    }
+
+    @Test func aBackslashIsShownNotReadAsAnEscape() {
+        #expect(CaptionLines.drawable("C:\\N a\\hb") == "C:\\\u{2060}N a\\\u{2060}hb")
+    }
 }

@@ -226,7 +226,47 @@ struct ReframeGeometryTests {
         let edges = try await [meanColour(file, crop: "4:ih:0:0", at: 1.5), meanColour(file, crop: "4:ih:iw-4:0", at: 1.5)]
         #expect(edges.allSatisfy { $0.allSatisfy { $0 <= 2 } }, "\(edges)")
         #expect(try await Probe.decodeErrors(file) == "")
-        #expect(try FileManager.default.contentsOfDirectory(atPath: NSTemporaryDirectory()).filter { $0.hasPrefix("aiv-captions-") }.isEmpty)
+        // The wrapped lines were written beside the clip under a temporary name, and are gone.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: harness.runFolder.path) == ["captioned.mp4"])
+    }
+
+    @Test func aStretchWithNoLinesLeavesThePictureAsItIsAndAnASSFileKeepsItsOwnStyle() async throws {
+        let black = try await make("black.mp4", ["-f", "lavfi", "-i", "color=c=black:s=640x360:r=25", "-t", "2", "-c:v", "libx264", "-pix_fmt", "yuv420p"])
+        harness.workflow.write("silent.srt", "")
+        let silent = try await harness.outputs(ClipReframeStep.self, ["input": .string(black), "output": "silent.mp4", "captions": "silent.srt"])
+        #expect(silent["frames"] == 50)
+        #expect(try await meanColour(harness.runFolder.path + "/silent.mp4", crop: "iw:ih:0:0", at: 1).allSatisfy { $0 <= 2 })
+        // An ASS file whose style puts big red letters at the top: drawn so, not in aiv's white at the bottom.
+        harness.workflow.write("styled.ass", """
+            [Script Info]
+            ScriptType: v4.00+
+            PlayResX: 202
+            PlayResY: 360
+
+            [V4+ Styles]
+            Format: Name, Fontname, Fontsize, PrimaryColour, SecondaryColour, OutlineColour, BackColour, Bold, Italic, Underline, StrikeOut, ScaleX, ScaleY, Spacing, Angle, BorderStyle, Outline, Shadow, Alignment, MarginL, MarginR, MarginV, Encoding
+            Style: Default,sans-serif,60,&H000000FF,&H000000FF,&H000000FF,&H00000000,1,0,0,0,100,100,0,0,1,0,0,8,0,0,10,1
+
+            [Events]
+            Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text
+            Dialogue: 0,0:00:00.00,0:00:02.00,Default,,0,0,0,,XX
+
+            """)
+        _ = try await harness.outputs(ClipReframeStep.self, ["input": .string(black), "output": "styled.mp4", "captions": "styled.ass"])
+        let file = harness.runFolder.path + "/styled.mp4"
+        let top = try await meanColour(file, crop: "iw:90:0:0", at: 1)
+        let bottom = try await meanColour(file, crop: "iw:90:0:ih-90", at: 1)
+        #expect(top[0] > 20 && top[0] > 3 * top[2], "red letters at the top: \(top)")
+        #expect(bottom.allSatisfy { $0 <= 2 }, "nothing at the bottom: \(bottom)")
+    }
+
+    @Test func aClipWhoseTimesStartLateIsNotTakenForATruncatedOne() async throws {
+        let late = try await make("late.mp4", ["-f", "lavfi", "-i", "testsrc=size=320x180:rate=25", "-f", "lavfi", "-i", "sine", "-t", "4",
+                                               "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", "-output_ts_offset", "5"])
+        let reframed = try await harness.outputs(ClipReframeStep.self, ["input": .string(late), "output": "late.mp4"])
+        #expect(reframed["frames"] == 100)
+        let cut = try await harness.outputs(ClipCutStep.self, ["input": .string(late), "start": 0, "output": "late-cut.mp4"])
+        #expect(abs((cut["duration"]?.numberValue ?? 0) - 4) < 0.2, "\(cut["duration"] ?? .null)")
     }
 
     @Test func badCaptionsAreClearErrors() async throws {
@@ -238,7 +278,7 @@ struct ReframeGeometryTests {
         }
         #expect(try await failure(["captions": "bad.srt"])?.hasPrefix("captions bad.srt line 2:") == true)
         #expect(try await failure(["captions": "notes.txt"]) == "argument 'captions' names a '.txt' file; captions are .srt, .vtt or .ass")
-        #expect(try await failure(["captions": "bad.srt", "caption_font": "Noto, Sans"]) == "argument 'caption_font' must be a font name without commas, not 'Noto, Sans'")
+        #expect(try await failure(["captions": "bad.srt", "caption_font": "Noto, Sans"]) == "argument 'caption_font' must be a font name without commas or spaces around it, not 'Noto, Sans'")
         #expect(try await failure(["captions": "gone.srt"])?.contains("cannot be read") == true)
     }
 

@@ -60,7 +60,20 @@ struct SubtitlesWriteStepTests {
         #expect(try await failure(["start": 10, "end": 5]) == "argument 'end' must come after start (0:10), not 0:05")
         #expect(try await failure(["length": 0]) == "argument 'length' must be a length of more than 0 seconds (15, \"15s\", \"1m\"), not 0")
         #expect(try await failure([:], segments: [["start": 1, "text": "no end"]]) == "segment 0 needs start and end (seconds) and text, not {\"start\":1,\"text\":\"no end\"}")
+        #expect(try await failure([:], segments: [["start": 0, "end": .double(.infinity), "text": "x"]])
+                == "segment 0: start and end must be seconds from 0 to 10000000, not 0:00 and inf")
+        #expect(try await failure([:], segments: [["start": 0, "end": 1e300, "text": "x"]])?.hasPrefix("segment 0: start and end must be seconds") == true)
         #expect(!FileManager.default.fileExists(atPath: harness.runFolder.path + "/a.srt"))
+    }
+
+    /// A blank line would end a cue early (and what follows could pass for another cue, or a
+    /// WebVTT note); an arrow could pass for a timing line.
+    @Test func aSegmentsTextCannotBreakTheFile() async throws {
+        let tricky: JSONValue = [["start": 1, "end": 2, "text": "first\n\nsecond\n2\n00:00:09,000 --> 00:00:10,000\ninjected\n\nNOTE x"]]
+        let outputs = try await harness.outputs(SubtitlesWriteStep.self, ["segments": tricky, "output": "t.srt"])
+        #expect(outputs["cues"] == 1)
+        let written = try String(contentsOfFile: harness.runFolder.path + "/t.srt", encoding: .utf8)
+        #expect(written == "1\n00:00:01,000 --> 00:00:02,000\nfirst\nsecond\n2\n00:00:09,000 → 00:00:10,000\ninjected\nNOTE x\n")
     }
 
     @Test func validateReportsAWrongExtensionAndEndWithLength() {

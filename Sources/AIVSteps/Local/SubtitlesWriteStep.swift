@@ -55,6 +55,15 @@ public struct SubtitlesWriteStep: Step {
         return problems
     }
 
+    /// A segment's text as one cue can hold it: no blank line (which would end the cue, and let
+    /// the text after it pass for another cue or a WebVTT note) and no "-->" (a timing line's arrow).
+    static func cueText(_ text: String) -> String {
+        text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            .joined(separator: "\n").replacingOccurrences(of: "-->", with: "→")
+    }
+
+    static func shown(_ number: Double) -> String { number.isFinite ? MediaTime.format(number) : "\(number)" }
+
     /// The shortest line kept once cut to the stretch: a sliver at either edge is noise.
     static let shortestLine = 0.1
 
@@ -78,7 +87,10 @@ public struct SubtitlesWriteStep: Step {
             guard let from = segment["start"]?.numberValue, let to = segment["end"]?.numberValue, let text = segment["text"]?.stringValue else {
                 throw StepError("segment \(index) needs start and end (seconds) and text, not \(segment.canonicalJSON.prefix(120))")
             }
-            let line = text.trimmingCharacters(in: .whitespacesAndNewlines)
+            guard MediaTime.isValid(from), MediaTime.isValid(to) else {
+                throw StepError("segment \(index): start and end must be seconds from 0 to \(Int(MediaTime.latest)), not \(Self.shown(from)) and \(Self.shown(to))")
+            }
+            let line = Self.cueText(text)
             let cueStart = max(from, start), cueEnd = min(to, end ?? to)
             guard !line.isEmpty, cueEnd - cueStart >= Self.shortestLine else { continue }
             cues.append(SubtitleCue(start: cueStart - start, end: cueEnd - start, text: line))

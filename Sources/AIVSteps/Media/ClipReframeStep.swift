@@ -93,7 +93,8 @@ public struct ClipReframeStep: Step {
         }
         do throws(TranscriptProblem) {
             let segments = ext == "srt" ? try SubRipParser.parse(text) : try WebVTTParser.parse(text)
-            return .cues(segments.map { SubtitleCue(start: $0.start, end: $0.end, text: $0.text) })
+            let cues = segments.map { SubtitleCue(start: $0.start, end: $0.end, text: $0.text.trimmingCharacters(in: .whitespacesAndNewlines)) }
+            return .cues(cues.filter { !$0.text.isEmpty }, file: path)
         } catch {
             throw StepError("captions \((path as NSString).lastPathComponent) line \(error.line): \(error.message)")
         }
@@ -101,7 +102,8 @@ public struct ClipReframeStep: Step {
 
     /// A font name libass's style line cannot carry (its fields are split at commas).
     static func fontProblem(_ font: String) -> String? {
-        font.isEmpty || font.contains(",") || font.contains("\n") ? "must be a font name without commas, not '\(font)'" : nil
+        font.trimmingCharacters(in: .whitespaces).isEmpty || font != font.trimmingCharacters(in: .whitespaces) || font.contains(",") || font.contains("\n")
+            ? "must be a font name without commas or spaces around it, not '\(font)'" : nil
     }
 
     static func rangeMessage(_ range: ClosedRange<Double>, _ value: Double) -> String {
@@ -134,6 +136,9 @@ public struct ClipReframeStep: Step {
             drawn = ReframeRequest.Captions(try Self.captionSource(context.inputPath(try arguments.string("captions"))), font: font, size: Int(captionSize))
         }
         let captions = drawn
+        if let drawn, drawn.isEmpty, let file = arguments["captions"]?.stringValue {
+            context.logger.notice("no caption lines in \(file): the picture has none drawn")
+        }
         let target = try context.runFolder.resolveForWriting(output)
         try Folders.create((target as NSString).deletingLastPathComponent)
         let result: ReframeResult
