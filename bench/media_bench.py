@@ -125,7 +125,7 @@ def time_reframe(aiv, work, repeat):
     cases = [
         ("crop to 606x1080", "fit: crop", ["-vf", "crop=606:1080:656:0"]),
         ("pad to 1080x1920", "fit: pad", ["-vf", "scale=1080:606,pad=1080:1920:0:656"]),
-        ("crop, captions drawn on", "fit: crop, captions: %s" % captions,
+        ("crop, ten caption lines drawn on", "fit: crop, captions: %s" % captions,
          ["-vf", "crop=606:1080:656:0,subtitles=%s:force_style='%s'" % (captions, STYLE)]),
     ]
     rows = []
@@ -167,7 +167,7 @@ def main():
         rows = time_reframe(args.aiv, args.work, args.repeat)
         print("\n## clip.reframe: a 30 s 1080p30 clip made vertical (libx264 veryfast, CRF 21; audio copied), median of %d, %d cores\n"
               % (args.repeat, os.cpu_count()))
-        print("| how | aiv run (whole process) | ffmpeg | aiv file | ffmpeg file |\n|---|---:|---:|---:|---:|")
+        print("| how | aiv run | ffmpeg | aiv's file | ffmpeg's file |\n|---|---:|---:|---:|---:|")
         for name, aiv, ffmpeg, aiv_size, ffmpeg_size in rows:
             print("| %s | %.2f s | %.2f s | %.2f MB | %.2f MB |" % (name, aiv, ffmpeg, aiv_size / 1e6, ffmpeg_size / 1e6))
         if args.only == "reframe":

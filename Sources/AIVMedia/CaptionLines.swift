@@ -34,9 +34,10 @@ public enum CaptionLines {
     }
 
     /// Text as libass should show it, not read it: a backslash starts its escapes (`\N`, `\h`),
-    /// so one in a line gets a word joiner after it, which shows nothing.
+    /// so one in a line gets a word joiner after it, which shows nothing; braces hold its override
+    /// tags (and hide whatever they enclose), so they are drawn as their full-width forms.
     public static func drawable(_ text: String) -> String {
-        text.replacingOccurrences(of: "\\", with: "\\\u{2060}")
+        text.replacingOccurrences(of: "\\", with: "\\\u{2060}").replacingOccurrences(of: "{", with: "｛").replacingOccurrences(of: "}", with: "｝")
     }
 
     /// Characters a Japanese line does not start with (closing punctuation, small kana, the long
@@ -53,12 +54,15 @@ public enum CaptionLines {
             let width = Self.columns(line)
             guard width > limit else { return String(line) }
             let lines = (width + limit - 1) / limit
-            // The narrowest width that still takes as few lines, with room for a break that cannot fall exactly there.
-            for target in stride(from: min(limit, (width + lines - 1) / lines + 1), through: limit, by: 1) {
-                let broken = greedy(line, width: target)
-                if broken.count <= lines || target == limit { return broken.joined(separator: "\n") }
+            // The narrowest width that still takes as few lines, with room for a break that cannot
+            // fall exactly there; at the limit itself, however many lines it takes.
+            var target = min(limit, (width + lines - 1) / lines + 1)
+            var broken = greedy(line, width: target)
+            while broken.count > lines, target < limit {
+                target += 1
+                broken = greedy(line, width: target)
             }
-            return String(line)
+            return broken.joined(separator: "\n")
         }.joined(separator: "\n")
     }
 

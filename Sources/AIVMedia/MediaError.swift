@@ -15,6 +15,11 @@ public struct MediaError: Error, Sendable, CustomStringConvertible {
         return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
+    /// The message a C loader wrote into its buffer.
+    static func text(of buffer: [CChar]) -> String {
+        String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
     /// Throws when `code` is negative (FFmpeg's failure convention).
     @discardableResult
     static func check(_ code: Int32, _ doing: @autoclosure () -> String) throws(MediaError) -> Int32 {

@@ -74,6 +74,14 @@ final class MediaInput {
     }
 }
 
+/// Where a media file is written before it is complete: hidden beside `output`, named
+/// `.<name>.partial-<8 hex digits>.<ext>`, which a later run in the folder recognises as a
+/// leftover of a killed one (`AtomicFile.isTemporaryName`) and removes.
+func temporaryPath(for output: String, extension ext: String) -> String {
+    let folder = (output as NSString).deletingLastPathComponent
+    return "\(folder)/.\((output as NSString).lastPathComponent).partial-\(UUID().uuidString.prefix(8)).\(ext)"
+}
+
 extension AVRational {
     var seconds: Double { den == 0 ? 0 : Double(num) / Double(den) }
 }

@@ -1,10 +1,10 @@
 import CFFmpeg
-import CFFmpegLoader
 import Foundation
 
 /// A clip made vertical (9:16, what YouTube takes as a Short) by re-encoding its picture:
-/// decoded with libavcodec, cropped or fitted and scaled with libswscale, encoded as H.264
-/// (libx264 when FFmpeg has it); the audio is copied as it is.
+/// decoded with libavcodec, cropped or fitted and scaled with libswscale, captions drawn on with
+/// libavfilter's `subtitles` filter (libass) when asked, encoded as H.264 (libx264 when FFmpeg
+/// has it); the audio is copied as it is.
 public struct ReframeRequest: Sendable {
     public enum Fit: String, Sendable, CaseIterable {
         /// Fill the frame: a 9:16 window of the picture, the rest cut off.
@@ -30,7 +30,7 @@ public struct ReframeRequest: Sendable {
         public enum Source: Sendable {
             /// Lines, broken to fit the picture's width and drawn in aiv's style; `file` names them in errors.
             case cues([SubtitleCue], file: String)
-            /// An ASS file, drawn as it is styled (font and size below are not used).
+            /// An ASS file, drawn as it is styled (font, size and margin below are not used).
             case styledFile(String)
         }
 
@@ -51,6 +51,7 @@ public struct ReframeRequest: Sendable {
 
         /// libass's override of the style SRT gets: white, bold, a black outline, centred at the bottom.
         /// No lines to draw (a stretch where nobody spoke): the picture is left as it is.
+        /// (libass's override below is the style SRT gets: white, bold, a black outline, centred at the bottom.)
         public var isEmpty: Bool {
             if case .cues(let cues, _) = source { return cues.isEmpty }
             return false
@@ -152,14 +153,10 @@ public enum Reframe {
             throw MediaError("output '\((request.output as NSString).lastPathComponent)': a reframed clip is written as \(containers.keys.sorted().joined(separator: ", ")), not '.\(ext)'")
         }
         let input = try MediaInput(path: request.input)
-        var message = [CChar](repeating: 0, count: 512)
-        guard aiv_swscale_load(&message, message.count) == 1 else {
-            throw MediaError(String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
-        }
+        try FFmpegLibrary.loadScaling()
         // Written under a temporary name beside the target, renamed at the end: a failed or
         // killed re-encode never leaves a partial file under the final name.
-        let folder = (request.output as NSString).deletingLastPathComponent
-        let temporary = "\(folder)/.\((request.output as NSString).lastPathComponent).partial-\(UUID().uuidString.prefix(8)).\(ext)"
+        let temporary = temporaryPath(for: request.output, extension: ext)
         do throws(MediaError) {
             var result = try Encoding(input: input, request: request, muxer: muxer, path: temporary).run(isCancelled: isCancelled)
             if let written = try? MediaInput(path: temporary), let duration = written.duration {
@@ -461,7 +458,7 @@ public enum Reframe {
             // clip.cut checks; a duration guessed from the bit rate may be off, so not that one).
             if let duration = input.duration, inContext.pointee.duration_estimation_method != AVFMT_DURATION_FROM_BITRATE,
                readUpTo + StreamCopy.shortfallTolerance < (input.statedEnd ?? origin + duration) {
-                throw MediaError("\(input.path) is truncated: its media stops at \(MediaTime.format(max(0, readUpTo - origin))), before the \(MediaTime.format(duration)) its header gives")
+                throw MediaError("\(input.path) is truncated: its media stops at \(MediaTime.format(max(0, readUpTo - origin))), before the \(MediaTime.format((input.statedEnd ?? origin + duration) - origin)) its header gives")
             }
             try MediaError.check(av_write_trailer(output), "cannot finish the \(muxer) file")
             let streams = (0..<Int(output.pointee.nb_streams)).compactMap { output.pointee.streams[$0] }.map(MediaStream.init)
@@ -474,10 +471,7 @@ public enum Reframe {
         /// The filter graph that draws the captions: libavfilter's `subtitles` (libass), its file
         /// and style given as options, so no path needs escaping for a filter description.
         private func makeCaptionGraph(_ captions: ReframeRequest.Captions, width: Int, height: Int, timeBase: AVRational) throws(MediaError) {
-            var message = [CChar](repeating: 0, count: 512)
-            guard aiv_avfilter_load(&message, message.count) == 1 else {
-                throw MediaError(String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
-            }
+            try FFmpegLibrary.loadFilters()
             let path: String, named: String
             switch captions.source {
             case .styledFile(let file):
@@ -489,8 +483,7 @@ public enum Reframe {
                 // run in the folder when a killed one could not.
                 let columns = captions.columns(width: width, height: height)
                 let wrapped = cues.map { SubtitleCue(start: $0.start, end: $0.end, text: CaptionLines.drawable(CaptionLines.wrap($0.text, width: columns))) }
-                let folder = (self.path as NSString).deletingLastPathComponent
-                path = "\(folder)/.\((request.output as NSString).lastPathComponent).partial-\(UUID().uuidString.prefix(8)).srt"
+                path = temporaryPath(for: request.output, extension: "srt")
                 named = file
                 temporaryCaptions = path
                 do {
@@ -533,6 +526,7 @@ public enum Reframe {
                 let key = (frame.pointee.width, frame.pointee.height, frame.pointee.format)
                 if normalizerSource.map({ $0 != key }) ?? true {
                     if let normalizer { sws_freeContext(normalizer) }
+                    normalizer = nil
                     av_frame_free(&normalized)
                     normalizerSource = key
                     normalized = av_frame_alloc()
@@ -543,6 +537,12 @@ public enum Reframe {
                     try MediaError.check(av_frame_get_buffer(normalized, 0), "out of memory for the picture")
                     normalizer = sws_getContext(frame.pointee.width, frame.pointee.height, AVPixelFormat(frame.pointee.format),
                                                 frame.pointee.width, frame.pointee.height, AV_PIX_FMT_YUV420P, SWS_BICUBIC, nil, nil, nil)
+                    // From the source's range (a full-range picture's black is 0, not 16) to the limited range written.
+                    if let normalizer {
+                        let fullRange: Int32 = frame.pointee.color_range == AVCOL_RANGE_JPEG ? 1 : 0
+                        let coefficients = sws_getCoefficients(SWS_CS_DEFAULT)
+                        _ = sws_setColorspaceDetails(normalizer, coefficients, fullRange, coefficients, 0, 0, 1 << 16, 1 << 16)
+                    }
                 }
                 guard let normalized, let normalizer else {
                     let format = av_get_pix_fmt_name(AVPixelFormat(frame.pointee.format)).map { String(cString: $0) } ?? "unknown"

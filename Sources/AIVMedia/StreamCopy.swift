@@ -85,8 +85,7 @@ public enum StreamCopy {
         }
         // Written under a temporary name beside the target, renamed at the end: a failed or
         // killed cut never leaves a partial file under the final name.
-        let folder = (request.output as NSString).deletingLastPathComponent
-        let temporary = "\(folder)/.\((request.output as NSString).lastPathComponent).partial-\(UUID().uuidString.prefix(8)).\(ext)"
+        let temporary = temporaryPath(for: request.output, extension: ext)
         do throws(MediaError) {
             var result = try copy(input, request: request, muxer: muxer, to: temporary, isCancelled: isCancelled)
             // The duration as players (and ffprobe) read the file: with B-frames and edit lists it
@@ -309,7 +308,7 @@ public enum StreamCopy {
             let expected = min(endTime ?? .infinity, input.statedEnd ?? origin + duration)
             if readUpTo + Self.shortfallTolerance < expected {
                 throw MediaError("\(input.path) is truncated: its media stops at \(format(max(0, readUpTo - origin))), "
-                                 + "before the \(format(duration)) its header gives")
+                                 + "before the \(format((input.statedEnd ?? origin + duration) - origin)) its header gives")
             }
         }
         guard let actualStart else {

@@ -25,7 +25,6 @@
 #include <libavutil/log.h>
 #include <libavutil/mathematics.h>
 #include <libavutil/frame.h>
-#include <libavutil/imgutils.h>
 #include <libavutil/pixdesc.h>
 #include <libswscale/swscale.h>
 #include <libavfilter/avfilter.h>
@@ -97,7 +96,9 @@
 #define AIV_SWSCALE_FUNCTIONS(X) \
     X(struct SwsContext *, sws_getContext, (int srcW, int srcH, enum AVPixelFormat srcFormat, int dstW, int dstH, enum AVPixelFormat dstFormat, int flags, SwsFilter *srcFilter, SwsFilter *dstFilter, const double *param), (srcW, srcH, srcFormat, dstW, dstH, dstFormat, flags, srcFilter, dstFilter, param)) \
     X(int, sws_scale, (struct SwsContext *c, const uint8_t *const srcSlice[], const int srcStride[], int srcSliceY, int srcSliceH, uint8_t *const dst[], const int dstStride[]), (c, srcSlice, srcStride, srcSliceY, srcSliceH, dst, dstStride)) \
-    X(void, sws_freeContext, (struct SwsContext *swsContext), (swsContext))
+    X(void, sws_freeContext, (struct SwsContext *swsContext), (swsContext)) \
+    X(const int *, sws_getCoefficients, (int colorspace), (colorspace)) \
+    X(int, sws_setColorspaceDetails, (struct SwsContext *c, const int inv_table[4], int srcRange, const int table[4], int dstRange, int brightness, int contrast, int saturation), (c, inv_table, srcRange, table, dstRange, brightness, contrast, saturation))
 
 // libavfilter, for captions drawn onto a reframed clip (its `subtitles` filter, which uses libass).
 #define AIV_AVFILTER_FUNCTIONS(X) \

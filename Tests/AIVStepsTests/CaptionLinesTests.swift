@@ -34,7 +34,8 @@ struct CaptionLinesTests {
         #expect(rockets.split(separator: "\n").allSatisfy { CaptionLines.columns($0) <= 8 }, "\(rockets)")
     }
 
-    @Test func aBackslashIsShownNotReadAsAnEscape() {
+    @Test func aBackslashAndBracesAreShownNotReadAsLibassMarkup() {
         #expect(CaptionLines.drawable("C:\\N a\\hb") == "C:\\\u{2060}N a\\\u{2060}hb")
+        #expect(CaptionLines.drawable("{laughs} 草") == "｛laughs｝ 草")
     }
 }

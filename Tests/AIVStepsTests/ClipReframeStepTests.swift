@@ -201,6 +201,20 @@ struct ReframeGeometryTests {
         #expect(try await streamField(harness.runFolder.path + "/cropped.mp4", "sample_aspect_ratio") == "1:1")
     }
 
+    @Test func aFullRangePictureInAnotherFormatIsConvertedToTheLimitedRange() async throws {
+        // A grey 4:4:4 picture tagged full range: written in the limited range, it must look as
+        // ffmpeg shows the source (taken as limited, it would come out darker).
+        let full = try await make("grey444.mkv", ["-f", "lavfi", "-i", "color=c=0x404040:s=320x180:r=25", "-t", "1",
+                                                  "-c:v", "ffv1", "-pix_fmt", "yuv444p", "-color_range", "pc"])
+        #expect(try await streamField(full, "color_range") == "pc")
+        _ = try await harness.outputs(ClipReframeStep.self, ["input": .string(full), "output": "grey.mp4"])
+        let file = harness.runFolder.path + "/grey.mp4"
+        #expect(try await streamField(file, "color_range") != "pc")
+        let shown = try await meanColour(full, crop: "iw:ih:0:0")
+        let grey = try await meanColour(file, crop: "iw:ih:0:0", at: 0.5)
+        #expect(zip(shown, grey).allSatisfy { abs($0 - $1) <= 3 }, "ffmpeg shows the source as \(shown), the reframed clip as \(grey)")
+    }
+
     @Test func aFullRangePicturePassedThroughSaysItIsFullRange() async throws {
         let full = try await make("full.mkv", ["-f", "lavfi", "-i", "testsrc=size=320x180:rate=25", "-t", "1", "-c:v", "ffv1", "-pix_fmt", "yuv420p",
                                                "-color_range", "pc"])
@@ -277,7 +291,8 @@ struct ReframeGeometryTests {
             try await harness.failure(ClipReframeStep.self, ["input": .string(source), "output": "c.mp4"].merging(extra) { $1 })
         }
         #expect(try await failure(["captions": "bad.srt"])?.hasPrefix("captions bad.srt line 2:") == true)
-        #expect(try await failure(["captions": "notes.txt"]) == "argument 'captions' names a '.txt' file; captions are .srt, .vtt or .ass")
+        #expect(try await failure(["captions": "notes.txt"]) == "argument 'captions' names a '.txt' file; captions are .srt, .vtt, .ass or .ssa")
+        #expect(try await failure(["captions": "gone.ass"])?.hasPrefix("argument 'captions' cannot be read") == true)
         #expect(try await failure(["captions": "bad.srt", "caption_font": "Noto, Sans"]) == "argument 'caption_font' must be a font name without commas or spaces around it, not 'Noto, Sans'")
         #expect(try await failure(["captions": "gone.srt"])?.contains("cannot be read") == true)
     }

@@ -90,10 +90,10 @@ struct OBSStepsTests {
         #expect(created["kind"]?.stringValue?.hasPrefix("text_") == true)
         _ = try await obs.run(OBSTextStep.self, ["source": .string(source), "text": "てぇてぇ — precious (N2)"])
         // The step reads the text back and sets it again while OBS shows another (a CI run saw the
-        // creation text for 3 s after OBS had accepted the update). Read back here for up to 3 s
-        // more; a text that never changes still fails.
+        // creation text for 3 s after OBS had accepted the update, and one on a loaded machine
+        // for over 5 s). Read back here for up to 10 s more; a text that never changes still fails.
         var shown: JSONValue?
-        for attempt in 0..<30 {
+        for attempt in 0..<100 {
             if attempt > 0 { try await Task.sleep(nanoseconds: 100_000_000) }
             let settings = try await obs.run(OBSRequestStep.self, ["request": "GetInputSettings", "data": ["inputName": .string(source)]])
             shown = settings["response"]?["inputSettings"]?["text"]

@@ -120,8 +120,9 @@ extension RunFolder {
 
 extension AtomicFile {
     /// Whether a file name is one a write in progress uses: `.<name>.<random>-<n>.partial`
-    /// (`temporaryPath(for:)`), or `.<name>.partial-<8 hex digits>.<extension>`, the name clips
-    /// are cut under before they are renamed (AIVMedia's `StreamCopy`).
+    /// (`temporaryPath(for:)`), or `.<name>.partial-<8 hex digits>.<extension>`, the name media
+    /// files are written under before they are renamed (AIVMedia's `temporaryPath(for:extension:)`:
+    /// clips, reframed clips and the captions drawn on them).
     public static func isTemporaryName(_ name: String) -> Bool {
         guard name.hasPrefix("."), name.count > ".partial".count + 1 else { return false }
         if name.hasSuffix(".partial") {

@@ -28,7 +28,7 @@ public struct SubtitlesWriteStep: Step {
         outputs: .object([
             Property("path", .string, required: true, "The caption file, relative to the run folder."),
             Property("cues", .integer, required: true, "How many lines it has."),
-            Property("text", .string, required: true, "The lines' text, one per line (for a post or a description)."),
+            Property("text", .string, required: true, "The cues' text, joined by newlines (for a post or a description)."),
         ]),
         example: """
             - id: short_captions
@@ -43,6 +43,7 @@ public struct SubtitlesWriteStep: Step {
         checkLiterals: checkLiterals)
 
     static let formats = ["srt", "vtt"]
+    static let endAndLength = "cannot be given with end: the stretch has one end"
 
     @Sendable static func checkLiterals(_ arguments: WrittenArguments) -> [LiteralProblem] {
         var problems: [LiteralProblem] = []
@@ -50,7 +51,7 @@ public struct SubtitlesWriteStep: Step {
             problems.append(LiteralProblem("output", "names a '.\(ext)' file; captions are written as .srt or .vtt\(Suggestions.didYouMean(ext, in: formats))"))
         }
         if arguments["end"] != nil, arguments["length"] != nil {
-            problems.append(LiteralProblem("length", "cannot be given with end: the stretch has one end"))
+            problems.append(LiteralProblem("length", endAndLength))
         }
         return problems
     }
@@ -75,7 +76,7 @@ public struct SubtitlesWriteStep: Step {
         }
         let start = try MediaWork.time(arguments, "start") ?? 0
         if arguments["end"] != nil, arguments["length"] != nil {
-            throw StepError.argument("length", "cannot be given with end: the stretch has one end")
+            throw StepError.argument("length", Self.endAndLength)
         }
         var end = try MediaWork.time(arguments, "end")
         if let length = try ClipCutStep.length(arguments, "length") { end = start + length }

@@ -50,7 +50,7 @@ public struct ClipCutStep: Step {
                 input: ${{ inputs.recording }}
                 start: ${{ item.start }}
                 end: ${{ item.end }}
-                output: ${{ format('shorts/short-{0}.mp4', index) }}
+                output: ${{ format('clips/clip-{0}.mp4', index) }}
                 min_length: 15s
                 max_length: 60s
             """,

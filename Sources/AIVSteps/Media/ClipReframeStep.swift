@@ -20,9 +20,12 @@ public struct ClipReframeStep: Step {
             show them; a file that stops before the length it states is an error. Re-encoding costs what decoding and encoding \
             every frame costs, unlike clip.cut: cut first, then reframe only the clips. The file (mp4, mov or mkv; \
             mp4 and mov with their index at the front) is written under a temporary name and renamed when complete. \
-            With `captions`, each line is drawn onto the picture (libass, through libavfilter): white, bold, outlined in \
-            black, centred above the bottom fifth of the frame, which Shorts cover with their buttons and title; \
-            Japanese needs a Japanese font installed (Debian: fonts-ipafont-gothic or fonts-noto-cjk).
+            With `captions`, each line is drawn onto the picture (libass, through libavfilter). SRT and WebVTT lines \
+            are broken to fit the frame's width (libass breaks only at spaces; Japanese is broken between characters) \
+            and drawn white, bold, outlined in black, `caption_size` tall, centred above the bottom fifth of the frame, \
+            which Shorts cover with their buttons and title; an ASS (or SSA) file is drawn as it is styled, and \
+            caption_font and caption_size do not apply to it. A caption file with no lines leaves the picture as it \
+            is. Japanese needs a Japanese font installed (Debian: fonts-ipafont-gothic or fonts-noto-cjk).
             """,
         arguments: [
             Property("input", .string, required: true, role: .inputFile, "The clip: a file an earlier step wrote (clip.cut's `path`), or one relative to the workflow."),
@@ -33,9 +36,9 @@ public struct ClipReframeStep: Step {
             Property("height", .integer, default: 1920, "The tallest output in pixels (16 to 4096); a smaller picture is not scaled up."),
             Property("quality", .integer, default: 21, "x264's CRF, 0 to 51: 18 looks lossless, 23 is x264's default."),
             Property("captions", .anyOf([.string, .null]), role: .inputFile,
-                     "A caption file (.srt, .vtt or .ass, timed from the clip's start; subtitles.write makes one) to draw onto the picture."),
-            Property("caption_font", .string, default: "sans-serif", "The captions' font, by name; characters it lacks (Japanese) come from an installed font that has them."),
-            Property("caption_size", .integer, default: 14, "The captions' size, in 288ths of the picture's height (14: about 1/20; 8 to 40)."),
+                     "A caption file (.srt, .vtt, .ass or .ssa, timed from the clip's start; subtitles.write makes one) to draw onto the picture."),
+            Property("caption_font", .string, default: "sans-serif", "The font of SRT and WebVTT captions, by name; characters it lacks (Japanese) come from an installed font that has them."),
+            Property("caption_size", .integer, default: 14, "The letters' height of SRT and WebVTT captions, in 288ths of the picture's height (14: about 1/20; 8 to 40)."),
         ],
         outputs: .object([
             Property("path", .string, required: true, "The vertical clip, relative to the run folder."),
@@ -48,9 +51,9 @@ public struct ClipReframeStep: Step {
             Property("streams", MediaWork.streamSchema, required: true, "The clip's streams."),
         ]),
         example: """
-            - id: vertical
+            - id: shorts
               uses: clip.reframe
-              for_each: ${{ steps.shorts.outputs }}
+              for_each: ${{ steps.clips.outputs }}
               with:
                 input: ${{ item.path }}
                 output: ${{ format('shorts/short-{0}.mp4', index) }}
@@ -81,9 +84,12 @@ public struct ClipReframeStep: Step {
     /// with its line) and their lines broken to fit; an ASS file is drawn as it is styled.
     static func captionSource(_ path: String) throws(StepError) -> ReframeRequest.Captions.Source {
         let ext = (path as NSString).pathExtension.lowercased()
-        if ext == "ass" || ext == "ssa" { return .styledFile(path) }
-        guard ext == "srt" || ext == "vtt" else {
-            throw StepError.argument("captions", "names a '.\(ext)' file; captions are .srt, .vtt or .ass")
+        guard ["srt", "vtt", "ass", "ssa"].contains(ext) else {
+            throw StepError.argument("captions", "names a '.\(ext)' file; captions are .srt, .vtt, .ass or .ssa")
+        }
+        if ext == "ass" || ext == "ssa" {
+            guard FileManager.default.isReadableFile(atPath: path) else { throw StepError.argument("captions", "cannot be read: \(path)") }
+            return .styledFile(path)
         }
         let text: String
         do {
@@ -125,10 +131,7 @@ public struct ClipReframeStep: Step {
         let focus = try number("focus", 0.5, 0...1)
         let height = try number("height", 1920, 16...4096)
         let quality = try number("quality", 21, 0...51)
-        let captionSize = try number("caption_size", 14, 8...40)
-        guard height == height.rounded(), quality == quality.rounded(), captionSize == captionSize.rounded() else {
-            throw StepError("height, quality and caption_size must be whole numbers, not \(height), \(quality) and \(captionSize)")
-        }
+        let captionSize = try number("caption_size", 14, 8...40)  // whole numbers, by the schema
         var drawn: ReframeRequest.Captions?
         if let value = arguments["captions"], value != .null {
             let font = try arguments.optionalString("caption_font") ?? "sans-serif"
