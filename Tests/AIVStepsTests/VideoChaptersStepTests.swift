@@ -39,6 +39,19 @@ import Testing
         #expect(result.listed == [["start": 0, "time": "0:00", "title": "挨拶"], ["start": 20, "time": "0:20", "title": "草 · 神回 · 乙"]])
     }
 
+    /// The length as a duration reads as its seconds; null (a recording that does not say how
+    /// long it is) is no length at all, so nothing is left out for being past the end.
+    @Test func videoLengthIsSecondsADurationOrNullForUnknown() async throws {
+        let pairs: [(Double, String)] = [(0, "挨拶"), (20, "草"), (40, "神回"), (90, "幻")]
+        let seconds = try await chapters(pairs, extra: ["video_length": 60])
+        let duration = try await chapters(pairs, extra: ["video_length": "1m"])
+        #expect(duration.text == seconds.text && !seconds.text.contains("幻"))
+        let unknown = try await chapters(pairs, extra: ["video_length": .null])
+        #expect(unknown.text.contains("1:30 幻"), "\(unknown.text)")
+        let bad = try await StepHarness().failure(VideoChaptersStep.self, ["items": moments(pairs), "video_length": "soon"])
+        #expect(bad == "argument 'video_length' must be seconds or a duration such as \"1h05m\", not a string 'soon'")
+    }
+
     @Test func aChapterOfSeveralMomentsListsTheirShortTitles() async throws {
         let items: JSONValue = [
             ["start": 12, "japanese": "草", "chapter": "草 — lol"],

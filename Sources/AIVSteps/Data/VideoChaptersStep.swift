@@ -40,7 +40,8 @@ public struct VideoChaptersStep: Step {
             Property("at", .string, default: "start", "Field path of a moment's time in seconds."),
             Property("title", .string, default: "title", "Field path of a moment's chapter title."),
             Property("short_title", .string, "Field path of a shorter title, used when several moments share a chapter; else `title`."),
-            Property("video_length", .number, "The video's length in seconds; the last chapter must fit in it."),
+            Property("video_length", .anyOf([.number, .string, .null]),
+                     "The video's length, in seconds or as a duration (\"1h05m\"); the last chapter must fit in it. null: not known (media.probe's duration for a file that does not say)."),
             Property("opening", .string, default: "Intro", "Title of the 0:00 chapter when the first moment comes later."),
             Property("min_length", .anyOf([.number, .string]), default: 10, "Shortest chapter, in seconds or as a duration (\"15s\"); YouTube's is 10, less is refused."),
             Property("max_bytes", .integer, "The most bytes (UTF-8) `text` may take; fewer, shorter chapters when it would take more."),
@@ -88,7 +89,7 @@ public struct VideoChaptersStep: Step {
         guard minimum >= Self.youtubeMinimum, minimum <= 86_400 else {
             throw StepError.argument("min_length", "must be from \(Int(Self.youtubeMinimum)) (YouTube's shortest chapter) to 86400 seconds, not \(minimum)")
         }
-        let length = try number(arguments, "video_length")
+        let length = try Self.videoLength(arguments)
         if let length, !(length > 0) { throw StepError.argument("video_length", "must be more than 0 seconds, not \(length)") }
 
         var moments: [Moment] = []
@@ -209,9 +210,16 @@ public struct VideoChaptersStep: Step {
     /// `seconds` as YouTube writes a chapter's start (m:ss, h:mm:ss), as the `timestamp` function does.
     static func timestamp(_ seconds: Int) -> String { ExpressionFunctions.timestamp(seconds: seconds) }
 
-    private func number(_ arguments: StepArguments, _ name: String) throws(StepError) -> Double? {
-        guard let value = arguments[name] else { return nil }
-        guard let number = value.numberValue, number.isFinite else { throw StepError.argument(name, "must be a number of seconds, not \(value.describedKind)") }
-        return number
+    /// Seconds, from a number or a duration; nil when not given or null.
+    static func videoLength(_ arguments: StepArguments) throws(StepError) -> Double? {
+        guard let value = arguments["video_length"], value != .null else { return nil }
+        if let number = value.numberValue {
+            guard number.isFinite else { throw StepError.argument("video_length", "must be a number of seconds, not \(number)") }
+            return number
+        }
+        guard let seconds = Durations.seconds(value) else {
+            throw StepError.argument("video_length", "must be seconds or a duration such as \"1h05m\", not \(value.describedKind)\(value.stringValue.map { " '\($0)'" } ?? "")")
+        }
+        return seconds
     }
 }

@@ -62,10 +62,16 @@ public struct ClipReframeStep: Step {
             """,
         checkLiterals: checkLiterals)
 
+    /// The numeric arguments' ranges, which `aiv validate` checks when they are written out and
+    /// the run checks when they are computed. (Their defaults are the kind's `Property` defaults.)
+    static let ranges: KeyValuePairs<String, ClosedRange<Double>> = [
+        "focus": 0...1, "height": 16...4096, "quality": 0...51, "caption_size": 8...40,
+    ]
+
     /// Numbers out of range and a container it cannot write, when the workflow writes them out.
     @Sendable static func checkLiterals(_ arguments: WrittenArguments) -> [LiteralProblem] {
         var problems: [LiteralProblem] = []
-        for (name, range) in [("focus", 0.0...1.0), ("height", 16.0...4096.0), ("quality", 0.0...51.0), ("caption_size", 8.0...40.0)] {
+        for (name, range) in ranges {
             if let value = arguments[name]?.numberValue, !range.contains(value) {
                 problems.append(LiteralProblem(name, Self.rangeMessage(range, value)))
             }
@@ -122,16 +128,19 @@ public struct ClipReframeStep: Step {
         let output = try arguments.string("output")
         let fitName = try arguments.optionalString("fit") ?? "crop"
         guard let fit = ReframeRequest.Fit(rawValue: fitName) else { throw StepError.argument("fit", "must be crop or pad, not '\(fitName)'") }
-        func number(_ name: String, _ fallback: Double, _ range: ClosedRange<Double>) throws(StepError) -> Double {
-            guard let value = arguments[name] else { return fallback }
+        func number(_ name: String) throws(StepError) -> Double {
+            let property = Self.kind.arguments.first { $0.name == name }
+            guard let value = arguments[name] ?? property?.defaultValue else { throw StepError.argument(name, "is missing") }
             guard let number = value.numberValue else { throw StepError.argument(name, "must be a number, not \(value.canonicalJSON)") }
-            guard range.contains(number) else { throw StepError.argument(name, Self.rangeMessage(range, number)) }
+            if let range = Self.ranges.first(where: { $0.key == name })?.value, !range.contains(number) {
+                throw StepError.argument(name, Self.rangeMessage(range, number))
+            }
             return number
         }
-        let focus = try number("focus", 0.5, 0...1)
-        let height = try number("height", 1920, 16...4096)
-        let quality = try number("quality", 21, 0...51)
-        let captionSize = try number("caption_size", 14, 8...40)  // whole numbers, by the schema
+        let focus = try number("focus")
+        let height = try number("height")  // whole numbers (height, quality, caption_size), by the schema
+        let quality = try number("quality")
+        let captionSize = try number("caption_size")
         var drawn: ReframeRequest.Captions?
         if let value = arguments["captions"], value != .null {
             let font = try arguments.optionalString("caption_font") ?? "sans-serif"
