@@ -67,6 +67,21 @@ final class MediaInput {
         return ends.max() ?? duration.map { origin + $0 }
     }
 
+    /// The error for a file whose packets ran out (at `readUpTo`, on its timeline) before the end
+    /// it states, or before `end` when that comes first: it was cut short after its index, as a
+    /// copy that did not finish is. Nil when it is whole, or when its length is only a guess from
+    /// its bit rate (which may be off by seconds).
+    func cutShort(readUpTo: Double, expectedBy end: Double? = nil) -> MediaError? {
+        guard duration != nil, formatContext.pointee.duration_estimation_method != AVFMT_DURATION_FROM_BITRATE,
+              let stated = statedEnd, readUpTo + Self.shortfallTolerance < min(end ?? .infinity, stated) else { return nil }
+        return MediaError("\(path) is truncated: its media stops at \(MediaTime.format(max(0, readUpTo - origin))), "
+                          + "before the \(MediaTime.format(stated - origin)) its header gives")
+    }
+
+    /// How far the last packet of a whole file may end before the end it states: a frame or an
+    /// audio packet, with room for streams that end a little apart.
+    static let shortfallTolerance = 1.0
+
     /// The main video stream (FFmpeg's pick), or nil for audio-only files.
     var bestVideoStream: Int32? {
         let index = av_find_best_stream(formatContext, AVMEDIA_TYPE_VIDEO, -1, -1, nil, 0)
@@ -80,6 +95,21 @@ final class MediaInput {
 func temporaryPath(for output: String, extension ext: String) -> String {
     let folder = (output as NSString).deletingLastPathComponent
     return "\(folder)/.\((output as NSString).lastPathComponent).partial-\(UUID().uuidString.prefix(8)).\(ext)"
+}
+
+/// Opens `path` for `output` (unless its muxer writes no file, which leaves `opened` false) and
+/// writes the header; mp4 and mov get their index at the front (faststart), so a browser can
+/// play them at once. `opened` is set as soon as there is a file to close.
+func startWriting(_ output: UnsafeMutablePointer<AVFormatContext>, to path: String, muxer: String, opened: inout Bool) throws(MediaError) {
+    if output.pointee.oformat.pointee.flags & AVFMT_NOFILE == 0 {
+        try MediaError.check(avio_open(&output.pointee.pb, path, AVIO_FLAG_WRITE), "cannot write \(path)")
+        opened = true
+    }
+    var options: OpaquePointer?
+    if ["mp4", "mov", "ipod"].contains(muxer) { av_dict_set(&options, "movflags", "+faststart", 0) }
+    let header = avformat_write_header(output, &options)
+    av_dict_free(&options)
+    try MediaError.check(header, "cannot start the \(muxer) file")
 }
 
 extension AVRational {

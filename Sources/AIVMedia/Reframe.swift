@@ -49,9 +49,7 @@ public struct ReframeRequest: Sendable {
             self.bottomMargin = bottomMargin
         }
 
-        /// libass's override of the style SRT gets: white, bold, a black outline, centred at the bottom.
         /// No lines to draw (a stretch where nobody spoke): the picture is left as it is.
-        /// (libass's override below is the style SRT gets: white, bold, a black outline, centred at the bottom.)
         public var isEmpty: Bool {
             if case .cues(let cues, _) = source { return cues.isEmpty }
             return false
@@ -65,6 +63,7 @@ public struct ReframeRequest: Sendable {
             return Int(Double(width) * 0.92 / (letter * 0.55))
         }
 
+        /// libass's override of the style SRT gets: white, bold, a black outline, centred at the bottom.
         var style: String {
             "FontName=\(font),FontSize=\(size),Bold=1,PrimaryColour=&H00FFFFFF,OutlineColour=&H00000000,BorderStyle=1,Outline=2,Shadow=0,Alignment=2,MarginV=\(bottomMargin)"
         }
@@ -72,13 +71,13 @@ public struct ReframeRequest: Sendable {
 
     public init(input: String, output: String, fit: Fit = .crop, focus: Double = 0.5, maximumHeight: Int = 1920, quality: Int = 21,
                 captions: Captions? = nil) {
-        self.captions = captions
         self.input = input
         self.output = output
         self.fit = fit
         self.focus = focus
         self.maximumHeight = maximumHeight
         self.quality = quality
+        self.captions = captions
     }
 }
 
@@ -330,15 +329,7 @@ public enum Reframe {
             }
             av_dict_copy(&output.pointee.metadata, inContext.pointee.metadata, 0)
             output.pointee.avoid_negative_ts = AVFMT_AVOID_NEG_TS_AUTO
-            if output.pointee.oformat.pointee.flags & AVFMT_NOFILE == 0 {
-                try MediaError.check(avio_open(&output.pointee.pb, path, AVIO_FLAG_WRITE), "cannot write \(path)")
-                opened = true
-            }
-            var muxOptions: OpaquePointer?
-            if muxer == "mp4" || muxer == "mov" { av_dict_set(&muxOptions, "movflags", "+faststart", 0) }
-            let header = avformat_write_header(output, &muxOptions)
-            av_dict_free(&muxOptions)
-            try MediaError.check(header, "cannot start the \(muxer) file")
+            try startWriting(output, to: path, muxer: muxer, opened: &opened)
 
             packet = av_packet_alloc()
             encoded = av_packet_alloc()
@@ -454,12 +445,8 @@ public enum Reframe {
             try encodeDecoded()
             try submit(nil)
             guard frames > 0 else { throw MediaError("\(input.path) has no picture that could be decoded") }
-            // The packets ran out before the duration the file states: it was cut short (as
-            // clip.cut checks; a duration guessed from the bit rate may be off, so not that one).
-            if let duration = input.duration, inContext.pointee.duration_estimation_method != AVFMT_DURATION_FROM_BITRATE,
-               readUpTo + StreamCopy.shortfallTolerance < (input.statedEnd ?? origin + duration) {
-                throw MediaError("\(input.path) is truncated: its media stops at \(MediaTime.format(max(0, readUpTo - origin))), before the \(MediaTime.format((input.statedEnd ?? origin + duration) - origin)) its header gives")
-            }
+            // The packets ran out before the end the file states, as clip.cut checks.
+            if let cutShort = input.cutShort(readUpTo: readUpTo) { throw cutShort }
             try MediaError.check(av_write_trailer(output), "cannot finish the \(muxer) file")
             let streams = (0..<Int(output.pointee.nb_streams)).compactMap { output.pointee.streams[$0] }.map(MediaStream.init)
             let bytes = opened ? Int(avio_size(output.pointee.pb)) : 0

@@ -138,10 +138,6 @@ public enum StreamCopy {
 
     static func format(_ seconds: Double) -> String { MediaTime.format(seconds) }
 
-    /// How far the last packet of a whole file may end before the duration its header gives: a
-    /// frame or an audio packet, with room for streams that end a little apart.
-    static let shortfallTolerance = 1.0
-
     private static func copy(_ input: MediaInput, request: CutRequest, muxer: String, to path: String,
                              isCancelled: () -> Bool) throws(MediaError) -> CutResult {
         let inContext = input.formatContext
@@ -198,15 +194,7 @@ public enum StreamCopy {
         // list (as ffmpeg -c copy does); formats without negative timestamps are shifted.
         output.pointee.avoid_negative_ts = AVFMT_AVOID_NEG_TS_AUTO
 
-        if output.pointee.oformat.pointee.flags & AVFMT_NOFILE == 0 {
-            try MediaError.check(avio_open(&output.pointee.pb, path, AVIO_FLAG_WRITE), "cannot write \(path)")
-            opened = true
-        }
-        var options: OpaquePointer?
-        if ["mp4", "mov", "ipod"].contains(muxer) { av_dict_set(&options, "movflags", "+faststart", 0) }
-        let header = avformat_write_header(output, &options)
-        av_dict_free(&options)
-        try MediaError.check(header, "cannot start the \(muxer) file")
+        try startWriting(output, to: path, muxer: muxer, opened: &opened)
 
         // Seek to the keyframe at or before the start (on the video stream when there is one).
         let anchor = request.streams == .audioOnly ? nil : input.bestVideoStream
@@ -301,16 +289,8 @@ public enum StreamCopy {
             packet.pointee.pos = -1
             try MediaError.check(av_interleaved_write_frame(output, packet), "cannot write the clip")
         }
-        // The packets ran out before the end the file's header gives (and the clip asks for):
-        // the file was cut short after its index, as a copy that did not finish is.
-        // (Only a duration the file states: one estimated from its bit rate may be off by seconds.)
-        if reachedEndOfFile, let duration = input.duration, inContext.pointee.duration_estimation_method != AVFMT_DURATION_FROM_BITRATE {
-            let expected = min(endTime ?? .infinity, input.statedEnd ?? origin + duration)
-            if readUpTo + Self.shortfallTolerance < expected {
-                throw MediaError("\(input.path) is truncated: its media stops at \(format(max(0, readUpTo - origin))), "
-                                 + "before the \(format((input.statedEnd ?? origin + duration) - origin)) its header gives")
-            }
-        }
+        // The packets ran out before the end the file's header gives (and the clip asks for).
+        if reachedEndOfFile, let cutShort = input.cutShort(readUpTo: readUpTo, expectedBy: endTime) { throw cutShort }
         guard let actualStart else {
             throw MediaError("found no \(anchor == nil ? "packet" : "keyframe") at or after \(format(request.start)) in \(input.path)")
         }

@@ -45,10 +45,14 @@ public struct SubtitlesWriteStep: Step {
     static let formats = ["srt", "vtt"]
     static let endAndLength = "cannot be given with end: the stretch has one end"
 
+    static func formatProblem(_ ext: String) -> String? {
+        formats.contains(ext) ? nil : "names a '.\(ext)' file; captions are written as .srt or .vtt"
+    }
+
     @Sendable static func checkLiterals(_ arguments: WrittenArguments) -> [LiteralProblem] {
         var problems: [LiteralProblem] = []
-        if let ext = arguments.pathExtension(of: "output"), !formats.contains(ext) {
-            problems.append(LiteralProblem("output", "names a '.\(ext)' file; captions are written as .srt or .vtt\(Suggestions.didYouMean(ext, in: formats))"))
+        if let ext = arguments.pathExtension(of: "output"), let problem = formatProblem(ext) {
+            problems.append(LiteralProblem("output", problem + Suggestions.didYouMean(ext, in: formats)))
         }
         if arguments["end"] != nil, arguments["length"] != nil {
             problems.append(LiteralProblem("length", endAndLength))
@@ -71,9 +75,7 @@ public struct SubtitlesWriteStep: Step {
     public func run(_ arguments: StepArguments, context: StepContext) async throws -> StepResult {
         let output = try arguments.string("output")
         let format = (output as NSString).pathExtension.lowercased()
-        guard Self.formats.contains(format) else {
-            throw StepError.argument("output", "names a '.\(format)' file; captions are written as .srt or .vtt")
-        }
+        if let problem = Self.formatProblem(format) { throw StepError.argument("output", problem) }
         let start = try MediaWork.time(arguments, "start") ?? 0
         if arguments["end"] != nil, arguments["length"] != nil {
             throw StepError.argument("length", Self.endAndLength)

@@ -112,9 +112,18 @@ public struct ClipReframeStep: Step {
         }
     }
 
+    /// The captions to draw, or nil when the step has none.
+    static func captions(_ arguments: StepArguments, size: Int, context: StepContext) throws(StepError) -> ReframeRequest.Captions? {
+        guard let value = arguments["captions"], value != .null else { return nil }
+        let font = try arguments.optionalString("caption_font") ?? "sans-serif"
+        if let problem = fontProblem(font) { throw StepError.argument("caption_font", problem) }
+        return ReframeRequest.Captions(try captionSource(context.inputPath(try arguments.string("captions"))), font: font, size: size)
+    }
+
     /// A font name libass's style line cannot carry (its fields are split at commas).
     static func fontProblem(_ font: String) -> String? {
-        font.trimmingCharacters(in: .whitespaces).isEmpty || font != font.trimmingCharacters(in: .whitespaces) || font.contains(",") || font.contains("\n")
+        let trimmed = font.trimmingCharacters(in: .whitespaces)
+        return trimmed.isEmpty || trimmed != font || font.contains(",") || font.contains("\n")
             ? "must be a font name without commas or spaces around it, not '\(font)'" : nil
     }
 
@@ -141,14 +150,8 @@ public struct ClipReframeStep: Step {
         let height = try number("height")  // whole numbers (height, quality, caption_size), by the schema
         let quality = try number("quality")
         let captionSize = try number("caption_size")
-        var drawn: ReframeRequest.Captions?
-        if let value = arguments["captions"], value != .null {
-            let font = try arguments.optionalString("caption_font") ?? "sans-serif"
-            if let problem = Self.fontProblem(font) { throw StepError.argument("caption_font", problem) }
-            drawn = ReframeRequest.Captions(try Self.captionSource(context.inputPath(try arguments.string("captions"))), font: font, size: Int(captionSize))
-        }
-        let captions = drawn
-        if let drawn, drawn.isEmpty, let file = arguments["captions"]?.stringValue {
+        let captions = try Self.captions(arguments, size: Int(captionSize), context: context)
+        if let captions, captions.isEmpty, let file = arguments["captions"]?.stringValue {
             context.logger.notice("no caption lines in \(file): the picture has none drawn")
         }
         let target = try context.runFolder.resolveForWriting(output)
