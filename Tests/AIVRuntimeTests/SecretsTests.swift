@@ -39,6 +39,21 @@ import Testing
         #expect(secrets.redact(["k": ["v abcd1234"]]) == ["k": ["v [redacted A_TOKEN]"]])
     }
 
+    /// A body that is not text is kept as base64, where no search of the fixture would find a key.
+    @Test func aKeyInABodyThatIsNotTextIsRedactedBeforeItIsKeptAsBase64() {
+        let secrets = Secrets(["GEMINI_API_KEY": Self.key])
+        var body = Data([0xFF, 0xFE, 0x00])
+        body.append(Data("bad key \(Self.key) and again \(Self.key)".utf8))
+        body.append(0xC3)
+        guard case .base64(let kept) = RecordedBody.recording(body, secrets: secrets, isAnswer: true) else {
+            Issue.record("a body that is not UTF-8 is kept as base64")
+            return
+        }
+        #expect(kept.range(of: Data(Self.key.utf8)) == nil)
+        #expect(kept.range(of: Data("bad key [redacted GEMINI_API_KEY] and again [redacted GEMINI_API_KEY]".utf8)) != nil)
+        #expect(kept.prefix(3) == Data([0xFF, 0xFE, 0x00]))
+    }
+
     /// A name that looks secret holding a yes/no word (`TOKENIZERS_PARALLELISM=false`) must not
     /// rewrite that word in a model's answer or a public page; short secrets still count.
     @Test func aYesNoWordUnderASecretLookingNameIsNotRedacted() {

@@ -130,6 +130,19 @@ let vocabularyPrompt = """
         #expect(second["contents", 2, "parts", 0, "text"]?.stringValue?.contains("not valid JSON") == true)
     }
 
+    /// Gemini refuses a model turn without text, so an empty reply is asked for again as it was.
+    @Test func anEmptyReplyIsAskedForAgainWithoutAnEmptyModelTurn() async throws {
+        let harness = try GeminiHarness()
+        harness.prompt(vocabularyPrompt)
+        harness.gemini.enqueue([.text(""), .json(["items": []])])
+        let outputs = try await harness.run(["prompt": "ask.prompt", "values": ["chunk": "x", "level": "N5"]])
+        #expect(outputs["result"] == ["items": []])
+        #expect(outputs["repaired"] == true)
+        let requests = harness.gemini.generateRequests
+        #expect(requests.count == 2)
+        #expect(requests.last?["contents"] == requests.first?["contents"])
+    }
+
     @Test func aReplyThatBreaksTheSchemaTwiceFailsNamingTheViolation() async throws {
         let harness = try GeminiHarness()
         harness.prompt(vocabularyPrompt)
@@ -204,6 +217,17 @@ let vocabularyPrompt = """
         let outputs = try await harness.run(["prompt": "ask.prompt", "values": ["name": "a"]])
         #expect(outputs["result"] == "finally")
         #expect(harness.gemini.generateRequests.count == 4)
+    }
+
+    /// An answer without a length ends where the connection closes: cut short, it is still
+    /// not JSON, and the client asks again as for a dropped connection.
+    @Test func anAnswerCutShortWithoutALengthIsAskedForAgain() async throws {
+        let harness = try GeminiHarness()
+        harness.prompt("Hi {{name}}")
+        harness.gemini.enqueue([.cutShortWithoutLength, .text("whole")])
+        let outputs = try await harness.run(["prompt": "ask.prompt", "values": ["name": "a"]])
+        #expect(outputs["result"] == "whole")
+        #expect(harness.gemini.generateRequests.count == 2)
     }
 
     @Test func transientFailuresStopAfterTheConfiguredAttempts() async throws {

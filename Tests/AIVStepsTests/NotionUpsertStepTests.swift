@@ -176,10 +176,79 @@ let kusa: [String: JSONValue] = ["Japanese": "草", "English": "lol (literally '
 
     @Test func aCreateThatFailedBeforeWritingIsTriedAgain() async throws {
         let harness = try NotionHarness()
-        harness.notion.enqueueFault(.status(503))
+        harness.notion.enqueueFault(.refuseWrite(503))
         let outputs = try await harness.upsert(kusa)
         #expect(outputs["created"] == 1)
         #expect(harness.pages.count == 1)
+        #expect(harness.notion.requests.filter { $0.method == "POST" && $0.path == "/v1/pages" }.count == 2)
+    }
+
+    /// A new page can take a while to show in queries: one made by a create whose answer was
+    /// lost is looked for over the whole backoff (0.01 + 0.02 + 0.04 + 0.08 s here, 15 s by
+    /// default) before the create is sent again.
+    @Test func aCreateThatHappenedButShowsLateInQueriesIsFoundNotMadeTwice() async throws {
+        let harness = try NotionHarness()
+        harness.notion.queryLag = 0.1
+        harness.notion.enqueueFault(.applyThenFail(500))
+        let outputs = try await harness.upsert(kusa)
+        #expect(outputs["created"] == 1)
+        #expect(harness.pages.count == 1)
+        #expect(harness.notion.requests.filter { $0.method == "POST" && $0.path == "/v1/pages" }.count == 1)
+    }
+
+    /// Read as an empty result, a cut-short answer to the key query made a twin of the page.
+    @Test func aQueryAnswerCutShortIsAskedAgainNotReadAsNoPage() async throws {
+        let harness = try NotionHarness()
+        var other = kusa
+        other["Japanese"] = "てぇてぇ"
+        _ = try await harness.upsert(other)  // the schema is read now, so the fault meets the query
+        try harness.notion.addPage(in: harness.database, properties: ["Japanese": ["title": [["text": ["content": "草"]]]]])
+        harness.notion.enqueueFault(.cutShortAnswer)
+        let outputs = try await harness.upsert(kusa)
+        #expect(outputs["updated"] == 1)
+        #expect(harness.pages.count == 2)
+        #expect(harness.notion.creates == 1)
+    }
+
+    @Test func aSchemaAnswerCutShortIsAskedAgain() async throws {
+        let harness = try NotionHarness()
+        harness.notion.enqueueFault(.cutShortAnswer)
+        let outputs = try await harness.upsert(kusa)
+        #expect(outputs["created"] == 1)
+        #expect(harness.notion.requests.filter { $0.method == "GET" && $0.path.hasPrefix("/v1/databases/") }.count == 2)
+    }
+
+    /// Notion's conflict_error: the write did not happen, and may be sent again (a create too).
+    @Test func aConflictIsTriedAgain() async throws {
+        let harness = try NotionHarness()
+        harness.notion.enqueueFault(.refuseWrite(409))
+        let created = try await harness.upsert(kusa)
+        #expect(created["created"] == 1)
+        var changed = kusa
+        changed["Seen"] = 2
+        harness.notion.enqueueFault(.refuseWrite(409))
+        let updated = try await harness.upsert(changed)
+        #expect(updated["updated"] == 1)
+        #expect(harness.pages.count == 1)
+    }
+
+    /// A record of a page written to a stand-in (a local server, a recording) must not pass for a
+    /// page in the real Notion: the store keeps records per server.
+    @Test func pagesWrittenToOneServerAreNotTakenAsWrittenToAnother() async throws {
+        let records = MemoryRecordIndex()
+        let first = try NotionHarness()
+        first.records = records
+        _ = try await first.upsert(kusa)
+        let second = try NotionHarness()
+        second.records = records
+        second.notion.addDatabase(id: first.database, title: "Vocabulary", properties: [
+            "Japanese": "title", "English": "rich_text", "Difficulty": "select", "Tags": "multi_select",
+            "Timestamp": "url", "Seen": "number",
+        ])
+        let arguments: [String: JSONValue] = ["database": .string(first.database), "key": "Japanese", "properties": .object(kusa)]
+        let outputs = try await NotionUpsertStep().run(StepArguments(arguments), context: second.context).outputs
+        #expect(outputs["created"] == 1)
+        #expect(second.notion.pages(in: first.database).count == 1)
     }
 
     @Test func anUnknownPropertyOrABadValueFailsBeforeAnythingIsWritten() async throws {

@@ -51,6 +51,9 @@ public final class FakeGemini: @unchecked Sendable {
         case dropConnection
         /// A 200 whose body is cut off halfway (Content-Length announces the whole body).
         case truncatedBody
+        /// A 200 whose body is cut off halfway, sent without a Content-Length (so the client sees
+        /// an answer that ends where the connection closes).
+        case cutShortWithoutLength
         /// The other reply, after a wait.
         indirect case delayed(TimeInterval, Reply)
 
@@ -228,7 +231,7 @@ final class FakeGeminiCore: @unchecked Sendable {
         case .respond(let status, let headers, let body): .respond(status: status, headers: headers + [("Connection", "close")], body: body)
         case .json(let status, let value, let headers): .json(status: status, value, headers: headers + [("Connection", "close")])
         case .delayed(let interval, let next): .delayed(interval, closing(next))
-        case .drop, .truncate: action
+        case .drop, .truncate, .cutShortWithoutLength: action
         }
     }
 
@@ -378,6 +381,9 @@ final class FakeGeminiCore: @unchecked Sendable {
         case .truncatedBody:
             let full = Data(Self.success(text: "This answer is cut off before its end.", finishReason: "STOP", request: request, model: model).canonicalJSON.utf8)
             return .truncate(status: 200, body: full, sendBytes: full.count / 2)
+        case .cutShortWithoutLength:
+            let full = Data(Self.success(text: "This answer is cut off before its end.", finishReason: "STOP", request: request, model: model).canonicalJSON.utf8)
+            return .cutShortWithoutLength(status: 200, body: full, sendBytes: full.count / 2)
         case .delayed(let interval, let next):
             return .delayed(interval, render(next, request: request, model: model))
         }

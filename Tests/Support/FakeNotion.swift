@@ -44,12 +44,18 @@ public final class FakeNotion: @unchecked Sendable {
         case applyThenFail(Int)
         /// Perform the write, then close the connection without answering. Only writes consume it.
         case applyThenDrop
+        /// Answer the next write (page create or update) this status without doing it; reads
+        /// before it pass untouched.
+        case refuseWrite(Int)
+        /// Do what the next request asks (a read or a write), then answer it with a 200 whose JSON
+        /// stops halfway, without a `Content-Length`: an answer cut short on the way.
+        case cutShortAnswer
 
         var dropsConnection: Bool { self == .drop || self == .applyThenDrop }
         var waitsForWrite: Bool {
             switch self {
-            case .applyThenFail, .applyThenDrop: true
-            case .status, .drop: false
+            case .applyThenFail, .applyThenDrop, .refuseWrite: true
+            case .status, .drop, .cutShortAnswer: false
             }
         }
     }
@@ -145,6 +151,13 @@ public final class FakeNotion: @unchecked Sendable {
     public var latency: TimeInterval {
         get { core.withLock { $0.latency } }
         set { core.withLock { $0.latency = newValue } }
+    }
+
+    /// Seconds a new page stays out of query results after it is created (Notion's queries can
+    /// take a moment to show a new page); 0 by default.
+    public var queryLag: TimeInterval {
+        get { core.withLock { $0.queryLag } }
+        set { core.withLock { $0.queryLag = newValue } }
     }
 
     /// The average rate allowed (a token bucket refilled at this rate, holding at most
@@ -257,6 +270,7 @@ struct FakeNotionShared {
     var cursors: [String: Int] = [:]
 
     var latency: TimeInterval = 0
+    var queryLag: TimeInterval = 0
     var requestsPerSecond: Double? = 3
     var burst = 3
     var tokens: Double = 3
@@ -422,7 +436,7 @@ final class FakeNotionCore: @unchecked Sendable {
         case .respond(let status, let headers, let body): .respond(status: status, headers: headers + [("Connection", "close")], body: body)
         case .json(let status, let value, let headers): .json(status: status, value, headers: headers + [("Connection", "close")])
         case .delayed(let interval, let next): .delayed(interval, closing(next))
-        case .drop, .truncate: action
+        case .drop, .truncate, .cutShortWithoutLength: action
         }
     }
 
@@ -487,6 +501,11 @@ final class FakeNotionCore: @unchecked Sendable {
                     s.injectedFaults += 1
                     return .now(head)
                 }
+                if route.isWrite, case .refuseWrite(let status) = head {
+                    s.faults.removeFirst()
+                    s.injectedFaults += 1
+                    return .now(.status(status))
+                }
                 if route.isWrite { return .afterQueuedWrite }
             }
             guard s.randomFaultRate > 0, s.rng.unit() < s.randomFaultRate else { return .none }
@@ -496,6 +515,12 @@ final class FakeNotionCore: @unchecked Sendable {
             }
             s.injectedFaults += 1
             return .now(s.rng.unit() < 0.2 ? .drop : .status(Self.randomStatus(&s.rng)))
+        }
+        if case .now(.cutShortAnswer) = plan {
+            let (action, _) = perform(route, request: request, version: version)
+            guard case .json(_, let value, _) = action else { return action }
+            let body = Data(value.canonicalJSON.utf8)
+            return .cutShortWithoutLength(status: 200, body: body, sendBytes: body.count / 2)
         }
         if case .now(let fault) = plan { return Self.play(fault) }
 
@@ -538,9 +563,9 @@ final class FakeNotionCore: @unchecked Sendable {
 
     private static func play(_ fault: FakeNotion.Fault) -> ServerAction {
         switch fault {
-        case .drop, .applyThenDrop:
+        case .drop, .applyThenDrop, .cutShortAnswer:
             return .drop
-        case .status(let status), .applyThenFail(let status):
+        case .status(let status), .applyThenFail(let status), .refuseWrite(let status):
             let known = faultErrors[status] ?? (status >= 500 ? ("internal_server_error", "Unexpected error occurred.")
                                                                : ("invalid_request", "The fake was told to answer \(status)."))
             return error(NotionFakeError(status: status, code: known.code, message: known.message,
@@ -706,7 +731,7 @@ final class FakeNotionCore: @unchecked Sendable {
                 offset = known
             }
             var matching = s.pageOrder.compactMap { s.pages[$0] }
-                .filter { $0.databaseID == database.id && !$0.archived && predicate($0) }
+                .filter { $0.databaseID == database.id && !$0.archived && predicate($0) && -$0.created.timeIntervalSinceNow >= s.queryLag }
             if !order.isEmpty {
                 matching = matching.enumerated().sorted { a, b in
                     for compare in order {

@@ -70,6 +70,9 @@ public enum ServerAction: Sendable {
     case drop
     /// Announce the full body's `Content-Length`, send only its first `sendBytes` bytes, then close.
     case truncate(status: Int, body: Data, sendBytes: Int)
+    /// Send no `Content-Length` (a body that ends where the connection closes), only the first
+    /// `sendBytes` bytes of the body, then close: to the client, a whole answer that is cut short.
+    case cutShortWithoutLength(status: Int, body: Data, sendBytes: Int)
     /// Wait, then do the other action. The wait ends early (and the connection closes) when the
     /// server stops.
     indirect case delayed(TimeInterval, ServerAction)
@@ -314,6 +317,10 @@ private final class Connection {
             let head = responseHead(status: status, headers: [], contentLength: body.count, close: false)
             _ = sendAll(Array(head.utf8) + Array(body.prefix(max(0, min(sendBytes, body.count)))))
             return false
+        case .cutShortWithoutLength(let status, let body, let sendBytes):
+            let head = responseHead(status: status, headers: [("Content-Type", "application/json")], contentLength: nil, close: true)
+            _ = sendAll(Array(head.utf8) + Array(body.prefix(max(0, min(sendBytes, body.count)))))
+            return false
         case .delayed(let interval, let next):
             guard state.sleep(interval) else { return false }
             return perform(next, close: close)
@@ -326,12 +333,12 @@ private final class Connection {
         return sendAll(Array(head.utf8) + Array(body)) && !closing
     }
 
-    private func responseHead(status: Int, headers: [(String, String)], contentLength: Int, close: Bool) -> String {
+    private func responseHead(status: Int, headers: [(String, String)], contentLength: Int?, close: Bool) -> String {
         var head = "HTTP/1.1 \(status) \(Self.reason(status))\r\n"
         for (name, value) in headers where !["content-length", "connection", "transfer-encoding"].contains(name.lowercased()) {
             head += "\(name): \(value)\r\n"
         }
-        head += "Content-Length: \(contentLength)\r\n"
+        if let contentLength { head += "Content-Length: \(contentLength)\r\n" }
         if close { head += "Connection: close\r\n" }
         head += "\r\n"
         return head

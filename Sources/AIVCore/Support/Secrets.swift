@@ -57,6 +57,22 @@ public struct Secrets: Sendable {
         return result
     }
 
+    /// Bytes with every secret's UTF-8 form replaced: for a body that is not text (a fixture
+    /// keeps it as base64, which no text search of the fixture would find a key in).
+    public func redact(_ data: Data) -> Data {
+        var result = data
+        for (name, value) in ordered {
+            let needle = Data(value.utf8)
+            let replacement = Data("[redacted \(name)]".utf8)
+            var searchFrom = result.startIndex
+            while let found = result.range(of: needle, in: searchFrom..<result.endIndex) {
+                result.replaceSubrange(found, with: replacement)
+                searchFrom = found.lowerBound + replacement.count
+            }
+        }
+        return result
+    }
+
     /// A value with every string in it redacted.
     public func redact(_ value: JSONValue) -> JSONValue {
         guard !ordered.isEmpty else { return value }

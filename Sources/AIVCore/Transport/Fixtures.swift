@@ -64,7 +64,7 @@ public enum RecordedBody: Sendable, Equatable {
         }
         if data.count > largeBodyLimit, !isAnswer { return .digest(sha256: Digest.sha256(data), bytes: data.count) }
         if let text = String(data: data, encoding: .utf8) { return .text(secrets.redact(text)) }
-        return .base64(data)
+        return .base64(secrets.redact(data))
     }
 
     public static func recording(_ body: HTTPBody, secrets: Secrets, isAnswer: Bool = false) -> RecordedBody {

@@ -195,12 +195,18 @@ public struct ServiceClient: Sendable {
 
     public var mode: TransportMode { hub.mode }
 
+    /// The base URL when it is not the service's own (a stand-in, a proxy), else "": what keeps
+    /// the records of pages written to a stand-in from standing for pages in the real service.
+    public var nonDefaultBaseURL: String {
+        baseURL.absoluteString == info.defaultBaseURL ? "" : baseURL.absoluteString
+    }
+
     /// `path` (starting with `/`) under the base URL.
     public func url(_ path: String) -> URL {
         URL(string: baseURL.absoluteString + path) ?? baseURL
     }
 
-    /// Sends a request and returns a 2xx answer. 429, 500, 502, 503, 504, timeouts and dropped
+    /// Sends a request and returns a 2xx answer. 409, 429, 500, 502, 503, 504, timeouts and dropped
     /// connections are retried (a 429 after the delay the server asks, the whole service paused
     /// meanwhile); any other answer fails at once with the API's own message.
     ///
@@ -210,9 +216,13 @@ public struct ServiceClient: Sendable {
     ///   - retriesFailures: false for writes that are not idempotent (creating a page): a 5xx,
     ///     timeout or dropped connection then throws at once (`isTransient` true), since the write
     ///     may have happened; the caller checks before trying again. A 429 is always waited out:
-    ///     the server did nothing.
+    ///     the server did nothing; so is a 409 (a conflict: the transaction did not happen).
+    ///   - expectsJSON: true where every successful answer is JSON: a 2xx whose body is not is
+    ///     one cut short on the way (a connection closed before the end of a body without a
+    ///     length) or not from the service, and is handled as a dropped connection, never read as
+    ///     an empty answer ("no pages have this key" would make a twin).
     public func send(_ request: HTTPRequest, estimatedTokens: Int = 0, limited: Bool = true,
-                     retriesFailures: Bool = true) async throws -> HTTPResponse {
+                     retriesFailures: Bool = true, expectsJSON: Bool = false) async throws -> HTTPResponse {
         var request = request
         if request.timeout == nil { request.timeout = timeout }
         request.origin = (step, item)
@@ -227,9 +237,15 @@ public struct ServiceClient: Sendable {
             let permit = limited ? try await limiter.acquire(estimatedTokens: estimatedTokens) : nil
             let started = hub.clock.now()
             let response: HTTPResponse
+            let json: JSONValue?
             do {
                 let sending = request
                 response = try await Self.withTimeout(sending, clock: hub.clock) { try await hub.transport.send(sending) }
+                json = response.json
+                if expectsJSON, response.isSuccess, json == nil {
+                    throw TransportError(.connectionLost, "\(request.method) \(Redaction.displayURL(request.url)): the answer is not JSON "
+                                         + "(\(response.body.count) bytes; cut short on the way, or not from \(service))")
+                }
             } catch let error as TransportError {
                 report(request, target: target, status: nil, started: started, attempt: attempt, tokens: nil, error: error.message)
                 if let permit { await limiter.settle(permit, usage: TokenUsage(input: 0, output: 0, total: 0)) }
@@ -244,7 +260,6 @@ public struct ServiceClient: Sendable {
                 try await pause(retry.delay(after: attempt, random: hub.random()), because: error.message, attempt: attempt)
                 continue
             }
-            let json = response.json
             let tokens = json.flatMap(info.usage)
             let failure = response.isSuccess ? nil : ServiceError(service: service, response: response, json: json)
             report(request, target: target, status: response.status, started: started, attempt: attempt, tokens: tokens, error: failure?.message)
@@ -262,6 +277,12 @@ public struct ServiceClient: Sendable {
                 continue
             }
             if let permit { await limiter.settle(permit, usage: tokens) }
+            // A conflict (Notion's conflict_error, Google's ABORTED): two writes met and this one
+            // was not made, so even a create may be sent again.
+            if response.status == 409, attempt < retry.attempts {
+                try await pause(retry.delay(after: attempt, random: hub.random()), because: failure!.message, attempt: attempt)
+                continue
+            }
             if [500, 502, 503, 504].contains(response.status) {
                 guard retriesFailures else {
                     // Recorded, so a dry run replays the same lost write and its recovery.
@@ -282,7 +303,7 @@ public struct ServiceClient: Sendable {
             if var failure {
                 // A 5xx the client stopped retrying may pass with time: the step's `retry:` may try
                 // again. A 4xx (a bad key, a malformed request, a quota) would fail the same way.
-                failure.clientGaveUp = [500, 502, 503, 504].contains(response.status)
+                failure.clientGaveUp = [409, 500, 502, 503, 504].contains(response.status)
                 throw attempt > 1 ? failure.afterAttempts(attempt) : failure
             }
             return response

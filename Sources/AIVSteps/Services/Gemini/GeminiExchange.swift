@@ -34,9 +34,15 @@ struct GeminiExchange {
                     guard !repaired else {
                         throw StepError("Gemini's reply does not match the output schema of '\(request.promptPath)', even after it was shown what was wrong: \(problem.summary)")
                     }
-                    logger.notice("the reply does not match the output schema (\(problem.summary)); asking Gemini once more with the problems")
-                    request.contents.append(["role": "model", "parts": [["text": .string(reply.text)]]])
-                    request.contents.append(["role": "user", "parts": [["text": .string(problem.correction)]]])
+                    if reply.text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+                        // Gemini refuses a model turn without text (400 INVALID_ARGUMENT, "required
+                        // oneof field 'data'"): an empty reply is asked for again as it was.
+                        logger.notice("the reply is empty; asking Gemini once more")
+                    } else {
+                        logger.notice("the reply does not match the output schema (\(problem.summary)); asking Gemini once more with the problems")
+                        request.contents.append(["role": "model", "parts": [["text": .string(reply.text)]]])
+                        request.contents.append(["role": "user", "parts": [["text": .string(problem.correction)]]])
+                    }
                     repaired = true
                     continue
                 }
@@ -59,7 +65,7 @@ struct GeminiExchange {
     func call(_ request: GeminiRequest) async throws -> Reply {
         let http = HTTPRequest(method: "POST", url: client.url("/v1beta/models/\(request.model):generateContent"),
                                headers: ["Content-Type": "application/json"], body: .json(request.body))
-        let response = try await client.send(http, estimatedTokens: request.estimatedTokens)
+        let response = try await client.send(http, estimatedTokens: request.estimatedTokens, expectsJSON: true)
         // A model writes at most 65,536 tokens (well under a megabyte of JSON): an answer far
         // larger is not one, and decoding and keeping it would fill the run folder and the cache.
         guard response.body.count <= Self.largestAnswer else {
@@ -67,7 +73,7 @@ struct GeminiExchange {
             throw StepError("Gemini's answer is \(size) MB; a model's answer is at most 65,536 tokens, so aiv does not read one over \(Self.largestAnswer >> 20) MB (is the service's base_url right?)")
         }
         guard let json = response.json else {
-            // A 200 whose body is not JSON was cut short on the way: worth another try.
+            // The client retries a 2xx that is not JSON; a fake transport may still hand one over.
             throw StepError("Gemini's answer is not JSON (\(response.body.count) bytes)", transient: true)
         }
         return try Self.read(json, request: request)

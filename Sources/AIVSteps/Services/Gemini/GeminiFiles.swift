@@ -83,7 +83,7 @@ enum GeminiFiles {
                                  body: .file(path: file.path),
                                  // At least a minute per 50 MB (a slow uplink), and never less than the service's timeout.
                                  timeout: max(client.timeout, Double(size) / 50_000_000 * 60))
-        let uploaded = try await client.send(finish, limited: false, retriesFailures: false)
+        let uploaded = try await client.send(finish, limited: false, retriesFailures: false, expectsJSON: true)
         guard var current = uploaded.json?["file"], let name = current["name"]?.stringValue else {
             throw StepError("the File API's answer to the upload of '\(file.name)' has no file name")
         }
@@ -96,7 +96,7 @@ enum GeminiFiles {
             try await clock.sleep(for: .milliseconds(Int64(pause * 1000)))
             waited += pause
             pause = min(pause * 2, 5)
-            current = try await client.send(HTTPRequest(method: "GET", url: client.url("/v1beta/\(name)")), limited: false).json ?? .null
+            current = try await client.send(HTTPRequest(method: "GET", url: client.url("/v1beta/\(name)")), limited: false, expectsJSON: true).json ?? .null
         }
         switch current["state"]?.stringValue {
         case "ACTIVE", nil:

@@ -35,12 +35,15 @@ struct NotionDatabase: Sendable {
     }
 
     static func fetch(id: String, dataSource: String?, version: String, client: ServiceClient) async throws -> NotionDatabase {
-        let database = try await client.send(HTTPRequest(method: "GET", url: client.url("/v1/databases/\(id)"), headers: headers(version))).json ?? .null
+        let database = try await client.send(HTTPRequest(method: "GET", url: client.url("/v1/databases/\(id)"), headers: headers(version)),
+                                             expectsJSON: true).json ?? .null
         if version == "2022-06-28" {
-            return NotionDatabase(id: id, version: version, properties: types(database["properties"]),
+            return NotionDatabase(id: id, version: version, properties: try types(database["properties"], of: "database \(id)"),
                                   queryPath: "/v1/databases/\(id)/query", parent: ["database_id": .string(id)])
         }
-        let sources = database["data_sources"]?.arrayValue ?? []
+        guard let sources = database["data_sources"]?.arrayValue else {
+            throw StepError("Notion's answer for database \(id) has no 'data_sources' list (is services.notion.version, \(version), the version the server speaks?)")
+        }
         let chosen: String
         if let dataSource {
             chosen = dataSource
@@ -50,13 +53,19 @@ struct NotionDatabase: Sendable {
             let names = sources.compactMap { source in source["id"]?.stringValue.map { "\($0) (\(source["name"]?.stringValue ?? "unnamed"))" } }
             throw StepError("database \(id) has \(sources.count) data sources; name one with 'data_source': \(names.joined(separator: ", "))")
         }
-        let source = try await client.send(HTTPRequest(method: "GET", url: client.url("/v1/data_sources/\(chosen)"), headers: headers(version))).json ?? .null
-        return NotionDatabase(id: id, version: version, properties: types(source["properties"]),
+        let source = try await client.send(HTTPRequest(method: "GET", url: client.url("/v1/data_sources/\(chosen)"), headers: headers(version)),
+                                           expectsJSON: true).json ?? .null
+        return NotionDatabase(id: id, version: version, properties: try types(source["properties"], of: "data source \(chosen)"),
                               queryPath: "/v1/data_sources/\(chosen)/query", parent: ["type": "data_source_id", "data_source_id": .string(chosen)])
     }
 
-    static func types(_ properties: JSONValue?) -> [String: String] {
-        (properties?.objectValue ?? [:]).compactMapValues { $0["type"]?.stringValue }
+    /// Property name → type; an answer without properties is not a schema (read as none, every
+    /// property of every page would be "not in the database").
+    static func types(_ properties: JSONValue?, of what: String) throws(StepError) -> [String: String] {
+        guard let members = properties?.objectValue else {
+            throw StepError("Notion's answer for \(what) has no 'properties' mapping, so its schema is unknown")
+        }
+        return members.compactMapValues { $0["type"]?.stringValue }
     }
 
     /// Pages whose key property equals `value`, oldest first, following `has_more`/`next_cursor`.
@@ -72,8 +81,12 @@ struct NotionDatabase: Sendable {
             ]
             if let cursor { body["start_cursor"] = .string(cursor) }
             let answer = try await client.send(HTTPRequest(method: "POST", url: client.url(queryPath), headers: Self.headers(version),
-                                                           body: .json(.object(body)))).json ?? .null
-            pages += answer["results"]?.arrayValue ?? []
+                                                           body: .json(.object(body))), expectsJSON: true).json ?? .null
+            // Read as "no page has this key", an answer without results would make a twin.
+            guard let results = answer["results"]?.arrayValue else {
+                throw StepError("Notion's answer to the query for \(key) = '\(operand.stringValue ?? operand.interpolationText)' has no 'results' list")
+            }
+            pages += results
             cursor = answer["has_more"]?.isTruthy == true ? answer["next_cursor"]?.stringValue : nil
             // A cursor given twice would loop for ever.
             if let next = cursor, !seen.insert(next).inserted { cursor = nil }

@@ -14,8 +14,13 @@ struct NotionWriter: Sendable {
     let keyType: String
     let logger: Logger
 
-    /// Where keys live: the database, or its data source under 2025-09-03, and the key property.
-    var namespace: String { "notion:\(database.queryPath.replacingOccurrences(of: "-", with: "")):\(keyProperty)" }
+    /// Where keys live: the server (when not Notion's own: a record of a page written to a
+    /// stand-in must not pass for a page in Notion), the database, or its data source under
+    /// 2025-09-03, and the key property.
+    var namespace: String {
+        let server = client.nonDefaultBaseURL.isEmpty ? "" : "\(client.nonDefaultBaseURL) "
+        return "notion:\(server)\(database.queryPath.replacingOccurrences(of: "-", with: "")):\(keyProperty)"
+    }
     var headers: [String: String] { NotionDatabase.headers(database.version) }
 
     /// The page's id, URL and what was done: created, updated, unchanged or skipped.
@@ -58,7 +63,7 @@ struct NotionWriter: Sendable {
         let request = HTTPRequest(method: "PATCH", url: client.url("/v1/pages/\(id)"), headers: headers,
                                   body: .json(["properties": page.properties]))
         do {
-            let answer = try await client.send(request).json
+            let answer = try await client.send(request, expectsJSON: true).json
             let url = answer?["url"]?.stringValue
             try records.save(ExternalRecord(namespace: namespace, key: page.key, id: id, url: url, contentHash: page.digest))
             return .some(url)
@@ -68,8 +73,11 @@ struct NotionWriter: Sendable {
         }
     }
 
-    /// Creates the page. A create whose answer was lost may have happened: before trying again,
-    /// a query looks for it, so there is never a twin.
+    /// Creates the page. A create whose answer was lost (a 5xx, a timeout, a dropped connection,
+    /// an answer cut short) may have happened, and Notion takes no idempotency key: before it is
+    /// sent again, the page is looked for over about 15 s (1 + 2 + 4 + 8 s with the default
+    /// backoff), since a new page can take a while to show in queries. Only a page that takes
+    /// longer than that to show could still be made twice; a later run then says so (`find`).
     func create(_ page: NotionUpsertStep.Page) async throws -> (String, String?, String) {
         let request = HTTPRequest(method: "POST", url: client.url("/v1/pages"), headers: headers,
                                   body: .json(["parent": database.parent, "properties": page.properties]))
@@ -77,25 +85,26 @@ struct NotionWriter: Sendable {
         while true {
             attempt += 1
             do {
-                let answer = try await client.send(request, retriesFailures: false).json ?? .null
+                let answer = try await client.send(request, retriesFailures: false, expectsJSON: true).json ?? .null
                 guard let id = answer["id"]?.stringValue else { throw StepError("Notion's answer to a page create has no id") }
                 let url = answer["url"]?.stringValue
                 try records.save(ExternalRecord(namespace: namespace, key: page.key, id: id, url: url, contentHash: page.digest))
                 return (id, url, "created")
             } catch let error as ServiceError where error.isTransient {
                 logger.notice("creating the page for '\(page.key)' may or may not have happened (\(error.message)); looking for it before trying again")
-                // Notion may still be finishing the create, and a new page can take a moment to
-                // show in queries: look a few times, further apart each time, before creating again.
-                for look in 1...3 {
+                for look in 0...Self.looksAfterAnUncertainCreate {
+                    if look > 0 { try await client.wait(client.retry.delay(after: look, random: client.random())) }
                     if let existing = try await find(page), let id = existing["id"]?.stringValue {
                         let url = existing["url"]?.stringValue
                         try records.save(ExternalRecord(namespace: namespace, key: page.key, id: id, url: url, contentHash: page.digest))
                         return (id, url, "created")
                     }
-                    if look < 3 { try await client.wait(client.retry.delay(after: look, random: client.random())) }
                 }
                 guard attempt < client.retry.attempts else { throw error.withMessage(error.message + " (after \(attempt) attempts)") }
             }
         }
     }
+
+    /// Queries after the first one that follows an uncertain create, spaced by the client's backoff.
+    static let looksAfterAnUncertainCreate = 4
 }
