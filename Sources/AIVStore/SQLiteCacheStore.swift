@@ -187,7 +187,9 @@ public struct SQLiteCacheStore: CacheStore {
             files += 1
         }
         // Copies a killed run was storing: never a blob, and older than any copy still going on.
-        files += blobs.removeUnfinishedCopies(olderThan: max(minimumAge, BlobStore.unfinishedCopyAge))
+        // Their own age, not the blobs' hour: a recording-sized copy a kill left holds its disk
+        // space only as long as a copy still being made could take.
+        files += blobs.removeUnfinishedCopies(olderThan: BlobStore.unfinishedCopyAge)
         return (removed, files)
     }
 }

@@ -309,6 +309,24 @@ import Testing
         #expect(directory.read("out/shorts/5.mp4") == nil && directory.read("out/shorts/1.mp4") == "1")
     }
 
+    /// Quick steps, then a long one: the record is written on a timer while the long step runs,
+    /// so a kill during it leaves the quick steps' files listed (and their outputs on disk).
+    @Test func aStepFinishedJustAfterAWriteIsWrittenOnATimerNotOnlyWhenTheNextStepEnds() async throws {
+        let directory = TemporaryFolder()
+        let folder = RunFolder(path: directory.path + "/out")
+        let record = RunRecord(folder: folder, files: RunFolderManifest(folder: folder, workflow: "w.yaml"), now: Date.init)
+        _ = try folder.write(Data("x".utf8), to: "out/x.txt")
+        record.stepFinished("x", outputs: ["path": "out/x.txt"], log: "x: done\n")
+        #expect(directory.read("out/_aiv/outputs.json") == nil, "less than a second since the run began: not yet")
+        var waited = 0.0
+        while directory.read("out/_aiv/outputs.json") == nil, waited < 5 {
+            try await Task.sleep(for: .milliseconds(50))
+            waited += 0.05
+        }
+        #expect(directory.read("out/_aiv/outputs.json")?.contains("out/x.txt") == true)
+        #expect(RunFolderManifest.read(RunFolderManifest.path(in: folder))["w.yaml"]?["out/x.txt"] != nil)
+    }
+
     /// A file reached by this run under another spelling (a case-insensitive disk) is this run's:
     /// the earlier entry naming it is not removed.
     @Test func aFileThisRunWroteIsNeverRemovedUnderAnotherName() throws {

@@ -234,6 +234,13 @@ import Testing
         #expect(try cache.collectGarbage(blobs: blobs, minimumAge: 0).files == 1)
         #expect(!FileManager.default.fileExists(atPath: stale))
         #expect(FileManager.default.fileExists(atPath: fresh))
+
+        // Ten minutes is their age, whatever the age asked of stored files (an hour by default).
+        let eleven = directory.write("blobs/df/.large-8bbb.x2-1.partial", "half")
+        try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(-BlobStore.unfinishedCopyAge - 60)], ofItemAtPath: eleven)
+        #expect(try cache.collectGarbage(blobs: blobs).files == 1)
+        #expect(!FileManager.default.fileExists(atPath: eleven))
+        #expect(FileManager.default.fileExists(atPath: fresh))
     }
 
     @Test func recordsRunsAndTheirSteps() async throws {

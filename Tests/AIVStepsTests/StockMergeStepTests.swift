@@ -29,6 +29,17 @@ import Testing
         #expect(second["new"]?.arrayValue?.compactMap { $0["japanese"]?.stringValue } == ["尊い"])
     }
 
+    /// Net slang is often written in half-width katakana: ﾊﾞｶ, バカ and ばか are one entry, its
+    /// key stored composed (SQLite compares bytes, not canonical equivalence as Swift's == does).
+    @Test func halfWidthVoicedKatakanaJoinsTheSameEntry() async throws {
+        _ = try await merge([["japanese": "ばか"], ["japanese": "パン"]], source: "https://youtu.be/a")
+        let again = try await merge([["japanese": "ﾊﾞｶ"], ["japanese": "ﾊﾟﾝ"], ["japanese": "バカ"]], source: "https://youtu.be/b")
+        #expect(again["new_count"] == 0)
+        let keys = again["entries"]?.arrayValue?.compactMap { $0["key"]?.stringValue } ?? []
+        #expect(Set(keys.map { $0.unicodeScalars.map(\.value) }) == Set(["ばか", "ぱん"].map { $0.unicodeScalars.map(\.value) }))
+        #expect(DedupeKey.normalized("ﾔﾊﾞｲ").unicodeScalars.elementsEqual("やばい".unicodeScalars))
+    }
+
     @Test func theSameStreamTwiceAddsItsSourceOnce() async throws {
         _ = try await merge([["japanese": "草"]], source: "https://youtu.be/a")
         let again = try await merge([["japanese": "草"]], source: "https://youtu.be/a")

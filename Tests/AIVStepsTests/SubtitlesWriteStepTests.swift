@@ -18,6 +18,27 @@ struct SubtitlesWriteStepTests {
         ["start": 51, "end": 52, "text": "   "],
     ]
 
+    /// In WebVTT `&` and `<` begin entities and tags: written raw, "<3 ‹はい>" was lost to a player
+    /// (and to transcript.load reading the file back).
+    @Test func webVTTTextIsEscapedAndReadsBackAsWritten() async throws {
+        let lines: JSONValue = [["start": 1, "end": 2, "text": "Tom & Jerry <3 ‹はい> a<b"]]
+        let outputs = try await harness.outputs(SubtitlesWriteStep.self, ["segments": lines, "start": 0, "output": "c.vtt"])
+        #expect(outputs["text"] == "Tom & Jerry <3 ‹はい> a<b")
+        let written = try String(contentsOfFile: harness.runFolder.path + "/c.vtt", encoding: .utf8)
+        #expect(written.contains("Tom &amp; Jerry &lt;3 ‹はい&gt; a&lt;b"))
+        harness.workflow.write("c.vtt", written)
+        let loaded = try await harness.outputs(TranscriptLoadStep.self, ["path": "c.vtt"])
+        #expect(loaded["segments", 0, "text"] == "Tom & Jerry <3 ‹はい> a<b")
+    }
+
+    /// 12.1 − 12 is a hair under 0.1 in binary; the rule counts the milliseconds the file writes.
+    @Test func aLineOfExactlyATenthOfASecondIsKeptWhereverItFalls() async throws {
+        let lines: JSONValue = [["start": 1, "end": 1.1, "text": "early"], ["start": 12, "end": 12.1, "text": "late"],
+                                ["start": 14.9, "end": 20, "text": "cut at the end"], ["start": 13, "end": 13.09, "text": "sliver"]]
+        let outputs = try await harness.outputs(SubtitlesWriteStep.self, ["segments": lines, "start": 0, "end": 15, "output": "c.srt"])
+        #expect(outputs["text"] == "early\nlate\ncut at the end")
+    }
+
     @Test func theLinesOfTheStretchAreCutToItAndTimedFromItsStart() async throws {
         let outputs = try await harness.outputs(SubtitlesWriteStep.self, ["segments": segments, "start": 46, "end": 75, "output": "shorts/short-0.srt"])
         #expect(outputs["path"] == "shorts/short-0.srt")

@@ -310,6 +310,15 @@ import Testing
         ])
     }
 
+    /// A ruby reading is not part of the line: the model and learners read 漢字を読む, not
+    /// 漢字かんじを読よむ.
+    @Test func rubyReadingsAreLeftOutAndOnlyKnownTagsAreMarkup() async throws {
+        let vtt = "WEBVTT\n\n00:01.000 --> 00:02.000\n<ruby>漢字<rt>かんじ</rt></ruby>を<ruby>読<rp>(</rp><rt>よ</rt><rp>)</rp></ruby>む\n"
+        #expect(try await load("t.vtt", vtt)["segments", 0, "text"] == "漢字を読む")
+        let srt = "1\n00:00:01,000 --> 00:00:02,000\n<i>if</i> a<b and b>c then a<c <3\nline<br/>break <font color=\"#ff0\">yellow</font>\n"
+        #expect(try await load("t.srt", srt)["segments", 0, "text"] == "if a<b and b>c then a<c <3\nline\nbreak yellow")
+    }
+
     @Test func aWebVTTCueEndsAtTheNextTimingLineEvenWithoutABlankLine() async throws {
         let outputs = try await load("t.vtt", "WEBVTT\n\n00:01.000 --> 00:02.000\nA\n00:03.000 --> 00:04.000\nB\n")
         #expect(timedTexts(outputs) == ["0 1-2 A", "1 3-4 B"])
@@ -373,14 +382,16 @@ import Testing
     // MARK: Choosing the format
 
     @Test(arguments: [
-        ("by extension, whatever the content", "t.VTT", "WEBVTT\n\n00:01.000 --> 00:02.000\nvtt\n", nil as String?),
+        ("a WebVTT file named .VTT", "t.VTT", "WEBVTT\n\n00:01.000 --> 00:02.000\nvtt\n", nil as String?),
+        ("a WebVTT download saved as .srt", "t.srt", "WEBVTT\n\n00:01.000 --> 00:02.000\nvtt\n", nil),
+        ("SubRip saved as .vtt", "t.vtt", "1\n00:00:01,000 --> 00:00:02,000\nvtt\n", nil),
         ("a WEBVTT header", "t.txt", "WEBVTT\n\n00:01.000 --> 00:02.000\nvtt\n", nil),
         ("a JSON list", "t.txt", "  [{\"start\": 1, \"end\": 2, \"text\": \"vtt\"}]", nil),
         ("a JSON object", "t", "{\"segments\": [{\"start\": 1, \"end\": 2, \"text\": \"vtt\"}]}", nil),
         ("anything else is SubRip", "t.txt", "1\n00:00:01,000 --> 00:00:02,000\nvtt\n", nil),
         ("an explicit format wins over the extension", "t.json", "1\n00:00:01,000 --> 00:00:02,000\nvtt\n", "srt"),
     ])
-    func autoGoesByExtensionThenByContent(_ situation: String, _ name: String, _ text: String, _ format: String?) async throws {
+    func autoGoesByContentThenByExtension(_ situation: String, _ name: String, _ text: String, _ format: String?) async throws {
         let outputs = try await load(name, text, format.map { ["format": .string($0)] } ?? [:])
         #expect(outputs["segments"] == [["index": 0, "start": 1.0, "end": 2.0, "speaker": nil, "text": "vtt"]], "\(situation)")
     }
@@ -400,10 +411,8 @@ import Testing
          "transcript.srt:1: expected a cue number or a timing line like 00:01:02,500 --> 00:01:04,000, got 'Hello there'"),
         ("transcript.srt", "1\n",
          "transcript.srt:1: expected a timing line like 00:01:02,500 --> 00:01:04,000 after cue number 1, got the end of the file"),
-        ("transcript.srt", "WEBVTT\n\n00:01.000 --> 00:02.000\nHi\n",
-         "transcript.srt:1: expected a cue number or a timing line like 00:01:02,500 --> 00:01:04,000, got 'WEBVTT'; this is a WebVTT file: use format: vtt"),
-        ("transcript.vtt", "1\n00:00:01.000 --> 00:00:02.000\nHi\n",
-         "transcript.vtt:1: a WebVTT file starts with a 'WEBVTT' line, got '1'"),
+        ("transcript.vtt", "Hi\n00:00:01.000 --> 00:00:02.000\nHi\n",
+         "transcript.vtt:1: a WebVTT file starts with a 'WEBVTT' line, got 'Hi'"),
         ("transcript.vtt", "",
          "transcript.vtt:1: a WebVTT file starts with a 'WEBVTT' line, got an empty file"),
         ("transcript.vtt", "WEBVTT\n\ncue-1\nnot a timing\nHi\n",

@@ -9,8 +9,10 @@ import Foundation
 /// whole, under a temporary name and then renamed, so a reader never finds half of one. They are
 /// rewritten as steps finish, at most once a second (when writing them takes longer than a
 /// twentieth of that, every twenty times as long as a write takes), and once more when the run
-/// ends. A process killed in between leaves the folder's copy behind by that much: the run history
-/// has every step's log, and the cache every result.
+/// ends. A step that finishes sooner than that leaves a timer to write it when the time comes, so
+/// quick steps followed by a long one are on disk while it runs. A process killed in between
+/// leaves the folder's copy behind by at most that much: the run history has every step's log,
+/// and the cache every result.
 public final class RunRecord: @unchecked Sendable {
     private let lock = NSLock()
     private let folder: RunFolder
@@ -22,6 +24,9 @@ public final class RunRecord: @unchecked Sendable {
     private var lastWritten: Date
     private var interval = 1.0
     private var unwritten = true
+    /// A write is due later (a step finished less than `interval` after the last write).
+    private var writeScheduled = false
+    private var finished = false
 
     init(folder: RunFolder, files: RunFolderManifest, now: @escaping @Sendable () -> Date) {
         self.folder = folder
@@ -36,14 +41,32 @@ public final class RunRecord: @unchecked Sendable {
             if let stepOutputs { outputs[step] = stepOutputs }
             log += stepLog
             unwritten = true
-            if now().timeIntervalSince(lastWritten) >= interval { writeLocked() }
+            let since = now().timeIntervalSince(lastWritten)
+            if since >= interval {
+                writeLocked()
+            } else if !writeScheduled {
+                writeScheduled = true
+                DispatchQueue.global(qos: .utility).asyncAfter(deadline: .now() + max(0.05, interval - since)) { [weak self] in
+                    self?.scheduledWrite()
+                }
+            }
+        }
+    }
+
+    private func scheduledWrite() {
+        lock.withLock {
+            writeScheduled = false
+            if unwritten, !finished { writeLocked() }
         }
     }
 
     /// Writes what has not been written yet; called when the run ends, before the list of
     /// written files gets its final form.
     func finish() {
-        lock.withLock { if unwritten { writeLocked(listingFiles: false) } }
+        lock.withLock {
+            finished = true
+            if unwritten { writeLocked(listingFiles: false) }
+        }
     }
 
     private func writeLocked(listingFiles: Bool = true) {

@@ -123,7 +123,10 @@ enum DedupeKey: Hashable {
             if pendingSpace { out.append(" "); pendingSpace = false }
             out.append(hiragana(scalar))
         }
-        return String(out)
+        // Composed once more: Foundation's NFKC on Linux leaves a half-width voiced mark as a
+        // combining one (ﾊﾞ → ハ + U+3099), which Swift's == takes for バ but SQLite's keys (the
+        // stock) do not.
+        return String(out).precomposedStringWithCanonicalMapping
     }
 
     /// The hiragana for a katakana letter (ァ–ヶ and the iteration marks ヽヾ); others unchanged.

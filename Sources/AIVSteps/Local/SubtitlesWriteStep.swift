@@ -67,6 +67,12 @@ public struct SubtitlesWriteStep: Step {
             .joined(separator: "\n").replacingOccurrences(of: "-->", with: "→")
     }
 
+    /// In WebVTT, `&` and `<` start an entity or a tag (so "Tom & Jerry <3" would lose "<3"):
+    /// they and `>` are written as entities.
+    static func escapedForWebVTT(_ line: String) -> String {
+        line.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
+    }
+
     static func shown(_ number: Double) -> String { number.isFinite ? MediaTime.format(number) : "\(number)" }
 
     /// The shortest line kept once cut to the stretch: a sliver at either edge is noise.
@@ -95,11 +101,14 @@ public struct SubtitlesWriteStep: Step {
             }
             let line = Self.cueText(text)
             let cueStart = max(from, start), cueEnd = min(to, end ?? to)
-            guard !line.isEmpty, cueEnd - cueStart >= Self.shortestLine else { continue }
+            // In whole milliseconds, as the file writes them: 12 to 12.1 s is a tenth of a second,
+            // though 12.1 - 12 is a hair under 0.1 in binary.
+            guard !line.isEmpty, ((cueEnd - cueStart) * 1000).rounded() >= Self.shortestLine * 1000 else { continue }
             cues.append(SubtitleCue(start: cueStart - start, end: cueEnd - start, text: line))
         }
         cues.sort { $0.start < $1.start }
-        let written = try context.runFolder.write(Data(SubtitleExtractor.render(cues, format: format).utf8), to: output)
+        let inFile = format == "vtt" ? cues.map { SubtitleCue(start: $0.start, end: $0.end, text: Self.escapedForWebVTT($0.text)) } : cues
+        let written = try context.runFolder.write(Data(SubtitleExtractor.render(inFile, format: format).utf8), to: output)
         return StepResult(outputs: [
             "path": .string(written),
             "cues": .int(cues.count),

@@ -37,6 +37,8 @@ public struct TranscriptLoadStep: Step {
         name: "transcript.load",
         summary: "Read an SRT, WebVTT or JSON transcript into timed segments and overlapping windows.",
         discussion: """
+            Subtitle markup is removed (tags such as <i>, <c.yellow>, <font …>, WebVTT time tags, {\\an8}), and so are ruby \
+            readings (<rt>かんじ</rt>): the text is the line as said; other text in angle brackets stays. \
             JSON transcripts are a list of {start, end, text, speaker?} objects (seconds; `duration` may replace `end`), \
             or an object with such a `segments` list. Windows start every `window` minus `overlap` seconds, so a line near a boundary is seen whole \
             by at least one window; a segment belongs to each window its start falls in, and windows that would add \
@@ -49,7 +51,7 @@ public struct TranscriptLoadStep: Step {
             Property("path", .anyOf([.string, .null]), role: .inputFile, "The transcript file (or give `parts`)."),
             Property("parts", .anyOf([.array(.array(.any)), .null]), "Pieces transcribed separately: a list of segment lists, times from each piece's start."),
             Property("offsets", .anyOf([.array(.number), .null]), "Where each of `parts` starts in the recording, in seconds (default 0 for every piece)."),
-            Property("format", .oneOfStrings(["auto", "srt", "vtt", "json"]), default: "auto", "File format; auto goes by extension and content."),
+            Property("format", .oneOfStrings(["auto", "srt", "vtt", "json"]), default: "auto", "File format; auto goes by content (a WEBVTT header, a JSON bracket, a SubRip cue), else by extension."),
             Property("window", .anyOf([.number, .string]), default: "10m", role: .duration, "Length of each chunk."),
             Property("overlap", .anyOf([.number, .string]), default: "30s", role: .duration, "How much consecutive chunks share."),
         ],
@@ -102,7 +104,9 @@ public struct TranscriptLoadStep: Step {
         let text = try Self.read(path, resolved: context.inputPath(path))
         let chosen: TranscriptFormat
         if format == "auto" {
-            chosen = TranscriptFormat(extensionOf: path) ?? TranscriptFormat(sniffing: text)
+            // Content first, which a file's name can belie (a WebVTT download saved as .srt); the
+            // extension for a file whose start says nothing clear, so its errors speak its format.
+            chosen = TranscriptFormat(identifying: text) ?? TranscriptFormat(extensionOf: path) ?? TranscriptFormat(sniffing: text)
         } else if let named = TranscriptFormat(rawValue: format) {
             chosen = named
         } else {

@@ -19,6 +19,22 @@ enum TranscriptFormat: String, Sendable {
         self.init(rawValue: name[name.index(after: dot)...].lowercased())
     }
 
+    /// The format the text shows beyond doubt: a `WEBVTT` header, a JSON list or object, or a
+    /// SubRip cue (a number, then a timing line); nil for anything else (an empty file, a typo).
+    init?(identifying text: String) {
+        let start = text.unicodeScalars.drop { $0 == "\u{FEFF}" || $0.properties.isWhitespace }
+        if start.starts(with: "WEBVTT".unicodeScalars) {
+            self = .vtt
+        } else if let first = start.first, first == "[" || first == "{" {
+            self = .json
+        } else {
+            let lines = String(String.UnicodeScalarView(start.prefix(200))).split(whereSeparator: \.isNewline).prefix(2)
+            guard lines.count == 2, let number = lines.first?.trimmingCharacters(in: .whitespaces), !number.isEmpty,
+                  number.allSatisfy({ $0.isASCII && $0.isNumber }), lines.last?.contains("-->") == true else { return nil }
+            self = .srt
+        }
+    }
+
     /// The format the text looks like: a `WEBVTT` header, a JSON list or object, else SubRip.
     init(sniffing text: String) {
         let start = text.unicodeScalars.drop { $0 == "\u{FEFF}" || $0.properties.isWhitespace }
@@ -173,20 +189,51 @@ enum CueText {
         return nil
     }
 
+    /// Tags subtitle files use (WebVTT's, and the HTML-like ones SubRip players honour). Only
+    /// these are markup: other text in angle brackets ("a<b and b>c", "<3") is text.
+    static let knownTags: Set<Substring> = ["i", "b", "u", "s", "c", "v", "lang", "ruby", "rt", "rp", "font", "span", "br"]
+
+    /// Whether what follows a tag's name closes it as markup: nothing, WebVTT classes (`.yellow`),
+    /// a self-closing slash, or, for the tags that take them, attributes (`<font color=…>`,
+    /// `<v Aoi>`). "<b and b>" in "a<b and b>c" is text.
+    static func isTagEnd(_ after: Substring, name: String) -> Bool {
+        guard let first = after.first else { return true }
+        if first == "." || after.trimmingCharacters(in: .whitespaces) == "/" { return true }
+        return first.isWhitespace && ["font", "span", "v", "lang", "c"].contains(name)
+    }
+
+    /// The line without its markup. Ruby readings (`<rt>かんじ</rt>`) and their fallback
+    /// parentheses (`<rp>`) go with their tags, leaving the base text (漢字); `<br>` breaks the line.
     static func stripMarkup(_ line: Substring, timeTags: Bool) -> String {
         var out = ""
         var rest = line[...]
+        /// Inside `<rt>` or `<rp>`: its text is dropped until the tag closes.
+        var skipping: String?
         while let c = rest.first {
-            if c == "<", let next = rest.dropFirst().first,
-               (next.isASCII && next.isLetter) || next == "/" || (timeTags && next.isASCII && next.isNumber),
-               let close = rest.firstIndex(of: ">") {
-                rest = rest[rest.index(after: close)...]
-            } else if c == "{", rest.dropFirst().first == "\\", let close = rest.firstIndex(of: "}") {
-                rest = rest[rest.index(after: close)...]
-            } else {
-                out.append(c)
-                rest = rest.dropFirst()
+            if c == "<", let close = rest.firstIndex(of: ">") {
+                let inner = rest[rest.index(after: rest.startIndex)..<close]
+                let closing = inner.first == "/"
+                let body = closing ? inner.dropFirst() : inner
+                let name = body.prefix { $0.isASCII && ($0.isLetter || $0.isNumber) }.lowercased()
+                let isTimeTag = timeTags && !closing && (inner.first?.isASCII ?? false) && (inner.first?.isNumber ?? false)
+                if isTimeTag || (Self.knownTags.contains(Substring(name)) && Self.isTagEnd(body.dropFirst(name.count), name: name)) {
+                    rest = rest[rest.index(after: close)...]
+                    if let skipped = skipping {
+                        if closing, name == skipped { skipping = nil }
+                    } else if !closing, name == "rt" || name == "rp" {
+                        skipping = name
+                    } else if name == "br" {
+                        out.append("\n")
+                    }
+                    continue
+                }
             }
+            if c == "{", rest.dropFirst().first == "\\", let close = rest.firstIndex(of: "}") {
+                rest = rest[rest.index(after: close)...]
+                continue
+            }
+            if skipping == nil { out.append(c) }
+            rest = rest.dropFirst()
         }
         return out
     }
