@@ -24,7 +24,7 @@ public struct SQLiteCacheStore: CacheStore {
     public func prefetch(workflow: String) throws {
         // Until this read succeeds nothing is known: a failed one must not leave an earlier run's answers.
         prefetched.forgetAll()
-        let (rows, cacheIsEmpty) = try store.pool.read { db in
+        let (rows, cacheIsEmpty, users) = try store.pool.read { db in
             // Every entry of the workflow in the index's order, so a step's (and item's) entries
             // come together, and the newest of each kept here: a window function picking them in
             // SQL sorted every entry first, about twice the time.
@@ -45,9 +45,12 @@ public struct SQLiteCacheStore: CacheStore {
                 }
             }
             let isEmpty = try newest.isEmpty && !(Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM cache_entry)") ?? false)
-            return (newest, isEmpty)
+            // Steps that took another's result have an earlier run to be explained against too.
+            let users = try Row.fetchAll(db, sql: "SELECT step, item FROM cache_use WHERE workflow = ?", arguments: [workflow])
+                .map { row -> (String, Int?) in (row[0], (row[1] as Int) < 0 ? nil : row[1]) }
+            return (newest, isEmpty, users)
         }
-        prefetched.replace(with: rows, workflow: workflow, cacheIsEmpty: cacheIsEmpty)
+        prefetched.replace(with: rows, workflow: workflow, cacheIsEmpty: cacheIsEmpty, users: users)
     }
 
     /// Read for every step of a run: from what was prefetched, else through a statement prepared
@@ -77,13 +80,28 @@ public struct SQLiteCacheStore: CacheStore {
     }
 
     /// Read for every step that runs (to say why): a statement prepared once per connection too.
+    /// The step's own newest entry, or the one it last took from another step if that was later.
     public func latestEntry(workflow: String, step: String, item: Int?) throws -> CacheEntry? {
         if prefetched.hasNoEntry(workflow: workflow, step: step, item: item) { return nil }
         return try store.pool.unsafeRead { db in
             let statement = try db.cachedStatement(sql: """
-                SELECT \(Self.columns), components FROM cache_entry WHERE workflow = ? AND step = ? AND item IS ? ORDER BY \(Self.recency) DESC LIMIT 1
+                SELECT \(Self.columns), components, \(Self.recency) FROM cache_entry WHERE workflow = ? AND step = ? AND item IS ? ORDER BY \(Self.recency) DESC LIMIT 1
                 """)
-            return try Row.fetchOne(statement, arguments: [workflow, step, item]).map { try Self.entry($0, withComponents: true) }
+            let own = try Row.fetchOne(statement, arguments: [workflow, step, item])
+            let taken = try db.cachedStatement(sql: """
+                SELECT \(Self.columns(of: "e")), e.components, u.used_at FROM cache_use u JOIN cache_entry e ON e.key = u.key
+                WHERE u.workflow = ? AND u.step = ? AND u.item = ?
+                """)
+            let used = try Row.fetchOne(taken, arguments: [workflow, step, item ?? -1])
+            guard let newest = [own, used].compactMap({ $0 }).max(by: { ($0[10] as Double) < ($1[10] as Double) }) else { return nil }
+            return try Self.entry(newest, withComponents: true)
+        }
+    }
+
+    public func noteUse(of entry: CacheEntry, workflow: String, step: String, item: Int?) throws {
+        try store.pool.write { db in
+            try db.execute(sql: "INSERT OR REPLACE INTO cache_use (workflow, step, item, key, used_at) VALUES (?, ?, ?, ?, ?)",
+                           arguments: [workflow, step, item ?? -1, entry.key, Date().timeIntervalSince1970])
         }
     }
 
@@ -113,6 +131,10 @@ public struct SQLiteCacheStore: CacheStore {
     /// column by name compares names on every read (and every step reads an entry). `components`
     /// comes after them when it is selected.
     static let columns = "key, workflow, step, item, outputs, files, created_at, run_id, duration"
+    /// The same columns of a table named `table` in a join.
+    static func columns(of table: String) -> String {
+        columns.split(separator: ",").map { "\(table).\($0.trimmingCharacters(in: .whitespaces))" }.joined(separator: ", ")
+    }
     /// How recent an entry is: made, or last taken by a run when it was not its step's newest.
     /// (Expiry, `cache: 1h`, still counts from when it was made.)
     static let recency = "max(created_at, ifnull(used_at, 0))"
@@ -142,9 +164,13 @@ public struct SQLiteCacheStore: CacheStore {
 
     public func summary() throws -> [Summary] {
         try store.pool.read { db in
+            // A step that takes another step's result has it as its entry too.
             try Row.fetchAll(db, sql: """
-                SELECT workflow, step, COUNT(*) AS entries, MAX(created_at) AS newest FROM cache_entry
-                GROUP BY workflow, step ORDER BY workflow, newest
+                SELECT workflow, step, COUNT(*) AS entries, MAX(at) AS newest FROM (
+                  SELECT workflow, step, created_at AS at FROM cache_entry
+                  UNION ALL
+                  SELECT u.workflow, u.step, u.used_at AS at FROM cache_use u JOIN cache_entry e ON e.key = u.key
+                ) GROUP BY workflow, step ORDER BY workflow, newest
                 """).map { Summary(workflow: $0["workflow"], step: $0["step"], entries: $0["entries"], newest: Date(timeIntervalSince1970: $0["newest"])) }
         }
     }
@@ -155,11 +181,19 @@ public struct SQLiteCacheStore: CacheStore {
         prefetched.forgetAll()
         return try store.pool.write { db in
             if let workflow {
-                try db.execute(sql: "DELETE FROM cache_entry WHERE workflow = ?", arguments: [workflow])
-            } else {
-                try db.execute(sql: "DELETE FROM cache_entry")
+                // Its results, and those of other steps it took: cleared, the workflow computes
+                // everything again (and the other steps then do too).
+                try db.execute(sql: """
+                    DELETE FROM cache_entry WHERE workflow = ? OR key IN (SELECT key FROM cache_use WHERE workflow = ?)
+                    """, arguments: [workflow, workflow])
+                let removed = db.changesCount
+                try db.execute(sql: "DELETE FROM cache_use WHERE workflow = ? OR key NOT IN (SELECT key FROM cache_entry)", arguments: [workflow])
+                return removed
             }
-            return db.changesCount
+            try db.execute(sql: "DELETE FROM cache_entry")
+            let removed = db.changesCount
+            try db.execute(sql: "DELETE FROM cache_use")
+            return removed
         }
     }
 
@@ -169,13 +203,22 @@ public struct SQLiteCacheStore: CacheStore {
     public func collectGarbage(blobs: BlobStore, keep: Int = 1, minimumAge: Double = 3600) throws -> (entries: Int, files: Int) {
         prefetched.forgetAll()
         let removed = try store.pool.write { db -> Int in
+            // A step's last use of another step's result counts while it is later than the
+            // step's own newest entry: that result is what the step stands on now.
+            let currentUses = """
+                SELECT u.key FROM cache_use u WHERE u.used_at >= ifnull((
+                  SELECT max(max(created_at, ifnull(used_at, 0))) FROM cache_entry e
+                  WHERE e.workflow = u.workflow AND e.step = u.step AND ifnull(e.item, -1) = u.item), 0)
+                """
             try db.execute(sql: """
                 DELETE FROM cache_entry WHERE key IN (
                   SELECT key FROM (
                     SELECT key, ROW_NUMBER() OVER (PARTITION BY workflow, step, item ORDER BY \(Self.recency) DESC) AS n FROM cache_entry
-                  ) WHERE n > ?)
+                  ) WHERE n > ?) AND key NOT IN (\(currentUses))
                 """, arguments: [keep])
-            return db.changesCount
+            let removed = db.changesCount
+            try db.execute(sql: "DELETE FROM cache_use WHERE key NOT IN (SELECT key FROM cache_entry) OR key NOT IN (\(currentUses))")
+            return removed
         }
         let referenced = try store.pool.read { db in
             try String.fetchAll(db, sql: "SELECT files FROM cache_entry")
@@ -226,9 +269,10 @@ final class PrefetchedEntries: @unchecked Sendable {
     private var savedKeys: Set<String> = []
     private var savedInvocations: Set<Invocation> = []
 
-    func replace(with rows: [Row], workflow: String, cacheIsEmpty: Bool) {
+    func replace(with rows: [Row], workflow: String, cacheIsEmpty: Bool, users: [(step: String, item: Int?)] = []) {
         let byKey = Dictionary(rows.map { (row: Row) -> (String, Row) in (row[0], row) }, uniquingKeysWith: { first, _ in first })
         let invocations = Set(rows.map { Invocation(workflow: workflow, step: $0[2], item: $0[3]) })
+            .union(users.map { Invocation(workflow: workflow, step: $0.step, item: $0.item) })
         lock.withLock {
             self.rows = byKey
             self.workflow = workflow

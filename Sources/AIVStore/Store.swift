@@ -156,6 +156,20 @@ public final class Store: Sendable {
             // the entry then counts as the newest, so `cache gc` keeps what is in use.
             try db.alter(table: "cache_entry") { t in t.add(column: "used_at", .double) }
         }
+        migrator.registerMigration("v8 shared cache entries") { db in
+            // The last entry a step (and item) took that another step made: results are found by
+            // their content, so a step of one workflow uses another's, and `cache gc`, `clear` and
+            // `ls` must see that use as well as the step that made the entry. `item` is -1 for none
+            // (a primary key's NULLs would never be equal).
+            try db.create(table: "cache_use") { t in
+                t.column("workflow", .text).notNull()
+                t.column("step", .text).notNull()
+                t.column("item", .integer).notNull()
+                t.column("key", .text).notNull().indexed()
+                t.column("used_at", .double).notNull()
+                t.primaryKey(["workflow", "step", "item"])
+            }
+        }
         return migrator
     }
 

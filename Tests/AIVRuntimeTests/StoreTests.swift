@@ -127,6 +127,34 @@ import Testing
         #expect(try cache.entry(forKey: "unknown") == nil)
     }
 
+    /// Results are found by content, so one workflow's step takes another's. `cache gc` keeps
+    /// what the taker stands on, `cache ls` lists the taker, `cache clear` of the taker removes it,
+    /// and a miss is explained against what the taker last took.
+    @Test func aResultAnotherStepTookIsKeptListedClearedAndExplainedForIt() async throws {
+        var harness = Harness()
+        let cache = SQLiteCacheStore(store: try Store(path: harness.directory.path + "/aiv.sqlite"))
+        harness.cache = cache
+        let one = "name: one\ninputs: {v: {type: string, default: hi}}\nsteps:\n  - {id: a, uses: test.echo, with: {value: '${{ inputs.v }}'}}\n"
+        let two = "name: two\nsteps:\n  - {id: b, uses: test.echo, with: {value: hello}}\n"
+        _ = try await harness.run(one, file: "one.yaml", inputs: ["v=hello"])
+        #expect(try await harness.run(two, file: "two.yaml").statuses["b"] == .cached, "two's b takes one's a")
+        _ = try await harness.run(one, file: "one.yaml")  // one's a now has a newer result of its own
+
+        #expect(try cache.summary().contains { $0.workflow.hasSuffix("two.yaml") && $0.step == "b" })
+        #expect(try cache.collectGarbage(blobs: BlobStore(path: harness.directory.path + "/blobs")).entries == 0)
+        #expect(try await harness.run(two, file: "two.yaml").statuses["b"] == .cached, "gc kept what b stands on")
+
+        let changed = two.replacingOccurrences(of: "value: hello", with: "value: bye")
+        let plan = try harness.plan(changed, file: "two.yaml")
+        let forecast = CacheForecast(plan: plan, registry: harness.registry, cache: cache, blobs: nil, environment: [:],
+                                     workflowDirectory: harness.directory.path)
+        let reason = CacheForecast.describe(forecast.verdicts["b"])
+        #expect(reason.contains("argument 'value' changed"), "\(reason)")
+
+        #expect(try cache.clear(workflow: CacheEntry.workflowIdentity(harness.directory.path + "/two.yaml")) == 1)
+        #expect(try await harness.run(two, file: "two.yaml").statuses["b"] == .succeeded)
+    }
+
     @Test func aSmallFileKeptInsideAnEntryComesBackByteForByte() async throws {
         let directory = TemporaryFolder()
         let cache = SQLiteCacheStore(store: try Store(path: directory.path + "/aiv.sqlite"))
