@@ -116,7 +116,7 @@ public struct SQLiteCacheStore: CacheStore {
     /// not the one thread that commits.
     static func row(_ entry: CacheEntry) -> StatementArguments {
         // An entry read for a hit has no components; saved again, it stores JSON null (the column
-        // requires text), and a miss explained against it says there was no earlier run.
+        // requires text), and a miss explained against it says there was no earlier result.
         [entry.key, entry.workflow, entry.step, entry.item, entry.outputs.canonicalJSON,
          JSONValue.array(entry.files.map(\.jsonValue)).canonicalJSON, entry.components?.jsonValue.canonicalJSON ?? "null",
          entry.createdAt.timeIntervalSince1970, entry.runID, entry.duration]

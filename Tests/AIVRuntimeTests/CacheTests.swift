@@ -17,7 +17,7 @@ import Testing
             """
         let first = try await harness.run(yaml)
         #expect(first.statuses == ["a": .succeeded, "b": .succeeded])
-        #expect(first.step("a")?.reason == "no earlier run")
+        #expect(first.step("a")?.reason == "no earlier result")
         let second = try await harness.run(yaml)
         #expect(second.statuses == ["a": .cached, "b": .cached])
         #expect(Calls.shared.count(tag) == 2)
@@ -581,7 +581,7 @@ import Testing
             """
         let before = CacheForecast(plan: try harness.plan(yaml), registry: harness.registry, cache: harness.cache, blobs: nil, environment: [:],
                                    workflowDirectory: harness.directory.path)
-        #expect(before.verdicts["notes"] == .willRun(reason: "no earlier run"))
+        #expect(before.verdicts["notes"] == .willRun(reason: "no earlier result"))
         #expect(before.verdicts["both"] == .unknown(reason: "known once 'notes' has run"))
         _ = try await harness.run(yaml)
         let after = CacheForecast(plan: try harness.plan(yaml), registry: harness.registry, cache: harness.cache, blobs: nil, environment: [:],

@@ -98,6 +98,14 @@ func waitUntil(seconds: Int, _ done: () -> Bool) async throws {
         #expect(report.step("each")?.invocations == 4)
     }
 
+    /// The summary and `--json` say why a failed step ran, as they do for one that succeeded.
+    @Test func aFailedStepStillSaysWhyItRan() async throws {
+        var harness = Harness()
+        let report = try await harness.run("name: w\nsteps:\n  - {id: bad, uses: test.flaky, with: {failures: 9, tag: \(unique("why"))}}\n")
+        #expect(report.step("bad")?.status == .failed)
+        #expect(report.step("bad")?.reason == "no earlier result")
+    }
+
     @Test func aFalseConditionSkipsTheStepAndItsDependents() async throws {
         var harness = Harness()
         let yaml = """
@@ -407,10 +415,10 @@ func waitUntil(seconds: Int, _ done: () -> Bool) async throws {
         #expect(harness.stepOutputs(run: 1, step: "c") == ["value": [1, 2]])
         #expect(harness.stepOutputs(run: 1, step: "b") == nil, "a skipped step has no outputs")
         let log = harness.directory.read("run-1/_aiv/log.txt") ?? ""
-        #expect(log.contains(" a: running: no earlier run\n"))
+        #expect(log.contains(" a: running: no earlier result\n"))
         #expect(log.contains(" b: skipped: if: ${{ false }} was false\n"))
         #expect(log.contains(" c: "))
-        #expect(report.step("a")?.log?.contains("running: no earlier run") == true, "the report carries the log for the history")
+        #expect(report.step("a")?.log?.contains("running: no earlier result") == true, "the report carries the log for the history")
         #expect(harness.directory.files().filter { $0.hasPrefix("run-1/_aiv/") } == ["run-1/_aiv/log.txt", "run-1/_aiv/outputs.json"],
                 "one file of each for the run, not one per step")
     }

@@ -305,7 +305,7 @@ import Testing
         history.handle(.runStarted(runID: "r1", workflow: "w", file: "w.yaml", folder: "f",
                                    steps: [("a", "file.write"), ("b", "list.sort"), ("c", "file.write")], inputs: [:], startedAt: Date()))
         history.handle(.stepFinished(StepReport(step: "b", kind: "list.sort", status: .succeeded, startedAt: Date(), duration: 0.1,
-                                                invocations: 1, cachedInvocations: 0, attempts: 1, reason: "no earlier run", error: nil, log: "")))
+                                                invocations: 1, cachedInvocations: 0, attempts: 1, reason: "no earlier result", error: nil, log: "")))
         history.flush()
         let shown = try #require(try history.run("r1"))
         #expect(shown.steps.map(\.step) == ["b", "a", "c"])

@@ -94,7 +94,7 @@ extension CacheKeyComponents {
             return "cached files were removed"
         }
         guard let previous = try? cache.latestEntry(workflow: workflow, step: step.id, item: item),
-              let earlier = previous.components else { return "no earlier run" }
+              let earlier = previous.components else { return "no earlier result" }
         let changes = differences(from: earlier)
         return changes.isEmpty ? "result shared with another step was removed" : changes.joined(separator: ", ")
     }

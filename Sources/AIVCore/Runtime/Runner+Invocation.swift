@@ -54,6 +54,10 @@ extension Runner {
             // Waiting for the commit holds no slot: results that finish meanwhile share it.
             if let entry, let cache = environment.cache { await save(entry, to: cache, log: log) }
             return invocation
+        } catch var failure as InvocationFailure {
+            await lease.release()
+            failure.ranBecause = reason
+            throw failure
         } catch {
             await lease.release()
             throw error
@@ -154,6 +158,9 @@ extension Runner {
                 // A step that says its failure is not transient (a malformed file) is not retried.
                 let retryable = (error as? any TransienceReporting)?.retriesAsAStep ?? true
                 guard attempt < step.retry.attempts, retryable else {
+                    if !retryable, attempt < step.retry.attempts {
+                        log.append("\(prefix)not retried: this failure would not pass with time")
+                    }
                     // Said once: a service failure may already count the client's attempts.
                     let counted = message.hasSuffix("attempts)") ? " (the step tried \(attempt) times)" : " (after \(attempt) attempts)"
                     throw failure(message + (attempt > 1 ? counted : ""), attempts: attempt)

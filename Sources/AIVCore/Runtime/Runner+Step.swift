@@ -61,7 +61,7 @@ extension Runner {
         } catch let failure as InvocationFailure {
             return finish(failure.cancelled ? .cancelled : .failed, outputs: nil, invocations: count, cached: cachedSoFar.value,
                           attempts: failure.attempts,
-                          reason: failure.cancelled ? "cancelled" : "", error: failure.cancelled ? nil : failure.message)
+                          reason: failure.cancelled ? "cancelled" : failure.ranBecause ?? "", error: failure.cancelled ? nil : failure.message)
         } catch {
             let cancelled = error is CancellationError
             return finish(cancelled ? .cancelled : .failed, outputs: nil, invocations: count, cached: cachedSoFar.value,
@@ -116,6 +116,9 @@ struct InvocationFailure: Error {
     var message: String
     var attempts: Int
     var cancelled: Bool
+    /// Why the invocation ran rather than came from the cache, once that was known: a failed
+    /// step's report still says why it ran.
+    var ranBecause: String?
 }
 
 /// A thread-safe counter of finished (or cached) invocations.
