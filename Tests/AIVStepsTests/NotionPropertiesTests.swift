@@ -48,6 +48,21 @@ import Testing
         #expect(problem("next week", "date")?.contains("not a date") == true)
         #expect(problem("maybe", "checkbox")?.contains("true or false") == true)
         #expect(problem("x", "people")?.contains("cannot write") == true)
+        // 99 letters and an emoji: 100 characters to Swift, 101 UTF-16 units to Notion.
+        #expect(problem(.string(String(repeating: "a", count: 99) + "👍"), "select")?.contains("longer than 100") == true)
+        #expect(problem(.string(String(repeating: "a", count: 98) + "👍"), "select") == nil)
+    }
+
+    /// 200,000 Japanese characters fit the text objects' limits and are 600 KB of JSON: refused
+    /// before sending, naming the property, rather than by Notion after the pages before it.
+    @Test func aPageOverNotionsRequestSizeIsRefusedBeforeAnyIsWritten() {
+        let db = database(["Japanese": "title", "Context": "rich_text"])
+        do {
+            _ = try NotionUpsertStep.prepare([["Japanese": "草", "Context": .string(String(repeating: "草", count: 200_000))]], key: "Japanese", database: db)
+            Issue.record("expected a failure")
+        } catch {
+            #expect(error.message.contains("Notion takes at most 500 KB in one request (the largest property is 'Context')"), "\(error.message)")
+        }
     }
 
     @Test func everyPageIsCheckedBeforeAnyIsWrittenWithDidYouMean() {

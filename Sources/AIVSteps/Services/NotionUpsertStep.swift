@@ -22,7 +22,8 @@ public struct NotionUpsertStep: Step {
             database property's type: title, rich_text, select, multi_select, number, url, date, checkbox, email, \
             phone_number. The database's schema is read once per run; a property the database lacks or a value that \
             cannot take its type fails the step before any page is written. Text over 2,000 characters is split into \
-            several text objects; more than 100 options, or a URL over 2,000 characters, is an error. \
+            several text objects; more than 100 options, an option name over 100 characters, a URL over 2,000 characters \
+            (counted in UTF-16 units, as Notion counts), or a page over Notion's 500 KB request limit is an error. \
             The key property finds the page: first in aiv's store (key → page id, with a digest of what was written, \
             so an unchanged page is not written again), else by a database query with an equals filter. Found: it is \
             updated (or left alone with on_existing: skip); not found: it is created. A create that fails with a 5xx or \
@@ -168,7 +169,12 @@ public struct NotionUpsertStep: Step {
                 problems.append("\(label)has the key '\(keyText)', as page \(earlier) does: one page per key")
             }
             let properties = JSONValue.object(converted)
-            pages.append(Page(key: keyText, keyOperand: operand, properties: properties, digest: Digest.sha256(properties.canonicalBytes)))
+            let bytes = properties.canonicalBytes
+            if bytes.count > NotionProperties.requestLimit {
+                let largest = converted.max { $0.value.canonicalBytes.count < $1.value.canonicalBytes.count }?.key ?? key
+                problems.append("\(label)is \(bytes.count / 1000) KB as JSON; Notion takes at most \(NotionProperties.requestLimit / 1000) KB in one request (the largest property is '\(largest)')")
+            }
+            pages.append(Page(key: keyText, keyOperand: operand, properties: properties, digest: Digest.sha256(bytes)))
         }
         if !problems.isEmpty {
             throw StepError((problems.count == 1 ? problems[0] : "\(problems.count) problems, nothing written:\n  " + problems.joined(separator: "\n  ")))

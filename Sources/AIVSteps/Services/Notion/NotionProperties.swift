@@ -9,6 +9,8 @@ enum NotionProperties {
     static let arrayLimit = 100
     static let urlLimit = 2000
     static let selectNameLimit = 100
+    /// Bytes of JSON Notion takes in one request.
+    static let requestLimit = 500_000
 
     static let writableTypes = ["title", "rich_text", "select", "multi_select", "number", "url", "date", "checkbox", "email", "phone_number"]
     /// Types a key can be looked up by with an `equals` filter.
@@ -115,7 +117,8 @@ enum NotionProperties {
         let name = (value.stringValue ?? value.interpolationText).trimmingCharacters(in: .whitespaces)
         guard !name.isEmpty else { throw Problem(message: "has an empty option name") }
         guard !name.contains(",") else { throw Problem(message: "has the option '\(name)'; Notion option names cannot contain commas") }
-        guard name.count <= selectNameLimit else { throw Problem(message: "has an option name longer than \(selectNameLimit) characters") }
+        // Counted as Notion counts (UTF-16 code units, as text is split): an emoji is two.
+        guard name.utf16.count <= selectNameLimit else { throw Problem(message: "has an option name longer than \(selectNameLimit) characters") }
         return name
     }
 
