@@ -26,6 +26,9 @@ import Testing
         // A link ends where ASCII ends, and before the punctuation that closes a sentence.
         ("https://youtu.be/abc。草", 23 + 4, 22), ("(https://youtu.be/abc).", 1 + 23 + 2, 23), ("HTTPS://YOUTU.BE/ABC", 23, 20),
         ("https://en.wikipedia.org/wiki/Kusa_(slang)", 23, 42), ("(see https://en.wikipedia.org/wiki/Kusa_(slang))", 5 + 23 + 1, 48),
+        // Without a scheme: a generic domain is a link, a country's only with a path; an address is not.
+        ("www.youtube.com", 23, 15), ("見て youtu.be/abc!", 5 + 23 + 1, 16), ("example.jp", 10, 10),
+        ("me@example.com", 14, 14), ("a www.example-very-long-domain-name.com/path/to/something/long b", 2 + 23 + 2, 64),
     ])
     func postsAreCountedAsXAndAsCharacters(text: String, x: Int, characters: Int) async throws {
         let harness = StepHarness()
@@ -125,6 +128,18 @@ import Testing
         ]
         let outputs = try await render(template, values)
         #expect(outputs["text"] == "- やばい (やばい) at 9:37\n- お疲れ様 (おつかれさま) at 23:56\n2 items")
+    }
+
+    /// Mustache's rule, as the README says: a section shows for "" and 0, hides for null and
+    /// false; the shipped YouTube description is given null for no chapters, and ends after the summary.
+    @Test func aSectionShowsForEmptyTextAndHidesForNullSoTheDescriptionHasNoStrayLines() async throws {
+        #expect(try await render("{{#x}}[{{x}}]{{/x}}|{{#n}}n={{n}}{{/n}}|{{^y}}none{{/y}}", ["x": "", "n": 0, "y": .null])["text"] == "[]|n=0|none")
+        let harness = StepHarness()
+        let outputs = try await harness.outputs(TemplateRenderStep.self, [
+            "template": .string(packageRoot + "/templates/youtube-description.txt.mustache"),
+            "values": ["summary": "要約です。", "chapters": .null],
+        ])
+        #expect(outputs["text"] == "要約です。\n")
     }
 
     @Test func theShippedReadingSheetRendersWithoutItsFrontMatter() async throws {

@@ -6,7 +6,7 @@ import Foundation
 enum PostLength: String, CaseIterable, Sendable {
     /// User-perceived characters (grapheme clusters): Bluesky, Threads, Instagram, YouTube.
     case characters
-    /// X's weighted length: after NFC, every URL counts 23; an emoji counts 2; a code point in
+    /// X's weighted length: after NFC, every URL (with or without its scheme) counts 23; an emoji counts 2; a code point in
     /// Latin, Greek, Cyrillic, Hebrew, Arabic and a few punctuation ranges counts 1, any other
     /// (Japanese among them) 2. The limit is 280.
     case x
@@ -36,6 +36,16 @@ enum PostLength: String, CaseIterable, Sendable {
     /// A link as X finds one: the scheme in any case, then ASCII URL characters only, so Japanese
     /// text right after a link is not taken for part of it.
     static let url = try! NSRegularExpression(pattern: #"https?://[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]+"#, options: [.caseInsensitive])
+    /// A link written without its scheme, which X counts as one too: a domain (not after an `@`,
+    /// a dot, a slash or a letter) ending in a generic top-level domain, or in a country's when a
+    /// path follows (X leaves `example.jp` alone as text, but links `youtu.be/abc`). The domains
+    /// listed are the common ones, not X's whole list of some 1,500.
+    static let schemelessURL = try! NSRegularExpression(
+        pattern: #"(?<![A-Za-z0-9@./\-])(?:[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?\.)+"#
+            + #"(?:(?:com|net|org|info|biz|app|dev|xyz|live|stream|video|games|news|blog|site|online|shop|store)(?![A-Za-z0-9\-])"#
+            + #"(?:/[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]*)?"#
+            + #"|(?:jp|be|io|co|tv|gg|me|ly|uk|us|de|fr|kr|tw|cn|ca|au)/[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]*)"#,
+        options: [.caseInsensitive])
 
     /// Punctuation that ends a sentence after a link rather than the link (a closing parenthesis
     /// only when the link has more of them than it opened).
@@ -66,7 +76,9 @@ enum PostLength: String, CaseIterable, Sendable {
                 }
             }
         }
-        for match in url.matches(in: normalized, range: whole) {
+        let links = (url.matches(in: normalized, range: whole) + schemelessURL.matches(in: normalized, range: whole))
+            .sorted { $0.range.location < $1.range.location }
+        for match in links {
             guard let range = Range(match.range, in: normalized), range.lowerBound >= rest else { continue }
             let link = trimmed(normalized[range])
             add(normalized[rest..<link.startIndex])
