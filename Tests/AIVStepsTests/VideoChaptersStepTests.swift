@@ -97,6 +97,23 @@ import Testing
         #expect(try await run(["max_bytes": 0]).text == "")
     }
 
+    /// Spacing grows by half until the text fits, which overshoots: the closest spacing that
+    /// fits is then found by halving, so a long stream keeps the chapters its budget has room for.
+    @Test func aBudgetKeepsAsManyChaptersAsItHasRoomFor() async throws {
+        let items = JSONValue.array((0..<300).map { i in ["start": .int(i * 30), "title": .string("場面\(i)")] })
+        func run(_ extra: [String: JSONValue]) async throws -> (bytes: Int, count: Int) {
+            let outputs = try await StepHarness().outputs(VideoChaptersStep.self, ["items": items, "video_length": 9100].merging(extra) { $1 })
+            return (outputs["text"]?.stringValue?.utf8.count ?? -1, outputs["count"]?.numberValue.map(Int.init) ?? -1)
+        }
+        let budgeted = try await run(["max_bytes": 750])
+        #expect(budgeted.bytes <= 750)
+        // No wider spacing, as a fixed min_length, fits more chapters in the same budget.
+        for spacing in stride(from: 600, through: 3000, by: 60) {
+            let fixed = try await run(["min_length": .int(spacing)])
+            if fixed.bytes <= 750 { #expect(fixed.count <= budgeted.count, "min_length \(spacing): \(fixed.count) chapters in \(fixed.bytes) bytes") }
+        }
+    }
+
     @Test func angleBracketsWhichYouTubeRefusesInADescriptionBecomeFullWidth() async throws {
         let result = try await chapters([(0, "<b>草</b>"), (15, "a > b"), (30, "c")])
         #expect(result.text == "0:00 ＜b＞草＜/b＞\n0:15 a ＞ b\n0:30 c")

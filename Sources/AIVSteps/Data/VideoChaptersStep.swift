@@ -119,14 +119,31 @@ public struct VideoChaptersStep: Step {
         let fullBytes = text.utf8.count
         // Shorter titles first, then fewer chapters: each round shortens the text or spaces the
         // chapters wider, and once they are spaced wider than the video there are too few for any text.
+        var tooClose: Int?  // the widest spacing tried that did not fit
         while let maxBytes, text.utf8.count > maxBytes {
             if !shortTitles, shortTitlePath != nil {
                 shortTitles = true
             } else {
+                tooClose = gap
                 gap = max(gap + 1, gap * 3 / 2)
             }
             chapters = Self.chapters(of: moments, opening: opening, minimum: gap, length: length, shortTitles: shortTitles)
             text = Self.text(of: chapters)
+        }
+        // Growing by half overshoots (4 chapters where 6 fit): the closest spacing between the
+        // last that did not fit and the one that did, found by halving, gives back what fits.
+        if let maxBytes, var low = tooClose {
+            while gap - low > 1 {
+                let middle = (low + gap) / 2
+                let tried = Self.chapters(of: moments, opening: opening, minimum: middle, length: length, shortTitles: shortTitles)
+                let triedText = Self.text(of: tried)
+                // Empty text (too few chapters for YouTube) fits any budget, but is no better.
+                if triedText.utf8.count <= maxBytes, !triedText.isEmpty || text.isEmpty {
+                    (gap, chapters, text) = (middle, tried, triedText)
+                } else {
+                    low = middle
+                }
+            }
         }
         if text.utf8.count < fullBytes, let maxBytes {
             let how = (shortTitles ? " named by their short titles" : "") + (gap > Int(minimum.rounded(.up)) ? ", at least \(gap) s apart" : "")
