@@ -188,6 +188,15 @@ import Testing
         #expect(chunkMembers(outputs) == [["start", "in the overlap"]])
     }
 
+    /// After a pause, window [570, 1170) holds only the line at 1150, which [1140, 1740) holds
+    /// too with the lines after it: the one-line window would cost a model call for nothing.
+    @Test func aWindowWhoseLinesAreAllInTheNextGivesWayToIt() async throws {
+        let lines = [(0, "start"), (1150, "back"), (1200, "b"), (1300, "c"), (1400, "d")]
+        let json = "[" + lines.map { "{\"start\": \($0.0), \"end\": \($0.0 + 5), \"text\": \"\($0.1)\"}" }.joined(separator: ", ") + "]"
+        let outputs = try await load("t.json", json, ["window": "10m", "overlap": "30s"])
+        #expect(chunkMembers(outputs) == [["start"], ["back", "b", "c", "d"]])
+    }
+
     @Test func chunkTextIsTimestampedLinesInTheExpressionFunctionsFormat() async throws {
         let srt = """
             1

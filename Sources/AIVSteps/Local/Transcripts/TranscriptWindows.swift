@@ -6,7 +6,8 @@ import AIVCore
 /// belongs to every window its start falls in, so a line that straddles a boundary is seen whole
 /// by at least one window. Windows with no segment are skipped, and so is a window whose
 /// segments were all in the window before it (after a long pause, the next window can hold
-/// nothing but the previous one's overlap): it would repeat that window's work.
+/// nothing but the previous one's overlap): it would repeat that window's work. A window whose
+/// segments are all in the next one (the first lines after a pause) gives way to it.
 struct TranscriptWindows {
     var window: Double
     var overlap: Double
@@ -22,7 +23,12 @@ struct TranscriptWindows {
             let from = Double(k) * step
             let lower = firstIndex(in: starts, notBelow: from)
             let upper = firstIndex(in: starts, notBelow: from + window)
-            if upper > lower && upper > (ranges.last?.upperBound ?? 0) { ranges.append(lower..<upper) }
+            if upper > lower && upper > (ranges.last?.upperBound ?? 0) {
+                // A window holding nothing the next does not (it starts where this one does,
+                // after a pause) is replaced by it: one line alone would cost a model call.
+                if let previous = ranges.last, previous.lowerBound == lower { ranges.removeLast() }
+                ranges.append(lower..<upper)
+            }
             if lower < starts.count, starts[lower] >= from + window {
                 // A gap: jump to the first window that can hold the next start (never past it).
                 k = max(k + 1, Int(((starts[lower] - window) / step).rounded(.down)))
