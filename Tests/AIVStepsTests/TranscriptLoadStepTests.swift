@@ -328,6 +328,14 @@ import Testing
         #expect(try await load("t.srt", srt)["segments", 0, "text"] == "if a<b and b>c then a<c <3\nline\nbreak yellow")
     }
 
+    @Test func aCueWhereTwoPeopleSpeakGivesEachTheirLine() async throws {
+        let vtt = "WEBVTT\n\n00:01.000 --> 00:03.000\n<v Aoi>どうする？\nまじで\n<v Mio>やばい\n"
+        #expect(try await load("t.vtt", vtt)["segments"] == [
+            ["index": 0, "start": 1.0, "end": 3.0, "speaker": "Aoi", "text": "どうする？\nまじで"],
+            ["index": 1, "start": 1.0, "end": 3.0, "speaker": "Mio", "text": "やばい"],
+        ])
+    }
+
     @Test func aWebVTTCueEndsAtTheNextTimingLineEvenWithoutABlankLine() async throws {
         let outputs = try await load("t.vtt", "WEBVTT\n\n00:01.000 --> 00:02.000\nA\n00:03.000 --> 00:04.000\nB\n")
         #expect(timedTexts(outputs) == ["0 1-2 A", "1 3-4 B"])

@@ -44,9 +44,20 @@ enum WebVTTParser {
                 textLines.append(lines[i].text)
                 i += 1
             }
-            let text = CueText.clean(textLines, timeTags: true, entities: true)
-            if !text.isEmpty {
-                segments.append(TranscriptSegment(start: start, end: end, speaker: CueText.voice(in: textLines), text: text))
+            // A cue where two people speak (`<v Aoi>…` then `<v Mio>…`) gives a segment per
+            // voice, at the cue's times: each line goes to the one who said it.
+            var voices: [(speaker: String?, lines: [Substring])] = []
+            for line in textLines {
+                let speaker = CueText.voice(in: [line])
+                if let last = voices.last, speaker == nil || speaker == last.speaker {
+                    voices[voices.count - 1].lines.append(line)
+                } else {
+                    voices.append((speaker, [line]))
+                }
+            }
+            for voice in voices {
+                let text = CueText.clean(voice.lines, timeTags: true, entities: true)
+                if !text.isEmpty { segments.append(TranscriptSegment(start: start, end: end, speaker: voice.speaker, text: text)) }
             }
         }
         return segments
