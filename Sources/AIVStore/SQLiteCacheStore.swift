@@ -98,11 +98,21 @@ public struct SQLiteCacheStore: CacheStore {
         }
     }
 
-    public func noteUse(of entry: CacheEntry, workflow: String, step: String, item: Int?) throws {
+    /// Called for every hit: the common one, a step taking its own result with no other's noted,
+    /// is answered from memory.
+    public func noteTaken(_ entry: CacheEntry, workflow: String, step: String, item: Int?) throws {
+        if entry.workflow == workflow, entry.step == step, entry.item == item {
+            guard prefetched.forgetUse(workflow: workflow, step: step, item: item) else { return }
+            try store.pool.write { db in
+                try db.execute(sql: "DELETE FROM cache_use WHERE workflow = ? AND step = ? AND item = ?", arguments: [workflow, step, item ?? -1])
+            }
+            return
+        }
         try store.pool.write { db in
             try db.execute(sql: "INSERT OR REPLACE INTO cache_use (workflow, step, item, key, used_at) VALUES (?, ?, ?, ?, ?)",
                            arguments: [workflow, step, item ?? -1, entry.key, Date().timeIntervalSince1970])
         }
+        prefetched.noteUse(workflow: workflow, step: step, item: item)
     }
 
     /// Saves an entry and returns once it is committed. Saves that arrive while a commit is under
@@ -267,18 +277,36 @@ final class PrefetchedEntries: @unchecked Sendable {
     /// later read ahead has looked (two runs sharing one store), and a key saved must not be
     /// answered as absent.
     private var savedKeys: Set<String> = []
+    /// Steps of the read-ahead workflow whose last hit was a result another step made.
+    private var takingOthers: Set<Invocation> = []
     private var savedInvocations: Set<Invocation> = []
 
     func replace(with rows: [Row], workflow: String, cacheIsEmpty: Bool, users: [(step: String, item: Int?)] = []) {
         let byKey = Dictionary(rows.map { (row: Row) -> (String, Row) in (row[0], row) }, uniquingKeysWith: { first, _ in first })
-        let invocations = Set(rows.map { Invocation(workflow: workflow, step: $0[2], item: $0[3]) })
-            .union(users.map { Invocation(workflow: workflow, step: $0.step, item: $0.item) })
+        let taking = Set(users.map { Invocation(workflow: workflow, step: $0.step, item: $0.item) })
+        let invocations = Set(rows.map { Invocation(workflow: workflow, step: $0[2], item: $0[3]) }).union(taking)
         lock.withLock {
             self.rows = byKey
             self.workflow = workflow
             cacheWasEmpty = cacheIsEmpty
             invocationsWithEntries = invocations
+            takingOthers = taking
         }
+    }
+
+    /// A step now takes another's result: noted, so taking its own again ends that.
+    func noteUse(workflow: String, step: String, item: Int?) {
+        let invocation = Invocation(workflow: workflow, step: step, item: item)
+        lock.withLock {
+            takingOthers.insert(invocation)
+            savedInvocations.insert(invocation)
+        }
+    }
+
+    /// Whether the step had another's result noted (now forgotten). Unknown without a read ahead:
+    /// false then, and the note stays until `cache gc` finds the step's own newer result.
+    func forgetUse(workflow: String, step: String, item: Int?) -> Bool {
+        lock.withLock { takingOthers.remove(Invocation(workflow: workflow, step: step, item: item)) != nil }
     }
 
     /// Whether the newest entries of `workflow` were read ahead (a run is under way).
@@ -293,6 +321,7 @@ final class PrefetchedEntries: @unchecked Sendable {
             workflow = nil
             cacheWasEmpty = false
             invocationsWithEntries = []
+            takingOthers = []
         }
     }
 

@@ -98,7 +98,8 @@ func waitUntil(seconds: Int, _ done: () -> Bool) async throws {
         #expect(report.step("each")?.invocations == 4)
     }
 
-    /// The summary and `--json` say why a failed step ran, as they do for one that succeeded.
+    /// A failed step's report (its `--json` event, its history row) says why it ran, as one that
+    /// succeeded does; the summary shows its error.
     @Test func aFailedStepStillSaysWhyItRan() async throws {
         var harness = Harness()
         let report = try await harness.run("name: w\nsteps:\n  - {id: bad, uses: test.flaky, with: {failures: 9, tag: \(unique("why"))}}\n")

@@ -155,6 +155,21 @@ import Testing
         #expect(try await harness.run(two, file: "two.yaml").statuses["b"] == .succeeded)
     }
 
+    /// A step that goes back to its own result no longer stands on the other's: gc may drop it.
+    @Test func takingItsOwnResultAgainEndsAStepsUseOfAnothers() async throws {
+        var harness = Harness()
+        let cache = SQLiteCacheStore(store: try Store(path: harness.directory.path + "/aiv.sqlite"))
+        harness.cache = cache
+        let one = "name: one\ninputs: {v: {type: string, default: hi}}\nsteps:\n  - {id: a, uses: test.echo, with: {value: '${{ inputs.v }}'}}\n"
+        let two = "name: two\ninputs: {v: {type: string, default: x}}\nsteps:\n  - {id: b, uses: test.echo, with: {value: '${{ inputs.v }}'}}\n"
+        _ = try await harness.run(two, file: "two.yaml")                                   // b makes its own 'x'
+        _ = try await harness.run(one, file: "one.yaml", inputs: ["v=hello"])             // a makes 'hello'
+        #expect(try await harness.run(two, file: "two.yaml", inputs: ["v=hello"]).statuses["b"] == .cached)  // b takes a's
+        #expect(try await harness.run(two, file: "two.yaml").statuses["b"] == .cached)    // b back on its own 'x'
+        _ = try await harness.run(one, file: "one.yaml")                                   // a moves on to 'hi'
+        #expect(try cache.collectGarbage(blobs: BlobStore(path: harness.directory.path + "/blobs")).entries == 1, "a's 'hello' is no one's now")
+    }
+
     @Test func aSmallFileKeptInsideAnEntryComesBackByteForByte() async throws {
         let directory = TemporaryFolder()
         let cache = SQLiteCacheStore(store: try Store(path: directory.path + "/aiv.sqlite"))

@@ -28,7 +28,7 @@ import Testing
         ("https://en.wikipedia.org/wiki/Kusa_(slang)", 23, 42), ("(see https://en.wikipedia.org/wiki/Kusa_(slang))", 5 + 23 + 1, 48),
         // Without a scheme: a generic domain is a link, a country's only with a path; an address is not.
         ("www.youtube.com", 23, 15), ("見て youtu.be/abc!", 5 + 23 + 1, 16), ("example.jp", 10, 10),
-        ("me@example.com", 14, 14), ("a www.example-very-long-domain-name.com/path/to/something/long b", 2 + 23 + 2, 64),
+        ("me@example.com", 14, 14), ("foo_bar.com", 11, 11), ("#example.com", 12, 12), ("user＠example.com", 2 + 15, 16), ("a www.example-very-long-domain-name.com/path/to/something/long b", 2 + 23 + 2, 64),
     ])
     func postsAreCountedAsXAndAsCharacters(text: String, x: Int, characters: Int) async throws {
         let harness = StepHarness()

@@ -115,14 +115,15 @@ public protocol CacheStore: Sendable {
     /// may skip. Entries saved afterwards through the same store must still be found; entries
     /// another process saves meanwhile may be missed (the step then runs again).
     func prefetch(workflow: String) throws
-    /// Notes that a step (and item) of `workflow` took `entry`, which another step made: what
-    /// keeps a shared result through `cache gc` and lets `cache clear` of the user remove it.
-    func noteUse(of entry: CacheEntry, workflow: String, step: String, item: Int?) throws
+    /// Notes that a step (and item) of `workflow` took `entry` from the cache. One another step
+    /// made is remembered as this step's (what keeps a shared result through `cache gc` and lets
+    /// `cache clear` of this workflow remove it); the step's own ends that.
+    func noteTaken(_ entry: CacheEntry, workflow: String, step: String, item: Int?) throws
 }
 
 extension CacheStore {
     public func prefetch(workflow: String) throws {}
-    public func noteUse(of entry: CacheEntry, workflow: String, step: String, item: Int?) throws {}
+    public func noteTaken(_ entry: CacheEntry, workflow: String, step: String, item: Int?) throws {}
 }
 
 /// A cache that lives as long as the value; for tests.

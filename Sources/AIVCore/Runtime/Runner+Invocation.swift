@@ -82,10 +82,8 @@ extension Runner {
         do {
             found = try cache.entry(forKey: key)
             if let found, try restore(found, step: step, index: index, folder: context.folder) {
-                if found.workflow != context.cachedWorkflow || found.step != step.id || found.item != index {
-                    // A result another step made; a failed note costs a later `cache gc` this use, not the run.
-                    try? cache.noteUse(of: found, workflow: context.cachedWorkflow, step: step.id, item: index)
-                }
+                // A failed note costs a later `cache gc` this use, not the run.
+                try? cache.noteTaken(found, workflow: context.cachedWorkflow, step: step.id, item: index)
                 log.append("\(prefix)cached (key \(key.prefix(12)), from run \(found.runID))")
                 return .hit(Invocation(outputs: found.outputs, cached: true, attempts: 0, reason: "cached"))
             }

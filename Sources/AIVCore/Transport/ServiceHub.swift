@@ -243,6 +243,12 @@ public struct ServiceClient: Sendable {
                 response = try await Self.withTimeout(sending, clock: hub.clock) { try await hub.transport.send(sending) }
                 json = response.json
                 if expectsJSON, response.isSuccess, json == nil {
+                    if !retriesFailures {
+                        // A write that may have happened: recorded, as a 5xx to one is below, so a
+                        // dry run replays the same answer and the same recovery.
+                        hub.recorder?.record(FixtureFile.exchange(step: step, item: item, service: service, request: request,
+                                                                  response: response, secrets: hub.secrets))
+                    }
                     throw TransportError(.connectionLost, "\(request.method) \(Redaction.displayURL(request.url)): the answer is not JSON "
                                          + "(\(response.body.count) bytes; cut short on the way, or not from \(service))")
                 }

@@ -6,6 +6,7 @@ public struct ListDedupeStep: Step {
 
     public static let kind = StepKindDescription(
         name: "list.dedupe",
+        version: 2,  // 2: normalized keys composed (NFC) after the katakana folding
         summary: "Drop elements whose key was seen before, optionally gathering fields of the duplicates.",
         discussion: """
             With `normalize` (the default) text keys compare after Unicode NFKC, lower-casing, reading katakana as \

@@ -20,6 +20,7 @@ public struct VideoChaptersStep: Step {
 
     public static let kind = StepKindDescription(
         name: "video.chapters",
+        version: 2,  // 2: a budget keeps the closest spacing that fits
         summary: "Make YouTube chapter lines (0:00 first, at least 3, each 10 s or longer) from timed moments.",
         discussion: """
             Each element of `items` is a moment: a time in seconds (the field `at` names) and a title (the field \

@@ -9,6 +9,7 @@ public struct SubtitlesWriteStep: Step {
 
     public static let kind = StepKindDescription(
         name: "subtitles.write",
+        version: 2,  // 2: WebVTT text escaped, a tenth of a second counted in milliseconds
         summary: "Write the transcript segments of a stretch (a clip's) as an SRT or WebVTT file, timed from the stretch's start.",
         discussion: """
             Takes segments (transcript.load's, or any list of mappings with start, end and text in seconds) and keeps \

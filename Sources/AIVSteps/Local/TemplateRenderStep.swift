@@ -18,6 +18,7 @@ public struct TemplateRenderStep: Step {
 
     public static let kind = StepKindDescription(
         name: "template.render",
+        version: 2,  // 2: X counts links without a scheme as 23
         summary: "Render a Mustache template with values, to text or to a file in the run folder.",
         discussion: """
             The template file may start with front matter declaring its variables (input.schema), as prompt files do. \

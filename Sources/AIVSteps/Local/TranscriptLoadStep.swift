@@ -35,6 +35,7 @@ public struct TranscriptLoadStep: Step {
 
     public static let kind = StepKindDescription(
         name: "transcript.load",
+        version: 2,  // 2: ruby readings left out, only known tags are markup, content decides the format, a cue's voices split, a window inside the next dropped
         summary: "Read an SRT, WebVTT or JSON transcript into timed segments and overlapping windows.",
         discussion: """
             Subtitle markup is removed (tags such as <i>, <c.yellow>, <font …>, WebVTT time tags, {\\an8}), and so are ruby \
@@ -42,7 +43,7 @@ public struct TranscriptLoadStep: Step {
             JSON transcripts are a list of {start, end, text, speaker?} objects (seconds; `duration` may replace `end`), \
             or an object with such a `segments` list. Windows start every `window` minus `overlap` seconds, so a line near a boundary is seen whole \
             by at least one window; a segment belongs to each window its start falls in, and windows that would add \
-            nothing (empty, or only the previous window's overlap) are skipped. \
+            nothing (empty, or only the previous window's overlap) are skipped, and so is a window whose lines are all in the next one. \
             Give `parts` instead of `path` for a transcript made in pieces: a list of segment lists ({start, end?, text, speaker?}, \
             seconds from the start of their piece), with `offsets`, where each piece starts in the recording; a missing `end` is the next segment's start \
             (or the segment's own start, for the last). A null `path` or `parts` counts as not given, so one step can take whichever a workflow's branches made.

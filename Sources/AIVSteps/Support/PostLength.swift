@@ -36,12 +36,12 @@ enum PostLength: String, CaseIterable, Sendable {
     /// A link as X finds one: the scheme in any case, then ASCII URL characters only, so Japanese
     /// text right after a link is not taken for part of it.
     static let url = try! NSRegularExpression(pattern: #"https?://[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]+"#, options: [.caseInsensitive])
-    /// A link written without its scheme, which X counts as one too: a domain (not after an `@`,
-    /// a dot, a slash or a letter) ending in a generic top-level domain, or in a country's when a
+    /// A link written without its scheme, which X counts as one too: a domain (not after a
+    /// letter, a digit, `_`, `@`, `#`, `$` (full-width too), a dot, a slash or a hyphen) ending in a generic top-level domain, or in a country's when a
     /// path follows (X leaves `example.jp` alone as text, but links `youtu.be/abc`). The domains
     /// listed are the common ones, not X's whole list of some 1,500.
     static let schemelessURL = try! NSRegularExpression(
-        pattern: #"(?<![A-Za-z0-9@./\-])(?:[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?\.)+"#
+        pattern: #"(?<![A-Za-z0-9_@＠#＃$./\-])(?:[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?\.)+"#
             + #"(?:(?:com|net|org|info|biz|app|dev|xyz|live|stream|video|games|news|blog|site|online|shop|store)(?![A-Za-z0-9\-])"#
             + #"(?:/[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]*)?"#
             + #"|(?:jp|be|io|co|tv|gg|me|ly|uk|us|de|fr|kr|tw|cn|ca|au)/[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]*)"#,

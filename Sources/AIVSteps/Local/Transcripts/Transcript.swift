@@ -198,7 +198,8 @@ enum CueText {
     /// `<v Aoi>`). "<b and b>" in "a<b and b>c" is text.
     static func isTagEnd(_ after: Substring, name: String) -> Bool {
         guard let first = after.first else { return true }
-        if first == "." || after.trimmingCharacters(in: .whitespaces) == "/" { return true }
+        let rest = after.trimmingCharacters(in: .whitespaces)
+        if first == "." || rest.isEmpty || rest == "/" { return true }
         return first.isWhitespace && ["font", "span", "v", "lang", "c"].contains(name)
     }
 
@@ -218,8 +219,13 @@ enum CueText {
                 let isTimeTag = timeTags && !closing && (inner.first?.isASCII ?? false) && (inner.first?.isNumber ?? false)
                 if isTimeTag || (Self.knownTags.contains(Substring(name)) && Self.isTagEnd(body.dropFirst(name.count), name: name)) {
                     rest = rest[rest.index(after: close)...]
-                    if let skipped = skipping {
-                        if closing, name == skipped { skipping = nil }
+                    if skipping != nil {
+                        // WebVTT lets the last </rt> go unwritten: </ruby> or the next reading ends it too.
+                        if closing, name == skipping || name == "ruby" {
+                            skipping = nil
+                        } else if !closing, name == "rt" || name == "rp" {
+                            skipping = name
+                        }
                     } else if !closing, name == "rt" || name == "rp" {
                         skipping = name
                     } else if name == "br" {

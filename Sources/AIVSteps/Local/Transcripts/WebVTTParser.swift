@@ -55,6 +55,11 @@ enum WebVTTParser {
                     voices.append((speaker, [line]))
                 }
             }
+            // Lines before the first voice tag (a "♪") go with the first voice, as a whole cue did.
+            if voices.count > 1, voices[0].speaker == nil {
+                let unvoiced = voices.removeFirst().lines
+                voices[0].lines.insert(contentsOf: unvoiced, at: 0)
+            }
             for voice in voices {
                 let text = CueText.clean(voice.lines, timeTags: true, entities: true)
                 if !text.isEmpty { segments.append(TranscriptSegment(start: start, end: end, speaker: voice.speaker, text: text)) }

@@ -21,6 +21,7 @@ struct GeminiExchange {
         var request = self.request
         var usage = TokenUsage(input: 0, output: 0, total: 0)
         var repaired = false
+        var showedProblems = false
         while true {
             let reply = try await call(request)
             usage = TokenUsage(input: usage.input + reply.usage.input, output: usage.output + reply.usage.output,
@@ -32,13 +33,15 @@ struct GeminiExchange {
                     result = value
                 case .failure(let problem):
                     guard !repaired else {
-                        throw StepError("Gemini's reply does not match the output schema of '\(request.promptPath)', even after it was shown what was wrong: \(problem.summary)")
+                        let after = showedProblems ? "even after it was shown what was wrong" : "even when asked again after an empty reply"
+                        throw StepError("Gemini's reply does not match the output schema of '\(request.promptPath)', \(after): \(problem.summary)")
                     }
                     if reply.text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
                         // Gemini refuses a model turn without text (400 INVALID_ARGUMENT, "required
                         // oneof field 'data'"): an empty reply is asked for again as it was.
                         logger.notice("the reply is empty; asking Gemini once more")
                     } else {
+                        showedProblems = true
                         logger.notice("the reply does not match the output schema (\(problem.summary)); asking Gemini once more with the problems")
                         request.contents.append(["role": "model", "parts": [["text": .string(reply.text)]]])
                         request.contents.append(["role": "user", "parts": [["text": .string(problem.correction)]]])
