@@ -13,7 +13,7 @@ struct AIVCommand: AsyncParsableCommand {
             Workflows are YAML files of steps; each step uses a built-in step kind. Start with \
             'aiv validate workflows/post-stream.yaml', then 'aiv plan' to see what would run.
             Exit codes: 0 success, 1 a run failed (or what was asked for is not there), 2 the workflow or \
-            its inputs are invalid, 64 a mistake in the command line.
+            its inputs are invalid, 64 a mistake in the command line, 130 a run interrupted (Ctrl-C, SIGTERM).
             """,
         version: "0.1.0",
         subcommands: [RunCommand.self, ValidateCommand.self, PlanCommand.self, GraphCommand.self, RunsCommand.self, CacheCommand.self,
@@ -24,6 +24,13 @@ struct AIVCommand: AsyncParsableCommand {
         // A reader that goes away (`aiv run --json | head -1`) must not kill a run halfway: its
         // output is then dropped (the writes' EPIPE is ignored) and the run goes on to the end.
         signal(SIGPIPE, SIG_IGN)
+        // A parent that started aiv with these blocked (Foundation.Process from a Swift task does)
+        // would leave Ctrl-C and SIGTERM pending for ever; threads made from here on inherit this.
+        var stopSignals = sigset_t()
+        sigemptyset(&stopSignals)
+        sigaddset(&stopSignals, SIGINT)
+        sigaddset(&stopSignals, SIGTERM)
+        pthread_sigmask(SIG_UNBLOCK, &stopSignals, nil)
         // A mistyped subcommand gets the nearest one (the parser itself only says "unexpected arguments").
         let arguments = Array(CommandLine.arguments.dropFirst())
         if let first = arguments.first, !first.hasPrefix("-") {

@@ -137,7 +137,13 @@ struct RunCommand: AsyncParsableCommand {
             steps: BuiltinSteps.byName, registry: .builtin, cache: SQLiteCacheStore(store: store), blobs: state.blobs,
             readsCache: !noCache, observer: observer, environment: loadedEnvironment.variables, secrets: secrets,
             maxParallel: maxParallel, services: services)
-        let report = await Runner(environment).run(plan, runID: runID, folder: folder, workflowDirectory: loaded.baseDirectory)
+        let running = Task { await Runner(environment).run(plan, runID: runID, folder: folder, workflowDirectory: loaded.baseDirectory) }
+        let interruption = Interruption { signalName in
+            running.cancel()
+            StandardError.write("\naiv: \(signalName): stopping the steps under way and keeping what finished (again to quit at once)\n")
+        }
+        let report = await running.value
+        interruption.end()
         display.finish(report)
         if let recorder {
             // A recording is a whole run's answers: a run that failed would replace a complete
@@ -164,7 +170,46 @@ struct RunCommand: AsyncParsableCommand {
             return "\(location)error: \(error)\n"
         }
         if !failures.isEmpty, !json { StandardError.write(failures.joined()) }
+        if report.status == .interrupted { throw ExitCode(130) }
         if report.status == .failed { throw ExitCode(1) }
+    }
+}
+
+/// Ctrl-C (SIGINT) or SIGTERM during a run: the first stops it as a failure would (steps under
+/// way cancelled, nothing more started), so the summary, the history, the run folder and a
+/// recording's fixtures are all written; a second quits at once, as the signal would by default.
+final class Interruption: @unchecked Sendable {
+    private let lock = NSLock()
+    private var sources: [DispatchSourceSignal] = []
+    private var interrupted = false
+
+    init(_ firstTime: @escaping @Sendable (String) -> Void) {
+        for (number, name) in [(SIGINT, "interrupted"), (SIGTERM, "terminated")] {
+            // Dispatch sees the signal only once its default action (ending the process) is off.
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { [self] in
+                let again = lock.withLock { () -> Bool in
+                    defer { interrupted = true }
+                    return interrupted
+                }
+                if again {
+                    signal(number, SIG_DFL)
+                    kill(getpid(), number)
+                } else {
+                    firstTime(name)
+                }
+            }
+            source.resume()
+            sources.append(source)
+        }
+    }
+
+    /// Back to the default: a signal after the run (while fixtures are written) ends the process.
+    func end() {
+        for source in sources { source.cancel() }
+        signal(SIGINT, SIG_DFL)
+        signal(SIGTERM, SIG_DFL)
     }
 }
 

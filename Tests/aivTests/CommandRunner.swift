@@ -43,16 +43,19 @@ struct CommandRunner {
     ///
     /// Async, and waiting on a thread of its own (`childProcess`), never on a Swift concurrency one.
     static func run(_ arguments: [String], in directory: String = packageRoot, environment: [String: String] = [:], timeout: Double = 120,
-                    killAfter: Double? = nil, killWhen: (@Sendable (String) -> Bool)? = nil, executable: String = binary) async throws -> Result {
+                    killAfter: Double? = nil, killWhen: (@Sendable (String) -> Bool)? = nil, signal: Int32 = SIGKILL,
+                    executable: String = binary) async throws -> Result {
         // A few at a time (`TestLoad`): twenty debug builds starting at once starve every test.
         try await childProcess {
             try runBlocking(arguments, in: directory, environment: environment, timeout: timeout, killAfter: killAfter,
-                            killWhen: killWhen, executable: executable)
+                            killWhen: killWhen, signal: signal, executable: executable)
         }
     }
 
+    /// `signal` is what `killWhen` sends (SIGINT to test an interruption; aiv unblocks it itself).
     static func runBlocking(_ arguments: [String], in directory: String, environment: [String: String], timeout: Double,
-                            killAfter: Double?, killWhen: (@Sendable (String) -> Bool)? = nil, executable: String = binary) throws -> Result {
+                            killAfter: Double?, killWhen: (@Sendable (String) -> Bool)? = nil, signal: Int32 = SIGKILL,
+                            executable: String = binary) throws -> Result {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
@@ -81,7 +84,7 @@ struct CommandRunner {
             while case let chunk = out.fileHandleForReading.availableData, !chunk.isEmpty {
                 stdoutData.data.append(chunk)
                 if !killed, killWhen(String(decoding: stdoutData.data, as: UTF8.self)) {
-                    kill(pid, SIGKILL)
+                    kill(pid, signal)
                     killed = true
                 }
             }

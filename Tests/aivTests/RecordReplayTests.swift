@@ -104,6 +104,27 @@ import Testing
         #expect(folder.read("out/failed/_aiv/fixtures/analyse.yaml")?.contains("status: 400") == true)
     }
 
+    /// Ctrl-C stops a run as a failure does: the step under way is cancelled at once, the run is
+    /// reported interrupted (exit 130), and what was recorded so far is kept in the run folder.
+    @Test func anInterruptedRecordingStopsAtOnceAndKeepsWhatItRecorded() async throws {
+        let folder = try workspace()
+        let gemini = try FakeGemini(apiKey: Self.secret)
+        gemini.enqueue(.json(["items": [["japanese": "今日"]]]))
+        gemini.defaultReply = { _ in .delayed(30, .json(["items": []])) }
+        let live = ["GEMINI_API_KEY": Self.secret, "GEMINI_BASE_URL": gemini.baseURL]
+        let started = Date()
+        let stopped = try await CommandRunner.run(
+            ["run", "workflows/vocab.yaml", "--record", "--json", "--max-parallel", "1", "--run-dir", "out/stopped"],
+            in: folder.path, environment: live, killWhen: { $0.contains("\"invocation_finished\"") }, signal: SIGINT)
+        gemini.stop()
+        #expect(stopped.status == 130, "\(stopped.stdout)\n\(stopped.stderr)")
+        #expect(Date().timeIntervalSince(started) < 20, "the item waiting for its answer was cancelled")
+        #expect(stopped.stderr.contains("aiv: interrupted: stopping the steps under way"))
+        #expect(stopped.stdout.contains("\"event\":\"run_finished\"") && stopped.stdout.contains("\"status\":\"interrupted\""))
+        #expect(folder.read("workflows/fixtures/vocab/analyse.yaml") == nil, "a part of a recording replaces no fixtures")
+        #expect(folder.read("out/stopped/_aiv/fixtures/analyse.yaml")?.contains("今日") == true)
+    }
+
     @Test func aDryRunOfAChangedPromptSaysWhatDiffersFromTheRecording() async throws {
         let folder = try workspace()
         let gemini = try FakeGemini(apiKey: Self.secret)

@@ -59,6 +59,8 @@ public struct StepReport: Sendable, Codable, Equatable {
 public struct RunReport: Sendable, Codable, Equatable {
     public enum Status: String, Sendable, Codable {
         case running, succeeded, failed
+        /// Stopped from outside (Ctrl-C, SIGTERM): the steps under way were cancelled.
+        case interrupted
     }
 
     public var runID: String

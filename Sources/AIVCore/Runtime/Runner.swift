@@ -102,7 +102,7 @@ public struct Runner: Sendable {
         await withTaskGroup(of: (String, StepReport, JSONValue?).self) { group in
             /// Starts the steps that became ready (none once the run is stopping).
             func startReady() {
-                guard stoppedBy == nil else { return }
+                guard stoppedBy == nil, !Task.isCancelled else { return }
                 for id in ready {
                     guard case .pending = progress[id], let step = stepsByID[id] else { continue }
                     progress[id] = .running
@@ -157,12 +157,15 @@ public struct Runner: Sendable {
             }
         }
 
+        // Cancelled from outside (the command's Ctrl-C): not a failure of any step.
+        let interrupted = Task.isCancelled
         let reports: [StepReport] = plan.steps.map { step in
             switch progress[step.id] {
             case .finished(let report, _):
                 return report
             default:
-                let reason = stoppedBy.map { "not started: the run stopped after '\($0)' failed" } ?? "not started"
+                let reason = stoppedBy.map { "not started: the run stopped after '\($0)' failed" }
+                    ?? (interrupted ? "not started: the run was interrupted" : "not started")
                 let report = StepReport(step: step.id, kind: step.kind, status: .cancelled, reason: reason)
                 environment.observer.handle(.stepFinished(report))
                 return report
@@ -177,7 +180,8 @@ public struct Runner: Sendable {
         let complete = !reports.contains { $0.status == .failed || $0.status == .cancelled } && skippedAfterFailure.isEmpty
         let removed = files.finish(succeeded: complete)
         let run = RunReport(runID: runID, workflow: plan.workflow, file: plan.file, folder: folder.path, startedAt: started,
-                            duration: environment.now().timeIntervalSince(started), status: failed ? .failed : .succeeded, steps: reports,
+                            duration: environment.now().timeIntervalSince(started),
+                            status: interrupted && stoppedBy == nil ? .interrupted : failed ? .failed : .succeeded, steps: reports,
                             removedFiles: removed.isEmpty ? nil : removed)
         environment.observer.handle(.runFinished(run))
         return run
