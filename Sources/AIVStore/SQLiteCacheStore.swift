@@ -31,10 +31,12 @@ public struct SQLiteCacheStore: CacheStore {
             var newest: [Row] = []
             var newestRecency = 0.0
             for row in try Row.fetchAll(db, sql: """
-                SELECT \(Self.columns), used_at FROM cache_entry WHERE workflow = ? ORDER BY step, item
+                SELECT \(Self.columns), used_at, dry_run FROM cache_entry WHERE workflow = ? ORDER BY step, item, dry_run
                 """, arguments: [workflow]) {
                 let recency = max(row[6] as Double, (row[9] as Double?) ?? 0)
-                if let last = newest.last, (last[2] as String) == (row[2] as String), (last[3] as Int?) == (row[3] as Int?) {
+                // The newest of a step's (and item's) live results and of its dry run's: either kind of run finds its own.
+                if let last = newest.last, (last[2] as String) == (row[2] as String), (last[3] as Int?) == (row[3] as Int?),
+                   (last[10] as Bool) == (row[10] as Bool) {
                     if recency > newestRecency {
                         newest[newest.count - 1] = row
                         newestRecency = recency
@@ -82,12 +84,23 @@ public struct SQLiteCacheStore: CacheStore {
     /// Read for every step that runs (to say why): a statement prepared once per connection too.
     /// The step's own newest entry, or the one it last took from another step if that was later.
     public func latestEntry(workflow: String, step: String, item: Int?) throws -> CacheEntry? {
+        try latestEntry(workflow: workflow, step: step, item: item, dryRun: nil)
+    }
+
+    public func latestEntry(workflow: String, step: String, item: Int?, dryRun: Bool) throws -> CacheEntry? {
+        try latestEntry(workflow: workflow, step: step, item: item, dryRun: Optional(dryRun))
+    }
+
+    /// With `dryRun`, an entry of that kind of run first, else the newest of the other.
+    func latestEntry(workflow: String, step: String, item: Int?, dryRun: Bool?) throws -> CacheEntry? {
         if prefetched.hasNoEntry(workflow: workflow, step: step, item: item) { return nil }
         return try store.pool.unsafeRead { db in
+            // Without a preference, every entry is "of the kind asked for" (dry_run IS dry_run).
             let statement = try db.cachedStatement(sql: """
-                SELECT \(Self.columns), components, \(Self.recency) FROM cache_entry WHERE workflow = ? AND step = ? AND item IS ? ORDER BY \(Self.recency) DESC LIMIT 1
+                SELECT \(Self.columns), components, \(Self.recency) FROM cache_entry WHERE workflow = ? AND step = ? AND item IS ?
+                ORDER BY dry_run IS ifnull(?, dry_run) DESC, \(Self.recency) DESC LIMIT 1
                 """)
-            let own = try Row.fetchOne(statement, arguments: [workflow, step, item])
+            let own = try Row.fetchOne(statement, arguments: [workflow, step, item, dryRun])
             let taken = try db.cachedStatement(sql: """
                 SELECT \(Self.columns(of: "e")), e.components, u.used_at FROM cache_use u JOIN cache_entry e ON e.key = u.key
                 WHERE u.workflow = ? AND u.step = ? AND u.item = ?
@@ -129,12 +142,12 @@ public struct SQLiteCacheStore: CacheStore {
         // requires text), and a miss explained against it says there was no earlier result.
         [entry.key, entry.workflow, entry.step, entry.item, entry.outputs.canonicalJSON,
          JSONValue.array(entry.files.map(\.jsonValue)).canonicalJSON, entry.components?.jsonValue.canonicalJSON ?? "null",
-         entry.createdAt.timeIntervalSince1970, entry.runID, entry.duration]
+         entry.createdAt.timeIntervalSince1970, entry.runID, entry.duration, entry.components?.isDryRun ?? false]
     }
 
     static let insert = """
-        INSERT OR REPLACE INTO cache_entry (key, workflow, step, item, outputs, files, components, created_at, run_id, duration)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        INSERT OR REPLACE INTO cache_entry (key, workflow, step, item, outputs, files, components, created_at, run_id, duration, dry_run)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         """
 
     /// The columns `entry(_:withComponents:)` reads, in this order: by position, since finding a
@@ -223,7 +236,7 @@ public struct SQLiteCacheStore: CacheStore {
             try db.execute(sql: """
                 DELETE FROM cache_entry WHERE key IN (
                   SELECT key FROM (
-                    SELECT key, ROW_NUMBER() OVER (PARTITION BY workflow, step, item ORDER BY \(Self.recency) DESC) AS n FROM cache_entry
+                    SELECT key, ROW_NUMBER() OVER (PARTITION BY workflow, step, item, dry_run ORDER BY \(Self.recency) DESC) AS n FROM cache_entry
                   ) WHERE n > ?) AND key NOT IN (\(currentUses))
                 """, arguments: [keep])
             let removed = db.changesCount

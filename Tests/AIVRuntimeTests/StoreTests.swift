@@ -155,6 +155,28 @@ import Testing
         #expect(try await harness.run(two, file: "two.yaml").statuses["b"] == .succeeded)
     }
 
+    /// A dry run's results (answers from fixtures) are kept apart from live ones: `cache gc` keeps
+    /// the newest of each, so trying a workflow dry never costs the last live run's paid results,
+    /// and a live miss is explained against the live result.
+    @Test func garbageCollectionKeepsTheNewestLiveAndTheNewestDryRunResult() async throws {
+        let directory = TemporaryFolder()
+        let cache = SQLiteCacheStore(store: try Store(path: directory.path + "/aiv.sqlite"))
+        func result(_ key: String, at seconds: Double, dryRun: Bool) -> CacheEntry {
+            var made = entry(key, at: seconds)
+            made.components = CacheKeyComponents(kind: "gemini.generate", kindVersion: 1, arguments: ["value": .string(key)], files: [:],
+                                                 settings: dryRun ? ["model": "m", "dry_run": true, "fixtures": "sha256:f"] : ["model": "m"])
+            return made
+        }
+        try await cache.save(result("live-old", at: 1, dryRun: false))
+        try await cache.save(result("live", at: 2, dryRun: false))
+        try await cache.save(result("dry", at: 3, dryRun: true))
+        #expect(try cache.latestEntry(workflow: "w.yaml", step: "a", item: nil, dryRun: false)?.key == "live")
+        #expect(try cache.latestEntry(workflow: "w.yaml", step: "a", item: nil, dryRun: true)?.key == "dry")
+        #expect(try cache.latestEntry(workflow: "w.yaml", step: "a", item: nil)?.key == "dry")
+        #expect(try cache.collectGarbage(blobs: BlobStore(path: directory.path + "/blobs")).entries == 1)
+        #expect(try cache.entry(forKey: "live") != nil && cache.entry(forKey: "dry") != nil && cache.entry(forKey: "live-old") == nil)
+    }
+
     /// A step that goes back to its own result no longer stands on the other's: gc may drop it.
     @Test func takingItsOwnResultAgainEndsAStepsUseOfAnothers() async throws {
         var harness = Harness()

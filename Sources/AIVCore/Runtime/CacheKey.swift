@@ -68,6 +68,10 @@ public struct CacheKeyComponents: Sendable, Codable, Equatable {
         return paths
     }
 
+    /// Whether the key is a dry run's (its answers come from fixtures): such results are kept
+    /// apart from live ones, in `cache gc` too.
+    public var isDryRun: Bool { settings["dry_run"] == .bool(true) }
+
     /// The services' settings as the key of one step sees them, with what else decides its
     /// service's answers in this run (`ServiceKeyFacts`): a base URL the environment gives, and
     /// for a dry run a mark (`dry_run`) and the digest of the step's recorded answers

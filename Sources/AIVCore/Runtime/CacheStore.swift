@@ -93,7 +93,7 @@ extension CacheKeyComponents {
             }
             return "cached files were removed"
         }
-        guard let previous = try? cache.latestEntry(workflow: workflow, step: step.id, item: item),
+        guard let previous = try? cache.latestEntry(workflow: workflow, step: step.id, item: item, dryRun: isDryRun),
               let earlier = previous.components else { return "no earlier result" }
         let changes = differences(from: earlier)
         return changes.isEmpty ? "result shared with another step was removed" : changes.joined(separator: ", ")
@@ -107,6 +107,8 @@ public protocol CacheStore: Sendable {
     func entry(forKey key: String) throws -> CacheEntry?
     /// The most recent entry for a step (and item) of a workflow, whatever its key: what a miss is explained against.
     func latestEntry(workflow: String, step: String, item: Int?) throws -> CacheEntry?
+    /// The same, preferring an entry of the same kind of run (a dry run's, or a live one's).
+    func latestEntry(workflow: String, step: String, item: Int?, dryRun: Bool) throws -> CacheEntry?
     /// Saves an entry; returns once it is committed, so that it survives the process being killed
     /// (a step reported finished must not lose its result that way). Concurrent saves may share
     /// one commit.
@@ -122,6 +124,9 @@ public protocol CacheStore: Sendable {
 }
 
 extension CacheStore {
+    public func latestEntry(workflow: String, step: String, item: Int?, dryRun: Bool) throws -> CacheEntry? {
+        try latestEntry(workflow: workflow, step: step, item: item)
+    }
     public func prefetch(workflow: String) throws {}
     public func noteTaken(_ entry: CacheEntry, workflow: String, step: String, item: Int?) throws {}
 }
