@@ -38,6 +38,21 @@ import Testing
 
     /// Two runs into one folder would overwrite each other's files: the second is refused, says
     /// why, and touches nothing. (The folder is held here the way a running aiv holds it.)
+    /// The live block is redrawn in place: a line wider than the terminal wraps, and every
+    /// redraw left its first row behind. On a 50-column terminal (util-linux `script` gives the
+    /// run one), no line of the live block is 50 columns or wider.
+    @Test func theLiveProgressFitsANarrowTerminal() async throws {
+        let workspace = try Workspace()
+        let command = "stty cols 50 rows 40; exec '\(CommandRunner.binary)' run workflows/post-stream.yaml --dry-run --state-dir st"
+        let result = try await CommandRunner.run(["-q", "-e", "-c", command, "/dev/null"], in: workspace.path, timeout: 300,
+                                                 executable: "/usr/bin/script")
+        #expect(result.status == 0, "\(result.stdout.suffix(2000))")
+        let plain = result.stdout.replacing(/\x{1B}\[[0-9;]*[A-Za-z]/, with: "")
+        let live = plain.split(whereSeparator: \.isNewline).filter { $0.hasPrefix("  ▸ ") || $0.hasPrefix("  [") }
+        #expect(!live.isEmpty, "the live block was drawn")
+        for line in live { #expect(line.count < 50, "'\(line)' is \(line.count) columns") }
+    }
+
     @Test func aRunIntoAFolderAnotherRunHoldsIsRefused() async throws {
         let workspace = try Workspace()
         let claim = try RunFolder(path: workspace.path + "/busy").claim()

@@ -1,4 +1,5 @@
 import AIVCore
+import AIVMedia
 import Foundation
 
 /// Live progress on a terminal: a line per running step with its elapsed time and items, the
@@ -68,8 +69,11 @@ final class TerminalProgress: RunObserver, ProgressDisplay, @unchecked Sendable 
         drawnLines = 0
     }
 
+    /// Redrawn in place, so each line must fit the terminal: one that wraps takes two rows, and
+    /// moving up by the lines drawn would leave the first behind on every redraw.
     private func redraw() {
         clear()
+        let columns = Self.terminalColumns()
         var lines: [String] = []
         let now = Date()
         for step in running.prefix(12) {
@@ -77,13 +81,36 @@ final class TerminalProgress: RunObserver, ProgressDisplay, @unchecked Sendable 
             lines.append("  ▸ \(step.step)  \(SummaryTable.format(now.timeIntervalSince(step.started)))\(items)")
         }
         let done = finished.values.reduce(0, +)
-        let width = 30
+        let counts = "done \(finished[.succeeded, default: 0]) · cached \(finished[.cached, default: 0]) · failed \(finished[.failed, default: 0]) · left \(total - done)"
+        let width = max(5, min(30, columns - 6 - counts.count))
         let filled = total == 0 ? width : width * done / total
-        lines.append("  [\(String(repeating: "█", count: filled))\(String(repeating: "·", count: width - filled))] "
-                     + "done \(finished[.succeeded, default: 0]) · cached \(finished[.cached, default: 0]) · failed \(finished[.failed, default: 0]) · left \(total - done)")
-        print(lines.joined(separator: "\n"))
+        lines.append("  [\(String(repeating: "█", count: filled))\(String(repeating: "·", count: width - filled))] " + counts)
+        print(lines.map { Self.fitted($0, to: columns) }.joined(separator: "\n"))
         drawnLines = lines.count
         fflush(nil)
+    }
+
+    /// The terminal's width in columns, asked at each redraw (a window can be resized); 80 when
+    /// it does not say.
+    static func terminalColumns() -> Int {
+        var size = winsize()
+        guard ioctl(STDOUT_FILENO, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 else { return 80 }
+        return Int(size.ws_col)
+    }
+
+    /// The line cut to less than `columns` columns (a step id in Japanese takes two a character),
+    /// with "…" where it was cut.
+    static func fitted(_ line: String, to columns: Int) -> String {
+        guard CaptionLines.columns(line[...]) >= columns else { return line }
+        var kept = ""
+        var used = 0
+        for character in line {
+            let width = CaptionLines.columns(String(character)[...])
+            if used + width > max(1, columns - 2) { break }
+            kept.append(character)
+            used += width
+        }
+        return kept + "…"
     }
 
     func finish(_ report: RunReport) {
