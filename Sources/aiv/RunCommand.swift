@@ -131,6 +131,8 @@ struct RunCommand: AsyncParsableCommand {
             // A dry run must leave no trace: page ids from fixtures stay in memory.
             records: dryRun ? MemoryRecordIndex() : SQLiteRecordIndex(store: store),
             stock: dryRun ? MemoryStockStore() : SQLiteStockStore(store: store),
+            // A dry run waits for nothing: a recorded 503's backoff or 429's delay takes no time.
+            clock: dryRun ? .virtual : .continuous,
             report: { observer.handle(.serviceCall($0)) }, warn: { observer.handle(.warning($0)) },
             keyLockFolder: dryRun ? nil : state.absoluteState + "/locks")
         let environment = RunEnvironment(

@@ -125,6 +125,30 @@ import Testing
         #expect(folder.read("out/stopped/_aiv/fixtures/analyse.yaml")?.contains("今日") == true)
     }
 
+    /// A recorded error answer is replayed as it was, retried as it was, but without the waits:
+    /// nothing is sent, so a dry run of a recorded 503 with 20 s of backoff takes no 20 s. The
+    /// error names the fixture that holds the answer.
+    @Test func aRecordedErrorReplaysWithoutWaitingAndNamesItsFixture() async throws {
+        let folder = try workspace()
+        let gemini = try FakeGemini(apiKey: Self.secret)
+        gemini.defaultReply = { _ in .json(["items": [["japanese": "草"]]]) }
+        let live = ["GEMINI_API_KEY": Self.secret, "GEMINI_BASE_URL": gemini.baseURL]
+        #expect(try await aiv(["run", "workflows/vocab.yaml", "--record"], in: folder, environment: live).status == 0)
+        gemini.stop()
+        // The recording as a server having a bad day would have left it: every answer a 503.
+        let fixture = try #require(folder.read("workflows/fixtures/vocab/analyse.yaml"))
+        folder.write("workflows/fixtures/vocab/analyse.yaml", fixture.replacingOccurrences(of: "status: 200", with: "status: 503"))
+        folder.write("workflows/vocab.yaml", Self.workflow.replacingOccurrences(of: "retry: {attempts: 3, delay: 0.05}",
+                                                                                 with: "retry: {attempts: 3, delay: 10}"))
+        let started = Date()
+        let replayed = try await aiv(["run", "workflows/vocab.yaml", "--dry-run"], in: folder, environment: ["GEMINI_API_KEY": ""])
+        #expect(replayed.status == 1)
+        #expect(Date().timeIntervalSince(started) < 10, "the backoff of 10 s and 20 s was not waited")
+        #expect(replayed.stderr.contains("gemini answered 503"), "\(replayed.stderr)")
+        #expect(replayed.stderr.contains("(after 3 attempts)"), "\(replayed.stderr)")
+        #expect(replayed.stderr.contains("the answer recorded in \(folder.path)/workflows/fixtures/vocab/analyse.yaml"), "\(replayed.stderr)")
+    }
+
     @Test func aDryRunOfAChangedPromptSaysWhatDiffersFromTheRecording() async throws {
         let folder = try workspace()
         let gemini = try FakeGemini(apiKey: Self.secret)

@@ -55,9 +55,15 @@ public final class ReplayTransport: HTTPTransport, @unchecked Sendable {
         guard let index else {
             throw TransportError(.noRecording, mismatch(request, key: key, body: body))
         }
-        let response = recordings[index].response
-        return HTTPResponse(status: response.status, headers: response.headers, body: response.body.data)
+        let recording = recordings[index]
+        var headers = recording.response.headers
+        headers[Self.recordedInHeader] = FixtureFile.path(folder: folder, step: recording.step)
+        return HTTPResponse(status: recording.response.status, headers: headers, body: recording.response.body.data)
     }
+
+    /// A header of aiv's own on a replayed answer, naming its fixture file, so an error answer
+    /// says where it was recorded. Never recorded: a replay records nothing.
+    public static let recordedInHeader = "x-aiv-recorded-in"
 
     /// Says which request had no recording, which recording comes closest and how they differ.
     func mismatch(_ request: HTTPRequest, key: Key, body: RecordedBody) -> String {

@@ -240,7 +240,9 @@ public struct ServiceClient: Sendable {
             let json: JSONValue?
             do {
                 let sending = request
-                response = try await Self.withTimeout(sending, clock: hub.clock) { try await hub.transport.send(sending) }
+                // A replay answers at once from memory, and its clock does not wait: no timer.
+                response = hub.mode == .replay ? try await hub.transport.send(sending)
+                    : try await Self.withTimeout(sending, clock: hub.clock) { try await hub.transport.send(sending) }
                 json = response.json
                 if expectsJSON, response.isSuccess, json == nil {
                     if !retriesFailures {
@@ -267,7 +269,10 @@ public struct ServiceClient: Sendable {
                 continue
             }
             let tokens = json.flatMap(info.usage)
-            let failure = response.isSuccess ? nil : ServiceError(service: service, response: response, json: json)
+            var failure = response.isSuccess ? nil : ServiceError(service: service, response: response, json: json)
+            if let recordedIn = response.header(ReplayTransport.recordedInHeader) {
+                failure?.message += " (the answer recorded in \(recordedIn))"
+            }
             report(request, target: target, status: response.status, started: started, attempt: attempt, tokens: tokens, error: failure?.message)
             if response.status == 429 {
                 let delay = Self.serverDelay(response, json: json) ?? retry.delay(after: attempt, random: hub.random())
@@ -404,7 +409,10 @@ public struct ServiceError: Error, Sendable, CustomStringConvertible {
         let apiStatus = error?["status"]?.stringValue ?? json?["code"]?.stringValue
         var detail = error?["message"]?.stringValue ?? json?["message"]?.stringValue
         if detail == nil {
-            let text = String(decoding: response.body.prefix(300), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            // Cut by characters, not bytes: a cut inside a Japanese character printed U+FFFD.
+            var text = String(decoding: response.body.prefix(1200), as: UTF8.self)
+            if response.body.count > 1200, text.last == "\u{FFFD}" { text.removeLast() }
+            text = String(text.prefix(300)).trimmingCharacters(in: .whitespacesAndNewlines)
             detail = text.isEmpty ? nil : String(text.split(separator: "\n").first ?? "")
         }
         let head = "\(service) answered \(response.status)" + (apiStatus.map { " \($0)" } ?? "")

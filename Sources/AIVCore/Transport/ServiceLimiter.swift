@@ -18,6 +18,22 @@ public struct LimiterClock: Sendable {
             now: { let elapsed = origin.duration(to: clock.now).components; return Double(elapsed.seconds) + Double(elapsed.attoseconds) * 1e-18 },
             sleep: { seconds in if seconds > 0 { try await clock.sleep(for: .nanoseconds(Int64(seconds * 1e9))) } })
     }
+
+    /// A dry run's clock: nothing is sent, so a wait (a recorded 503's backoff, a recorded 429's
+    /// delay) takes no time; its time moves on by what was waited, so the accounts still add up.
+    public static var virtual: LimiterClock {
+        final class Elapsed: @unchecked Sendable {
+            let lock = NSLock()
+            var seconds = 0.0
+        }
+        let elapsed = Elapsed()
+        return LimiterClock(
+            now: { elapsed.lock.withLock { elapsed.seconds } },
+            sleep: { seconds in
+                try Task.checkCancellation()
+                elapsed.lock.withLock { elapsed.seconds += max(0, seconds) }
+            })
+    }
 }
 
 /// A daily quota is used up: the step fails at once rather than wait for hours.
