@@ -28,15 +28,26 @@ struct PlanCommand: ParsableCommand {
             .plan(path: workflow.file, inputsFile: workflow.inputsFile, assignments: try workflow.assignments())
         DiagnosticOutput.print(output.diagnostics, sources: output.sources)
         guard let plan = output.plan, let loaded = output.workflow else { throw ExitCode.invalid }
+        // A dry run's fixtures are checked as the run checks them: what would stop the run (a
+        // malformed file, no fixtures at all) stops the plan, with the same located error.
+        var recordings: [RecordedExchange]?
+        if dryRun {
+            let folder = Paths.resolve(fixtures ?? RunCommand.defaultFixtureFolder(workflowFile: workflow.file),
+                                       relativeTo: FileManager.default.currentDirectoryPath)
+            do {
+                recordings = try FixtureFile.load(folder: folder)
+            } catch {
+                DiagnosticOutput.print(Diagnostics([error]), sources: [])
+                throw ExitCode.invalid
+            }
+            if recordings?.isEmpty != false, plan.steps.contains(where: { $0.service != nil }) {
+                StandardError.write("aiv: --dry-run: no fixtures in \(folder); record them with `aiv run --record \(workflow.file)`\n")
+                throw ExitCode.invalid
+            }
+        }
         // What the next run would take from the cache, and why not (only when a cache exists).
         var cache: [String: String]?
         if FileManager.default.fileExists(atPath: state.databasePath) {
-            // A dry run's keys hold its recorded answers: with missing or unreadable fixtures the
-            // run itself would stop, so the plan judges them as having none.
-            let recordings: [RecordedExchange]? = dryRun
-                ? (try? FixtureFile.load(folder: Paths.resolve(fixtures ?? RunCommand.defaultFixtureFolder(workflowFile: workflow.file),
-                                                               relativeTo: FileManager.default.currentDirectoryPath))) ?? []
-                : nil
             let facts = ServiceKeyFacts(services: BuiltinServices.http, environment: environment, replaying: recordings)
             let forecast = CacheForecast(plan: plan, registry: .builtin, cache: SQLiteCacheStore(store: try state.openStore()),
                                          blobs: state.blobs, environment: environment, workflowDirectory: loaded.baseDirectory,

@@ -113,12 +113,16 @@ struct RunCommand: AsyncParsableCommand {
             do {
                 let replay = try ReplayTransport(folder: fixtureFolder, secrets: secrets)
                 if replay.isEmpty, plan.steps.contains(where: { $0.service != nil }) {
-                    StandardError.write("aiv: --dry-run: no fixtures in \(fixtureFolder); record them with `aiv run --record \(workflow.file)`\n")
-                    throw ExitCode.invalid
+                    throw Diagnostic.error("--dry-run: no fixtures in \(fixtureFolder); record them with `aiv run --record \(workflow.file)`", at: nil)
                 }
                 transport = replay
             } catch let diagnostic as Diagnostic {
-                DiagnosticOutput.print(Diagnostics([diagnostic]), sources: [])
+                // With --json, as an event: a program reading them learns why nothing ran.
+                if json {
+                    try JSONEventPrinter.printDiagnostics(Diagnostics([diagnostic]))
+                } else {
+                    DiagnosticOutput.print(Diagnostics([diagnostic]), sources: [])
+                }
                 throw ExitCode.invalid
             }
         } else {

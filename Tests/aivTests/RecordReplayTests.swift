@@ -173,6 +173,14 @@ import Testing
         #expect(result.status == 2)
         #expect(result.stderr.contains("no fixtures in"))
         #expect(result.stderr.contains("aiv run --record"))
+        let json = try await aiv(["run", "workflows/vocab.yaml", "--dry-run", "--json"], in: folder, environment: ["GEMINI_API_KEY": ""])
+        #expect(json.status == 2 && json.stdout.contains("\"event\":\"diagnostic\"") && json.stdout.contains("no fixtures in"), "\(json.stdout)")
+        // The plan checks the fixtures as the run would: none, or a malformed file, stops it too.
+        let planned = try await aiv(["plan", "workflows/vocab.yaml", "--dry-run"], in: folder, environment: [:])
+        #expect(planned.status == 2 && planned.stderr.contains("no fixtures in"), "\(planned.stdout)\n\(planned.stderr)")
+        folder.write("workflows/fixtures/vocab/analyse.yaml", "format: 1\nexchanges: [\n")
+        let malformed = try await aiv(["plan", "workflows/vocab.yaml", "--dry-run"], in: folder, environment: [:])
+        #expect(malformed.status == 2 && malformed.stderr.contains("analyse.yaml:"), "\(malformed.stdout)\n\(malformed.stderr)")
     }
 
     @Test func quotaCountsTheDaysRequestsAcrossRunsAndRunsShowListsTokensPerStep() async throws {
