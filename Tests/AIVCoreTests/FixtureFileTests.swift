@@ -77,9 +77,32 @@ import Testing
         #expect(plain.response.body == .text(text))
     }
 
+    /// What a replay would otherwise read silently wrong is refused, at its place in the file.
+    @Test(arguments: [
+        ("format: 2\nstep: x\nexchanges: []\n", "1:9: fixture format 2; this aiv reads format 1: record it again"),
+        ("format: 1\nstep: y\nexchanges: []\n", "2:7: the fixtures of step 'y' must be in y.yaml, not x.yaml"),
+        ("format: 1\nstep: x\nrecorded: today\nexchanges: []\n", "3:1: unknown field 'recorded' in a fixture file; its fields are format, workflow, step and exchanges"),
+        ("step: x\nexchanges:\n  - {service: gemini, item: two, request: {method: GET, url: /a}, response: {status: 200}}\n",
+         "3:29: 'item' must be a for_each item's index (0 or more), not two"),
+        ("step: x\nexchanges:\n  - {service: gemini, request: {method: GET, url: /a}, response: {status: 0}}\n",
+         "3:75: 'status' must be an HTTP status from 100 to 599, not 0"),
+        ("step: x\nexchanges:\n  - service: gemini\n    request: {method: GET, url: /a}\n    response: {status: 200, text: hi, json: {a: 1}}\n",
+         "5:15: a body is one of json, text, base64 or digest, not json and text"),
+    ])
+    func aFixtureAReplayWouldMisreadIsRefused(_ text: String, _ expected: String) throws {
+        let folder = TemporaryFolder()
+        let path = folder.write("x.yaml", text)
+        do {
+            _ = try FixtureFile.read(path: path)
+            Issue.record("accepted: \(text)")
+        } catch {
+            #expect("\(error.location.map { "\($0.line):\($0.column)" } ?? "-"): \(error.message)" == expected)
+        }
+    }
+
     @Test func aMalformedFixtureIsAnErrorLocatedInIt() throws {
         let folder = TemporaryFolder()
-        let path = folder.write("bad.yaml", "format: 1\nstep: x\nexchanges:\n  - service: gemini\n    request: {method: GET}\n")
+        let path = folder.write("x.yaml", "format: 1\nstep: x\nexchanges:\n  - service: gemini\n    request: {method: GET}\n")
         #expect {
             try FixtureFile.read(path: path)
         } throws: { error in
@@ -142,6 +165,34 @@ import Testing
         } catch let error as TransportError {
             #expect(error.message.contains("the closest recording (step 'analyse' item 1,"), "\(error.message)")
             #expect(error.message.contains("recorded \"Chunk: 1, at most eight\", sent \"Chunk: 1, at most seven\""), "\(error.message)")
+        }
+    }
+
+    /// A request that asks again after a recorded reply that broke the schema is said to be that,
+    /// not blamed on a changed prompt; a fixture file without exchanges is not called missing.
+    @Test func aRepairRequestAndAnEmptyFixtureFileAreSaidForWhatTheyAre() async throws {
+        let prompt: JSONValue = ["contents": [["role": "user", "parts": [["text": "List"]]]]]
+        let replay = ReplayTransport(exchanges: [recorded(prompt, answer: [:])], folder: "fixtures/w")
+        var repair = request(["contents": [["role": "user", "parts": [["text": "List"]]], ["role": "model", "parts": [["text": "Sorry"]]],
+                                          ["role": "user", "parts": [["text": "Reply again"]]]]])
+        repair.origin = ("analyse", nil)
+        do {
+            _ = try await replay.send(repair)
+            Issue.record("expected no recording")
+        } catch let error as TransportError {
+            #expect(error.message.contains("asks again after a recorded reply that did not match the prompt's output schema"), "\(error.message)")
+            #expect(!error.message.contains("a changed prompt"))
+        }
+        let folder = TemporaryFolder()
+        folder.write("metadata.yaml", "step: metadata\nexchanges: []\n")
+        let empty = ReplayTransport(exchanges: [recorded(prompt, answer: [:])], folder: folder.path)
+        var asked = request(["text": "y"])
+        asked.origin = ("metadata", nil)
+        do {
+            _ = try await empty.send(asked)
+            Issue.record("expected no recording")
+        } catch let error as TransportError {
+            #expect(error.message.contains("metadata.yaml holds no exchanges"), "\(error.message)")
         }
     }
 

@@ -249,14 +249,35 @@ public enum FixtureFile {
         guard let value, let step = value["step"]?.string, let list = value["exchanges"]?.items else {
             throw Diagnostic.error("not an aiv fixture file: it needs 'step' and 'exchanges'", at: value?.location ?? SourceLocation(file: path, line: 1, column: 1))
         }
+        // What a replay would otherwise read silently wrong: a future format, a field it does not
+        // know, answers filed under another step's name.
+        for entry in value.entries ?? [] where !["format", "workflow", "step", "exchanges"].contains(entry.key) {
+            throw Diagnostic.error("unknown field '\(entry.key)' in a fixture file; its fields are format, workflow, step and exchanges", at: entry.keyLocation)
+        }
+        if let format = value["format"], format.json != .int(formatVersion) {
+            throw Diagnostic.error("fixture format \(format.json.interpolationText); this aiv reads format \(formatVersion): record it again", at: format.location)
+        }
+        if (path as NSString).lastPathComponent != "\(step).yaml" {
+            throw Diagnostic.error("the fixtures of step '\(step)' must be in \(step).yaml, not \((path as NSString).lastPathComponent)", at: value["step"]!.location)
+        }
         return try list.map { entry throws(Diagnostic) in
             guard let service = entry["service"]?.string, let request = entry["request"], let response = entry["response"],
                   let method = request["method"]?.string, let url = request["url"]?.string,
                   let status = response["status"]?.json.numberValue else {
                 throw Diagnostic.error("an exchange needs 'service', 'request' (method, url) and 'response' (status)", at: entry.location)
             }
+            guard status == status.rounded(), (100...599).contains(Int(status)) else {
+                throw Diagnostic.error("'status' must be an HTTP status from 100 to 599, not \(response["status"]!.json.interpolationText)", at: response["status"]!.location)
+            }
+            var item: Int?
+            if let given = entry["item"] {
+                guard let number = given.json.numberValue, number == number.rounded(), number >= 0 else {
+                    throw Diagnostic.error("'item' must be a for_each item's index (0 or more), not \(given.json.interpolationText)", at: given.location)
+                }
+                item = Int(number)
+            }
             return RecordedExchange(
-                step: step, item: entry["item"]?.json.numberValue.map { Int($0) }, service: service,
+                step: step, item: item, service: service,
                 request: .init(method: method, url: url, headers: headers(request["headers"]), body: try body(request)),
                 response: .init(status: Int(status), headers: headers(response["headers"]), body: try body(response)))
         }
@@ -267,6 +288,10 @@ public enum FixtureFile {
     }
 
     static func body(_ message: SourceValue) throws(Diagnostic) -> RecordedBody {
+        let forms = ["json", "text", "base64", "digest"].filter { message[$0] != nil }
+        if forms.count > 1 {
+            throw Diagnostic.error("a body is one of json, text, base64 or digest, not \(forms.joined(separator: " and "))", at: message.location)
+        }
         if let json = message["json"] { return .json(json.json) }
         if let text = message["text"] { return .text(text.string ?? text.json.interpolationText) }
         if let base64 = message["base64"] {

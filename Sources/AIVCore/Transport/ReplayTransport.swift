@@ -69,7 +69,9 @@ public final class ReplayTransport: HTTPTransport, @unchecked Sendable {
     func mismatch(_ request: HTTPRequest, key: Key, body: RecordedBody) -> String {
         var lines = ["no recorded answer for \(key.method) \(key.target) in \(folder)/"]
         if let origin = request.origin, !recordings.isEmpty, !recordings.contains(where: { $0.step == origin.step }) {
-            lines.append("  step '\(origin.step)' has no recordings: \(FixtureFile.path(folder: folder, step: origin.step)) is missing; make it with `aiv run --record`")
+            let file = FixtureFile.path(folder: folder, step: origin.step)
+            let state = FileManager.default.fileExists(atPath: file) ? "holds no exchanges" : "is missing"
+            lines.append("  step '\(origin.step)' has no recordings: \(file) \(state); make it with `aiv run --record`")
             return lines.joined(separator: "\n")
         }
         // The sender's own recording first (a for_each item is compared with the same item's,
@@ -96,7 +98,13 @@ public final class ReplayTransport: HTTPTransport, @unchecked Sendable {
         } else {
             lines.append("  the folder has no recordings: make them with `aiv run --record`")
         }
-        lines.append("  a changed prompt, input or setting sends a new request: record again with `aiv run --record`")
+        // A second turn from the model's side is aiv asking again after a reply that broke the
+        // output schema: the recording holds that reply, not a changed prompt.
+        if case .json(let sent) = body, (sent["contents"]?.arrayValue ?? []).contains(where: { $0["role"] == "model" }) {
+            lines.append("  this request asks again after a recorded reply that did not match the prompt's output schema; that second exchange was not recorded: record again with `aiv run --record`")
+        } else {
+            lines.append("  a changed prompt, input or setting sends a new request: record again with `aiv run --record`")
+        }
         return lines.joined(separator: "\n")
     }
 
