@@ -174,7 +174,7 @@ public final class Store: Sendable {
             // A dry run's results (answers from fixtures) beside live ones: `cache gc` keeps the
             // newest of each, so a dry run never costs the live results their place.
             try db.alter(table: "cache_entry") { t in t.add(column: "dry_run", .boolean).notNull().defaults(to: false) }
-            try db.execute(sql: #"UPDATE cache_entry SET dry_run = 1 WHERE components LIKE '%"dry_run":true%'"#)
+            try db.execute(sql: "UPDATE cache_entry SET dry_run = 1 WHERE json_valid(components) AND json_extract(components, '$.settings.dry_run') = 1")
         }
         return migrator
     }

@@ -146,7 +146,9 @@ struct RunCommand: AsyncParsableCommand {
         let running = Task { await Runner(environment).run(plan, runID: runID, folder: folder, workflowDirectory: loaded.baseDirectory) }
         let interruption = Interruption { signalName in
             running.cancel()
-            StandardError.write("\naiv: \(signalName): stopping the steps under way and keeping what finished (again to quit at once)\n")
+            // Through the display, which owns the terminal's last lines (written below them, the
+            // notice broke the next redraw), and as an event with --json.
+            observer.handle(.warning("\(signalName): stopping the steps under way (again to quit at once)"))
         }
         let report = await running.value
         interruption.end()
@@ -184,13 +186,28 @@ struct RunCommand: AsyncParsableCommand {
 /// Ctrl-C (SIGINT) or SIGTERM during a run: the first stops it as a failure would (steps under
 /// way cancelled, nothing more started), so the summary, the history, the run folder and a
 /// recording's fixtures are all written; a second quits at once, as the signal would by default.
+///
+/// A signal aiv was started with ignored (a background job of a shell without job control, so
+/// that a Ctrl-C meant for the foreground spares it) stays ignored, during the run and after.
 final class Interruption: @unchecked Sendable {
     private let lock = NSLock()
     private var sources: [DispatchSourceSignal] = []
     private var interrupted = false
+    /// What each signal did before, put back by `end()`.
+    private var before: [(Int32, sigaction)] = []
 
     init(_ firstTime: @escaping @Sendable (String) -> Void) {
         for (number, name) in [(SIGINT, "interrupted"), (SIGTERM, "terminated")] {
+            var inherited = sigaction()
+            sigaction(number, nil, &inherited)
+            #if canImport(Glibc)
+            let handler = inherited.__sigaction_handler.sa_handler
+            #else
+            let handler = inherited.__sigaction_u.__sa_handler
+            #endif
+            // Handlers are C function pointers, compared by address (SIG_IGN is 1).
+            if unsafeBitCast(handler, to: Int.self) == unsafeBitCast(SIG_IGN, to: Int.self) { continue }
+            before.append((number, inherited))
             // Dispatch sees the signal only once its default action (ending the process) is off.
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
@@ -200,7 +217,7 @@ final class Interruption: @unchecked Sendable {
                     return interrupted
                 }
                 if again {
-                    signal(number, SIG_DFL)
+                    signal(number, SIG_DFL)  // the second quits as the signal would have
                     kill(getpid(), number)
                 } else {
                     firstTime(name)
@@ -211,11 +228,13 @@ final class Interruption: @unchecked Sendable {
         }
     }
 
-    /// Back to the default: a signal after the run (while fixtures are written) ends the process.
+    /// Back to what the signals did before the run (ending the process, as a rule).
     func end() {
         for source in sources { source.cancel() }
-        signal(SIGINT, SIG_DFL)
-        signal(SIGTERM, SIG_DFL)
+        for (number, action) in before {
+            var restored = action
+            sigaction(number, &restored, nil)
+        }
     }
 }
 

@@ -98,6 +98,33 @@ func waitUntil(seconds: Int, _ done: () -> Bool) async throws {
         #expect(report.step("each")?.invocations == 4)
     }
 
+    /// A stop that comes when every step has finished (the last one saving its result) cost
+    /// nothing: the run succeeded, and says so.
+    @Test func aRunStoppedAfterItsLastStepFinishedSucceeded() async throws {
+        final class CancelAtTheEnd: RunObserver, @unchecked Sendable {
+            let lock = NSLock()
+            var task: Task<RunReport, Never>?
+            var finished = 0
+            func handle(_ event: RunEvent) {
+                guard case .stepFinished = event else { return }
+                lock.withLock {
+                    finished += 1
+                    if finished == 2 { task?.cancel() }
+                }
+            }
+        }
+        let harness = Harness()
+        let plan = try harness.plan("name: w\nsteps:\n  - {id: a, uses: test.sleep, with: {ms: 50}}\n  - {id: b, uses: test.sleep, needs: a, with: {ms: 50}}\n")
+        let observer = CancelAtTheEnd()
+        let environment = RunEnvironment(steps: harness.steps, registry: harness.registry, observer: observer)
+        let task = Task { await Runner(environment).run(plan, runID: "r", folder: RunFolder(path: harness.directory.path + "/out"),
+                                                        workflowDirectory: harness.directory.path) }
+        observer.lock.withLock { observer.task = task }
+        let report = await task.value
+        #expect(report.status == .succeeded)
+        #expect(report.steps.allSatisfy { $0.status == .succeeded })
+    }
+
     /// A failed step's report (its `--json` event, its history row) says why it ran, as one that
     /// succeeded does; the summary shows its error.
     @Test func aFailedStepStillSaysWhyItRan() async throws {

@@ -36,8 +36,6 @@ import Testing
         }
     }
 
-    /// Two runs into one folder would overwrite each other's files: the second is refused, says
-    /// why, and touches nothing. (The folder is held here the way a running aiv holds it.)
     /// The live block is redrawn in place: a line wider than the terminal wraps, and every
     /// redraw left its first row behind. On a 50-column terminal (util-linux `script` gives the
     /// run one), no line of the live block is 50 columns or wider.
@@ -53,6 +51,8 @@ import Testing
         for line in live { #expect(line.count < 50, "'\(line)' is \(line.count) columns") }
     }
 
+    /// Two runs into one folder would overwrite each other's files: the second is refused, says
+    /// why, and touches nothing. (The folder is held here the way a running aiv holds it.)
     @Test func aRunIntoAFolderAnotherRunHoldsIsRefused() async throws {
         let workspace = try Workspace()
         let claim = try RunFolder(path: workspace.path + "/busy").claim()

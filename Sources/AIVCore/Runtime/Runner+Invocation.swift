@@ -176,7 +176,12 @@ extension Runner {
                 log.append("\(prefix)retrying in \(String(format: "%.2f", delay))s")
                 await lease.release()
                 do {
-                    try await environment.clock.sleep(for: .milliseconds(Int64(delay * 1000)))
+                    // A dry run waits for nothing (its answers are recorded): its services' clock only counts.
+                    if let services = environment.services, services.mode == .replay {
+                        try await services.clock.sleep(delay)
+                    } else {
+                        try await environment.clock.sleep(for: .milliseconds(Int64(delay * 1000)))
+                    }
                     try await lease.reacquire()
                 } catch {
                     throw InvocationFailure(message: "\(label): cancelled", attempts: attempt, cancelled: true)

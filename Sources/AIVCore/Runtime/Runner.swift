@@ -181,7 +181,10 @@ public struct Runner: Sendable {
         let removed = files.finish(succeeded: complete)
         let run = RunReport(runID: runID, workflow: plan.workflow, file: plan.file, folder: folder.path, startedAt: started,
                             duration: environment.now().timeIntervalSince(started),
-                            status: interrupted && stoppedBy == nil ? .interrupted : failed ? .failed : .succeeded, steps: reports,
+                            // Interrupted only when that cost a step: one whose result was being saved when the
+                            // signal came finished, and a run whose steps all did is a success.
+                            status: interrupted && stoppedBy == nil && reports.contains { $0.status == .cancelled } ? .interrupted
+                                : failed ? .failed : .succeeded, steps: reports,
                             removedFiles: removed.isEmpty ? nil : removed)
         environment.observer.handle(.runFinished(run))
         return run

@@ -235,7 +235,7 @@ public struct ServiceClient: Sendable {
         while true {
             attempt += 1
             let permit = limited ? try await limiter.acquire(estimatedTokens: estimatedTokens) : nil
-            let started = hub.clock.now()
+            let started = ServiceClient.realTime()
             let response: HTTPResponse
             let json: JSONValue?
             do {
@@ -341,6 +341,14 @@ public struct ServiceClient: Sendable {
         }
     }
 
+    /// Seconds on a monotonic clock, for a call's latency: the hub's clock may be a dry run's,
+    /// which only counts waits.
+    static func realTime() -> Double {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        return Double(now.tv_sec) + Double(now.tv_nsec) * 1e-9
+    }
+
     /// Waits on the run's clock (for steps that pace their own retries).
     public func wait(_ seconds: Double) async throws {
         try await hub.clock.sleep(seconds)
@@ -356,7 +364,7 @@ public struct ServiceClient: Sendable {
 
     private func report(_ request: HTTPRequest, target: String, status: Int?, started: Double, attempt: Int, tokens: TokenUsage?, error: String?) {
         hub.report(ServiceCall(step: step, item: item, service: service, method: request.method, target: target, status: status,
-                               latency: hub.clock.now() - started, attempt: attempt, tokens: tokens, error: error.map(hub.secrets.redact)))
+                               latency: ServiceClient.realTime() - started, attempt: attempt, tokens: tokens, error: error.map(hub.secrets.redact)))
     }
 
     /// The delay a 429 asks for: Google's `RetryInfo.retryDelay` ("37s", "1.5s") in the error
