@@ -107,7 +107,7 @@ public struct TranscriptLoadStep: Step {
         if format == "auto" {
             // Content first, which a file's name can belie (a WebVTT download saved as .srt); the
             // extension for a file whose start says nothing clear, so its errors speak its format.
-            chosen = TranscriptFormat(identifying: text) ?? TranscriptFormat(extensionOf: path) ?? TranscriptFormat(sniffing: text)
+            chosen = TranscriptFormat(identifying: text) ?? TranscriptFormat(extensionOf: path) ?? .srt
         } else if let named = TranscriptFormat(rawValue: format) {
             chosen = named
         } else {

@@ -34,18 +34,6 @@ enum TranscriptFormat: String, Sendable {
             self = .srt
         }
     }
-
-    /// The format the text looks like: a `WEBVTT` header, a JSON list or object, else SubRip.
-    init(sniffing text: String) {
-        let start = text.unicodeScalars.drop { $0 == "\u{FEFF}" || $0.properties.isWhitespace }
-        if start.starts(with: "WEBVTT".unicodeScalars) {
-            self = .vtt
-        } else if let first = start.first, first == "[" || first == "{" {
-            self = .json
-        } else {
-            self = .srt
-        }
-    }
 }
 
 /// A problem at a line of the transcript file; the step adds the file's name.
