@@ -248,8 +248,7 @@ public struct ServiceClient: Sendable {
                     if !retriesFailures {
                         // A write that may have happened: recorded, as a 5xx to one is below, so a
                         // dry run replays the same answer and the same recovery.
-                        hub.recorder?.record(FixtureFile.exchange(step: step, item: item, service: service, request: request,
-                                                                  response: response, secrets: hub.secrets))
+                        record(request, response)
                     }
                     throw TransportError(.connectionLost, "\(request.method) \(Redaction.displayURL(request.url)): the answer is not JSON "
                                          + "(\(response.body.count) bytes; cut short on the way, or not from \(service))")
@@ -297,8 +296,7 @@ public struct ServiceClient: Sendable {
             if [500, 502, 503, 504].contains(response.status) {
                 guard retriesFailures else {
                     // Recorded, so a dry run replays the same lost write and its recovery.
-                    hub.recorder?.record(FixtureFile.exchange(step: step, item: item, service: service, request: request, response: response,
-                                                              secrets: hub.secrets))
+                    record(request, response)
                     var uncertain = failure!
                     uncertain.isTransient = true
                     throw uncertain
@@ -309,8 +307,7 @@ public struct ServiceClient: Sendable {
                 }
             }
             // Only what the step finally saw is recorded: a retried 503 is not part of the conversation.
-            hub.recorder?.record(FixtureFile.exchange(step: step, item: item, service: service, request: request, response: response,
-                                                      secrets: hub.secrets))
+            record(request, response)
             if var failure {
                 // A 5xx the client stopped retrying may pass with time: the step's `retry:` may try
                 // again. A 4xx (a bad key, a malformed request, a quota) would fail the same way.
@@ -344,9 +341,13 @@ public struct ServiceClient: Sendable {
     /// Seconds on a monotonic clock, for a call's latency: the hub's clock may be a dry run's,
     /// which only counts waits.
     static func realTime() -> Double {
-        var now = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &now)
-        return Double(now.tv_sec) + Double(now.tv_nsec) * 1e-9
+        Double(DispatchTime.now().uptimeNanoseconds) * 1e-9
+    }
+
+    /// Keeps the exchange in the recording, credentials out (a `--record` run; otherwise nothing).
+    private func record(_ request: HTTPRequest, _ response: HTTPResponse) {
+        hub.recorder?.record(FixtureFile.exchange(step: step, item: item, service: service, request: request, response: response,
+                                                  secrets: hub.secrets))
     }
 
     /// Waits on the run's clock (for steps that pace their own retries).
