@@ -88,7 +88,7 @@ public actor OBSConnection {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await self.waitIdentified() }
             group.addTask {
-                try await Task.sleep(nanoseconds: UInt64(timeout * 1e9))
+                try await Task.sleep(nanoseconds: timeout.sleepNanoseconds)
                 let error = OBSConnectionError(message: "OBS at \(url) did not answer within \(Durations.format(timeout)): is its WebSocket server on?", isDrop: true)
                 await self.abandon(error)
                 throw error
@@ -233,7 +233,7 @@ public actor OBSConnection {
         let what = body["requestType"]?.stringValue ?? "a batch of requests"
         let timeout = requestTimeout
         let timer = Task { [weak self, url] in
-            try await Task.sleep(nanoseconds: UInt64(timeout * 1e9))
+            try await Task.sleep(nanoseconds: timeout.sleepNanoseconds)
             await self?.expire(id, OBSConnectionError(message: "OBS at \(url) did not answer \(what) within \(Durations.format(timeout))",
                                                       isDrop: false), retire: true)
         }
@@ -263,7 +263,7 @@ public actor OBSConnection {
         abandoned.insert(id)
         let timeout = requestTimeout
         Task { [weak self] in
-            try await Task.sleep(nanoseconds: UInt64(timeout * 1e9))
+            try await Task.sleep(nanoseconds: timeout.sleepNanoseconds)
             await self?.unansweredAfterGivingUp(id)
         }
     }
@@ -302,7 +302,7 @@ public actor OBSConnection {
         let answer = try await exchange(.request, body)
         let status = answer["requestStatus"]
         guard status?["result"]?.isTruthy == true else {
-            throw OBSRequestError(requestType: type, code: Int(status?["code"]?.numberValue ?? 0), comment: status?["comment"]?.stringValue)
+            throw OBSRequestError(requestType: type, code: Int(clamping: status?["code"]?.numberValue ?? 0, to: Int(Int32.min)...Int(Int32.max)), comment: status?["comment"]?.stringValue)
         }
         return answer["responseData"] ?? .object([:])
     }
@@ -320,7 +320,7 @@ public actor OBSConnection {
         return (answer["results"]?.arrayValue ?? []).map { result in
             let status = result["requestStatus"]
             return OBSBatchResult(requestType: result["requestType"]?.stringValue ?? "", succeeded: status?["result"]?.isTruthy == true,
-                                  code: Int(status?["code"]?.numberValue ?? 0), comment: status?["comment"]?.stringValue,
+                                  code: Int(clamping: status?["code"]?.numberValue ?? 0, to: Int(Int32.min)...Int(Int32.max)), comment: status?["comment"]?.stringValue,
                                   responseData: result["responseData"] ?? .object([:]))
         }
     }
@@ -336,7 +336,7 @@ public actor OBSConnection {
             try await withThrowingTaskGroup(of: JSONValue.self) { group in
                 group.addTask { try await promise.value() }
                 group.addTask {
-                    try await Task.sleep(nanoseconds: UInt64(timeout * 1e9))
+                    try await Task.sleep(nanoseconds: timeout.sleepNanoseconds)
                     throw OBSConnectionError(message: "no \(type) event from OBS within \(Durations.format(timeout))", isDrop: false)
                 }
                 defer {

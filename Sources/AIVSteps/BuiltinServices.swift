@@ -10,9 +10,9 @@ public enum BuiltinServices {
             Property("base_url", .string, "API root; GEMINI_BASE_URL overrides it (default https://generativelanguage.googleapis.com)."),
             Property("model", .string, "Default model for steps whose prompt names none, e.g. gemini-2.0-flash."),
             Property("limits", .object([
-                Property("requests_per_minute", .number, "Requests per minute across all steps (default 15)."),
-                Property("tokens_per_minute", .number, "Input tokens per minute (default 1,000,000)."),
-                Property("requests_per_day", .number, "Requests per day, counted across runs; the day resets at midnight Pacific time (default 1,500)."),
+                Property("requests_per_minute", .number, minimum: .above(0), "Requests per minute across all steps (default 15)."),
+                Property("tokens_per_minute", .number, minimum: .above(0), "Input tokens per minute (default 1,000,000)."),
+                Property("requests_per_day", .integer, minimum: .atLeast(1), "Requests per day, counted across runs; the day resets at midnight Pacific time (default 1,500)."),
             ]), "Rate limits shared by every Gemini step."),
             retrySetting, timeoutSetting,
         ],
@@ -30,7 +30,7 @@ public enum BuiltinServices {
             Property("version", .oneOfStrings(["2022-06-28", "2025-09-03"]), "The Notion-Version header to pin."),
             Property("database_id", .string, "Default database; NOTION_DATABASE_ID overrides it."),
             Property("limits", .object([
-                Property("requests_per_second", .number, "Average requests per second (Notion allows 3 per integration)."),
+                Property("requests_per_second", .number, minimum: .above(0), "Average requests per second (Notion allows 3 per integration)."),
             ]), "Rate limits shared by every Notion step."),
             retrySetting, timeoutSetting,
         ],
@@ -44,8 +44,8 @@ public enum BuiltinServices {
         summary: "OBS Studio's WebSocket server (obs-websocket protocol v5).",
         settings: [
             Property("url", .string, "WebSocket URL; OBS_WEBSOCKET_URL overrides it (default ws://127.0.0.1:4455)."),
-            Property("connect_timeout", .anyOf([.number, .string]), role: .duration, "How long to wait for OBS to answer (default 5s)."),
-            Property("request_timeout", .anyOf([.number, .string]), role: .duration, "How long one request may wait for its answer (default 30s)."),
+            Property("connect_timeout", .anyOf([.number, .string]), role: .duration, minimum: .above(0), "How long to wait for OBS to answer (default 5s)."),
+            Property("request_timeout", .anyOf([.number, .string]), role: .duration, minimum: .above(0), "How long one request may wait for its answer (default 30s)."),
         ])
 
     public static let all = [gemini, notion, obs]
@@ -53,9 +53,11 @@ public enum BuiltinServices {
     /// Gemini's `usageMetadata`: prompt tokens in, candidate and thinking tokens out.
     @Sendable static func geminiUsage(_ answer: JSONValue) -> TokenUsage? {
         guard let usage = answer["usageMetadata"] else { return nil }
-        let input = Int(usage["promptTokenCount"]?.numberValue ?? 0)
-        let output = Int((usage["candidatesTokenCount"]?.numberValue ?? 0) + (usage["thoughtsTokenCount"]?.numberValue ?? 0))
-        return TokenUsage(input: input, output: output, total: Int(usage["totalTokenCount"]?.numberValue ?? Double(input + output)))
+        // Held to a billion each: the counts come from a server or a fixture, and sums of them must not overflow.
+        func count(_ name: String) -> Int { Int(clamping: usage[name]?.numberValue ?? 0, to: 0...1_000_000_000) }
+        let input = count("promptTokenCount")
+        let output = count("candidatesTokenCount") + count("thoughtsTokenCount")
+        return TokenUsage(input: input, output: output, total: usage["totalTokenCount"] == nil ? input + output : count("totalTokenCount"))
     }
 
     /// The services reached over HTTP, by name: what a run's `ServiceHub` serves.
@@ -64,10 +66,10 @@ public enum BuiltinServices {
     })
 
     static let retrySetting = Property("retry", .object([
-        Property("attempts", .integer, "Tries in all for a 429, 500, 502, 503, 504, timeout or dropped connection (default 5)."),
+        Property("attempts", .integer, minimum: .atLeast(1), "Tries in all for a 429, 500, 502, 503, 504, timeout or dropped connection (default 5)."),
         Property("delay", .anyOf([.number, .string]), role: .duration, "First wait; doubles each time, with ±20% jitter (default 1s). A 429 waits as long as the server asks."),
         Property("max_delay", .anyOf([.number, .string]), role: .duration, "Longest wait between tries (default 60s)."),
     ]), "How requests to the service are retried.")
-    static let timeoutSetting = Property("timeout", .anyOf([.number, .string]), role: .duration,
+    static let timeoutSetting = Property("timeout", .anyOf([.number, .string]), role: .duration, minimum: .above(0),
                                          "Longest wait for one request's answer before it is tried again (default 300s).")
 }

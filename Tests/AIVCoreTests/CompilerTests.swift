@@ -90,6 +90,31 @@ import Testing
         #expect(off[1].condition?.constant == false)
     }
 
+    @Test func serviceSettingsFromInputsAreEvaluatedAndCheckedWhenCompiled() throws {
+        let yaml = """
+            name: t
+            inputs:
+              wait: {type: string, default: 90s}
+              rate: {type: number, default: 10}
+            services:
+              gemini:
+                timeout: ${{ inputs.wait }}
+                limits: {requests_per_minute: "${{ inputs.rate }}"}
+                base_url: "http://127.0.0.1:${{ env.PORT }}"
+            steps:
+              - {id: a, uses: file.write, with: {path: a.txt, content: x}}
+            """
+        let compiled = try #require(plan(yaml, environment: ["PORT": "8080"]).plan)
+        #expect(compiled.services["gemini"] == .object(["timeout": "90s", "limits": .object(["requests_per_minute": 10]),
+                                                        "base_url": "http://127.0.0.1:8080"]))
+        let refused = plan(yaml, inputs: ["wait=-5", "rate=0"], environment: ["PORT": "8080"])
+        #expect(refused.plan == nil)
+        #expect(lines(refused.diagnostics) == [
+            "7:14: error: 'services.gemini.timeout' must be a duration from 0 to a year, such as 30, \"90s\" or \"1h30m\", not '-5'",
+            "8:35: error: 'services.gemini.limits.requests_per_minute' must be more than 0, not 0",
+        ])
+    }
+
     @Test func leavesExpressionsOnStepOutputsForRunTime() throws {
         let dir = TemporaryFolder()
         dir.write("t.srt", "")

@@ -86,6 +86,13 @@ import Testing
          "3:29: 'item' must be a for_each item's index (0 or more), not two"),
         ("step: x\nexchanges:\n  - {service: gemini, request: {method: GET, url: /a}, response: {status: 0}}\n",
          "3:75: 'status' must be an HTTP status from 100 to 599, not 0"),
+        // Numbers too large for an integer are refused, not converted (the conversion traps).
+        ("step: x\nexchanges:\n  - {service: gemini, request: {method: GET, url: /a}, response: {status: 1e30}}\n",
+         "3:75: 'status' must be an HTTP status from 100 to 599, not 1e+30"),
+        ("step: x\nexchanges:\n  - {service: gemini, item: 1e30, request: {method: GET, url: /a}, response: {status: 200}}\n",
+         "3:29: 'item' must be a for_each item's index (0 or more), not 1e+30"),
+        ("step: x\nexchanges:\n  - service: gemini\n    request: {method: GET, url: /a}\n    response: {status: 200, digest: {sha256: ab, bytes: .inf}}\n",
+         "5:57: 'bytes' must be a size in bytes (0 or more), not inf"),
         ("step: x\nexchanges:\n  - service: gemini\n    request: {method: GET, url: /a}\n    response: {status: 200, text: hi, json: {a: 1}}\n",
          "5:15: a body is one of json, text, base64 or digest, not json and text"),
     ])

@@ -257,6 +257,34 @@ import Testing
         #expect(diagnose(yaml).contains("6:65: error: argument 'overlap' must be a duration of 0 or more, not -5"))
     }
 
+    @Test func aNegativeDurationWrittenAsTextIsAnErrorToo() {
+        let yaml = workflow("  - {id: a, uses: transcript.load, with: {path: t.srt, overlap: '-5'}}\n")
+        #expect(diagnose(yaml).contains("6:65: error: argument 'overlap' must be a duration of 0 or more, not '-5'"))
+    }
+
+    @Test func numbersNoSettingCanMeanAreErrorsBeforeTheRun() {
+        let yaml = "name: t\nservices:\n  gemini:\n    limits: {requests_per_day: 1e30, requests_per_minute: .nan}\n"
+            + "    retry: {attempts: 1e30, delay: '-1s'}\n    timeout: abc\nsteps:\n  - {id: a, uses: file.write, with: {path: a.txt, content: x}}\n"
+        #expect(diagnose(yaml) == [
+            "4:32: error: 'services.gemini.limits.requests_per_day' expected an integer less than 10^15 in size, got 1e+30",
+            "4:59: error: 'services.gemini.limits.requests_per_minute' expected a number (a finite one), got nan",
+            "5:23: error: 'services.gemini.retry.attempts' expected an integer less than 10^15 in size, got 1e+30",
+            "5:36: error: 'services.gemini.retry.delay' must be a duration from 0 to a year, such as 30, \"90s\" or \"1h30m\", not '-1s'",
+            "6:14: error: 'services.gemini.timeout' must be a duration from 0 to a year, such as 30, \"90s\" or \"1h30m\", not 'abc'",
+        ])
+    }
+
+    @Test func aServiceLimitThatWouldWaitForEverIsAnErrorBeforeTheRun() {
+        let yaml = "name: t\nservices:\n  gemini:\n    limits: {requests_per_minute: 0}\n    retry: {attempts: 0}\n    timeout: 0\n"
+            + "  notion:\n    limits: {requests_per_second: -3}\nsteps:\n  - {id: a, uses: file.write, with: {path: a.txt, content: x}}\n"
+        #expect(diagnose(yaml) == [
+            "4:35: error: 'services.gemini.limits.requests_per_minute' must be more than 0, not 0",
+            "5:23: error: 'services.gemini.retry.attempts' must be at least 1, not 0",
+            "6:14: error: 'services.gemini.timeout' must be more than 0 seconds, not 0",
+            "8:35: error: 'services.notion.limits.requests_per_second' must be more than 0, not -3",
+        ])
+    }
+
     @Test func aFileInputsDefaultThatIsNotThereIsAWarning() {
         let yaml = workflow("  - {id: a, uses: file.write, with: {path: a.txt, content: x}}\n", inputs: "  rec: {type: file, default: nowhere.mp4}\n")
         #expect(diagnose(yaml).count == 1)

@@ -106,6 +106,16 @@ let vocabularyPrompt = """
         #expect((outputs["usage", "total_tokens"]?.numberValue ?? 0) > 0)
     }
 
+    /// Counts come from the server or a fixture: ones no integer holds are held to a billion, not
+    /// converted (which stopped the run), and a missing total is the sum.
+    @Test func tokenCountsTooLargeForAnIntegerAreHeldNotFatal() throws {
+        let usage = try #require(BuiltinServices.gemini.http?.usage)
+        let huge = usage(["usageMetadata": ["promptTokenCount": 1e30, "candidatesTokenCount": .double(.infinity), "thoughtsTokenCount": 5,
+                                            "totalTokenCount": .double(.nan)]])
+        #expect(huge == TokenUsage(input: 1_000_000_000, output: 1_000_000_005, total: 0))
+        #expect(usage(["usageMetadata": ["promptTokenCount": 10, "candidatesTokenCount": 3]]) == TokenUsage(input: 10, output: 3, total: 13))
+    }
+
     @Test func aPromptWithoutSchemaGivesText() async throws {
         let harness = try GeminiHarness()
         harness.prompt("Say hello to {{name}}.")

@@ -172,6 +172,15 @@ import Testing
         #expect(outputs["chunks"]?.arrayValue?.enumerated().allSatisfy { $0.element["index"] == .int($0.offset) } == true)
     }
 
+    /// A window a hair longer than its overlap would take billions of positions (a run that never
+    /// ends), and a window of 1e-300 s a position number no integer holds (a crash): both are refused.
+    @Test(arguments: [(JSONValue.double(30.0000000001), JSONValue.int(30)), (.double(1e-300), .int(0))])
+    func windowsTooCloseTogetherAreRefusedAtOnce(window: JSONValue, overlap: JSONValue) async throws {
+        let message = try await failure("t.srt", Self.spread, ["window": window, "overlap": overlap])
+        #expect(message?.contains("argument 'overlap' leaves windows starting every") == true)
+        #expect(message?.contains("that is more than a million windows; make the overlap shorter") == true)
+    }
+
     @Test func emptyWindowsAreSkippedAndChunksAreNumberedWithoutGaps() async throws {
         let srt = "1\n00:00:01,000 --> 00:00:02,000\nearly\n\n2\n02:00:00,000 --> 02:00:03,000\ntwo hours later\n"
         let outputs = try await load("t.srt", srt, ["window": "10m", "overlap": "30s"])
@@ -239,8 +248,8 @@ import Testing
         (JSONValue.int(10), JSONValue.int(10), "argument 'overlap' (10s) must be shorter than 'window' (10s)"),
         ("1m", "2m", "argument 'overlap' (2m) must be shorter than 'window' (1m)"),
         (0, 0, "argument 'window' must be longer than 0 seconds"),
-        ("10m", -5, "argument 'overlap' must be 0 seconds or more"),
-        ("ten minutes", "30s", "argument 'window' must be a duration such as \"90s\" or \"10m\" (at most a year), not 'ten minutes'"),
+        ("10m", -5, "argument 'overlap' must be a duration from 0 to a year, such as \"90s\" or \"10m\", not '-5'"),
+        ("ten minutes", "30s", "argument 'window' must be a duration from 0 to a year, such as \"90s\" or \"10m\", not 'ten minutes'"),
     ] as [(JSONValue, JSONValue, String)])
     func windowAndOverlapMustMakeSense(window: JSONValue, overlap: JSONValue, message: String) async throws {
         #expect(try await failure("t.srt", Self.spread, ["window": window, "overlap": overlap]) == message)

@@ -80,8 +80,12 @@ public struct Compiler: Sendable {
                 isCacheable: kinds[kindPosition].effect == .deterministic && step.cache != .off,
                 prompts: prompts, location: step.location))
         }
+        var services: [String: JSONValue] = [:]
+        for service in workflow.services where services[service.name] == nil {
+            services[service.name] = Self.resolvedSetting(service.settings, property: registry.service(service.name).map { Property("", .object($0.settings), "") },
+                                                          path: "services.\(service.name)", scope: constants, diagnostics: &diagnostics)
+        }
         if diagnostics.hasErrors { return .failure(diagnostics) }
-        let services = Dictionary(workflow.services.map { ($0.name, $0.settings.json) }, uniquingKeysWith: { first, _ in first })
         return .success(ExecutionPlan(workflow: workflow.name, file: workflow.file, inputs: inputs, services: services, steps: steps))
     }
 
@@ -105,6 +109,35 @@ public struct Compiler: Sendable {
     static func parsed(_ entry: (text: String, expression: Expression)?, for text: String) -> Expression? {
         guard let entry, entry.text == text else { return nil }
         return entry.expression
+    }
+
+    /// A service setting with its `${{ }}` evaluated: settings read only inputs and the environment,
+    /// known now, so a value from an expression is checked here as the checker checks a literal.
+    static func resolvedSetting(_ value: SourceValue, property: Property?, path: String, scope: EvaluationScope,
+                                diagnostics: inout Diagnostics) -> JSONValue {
+        switch value.content {
+        case .mapping(let entries):
+            var members: [String: JSONValue] = [:]
+            for entry in entries {
+                let member: Property? = if case .object(let object)? = property?.schema { object[entry.key] } else { nil }
+                members[entry.key] = resolvedSetting(entry.value, property: member, path: "\(path).\(entry.key)", scope: scope, diagnostics: &diagnostics)
+            }
+            return .object(members)
+        case .string(let text) where text.hasExpressionMarker:
+            let resolved: JSONValue
+            do {
+                resolved = try StringTemplate.parse(text).render(in: scope)
+            } catch {
+                diagnostics.error("'\(path)': \(error.message)", at: value.location, length: value.length)
+                return .null
+            }
+            if let property, let problem = property.schema.mismatch(resolved).map({ "is \(resolved.canonicalJSON) here: \($0)" }) ?? property.settingProblem(resolved) {
+                diagnostics.error("'\(path)' \(problem)", at: value.location, length: value.length)
+            }
+            return resolved
+        default:
+            return value.json
+        }
     }
 
     /// The value of an already parsed expression that reads only inputs and the environment.

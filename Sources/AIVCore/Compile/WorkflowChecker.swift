@@ -292,6 +292,22 @@ struct CheckRun {
             }
             checkValue(service.settings, against: .object(description.settings), path: "services.\(service.name)", owner: nil,
                        scope: TypeScope(inputs: baseScope.inputs))
+            checkSettingValues(in: service.settings, properties: description.settings, path: "services.\(service.name)")
+        }
+    }
+
+    /// What a service setting's type does not say: a duration (`timeout`, `retry.delay`) is one,
+    /// a rate or a count is not below its least (a limit of 0 requests a minute waits for ever).
+    /// Expressions are checked with their values, when the workflow is compiled.
+    mutating func checkSettingValues(in value: SourceValue, properties: [Property], path: String) {
+        for entry in value.entries ?? [] {
+            guard let property = properties.first(where: { $0.name == entry.key }) else { continue }
+            if case .object(let object) = property.schema {
+                checkSettingValues(in: entry.value, properties: object.properties, path: "\(path).\(entry.key)")
+            } else if !(entry.value.string?.hasExpressionMarker ?? false), entry.value.json.numberValue != nil || entry.value.string != nil,
+                      property.schema.mismatch(entry.value.json) == nil, let problem = property.settingProblem(entry.value.json) {
+                diagnostics.error("'\(path).\(entry.key)' \(problem)", at: entry.value.location, length: entry.value.length)
+            }
         }
     }
 
@@ -551,7 +567,9 @@ struct CheckRun {
                 diagnostics.error("argument '\(entry.key)' \(problem)", at: value.location, length: value.length)
             }
         case .duration:
-            if Durations.parse(text) == nil {
+            if let seconds = Durations.parseUnbounded(text), seconds < 0 {
+                diagnostics.error("argument '\(entry.key)' must be a duration of 0 or more, not '\(text)'", at: value.location, length: value.length)
+            } else if Durations.parse(text) == nil {
                 diagnostics.error("argument '\(entry.key)' must be a duration such as 30, \"90s\" or \"1h30m\", not '\(text)'", at: value.location, length: value.length)
             }
         case .template(let variablesArgument):

@@ -131,8 +131,14 @@ public indirect enum Schema: Sendable, Hashable {
         switch (self, value) {
         case (.any, _): return nil
         case (.string, .string), (.boolean, .bool), (.null, .null): return nil
-        case (.number, .int), (.number, .double), (.integer, .int): return nil
-        case (.integer, .double(let d)) where d == d.rounded(): return nil
+        case (.number, .int), (.integer, .int): return nil
+        case (.number, .double(let d)), (.integer, .double(let d)):
+            // YAML's .inf and .nan are numbers no setting or count can mean.
+            if !d.isFinite { return "expected \(phrase) (a finite one), got \(JSONValue.format(d))" }
+            if self == .number { return nil }
+            guard d == d.rounded() else { return "expected \(phrase), got \(Schema.describe(value))" }
+            // Counts beyond 10^15 are typos, and a step could not hold them in an integer.
+            return abs(d) < 1e15 ? nil : "expected an integer less than 10^15 in size, got \(JSONValue.format(d))"
         case (.oneOfStrings(let allowed), .string(let s)):
             return allowed.contains(s) ? nil : "expected \(phrase), got '\(s)'"
         case (.array(let element), .array(let items)):
@@ -209,15 +215,53 @@ public struct Property: Sendable, Hashable {
     public var defaultValue: JSONValue?
     /// What the value means beyond its shape; the checker acts on it (reads the prompt, checks the path).
     public var role: ArgumentRole?
+    /// The least a number (or a duration's seconds) may be.
+    public var minimum: Minimum?
 
     public init(_ name: String, _ schema: Schema, required: Bool = false, default defaultValue: JSONValue? = nil,
-                role: ArgumentRole? = nil, _ summary: String) {
+                role: ArgumentRole? = nil, minimum: Minimum? = nil, _ summary: String) {
         self.name = name
         self.schema = schema
         self.isRequired = required
         self.summary = summary
         self.defaultValue = defaultValue
         self.role = role
+        self.minimum = minimum
+    }
+
+    /// A lower bound: `.atLeast(1)` for a count of tries, `.above(0)` for a rate or a timeout.
+    public enum Minimum: Sendable, Hashable {
+        case atLeast(Double)
+        case above(Double)
+
+        func admits(_ number: Double) -> Bool {
+            switch self {
+            case .atLeast(let least): number >= least
+            case .above(let bound): number > bound
+            }
+        }
+
+        var phrase: String {
+            switch self {
+            case .atLeast(let least): "at least \(JSONValue.format(least))"
+            case .above(let bound): "more than \(JSONValue.format(bound))"
+            }
+        }
+    }
+
+    /// What is wrong with a value of this property beyond its shape (a duration that is not one,
+    /// a number under `minimum`), or nil. For settings, whose values are not step arguments.
+    public func settingProblem(_ value: JSONValue) -> String? {
+        let shown = value.stringValue.map { "'\($0)'" } ?? value.canonicalJSON
+        var number = value.numberValue
+        if role == .duration {
+            guard let seconds = Durations.seconds(value) else {
+                return "must be a duration from 0 to a year, such as 30, \"90s\" or \"1h30m\", not \(shown)"
+            }
+            number = seconds
+        }
+        guard let minimum, let number, !minimum.admits(number) else { return nil }
+        return "must be \(minimum.phrase)\(role == .duration ? " seconds" : ""), not \(shown)"
     }
 }
 

@@ -88,8 +88,15 @@ public enum WorkflowSchema {
         case .array(let element): result = ["type": "array", "items": jsonSchema(element, allowExpressions: allowExpressions)]
         case .object(let object):
             result = ["type": "object"]
-            result["properties"] = .object(Dictionary(uniqueKeysWithValues: object.properties.map {
-                ($0.name, jsonSchema($0.schema, allowExpressions: allowExpressions, summary: $0.summary))
+            result["properties"] = .object(Dictionary(uniqueKeysWithValues: object.properties.map { property in
+                var schema = jsonSchema(property.schema, allowExpressions: allowExpressions, summary: property.summary)
+                // A bound on numbers; an editor ignores it for a string ("90s") or an expression.
+                switch property.minimum {
+                case .atLeast(let least)?: schema.objectValue.map { schema = .object($0.merging(["minimum": .double(least)]) { $1 }) }
+                case .above(let bound)?: schema.objectValue.map { schema = .object($0.merging(["exclusiveMinimum": .double(bound)]) { $1 }) }
+                case nil: break
+                }
+                return (property.name, schema)
             }))
             let required = object.properties.filter(\.isRequired).map { JSONValue.string($0.name) }
             if !required.isEmpty { result["required"] = .array(required) }

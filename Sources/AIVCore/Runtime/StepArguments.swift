@@ -43,7 +43,8 @@ public struct StepArguments: Sendable, Equatable {
     public func optionalInt(_ name: String) throws(StepError) -> Int? {
         guard let value = self[name] else { return nil }
         guard let number = value.numberValue, number.rounded() == number, abs(number) < 1e15 else {
-            throw .argument(name, "must be a whole number, not \(value.typeName)")
+            let shown = value.numberValue.map { "\(JSONValue.format($0))" } ?? value.typeName
+            throw .argument(name, "must be a whole number (less than 10^15 in size), not \(shown)")
         }
         return Int(number)
     }
@@ -52,7 +53,7 @@ public struct StepArguments: Sendable, Equatable {
     public func duration(_ name: String, default fallback: Double) throws(StepError) -> Double {
         guard let value = self[name] else { return fallback }
         guard let seconds = Durations.seconds(value) else {
-            throw .argument(name, "must be a duration such as \"90s\" or \"10m\" (at most a year), not \(value.interpolationText.isEmpty ? value.typeName : "'\(value.interpolationText)'")")
+            throw .argument(name, "must be a duration from 0 to a year, such as \"90s\" or \"10m\", not \(value.interpolationText.isEmpty ? value.typeName : "'\(value.interpolationText)'")")
         }
         return seconds
     }

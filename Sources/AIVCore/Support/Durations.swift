@@ -4,9 +4,9 @@ public enum Durations {
     /// formatting work in whole milliseconds that must fit in 64 bits.
     public static let limit: Double = 366 * 86400
 
-    /// Seconds, or nil when the text is not a duration (or is longer than `limit`).
+    /// Seconds, or nil when the text is not a duration (negative, or longer than `limit`).
     public static func parse(_ text: String) -> Double? {
-        guard let seconds = parseUnbounded(text), seconds <= limit else { return nil }
+        guard let seconds = parseUnbounded(text), seconds >= 0, seconds <= limit else { return nil }
         return seconds
     }
 
@@ -45,11 +45,12 @@ public enum Durations {
         seconds(value.json)
     }
 
-    /// Seconds from a value (number or duration string); nil when it is neither, or too long.
+    /// Seconds from a value (number or duration string); nil when it is neither, negative, or too
+    /// long: a wait of -5 s is a mistake, and clocks cannot sleep for it.
     public static func seconds(_ value: JSONValue) -> Double? {
         switch value {
-        case .int(let i): Double(i) <= limit ? Double(i) : nil
-        case .double(let d) where d.isFinite && d <= limit: d
+        case .int(let i): i >= 0 && Double(i) <= limit ? Double(i) : nil
+        case .double(let d) where d >= 0 && d <= limit: d
         case .string(let s): parse(s)
         default: nil
         }

@@ -266,20 +266,20 @@ public enum FixtureFile {
                   let status = response["status"]?.json.numberValue else {
                 throw Diagnostic.error("an exchange needs 'service', 'request' (method, url) and 'response' (status)", at: entry.location)
             }
-            guard status == status.rounded(), (100...599).contains(Int(status)) else {
+            guard let code = Int(exactly: status), (100...599).contains(code) else {
                 throw Diagnostic.error("'status' must be an HTTP status from 100 to 599, not \(response["status"]!.json.interpolationText)", at: response["status"]!.location)
             }
             var item: Int?
             if let given = entry["item"] {
-                guard let number = given.json.numberValue, number == number.rounded(), number >= 0 else {
+                guard let number = given.json.numberValue.flatMap({ Int(exactly: $0) }), number >= 0 else {
                     throw Diagnostic.error("'item' must be a for_each item's index (0 or more), not \(given.json.interpolationText)", at: given.location)
                 }
-                item = Int(number)
+                item = number
             }
             return RecordedExchange(
                 step: step, item: item, service: service,
                 request: .init(method: method, url: url, headers: headers(request["headers"]), body: try body(request)),
-                response: .init(status: Int(status), headers: headers(response["headers"]), body: try body(response)))
+                response: .init(status: code, headers: headers(response["headers"]), body: try body(response)))
         }
     }
 
@@ -301,10 +301,13 @@ public enum FixtureFile {
             return .base64(data)
         }
         if let digest = message["digest"] {
-            guard let sha = digest["sha256"]?.string, let bytes = digest["bytes"]?.json.numberValue else {
+            guard let sha = digest["sha256"]?.string, let size = digest["bytes"] else {
                 throw Diagnostic.error("'digest' needs 'sha256' and 'bytes'", at: digest.location)
             }
-            return .digest(sha256: sha, bytes: Int(bytes))
+            guard let bytes = size.json.numberValue.flatMap({ Int(exactly: $0) }), bytes >= 0 else {
+                throw Diagnostic.error("'bytes' must be a size in bytes (0 or more), not \(size.json.interpolationText)", at: size.location)
+            }
+            return .digest(sha256: sha, bytes: bytes)
         }
         return .none
     }

@@ -70,7 +70,7 @@ public struct ServiceLimits: Sendable, Equatable, Codable {
         guard let settings else { return limits }
         if let value = settings["requests_per_minute"]?.numberValue { limits.requestsPerMinute = value }
         if let value = settings["tokens_per_minute"]?.numberValue { limits.tokensPerMinute = value }
-        if let value = settings["requests_per_day"]?.numberValue { limits.requestsPerDay = Int(value) }
+        if let value = settings["requests_per_day"]?.numberValue { limits.requestsPerDay = Int(clamping: value, to: 0...Int(Int32.max)) }
         if let value = settings["requests_per_second"]?.numberValue { limits.requestsPerSecond = value }
         return limits
     }
@@ -103,7 +103,7 @@ public struct TransportRetry: Sendable, Equatable {
     public func overridden(by settings: JSONValue?) -> TransportRetry {
         var retry = self
         guard let settings else { return retry }
-        if let value = settings["attempts"]?.numberValue { retry.attempts = max(1, Int(value)) }
+        if let value = settings["attempts"]?.numberValue { retry.attempts = Int(clamping: value, to: 1...1000) }
         if let value = settings["delay"], let seconds = Durations.seconds(value) { retry.delay = seconds }
         if let value = settings["max_delay"], let seconds = Durations.seconds(value) { retry.maxDelay = seconds }
         return retry

@@ -80,7 +80,6 @@ public struct TranscriptLoadStep: Step {
         let window = try arguments.duration("window", default: 600)
         let overlap = try arguments.duration("overlap", default: 30)
         guard window > 0 else { throw StepError.argument("window", "must be longer than 0 seconds") }
-        guard overlap >= 0 else { throw StepError.argument("overlap", "must be 0 seconds or more") }
         guard overlap < window else {
             throw StepError.argument("overlap", "(\(Durations.format(overlap))) must be shorter than 'window' (\(Durations.format(window)))")
         }

@@ -53,7 +53,7 @@ public struct SubtitlesExtractStep: Step {
         let output = try arguments.string("output")
         let format = (output as NSString).pathExtension.lowercased()
         guard Self.formats.contains(format) else { throw StepError.argument("output", Self.formatMessage(format)) }
-        let stream = arguments["stream"]?.numberValue.map { Int($0) }
+        let stream = try arguments.optionalInt("stream")
         let language = try arguments.optionalString("language")
         let (info, cues): (MediaStream, [SubtitleCue])
         do {

@@ -71,7 +71,7 @@ struct OBSClient: Sendable {
         if hub.mode == .replay {
             let answer = try await hub.replay(fixtureRequest("OBS", type, data: data)).json ?? .null
             if answer["requestStatus"]?["result"]?.isTruthy == false {
-                throw Self.failure(OBSRequestError(requestType: type, code: Int(answer["requestStatus"]?["code"]?.numberValue ?? 0),
+                throw Self.failure(OBSRequestError(requestType: type, code: Int(clamping: answer["requestStatus"]?["code"]?.numberValue ?? 0, to: Int(Int32.min)...Int(Int32.max)),
                                                    comment: answer["requestStatus"]?["comment"]?.stringValue))
             }
             return answer["responseData"] ?? .object([:])

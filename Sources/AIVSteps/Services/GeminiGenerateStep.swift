@@ -82,7 +82,7 @@ public struct GeminiGenerateStep: Step {
         var media: [GeminiRequest.MediaPart] = []
         let paths = arguments["media"].map { $0.arrayValue?.compactMap(\.stringValue) ?? [$0.stringValue].compactMap { $0 } } ?? []
         if !paths.isEmpty {
-            let limit = Int(arguments["inline_limit"]?.numberValue ?? Double(Self.defaultInlineLimit))
+            let limit = try arguments.optionalInt("inline_limit") ?? Self.defaultInlineLimit
             media = try await GeminiFiles.parts(for: paths.map { ($0, context.inputPath($0)) }, inlineLimit: limit, client: client,
                                                clock: context.clock)
         }

@@ -12,10 +12,17 @@ struct TranscriptWindows {
     var window: Double
     var overlap: Double
 
+    /// The most window positions a transcript may span: each is a binary search, so this bounds
+    /// the step's time (about a second), and more is a window and overlap that differ by a hair.
+    static let positionLimit = 1_000_000.0
+
     /// For each non-empty window, in time order, the range of `starts` (sorted) it holds.
     func ranges(starts: [Double]) throws -> [Range<Int>] {
         guard let last = starts.last else { return [] }
         let step = window - overlap
+        guard last / step <= Self.positionLimit else {
+            throw StepError.argument("overlap", "leaves windows starting every \(Durations.format(step)) (window \(Durations.format(window)) less overlap \(Durations.format(overlap))): over \(Durations.format(last)) of transcript that is more than a million windows; make the overlap shorter")
+        }
         var ranges: [Range<Int>] = []
         var k = 0
         while Double(k) * step <= last {

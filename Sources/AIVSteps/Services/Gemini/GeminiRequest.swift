@@ -84,5 +84,5 @@ struct GeminiRequest: Sendable {
     /// for text (Google's rule of thumb); the answer's usage replaces the estimate.
     var estimatedTokens: Int { max(1, (textCharacters + 3) / 4) }
 
-    var maxOutputTokens: Int? { generationConfig["maxOutputTokens"]?.numberValue.map { Int($0) } }
+    var maxOutputTokens: Int? { generationConfig["maxOutputTokens"]?.numberValue.map { Int(clamping: $0, to: 0...Int(Int32.max)) } }
 }
