@@ -196,6 +196,31 @@ let kusa: [String: JSONValue] = ["Japanese": "草", "English": "lol (literally '
         #expect(harness.notion.requests.filter { $0.method == "POST" && $0.path == "/v1/pages" }.count == 1)
     }
 
+    /// A create cut off from outside (a step's timeout, Ctrl-C, a kill) may have made the page;
+    /// the next upsert of the key, which may be in the next run, looks for it over the backoff
+    /// rather than trusting one query that a new page does not show in yet.
+    @Test func aCreateCutOffFromOutsideIsLookedForByTheNextUpsertNotMadeTwice() async throws {
+        let harness = try NotionHarness()
+        harness.notion.queryLag = 0.1
+        harness.notion.enqueueFault(.applyThenStall(5))
+        let first = Task { try await harness.upsert(kusa) }
+        while harness.notion.creates == 0 { try await Task.sleep(for: .milliseconds(5)) }
+        first.cancel()
+        _ = await first.result
+        let outputs = try await harness.upsert(kusa)
+        #expect(harness.pages.count == 1)
+        #expect(outputs["created"] == 0)
+        #expect(harness.notion.requests.filter { $0.method == "POST" && $0.path == "/v1/pages" }.count == 1)
+
+        // A create Notion refused leaves no note: the next upsert queries once and creates.
+        let refused = try NotionHarness()
+        refused.notion.enqueueFault(.refuseWrite(400))
+        _ = await refused.failure(kusa)
+        _ = try await refused.upsert(kusa)
+        #expect(refused.notion.queries == 2)
+        #expect(refused.pages.count == 1)
+    }
+
     /// Read as an empty result, a cut-short answer to the key query made a twin of the page.
     @Test func aQueryAnswerCutShortIsAskedAgainNotReadAsNoPage() async throws {
         let harness = try NotionHarness()

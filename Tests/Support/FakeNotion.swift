@@ -50,11 +50,14 @@ public final class FakeNotion: @unchecked Sendable {
         /// Do what the next request asks (a read or a write), then answer it with a 200 whose JSON
         /// stops halfway, without a `Content-Length`: an answer cut short on the way.
         case cutShortAnswer
+        /// Perform the write, then hold the answer back this long: a client that gives up first
+        /// (a step's timeout, a stop) never learns the page was made. Only writes consume it.
+        case applyThenStall(TimeInterval)
 
         var dropsConnection: Bool { self == .drop || self == .applyThenDrop }
         var waitsForWrite: Bool {
             switch self {
-            case .applyThenFail, .applyThenDrop, .refuseWrite: true
+            case .applyThenFail, .applyThenDrop, .refuseWrite, .applyThenStall: true
             case .status, .drop, .cutShortAnswer: false
             }
         }
@@ -540,6 +543,7 @@ final class FakeNotionCore: @unchecked Sendable {
                 return nil
             }
         }
+        if case .applyThenStall(let interval)? = fault { return .delayed(interval, action) }
         return fault.map(Self.play) ?? action
     }
 
@@ -563,7 +567,7 @@ final class FakeNotionCore: @unchecked Sendable {
 
     private static func play(_ fault: FakeNotion.Fault) -> ServerAction {
         switch fault {
-        case .drop, .applyThenDrop, .cutShortAnswer:
+        case .drop, .applyThenDrop, .cutShortAnswer, .applyThenStall:
             return .drop
         case .status(let status), .applyThenFail(let status), .refuseWrite(let status):
             let known = faultErrors[status] ?? (status >= 500 ? ("internal_server_error", "Unexpected error occurred.")

@@ -281,7 +281,8 @@ public struct ServiceKeyFacts: Sendable, Equatable {
             for (name, info) in services {
                 guard var url = environment[info.baseURLVariable], !url.isEmpty else { continue }
                 if url.hasSuffix("/") { url.removeLast() }
-                if url != info.defaultBaseURL { baseURLs[name] = url }
+                // Kept in the database for "why it ran": without a proxy's user:password in it.
+                if url != info.defaultBaseURL { baseURLs[name] = URL(string: url).map(Redaction.displayURL) ?? url }
             }
         }
         self.init(baseURLs: baseURLs, fixtureDigests: recordings.map(Self.digests(of:)))

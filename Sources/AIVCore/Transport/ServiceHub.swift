@@ -198,7 +198,8 @@ public struct ServiceClient: Sendable {
     /// The base URL when it is not the service's own (a stand-in, a proxy), else "": what keeps
     /// the records of pages written to a stand-in from standing for pages in the real service.
     public var nonDefaultBaseURL: String {
-        baseURL.absoluteString == info.defaultBaseURL ? "" : baseURL.absoluteString
+        // Stored with the records of pages written: without a proxy's user:password in it.
+        baseURL.absoluteString == info.defaultBaseURL ? "" : Redaction.displayURL(baseURL)
     }
 
     /// `path` (starting with `/`) under the base URL.

@@ -26,7 +26,10 @@ struct NotionWriter: Sendable {
     /// The page's id, URL and what was done: created, updated, unchanged or skipped.
     func upsert(_ page: NotionUpsertStep.Page) async throws -> (String, String?, String) {
         // A recording (and so its replay) always asks Notion, so both send the same requests.
-        if mode == .live, let known = try records.record(namespace: namespace, key: page.key) {
+        var createWasCutOff = false
+        if mode == .live, let known = try records.record(namespace: namespace, key: page.key), known.contentHash == Self.createUnderWay {
+            createWasCutOff = true
+        } else if mode == .live, let known = try records.record(namespace: namespace, key: page.key) {
             if known.contentHash == page.digest { return (known.id, known.url, "unchanged") }
             if onExisting == "skip" { return (known.id, known.url, "skipped") }
             if let url = try await update(known.id, page) {
@@ -35,7 +38,10 @@ struct NotionWriter: Sendable {
             // The page is gone (deleted in Notion): forget it and look again.
             try records.remove(namespace: namespace, key: page.key)
         }
-        if let existing = try await find(page) {
+        // A create cut off by a stop, a step's timeout or a kill may have made the page, which can
+        // take a while to show in queries: it is looked for as after a create whose answer was lost.
+        if createWasCutOff { logger.notice("an earlier create of the page for '\(page.key)' was cut off; looking for the page before creating it") }
+        if let existing = try await (createWasCutOff ? lookForCreatedPage(page) : find(page)) {
             let id = existing["id"]?.stringValue ?? ""
             let url = existing["url"]?.stringValue
             if onExisting == "skip" {
@@ -78,9 +84,17 @@ struct NotionWriter: Sendable {
     /// sent again, the page is looked for over about 15 s (1 + 2 + 4 + 8 s with the default
     /// backoff), since a new page can take a while to show in queries. Only a page that takes
     /// longer than that to show could still be made twice; a later run then says so (`find`).
+    ///
+    /// A create cut off from outside (the run stopped, the step timed out, the process killed) is
+    /// as uncertain, and the next attempt may be in another run: the store notes each create
+    /// before it is sent (`createUnderWay`), and the next upsert of that key looks for the page
+    /// first. A create Notion refused leaves no note.
     func create(_ page: NotionUpsertStep.Page) async throws -> (String, String?, String) {
         let request = HTTPRequest(method: "POST", url: client.url("/v1/pages"), headers: headers,
                                   body: .json(["parent": database.parent, "properties": page.properties]))
+        if mode == .live {
+            try records.save(ExternalRecord(namespace: namespace, key: page.key, id: "", url: nil, contentHash: Self.createUnderWay))
+        }
         var attempt = 0
         while true {
             attempt += 1
@@ -92,18 +106,32 @@ struct NotionWriter: Sendable {
                 return (id, url, "created")
             } catch let error as ServiceError where error.isTransient {
                 logger.notice("creating the page for '\(page.key)' may or may not have happened (\(error.message)); looking for it before trying again")
-                for look in 0...Self.looksAfterAnUncertainCreate {
-                    if look > 0 { try await client.wait(client.retry.delay(after: look, random: client.random())) }
-                    if let existing = try await find(page), let id = existing["id"]?.stringValue {
-                        let url = existing["url"]?.stringValue
-                        try records.save(ExternalRecord(namespace: namespace, key: page.key, id: id, url: url, contentHash: page.digest))
-                        return (id, url, "created")
-                    }
+                if let existing = try await lookForCreatedPage(page), let id = existing["id"]?.stringValue {
+                    let url = existing["url"]?.stringValue
+                    try records.save(ExternalRecord(namespace: namespace, key: page.key, id: id, url: url, contentHash: page.digest))
+                    return (id, url, "created")
                 }
                 guard attempt < client.retry.attempts else { throw error.withMessage(error.message + " (after \(attempt) attempts)") }
+            } catch let error as ServiceError {
+                // Refused (a 400, a 403): nothing was made, and the next run need not look.
+                if mode == .live { try? records.remove(namespace: namespace, key: page.key) }
+                throw error
             }
         }
     }
+
+    /// The page a create that may have happened made: queried for at once, then again after
+    /// each wait of the client's backoff, since a new page can take a while to show.
+    func lookForCreatedPage(_ page: NotionUpsertStep.Page) async throws -> JSONValue? {
+        for look in 0...Self.looksAfterAnUncertainCreate {
+            if look > 0 { try await client.wait(client.retry.delay(after: look, random: client.random())) }
+            if let existing = try await find(page), existing["id"]?.stringValue != nil { return existing }
+        }
+        return nil
+    }
+
+    /// What the store holds for a key while its page's create is under way (no page id yet).
+    static let createUnderWay = "create under way"
 
     /// Queries after the first one that follows an uncertain create, spaced by the client's backoff.
     static let looksAfterAnUncertainCreate = 4
