@@ -128,6 +128,35 @@ import Testing
         #expect(!error.contains("(2s of it"), "\(error)")
     }
 
+    /// Items waiting for their turn under a rate limit give their parallelism slot back: a local
+    /// step beside them runs at once instead of queueing behind calls that only wait.
+    @Test func aStepWaitingForARateLimitLeavesItsSlotToOtherSteps() async throws {
+        let gemini = try FakeGemini()
+        defer { gemini.stop() }
+        let folder = TemporaryFolder()
+        folder.write("ask.prompt", "Explain {{word}}.")
+        let path = folder.write("workflow.yaml", """
+            name: waits
+            services:
+              gemini: {limits: {requests_per_minute: 60}}
+            steps:
+              - {id: first, uses: file.write, with: {path: first.txt, content: x}}
+              - id: ask
+                uses: gemini.generate
+                for_each: [a, b, c]
+                with: {prompt: ask.prompt, values: {word: "${{ item }}"}}
+              - {id: local, uses: file.write, needs: [first], with: {path: note.txt, content: x}}
+            """)
+        let plan = try #require(Frontend(registry: .builtin).plan(path: path).plan)
+        let report = await runLive(plan, against: gemini, in: folder, runID: "r", maxParallel: 1)
+        #expect(report.status == .succeeded)
+        let ask = try #require(report.steps.first { $0.step == "ask" })
+        let local = try #require(report.steps.first { $0.step == "local" })
+        // One request a second: the items take two seconds; the local step does not wait for them.
+        #expect(ask.duration >= 1.9)
+        #expect(local.duration < 1, "the local step waited \(local.duration) s for a slot")
+    }
+
     /// Spans in messages: a fraction under a minute is kept ("timed out after 1.5s", not "2s").
     @Test(arguments: [(0.25, "250ms"), (1.5, "1.5s"), (2, "2s"), (59.125, "59.125s"), (90, "1m30s"), (90.4, "1m30s"), (5400, "1h30m")])
     func spansAreWrittenAsAUserWouldWriteThem(_ seconds: Double, _ text: String) {

@@ -124,8 +124,10 @@ extension Runner {
                 let waits = step.timeout == nil ? nil : RateLimitWaits()
                 waitsOfAttempt = waits
                 var result = try await RateLimitWaits.$current.withValue(waits) {
-                    try await runWithTimeout(step.timeout) {
-                        try await implementation.init().run(arguments, context: stepContext)
+                    try await Slots.Lease.$current.withValue(lease) {
+                        try await runWithTimeout(step.timeout) {
+                            try await implementation.init().run(arguments, context: stepContext)
+                        }
                     }
                 }
                 // Outputs go to later steps, files, the cache and history: never with a secret in them.

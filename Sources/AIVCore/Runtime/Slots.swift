@@ -49,6 +49,21 @@ public actor Slots {
         private let lock = NSLock()
         private var held = true
 
+        /// The lease of the invocation this task runs, for the waits inside a step (`waiting`).
+        @TaskLocal public static var current: Lease?
+
+        /// Runs `wait` (for a service's rate limit, a retry's backoff) with the current
+        /// invocation's slot given back, so that local steps run meanwhile rather than queue
+        /// behind calls that only wait; the slot is taken again before the step goes on. On a
+        /// failure or a cancellation it stays given back: the invocation is ending.
+        public static func waiting<T>(_ wait: () async throws -> T) async throws -> T {
+            guard let lease = current else { return try await wait() }
+            await lease.release()
+            let result = try await wait()
+            try await lease.reacquire()
+            return result
+        }
+
         init(_ slots: Slots) { self.slots = slots }
 
         public func release() async {
