@@ -29,6 +29,10 @@ public final class SQLiteQuotaLedger: QuotaLedger, Sendable {
         }
     }
 
+    public func names(day: String) throws -> [String] {
+        try store.pool.read { db in try String.fetchAll(db, sql: "SELECT service FROM quota_usage WHERE day = ? ORDER BY service", arguments: [day]) }
+    }
+
     @discardableResult
     public func add(service: String, day: String, requests: Int, tokens: Int) throws -> QuotaUsage {
         try store.pool.write { db in

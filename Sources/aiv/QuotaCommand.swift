@@ -35,17 +35,23 @@ struct QuotaCommand: ParsableCommand {
         for name in BuiltinServices.http.keys.sorted() {
             let limits = BuiltinServices.http[name]!.defaultLimits.overridden(by: settings[name]?["limits"])
             let day = QuotaDay.day(of: now, timeZone: limits.dayTimeZone)
-            let used = try ledger.usage(service: name, day: day)
-            let reset = QuotaDay.nextReset(after: now, timeZone: limits.dayTimeZone)
-            let left = limits.requestsPerDay.map { max(0, $0 - used.requests) }
-            let percent = limits.requestsPerDay.map { $0 > 0 ? Int((Double(used.requests) / Double($0) * 100).rounded()) : 100 }
-            rows.append([name, day, String(used.requests), limits.requestsPerDay.map(String.init) ?? "none", left.map(String.init) ?? "-",
-                         percent.map { "\($0)%" + ($0 >= 80 ? " ⚠" : "") } ?? "-", String(used.tokens),
-                         limits.requestsPerDay == nil ? "-" : "in " + Durations.format((reset.timeIntervalSince(now) / 60).rounded() * 60),
-                         Self.rate(limits)])
-            objects.append(["service": .string(name), "day": .string(day), "requests": .int(used.requests), "tokens": .int(used.tokens),
-                            "requests_per_day": limits.requestsPerDay.map { .int($0) } ?? .null, "left": left.map { .int($0) } ?? .null,
-                            "resets_at": .string(ISO8601DateFormatter().string(from: reset))])
+            // The service's own count, then today's counts of other servers (stand-ins, proxies).
+            let servers = [""] + (try ledger.names(day: day)).compactMap { $0.hasPrefix(name + " ") ? String($0.dropFirst(name.count + 1)) : nil }
+            for server in servers {
+                let used = try ledger.usage(service: QuotaDay.ledgerName(service: name, server: server), day: day)
+                let reset = QuotaDay.nextReset(after: now, timeZone: limits.dayTimeZone)
+                let left = limits.requestsPerDay.map { max(0, $0 - used.requests) }
+                let percent = limits.requestsPerDay.map { $0 > 0 ? Int((Double(used.requests) / Double($0) * 100).rounded()) : 100 }
+                rows.append([server.isEmpty ? name : "\(name) at \(server)", day, String(used.requests), limits.requestsPerDay.map(String.init) ?? "none",
+                             left.map(String.init) ?? "-", percent.map { "\($0)%" + ($0 >= 80 ? " ⚠" : "") } ?? "-", String(used.tokens),
+                             limits.requestsPerDay == nil ? "-" : "in " + Durations.format((reset.timeIntervalSince(now) / 60).rounded() * 60),
+                             Self.rate(limits)])
+                objects.append(["service": .string(name), "server": server.isEmpty ? .null : .string(server), "day": .string(day),
+                                "requests": .int(used.requests), "tokens": .int(used.tokens),
+                                "requests_per_day": limits.requestsPerDay.map { .int($0) } ?? .null, "left": left.map { .int($0) } ?? .null,
+                                "resets_at": limits.requestsPerDay == nil ? .null : .string(ISO8601DateFormatter().string(from: reset)),
+                                "rate_limits": .string(Self.rate(limits))])
+            }
         }
         if json {
             print(JSONValue.array(objects).canonicalJSON)

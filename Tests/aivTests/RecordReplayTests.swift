@@ -212,10 +212,14 @@ import Testing
         let quota = try await aiv(["quota", "--json"], in: folder, environment: [:])
         #expect(quota.status == 0, "\(quota.stderr)")
         let services = try JSONDecoder().decode(JSONValue.self, from: Data(quota.stdout.utf8))
-        let row = services.arrayValue?.first { $0["service"] == "gemini" }
+        // Counted for the stand-in, not against the real Gemini's day.
+        let row = services.arrayValue?.first { $0["service"] == "gemini" && $0["server"] == .string(gemini.baseURL) }
         #expect(row?["requests"] == 6)
         #expect(row?["requests_per_day"] == 1500)
         #expect(row?["left"] == 1494)
+        #expect(row?["rate_limits"] == "15/min, 1000000 tokens/min")
+        let own = services.arrayValue?.first { $0["service"] == "gemini" && $0["server"] == .null }
+        #expect(own?["requests"] == 0)
 
         let show = try await aiv(["runs", "show", "last"], in: folder, environment: [:])
         #expect(show.stdout.contains("Service calls:"))
@@ -256,8 +260,11 @@ import Testing
         #expect(folder.stepOutputs(run: "replayed", step: "publish") == folder.stepOutputs(run: "recorded", step: "publish"))
         // A service without a daily limit still has its requests counted (the recording's, not the replay's).
         let quota = try await CommandRunner.run(["quota", "--json"], in: folder.path, environment: [:])
-        let row = try JSONDecoder().decode(JSONValue.self, from: Data(quota.stdout.utf8)).arrayValue?.first { $0["service"] == "notion" }
+        let row = try JSONDecoder().decode(JSONValue.self, from: Data(quota.stdout.utf8)).arrayValue?.first {
+            $0["service"] == "notion" && $0["server"] == .string(notion.baseURL)
+        }
         #expect(row?["requests"]?.numberValue.map(Int.init) == notion.requestCount, "\(quota.stdout)")
+        #expect(row?["resets_at"] == .null, "no daily quota, so nothing resets")
         for file in folder.files() {
             let data = try Data(contentsOf: URL(fileURLWithPath: folder.path + "/" + file))
             #expect(data.range(of: Data(notion.token.utf8)) == nil, "the token was written to \(file)")

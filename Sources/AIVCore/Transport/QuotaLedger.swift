@@ -10,6 +10,8 @@ public protocol QuotaLedger: Sendable {
     /// Adds to the day's counts and returns the new totals.
     @discardableResult
     func add(service: String, day: String, requests: Int, tokens: Int) throws -> QuotaUsage
+    /// The names with counts on `day` (a service's, and `service server` for other servers).
+    func names(day: String) throws -> [String]
 }
 
 public struct QuotaUsage: Sendable, Equatable {
@@ -42,6 +44,10 @@ public final class MemoryQuotaLedger: QuotaLedger, @unchecked Sendable {
         }
     }
 
+    public func names(day: String) -> [String] {
+        lock.withLock { counts.keys.filter { $0.hasSuffix(" \(day)") }.map { String($0.dropLast(day.count + 1)) }.sorted() }
+    }
+
     public func add(service: String, day: String, requests: Int, tokens: Int) -> QuotaUsage {
         lock.withLock {
             var usage = counts["\(service) \(day)"] ?? QuotaUsage()
@@ -59,6 +65,12 @@ public enum QuotaDay {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = TimeZone(identifier: timeZone) ?? TimeZone(secondsFromGMT: -8 * 3600)!
         return calendar
+    }
+
+    /// What a day's counts are kept under: the service's name for the service's own server,
+    /// `gemini http://127.0.0.1:8080` for another (a stand-in, a proxy).
+    public static func ledgerName(service: String, server: String) -> String {
+        server.isEmpty ? service : "\(service) \(server)"
     }
 
     /// `yyyy-MM-dd` of the day `date` falls in, in `timeZone`.

@@ -95,9 +95,13 @@ public final class ServiceHub: Sendable {
         var limiters: [String: ServiceLimiter] = [:]
         for (name, info) in services {
             let limits = info.defaultLimits.overridden(by: settings[name]?["limits"])
+            // The server as clients will use it; another than the service's own keeps its own count.
+            var base = environment[info.baseURLVariable].flatMap { $0.isEmpty ? nil : $0 } ?? settings[name]?["base_url"]?.stringValue ?? info.defaultBaseURL
+            if base.hasSuffix("/") { base.removeLast() }
+            let server = base == info.defaultBaseURL ? "" : URL(string: base).map(Redaction.displayURL) ?? base
             // A replay has no quota to protect: nothing is sent.
             limiters[name] = ServiceLimiter(service: name, limits: mode == .replay ? ServiceLimits() : limits,
-                                            ledger: mode == .replay ? nil : ledger, clock: clock, wallClock: wallClock, warn: warn)
+                                            ledger: mode == .replay ? nil : ledger, server: server, clock: clock, wallClock: wallClock, warn: warn)
         }
         self.limiters = limiters
         keyFacts = ServiceKeyFacts(services: services, environment: environment,

@@ -62,6 +62,9 @@ public actor ServiceLimiter {
     public let service: String
     public let limits: ServiceLimits
     private let ledger: (any QuotaLedger)?
+    /// The name the day's counts are kept under: the service's, or with the server's address
+    /// when that is not the service's own (a stand-in's requests are not the real service's day).
+    private let ledgerName: String
     private let clock: LimiterClock
     private let wallClock: @Sendable () -> Date
     private let warn: @Sendable (String) -> Void
@@ -75,9 +78,10 @@ public actor ServiceLimiter {
     private var nextID = 0
     private var warnedDay: String?
 
-    public init(service: String, limits: ServiceLimits, ledger: (any QuotaLedger)?, clock: LimiterClock = .continuous,
+    public init(service: String, limits: ServiceLimits, ledger: (any QuotaLedger)?, server: String = "", clock: LimiterClock = .continuous,
                 wallClock: @escaping @Sendable () -> Date = Date.init, warn: @escaping @Sendable (String) -> Void = { _ in }) {
         self.service = service
+        self.ledgerName = QuotaDay.ledgerName(service: service, server: server)
         self.limits = limits
         self.ledger = ledger
         self.clock = clock
@@ -135,10 +139,10 @@ public actor ServiceLimiter {
         let day = QuotaDay.day(of: date, timeZone: limits.dayTimeZone)
         // Without a daily limit (Notion) the request is still counted, for `aiv quota`.
         guard let limit = limits.requestsPerDay else {
-            _ = try? ledger.add(service: service, day: day, requests: 1, tokens: 0)
+            _ = try? ledger.add(service: ledgerName, day: day, requests: 1, tokens: 0)
             return
         }
-        guard let now = try ledger.take(service: service, day: day, limit: limit) else {
+        guard let now = try ledger.take(service: ledgerName, day: day, limit: limit) else {
             throw QuotaExhausted(service: service, limit: limit, resetsAt: QuotaDay.nextReset(after: date, timeZone: limits.dayTimeZone),
                                  timeZone: limits.dayTimeZone)
         }
@@ -159,7 +163,7 @@ public actor ServiceLimiter {
             tokenLog.append((permit.id, permit.start, tokens))
         }
         if let ledger, usage.total > 0 {
-            _ = try? ledger.add(service: service, day: QuotaDay.day(of: wallClock(), timeZone: limits.dayTimeZone), requests: 0, tokens: usage.total)
+            _ = try? ledger.add(service: ledgerName, day: QuotaDay.day(of: wallClock(), timeZone: limits.dayTimeZone), requests: 0, tokens: usage.total)
         }
     }
 
