@@ -94,11 +94,11 @@ public final class SQLiteStockStore: StockStore, Sendable {
         try store.pool.write { db in
             let now = Date().timeIntervalSince1970
             if let row = try Row.fetchOne(db, sql: "SELECT entry, sources FROM stock_entry WHERE stock = ? AND key = ?", arguments: [stock, key]) {
-                let known = try JSONValue(json: row["entry"])
+                let known = StockMerge.combined(known: try JSONValue(json: row["entry"]), with: entry)
                 var sources = try JSONValue(json: row["sources"]).arrayValue ?? []
                 if !sources.contains(source) { sources.append(source) }
-                try db.execute(sql: "UPDATE stock_entry SET sources = ?, updated_at = ? WHERE stock = ? AND key = ?",
-                               arguments: [JSONValue.array(sources).canonicalJSON, now, stock, key])
+                try db.execute(sql: "UPDATE stock_entry SET entry = ?, sources = ?, updated_at = ? WHERE stock = ? AND key = ?",
+                               arguments: [known.canonicalJSON, JSONValue.array(sources).canonicalJSON, now, stock, key])
                 return StockMerge(entry: known, sources: sources, isNew: false)
             }
             try db.execute(sql: "INSERT INTO stock_entry (stock, key, entry, sources, first_seen, updated_at) VALUES (?, ?, ?, ?, ?, ?)",

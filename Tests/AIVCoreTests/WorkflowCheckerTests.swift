@@ -285,6 +285,28 @@ import Testing
         ])
     }
 
+    /// Arguments that name a field of the elements (a key, a sort field, a chapter title) are
+    /// checked against the elements' known fields, and stock.merge hands the items' fields on.
+    @Test func fieldsNamedByArgumentsAndReadAfterTheStockAreCheckedAgainstTheItems() {
+        let folder = TemporaryFolder()
+        folder.write("t.srt", "1\n00:00:01,000 --> 00:00:02,000\nhi\n")
+        let yaml = workflow("""
+              - {id: t, uses: transcript.load, with: {path: t.srt}}
+              - {id: sorted, uses: list.sort, with: {items: "${{ steps.t.outputs.segments }}", by: strat}}
+              - {id: unique, uses: list.dedupe, with: {items: "${{ steps.t.outputs.segments }}", key: text, collect: [start, txt]}}
+              - {id: chapters, uses: video.chapters, with: {items: "${{ steps.t.outputs.segments }}", title: text, short_title: txt}}
+              - {id: stock, uses: stock.merge, with: {items: "${{ steps.t.outputs.segments }}", key: text, source: s}}
+              - {id: use, uses: file.write, with: {path: a.txt, content: "${{ steps.stock.outputs.entries[0].txt }} ${{ steps.stock.outputs.new[0].times_seen }}"}}
+
+            """)
+        #expect(diagnose(yaml, in: folder) == [
+            "7:88: error: argument 'by' names field 'strat', which the items of step 'sorted' do not have; did you mean 'start'?; they have index, start, end, speaker, text",
+            "8:114: error: argument 'collect' names field 'txt', which the items of step 'unique' do not have; did you mean 'text'?; they have index, start, end, speaker, text",
+            "9:117: error: argument 'short_title' names field 'txt', which the items of step 'chapters' do not have; did you mean 'text'?; they have index, start, end, speaker, text",
+            "11:98: error: 'steps.stock.outputs.entries[0]' has no field 'txt'; did you mean 'text'?",
+        ])
+    }
+
     @Test func aFileInputsDefaultThatIsNotThereIsAWarning() {
         let yaml = workflow("  - {id: a, uses: file.write, with: {path: a.txt, content: x}}\n", inputs: "  rec: {type: file, default: nowhere.mp4}\n")
         #expect(diagnose(yaml).count == 1)

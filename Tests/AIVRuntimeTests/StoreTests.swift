@@ -26,6 +26,18 @@ import Testing
         #expect(try cache.latestEntry(workflow: "w.yaml", step: "a", item: 0)?.key == "k3")
     }
 
+    /// The stored stock keeps an entry's first wording and takes the fields it lacks, across processes.
+    @Test func aStoredStockEntryTakesTheFieldsItLacks() throws {
+        let directory = TemporaryFolder()
+        let stock = SQLiteStockStore(store: try Store(path: directory.path + "/aiv.sqlite"))
+        _ = try stock.merge(stock: "v", key: "草", entry: ["japanese": "草", "english": "lol"], source: "a")
+        _ = try stock.merge(stock: "v", key: "草", entry: ["japanese": "草", "english": "grass", "meaning": "lol!"], source: "b")
+        let reopened = SQLiteStockStore(store: try Store(path: directory.path + "/aiv.sqlite"))
+        let merged = try reopened.merge(stock: "v", key: "草", entry: ["japanese": "草"], source: "b")
+        #expect(merged.entry == ["japanese": "草", "english": "lol", "meaning": "lol!"])
+        #expect(merged.sources == ["a", "b"])
+    }
+
     /// A run reads the newest entry of each of its workflow's steps at once; older entries are
     /// still read one by one, and an entry saved afterwards replaces what was read ahead.
     @Test func prefetchedEntriesAreTheNewestOfEachStepAndASaveReplacesThem() async throws {

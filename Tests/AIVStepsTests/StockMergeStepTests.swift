@@ -40,6 +40,16 @@ import Testing
         #expect(DedupeKey.normalized("ﾔﾊﾞｲ").unicodeScalars.elementsEqual("やばい".unicodeScalars))
     }
 
+    /// A field the analysis gained (or was renamed to) reaches entries the stock already had;
+    /// the fields they had keep their first wording.
+    @Test func aKnownEntryTakesTheFieldsItLacksFromTheNewItem() async throws {
+        _ = try await merge([["japanese": "草", "english": "lol"]], source: "https://youtu.be/a")
+        let again = try await merge([["japanese": "草", "english": "grass", "meaning": "lol!"]], source: "https://youtu.be/b")
+        let kusa = again["entries"]?.arrayValue?.first
+        #expect(kusa?["english"] == "lol")
+        #expect(kusa?["meaning"] == "lol!")
+    }
+
     @Test func theSameStreamTwiceAddsItsSourceOnce() async throws {
         _ = try await merge([["japanese": "草"]], source: "https://youtu.be/a")
         let again = try await merge([["japanese": "草"]], source: "https://youtu.be/a")

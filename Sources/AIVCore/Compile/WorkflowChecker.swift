@@ -140,10 +140,15 @@ struct CheckRun {
     static func shapeListOutputs(of steps: [StepDeclaration], registry: StepRegistry, scope: inout TypeScope,
                                  elements: inout [String: Schema], parsed: inout [String: Result<StringTemplate, ExpressionError>]) {
         for step in steps {
-            guard let position = registry.position(ofKind: step.kind), let shaped = registry.kinds[position].listShapedOutput,
+            guard let position = registry.position(ofKind: step.kind) else { continue }
+            // A kind whose arguments name fields of its `items` (video.chapters' `title`) needs
+            // their shape too, though its outputs are not shaped by them.
+            let namesFields = registry.kinds[position].listShapedOutput == nil && registry.kinds[position].arguments.contains { $0.role == .fieldPath }
+            guard let shaped = registry.kinds[position].listShapedOutput ?? (namesFields ? .init(output: "") : nil),
                   let text = step.arguments?[shaped.argument]?.string, text.hasExpressionMarker,
-                  case .object(var object) = registry.kinds[position].outputs,
-                  let index = object.properties.firstIndex(where: { $0.name == shaped.output }) else { continue }
+                  case .object(var object) = registry.kinds[position].outputs else { continue }
+            let index = object.properties.firstIndex(where: { $0.name == shaped.output })
+            guard index != nil || namesFields else { continue }
             // Most lists come from list steps that know nothing of their elements either: found by
             // the step ids the text names, without parsing it (this pass runs on one thread
             // before the steps are checked on several).
@@ -169,6 +174,7 @@ struct CheckRun {
             // Only a shape with fields is worth handing on: it is what finds a misspelt `item.field`.
             guard element.hasFields else { continue }
             elements[step.id] = element
+            guard let index else { continue }
             var output = element
             if let setBy = shaped.fieldsSetBy {
                 // The fields set are any value here (their expressions are checked with the step).
@@ -195,7 +201,15 @@ struct CheckRun {
                     output = .any
                 }
             }
+            if !shaped.fieldsAdded.isEmpty, case .object(var fields) = output {
+                fields.properties.removeAll { field in shaped.fieldsAdded.contains { $0.name == field.name } }
+                fields.properties += shaped.fieldsAdded
+                output = .object(fields)
+            }
             object.properties[index].schema = .array(output)
+            for other in shaped.alsoOutputs {
+                if let position = object.properties.firstIndex(where: { $0.name == other }) { object.properties[position].schema = .array(output) }
+            }
             scope.steps[step.id]?.outputs = step.forEach == nil ? .object(object) : .array(.object(object))
         }
     }
@@ -543,8 +557,8 @@ struct CheckRun {
 
     mutating func checkRole(_ role: ArgumentRole, of entry: SourceValue.Entry, step: StepDeclaration, kind: StepKindDescription) {
         let value = entry.value
-        if case .inputFile = role, let items = value.items {
-            // A list of input files: each literal path must exist.
+        if role == .inputFile || role == .fieldPath, let items = value.items {
+            // A list of input files (each literal path must exist), or of fields (list.dedupe's `collect`).
             for item in items {
                 checkRole(role, of: SourceValue.Entry(key: entry.key, keyLocation: entry.keyLocation, value: item), step: step, kind: kind)
             }
@@ -579,6 +593,24 @@ struct CheckRun {
             checkPromptVariables(prompt, path: text, noun: noun, argument: variablesArgument, step: step, at: value)
         case .itemExpression:
             break
+        case .fieldPath:
+            checkFieldPath(text, of: entry, step: step)
+        }
+    }
+
+    /// A field path an argument names (list.dedupe's `key`), against the fields the elements of
+    /// the step's list are known to have: a misspelt one quietly sorted or deduplicated by nothing.
+    mutating func checkFieldPath(_ path: String, of entry: SourceValue.Entry, step: StepDeclaration) {
+        guard var shape = listElements[step.id] else { return }
+        for name in path.split(separator: ".", omittingEmptySubsequences: false).map(String.init) {
+            guard let member = shape.member(name) else {
+                let known = shape.memberNames
+                diagnostics.error("argument '\(entry.key)' names field '\(path)', which the items of step '\(step.id)' do not have"
+                                  + "\(Suggestions.didYouMean(name, in: known))\(known.isEmpty ? "" : "; they have \(known.joined(separator: ", "))")",
+                                  at: entry.value.location, length: entry.value.length)
+                return
+            }
+            shape = member
         }
     }
 

@@ -278,4 +278,7 @@ public enum ArgumentRole: Sendable, Hashable {
     case duration
     /// An expression evaluated by the step itself, once per list element, with `item` in scope.
     case itemExpression
+    /// A field path of the elements of the step's `items` (`japanese`, `source.start`), checked
+    /// against their shape when it is known.
+    case fieldPath
 }

@@ -49,13 +49,19 @@ public struct StepKindDescription: Sendable {
         public var fieldsSetBy: String?
         /// An argument naming fields that become lists of their values (list.dedupe's `collect`).
         public var fieldsListedBy: String?
+        /// Fields the step adds to each element (stock.merge's `key`, `sources`, …).
+        public var fieldsAdded: [Property]
+        /// Other outputs that are lists of the same elements (stock.merge's `new`).
+        public var alsoOutputs: [String]
         public init(output: String = "items", argument: String = "items", flattens: Bool = false, fieldsSetBy: String? = nil,
-                    fieldsListedBy: String? = nil) {
+                    fieldsListedBy: String? = nil, fieldsAdded: [Property] = [], alsoOutputs: [String] = []) {
             self.output = output
             self.argument = argument
             self.flattens = flattens
             self.fieldsSetBy = fieldsSetBy
             self.fieldsListedBy = fieldsListedBy
+            self.fieldsAdded = fieldsAdded
+            self.alsoOutputs = alsoOutputs
         }
     }
 

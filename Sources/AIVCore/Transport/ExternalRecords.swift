@@ -195,6 +195,15 @@ public struct StockMerge: Sendable, Equatable {
         self.sources = sources
         self.isNew = isNew
     }
+
+    /// A known entry as it stays: its first wording of every field it has, and the fields it
+    /// lacks from the newer item (a field added to the analysis's schema reaches old entries;
+    /// without it they were published with that field empty).
+    public static func combined(known: JSONValue, with item: JSONValue) -> JSONValue {
+        guard case .object(var fields) = known, case .object(let newer) = item else { return known }
+        for (name, value) in newer where fields[name] == nil { fields[name] = value }
+        return .object(fields)
+    }
 }
 
 /// A lasting collection of entries by normalised key, across runs: the "stock" an expression
@@ -220,6 +229,7 @@ public final class MemoryStockStore: StockStore, @unchecked Sendable {
                 return StockMerge(entry: entry, sources: [source], isNew: true)
             }
             if !known.sources.contains(source) { known.sources.append(source) }
+            known.entry = StockMerge.combined(known: known.entry, with: entry)
             entries[id] = known
             return StockMerge(entry: known.entry, sources: known.sources, isNew: false)
         }

@@ -17,10 +17,10 @@ public struct ListDedupeStep: Step {
             """,
         arguments: [
             Property("items", .array(.any), required: true, "The list."),
-            Property("key", .string, required: true, "The field path that identifies an element, e.g. japanese."),
+            Property("key", .string, required: true, role: .fieldPath, "The field path that identifies an element, e.g. japanese."),
             Property("normalize", .boolean, default: true, "Compare text keys after NFKC, lower-casing, katakana-to-hiragana, trimming and whitespace collapsing."),
             Property("keep", .oneOfStrings(["first", "last"]), default: "first", "Which duplicate survives."),
-            Property("collect", .array(.string), default: [], "Fields whose values from all duplicates are gathered into a list on the survivor."),
+            Property("collect", .array(.string), default: [], role: .fieldPath, "Fields whose values from all duplicates are gathered into a list on the survivor."),
         ],
         outputs: ListOutputs.schema([Property("duplicates", .integer, required: true, "How many elements were merged away.")]),
         example: """

@@ -14,7 +14,7 @@ public struct ListSortStep: Step {
             """,
         arguments: [
             Property("items", .array(.any), required: true, "The list."),
-            Property("by", .string, "A field path of the elements (e.g. timestamp or source.start); the elements themselves when absent."),
+            Property("by", .string, role: .fieldPath, "A field path of the elements (e.g. timestamp or source.start); the elements themselves when absent."),
             Property("order", .oneOfStrings(["ascending", "descending"]), default: "ascending", "Sort direction."),
         ],
         outputs: ListOutputs.schema(),

@@ -10,13 +10,15 @@ public struct StockMergeStep: Step {
         summary: "Merge items into the vocabulary stock kept across runs: one entry per normalised key, with every source.",
         discussion: """
             The key (e.g. japanese) is normalised as list.dedupe does (NFKC, lower case, katakana as hiragana, \
-            spaces collapsed), so ヤバい and やばい are one entry. A known entry keeps its first wording and gains \
-            the new source once; `new` lists the entries this run added. The stock lives in aiv's database \
+            spaces collapsed), so ヤバい and やばい are one entry. A known entry keeps its first wording of each \
+            field, takes the fields it lacks from the new item (a field added to the analysis reaches old entries) and \
+            gains the new source once; `new` lists the entries this run added. `entries` and `new` have the items' \
+            fields, so a misspelt `item.field` after this step is found by `aiv validate`. The stock lives in aiv's database \
             (.aiv/aiv.sqlite); a dry run uses a stock in memory.
             """,
         arguments: [
             Property("items", .array(.any), required: true, "The items (mappings)."),
-            Property("key", .string, required: true, "The field that identifies an item, e.g. japanese."),
+            Property("key", .string, required: true, role: .fieldPath, "The field that identifies an item, e.g. japanese."),
             Property("source", .any, required: true, "Where they were seen (the stream's URL, or a mapping)."),
             Property("stock", .string, default: "vocabulary", "The stock's name."),
         ],
@@ -34,7 +36,13 @@ public struct StockMergeStep: Step {
                 items: ${{ steps.vocabulary.outputs.items }}
                 key: japanese
                 source: ${{ inputs.stream_url }}
-            """)
+            """,
+        listShapedOutput: .init(output: "entries", fieldsAdded: [
+            Property("key", .string, required: true, "The normalised key."),
+            Property("sources", .array(.any), required: true, "Where the entry was seen."),
+            Property("times_seen", .integer, required: true, "How many sources."),
+            Property("new", .boolean, required: true, "Whether this run added it."),
+        ], alsoOutputs: ["new"]))
 
     public func run(_ arguments: StepArguments, context: StepContext) async throws -> StepResult {
         guard let services = context.services else { throw StepError("this run has no stock store") }

@@ -38,9 +38,9 @@ public struct VideoChaptersStep: Step {
             """,
         arguments: [
             Property("items", .array(.any), required: true, "The moments (mappings)."),
-            Property("at", .string, default: "start", "Field path of a moment's time in seconds."),
-            Property("title", .string, default: "title", "Field path of a moment's chapter title."),
-            Property("short_title", .string, "Field path of a shorter title, used when several moments share a chapter; else `title`."),
+            Property("at", .string, default: "start", role: .fieldPath, "Field path of a moment's time in seconds."),
+            Property("title", .string, default: "title", role: .fieldPath, "Field path of a moment's chapter title."),
+            Property("short_title", .string, role: .fieldPath, "Field path of a shorter title, used when several moments share a chapter; else `title`."),
             Property("video_length", .anyOf([.number, .string, .null]),
                      "The video's length, in seconds or as a duration (\"1h05m\"); the last chapter must fit in it. null: not known (media.probe's duration for a file that does not say)."),
             Property("opening", .string, default: "Intro", "Title of the 0:00 chapter when the first moment comes later."),
