@@ -141,9 +141,9 @@ public final class RunHistory: RunObserver, @unchecked Sendable {
             WHERE \(condition)
             GROUP BY r.id ORDER BY r.started_at DESC LIMIT ?
             """, arguments: arguments + [limit]).map { row in
-            RunSummary(id: row["id"], workflow: row["workflow"], startedAt: Date(timeIntervalSince1970: row["started_at"]),
-                       duration: row["duration"], status: status(row["status"], runID: row["id"], pid: row["pid"], folder: row["folder"]), ran: row["ran"] ?? 0,
-                       cached: row["cached"] ?? 0, failed: row["failed"] ?? 0, skipped: row["skipped"] ?? 0)
+            RunSummary(id: (try row.decode(forColumn: "id")), workflow: (try row.decode(forColumn: "workflow")), startedAt: Date(timeIntervalSince1970: (try row.decode(forColumn: "started_at"))),
+                       duration: (try row.decode(forColumn: "duration")), status: status((try row.decode(forColumn: "status")), runID: (try row.decode(forColumn: "id")), pid: (try row.decode(forColumn: "pid")), folder: (try row.decode(forColumn: "folder"))), ran: (try row.decode(forColumn: "ran")) ?? 0,
+                       cached: (try row.decode(forColumn: "cached")) ?? 0, failed: (try row.decode(forColumn: "failed")) ?? 0, skipped: (try row.decode(forColumn: "skipped")) ?? 0)
         }
     }
 
@@ -156,13 +156,13 @@ public final class RunHistory: RunObserver, @unchecked Sendable {
             guard ids.count == 1, let runID = ids.first,
                   let row = try Row.fetchOne(db, sql: "SELECT * FROM run WHERE id = ?", arguments: [runID]) else { return nil }
             let steps = try Row.fetchAll(db, sql: "SELECT * FROM run_step WHERE run_id = ? ORDER BY position", arguments: [runID]).map { s in
-                StepReport(step: s["step"], kind: s["kind"], status: StepStatus(rawValue: s["status"]) ?? .failed,
-                           startedAt: (s["started_at"] as Double?).map(Date.init(timeIntervalSince1970:)), duration: s["duration"],
-                           invocations: s["invocations"], cachedInvocations: s["cached_invocations"], attempts: s["attempts"],
-                           reason: s["reason"], error: s["error"], log: s["log"])
+                StepReport(step: (try s.decode(forColumn: "step")), kind: (try s.decode(forColumn: "kind")), status: StepStatus(rawValue: (try s.decode(forColumn: "status"))) ?? .failed,
+                           startedAt: ((try s.decode(forColumn: "started_at")) as Double?).map(Date.init(timeIntervalSince1970:)), duration: (try s.decode(forColumn: "duration")),
+                           invocations: (try s.decode(forColumn: "invocations")), cachedInvocations: (try s.decode(forColumn: "cached_invocations")), attempts: (try s.decode(forColumn: "attempts")),
+                           reason: (try s.decode(forColumn: "reason")), error: (try s.decode(forColumn: "error")), log: (try s.decode(forColumn: "log")))
             }
             guard let summary = try Self.summaries(db, where: "r.id = ?", arguments: [runID], limit: 1).first else { return nil }
-            return (summary, row["folder"], row["file"], Self.withUnfinished(steps, planned: row["steps"]))
+            return (summary, (try row.decode(forColumn: "folder")), (try row.decode(forColumn: "file")), Self.withUnfinished(steps, planned: (try row.decode(forColumn: "steps"))))
         }
     }
 }
@@ -205,9 +205,9 @@ extension RunHistory {
                   COALESCE(SUM(total_tokens), 0) AS total, AVG(latency) AS mean, MAX(latency) AS max
                 FROM service_call WHERE run_id = ? GROUP BY step, service ORDER BY MIN(id)
                 """, arguments: [id]).map { row in
-                ServiceUsage(step: row["step"], service: row["service"], calls: row["calls"], failedCalls: row["failed"],
-                             inputTokens: row["input"], outputTokens: row["output"], totalTokens: row["total"],
-                             meanLatency: row["mean"], maxLatency: row["max"])
+                ServiceUsage(step: (try row.decode(forColumn: "step")), service: (try row.decode(forColumn: "service")), calls: (try row.decode(forColumn: "calls")), failedCalls: (try row.decode(forColumn: "failed")),
+                             inputTokens: (try row.decode(forColumn: "input")), outputTokens: (try row.decode(forColumn: "output")), totalTokens: (try row.decode(forColumn: "total")),
+                             meanLatency: (try row.decode(forColumn: "mean")), maxLatency: (try row.decode(forColumn: "max")))
             }
         }
     }

@@ -33,10 +33,10 @@ public struct SQLiteCacheStore: CacheStore {
             for row in try Row.fetchAll(db, sql: """
                 SELECT \(Self.columns), used_at, dry_run FROM cache_entry WHERE workflow = ? ORDER BY step, item, dry_run
                 """, arguments: [workflow]) {
-                let recency = max(row[6] as Double, (row[9] as Double?) ?? 0)
+                let recency = max((try row.decode(Double.self, atIndex: 6)), (try row.decode(Double?.self, atIndex: 9)) ?? 0)
                 // The newest of a step's (and item's) live results and of its dry run's: either kind of run finds its own.
-                if let last = newest.last, (last[2] as String) == (row[2] as String), (last[3] as Int?) == (row[3] as Int?),
-                   (last[10] as Bool) == (row[10] as Bool) {
+                if let last = newest.last, (try last.decode(String.self, atIndex: 2)) == (try row.decode(String.self, atIndex: 2)), (try last.decode(Int?.self, atIndex: 3)) == (try row.decode(Int?.self, atIndex: 3)),
+                   (try last.decode(Bool.self, atIndex: 10)) == (try row.decode(Bool.self, atIndex: 10)) {
                     if recency > newestRecency {
                         newest[newest.count - 1] = row
                         newestRecency = recency
@@ -49,10 +49,10 @@ public struct SQLiteCacheStore: CacheStore {
             let isEmpty = try newest.isEmpty && !(Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM cache_entry)") ?? false)
             // Steps that took another's result have an earlier run to be explained against too.
             let users = try Row.fetchAll(db, sql: "SELECT step, item FROM cache_use WHERE workflow = ?", arguments: [workflow])
-                .map { row -> (String, Int?) in (row[0], (row[1] as Int) < 0 ? nil : row[1]) }
+                .map { row -> (String, Int?) in ((try row.decode(atIndex: 0)), (try row.decode(Int.self, atIndex: 1)) < 0 ? nil : (try row.decode(atIndex: 1))) }
             return (newest, isEmpty, users)
         }
-        prefetched.replace(with: rows, workflow: workflow, cacheIsEmpty: cacheIsEmpty, users: users)
+        try prefetched.replace(with: rows, workflow: workflow, cacheIsEmpty: cacheIsEmpty, users: users)
     }
 
     /// Read for every step of a run: from what was prefetched, else through a statement prepared
@@ -106,7 +106,7 @@ public struct SQLiteCacheStore: CacheStore {
                 WHERE u.workflow = ? AND u.step = ? AND u.item = ?
                 """)
             let used = try Row.fetchOne(taken, arguments: [workflow, step, item ?? -1])
-            guard let newest = [own, used].compactMap({ $0 }).max(by: { ($0[10] as Double) < ($1[10] as Double) }) else { return nil }
+            guard let newest = try [own, used].compactMap({ $0 }).max(by: { (try $0.decode(Double.self, atIndex: 10)) < (try $1.decode(Double.self, atIndex: 10)) }) else { return nil }
             return try Self.entry(newest, withComponents: true)
         }
     }
@@ -163,10 +163,10 @@ public struct SQLiteCacheStore: CacheStore {
     static let recency = "max(created_at, ifnull(used_at, 0))"
 
     static func entry(_ row: Row, withComponents: Bool) throws -> CacheEntry {
-        CacheEntry(key: row[0], workflow: row[1], step: row[2], item: row[3],
-                   outputs: try JSONValue(json: row[4]), files: try Self.files(row[5]),
-                   components: withComponents ? try decodeJSON(CacheKeyComponents.self, row[9]) : nil,
-                   createdAt: Date(timeIntervalSince1970: row[6]), runID: row[7], duration: row[8])
+        CacheEntry(key: (try row.decode(atIndex: 0)), workflow: (try row.decode(atIndex: 1)), step: (try row.decode(atIndex: 2)), item: (try row.decode(atIndex: 3)),
+                   outputs: try JSONValue(json: (try row.decode(atIndex: 4))), files: try Self.files(try row.decode(atIndex: 5)),
+                   components: withComponents ? try decodeJSON(CacheKeyComponents.self, (try row.decode(atIndex: 9))) : nil,
+                   createdAt: Date(timeIntervalSince1970: (try row.decode(atIndex: 6))), runID: (try row.decode(atIndex: 7)), duration: (try row.decode(atIndex: 8)))
     }
 
     static func files(_ text: String) throws -> [CacheEntry.File] {
@@ -194,7 +194,7 @@ public struct SQLiteCacheStore: CacheStore {
                   UNION ALL
                   SELECT u.workflow, u.step, u.used_at AS at FROM cache_use u JOIN cache_entry e ON e.key = u.key
                 ) GROUP BY workflow, step ORDER BY workflow, newest
-                """).map { Summary(workflow: $0["workflow"], step: $0["step"], entries: $0["entries"], newest: Date(timeIntervalSince1970: $0["newest"])) }
+                """).map { Summary(workflow: (try $0.decode(forColumn: "workflow")), step: (try $0.decode(forColumn: "step")), entries: (try $0.decode(forColumn: "entries")), newest: Date(timeIntervalSince1970: (try $0.decode(forColumn: "newest")))) }
         }
     }
 
@@ -294,10 +294,10 @@ final class PrefetchedEntries: @unchecked Sendable {
     private var takingOthers: Set<Invocation> = []
     private var savedInvocations: Set<Invocation> = []
 
-    func replace(with rows: [Row], workflow: String, cacheIsEmpty: Bool, users: [(step: String, item: Int?)] = []) {
-        let byKey = Dictionary(rows.map { (row: Row) -> (String, Row) in (row[0], row) }, uniquingKeysWith: { first, _ in first })
+    func replace(with rows: [Row], workflow: String, cacheIsEmpty: Bool, users: [(step: String, item: Int?)] = []) throws {
+        let byKey = Dictionary(try rows.map { (row: Row) -> (String, Row) in ((try row.decode(atIndex: 0)), row) }, uniquingKeysWith: { first, _ in first })
         let taking = Set(users.map { Invocation(workflow: workflow, step: $0.step, item: $0.item) })
-        let invocations = Set(rows.map { Invocation(workflow: workflow, step: $0[2], item: $0[3]) }).union(taking)
+        let invocations = Set(try rows.map { Invocation(workflow: workflow, step: (try $0.decode(atIndex: 2)), item: (try $0.decode(atIndex: 3))) }).union(taking)
         lock.withLock {
             self.rows = byKey
             self.workflow = workflow

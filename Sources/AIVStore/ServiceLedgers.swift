@@ -59,7 +59,7 @@ public final class SQLiteRecordIndex: ExternalRecordIndex, Sendable {
         try store.pool.read { db in
             try Row.fetchOne(db, sql: "SELECT id, url, content_hash FROM external_record WHERE namespace = ? AND key = ?",
                              arguments: [namespace, key]).map { row in
-                ExternalRecord(namespace: namespace, key: key, id: row["id"], url: row["url"], contentHash: row["content_hash"])
+                ExternalRecord(namespace: namespace, key: key, id: (try row.decode(forColumn: "id")), url: (try row.decode(forColumn: "url")), contentHash: (try row.decode(forColumn: "content_hash")))
             }
         }
     }
@@ -94,8 +94,8 @@ public final class SQLiteStockStore: StockStore, Sendable {
         try store.pool.write { db in
             let now = Date().timeIntervalSince1970
             if let row = try Row.fetchOne(db, sql: "SELECT entry, sources FROM stock_entry WHERE stock = ? AND key = ?", arguments: [stock, key]) {
-                let known = StockMerge.combined(known: try JSONValue(json: row["entry"]), with: entry)
-                var sources = try JSONValue(json: row["sources"]).arrayValue ?? []
+                let known = StockMerge.combined(known: try JSONValue(json: (try row.decode(forColumn: "entry"))), with: entry)
+                var sources = try JSONValue(json: (try row.decode(forColumn: "sources"))).arrayValue ?? []
                 if !sources.contains(source) { sources.append(source) }
                 try db.execute(sql: "UPDATE stock_entry SET entry = ?, sources = ?, updated_at = ? WHERE stock = ? AND key = ?",
                                arguments: [known.canonicalJSON, JSONValue.array(sources).canonicalJSON, now, stock, key])

@@ -26,6 +26,23 @@ import Testing
         #expect(try cache.latestEntry(workflow: "w.yaml", step: "a", item: 0)?.key == "k3")
     }
 
+    /// A value of the wrong type in the database (a disk fault, a hand edit) is an error naming
+    /// the column, not a trap in GRDB's non-throwing row subscript.
+    @Test func aValueOfTheWrongTypeInTheDatabaseIsAnErrorNotACrash() async throws {
+        let directory = TemporaryFolder()
+        let store = try Store(path: directory.path + "/aiv.sqlite")
+        let cache = SQLiteCacheStore(store: store)
+        try await cache.save(entry("a", at: 1))
+        try await store.pool.write { db in try db.execute(sql: "UPDATE cache_entry SET created_at = 'zz'") }
+        #expect {
+            try cache.summary()
+        } throws: { error in
+            "\(error)".contains("could not decode Double") && "\(error)".contains("newest")
+        }
+        #expect(throws: (any Error).self) { try cache.entry(forKey: "a") }
+        #expect(throws: (any Error).self) { try cache.latestEntry(workflow: "w.yaml", step: "a", item: nil) }
+    }
+
     /// The stored stock keeps an entry's first wording and takes the fields it lacks, across processes.
     @Test func aStoredStockEntryTakesTheFieldsItLacks() throws {
         let directory = TemporaryFolder()
