@@ -128,6 +128,15 @@ import Testing
         }
     }
 
+    /// Where pipes are read (`--inputs <(…)`), a named pipe nothing writes to reads as empty
+    /// rather than waiting for a writer for ever in `open`.
+    @Test func aNamedPipeWithoutAWriterReadsAsEmptyWhereAPipeIsAllowed() throws {
+        let directory = TemporaryFolder()
+        let fifo = directory.path + "/inputs.yaml"
+        #expect(mkfifo(fifo, 0o600) == 0)
+        #expect(try SourceFile.read(fifo, readsPipes: true).text == "")
+    }
+
     /// A path that cannot be opened says why: a link loop or a file under a file is not "no such file".
     @Test func aPathThatCannotBeOpenedSaysWhy() throws {
         let directory = TemporaryFolder()

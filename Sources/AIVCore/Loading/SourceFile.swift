@@ -53,7 +53,18 @@ public struct SourceFile: Sendable {
         if size > sizeLimit {
             throw .error("file is \(ByteCount(size)), over the \(ByteCount(sizeLimit)) limit for this kind of file", at: start)
         }
-        guard let handle = FileHandle(forReadingAtPath: path) else { throw .error("cannot read the file", at: start) }
+        let handle: FileHandle
+        if status.st_mode & S_IFMT == S_IFIFO {
+            // Opening a named pipe waits for a writer, for ever if none comes (`mkfifo x`): opened
+            // without waiting, then read as usual, it gives what a writer sends, or nothing.
+            let descriptor = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+            guard descriptor >= 0 else { throw .error("cannot read the file", at: start) }
+            _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) & ~O_NONBLOCK)
+            handle = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
+        } else {
+            guard let opened = FileHandle(forReadingAtPath: path) else { throw .error("cannot read the file", at: start) }
+            handle = opened
+        }
         defer { try? handle.close() }
         // Read one byte past the limit so a file that grew after the size check is still caught.
         let data = (try? handle.read(upToCount: sizeLimit + 1)) ?? Data()
