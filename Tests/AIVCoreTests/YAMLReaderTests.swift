@@ -128,13 +128,15 @@ import Testing
         }
     }
 
-    /// Where pipes are read (`--inputs <(…)`), a named pipe nothing writes to reads as empty
-    /// rather than waiting for a writer for ever in `open`.
-    @Test func aNamedPipeWithoutAWriterReadsAsEmptyWhereAPipeIsAllowed() throws {
+    /// Where pipes are read (`--inputs <(…)`), a named pipe nothing writes to is an error after
+    /// `pipeWriterWait` rather than a wait for ever in `open`.
+    @Test func aNamedPipeWithoutAWriterIsAnErrorWhereAPipeIsAllowed() throws {
         let directory = TemporaryFolder()
         let fifo = directory.path + "/inputs.yaml"
         #expect(mkfifo(fifo, 0o600) == 0)
-        #expect(try SourceFile.read(fifo, readsPipes: true).text == "")
+        #expect(throws: Diagnostic.error("is a pipe nothing wrote to within 10s", at: SourceLocation(file: fifo, line: 1, column: 1))) {
+            try SourceFile.read(fifo, readsPipes: true)
+        }
     }
 
     /// A path that cannot be opened says why: a link loop or a file under a file is not "no such file".

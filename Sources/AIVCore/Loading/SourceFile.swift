@@ -27,6 +27,9 @@ public struct SourceFile: Sendable {
         lineStarts = starts
     }
 
+    /// How long a named pipe given for a file may go without a writer.
+    public static let pipeWriterWait = 10.0
+
     /// Reads and decodes a file. Errors are diagnostics located in the file (1:1 when it cannot be read).
     /// `readsPipes`: a pipe is read too (`--inputs <(…)`, `--env-file <(pass …)`, where a
     /// program writes it); a workflow or prompt must be a file.
@@ -55,10 +58,17 @@ public struct SourceFile: Sendable {
         }
         let handle: FileHandle
         if status.st_mode & S_IFMT == S_IFIFO {
-            // Opening a named pipe waits for a writer, for ever if none comes (`mkfifo x`): opened
-            // without waiting, then read as usual, it gives what a writer sends, or nothing.
+            // Opening a named pipe waits for a writer, for ever if none comes (`mkfifo x`): it is
+            // opened without waiting, and a writer waited for a bounded time before reading.
             let descriptor = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
             guard descriptor >= 0 else { throw .error("cannot read the file", at: start) }
+            var waiting = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+            var ready = poll(&waiting, 1, Int32(pipeWriterWait * 1000))
+            while ready < 0, errno == EINTR { ready = poll(&waiting, 1, Int32(pipeWriterWait * 1000)) }
+            guard ready > 0 else {
+                close(descriptor)
+                throw .error("is a pipe nothing wrote to within \(Int(pipeWriterWait))s", at: start)
+            }
             _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) & ~O_NONBLOCK)
             handle = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
         } else {
