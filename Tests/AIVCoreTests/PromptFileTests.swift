@@ -186,6 +186,15 @@ import Testing
         ])
     }
 
+    /// Each nested section renders once per item of the one around it: 40 levels over a list of
+    /// two took hours. Eight are allowed; the ninth is refused where it opens.
+    @Test func sectionsNestingDeeperThanEightAreRefused() {
+        #expect(parse(String(repeating: "{{#l}}", count: 8) + "x" + String(repeating: "{{/l}}", count: 8)).1 == [])
+        #expect(parse(String(repeating: "{{#l}}", count: 40) + "x" + String(repeating: "{{/l}}", count: 40)).1 == [
+            "1:49: error: template syntax: sections nest more than 8 deep; each level renders once per item of the one around it, so a deeper template can take hours",
+        ])
+    }
+
     @Test func bodyWithoutFrontMatterIsATemplate() throws {
         let (prompt, problems) = parse("Hi {{name}}, {{{raw}}} {{& amp}} {{! note}} {{user.name}}")
         #expect(problems == [])

@@ -30,6 +30,11 @@ struct MustacheScanner {
         var column: Int
     }
 
+    /// The deepest sections may nest: a section renders once per item of each section around
+    /// it, and Mustache finds an outer list again by name, so 40 levels over a list of two
+    /// render 2^40 times. Real templates nest two or three deep.
+    static let maxSectionDepth = 8
+
     /// Scans `text`; lines and columns are 1-based within `text`. A variable's place is that of
     /// its name inside the tag (`{{ name }}` → the `n`), where a caret under it belongs.
     static func variables(in text: String) -> Result<[Variable], Problem> {
@@ -114,6 +119,10 @@ struct MustacheScanner {
             case "#", "^":
                 content = String(content.dropFirst()).trimmingCharacters(in: .whitespaces)
                 record(content, at: nameLine, nameColumn)
+                guard sections.count < maxSectionDepth else {
+                    return .failure(Problem(message: "sections nest more than \(maxSectionDepth) deep; each level renders once per item of the one around it, so a deeper template can take hours",
+                                            line: tagLine, column: tagColumn))
+                }
                 sections.append((content, tagLine, tagColumn))
             case "/":
                 content = String(content.dropFirst()).trimmingCharacters(in: .whitespaces)
