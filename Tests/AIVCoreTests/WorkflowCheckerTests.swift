@@ -307,6 +307,13 @@ import Testing
         ])
     }
 
+    @Test func itemInTheIfOfAForEachStepIsToldToFilterTheListFirst() {
+        let yaml = workflow("  - {id: a, uses: file.write, for_each: [1, 2], if: item > 1, with: {path: a.txt, content: x}}\n")
+        #expect(diagnose(yaml) == [
+            "6:53: error: 'if' is evaluated once for the whole step, before its items, so it cannot read 'item'; to leave some items out, filter the list first (a list.filter step with where:)",
+        ])
+    }
+
     @Test func aFileInputsDefaultThatIsNotThereIsAWarning() {
         let yaml = workflow("  - {id: a, uses: file.write, with: {path: a.txt, content: x}}\n", inputs: "  rec: {type: file, default: nowhere.mp4}\n")
         #expect(diagnose(yaml).count == 1)

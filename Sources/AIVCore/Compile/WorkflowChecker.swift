@@ -393,7 +393,8 @@ struct CheckRun {
 
     mutating func checkCondition(_ condition: SourceValue, step: StepDeclaration) {
         guard case .string(let text) = condition.content else { return }
-        let scope = baseScope
+        var scope = baseScope
+        scope.isConditionOfForEach = step.forEach != nil
         if text.hasExpressionMarker {
             guard let template = parseTemplate(condition, step: StepOwner(step)) else { return }
             guard template.singleExpression != nil else {

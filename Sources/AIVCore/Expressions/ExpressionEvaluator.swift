@@ -189,6 +189,10 @@ enum ExpressionMessage {
         "'\(name)' is only available in the arguments of a step with for_each"
     }
 
+    static func conditionOfForEach(_ name: String) -> String {
+        "'if' is evaluated once for the whole step, before its items, so it cannot read '\(name)'; to leave some items out, filter the list first (a list.filter step with where:)"
+    }
+
     static func listMember(_ path: String) -> String { "'\(path)' is a list; use [index] or [*]" }
 
     static func noField(_ path: String, _ kind: String, _ name: String) -> String {

@@ -20,6 +20,9 @@ public struct TypeScope: Sendable {
     /// workflow has many problems, where comparing every unknown name with thousands of step ids
     /// would take minutes and the suggestions help no one.
     public var suggestsSteps = true
+    /// Checking a `for_each` step's `if:`, which is evaluated once, before the items: `item`
+    /// there gets advice rather than "only in a step with for_each".
+    public var isConditionOfForEach = false
 
     public init(inputs: [String: Schema] = [:], steps: [String: StepInfo] = [:], item: Schema? = nil, hasIndex: Bool = false) {
         self.inputs = inputs
@@ -140,11 +143,11 @@ private struct TypeChecker {
             return .map(.string)
         case "item":
             if let item = scope.item { return item }
-            report(ExpressionMessage.forEachOnly(name), at: span)
+            report(scope.isConditionOfForEach ? ExpressionMessage.conditionOfForEach(name) : ExpressionMessage.forEachOnly(name), at: span)
             return .any
         case "index":
             if scope.hasIndex { return .integer }
-            report(ExpressionMessage.forEachOnly(name), at: span)
+            report(scope.isConditionOfForEach ? ExpressionMessage.conditionOfForEach(name) : ExpressionMessage.forEachOnly(name), at: span)
             return .any
         default:
             report(ExpressionMessage.unknownName(name), at: span)
