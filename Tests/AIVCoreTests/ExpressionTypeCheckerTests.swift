@@ -117,6 +117,8 @@ import Testing
         ("inputs.tags[index]", "'index' is only available in the arguments of a step with for_each", 12, 5),
         ("inputs.topic < inputs.count", "'<' needs two numbers or two strings, got a string and a number", 0, 27),
         ("true <= 1", "'<=' needs two numbers or two strings, got a boolean and a number", 0, 9),
+        // Neither a string nor null orders against a number, so the pair fails whatever the value.
+        ("env.HOME > 3", "'>' needs two numbers or two strings, got a string or null and a number", 0, 12),
         ("inputs.topic == 5", "'==' between a string and a number is always false: values of different types are never equal", 0, 17),
         ("'abc' != inputs.count", "'!=' between a string and a number is always true: values of different types are never equal", 0, 21),
         ("true == 'yes'", "'==' between a boolean and a string is always false: values of different types are never equal", 0, 13),

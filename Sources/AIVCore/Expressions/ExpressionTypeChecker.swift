@@ -122,9 +122,11 @@ private struct TypeChecker {
                 }
                 return .boolean
             default:
-                let (l, r) = (TypeChecker.comparable(leftType), TypeChecker.comparable(rightType))
-                if let l, let r, l != r || l != "a number" && l != "a string" {
-                    report(ExpressionMessage.comparison(op, l, r), at: span)
+                // An error when no value the two sides may have can be ordered: a duration that is
+                // a number or null against a string ("10m") fails whichever it is.
+                if let l = TypeChecker.possibleKinds(leftType), let r = TypeChecker.possibleKinds(rightType),
+                   l.intersection(r).intersection(["a number", "a string"]).isEmpty {
+                    report(ExpressionMessage.comparison(op, l.sorted().joined(separator: " or "), r.sorted().joined(separator: " or ")), at: span)
                 }
                 return .boolean
             }
@@ -275,6 +277,19 @@ private struct TypeChecker {
         case .anyOf(let options):
             Set(options.map(comparable)).count == 1 ? options.first.flatMap(comparable) : nil
         }
+    }
+
+    /// Every kind (as `comparable` names them) a value of this type may be; nil when open.
+    static func possibleKinds(_ schema: Schema) -> Set<String>? {
+        if case .anyOf(let options) = schema {
+            var kinds: Set<String> = []
+            for option in options {
+                guard let more = possibleKinds(option) else { return nil }
+                kinds.formUnion(more)
+            }
+            return kinds
+        }
+        return comparable(schema).map { [$0] }
     }
 
     /// The type of `a || b` or `a && b`: either side's.
