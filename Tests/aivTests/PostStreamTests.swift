@@ -48,6 +48,28 @@ import Testing
         try JSONDecoder().decode(JSONValue.self, from: Data(contentsOf: URL(fileURLWithPath: CommandRunner.packageRoot + "/samples/stream-02/model-answers.json")))
     }
 
+    /// What `aiv kinds K` shows as an example is a step of the shipped pipeline: appended to
+    /// post-stream.yaml (under another id), each one validates.
+    @Test func everyKindsExampleIsAValidStepOfThePipeline() async throws {
+        let workspace = try Workspace()
+        let list = try await workspace.aiv(["kinds"])
+        let kinds = list.stdout.split(separator: "\n").dropFirst().compactMap { $0.split(separator: " ").first.map(String.init) }
+            .filter { $0.contains(".") }
+        #expect(kinds.count > 20)
+        let pipeline = try String(contentsOfFile: workspace.folder.path + "/workflows/post-stream.yaml", encoding: .utf8)
+        for kind in kinds {
+            let shown = try await workspace.aiv(["kinds", kind]).stdout
+            guard let start = shown.range(of: "Example:\n") else {
+                Issue.record("\(kind) shows no example")
+                continue
+            }
+            let example = shown[start.upperBound...].replacingOccurrences(of: "  - id: ", with: "  - id: example_")
+            workspace.folder.write("workflows/example.yaml", pipeline + "\n" + example)
+            let checked = try await workspace.aiv(["validate", "workflows/example.yaml"])
+            #expect(checked.status == 0, "\(kind)'s example: \(checked.stdout)\(checked.stderr)")
+        }
+    }
+
     @Test func aDryRunOfTheSampleLeavesEveryOutputAndASecondRunIsCached() async throws {
         let workspace = try Workspace()
         let offline = ["GEMINI_API_KEY": "", "NOTION_TOKEN": "", "NOTION_DATABASE_ID": "", "GEMINI_BASE_URL": "", "NOTION_BASE_URL": ""]

@@ -27,9 +27,9 @@ public struct ListDedupeStep: Step {
             - id: unique
               uses: list.dedupe
               with:
-                items: ${{ steps.all_items.outputs.items }}
+                items: ${{ steps.found.outputs.items }}
                 key: japanese
-                collect: [timestamp]
+                collect: [start]
             """,
         listShapedOutput: .init(fieldsListedBy: "collect"))
 

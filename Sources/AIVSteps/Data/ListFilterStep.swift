@@ -21,8 +21,8 @@ public struct ListFilterStep: Step {
             - id: worth_learning
               uses: list.filter
               with:
-                items: ${{ steps.all_items.outputs.items }}
-                where: item.kind != 'filler' && length(item.japanese) > 1
+                items: ${{ steps.found.outputs.items }}
+                where: item.difficulty != 'N5' && length(item.japanese) > 1
             """,
         listShapedOutput: .init())
 

@@ -15,7 +15,7 @@ public struct ListMergeStep: Step {
             - id: all_items
               uses: list.merge
               with:
-                lists: ${{ steps.analyze.outputs[*].json.items }}
+                lists: ${{ steps.analyse.outputs[*].result.items }}
             """,
         listShapedOutput: .init(argument: "lists", flattens: true))
 

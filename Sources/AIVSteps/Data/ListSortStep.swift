@@ -22,8 +22,8 @@ public struct ListSortStep: Step {
             - id: by_time
               uses: list.sort
               with:
-                items: ${{ steps.worth_learning.outputs.items }}
-                by: timestamp
+                items: ${{ steps.worth.outputs.items }}
+                by: start
             """,
         listShapedOutput: .init())
 

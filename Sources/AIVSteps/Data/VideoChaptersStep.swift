@@ -60,7 +60,7 @@ public struct VideoChaptersStep: Step {
             - id: chapters
               uses: video.chapters
               with:
-                items: ${{ steps.titled.outputs.items }}
+                items: ${{ steps.linked.outputs.items }}
                 at: start
                 title: chapter
                 video_length: ${{ steps.recording.outputs.duration }}

@@ -48,7 +48,10 @@ public struct TemplateRenderStep: Step {
               with:
                 template: ../templates/worksheet.md.mustache
                 values:
-                  items: ${{ steps.vocabulary.outputs.items }}
+                  title: ${{ inputs.stream_title }}
+                  link: ${{ inputs.stream_url }}
+                  items: ${{ steps.linked.outputs.items }}
+                  meanings: ${{ steps.meanings.outputs.items }}
                 output: worksheet.md
             """)
 

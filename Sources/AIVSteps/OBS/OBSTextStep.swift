@@ -32,8 +32,11 @@ public struct OBSTextStep: Step {
         example: """
             - id: overlay
               uses: obs.text
+              for_each: ${{ steps.vocabulary.outputs.items }}
+              max_parallel: 1
               with:
                 source: Expression
+                hold: 8s
                 text: ${{ format('{0} — {1} ({2})', item.japanese, item.english, item.difficulty) }}
             """)
 

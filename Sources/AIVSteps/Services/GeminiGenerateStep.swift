@@ -9,8 +9,8 @@ import Foundation
 ///   uses: gemini.generate
 ///   for_each: ${{ steps.transcript.outputs.chunks }}
 ///   with:
-///     prompt: prompts/analyse.prompt
-///     values: { chunk: "${{ item.text }}", start: "${{ item.start }}" }
+///     prompt: ../prompts/analyse.prompt
+///     values: { part: "${{ item.index }}", chunk: "${{ item.text }}", stream_title: "${{ inputs.stream_title }}" }
 /// ```
 public struct GeminiGenerateStep: Step {
     public init() {}
@@ -59,10 +59,11 @@ public struct GeminiGenerateStep: Step {
               uses: gemini.generate
               for_each: ${{ steps.transcript.outputs.chunks }}
               with:
-                prompt: prompts/analyse.prompt
+                prompt: ../prompts/analyse.prompt
                 values:
+                  part: ${{ item.index }}
                   chunk: ${{ item.text }}
-                  start: ${{ item.start }}
+                  stream_title: ${{ inputs.stream_title }}
             """,
         promptShapedOutput: .init(output: "result", promptArgument: "prompt"))
 

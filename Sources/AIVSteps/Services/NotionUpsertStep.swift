@@ -6,7 +6,7 @@ import Foundation
 /// ```yaml
 /// - id: publish
 ///   uses: notion.upsert
-///   for_each: ${{ steps.vocabulary.outputs.result.items }}
+///   for_each: ${{ steps.vocabulary.outputs.items }}
 ///   with:
 ///     key: Japanese
 ///     properties: {Japanese: "${{ item.japanese }}", English: "${{ item.english }}"}
@@ -56,7 +56,7 @@ public struct NotionUpsertStep: Step {
         example: """
             - id: publish
               uses: notion.upsert
-              for_each: ${{ steps.vocabulary.outputs.result.items }}
+              for_each: ${{ steps.vocabulary.outputs.items }}
               with:
                 key: Japanese
                 properties:
