@@ -115,6 +115,8 @@ public final class RunHistory: RunObserver, @unchecked Sendable {
         public var cached: Int
         public var failed: Int
         public var skipped: Int
+        /// Steps under way when the run stopped (a failure elsewhere, Ctrl-C).
+        public var cancelled: Int
     }
 
     /// A run still marked running whose process is gone was killed: say so. A process with its
@@ -136,14 +138,16 @@ public final class RunHistory: RunObserver, @unchecked Sendable {
         try Row.fetchAll(db, sql: """
             SELECT r.id, r.workflow, r.started_at, r.duration, r.status, r.pid, r.folder,
               SUM(s.status = 'succeeded') AS ran, SUM(s.status = 'cached') AS cached,
-              SUM(s.status = 'failed') AS failed, SUM(s.status IN ('skipped', 'cancelled')) AS skipped
+              SUM(s.status = 'failed') AS failed, SUM(s.status = 'skipped') AS skipped,
+              SUM(s.status = 'cancelled') AS cancelled
             FROM run r LEFT JOIN run_step s ON s.run_id = r.id
             WHERE \(condition)
             GROUP BY r.id ORDER BY r.started_at DESC LIMIT ?
             """, arguments: arguments + [limit]).map { row in
             RunSummary(id: (try row.decode(forColumn: "id")), workflow: (try row.decode(forColumn: "workflow")), startedAt: Date(timeIntervalSince1970: (try row.decode(forColumn: "started_at"))),
                        duration: (try row.decode(forColumn: "duration")), status: status((try row.decode(forColumn: "status")), runID: (try row.decode(forColumn: "id")), pid: (try row.decode(forColumn: "pid")), folder: (try row.decode(forColumn: "folder"))), ran: (try row.decode(forColumn: "ran")) ?? 0,
-                       cached: (try row.decode(forColumn: "cached")) ?? 0, failed: (try row.decode(forColumn: "failed")) ?? 0, skipped: (try row.decode(forColumn: "skipped")) ?? 0)
+                       cached: (try row.decode(forColumn: "cached")) ?? 0, failed: (try row.decode(forColumn: "failed")) ?? 0, skipped: (try row.decode(forColumn: "skipped")) ?? 0,
+                       cancelled: (try row.decode(forColumn: "cancelled")) ?? 0)
         }
     }
 

@@ -23,7 +23,7 @@ struct RunCommand: AsyncParsableCommand {
     @OptionGroup var workflow: WorkflowOptions
     @OptionGroup var state: StateOptions
 
-    @Option(name: .customLong("max-parallel"), help: "Most step invocations running at once (by default the number of cores, as shown); cached results are put back without waiting.")
+    @Option(name: .customLong("max-parallel"), parsing: .unconditional, help: "Most step invocations running at once (by default the number of cores, as shown); cached results are put back without waiting.")
     var maxParallel: Int = ProcessInfo.processInfo.activeProcessorCount
 
     @Flag(name: .customLong("no-cache"), help: "Run every step again, ignoring cached results (new results are still cached).")

@@ -18,9 +18,9 @@ struct RunsCommand: ParsableCommand {
         func run() throws {
             let runs = try state.openExistingStore().map { try RunHistory(store: $0).runs(limit: limit) } ?? []
             guard !runs.isEmpty else { print("No runs yet in \(state.stateDirectory)."); return }
-            print(Table.render(header: ["run", "workflow", "started", "time", "status", "ran", "cached", "failed", "skipped"], rows: runs.map { run in
+            print(Table.render(header: ["run", "workflow", "started", "time", "status", "ran", "cached", "failed", "skipped", "cancelled"], rows: runs.map { run in
                 [run.id, run.workflow, Self.date(run.startedAt), run.duration.map(SummaryTable.format) ?? "-", run.status,
-                 String(run.ran), String(run.cached), String(run.failed), String(run.skipped)]
+                 String(run.ran), String(run.cached), String(run.failed), String(run.skipped), String(run.cancelled)]
             }), terminator: "")
         }
 

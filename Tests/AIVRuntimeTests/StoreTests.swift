@@ -337,6 +337,25 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: fresh))
     }
 
+    /// A step cancelled when the run stopped is counted as cancelled, not as skipped.
+    @Test func aStepCancelledByAFailureIsCountedAsCancelledNotSkipped() async throws {
+        let directory = TemporaryFolder()
+        let store = try Store(path: directory.path + "/aiv.sqlite")
+        var harness = Harness()
+        harness.cache = SQLiteCacheStore(store: store)
+        let history = RunHistory(store: store)
+        let yaml = """
+            name: stopped
+            steps:
+              - {id: long, uses: test.hang, with: {tag: \(unique("c"))}}
+              - {id: bad, uses: test.flaky, with: {failures: 9, tag: \(unique("f"))}}
+              - {id: after, uses: test.echo, needs: bad, with: {value: 1}}
+            """
+        _ = try await harness.run(yaml, observer: history)
+        let run = try #require(try history.runs().first)
+        #expect(run.failed == 1 && run.cancelled == 1 && run.skipped == 1, "\(run)")
+    }
+
     @Test func recordsRunsAndTheirSteps() async throws {
         let directory = TemporaryFolder()
         let store = try Store(path: directory.path + "/aiv.sqlite")

@@ -42,6 +42,14 @@ import Testing
         #expect(events[0]?["message"]?.stringValue?.contains("unknown step kind 'file.wirte'") == true)
     }
 
+    /// A negative count is read as the option's value (not as an unknown flag "-1") and refused for what it is.
+    @Test(arguments: ["0", "-1"])
+    func aMaxParallelBelowOneIsRefusedByName(_ value: String) async throws {
+        let result = try await CommandRunner.run(["run", "workflows/transcript-pack.yaml", "--max-parallel", value])
+        #expect(result.status == 64)
+        #expect(result.stderr.contains("--max-parallel must be at least 1"), "\(result.stderr)")
+    }
+
     @Test func planPrintsStepsInRunOrderAndTakesInputs() async throws {
         let result = try await CommandRunner.run(["plan", "workflows/transcript-pack.yaml", "--input", "window=5m"])
         #expect(result.status == 0, "\(result.stderr)")

@@ -159,6 +159,9 @@ import Testing
         for (step, status) in statuses where !["stock", "publish"].contains(step) && !makeATranscript.contains(step) {
             #expect(status == "cached", "\(step) was \(status)")
         }
+        // Why the side-effecting steps ran again, as `plan` says it (not "cache off", which reads as a `cache: false`).
+        let stockFinished = second.stdout.split(separator: "\n").first { $0.contains("\"step_finished\"") && $0.contains("\"step\":\"stock\"") }
+        #expect(stockFinished?.contains("\"reason\":\"side effects: runs every time\"") == true, "\(stockFinished ?? "")")
 
         // `plan --dry-run` judges a dry run's keys: the analysis is cached. `plan` alone judges a
         // live run's, and says the cached analysis came from a dry run (not "settings changed").

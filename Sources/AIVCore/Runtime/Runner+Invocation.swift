@@ -73,7 +73,9 @@ extension Runner {
     /// A cached result put back in the run folder, or why there is none to use.
     private func lookUp(key: String, components: CacheKeyComponents, step: PlannedStep, kind: StepKindDescription, index: Int?,
                         context: RunContext, log: StepLog) -> CacheLookup {
-        guard step.isCacheable, let cache = environment.cache else { return .miss("cache off for this step") }
+        guard step.isCacheable, let cache = environment.cache else {
+            return .miss(step.effect == .sideEffecting ? "side effects: runs every time" : "cache off for this step")
+        }
         // A recording run calls every service so the fixtures are complete (its results are cached).
         if kind.service != nil, environment.services?.mode == .record { return .miss("--record: service steps are called to be recorded") }
         guard environment.readsCache else { return .miss("--no-cache") }
