@@ -71,11 +71,14 @@ final class MediaInput {
     /// it states, or before `end` when that comes first: it was cut short after its index, as a
     /// copy that did not finish is. Nil when it is whole, or when its length is only a guess from
     /// its bit rate (which may be off by seconds).
-    func cutShort(readUpTo: Double, expectedBy end: Double? = nil) -> MediaError? {
+    /// `seekedTo`: where reading started (a cut's start); when nothing was read past it, the
+    /// media stops somewhere before it, which is what is said (not "at 0:00").
+    func cutShort(readUpTo: Double, expectedBy end: Double? = nil, seekedTo start: Double? = nil) -> MediaError? {
         guard duration != nil, formatContext.pointee.duration_estimation_method != AVFMT_DURATION_FROM_BITRATE,
               let stated = statedEnd, readUpTo + Self.shortfallTolerance < min(end ?? .infinity, stated) else { return nil }
-        return MediaError("\(path) is truncated: its media stops at \(MediaTime.format(max(0, readUpTo - origin))), "
-                          + "before the \(MediaTime.format(stated - origin)) its header gives")
+        let stop = if let start, readUpTo <= start { "stops before \(MediaTime.format(max(0, start - origin)))" }
+            else { "stops at \(MediaTime.format(max(0, readUpTo - origin)))" }
+        return MediaError("\(path) is truncated: its media \(stop), before the \(MediaTime.format(stated - origin)) its header gives")
     }
 
     /// How far the last packet of a whole file may end before the end it states: a frame or an

@@ -290,7 +290,7 @@ public enum StreamCopy {
             try MediaError.check(av_interleaved_write_frame(output, packet), "cannot write the clip")
         }
         // The packets ran out before the end the file's header gives (and the clip asks for).
-        if reachedEndOfFile, let cutShort = input.cutShort(readUpTo: readUpTo, expectedBy: endTime) { throw cutShort }
+        if reachedEndOfFile, let cutShort = input.cutShort(readUpTo: readUpTo, expectedBy: endTime, seekedTo: request.start > 0 ? startTime : nil) { throw cutShort }
         guard let actualStart else {
             throw MediaError("found no \(anchor == nil ? "packet" : "keyframe") at or after \(format(request.start)) in \(input.path)")
         }

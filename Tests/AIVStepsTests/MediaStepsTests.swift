@@ -232,6 +232,9 @@ struct Probe {
         for (start, end) in [(1.0, 9.0), (8.0, 9.5)] {
             let message = try await harness.failure(ClipCutStep.self, ["input": "cut-short.mp4", "start": .double(start), "end": .double(end), "output": "x.mp4"])
             #expect(message?.contains("cut-short.mp4 is truncated") == true, "\(start)-\(end): \(message ?? "no error")")
+            // Where the media stops is said truly: at a time read, or before the start when none was read past it (not "at 0:00").
+            #expect(message?.contains("stops at 0:00,") == false, "\(start)-\(end): \(message ?? "no error")")
+            if start == 8 { #expect(message?.contains("its media stops before 0:08, before the 0:10 its header gives") == true, "\(message ?? "")") }
         }
         // The whole file cuts as before.
         _ = try await cut(indexed, start: 1, end: 9, output: "whole.mp4")
