@@ -47,12 +47,25 @@ struct PlanCommand: ParsableCommand {
         }
         // What the next run would take from the cache, and why not (only when a cache exists).
         var cache: [String: String]?
+        var verdicts: [String: CacheForecast.Verdict] = [:]
         if FileManager.default.fileExists(atPath: state.databasePath) {
             let facts = ServiceKeyFacts(services: BuiltinServices.http, environment: environment, replaying: recordings)
             let forecast = CacheForecast(plan: plan, registry: .builtin, cache: SQLiteCacheStore(store: try state.openStore()),
                                          blobs: state.blobs, environment: environment, workflowDirectory: loaded.baseDirectory,
                                          serviceFacts: facts)
-            cache = forecast.verdicts.mapValues(CacheForecast.describe)
+            verdicts = forecast.verdicts
+            cache = verdicts.mapValues(CacheForecast.describe)
+        }
+        // A service step with nothing recorded (one added since the recording) fails a dry run
+        // unless its result comes from the cache: said now, not halfway through the run.
+        if let recordings {
+            let recorded = Set(recordings.map(\.step))
+            for step in plan.steps where step.service != nil && !recorded.contains(step.id) && step.condition?.constant != false {
+                switch verdicts[step.id] {
+                case .cached?, .skipped?: continue
+                default: StandardError.write("aiv: warning: step '\(step.id)' has no recording to replay (\(step.id).yaml in the fixtures); if it runs, a dry run fails at it: record it with `aiv run --record \(workflow.file)`\n")
+                }
+            }
         }
         if json {
             let encoder = JSONEncoder()
