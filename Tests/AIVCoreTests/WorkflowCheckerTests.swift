@@ -314,6 +314,31 @@ import Testing
         ])
     }
 
+    /// A name read inside a section is looked up as Mustache would: the item's fields, then the
+    /// sections around it, then the values passed. Only when all of those are known and none
+    /// has it is it an error; an inverted section pushes nothing, an open shape stops the check.
+    @Test func namesReadInsideSectionsAreLookedUpInTheItemsThenTheValues() {
+        let folder = TemporaryFolder()
+        folder.write("t.srt", "1\n00:00:01,000 --> 00:00:02,000\nhi\n")
+        folder.write("list.mustache", """
+            {{#lines}}{{start}} {{txt}} ({{title}}){{#tags}}{{.}}{{/tags}}{{/lines}}
+            {{^lines}}{{nothing}}{{/lines}}
+            {{#loose}}{{whatever}}{{/loose}}
+            """)
+        let yaml = workflow("""
+              - {id: t, uses: transcript.load, with: {path: t.srt}}
+              - id: r
+                uses: template.render
+                with:
+                  template: list.mustache
+                  values: {lines: "${{ steps.t.outputs.segments }}", title: x, tags: [a], nothing: "", loose: "${{ inputs.clips }}"}
+
+            """)
+        #expect(diagnose(yaml, in: folder) == [
+            "11:15: error: template 'list.mustache' uses 'txt' inside section 'lines', where neither its items nor the values step 'r' passes in 'values' have it; did you mean 'text'?",
+        ])
+    }
+
     @Test func aFileInputsDefaultThatIsNotThereIsAWarning() {
         let yaml = workflow("  - {id: a, uses: file.write, with: {path: a.txt, content: x}}\n", inputs: "  rec: {type: file, default: nowhere.mp4}\n")
         #expect(diagnose(yaml).count == 1)

@@ -457,7 +457,7 @@ struct CheckRun {
             }
             let schema = entry.key == promptValues?.values ? declaredVariables(of: step, prompt: promptValues!.prompt) ?? property.schema : property.schema
             checkValue(entry.value, against: schema, path: entry.key, owner: StepOwner(step), scope: scope)
-            if let role = property.role { checkRole(role, of: entry, step: step, kind: kind) }
+            if let role = property.role { checkRole(role, of: entry, step: step, kind: kind, scope: scope) }
         }
         if let checkLiterals = kind.checkLiterals {
             checkLiteralArguments(entries, of: step, kind: kind, with: checkLiterals)
@@ -556,12 +556,12 @@ struct CheckRun {
         }
     }
 
-    mutating func checkRole(_ role: ArgumentRole, of entry: SourceValue.Entry, step: StepDeclaration, kind: StepKindDescription) {
+    mutating func checkRole(_ role: ArgumentRole, of entry: SourceValue.Entry, step: StepDeclaration, kind: StepKindDescription, scope: TypeScope) {
         let value = entry.value
         if role == .inputFile || role == .fieldPath, let items = value.items {
             // A list of input files (each literal path must exist), or of fields (list.dedupe's `collect`).
             for item in items {
-                checkRole(role, of: SourceValue.Entry(key: entry.key, keyLocation: entry.keyLocation, value: item), step: step, kind: kind)
+                checkRole(role, of: SourceValue.Entry(key: entry.key, keyLocation: entry.keyLocation, value: item), step: step, kind: kind, scope: scope)
             }
             return
         }
@@ -591,7 +591,7 @@ struct CheckRun {
             // Prompt files and plain templates share the format; messages call each by its name.
             let noun = entry.key == "prompt" ? "prompt" : "template"
             guard let prompt = loadPrompt(text, at: value, noun: noun) else { return }
-            checkPromptVariables(prompt, path: text, noun: noun, argument: variablesArgument, step: step, at: value)
+            checkPromptVariables(prompt, path: text, noun: noun, argument: variablesArgument, step: step, at: value, scope: scope)
         case .itemExpression:
             break
         case .fieldPath:
@@ -649,7 +649,8 @@ struct CheckRun {
     }
 
     /// Compares what the prompt reads with what the step passes in its `variables` argument.
-    mutating func checkPromptVariables(_ prompt: PromptFile, path: String, noun: String, argument: String, step: StepDeclaration, at value: SourceValue) {
+    mutating func checkPromptVariables(_ prompt: PromptFile, path: String, noun: String, argument: String, step: StepDeclaration, at value: SourceValue,
+                                       scope: TypeScope) {
         let passedValue = step.arguments?[argument]
         if let passedValue, passedValue.entries == nil { return }  // an expression: known only when running
         let passed = passedValue?.entries ?? []
@@ -672,6 +673,60 @@ struct CheckRun {
             diagnostics.warning("'\(entry.key)' is passed to \(noun) '\(path)', which never uses it\(Suggestions.didYouMean(entry.key, in: readable))",
                                 at: entry.keyLocation, length: entry.key.count)
         }
+        checkSectionReads(prompt, path: path, noun: noun, argument: argument, step: step, passed: passedValue, scope: scope)
+    }
+
+    /// Names read inside sections, looked up as Mustache looks them up: in the section's item,
+    /// then in each section around it, then in the values passed. When every one of those has a
+    /// known, closed shape and none has the name, the text would render it empty (a misspelt
+    /// `{{englsh}}` in the worksheet's list): an error. An open shape anywhere stops the check.
+    mutating func checkSectionReads(_ prompt: PromptFile, path: String, noun: String, argument: String, step: StepDeclaration,
+                                    passed: SourceValue?, scope: TypeScope) {
+        guard !prompt.sectionReads.isEmpty, let entries = passed?.entries else { return }
+        let values = Schema.object(entries.map { Property($0.key, Self.staticType(of: $0.value, scope: scope), "") })
+        enum Found { case found(Schema), open, missing }
+        func lookUp(_ name: String, in contexts: [Schema]) -> Found {
+            for context in contexts.reversed() {
+                guard case .object(let object) = context else { return .open }
+                if let property = object[name] { return .found(property.schema) }
+                if object.additional != nil { return .open }
+            }
+            return .missing
+        }
+        reads: for read in prompt.sectionReads {
+            var contexts = [values]
+            for section in read.sections where !section.hasPrefix("^") {
+                guard !section.contains("("), case .found(var type) = lookUp(String(section.split(separator: ".").first ?? ""), in: contexts) else { continue reads }
+                for member in section.split(separator: ".").dropFirst() {
+                    guard let next = type.member(String(member)) else { continue reads }
+                    type = next
+                }
+                if case .anyOf(let options) = type {
+                    let real = options.filter { $0 != .null }
+                    guard real.count == 1 else { continue reads }
+                    type = real[0]
+                }
+                switch type {
+                case .array(let element): if element == .any || element.hasFields { contexts.append(element) }
+                case .object: contexts.append(type)
+                case .any: contexts.append(.any)
+                default: break  // a scalar pushes a context no name is found in
+                }
+            }
+            guard case .missing = lookUp(read.name, in: contexts), let innermost = read.sections.last(where: { !$0.hasPrefix("^") }) else { continue }
+            let candidates = contexts.reversed().flatMap(\.memberNames)
+            diagnostics.error("\(noun) '\(path)' uses '\(read.name)' inside section '\(innermost)', where neither its items nor the values step '\(step.id)' passes in '\(argument)' have it\(Suggestions.didYouMean(read.name, in: candidates))",
+                              at: passed?.location ?? step.location, length: 1, notes: [.init("used here", at: read.location)])
+        }
+    }
+
+    /// The shape of an argument's value as written: a literal's, or its `${{ }}` expression's.
+    static func staticType(of value: SourceValue, scope: TypeScope) -> Schema {
+        guard let text = value.string, text.hasExpressionMarker else {
+            return value.entries == nil && value.items == nil ? Schema.of(value.json) : .any
+        }
+        guard let template = try? StringTemplate.parse(text), template.singleExpression != nil else { return .string }
+        return template.check(in: scope).type
     }
 
     // MARK: Values and expressions

@@ -14,6 +14,10 @@ struct MustacheScanner {
         /// Mustache's lookup through enclosing contexts, a top-level variable: it counts as a
         /// use of a variable passed in, but its absence is not an error.
         var insideSection = false
+        /// The sections it is read inside, outermost first; an inverted one (`{{^x}}`, which
+        /// pushes no context) as `^x`. Each read inside sections is listed once per such stack,
+        /// so the checker can look the name up where Mustache would.
+        var sections: [String] = []
     }
 
     struct Problem: Error, Equatable {
@@ -40,7 +44,7 @@ struct MustacheScanner {
     static func variables(in text: String) -> Result<[Variable], Problem> {
         var open = "{{", close = "}}"
         var found: [Variable] = []
-        var sections: [(name: String, line: Int, column: Int)] = []
+        var sections: [(name: String, line: Int, column: Int, inverted: Bool)] = []
         let scalars = Array(text.unicodeScalars)
         var i = 0, line = 1, column = 1
 
@@ -76,13 +80,15 @@ struct MustacheScanner {
             }
             let root = String(base.split(separator: ".").first ?? Substring(base))
             guard !root.isEmpty else { return }
-            let insideSection = !sections.isEmpty
-            if let seen = found.firstIndex(where: { $0.name == root }) {
-                // A top-level use after uses inside sections is what a missing value is reported at.
-                if !insideSection, found[seen].insideSection { found[seen] = Variable(name: root, line: line, column: column) }
+            if !sections.isEmpty {
+                let stack = sections.map { $0.inverted ? "^" + $0.name : $0.name }
+                guard !found.contains(where: { $0.name == root && $0.sections == stack }) else { return }
+                found.append(Variable(name: root, line: line, column: column, insideSection: true, sections: stack))
                 return
             }
-            found.append(Variable(name: root, line: line, column: column, insideSection: insideSection))
+            // The first top-level use is what a missing value is reported at.
+            guard !found.contains(where: { $0.name == root && !$0.insideSection }) else { return }
+            found.append(Variable(name: root, line: line, column: column))
         }
         while i < scalars.count {
             guard matches(open, at: i) else { advance(1); continue }
@@ -123,7 +129,7 @@ struct MustacheScanner {
                     return .failure(Problem(message: "sections nest more than \(maxSectionDepth) deep; each level renders once per item of the one around it, so a deeper template can take hours",
                                             line: tagLine, column: tagColumn))
                 }
-                sections.append((content, tagLine, tagColumn))
+                sections.append((content, tagLine, tagColumn, sigil == "^"))
             case "/":
                 content = String(content.dropFirst()).trimmingCharacters(in: .whitespaces)
                 guard let last = sections.popLast() else {

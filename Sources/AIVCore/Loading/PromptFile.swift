@@ -43,11 +43,20 @@ public struct PromptFile: Sendable {
     /// Names read only inside sections: fields of the section's items or, through Mustache's
     /// lookup in enclosing contexts, variables passed in. A value passed under such a name is used.
     public var namesReadInSections: Set<String> = []
+    /// Each name read inside sections, with the sections around it (outermost first, an
+    /// inverted one as `^name`) and where: what the checker looks up as Mustache would.
+    public var sectionReads: [SectionRead] = []
     public var outputFormat: String?
     public var outputSchema: JSONValue?
     public var body: String
     /// The full text of the file: what a cache key hashes.
     public var text: String
+
+    public struct SectionRead: Sendable {
+        public var name: String
+        public var sections: [String]
+        public var location: SourceLocation
+    }
 
     public static let frontMatterFields = ["model", "config", "system", "input", "output", "description"]
 
@@ -119,7 +128,8 @@ public struct PromptFile: Sendable {
             for used in scan.topLevel where !prompt.usedVariables.contains(where: { $0.name == used.name }) {
                 prompt.usedVariables.append(used)
             }
-            prompt.namesReadInSections.formUnion(scan.inSections)
+            prompt.namesReadInSections.formUnion(scan.inSections.map(\.name))
+            prompt.sectionReads += scan.inSections
         }
         prompt.namesReadInSections.subtract(prompt.usedVariables.map(\.name))
         if let declared = prompt.declaredVariables {
@@ -138,7 +148,7 @@ public struct PromptFile: Sendable {
     /// which has the last word on what it can render. `locate` turns a line and column of `text`
     /// (1-based, columns in Unicode scalars) into a place in the file.
     static func checkTemplate(_ text: String, diagnostics: inout Diagnostics, locate: (_ line: Int, _ column: Int) -> SourceLocation)
-        -> (topLevel: [(name: String, location: SourceLocation)], inSections: [String]) {
+        -> (topLevel: [(name: String, location: SourceLocation)], inSections: [SectionRead]) {
         let variables: [MustacheScanner.Variable]
         switch MustacheScanner.variables(in: text) {
         case .success(let found): variables = found
@@ -161,7 +171,7 @@ public struct PromptFile: Sendable {
             return ([], [])
         }
         return (variables.filter { !$0.insideSection }.map { ($0.name, locate($0.line, $0.column)) },
-                variables.filter(\.insideSection).map(\.name))
+                variables.filter(\.insideSection).map { SectionRead(name: $0.name, sections: $0.sections, location: locate($0.line, $0.column)) })
     }
 
     /// Places a line and column of the `system` text where they are written in the front matter:
