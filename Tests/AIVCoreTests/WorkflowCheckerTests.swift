@@ -13,6 +13,15 @@ import Testing
         #expect(diagnose(yaml) == ["7:11: error: unknown step kind 'file.wirte'; did you mean 'file.write'?"])
     }
 
+    /// A plural, or a dash for an underscore, is further than the edit limit from a short field
+    /// name and as clearly meant.
+    @Test func aPluralOrADashedFieldNameIsSuggestedItsSingular() {
+        let yaml = workflow("  - {id: a, uses: file.write, retries: 3, max-parallel: 2, with: {path: a.txt, content: x}}\n")
+        let found = diagnose(yaml)
+        #expect(found.contains { $0.contains("unknown field 'retries'") && $0.contains("did you mean 'retry'?") }, "\(found)")
+        #expect(found.contains { $0.contains("unknown field 'max-parallel'") && $0.contains("did you mean 'max_parallel'?") }, "\(found)")
+    }
+
     /// Every problem is reported, but "did you mean" (a search of every step id) stops after the
     /// first 200, so thousands of unknown names cannot take minutes.
     @Test func suggestionsStopAfterTwoHundredProblemsButEveryProblemIsReported() {

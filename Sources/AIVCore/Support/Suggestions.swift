@@ -13,7 +13,15 @@ public enum Suggestions {
             let distance = editDistance(lowered, other, giveUpAbove: within)
             if distance <= within { best = (candidate, distance) }
         }
-        return best?.0
+        if let best { return best.0 }
+        // A plural or a dash for an underscore is further than the edit limit from a short name
+        // (`retries` for `retry`, `max-parallel` for `max_parallel`), and as clearly meant.
+        let word = name.lowercased()
+        var variants = [word.replacingOccurrences(of: "-", with: "_")]
+        if word.hasSuffix("ies") { variants.append(String(word.dropLast(3)) + "y") }
+        if word.hasSuffix("es") { variants.append(String(word.dropLast(2))) }
+        if word.hasSuffix("s") { variants.append(String(word.dropLast())) }
+        return candidates.first { $0 != name && variants.contains($0.lowercased()) }
     }
 
     /// "; did you mean 'x'?" or an empty string, to append to a message.
