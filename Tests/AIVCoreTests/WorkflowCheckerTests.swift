@@ -25,7 +25,7 @@ import Testing
     /// Every problem is reported, but "did you mean" (a search of every step id) stops after the
     /// first 200, so thousands of unknown names cannot take minutes.
     @Test func suggestionsStopAfterTwoHundredProblemsButEveryProblemIsReported() {
-        let steps = (0..<250).map { "  - {id: s\($0), uses: file.write, needs: [s\($0)x], with: {path: a.txt, content: x}}\n" }.joined()
+        let steps = (0..<250).map { "  - {id: s\($0), uses: file.write, needs: [s\($0)x], with: {path: a\($0).txt, content: x}}\n" }.joined()
         let problems = diagnose(workflow(steps))
         #expect(problems.count == 250)
         #expect(problems.prefix(200).allSatisfy { $0.contains("did you mean") })
@@ -318,6 +318,7 @@ import Testing
 
     @Test func itemInTheIfOfAForEachStepIsToldToFilterTheListFirst() {
         let yaml = workflow("  - {id: a, uses: file.write, for_each: [1, 2], if: item > 1, with: {path: a.txt, content: x}}\n")
+            .replacingOccurrences(of: "path: a.txt", with: "path: \"a${{ item }}.txt\"")
         #expect(diagnose(yaml) == [
             "6:53: error: 'if' is evaluated once for the whole step, before its items, so it cannot read 'item'; to leave some items out, filter the list first (a list.filter step with where:)",
         ])
@@ -345,6 +346,24 @@ import Testing
             """)
         #expect(diagnose(yaml, in: folder) == [
             "11:15: error: template 'list.mustache' uses 'txt' inside section 'lines', where neither its items nor the values step 'r' passes in 'values' have it; did you mean 'text'?",
+        ])
+    }
+
+    /// A path has one writer in a run: literal paths that two writers share are found before
+    /// running, as an error when the clash is certain and a warning when a skip could avoid it.
+    @Test func literalOutputPathsWrittenTwiceAreFoundBeforeRunning() {
+        let yaml = workflow("""
+              - {id: a, uses: file.write, with: {path: out/a.txt, content: x}}
+              - {id: b, uses: file.write, with: {path: out/./a.txt, content: y}}
+              - {id: c, uses: file.write, for_each: [1, 2, 2], with: {path: c.txt, content: "${{ item }}"}}
+              - {id: d, uses: file.write, if: inputs.url == 'x', with: {path: c.txt, content: z}}
+              - {id: e, uses: file.write, for_each: [1, 2], with: {path: "e-${{ item }}.txt", content: z}}
+
+            """)
+        #expect(diagnose(yaml) == [
+            "7:44: error: steps 'a' (line 6) and 'b' both write 'out/./a.txt', and a path has one writer: give each its own",
+            "8:65: error: each of the 3 items of step 'c' writes 'c.txt', and a path has one writer: put ${{ item }} or ${{ index }} in it",
+            "9:67: warning: steps 'c' (line 8) and 'd' both write 'c.txt'; if both run, the run fails: give each its own path",
         ])
     }
 

@@ -454,7 +454,12 @@ import Testing
     /// too: a re-run is refused the same way, not quietly given one of the files.
     @Test func twoWritersOfOnePathFailTheRunNamingBoth() async throws {
         var harness = Harness()
-        let yaml = "name: c\nsteps:\n  - {id: w, uses: test.write, for_each: [a, b], max_parallel: 1, with: {path: same.txt, text: \"${{ item }}\"}}\n"
+        // The list is computed, so only the run can know its items collide (a literal list is refused by validation).
+        let yaml = """
+            name: c
+            steps:
+              - {id: w, uses: test.write, for_each: '${{ fromJSON(''["a", "b"]'') }}', max_parallel: 1, with: {path: same.txt, text: "${{ item }}"}}
+            """
         for _ in 0..<2 {
             let report = try await harness.run(yaml)
             #expect(report.statuses == ["w": .failed])

@@ -44,6 +44,7 @@ public struct WorkflowChecker: Sendable {
         }
         for step in workflow.duplicateSteps { run.checkDuplicateStep(step) }
         run.checkCycles()
+        run.checkOutputPaths()
         return CheckedWorkflow(workflow: workflow, diagnostics: run.diagnostics, dependencies: run.dependencies, prompts: run.prompts,
                                parsedExpressions: run.parsedExpressions)
     }
@@ -949,6 +950,48 @@ struct CheckRun {
 
 extension CheckRun {
     /// Reports each dependency cycle once, naming every step on it, with where each edge comes from.
+    /// Output paths written as literals, which the run folder allows one writer each: every item
+    /// of a `for_each` over a literal list of several writing one path fails the run for sure (an
+    /// error); two steps writing one path fail it when both run, which is certain only when
+    /// neither can be skipped (an `if:` on it or on a step it stands on, a `continue_on_error`).
+    mutating func checkOutputPaths() {
+        var skippable: [String: Bool] = [:]
+        let byID = Dictionary(workflow.steps.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        func mayBeSkipped(_ id: String, depth: Int = 0) -> Bool {
+            if let known = skippable[id] { return known }
+            guard let step = byID[id], depth < 10_000 else { return true }
+            skippable[id] = true  // a cycle (reported already) counts as skippable
+            let result = step.condition != nil || step.continueOnError
+                || (dependencies[id] ?? []).contains { $0.step != id && mayBeSkipped($0.step, depth: depth + 1) }
+            skippable[id] = result
+            return result
+        }
+        var writers: [String: (step: StepDeclaration, value: SourceValue)] = [:]
+        for step in workflow.steps {
+            guard let kind = registry[kind: step.kind] else { continue }
+            for property in kind.arguments where property.role == .outputPath {
+                guard let value = step.arguments?[property.name], let text = value.string, !text.hasExpressionMarker,
+                      OutputPaths.problem(with: text) == nil else { continue }
+                if let items = step.forEach?.items, items.count > 1 {
+                    diagnostics.error("each of the \(items.count) items of step '\(step.id)' writes '\(text)', and a path has one writer: put ${{ item }} or ${{ index }} in it",
+                                      at: value.location, length: value.length)
+                }
+                let path = Paths.normalize(text)
+                guard let other = writers[path] else {
+                    writers[path] = (step, value)
+                    continue
+                }
+                guard other.step.id != step.id else { continue }
+                let message = "steps '\(other.step.id)' (line \(other.value.location.line)) and '\(step.id)' both write '\(text)'"
+                if mayBeSkipped(step.id) || mayBeSkipped(other.step.id) {
+                    diagnostics.warning(message + "; if both run, the run fails: give each its own path", at: value.location, length: value.length)
+                } else {
+                    diagnostics.error(message + ", and a path has one writer: give each its own", at: value.location, length: value.length)
+                }
+            }
+        }
+    }
+
     mutating func checkCycles() {
         // Almost every workflow has no cycle: a topological order on positions proves it without
         // building the graph of ids that naming the steps of a cycle needs.
