@@ -17,7 +17,7 @@ public final class Store: Sendable {
 
     public init(path: String) throws {
         self.path = path
-        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try Folders.create((path as NSString).deletingLastPathComponent)
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)
         // In WAL mode, NORMAL keeps the database whole when the process dies at any moment; only

@@ -77,12 +77,9 @@ struct RunCommand: AsyncParsableCommand {
         let folder = RunFolder(path: Paths.resolve(runDirectory ?? "\(state.stateDirectory)/runs/\(runID)", relativeTo: cwd),
                                stateFolder: state.absoluteState)
         do {
-            try FileManager.default.createDirectory(atPath: folder.path, withIntermediateDirectories: true)
-        } catch {
-            var isFolder: ObjCBool = false
-            let exists = FileManager.default.fileExists(atPath: folder.path, isDirectory: &isFolder)
-            throw CommandFailure("cannot use '\(folder.path)' as the run folder: "
-                                 + (exists && !isFolder.boolValue ? "it is a file" : "it cannot be created (\((error as NSError).localizedDescription))"))
+            try Folders.create(folder.path)
+        } catch let problem as Folders.FolderProblem {
+            throw CommandFailure("cannot use '\(folder.path)' as the run folder: " + (problem.path == folder.path ? problem.reason : "\(problem)"))
         }
         // One run per folder at a time; what a killed run left half-written there goes.
         let claim: RunFolder.Claim

@@ -123,6 +123,9 @@ struct CacheCommand: ParsableCommand {
             if let workflow, removed == 0, !FileManager.default.fileExists(atPath: workflow) {
                 throw CommandFailure("no workflow file '\(workflow)' and no cached results for it; 'aiv cache ls' lists the workflows the cache has")
             }
+            if let workflow, removed == 0, let problem = Paths.notAFile(workflow) {
+                throw CommandFailure("'\(workflow)' \(problem), and no cached results are under it; give a workflow file")
+            }
             let (_, files) = try cache.collectGarbage(blobs: state.blobs, keep: .max, minimumAge: 0)
             print("Removed \(removed) cached result\(removed == 1 ? "" : "s") and \(files) stored file\(files == 1 ? "" : "s").")
         }

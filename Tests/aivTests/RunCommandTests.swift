@@ -128,6 +128,25 @@ import Testing
         #expect(status("index") == "cached")
     }
 
+    /// A file where a folder should be is said plainly, not as "NSCocoaErrorDomain error 512";
+    /// `cache clear` of a folder that holds nothing cached fails rather than report 0 removed.
+    @Test func aFileWhereAFolderShouldBeIsSaidPlainly() async throws {
+        let workspace = try Workspace()
+        FileManager.default.createFile(atPath: workspace.path + "/taken", contents: Data())
+        let runDir = try await workspace.aiv(["run", "workflows/transcript-pack.yaml", "--run-dir", "taken"])
+        #expect(runDir.status == 1)
+        #expect(runDir.stderr.contains("cannot use '\(workspace.path)/taken' as the run folder: it is a file, not a folder"), "\(runDir.stderr)")
+        try FileManager.default.createDirectory(atPath: workspace.path + "/state", withIntermediateDirectories: true)
+        FileManager.default.createFile(atPath: workspace.path + "/state/runs", contents: Data())
+        let runs = try await workspace.aiv(["run", "workflows/transcript-pack.yaml", "--state-dir", "state"])
+        #expect(runs.status == 1)
+        #expect(runs.stderr.contains("a part of the path is a file, not a folder"), "\(runs.stderr)")
+        let stateFile = try await workspace.aiv(["run", "workflows/transcript-pack.yaml", "--state-dir", "taken"])
+        #expect(stateFile.stderr.contains("cannot create the folder '\(workspace.path)/taken': it is a file, not a folder"), "\(stateFile.stderr)")
+        let clear = try await workspace.aiv(["cache", "clear", "workflows"])
+        #expect(clear.status == 1 && clear.stderr.contains("'workflows' is a folder, not a file"), "\(clear.stderr)")
+    }
+
     /// `wf.yaml`, `./wf.yaml` and the full path are one workflow to "why it ran" and `cache clear`.
     @Test func theCacheKnowsAWorkflowByItsRealPathHoweverItIsSpelled() async throws {
         let workspace = try Workspace()

@@ -229,17 +229,34 @@ public enum Folders {
         if mkdir(path, 0o755) != 0 {
             switch errno {
             case EEXIST:
-                break
+                try requireFolder(path)
             case ENOENT:
                 try create((path as NSString).deletingLastPathComponent)
-                if mkdir(path, 0o755) != 0, errno != EEXIST {
-                    throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path, NSUnderlyingErrorKey: POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO)])
+                if mkdir(path, 0o755) != 0 {
+                    if errno == EEXIST { try requireFolder(path) } else { throw FolderProblem(path: path, reason: String(cString: strerror(errno))) }
                 }
+            case ENOTDIR:
+                throw FolderProblem(path: path, reason: "a part of the path is a file, not a folder")
             default:
-                throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path, NSUnderlyingErrorKey: POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO)])
+                throw FolderProblem(path: path, reason: String(cString: strerror(errno)))
             }
         }
         known.insert(path)
+    }
+
+    /// Throws when `path` exists but is not a folder (a file where `.aiv/runs` should be).
+    private static func requireFolder(_ path: String) throws {
+        var status = stat()
+        guard stat(path, &status) == 0, status.st_mode & S_IFMT != S_IFDIR else { return }
+        throw FolderProblem(path: path, reason: "it is a file, not a folder")
+    }
+
+    /// A folder that cannot be made, said plainly (Foundation's errors print as "NSCocoaErrorDomain error 512").
+    public struct FolderProblem: Error, CustomStringConvertible, LocalizedError {
+        public var path: String
+        public var reason: String
+        public var description: String { "cannot create the folder '\(path)': \(reason)" }
+        public var errorDescription: String? { description }
     }
 
     private final class KnownFolders: @unchecked Sendable {
