@@ -27,4 +27,10 @@ import Testing
         #expect(Durations.parse("0") == 0)
         #expect(Durations.parse("1m30s") == 90)
     }
+
+    @Test func aSpanUnderHalfAMillisecondIsWrittenAsItsNumberNotAsNone() {
+        #expect(Durations.format(1e-9) == "1e-09s")
+        #expect(Durations.format(0.25) == "250ms")
+        #expect(Durations.format(0) == "0s")
+    }
 }

@@ -60,6 +60,8 @@ public enum Durations {
     public static func format(_ seconds: Double) -> String {
         guard seconds.isFinite else { return "\(seconds)s" }
         let seconds = min(max(seconds, 0), 100 * limit)
+        // Under half a millisecond, as the number it is: "0ms" would say a span given was none.
+        if seconds < 0.0005, seconds > 0 { return "\(seconds)s" }
         if seconds < 1, seconds > 0 { return "\(Int((seconds * 1000).rounded()))ms" }
         // Under a minute, a fraction is kept (to the millisecond): "timed out after 1.5s", not "2s".
         let milliseconds = Int((seconds * 1000).rounded())
