@@ -367,6 +367,18 @@ import Testing
         ])
     }
 
+    @Test func aNotionKeyThePagesDoNotSetIsAnErrorBeforeRunning() {
+        let yaml = workflow("""
+              - {id: one, uses: notion.upsert, with: {key: Japanse, properties: {Japanese: x, English: y}}}
+              - {id: many, uses: notion.upsert, with: {key: Japanese, pages: [{Japanese: a}, {English: b}]}}
+
+            """)
+        #expect(diagnose(yaml) == [
+            "6:48: error: argument 'key' of notion.upsert names 'Japanse', which 'properties' does not set; did you mean 'Japanese'?; the key must be one of the page's properties",
+            "7:82: error: argument 'pages[1]' of notion.upsert sets no 'Japanese', the key property",
+        ])
+    }
+
     @Test func aFileInputsDefaultThatIsNotThereIsAWarning() {
         let yaml = workflow("  - {id: a, uses: file.write, with: {path: a.txt, content: x}}\n", inputs: "  rec: {type: file, default: nowhere.mp4}\n")
         #expect(diagnose(yaml).count == 1)

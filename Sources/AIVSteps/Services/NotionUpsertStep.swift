@@ -64,7 +64,25 @@ public struct NotionUpsertStep: Step {
                   English: ${{ item.english }}
                   Difficulty: ${{ item.difficulty }}
                   Tags: ${{ item.tags }}
-            """)
+            """,
+        checkLiterals: checkLiterals)
+
+    /// The key must be a property the pages set: a misspelt one is known before any page is
+    /// looked for (the database, read when running, says which properties exist at all).
+    @Sendable static func checkLiterals(_ arguments: WrittenArguments) -> [LiteralProblem] {
+        guard let key = arguments["key"]?.stringValue else { return [] }
+        var problems: [LiteralProblem] = []
+        if case .object(let properties)? = arguments.asWritten["properties"], properties[key] == nil {
+            problems.append(LiteralProblem("key", "names '\(key)', which 'properties' does not set\(Suggestions.didYouMean(key, in: properties.keys.sorted())); the key must be one of the page's properties"))
+        }
+        if case .array(let pages)? = arguments.asWritten["pages"] {
+            for (index, page) in pages.enumerated() {
+                guard case .object(let properties) = page, properties[key] == nil else { continue }
+                problems.append(LiteralProblem("pages", at: [.index(index)], "sets no '\(key)', the key property\(Suggestions.didYouMean(key, in: properties.keys.sorted()))"))
+            }
+        }
+        return problems
+    }
 
     struct Page {
         /// The key as text: what the store keeps and the outputs show.
