@@ -31,6 +31,10 @@ import Testing
         ("false", .bool(false)),
         ("null", .null),
         ("  42  ", .int(42)),
+        // A list of constants is one literal (for `contains(['N1', 'N2'], item.level)`).
+        ("['N1', 'N2']", JSONValue.array(["N1", "N2"])),
+        ("[]", JSONValue.array([])),
+        ("[1, -2.5, [true, null]]", JSONValue.array([.int(1), .double(-2.5), .array([.bool(true), .null])])),
     ])
     func parsesLiterals(source: String, expected: JSONValue) throws {
         guard case .literal(let value, _) = try ExpressionParser.parse(source) else {
@@ -148,6 +152,9 @@ import Testing
         ("length(a,)", "expected an expression, found ')'", 9, 1),
         ("length(a b)", "expected ',' or ')' in the arguments of 'length', found 'b'", 9, 1),
         ("1e999", "number 1e999 is out of range", 0, 5),
+        ("[inputs.a]", "a list written in an expression holds constants only (text, numbers, true, false, null, such lists); make a computed list with a list step", 1, 8),
+        ("[1, 2", "expected ',' or ']' in a list, found the end of the expression", 5, 0),
+        ("[1,]", "expected an expression, found ']'", 3, 1),
     ])
     func reportsSyntaxErrors(source: String, message: String, offset: Int, length: Int) {
         #expect(parseError(source) == ExpressionError(message, offset: offset, length: length))

@@ -174,6 +174,7 @@ extension Expression: CustomStringConvertible {
         case .string(let s): "'" + s.replacingOccurrences(of: "'", with: "''") + "'"
         case .double(let d) where d.isFinite && d == d.rounded() && abs(d) < 1e15: String(Int(d)) + ".0"
         case .double(let d): "\(d)"
+        case .array(let items): "[" + items.map(literalText).joined(separator: ", ") + "]"
         default: value.canonicalJSON
         }
     }

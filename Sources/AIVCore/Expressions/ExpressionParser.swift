@@ -129,6 +129,23 @@ private struct Parser {
             let inner = try nested(at: token) { (parser: inout Parser) throws(ExpressionError) in try parser.expression() }
             _ = try expect(.rightParen, "')'")
             return inner
+        case .leftBracket:
+            // A list of constants, for `contains(['N1', 'N2'], item.difficulty)`: kept as one
+            // literal value, so nothing downstream needs to know lists can be written.
+            var items: [JSONValue] = []
+            if current.kind != .rightBracket {
+                repeat {
+                    if !items.isEmpty { _ = advance() }
+                    let element = try nested(at: token) { (parser: inout Parser) throws(ExpressionError) in try parser.expression() }
+                    guard case .literal(let value, _) = element.expression else {
+                        throw ExpressionError("a list written in an expression holds constants only (text, numbers, true, false, null, such lists); make a computed list with a list step",
+                                              at: element.expression.span)
+                    }
+                    items.append(value)
+                } while current.kind == .comma
+            }
+            let close = try expect(.rightBracket, "',' or ']' in a list")
+            return Node(expression: .literal(.array(items), token.span.through(close.span)), depth: 1)
         default:
             throw ExpressionError("expected an expression, found \(token.quoted)", at: token.span)
         }
