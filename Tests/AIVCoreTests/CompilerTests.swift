@@ -115,6 +115,26 @@ import Testing
         ])
     }
 
+    /// A kind's own checks run again with what the inputs give: lengths that cannot both hold
+    /// are found when planning, not when the clip is cut after the paid analysis.
+    @Test func aKindsChecksRunAgainWithTheInputsGiven() throws {
+        let yaml = """
+            name: t
+            inputs:
+              shortest: {type: string, default: 10s}
+            steps:
+              - {id: c, uses: clip.cut, with: {input: r.mp4, start: 5, end: 20, min_length: "${{ inputs.shortest }}", max_length: 60s, output: c.mp4}}
+            """
+        let folder = TemporaryFolder()
+        folder.write("r.mp4", "")
+        #expect(plan(yaml, in: folder).plan != nil)
+        let refused = plan(yaml, in: folder, inputs: ["shortest=10m"])
+        #expect(refused.plan == nil)
+        #expect(lines(refused.diagnostics) == [
+            "5:119: error: argument 'max_length' of clip.cut must not be shorter than min_length (10:00), not 1:00, with the inputs given",
+        ])
+    }
+
     @Test func leavesExpressionsOnStepOutputsForRunTime() throws {
         let dir = TemporaryFolder()
         dir.write("t.srt", "")

@@ -67,6 +67,9 @@ public struct Compiler: Sendable {
             }
             // Fields read in place rather than through a copy of the kind (see `position(ofKind:)`).
             let kinds = registry.kinds
+            if let check = kinds[kindPosition].checkLiterals {
+                checkWithInputs(step, kind: kinds[kindPosition].name, check: check, scope: constants, diagnostics: &diagnostics)
+            }
             let prompts = kinds[kindPosition].arguments.compactMap { property -> String? in
                 guard case .template = property.role, let path = step.arguments?[property.name]?.string, !path.hasExpressionMarker else { return nil }
                 return path
@@ -109,6 +112,32 @@ public struct Compiler: Sendable {
     static func parsed(_ entry: (text: String, expression: Expression)?, for text: String) -> Expression? {
         guard let entry, entry.text == text else { return nil }
         return entry.expression
+    }
+
+    /// A kind's own checks of its arguments (a clip's lengths, a subtitle format), run again with
+    /// the arguments that read only inputs and the environment evaluated: `min_length:
+    /// ${{ inputs.audio_window }}` over `max_length: 60s` is known to fail now, not after the
+    /// paid analysis before it. Problems the literals alone show were reported by the checker.
+    func checkWithInputs(_ step: StepDeclaration, kind: String, check: (WrittenArguments) -> [LiteralProblem], scope: EvaluationScope,
+                         diagnostics: inout Diagnostics) {
+        guard let entries = step.arguments?.entries, entries.contains(where: { $0.value.string?.hasExpressionMarker == true }) else { return }
+        var written: [String: JSONValue] = [:]
+        var evaluated = written
+        for entry in entries {
+            written[entry.key] = entry.value.json
+            if let text = entry.value.string, text.hasExpressionMarker, let value = Self.constant(text, bare: false, scope: scope) {
+                evaluated[entry.key] = value
+            } else {
+                evaluated[entry.key] = entry.value.json
+            }
+        }
+        guard evaluated != written else { return }
+        let known = Set(check(WrittenArguments(written)).map { "\($0.argument)\u{0}\($0.message)" })
+        for problem in check(WrittenArguments(evaluated)) where problem.severity == .error && !known.contains("\(problem.argument)\u{0}\(problem.message)") {
+            let value = step.arguments?[problem.argument]
+            diagnostics.error("argument '\(problem.argument)' of \(kind) \(problem.message), with the inputs given", at: value?.location ?? step.location,
+                              length: value?.length ?? 1)
+        }
     }
 
     /// A service setting with its `${{ }}` evaluated: settings read only inputs and the environment,
