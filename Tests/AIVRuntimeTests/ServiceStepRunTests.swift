@@ -128,8 +128,9 @@ import Testing
         #expect(!error.contains("(2s of it"), "\(error)")
     }
 
-    /// Items waiting for their turn under a rate limit give their parallelism slot back: a local
-    /// step beside them runs at once instead of queueing behind calls that only wait.
+    /// Steps that call a service take their parallelism slots from a pool of their own: a local
+    /// step beside items waiting for their turn under a rate limit runs at once instead of
+    /// queueing behind calls that only wait.
     @Test func aStepWaitingForARateLimitLeavesItsSlotToOtherSteps() async throws {
         let gemini = try FakeGemini()
         defer { gemini.stop() }
@@ -155,6 +156,31 @@ import Testing
         // One request a second: the items take two seconds; the local step does not wait for them.
         #expect(ask.duration >= 1.9)
         #expect(local.duration < 1, "the local step waited \(local.duration) s for a slot")
+    }
+
+    /// The service steps' pool still bounds how many items start: under `--max-parallel 1` an
+    /// item starts when the one before has its answer, so its `timeout:` counts one turn of the
+    /// rate limit, not the wait of every item queued before it.
+    @Test func itemsOfARateLimitedStepStartAsSlotsAllowSoTheirTimeoutsCountOneTurn() async throws {
+        let gemini = try FakeGemini()
+        defer { gemini.stop() }
+        let folder = TemporaryFolder()
+        folder.write("ask.prompt", "Explain {{word}}.")
+        let path = folder.write("workflow.yaml", """
+            name: turns
+            services:
+              gemini: {limits: {requests_per_minute: 40}}
+            steps:
+              - id: ask
+                uses: gemini.generate
+                for_each: [a, b, c, d]
+                timeout: 2500ms
+                with: {prompt: ask.prompt, values: {word: "${{ item }}"}}
+            """)
+        let plan = try #require(Frontend(registry: .builtin).plan(path: path).plan)
+        // One request every 1.5 s: all four started at once, the last would wait 4.5 s and time out.
+        let report = await runLive(plan, against: gemini, in: folder, runID: "r", maxParallel: 1)
+        #expect(report.status == .succeeded, "\(report.steps.first?.error ?? "")")
     }
 
     /// Spans in messages: a fraction under a minute is kept ("timed out after 1.5s", not "2s").

@@ -44,8 +44,10 @@ extension Runner {
         case .miss(let why): reason = why
         }
 
-        // One parallelism slot per attempt, given back while waiting to retry.
-        let lease = try await context.slots.lease()
+        // One parallelism slot per attempt, given back while waiting to retry. Steps that call a
+        // service take theirs from a pool of their own: they mostly wait (for a rate limit, an
+        // answer), and local steps must not queue behind them.
+        let lease = try await (step.service == nil ? context.slots : context.serviceSlots).lease()
         do {
             let (invocation, entry) = try await invoke(step, kind: kind, implementation: implementation, arguments: arguments,
                                                        components: components, key: key, reason: reason, index: index, scope: itemScope,
@@ -126,10 +128,8 @@ extension Runner {
                 let waits = step.timeout == nil ? nil : RateLimitWaits()
                 waitsOfAttempt = waits
                 var result = try await RateLimitWaits.$current.withValue(waits) {
-                    try await Slots.Lease.$current.withValue(lease) {
-                        try await runWithTimeout(step.timeout) {
-                            try await implementation.init().run(arguments, context: stepContext)
-                        }
+                    try await runWithTimeout(step.timeout) {
+                        try await implementation.init().run(arguments, context: stepContext)
                     }
                 }
                 // Outputs go to later steps, files, the cache and history: never with a secret in them.

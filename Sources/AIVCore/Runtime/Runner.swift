@@ -60,6 +60,8 @@ public struct Runner: Sendable {
         var folder: RunFolder
         var workflowDirectory: String
         var slots: Slots
+        /// The parallelism of steps that call a service, apart from the local ones'.
+        var serviceSlots: Slots
         var digests: FileDigestCache
         var record: RunRecord
     }
@@ -76,7 +78,7 @@ public struct Runner: Sendable {
         let workflowIdentity = CacheEntry.workflowIdentity(plan.file)
         let files = RunFolderManifest(folder: folder, workflow: workflowIdentity)
         let context = RunContext(plan: plan, cachedWorkflow: workflowIdentity, runID: runID, folder: folder, workflowDirectory: workflowDirectory,
-                                 slots: Slots(limit: environment.maxParallel), digests: FileDigestCache(),
+                                 slots: Slots(limit: environment.maxParallel), serviceSlots: Slots(limit: environment.maxParallel), digests: FileDigestCache(),
                                  record: RunRecord(folder: folder, files: files, now: environment.now))
         // A failed read-ahead only means the cache is asked step by step.
         if environment.readsCache { try? environment.cache?.prefetch(workflow: context.cachedWorkflow) }

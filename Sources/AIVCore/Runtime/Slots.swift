@@ -49,29 +49,11 @@ public actor Slots {
         private let lock = NSLock()
         private var held = true
 
-        /// The lease of the invocation this task runs, for the waits inside a step (`waiting`).
-        @TaskLocal public static var current: Lease?
-
-        /// Runs `wait` (for a service's rate limit, a retry's backoff, a key another item is
-        /// writing) after giving the current invocation's slot back, so that local steps run
-        /// meanwhile rather than queue behind calls that only wait. The invocation goes on
-        /// without a slot: what follows such a wait is a service call, which waits rather than
-        /// works, and taking a slot again could deadlock (an invocation waiting for a slot while
-        /// the slots are held by invocations waiting for it: for a schema it fetches, a key it
-        /// holds).
-        public static func waiting<T>(_ wait: () async throws -> T) async throws -> T {
-            if let lease = current { await lease.release() }
-            return try await wait()
-        }
-
         init(_ slots: Slots) { self.slots = slots }
 
-        /// Gives the slot back; false when it was not held (given back already).
-        @discardableResult
-        public func release() async -> Bool {
+        public func release() async {
             let wasHeld = lock.withLock { () -> Bool in defer { held = false }; return held }
             if wasHeld { await slots.release() }
-            return wasHeld
         }
 
         public func reacquire() async throws {

@@ -104,14 +104,10 @@ public actor KeyedLocks {
         let previous = tails[key]
         let folder = folder
         let work = Task { () async throws -> T in
-            // The invocation's parallelism slot is given back while it waits its turn: the one
-            // holding the key may itself be waiting for a slot (after a rate limit).
-            let lock = try await Slots.Lease.waiting { () async throws -> Int32? in
-                await previous?.value
-                guard let folder else { return nil }
-                return try await Self.lockFile(for: key, in: folder)
-            }
-            defer { lock.map { _ = close($0) } }  // closing gives the lock back
+            await previous?.value
+            guard let folder else { return try await body() }
+            let lock = try await Self.lockFile(for: key, in: folder)
+            defer { close(lock) }  // closing gives the lock back
             return try await body()
         }
         let tail = Task { _ = try? await work.value }

@@ -239,7 +239,7 @@ public struct ServiceClient: Sendable {
         var attempt = 0
         while true {
             attempt += 1
-            let permit = limited ? try await Slots.Lease.waiting { try await limiter.acquire(estimatedTokens: estimatedTokens) } : nil
+            let permit = limited ? try await limiter.acquire(estimatedTokens: estimatedTokens) : nil
             let started = ServiceClient.realTime()
             let response: HTTPResponse
             let json: JSONValue?
@@ -357,7 +357,7 @@ public struct ServiceClient: Sendable {
 
     /// Waits on the run's clock (for steps that pace their own retries).
     public func wait(_ seconds: Double) async throws {
-        try await Slots.Lease.waiting { try await hub.clock.sleep(seconds) }
+        try await hub.clock.sleep(seconds)
     }
 
     /// A number in 0..<1 from the run's source of jitter.
@@ -365,7 +365,7 @@ public struct ServiceClient: Sendable {
 
     private func pause(_ delay: Double, because reason: String, attempt: Int) async throws {
         logger.notice("\(reason); trying again in \(String(format: "%.2f", delay))s (attempt \(attempt) of \(retry.attempts))")
-        try await Slots.Lease.waiting { try await hub.clock.sleep(delay) }
+        try await hub.clock.sleep(delay)
     }
 
     private func report(_ request: HTTPRequest, target: String, status: Int?, started: Double, attempt: Int, tokens: TokenUsage?, error: String?) {
