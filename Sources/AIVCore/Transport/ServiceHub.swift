@@ -226,8 +226,11 @@ public struct ServiceClient: Sendable {
     ///     one cut short on the way (a connection closed before the end of a body without a
     ///     length) or not from the service, and is handled as a dropped connection, never read as
     ///     an empty answer ("no pages have this key" would make a twin).
+    ///   - willSend: runs once the request's turn has come, right before it goes (a note that a
+    ///     create is under way: one still waiting for its turn when cut off was never sent).
     public func send(_ request: HTTPRequest, estimatedTokens: Int = 0, limited: Bool = true,
-                     retriesFailures: Bool = true, expectsJSON: Bool = false) async throws -> HTTPResponse {
+                     retriesFailures: Bool = true, expectsJSON: Bool = false,
+                     willSend: () throws -> Void = {}) async throws -> HTTPResponse {
         var request = request
         if request.timeout == nil { request.timeout = timeout }
         request.origin = (step, item)
@@ -240,6 +243,7 @@ public struct ServiceClient: Sendable {
         while true {
             attempt += 1
             let permit = limited ? try await limiter.acquire(estimatedTokens: estimatedTokens) : nil
+            try willSend()
             let started = ServiceClient.realTime()
             let response: HTTPResponse
             let json: JSONValue?

@@ -92,19 +92,23 @@ struct NotionWriter: Sendable {
     func create(_ page: NotionUpsertStep.Page) async throws -> (String, String?, String) {
         let request = HTTPRequest(method: "POST", url: client.url("/v1/pages"), headers: headers,
                                   body: .json(["parent": database.parent, "properties": page.properties]))
-        if mode == .live {
-            try records.save(ExternalRecord(namespace: namespace, key: page.key, id: "", url: nil, contentHash: Self.createUnderWay))
+        let noteCreate = { [records, namespace, mode] () throws in
+            if mode == .live {
+                try records.save(ExternalRecord(namespace: namespace, key: page.key, id: "", url: nil, contentHash: Self.createUnderWay))
+            }
         }
         var attempt = 0
+        var mayHaveHappened = false
         while true {
             attempt += 1
             do {
-                let answer = try await client.send(request, retriesFailures: false, expectsJSON: true).json ?? .null
+                let answer = try await client.send(request, retriesFailures: false, expectsJSON: true, willSend: noteCreate).json ?? .null
                 guard let id = answer["id"]?.stringValue else { throw StepError("Notion's answer to a page create has no id") }
                 let url = answer["url"]?.stringValue
                 try records.save(ExternalRecord(namespace: namespace, key: page.key, id: id, url: url, contentHash: page.digest))
                 return (id, url, "created")
             } catch let error as ServiceError where error.isTransient {
+                mayHaveHappened = true
                 logger.notice("creating the page for '\(page.key)' may or may not have happened (\(error.message)); looking for it before trying again")
                 if let existing = try await lookForCreatedPage(page), let id = existing["id"]?.stringValue {
                     let url = existing["url"]?.stringValue
@@ -113,8 +117,9 @@ struct NotionWriter: Sendable {
                 }
                 guard attempt < client.retry.attempts else { throw error.withMessage(error.message + " (after \(attempt) attempts)") }
             } catch let error as ServiceError {
-                // Refused (a 400, a 403): nothing was made, and the next run need not look.
-                if mode == .live { try? records.remove(namespace: namespace, key: page.key) }
+                // Refused (a 400, a 403): nothing was made by this attempt, and unless an earlier
+                // one may have made the page, the next run need not look for it.
+                if mode == .live, !mayHaveHappened { try? records.remove(namespace: namespace, key: page.key) }
                 throw error
             }
         }
