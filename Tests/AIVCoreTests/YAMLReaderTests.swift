@@ -134,9 +134,25 @@ import Testing
         let directory = TemporaryFolder()
         let fifo = directory.path + "/inputs.yaml"
         #expect(mkfifo(fifo, 0o600) == 0)
-        #expect(throws: Diagnostic.error("is a pipe nothing wrote to within 10s", at: SourceLocation(file: fifo, line: 1, column: 1))) {
-            try SourceFile.read(fifo, readsPipes: true)
+        #expect(throws: Diagnostic.error("is a pipe nothing wrote to within 200ms", at: SourceLocation(file: fifo, line: 1, column: 1))) {
+            try SourceFile.read(fifo, readsPipes: true, pipeWait: 0.2)
         }
+    }
+
+    /// A pipe the shell made for `<(…)` (/dev/fd/N) has its writer already: it is read however
+    /// long the writer takes (a passphrase prompt), not refused after the named pipe's wait.
+    @Test func aShellsPipeIsReadHoweverSlowItsWriter() throws {
+        var ends: [Int32] = [0, 0]
+        #expect(pipe(&ends) == 0)
+        let (reading, writing) = (ends[0], ends[1])
+        let writer = Thread {
+            Thread.sleep(forTimeInterval: 0.5)
+            _ = "FOO=1\n".withCString { write(writing, $0, 6) }
+            close(writing)
+        }
+        writer.start()
+        defer { close(reading) }
+        #expect(try SourceFile.read("/dev/fd/\(reading)", readsPipes: true, pipeWait: 0.2).text == "FOO=1\n")
     }
 
     /// A path that cannot be opened says why: a link loop or a file under a file is not "no such file".

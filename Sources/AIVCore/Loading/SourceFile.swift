@@ -33,7 +33,8 @@ public struct SourceFile: Sendable {
     /// Reads and decodes a file. Errors are diagnostics located in the file (1:1 when it cannot be read).
     /// `readsPipes`: a pipe is read too (`--inputs <(…)`, `--env-file <(pass …)`, where a
     /// program writes it); a workflow or prompt must be a file.
-    public static func read(_ path: String, sizeLimit: Int = defaultSizeLimit, readsPipes: Bool = false) throws(Diagnostic) -> SourceFile {
+    public static func read(_ path: String, sizeLimit: Int = defaultSizeLimit, readsPipes: Bool = false,
+                            pipeWait: Double = pipeWriterWait) throws(Diagnostic) -> SourceFile {
         let start = SourceLocation(file: path, line: 1, column: 1)
         var status = stat()
         guard stat(path, &status) == 0 else {
@@ -57,17 +58,19 @@ public struct SourceFile: Sendable {
             throw .error("file is \(ByteCount(size)), over the \(ByteCount(sizeLimit)) limit for this kind of file", at: start)
         }
         let handle: FileHandle
-        if status.st_mode & S_IFMT == S_IFIFO {
+        if status.st_mode & S_IFMT == S_IFIFO, !path.hasPrefix("/dev/fd/"), !path.hasPrefix("/proc/") {
             // Opening a named pipe waits for a writer, for ever if none comes (`mkfifo x`): it is
-            // opened without waiting, and a writer waited for a bounded time before reading.
+            // opened without waiting, and what it sends waited for a bounded time. A pipe the
+            // shell made for `<(…)` (/dev/fd/N) has its writer already, however slow it is to
+            // write (a passphrase prompt): it is read as a file is.
             let descriptor = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
             guard descriptor >= 0 else { throw .error("cannot read the file", at: start) }
             var waiting = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
-            var ready = poll(&waiting, 1, Int32(pipeWriterWait * 1000))
-            while ready < 0, errno == EINTR { ready = poll(&waiting, 1, Int32(pipeWriterWait * 1000)) }
+            var ready = poll(&waiting, 1, Int32(pipeWait * 1000))
+            while ready < 0, errno == EINTR { ready = poll(&waiting, 1, Int32(pipeWait * 1000)) }
             guard ready > 0 else {
                 close(descriptor)
-                throw .error("is a pipe nothing wrote to within \(Int(pipeWriterWait))s", at: start)
+                throw .error("is a pipe nothing wrote to within \(Durations.format(pipeWait))", at: start)
             }
             _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) & ~O_NONBLOCK)
             handle = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
