@@ -306,6 +306,7 @@ import Testing
               - {id: chapters, uses: video.chapters, with: {items: "${{ steps.t.outputs.segments }}", title: text, short_title: txt}}
               - {id: stock, uses: stock.merge, with: {items: "${{ steps.t.outputs.segments }}", key: text, source: s}}
               - {id: use, uses: file.write, with: {path: a.txt, content: "${{ steps.stock.outputs.entries[0].txt }} ${{ steps.stock.outputs.new[0].times_seen }}"}}
+              - {id: first_seen, uses: list.sort, with: {items: "${{ steps.stock.outputs.entries }}", by: sources.0}}
 
             """)
         #expect(diagnose(yaml, in: folder) == [

@@ -605,6 +605,12 @@ struct CheckRun {
     mutating func checkFieldPath(_ path: String, of entry: SourceValue.Entry, step: StepDeclaration) {
         guard var shape = listElements[step.id] else { return }
         for name in path.split(separator: ".", omittingEmptySubsequences: false).map(String.init) {
+            // A number picks an element of a list (`tags.0`, `tags.-1`), as the steps read paths.
+            if Int(name) != nil, shape.isList != false {
+                guard let element = shape.element else { return }
+                shape = element
+                continue
+            }
             guard let member = shape.member(name) else {
                 let known = shape.memberNames
                 diagnostics.error("argument '\(entry.key)' names field '\(path)', which the items of step '\(step.id)' do not have"

@@ -18,7 +18,7 @@ public struct StockMergeStep: Step {
             """,
         arguments: [
             Property("items", .array(.any), required: true, "The items (mappings)."),
-            Property("key", .string, required: true, role: .fieldPath, "The field that identifies an item, e.g. japanese."),
+            Property("key", .string, required: true, role: .fieldPath, "The field path that identifies an item, e.g. japanese."),
             Property("source", .any, required: true, "Where they were seen (the stream's URL, or a mapping)."),
             Property("stock", .string, default: "vocabulary", "The stock's name."),
         ],
@@ -46,13 +46,13 @@ public struct StockMergeStep: Step {
 
     public func run(_ arguments: StepArguments, context: StepContext) async throws -> StepResult {
         guard let services = context.services else { throw StepError("this run has no stock store") }
-        let key = try arguments.string("key")
+        let key = try FieldPath(try arguments.string("key"), argument: "key")
         let stock = try arguments.optionalString("stock") ?? "vocabulary"
         let source = arguments["source"] ?? .null
         var entries: [JSONValue] = []
         var new: [JSONValue] = []
         for (index, item) in try arguments.list("items").enumerated() {
-            guard case .object = item, let text = item[key].map({ $0.stringValue ?? $0.interpolationText }), !text.isEmpty else {
+            guard case .object = item, let text = key.value(in: item).map({ $0.stringValue ?? $0.interpolationText }), !text.isEmpty else {
                 throw StepError.argument("items", "item \(index) has no '\(key)'")
             }
             let normalized = DedupeKey.normalized(text)
