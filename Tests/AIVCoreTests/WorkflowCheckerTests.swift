@@ -350,6 +350,20 @@ import Testing
         ])
     }
 
+    /// Items that are mappings of no declared fields (`items: {type: object}` in a reply's
+    /// schema) may hold any name: nothing read inside their section is an error.
+    @Test func namesInsideASectionOverMappingsOfUnknownFieldsAreNotErrors() {
+        let folder = TemporaryFolder()
+        folder.write("words.prompt", "---\noutput:\n  schema:\n    type: object\n    properties: {words: {type: array, items: {type: object}}}\n---\nList words.\n")
+        folder.write("words.mustache", "{{#words}}{{word}} {{meaning}}{{/words}}")
+        let yaml = workflow("""
+              - {id: g, uses: gemini.generate, with: {prompt: words.prompt}}
+              - {id: r, uses: template.render, with: {template: words.mustache, values: {words: "${{ steps.g.outputs.result.words }}"}}}
+
+            """)
+        #expect(diagnose(yaml, in: folder) == [])
+    }
+
     /// A path has one writer in a run: literal paths that two writers share are found before
     /// running, as an error when the clash is certain and a warning when a skip could avoid it.
     @Test func literalOutputPathsWrittenTwiceAreFoundBeforeRunning() {

@@ -713,11 +713,19 @@ struct CheckRun {
                     guard real.count == 1 else { continue reads }
                     type = real[0]
                 }
+                // A list's item (or a mapping) is where names are looked for first; one whose shape
+                // is not a mapping's for certain leaves the name unknown, and a scalar pushes a
+                // context no name is found in.
+                func context(_ shape: Schema) -> Schema? {
+                    switch shape {
+                    case .object, .any: shape
+                    case .anyOf: .any
+                    default: nil
+                    }
+                }
                 switch type {
-                case .array(let element): if element == .any || element.hasFields { contexts.append(element) }
-                case .object: contexts.append(type)
-                case .any: contexts.append(.any)
-                default: break  // a scalar pushes a context no name is found in
+                case .array(let element): if let pushed = context(element) { contexts.append(pushed) }
+                default: if let pushed = context(type) { contexts.append(pushed) }
                 }
             }
             guard case .missing = lookUp(read.name, in: contexts), let innermost = read.sections.last(where: { !$0.hasPrefix("^") }) else { continue }
