@@ -70,7 +70,9 @@ struct PlanCommand: ParsableCommand {
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
-            print(String(decoding: try encoder.encode(plan), as: UTF8.self))
+            var shown = plan
+            shown.services = plan.services.mapValues(Redaction.settingsWithoutCredentials)
+            print(String(decoding: try encoder.encode(shown), as: UTF8.self))
         } else {
             print(PlanPrinter.text(plan, cache: cache), terminator: "")
         }

@@ -44,7 +44,9 @@ import Testing
         #expect(CacheKeyComponents.settingsChange(from: one, to: two) == "the service's base URL changed (now http://127.0.0.1:2)")
         // As the client uses it: a trailing slash, or the service's own address, changes nothing.
         #expect(key(ServiceKeyFacts(services: ["gemini": info], environment: ["GEMINI_BASE_URL": "http://127.0.0.1:1/"], replaying: nil)) == one)
-        // A proxy's user:password is not kept in the cache.
+        // A proxy's user:password is not kept in the cache, whether the environment or the workflow gives the address.
+        #expect(CacheKeyComponents.services(["gemini": ["base_url": "https://me:hunter2@proxy.example/g"]], service: "gemini", step: "ask", facts: live)["gemini"]
+                == ["base_url": "https://proxy.example/g"])
         #expect(key(ServiceKeyFacts(services: ["gemini": info], environment: ["GEMINI_BASE_URL": "https://me:hunter2@proxy.example/g"], replaying: nil))
                 == ["model": "m", "base_url": "https://proxy.example/g"])
         #expect(key(ServiceKeyFacts(services: ["gemini": info], environment: ["GEMINI_BASE_URL": "https://generativelanguage.googleapis.com/"],

@@ -81,6 +81,8 @@ public struct CacheKeyComponents: Sendable, Codable, Equatable {
     public static func services(_ services: [String: JSONValue], service: String?, step: String,
                                 facts: ServiceKeyFacts) -> [String: JSONValue] {
         guard let service else { return services }
+        var services = services
+        if let settings = services[service] { services[service] = Redaction.settingsWithoutCredentials(settings) }
         let baseURL = facts.baseURLs[service]
         guard baseURL != nil || facts.fixtureDigests != nil else { return services }
         var marked = services

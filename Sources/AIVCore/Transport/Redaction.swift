@@ -28,6 +28,16 @@ public enum Redaction {
 
     public static func displayURL(_ url: URL) -> String { strippedURL(url).absoluteString }
 
+    /// A service's settings as kept or shown (cache keys, `plan --json`): a `base_url` without
+    /// the user:password or key a proxy's address may hold (from the environment, say). The
+    /// client is given the settings as they are.
+    public static func settingsWithoutCredentials(_ settings: JSONValue) -> JSONValue {
+        guard case .object(var members) = settings, let base = members["base_url"]?.stringValue,
+              base.contains("@") || base.contains("?"), let url = URL(string: base) else { return settings }
+        members["base_url"] = .string(displayURL(url))
+        return .object(members)
+    }
+
     /// Path and query of a URL string: what fixture matching compares and history shows.
     public static func target(_ url: String) -> String {
         guard let components = URLComponents(string: url) else { return url }
