@@ -18,7 +18,7 @@ struct ValidateCommand: ParsableCommand {
         var invalid = false
         let frontend = Frontend.standard()
         for file in files {
-            let output = frontend.check(path: file)
+            let output = frontend.validate(path: file)
             invalid = invalid || output.diagnostics.hasErrors
             if json {
                 let encoder = JSONEncoder()

@@ -59,6 +59,21 @@ public struct Frontend: Sendable {
         return Output(workflow: workflow, checked: checked, diagnostics: diagnostics, sources: [source])
     }
 
+    /// Checks, then compiles with the inputs' defaults when every input has one (what `aiv
+    /// validate` does): what the compiler checks with values (service settings written as
+    /// expressions, a kind's own checks with what the inputs give) is reported too. A workflow
+    /// with an input that must be given is checked only.
+    public func validate(path: String) -> Output {
+        var output = loadAndCheck(path: path)
+        guard let workflow = output.workflow, let checked = output.checked, !output.diagnostics.hasErrors else { return output }
+        let (values, bindDiagnostics) = binder.bind(workflow, file: nil, assignments: [])
+        guard !bindDiagnostics.hasErrors else { return output }
+        if case .failure(let problems) = Compiler(registry: registry).compile(checked, inputs: values, environment: environment) {
+            output.diagnostics.append(contentsOf: problems)
+        }
+        return output
+    }
+
     /// Loads, checks, binds inputs and compiles (what `aiv plan` and `aiv run` start with).
     public func plan(path: String, inputsFile: String? = nil, assignments: [InputBinder.Assignment] = []) -> Output {
         var output = loadAndCheck(path: path)
