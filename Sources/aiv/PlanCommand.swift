@@ -57,10 +57,23 @@ struct PlanCommand: ParsableCommand {
             cache = verdicts.mapValues(CacheForecast.describe)
         }
         // A service step with nothing recorded (one added since the recording) fails a dry run
-        // unless its result comes from the cache: said now, not halfway through the run.
+        // unless its result comes from the cache: said now, not halfway through the run. Only
+        // of steps certain to run: one that may be skipped (the no-transcript route's) may
+        // well have no recording.
         if let recordings {
             let recorded = Set(recordings.map(\.step))
-            for step in plan.steps where step.service != nil && !recorded.contains(step.id) && step.condition?.constant != false {
+            let byID = Dictionary(plan.steps.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+            var skippable: [String: Bool] = [:]
+            func mayBeSkipped(_ id: String) -> Bool {
+                if let known = skippable[id] { return known }
+                guard let step = byID[id] else { return true }
+                skippable[id] = true
+                let result = (step.condition != nil && step.condition?.constant != true) || step.continueOnError
+                    || step.needs.contains { !step.optionalNeeds.contains($0.step) && mayBeSkipped($0.step) }
+                skippable[id] = result
+                return result
+            }
+            for step in plan.steps where step.service != nil && !recorded.contains(step.id) && !mayBeSkipped(step.id) {
                 switch verdicts[step.id] {
                 case .cached?, .skipped?: continue
                 default: StandardError.write("aiv: warning: step '\(step.id)' has no recording to replay (\(step.id).yaml in the fixtures); if it runs, a dry run fails at it: record it with `aiv run --record \(workflow.file)`\n")

@@ -174,11 +174,13 @@ import Testing
 
     /// A window a hair longer than its overlap would take billions of positions (a run that never
     /// ends), and a window of 1e-300 s a position number no integer holds (a crash): both are refused.
-    @Test(arguments: [(JSONValue.double(30.0000000001), JSONValue.int(30)), (.double(1e-300), .int(0))])
-    func windowsTooCloseTogetherAreRefusedAtOnce(window: JSONValue, overlap: JSONValue) async throws {
+    /// The argument blamed is the overlap when there is one, else the window.
+    @Test(arguments: [(JSONValue.double(30.0000000001), JSONValue.int(30), "overlap", "the overlap shorter"),
+                      (.double(1e-300), .int(0), "window", "the window longer")])
+    func windowsTooCloseTogetherAreRefusedAtOnce(window: JSONValue, overlap: JSONValue, blamed: String, advice: String) async throws {
         let message = try await failure("t.srt", Self.spread, ["window": window, "overlap": overlap])
-        #expect(message?.contains("argument 'overlap' leaves windows starting every") == true)
-        #expect(message?.contains("that is more than a million windows; make the overlap shorter") == true)
+        #expect(message?.contains("argument '\(blamed)' leaves windows starting every") == true, "\(message ?? "")")
+        #expect(message?.contains("that is more than a million windows; make \(advice)") == true, "\(message ?? "")")
     }
 
     @Test func emptyWindowsAreSkippedAndChunksAreNumberedWithoutGaps() async throws {

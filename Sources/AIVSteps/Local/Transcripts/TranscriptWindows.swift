@@ -21,7 +21,8 @@ struct TranscriptWindows {
         guard let last = starts.last else { return [] }
         let step = window - overlap
         guard last / step <= Self.positionLimit else {
-            throw StepError.argument("overlap", "leaves windows starting every \(Durations.format(step)) (window \(Durations.format(window)) less overlap \(Durations.format(overlap))): over \(Durations.format(last)) of transcript that is more than a million windows; make the overlap shorter")
+            // Blamed on the overlap when there is one (a window a hair longer than it), else on the window.
+            throw StepError.argument(overlap > 0 ? "overlap" : "window", "leaves windows starting every \(Durations.format(step)) (window \(Durations.format(window)) less overlap \(Durations.format(overlap))): over \(Durations.format(last)) of transcript that is more than a million windows; make \(overlap > 0 ? "the overlap shorter" : "the window longer")")
         }
         var ranges: [Range<Int>] = []
         var k = 0
