@@ -23,10 +23,12 @@ struct QuotaCommand: ParsableCommand {
     func run() throws {
         var settings: [String: JSONValue] = [:]
         if let workflow {
-            let output = Frontend.standard().check(path: workflow)
+            // Compiled with the inputs' defaults, so limits written as expressions count as a run would take them.
+            let output = Frontend.standard().validate(path: workflow)
             DiagnosticOutput.print(output.diagnostics, sources: output.sources)
             guard let checked = output.workflow, !output.diagnostics.hasErrors else { throw ExitCode.invalid }
             settings = Dictionary(checked.services.map { ($0.name, $0.settings.json) }, uniquingKeysWith: { first, _ in first })
+            if let compiled = Frontend.standard().plan(path: workflow).plan { settings = compiled.services }
         }
         let ledger = SQLiteQuotaLedger(store: try state.openStore())
         let now = Date()

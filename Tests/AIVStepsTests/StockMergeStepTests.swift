@@ -43,11 +43,12 @@ import Testing
     /// A field the analysis gained (or was renamed to) reaches entries the stock already had;
     /// the fields they had keep their first wording.
     @Test func aKnownEntryTakesTheFieldsItLacksFromTheNewItem() async throws {
-        _ = try await merge([["japanese": "草", "english": "lol"]], source: "https://youtu.be/a")
-        let again = try await merge([["japanese": "草", "english": "grass", "meaning": "lol!"]], source: "https://youtu.be/b")
+        _ = try await merge([["japanese": "草", "english": "lol", "reading": .null]], source: "https://youtu.be/a")
+        let again = try await merge([["japanese": "草", "english": "grass", "meaning": "lol!", "reading": "くさ"]], source: "https://youtu.be/b")
         let kusa = again["entries"]?.arrayValue?.first
         #expect(kusa?["english"] == "lol")
         #expect(kusa?["meaning"] == "lol!")
+        #expect(kusa?["reading"] == "くさ", "a field held as null is filled too")
     }
 
     @Test func theSameStreamTwiceAddsItsSourceOnce() async throws {

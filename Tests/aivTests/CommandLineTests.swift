@@ -30,6 +30,17 @@ import Testing
         #expect(try await CommandRunner.run(["validate", "given.yaml"], in: folder.path).status == 0)
     }
 
+    /// `aiv quota FILE` takes the limits as a run would, expressions evaluated.
+    @Test func quotaTakesLimitsWrittenAsExpressions() async throws {
+        let folder = TemporaryFolder()
+        folder.write("w.yaml", "name: w\ninputs:\n  per_day: {type: number, default: 50}\nservices:\n  gemini: {limits: {requests_per_day: \"${{ inputs.per_day }}\"}}\n"
+                     + "steps:\n  - {id: a, uses: file.write, with: {path: a.txt, content: x}}\n")
+        let result = try await CommandRunner.run(["quota", "w.yaml", "--json", "--state-dir", "state"], in: folder.path)
+        #expect(result.status == 0, "\(result.stderr)")
+        let rows = try JSONDecoder().decode(JSONValue.self, from: Data(result.stdout.utf8))
+        #expect(rows.arrayValue?.first { $0["service"] == "gemini" }?["requests_per_day"] == 50, "\(result.stdout)")
+    }
+
     @Test func invalidWorkflowExitsWithTwoAndPointsAtTheProblem() async throws {
         let dir = NSTemporaryDirectory() + "aiv-cli-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)

@@ -193,11 +193,11 @@ public struct StockMerge: Sendable, Equatable {
     }
 
     /// A known entry as it stays: its first wording of every field it has, and the fields it
-    /// lacks from the newer item (a field added to the analysis's schema reaches old entries;
-    /// without it they were published with that field empty).
+    /// lacks (or holds as null) from the newer item (a field added to the analysis's schema
+    /// reaches old entries; without it they were published with that field empty).
     public static func combined(known: JSONValue, with item: JSONValue) -> JSONValue {
         guard case .object(var fields) = known, case .object(let newer) = item else { return known }
-        for (name, value) in newer where fields[name] == nil { fields[name] = value }
+        for (name, value) in newer where fields[name] == nil || fields[name] == .null { fields[name] = value }
         return .object(fields)
     }
 }
