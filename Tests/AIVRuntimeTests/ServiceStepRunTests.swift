@@ -100,14 +100,22 @@ import Testing
         return await Runner(environment).run(plan, runID: runID, folder: RunFolder(path: folder.path + "/" + runID), workflowDirectory: folder.path)
     }
 
-    /// A step's timeout counts the time an item waits for its turn under the service's rate
-    /// limit; when that is why it ran out, the message says so.
-    @Test func aTimeoutSaysHowLongTheItemWaitedForTheRateLimit() async throws {
+    /// Runs `workflow` (whose steps may use `ask.prompt`, "Explain {{word}}.") live against a
+    /// fake Gemini that answers every request.
+    func runAsking(_ workflow: String, maxParallel: Int) async throws -> RunReport {
         let gemini = try FakeGemini()
         defer { gemini.stop() }
         let folder = TemporaryFolder()
         folder.write("ask.prompt", "Explain {{word}}.")
-        let path = folder.write("workflow.yaml", """
+        let path = folder.write("workflow.yaml", workflow)
+        let plan = try #require(Frontend(registry: .builtin).plan(path: path).plan)
+        return await runLive(plan, against: gemini, in: folder, runID: "r", maxParallel: maxParallel)
+    }
+
+    /// A step's timeout counts the time an item waits for its turn under the service's rate
+    /// limit; when that is why it ran out, the message says so.
+    @Test func aTimeoutSaysHowLongTheItemWaitedForTheRateLimit() async throws {
+        let report = try await runAsking("""
             name: waits
             services:
               gemini: {limits: {requests_per_minute: 60}}
@@ -117,9 +125,7 @@ import Testing
                 for_each: [a, b, c]
                 timeout: 1500ms
                 with: {prompt: ask.prompt, values: {word: "${{ item }}"}}
-            """)
-        let plan = try #require(Frontend(registry: .builtin).plan(path: path).plan)
-        let report = await runLive(plan, against: gemini, in: folder, runID: "r", maxParallel: 3)
+            """, maxParallel: 3)
         // One request a second: the third item waits 2 s for its turn.
         let error = try #require(report.steps.first?.error)
         #expect(error.contains("timed out after 1.5s ("), "\(error)")
@@ -132,11 +138,7 @@ import Testing
     /// step beside items waiting for their turn under a rate limit runs at once instead of
     /// queueing behind calls that only wait.
     @Test func aStepWaitingForARateLimitLeavesItsSlotToOtherSteps() async throws {
-        let gemini = try FakeGemini()
-        defer { gemini.stop() }
-        let folder = TemporaryFolder()
-        folder.write("ask.prompt", "Explain {{word}}.")
-        let path = folder.write("workflow.yaml", """
+        let report = try await runAsking("""
             name: waits
             services:
               gemini: {limits: {requests_per_minute: 60}}
@@ -147,9 +149,7 @@ import Testing
                 for_each: [a, b, c]
                 with: {prompt: ask.prompt, values: {word: "${{ item }}"}}
               - {id: local, uses: file.write, needs: [first], with: {path: note.txt, content: x}}
-            """)
-        let plan = try #require(Frontend(registry: .builtin).plan(path: path).plan)
-        let report = await runLive(plan, against: gemini, in: folder, runID: "r", maxParallel: 1)
+            """, maxParallel: 1)
         #expect(report.status == .succeeded)
         let ask = try #require(report.steps.first { $0.step == "ask" })
         let local = try #require(report.steps.first { $0.step == "local" })
@@ -162,11 +162,7 @@ import Testing
     /// item starts when the one before has its answer, so its `timeout:` counts one turn of the
     /// rate limit, not the wait of every item queued before it.
     @Test func itemsOfARateLimitedStepStartAsSlotsAllowSoTheirTimeoutsCountOneTurn() async throws {
-        let gemini = try FakeGemini()
-        defer { gemini.stop() }
-        let folder = TemporaryFolder()
-        folder.write("ask.prompt", "Explain {{word}}.")
-        let path = folder.write("workflow.yaml", """
+        let report = try await runAsking("""
             name: turns
             services:
               gemini: {limits: {requests_per_minute: 40}}
@@ -176,10 +172,8 @@ import Testing
                 for_each: [a, b, c, d]
                 timeout: 2500ms
                 with: {prompt: ask.prompt, values: {word: "${{ item }}"}}
-            """)
-        let plan = try #require(Frontend(registry: .builtin).plan(path: path).plan)
+            """, maxParallel: 1)
         // One request every 1.5 s: all four started at once, the last would wait 4.5 s and time out.
-        let report = await runLive(plan, against: gemini, in: folder, runID: "r", maxParallel: 1)
         #expect(report.status == .succeeded, "\(report.steps.first?.error ?? "")")
     }
 

@@ -337,13 +337,19 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: fresh))
     }
 
+    /// A store in a new folder, which lasts as long as the folder returned is kept.
+    func storeInNewFolder() throws -> (TemporaryFolder, Store) {
+        let directory = TemporaryFolder()
+        return (directory, try Store(path: directory.path + "/aiv.sqlite"))
+    }
+
     /// A step cancelled when the run stopped is counted as cancelled, not as skipped.
     @Test func aStepCancelledByAFailureIsCountedAsCancelledNotSkipped() async throws {
-        let directory = TemporaryFolder()
-        let store = try Store(path: directory.path + "/aiv.sqlite")
+        let (directory, store) = try storeInNewFolder()
         var harness = Harness()
         harness.cache = SQLiteCacheStore(store: store)
         let history = RunHistory(store: store)
+        defer { withExtendedLifetime(directory) {} }
         let yaml = """
             name: stopped
             steps:
@@ -357,11 +363,11 @@ import Testing
     }
 
     @Test func recordsRunsAndTheirSteps() async throws {
-        let directory = TemporaryFolder()
-        let store = try Store(path: directory.path + "/aiv.sqlite")
+        let (directory, store) = try storeInNewFolder()
         var harness = Harness()
         harness.cache = SQLiteCacheStore(store: store)
         let history = RunHistory(store: store)
+        defer { withExtendedLifetime(directory) {} }
         let yaml = """
             name: recorded
             steps:
