@@ -35,6 +35,6 @@ struct KindsCommand: ParsableCommand {
         let families = Set(registry.kindNames.compactMap { $0.split(separator: ".").first.map(String.init) }).sorted()
         var hint = Suggestions.didYouMean(name, in: registry.kindNames)
         if hint.isEmpty { hint = Suggestions.didYouMean(name, in: families) }
-        throw CommandFailure("unknown step kind '\(name)'\(hint); 'aiv kinds' lists them")
+        throw CommandFailure("unknown step kind '\(Suggestions.quoted(name))'\(hint); 'aiv kinds' lists them")
     }
 }

@@ -40,7 +40,7 @@ struct RunsCommand: ParsableCommand {
         func run() throws {
             guard let store = try state.openExistingStore() else { throw CommandFailure("no runs yet in \(state.stateDirectory)") }
             guard let found = try RunHistory(store: store).run(id) else {
-                throw CommandFailure("no single run matches '\(id)'; 'aiv runs' lists them")
+                throw CommandFailure("no single run matches '\(Suggestions.quoted(id))'; 'aiv runs' lists them")
             }
             print("Run \(found.run.id): workflow '\(found.run.workflow)' (\(found.file)), \(found.run.status), started \(List.date(found.run.startedAt))"
                   + (found.run.duration.map { ", took \(SummaryTable.format($0))" } ?? ""))
@@ -71,10 +71,10 @@ struct RunsCommand: ParsableCommand {
         func run() throws {
             guard let store = try state.openExistingStore() else { throw CommandFailure("no runs yet in \(state.stateDirectory)") }
             guard let found = try RunHistory(store: store).run(id) else {
-                throw CommandFailure("no single run matches '\(id)'; 'aiv runs' lists them")
+                throw CommandFailure("no single run matches '\(Suggestions.quoted(id))'; 'aiv runs' lists them")
             }
             guard found.steps.contains(where: { $0.step == step }) else {
-                throw CommandFailure("run \(found.run.id) has no step '\(step)'\(Suggestions.didYouMean(step, in: found.steps.map(\.step)))")
+                throw CommandFailure("run \(found.run.id) has no step '\(Suggestions.quoted(step))'\(Suggestions.didYouMean(step, in: found.steps.map(\.step)))")
             }
             // Runs recorded before logs were kept in the history (no step has one) left them in the run folder.
             let recordedBefore = found.steps.allSatisfy { $0.log == nil }

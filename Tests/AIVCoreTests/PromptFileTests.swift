@@ -193,6 +193,8 @@ import Testing
         #expect(parse(String(repeating: "{{#l}}", count: 40) + "x" + String(repeating: "{{/l}}", count: 40)).1 == [
             "1:49: error: template syntax: sections nest more than 8 deep; each level renders once per item of the one around it, so a deeper template can take hours",
         ])
+        // Inverted sections render once at most, so they do not count.
+        #expect(parse(String(repeating: "{{^g}}", count: 12) + "x" + String(repeating: "{{/g}}", count: 12)).1 == [])
     }
 
     @Test func bodyWithoutFrontMatterIsATemplate() throws {

@@ -137,6 +137,9 @@ import Testing
         let misspeltFamily = try await CommandRunner.run(["kinds", "lsit"])
         #expect(misspeltFamily.status == 1)
         #expect(misspeltFamily.stderr.contains("did you mean 'list'?"), "\(misspeltFamily.stderr)")
+        // A name pasted by mistake is quoted cut short, not echoed whole.
+        let pasted = try await CommandRunner.run(["kinds", String(repeating: "x", count: 5000)])
+        #expect(pasted.status == 1 && pasted.stderr.contains("'" + String(repeating: "x", count: 60) + "…'") && pasted.stderr.count < 300, "\(pasted.stderr.count)")
     }
 
     /// A mistyped command gets the nearest one, as a mistyped kind or field does.

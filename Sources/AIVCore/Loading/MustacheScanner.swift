@@ -125,7 +125,8 @@ struct MustacheScanner {
             case "#", "^":
                 content = String(content.dropFirst()).trimmingCharacters(in: .whitespaces)
                 record(content, at: nameLine, nameColumn)
-                guard sections.count < maxSectionDepth else {
+                // Inverted sections render once at most: only the others multiply.
+                guard sigil == "^" || sections.filter({ !$0.inverted }).count < maxSectionDepth else {
                     return .failure(Problem(message: "sections nest more than \(maxSectionDepth) deep; each level renders once per item of the one around it, so a deeper template can take hours",
                                             line: tagLine, column: tagColumn))
                 }

@@ -24,6 +24,12 @@ public enum Suggestions {
         return candidates.first { $0 != name && variants.contains($0.lowercased()) }
     }
 
+    /// A name as a message quotes it: cut after 60 characters, so a name pasted by mistake (a
+    /// whole file) does not fill the terminal.
+    public static func quoted(_ name: String) -> String {
+        name.count > 60 ? String(name.prefix(60)) + "…" : name
+    }
+
     /// "; did you mean 'x'?" or an empty string, to append to a message.
     public static func didYouMean(_ name: String, in candidates: some Sequence<String>) -> String {
         closest(to: name, in: candidates).map { "; did you mean '\($0)'?" } ?? ""
