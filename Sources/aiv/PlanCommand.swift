@@ -65,13 +65,9 @@ struct PlanCommand: ParsableCommand {
             let byID = Dictionary(plan.steps.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
             var skippable: [String: Bool] = [:]
             func mayBeSkipped(_ id: String) -> Bool {
-                if let known = skippable[id] { return known }
-                guard let step = byID[id] else { return true }
-                skippable[id] = true
-                let result = (step.condition != nil && step.condition?.constant != true) || step.continueOnError
-                    || step.needs.contains { !step.optionalNeeds.contains($0.step) && mayBeSkipped($0.step) }
-                skippable[id] = result
-                return result
+                DependencyGraph.mayBeSkipped(id, skipsItself: { byID[$0].map { ($0.condition != nil && $0.condition?.constant != true) || $0.continueOnError } },
+                                             needs: { id in byID[id].map { step in step.needs.map(\.step).filter { !step.optionalNeeds.contains($0) } } ?? [] },
+                                             known: &skippable)
             }
             for step in plan.steps where step.service != nil && !recorded.contains(step.id) && !mayBeSkipped(step.id) {
                 switch verdicts[step.id] {

@@ -1,5 +1,20 @@
 /// The steps of a workflow and the edges between them: cycle detection, topological order and layers.
 public struct DependencyGraph: Sendable {
+    /// Whether step `id` may be skipped in a run: it can skip itself (`skipsItself`: an `if:`, a
+    /// `continue_on_error`), or a step it needs may be skipped. An unknown id (`skipsItself`
+    /// nil), a cycle or a chain deeper than 10,000 counts as skippable. `known` memoizes.
+    public static func mayBeSkipped(_ id: String, skipsItself: (String) -> Bool?, needs: (String) -> [String],
+                                    known: inout [String: Bool], depth: Int = 0) -> Bool {
+        if let answer = known[id] { return answer }
+        guard let itself = skipsItself(id), depth < 10_000 else { return true }
+        known[id] = true
+        let answer = itself || needs(id).contains {
+            $0 != id && mayBeSkipped($0, skipsItself: skipsItself, needs: needs, known: &known, depth: depth + 1)
+        }
+        known[id] = answer
+        return answer
+    }
+
     /// Step ids in declaration order.
     public let steps: [String]
     /// Step id → ids it depends on.

@@ -971,14 +971,10 @@ extension CheckRun {
     mutating func checkOutputPaths() {
         var skippable: [String: Bool] = [:]
         let byID = Dictionary(workflow.steps.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
-        func mayBeSkipped(_ id: String, depth: Int = 0) -> Bool {
-            if let known = skippable[id] { return known }
-            guard let step = byID[id], depth < 10_000 else { return true }
-            skippable[id] = true  // a cycle (reported already) counts as skippable
-            let result = step.condition != nil || step.continueOnError
-                || (dependencies[id] ?? []).contains { $0.step != id && mayBeSkipped($0.step, depth: depth + 1) }
-            skippable[id] = result
-            return result
+        let dependencies = self.dependencies
+        func mayBeSkipped(_ id: String) -> Bool {
+            DependencyGraph.mayBeSkipped(id, skipsItself: { byID[$0].map { $0.condition != nil || $0.continueOnError } },
+                                         needs: { (dependencies[$0] ?? []).map(\.step) }, known: &skippable)
         }
         var writers: [String: (step: StepDeclaration, value: SourceValue)] = [:]
         for step in workflow.steps {
