@@ -10,16 +10,18 @@ public enum BuiltinServices {
             Property("base_url", .string, "API root; GEMINI_BASE_URL overrides it (default https://generativelanguage.googleapis.com)."),
             Property("model", .string, "Default model for steps whose prompt names none, e.g. gemini-2.0-flash."),
             Property("limits", .object([
-                Property("requests_per_minute", .number, minimum: .above(0), "Requests per minute across all steps (default 15)."),
-                Property("tokens_per_minute", .number, minimum: .above(0), "Input tokens per minute (default 1,000,000)."),
-                Property("requests_per_day", .integer, minimum: .atLeast(1), "Requests per day, counted across runs; the day resets at midnight Pacific time (default 1,500)."),
+                Property("requests_per_minute", .number, minimum: .above(0), "Requests per minute across all steps (default 10)."),
+                Property("tokens_per_minute", .number, minimum: .above(0), "Input tokens per minute (default 250,000)."),
+                Property("requests_per_day", .integer, minimum: .atLeast(1), "Requests per day, counted across runs; the day resets at midnight Pacific time (default 250)."),
             ]), "Rate limits shared by every Gemini step."),
             retrySetting, timeoutSetting,
         ],
         http: HTTPServiceInfo(
             defaultBaseURL: "https://generativelanguage.googleapis.com", baseURLVariable: "GEMINI_BASE_URL",
             credential: .init(variable: "GEMINI_API_KEY", header: "x-goog-api-key"),
-            defaultLimits: ServiceLimits(requestsPerMinute: 15, tokensPerMinute: 1_000_000, requestsPerDay: 1_500),
+            // The free tier of the default model, gemini-2.5-flash, as Google's rate-limit page gave
+            // it (a project's own limits are in AI Studio; a paid tier sets `limits` higher).
+            defaultLimits: ServiceLimits(requestsPerMinute: 10, tokensPerMinute: 250_000, requestsPerDay: 250),
             usage: geminiUsage))
 
     public static let notion = ServiceDescription(

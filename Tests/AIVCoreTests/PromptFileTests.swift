@@ -154,6 +154,16 @@ import Testing
         ])
     }
 
+    /// aiv sends `output.schema` as responseJsonSchema, and Gemini refuses a request with two
+    /// schemas: a schema in `config` as well is found when the prompt is read, not as a 400.
+    @Test func aSchemaInConfigBesideTheOutputSchemaIsAnError() {
+        let both = parse("---\nconfig:\n  temperature: 0\n  response_schema: {type: object}\noutput:\n  schema: {type: object}\n---\nHi\n").1
+        #expect(both == ["4:3: error: 'response_schema' in config and 'output.schema' both give the answer's schema (aiv sends output.schema as responseJsonSchema, and Gemini refuses two); keep output.schema"])
+        let twoInConfig = parse("---\nconfig:\n  responseSchema: {type: object}\n  responseJsonSchema: {type: object}\n---\nHi\n").1
+        #expect(twoInConfig == ["4:3: error: 'responseSchema' and 'responseJsonSchema' both give the answer's schema, and Gemini refuses a request with both; keep one (or use output.schema)"])
+        #expect(parse("---\nconfig:\n  responseSchema: {type: object}\n---\nHi\n").1 == [])
+    }
+
     @Test func reportsAnUnclosedFrontMatter() {
         #expect(parse("---\nmodel: m\nHello\n").1 == ["1:1: error: front matter starts with '---' but has no closing '---' line"])
     }

@@ -171,6 +171,22 @@ import FoundationNetworking
         #expect(message.contains(expected), "\(label): \(message)")
     }
 
+    /// The fake takes the media types Gemini's guides list and no others, and no request over
+    /// 20 MB, so a client sending audio/mp4 or a huge inline file fails here as it would there.
+    @Test func anUnlistedMediaTypeAndARequestOver20MBAre400() async throws {
+        let fake = try FakeGemini()
+        defer { fake.stop() }
+        let m4a: JSONValue = ["contents": [["parts": [["text": "hi"], ["inlineData": ["mimeType": "audio/mp4", "data": "AAAA"]]]]]]
+        let refused = try await Client().generate(fake, body: m4a)
+        #expect(refused.status == 400)
+        #expect(refused.error?["message"] == "Unsupported MIME type: audio/mp4")
+        let aac: JSONValue = ["contents": [["parts": [["text": "hi"], ["inlineData": ["mimeType": "audio/aac", "data": "AAAA"]]]]]]
+        #expect(try await Client().generate(fake, body: aac).status == 200)
+        let huge = try await Client().generate(fake, body: Self.prompt(String(repeating: "x", count: 21_000_000)))
+        #expect(huge.status == 400)
+        #expect(huge.error?["message"] == "Request payload size exceeds the limit: 20971520 bytes.")
+    }
+
     @Test func aModelNotNamedGeminiIs404NotFound() async throws {
         let fake = try FakeGemini()
         defer { fake.stop() }
@@ -385,7 +401,7 @@ import FoundationNetworking
             "X-Goog-Upload-Protocol": "resumable",
             "X-Goog-Upload-Command": "start",
             "X-Goog-Upload-Header-Content-Length": String(bytes.count),
-            "X-Goog-Upload-Header-Content-Type": "audio/mpeg",
+            "X-Goog-Upload-Header-Content-Type": "audio/mp3",
             "Content-Type": "application/json",
         ], body: Data(#"{"file":{"display_name":"talk.mp3"}}"#.utf8))
         #expect(start.status == 200)
@@ -397,13 +413,13 @@ import FoundationNetworking
             "x-goog-api-key": fake.apiKey,
             "X-Goog-Upload-Command": "upload, finalize",
             "X-Goog-Upload-Offset": "0",
-            "Content-Type": "audio/mpeg",
+            "Content-Type": "audio/mp3",
         ], body: bytes)
         #expect(finish.status == 200)
         #expect(finish.headers["x-goog-upload-status"] == "final")
         let file = try #require(finish.json?["file"])
         #expect(file["displayName"] == "talk.mp3")
-        #expect(file["mimeType"] == "audio/mpeg")
+        #expect(file["mimeType"] == "audio/mp3")
         #expect(file["sizeBytes"] == "3000")
         #expect(file["state"] == "PROCESSING")
         let name = try #require(file["name"]?.stringValue)
@@ -411,7 +427,7 @@ import FoundationNetworking
         #expect(uri == "\(fake.baseURL)/v1beta/\(name)")
         #expect(fake.uploadedFiles[name] == bytes)
 
-        let usesFile: JSONValue = ["contents": [["parts": [["fileData": ["mimeType": "audio/mpeg", "fileUri": .string(uri)]], ["text": "Transcribe"]]]]]
+        let usesFile: JSONValue = ["contents": [["parts": [["fileData": ["mimeType": "audio/mp3", "fileUri": .string(uri)]], ["text": "Transcribe"]]]]]
         let early = try await client.generate(fake, body: usesFile)
         #expect(early.status == 400)
         #expect(early.error?["status"] == "FAILED_PRECONDITION")

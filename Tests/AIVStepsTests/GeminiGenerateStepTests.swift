@@ -176,6 +176,17 @@ let vocabularyPrompt = """
         #expect(message?.contains("maxOutputTokens in 'ask.prompt'") == true)
     }
 
+    /// Gemini 2.5 thinks out of the same allowance as the answer: when thinking used it up, the
+    /// message says so and names the setting that limits it.
+    @Test func thinkingThatUsesUpTheAllowanceIsNamedInTheMessage() async throws {
+        let harness = try GeminiHarness()
+        harness.prompt(vocabularyPrompt)
+        harness.gemini.enqueue(.thoughtUntilMaxTokens)
+        let message = await harness.failure(["prompt": "ask.prompt", "values": ["chunk": "x", "level": "N5"]])
+        #expect(message?.contains("finishReason MAX_TOKENS, 2048 tokens written, 2048 of them thinking") == true, "\(message ?? "")")
+        #expect(message?.contains("config.thinkingConfig.thinkingBudget") == true)
+    }
+
     @Test func aBlockedPromptAndASafetyStopAreReportedAsSuch() async throws {
         let harness = try GeminiHarness()
         harness.prompt("Tell me about {{topic}}.")
@@ -299,6 +310,39 @@ let vocabularyPrompt = """
         let message = await harness.failure(["prompt": "ask.prompt", "media": ["notes.docx"]])
         #expect(message?.contains("not '.docx'") == true)
         #expect(harness.gemini.requests.isEmpty)
+    }
+
+    /// An .m4a (what a phone records) or an .mkv (what OBS records) is not among the types
+    /// Gemini's guides list: refused before anything is sent, saying how to make one it takes.
+    @Test func containersGeminiDoesNotListAreRefusedWithAWayToCutThemToOneItDoes() async throws {
+        let harness = try GeminiHarness()
+        harness.prompt("Transcribe this.")
+        for (file, advice) in [("talk.m4a", "cut it to .aac with clip.cut"), ("stream.mkv", "cut it to .mp4 with clip.cut")] {
+            harness.steps.workflow.write(file, "x")
+            let message = await harness.failure(["prompt": "ask.prompt", "media": [.string(file)]])
+            #expect(message?.contains(advice) == true, "\(message ?? "")")
+        }
+        #expect(harness.gemini.requests.isEmpty)
+        // The types sent are the listed ones: a QuickTime movie is video/mov.
+        harness.steps.workflow.write("clip.mov", "x")
+        harness.gemini.enqueue(.text("seen"))
+        _ = try await harness.run(["prompt": "ask.prompt", "media": ["clip.mov"]])
+        #expect(harness.gemini.generateRequests.last?["contents", 0, "parts", 1, "inlineData", "mimeType"] == "video/mov")
+    }
+
+    /// Gemini's 20 MB is for the whole request: media that fit alone but not beside the prompt's
+    /// text go through the File API, not into a request the server refuses.
+    @Test func theInlineLimitCountsThePromptTextTooNotOnlyTheMedia() async throws {
+        let harness = try GeminiHarness()
+        harness.prompt("Transcribe this. {{notes}}")
+        harness.steps.workflow.write("clip.mp3", bytes: [UInt8](repeating: 7, count: 600))  // 800 bytes of base64
+        harness.gemini.enqueue(.text("short prompt"))
+        _ = try await harness.run(["prompt": "ask.prompt", "media": ["clip.mp3"], "values": ["notes": ""], "inline_limit": 1200])
+        #expect(harness.gemini.generateRequests.last?["contents", 0, "parts", 1, "inlineData"] != nil)
+        harness.gemini.enqueue(.text("long prompt"))
+        let notes = String(repeating: "メモ", count: 200)  // 1,200 bytes of UTF-8
+        _ = try await harness.run(["prompt": "ask.prompt", "media": ["clip.mp3"], "values": ["notes": .string(notes)], "inline_limit": 1200])
+        #expect(harness.gemini.generateRequests.last?["contents", 0, "parts", 1, "fileData"] != nil)
     }
 }
 

@@ -51,6 +51,20 @@ import Testing
         // 99 letters and an emoji: 100 characters to Swift, 101 UTF-16 units to Notion.
         #expect(problem(.string(String(repeating: "a", count: 99) + "👍"), "select")?.contains("longer than 100") == true)
         #expect(problem(.string(String(repeating: "a", count: 98) + "👍"), "select") == nil)
+        #expect(problem(.string(String(repeating: "a", count: 190) + "@example.jp"), "email")?.contains("an email address of 201 characters; Notion takes at most 200") == true)
+        #expect(problem(.string(String(repeating: "0", count: 201)), "phone_number")?.contains("a phone number of 201 characters") == true)
+        #expect(problem("nemu@example.jp", "email") == nil)
+    }
+
+    /// Notion takes ISO 8601: the forms people write are sent as such, and what is already ISO
+    /// is sent as it is.
+    @Test func datesAreSentAsISO8601() throws {
+        #expect(try NotionProperties.convert("2026-11-25 21:00", type: "date") == ["start": "2026-11-25T21:00:00"])
+        #expect(try NotionProperties.convert("2026-11-25 21:00+0900", type: "date") == ["start": "2026-11-25T21:00:00+09:00"])
+        #expect(try NotionProperties.convert("2026-11-25T21:00:05.5Z", type: "date") == ["start": "2026-11-25T21:00:05.5Z"])
+        #expect(try NotionProperties.convert(["start": "2026-11-25", "end": "2026-11-26 01:30-05:00"], type: "date")
+                == ["start": "2026-11-25", "end": "2026-11-26T01:30:00-05:00"])
+        #expect(problem("2026-11-25 21", "date")?.contains("not a date") == true)
     }
 
     /// 200,000 Japanese characters fit the text objects' limits and are 600 KB of JSON: refused

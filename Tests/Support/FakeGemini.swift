@@ -17,6 +17,10 @@ import Foundation
 ///   `parts`; each part sets exactly one of its data fields (`text`, `inlineData` with base64
 ///   `data`, `fileData` with `fileUri`, ...); `generationConfig` takes only its known fields,
 ///   typed, and not both `responseSchema` and `responseJsonSchema`.
+/// - Media (`inlineData`, `fileData`) must have a MIME type of the audio, video, image and
+///   document guides' lists: another is 400 INVALID_ARGUMENT "Unsupported MIME type: …".
+/// - A request body over 20 MB (20,971,520 bytes) is 400 INVALID_ARGUMENT "Request payload size
+///   exceeds the limit: 20971520 bytes." — what the File API is for.
 /// - A model whose name does not start with `gemini-` is 404 NOT_FOUND.
 /// - A `fileData` naming an unknown file is 403 PERMISSION_DENIED ("You do not have permission to
 ///   access the File ... or it may not exist."), one still PROCESSING is 400 FAILED_PRECONDITION
@@ -34,6 +38,9 @@ public final class FakeGemini: @unchecked Sendable {
         case json(JSONValue)
         /// A candidate cut short: this text, finishReason MAX_TOKENS.
         case maxTokens(partialText: String)
+        /// What a 2.5 model does when its thoughts use up `maxOutputTokens`: finishReason
+        /// MAX_TOKENS, no answer text, and the allowance in `usageMetadata.thoughtsTokenCount`.
+        case thoughtUntilMaxTokens
         /// The prompt is blocked: `promptFeedback.blockReason` SAFETY and no candidates.
         case safetyBlockedPrompt
         /// The answer is blocked: a candidate with finishReason SAFETY, safety ratings and no content.
@@ -318,6 +325,9 @@ final class FakeGeminiCore: @unchecked Sendable {
         guard model.hasPrefix("gemini-") else {
             return Self.error(404, "NOT_FOUND", "models/\(model) is not found for API version v1beta, or is not supported for generateContent. Call ListModels to see the list of available models and their supported methods.")
         }
+        if request.body.count > Self.payloadLimit {
+            return Self.error(400, "INVALID_ARGUMENT", "Request payload size exceeds the limit: \(Self.payloadLimit) bytes.")
+        }
         guard let body else {
             if request.body.isEmpty { return Self.requestCheck("contents", "contents is not specified") }
             return Self.badRequest("Invalid JSON payload received. Unexpected token.\n\(String(request.text.prefix(40)))\n^")
@@ -355,6 +365,15 @@ final class FakeGeminiCore: @unchecked Sendable {
             return .json(status: 200, Self.success(text: value.canonicalJSON, finishReason: "STOP", request: request, model: model))
         case .maxTokens(let partial):
             return .json(status: 200, Self.success(text: partial, finishReason: "MAX_TOKENS", request: request, model: model))
+        case .thoughtUntilMaxTokens:
+            let prompt = Self.tokens(Self.promptCharacters(request))
+            let allowance = request["generationConfig"]?["maxOutputTokens"]?.numberValue.map { Int($0) } ?? 8192
+            return .json(status: 200, [
+                "candidates": [["content": ["role": "model"], "finishReason": "MAX_TOKENS", "index": 0]],
+                "usageMetadata": ["promptTokenCount": .int(prompt), "thoughtsTokenCount": .int(allowance),
+                                  "totalTokenCount": .int(prompt + allowance)],
+                "modelVersion": .string(model),
+            ])
         case .safetyFinish:
             return .json(status: 200, Self.success(text: nil, finishReason: "SAFETY", request: request, model: model))
         case .safetyBlockedPrompt:
@@ -500,6 +519,15 @@ final class FakeGeminiCore: @unchecked Sendable {
     private static let requestFields: Set<String> = [
         "contents", "tools", "toolConfig", "safetySettings", "systemInstruction", "generationConfig", "cachedContent", "model",
     ]
+    /// The MIME types Gemini's audio, video, image and document guides list.
+    static let documentedMimeTypes: Set = [
+        "audio/wav", "audio/mp3", "audio/aiff", "audio/aac", "audio/ogg", "audio/flac",
+        "video/mp4", "video/mpeg", "video/mov", "video/avi", "video/x-flv", "video/mpg", "video/webm", "video/wmv", "video/3gpp",
+        "image/png", "image/jpeg", "image/webp", "image/heic", "image/heif",
+        "application/pdf", "text/plain", "text/html", "text/css", "text/csv", "text/markdown", "text/xml", "application/json",
+    ]
+    static let payloadLimit = 20_971_520
+
     private static let partDataFields = ["text", "inlineData", "fileData", "functionCall", "functionResponse", "executableCode", "codeExecutionResult"]
     private static let partOtherFields: Set<String> = ["thought", "thoughtSignature", "videoMetadata", "partMetadata", "mediaResolution"]
     private static let generationConfigFields: Set<String> = [
@@ -616,6 +644,7 @@ final class FakeGeminiCore: @unchecked Sendable {
             guard let data = Self.field(value, "data"), let text = data.stringValue else {
                 return Self.requestCheck("\(here).data", "data must be set.")
             }
+            if !Self.documentedMimeTypes.contains(mimeText) { return Self.badRequest("Unsupported MIME type: \(mimeText)", field: "\(here).mime_type") }
             if Self.decodeBase64(text) == nil {
                 return Self.badRequest("Invalid value at '\(here).data' (TYPE_BYTES), Base64 decoding failed for \"\(text.prefix(40))\"", field: "\(here).data")
             }
@@ -627,6 +656,9 @@ final class FakeGeminiCore: @unchecked Sendable {
             }
             if let mime = Self.field(value, "mimeType"), mime.stringValue == nil {
                 return Self.invalidValue(at: "\(here).mime_type", type: "TYPE_STRING", mime)
+            }
+            if let mime = Self.field(value, "mimeType")?.stringValue, !Self.documentedMimeTypes.contains(mime) {
+                return Self.badRequest("Unsupported MIME type: \(mime)", field: "\(here).mime_type")
             }
             guard let uri = Self.field(value, "fileUri")?.stringValue, !uri.isEmpty else {
                 return Self.requestCheck("\(here).file_uri", "file_uri must be set.")

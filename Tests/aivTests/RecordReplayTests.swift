@@ -222,9 +222,9 @@ import Testing
         // Counted for the stand-in, not against the real Gemini's day.
         let row = services.arrayValue?.first { $0["service"] == "gemini" && $0["server"] == .string(gemini.baseURL) }
         #expect(row?["requests"] == 6)
-        #expect(row?["requests_per_day"] == 1500)
-        #expect(row?["left"] == 1494)
-        #expect(row?["rate_limits"] == "15/min, 1000000 tokens/min")
+        #expect(row?["requests_per_day"] == 250)
+        #expect(row?["left"] == 244)
+        #expect(row?["rate_limits"] == "10/min, 250000 tokens/min")
         let own = services.arrayValue?.first { $0["service"] == "gemini" && $0["server"] == .null }
         #expect(own?["requests"] == 0)
 

@@ -248,7 +248,22 @@ public struct PromptFile: Sendable {
                 if outputFormat == nil { outputFormat = "json" }
             }
         }
+        if let entries = fields["config"]?.entries { Self.checkSchemaSettings(entries, outputSchema: outputSchema != nil, diagnostics: &diagnostics) }
         return variablesKnown
+    }
+
+    /// Gemini refuses a request that sets both `responseSchema` and `responseJsonSchema`, and aiv
+    /// sends the prompt's `output.schema` as the latter: a schema in `config` as well is an error
+    /// here rather than a 400 after the run has started.
+    static func checkSchemaSettings(_ entries: [SourceValue.Entry], outputSchema: Bool, diagnostics: inout Diagnostics) {
+        let schemaSettings = entries.filter { ["responseSchema", "responseJsonSchema"].contains(GenerationSettingName.camelCase($0.key)) }
+        if outputSchema, let first = schemaSettings.first {
+            diagnostics.error("'\(first.key)' in config and 'output.schema' both give the answer's schema (aiv sends output.schema as responseJsonSchema, and Gemini refuses two); keep output.schema",
+                              at: first.keyLocation, length: first.key.count)
+        } else if schemaSettings.count > 1 {
+            diagnostics.error("'\(schemaSettings[0].key)' and '\(schemaSettings[1].key)' both give the answer's schema, and Gemini refuses a request with both; keep one (or use output.schema)",
+                              at: schemaSettings[1].keyLocation, length: schemaSettings[1].key.count)
+        }
     }
 
     /// Gemini's generation settings (`generationConfig` in its API reference) and the shape of
@@ -265,8 +280,7 @@ public struct PromptFile: Sendable {
     /// A setting of the wrong type is an error (Gemini would refuse the request); a name aiv does
     /// not know is a warning with the nearest one, since the API may have gained settings since.
     static func checkGenerationSetting(_ entry: SourceValue.Entry, diagnostics: inout Diagnostics) {
-        let parts = entry.key.split(separator: "_")
-        let name = parts.count > 1 ? String(parts[0]) + parts.dropFirst().map { $0.prefix(1).uppercased() + $0.dropFirst() }.joined() : entry.key
+        let name = GenerationSettingName.camelCase(entry.key)
         guard let shape = generationSettings[name] else {
             let nearest = Suggestions.closest(to: name, in: generationSettings.keys.sorted()).map { " (did you mean '\($0)'?)" } ?? ""
             diagnostics.warning("'\(entry.key)' is not a generation setting aiv knows\(nearest); Gemini refuses names it does not know",
@@ -309,5 +323,14 @@ public struct PromptFile: Sendable {
             }
             return Variable(name: name, type: type, isOptional: optional, location: entry.keyLocation)
         }
+    }
+}
+
+/// Generation settings may be written in snake_case (`max_output_tokens`); the API's name is camelCase.
+public enum GenerationSettingName {
+    public static func camelCase(_ name: String) -> String {
+        let parts = name.split(separator: "_")
+        guard parts.count > 1 else { return name }
+        return String(parts[0]) + parts.dropFirst().map { $0.prefix(1).uppercased() + $0.dropFirst() }.joined()
     }
 }

@@ -27,7 +27,8 @@ public struct GeminiGenerateStep: Step {
             `values`. With an output schema, Gemini is asked for application/json under that schema (responseJsonSchema), \
             the reply is parsed and validated, and an invalid reply is sent back once with what was wrong before the step \
             fails. A finishReason other than STOP (MAX_TOKENS, SAFETY, …) or a blocked prompt fails the step, saying so. \
-            Media files are sent inline while their base64 fits in `inline_limit` bytes, else uploaded through the File \
+            Media files are sent inline while the whole request (their base64, a third larger than the files, with the \
+            prompt, system instruction and settings) fits in `inline_limit` bytes, else uploaded through the File \
             API (resumable upload, started again from the beginning if it breaks, \
             then polled until ACTIVE). Requests obey services.gemini.limits, shared by every Gemini step of the run.
             """,
@@ -38,7 +39,7 @@ public struct GeminiGenerateStep: Step {
                      "Audio, video, image or PDF files sent with the prompt (relative to the workflow)."),
             Property("model", .string, "Overrides the prompt's model (and services.gemini.model)."),
             Property("inline_limit", .integer, default: .int(defaultInlineLimit),
-                     "Media whose base64 (a third larger than the files) exceeds this many bytes in all are uploaded through the File API instead of sent inline."),
+                     "The largest request sent with its media inline (Gemini's limit, 20 MB): media that would make the request larger are uploaded through the File API instead."),
         ],
         outputs: .object([
             Property("result", .any, required: true, "The parsed JSON reply (with an output schema, whose shape validation checks references against), else the text."),
@@ -80,16 +81,18 @@ public struct GeminiGenerateStep: Step {
             try TemplateRenderStep.render(system, path: prompt.path, values: values)
         }
 
-        var media: [GeminiRequest.MediaPart] = []
+        var request = try GeminiRequest(model: model, text: text, system: system, config: prompt.config, media: [],
+                                        outputSchema: prompt.outputSchema, promptPath: promptPath)
         let paths = arguments["media"].map { $0.arrayValue?.compactMap(\.stringValue) ?? [$0.stringValue].compactMap { $0 } } ?? []
         if !paths.isEmpty {
+            // Gemini's 20 MB is for the whole request: the media inline share it with the text.
             let limit = try arguments.optionalInt("inline_limit") ?? Self.defaultInlineLimit
-            media = try await GeminiFiles.parts(for: paths.map { ($0, context.inputPath($0)) }, inlineLimit: limit, client: client,
-                                               clock: context.clock)
-        }
-
-        let request = try GeminiRequest(model: model, text: text, system: system, config: prompt.config, media: media,
+            let media = try await GeminiFiles.parts(for: paths.map { ($0, context.inputPath($0)) },
+                                                    inlineLimit: limit - request.body.canonicalBytes.count, client: client,
+                                                    clock: context.clock)
+            request = try GeminiRequest(model: model, text: text, system: system, config: prompt.config, media: media,
                                         outputSchema: prompt.outputSchema, promptPath: promptPath)
+        }
         let exchange = GeminiExchange(client: client, request: request, logger: context.logger)
         return try await exchange.run()
     }

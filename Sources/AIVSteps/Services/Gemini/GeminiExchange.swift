@@ -101,7 +101,12 @@ struct GeminiExchange {
             break
         case "MAX_TOKENS":
             let limit = request.maxOutputTokens.map { " (\($0))" } ?? ""
-            throw StepError("Gemini stopped at the output token limit\(limit) before finishing (finishReason MAX_TOKENS, \(usage.output) tokens written): raise config.maxOutputTokens in '\(request.promptPath)' or send less at once")
+            // Gemini 2.5 thinks by default, and its thoughts are taken from the same allowance.
+            let thoughts = Int(clamping: json["usageMetadata"]?["thoughtsTokenCount"]?.numberValue ?? 0, to: 0...1_000_000_000)
+            let thinking = thoughts > 0
+                ? ", \(thoughts) of them thinking: give config.thinkingConfig.thinkingBudget a limit (0 turns thinking off on Flash) or raise config.maxOutputTokens"
+                : ": raise config.maxOutputTokens"
+            throw StepError("Gemini stopped at the output token limit\(limit) before finishing (finishReason MAX_TOKENS, \(usage.output) tokens written\(thinking) in '\(request.promptPath)', or send less at once")
         default:
             throw StepError("Gemini stopped with finishReason \(finishReason)\(ratings(candidate)); nothing usable came back for '\(request.promptPath)'")
         }

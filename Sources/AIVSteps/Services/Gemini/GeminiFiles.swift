@@ -4,13 +4,23 @@ import Foundation
 /// Media for a prompt: small files inline (base64 in the request), large ones through the File
 /// API's resumable upload, then polled until Gemini has processed them (state ACTIVE).
 enum GeminiFiles {
-    /// MIME types Gemini accepts, by file extension.
+    /// MIME types Gemini accepts, by file extension: the ones its audio, video, image and document
+    /// guides list (an audio type not listed, such as audio/mp4, risks a 400 mid-run).
     static let mimeTypes: [String: String] = [
-        "mp3": "audio/mp3", "wav": "audio/wav", "aac": "audio/aac", "m4a": "audio/mp4", "ogg": "audio/ogg", "flac": "audio/flac",
-        "aiff": "audio/aiff", "mp4": "video/mp4", "mov": "video/quicktime", "webm": "video/webm", "mkv": "video/x-matroska",
-        "mpeg": "video/mpeg", "mpg": "video/mpeg", "avi": "video/x-msvideo", "flv": "video/x-flv", "wmv": "video/x-ms-wmv",
+        "mp3": "audio/mp3", "wav": "audio/wav", "aac": "audio/aac", "ogg": "audio/ogg", "flac": "audio/flac",
+        "aiff": "audio/aiff", "aif": "audio/aiff", "mp4": "video/mp4", "mov": "video/mov", "webm": "video/webm",
+        "mpeg": "video/mpeg", "mpg": "video/mpg", "avi": "video/avi", "flv": "video/x-flv", "wmv": "video/wmv",
         "3gp": "video/3gpp", "png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg", "webp": "image/webp",
-        "heic": "image/heic", "pdf": "application/pdf", "txt": "text/plain", "srt": "text/plain", "vtt": "text/vtt",
+        "heic": "image/heic", "heif": "image/heif", "pdf": "application/pdf", "txt": "text/plain", "srt": "text/plain",
+        "vtt": "text/plain",
+    ]
+    /// Containers people have that Gemini does not list, and what to do instead: clip.cut copies
+    /// the streams into one it takes without re-encoding.
+    static let advice: [String: String] = [
+        "m4a": "cut it to .aac with clip.cut (the same AAC audio, no re-encoding)",
+        "mka": "cut it to .aac with clip.cut when its audio is AAC",
+        "mkv": "cut it to .mp4 with clip.cut (OBS's default recording format is mkv)",
+        "ts": "cut it to .mp4 with clip.cut",
     ]
     /// How long a processing upload is waited for before the step fails.
     static let processingLimit: Double = 30 * 60
@@ -18,7 +28,8 @@ enum GeminiFiles {
     static func mimeType(of path: String) throws(StepError) -> String {
         let ext = (path as NSString).pathExtension.lowercased()
         guard let type = mimeTypes[ext] else {
-            throw StepError("media file '\(path)': Gemini takes \(mimeTypes.keys.sorted().joined(separator: ", ")) files, not '.\(ext)'")
+            let instead = advice[ext].map { ": \($0)" } ?? ""
+            throw StepError("media file '\(path)': Gemini takes \(mimeTypes.keys.sorted().joined(separator: ", ")) files, not '.\(ext)'\(instead)")
         }
         return type
     }
@@ -34,8 +45,8 @@ enum GeminiFiles {
             }
             sizes.append(size)
         }
-        // Inline data is base64: a third larger than the files.
-        let inline = (sizes.reduce(0, +) + 2) / 3 * 4 <= inlineLimit
+        // Inline data is base64, a third larger than the files, in a small JSON object each.
+        let inline = (sizes.reduce(0, +) + 2) / 3 * 4 + 100 * files.count <= inlineLimit
         var parts: [GeminiRequest.MediaPart] = []
         for (file, size) in zip(files, sizes) {
             let type = try mimeType(of: file.name)

@@ -49,13 +49,7 @@ struct GeminiRequest: Sendable {
     /// Generation settings as the API names them: `max_output_tokens` and `maxOutputTokens` both
     /// become `maxOutputTokens`.
     static func generationConfig(_ config: [String: JSONValue]) -> [String: JSONValue] {
-        Dictionary(config.map { (camelCase($0.key), $0.value) }, uniquingKeysWith: { first, _ in first })
-    }
-
-    static func camelCase(_ name: String) -> String {
-        let parts = name.split(separator: "_")
-        guard parts.count > 1 else { return name }
-        return String(parts[0]) + parts.dropFirst().map { $0.prefix(1).uppercased() + $0.dropFirst() }.joined()
+        Dictionary(config.map { (GenerationSettingName.camelCase($0.key), $0.value) }, uniquingKeysWith: { first, _ in first })
     }
 
     /// The prompt's schema as JSON Schema for `responseJsonSchema`: OpenAPI's `nullable: true`

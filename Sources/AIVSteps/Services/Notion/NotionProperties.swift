@@ -9,6 +9,8 @@ enum NotionProperties {
     static let arrayLimit = 100
     static let urlLimit = 2000
     static let selectNameLimit = 100
+    /// Characters of an email address or a phone number.
+    static let emailLimit = 200
     /// Bytes of JSON Notion takes in one request.
     static let requestLimit = 500_000
 
@@ -57,21 +59,25 @@ enum NotionProperties {
             if type == "url", text.utf16.count > urlLimit {
                 throw Problem(message: "is a URL of \(text.utf16.count) characters; Notion takes at most \(urlLimit)")
             }
+            if type != "url", text.utf16.count > emailLimit {
+                let what = type == "email" ? "an email address" : "a phone number"
+                throw Problem(message: "is \(what) of \(text.utf16.count) characters; Notion takes at most \(emailLimit)")
+            }
             return .string(text)
         case "date":
             switch value {
             case .null: return .null
             case .string(let text):
-                guard isDate(text) else { throw Problem(message: "is a date property, and '\(text)' is not a date (YYYY-MM-DD or an ISO 8601 date-time)") }
-                return ["start": .string(text)]
+                guard let start = isoDate(text) else { throw Problem(message: "is a date property, and '\(text)' is not a date (YYYY-MM-DD or an ISO 8601 date-time)") }
+                return ["start": .string(start)]
             case .object(let members):
-                guard let start = members["start"]?.stringValue, isDate(start) else {
+                guard let start = members["start"]?.stringValue.flatMap(isoDate) else {
                     throw Problem(message: "is a date property: give a date string or {start, end}")
                 }
                 var date: [String: JSONValue] = ["start": .string(start)]
                 if let end = members["end"]?.stringValue {
-                    guard isDate(end) else { throw Problem(message: "has an end '\(end)' that is not a date") }
-                    date["end"] = .string(end)
+                    guard let iso = isoDate(end) else { throw Problem(message: "has an end '\(end)' that is not a date") }
+                    date["end"] = .string(iso)
                 }
                 return .object(date)
             default:
@@ -122,8 +128,19 @@ enum NotionProperties {
         return name
     }
 
-    static func isDate(_ text: String) -> Bool {
-        text.range(of: #"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$"#, options: .regularExpression) != nil
+    /// A date as Notion's API asks for it, ISO 8601, from the forms people write: a space for
+    /// the `T`, no seconds, an offset without its colon (`2026-11-25 21:00+0900` becomes
+    /// `2026-11-25T21:00:00+09:00`). Nil for anything else.
+    static func isoDate(_ text: String) -> String? {
+        let pattern = #"^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2})(:\d{2}(?:\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$"#
+        guard let regex = try? NSRegularExpression(pattern: pattern),
+              let match = regex.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) else { return nil }
+        func group(_ index: Int) -> String? { Range(match.range(at: index), in: text).map { String(text[$0]) } }
+        guard let day = group(1) else { return nil }
+        guard let time = group(2) else { return day }
+        var offset = group(4) ?? ""
+        if offset.count == 5 { offset.insert(":", at: offset.index(offset.startIndex, offsetBy: 3)) }
+        return "\(day)T\(time)\(group(3) ?? ":00")\(offset)"
     }
 
     /// The value a key filter compares, from the converted property value (so a number given as
