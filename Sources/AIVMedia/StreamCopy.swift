@@ -107,6 +107,9 @@ public enum StreamCopy {
                 }
                 overLongest = duration > maximum + 0.0005
             }
+            // A cut given up on (a timeout, a stop) puts nothing in place after the step was
+            // reported failed; the temporary file goes below.
+            if isCancelled() { throw MediaError("cancelled") }
             guard rename(temporary, request.output) == 0 else {
                 throw MediaError("cannot move the clip into place at \(request.output): \(String(cString: strerror(errno)))")
             }

@@ -150,6 +150,10 @@ struct RunCommand: AsyncParsableCommand {
         let report = await running.value
         interruption.end()
         display.finish(report)
+        // An attempt given up on (a timeout, a stop) may still be writing its temporary file: a
+        // moment for it to see that and remove the file; one that takes longer leaves the folder
+        // marked unfinished, so the next run into it removes what is left.
+        if !(await environment.abandonedWork.settle(within: 5)) { claim.keepMarkedUnfinished() }
         if let recorder {
             // A recording is a whole run's answers: a run that failed would replace a complete
             // set with part of one (and its failure), so it goes into the run folder instead.

@@ -47,6 +47,26 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: directory.path + "/run/out/.s1.txt.k3x9-17.partial"))
     }
 
+    /// A run that ends while an attempt it gave up on is still writing leaves the folder marked
+    /// unfinished, so the next run into it removes the temporary file that attempt leaves.
+    @Test func aRunThatEndsBeforeItsAbandonedWorkLeavesTheFolderForTheNextRunToClean() async throws {
+        let directory = TemporaryFolder()
+        let folder = RunFolder(path: directory.path + "/run")
+        let claim = try folder.claim()
+        let abandoned = AbandonedWork()
+        directory.write("run/.clip.mp4.partial-0A1B2C3D.mp4", "half")
+        let busy = Task { _ = try? await Task.sleep(nanoseconds: 3_000_000_000) }
+        abandoned.add(busy)
+        #expect(await abandoned.settle(within: 0.1) == false)
+        claim.keepMarkedUnfinished()
+        claim.release()
+        #expect(try String(contentsOfFile: folder.lockPath, encoding: .utf8) == "\(getpid())\n")
+        let next = try folder.claim()
+        #expect(next.removedLeftovers == [".clip.mp4.partial-0A1B2C3D.mp4"])
+        busy.cancel()
+        #expect(await abandoned.settle(within: 10) == true)
+    }
+
     @Test func temporaryNamesAreTheOnesWritesUse() throws {
         let directory = TemporaryFolder()
         let made = URL(fileURLWithPath: try AtomicFile.temporaryPath(for: directory.path + "/vocabulary.json")).lastPathComponent

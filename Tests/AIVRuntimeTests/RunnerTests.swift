@@ -386,6 +386,26 @@ func waitUntil(seconds: Int, _ done: () -> Bool) async throws {
         if bodies.count == 2 { #expect(bodies[1].start >= bodies[0].end, "\(bodies)") }
     }
 
+    /// A timed-out attempt that is not retried still holds its slot until it really ends: a step
+    /// waiting for a slot does not start beside work that is still busy.
+    @Test func aTimedOutAttemptHoldsItsSlotUntilItEndsEvenWithoutARetry() async throws {
+        var harness = Harness()
+        let (first, second) = (unique("abandoned"), unique("next"))
+        let report = try await harness.run("""
+            name: p
+            steps:
+              - {id: slow, uses: test.block, timeout: 200ms, continue_on_error: true, with: {seconds: 1, path: a.txt, tag: \(first)}}
+              - {id: next, uses: test.block, with: {seconds: 0.1, path: b.txt, tag: \(second)}}
+            """, maxParallel: 1)
+        #expect(report.step("slow")?.error == "step 'slow': timed out after 200ms")
+        #expect(report.step("next")?.status == .succeeded)
+        try await waitUntil(seconds: 30) { !Calls.shared.intervals(first).isEmpty }
+        let abandoned = try #require(Calls.shared.intervals(first).first)
+        let next = try #require(Calls.shared.intervals(second).first)
+        // Either order of start is possible; what may not happen is the two bodies overlapping.
+        #expect(next.start >= abandoned.end || next.end <= abandoned.start, "abandoned \(abandoned), next \(next)")
+    }
+
     @Test func continueOnErrorSkipsDependentsAndLetsTheRestRun() async throws {
         var harness = Harness()
         let yaml = """

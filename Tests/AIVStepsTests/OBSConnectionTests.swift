@@ -26,6 +26,22 @@ import Testing
         #expect(connection.isOpen)
     }
 
+    /// A step given up on (its timeout, a stop) stops waiting for its event at once: a retry
+    /// waits for the attempt to end, and used to wait out the event's own 40 s.
+    @Test func aCancelledWaitForAnEventEndsAtOnceNotAtItsOwnTimeout() async throws {
+        let server = try await FakeOBS()
+        defer { Task { await server.stop() } }
+        let obs = OBSHarness(url: server.url, password: "")
+        let started = Date()
+        let waiting = Task { await obs.failure(OBSWaitEventStep.self, ["event": "NeverHappens", "timeout": 40]) }
+        try await Task.sleep(nanoseconds: 300_000_000)
+        waiting.cancel()
+        let message = await waiting.value
+        #expect(message != nil)
+        #expect(Date().timeIntervalSince(started) < 20, "the wait ran out its own timeout: \(message ?? "")")
+        await obs.close()
+    }
+
     @Test func noAuthenticationIsSentWhenTheServerDoesNotAskForIt() async throws {
         let server = try await FakeOBS()
         defer { Task { await server.stop() } }

@@ -29,12 +29,20 @@ extension RunFolder {
             self.removedLeftovers = removedLeftovers
         }
 
+        private var unfinished = false
+
         /// Marks the run as ended and lets go of the folder.
         public func release() {
             guard descriptor >= 0 else { return }
-            _ = ftruncate(descriptor, 0)
+            if !unfinished { _ = ftruncate(descriptor, 0) }
             close(descriptor)
             descriptor = -1
+        }
+
+        /// Lets `release()` leave the folder marked as a run that did not end: work it gave up on
+        /// is still writing, and the next run into the folder removes what that leaves.
+        public func keepMarkedUnfinished() {
+            unfinished = true
         }
 
         deinit { release() }

@@ -57,7 +57,14 @@ extension Runner {
             if let entry, let cache = environment.cache { await save(entry, to: cache, log: log) }
             return invocation
         } catch var failure as InvocationFailure {
-            await lease.release()
+            if let abandoned = failure.abandoned {
+                Task {
+                    await abandoned.value
+                    await lease.release()
+                }
+            } else {
+                await lease.release()
+            }
             failure.ranBecause = reason
             throw failure
         } catch {
@@ -165,7 +172,11 @@ extension Runner {
                     }
                     // Said once: a service failure may already count the client's attempts.
                     let counted = message.hasSuffix("attempts)") ? " (the step tried \(attempt) times)" : " (after \(attempt) attempts)"
-                    throw failure(message + (attempt > 1 ? counted : ""), attempts: attempt)
+                    var given = failure(message + (attempt > 1 ? counted : ""), attempts: attempt)
+                    // Its slot goes back when the attempt really ends, as before a retry: work
+                    // still busy must not run beside the --max-parallel others.
+                    given.abandoned = (error as? TimeoutError)?.abandoned
+                    throw given
                 }
                 if let timedOut = error as? TimeoutError {
                     do {
@@ -302,12 +313,14 @@ extension Runner {
     func runWithTimeout<T: Sendable>(_ timeout: Double?, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
         let clock = environment.clock
         let outcome = FirstOutcome<T>()
+        let ended = AbandonedWork.Ended()
         let work = Task {
             do {
                 outcome.settle(.success(try await body()))
             } catch {
                 outcome.settle(.failure(error))
             }
+            ended.mark()
         }
         let timer = timeout.map { seconds in
             Task {
@@ -318,6 +331,8 @@ extension Runner {
         defer {
             work.cancel()
             timer?.cancel()
+            // Given up on while still busy: the end of the run waits a moment for it to clean up.
+            if !ended.isMarked { environment.abandonedWork.add(work) }
         }
         return try await outcome.value()
     }

@@ -119,6 +119,8 @@ struct InvocationFailure: Error {
     /// Why the invocation ran rather than came from the cache, once that was known: a failed
     /// step's report still says why it ran.
     var ranBecause: String?
+    /// The timed-out attempt, which may still be running: its slot is given back when it ends.
+    var abandoned: Task<Void, Never>?
 }
 
 /// A thread-safe counter of finished (or cached) invocations.

@@ -19,6 +19,8 @@ public struct RunEnvironment: Sendable {
     public var maxParallel: Int
     /// How service steps reach their services; nil for runs without any.
     public var services: ServiceHub?
+    /// Attempts given up on that may still be running, for the end of the run to wait for.
+    public var abandonedWork = AbandonedWork()
 
     public init(steps: [String: any Step.Type], registry: StepRegistry, cache: (any CacheStore)? = nil, blobs: BlobStore? = nil,
                 readsCache: Bool = true, observer: any RunObserver = RunObservers([]), clock: any Clock<Duration> = ContinuousClock(),

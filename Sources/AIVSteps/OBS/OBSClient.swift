@@ -97,10 +97,17 @@ struct OBSClient: Sendable {
         }
         do {
             let waiting = try await withConnection { await $0.expectEvent(type, timeout: timeout, match: match) }
-            try await trigger()
-            let data = try await waiting.value
-            keepEvent(type, data)
-            return data
+            // The wait is a task of its own: stopped with the step (a timeout, a stop) or when the
+            // trigger fails, not left to run out its own timeout while a retry waits for it.
+            do {
+                try await trigger()
+                let data = try await withTaskCancellationHandler { try await waiting.value } onCancel: { waiting.cancel() }
+                keepEvent(type, data)
+                return data
+            } catch {
+                waiting.cancel()
+                throw error
+            }
         } catch let error as OBSConnectionError {
             throw StepError(error.message)
         }
