@@ -49,6 +49,49 @@ public struct CutResult: Sendable, Equatable {
 }
 
 public enum StreamCopy {
+    /// The codecs a transport stream has a stream type for (FFmpeg's mpegts muxer): another, such
+    /// as VP9, would be written as opaque data no player shows.
+    static let transportStreamCodecs: Set = [
+        "h264", "hevc", "mpeg1video", "mpeg2video", "mpeg4", "vc1", "mp2", "mp3", "aac", "aac_latm", "ac3", "eac3", "dts", "truehd", "opus",
+    ]
+
+    /// Where to seek so that reading starts at or before `startTime` (seconds on the input's
+    /// timeline), and the last keyframe of `anchor` at or before it (nil without video). Seeks
+    /// further back, doubling the step, while a seek lands after the start; reads on until the
+    /// anchor's packets pass the start.
+    static func seekPoint(_ context: UnsafeMutablePointer<AVFormatContext>, stream: Int?, base: AVRational, anchor: Int32?,
+                          startTime: Double, path: String, shownStart: Double) throws(MediaError) -> (target: Int64, keyframe: Double?) {
+        guard let packet = av_packet_alloc() else { throw MediaError("out of memory") }
+        var owned: UnsafeMutablePointer<AVPacket>? = packet
+        defer { av_packet_free(&owned) }
+        var back = 0.0
+        while true {
+            let target = Int64((max(0, startTime - back) / base.seconds).rounded(.down))
+            try MediaError.check(av_seek_frame(context, Int32(stream ?? -1), target, AVSEEK_FLAG_BACKWARD),
+                                 "cannot seek to \(format(shownStart)) in \(path)")
+            var first: Double?
+            var keyframe: Double?
+            var read = 0
+            while read < 100_000 {
+                guard av_read_frame(context, packet) >= 0 else { break }
+                defer { av_packet_unref(packet) }
+                read += 1
+                let index = packet.pointee.stream_index
+                guard anchor == nil || index == anchor else { continue }
+                let inBase = context.pointee.streams[Int(index)]!.pointee.time_base
+                guard let time = seconds(packet.pointee.pts, inBase) ?? seconds(packet.pointee.dts, inBase) else { continue }
+                if anchor != nil, packet.pointee.flags & AV_PKT_FLAG_KEY == 0, keyframe == nil { continue }
+                if first == nil { first = time }
+                if time > startTime + 0.0005 { break }
+                if anchor != nil, packet.pointee.flags & AV_PKT_FLAG_KEY != 0 { keyframe = time }
+            }
+            // Landed at or before the start (or at the file's beginning, or past its end: the cut
+            // itself says so): this target will do.
+            guard let landed = first, landed > startTime + 0.0005, target > 0 else { return (target, keyframe) }
+            back = back == 0 ? max(1, landed - startTime) : back * 2
+        }
+    }
+
     /// Muxer names by output extension.
     public static let containers: [String: String] = ["mp4": "mp4", "m4v": "mp4", "mov": "mov", "mkv": "matroska", "ts": "mpegts",
                                                       "m4a": "ipod", "mka": "matroska", "aac": "adts"]
@@ -168,7 +211,8 @@ public enum StreamCopy {
             // (mov_text or SubRip would become an opaque data stream no player reads).
             let dvb = parameters.pointee.codec_id == AV_CODEC_ID_DVB_SUBTITLE || parameters.pointee.codec_id == AV_CODEC_ID_DVB_TELETEXT
             if avformat_query_codec(output.pointee.oformat, parameters.pointee.codec_id, FF_COMPLIANCE_NORMAL) == 0
-                || (muxer == "mpegts" && type == AVMEDIA_TYPE_SUBTITLE && !dvb) {
+                || (muxer == "mpegts" && type == AVMEDIA_TYPE_SUBTITLE && !dvb)
+                || (muxer == "mpegts" && type != AVMEDIA_TYPE_SUBTITLE && !Self.transportStreamCodecs.contains(codec)) {
                 if type == AVMEDIA_TYPE_SUBTITLE {
                     dropped.append("subtitle stream \(stream.pointee.index) (\(codec)): a .\((path as NSString).pathExtension) file cannot hold it")
                     continue
@@ -181,11 +225,15 @@ public enum StreamCopy {
             out.pointee.time_base = stream.pointee.time_base
             av_dict_copy(&out.pointee.metadata, stream.pointee.metadata, 0)
             out.pointee.disposition = stream.pointee.disposition
-            // Rotation (a phone held upright) travels as the display matrix.
+            // Rotation (a phone held upright) travels as the display matrix, which only mp4 and
+            // mov keep: in another container the clip would play sideways, and a reframe of it
+            // would crop the wrong way.
             var size = 0
-            if let matrix = av_stream_get_side_data(stream, AV_PKT_DATA_DISPLAYMATRIX, &size), size > 0,
-               let copy = av_stream_new_side_data(out, AV_PKT_DATA_DISPLAYMATRIX, size) {
-                copy.update(from: matrix, count: size)
+            if let matrix = av_stream_get_side_data(stream, AV_PKT_DATA_DISPLAYMATRIX, &size), size > 0 {
+                if let turn = MediaStream.rotation(stream), Int(turn.rounded()) % 360 != 0, !["mp4", "mov", "ipod"].contains(muxer) {
+                    throw MediaError("the video of \(input.path) is rotated (\(Int(turn.rounded()))°), and a .\((path as NSString).pathExtension) file cannot keep that; cut it to .mp4 or .mov")
+                }
+                if let copy = av_stream_new_side_data(out, AV_PKT_DATA_DISPLAYMATRIX, size) { copy.update(from: matrix, count: size) }
             }
             mapping[stream.pointee.index] = out.pointee.index
         }
@@ -207,9 +255,16 @@ public enum StreamCopy {
         let origin = input.origin
         let startTime = request.start + origin
         var endTime = request.end.map { $0 + origin }
-        let target = Int64((startTime / seekBase.seconds).rounded(.down))
+        // The keyframe the clip starts on: the last one at or before the start. An index (mp4,
+        // mkv) takes a seek straight there; a transport stream, sought by bisecting its bytes,
+        // can land after it, so the seek is tried further back until what it lands on is not
+        // after the start, and the packets read from there tell which keyframe is the last.
+        var startKeyframe: Double?
         if request.start > 0 {
-            try MediaError.check(av_seek_frame(inContext, Int32(seekStream ?? -1), target, AVSEEK_FLAG_BACKWARD),
+            let found = try Self.seekPoint(inContext, stream: seekStream, base: seekBase, anchor: anchor, startTime: startTime,
+                                           path: input.path, shownStart: request.start)
+            startKeyframe = found.keyframe
+            try MediaError.check(av_seek_frame(inContext, Int32(seekStream ?? -1), found.target, AVSEEK_FLAG_BACKWARD),
                                  "cannot seek to \(format(request.start)) in \(input.path)")
         }
 
@@ -246,7 +301,8 @@ public enum StreamCopy {
                 // The clip starts at the first keyframe of the anchor stream (or the first packet
                 // at or after the start, without video).
                 if let anchor {
-                    guard index == anchor, packet.pointee.flags & AV_PKT_FLAG_KEY != 0 else { continue }
+                    guard index == anchor, packet.pointee.flags & AV_PKT_FLAG_KEY != 0,
+                          time >= (startKeyframe ?? -.infinity) - 0.0005 else { continue }
                     actualStart = time
                 } else {
                     guard time >= startTime - 0.0005 else { continue }
@@ -294,6 +350,12 @@ public enum StreamCopy {
         }
         // The packets ran out before the end the file's header gives (and the clip asks for).
         if reachedEndOfFile, let cutShort = input.cutShort(readUpTo: readUpTo, expectedBy: endTime, seekedTo: request.start > 0 ? startTime : nil) { throw cutShort }
+        // A header that states no length (a recording still being written) or a longer one than
+        // the media has: the seek found the last keyframe, and what follows it ends before the
+        // start, so no part of the span asked for is in the clip.
+        if reachedEndOfFile, request.start > 0, readUpTo <= startTime + 0.0005 {
+            throw MediaError("start \(format(request.start)) is past the end of \(input.path): its media stops at \(format(max(0, readUpTo - origin)))")
+        }
         guard let actualStart else {
             throw MediaError("found no \(anchor == nil ? "packet" : "keyframe") at or after \(format(request.start)) in \(input.path)")
         }

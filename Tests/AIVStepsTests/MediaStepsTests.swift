@@ -185,12 +185,48 @@ struct Probe {
     /// A transport stream carries subtitles only as DVB ones: the mp4's mov_text track is left
     /// out and listed, not written as a data stream no player reads.
     @Test func aTransportStreamLeavesOutTextSubtitlesAndSaysSo() async throws {
-        let mp4 = try await MediaSamples.shared.path("mp4")
-        let outputs = try await cut(mp4, start: 2, end: 4, output: "clip.ts")
+        let mkv = try await MediaSamples.shared.path("mkv")
+        let outputs = try await cut(mkv, start: 2, end: 4, output: "clip.ts")
         let probe = try await Probe(harness.runFolder.path + "/clip.ts")
         #expect(probe.kinds.sorted() == ["audio", "video"], "\(probe.kinds)")
         let dropped = outputs["dropped"]?.arrayValue?.compactMap(\.stringValue) ?? []
-        #expect(dropped.count == 1 && dropped[0].contains("mov_text"), "\(dropped)")
+        #expect(dropped.count == 1 && dropped[0].contains("subrip"), "\(dropped)")
+    }
+
+    /// A transport stream has no index: a seek bisects its bytes and can land after the start.
+    /// The clip still starts on the last keyframe at or before it, as from an mp4 or an mkv.
+    @Test func aCutFromATransportStreamStartsOnTheKeyframeBeforeTheStartNotAfterIt() async throws {
+        let ts = try await MediaSamples.shared.path("ts")
+        for start in [3.9, 5.5, 7.0] {
+            let outputs = try await cut(ts, start: .double(start), end: .double(start + 1.5), output: "clip-\(start).mp4")
+            let actual = try #require(outputs["actual_start"]?.numberValue)
+            // Keyframes every 2 s: the one at or before the start is less than 2 s before it.
+            #expect(actual <= start + 0.001 && actual > start - 2.05, "asked \(start), started at \(actual)")
+            #expect(try await Probe.decodeErrors(harness.runFolder.path + "/clip-\(start).mp4") == "")
+        }
+    }
+
+    /// A recording still being written states no length: a start after where its data stops is
+    /// an error, not a clip of its last second that reports success.
+    @Test func aStartPastWhereAGrowingRecordingStopsIsAnError() async throws {
+        let growing = try await MediaSamples.shared.path("growing.mkv")
+        let message = try await harness.failure(ClipCutStep.self, ["input": .string(growing), "start": 8, "end": 9, "output": "late.mp4"])
+        #expect(message?.contains("start 0:08 is past the end of \(growing): its media stops at") == true, "\(message ?? "")")
+        // Within the data it holds, it cuts as any recording does: from the keyframe at or before the start.
+        let early = try await cut(growing, start: 1, end: 2, output: "early.mp4")
+        #expect((early["actual_start"]?.numberValue ?? 99) <= 1.001)
+        #expect(try await Probe(harness.runFolder.path + "/early.mp4").duration > 0.9)
+    }
+
+    /// Only mp4 and mov keep a phone video's rotation; in an mkv or a transport stream it would
+    /// play (and be reframed) sideways. A VP9 stream in a transport stream would be opaque data.
+    @Test func aContainerThatWouldLoseTheRotationOrTheCodecIsRefused() async throws {
+        let rotated = try await MediaSamples.shared.path("mp4")
+        let sideways = try await harness.failure(ClipCutStep.self, ["input": .string(rotated), "start": 2, "end": 4, "output": "clip.mkv"])
+        #expect(sideways?.contains("is rotated (") == true && sideways?.contains("cut it to .mp4 or .mov") == true, "\(sideways ?? "")")
+        let vp9 = try await MediaSamples.shared.path("vp9.webm")
+        let opaque = try await harness.failure(ClipCutStep.self, ["input": .string(vp9), "start": 1, "end": 2, "output": "clip.ts"])
+        #expect(opaque?.contains("a mpegts file cannot hold the vp9 stream") == true, "\(opaque ?? "")")
     }
 
     @Test func aRecordingWithoutVideoIsCutFromTheFirstPacketAtTheStart() async throws {

@@ -46,7 +46,8 @@ public actor MediaSamples {
 
     public static let cues = [(1.0, 2.5, "こんにちは、配信へようこそ"), (4.0, 6.0, "草生える"), (7.5, 9.0, "Thanks for watching")]
 
-    /// `mp4` (mov_text subtitles, rotated 90°), `mkv` (SubRip subtitles in Japanese), `audio-only.m4a`.
+    /// `mp4` (mov_text subtitles, rotated 90°), `mkv` (SubRip subtitles in Japanese), `ts`, `vp9.webm`,
+    /// `growing.mkv` (no duration or index, cut off halfway), `audio-only.m4a`.
     public func path(_ name: String) async throws -> String {
         if let task = making[name] { return try await task.value }
         let task = Task { try await make(name) }
@@ -77,6 +78,22 @@ public actor MediaSamples {
         case "mkv":
             arguments = ["ffmpeg", "-v", "error", "-y"] + video + ["-i", srt, "-map", "0:v", "-map", "1:a", "-map", "2:s"] + encode
                 + ["-c:s", "srt", "-metadata:s:s:0", "language=jpn", output]
+        case "ts":
+            // A transport stream, sought by bisecting its bytes: a keyframe every 2 s.
+            arguments = ["ffmpeg", "-v", "error", "-y"] + video + ["-map", "0:v", "-map", "1:a"] + encode + [output]
+        case "vp9.webm":
+            arguments = ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc=size=160x120:rate=25", "-t", "4",
+                         "-c:v", "libvpx-vp9", "-deadline", "realtime", "-cpu-used", "8", "-g", "50", output]
+        case "growing.mkv":
+            // What a recording still being written looks like: no duration, no index, and its
+            // data stopping halfway (the first 5 of its 10 s, give or take).
+            let whole = folder + "/live.mkv"
+            let live = try await Tool.run(["ffmpeg", "-v", "error", "-y"] + video + ["-map", "0:v", "-map", "1:a"] + encode
+                                          + ["-live", "1", whole])
+            guard live.status == 0 else { throw SampleError(message: "ffmpeg failed: \(live.stderr)") }
+            let data = try Data(contentsOf: URL(fileURLWithPath: whole))
+            try data.prefix(data.count / 2).write(to: URL(fileURLWithPath: output))
+            return output
         case "audio-only.m4a":
             arguments = ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100", "-t", "10", "-c:a", "aac", output]
         default:
