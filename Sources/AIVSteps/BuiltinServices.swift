@@ -14,7 +14,7 @@ public enum BuiltinServices {
                 Property("tokens_per_minute", .number, minimum: .above(0), "Input tokens per minute (default 250,000)."),
                 Property("requests_per_day", .integer, minimum: .atLeast(1), "Requests per day, counted across runs; the day resets at midnight Pacific time (default 250)."),
             ]), "Rate limits shared by every Gemini step."),
-            retrySetting, timeoutSetting,
+            retrySetting, timeoutSetting(default: "300s"),
         ],
         http: HTTPServiceInfo(
             defaultBaseURL: "https://generativelanguage.googleapis.com", baseURLVariable: "GEMINI_BASE_URL",
@@ -22,7 +22,8 @@ public enum BuiltinServices {
             // The free tier of the default model, gemini-2.5-flash, as Google's rate-limit page gave
             // it (a project's own limits are in AI Studio; a paid tier sets `limits` higher).
             defaultLimits: ServiceLimits(requestsPerMinute: 10, tokensPerMinute: 250_000, requestsPerDay: 250),
-            usage: geminiUsage))
+            // An hour of transcript or a long video takes a model minutes to read.
+            defaultTimeout: 300, usage: geminiUsage))
 
     public static let notion = ServiceDescription(
         name: "notion",
@@ -34,12 +35,13 @@ public enum BuiltinServices {
             Property("limits", .object([
                 Property("requests_per_second", .number, minimum: .above(0), "Average requests per second (Notion allows 3 per integration)."),
             ]), "Rate limits shared by every Notion step."),
-            retrySetting, timeoutSetting,
+            retrySetting, timeoutSetting(default: "60s"),
         ],
         http: HTTPServiceInfo(
             defaultBaseURL: "https://api.notion.com", baseURLVariable: "NOTION_BASE_URL",
             credential: .init(variable: "NOTION_TOKEN", header: "Authorization", prefix: "Bearer "),
-            defaultLimits: ServiceLimits(requestsPerSecond: 3)))
+            // A page write answers in a second or so: a minute's silence is a stalled connection.
+            defaultLimits: ServiceLimits(requestsPerSecond: 3), defaultTimeout: 60))
 
     public static let obs = ServiceDescription(
         name: "obs",
@@ -72,6 +74,8 @@ public enum BuiltinServices {
         Property("delay", .anyOf([.number, .string]), role: .duration, "First wait; doubles each time, with ±20% jitter (default 1s). A 429 waits as long as the server asks."),
         Property("max_delay", .anyOf([.number, .string]), role: .duration, "Longest wait between tries (default 60s)."),
     ]), "How requests to the service are retried.")
-    static let timeoutSetting = Property("timeout", .anyOf([.number, .string]), role: .duration, minimum: .above(0),
-                                         "Longest wait for one request's answer before it is tried again (default 300s).")
+    static func timeoutSetting(default shown: String) -> Property {
+        Property("timeout", .anyOf([.number, .string]), role: .duration, minimum: .above(0),
+                 "Longest wait for one request's answer before it is tried again (default \(shown)).")
+    }
 }

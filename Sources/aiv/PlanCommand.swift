@@ -81,7 +81,10 @@ struct PlanCommand: ParsableCommand {
             encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
             var shown = plan
             shown.services = plan.services.mapValues(Redaction.settingsWithoutCredentials)
-            print(String(decoding: try encoder.encode(shown), as: UTF8.self))
+            // The plan, and beside it what the next run would take from the cache (with a cache).
+            var object = try JSONDecoder().decode(JSONValue.self, from: try encoder.encode(shown)).objectValue ?? [:]
+            if cache != nil { object["cache"] = .object(verdicts.mapValues(CacheForecast.json)) }
+            print(String(decoding: try encoder.encode(JSONValue.object(object)), as: UTF8.self))
         } else {
             print(PlanPrinter.text(plan, cache: cache), terminator: "")
         }

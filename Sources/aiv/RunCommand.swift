@@ -147,8 +147,9 @@ struct RunCommand: AsyncParsableCommand {
             // notice broke the next redraw), and as an event with --json.
             observer.handle(.warning("\(signalName): stopping the steps under way (again to quit at once)"))
         }
+        defer { interruption.end() }
         let report = await running.value
-        interruption.end()
+        interruption.runEnded()
         display.finish(report)
         // An attempt given up on (a timeout, a stop) may still be writing its temporary file: a
         // moment for it to see that and remove the file; one that takes longer leaves the folder
@@ -161,7 +162,7 @@ struct RunCommand: AsyncParsableCommand {
             let succeeded = report.status == .succeeded && !report.steps.contains { $0.status == .failed }
             let destination = succeeded ? fixtureFolder : folder.path + "/" + RunFolder.metadataFolder + "/fixtures"
             do {
-                let written = try recorder.flush(into: destination)
+                let written = try interruption.finishingWrites { try recorder.flush(into: destination) }
                 let count = "\(recorder.recordedCount) exchange\(recorder.recordedCount == 1 ? "" : "s") in \(written.count) fixture file\(written.count == 1 ? "" : "s")"
                 if succeeded, !json {
                     print("Recorded \(count) under \(fixtureFolder)")
@@ -188,16 +189,29 @@ struct RunCommand: AsyncParsableCommand {
 /// way cancelled, nothing more started), so the summary, the history, the run folder and a
 /// recording's fixtures are all written; a second quits at once, as the signal would by default.
 ///
+/// The same signal again within half a second is the same request, not a second one: GNU
+/// `timeout` and a kill of the process group each deliver it, so a stop sent that way arrives
+/// twice at once. A second that comes while fixtures are being renamed into place waits for
+/// them, so a recording is never left half old and half new.
+///
 /// A signal aiv was started with ignored (a background job of a shell without job control, so
 /// that a Ctrl-C meant for the foreground spares it) stays ignored, during the run and after.
 final class Interruption: @unchecked Sendable {
+    /// How close together two signals are taken as one request.
+    static let sameRequest: UInt64 = 500_000_000
     private let lock = NSLock()
     private var sources: [DispatchSourceSignal] = []
-    private var interrupted = false
+    private var firstTime: (@Sendable (String) -> Void)?
+    /// When the first signal came (monotonic nanoseconds), nil before.
+    private var firstAt: UInt64?
+    /// Writes that a quit waits for, and the signal that asked to quit during one.
+    private var writing = 0
+    private var quitAfterWriting: Int32?
     /// What each signal did before, put back by `end()`.
     private var before: [(Int32, sigaction)] = []
 
     init(_ firstTime: @escaping @Sendable (String) -> Void) {
+        self.firstTime = firstTime
         for (number, name) in [(SIGINT, "interrupted"), (SIGTERM, "terminated")] {
             var inherited = sigaction()
             sigaction(number, nil, &inherited)
@@ -212,21 +226,56 @@ final class Interruption: @unchecked Sendable {
             // Dispatch sees the signal only once its default action (ending the process) is off.
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { [self] in
-                let again = lock.withLock { () -> Bool in
-                    defer { interrupted = true }
-                    return interrupted
-                }
-                if again {
-                    signal(number, SIG_DFL)  // the second quits as the signal would have
-                    kill(getpid(), number)
-                } else {
-                    firstTime(name)
-                }
-            }
+            source.setEventHandler { [self] in received(number, name) }
             source.resume()
             sources.append(source)
         }
+    }
+
+    private func received(_ number: Int32, _ name: String) {
+        enum Action { case stop((@Sendable (String) -> Void)?), ignore, quit }
+        let now = DispatchTime.now().uptimeNanoseconds
+        let action: Action = lock.withLock {
+            guard let firstAt else {
+                firstAt = now
+                return .stop(firstTime)
+            }
+            if now - firstAt < Self.sameRequest { return .ignore }
+            if writing > 0 {
+                quitAfterWriting = number
+                return .ignore
+            }
+            return .quit
+        }
+        switch action {
+        case .stop(let notify): notify?(name)
+        case .ignore: break
+        case .quit: Self.quit(number)
+        }
+    }
+
+    /// The second signal: the process ends as the signal would have ended it.
+    private static func quit(_ number: Int32) {
+        signal(number, SIG_DFL)
+        kill(getpid(), number)
+    }
+
+    /// Once the run has ended there is nothing to stop: a first signal only counts towards a quit.
+    func runEnded() {
+        lock.withLock { firstTime = nil }
+    }
+
+    /// Runs `body` (renaming files into place) with a quit held until it returns.
+    func finishingWrites<T>(_ body: () throws -> T) rethrows -> T {
+        lock.withLock { writing += 1 }
+        defer {
+            let pending = lock.withLock { () -> Int32? in
+                writing -= 1
+                return writing == 0 ? quitAfterWriting : nil
+            }
+            if let pending { Self.quit(pending) }
+        }
+        return try body()
     }
 
     /// Back to what the signals did before the run (ending the process, as a rule).

@@ -119,6 +119,41 @@ import Testing
     }
 }
 
+/// A recording replaces the one before it as a whole, and clears what a killed one left.
+@Suite struct FixtureRecorderTests {
+    func exchange(step: String, _ text: String) -> RecordedExchange {
+        RecordedExchange(step: step, item: nil, service: "gemini",
+                         request: .init(method: "POST", url: "http://127.0.0.1:1/x", headers: [:], body: .json(["q": .string(text)])),
+                         response: .init(status: 200, headers: [:], body: .json(["a": .string(text)])))
+    }
+
+    @Test func aFlushRemovesTheTemporaryFilesAKilledRecordingLeftBesideItsFixtures() throws {
+        let folder = TemporaryFolder()
+        folder.write(".analyse.yaml.k3x9a-1.partial", "half a recording")
+        folder.write(".other.yaml.k3x9a-2.partial", "another step's, not this recording's")
+        folder.write(".analyse.yaml.notes", "not a temporary name")
+        let recorder = FixtureRecorder(folder: folder.path, workflow: "w.yaml")
+        recorder.record(exchange(step: "analyse", "今日"))
+        #expect(try recorder.flush() == [folder.path + "/analyse.yaml"])
+        let names = try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted()
+        #expect(names == [".analyse.yaml.notes", ".other.yaml.k3x9a-2.partial", "analyse.yaml"])
+        #expect(try FixtureFile.read(path: folder.path + "/analyse.yaml").count == 1)
+    }
+
+    @Test func filesWrittenTogetherAllChangeOrNoneDoes() throws {
+        let folder = TemporaryFolder()
+        folder.write("a.yaml", "old a")
+        folder.write("blocked", "a file where a folder should be")
+        #expect(throws: (any Error).self) {
+            try AtomicFile.writeTogether([(folder.path + "/a.yaml", Data("new a".utf8)), (folder.path + "/blocked/b.yaml", Data("new b".utf8))])
+        }
+        #expect(folder.read("a.yaml") == "old a")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted() == ["a.yaml", "blocked"], "no temporary file is left")
+        try AtomicFile.writeTogether([(folder.path + "/a.yaml", Data("new a".utf8)), (folder.path + "/c/b.yaml", Data("new b".utf8))])
+        #expect(folder.read("a.yaml") == "new a" && folder.read("c/b.yaml") == "new b")
+    }
+}
+
 @Suite struct ReplayTransportTests {
     func recorded(_ body: JSONValue, answer: JSONValue, status: Int = 200, item: Int? = nil) -> RecordedExchange {
         RecordedExchange(step: "analyse", item: item, service: "gemini",

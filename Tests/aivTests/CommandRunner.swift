@@ -44,18 +44,19 @@ struct CommandRunner {
     /// Async, and waiting on a thread of its own (`childProcess`), never on a Swift concurrency one.
     static func run(_ arguments: [String], in directory: String = packageRoot, environment: [String: String] = [:], timeout: Double = 120,
                     killAfter: Double? = nil, killWhen: (@Sendable (String) -> Bool)? = nil, signal: Int32 = SIGKILL,
-                    executable: String = binary) async throws -> Result {
+                    signalTimes: Int = 1, executable: String = binary) async throws -> Result {
         // A few at a time (`TestLoad`): twenty debug builds starting at once starve every test.
         try await childProcess {
             try runBlocking(arguments, in: directory, environment: environment, timeout: timeout, killAfter: killAfter,
-                            killWhen: killWhen, signal: signal, executable: executable)
+                            killWhen: killWhen, signal: signal, signalTimes: signalTimes, executable: executable)
         }
     }
 
-    /// `signal` is what `killWhen` sends (SIGINT to test an interruption; aiv unblocks it itself).
+    /// `signal` is what `killWhen` sends (SIGINT to test an interruption; aiv unblocks it itself),
+    /// `signalTimes` times back to back (as GNU `timeout` delivers it).
     static func runBlocking(_ arguments: [String], in directory: String, environment: [String: String], timeout: Double,
                             killAfter: Double?, killWhen: (@Sendable (String) -> Bool)? = nil, signal: Int32 = SIGKILL,
-                            executable: String = binary) throws -> Result {
+                            signalTimes: Int = 1, executable: String = binary) throws -> Result {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
@@ -84,7 +85,7 @@ struct CommandRunner {
             while case let chunk = out.fileHandleForReading.availableData, !chunk.isEmpty {
                 stdoutData.data.append(chunk)
                 if !killed, killWhen(String(decoding: stdoutData.data, as: UTF8.self)) {
-                    kill(pid, signal)
+                    for _ in 0..<signalTimes { kill(pid, signal) }
                     killed = true
                 }
             }

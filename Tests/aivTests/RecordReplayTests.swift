@@ -125,6 +125,24 @@ import Testing
         #expect(folder.read("out/stopped/_aiv/fixtures/analyse.yaml")?.contains("今日") == true)
     }
 
+    /// GNU `timeout` (and a kill of the process group) delivers its SIGTERM twice at once: that
+    /// is one request to stop, so the run still ends with its summary, history and recording.
+    @Test func aStopSignalDeliveredTwiceAtOnceStopsTheRunGracefully() async throws {
+        let folder = try workspace()
+        let gemini = try FakeGemini(apiKey: Self.secret)
+        gemini.enqueue(.json(["items": [["japanese": "今日"]]]))
+        gemini.defaultReply = { _ in .delayed(30, .json(["items": []])) }
+        let live = ["GEMINI_API_KEY": Self.secret, "GEMINI_BASE_URL": gemini.baseURL]
+        let stopped = try await CommandRunner.run(
+            ["run", "workflows/vocab.yaml", "--record", "--json", "--max-parallel", "1", "--run-dir", "out/stopped"],
+            in: folder.path, environment: live, killWhen: { $0.contains("\"invocation_finished\"") }, signal: SIGTERM, signalTimes: 2)
+        gemini.stop()
+        #expect(stopped.status == 130, "\(stopped.stdout)\n\(stopped.stderr)")
+        #expect(stopped.stdout.contains("terminated: stopping the steps under way"), "\(stopped.stdout)")
+        #expect(stopped.stdout.contains("\"event\":\"run_finished\"") && stopped.stdout.contains("\"status\":\"interrupted\""))
+        #expect(folder.read("out/stopped/_aiv/fixtures/analyse.yaml")?.contains("今日") == true)
+    }
+
     /// A recorded error answer is replayed as it was, retried as it was, but without the waits:
     /// nothing is sent, so a dry run of a recorded 503 with 20 s of backoff takes no 20 s. The
     /// error names the fixture that holds the answer.

@@ -112,6 +112,12 @@ import Testing
 
         let plan = try await workspace.aiv(["plan", "workflows/transcript-pack.yaml"])
         #expect(plan.stdout.contains("runs: file '../templates/reading-sheet.md.mustache' changed"), "\(plan.stdout)")
+        // The same forecast for a script: per step, a verdict and its reason.
+        let json = try await workspace.aiv(["plan", "--json", "workflows/transcript-pack.yaml"])
+        let forecast = try JSONDecoder().decode(JSONValue.self, from: Data(json.stdout.utf8))["cache"]
+        #expect(forecast?["transcript"] == ["verdict": "cached"], "\(json.stdout)")
+        #expect(forecast?["sheets"]?["verdict"] == "runs")
+        #expect(forecast?["sheets"]?["reason"]?.stringValue?.contains("'../templates/reading-sheet.md.mustache' changed") == true)
 
         let rerun = try await workspace.aiv(["run", "--json", "workflows/transcript-pack.yaml"])
         #expect(rerun.status == 0)

@@ -189,4 +189,33 @@ public enum CacheSetting: Sendable, Codable, Hashable {
     case timeToLive(Double)
 }
 
+/// In a plan's JSON: `"automatic"`, `"off"` or `{"time_to_live": seconds}` (what the synthesized
+/// form gave, `{"automatic": {}}`, reads as noise to a script).
+extension CacheSetting {
+    private enum Keys: String, CodingKey { case timeToLive = "time_to_live" }
+
+    public func encode(to encoder: any Encoder) throws {
+        switch self {
+        case .automatic, .off:
+            var container = encoder.singleValueContainer()
+            try container.encode(self == .off ? "off" : "automatic")
+        case .timeToLive(let seconds):
+            var container = encoder.container(keyedBy: Keys.self)
+            try container.encode(seconds, forKey: .timeToLive)
+        }
+    }
+
+    public init(from decoder: any Decoder) throws {
+        if let word = try? decoder.singleValueContainer().decode(String.self) {
+            switch word {
+            case "automatic": self = .automatic
+            case "off": self = .off
+            default: throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "unknown cache setting '\(word)'"))
+            }
+        } else {
+            self = .timeToLive(try decoder.container(keyedBy: Keys.self).decode(Double.self, forKey: .timeToLive))
+        }
+    }
+}
+
 import Foundation

@@ -89,6 +89,19 @@ public struct CacheForecast: Sendable {
     }
 
     /// The words `aiv plan` prints for a verdict.
+    /// A verdict for `aiv plan --json`: `{"verdict": "cached" | "partly_cached" | "runs" |
+    /// "unknown" | "skipped", "reason": …, "cached_items": n, "items": m}`.
+    public static func json(_ verdict: Verdict) -> JSONValue {
+        switch verdict {
+        case .cached: ["verdict": "cached"]
+        case .partlyCached(let cached, let of, let reason):
+            ["verdict": "partly_cached", "reason": .string(reason), "cached_items": .int(cached), "items": .int(of)]
+        case .willRun(let reason): ["verdict": "runs", "reason": .string(reason)]
+        case .unknown(let reason): ["verdict": "unknown", "reason": .string(reason)]
+        case .skipped(let reason): ["verdict": "skipped", "reason": .string(reason)]
+        }
+    }
+
     public static func describe(_ verdict: Verdict?) -> String {
         switch verdict {
         case .cached?: "cached"

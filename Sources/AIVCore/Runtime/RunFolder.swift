@@ -134,6 +134,35 @@ public enum AtomicFile {
     /// it would protect against a machine losing power, not a process dying, and costs a disk
     /// flush per file (most of a short step's time).
     public static func write(_ data: Data, to path: String) throws {
+        let temporary = try writeTemporary(data, for: path)
+        if rename(temporary, path) != 0 {
+            let failure = posixError(path)
+            unlink(temporary)
+            throw failure
+        }
+    }
+
+    /// Writes several files so that a process killed while they are written leaves the old set:
+    /// all are written under temporary names first, then renamed one after another (a moment, a
+    /// few system calls, in which a kill -9 can still leave some renamed: the caller holds
+    /// signals it handles for that moment).
+    public static func writeTogether(_ files: [(path: String, data: Data)]) throws {
+        var temporaries: [String] = []
+        do {
+            for file in files { temporaries.append(try writeTemporary(file.data, for: file.path)) }
+        } catch {
+            for temporary in temporaries { unlink(temporary) }
+            throw error
+        }
+        for (index, (temporary, file)) in zip(temporaries, files).enumerated() where rename(temporary, file.path) != 0 {
+            let failure = posixError(file.path)
+            for rest in temporaries[index...] { unlink(rest) }
+            throw failure
+        }
+    }
+
+    /// `data` written whole to a new temporary file beside `path`; its name returned.
+    private static func writeTemporary(_ data: Data, for path: String) throws -> String {
         // POSIX calls: FileManager.createFile itself writes through a temporary file and a rename,
         // which doubled the file operations of every step.
         let (temporary, descriptor) = try openTemporary(for: path)
@@ -151,11 +180,11 @@ public enum AtomicFile {
             }
         }
         if close(descriptor) != 0, failure == nil { failure = posixError(temporary) }
-        if failure == nil, rename(temporary, path) != 0 { failure = posixError(path) }
         if let failure {
             unlink(temporary)
             throw failure
         }
+        return temporary
     }
 
     /// A new hidden temporary file beside `path`, open for writing. A name taken (left by a

@@ -23,21 +23,28 @@ public final class FixtureRecorder: @unchecked Sendable {
     /// Writes the files of the steps that made calls; returns their paths. Items are sorted (the
     /// order of an item's own calls is kept), so two recordings of the same run diff cleanly.
     /// `destination`: another folder than `folder` (a failed run's recording is kept apart).
+    ///
+    /// The files are written together (`AtomicFile.writeTogether`), so a recording is replaced as
+    /// a whole; temporary files a killed recording left beside them are removed first.
     @discardableResult
     public func flush(into destination: String? = nil) throws -> [String] {
         let folder = destination ?? folder
         let byStep = lock.withLock { exchanges }
         guard !byStep.isEmpty else { return [] }
         try Folders.create(folder)
-        var written: [String] = []
+        var files: [(path: String, data: Data)] = []
         for step in byStep.keys.sorted() {
             let ordered = byStep[step]!.enumerated().sorted { a, b in
                 (a.element.item ?? -1, a.offset) < (b.element.item ?? -1, b.offset)
             }.map(\.element)
-            let path = FixtureFile.path(folder: folder, step: step)
-            try AtomicFile.write(Data(try FixtureFile.yaml(step: step, workflow: workflow, exchanges: ordered).utf8), to: path)
-            written.append(path)
+            files.append((FixtureFile.path(folder: folder, step: step), Data(try FixtureFile.yaml(step: step, workflow: workflow, exchanges: ordered).utf8)))
         }
-        return written
+        let prefixes = files.map { "." + ($0.path as NSString).lastPathComponent + "." }
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+        where AtomicFile.isTemporaryName(name) && prefixes.contains(where: name.hasPrefix) {
+            unlink(folder + "/" + name)
+        }
+        try AtomicFile.writeTogether(files)
+        return files.map(\.path)
     }
 }

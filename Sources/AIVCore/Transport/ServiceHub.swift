@@ -173,7 +173,7 @@ public final class ServiceHub: Sendable {
             }
             credential = info.credential.prefix + value
         }
-        let timeout = setting?["timeout"].flatMap { Durations.seconds($0) } ?? 300
+        let timeout = setting?["timeout"].flatMap { Durations.seconds($0) } ?? info.defaultTimeout
         return ServiceClient(hub: self, service: service, info: info, limiter: limiter, baseURL: baseURL, credential: credential,
                              retry: TransportRetry.standard.overridden(by: setting?["retry"]), timeout: timeout,
                              settings: setting ?? .null, step: step, item: item, logger: logger)

@@ -21,11 +21,15 @@ public struct HTTPServiceInfo: Sendable {
     public var baseURLVariable: String
     public var credential: Credential
     public var defaultLimits: ServiceLimits
+    /// How long one request waits for its answer unless `timeout:` says otherwise: minutes for a
+    /// model reading an hour of transcript, seconds for a database write.
+    public var defaultTimeout: Double
     /// Tokens an answer reports having used (Gemini's `usageMetadata`), nil for services without tokens.
     public var usage: @Sendable (JSONValue) -> TokenUsage?
 
     public init(defaultBaseURL: String, baseURLVariable: String, credential: Credential, defaultLimits: ServiceLimits,
-                usage: @escaping @Sendable (JSONValue) -> TokenUsage? = { _ in nil }) {
+                defaultTimeout: Double = 300, usage: @escaping @Sendable (JSONValue) -> TokenUsage? = { _ in nil }) {
+        self.defaultTimeout = defaultTimeout
         self.defaultBaseURL = defaultBaseURL
         self.baseURLVariable = baseURLVariable
         self.credential = credential
