@@ -39,6 +39,11 @@ struct AIVCommand: AsyncParsableCommand {
                 StandardError.write("Error: unknown command '\(first)'\(Suggestions.didYouMean(first, in: names)); 'aiv --help' lists the commands\n")
                 Foundation.exit(ExitCode.validationFailure.rawValue)
             }
+            // `aiv help nosuch` would print the overview and succeed: a script would never know.
+            if first == "help", arguments.count > 1, !arguments[1].hasPrefix("-"), !names.contains(arguments[1]) {
+                StandardError.write("Error: no command '\(arguments[1])'\(Suggestions.didYouMean(arguments[1], in: names)); 'aiv --help' lists the commands\n")
+                Foundation.exit(ExitCode.validationFailure.rawValue)
+            }
         }
         await main(nil)
     }
@@ -72,8 +77,11 @@ struct WorkflowOptions: ParsableArguments {
 
 /// Prints diagnostics to standard error, in color on a terminal (unless NO_COLOR is set).
 enum DiagnosticOutput {
+    /// A terminal that shows color: not with NO_COLOR set to anything but the empty string
+    /// (no-color.org), nor on a `TERM=dumb` one (an editor's shell buffer prints the escapes).
     static var useColor: Bool {
-        isatty(STDERR_FILENO) != 0 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
+        let environment = ProcessInfo.processInfo.environment
+        return isatty(STDERR_FILENO) != 0 && (environment["NO_COLOR"] ?? "").isEmpty && environment["TERM"] != "dumb"
     }
 
     static func print(_ diagnostics: Diagnostics, sources: [SourceFile]) {

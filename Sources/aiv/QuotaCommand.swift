@@ -30,7 +30,8 @@ struct QuotaCommand: ParsableCommand {
             settings = Dictionary(checked.services.map { ($0.name, $0.settings.json) }, uniquingKeysWith: { first, _ in first })
             if let compiled = Frontend.standard().plan(path: workflow).plan { settings = compiled.services }
         }
-        let ledger = SQLiteQuotaLedger(store: try state.openStore())
+        // Nothing counted yet (or a mistyped --state-dir): zeros, and no new database left behind.
+        let ledger: any QuotaLedger = try state.openExistingStore().map { SQLiteQuotaLedger(store: $0) } ?? MemoryQuotaLedger()
         let now = Date()
         var rows: [[String]] = []
         var objects: [JSONValue] = []

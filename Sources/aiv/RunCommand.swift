@@ -176,7 +176,10 @@ struct RunCommand: AsyncParsableCommand {
         // Failures once more, as compiler-style lines pointing at the step in the workflow.
         let failures = report.steps.filter { $0.status == .failed }.compactMap { failed -> String? in
             guard let error = failed.error else { return nil }
-            let location = plan.step(failed.step).map { "\($0.location): " } ?? ""
+            let step = plan.step(failed.step)
+            let location = step.map { "\($0.location): " } ?? ""
+            // A failure the workflow allows (the run went on, and may have succeeded) is no error of the run's.
+            if step?.continueOnError == true { return "\(location)warning: \(error) (continue_on_error: the run went on without it)\n" }
             return "\(location)error: \(error)\n"
         }
         if !failures.isEmpty, !json { StandardError.write(failures.joined()) }

@@ -15,6 +15,10 @@ struct RunsCommand: ParsableCommand {
         @OptionGroup var state: StateOptions
         @Option(help: "How many runs to list.") var limit = 20
 
+        func validate() throws {
+            guard limit >= 1 else { throw ValidationError("--limit must be at least 1, not \(limit)") }
+        }
+
         func run() throws {
             let runs = try state.openExistingStore().map { try RunHistory(store: $0).runs(limit: limit) } ?? []
             guard !runs.isEmpty else { print("No runs yet in \(state.stateDirectory)."); return }

@@ -8,6 +8,13 @@ struct StateOptions: ParsableArguments {
     @Option(name: .customLong("state-dir"), help: ArgumentHelp("Folder for aiv's database, cache and runs.", valueName: "dir"))
     var stateDirectory: String = ".aiv"
 
+    func validate() throws {
+        var isFolder: ObjCBool = false
+        if FileManager.default.fileExists(atPath: absoluteState, isDirectory: &isFolder), !isFolder.boolValue {
+            throw ValidationError("--state-dir '\(stateDirectory)' is a file, not a folder")
+        }
+    }
+
     var absoluteState: String { Paths.resolve(stateDirectory, relativeTo: FileManager.default.currentDirectoryPath) }
     var databasePath: String { absoluteState + "/aiv.sqlite" }
     var blobs: BlobStore { BlobStore(path: absoluteState + "/cache/files") }

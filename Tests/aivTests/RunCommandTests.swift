@@ -148,7 +148,7 @@ import Testing
         #expect(runs.status == 1)
         #expect(runs.stderr.contains("a part of the path is a file, not a folder"), "\(runs.stderr)")
         let stateFile = try await workspace.aiv(["run", "workflows/transcript-pack.yaml", "--state-dir", "taken"])
-        #expect(stateFile.stderr.contains("cannot create the folder '\(workspace.path)/taken': it is a file, not a folder"), "\(stateFile.stderr)")
+        #expect(stateFile.status == 64 && stateFile.stderr.contains("--state-dir 'taken' is a file, not a folder"), "\(stateFile.stderr)")
         let clear = try await workspace.aiv(["cache", "clear", "workflows"])
         #expect(clear.status == 1 && clear.stderr.contains("'workflows' is a folder, not a file"), "\(clear.stderr)")
     }
@@ -231,6 +231,28 @@ import Testing
         #expect(FileManager.default.contents(atPath: workspace.path + "/out/b.txt") == Data("done".utf8))
     }
 
+    /// A step that may fail (`continue_on_error`) did not fail the run: its error is repeated at
+    /// the end as a warning, an error only when the run failed because of it.
+    @Test func aFailureTheWorkflowAllowsIsRepeatedAsAWarningNotAnError() async throws {
+        let workspace = try Workspace()
+        try """
+            name: lenient
+            steps:
+              - id: missing
+                uses: transcript.load
+                continue_on_error: true
+                with: {path: broken.srt}
+              - id: note
+                uses: file.write
+                with: {path: note.txt, content: done}
+            """.write(toFile: workspace.path + "/workflows/lenient.yaml", atomically: true, encoding: .utf8)
+        try "1\nnot a time line\nhello\n".write(toFile: workspace.path + "/workflows/broken.srt", atomically: true, encoding: .utf8)
+        let run = try await workspace.aiv(["run", "workflows/lenient.yaml", "--run-dir", "out"])
+        #expect(run.status == 0, "\(run.stdout)\n\(run.stderr)")
+        #expect(run.stderr.contains("workflows/lenient.yaml:3:9: warning: ") && run.stderr.contains("(continue_on_error: the run went on without it)"), "\(run.stderr)")
+        #expect(!run.stderr.contains(": error: "), "\(run.stderr)")
+    }
+
     @Test func aRunIdThatMatchesNothingIsAnErrorWithoutTheUsageText() async throws {
         let workspace = try Workspace()
         #expect(try await workspace.aiv(["run", "workflows/transcript-pack.yaml"]).status == 0)
@@ -267,7 +289,18 @@ import Testing
         #expect(runs.status == 0 && runs.stdout.contains("No runs yet"), "\(runs.stdout)")
         #expect(try await workspace.aiv(["runs", "show"]).status == 1)
         #expect(try await workspace.aiv(["cache", "ls"]).status == 0)
+        let quota = try await workspace.aiv(["quota", "--state-dir", "mistyped/st"])
+        #expect(quota.status == 0 && quota.stdout.contains("gemini"), "\(quota.stderr)")
         #expect(!FileManager.default.fileExists(atPath: workspace.path + "/.aiv"))
+        #expect(!FileManager.default.fileExists(atPath: workspace.path + "/mistyped"))
+        // A state folder that is a file, or no runs asked for, is a mistake in the command line.
+        try "x".write(toFile: workspace.path + "/state-file", atomically: true, encoding: .utf8)
+        let file = try await workspace.aiv(["runs", "--state-dir", "state-file"])
+        #expect(file.status == 64 && file.stderr.contains("--state-dir 'state-file' is a file, not a folder"), "\(file.stderr)")
+        let none = try await workspace.aiv(["runs", "--limit", "0"])
+        #expect(none.status == 64 && none.stderr.contains("--limit must be at least 1"), "\(none.stderr)")
+        let help = try await workspace.aiv(["help", "rnus"])
+        #expect(help.status == 64 && help.stderr.contains("no command 'rnus'; did you mean 'runs'?"), "\(help.stderr)")
         try "x".write(toFile: workspace.path + "/taken", atomically: true, encoding: .utf8)
         let run = try await workspace.aiv(["run", "workflows/transcript-pack.yaml", "--run-dir", "taken"])
         #expect(run.status == 1)
