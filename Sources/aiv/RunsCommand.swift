@@ -49,9 +49,13 @@ struct RunsCommand: ParsableCommand {
             print("Run \(found.run.id): workflow '\(found.run.workflow)' (\(found.file)), \(found.run.status), started \(List.date(found.run.startedAt))"
                   + (found.run.duration.map { ", took \(SummaryTable.format($0))" } ?? ""))
             print("Folder: \(found.folder)\n")
+            // A run still going has steps under way or still to come, not steps it failed to finish.
+            let going = found.run.status == "running"
             print(Table.render(header: ["step", "kind", "status", "time", "cached", "attempts", "why"], rows: found.steps.map { step in
-                [step.step, step.kind, step.status.rawValue, SummaryTable.format(step.duration), SummaryTable.cachedColumn(step),
-                 step.attempts == 0 ? "-" : String(step.attempts), step.error ?? step.reason]
+                let waiting = going && step.status == .notFinished
+                return [step.step, step.kind, waiting ? "running or to come" : step.status.rawValue, SummaryTable.format(step.duration),
+                        SummaryTable.cachedColumn(step), step.attempts == 0 ? "-" : String(step.attempts),
+                        waiting ? "the run is still going" : step.error ?? step.reason]
             }), terminator: "")
             let usage = try RunHistory(store: store).serviceUsage(run: found.run.id)
             if !usage.isEmpty {

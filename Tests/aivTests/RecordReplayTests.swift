@@ -143,6 +143,23 @@ import Testing
         #expect(folder.read("out/stopped/_aiv/fixtures/analyse.yaml")?.contains("今日") == true)
     }
 
+    /// `aiv runs show` of a run still going says its steps are under way or to come, not that the
+    /// run failed to finish them.
+    @Test func aRunStillGoingShowsItsStepsAsRunningOrToCome() async throws {
+        let folder = try workspace()
+        let gemini = try FakeGemini(apiKey: Self.secret)
+        gemini.defaultReply = { _ in .delayed(1, .json(["items": []])) }
+        let aiv = "'\(CommandRunner.binary)'"
+        let command = "\(aiv) run workflows/vocab.yaml --max-parallel 1 >/dev/null 2>&1 & "
+            + "until \(aiv) runs | grep -q running; do sleep 0.1; done; \(aiv) runs show last; wait"
+        let result = try await CommandRunner.run(["-c", command], in: folder.path, environment: ["GEMINI_API_KEY": Self.secret, "GEMINI_BASE_URL": gemini.baseURL],
+                                                 timeout: 60, executable: "/bin/sh")
+        gemini.stop()
+        let collect = result.stdout.split(separator: "\n").first { $0.hasPrefix("collect") }.map(String.init) ?? ""
+        #expect(collect.contains("running or to come") && collect.contains("the run is still going"), "\(result.stdout)\n\(result.stderr)")
+        #expect(!result.stdout.contains("not finished"), "\(result.stdout)")
+    }
+
     /// A recorded error answer is replayed as it was, retried as it was, but without the waits:
     /// nothing is sent, so a dry run of a recorded 503 with 20 s of backoff takes no 20 s. The
     /// error names the fixture that holds the answer.

@@ -170,6 +170,12 @@ import Testing
         let typo = try await workspace.aiv(["cache", "clear", "workflows/transcript-pakc.yaml"])
         #expect(typo.status == 1)
         #expect(typo.stderr.contains("no workflow file 'workflows/transcript-pakc.yaml' and no cached results for it"), "\(typo.stderr)")
+        // A workflow deleted since its runs is still found by the path it had.
+        try FileManager.default.copyItem(atPath: workspace.path + "/workflows/transcript-pack.yaml", toPath: workspace.path + "/workflows/old.yaml")
+        #expect(try await workspace.aiv(["run", "workflows/old.yaml"]).status == 0)
+        try FileManager.default.removeItem(atPath: workspace.path + "/workflows/old.yaml")
+        let deleted = try await workspace.aiv(["cache", "clear", "workflows/old.yaml"])
+        #expect(deleted.status == 0 && deleted.stdout.hasPrefix("Removed ") && !deleted.stdout.hasPrefix("Removed 0 "), "\(deleted.stdout)\(deleted.stderr)")
     }
 
     /// A killed run's half-written files stay in its folder (each run gets its own); `cache gc`

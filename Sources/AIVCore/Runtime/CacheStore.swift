@@ -280,11 +280,17 @@ public struct DamagedBlob: Error, CustomStringConvertible {
 extension CacheEntry {
     /// The workflow file as the cache knows it: its real path (absolute, symbolic links followed),
     /// so `wf.yaml`, `./wf.yaml` and the full path are one workflow to "why it ran", `cache clear`
-    /// and `cache gc`, and two projects' `wf.yaml` sharing a state folder are two. The path as
-    /// given when the file cannot be resolved (it no longer exists).
+    /// and `cache gc`, and two projects' `wf.yaml` sharing a state folder are two. A file deleted
+    /// since its runs: its folder's real path and its name, as its runs stored it (the path as
+    /// given when the folder is gone too).
     public static func workflowIdentity(_ file: String) -> String {
-        guard let resolved = realpath(file, nil) else { return file }
-        defer { free(resolved) }
-        return String(cString: resolved)
+        func real(_ path: String) -> String? {
+            guard let resolved = realpath(path, nil) else { return nil }
+            defer { free(resolved) }
+            return String(cString: resolved)
+        }
+        if let resolved = real(file) { return resolved }
+        let (folder, name) = AtomicFile.split(file)
+        return real(folder).map { $0 == "/" ? "/" + name : $0 + "/" + name } ?? file
     }
 }
