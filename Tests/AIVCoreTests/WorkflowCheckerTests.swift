@@ -373,12 +373,14 @@ import Testing
               - {id: c, uses: file.write, for_each: [1, 2, 2], with: {path: c.txt, content: "${{ item }}"}}
               - {id: d, uses: file.write, if: inputs.url == 'x', with: {path: c.txt, content: z}}
               - {id: e, uses: file.write, for_each: [1, 2], with: {path: "e-${{ item }}.txt", content: z}}
+              - {id: f, uses: file.write, for_each: "${{ steps.e.outputs }}", with: {path: f.txt, content: z}}
 
             """)
         #expect(diagnose(yaml) == [
             "7:44: error: steps 'a' (line 6) and 'b' both write 'out/./a.txt', and a path has one writer: give each its own",
             "8:65: error: each of the 3 items of step 'c' writes 'c.txt', and a path has one writer: put ${{ item }} or ${{ index }} in it",
             "9:67: warning: steps 'c' (line 8) and 'd' both write 'c.txt'; if both run, the run fails: give each its own path",
+            "11:80: warning: every item of step 'f' writes 'f.txt'; if the list has more than one item, the run fails: put ${{ item }} or ${{ index }} in it",
         ])
     }
 

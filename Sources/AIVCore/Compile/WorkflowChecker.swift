@@ -985,6 +985,12 @@ extension CheckRun {
                 if let items = step.forEach?.items, items.count > 1 {
                     diagnostics.error("each of the \(items.count) items of step '\(step.id)' writes '\(text)', and a path has one writer: put ${{ item }} or ${{ index }} in it",
                                       at: value.location, length: value.length)
+                } else if let forEach = step.forEach, forEach.items == nil,
+                          !diagnostics.items.contains(where: { $0.severity == .error && $0.location?.line == forEach.location.line && $0.location?.file == forEach.location.file }) {
+                    // A list known only at run time (and not already found wrong): with more than
+                    // one item, the second writer fails.
+                    diagnostics.warning("every item of step '\(step.id)' writes '\(text)'; if the list has more than one item, the run fails: put ${{ item }} or ${{ index }} in it",
+                                        at: value.location, length: value.length)
                 }
                 let path = Paths.normalize(text)
                 guard let other = writers[path] else {
