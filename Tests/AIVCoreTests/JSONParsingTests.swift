@@ -168,3 +168,25 @@ import Testing
 extension JSONParseError: Equatable {
     public static func == (a: JSONParseError, b: JSONParseError) -> Bool { a.message == b.message && a.offset == b.offset }
 }
+
+/// JSON for a reader that cares about key order: the order given for an object (found by its
+/// JSON Pointer), then the rest sorted; the same value, whatever the order.
+@Suite struct OrderedJSONTests {
+    @Test func objectsListTheKeysGivenForThemFirstThenTheRestSorted() throws {
+        let value: JSONValue = ["z": ["b": 1, "a/b": ["y": 1, "x": 2], "c": 3], "list": [["q": 1, "p": 2]], "a": true]
+        let order = ["": ["z"], "/z": ["c", "a/b", "missing"], "/z/a~1b": ["y", "x"], "/list/0": ["q"]]
+        let text = String(decoding: value.bytes(keyOrder: order), as: UTF8.self)
+        #expect(text == #"{"z":{"c":3,"a/b":{"y":1,"x":2},"b":1},"a":true,"list":[{"q":1,"p":2}]}"#)
+        #expect(try JSONValue(parsing: text) == value)
+        #expect(value.bytes(keyOrder: [:]) == value.canonicalBytes)
+    }
+
+    @Test func aYAMLMappingsKeyOrderIsFoundByPointer() throws {
+        let source = SourceFile(path: "s.yaml", text: "type: object\nproperties:\n  zeta: {type: string}\n  alpha: {anyOf: [{type: string, title: t}]}\n")
+        let value = try #require(YAMLReader().read(source).0)
+        let order = value.keyOrder
+        #expect(order[""] == ["type", "properties"])
+        #expect(order["/properties"] == ["zeta", "alpha"])
+        #expect(order["/properties/alpha/anyOf/0"] == ["type", "title"])
+    }
+}

@@ -106,6 +106,26 @@ let vocabularyPrompt = """
         #expect((outputs["usage", "total_tokens"]?.numberValue ?? 0) > 0)
     }
 
+    /// Gemini 2.5 answers with a schema's properties in the order the schema lists them: they go
+    /// out in the order the prompt file writes them (`japanese` before `difficulty`), not sorted.
+    @Test func theSchemasPropertiesAreSentInTheOrderThePromptWritesThem() async throws {
+        let harness = try GeminiHarness()
+        harness.prompt(vocabularyPrompt)
+        harness.gemini.enqueue(.json(["items": [["japanese": "草", "difficulty": "N3"]]]))
+        _ = try await harness.run(["prompt": "ask.prompt", "values": ["chunk": "草生える", "level": "N3"]])
+        let sent = String(decoding: try #require(harness.gemini.requests.first).body, as: UTF8.self)
+        let schema = try #require(sent.range(of: "\"responseJsonSchema\":"))
+        let rest = sent[schema.upperBound...]
+        func position(_ text: String) -> String.Index? { rest.range(of: text)?.lowerBound }
+        // The prompt writes type, required, properties; and japanese before difficulty.
+        let order = ["\"type\":\"object\"", "\"required\":[\"items\"]", "\"properties\":{\"items\""]
+        #expect(order.compactMap(position) == order.compactMap(position).sorted() && order.compactMap(position).count == 3, "\(rest)")
+        let japanese = try #require(position("\"japanese\":")), difficulty = try #require(position("\"difficulty\":"))
+        #expect(japanese < difficulty, "\(rest)")
+        // Elsewhere the body is as canonical as before: contents before generationConfig.
+        #expect(sent.hasPrefix("{\"contents\":"))
+    }
+
     /// Counts come from the server or a fixture: ones no integer holds are held to a billion, not
     /// converted (which stopped the run), and a missing total is the sum.
     @Test func tokenCountsTooLargeForAnIntegerAreHeldNotFatal() throws {

@@ -48,6 +48,9 @@ public struct PromptFile: Sendable {
     public var sectionReads: [SectionRead] = []
     public var outputFormat: String?
     public var outputSchema: JSONValue?
+    /// The order the schema's keys are written in (by JSON Pointer into it): Gemini 2.5 answers
+    /// with the properties in the order its schema lists them, so they are sent in that order.
+    public var outputSchemaKeyOrder: [String: [String]] = [:]
     public var body: String
     /// The full text of the file: what a cache key hashes.
     public var text: String
@@ -245,6 +248,7 @@ public struct PromptFile: Sendable {
             if let schema = outputFields["schema"] {
                 diagnostics.append(contentsOf: OutputSchemaChecker.check(schema))
                 outputSchema = schema.json
+                outputSchemaKeyOrder = schema.keyOrder
                 if outputFormat == nil { outputFormat = "json" }
             }
         }

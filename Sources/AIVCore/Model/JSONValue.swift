@@ -125,6 +125,47 @@ public enum JSONValue: Hashable, Sendable {
         }
     }
 
+    /// JSON whose objects list their keys in a given order: `keyOrder` maps an object's JSON
+    /// Pointer (RFC 6901, "" for the whole value) to the keys it writes first, in that order; the
+    /// rest follow sorted. For a reader that cares about order, as Gemini does about a schema's
+    /// properties (it answers in the order they are written); `canonicalBytes` stays sorted.
+    public func bytes(keyOrder: [String: [String]]) -> [UInt8] {
+        var out: [UInt8] = []
+        write(into: &out, pointer: "", keyOrder: keyOrder)
+        return out
+    }
+
+    private func write(into out: inout [UInt8], pointer: String, keyOrder: [String: [String]]) {
+        switch self {
+        case .array(let items):
+            out.append(UInt8(ascii: "["))
+            for (i, item) in items.enumerated() {
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                item.write(into: &out, pointer: pointer + "/" + String(i), keyOrder: keyOrder)
+            }
+            out.append(UInt8(ascii: "]"))
+        case .object(let members):
+            out.append(UInt8(ascii: "{"))
+            let first = (keyOrder[pointer] ?? []).filter { members[$0] != nil }
+            let written = Set(first)
+            let keys = first + members.keys.filter { !written.contains($0) }.sorted()
+            for (i, key) in keys.enumerated() {
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                JSONValue.writeQuoted(key, into: &out)
+                out.append(UInt8(ascii: ":"))
+                members[key]!.write(into: &out, pointer: pointer + "/" + JSONValue.pointerToken(key), keyOrder: keyOrder)
+            }
+            out.append(UInt8(ascii: "}"))
+        default:
+            writeCanonical(into: &out)
+        }
+    }
+
+    /// A key as a JSON Pointer token: `~` and `/` escaped as `~0` and `~1`.
+    public static func pointerToken(_ key: String) -> String {
+        key.contains("~") || key.contains("/") ? key.replacingOccurrences(of: "~", with: "~0").replacingOccurrences(of: "/", with: "~1") : key
+    }
+
     static func writeQuoted(_ s: String, into out: inout [UInt8]) {
         var s = s
         s.withUTF8 { bytes in

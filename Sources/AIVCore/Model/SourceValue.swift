@@ -56,6 +56,25 @@ public struct SourceValue: Sendable, Hashable {
         return location.advanced(by: 1)
     }
 
+    /// The keys of every mapping in the value in the order they are written, by JSON Pointer
+    /// (`JSONValue.bytes(keyOrder:)` writes them so).
+    public var keyOrder: [String: [String]] {
+        var order: [String: [String]] = [:]
+        func walk(_ value: SourceValue, _ pointer: String) {
+            switch value.content {
+            case .mapping(let entries):
+                order[pointer] = entries.map(\.key)
+                for entry in entries { walk(entry.value, pointer + "/" + JSONValue.pointerToken(entry.key)) }
+            case .sequence(let items):
+                for (index, item) in items.enumerated() { walk(item, pointer + "/" + String(index)) }
+            default:
+                break
+            }
+        }
+        walk(self, "")
+        return order
+    }
+
     public subscript(key: String) -> SourceValue? {
         entries?.first { $0.key == key }?.value
     }

@@ -82,7 +82,8 @@ public struct GeminiGenerateStep: Step {
         }
 
         var request = try GeminiRequest(model: model, text: text, system: system, config: prompt.config, media: [],
-                                        outputSchema: prompt.outputSchema, promptPath: promptPath)
+                                        outputSchema: prompt.outputSchema,
+                                        outputSchemaKeyOrder: prompt.outputSchemaKeyOrder, promptPath: promptPath)
         let paths = arguments["media"].map { $0.arrayValue?.compactMap(\.stringValue) ?? [$0.stringValue].compactMap { $0 } } ?? []
         if !paths.isEmpty {
             // Gemini's 20 MB is for the whole request: the media inline share it with the text.
@@ -91,7 +92,8 @@ public struct GeminiGenerateStep: Step {
                                                     inlineLimit: limit - request.body.canonicalBytes.count, client: client,
                                                     clock: context.clock)
             request = try GeminiRequest(model: model, text: text, system: system, config: prompt.config, media: media,
-                                        outputSchema: prompt.outputSchema, promptPath: promptPath)
+                                        outputSchema: prompt.outputSchema,
+                                        outputSchemaKeyOrder: prompt.outputSchemaKeyOrder, promptPath: promptPath)
         }
         let exchange = GeminiExchange(client: client, request: request, logger: context.logger)
         return try await exchange.run()

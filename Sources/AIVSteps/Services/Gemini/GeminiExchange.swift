@@ -67,7 +67,7 @@ struct GeminiExchange {
 
     func call(_ request: GeminiRequest) async throws -> Reply {
         let http = HTTPRequest(method: "POST", url: client.url("/v1beta/models/\(request.model):generateContent"),
-                               headers: ["Content-Type": "application/json"], body: .json(request.body))
+                               headers: ["Content-Type": "application/json"], body: .data(request.wireBody))
         let response = try await client.send(http, estimatedTokens: request.estimatedTokens, expectsJSON: true)
         // A model writes at most 65,536 tokens (well under a megabyte of JSON): an answer far
         // larger is not one, and decoding and keeping it would fill the run folder and the cache.

@@ -21,6 +21,8 @@ struct GeminiRequest: Sendable {
     var model: String
     var promptPath: String
     var outputSchema: JSONValue?
+    /// Key order of `outputSchema` as the prompt file writes it (`PromptFile.outputSchemaKeyOrder`).
+    var outputSchemaKeyOrder: [String: [String]]
     /// The conversation so far (one user turn; a repair adds the model's reply and a correction).
     var contents: [JSONValue]
     var systemInstruction: JSONValue?
@@ -29,13 +31,14 @@ struct GeminiRequest: Sendable {
     var textCharacters: Int
 
     init(model: String, text: String, system: String?, config: [String: JSONValue], media: [MediaPart], outputSchema: JSONValue?,
-         promptPath: String) throws(StepError) {
+         outputSchemaKeyOrder: [String: [String]] = [:], promptPath: String) throws(StepError) {
         guard !model.isEmpty, !model.contains("/"), !model.contains("?") else {
             throw StepError("model name '\(model)' is not valid (expected something like \(Self.defaultModel))")
         }
         self.model = model
         self.promptPath = promptPath
         self.outputSchema = outputSchema
+        self.outputSchemaKeyOrder = outputSchemaKeyOrder
         contents = [["role": "user", "parts": .array([["text": .string(text)]] + media.map(\.json))]]
         systemInstruction = system.map { ["parts": [["text": .string($0)]]] }
         generationConfig = Self.generationConfig(config)
@@ -72,6 +75,15 @@ struct GeminiRequest: Sendable {
         if let systemInstruction { body["systemInstruction"] = systemInstruction }
         if !generationConfig.isEmpty { body["generationConfig"] = .object(generationConfig) }
         return .object(body)
+    }
+
+    /// The body as sent: the schema's keys in the order the prompt file writes them (Gemini 2.5
+    /// answers in that order: `japanese` before `difficulty`, as the author meant, not
+    /// alphabetically), everything else sorted.
+    var wireBody: Data {
+        let schemaPointer = "/generationConfig/responseJsonSchema"
+        let order = Dictionary(outputSchemaKeyOrder.map { (schemaPointer + $0.key, $0.value) }, uniquingKeysWith: { first, _ in first })
+        return Data(body.bytes(keyOrder: order))
     }
 
     /// Input tokens before the call, for a tokens-per-minute limit: about four characters a token
