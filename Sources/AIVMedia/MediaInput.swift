@@ -112,7 +112,13 @@ func startWriting(_ output: UnsafeMutablePointer<AVFormatContext>, to path: Stri
     if ["mp4", "mov", "ipod"].contains(muxer) { av_dict_set(&options, "movflags", "+faststart", 0) }
     let header = avformat_write_header(output, &options)
     av_dict_free(&options)
-    try MediaError.check(header, "cannot start the \(muxer) file")
+    try MediaError.check(header, "cannot start the \(fileKind(path)) file")
+}
+
+/// How messages name the kind of file being written: by its extension (".m4a"), which the user
+/// chose, not by FFmpeg's muxer name ("ipod").
+func fileKind(_ path: String) -> String {
+    "." + (path as NSString).pathExtension.lowercased()
 }
 
 extension AVRational {

@@ -269,8 +269,8 @@ public enum Reframe {
                 throw MediaError("\(input.path)'s picture (\(uprightWidth)x\(uprightHeight)) is too small to reframe")
             }
 
-            try MediaError.check(avformat_alloc_output_context2(&output, nil, muxer, path), "cannot make a \(muxer) file")
-            guard let output else { throw MediaError("cannot make a \(muxer) file") }
+            try MediaError.check(avformat_alloc_output_context2(&output, nil, muxer, path), "cannot make a \(fileKind(path)) file")
+            guard let output else { throw MediaError("cannot make a \(fileKind(path)) file") }
 
             // H.264: libx264 when this FFmpeg has it (Debian's does), otherwise whatever H.264 encoder it has.
             guard let encoderCodec = avcodec_find_encoder_by_name("libx264") ?? avcodec_find_encoder(AV_CODEC_ID_H264) else {
@@ -321,7 +321,7 @@ public enum Reframe {
             for stream in input.streams where stream.pointee.codecpar.pointee.codec_type == AVMEDIA_TYPE_AUDIO {
                 let codecID = stream.pointee.codecpar.pointee.codec_id
                 guard avformat_query_codec(output.pointee.oformat, codecID, FF_COMPLIANCE_NORMAL) != 0 else {
-                    throw MediaError("a \(muxer) file cannot hold the \(String(cString: avcodec_get_name(codecID))) audio of \(input.path); choose mkv")
+                    throw MediaError("a \(fileKind(path)) file cannot hold the \(String(cString: avcodec_get_name(codecID))) audio of \(input.path); choose .mkv")
                 }
                 guard let out = avformat_new_stream(output, nil) else { throw MediaError("cannot add a stream to the output") }
                 try MediaError.check(avcodec_parameters_copy(out.pointee.codecpar, stream.pointee.codecpar), "cannot copy the audio's parameters")
@@ -450,7 +450,7 @@ public enum Reframe {
             guard frames > 0 else { throw MediaError("\(input.path) has no picture that could be decoded") }
             // The packets ran out before the end the file states, as clip.cut checks.
             if let cutShort = input.cutShort(readUpTo: readUpTo) { throw cutShort }
-            try MediaError.check(av_write_trailer(output), "cannot finish the \(muxer) file")
+            try MediaError.check(av_write_trailer(output), "cannot finish the \(fileKind(path)) file")
             let streams = (0..<Int(output.pointee.nb_streams)).compactMap { output.pointee.streams[$0] }.map(MediaStream.init)
             let bytes = opened ? Int(avio_size(output.pointee.pb)) : 0
             let duration = lastPTS == .min ? 0 : Double(lastPTS + frameTicks) * videoStream.pointee.time_base.seconds

@@ -188,8 +188,8 @@ public enum StreamCopy {
                              isCancelled: () -> Bool) throws(MediaError) -> CutResult {
         let inContext = input.formatContext
         var outContext: UnsafeMutablePointer<AVFormatContext>?
-        try MediaError.check(avformat_alloc_output_context2(&outContext, nil, muxer, path), "cannot make a \(muxer) file")
-        guard let output = outContext else { throw MediaError("cannot make a \(muxer) file") }
+        try MediaError.check(avformat_alloc_output_context2(&outContext, nil, muxer, path), "cannot make a \(fileKind(path)) file")
+        guard let output = outContext else { throw MediaError("cannot make a \(fileKind(path)) file") }
         var opened = false
         defer {
             if opened { avio_closep(&output.pointee.pb) }
@@ -212,12 +212,15 @@ public enum StreamCopy {
             let dvb = parameters.pointee.codec_id == AV_CODEC_ID_DVB_SUBTITLE || parameters.pointee.codec_id == AV_CODEC_ID_DVB_TELETEXT
             if avformat_query_codec(output.pointee.oformat, parameters.pointee.codec_id, FF_COMPLIANCE_NORMAL) == 0
                 || (muxer == "mpegts" && type == AVMEDIA_TYPE_SUBTITLE && !dvb)
-                || (muxer == "mpegts" && type != AVMEDIA_TYPE_SUBTITLE && !Self.transportStreamCodecs.contains(codec)) {
+                || (muxer == "mpegts" && type != AVMEDIA_TYPE_SUBTITLE && !Self.transportStreamCodecs.contains(codec))
+                // An ADTS stream is AAC frames and nothing else (FFmpeg keeps no list to ask).
+                || (muxer == "adts" && codec != "aac") {
                 if type == AVMEDIA_TYPE_SUBTITLE {
                     dropped.append("subtitle stream \(stream.pointee.index) (\(codec)): a .\((path as NSString).pathExtension) file cannot hold it")
                     continue
                 }
-                throw MediaError("a \(muxer) file cannot hold the \(codec) stream \(stream.pointee.index) of \(input.path); choose another container (mkv holds most codecs)")
+                let instead = type == AVMEDIA_TYPE_AUDIO && ["adts", "ipod", "matroska"].contains(muxer) ? ".mka holds any audio" : ".mkv holds most codecs"
+                throw MediaError("a \(fileKind(path)) file cannot hold the \(codec) stream \(stream.pointee.index) of \(input.path); choose another container (\(instead))")
             }
             guard let out = avformat_new_stream(output, nil) else { throw MediaError("cannot add a stream to the output") }
             try MediaError.check(avcodec_parameters_copy(out.pointee.codecpar, parameters), "cannot copy the \(codec) stream's parameters")
@@ -359,7 +362,7 @@ public enum StreamCopy {
         guard let actualStart else {
             throw MediaError("found no \(anchor == nil ? "packet" : "keyframe") at or after \(format(request.start)) in \(input.path)")
         }
-        try MediaError.check(av_write_trailer(output), "cannot finish the \(muxer) file")
+        try MediaError.check(av_write_trailer(output), "cannot finish the \(fileKind(path)) file")
         let streams = (0..<Int(output.pointee.nb_streams)).compactMap { output.pointee.streams[$0] }.map(MediaStream.init)
         let bytes = opened ? Int(avio_size(output.pointee.pb)) : 0
         return CutResult(path: path, requestedStart: request.start, actualStart: ((actualStart - origin) * 1000).rounded() / 1000,

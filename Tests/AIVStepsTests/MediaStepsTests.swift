@@ -219,14 +219,19 @@ struct Probe {
     }
 
     /// Only mp4 and mov keep a phone video's rotation; in an mkv or a transport stream it would
-    /// play (and be reframed) sideways. A VP9 stream in a transport stream would be opaque data.
+    /// play (and be reframed) sideways. A VP9 stream in a transport stream would be opaque data,
+    /// and an .aac file holds AAC and nothing else.
     @Test func aContainerThatWouldLoseTheRotationOrTheCodecIsRefused() async throws {
         let rotated = try await MediaSamples.shared.path("mp4")
         let sideways = try await harness.failure(ClipCutStep.self, ["input": .string(rotated), "start": 2, "end": 4, "output": "clip.mkv"])
         #expect(sideways?.contains("is rotated (") == true && sideways?.contains("cut it to .mp4 or .mov") == true, "\(sideways ?? "")")
         let vp9 = try await MediaSamples.shared.path("vp9.webm")
         let opaque = try await harness.failure(ClipCutStep.self, ["input": .string(vp9), "start": 1, "end": 2, "output": "clip.ts"])
-        #expect(opaque?.contains("a mpegts file cannot hold the vp9 stream") == true, "\(opaque ?? "")")
+        #expect(opaque?.contains("a .ts file cannot hold the vp9 stream") == true, "\(opaque ?? "")")
+        // An .aac file is AAC frames only: Opus audio is refused before a header is written.
+        let opus = try await MediaSamples.shared.path("opus.mka")
+        let adts = try await harness.failure(ClipCutStep.self, ["input": .string(opus), "start": 1, "end": 2, "output": "speech.aac"])
+        #expect(adts?.contains("a .aac file cannot hold the opus stream 0") == true && adts?.contains(".mka holds any audio") == true, "\(adts ?? "")")
     }
 
     @Test func aRecordingWithoutVideoIsCutFromTheFirstPacketAtTheStart() async throws {

@@ -47,7 +47,7 @@ public actor MediaSamples {
     public static let cues = [(1.0, 2.5, "こんにちは、配信へようこそ"), (4.0, 6.0, "草生える"), (7.5, 9.0, "Thanks for watching")]
 
     /// `mp4` (mov_text subtitles, rotated 90°), `mkv` (SubRip subtitles in Japanese), `ts`, `vp9.webm`,
-    /// `growing.mkv` (no duration or index, cut off halfway), `audio-only.m4a`.
+    /// `growing.mkv` (no duration or index, cut off halfway), `audio-only.m4a`, `opus.mka`.
     public func path(_ name: String) async throws -> String {
         if let task = making[name] { return try await task.value }
         let task = Task { try await make(name) }
@@ -94,6 +94,8 @@ public actor MediaSamples {
             let data = try Data(contentsOf: URL(fileURLWithPath: whole))
             try data.prefix(data.count / 2).write(to: URL(fileURLWithPath: output))
             return output
+        case "opus.mka":
+            arguments = ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", "6", "-c:a", "libopus", output]
         case "audio-only.m4a":
             arguments = ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100", "-t", "10", "-c:a", "aac", output]
         default:
