@@ -54,8 +54,9 @@ final class MediaInput {
     }
 
     /// Where the file says its media ends, on its own timeline (seconds), for telling a file cut
-    /// short: the latest end its audio and video streams state, else its start plus its duration.
-    /// (An mp4 whose times start late counts the lead-in in the container's duration too.)
+    /// short: the latest end its audio and video streams state, else its start plus its duration
+    /// (Matroska: see below). (An mp4 whose times start late counts the lead-in in the container's
+    /// duration too.)
     var statedEnd: Double? {
         let ends = streams.compactMap { stream -> Double? in
             let type = stream.pointee.codecpar.pointee.codec_type
@@ -64,7 +65,18 @@ final class MediaInput {
                   let length = seconds(stream.pointee.duration, stream.pointee.time_base) else { return nil }
             return start + length
         }
-        return ends.max() ?? duration.map { origin + $0 }
+        if let end = ends.max() { return end }
+        guard let duration else { return nil }
+        // FFmpeg reads a Matroska segment's Duration as its last timestamp, lead-in included (a
+        // recording whose times start at 1000 s and run 6 s says 1006): taken as the end unless it
+        // comes before the first timestamp (a writer that stored the length). Taking it as the
+        // end can only expect less than is there, never call a whole file truncated.
+        if isMatroska, duration >= origin { return duration }
+        return origin + duration
+    }
+
+    var isMatroska: Bool {
+        formatContext.pointee.iformat.map { String(cString: $0.pointee.name).hasPrefix("matroska") } ?? false
     }
 
     /// The error for a file whose packets ran out (at `readUpTo`, on its timeline) before the end

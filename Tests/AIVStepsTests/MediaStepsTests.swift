@@ -218,6 +218,22 @@ struct Probe {
         #expect(try await Probe(harness.runFolder.path + "/early.mp4").duration > 0.9)
     }
 
+    /// FFmpeg gives a Matroska file whose times start at 1000 s a duration of 1000 s plus its
+    /// length: a whole one is cut to its end, and half of one is still found truncated.
+    @Test func anMkvWhoseTimesStartLateIsWholeAndHalfOfItIsNot() async throws {
+        let late = try await MediaSamples.shared.path("late.mkv")
+        let tail = try await cut(late, start: 4.5, end: nil, output: "tail.mp4")
+        // From the keyframe at or before 4.5 s to the end of its 10 s.
+        let from = try #require(tail["actual_start"]?.numberValue)
+        #expect(from <= 4.5 && from > 2.5, "\(from)")
+        #expect(abs((tail["duration"]?.numberValue ?? 0) - (10 - from)) < 0.2, "\(tail["duration"] ?? .null) from \(from)")
+        let half = harness.workflow.path + "/half.mkv"
+        let data = try Data(contentsOf: URL(fileURLWithPath: late))
+        try data.prefix(data.count / 2).write(to: URL(fileURLWithPath: half))
+        let message = try await harness.failure(ClipCutStep.self, ["input": .string(half), "start": 4, "output": "half.mp4"])
+        #expect(message?.contains("\(half) is truncated") == true, "\(message ?? "")")
+    }
+
     /// Only mp4 and mov keep a phone video's rotation; in an mkv or a transport stream it would
     /// play (and be reframed) sideways. A VP9 stream in a transport stream would be opaque data,
     /// and an .aac file holds AAC and nothing else.

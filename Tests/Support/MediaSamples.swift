@@ -47,7 +47,8 @@ public actor MediaSamples {
     public static let cues = [(1.0, 2.5, "こんにちは、配信へようこそ"), (4.0, 6.0, "草生える"), (7.5, 9.0, "Thanks for watching")]
 
     /// `mp4` (mov_text subtitles, rotated 90°), `mkv` (SubRip subtitles in Japanese), `ts`, `vp9.webm`,
-    /// `growing.mkv` (no duration or index, cut off halfway), `audio-only.m4a`, `opus.mka`.
+    /// `growing.mkv` (no duration or index, cut off halfway), `audio-only.m4a`, `opus.mka`,
+    /// `late.mkv` (times from 1000 s).
     public func path(_ name: String) async throws -> String {
         if let task = making[name] { return try await task.value }
         let task = Task { try await make(name) }
@@ -94,6 +95,9 @@ public actor MediaSamples {
             let data = try Data(contentsOf: URL(fileURLWithPath: whole))
             try data.prefix(data.count / 2).write(to: URL(fileURLWithPath: output))
             return output
+        case "late.mkv":
+            // Times that start at 1000 s, as a recording split off a longer one has them.
+            arguments = ["ffmpeg", "-v", "error", "-y"] + video + ["-map", "0:v", "-map", "1:a"] + encode + ["-output_ts_offset", "1000", output]
         case "opus.mka":
             arguments = ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", "6", "-c:a", "libopus", output]
         case "audio-only.m4a":
