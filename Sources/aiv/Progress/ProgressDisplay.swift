@@ -47,17 +47,35 @@ enum SummaryTable {
     }
 }
 
-/// Plain lines, for logs and pipes.
+/// Plain lines, for logs and pipes. A log that has said nothing for `quietInterval` while steps
+/// run (a model reading an hour of transcript, a server that stopped answering) gets a line
+/// naming them and how long they have been at it, so a CI log never looks hung.
 final class PlainProgress: RunObserver, ProgressDisplay, @unchecked Sendable {
-    private let output = BatchedOutput()
+    private let output: BatchedOutput
+    private let quietInterval: Double
+    private let lock = NSLock()
+    private var running: [(step: String, started: Date, done: Int, of: Int)] = []
+    private var lastLine = Date()
+    private var timer: DispatchSourceTimer?
+
+    init(quietInterval: Double = 60, output: BatchedOutput = BatchedOutput()) {
+        self.quietInterval = quietInterval
+        self.output = output
+    }
 
     func handle(_ event: RunEvent) {
         var line: String?
         switch event {
         case .runStarted(let id, let workflow, _, let folder, let steps, _, _):
             line = "run \(id): workflow '\(workflow)', \(steps.count) steps, folder \(folder)"
+            startTimer()
         case .stepStarted(let step, let invocations):
             line = "start  \(step)\(invocations > 1 ? " (\(invocations) items)" : "")"
+            lock.withLock { running.append((step, Date(), 0, invocations)) }
+        case .invocationFinished(let step, _, _, let done, let of):
+            lock.withLock {
+                if let index = running.firstIndex(where: { $0.step == step }) { running[index].done = done; running[index].of = of }
+            }
         case .retrying(let step, let index, let attempt, let delay, let error):
             line = "retry  \(step)\(index.map { " item \($0)" } ?? ""): attempt \(attempt) failed (\(error)); next in \(SummaryTable.format(delay))"
         case .warning(let message):
@@ -66,13 +84,44 @@ final class PlainProgress: RunObserver, ProgressDisplay, @unchecked Sendable {
             let status = report.status.rawValue
             line = status + String(repeating: " ", count: max(0, 9 - status.count)) + " \(report.step) \(SummaryTable.format(report.duration))"
                 + ((report.error ?? report.reason).isEmpty ? "" : ": \(report.error ?? report.reason)")
+            lock.withLock { running.removeAll { $0.step == report.step } }
         default:
             break
         }
-        if let line { output.append(line) }
+        if let line { emit(line) }
+    }
+
+    private func emit(_ line: String) {
+        lock.withLock { lastLine = Date() }
+        output.append(line)
+    }
+
+    private func startTimer() {
+        let timer = DispatchSource.makeTimerSource(queue: .global())
+        let tick = max(0.05, quietInterval / 4)
+        timer.schedule(deadline: .now() + tick, repeating: tick)
+        timer.setEventHandler { [weak self] in self?.sayWhatIsRunningIfQuiet() }
+        lock.withLock { self.timer = timer }
+        timer.resume()
+    }
+
+    /// `still running: analyse 2m10s (3/10 items), publish 1m0s` after a quiet `quietInterval`.
+    private func sayWhatIsRunningIfQuiet() {
+        let now = Date()
+        let line: String? = lock.withLock {
+            guard !running.isEmpty, now.timeIntervalSince(lastLine) >= quietInterval else { return nil }
+            return "still running: " + running.map { step in
+                "\(step.step) \(SummaryTable.format(now.timeIntervalSince(step.started)))" + (step.of > 1 ? " (\(step.done)/\(step.of) items)" : "")
+            }.joined(separator: ", ")
+        }
+        if let line { emit(line) }
     }
 
     func finish(_ report: RunReport) {
+        lock.withLock {
+            timer?.cancel()
+            timer = nil
+        }
         output.append("\n" + SummaryTable.render(report.steps) + "\n" + SummaryTable.headline(report))
         output.flush()
     }
@@ -87,6 +136,19 @@ final class BatchedOutput: @unchecked Sendable {
     private var buffer: [UInt8] = []
     private var flushScheduled = false
     private let delay: DispatchTimeInterval = .milliseconds(20)
+    private let write: @Sendable ([UInt8]) -> Void
+
+    /// `write`: where the bytes go (standard output unless a test collects them).
+    init(write: @escaping @Sendable ([UInt8]) -> Void = BatchedOutput.standardOutput) {
+        self.write = write
+    }
+
+    @Sendable static func standardOutput(_ bytes: [UInt8]) {
+        fflush(nil)  // anything `print` buffered before comes first
+        // The throwing write: a reader that went away must not crash the run (the old
+        // non-throwing one traps on EPIPE when SIGPIPE is ignored).
+        try? FileHandle.standardOutput.write(contentsOf: Data(bytes))
+    }
 
     func append(_ line: String) {
         append { $0.append(contentsOf: line.utf8) }
@@ -112,10 +174,7 @@ final class BatchedOutput: @unchecked Sendable {
         lock.withLock {
             flushScheduled = false
             guard !buffer.isEmpty else { return }
-            fflush(nil)  // anything `print` buffered before comes first
-            // The throwing write: a reader that went away must not crash the run (the old
-            // non-throwing one traps on EPIPE when SIGPIPE is ignored).
-            try? FileHandle.standardOutput.write(contentsOf: Data(buffer))
+            write(buffer)
             buffer.removeAll(keepingCapacity: true)
         }
     }

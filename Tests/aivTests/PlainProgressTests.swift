@@ -1,0 +1,36 @@
+import AIVCore
+import Foundation
+import Testing
+@testable import aiv
+
+/// Plain progress in a log: a run that goes quiet while steps work says what is running.
+@Suite struct PlainProgressTests {
+    final class Collected: @unchecked Sendable {
+        private let lock = NSLock()
+        private var bytes: [UInt8] = []
+        func append(_ more: [UInt8]) { lock.withLock { bytes += more } }
+        var lines: [String] { lock.withLock { String(decoding: bytes, as: UTF8.self).split(separator: "\n").map(String.init) } }
+    }
+
+    @Test func aQuietLogSaysWhichStepsAreStillRunningAndStopsAtTheEnd() async throws {
+        let collected = Collected()
+        let progress = PlainProgress(quietInterval: 0.2, output: BatchedOutput(write: { collected.append($0) }))
+        progress.handle(.runStarted(runID: "r", workflow: "w", file: "w.yaml", folder: "out", steps: [("analyse", "gemini.generate")],
+                                    inputs: [:], startedAt: Date()))
+        progress.handle(.stepStarted(step: "analyse", invocations: 3))
+        progress.handle(.invocationFinished(step: "analyse", index: 0, cached: false, done: 1, of: 3))
+        try await Task.sleep(for: .milliseconds(700))
+        let quiet = collected.lines.filter { $0.hasPrefix("still running: ") }
+        #expect(!quiet.isEmpty, "\(collected.lines)")
+        #expect(quiet.allSatisfy { $0.contains("analyse ") && $0.hasSuffix("(1/3 items)") }, "\(quiet)")
+        // Lines come only after a quiet interval: a few, not one per tick.
+        #expect(quiet.count <= 4, "\(quiet)")
+        let report = StepReport(step: "analyse", kind: "gemini.generate", status: .succeeded, startedAt: Date(), duration: 0.7, invocations: 3,
+                                cachedInvocations: 0, attempts: 1, reason: "", error: nil, log: "")
+        progress.handle(.stepFinished(report))
+        progress.finish(RunReport(runID: "r", workflow: "w", file: "w.yaml", folder: "out", startedAt: Date(), duration: 0.7, status: .succeeded, steps: [report]))
+        let atEnd = collected.lines.count
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(collected.lines.count == atEnd, "nothing after the summary: \(collected.lines.suffix(3))")
+    }
+}
