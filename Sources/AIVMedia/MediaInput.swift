@@ -75,6 +75,13 @@ final class MediaInput {
         return origin + duration
     }
 
+    /// How long the recording plays, on the timeline players show (from its first timestamp):
+    /// FFmpeg's own duration counts a lead-in (times that start at 1000 s) in some containers.
+    var length: Double? {
+        guard let end = statedEnd else { return duration }
+        return max(0, end - origin)
+    }
+
     var isMatroska: Bool {
         formatContext.pointee.iformat.map { String(cString: $0.pointee.name).hasPrefix("matroska") } ?? false
     }

@@ -29,7 +29,7 @@ public enum MediaProbe {
             path: path,
             container: String(cString: format.name),
             containerName: format.long_name.map { String(cString: $0) } ?? "",
-            duration: input.duration,
+            duration: input.length,
             bytes: bytes,
             bitRate: context.pointee.bit_rate > 0 ? Int(context.pointee.bit_rate) : nil,
             streams: input.streams.map(MediaStream.init),

@@ -109,13 +109,13 @@ public enum StreamCopy {
             throw MediaError("the shortest clip (\(format(minimum))) is longer than the longest (\(format(maximum)))")
         }
         let input = try MediaInput(path: request.input)
-        if let duration = input.duration, request.start >= duration {
+        if let duration = input.length, request.start >= duration {
             throw MediaError("start \(format(request.start)) is past the end of \(request.input) (\(format(duration)) long)")
         }
         let asked = request
         var request = request
         // The span asked for, within the recording (a model's moment may overshoot its end).
-        let recordingEnd = input.duration ?? .infinity
+        let recordingEnd = input.length ?? .infinity
         let askedEnd = min(request.end ?? recordingEnd, recordingEnd)
         var lengthened = false
         if let minimum = request.minimumLength, askedEnd - request.start < minimum {
@@ -219,7 +219,7 @@ public enum StreamCopy {
                     dropped.append("subtitle stream \(stream.pointee.index) (\(codec)): a .\((path as NSString).pathExtension) file cannot hold it")
                     continue
                 }
-                let instead = type == AVMEDIA_TYPE_AUDIO && ["adts", "ipod", "matroska"].contains(muxer) ? ".mka holds any audio" : ".mkv holds most codecs"
+                let instead = type == AVMEDIA_TYPE_AUDIO && ["adts", "ipod"].contains(muxer) ? ".mka holds any audio" : ".mkv holds most codecs"
                 throw MediaError("a \(fileKind(path)) file cannot hold the \(codec) stream \(stream.pointee.index) of \(input.path); choose another container (\(instead))")
             }
             guard let out = avformat_new_stream(output, nil) else { throw MediaError("cannot add a stream to the output") }

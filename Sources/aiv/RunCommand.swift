@@ -162,7 +162,7 @@ struct RunCommand: AsyncParsableCommand {
             let succeeded = report.status == .succeeded && !report.steps.contains { $0.status == .failed }
             let destination = succeeded ? fixtureFolder : folder.path + "/" + RunFolder.metadataFolder + "/fixtures"
             do {
-                let written = try interruption.finishingWrites { try recorder.flush(into: destination) }
+                let written = try recorder.flush(into: destination, renaming: { try interruption.finishingWrites($0) })
                 let count = "\(recorder.recordedCount) exchange\(recorder.recordedCount == 1 ? "" : "s") in \(written.count) fixture file\(written.count == 1 ? "" : "s")"
                 if succeeded, !json {
                     print("Recorded \(count) under \(fixtureFolder)")
@@ -192,10 +192,10 @@ struct RunCommand: AsyncParsableCommand {
 /// way cancelled, nothing more started), so the summary, the history, the run folder and a
 /// recording's fixtures are all written; a second quits at once, as the signal would by default.
 ///
-/// The same signal again within half a second is the same request, not a second one: GNU
+/// A stop signal within half a second of the first is the same request, not a second one: GNU
 /// `timeout` and a kill of the process group each deliver it, so a stop sent that way arrives
-/// twice at once. A second that comes while fixtures are being renamed into place waits for
-/// them, so a recording is never left half old and half new.
+/// twice at once. A quit that comes while fixtures are being renamed into place waits for the
+/// renames (a few system calls), so a recording is never left half old and half new.
 ///
 /// A signal aiv was started with ignored (a background job of a shell without job control, so
 /// that a Ctrl-C meant for the foreground spares it) stays ignored, during the run and after.
@@ -212,10 +212,15 @@ final class Interruption: @unchecked Sendable {
     private var quitAfterWriting: Int32?
     /// What each signal did before, put back by `end()`.
     private var before: [(Int32, sigaction)] = []
+    private let quit: @Sendable (Int32) -> Void
 
-    init(_ firstTime: @escaping @Sendable (String) -> Void) {
+    /// `listen`: take SIGINT and SIGTERM (false in tests, which call `received` themselves);
+    /// `quit`: what a second signal does (end the process as the signal would).
+    init(listen: Bool = true, quit: @escaping @Sendable (Int32) -> Void = Interruption.quitAsTheSignalWould,
+         _ firstTime: @escaping @Sendable (String) -> Void) {
         self.firstTime = firstTime
-        for (number, name) in [(SIGINT, "interrupted"), (SIGTERM, "terminated")] {
+        self.quit = quit
+        for (number, name) in [(SIGINT, "interrupted"), (SIGTERM, "terminated")] where listen {
             var inherited = sigaction()
             sigaction(number, nil, &inherited)
             #if canImport(Glibc)
@@ -235,15 +240,17 @@ final class Interruption: @unchecked Sendable {
         }
     }
 
-    private func received(_ number: Int32, _ name: String) {
+    func received(_ number: Int32, _ name: String) {
         enum Action { case stop((@Sendable (String) -> Void)?), ignore, quit }
-        let now = DispatchTime.now().uptimeNanoseconds
         let action: Action = lock.withLock {
+            // Read under the lock: SIGINT and SIGTERM have handlers of their own, and a time read
+            // before it could come before the `firstAt` the other one set.
+            let now = DispatchTime.now().uptimeNanoseconds
             guard let firstAt else {
                 firstAt = now
                 return .stop(firstTime)
             }
-            if now - firstAt < Self.sameRequest { return .ignore }
+            if now < firstAt + Self.sameRequest { return .ignore }
             if writing > 0 {
                 quitAfterWriting = number
                 return .ignore
@@ -253,22 +260,26 @@ final class Interruption: @unchecked Sendable {
         switch action {
         case .stop(let notify): notify?(name)
         case .ignore: break
-        case .quit: Self.quit(number)
+        case .quit: quit(number)
         }
     }
 
     /// The second signal: the process ends as the signal would have ended it.
-    private static func quit(_ number: Int32) {
+    @Sendable static func quitAsTheSignalWould(_ number: Int32) {
         signal(number, SIG_DFL)
         kill(getpid(), number)
     }
 
-    /// Once the run has ended there is nothing to stop: a first signal only counts towards a quit.
+    /// Once the run has ended there is nothing to stop: a signal now quits, as it would have
+    /// without aiv's handler (held while files are renamed into place).
     func runEnded() {
-        lock.withLock { firstTime = nil }
+        lock.withLock {
+            firstTime = nil
+            if firstAt == nil { firstAt = 0 }
+        }
     }
 
-    /// Runs `body` (renaming files into place) with a quit held until it returns.
+    /// Runs `body` (a few renames) with a quit held until it returns.
     func finishingWrites<T>(_ body: () throws -> T) rethrows -> T {
         lock.withLock { writing += 1 }
         defer {
@@ -276,7 +287,7 @@ final class Interruption: @unchecked Sendable {
                 writing -= 1
                 return writing == 0 ? quitAfterWriting : nil
             }
-            if let pending { Self.quit(pending) }
+            if let pending { quit(pending) }
         }
         return try body()
     }

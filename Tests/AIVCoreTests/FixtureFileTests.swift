@@ -129,26 +129,34 @@ import Testing
 
     @Test func aFlushRemovesTheTemporaryFilesAKilledRecordingLeftBesideItsFixtures() throws {
         let folder = TemporaryFolder()
-        folder.write(".analyse.yaml.k3x9a-1.partial", "half a recording")
-        folder.write(".other.yaml.k3x9a-2.partial", "another step's, not this recording's")
-        folder.write(".analyse.yaml.notes", "not a temporary name")
+        let old = Date().addingTimeInterval(-120)
+        for name in [".analyse.yaml.k3x9a-1.partial", ".other.yaml.k3x9a-2.partial", ".analyse.yaml.notes"] {
+            try FileManager.default.setAttributes([.modificationDate: old], ofItemAtPath: folder.write(name, "left by a killed recording"))
+        }
+        // One being written this moment, by another recording into the same folder, is left alone.
+        folder.write(".analyse.yaml.m2b7c-1.partial", "another recording's, being written")
         let recorder = FixtureRecorder(folder: folder.path, workflow: "w.yaml")
         recorder.record(exchange(step: "analyse", "今日"))
         #expect(try recorder.flush() == [folder.path + "/analyse.yaml"])
         let names = try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted()
-        #expect(names == [".analyse.yaml.notes", ".other.yaml.k3x9a-2.partial", "analyse.yaml"])
+        #expect(names == [".analyse.yaml.m2b7c-1.partial", ".analyse.yaml.notes", ".other.yaml.k3x9a-2.partial", "analyse.yaml"])
         #expect(try FixtureFile.read(path: folder.path + "/analyse.yaml").count == 1)
     }
 
-    @Test func filesWrittenTogetherAllChangeOrNoneDoes() throws {
+    /// A file that cannot be written, or a target that is a folder (where a rename would fail
+    /// halfway through the set), is found before any file is renamed.
+    @Test func filesWrittenTogetherChangeNoneWhenOneCannotBeWritten() throws {
         let folder = TemporaryFolder()
         folder.write("a.yaml", "old a")
         folder.write("blocked", "a file where a folder should be")
-        #expect(throws: (any Error).self) {
-            try AtomicFile.writeTogether([(folder.path + "/a.yaml", Data("new a".utf8)), (folder.path + "/blocked/b.yaml", Data("new b".utf8))])
+        try FileManager.default.createDirectory(atPath: folder.path + "/c.yaml", withIntermediateDirectories: false)
+        for second in ["/blocked/b.yaml", "/c.yaml"] {
+            #expect(throws: (any Error).self) {
+                try AtomicFile.writeTogether([(folder.path + "/a.yaml", Data("new a".utf8)), (folder.path + second, Data("new b".utf8))])
+            }
         }
         #expect(folder.read("a.yaml") == "old a")
-        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted() == ["a.yaml", "blocked"], "no temporary file is left")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted() == ["a.yaml", "blocked", "c.yaml"], "no temporary file is left")
         try AtomicFile.writeTogether([(folder.path + "/a.yaml", Data("new a".utf8)), (folder.path + "/c/b.yaml", Data("new b".utf8))])
         #expect(folder.read("a.yaml") == "new a" && folder.read("c/b.yaml") == "new b")
     }

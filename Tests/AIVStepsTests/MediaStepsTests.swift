@@ -219,7 +219,8 @@ struct Probe {
     }
 
     /// FFmpeg gives a Matroska file whose times start at 1000 s a duration of 1000 s plus its
-    /// length: a whole one is cut to its end, and half of one is still found truncated.
+    /// length: a whole one is cut to its end and measured by what plays, and half of one is still
+    /// found truncated.
     @Test func anMkvWhoseTimesStartLateIsWholeAndHalfOfItIsNot() async throws {
         let late = try await MediaSamples.shared.path("late.mkv")
         let tail = try await cut(late, start: 4.5, end: nil, output: "tail.mp4")
@@ -227,6 +228,14 @@ struct Probe {
         let from = try #require(tail["actual_start"]?.numberValue)
         #expect(from <= 4.5 && from > 2.5, "\(from)")
         #expect(abs((tail["duration"]?.numberValue ?? 0) - (10 - from)) < 0.2, "\(tail["duration"] ?? .null) from \(from)")
+        // Its length is what plays, not where its times end; a short clip near the end is taken
+        // back from the end, not cut short.
+        let probed = try await harness.outputs(MediaProbeStep.self, ["input": .string(late)])
+        #expect(abs((probed["duration"]?.numberValue ?? 0) - 10) < 0.1, "\(probed["duration"] ?? .null)")
+        var near = try await harness.outputs(ClipCutStep.self, ["input": .string(late), "start": 8, "min_length": 5, "output": "near.mp4"])
+        #expect((near["duration"]?.numberValue ?? 0) > 4.5, "\(near)")
+        near = try await harness.outputs(ClipCutStep.self, ["input": .string(late), "start": 8, "max_length": 30, "output": "far.mp4"])
+        #expect(near["adjustment"] == .null, "\(near)")
         let half = harness.workflow.path + "/half.mkv"
         let data = try Data(contentsOf: URL(fileURLWithPath: late))
         try data.prefix(data.count / 2).write(to: URL(fileURLWithPath: half))

@@ -986,7 +986,12 @@ extension CheckRun {
                     diagnostics.error("each of the \(items.count) items of step '\(step.id)' writes '\(text)', and a path has one writer: put ${{ item }} or ${{ index }} in it",
                                       at: value.location, length: value.length)
                 } else if let forEach = step.forEach, forEach.items == nil,
-                          !diagnostics.items.contains(where: { $0.severity == .error && $0.location?.line == forEach.location.line && $0.location?.file == forEach.location.file }) {
+                          !diagnostics.items.contains(where: { problem in
+                              // An error inside the for_each value itself (its own line, from its column on).
+                              guard problem.severity == .error, let at = problem.location else { return false }
+                              return at.file == forEach.location.file && at.line == forEach.location.line
+                                  && at.column >= forEach.location.column && at.column < forEach.location.column + forEach.length
+                          }) {
                     // A list known only at run time (and not already found wrong): with more than
                     // one item, the second writer fails.
                     diagnostics.warning("every item of step '\(step.id)' writes '\(text)'; if the list has more than one item, the run fails: put ${{ item }} or ${{ index }} in it",

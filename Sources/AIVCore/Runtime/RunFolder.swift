@@ -143,21 +143,31 @@ public enum AtomicFile {
     }
 
     /// Writes several files so that a process killed while they are written leaves the old set:
-    /// all are written under temporary names first, then renamed one after another (a moment, a
-    /// few system calls, in which a kill -9 can still leave some renamed: the caller holds
-    /// signals it handles for that moment).
-    public static func writeTogether(_ files: [(path: String, data: Data)]) throws {
+    /// all are written under temporary names first, then renamed one after another. Only those
+    /// renames (a few system calls) can leave some files new and some old, on a kill -9 or a
+    /// rename refused: `renaming` runs them, so a caller can hold the signals it handles for
+    /// that moment. A target that is a folder is found before anything is renamed.
+    public static func writeTogether(_ files: [(path: String, data: Data)],
+                                     renaming: (() throws -> Void) throws -> Void = { try $0() }) throws {
         var temporaries: [String] = []
         do {
-            for file in files { temporaries.append(try writeTemporary(file.data, for: file.path)) }
+            for file in files {
+                var isFolder: ObjCBool = false
+                if FileManager.default.fileExists(atPath: file.path, isDirectory: &isFolder), isFolder.boolValue {
+                    throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: file.path, NSUnderlyingErrorKey: POSIXError(.EISDIR)])
+                }
+                temporaries.append(try writeTemporary(file.data, for: file.path))
+            }
         } catch {
             for temporary in temporaries { unlink(temporary) }
             throw error
         }
-        for (index, (temporary, file)) in zip(temporaries, files).enumerated() where rename(temporary, file.path) != 0 {
-            let failure = posixError(file.path)
-            for rest in temporaries[index...] { unlink(rest) }
-            throw failure
+        try renaming {
+            for (index, (temporary, file)) in zip(temporaries, files).enumerated() where rename(temporary, file.path) != 0 {
+                let failure = posixError(file.path)
+                for rest in temporaries[index...] { unlink(rest) }
+                throw failure
+            }
         }
     }
 

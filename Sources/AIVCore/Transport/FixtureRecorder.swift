@@ -24,10 +24,11 @@ public final class FixtureRecorder: @unchecked Sendable {
     /// order of an item's own calls is kept), so two recordings of the same run diff cleanly.
     /// `destination`: another folder than `folder` (a failed run's recording is kept apart).
     ///
-    /// The files are written together (`AtomicFile.writeTogether`), so a recording is replaced as
-    /// a whole; temporary files a killed recording left beside them are removed first.
+    /// The files are written together (`AtomicFile.writeTogether`, `renaming` running the
+    /// renames), so a recording is replaced as a whole; temporary files a killed recording left
+    /// beside them (over a minute old: a recording's own are there for milliseconds) are removed.
     @discardableResult
-    public func flush(into destination: String? = nil) throws -> [String] {
+    public func flush(into destination: String? = nil, renaming: (() throws -> Void) throws -> Void = { try $0() }) throws -> [String] {
         let folder = destination ?? folder
         let byStep = lock.withLock { exchanges }
         guard !byStep.isEmpty else { return [] }
@@ -40,11 +41,13 @@ public final class FixtureRecorder: @unchecked Sendable {
             files.append((FixtureFile.path(folder: folder, step: step), Data(try FixtureFile.yaml(step: step, workflow: workflow, exchanges: ordered).utf8)))
         }
         let prefixes = files.map { "." + ($0.path as NSString).lastPathComponent + "." }
+        let leftOverBefore = Date().addingTimeInterval(-60)
         for name in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
         where AtomicFile.isTemporaryName(name) && prefixes.contains(where: name.hasPrefix) {
-            unlink(folder + "/" + name)
+            let modified = (try? FileManager.default.attributesOfItem(atPath: folder + "/" + name))?[.modificationDate] as? Date
+            if let modified, modified < leftOverBefore { unlink(folder + "/" + name) }
         }
-        try AtomicFile.writeTogether(files)
+        try AtomicFile.writeTogether(files, renaming: renaming)
         return files.map(\.path)
     }
 }
