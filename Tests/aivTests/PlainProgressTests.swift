@@ -19,12 +19,14 @@ import Testing
                                     inputs: [:], startedAt: Date()))
         progress.handle(.stepStarted(step: "analyse", invocations: 3))
         progress.handle(.invocationFinished(step: "analyse", index: 0, cached: false, done: 1, of: 3))
+        let started = ContinuousClock.now
         try await Task.sleep(for: .milliseconds(700))
         let quiet = collected.lines.filter { $0.hasPrefix("still running: ") }
+        let waited = (ContinuousClock.now - started) / .milliseconds(1) / 1000
         #expect(!quiet.isEmpty, "\(collected.lines)")
         #expect(quiet.allSatisfy { $0.contains("analyse ") && $0.hasSuffix("(1/3 items)") }, "\(quiet)")
-        // Lines come only after a quiet interval: a few, not one per tick.
-        #expect(quiet.count <= 4, "\(quiet)")
+        // A line only after a quiet 0.2 s: at most one per 0.2 s waited, not one per tick (0.05 s).
+        #expect(Double(quiet.count) <= waited / 0.2 + 1, "\(quiet.count) lines in \(waited) s")
         let report = StepReport(step: "analyse", kind: "gemini.generate", status: .succeeded, startedAt: Date(), duration: 0.7, invocations: 3,
                                 cachedInvocations: 0, attempts: 1, reason: "", error: nil, log: "")
         progress.handle(.stepFinished(report))
