@@ -357,6 +357,7 @@ func waitUntil(seconds: Int, _ done: () -> Bool) async throws {
         let failedReturned = Date()
         #expect(failed.step("bad")?.status == .failed)
         #expect(failed.step("slow")?.status == .cancelled)
+        #expect(failed.step("slow")?.reason == "cancelled: the run stopped after 'bad' failed")
 
         // Both bodies end in the background and try to write: neither file appears.
         try await waitUntil(seconds: 60) { Calls.shared.isFlagged("\(first).wrote") && Calls.shared.isFlagged("\(second).wrote") }

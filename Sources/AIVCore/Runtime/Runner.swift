@@ -151,7 +151,13 @@ public struct Runner: Sendable {
             }
 
             startReady()
-            for await (id, report, result) in group {
+            for await (id, finishedReport, result) in group {
+                var report = finishedReport
+                // A step stopped while running says what stopped it, as one never started does.
+                if report.status == .cancelled, report.reason == "cancelled" {
+                    report.reason = stoppedBy.map { "cancelled: the run stopped after '\($0)' failed" }
+                        ?? (Task.isCancelled ? "cancelled: the run was interrupted" : "cancelled")
+                }
                 finished(id, report, result)
                 if report.status == .failed, !(stepsByID[id]?.continueOnError ?? false), stoppedBy == nil {
                     stoppedBy = id
