@@ -31,6 +31,9 @@ import Testing
                                 cachedInvocations: 0, attempts: 1, reason: "", error: nil, log: "")
         progress.handle(.stepFinished(report))
         progress.finish(RunReport(runID: "r", workflow: "w", file: "w.yaml", folder: "out", startedAt: Date(), duration: 0.7, status: .succeeded, steps: [report]))
+        // Every event line has its step name in the same column.
+        let events = collected.lines.filter { $0.hasPrefix("start") || $0.hasPrefix("succeeded") }
+        #expect(events.count == 2 && events.allSatisfy { $0.dropFirst(10).hasPrefix("analyse") }, "\(events)")
         let atEnd = collected.lines.count
         try await Task.sleep(for: .milliseconds(500))
         #expect(collected.lines.count == atEnd, "nothing after the summary: \(collected.lines.suffix(3))")

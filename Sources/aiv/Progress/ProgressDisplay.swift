@@ -70,25 +70,29 @@ final class PlainProgress: RunObserver, ProgressDisplay, @unchecked Sendable {
             line = "run \(id): workflow '\(workflow)', \(steps.count) steps, folder \(folder)"
             startTimer()
         case .stepStarted(let step, let invocations):
-            line = "start  \(step)\(invocations > 1 ? " (\(invocations) items)" : "")"
+            line = Self.column("start") + "\(step)\(invocations > 1 ? " (\(invocations) items)" : "")"
             lock.withLock { running.append((step, Date(), 0, invocations)) }
         case .invocationFinished(let step, _, _, let done, let of):
             lock.withLock {
                 if let index = running.firstIndex(where: { $0.step == step }) { running[index].done = done; running[index].of = of }
             }
         case .retrying(let step, let index, let attempt, let delay, let error):
-            line = "retry  \(step)\(index.map { " item \($0)" } ?? ""): attempt \(attempt) failed (\(error)); next in \(SummaryTable.format(delay))"
+            line = Self.column("retry") + "\(step)\(index.map { " item \($0)" } ?? ""): attempt \(attempt) failed (\(error)); next in \(SummaryTable.format(delay))"
         case .warning(let message):
             line = "warning: \(message)"
         case .stepFinished(let report):
-            let status = report.status.rawValue
-            line = status + String(repeating: " ", count: max(0, 9 - status.count)) + " \(report.step) \(SummaryTable.format(report.duration))"
+            line = Self.column(report.status.rawValue) + "\(report.step) \(SummaryTable.format(report.duration))"
                 + ((report.error ?? report.reason).isEmpty ? "" : ": \(report.error ?? report.reason)")
             lock.withLock { running.removeAll { $0.step == report.step } }
         default:
             break
         }
         if let line { emit(line) }
+    }
+
+    /// The word a line starts with, padded so the step names line up (`succeeded` and `cancelled` are the longest).
+    static func column(_ word: String) -> String {
+        word + String(repeating: " ", count: max(1, 10 - word.count))
     }
 
     private func emit(_ line: String) {
