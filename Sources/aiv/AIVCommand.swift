@@ -39,10 +39,22 @@ struct AIVCommand: AsyncParsableCommand {
                 StandardError.write("Error: unknown command '\(first)'\(Suggestions.didYouMean(first, in: names)); 'aiv --help' lists the commands\n")
                 Foundation.exit(ExitCode.validationFailure.rawValue)
             }
-            // `aiv help nosuch` would print the overview and succeed: a script would never know.
-            if first == "help", arguments.count > 1, !arguments[1].hasPrefix("-"), !names.contains(arguments[1]) {
-                StandardError.write("Error: no command '\(arguments[1])'\(Suggestions.didYouMean(arguments[1], in: names)); 'aiv --help' lists the commands\n")
-                Foundation.exit(ExitCode.validationFailure.rawValue)
+            // `aiv help nosuch` (or `aiv help runs nosuch`) would print an overview and succeed:
+            // a script would never know.
+            if first == "help" {
+                var command: any ParsableCommand.Type = self
+                var path = "aiv"
+                for word in arguments.dropFirst() {
+                    let children = command.configuration.subcommands
+                    guard !word.hasPrefix("-"), !children.isEmpty else { break }
+                    guard let child = children.first(where: { $0.configuration.commandName == word }) else {
+                        let known = children.compactMap { $0.configuration.commandName }
+                        StandardError.write("Error: no command '\(path == "aiv" ? "" : path.dropFirst(4) + " ")\(word)'\(Suggestions.didYouMean(word, in: known)); '\(path) --help' lists the commands\n")
+                        Foundation.exit(ExitCode.validationFailure.rawValue)
+                    }
+                    command = child
+                    path += " " + word
+                }
             }
         }
         await main(nil)
