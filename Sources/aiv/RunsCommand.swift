@@ -28,10 +28,12 @@ struct RunsCommand: ParsableCommand {
             }), terminator: "")
         }
 
+        /// Local time, with its offset from UTC: a history read on another machine, or after a
+        /// change to summer time, still says when.
         static func date(_ date: Date) -> String {
             let formatter = DateFormatter()
             formatter.locale = Locale(identifier: "en_US_POSIX")
-            formatter.dateFormat = "yyyy-MM-dd HH:mm:ss"
+            formatter.dateFormat = "yyyy-MM-dd HH:mm:ss xxx"
             return formatter.string(from: date)
         }
     }
