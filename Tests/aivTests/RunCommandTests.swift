@@ -237,6 +237,23 @@ import Testing
         #expect(FileManager.default.contents(atPath: workspace.path + "/out/b.txt") == Data("done".utf8))
     }
 
+    /// A workflow folder linked into a project finds `../templates` beside the files it links
+    /// to, as the file system does, not beside the link.
+    @Test func aLinkedWorkflowFolderFindsItsFilesBesideWhatItLinksTo() async throws {
+        let workspace = try Workspace()
+        let real = workspace.path + "/shared"
+        try FileManager.default.createDirectory(atPath: real + "/workflows", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: real + "/templates", withIntermediateDirectories: true)
+        try "Hi {{name}}\n".write(toFile: real + "/templates/t.mustache", atomically: true, encoding: .utf8)
+        try "name: w\nsteps:\n  - {id: r, uses: template.render, with: {template: ../templates/t.mustache, values: {name: you}, output: hi.txt}}\n"
+            .write(toFile: real + "/workflows/w.yaml", atomically: true, encoding: .utf8)
+        try FileManager.default.createDirectory(atPath: workspace.path + "/project", withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: workspace.path + "/project/workflows", withDestinationPath: real + "/workflows")
+        let run = try await CommandRunner.run(["run", "workflows/w.yaml", "--run-dir", "out"], in: workspace.path + "/project")
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(workspace.read("project/out/hi.txt") == "Hi you\n")
+    }
+
     /// A step that may fail (`continue_on_error`) did not fail the run: its error is repeated at
     /// the end as a warning, an error only when the run failed because of it.
     @Test func aFailureTheWorkflowAllowsIsRepeatedAsAWarningNotAnError() async throws {

@@ -57,7 +57,7 @@ public struct WorkflowLoader: Sendable {
         }
         let base = (file.path as NSString).deletingLastPathComponent
         var workflow = Workflow(file: file.path, name: name, description: description, inputs: inputs, services: services,
-                                steps: steps, baseDirectory: base.isEmpty ? "." : base)
+                                steps: steps, baseDirectory: base.isEmpty ? "." : Paths.physicalFolder(base))
         workflow.duplicateSteps = duplicateSteps
         return (workflow, diagnostics)
     }

@@ -22,7 +22,8 @@ public enum OutputPaths {
     }
 }
 
-/// Lexical path arithmetic (no disk access), for paths shown to users and compared in tests.
+/// Path arithmetic for paths shown to users and compared in tests: lexical (no disk access),
+/// but for `notAFile` and `physicalFolder`.
 public enum Paths {
     /// Why an existing path cannot be read as an input file: a pipe, a socket or a device would
     /// block a read for ever or never end (`/dev/zero`), and a folder is not a file. Nil for a
@@ -35,6 +36,25 @@ public enum Paths {
         case S_IFDIR: return "is a folder, not a file"
         default: return "is not a regular file (a pipe, a socket or a device); aiv reads files from disk"
         }
+    }
+
+    /// The folder a workflow's relative paths start from. As written, unless a component of it
+    /// is a symbolic link: then its real path, so that `../prompts` beside a linked `workflows/`
+    /// is the folder beside the files it links to, as the file system (and `cat`) takes it, not
+    /// the one a lexical `..` would give. The folder as written keeps messages short otherwise.
+    public static func physicalFolder(_ folder: String) -> String {
+        var prefix = folder.hasPrefix("/") ? "" : "."
+        for component in folder.split(separator: "/") where component != "." {
+            prefix += "/" + component
+            var status = stat()
+            guard lstat(prefix, &status) == 0 else { return folder }
+            if status.st_mode & S_IFMT == S_IFLNK {
+                guard let resolved = realpath(folder, nil) else { return folder }
+                defer { free(resolved) }
+                return String(cString: resolved)
+            }
+        }
+        return folder
     }
 
     /// Joins `path` to `base` unless it is absolute, then removes `.` and `..` components.
