@@ -111,8 +111,14 @@ struct CacheCommand: ParsableCommand {
         func run() throws {
             let rows = try state.openExistingStore().map { try SQLiteCacheStore(store: $0).summary() } ?? []
             guard !rows.isEmpty else { print("The cache is empty."); return }
+            // The cache knows a workflow by its real path; one below this folder is shown as the
+            // path to type (`aiv cache clear workflows/post-stream.yaml`), not in full.
+            let here = CacheEntry.workflowIdentity(FileManager.default.currentDirectoryPath)
+            func shown(_ workflow: String) -> String {
+                workflow.hasPrefix(here + "/") ? String(workflow.dropFirst(here.count + 1)) : workflow
+            }
             print(Table.render(header: ["workflow", "step", "entries", "newest"], rows: rows.map {
-                [$0.workflow, $0.step, String($0.entries), RunsCommand.List.date($0.newest)]
+                [shown($0.workflow), $0.step, String($0.entries), RunsCommand.List.date($0.newest)]
             }), terminator: "")
         }
     }

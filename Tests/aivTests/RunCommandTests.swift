@@ -162,6 +162,9 @@ import Testing
             #expect(plan.stdout.contains("runs: file '../templates/reading-sheet.md.mustache' changed"), "\(spelling): \(plan.stdout)")
             #expect(!plan.stdout.contains("no earlier result"), "\(spelling): \(plan.stdout)")
         }
+        // Listed by the path to type from here, not the full real path.
+        let listed = try await workspace.aiv(["cache", "ls"])
+        #expect(listed.stdout.contains("\nworkflows/transcript-pack.yaml ") && !listed.stdout.contains(workspace.path + "/workflows"), "\(listed.stdout)")
         let clear = try await workspace.aiv(["cache", "clear", "./workflows/transcript-pack.yaml"])
         #expect(clear.status == 0)
         #expect(clear.stdout.hasPrefix("Removed ") && !clear.stdout.hasPrefix("Removed 0 "), "\(clear.stdout)")
