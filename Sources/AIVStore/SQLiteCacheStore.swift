@@ -222,8 +222,10 @@ public struct SQLiteCacheStore: CacheStore {
 
     /// Keeps the newest `keep` entries of each step and item, removes the rest, then deletes blobs
     /// no entry refers to that are older than `minimumAge` seconds (a running workflow stores a
-    /// file just before the entry that refers to it). Returns (entries removed, files removed).
-    public func collectGarbage(blobs: BlobStore, keep: Int = 1, minimumAge: Double = 3600) throws -> (entries: Int, files: Int) {
+    /// file just before the entry that refers to it). Returns the entries and files removed, and
+    /// the unreferenced files kept because they are younger than that, so a user is told why the
+    /// disk space did not come back.
+    public func collectGarbage(blobs: BlobStore, keep: Int = 1, minimumAge: Double = 3600) throws -> (entries: Int, files: Int, keptYoung: Int) {
         prefetched.forgetAll()
         let removed = try store.pool.write { db -> Int in
             // A step's last use of another step's result counts while it is later than the
@@ -252,11 +254,12 @@ public struct SQLiteCacheStore: CacheStore {
             blobs.remove(digest)
             files += 1
         }
+        let keptYoung = minimumAge > 0 ? blobs.digests().filter { !keepSet.contains($0) }.count : 0
         // Copies a killed run was storing: never a blob, and older than any copy still going on.
         // Their own age, not the blobs' hour: a recording-sized copy a kill left holds its disk
         // space only as long as a copy still being made could take.
         files += blobs.removeUnfinishedCopies(olderThan: BlobStore.unfinishedCopyAge)
-        return (removed, files)
+        return (removed, files, keptYoung)
     }
 }
 

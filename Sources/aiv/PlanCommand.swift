@@ -26,7 +26,12 @@ struct PlanCommand: ParsableCommand {
         let environment = try environmentOptions.load().variables
         let output = Frontend.standard(environment: environment)
             .plan(path: workflow.file, inputsFile: workflow.inputsFile, assignments: try workflow.assignments())
-        DiagnosticOutput.print(output.diagnostics, sources: output.sources)
+        if json, !output.diagnostics.isEmpty {
+            // The same events `aiv run --json` gives: a script reads one format.
+            try JSONEventPrinter.printDiagnostics(output.diagnostics)
+        } else {
+            DiagnosticOutput.print(output.diagnostics, sources: output.sources)
+        }
         guard let plan = output.plan, let loaded = output.workflow else { throw ExitCode.invalid }
         // A dry run's fixtures are checked as the run checks them: what would stop the run (a
         // malformed file, no fixtures at all) stops the plan, with the same located error.
@@ -37,11 +42,11 @@ struct PlanCommand: ParsableCommand {
             do {
                 recordings = try FixtureFile.load(folder: folder)
             } catch {
-                DiagnosticOutput.print(Diagnostics([error]), sources: [])
+                if json { try JSONEventPrinter.printDiagnostics(Diagnostics([error])) } else { DiagnosticOutput.print(Diagnostics([error]), sources: []) }
                 throw ExitCode.invalid
             }
             if recordings?.isEmpty != false, plan.steps.contains(where: { $0.service != nil }) {
-                StandardError.write("aiv: --dry-run: no fixtures in \(folder); record them with `aiv run --record \(workflow.file)`\n")
+                StandardError.write("aiv: --dry-run: no fixtures in \(folder); record them with `\(RunCommand.recordCommand(workflow.file, fixtures: fixtures))`\n")
                 throw ExitCode.invalid
             }
         }
@@ -72,7 +77,7 @@ struct PlanCommand: ParsableCommand {
             for step in plan.steps where step.service != nil && !recorded.contains(step.id) && !mayBeSkipped(step.id) {
                 switch verdicts[step.id] {
                 case .cached?, .skipped?: continue
-                default: StandardError.write("aiv: warning: step '\(step.id)' has no recording to replay (\(step.id).yaml in the fixtures); if it runs, a dry run fails at it: record it with `aiv run --record \(workflow.file)`\n")
+                default: StandardError.write("aiv: warning: step '\(step.id)' has no recording to replay (\(step.id).yaml in the fixtures); if it runs, a dry run fails at it: record it with `\(RunCommand.recordCommand(workflow.file, fixtures: fixtures))`\n")
                 }
             }
         }

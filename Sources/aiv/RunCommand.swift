@@ -52,6 +52,11 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     /// `fixtures/<workflow file name without extension>` beside the workflow.
+    /// The command that records what a dry run replays, into the folder it was told to read.
+    static func recordCommand(_ file: String, fixtures: String?) -> String {
+        "aiv run --record " + (fixtures.map { "--fixtures \($0) " } ?? "") + file
+    }
+
     static func defaultFixtureFolder(workflowFile: String) -> String {
         let url = URL(fileURLWithPath: workflowFile)
         return url.deletingLastPathComponent().appendingPathComponent("fixtures").appendingPathComponent(url.deletingPathExtension().lastPathComponent).path
@@ -110,7 +115,7 @@ struct RunCommand: AsyncParsableCommand {
             do {
                 let replay = try ReplayTransport(folder: fixtureFolder, secrets: secrets)
                 if replay.isEmpty, plan.steps.contains(where: { $0.service != nil }) {
-                    throw Diagnostic.error("--dry-run: no fixtures in \(fixtureFolder); record them with `aiv run --record \(workflow.file)`", at: nil)
+                    throw Diagnostic.error("--dry-run: no fixtures in \(fixtureFolder); record them with `\(Self.recordCommand(workflow.file, fixtures: fixtures))`", at: nil)
                 }
                 transport = replay
             } catch let diagnostic as Diagnostic {

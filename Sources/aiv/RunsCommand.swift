@@ -142,13 +142,13 @@ struct CacheCommand: ParsableCommand {
             if let workflow, removed == 0, let problem = Paths.notAFile(workflow) {
                 throw CommandFailure("'\(workflow)' \(problem), and no cached results are under it; give a workflow file")
             }
-            let (_, files) = try cache.collectGarbage(blobs: state.blobs, keep: .max, minimumAge: 0)
+            let (_, files, _) = try cache.collectGarbage(blobs: state.blobs, keep: .max, minimumAge: 0)
             print("Removed \(removed) cached result\(removed == 1 ? "" : "s") and \(files) stored file\(files == 1 ? "" : "s").")
         }
     }
 
     struct Collect: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "gc", abstract: "Keep the newest result of each step and item (made, or taken by a run, last); delete the rest and unreferenced files.")
+        static let configuration = CommandConfiguration(commandName: "gc", abstract: "Keep the newest result of each step and item (made, or taken by a run, last); delete the rest and unreferenced files over an hour old.")
         @OptionGroup var state: StateOptions
         @Option(help: "Results to keep per step and item (1 or more; `aiv cache clear` removes them all).") var keep = 1
 
@@ -157,10 +157,14 @@ struct CacheCommand: ParsableCommand {
         }
 
         func run() throws {
-            let (entries, files) = try SQLiteCacheStore(store: try state.openStore()).collectGarbage(blobs: state.blobs, keep: keep)
+            let (entries, files, keptYoung) = try SQLiteCacheStore(store: try state.openStore()).collectGarbage(blobs: state.blobs, keep: keep)
             let leftovers = Self.removeLeftovers(runs: state.absoluteState + "/runs")
             print("Removed \(entries) older result\(entries == 1 ? "" : "s") and \(files) unreferenced file\(files == 1 ? "" : "s")"
                   + (leftovers > 0 ? ", and \(leftovers) half-written file\(leftovers == 1 ? "" : "s") that killed runs left in their folders." : "."))
+            if keptYoung > 0 {
+                // A running workflow stores a file just before the result that refers to it.
+                print("Kept \(keptYoung) unreferenced file\(keptYoung == 1 ? "" : "s") less than an hour old, which a run going on may be about to refer to; a later 'aiv cache gc' removes \(keptYoung == 1 ? "it" : "them").")
+            }
         }
 
         /// The temporary files runs that were killed left in their folders under `.aiv/runs/`:

@@ -123,6 +123,10 @@ import Testing
         ("'abc' != inputs.count", "'!=' between a string and a number is always true: values of different types are never equal", 0, 21),
         ("true == 'yes'", "'==' between a boolean and a string is always false: values of different types are never equal", 0, 13),
         ("inputs.tags > inputs.tags", "'>' needs two numbers or two strings, got a list and a list", 0, 25),
+        // `inputs.tags == 'x'` meant `contains`: a list and a scalar are never equal.
+        ("inputs.tags == 'x'", "'==' between a list and a string is always false: values of different types are never equal", 0, 18),
+        ("inputs.tags != 1", "'!=' between a list and a number is always true: values of different types are never equal", 0, 16),
+        ("[1] == 1", "'==' between a list and a number is always false: values of different types are never equal", 0, 8),
         ("lower(inputs.count)", "argument 1 of 'lower' must be a string or null, got an integer", 6, 12),
         ("timestamp(inputs.topic)", "argument 1 of 'timestamp' must be a number, got a string", 10, 12),
         ("length(true)", "argument 1 of 'length' must be a string or a list or a mapping or null, got a boolean", 7, 4),

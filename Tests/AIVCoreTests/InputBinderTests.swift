@@ -78,6 +78,17 @@ import Foundation
         #expect(plan?.inputs["recording"] == JSONValue.null)
     }
 
+    /// JSON holds no infinity or NaN: a default of `1e400` or `.nan` is refused where it is
+    /// written, as `--input count=1e999` is.
+    @Test func aNumberDefaultThatIsNotFiniteIsAnErrorAtTheDefault() {
+        for (written, word) in [("1e400", "infinity"), (".nan", "NaN"), ("-.inf", "minus infinity")] {
+            let yaml = Self.yaml.replacingOccurrences(of: "count: {type: number, default: 3}", with: "count: {type: number, default: \(written)}")
+            let (plan, diagnostics) = plan(yaml, inputs: ["title=x"])
+            #expect(plan == nil)
+            #expect(lines(diagnostics) == ["4:34: error: default of input 'count' must be a finite number, not \(word)"], "\(written)")
+        }
+    }
+
     @Test func reportsEveryBadInput() {
         let (plan, diagnostics) = plan(Self.yaml, inputs: ["count=many", "publish=maybe", "titel=x", "recording=nope.mp4"])
         #expect(plan == nil)

@@ -207,6 +207,24 @@ import Testing
         #expect(parse(String(repeating: "{{^g}}", count: 12) + "x" + String(repeating: "{{/g}}", count: 12)).1 == [])
     }
 
+    /// swift-mustache reads `{{\n name \n}}` as `name`: so does the check, and no message
+    /// carries the line breaks.
+    @Test func aTagWhoseNameIsOnItsOwnLineReadsAsThatName() throws {
+        let (prompt, problems) = parse("{{\nd\n}} {{#\nitems\n}}x{{/items}}")
+        #expect(problems == [])
+        #expect(try #require(prompt).usedVariables.map(\.name) == ["d", "items"])
+        #expect(try #require(prompt).usedVariables.map(\.location.line) == [2, 4])
+    }
+
+    /// swift-mustache's parser takes time growing with the square of the tag count (6 s for
+    /// 20,000): more than 5,000 tags are refused at the first one over.
+    @Test func moreThanFiveThousandTagsAreRefusedAtTheFirstOneOver() {
+        #expect(parse(String(repeating: "{{a}}", count: 5_000)).1 == [])
+        #expect(parse(String(repeating: "{{a}}", count: 20_000)).1 == [
+            "1:25001: error: template syntax: more than 5000 tags; the template engine's time grows with the square of the tag count (split the text, or put repeated parts in a section over a list)",
+        ])
+    }
+
     @Test func bodyWithoutFrontMatterIsATemplate() throws {
         let (prompt, problems) = parse("Hi {{name}}, {{{raw}}} {{& amp}} {{! note}} {{user.name}}")
         #expect(problems == [])
@@ -289,6 +307,18 @@ import Testing
         let problems = diagnose(yaml, in: dir, registry: promptTestRegistry)
         #expect(problems.count == 1)
         #expect(problems[0].hasPrefix("6:15: error: prompt file not found: 'prompts/nope.prompt'"))
+    }
+
+    /// A missing file whose folder holds one of a near name (US for UK spelling) gets it, as
+    /// the user wrote the path.
+    @Test func aMissingPromptFileGetsTheNearestNameInItsFolder() {
+        let dir = TemporaryFolder()
+        dir.write("prompts/analyse.prompt", "Hi")
+        let yaml = "name: t\nsteps:\n  - id: ask\n    uses: test.prompt\n    with:\n      prompt: prompts/analyze.prompt\n"
+        let problems = diagnose(yaml, in: dir, registry: promptTestRegistry)
+        #expect(problems.count == 1)
+        #expect(problems[0].hasPrefix("6:15: error: prompt file not found: 'prompts/analyze.prompt'"), "\(problems)")
+        #expect(problems[0].contains("; did you mean 'prompts/analyse.prompt'?"), "\(problems)")
     }
 
     @Test func reportsProblemsInsideThePromptFileWithItsOwnPath() {

@@ -8,6 +8,24 @@ import Testing
         "name: t\ninputs:\n\(inputs)steps:\n" + steps
     }
 
+    /// Over a list of mappings written in the workflow, `item` has the fields the items have:
+    /// a misspelt one or a comparison of a number with a string is found before running, as
+    /// over a step's output; a field only some items have may be read.
+    @Test func itemFieldsOverALiteralListOfMappingsAreChecked() {
+        let yaml = """
+            name: t
+            steps:
+              - id: a
+                uses: file.write
+                for_each: [{name: x, n: 1}, {name: y, n: 2, note: z}]
+                with: {path: "${{ item.nme }}.txt", content: "${{ item.n == '1' }} ${{ item.note }}"}
+            """
+        #expect(diagnose(yaml) == [
+            "6:28: error: 'item' has no field 'nme'; did you mean 'name'?",
+            "6:55: error: '==' between a number and a string is always false: values of different types are never equal",
+        ])
+    }
+
     @Test func suggestsTheNearestKindForAnUnknownOne() {
         let yaml = workflow("  - id: a\n    uses: file.wirte\n    with: {path: a.txt, content: x}\n")
         #expect(diagnose(yaml) == ["7:11: error: unknown step kind 'file.wirte'; did you mean 'file.write'?"])

@@ -39,6 +39,16 @@ import Testing
         #expect(secrets.redact(["k": ["v abcd1234"]]) == ["k": ["v [redacted A_TOKEN]"]])
     }
 
+    /// A value is kept without the spaces and line breaks around it, and a break inside it is
+    /// also redacted in the escaped form a library's message writes it in.
+    @Test func valuesAreTrimmedAndRedactedAlsoInTheirEscapedForm() {
+        let secrets = Secrets(["NOTION_TOKEN": " secret_abc123\n", "OTHER_KEY": "ab\ncd1234"])
+        #expect(secrets["NOTION_TOKEN"] == "secret_abc123")
+        #expect(secrets.redact("got secret_abc123") == "got [redacted NOTION_TOKEN]")
+        #expect(secrets.redact(#"invalidHeaderFieldValues(["ab\ncd1234"])"#) == #"invalidHeaderFieldValues(["[redacted OTHER_KEY]"])"#)
+        #expect(secrets.unsendable("OTHER_KEY") && !secrets.unsendable("NOTION_TOKEN"))
+    }
+
     /// A body that is not text is kept as base64, where no search of the fixture would find a key.
     @Test func aKeyInABodyThatIsNotTextIsRedactedBeforeItIsKeptAsBase64() {
         let secrets = Secrets(["GEMINI_API_KEY": Self.key])

@@ -106,6 +106,36 @@ let vocabularyPrompt = """
         #expect((outputs["usage", "total_tokens"]?.numberValue ?? 0) > 0)
     }
 
+    /// A key pasted with a line break around it is sent without it; one with a break inside is
+    /// refused before anything is sent, by the variable's name: the HTTP client's own refusal
+    /// quoted the value escaped (`…\\n`), where no redaction of the raw value found it.
+    @Test func aKeyWithALineBreakIsTrimmedOrRefusedWithoutQuotingIt() async throws {
+        let harness = try GeminiHarness()
+        let key = harness.gemini.apiKey
+        harness.prompt(vocabularyPrompt)
+        harness.key = " " + key + "\n"
+        harness.gemini.enqueue(.json(["items": [["japanese": "草", "difficulty": "N3"]]]))
+        _ = try await harness.run(["prompt": "ask.prompt", "values": ["chunk": "草生える", "level": "N3"]])
+        #expect(harness.gemini.requests.first?.header("x-goog-api-key") == key)
+
+        harness.key = String(key.prefix(10)) + "\n" + String(key.dropFirst(10))
+        let message = try #require(await harness.failure(["prompt": "ask.prompt", "values": ["chunk": "x", "level": "N3"]]))
+        #expect(message.contains("GEMINI_API_KEY holds a control character"))
+        #expect(!message.contains(String(key.prefix(10))))
+        #expect(harness.gemini.requests.count == 1, "nothing more was sent")
+    }
+
+    /// Paths go after the base URL: one with a query would put them inside the query.
+    @Test func aBaseURLWithAQueryIsRefusedWithoutShowingIt() async throws {
+        let harness = try GeminiHarness()
+        harness.prompt(vocabularyPrompt)
+        harness.settings = ["base_url": .string(harness.gemini.baseURL + "/?key=" + harness.gemini.apiKey)]
+        let message = try #require(await harness.failure(["prompt": "ask.prompt", "values": ["chunk": "x", "level": "N3"]]))
+        #expect(message.contains("has a query or fragment"))
+        #expect(!message.contains(harness.gemini.apiKey))
+        #expect(harness.gemini.requests.isEmpty)
+    }
+
     /// Gemini 2.5 answers with a schema's properties in the order the schema lists them: they go
     /// out in the order the prompt file writes them (`japanese` before `difficulty`), not sorted.
     @Test func theSchemasPropertiesAreSentInTheOrderThePromptWritesThem() async throws {

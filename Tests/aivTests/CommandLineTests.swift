@@ -157,6 +157,27 @@ import Testing
         #expect((object?["steps"] as? [Any])?.count == 4)
     }
 
+    /// An invalid workflow or input under `plan --json` gives the diagnostic events `run --json`
+    /// gives, on stdout, not the human format on stderr.
+    @Test func planAsJSONReportsProblemsAsDiagnosticEvents() async throws {
+        let result = try await CommandRunner.run(["plan", "--json", "workflows/transcript-pack.yaml", "--input", "window=abc"])
+        #expect(result.status == 2)
+        let lines = result.stdout.split(separator: "\n")
+        #expect(lines.count == 1, "\(result.stdout)")
+        let event = try JSONSerialization.jsonObject(with: Data(String(lines[0]).utf8)) as? [String: Any]
+        #expect(event?["event"] as? String == "diagnostic")
+        #expect((event?["message"] as? String)?.contains("input 'window'") == true, "\(result.stdout)")
+        #expect(result.stderr.isEmpty, "\(result.stderr)")
+    }
+
+    /// A dry run's missing recording is to be made into the folder the dry run reads.
+    @Test func theRecordCommandSuggestedNamesTheFixtureFolderGiven() async throws {
+        let dir = TemporaryFolder().path
+        let result = try await CommandRunner.run(["plan", "--dry-run", "--fixtures", dir, "workflows/post-stream.yaml"])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("`aiv run --record --fixtures \(dir) workflows/post-stream.yaml`"), "\(result.stderr)")
+    }
+
     @Test func graphDrawsMermaidAndDot() async throws {
         let mermaid = try await CommandRunner.run(["graph", "workflows/transcript-pack.yaml"])
         #expect(mermaid.status == 0)

@@ -416,10 +416,35 @@ struct CheckRun {
     }
 
     /// Checks `for_each` and returns the shape of its items.
+    /// The shape of `item` over a list written in the workflow. Items that are all mappings give
+    /// a mapping of the keys any of them has (a key some lack is optional; one whose values
+    /// differ in type is open), so `item.nme` beside `name:` is reported as a misspelt field is
+    /// over a step's output. Otherwise the first item's shape, as before.
+    static func itemSchema(ofLiteral items: [JSONValue]) -> Schema {
+        var order: [String] = []
+        var types: [String: Schema] = [:]
+        var counts: [String: Int] = [:]
+        for item in items {
+            guard case .object(let members) = item else { return items.first.map(Schema.of) ?? .any }
+            for (key, value) in members.sorted(by: { $0.key < $1.key }) {
+                let type = Schema.of(value)
+                if let known = types[key] {
+                    if known != type { types[key] = .any }
+                } else {
+                    order.append(key)
+                    types[key] = type
+                }
+                counts[key, default: 0] += 1
+            }
+        }
+        guard !items.isEmpty else { return .any }
+        return .object(ObjectSchema(properties: order.map { Property($0, types[$0]!, required: counts[$0] == items.count, "") }))
+    }
+
     mutating func checkForEach(_ value: SourceValue, step: StepDeclaration) -> Schema {
         if let items = value.items {
             for item in items { checkValue(item, against: .any, path: "for_each", owner: StepOwner(step), scope: baseScope) }
-            return items.first.map { Schema.of($0.json) } ?? .any
+            return Self.itemSchema(ofLiteral: items.map(\.json))
         }
         guard let template = parseTemplate(value, step: StepOwner(step)) else { return .any }
         guard let single = template.singleExpression else {
@@ -574,7 +599,7 @@ struct CheckRun {
         case .inputFile:
             let path = resolve(text)
             if !FileManager.default.fileExists(atPath: path) {
-                diagnostics.error("file not found: '\(text)' (looked for \(path))", at: value.location, length: value.length)
+                diagnostics.error("file not found: '\(text)' (looked for \(path))\(Self.nearbyFile(text, resolved: path))", at: value.location, length: value.length)
             } else if let problem = Paths.notAFile(path) {
                 diagnostics.error("'\(text)' \(problem) (\(path))", at: value.location, length: value.length)
             }
@@ -622,6 +647,17 @@ struct CheckRun {
         }
     }
 
+    /// "; did you mean '../prompts/analyse.prompt'?" when the folder holds a file whose name is
+    /// near the missing one's (`analyze` for `analyse`), written as the user wrote the path.
+    static func nearbyFile(_ written: String, resolved: String) -> String {
+        let folder = (resolved as NSString).deletingLastPathComponent
+        let name = (resolved as NSString).lastPathComponent
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder.isEmpty ? "." : folder),
+              let near = Suggestions.closest(to: name, in: names.filter { !$0.hasPrefix(".") }) else { return "" }
+        let prefix = written.hasSuffix(name) ? String(written.dropLast(name.count)) : ""
+        return "; did you mean '\(prefix + near)'?"
+    }
+
     func resolve(_ path: String) -> String {
         Paths.resolve(path, relativeTo: workflow.baseDirectory)
     }
@@ -635,7 +671,7 @@ struct CheckRun {
         var isFolder: ObjCBool = false
         guard FileManager.default.fileExists(atPath: resolved, isDirectory: &isFolder) else {
             failedPrompts.insert(path)
-            diagnostics.error("\(noun) file not found: '\(path)' (looked for \(resolved))", at: value.location, length: value.length)
+            diagnostics.error("\(noun) file not found: '\(path)' (looked for \(resolved))\(Self.nearbyFile(path, resolved: resolved))", at: value.location, length: value.length)
             return nil
         }
         // Said at the step's value: the folder has no line of its own to point at.

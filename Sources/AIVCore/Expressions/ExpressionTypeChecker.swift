@@ -114,10 +114,11 @@ private struct TypeChecker {
             case .or, .and: return TypeChecker.union(leftType, rightType)
             case .equal, .notEqual:
                 // Values of different types are never equal (`'5' == 5` is false): between a
-                // string, a number and a boolean known for certain, that is a mistake, not a test.
-                // Null and values whose type is open stay comparable with anything.
-                func isScalar(_ phrase: String) -> Bool { phrase == "a number" || phrase == "a string" || phrase == "a boolean" }
-                if let l = TypeChecker.comparable(leftType), let r = TypeChecker.comparable(rightType), l != r, isScalar(l), isScalar(r) {
+                // string, a number, a boolean, a list and a mapping known for certain, that is a
+                // mistake, not a test (`inputs.tags == 'x'` meant `contains`). Null and values
+                // whose type is open stay comparable with anything.
+                func isKnown(_ phrase: String) -> Bool { ["a number", "a string", "a boolean", "a list", "a mapping"].contains(phrase) }
+                if let l = TypeChecker.comparable(leftType), let r = TypeChecker.comparable(rightType), l != r, isKnown(l), isKnown(r) {
                     report(ExpressionMessage.equality(op, l, r), at: span)
                 }
                 return .boolean

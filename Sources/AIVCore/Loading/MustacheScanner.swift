@@ -39,6 +39,11 @@ struct MustacheScanner {
     /// render 2^40 times. Real templates nest two or three deep.
     static let maxSectionDepth = 8
 
+    /// The most tags a template may hold. swift-mustache's parser measures the rest of the text
+    /// for every tag it reads (a `String` distance, linear), so its time grows with the square of
+    /// the tag count: 5,000 tags take 0.4 s, 20,000 take 6 s. A prompt or page template has tens.
+    static let maxTags = 5_000
+
     /// Scans `text`; lines and columns are 1-based within `text`. A variable's place is that of
     /// its name inside the tag (`{{ name }}` → the `n`), where a caret under it belongs.
     static func variables(in text: String) -> Result<[Variable], Problem> {
@@ -90,9 +95,15 @@ struct MustacheScanner {
             guard !found.contains(where: { $0.name == root && !$0.insideSection }) else { return }
             found.append(Variable(name: root, line: line, column: column))
         }
+        var tags = 0
         while i < scalars.count {
             guard matches(open, at: i) else { advance(1); continue }
             let tagLine = line, tagColumn = column
+            tags += 1
+            guard tags <= maxTags else {
+                return .failure(Problem(message: "more than \(maxTags) tags; the template engine's time grows with the square of the tag count (split the text, or put repeated parts in a section over a list)",
+                                        line: tagLine, column: tagColumn))
+            }
             advance(open.unicodeScalars.count)
             var triple = false
             if open == "{{", i < scalars.count, scalars[i] == "{" { triple = true; advance(1) }
@@ -102,7 +113,7 @@ struct MustacheScanner {
             guard i < scalars.count else {
                 return .failure(Problem(message: "unclosed tag '\(open)'", line: tagLine, column: tagColumn))
             }
-            var content = String(String.UnicodeScalarView(scalars[start..<i])).trimmingCharacters(in: .whitespaces)
+            var content = String(String.UnicodeScalarView(scalars[start..<i])).trimmingCharacters(in: .whitespacesAndNewlines)
             // The name's place: past the spaces, the sigil (`#`, `^`, `&`) and the spaces after it.
             var sigilSeen = false
             let (nameLine, nameColumn) = namePosition(contentStart: start, line: startLine, column: startColumn) { scalar in
@@ -123,7 +134,7 @@ struct MustacheScanner {
                 guard parts.count == 2 else { return .failure(Problem(message: "bad set-delimiter tag", line: tagLine, column: tagColumn)) }
                 (open, close) = (String(parts[0]), String(parts[1]))
             case "#", "^":
-                content = String(content.dropFirst()).trimmingCharacters(in: .whitespaces)
+                content = String(content.dropFirst()).trimmingCharacters(in: .whitespacesAndNewlines)
                 record(content, at: nameLine, nameColumn)
                 // Inverted sections render once at most: only the others multiply.
                 guard sigil == "^" || sections.filter({ !$0.inverted }).count < maxSectionDepth else {
@@ -132,7 +143,7 @@ struct MustacheScanner {
                 }
                 sections.append((content, tagLine, tagColumn, sigil == "^"))
             case "/":
-                content = String(content.dropFirst()).trimmingCharacters(in: .whitespaces)
+                content = String(content.dropFirst()).trimmingCharacters(in: .whitespacesAndNewlines)
                 guard let last = sections.popLast() else {
                     return .failure(Problem(message: "'\(open)/\(content)\(close)' closes no open section", line: tagLine, column: tagColumn))
                 }
@@ -143,7 +154,7 @@ struct MustacheScanner {
             case ">", "<", "$":
                 return .failure(Problem(message: "partials and blocks are not supported in prompt files", line: tagLine, column: tagColumn))
             case "&":
-                record(String(content.dropFirst()).trimmingCharacters(in: .whitespaces), at: nameLine, nameColumn)
+                record(String(content.dropFirst()).trimmingCharacters(in: .whitespacesAndNewlines), at: nameLine, nameColumn)
             default:
                 record(content, at: nameLine, nameColumn)
             }

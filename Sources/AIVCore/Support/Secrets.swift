@@ -10,10 +10,42 @@ public struct Secrets: Sendable {
     /// Values longest first, so a secret that contains another is replaced whole.
     private let ordered: [(name: String, value: String)]
 
+    /// Values are taken without the spaces and line breaks around them: no key, token or password
+    /// has them, and a secret pasted into a CI setting or exported from `$(cat key.txt)` often
+    /// ends in a newline. Sent as it was, that newline makes the HTTP client refuse the header and
+    /// print the value in its own escaped form (`…abc\n`), which a search for the raw value misses.
     public init(_ values: [String: String] = [:]) {
-        self.values = values.filter { !$0.value.isEmpty }
-        ordered = self.values.filter { Self.isRedacted($0.value) }.map { ($0.key, $0.value) }
-            .sorted { $0.value.count > $1.value.count }
+        self.values = values.mapValues { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.filter { !$0.value.isEmpty }
+        var forms: [(name: String, value: String)] = []
+        for (name, value) in self.values where Self.isRedacted(value) {
+            forms.append((name, value))
+            // A value with a control character inside is also redacted as messages escape it.
+            let escaped = Self.escaped(value)
+            if escaped != value { forms.append((name, escaped)) }
+        }
+        ordered = forms.sorted { $0.value.count > $1.value.count }
+    }
+
+    /// `value` with its control characters written as Swift and JSON write them in text (`\n`,
+    /// `\t`, `\r`, `\u{1B}`): the form an error message of a library quotes it in.
+    static func escaped(_ value: String) -> String {
+        var result = ""
+        for scalar in value.unicodeScalars {
+            switch scalar {
+            case "\n": result += "\\n"
+            case "\t": result += "\\t"
+            case "\r": result += "\\r"
+            case _ where scalar.properties.generalCategory == .control: result += "\\u{\(String(scalar.value, radix: 16, uppercase: true))}"
+            default: result.unicodeScalars.append(scalar)
+            }
+        }
+        return result
+    }
+
+    /// Whether the secret `name` holds a character no HTTP header may carry (a control character
+    /// inside it, once the ends are trimmed).
+    public func unsendable(_ name: String) -> Bool {
+        values[name]?.unicodeScalars.contains { $0.properties.generalCategory == .control } ?? false
     }
 
     /// Names that hold keys, tokens or passwords (`GEMINI_API_KEY`, `NOTION_TOKEN`,

@@ -162,6 +162,10 @@ public final class ServiceHub: Sendable {
         guard let baseURL = URL(string: base.hasSuffix("/") ? String(base.dropLast()) : base), baseURL.scheme != nil else {
             throw StepError("\(service): base URL '\(base)' is not a URL")
         }
+        // Paths are appended to the base URL: after a query or fragment they would not be paths.
+        guard baseURL.query == nil, baseURL.fragment == nil else {
+            throw StepError("\(service): base URL '\(Redaction.displayURL(baseURL))' has a query or fragment ('?' or '#'); give scheme, host, port and path only (keys go in \(info.credential.variable), never in the URL)")
+        }
         var credential: String?
         if mode != .replay {
             guard let value = secrets[info.credential.variable] else {
@@ -170,6 +174,9 @@ public final class ServiceHub: Sendable {
             // A key sent over plain HTTP can be read on the way; only a local stand-in may have it so.
             if baseURL.scheme?.lowercased() != "https", !Self.isLoopback(baseURL.host ?? "") {
                 throw StepError("\(service): will not send \(info.credential.variable) over plain \(baseURL.scheme ?? "http") to \(baseURL.host ?? base); give \(service)'s base URL as https://, or a loopback address (127.0.0.1) for a local stand-in")
+            }
+            guard !secrets.unsendable(info.credential.variable) else {
+                throw StepError("\(service): \(info.credential.variable) holds a control character (a line break or tab inside it), which no HTTP header may carry; set it again as one line")
             }
             credential = info.credential.prefix + value
         }
