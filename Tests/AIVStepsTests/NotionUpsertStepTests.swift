@@ -13,6 +13,9 @@ final class NotionHarness: @unchecked Sendable {
     var token: String?
     var version = "2022-06-28"
     var records: any ExternalRecordIndex = MemoryRecordIndex()
+    /// Set before the first use: what `--record` keeps, or (with `.replay`) what answers.
+    var recorder: FixtureRecorder?
+    var replay: ReplayTransport?
     /// One hub per run, as `aiv run` makes: what it fetched once (the schema) it keeps.
     private var hub: ServiceHub?
 
@@ -33,10 +36,11 @@ final class NotionHarness: @unchecked Sendable {
         let secrets = Secrets(token.map { ["NOTION_TOKEN": $0] } ?? [:])
         context.secrets = secrets
         if hub == nil {
-            hub = ServiceHub(mode: .live, transport: HTTPClientTransport(), services: BuiltinServices.http,
+            hub = ServiceHub(mode: replay != nil ? .replay : recorder != nil ? .record : .live,
+                             transport: replay ?? HTTPClientTransport(), services: BuiltinServices.http,
                              settings: ["notion": ["base_url": .string(notion.baseURL), "version": .string(version),
                                                    "retry": ["attempts": 4, "delay": 0.01], "limits": ["requests_per_second": 200]]],
-                             secrets: secrets, records: records)
+                             secrets: secrets, recorder: recorder, records: records)
         }
         context.services = hub
         return context
@@ -172,6 +176,30 @@ let kusa: [String: JSONValue] = ["Japanese": "草", "English": "lol (literally '
         dropped.notion.enqueueFault(.applyThenDrop)
         _ = try await dropped.upsert(kusa)
         #expect(dropped.pages.count == 1)
+    }
+
+    /// A create whose connection dropped after the page was made is recorded as an answer that
+    /// never came (`status: 0`), so a dry run replays the same loss and finds the page as the
+    /// live run did, instead of stopping at a create with no recording.
+    @Test func aCreateWhoseAnswerWasLostIsRecordedAndReplayedAsLost() async throws {
+        let live = try NotionHarness()
+        let folder = TemporaryFolder()
+        live.recorder = FixtureRecorder(folder: folder.path, workflow: "w")
+        live.notion.enqueueFault(.applyThenDrop)
+        let recorded = try await live.upsert(kusa)
+        #expect(live.pages.count == 1)
+        let paths = try live.recorder!.flush()
+        #expect(paths.count == 1)
+        let file = try String(contentsOfFile: try #require(paths.first), encoding: .utf8)
+        #expect(file.contains("status: 0"), "\(file)")
+
+        let dry = try NotionHarness()
+        dry.replay = try ReplayTransport(folder: folder.path)
+        let arguments: [String: JSONValue] = ["database": .string(live.database), "key": "Japanese", "properties": .object(kusa),
+                                              "on_existing": "update"]
+        let replayed = try await NotionUpsertStep().run(StepArguments(arguments), context: dry.context).outputs
+        #expect(replayed == recorded)
+        #expect(dry.notion.requests.isEmpty, "a replay sends nothing")
     }
 
     @Test func aCreateThatFailedBeforeWritingIsTriedAgain() async throws {

@@ -266,8 +266,9 @@ public enum FixtureFile {
                   let status = response["status"]?.json.numberValue else {
                 throw Diagnostic.error("an exchange needs 'service', 'request' (method, url) and 'response' (status)", at: entry.location)
             }
-            guard let code = Int(exactly: status), (100...599).contains(code) else {
-                throw Diagnostic.error("'status' must be an HTTP status from 100 to 599, not \(response["status"]!.json.interpolationText)", at: response["status"]!.location)
+            // 0: no answer came (a write whose connection was lost, replayed as lost).
+            guard let code = Int(exactly: status), code == 0 || (100...599).contains(code) else {
+                throw Diagnostic.error("'status' must be an HTTP status from 100 to 599, or 0 for an answer that never came, not \(response["status"]!.json.interpolationText)", at: response["status"]!.location)
             }
             var item: Int?
             if let given = entry["item"] {

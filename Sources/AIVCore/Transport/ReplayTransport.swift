@@ -56,6 +56,9 @@ public final class ReplayTransport: HTTPTransport, @unchecked Sendable {
             throw TransportError(.noRecording, mismatch(request, key: key, body: body))
         }
         let recording = recordings[index]
+        if recording.response.status == 0 {
+            throw TransportError(.connectionLost, "\(key.method) \(key.target): no answer came (the connection was lost when this was recorded, in \(FixtureFile.path(folder: folder, step: recording.step)))")
+        }
         var headers = recording.response.headers
         headers[Self.recordedInHeader] = FixtureFile.path(folder: folder, step: recording.step)
         return HTTPResponse(status: recording.response.status, headers: headers, body: recording.response.body.data)

@@ -272,6 +272,11 @@ public struct ServiceClient: Sendable {
             } catch let error as TransportError {
                 report(request, target: target, status: nil, started: started, attempt: attempt, tokens: nil, error: error.message)
                 if let permit { await limiter.settle(permit, usage: TokenUsage(input: 0, output: 0, total: 0)) }
+                if !retriesFailures, error.isTransient {
+                    // A write that may have happened and whose answer never came: recorded as
+                    // `status: 0` (no answer), so a dry run replays the same loss and recovery.
+                    record(request, HTTPResponse(status: 0, headers: [:], body: Data()))
+                }
                 guard error.isTransient, attempt < retry.attempts, retriesFailures else {
                     var failure = ServiceError(service: service, status: nil, apiStatus: nil,
                                                message: error.message + (attempt > 1 ? " (after \(attempt) attempts)" : ""),
