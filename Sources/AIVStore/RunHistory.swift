@@ -152,6 +152,13 @@ public final class RunHistory: RunObserver, @unchecked Sendable {
     }
 
     /// A run with its steps; `id` may be a unique prefix, or "last".
+    /// The ids of the runs whose id starts with `prefix`, newest first (at most `limit`).
+    public func runIDs(startingWith prefix: String, limit: Int = 6) throws -> [String] {
+        try store.pool.read { db in
+            try String.fetchAll(db, sql: "SELECT id FROM run WHERE substr(id, 1, ?) = ? ORDER BY started_at DESC LIMIT ?", arguments: [prefix.count, prefix, limit])
+        }
+    }
+
     public func run(_ id: String) throws -> (run: RunSummary, folder: String, file: String, steps: [StepReport])? {
         try store.pool.read { db in
             let ids = id == "last"

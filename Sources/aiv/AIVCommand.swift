@@ -39,6 +39,16 @@ struct AIVCommand: AsyncParsableCommand {
                 StandardError.write("Error: unknown command '\(first)'\(Suggestions.didYouMean(first, in: names)); 'aiv --help' lists the commands\n")
                 Foundation.exit(ExitCode.validationFailure.rawValue)
             }
+            // `aiv runs shwo`: the parser would call it an unexpected argument of the default
+            // subcommand. A word near a subcommand's name is taken as that name mistyped.
+            if let command = configuration.subcommands.first(where: { $0.configuration.commandName == first }),
+               arguments.count > 1, !arguments[1].hasPrefix("-") {
+                let known = command.configuration.subcommands.compactMap { $0.configuration.commandName }
+                if !known.isEmpty, !known.contains(arguments[1]), let near = Suggestions.closest(to: arguments[1], in: known) {
+                    StandardError.write("Error: unknown command '\(first) \(arguments[1])'; did you mean '\(first) \(near)'?; 'aiv \(first) --help' lists the commands\n")
+                    Foundation.exit(ExitCode.validationFailure.rawValue)
+                }
+            }
             // `aiv help nosuch` (or `aiv help runs nosuch`) would print an overview and succeed:
             // a script would never know.
             if first == "help" {

@@ -38,6 +38,14 @@ struct RunsCommand: ParsableCommand {
         }
     }
 
+    /// Why `id` names no run: none starts so, or several do (listed, so the user can pick).
+    static func noSingleRun(_ id: String, in history: RunHistory) throws -> CommandFailure {
+        let matches = id == "last" ? [] : try history.runIDs(startingWith: id)
+        guard matches.count > 1 else { return CommandFailure("no run matches '\(Suggestions.quoted(id))'; 'aiv runs' lists them") }
+        let shown = matches.prefix(5).joined(separator: ", ") + (matches.count > 5 ? ", …" : "")
+        return CommandFailure("\(matches.count > 5 ? "more than 5" : "\(matches.count)") runs start with '\(Suggestions.quoted(id))' (\(shown)); give more of the id")
+    }
+
     struct Show: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "show", abstract: "Show a run: each step's status, time, attempts and why it ran.")
         @OptionGroup var state: StateOptions
@@ -45,9 +53,7 @@ struct RunsCommand: ParsableCommand {
 
         func run() throws {
             guard let store = try state.openExistingStore() else { throw CommandFailure("no runs yet in \(state.stateDirectory)") }
-            guard let found = try RunHistory(store: store).run(id) else {
-                throw CommandFailure("no single run matches '\(Suggestions.quoted(id))'; 'aiv runs' lists them")
-            }
+            guard let found = try RunHistory(store: store).run(id) else { throw try RunsCommand.noSingleRun(id, in: RunHistory(store: store)) }
             print("Run \(found.run.id): workflow '\(found.run.workflow)' (\(found.file)), \(found.run.status), started \(List.date(found.run.startedAt))"
                   + (found.run.duration.map { ", took \(SummaryTable.format($0))" } ?? ""))
             print("Folder: \(found.folder)\n")
@@ -80,9 +86,7 @@ struct RunsCommand: ParsableCommand {
 
         func run() throws {
             guard let store = try state.openExistingStore() else { throw CommandFailure("no runs yet in \(state.stateDirectory)") }
-            guard let found = try RunHistory(store: store).run(id) else {
-                throw CommandFailure("no single run matches '\(Suggestions.quoted(id))'; 'aiv runs' lists them")
-            }
+            guard let found = try RunHistory(store: store).run(id) else { throw try RunsCommand.noSingleRun(id, in: RunHistory(store: store)) }
             guard found.steps.contains(where: { $0.step == step }) else {
                 throw CommandFailure("run \(found.run.id) has no step '\(Suggestions.quoted(step))'\(Suggestions.didYouMean(step, in: found.steps.map(\.step)))")
             }

@@ -148,6 +148,10 @@ import Testing
         #expect(result.status == 64)
         #expect(result.stderr == "Error: unknown command 'rn'; did you mean 'run'?; 'aiv --help' lists the commands\n")
         #expect(try await CommandRunner.run(["help", "run"]).status == 0)
+        // A subcommand too, which the parser would call an unexpected argument.
+        let nested = try await CommandRunner.run(["runs", "shwo"])
+        #expect(nested.status == 64)
+        #expect(nested.stderr == "Error: unknown command 'runs shwo'; did you mean 'runs show'?; 'aiv runs --help' lists the commands\n")
     }
 
     @Test func planAsJSONDecodes() async throws {

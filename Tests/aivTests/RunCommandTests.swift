@@ -284,8 +284,21 @@ import Testing
         #expect(try await workspace.aiv(["run", "workflows/transcript-pack.yaml"]).status == 0)
         let result = try await workspace.aiv(["runs", "show", "nope"])
         #expect(result.status == 1)
-        #expect(result.stderr.contains("no single run matches 'nope'; 'aiv runs' lists them"), "\(result.stderr)")
+        #expect(result.stderr.contains("no run matches 'nope'; 'aiv runs' lists them"), "\(result.stderr)")
         #expect(!result.stderr.contains("USAGE") && !result.stderr.contains("Usage"), "\(result.stderr)")
+    }
+
+    /// A start of an id that two runs share lists them, so the user can pick one.
+    @Test func aRunIdPrefixThatSeveralRunsShareListsThem() async throws {
+        let workspace = try Workspace()
+        #expect(try await workspace.aiv(["run", "workflows/transcript-pack.yaml"]).status == 0)
+        #expect(try await workspace.aiv(["run", "workflows/transcript-pack.yaml"]).status == 0)
+        let ids = try FileManager.default.contentsOfDirectory(atPath: workspace.path + "/.aiv/runs")
+        #expect(ids.count == 2, "\(ids)")
+        let result = try await workspace.aiv(["runs", "show", "2"])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("2 runs start with '2' ("), "\(result.stderr)")
+        #expect(ids.allSatisfy { result.stderr.contains($0) } && result.stderr.contains("); give more of the id"), "\(result.stderr)")
     }
 
     /// A `.env` file's ordinary variables are read as if exported (`NOTION_DATABASE_ID` is one
