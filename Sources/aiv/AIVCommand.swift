@@ -110,7 +110,10 @@ enum DiagnosticOutput {
         guard !diagnostics.isEmpty else { return }
         var renderer = DiagnosticRenderer(useColor: useColor, files: sources)
         var text = renderer.render(diagnostics)
-        let errors = diagnostics.errors.count, warnings = diagnostics.warnings.count
+        // Counted as printed: the same problem reached twice (a value shared through a YAML
+        // alias) is one line, so one in the count.
+        let shown = diagnostics.sorted
+        let errors = shown.filter { $0.severity == .error }.count, warnings = shown.count - errors
         var summary: [String] = []
         if errors > 0 { summary.append("\(errors) error\(errors == 1 ? "" : "s")") }
         if warnings > 0 { summary.append("\(warnings) warning\(warnings == 1 ? "" : "s")") }

@@ -182,6 +182,24 @@ import Testing
         #expect(result.stderr.contains("`aiv run --record --fixtures \(dir) workflows/post-stream.yaml`"), "\(result.stderr)")
     }
 
+    /// A problem in a value two steps share through a YAML alias is printed once, and counted once.
+    @Test func aProblemReachedTwiceThroughAnAliasIsCountedOnce() async throws {
+        let dir = TemporaryFolder()
+        dir.write("w.yaml", """
+            name: t
+            x-common: &common
+              path: a.txt
+              content: "${{ steps.nope1.outputs.x }}"
+            steps:
+              - {id: a, uses: file.write, with: *common}
+              - {id: b, uses: file.write, with: *common}
+            """)
+        let result = try await CommandRunner.run(["validate", "w.yaml"], in: dir.path)
+        #expect(result.status == 2)
+        #expect(result.stderr.components(separatedBy: "unknown step 'nope1'").count == 2, "\(result.stderr)")
+        #expect(result.stderr.hasSuffix("\n2 errors\n"), "\(result.stderr)")
+    }
+
     @Test func graphDrawsMermaidAndDot() async throws {
         let mermaid = try await CommandRunner.run(["graph", "workflows/transcript-pack.yaml"])
         #expect(mermaid.status == 0)
