@@ -24,7 +24,7 @@ import Foundation
         #expect(mkfifo(folder.path + "/fifo.mp4", 0o600) == 0)
         let problems = plan("name: t\ninputs:\n  rec: file\nsteps:\n  - {id: a, uses: file.write, with: {path: a.txt, content: x}}\n",
                             in: folder, inputs: ["rec=fifo.mp4"]).diagnostics
-        #expect(lines(problems) == ["1:1: error: input 'rec': 'fifo.mp4' is not a regular file (a pipe, a socket or a device); aiv reads files from disk"])
+        #expect(lines(problems) == ["1:13: error: input 'rec': 'fifo.mp4' is not a regular file (a pipe, a socket or a device); aiv reads files from disk"])
     }
 
     @Test func convertsCommandLineTextToTheDeclaredTypes() throws {
@@ -33,6 +33,34 @@ import Foundation
         let (plan, diagnostics) = plan(Self.yaml, in: dir, inputs: ["title=Hi=there", "count=2.5", "publish=yes", "tags=a, b ,c", "recording=media/./rec.mp4"])
         #expect(lines(diagnostics) == [])
         #expect(plan?.inputs == ["title": "Hi=there", "count": 2.5, "publish": true, "tags": ["a", "b", "c"], "recording": "media/rec.mp4"])
+    }
+
+    /// A bad `--input` is shown as compilers show a bad flag: on a `<command line>` source that
+    /// holds the flags as typed (quoted where the shell needs it), with a caret under the value,
+    /// or under the name when the workflow has no such input.
+    @Test func aBadCommandLineInputIsPointedAtInTheFlagsAsTyped() throws {
+        let dir = TemporaryFolder()
+        let path = dir.write("workflow.yaml", Self.yaml)
+        let typed = ["title=Hello there", "count=many", "titel=x", "publish=maybe"]
+        let output = Frontend(registry: .builtin, environment: [:], binder: InputBinder(currentDirectory: dir.path))
+            .plan(path: path, assignments: typed.compactMap(InputBinder.Assignment.init(argument:)))
+        var renderer = DiagnosticRenderer(files: output.sources)
+        #expect(renderer.render(output.diagnostics) == """
+            <command line>:1:43: error: input 'count' must be a number, not 'many'
+             1 | --input 'title=Hello there' --input count=many --input titel=x --input publish=maybe
+               |                                           ^~~~
+            <command line>:1:56: error: workflow 't' has no input 'titel'; did you mean 'title'?; its inputs are title, count, publish, tags, recording
+             1 | --input 'title=Hello there' --input count=many --input titel=x --input publish=maybe
+               |                                                        ^~~~~
+            <command line>:1:80: error: input 'publish' must be true or false, not 'maybe'
+             1 | --input 'title=Hello there' --input count=many --input titel=x --input publish=maybe
+               |                                                                                ^~~~~
+
+            """)
+        // A line break in a value is one visible character, so the columns after it stay right.
+        let broken = InputBinder.commandLine([InputBinder.Assignment(name: "title", text: "a\nb"), InputBinder.Assignment(name: "count", text: "x")])
+        #expect(broken.source.text == "--input title=a\u{FFFD}b --input count=x")
+        #expect(broken.values.map(\.column) == [15, 33])
     }
 
     /// A duration input is checked when it is given, from the command line, an inputs file or
@@ -50,8 +78,8 @@ import Foundation
         #expect(lines(plan(yaml, in: dir, inputs: ["hold=1h30m", "window=90"]).diagnostics) == [])
         #expect(plan(yaml, in: dir, inputs: ["hold=1h30m", "window=90"]).plan?.inputs == ["hold": "1h30m", "window": 90])
         #expect(lines(plan(yaml, in: dir, inputs: ["hold=abc", "window=-5"]).diagnostics) == [
-            "1:1: error: input 'hold' must be a duration such as 30, 90s or 1h30m, not 'abc'",
-            "1:1: error: input 'window' must be a duration such as 30, 90s or 1h30m, not '-5'",
+            "1:14: error: input 'hold' must be a duration such as 30, 90s or 1h30m, not 'abc'",
+            "1:33: error: input 'window' must be a duration such as 30, 90s or 1h30m, not '-5'",
         ])
         #expect(plan(yaml, in: dir).plan?.inputs == ["hold": "20s", "window": "10m"])
         #expect(lines(plan(yaml.replacingOccurrences(of: "default: 10m", with: "default: soon"), in: dir).diagnostics) == [

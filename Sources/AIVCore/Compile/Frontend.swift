@@ -90,6 +90,7 @@ public struct Frontend: Sendable {
                 output.diagnostics.append(error)
             }
         }
+        if !assignments.isEmpty { output.sources.append(InputBinder.commandLine(assignments).source) }
         let (values, bindDiagnostics) = binder.bind(workflow, file: fileValues, assignments: assignments)
         output.diagnostics.append(contentsOf: bindDiagnostics)
         guard !output.diagnostics.hasErrors else { return output }

@@ -29,7 +29,33 @@ public struct InputBinder: Sendable {
         self.checkFilesExist = checkFilesExist
     }
 
-    static let commandLine = SourceLocation(file: "<command line>", line: 1, column: 1)
+    /// The name under which `--input` values are shown in diagnostics, as compilers show flags.
+    public static let commandLineName = "<command line>"
+
+    /// The `--input` flags written out as one line of a source named `<command line>`, with where
+    /// each flag's name and value start on it, so a bad value gets a caret under it like a bad
+    /// value in a file. A value is quoted when the shell would need it, and a control character in
+    /// one (a line break) is shown as one visible character so the columns stay right.
+    public static func commandLine(_ assignments: [Assignment]) -> (source: SourceFile, names: [SourceLocation], values: [SourceLocation]) {
+        var line = "", names: [SourceLocation] = [], values: [SourceLocation] = []
+        func visible(_ text: String) -> String {
+            String(String.UnicodeScalarView(text.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? "\u{FFFD}" : $0 }))
+        }
+        for assignment in assignments {
+            if !line.isEmpty { line += " " }
+            line += "--input "
+            let argument = assignment.name + "=" + assignment.text
+            let quoted = argument.isEmpty || argument.contains(where: { " \t'\"$`\\;&|<>()*?[]#~".contains($0) })
+            if quoted { line += "'" }
+            names.append(SourceLocation(file: commandLineName, line: 1, column: line.unicodeScalars.count + 1))
+            line += visible(assignment.name) + "="
+            values.append(SourceLocation(file: commandLineName, line: 1, column: line.unicodeScalars.count + 1))
+            // Inside single quotes a quote is written '\'' ; the value's columns start before it.
+            line += visible(assignment.text).replacingOccurrences(of: "'", with: "'\\''")
+            if quoted { line += "'" }
+        }
+        return (SourceFile(path: commandLineName, text: line), names, values)
+    }
 
     /// Binds values; `file` is the values of an `--inputs` file, `assignments` the `--input` flags (which win).
     public func bind(_ workflow: Workflow, file: SourceValue? = nil, assignments: [Assignment] = []) -> (values: [String: JSONValue], diagnostics: Diagnostics) {
@@ -59,14 +85,16 @@ public struct InputBinder: Sendable {
             }
         }
 
-        for assignment in assignments {
+        let flags = Self.commandLine(assignments)
+        for (number, assignment) in assignments.enumerated() {
             guard let declaration = workflow.input(assignment.name) else {
                 diagnostics.error("workflow '\(workflow.name)' has no input '\(assignment.name)'\(Suggestions.didYouMean(assignment.name, in: names))"
-                                  + (names.isEmpty ? "" : "; its inputs are \(names.joined(separator: ", "))"), at: Self.commandLine)
+                                  + (names.isEmpty ? "" : "; its inputs are \(names.joined(separator: ", "))"),
+                                  at: flags.names[number], length: max(1, assignment.name.unicodeScalars.count))
                 continue
             }
             given.insert(assignment.name)
-            if let value = convert(text: assignment.text, to: declaration, workflow: workflow, diagnostics: &diagnostics) {
+            if let value = convert(text: assignment.text, to: declaration, workflow: workflow, at: flags.values[number], diagnostics: &diagnostics) {
                 values[assignment.name] = value
             }
         }
@@ -102,39 +130,41 @@ public struct InputBinder: Sendable {
     }
 
     /// A value typed on the command line.
-    func convert(text: String, to declaration: InputDeclaration, workflow: Workflow, diagnostics: inout Diagnostics) -> JSONValue? {
+    func convert(text: String, to declaration: InputDeclaration, workflow: Workflow, at location: SourceLocation,
+                 diagnostics: inout Diagnostics) -> JSONValue? {
         let name = declaration.name
+        let length = max(1, text.unicodeScalars.count)
         switch declaration.type {
         case .string:
             return .string(text)
         case .file:
             // `--input transcript=` says "none": the workflow then takes its other route.
             if text.isEmpty {
-                if declaration.isRequired { diagnostics.error("input '\(name)' is required and cannot be empty", at: Self.commandLine) }
+                if declaration.isRequired { diagnostics.error("input '\(name)' is required and cannot be empty", at: location) }
                 return declaration.isRequired ? nil : .null
             }
             return checkFile(Paths.normalize(text), writtenAbsolute: text.hasPrefix("/"), declaration: declaration, workflow: workflow,
-                             at: Self.commandLine, diagnostics: &diagnostics)
+                             at: location, length: length, diagnostics: &diagnostics)
         case .number:
             if let i = Int(text) { return .int(i) }
             if let d = Double(text), d.isFinite { return .double(d) }
-            diagnostics.error("input '\(name)' must be a number, not '\(text)'", at: Self.commandLine)
+            diagnostics.error("input '\(name)' must be a number, not '\(text)'", at: location, length: length)
         case .bool:
             switch text.lowercased() {
             case "true", "yes", "1": return .bool(true)
             case "false", "no", "0": return .bool(false)
-            default: diagnostics.error("input '\(name)' must be true or false, not '\(text)'", at: Self.commandLine)
+            default: diagnostics.error("input '\(name)' must be true or false, not '\(text)'", at: location, length: length)
             }
         case .duration:
             let trimmed = text.trimmingCharacters(in: .whitespaces)
             if let seconds = Durations.parse(trimmed), seconds >= 0 { return Int(trimmed).map { .int($0) } ?? .string(trimmed) }
-            diagnostics.error("input '\(name)' \(WorkflowLoader.durationMessage(.string(text)))", at: Self.commandLine)
+            diagnostics.error("input '\(name)' \(WorkflowLoader.durationMessage(.string(text)))", at: location, length: length)
         case .list:
             let trimmed = text.trimmingCharacters(in: .whitespaces)
             if trimmed.hasPrefix("[") {
                 let (value, problems) = YAMLReader().read(SourceFile(path: "<--input \(name)>", text: trimmed))
                 if let items = value?.items, !problems.hasErrors { return .array(items.map(\.json)) }
-                diagnostics.error("input '\(name)' must be a list such as [a, b] or a,b; '\(text)' is not", at: Self.commandLine)
+                diagnostics.error("input '\(name)' must be a list such as [a, b] or a,b; '\(text)' is not", at: location, length: length)
                 return nil
             }
             return .array(trimmed.isEmpty ? [] : trimmed.split(separator: ",").map { .string($0.trimmingCharacters(in: .whitespaces)) })
@@ -148,16 +178,16 @@ public struct InputBinder: Sendable {
     /// full path), so the steps' arguments, and their cache keys, are the same; one written
     /// absolute stays absolute.
     func checkFile(_ path: String, writtenAbsolute: Bool, declaration: InputDeclaration, workflow: Workflow, at location: SourceLocation,
-                   diagnostics: inout Diagnostics) -> JSONValue? {
+                   length: Int = 1, diagnostics: inout Diagnostics) -> JSONValue? {
         let absolute = path.hasPrefix("/") ? path : Paths.resolve(path, relativeTo: currentDirectory)
         if checkFilesExist {
             guard FileManager.default.fileExists(atPath: absolute) else {
-                diagnostics.error("input '\(declaration.name)': file not found: \(path)", at: location)
+                diagnostics.error("input '\(declaration.name)': file not found: \(path)", at: location, length: length)
                 return nil
             }
             // A folder, a pipe or a device.
             if let problem = Paths.notAFile(absolute) {
-                diagnostics.error("input '\(declaration.name)': '\(path)' \(problem)", at: location)
+                diagnostics.error("input '\(declaration.name)': '\(path)' \(problem)", at: location, length: length)
                 return nil
             }
         }
