@@ -10,6 +10,9 @@ public final class RunHistory: RunObserver, @unchecked Sendable {
     private var runID = ""
     /// Finished steps not yet written, and whether a write of them is on its way.
     private var pending: [(run: String, position: Int, report: StepReport)] = []
+    /// How far each step under way has got, and which of those changed since the last write.
+    private var progress: [String: StepProgress] = [:]
+    private var progressChanged: Set<String> = []
     private var writeScheduled = false
     /// Writes the rows of finished steps in the background: rows queued while a write is under
     /// way go together in the next transaction, so a run of quick steps commits far fewer times
@@ -34,10 +37,21 @@ public final class RunHistory: RunObserver, @unchecked Sendable {
                 }
                 try store.pool.write { db in
                     try db.execute(sql: """
-                        INSERT INTO run (id, workflow, file, folder, inputs, started_at, status, pid, steps) VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?)
+                        INSERT INTO run (id, workflow, file, folder, inputs, started_at, status, pid, steps, tracks_progress)
+                          VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?, 1)
                         """, arguments: [id, workflow, file, folder, JSONValue.object(inputs).canonicalJSON, startedAt.timeIntervalSince1970,
                                          Int(ProcessInfo.processInfo.processIdentifier),
                                          JSONValue.array(steps.map { .array([.string($0.id), .string($0.kind)]) }).canonicalJSON])
+                }
+            case .stepStarted(let step, let invocations):
+                noteProgress(of: step) { $0 = StepProgress(invocations: invocations) }
+            case .invocationFinished(let step, let index, let cached, let done, _) where index != nil:
+                noteProgress(of: step) { progress in
+                    guard var known = progress else { return }
+                    // Items finish in parallel, so their counts may arrive out of order.
+                    known.done = max(known.done ?? 0, done)
+                    if cached { known.cached += 1 }
+                    progress = known
                 }
             case .stepFinished(let report):
                 record(report)
@@ -55,6 +69,9 @@ public final class RunHistory: RunObserver, @unchecked Sendable {
                 try store.pool.write { db in
                     try db.execute(sql: "UPDATE run SET duration = ?, status = ? WHERE id = ?",
                                    arguments: [report.duration, report.status.rawValue, report.runID])
+                    // Every step that started has its row now: progress mattered only for a run
+                    // that would not get here.
+                    try db.execute(sql: "DELETE FROM run_step_progress WHERE run_id = ?", arguments: [report.runID])
                 }
             default:
                 break
@@ -68,10 +85,25 @@ public final class RunHistory: RunObserver, @unchecked Sendable {
     /// Returns once the step rows queued so far are written (the end of a run does this itself).
     func flush() { writer.sync {} }
 
-    /// Queues a finished step's row; a write already on its way takes it along.
+    /// Queues a finished step's row; a write already on its way takes it along. The step's
+    /// progress is no longer needed: its row says more.
     private func record(_ report: StepReport) {
         let schedule = lock.withLock {
             pending.append((runID, positions[report.step] ?? 0, report))
+            progress[report.step] = nil
+            progressChanged.remove(report.step)
+            defer { writeScheduled = true }
+            return !writeScheduled
+        }
+        guard schedule else { return }
+        writer.async { self.writePending() }
+    }
+
+    /// Updates how far a step under way has got; it is written with the next batch of rows.
+    private func noteProgress(of step: String, _ change: (inout StepProgress?) -> Void) {
+        let schedule = lock.withLock {
+            change(&progress[step])
+            progressChanged.insert(step)
             defer { writeScheduled = true }
             return !writeScheduled
         }
@@ -80,12 +112,13 @@ public final class RunHistory: RunObserver, @unchecked Sendable {
     }
 
     private func writePending() {
-        let rows = lock.withLock {
+        let (rows, changed, id) = lock.withLock {
             defer {
                 pending = []
+                progressChanged = []
                 writeScheduled = false
             }
-            return pending
+            return (pending, progressChanged.compactMap { step in progress[step].map { (step, $0) } }, runID)
         }
         do {
             try store.pool.write { db in
@@ -97,6 +130,13 @@ public final class RunHistory: RunObserver, @unchecked Sendable {
                     try statement.execute(arguments: [id, report.step, report.kind, report.status.rawValue, report.startedAt?.timeIntervalSince1970,
                                                       report.duration, report.invocations, report.cachedInvocations, report.attempts, report.reason,
                                                       report.error, position, report.log])
+                }
+                guard !changed.isEmpty else { return }
+                let progressStatement = try db.cachedStatement(sql: """
+                    INSERT OR REPLACE INTO run_step_progress (run_id, step, invocations, done, cached) VALUES (?, ?, ?, ?, ?)
+                    """)
+                for (step, progress) in changed {
+                    try progressStatement.execute(arguments: [id, step, progress.invocations, progress.done, progress.cached])
                 }
             }
         } catch {
@@ -173,24 +213,59 @@ public final class RunHistory: RunObserver, @unchecked Sendable {
                            reason: (try s.decode(forColumn: "reason")), error: (try s.decode(forColumn: "error")), log: (try s.decode(forColumn: "log")))
             }
             guard let summary = try Self.summaries(db, where: "r.id = ?", arguments: [runID], limit: 1).first else { return nil }
-            return (summary, (try row.decode(forColumn: "folder")), (try row.decode(forColumn: "file")), Self.withUnfinished(steps, planned: (try row.decode(forColumn: "steps"))))
+            var progress: [String: StepProgress]?
+            if try row.decode(forColumn: "tracks_progress") as Bool {
+                progress = Dictionary(try Row.fetchAll(db, sql: "SELECT * FROM run_step_progress WHERE run_id = ?", arguments: [runID]).map { p in
+                    (try p.decode(forColumn: "step") as String,
+                     StepProgress(invocations: try p.decode(forColumn: "invocations"), done: try p.decode(forColumn: "done"), cached: try p.decode(forColumn: "cached")))
+                }, uniquingKeysWith: { first, _ in first })
+            }
+            return (summary, (try row.decode(forColumn: "folder")), (try row.decode(forColumn: "file")),
+                    Self.withUnfinished(steps, planned: (try row.decode(forColumn: "steps")), progress: progress, going: summary.status == "running"))
         }
     }
 }
 
+/// How far a step under way has got: its items in all, how many are done (nil for a step that
+/// is not a `for_each`, whose one invocation is done when the step is) and how many of those came
+/// from the cache.
+struct StepProgress: Sendable, Equatable {
+    var invocations: Int
+    var done: Int? = nil
+    var cached = 0
+}
+
 extension RunHistory {
     /// The finished steps, then, in plan order, the planned steps that never finished (the run
-    /// was killed, or stopped at a failure), as `notFinished`.
-    static func withUnfinished(_ finished: [StepReport], planned: String?) -> [StepReport] {
+    /// was killed, or stopped at a failure, or is still going), as `notFinished`, each with what
+    /// is known of it: under way (with its items done) or not started. `progress` is nil for a
+    /// run recorded before aiv kept it, which cannot tell the two apart. A step under way has
+    /// its items in `invocations` (and those from the cache in `cachedInvocations`); one that
+    /// never started has none.
+    static func withUnfinished(_ finished: [StepReport], planned: String?, progress: [String: StepProgress]? = nil,
+                               going: Bool = false) -> [StepReport] {
         guard let planned, let list = try? JSONValue(parsing: planned).arrayValue else { return finished }
         let done = Set(finished.map(\.step))
         let rest = list.compactMap { pair -> StepReport? in
             guard let fields = pair.arrayValue, fields.count == 2, let id = fields[0].stringValue, let kind = fields[1].stringValue,
                   !done.contains(id) else { return nil }
-            return StepReport(step: id, kind: kind, status: .notFinished, startedAt: nil, duration: 0, invocations: 0, cachedInvocations: 0,
-                              attempts: 0, reason: "did not finish in this run", error: nil, log: "")
+            let known = progress?[id]
+            return StepReport(step: id, kind: kind, status: .notFinished, startedAt: nil, duration: 0, invocations: known?.invocations ?? 0,
+                              cachedInvocations: known?.cached ?? 0, attempts: 0,
+                              reason: unfinishedReason(known, tracked: progress != nil, going: going), error: nil, log: nil)
         }
         return finished + rest
+    }
+
+    /// What `runs show` says of a step that did not finish.
+    static func unfinishedReason(_ progress: StepProgress?, tracked: Bool, going: Bool) -> String {
+        guard tracked else { return going ? "the run is still going" : "did not finish in this run" }
+        guard let progress else { return going ? "not started yet" : "never started: the run stopped first" }
+        let items: String? = progress.done != nil || progress.invocations > 1
+            ? "\(progress.done ?? 0) of \(progress.invocations) items done" + (progress.cached > 0 ? " (\(progress.cached) from the cache)" : "")
+            : nil
+        if going { return items.map { "under way: \($0)" } ?? "under way" }
+        return "under way when the run stopped" + (items.map { ", \($0)" } ?? "")
     }
 }
 

@@ -176,6 +176,21 @@ public final class Store: Sendable {
             try db.alter(table: "cache_entry") { t in t.add(column: "dry_run", .boolean).notNull().defaults(to: false) }
             try db.execute(sql: "UPDATE cache_entry SET dry_run = 1 WHERE json_valid(components) AND json_extract(components, '$.settings.dry_run') = 1")
         }
+        migrator.registerMigration("v10 step progress") { db in
+            // How far each step under way had got (items done, from the cache, in all), written
+            // as the run goes, so a run killed half way shows which steps were under way and how
+            // many of their items were done. Rows are removed when the run ends; `tracks_progress`
+            // tells a step that never started from one of a run recorded before this was kept.
+            try db.create(table: "run_step_progress") { t in
+                t.column("run_id", .text).notNull()
+                t.column("step", .text).notNull()
+                t.column("invocations", .integer).notNull()
+                t.column("done", .integer)
+                t.column("cached", .integer).notNull()
+                t.primaryKey(["run_id", "step"])
+            }
+            try db.alter(table: "run") { t in t.add(column: "tracks_progress", .boolean).notNull().defaults(to: false) }
+        }
         return migrator
     }
 

@@ -60,10 +60,11 @@ struct RunsCommand: ParsableCommand {
             // A run still going has steps under way or still to come, not steps it failed to finish.
             let going = found.run.status == "running"
             print(Table.render(header: ["step", "kind", "status", "time", "cached", "attempts", "why"], rows: found.steps.map { step in
-                let waiting = going && step.status == .notFinished
-                return [step.step, step.kind, waiting ? "running or to come" : step.status.rawValue, SummaryTable.format(step.duration),
-                        SummaryTable.cachedColumn(step), step.attempts == 0 ? "-" : String(step.attempts),
-                        waiting ? "the run is still going" : step.error ?? step.reason]
+                let unfinished = step.status == .notFinished
+                let status = !unfinished || !going ? step.status.rawValue : step.invocations > 0 ? "running" : "to come"
+                return [step.step, step.kind, status, unfinished ? "-" : SummaryTable.format(step.duration),
+                        unfinished && step.invocations <= 1 ? "-" : SummaryTable.cachedColumn(step), step.attempts == 0 ? "-" : String(step.attempts),
+                        step.error ?? step.reason]
             }), terminator: "")
             let usage = try RunHistory(store: store).serviceUsage(run: found.run.id)
             if !usage.isEmpty {
@@ -93,7 +94,14 @@ struct RunsCommand: ParsableCommand {
             // Runs recorded before logs were kept in the history (no step has one) left them in the run folder.
             let recordedBefore = found.steps.allSatisfy { $0.log == nil }
             let legacy = recordedBefore ? try? String(contentsOfFile: RunFolder(path: found.folder).legacyLogPath(step: step), encoding: .utf8) : nil
-            guard let text = found.steps.first(where: { $0.step == step })?.log ?? legacy else {
+            let shown = found.steps.first(where: { $0.step == step })
+            // A step's log is kept when it finishes: one under way, or cut off by a kill, has none yet.
+            if let shown, shown.status == .notFinished, legacy == nil {
+                let going = found.run.status == "running"
+                throw CommandFailure("step '\(step)' \(going ? "has not finished" : "did not finish") in run \(found.run.id) (\(shown.reason)); "
+                                     + (going ? "its log is kept when it finishes" : "a step's log is kept when it finishes, so there is none"))
+            }
+            guard let text = shown?.log ?? legacy else {
                 throw CommandFailure("no log for step '\(step)' in run \(found.run.id): the step did not start")
             }
             print(text, terminator: "")

@@ -403,7 +403,57 @@ import Testing
         let shown = try #require(try history.run("r1"))
         #expect(shown.steps.map(\.step) == ["b", "a", "c"])
         #expect(shown.steps.map(\.status) == [.succeeded, .notFinished, .notFinished])
-        #expect(shown.steps[1].kind == "file.write" && shown.steps[1].reason == "did not finish in this run")
+        #expect(shown.steps[1].kind == "file.write" && shown.steps[1].reason == "not started yet")
+    }
+
+    /// The steps under way are recorded as the run goes, a `for_each` with its items done, so a
+    /// run that was killed says which steps were under way, how far they got, and which never
+    /// started; a finished step's row replaces its progress, and the end of a run clears it.
+    @Test func aKilledRunShowsHowFarEachStepUnderWayGot() throws {
+        let directory = TemporaryFolder()
+        let store = try Store(path: directory.path + "/aiv.sqlite")
+        let history = RunHistory(store: store)
+        history.handle(.runStarted(runID: "r1", workflow: "w", file: "w.yaml", folder: "f",
+                                   steps: [("load", "transcript.load"), ("analyse", "gemini.generate"), ("cut", "clip.cut"), ("post", "file.write")],
+                                   inputs: [:], startedAt: Date()))
+        history.handle(.stepStarted(step: "load", invocations: 1))
+        history.handle(.invocationFinished(step: "load", index: nil, cached: false, done: 1, of: 1))
+        history.handle(.stepFinished(StepReport(step: "load", kind: "transcript.load", status: .succeeded, invocations: 1, reason: "no earlier result")))
+        history.handle(.stepStarted(step: "analyse", invocations: 18))
+        for (index, cached) in [(0, true), (2, false), (1, true), (4, false)] {
+            history.handle(.invocationFinished(step: "analyse", index: index, cached: cached, done: index + 1, of: 18))
+        }
+        history.handle(.stepStarted(step: "cut", invocations: 1))
+        history.flush()
+
+        let going = try #require(try history.run("r1"))
+        #expect(going.run.status == "running")
+        #expect(going.steps.map { "\($0.step): \($0.reason)" } == [
+            "load: no earlier result", "analyse: under way: 5 of 18 items done (2 from the cache)", "cut: under way", "post: not started yet",
+        ])
+        #expect(going.steps[1].invocations == 18 && going.steps[1].cachedInvocations == 2)
+
+        // The process is gone: the run was killed.
+        try store.pool.write { db in try db.execute(sql: "UPDATE run SET pid = 999999999 WHERE id = 'r1'") }
+        let killed = try #require(try history.run("r1"))
+        #expect(killed.run.status == "interrupted")
+        #expect(killed.steps.map { "\($0.step): \($0.reason)" } == [
+            "load: no earlier result", "analyse: under way when the run stopped, 5 of 18 items done (2 from the cache)",
+            "cut: under way when the run stopped", "post: never started: the run stopped first",
+        ])
+        #expect(killed.steps.dropFirst().allSatisfy { $0.status == .notFinished })
+
+        history.handle(.runFinished(RunReport(runID: "r1", workflow: "w", file: "w.yaml", folder: "f", startedAt: Date(), duration: 1, status: .failed, steps: [])))
+        #expect(try store.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM run_step_progress") } == 0)
+    }
+
+    /// A run recorded before aiv kept progress cannot tell a step under way from one that never
+    /// started, and says only that it did not finish.
+    @Test func aRunRecordedWithoutProgressSaysOnlyThatAStepDidNotFinish() {
+        let planned = #"[["a","file.write"],["b","file.write"]]"#
+        let finished = [StepReport(step: "a", kind: "file.write", status: .succeeded)]
+        #expect(RunHistory.withUnfinished(finished, planned: planned, progress: nil, going: false).map(\.reason) == ["", "did not finish in this run"])
+        #expect(RunHistory.withUnfinished(finished, planned: planned, progress: [:], going: false).map(\.reason) == ["", "never started: the run stopped first"])
     }
 
     @Test func aRunWhoseProcessIsGoneShowsAsInterrupted() throws {

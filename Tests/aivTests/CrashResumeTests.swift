@@ -84,3 +84,46 @@ import Testing
         #expect(entries.allSatisfy { $0.entries == 1 }, "one cache entry per step")
     }
 }
+
+/// What the history says of a run killed half way through a `for_each`: the step that was under
+/// way, with how many of its items were done, and the steps that never started.
+@Suite struct KilledRunHistoryTests {
+    @Test func aRunKilledInAForEachShowsTheItemsDoneAndTheStepsThatNeverStarted() async throws {
+        let directory = NSTemporaryDirectory() + "aiv-killed-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let numbers = (0..<2000).map(String.init).joined(separator: ", ")
+        try """
+            name: killed
+            steps:
+              - {id: first, uses: file.write, with: {path: first.txt, content: start}}
+              - id: pages
+                needs: first
+                for_each: [\(numbers)]
+                max_parallel: 1
+                uses: file.write
+                with: {path: "pages/${{ item }}.txt", content: "page ${{ item }}"}
+              - {id: index, uses: file.write, with: {path: index.json, content: "${{ steps.pages.outputs }}", format: json}}
+            """.write(toFile: directory + "/killed.yaml", atomically: true, encoding: .utf8)
+        let outcome = try await CommandRunner.run(["run", "killed.yaml", "--state-dir", "state", "--json"], in: directory,
+                                                  killWhen: { $0.components(separatedBy: "\"invocation_finished\"").count - 1 >= 200 })
+        try #require(outcome.status == -9, "the run finished before it could be killed: \(outcome.stderr)")
+
+        let shown = try await CommandRunner.run(["runs", "show", "last", "--state-dir", "state"], in: directory)
+        #expect(shown.status == 0, "\(shown.stderr)")
+        let rows = shown.stdout.split(separator: "\n").map(String.init)
+        let pages = try #require(rows.first { $0.hasPrefix("pages ") })
+        #expect(pages.contains("not finished"), "\(pages)")
+        // Progress is written in batches as the run goes: what was on disk at the kill.
+        let done = try #require(pages.firstMatch(of: /under way when the run stopped, (\d+) of 2000 items done/), "\(pages)")
+        #expect((1..<2000).contains(Int(done.1)!), "\(pages)")
+        let index = try #require(rows.first { $0.hasPrefix("index ") })
+        #expect(index.contains("never started: the run stopped first"), "\(index)")
+        #expect(shown.stdout.contains("interrupted"))
+
+        let log = try await CommandRunner.run(["runs", "log", "last", "pages", "--state-dir", "state"], in: directory)
+        #expect(log.status == 1)
+        #expect(log.stderr.contains("step 'pages' did not finish in run "), "\(log.stderr)")
+        #expect(log.stderr.contains("a step's log is kept when it finishes, so there is none"), "\(log.stderr)")
+    }
+}
