@@ -38,6 +38,23 @@ import Testing
         #expect(mixed?["c"]?.location == SourceLocation(file: "t.yaml", line: 3, column: 4))
     }
 
+    /// A line separator pasted into a value breaks the line there for libyaml, which then
+    /// complains about what follows: a note points at the character and says how to keep it.
+    @Test(arguments: [("\u{2028}", "U+2028 (line separator)", "\\L"), ("\u{2029}", "U+2029 (paragraph separator)", "\\P"), ("\u{85}", "U+0085 (next line)", "\\N")])
+    func aMalformedFileWithAUnicodeLineBreakPointsAtIt(separator: String, name: String, escape: String) throws {
+        let (value, diagnostics) = YAMLReader().read(SourceFile(path: "t.yaml", text: "a: 1\nb:\n  text: |\n    hello\(separator)world\n    next\n"))
+        #expect(value == nil)
+        let error = try #require(diagnostics.items.first)
+        #expect(error.message.hasPrefix("malformed YAML"))
+        let note = try #require(error.notes.last)
+        #expect(note.message == "\(name) here is a line break to YAML, so what follows it starts a new line; remove it, or write it as \(escape) inside double quotes")
+        #expect(note.location == SourceLocation(file: "t.yaml", line: 4, column: 10))
+        // Written as the escape in double quotes, the same character reads fine.
+        let (escaped, problems) = read("a: 1\nb:\n  text: \"hello\(escape)world\"\n")
+        #expect(problems.isEmpty)
+        #expect(escaped?["b"]?["text"]?.string == "hello\(separator)world")
+    }
+
     @Test func resolvesPlainScalarsByYAML12CoreSchema() {
         let (value, problems) = read("a: no\nb: on\nc: true\nd: 12\ne: 1.5\nf: ~\ng: '12'\nh: 0x1F\ni: 1e3\n")
         #expect(problems.isEmpty)

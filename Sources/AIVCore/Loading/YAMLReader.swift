@@ -381,8 +381,33 @@ private final class Composer {
             return .error("malformed YAML: \(problem)", at: SourceFile.location(after: prefix, in: file))
         }
         let message = problem.hasPrefix("Maximum nesting level") ? "nested more than 1,000 levels deep" : problem
-        let notes = parser.context.map { [Diagnostic.Note(String(cString: $0), at: location(parser.context_mark))] } ?? []
-        return .error("malformed YAML: \(message)", at: location(parser.problem_mark), notes: notes)
+        var notes = parser.context.map { [Diagnostic.Note(String(cString: $0), at: location(parser.context_mark))] } ?? []
+        // A line separator pasted into a value (from a web page, a chat) breaks the line there
+        // for libyaml, and its complaint about what follows names neither: the note does.
+        let place = location(parser.problem_mark)
+        if libyamlLineStarts != nil, let (offset, name, escape) = Self.firstUnicodeLineBreak(bytes) {
+            let prefix = String(decoding: UnsafeBufferPointer(rebasing: bytes.prefix(offset)), as: UTF8.self)
+            let at = SourceFile.location(after: prefix, in: file)
+            if at.line <= place.line {
+                notes.append(Diagnostic.Note("\(name) here is a line break to YAML, so what follows it starts a new line; remove it, or write it as \(escape) inside double quotes",
+                                             at: at))
+            }
+        }
+        return .error("malformed YAML: \(message)", at: place, notes: notes)
+    }
+
+    /// The first NEL, LS or PS (its byte offset): YAML 1.1, which libyaml reads, counts them as
+    /// line breaks, though editors show them inside a line.
+    static func firstUnicodeLineBreak(_ bytes: UnsafeBufferPointer<UInt8>) -> (offset: Int, name: String, escape: String)? {
+        var i = 0
+        while i < bytes.count {
+            if bytes[i] == 0xC2, StepsSplit.isOtherLineBreak(bytes, at: i) { return (i, "U+0085 (next line)", "\\N") }
+            if bytes[i] == 0xE2, StepsSplit.isOtherLineBreak(bytes, at: i) {
+                return bytes[i + 2] == 0xA8 ? (i, "U+2028 (line separator)", "\\L") : (i, "U+2029 (paragraph separator)", "\\P")
+            }
+            i += 1
+        }
+        return nil
     }
 }
 

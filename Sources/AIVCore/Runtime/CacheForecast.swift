@@ -59,13 +59,13 @@ public struct CacheForecast: Sendable {
         }
         var hits: [JSONValue] = []
         var files: [CacheEntry.File] = []
-        var reasons: [String] = []
+        var reasons: [(index: Int?, reason: String)] = []
         for (position, item) in items.enumerated() {
             var itemScope = scope
             itemScope.item = item
             itemScope.index = step.forEach == nil ? nil : position
             guard let arguments = try? ArgumentResolver.resolve(step.arguments, kind: kind, scope: itemScope) else {
-                reasons.append("its arguments cannot be resolved yet")
+                reasons.append((itemScope.index, "its arguments cannot be resolved yet"))
                 continue
             }
             let services = CacheKeyComponents.services(plan.services, service: kind.service, step: step.id, facts: serviceFacts)
@@ -77,9 +77,9 @@ public struct CacheForecast: Sendable {
                 files += entry.files
                 continue
             }
-            reasons.append(components.missReason(in: cache, found: found, workflow: workflow, step: step, item: itemScope.index, now: now))
+            reasons.append((itemScope.index, components.missReason(in: cache, found: found, workflow: workflow, step: step, item: itemScope.index, now: now)))
         }
-        let reason = Array(Set(reasons)).sorted().prefix(3).joined(separator: "; ")
+        let reason = ItemReasons.summary(reasons, of: items.count)
         if hits.count == items.count {
             outputs[step.id] = step.forEach == nil ? hits[0] : .array(hits)
             for file in files { folder.written.record(file.path, digest: file.digest) }

@@ -54,8 +54,8 @@ extension Runner {
             }
             let outputs: JSONValue = items == nil ? results[0].outputs : .array(results.map(\.outputs))
             let cachedCount = results.filter(\.cached).count
-            let reasons = Array(Set(results.filter { !$0.cached }.map(\.reason))).sorted()
-            let reason = cachedCount == count ? "cached" : reasons.prefix(3).joined(separator: "; ")
+            let reason = cachedCount == count ? "cached"
+                : ItemReasons.summary(results.enumerated().filter { !$1.cached }.map { (items == nil ? nil : $0, $1.reason) }, of: count)
             return finish(cachedCount == count ? .cached : .succeeded, outputs: outputs, invocations: count, cached: cachedCount,
                           attempts: results.map(\.attempts).max() ?? 0, reason: reason)
         } catch let failure as InvocationFailure {
