@@ -269,6 +269,19 @@ let vocabularyPrompt = """
         #expect(harness.gemini.generateRequests.count == 2)
     }
 
+    /// A 429 that names no delay (no RetryInfo, no Retry-After) is waited out with the retry
+    /// backoff, and counts as an attempt: one too many fails with Gemini's message.
+    @Test func a429WithoutADelayWaitsTheBackoffThenSucceeds() async throws {
+        let harness = try GeminiHarness(retryAttempts: 3)
+        harness.prompt("Hi {{name}}")
+        harness.gemini.enqueue([.rateLimitedWithoutDelay, .rateLimitedWithoutDelay, .text("ok")])
+        #expect(try await harness.run(["prompt": "ask.prompt", "values": ["name": "a"]])["result"] == "ok")
+        #expect(harness.gemini.generateRequests.count == 3)
+        harness.gemini.enqueue([.rateLimitedWithoutDelay, .rateLimitedWithoutDelay, .rateLimitedWithoutDelay])
+        let message = await harness.failure(["prompt": "ask.prompt", "values": ["name": "b"]])
+        #expect(message?.contains("gemini answered 429 RESOURCE_EXHAUSTED") == true && message?.contains("after 3 attempts") == true, "\(message ?? "succeeded")")
+    }
+
     @Test func aServerThatAsksToWaitLongerThanMaxDelayFailsAtOnce() async throws {
         let harness = try GeminiHarness()
         harness.prompt("Hi {{name}}")

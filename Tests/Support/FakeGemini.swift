@@ -49,6 +49,8 @@ public final class FakeGemini: @unchecked Sendable {
         case rateLimited(retryDelay: String)
         /// 429 RESOURCE_EXHAUSTED with a `Retry-After` header and no RetryInfo.
         case rateLimitedRetryAfter(seconds: Int)
+        /// 429 RESOURCE_EXHAUSTED with neither a RetryInfo nor a `Retry-After` header.
+        case rateLimitedWithoutDelay
         /// 503 UNAVAILABLE "The model is overloaded. Please try again later."
         case overloaded
         /// An error with this HTTP status (500 INTERNAL, 502, 504 DEADLINE_EXCEEDED, ...).
@@ -389,6 +391,8 @@ final class FakeGeminiCore: @unchecked Sendable {
         case .rateLimitedRetryAfter(let seconds):
             return Self.error(429, "RESOURCE_EXHAUSTED", "Resource has been exhausted (e.g. check quota).",
                               headers: [("Retry-After", String(seconds))])
+        case .rateLimitedWithoutDelay:
+            return Self.error(429, "RESOURCE_EXHAUSTED", "Resource has been exhausted (e.g. check quota).")
         case .overloaded:
             return Self.error(503, "UNAVAILABLE", "The model is overloaded. Please try again later.")
         case .serverError(let code):

@@ -295,7 +295,8 @@ public struct ServiceClient: Sendable {
             }
             report(request, target: target, status: response.status, started: started, attempt: attempt, tokens: tokens, error: failure?.message)
             if response.status == 429 {
-                let delay = Self.serverDelay(response, json: json) ?? retry.delay(after: attempt, random: hub.random())
+                let asked = Self.serverDelay(response, json: json)
+                let delay = asked ?? retry.delay(after: attempt, random: hub.random())
                 if delay > retry.maxDelay {
                     // A quota that resets in hours: waiting would look like a hang.
                     if let permit { await limiter.rejected(permit, delay: retry.maxDelay) }
@@ -303,7 +304,7 @@ public struct ServiceClient: Sendable {
                 }
                 if let permit { await limiter.rejected(permit, delay: delay) }
                 guard attempt < retry.attempts else { throw failure!.afterAttempts(attempt) }
-                logger.notice("\(service) answered 429 (rate limited): the service pauses \(Durations.format(delay)) as the server asks (attempt \(attempt) of \(retry.attempts))")
+                logger.notice("\(service) answered 429 (rate limited): the service pauses \(Durations.format(delay)) \(asked == nil ? "(the server named no delay: the retry backoff)" : "as the server asks") (attempt \(attempt) of \(retry.attempts))")
                 if permit == nil { try await hub.clock.sleep(delay) }
                 continue
             }
