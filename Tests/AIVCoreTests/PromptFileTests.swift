@@ -299,6 +299,13 @@ import Testing
 
         let unreadable = check("      vars: {part: three, extra: 1}\n", prompt: "Hello {{chunk")
         #expect(unreadable.count == 1 && unreadable[0].contains("unclosed tag"), "\(unreadable)")
+
+        // A text that cannot be read leaves what it uses unknown (no value is missing or unused),
+        // but its input schema still checks the values passed.
+        let brokenBody = check("      vars: {part: three, extra: 1}\n", prompt: "---\ninput:\n  schema: {chunk: string, part: integer}\n---\nHello {{chunk} {{part}}")
+        #expect(brokenBody.count == 2, "\(brokenBody)")
+        #expect(brokenBody.contains { $0.contains("template syntax") })
+        #expect(brokenBody.contains { $0.hasPrefix("7:20: error: argument 'vars.part' of test.prompt expected an integer or null, got string 'three'") })
     }
 
     @Test func reportsAMissingPromptFileAtTheArgument() {

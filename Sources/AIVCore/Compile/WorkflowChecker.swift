@@ -616,7 +616,7 @@ struct CheckRun {
         case .template(let variablesArgument):
             // Prompt files and plain templates share the format; messages call each by its name.
             let noun = entry.key == "prompt" ? "prompt" : "template"
-            guard let prompt = loadPrompt(text, at: value, noun: noun) else { return }
+            guard let prompt = loadPrompt(text, at: value, noun: noun), prompt.usesAreKnown else { return }
             checkPromptVariables(prompt, path: text, noun: noun, argument: variablesArgument, step: step, at: value, scope: scope)
         case .itemExpression:
             break

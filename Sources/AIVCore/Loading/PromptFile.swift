@@ -43,6 +43,10 @@ public struct PromptFile: Sendable {
     /// Names read only inside sections: fields of the section's items or, through Mustache's
     /// lookup in enclosing contexts, variables passed in. A value passed under such a name is used.
     public var namesReadInSections: Set<String> = []
+    /// False for a prompt whose text could not be read (a Mustache syntax error): what it uses is
+    /// unknown, so no value passed to it can be called missing or unused; its declared input
+    /// schema still checks the values passed.
+    public var usesAreKnown = true
     /// Each name read inside sections, with the sections around it (outermost first, an
     /// inverted one as `^name`) and where: what the checker looks up as Mustache would.
     public var sectionReads: [SectionRead] = []
@@ -92,7 +96,7 @@ public struct PromptFile: Sendable {
 
     static func parseForChecking(_ file: SourceFile) -> (prompt: PromptFile?, partial: PromptFile?, diagnostics: Diagnostics) {
         var diagnostics = Diagnostics()
-        var variablesKnown = true
+        var declarationsKnown = true
         // Lines end with LF or CRLF (a file saved on Windows): Swift reads "\r\n" as one
         // Character, which a split on "\n" alone would never find, and the front matter's '---'
         // lines would go unseen.
@@ -110,14 +114,14 @@ public struct PromptFile: Sendable {
             frontSource = SourceFile(path: file.path, text: yaml)
             let (value, yamlDiagnostics) = YAMLReader().read(frontSource!)
             diagnostics.append(contentsOf: yamlDiagnostics)
-            if yamlDiagnostics.hasErrors { variablesKnown = false }
+            if yamlDiagnostics.hasErrors { declarationsKnown = false }
             front = value
             bodyStartLine = closing + 2
         }
         let body = lines.dropFirst(bodyStartLine - 1).joined(separator: "\n")
         var prompt = PromptFile(path: file.path, model: nil, config: [:], system: nil, declaredVariables: nil,
                                 usedVariables: [], outputFormat: nil, outputSchema: nil, body: body, text: file.text)
-        if let front, !prompt.readFrontMatter(front, diagnostics: &diagnostics) { variablesKnown = false }
+        if let front, !prompt.readFrontMatter(front, diagnostics: &diagnostics) { declarationsKnown = false }
         var templateProblems = Diagnostics()
         var scans = [checkTemplate(body, diagnostics: &templateProblems) { line, column in
             SourceLocation(file: file.path, line: bodyStartLine + line - 1, column: column)
@@ -125,7 +129,7 @@ public struct PromptFile: Sendable {
         if let system = prompt.system, let systemValue = front?["system"], let frontSource {
             scans.append(checkTemplate(system, diagnostics: &templateProblems, locate: systemLocator(system, value: systemValue, source: frontSource)))
         }
-        if templateProblems.hasErrors { variablesKnown = false }
+        if templateProblems.hasErrors { prompt.usesAreKnown = false }
         diagnostics.append(contentsOf: templateProblems)
         for scan in scans {
             for used in scan.topLevel where !prompt.usedVariables.contains(where: { $0.name == used.name }) {
@@ -142,7 +146,7 @@ public struct PromptFile: Sendable {
             }
         }
         guard diagnostics.hasErrors else { return (prompt, nil, diagnostics) }
-        return (nil, variablesKnown ? prompt : nil, diagnostics)
+        return (nil, declarationsKnown ? prompt : nil, diagnostics)
     }
 
     /// Lists the variables the text reads, and checks its Mustache syntax: first with aiv's own
