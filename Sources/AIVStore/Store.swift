@@ -13,10 +13,35 @@ public struct StoreError: Error, CustomStringConvertible {
 /// so a process killed at any moment leaves the database whole.
 public final class Store: Sendable {
     public let path: String
-    let pool: DatabasePool
+    let pool: any DatabaseWriter
+    /// Opened read-only, its folder being so: it can be read (`aiv runs`, `cache ls`, `plan`),
+    /// and any write throws.
+    public let isReadOnly: Bool
 
-    public init(path: String) throws {
+    /// How to open a database whose folder the process may not write to.
+    public enum Access: Sendable {
+        /// Open for reading and writing, creating the database if need be.
+        case readWrite
+        /// The same, but an existing database in a folder this process cannot write to (a
+        /// colleague's, a CI artifact, a read-only mount) is opened read-only.
+        case readOnlyWhereUnwritable
+        /// Read-only, whatever the folder allows.
+        case readOnly
+    }
+
+    public init(path: String, access: Access = .readWrite) throws {
         self.path = path
+        let exists = FileManager.default.fileExists(atPath: path)
+        if access == .readOnly || (access == .readOnlyWhereUnwritable && exists && !Self.isWritable(path)) {
+            pool = try Self.openReadOnly(path)
+            isReadOnly = true
+            return
+        }
+        // Said plainly, not as the lock file beside it that could not be made.
+        if exists, !Self.isWritable(path) {
+            throw StoreError("its folder is read-only to this user, and a run keeps its cache and history there; give --state-dir a folder you can write to (aiv runs, runs show, cache ls and plan can still read this one)")
+        }
+        isReadOnly = false
         try Folders.create((path as NSString).deletingLastPathComponent)
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)
@@ -30,6 +55,35 @@ public final class Store: Sendable {
             if try !pool.read({ try Self.migrator.hasCompletedMigrations($0) }) { try Self.migrator.migrate(pool) }
             return pool
         }
+    }
+
+    /// Whether the process may write the database and make files beside it (its WAL files).
+    static func isWritable(_ path: String) -> Bool {
+        access((path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent, W_OK) == 0
+            && access(path, W_OK) == 0
+    }
+
+    /// A database in WAL mode needs its `-shm` file even to be read, which a read-only folder
+    /// cannot make: one closed cleanly (no WAL file left) is opened as immutable (SQLite then
+    /// neither locks nor looks for the WAL), through a URI file name, which Debian's SQLite
+    /// reads. One with a WAL file (a process has it open, or was killed) has its `-shm` file
+    /// too, and is opened read-only as it is, so the WAL's transactions are seen.
+    static func openReadOnly(_ path: String) throws -> any DatabaseWriter {
+        var configuration = Configuration()
+        configuration.readonly = true
+        let encoded = path.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? path
+        let walSize = (try? FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? Int) ?? 0
+        let queue: DatabaseQueue
+        do {
+            queue = try DatabaseQueue(path: walSize > 0 ? path : "file:\(encoded)?immutable=1", configuration: configuration)
+            _ = try queue.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM sqlite_master") }
+        } catch {
+            throw StoreError("its folder is read-only to this user, and SQLite could not open it for reading only (\(error)); copy the state folder somewhere writable, or pass --state-dir")
+        }
+        guard try queue.read({ try Self.migrator.hasCompletedMigrations($0) }) else {
+            throw StoreError("it was written by an earlier aiv and must be upgraded, which its read-only folder does not allow; open it once where it can be written")
+        }
+        return queue
     }
 
     /// Runs `body` (opening the database: switching a new file to WAL, making its tables) while

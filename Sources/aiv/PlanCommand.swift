@@ -53,9 +53,9 @@ struct PlanCommand: ParsableCommand {
         // What the next run would take from the cache, and why not (only when a cache exists).
         var cache: [String: String]?
         var verdicts: [String: CacheForecast.Verdict] = [:]
-        if FileManager.default.fileExists(atPath: state.databasePath) {
+        if let store = try state.openExistingStore() {
             let facts = ServiceKeyFacts(services: BuiltinServices.http, environment: environment, replaying: recordings)
-            let forecast = CacheForecast(plan: plan, registry: .builtin, cache: SQLiteCacheStore(store: try state.openStore()),
+            let forecast = CacheForecast(plan: plan, registry: .builtin, cache: SQLiteCacheStore(store: store),
                                          blobs: state.blobs, environment: environment, workflowDirectory: loaded.baseDirectory,
                                          serviceFacts: facts)
             verdicts = forecast.verdicts

@@ -21,13 +21,14 @@ struct StateOptions: ParsableArguments {
 
     /// The database when there is one: commands that only read it (`runs`, `cache ls`) must not
     /// leave a new `.aiv/` in whatever folder they were run from.
+    /// One in a folder this user cannot write to is opened read-only.
     func openExistingStore() throws -> Store? {
-        FileManager.default.fileExists(atPath: databasePath) ? try openStore() : nil
+        FileManager.default.fileExists(atPath: databasePath) ? try openStore(access: .readOnlyWhereUnwritable) : nil
     }
 
-    func openStore() throws -> Store {
+    func openStore(access: Store.Access = .readWrite) throws -> Store {
         do {
-            return try Store(path: databasePath)
+            return try Store(path: databasePath, access: access)
         } catch {
             // Not a mistake in the command line (64, with the usage): the state folder's problem.
             StandardError.write("aiv: cannot open \(databasePath): \(error)\n")

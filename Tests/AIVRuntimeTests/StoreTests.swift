@@ -579,3 +579,37 @@ import Testing
         #expect(stored == ["better", "first", "good"])
     }
 }
+
+/// A database opened read-only (its folder being read-only to the user) is read as it is and
+/// refuses writes; one an earlier aiv wrote, which would need upgrading, is refused with why.
+@Suite struct ReadOnlyStoreTests {
+    @Test func aDatabaseOpenedReadOnlyIsReadAndRefusesWrites() throws {
+        let directory = TemporaryFolder()
+        let path = directory.path + "/aiv.sqlite"
+        let history = RunHistory(store: try Store(path: path))
+        history.handle(.runStarted(runID: "r1", workflow: "w", file: "w.yaml", folder: "f", steps: [("a", "file.write")], inputs: [:], startedAt: Date()))
+        history.handle(.stepFinished(StepReport(step: "a", kind: "file.write", status: .succeeded, invocations: 1, reason: "no earlier result")))
+        history.flush()
+
+        let readOnly = try Store(path: path, access: .readOnly)
+        #expect(readOnly.isReadOnly)
+        let shown = try #require(try RunHistory(store: readOnly).run("r1"))
+        #expect(shown.steps.map(\.step) == ["a"])
+        #expect(throws: (any Error).self) {
+            try readOnly.pool.write { db in try db.execute(sql: "DELETE FROM run") }
+        }
+        #expect(try Store(path: path).pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM run") } == 1)
+    }
+
+    @Test func aDatabaseThatNeedsUpgradingCannotBeOpenedReadOnly() throws {
+        let directory = TemporaryFolder()
+        let path = directory.path + "/aiv.sqlite"
+        _ = try Store(path: path)
+        try Store(path: path).pool.write { db in try db.execute(sql: "DELETE FROM grdb_migrations WHERE identifier = 'v10 step progress'") }
+        #expect {
+            try Store(path: path, access: .readOnly)
+        } throws: { error in
+            "\(error)".contains("it was written by an earlier aiv and must be upgraded")
+        }
+    }
+}

@@ -1,0 +1,46 @@
+import AIVStore
+import Foundation
+import Testing
+
+/// A state folder this user cannot write to (a colleague's, a CI artifact, a read-only mount)
+/// can still be read: its runs, its cache and what a plan would take from it. A run says why it
+/// cannot use it. As root, which writes anywhere, aiv is run as `nobody` (through setpriv).
+@Suite struct ReadOnlyStateTests {
+    @Test func aReadOnlyStateFolderCanBeReadButNotRunInto() async throws {
+        let folder = NSTemporaryDirectory() + "aiv-readonly-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer {
+            _ = try? CommandRunner.runBlocking(["-R", "u+w", folder], in: "/", environment: [:], timeout: 10, killAfter: nil, killWhen: nil,
+                                               signal: SIGKILL, signalTimes: 1, executable: "/bin/chmod")
+            try? FileManager.default.removeItem(atPath: folder)
+        }
+        try "name: ro\nsteps:\n  - {id: note, uses: file.write, with: {path: note.txt, content: hello}}\n"
+            .write(toFile: folder + "/ro.yaml", atomically: true, encoding: .utf8)
+        let first = try await CommandRunner.run(["run", "ro.yaml"], in: folder)
+        #expect(first.status == 0, "\(first.stderr)")
+        // Everything readable by all, nothing writable by anyone.
+        let chmod = try await CommandRunner.run(["-R", "a+rX,a-w", folder], in: "/", executable: "/bin/chmod")
+        #expect(chmod.status == 0, "\(chmod.stderr)")
+
+        func aiv(_ arguments: [String]) async throws -> CommandRunner.Result {
+            guard getuid() == 0 else { return try await CommandRunner.run(arguments, in: folder) }
+            return try await CommandRunner.run(["--reuid=65534", "--regid=65534", "--clear-groups", CommandRunner.binary] + arguments,
+                                               in: folder, environment: ["HOME": "/tmp"], executable: "/usr/bin/setpriv")
+        }
+        let runs = try await aiv(["runs"])
+        #expect(runs.status == 0 && runs.stdout.contains("succeeded"), "\(runs.stdout)\(runs.stderr)")
+        let shown = try await aiv(["runs", "show", "last"])
+        #expect(shown.status == 0 && shown.stdout.contains("note "), "\(shown.stdout)\(shown.stderr)")
+        let cache = try await aiv(["cache", "ls"])
+        #expect(cache.status == 0 && cache.stdout.contains("note"), "\(cache.stdout)\(cache.stderr)")
+        let plan = try await aiv(["plan", "ro.yaml"])
+        #expect(plan.status == 0 && plan.stdout.contains("cached"), "\(plan.stdout)\(plan.stderr)")
+
+        let run = try await aiv(["run", "ro.yaml"])
+        #expect(run.status == 1)
+        #expect(run.stderr.contains("its folder is read-only to this user, and a run keeps its cache and history there; give --state-dir a folder you can write to"),
+                "\(run.stderr)")
+        // Nothing was written beside the database: the folder is as it was.
+        #expect(!FileManager.default.fileExists(atPath: folder + "/.aiv/aiv.sqlite-wal"))
+    }
+}
