@@ -102,9 +102,10 @@ struct RunsCommand: ParsableCommand {
                                      + (going ? "its log is kept when it finishes" : "a step's log is kept when it finishes, so there is none"))
             }
             guard let text = shown?.log ?? legacy else {
-                throw CommandFailure("no log for step '\(step)' in run \(found.run.id): the step did not start")
+                let why = shown.map { $0.reason.isEmpty ? "" : " (\($0.reason))" } ?? ""
+                throw CommandFailure("no log for step '\(step)' in run \(found.run.id): the step did not start\(why)")
             }
-            print(text, terminator: "")
+            print(text, terminator: text.isEmpty || text.hasSuffix("\n") ? "" : "\n")
         }
     }
 }

@@ -125,5 +125,9 @@ import Testing
         #expect(log.status == 1)
         #expect(log.stderr.contains("step 'pages' did not finish in run "), "\(log.stderr)")
         #expect(log.stderr.contains("a step's log is kept when it finishes, so there is none"), "\(log.stderr)")
+        // A step that never started has no log either, and the reason says why.
+        let never = try await CommandRunner.run(["runs", "log", "last", "index", "--state-dir", "state"], in: directory)
+        #expect(never.status == 1)
+        #expect(never.stderr.contains("step 'index' did not finish in run ") && never.stderr.contains("(never started: the run stopped first)"), "\(never.stderr)")
     }
 }

@@ -100,6 +100,8 @@ import Testing
         #expect(shown.stdout.contains("cached"))
         let log = try await workspace.aiv(["runs", "log", "last", "transcript"])
         #expect(log.stdout.contains("cached"))
+        // Ends its last line, so what the shell prints next starts a line of its own.
+        #expect(log.stdout.hasSuffix("\n"), "\(log.stdout)")
         // The log is kept in the history: it outlives the run folder.
         try FileManager.default.removeItem(atPath: workspace.path + "/out/second")
         let kept = try await workspace.aiv(["runs", "log", "last", "transcript"])
