@@ -61,7 +61,8 @@ struct RunsCommand: ParsableCommand {
             let going = found.run.status == "running"
             print(Table.render(header: ["step", "kind", "status", "time", "cached", "attempts", "why"], rows: found.steps.map { step in
                 let unfinished = step.status == .notFinished
-                let status = !unfinished || !going ? step.status.rawValue : step.invocations > 0 ? "running" : "to come"
+                let status = !unfinished || !going ? step.status.rawValue
+                    : step.invocations > 0 ? "running" : step.reason == RunHistory.untrackedGoing ? "running or to come" : "to come"
                 return [step.step, step.kind, status, unfinished ? "-" : SummaryTable.format(step.duration),
                         unfinished && step.invocations <= 1 ? "-" : SummaryTable.cachedColumn(step), step.attempts == 0 ? "-" : String(step.attempts),
                         step.error ?? step.reason]
@@ -98,7 +99,8 @@ struct RunsCommand: ParsableCommand {
             // A step's log is kept when it finishes: one under way, or cut off by a kill, has none yet.
             if let shown, shown.status == .notFinished, legacy == nil {
                 let going = found.run.status == "running"
-                throw CommandFailure("step '\(step)' \(going ? "has not finished" : "did not finish") in run \(found.run.id) (\(shown.reason)); "
+                let why = [RunHistory.untrackedGoing, "did not finish in this run"].contains(shown.reason) ? "" : " (\(shown.reason))"
+                throw CommandFailure("step '\(step)' \(going ? "has not finished" : "did not finish") in run \(found.run.id)\(why); "
                                      + (going ? "its log is kept when it finishes" : "a step's log is kept when it finishes, so there is none"))
             }
             guard let text = shown?.log ?? legacy else {

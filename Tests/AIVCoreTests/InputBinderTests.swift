@@ -59,8 +59,13 @@ import Foundation
             """)
         // A line break in a value is one visible character, so the columns after it stay right.
         let broken = InputBinder.commandLine([InputBinder.Assignment(name: "title", text: "a\nb"), InputBinder.Assignment(name: "count", text: "x")])
-        #expect(broken.source.text == "--input title=a\u{FFFD}b --input count=x")
-        #expect(broken.values.map(\.column) == [15, 33])
+        #expect(broken.source.text == "--input 'title=a\u{FFFD}b' --input count=x")
+        #expect(broken.values.map(\.at.column) == [16, 35])
+        // A quote inside a quoted flag is written as the shell needs it; the caret covers it all.
+        let quote = InputBinder.commandLine([InputBinder.Assignment(name: "title", text: "x'y"), InputBinder.Assignment(name: "it's", text: "1")])
+        #expect(quote.source.text == #"--input 'title=x'\''y' --input 'it'\''s=1'"#)
+        #expect(quote.values.map(\.at.column) == [16, 41] && quote.values.map(\.length) == [6, 1])
+        #expect(quote.names.map(\.at.column) == [10, 33] && quote.names.map(\.length) == [5, 7])
     }
 
     /// A duration input is checked when it is given, from the command line, an inputs file or

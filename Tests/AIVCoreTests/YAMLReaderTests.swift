@@ -49,6 +49,9 @@ import Testing
         let note = try #require(error.notes.last)
         #expect(note.message == "\(name) here is a line break to YAML, so what follows it starts a new line; remove it, or write it as \(escape) inside double quotes")
         #expect(note.location == SourceLocation(file: "t.yaml", line: 4, column: 10))
+        // One that did no harm (in a quoted string) is not blamed for a problem elsewhere.
+        let (_, elsewhere) = YAMLReader().read(SourceFile(path: "t.yaml", text: "a: \"x\(separator)y\"\nb: {c: 1\nd: 2\n"))
+        #expect(elsewhere.items.count == 1 && elsewhere.items[0].notes.allSatisfy { !$0.message.contains("line break to YAML") }, "\(lines(elsewhere))")
         // Written as the escape in double quotes, the same character reads fine.
         let (escaped, problems) = read("a: 1\nb:\n  text: \"hello\(escape)world\"\n")
         #expect(problems.isEmpty)

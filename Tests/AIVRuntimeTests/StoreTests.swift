@@ -439,12 +439,49 @@ import Testing
         #expect(killed.run.status == "interrupted")
         #expect(killed.steps.map { "\($0.step): \($0.reason)" } == [
             "load: no earlier result", "analyse: under way when the run stopped, 5 of 18 items done (2 from the cache)",
-            "cut: under way when the run stopped", "post: never started: the run stopped first",
+            "cut: under way when the run stopped", "post: not started when the run stopped, as far as the history knows",
         ])
         #expect(killed.steps.dropFirst().allSatisfy { $0.status == .notFinished })
 
         history.handle(.runFinished(RunReport(runID: "r1", workflow: "w", file: "w.yaml", folder: "f", startedAt: Date(), duration: 1, status: .failed, steps: [])))
         #expect(try store.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM run_step_progress") } == 0)
+    }
+
+    /// Items finish on many threads at once, their counts arriving out of order: the progress
+    /// written is the highest count, with every cached item counted.
+    @Test func progressFromManyThreadsAtOnceKeepsTheHighestCount() throws {
+        let directory = TemporaryFolder()
+        let store = try Store(path: directory.path + "/aiv.sqlite")
+        let history = RunHistory(store: store)
+        history.handle(.runStarted(runID: "r1", workflow: "w", file: "w.yaml", folder: "f", steps: [("each", "file.write")], inputs: [:], startedAt: Date()))
+        history.handle(.stepStarted(step: "each", invocations: 1000))
+        DispatchQueue.concurrentPerform(iterations: 1000) { index in
+            history.handle(.invocationFinished(step: "each", index: index, cached: index % 4 == 0, done: index + 1, of: 1000))
+        }
+        history.flush()
+        try store.pool.write { db in try db.execute(sql: "UPDATE run SET pid = 999999999 WHERE id = 'r1'") }
+        let shown = try #require(try history.run("r1"))
+        #expect(shown.steps.first?.reason == "under way when the run stopped, 1000 of 1000 items done (250 from the cache)")
+    }
+
+    /// A database an earlier aiv wrote, with a run it was killed in, is upgraded in place: that
+    /// run's unfinished steps say only that they did not finish, and new runs track progress.
+    @Test func aDatabaseFromBeforeProgressIsUpgradedAndItsRunsReadAsBefore() throws {
+        let directory = TemporaryFolder()
+        let path = directory.path + "/aiv.sqlite"
+        let old = try DatabaseQueue(path: path)
+        try Store.migrator.migrate(old, upTo: "v9 dry-run entries")
+        try old.write { db in
+            try db.execute(sql: """
+                INSERT INTO run (id, workflow, file, folder, inputs, started_at, status, pid, steps)
+                VALUES ('old', 'w', 'w.yaml', 'f', '{}', 0, 'running', 999999999, '[["a","file.write"],["b","file.write"]]')
+                """)
+        }
+        try old.close()
+        let history = RunHistory(store: try Store(path: path))
+        let shown = try #require(try history.run("old"))
+        #expect(shown.run.status == "interrupted")
+        #expect(shown.steps.map(\.reason) == ["did not finish in this run", "did not finish in this run"])
     }
 
     /// A run recorded before aiv kept progress cannot tell a step under way from one that never
@@ -453,7 +490,7 @@ import Testing
         let planned = #"[["a","file.write"],["b","file.write"]]"#
         let finished = [StepReport(step: "a", kind: "file.write", status: .succeeded)]
         #expect(RunHistory.withUnfinished(finished, planned: planned, progress: nil, going: false).map(\.reason) == ["", "did not finish in this run"])
-        #expect(RunHistory.withUnfinished(finished, planned: planned, progress: [:], going: false).map(\.reason) == ["", "never started: the run stopped first"])
+        #expect(RunHistory.withUnfinished(finished, planned: planned, progress: [:], going: false).map(\.reason) == ["", "not started when the run stopped, as far as the history knows"])
     }
 
     @Test func aRunWhoseProcessIsGoneShowsAsInterrupted() throws {

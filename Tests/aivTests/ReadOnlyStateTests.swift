@@ -21,6 +21,13 @@ import Testing
         // Everything readable by all, nothing writable by anyone.
         let chmod = try await CommandRunner.run(["-R", "a+rX,a-w", folder], in: "/", executable: "/bin/chmod")
         #expect(chmod.status == 0, "\(chmod.stderr)")
+        func stateFiles() throws -> [String] {
+            try FileManager.default.contentsOfDirectory(atPath: folder + "/.aiv").sorted().map { name in
+                let attributes = try FileManager.default.attributesOfItem(atPath: folder + "/.aiv/" + name)
+                return "\(name) \(attributes[.size] ?? 0) \(attributes[.modificationDate] ?? "")"
+            }
+        }
+        let before = try stateFiles()
 
         func aiv(_ arguments: [String]) async throws -> CommandRunner.Result {
             guard getuid() == 0 else { return try await CommandRunner.run(arguments, in: folder) }
@@ -40,7 +47,7 @@ import Testing
         #expect(run.status == 1)
         #expect(run.stderr.contains("its folder is read-only to this user, and a run keeps its cache and history there; give --state-dir a folder you can write to"),
                 "\(run.stderr)")
-        // Nothing was written beside the database: the folder is as it was.
-        #expect(!FileManager.default.fileExists(atPath: folder + "/.aiv/aiv.sqlite-wal"))
+        // Nothing was written: the state folder is as it was.
+        #expect(try stateFiles() == before)
     }
 }

@@ -33,25 +33,35 @@ public struct InputBinder: Sendable {
     public static let commandLineName = "<command line>"
 
     /// The `--input` flags written out as one line of a source named `<command line>`, with where
-    /// each flag's name and value start on it, so a bad value gets a caret under it like a bad
-    /// value in a file. A value is quoted when the shell would need it, and a control character in
-    /// one (a line break) is shown as one visible character so the columns stay right.
-    public static func commandLine(_ assignments: [Assignment]) -> (source: SourceFile, names: [SourceLocation], values: [SourceLocation]) {
-        var line = "", names: [SourceLocation] = [], values: [SourceLocation] = []
-        func visible(_ text: String) -> String {
-            String(String.UnicodeScalarView(text.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? "\u{FFFD}" : $0 }))
+    /// each flag's name and value are on it (and how many columns each takes there), so a bad
+    /// value gets a caret under it like a bad value in a file. A flag is quoted as the shell
+    /// would need it, and a control or line-breaking character in one (a line break pasted in)
+    /// is shown as one visible character, so the columns stay right and the line stays one line.
+    public typealias Span = (at: SourceLocation, length: Int)
+    public static func commandLine(_ assignments: [Assignment]) -> (source: SourceFile, names: [Span], values: [Span]) {
+        var line = "", names: [Span] = [], values: [Span] = []
+        func isInvisible(_ scalar: Unicode.Scalar) -> Bool {
+            scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) || scalar.value == 0x2028 || scalar.value == 0x2029
+        }
+        func shown(_ text: String, quoted: Bool) -> String {
+            let visible = String(String.UnicodeScalarView(text.unicodeScalars.map { isInvisible($0) ? "\u{FFFD}" : $0 }))
+            // Inside single quotes a quote is written '\''.
+            return quoted ? visible.replacingOccurrences(of: "'", with: "'\\''") : visible
+        }
+        func span(_ text: String) -> Span {
+            (SourceLocation(file: commandLineName, line: 1, column: line.unicodeScalars.count + 1), max(1, text.unicodeScalars.count))
         }
         for assignment in assignments {
             if !line.isEmpty { line += " " }
             line += "--input "
             let argument = assignment.name + "=" + assignment.text
-            let quoted = argument.isEmpty || argument.contains(where: { " \t'\"$`\\;&|<>()*?[]#~".contains($0) })
+            let quoted = argument.unicodeScalars.contains { isInvisible($0) || " \t'\"$`\\;&|<>(){}*?[]#~!".unicodeScalars.contains($0) }
             if quoted { line += "'" }
-            names.append(SourceLocation(file: commandLineName, line: 1, column: line.unicodeScalars.count + 1))
-            line += visible(assignment.name) + "="
-            values.append(SourceLocation(file: commandLineName, line: 1, column: line.unicodeScalars.count + 1))
-            // Inside single quotes a quote is written '\'' ; the value's columns start before it.
-            line += visible(assignment.text).replacingOccurrences(of: "'", with: "'\\''")
+            let name = shown(assignment.name, quoted: quoted), value = shown(assignment.text, quoted: quoted)
+            names.append(span(name))
+            line += name + "="
+            values.append(span(value))
+            line += value
             if quoted { line += "'" }
         }
         return (SourceFile(path: commandLineName, text: line), names, values)
@@ -90,11 +100,12 @@ public struct InputBinder: Sendable {
             guard let declaration = workflow.input(assignment.name) else {
                 diagnostics.error("workflow '\(workflow.name)' has no input '\(assignment.name)'\(Suggestions.didYouMean(assignment.name, in: names))"
                                   + (names.isEmpty ? "" : "; its inputs are \(names.joined(separator: ", "))"),
-                                  at: flags.names[number], length: max(1, assignment.name.unicodeScalars.count))
+                                  at: flags.names[number].at, length: flags.names[number].length)
                 continue
             }
             given.insert(assignment.name)
-            if let value = convert(text: assignment.text, to: declaration, workflow: workflow, at: flags.values[number], diagnostics: &diagnostics) {
+            if let value = convert(text: assignment.text, to: declaration, workflow: workflow, at: flags.values[number].at,
+                                   length: flags.values[number].length, diagnostics: &diagnostics) {
                 values[assignment.name] = value
             }
         }
@@ -131,9 +142,8 @@ public struct InputBinder: Sendable {
 
     /// A value typed on the command line.
     func convert(text: String, to declaration: InputDeclaration, workflow: Workflow, at location: SourceLocation,
-                 diagnostics: inout Diagnostics) -> JSONValue? {
+                 length: Int, diagnostics: inout Diagnostics) -> JSONValue? {
         let name = declaration.name
-        let length = max(1, text.unicodeScalars.count)
         switch declaration.type {
         case .string:
             return .string(text)

@@ -154,7 +154,7 @@ private final class Composer {
     /// Whether the bytes may hold a line break other than LF and CRLF (a part of a split file cannot).
     let mayHaveOtherLineBreaks: Bool
     /// For a file with such breaks, where each of libyaml's lines starts in the file's own numbering.
-    var libyamlLineStarts: [(line: Int, column: Int)]?
+    var libyamlLineStarts: [(line: Int, column: Int, breakOffset: Int)]?
 
     init(file: String, budget: Int, depthLimit: Int, lineOffset: Int = 0, mayHaveOtherLineBreaks: Bool = true) {
         self.file = file
@@ -348,20 +348,21 @@ private final class Composer {
     /// libyaml starts a line at a lone CR, NEL, LS and PS as well as at LF, so its marks count
     /// more lines than the file has for `SourceFile`, an editor and the caret under a source
     /// line. For bytes with such a break: where each of libyaml's lines (0-based) starts, as the
-    /// file's 0-based line and column; nil for the usual file, whose marks need no translation.
-    static func libyamlLineStarts(_ bytes: UnsafeBufferPointer<UInt8>) -> [(line: Int, column: Int)]? {
+    /// file's 0-based line and column, and the byte offset of the break before it (-1 for the
+    /// first line and a line after an LF); nil for the usual file, whose marks need no translation.
+    static func libyamlLineStarts(_ bytes: UnsafeBufferPointer<UInt8>) -> [(line: Int, column: Int, breakOffset: Int)]? {
         guard bytes.indices.contains(where: { StepsSplit.isOtherLineBreak(bytes, at: $0) }) else { return nil }
-        var starts: [(line: Int, column: Int)] = [(0, 0)]
+        var starts: [(line: Int, column: Int, breakOffset: Int)] = [(0, 0, -1)]
         var line = 0, column = 0, i = 0
         while i < bytes.count {
             if bytes[i] == UInt8(ascii: "\n") {
                 line += 1
                 column = 0
-                starts.append((line, 0))
+                starts.append((line, 0, -1))
                 i += 1
             } else if StepsSplit.isOtherLineBreak(bytes, at: i) {
                 column += 1
-                starts.append((line, column))
+                starts.append((line, column, i))
                 i += bytes[i] == 0xE2 ? 3 : bytes[i] == 0xC2 ? 2 : 1
             } else {
                 if bytes[i] & 0xC0 != 0x80, bytes[i] != UInt8(ascii: "\r") || i + 1 == bytes.count || bytes[i + 1] != UInt8(ascii: "\n") {
@@ -383,12 +384,14 @@ private final class Composer {
         let message = problem.hasPrefix("Maximum nesting level") ? "nested more than 1,000 levels deep" : problem
         var notes = parser.context.map { [Diagnostic.Note(String(cString: $0), at: location(parser.context_mark))] } ?? []
         // A line separator pasted into a value (from a web page, a chat) breaks the line there
-        // for libyaml, and its complaint about what follows names neither: the note does.
+        // for libyaml, and its complaint about what follows names neither: the note does, for
+        // the break that started the line libyaml was scanning (its context) or stopped on.
         let place = location(parser.problem_mark)
-        if libyamlLineStarts != nil, let (offset, name, escape) = Self.firstUnicodeLineBreak(bytes) {
-            let prefix = String(decoding: UnsafeBufferPointer(rebasing: bytes.prefix(offset)), as: UTF8.self)
-            let at = SourceFile.location(after: prefix, in: file)
-            if at.line <= place.line {
+        if let starts = libyamlLineStarts {
+            let lines = [parser.context == nil ? nil : parser.context_mark.line, parser.problem_mark.line].compactMap { $0 }
+            if let line = lines.first(where: { $0 < starts.count && Self.unicodeLineBreak(bytes, at: starts[$0].breakOffset) != nil }) {
+                let (name, escape) = Self.unicodeLineBreak(bytes, at: starts[line].breakOffset)!
+                let at = SourceLocation(fileNumber: fileNumber, line: lineOffset + starts[line].line + 1, column: starts[line].column)
                 notes.append(Diagnostic.Note("\(name) here is a line break to YAML, so what follows it starts a new line; remove it, or write it as \(escape) inside double quotes",
                                              at: at))
             }
@@ -396,18 +399,15 @@ private final class Composer {
         return .error("malformed YAML: \(message)", at: place, notes: notes)
     }
 
-    /// The first NEL, LS or PS (its byte offset): YAML 1.1, which libyaml reads, counts them as
-    /// line breaks, though editors show them inside a line.
-    static func firstUnicodeLineBreak(_ bytes: UnsafeBufferPointer<UInt8>) -> (offset: Int, name: String, escape: String)? {
-        var i = 0
-        while i < bytes.count {
-            if bytes[i] == 0xC2, StepsSplit.isOtherLineBreak(bytes, at: i) { return (i, "U+0085 (next line)", "\\N") }
-            if bytes[i] == 0xE2, StepsSplit.isOtherLineBreak(bytes, at: i) {
-                return bytes[i + 2] == 0xA8 ? (i, "U+2028 (line separator)", "\\L") : (i, "U+2029 (paragraph separator)", "\\P")
-            }
-            i += 1
+    /// The name and YAML escape of the NEL, LS or PS at `offset`: YAML 1.1, which libyaml reads,
+    /// counts them as line breaks, though editors show them inside a line. Nil for anything else.
+    static func unicodeLineBreak(_ bytes: UnsafeBufferPointer<UInt8>, at offset: Int) -> (name: String, escape: String)? {
+        guard offset >= 0, offset < bytes.count, StepsSplit.isOtherLineBreak(bytes, at: offset) else { return nil }
+        switch bytes[offset] {
+        case 0xC2: return ("U+0085 (next line)", "\\N")
+        case 0xE2: return bytes[offset + 2] == 0xA8 ? ("U+2028 (line separator)", "\\L") : ("U+2029 (paragraph separator)", "\\P")
+        default: return nil
         }
-        return nil
     }
 }
 
