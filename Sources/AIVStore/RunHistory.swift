@@ -27,7 +27,7 @@ public final class RunHistory: RunObserver, @unchecked Sendable {
     /// rows of the last few milliseconds (the run shows as interrupted; the cache, which resume
     /// reads, is written by each step before it reports). A batch whose write fails is lost whole
     /// and said on stderr: history is a record, not the run.
-    private let writer = DispatchQueue(label: "aiv.run-history")
+    let writer = DispatchQueue(label: "aiv.run-history")
 
     public init(store: Store) {
         self.store = store
@@ -112,8 +112,11 @@ public final class RunHistory: RunObserver, @unchecked Sendable {
         let schedule = lock.withLock {
             change(&progress[step])
             progressChanged.insert(step)
-            defer { progressWriteDue = true }
-            return !writeScheduled && !progressWriteDue
+            // A write on its way (rows, or progress) takes this along: it drains what changed
+            // when it starts, under the lock.
+            guard !writeScheduled, !progressWriteDue else { return false }
+            progressWriteDue = true
+            return true
         }
         guard schedule else { return }
         writer.asyncAfter(deadline: .now() + Self.progressWriteDelay) {

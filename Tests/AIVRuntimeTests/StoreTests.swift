@@ -447,6 +447,32 @@ import Testing
         #expect(try store.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM run_step_progress") } == 0)
     }
 
+    /// Progress noted while a batch of rows is on its way goes with it; progress that comes
+    /// after, when nothing more finishes (a long `for_each` after a quick step), is still
+    /// written on its own, without waiting for the end of the run.
+    @Test func progressAfterABatchOfRowsIsWrittenWithoutAnotherStepFinishing() async throws {
+        let directory = TemporaryFolder()
+        let store = try Store(path: directory.path + "/aiv.sqlite")
+        let history = RunHistory(store: store)
+        history.handle(.runStarted(runID: "r1", workflow: "w", file: "w.yaml", folder: "f", steps: [("a", "file.write"), ("each", "file.write")],
+                                   inputs: [:], startedAt: Date()))
+        // Held, so the row's write is certainly still on its way when the step starts.
+        let gate = DispatchSemaphore(value: 0)
+        history.writer.async { gate.wait() }
+        history.handle(.stepFinished(StepReport(step: "a", kind: "file.write", status: .succeeded, invocations: 1)))
+        history.handle(.stepStarted(step: "each", invocations: 100))
+        gate.signal()
+        history.flush()
+        #expect(try history.run("r1")?.steps.last?.reason == "under way: 0 of 100 items done")
+        history.handle(.invocationFinished(step: "each", index: 0, cached: false, done: 5, of: 100))
+        var reason = ""
+        for _ in 0..<100 where reason != "under way: 5 of 100 items done" {
+            try await Task.sleep(for: .milliseconds(50))
+            reason = try history.run("r1")?.steps.last?.reason ?? ""
+        }
+        #expect(reason == "under way: 5 of 100 items done")
+    }
+
     /// Items finish on many threads at once, their counts arriving out of order: the progress
     /// written is the highest count, with every cached item counted.
     @Test func progressFromManyThreadsAtOnceKeepsTheHighestCount() throws {
