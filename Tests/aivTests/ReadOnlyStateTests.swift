@@ -18,7 +18,12 @@ import Testing
             .write(toFile: folder + "/ro.yaml", atomically: true, encoding: .utf8)
         let first = try await CommandRunner.run(["run", "ro.yaml"], in: folder)
         #expect(first.status == 0, "\(first.stderr)")
+        // `nobody` may not reach the build folder (a clone under /root, which is private): a copy
+        // of the binary beside the workflow runs.
+        let binary = folder + "/bin/aiv"
         // Everything readable by all, nothing writable by anyone.
+        try FileManager.default.createDirectory(atPath: folder + "/bin", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: CommandRunner.binary, toPath: binary)
         let chmod = try await CommandRunner.run(["-R", "a+rX,a-w", folder], in: "/", executable: "/bin/chmod")
         #expect(chmod.status == 0, "\(chmod.stderr)")
         func stateFiles() throws -> [String] {
@@ -31,7 +36,7 @@ import Testing
 
         func aiv(_ arguments: [String]) async throws -> CommandRunner.Result {
             guard getuid() == 0 else { return try await CommandRunner.run(arguments, in: folder) }
-            return try await CommandRunner.run(["--reuid=65534", "--regid=65534", "--clear-groups", CommandRunner.binary] + arguments,
+            return try await CommandRunner.run(["--reuid=65534", "--regid=65534", "--clear-groups", binary] + arguments,
                                                in: folder, environment: ["HOME": "/tmp"], executable: "/usr/bin/setpriv")
         }
         let runs = try await aiv(["runs"])
