@@ -38,8 +38,9 @@ public final class Store: Sendable {
             return
         }
         // Said plainly, not as the lock file beside it that could not be made.
-        if exists, !Self.isWritable(path) {
-            throw StoreError("its folder is read-only to this user, and a run keeps its cache and history there; give --state-dir a folder you can write to (aiv runs, runs show, cache ls and plan can still read this one)")
+        if let unwritable = Self.unwritablePart(of: path, exists: exists) {
+            throw StoreError("\(unwritable) is read-only to this user, and this command writes to it; give --state-dir a folder you can write to"
+                             + (exists ? " (aiv runs, runs show, runs log, cache ls, quota and plan can still read this one)" : ""))
         }
         isReadOnly = false
         try Folders.create((path as NSString).deletingLastPathComponent)
@@ -59,8 +60,19 @@ public final class Store: Sendable {
 
     /// Whether the process may write the database and make files beside it (its WAL files).
     static func isWritable(_ path: String) -> Bool {
-        access((path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent, W_OK) == 0
-            && access(path, W_OK) == 0
+        unwritablePart(of: path, exists: true) == nil
+    }
+
+    /// What keeps the process from writing the database, in words: its folder (which must hold
+    /// the WAL files), or the file itself. A folder still to be made is not checked here.
+    static func unwritablePart(of path: String, exists: Bool) -> String? {
+        let folder = (path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent
+        var isFolder: ObjCBool = false
+        if FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue, access(folder, W_OK) != 0 {
+            return "the state folder \(folder)"
+        }
+        if exists, access(path, W_OK) != 0 { return "the database file \(path)" }
+        return nil
     }
 
     /// A database in WAL mode needs its `-shm` file even to be read, which a read-only folder
@@ -78,7 +90,11 @@ public final class Store: Sendable {
             queue = try DatabaseQueue(path: walSize > 0 ? path : "file:\(encoded)?immutable=1", configuration: configuration)
             _ = try queue.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM sqlite_master") }
         } catch {
-            throw StoreError("its folder is read-only to this user, and SQLite could not open it for reading only (\(error)); copy the state folder somewhere writable, or pass --state-dir")
+            if access(path, R_OK) != 0 { throw StoreError("the database file is not readable by this user") }
+            // A WAL file without its `-shm` (a copy that left it out) cannot be read in place.
+            throw StoreError("it cannot be written here, and SQLite could not open it for reading only (\(error))"
+                             + (walSize > 0 && !FileManager.default.fileExists(atPath: path + "-shm") ? ": its -wal file is there but not its -shm file" : "")
+                             + "; copy the whole state folder somewhere writable and pass that as --state-dir")
         }
         guard try queue.read({ try Self.migrator.hasCompletedMigrations($0) }) else {
             throw StoreError("it was written by an earlier aiv and must be upgraded, which its read-only folder does not allow; open it once where it can be written")

@@ -6,8 +6,11 @@ import Testing
 /// can still be read: its runs, its cache and what a plan would take from it. A run says why it
 /// cannot use it. As root, which writes anywhere, aiv is run as `nobody` (through setpriv).
 @Suite struct ReadOnlyStateTests {
-    @Test func aReadOnlyStateFolderCanBeReadButNotRunInto() async throws {
-        let folder = NSTemporaryDirectory() + "aiv-readonly-\(UUID().uuidString)"
+    /// Closed cleanly (no WAL file: opened as immutable, through a URI file name, which the
+    /// characters in the folder's name must survive) or with a WAL file left by the last run.
+    @Test(arguments: [true, false])
+    func aReadOnlyStateFolderCanBeReadButNotRunInto(closedCleanly: Bool) async throws {
+        let folder = NSTemporaryDirectory() + "aiv-readonly %41?#-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer {
             _ = try? CommandRunner.runBlocking(["-R", "u+w", folder], in: "/", environment: [:], timeout: 10, killAfter: nil, killWhen: nil,
@@ -18,6 +21,9 @@ import Testing
             .write(toFile: folder + "/ro.yaml", atomically: true, encoding: .utf8)
         let first = try await CommandRunner.run(["run", "ro.yaml"], in: folder)
         #expect(first.status == 0, "\(first.stderr)")
+        // A run leaves its WAL file; a command that closes the database takes it away.
+        if closedCleanly { _ = try await CommandRunner.run(["runs"], in: folder) }
+        #expect(FileManager.default.fileExists(atPath: folder + "/.aiv/aiv.sqlite-wal") == !closedCleanly)
         // `nobody` may not reach the build folder (a clone under /root, which is private): a copy
         // of the binary beside the workflow runs.
         let binary = folder + "/bin/aiv"
@@ -50,8 +56,13 @@ import Testing
 
         let run = try await aiv(["run", "ro.yaml"])
         #expect(run.status == 1)
-        #expect(run.stderr.contains("its folder is read-only to this user, and a run keeps its cache and history there; give --state-dir a folder you can write to"),
+        #expect(run.stderr.contains("the state folder \(folder)/.aiv is read-only to this user, and this command writes to it; give --state-dir a folder you can write to"),
                 "\(run.stderr)")
+        let gc = try await aiv(["cache", "gc"])
+        #expect(gc.status == 1 && gc.stderr.contains("is read-only to this user"), "\(gc.stderr)")
+        // A read-only folder with no database yet says the same, not which lock file failed.
+        let empty = try await aiv(["run", "ro.yaml", "--state-dir", "bin"])
+        #expect(empty.status == 1 && empty.stderr.contains("the state folder \(folder)/bin is read-only to this user"), "\(empty.stderr)")
         // Nothing was written: the state folder is as it was.
         #expect(try stateFiles() == before)
     }
