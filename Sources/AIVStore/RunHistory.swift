@@ -90,7 +90,10 @@ public final class RunHistory: RunObserver, @unchecked Sendable {
 
     /// Returns once the step rows and progress noted so far are written (the end of a run waits
     /// for the rows itself).
-    func flush() { writer.sync { writePending() } }
+    func flush() {
+        dispatchPrecondition(condition: .notOnQueue(writer))
+        writer.sync { writePending() }
+    }
 
     /// Queues a finished step's row; a write already on its way takes it along. The step's
     /// progress is no longer needed: its row says more.

@@ -105,13 +105,15 @@ import Testing
                 with: {path: "pages/${{ item }}.txt", content: "page ${{ item }}"}
               - {id: index, uses: file.write, with: {path: index.json, content: "${{ steps.pages.outputs }}", format: json}}
             """.write(toFile: directory + "/killed.yaml", atomically: true, encoding: .utf8)
-        // Killed once items are done and the history has had time to write its progress, which
-        // it does a few times a second.
-        let started = Date()
+        // Killed once items are done and the history has had time to write their progress, which
+        // it does a few times a second: a second after the first item was seen to finish (on a
+        // busy machine the process can take that long just to start).
+        let firstItem = FirstSeen()
         let outcome = try await CommandRunner.run(["run", "killed.yaml", "--state-dir", "state", "--json"], in: directory,
                                                   killWhen: { output in
-            Date().timeIntervalSince(started) > 3 * RunHistory.progressWriteDelay
-                && output.components(separatedBy: "\"invocation_finished\"").count - 1 >= 200
+            let items = output.components(separatedBy: "\"invocation_finished\"").count - 1
+            guard let first = firstItem.note(items > 0) else { return false }
+            return items >= 200 && Date().timeIntervalSince(first) > 4 * RunHistory.progressWriteDelay
         })
         try #require(outcome.status == -9, "the run finished before it could be killed: \(outcome.stderr)")
 
@@ -135,5 +137,19 @@ import Testing
         let never = try await CommandRunner.run(["runs", "log", "last", "index", "--state-dir", "state"], in: directory)
         #expect(never.status == 1)
         #expect(never.stderr.contains("step 'index' did not finish in run ") && never.stderr.contains("(not started when the run stopped, as far as the history knows)"), "\(never.stderr)")
+    }
+}
+
+/// When something was first seen, from a callback that may run on any thread.
+final class FirstSeen: @unchecked Sendable {
+    private let lock = NSLock()
+    private var moment: Date?
+
+    /// The moment `seen` was first true; nil until then.
+    func note(_ seen: Bool) -> Date? {
+        lock.withLock {
+            if seen, moment == nil { moment = Date() }
+            return moment
+        }
     }
 }
