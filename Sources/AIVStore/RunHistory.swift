@@ -279,10 +279,12 @@ extension RunHistory {
     /// Why a step of a run still going, recorded by an aiv that did not keep progress, has no
     /// row yet: under way or to come, which that run cannot tell apart.
     public static let untrackedGoing = "the run is still going"
+    /// The same for a run that stopped: it cannot tell a step under way from one not started.
+    public static let untrackedStopped = "did not finish in this run"
 
     /// What `runs show` says of a step that did not finish.
     static func unfinishedReason(_ progress: StepProgress?, tracked: Bool, going: Bool) -> String {
-        guard tracked else { return going ? untrackedGoing : "did not finish in this run" }
+        guard tracked else { return going ? untrackedGoing : untrackedStopped }
         // Progress is written a moment behind the run, so a step that started just before a
         // kill may not show as started.
         guard let progress else { return going ? "not started yet" : "not started when the run stopped, as far as the history knows" }

@@ -99,7 +99,7 @@ struct RunsCommand: ParsableCommand {
             // A step's log is kept when it finishes: one under way, or cut off by a kill, has none yet.
             if let shown, shown.status == .notFinished, legacy == nil {
                 let going = found.run.status == "running"
-                let why = [RunHistory.untrackedGoing, "did not finish in this run"].contains(shown.reason) ? "" : " (\(shown.reason))"
+                let why = [RunHistory.untrackedGoing, RunHistory.untrackedStopped].contains(shown.reason) ? "" : " (\(shown.reason))"
                 throw CommandFailure("step '\(step)' \(going ? "has not finished" : "did not finish") in run \(found.run.id)\(why); "
                                      + (going ? "its log is kept when it finishes" : "a step's log is kept when it finishes, so there is none"))
             }
