@@ -14,8 +14,8 @@ public struct StoreError: Error, CustomStringConvertible {
 public final class Store: Sendable {
     public let path: String
     let pool: any DatabaseWriter
-    /// Opened read-only, its folder being so: it can be read (`aiv runs`, `cache ls`, `plan`),
-    /// and any write throws.
+    /// Opened read-only (asked for, or its folder or file being so): it can be read (`aiv runs`,
+    /// `cache ls`, `plan`), and any write throws.
     public let isReadOnly: Bool
 
     /// How to open a database whose folder the process may not write to.
@@ -32,7 +32,7 @@ public final class Store: Sendable {
     public init(path: String, access: Access = .readWrite) throws {
         self.path = path
         let exists = FileManager.default.fileExists(atPath: path)
-        if access == .readOnly || (access == .readOnlyWhereUnwritable && exists && !Self.isWritable(path)) {
+        if access == .readOnly || (access == .readOnlyWhereUnwritable && exists && Self.unwritablePart(of: path, exists: true) != nil) {
             pool = try Self.openReadOnly(path)
             isReadOnly = true
             return
@@ -56,11 +56,6 @@ public final class Store: Sendable {
             if try !pool.read({ try Self.migrator.hasCompletedMigrations($0) }) { try Self.migrator.migrate(pool) }
             return pool
         }
-    }
-
-    /// Whether the process may write the database and make files beside it (its WAL files).
-    static func isWritable(_ path: String) -> Bool {
-        unwritablePart(of: path, exists: true) == nil
     }
 
     /// What keeps the process from writing the database, in words: its folder (which must hold

@@ -389,8 +389,10 @@ private final class Composer {
         let place = location(parser.problem_mark)
         if let starts = libyamlLineStarts {
             let lines = [parser.context == nil ? nil : parser.context_mark.line, parser.problem_mark.line].compactMap { $0 }
-            if let line = lines.first(where: { $0 < starts.count && Self.unicodeLineBreak(bytes, at: starts[$0].breakOffset) != nil }) {
-                let (name, escape) = Self.unicodeLineBreak(bytes, at: starts[line].breakOffset)!
+            let found = lines.lazy.compactMap { line in
+                line < starts.count ? Self.unicodeLineBreak(bytes, at: starts[line].breakOffset).map { (line, $0.name, $0.escape) } : nil
+            }.first
+            if let (line, name, escape) = found {
                 let at = SourceLocation(fileNumber: fileNumber, line: lineOffset + starts[line].line + 1, column: starts[line].column)
                 notes.append(Diagnostic.Note("\(name) here is a line break to YAML, so what follows it starts a new line; remove it, or write it as \(escape) inside double quotes",
                                              at: at))
