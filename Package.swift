@@ -23,8 +23,11 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
+        // Columns text takes on a terminal or in a caption (East Asian width), and where a line may break.
+        .target(name: "AIVText"),
         // Model, loading, expressions, compiling and the runtime: no network, no SQLite.
         .target(name: "AIVCore", dependencies: [
+            "AIVText",
             .product(name: "Yams", package: "Yams"),
             .product(name: "Mustache", package: "swift-mustache"),
             .product(name: "Logging", package: "swift-log"),
@@ -41,7 +44,7 @@ let package = Package(
         .systemLibrary(name: "CFFmpeg", providers: [.apt(["libavformat-dev", "libavcodec-dev", "libavutil-dev", "libswscale-dev", "libavfilter-dev"])]),
         .target(name: "CFFmpegLoader", linkerSettings: [.linkedLibrary("dl")]),
         // Media in-process: probing, stream-copy cuts, audio and subtitle extraction.
-        .target(name: "AIVMedia", dependencies: ["CFFmpeg", "CFFmpegLoader"]),
+        .target(name: "AIVMedia", dependencies: ["AIVText", "CFFmpeg", "CFFmpegLoader"]),
         // OBS Studio over obs-websocket v5 (WebSocket client: swift-websocket on SwiftNIO).
         .target(name: "AIVOBS", dependencies: [
             "AIVCore",
@@ -66,7 +69,7 @@ let package = Package(
         // Allocator settings for the command-line process (glibc's mallopt, which Swift cannot import).
         .target(name: "CAllocator"),
         .executableTarget(name: "aiv", dependencies: [
-            "AIVCore", "AIVSteps", "AIVStore", "AIVNetwork", "CAllocator",
+            "AIVCore", "AIVText", "AIVSteps", "AIVStore", "AIVNetwork", "CAllocator",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -81,12 +84,12 @@ let package = Package(
             .product(name: "NIOWebSocket", package: "swift-nio"),
             .product(name: "Crypto", package: "swift-crypto"),
         ], path: "Tests/Support"),
-        .testTarget(name: "AIVCoreTests", dependencies: ["AIVCore", "AIVSteps", "AIVTestSupport", .product(name: "Yams", package: "Yams")]),
+        .testTarget(name: "AIVCoreTests", dependencies: ["AIVCore", "AIVText", "AIVSteps", "AIVTestSupport", .product(name: "Yams", package: "Yams")]),
         .testTarget(name: "AIVRuntimeTests", dependencies: [
             "AIVCore", "AIVSteps", "AIVStore", "AIVNetwork", "AIVTestSupport",
             .product(name: "Clocks", package: "swift-clocks"),
         ]),
-        .testTarget(name: "AIVStepsTests", dependencies: ["AIVCore", "AIVSteps", "AIVOBS", "AIVNetwork", "AIVTestSupport"]),
+        .testTarget(name: "AIVStepsTests", dependencies: ["AIVCore", "AIVText", "AIVSteps", "AIVOBS", "AIVNetwork", "AIVTestSupport"]),
         .testTarget(name: "aivTests", dependencies: ["aiv", "AIVStore", "AIVCore", "AIVOBS", "AIVTestSupport"]),
     ]
 )

@@ -49,8 +49,8 @@ public final class RunHistory: RunObserver, @unchecked Sendable {
                                          Int(ProcessInfo.processInfo.processIdentifier),
                                          JSONValue.array(steps.map { .array([.string($0.id), .string($0.kind)]) }).canonicalJSON])
                 }
-            case .stepStarted(let step, let invocations):
-                noteProgress(of: step) { $0 = StepProgress(invocations: invocations) }
+            case .stepStarted(let step, let invocations, let forEach):
+                noteProgress(of: step) { $0 = StepProgress(invocations: invocations, done: forEach ? 0 : nil) }
             case .invocationFinished(let step, let index, let cached, let done, _) where index != nil:
                 noteProgress(of: step) { progress in
                     guard var known = progress else { return }

@@ -14,7 +14,7 @@ struct KindsCommand: ParsableCommand {
         let registry = StepRegistry.builtin
         func list(_ kinds: [StepKindDescription]) {
             let rows = kinds.map { [$0.name, $0.effect == .sideEffecting ? "side effects" : "cached", $0.summary] }
-            print(Table.render(header: ["kind", "cache", "summary"], rows: rows), terminator: "")
+            print(Table.render(header: ["kind", "cache", "summary"], rows: rows, width: Terminal.tableWidth), terminator: "")
         }
         guard let name = kind else {
             list(registry.kinds)
@@ -22,7 +22,7 @@ struct KindsCommand: ParsableCommand {
             return
         }
         if let kind = registry[kind: name] {
-            print(KindHelp.text(kind))
+            print(KindHelp.text(kind, width: Terminal.tableWidth))
             return
         }
         // A family (`aiv kinds obs`): its kinds, as the full list shows them.

@@ -91,7 +91,7 @@ struct PlanCommand: ParsableCommand {
             if cache != nil { object["cache"] = .object(verdicts.mapValues(CacheForecast.json)) }
             print(String(decoding: try encoder.encode(JSONValue.object(object)), as: UTF8.self))
         } else {
-            print(PlanPrinter.text(plan, cache: cache), terminator: "")
+            print(PlanPrinter.text(plan, cache: cache, width: Terminal.tableWidth), terminator: "")
         }
     }
 }

@@ -59,7 +59,7 @@ struct QuotaCommand: ParsableCommand {
         if json {
             print(JSONValue.array(objects).canonicalJSON)
         } else {
-            print(Table.render(header: ["service", "day", "requests", "per day", "left", "used", "tokens", "resets", "rate limits"], rows: rows),
+            print(Table.render(header: ["service", "day", "requests", "per day", "left", "used", "tokens", "resets", "rate limits"], rows: rows, width: Terminal.tableWidth),
                   terminator: "")
         }
     }

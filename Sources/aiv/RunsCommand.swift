@@ -25,7 +25,7 @@ struct RunsCommand: ParsableCommand {
             print(Table.render(header: ["run", "workflow", "started", "time", "status", "ran", "cached", "failed", "skipped", "cancelled"], rows: runs.map { run in
                 [run.id, run.workflow, Self.date(run.startedAt), run.duration.map(SummaryTable.format) ?? "-", run.status,
                  String(run.ran), String(run.cached), String(run.failed), String(run.skipped), String(run.cancelled)]
-            }), terminator: "")
+            }, width: Terminal.tableWidth), terminator: "")
         }
 
         /// Local time, with its offset from UTC: a history read on another machine, or after a
@@ -66,7 +66,7 @@ struct RunsCommand: ParsableCommand {
                 return [step.step, step.kind, status, unfinished ? "-" : SummaryTable.format(step.duration),
                         unfinished && step.invocations <= 1 ? "-" : SummaryTable.cachedColumn(step), step.attempts == 0 ? "-" : String(step.attempts),
                         step.error ?? step.reason]
-            }), terminator: "")
+            }, width: Terminal.tableWidth), terminator: "")
             let usage = try RunHistory(store: store).serviceUsage(run: found.run.id)
             if !usage.isEmpty {
                 print("\nService calls:")
@@ -74,7 +74,7 @@ struct RunsCommand: ParsableCommand {
                                    rows: usage.map { use in
                     [use.step, use.service, String(use.calls), String(use.failedCalls), String(use.inputTokens), String(use.outputTokens),
                      String(use.totalTokens), SummaryTable.format(use.meanLatency), SummaryTable.format(use.maxLatency)]
-                }), terminator: "")
+                }, width: Terminal.tableWidth), terminator: "")
             }
             print("\nA step's log: aiv runs log \(found.run.id) <step>")
         }
@@ -134,7 +134,7 @@ struct CacheCommand: ParsableCommand {
             }
             print(Table.render(header: ["workflow", "step", "entries", "newest"], rows: rows.map {
                 [shown($0.workflow), $0.step, String($0.entries), RunsCommand.List.date($0.newest)]
-            }), terminator: "")
+            }, width: Terminal.tableWidth), terminator: "")
         }
     }
 

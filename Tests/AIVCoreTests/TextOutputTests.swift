@@ -1,10 +1,13 @@
 @testable import AIVCore
+import AIVText
 import Foundation
 import Testing
 
 /// The texts aiv writes many times a run, by hand for speed: tables, log time stamps, canonical JSON.
 @Suite struct TextOutputTests {
-    @Test func tableColumnsAlignByCharactersAndLinesHaveNoTrailingBlanks() {
+    /// A Japanese character takes two columns on a terminal: padding by characters misaligned
+    /// every column after a Japanese cell.
+    @Test func tableColumnsAlignByTerminalColumnsAndLinesHaveNoTrailingBlanks() {
         let text = Table.render(header: ["step", "status", "why"], rows: [
             ["transcribe", "cached", ""],
             ["語彙", "succeeded", "argument 'window' changed"],
@@ -12,11 +15,65 @@ import Testing
         let lines: [String] = [
             "step        status     why",
             "transcribe  cached",
-            "語彙          succeeded  argument 'window' changed",
+            "語彙        succeeded  argument 'window' changed",
             "",
         ]
         #expect(text == lines.joined(separator: "\n"))
-        #expect(lines[2].count == lines[0].count + "argument 'window' changed".count - "why".count, "columns line up by characters")
+        #expect(TextColumns.columns(lines[2]) == TextColumns.columns(lines[0]) + "argument 'window' changed".count - "why".count)
+    }
+
+    @Test func aTableThatFitsItsWidthIsTheSameAsWithoutOne() {
+        let rows = [["recording", "succeeded", "no earlier result"], ["captions", "skipped", "if: !inputs.transcript was false"]]
+        let plain = Table.render(header: ["step", "status", "why"], rows: rows)
+        #expect(Table.render(header: ["step", "status", "why"], rows: rows, width: 200) == plain)
+        #expect(Table.render(header: ["step", "status", "why"], rows: rows, width: plain.split(separator: "\n").map { TextColumns.columns($0) }.max()!) == plain)
+        #expect(plain.split(separator: "\n").count == 3, "without a width, a row is one line")
+    }
+
+    /// On a terminal narrower than the table, the long texts are broken under their own column,
+    /// nothing is cut off, and the short columns keep their width.
+    @Test func aTableWiderThanItsWidthBreaksItsLongestCellsUnderTheirColumn() {
+        let why = "if: !inputs.transcript && length(steps.recording.outputs.subtitle_tracks) > 0 was false"
+        let text = Table.render(header: ["step", "status", "time", "why"], rows: [
+            ["recording", "succeeded", "211ms", "no earlier result"],
+            ["captions", "skipped", "0ms", why],
+            ["語彙", "succeeded", "3ms", "字幕が見つからなかったので音声から文字起こしをしました"],
+        ], width: 50)
+        let lines = text.split(separator: "\n").map(String.init)
+        for line in lines { #expect(TextColumns.columns(line) <= 50, "'\(line)' is \(TextColumns.columns(line)) columns") }
+        let whyColumn = TextColumns.columns("recording  succeeded  211ms  ")
+        #expect(lines[0] == "step       status     time   why")
+        #expect(lines[1] == "recording  succeeded  211ms  no earlier result")
+        #expect(lines[2] == "captions   skipped    0ms    if:")
+        // The rest of the cell, under its column: every character kept, words broken only where
+        // one is longer than the column.
+        let captions = lines.dropFirst(2).prefix { !$0.hasPrefix("語彙") }
+        #expect(captions.dropFirst().allSatisfy { $0.prefix(whyColumn).allSatisfy { $0 == " " } }, "\(captions)")
+        let pieces = captions.map { String($0.dropFirst(whyColumn)) }
+        #expect(pieces.joined().filter { $0 != " " } == why.filter { $0 != " " }, "\(pieces)")
+        #expect(pieces == ["if:", "!inputs.transcript &&", "length(steps.recordin", "g.outputs.subtitle_tr", "acks) > 0 was false"])
+        // Japanese breaks between characters, not before 。 or small kana.
+        let japanese = lines.drop { !$0.hasPrefix("語彙") }.map { $0.hasPrefix("語彙") ? String($0.dropFirst(whyColumn - 2)) : String($0.dropFirst(whyColumn)) }
+        #expect(lines.contains { $0.hasPrefix("語彙       succeeded  3ms    字幕が") }, "\(lines)")
+        #expect(japanese.count > 1 && !japanese.contains { $0.hasPrefix("っ") || $0.hasPrefix("ー") }, "\(japanese)")
+    }
+
+    /// When every column is already at its longest word, the widest give way further, down to
+    /// `Table.narrowest`; a table that cannot fit even then still keeps every character.
+    @Test func aTableNarrowsItsWidestColumnsFirstAndKeepsEveryCharacter() {
+        let widths = Table.fitted([16, 9, 5, 90], to: 60, longestWords: [16, 9, 5, 47])
+        #expect(widths == [16, 9, 5, 24], "the text column takes what is left: \(widths)")
+        #expect(Table.fitted([16, 17, 30, 30], to: 50, longestWords: [16, 17, 12, 12]) == [11, 11, 11, 11])
+        let letters = "abcdefghijklmnopqrstuvwxyz", digits = "0123456789012345678901234567890"
+        let cramped = Table.render(header: ["a", "b"], rows: [[letters, digits]], width: 10).split(separator: "\n").dropFirst()
+        #expect(cramped.map { $0.prefix(Table.narrowest) }.joined().filter { $0 != " " } == letters, "\(cramped)")
+        #expect(cramped.map { $0.dropFirst(Table.narrowest + 2) }.joined() == digits, "\(cramped)")
+    }
+
+    @Test func aLineIsCutToAWidthWithAnEllipsis() {
+        #expect(TextColumns.cut("  ▸ analyse  12s  3/10 items", to: 14) == "  ▸ analyse  …")
+        #expect(TextColumns.cut("語彙の分析", to: 6) == "語彙…")
+        #expect(TextColumns.cut("short", to: 5) == "short")
     }
 
     @Test func tableOfOnlyAHeader() {

@@ -419,7 +419,7 @@ import Testing
         history.handle(.stepStarted(step: "load", invocations: 1))
         history.handle(.invocationFinished(step: "load", index: nil, cached: false, done: 1, of: 1))
         history.handle(.stepFinished(StepReport(step: "load", kind: "transcript.load", status: .succeeded, invocations: 1, reason: "no earlier result")))
-        history.handle(.stepStarted(step: "analyse", invocations: 18))
+        history.handle(.stepStarted(step: "analyse", invocations: 18, forEach: true))
         for (index, cached) in [(0, true), (2, false), (1, true), (4, false)] {
             history.handle(.invocationFinished(step: "analyse", index: index, cached: cached, done: index + 1, of: 18))
         }

@@ -1,4 +1,5 @@
 import AIVMedia
+import AIVText
 import Testing
 
 /// Caption lines broken to fit a vertical picture: libass breaks only at spaces.
@@ -8,11 +9,11 @@ struct CaptionLinesTests {
         let wrapped = CaptionLines.wrap(line, width: 16)
         let lines = wrapped.split(separator: "\n")
         #expect(lines.count == 3)
-        #expect(lines.allSatisfy { CaptionLines.columns($0) <= 16 }, "\(lines)")
+        #expect(lines.allSatisfy { TextColumns.columns($0) <= 16 }, "\(lines)")
         #expect(lines.joined() == line)
         #expect(!lines.contains { $0.first == "、" || $0.first == "？" || $0.first == "っ" }, "\(lines)")
         // Even, not 8 + 8 + 3.
-        #expect(lines.map { CaptionLines.columns($0) }.min()! >= 10, "\(lines)")
+        #expect(lines.map { TextColumns.columns($0) }.min()! >= 10, "\(lines)")
     }
 
     @Test func latinTextIsBrokenAtSpacesAndAWordLongerThanALineWhereItMust() {
@@ -24,14 +25,14 @@ struct CaptionLinesTests {
     @Test func linesThatFitAndLineBreaksAlreadyThereAreKept() {
         #expect(CaptionLines.wrap("草", width: 16) == "草")
         #expect(CaptionLines.wrap("一行目\nsecond line", width: 16) == "一行目\nsecond line")
-        #expect(CaptionLines.columns("ab草ｱ") == 5)  // half-width katakana is one column
+        #expect(TextColumns.columns("ab草ｱ") == 5)  // half-width katakana is one column
     }
 
     @Test func anEmojiTakesTwoColumnsHoweverManyScalarsMakeIt() {
-        #expect(CaptionLines.columns("🚀") == 2 && CaptionLines.columns("✨") == 2 && CaptionLines.columns("❤️") == 2)
-        #expect(CaptionLines.columns("👨‍👩‍👧") == 2 && CaptionLines.columns("🇯🇵") == 2)
+        #expect(TextColumns.columns("🚀") == 2 && TextColumns.columns("✨") == 2 && TextColumns.columns("❤️") == 2)
+        #expect(TextColumns.columns("👨‍👩‍👧") == 2 && TextColumns.columns("🇯🇵") == 2)
         let rockets = CaptionLines.wrap(String(repeating: "🚀", count: 7), width: 8)
-        #expect(rockets.split(separator: "\n").allSatisfy { CaptionLines.columns($0) <= 8 }, "\(rockets)")
+        #expect(rockets.split(separator: "\n").allSatisfy { TextColumns.columns($0) <= 8 }, "\(rockets)")
     }
 
     @Test func aBackslashAndBracesAreShownNotReadAsLibassMarkup() {

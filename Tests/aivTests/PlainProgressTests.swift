@@ -17,7 +17,7 @@ import Testing
         let progress = PlainProgress(quietInterval: 0.2, output: BatchedOutput(write: { collected.append($0) }))
         progress.handle(.runStarted(runID: "r", workflow: "w", file: "w.yaml", folder: "out", steps: [("analyse", "gemini.generate")],
                                     inputs: [:], startedAt: Date()))
-        progress.handle(.stepStarted(step: "analyse", invocations: 3))
+        progress.handle(.stepStarted(step: "analyse", invocations: 3, forEach: true))
         progress.handle(.invocationFinished(step: "analyse", index: 0, cached: false, done: 1, of: 3))
         let started = ContinuousClock.now
         try await Task.sleep(for: .milliseconds(700))
@@ -37,5 +37,23 @@ import Testing
         let atEnd = collected.lines.count
         try await Task.sleep(for: .milliseconds(500))
         #expect(collected.lines.count == atEnd, "nothing after the summary: \(collected.lines.suffix(3))")
+    }
+
+    /// A `for_each` over one item is still a fan-out: it shows its item from the start, as one of
+    /// many items would, not as a single step until it finishes.
+    @Test func aForEachOverOneItemShowsItsItemFromTheStart() async throws {
+        let collected = Collected()
+        let progress = PlainProgress(quietInterval: 0.1, output: BatchedOutput(write: { collected.append($0) }))
+        progress.handle(.runStarted(runID: "r", workflow: "w", file: "w.yaml", folder: "out", steps: [("clips", "clip.cut"), ("sheet", "template.render")],
+                                    inputs: [:], startedAt: Date()))
+        progress.handle(.stepStarted(step: "clips", invocations: 1, forEach: true))
+        progress.handle(.stepStarted(step: "sheet", invocations: 1))
+        try await Task.sleep(for: .milliseconds(400))
+        let lines = collected.lines
+        #expect(lines.contains { $0.hasPrefix("start") && $0.hasSuffix("clips (1 item)") }, "\(lines)")
+        #expect(lines.contains { $0.hasPrefix("start") && $0.hasSuffix("sheet") }, "\(lines)")
+        let quiet = lines.filter { $0.hasPrefix("still running: ") }
+        #expect(!quiet.isEmpty && quiet.allSatisfy { $0.contains(" (0/1 items), sheet ") && !$0.hasSuffix("items)") }, "\(quiet)")
+        progress.finish(RunReport(runID: "r", workflow: "w", file: "w.yaml", folder: "out", startedAt: Date(), duration: 0.4, status: .succeeded, steps: []))
     }
 }

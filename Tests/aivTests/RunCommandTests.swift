@@ -38,8 +38,9 @@ import Testing
 
     /// The live block is redrawn in place: a line wider than the terminal wraps, and every
     /// redraw left its first row behind. On a 50-column terminal (util-linux `script` gives the
-    /// run one), no line of the live block is 50 columns or wider.
-    @Test func theLiveProgressFitsANarrowTerminal() async throws {
+    /// run one), no line of the live block is 50 columns or wider, and the summary table at the
+    /// end is fitted to the 50 columns too, its long reasons broken under their column.
+    @Test func theLiveProgressAndTheSummaryFitANarrowTerminal() async throws {
         let workspace = try Workspace()
         let command = "stty cols 50 rows 40; exec '\(CommandRunner.binary)' run workflows/post-stream.yaml --dry-run --state-dir st"
         let result = try await CommandRunner.run(["-q", "-e", "-c", command, "/dev/null"], in: workspace.path, timeout: 300,
@@ -49,6 +50,12 @@ import Testing
         let live = plain.split(whereSeparator: \.isNewline).filter { $0.hasPrefix("  ▸ ") || $0.hasPrefix("  [") }
         #expect(!live.isEmpty, "the live block was drawn")
         for line in live { #expect(line.count < 50, "'\(line)' is \(line.count) columns") }
+        let summary = plain.split(whereSeparator: \.isNewline).drop { !$0.hasPrefix("step ") }.prefix { !$0.hasPrefix("Run ") && !$0.isEmpty }
+        #expect(summary.first?.hasPrefix("step ") == true && summary.contains { $0.hasPrefix("shorts ") }, "\(plain.suffix(3000))")
+        #expect(summary.count > 27, "a row for each of the 27 steps, and more lines for the long reasons: \(summary.count)")
+        for line in summary { #expect(line.count <= 50, "'\(line)' is \(line.count) columns") }
+        // Skipped steps say why in full, over several lines: no part of the reason is cut off.
+        #expect(summary.contains { $0.hasSuffix(" was false") || $0.hasSuffix(" false") }, "\(summary.joined(separator: "\n"))")
     }
 
     /// Two runs into one folder would overwrite each other's files: the second is refused, says

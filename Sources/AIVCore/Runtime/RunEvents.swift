@@ -94,7 +94,8 @@ public struct RunReport: Sendable, Codable, Equatable {
 /// What a run tells its observers (progress display, JSON events, run history), as it happens.
 public enum RunEvent: Sendable {
     case runStarted(runID: String, workflow: String, file: String, folder: String, steps: [(id: String, kind: String)], inputs: [String: JSONValue], startedAt: Date)
-    case stepStarted(step: String, invocations: Int)
+    /// `forEach`: the step fans out, even over one item (its items are counted as they finish).
+    case stepStarted(step: String, invocations: Int, forEach: Bool = false)
     case invocationFinished(step: String, index: Int?, cached: Bool, done: Int, of: Int)
     case retrying(step: String, index: Int?, attempt: Int, delay: Double, error: String)
     case stepFinished(StepReport)

@@ -38,7 +38,7 @@ extension Runner {
         if count == 0 {
             return finish(.succeeded, outputs: .array([]), reason: "for_each list is empty")
         }
-        environment.observer.handle(.stepStarted(step: step.id, invocations: count))
+        environment.observer.handle(.stepStarted(step: step.id, invocations: count, forEach: items != nil))
         // Items taken from the cache, counted as they finish: a step whose other items fail
         // still says how many came from the cache.
         let cachedSoFar = Counter()

@@ -9,11 +9,12 @@ protocol ProgressDisplay: Sendable {
 
 /// The summary table printed at the end of a run (and by `aiv runs show`).
 enum SummaryTable {
-    static func render(_ steps: [StepReport]) -> String {
+    /// `width`, a terminal's, fits the table to it.
+    static func render(_ steps: [StepReport], width: Int? = nil) -> String {
         Table.render(header: ["step", "status", "time", "cached", "why"], rows: steps.map { step in
             [step.step, step.status.rawValue, step.startedAt == nil && step.duration == 0 ? "-" : format(step.duration),
              cachedColumn(step), step.error ?? step.reason]
-        })
+        }, width: width)
     }
 
     static func cachedColumn(_ step: StepReport) -> String {
@@ -54,7 +55,7 @@ final class PlainProgress: RunObserver, ProgressDisplay, @unchecked Sendable {
     private let output: BatchedOutput
     private let quietInterval: Double
     private let lock = NSLock()
-    private var running: [(step: String, started: Date, done: Int, of: Int)] = []
+    private var running: [(step: String, started: Date, done: Int, of: Int, forEach: Bool)] = []
     private var lastLine = Date()
     private var timer: DispatchSourceTimer?
 
@@ -69,9 +70,9 @@ final class PlainProgress: RunObserver, ProgressDisplay, @unchecked Sendable {
         case .runStarted(let id, let workflow, _, let folder, let steps, _, _):
             line = "run \(id): workflow '\(workflow)', \(steps.count) steps, folder \(folder)"
             startTimer()
-        case .stepStarted(let step, let invocations):
-            line = Self.column("start") + "\(step)\(invocations > 1 ? " (\(invocations) items)" : "")"
-            lock.withLock { running.append((step, Date(), 0, invocations)) }
+        case .stepStarted(let step, let invocations, let forEach):
+            line = Self.column("start") + "\(step)\(forEach ? " (\(invocations) item\(invocations == 1 ? "" : "s"))" : "")"
+            lock.withLock { running.append((step, Date(), 0, invocations, forEach)) }
         case .invocationFinished(let step, _, _, let done, let of):
             lock.withLock {
                 if let index = running.firstIndex(where: { $0.step == step }) { running[index].done = done; running[index].of = of }
@@ -115,7 +116,7 @@ final class PlainProgress: RunObserver, ProgressDisplay, @unchecked Sendable {
         let line: String? = lock.withLock {
             guard !running.isEmpty, now.timeIntervalSince(lastLine) >= quietInterval else { return nil }
             return "still running: " + running.map { step in
-                "\(step.step) \(SummaryTable.format(now.timeIntervalSince(step.started)))" + (step.of > 1 ? " (\(step.done)/\(step.of) items)" : "")
+                "\(step.step) \(SummaryTable.format(now.timeIntervalSince(step.started)))" + (step.forEach ? " (\(step.done)/\(step.of) items)" : "")
             }.joined(separator: ", ")
         }
         if let line { emit(line) }
@@ -213,8 +214,9 @@ final class JSONEventPrinter: RunObserver, ProgressDisplay, @unchecked Sendable 
             object.add("run", .string(id))
             object.add("steps", .array(steps.map { .string($0.id) }))
             object.add("workflow", .string(workflow))
-        case .stepStarted(let step, let invocations):
+        case .stepStarted(let step, let invocations, let forEach):
             object.add("event", "step_started")
+            object.add("for_each", .bool(forEach))
             object.add("invocations", .int(invocations))
             object.add("step", .string(step))
         case .invocationFinished(let step, let index, let cached, let done, let total):

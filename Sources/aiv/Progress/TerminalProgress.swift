@@ -1,18 +1,16 @@
 import AIVCore
-import AIVMedia
+import AIVText
 import Foundation
 
 /// Live progress on a terminal: a line per running step with its elapsed time and items, the
 /// counts done/cached/failed/left and an overall bar, redrawn in place; finished steps scroll above.
 final class TerminalProgress: RunObserver, ProgressDisplay, @unchecked Sendable {
-    static var isAvailable: Bool {
-        isatty(STDOUT_FILENO) != 0 && ProcessInfo.processInfo.environment["TERM"] != "dumb"
-    }
+    static var isAvailable: Bool { Terminal.isInteractive }
 
     private let lock = NSLock()
     private var total = 0
     private var finished: [StepStatus: Int] = [:]
-    private var running: [(step: String, started: Date, done: Int, of: Int)] = []
+    private var running: [(step: String, started: Date, done: Int, of: Int, forEach: Bool)] = []
     private var drawnLines = 0
     private var timer: DispatchSourceTimer?
 
@@ -23,8 +21,8 @@ final class TerminalProgress: RunObserver, ProgressDisplay, @unchecked Sendable 
                 total = steps.count
                 emit("run \(id): workflow '\(workflow)', \(steps.count) steps → \(folder)")
                 startTimer()
-            case .stepStarted(let step, let invocations):
-                running.append((step, Date(), 0, invocations))
+            case .stepStarted(let step, let invocations, let forEach):
+                running.append((step, Date(), 0, invocations, forEach))
             case .invocationFinished(let step, _, _, let done, let of):
                 if let index = running.firstIndex(where: { $0.step == step }) { running[index].done = done; running[index].of = of }
             case .retrying(let step, let index, let attempt, let delay, let error):
@@ -73,11 +71,11 @@ final class TerminalProgress: RunObserver, ProgressDisplay, @unchecked Sendable 
     /// moving up by the lines drawn would leave the first behind on every redraw.
     private func redraw() {
         clear()
-        let columns = Self.terminalColumns()
+        let columns = Terminal.columns()
         var lines: [String] = []
         let now = Date()
         for step in running.prefix(12) {
-            let items = step.of > 1 ? "  \(step.done)/\(step.of) items" : ""
+            let items = step.forEach ? "  \(step.done)/\(step.of) items" : ""
             lines.append("  ▸ \(step.step)  \(SummaryTable.format(now.timeIntervalSince(step.started)))\(items)")
         }
         let done = finished.values.reduce(0, +)
@@ -85,35 +83,12 @@ final class TerminalProgress: RunObserver, ProgressDisplay, @unchecked Sendable 
         let width = max(5, min(30, columns - 6 - counts.count))
         let filled = total == 0 ? width : width * done / total
         lines.append("  [\(String(repeating: "█", count: filled))\(String(repeating: "·", count: width - filled))] " + counts)
-        print(lines.map { Self.fitted($0, to: columns) }.joined(separator: "\n"))
+        print(lines.map { TextColumns.cut($0, to: columns - 1) }.joined(separator: "\n"))
         drawnLines = lines.count
         fflush(nil)
     }
 
-    /// The terminal's width in columns, asked at each redraw (a window can be resized); 80 when
-    /// it does not say.
-    static func terminalColumns() -> Int {
-        var size = winsize()
-        guard ioctl(STDOUT_FILENO, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 else { return 80 }
-        return Int(size.ws_col)
-    }
-
-    /// The line cut to less than `columns` columns (a step id in Japanese takes two a character),
-    /// with "…" where it was cut.
-    static func fitted(_ line: String, to columns: Int) -> String {
-        guard CaptionLines.columns(line[...]) >= columns else { return line }
-        var kept = ""
-        var used = 0
-        for character in line {
-            let width = CaptionLines.columns(String(character)[...])
-            if used + width > max(1, columns - 2) { break }
-            kept.append(character)
-            used += width
-        }
-        return kept + "…"
-    }
-
     func finish(_ report: RunReport) {
-        print("\n" + SummaryTable.render(report.steps) + "\n" + SummaryTable.headline(report))
+        print("\n" + SummaryTable.render(report.steps, width: Terminal.columns()) + "\n" + SummaryTable.headline(report))
     }
 }
