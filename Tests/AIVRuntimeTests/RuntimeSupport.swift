@@ -15,6 +15,10 @@ final class EventLog: RunObserver, @unchecked Sendable {
         lock.withLock { events.compactMap { if case .stepFinished(let report) = $0 { report.step } else { nil } } }
     }
 
+    var warnings: [String] {
+        lock.withLock { events.compactMap { if case .warning(let message) = $0 { message } else { nil } } }
+    }
+
     var retries: [(step: String, attempt: Int, delay: Double)] {
         lock.withLock {
             events.compactMap { if case .retrying(let step, _, let attempt, let delay, _) = $0 { (step, attempt, delay) } else { nil } }

@@ -33,6 +33,53 @@ import Testing
         #expect(written > 0)
     }
 
+    /// A placeholder key ("sample") that happens to be a word of a step's outputs: the outputs go
+    /// on redacted, as any secret's would, but they are not the step's result, so they are not
+    /// cached (a mangled result would otherwise be served for good, with the key gone), and the
+    /// run says so once for the step, naming the variable and never its value.
+    @Test func outputsThatHeldASecretArePassedOnRedactedButNotCachedAndTheRunSaysSoOnce() async throws {
+        var harness = Harness()
+        let yaml = """
+            name: s
+            steps:
+              - {id: leak, uses: test.leak, for_each: [1, 2, 3], with: {name: GEMINI_API_KEY}}
+              - {id: plain, uses: test.echo, with: {value: sample}}
+            """
+        let events = EventLog()
+        let first = try await harness.run(yaml, observer: events, secrets: Secrets(["GEMINI_API_KEY": "sample"]))
+        #expect(first.step("leak")?.status == .succeeded)
+        #expect(harness.directory.stepOutputs(run: "run-1", step: "leak") == [["said": "the key is [redacted GEMINI_API_KEY]"],
+                                                                             ["said": "the key is [redacted GEMINI_API_KEY]"],
+                                                                             ["said": "the key is [redacted GEMINI_API_KEY]"]])
+        // Once for the three items of 'leak', once for 'plain'.
+        let warnings = events.warnings.sorted()
+        #expect(warnings.count == 2, "\(warnings)")
+        #expect(warnings.first?.hasPrefix("step 'leak' item ") == true && warnings.last?.hasPrefix("step 'plain': ") == true, "\(warnings)")
+        #expect(warnings.allSatisfy { $0.contains("hold the value of GEMINI_API_KEY") && $0.contains("not cached") && !$0.contains("sample") }, "\(warnings)")
+        #expect(first.step("leak")?.log?.contains("not cached: its outputs hold the value of GEMINI_API_KEY") == true)
+
+        // Without the placeholder: the step runs again (nothing of it was cached) and its outputs
+        // are whole; the step whose outputs held no secret came from the cache.
+        let second = try await harness.run(yaml, secrets: Secrets(["GEMINI_API_KEY": "AIza-real-key-0123456789"]))
+        #expect(second.step("leak")?.status == .succeeded && second.step("leak")?.reason == "no earlier result", "\(second.steps)")
+        #expect(second.step("plain")?.status == .succeeded, "the echo of 'sample' held the secret too: not cached")
+        let third = try await harness.run(yaml, secrets: Secrets(["GEMINI_API_KEY": "AIza-real-key-0123456789"]))
+        #expect(third.step("plain")?.status == .cached)
+        #expect(third.step("leak")?.status == .succeeded, "its outputs hold the real key: never cached")
+    }
+
+    @Test(arguments: ["GEMINI_API_KEY", "NOTION_TOKEN", "OBS_WEBSOCKET_PASSWORD", "DB_PASSWD", "GH_PASSPHRASE", "MY_PASS", "CLIENT_SECRET",
+                      "AWS_CREDENTIALS", "BASIC_AUTH", "PRIVATE_PEM", "SESSION_COOKIE", "BEARER", "SLACK_WEBHOOK_URL", "GITHUB_PAT", "JWT",
+                      "jwt", "Notion-Token"])
+    func aNameThatHoldsAKeyTokenOrPasswordLooksSecret(name: String) {
+        #expect(Secrets.looksSecret(name))
+    }
+
+    @Test(arguments: ["PATH", "HOME", "PATTERN", "NOTION_DATABASE_ID", "GEMINI_BASE_URL", "LANG", "PASSES", "STREAM_TITLE"])
+    func anOrdinaryNameDoesNotLookSecret(name: String) {
+        #expect(!Secrets.looksSecret(name))
+    }
+
     @Test func redactsLongestValuesFirstAndLeavesShortOnesAlone() {
         let secrets = Secrets(["A_TOKEN": "abcd1234", "B_TOKEN": "abcd1234wxyz", "PIN_KEY": "12"])
         #expect(secrets.redact("x abcd1234wxyz y abcd1234 z 12") == "x [redacted B_TOKEN] y [redacted A_TOKEN] z 12")

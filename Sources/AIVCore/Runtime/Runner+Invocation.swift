@@ -140,7 +140,19 @@ extension Runner {
                     }
                 }
                 // Outputs go to later steps, files, the cache and history: never with a secret in them.
-                result.outputs = environment.secrets.redact(result.outputs)
+                // Outputs that held one are not the step's result, so they are not cached either (a
+                // placeholder key such as "test" would otherwise leave a mangled result cached for
+                // good), and the run says why a later step may fail on them.
+                let heldSecrets = environment.secrets.names(foundIn: result.outputs)
+                if !heldSecrets.isEmpty {
+                    result.outputs = environment.secrets.redact(result.outputs)
+                    let names = heldSecrets.joined(separator: ", ")
+                    let warning = "\(label): its outputs hold the value of \(names); it is passed on redacted ('[redacted \(heldSecrets[0])]') "
+                        + "and the result is not cached. If that value is not a real secret (a placeholder such as 'test'), set a real one or unset it"
+                    log.append("\(prefix)not cached: its outputs hold the value of \(names)")
+                    // Once a step: a for_each of a thousand items would otherwise say it a thousand times.
+                    if context.warned.first("secret-in-outputs \(step.id)") { environment.observer.handle(.warning(warning)) }
+                }
                 for path in result.files {
                     context.folder.written.record(path, digest: nil)
                     if let other = context.folder.written.claim(path, by: writer(step, index)) {
@@ -151,7 +163,7 @@ extension Runner {
                     throw failure("outputs do not match \(kind.name)'s output schema: \(problem)", attempts: attempt)
                 }
                 var entry: CacheEntry?
-                if cacheable, environment.cache != nil {
+                if cacheable, environment.cache != nil, heldSecrets.isEmpty {
                     entry = cacheEntry(for: result, key: key, components: components, step: step, index: index, context: context,
                                        duration: environment.now().timeIntervalSince(started), log: log)
                 }

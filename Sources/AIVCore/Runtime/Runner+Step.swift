@@ -123,6 +123,13 @@ struct InvocationFailure: Error {
     var abandoned: Task<Void, Never>?
 }
 
+/// Which things were said already, thread-safe: `first` is true once per key.
+final class SaidOnce: @unchecked Sendable {
+    private let lock = NSLock()
+    private var said: Set<String> = []
+    func first(_ key: String) -> Bool { lock.withLock { said.insert(key).inserted } }
+}
+
 /// A thread-safe counter of finished (or cached) invocations.
 final class Counter: @unchecked Sendable {
     private let lock = NSLock()

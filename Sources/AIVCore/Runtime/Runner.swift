@@ -66,6 +66,8 @@ public struct Runner: Sendable {
         var serviceSlots: Slots
         var digests: FileDigestCache
         var record: RunRecord
+        /// Warnings said once a run (or once a step), however many items meet them.
+        var warned = SaidOnce()
     }
 
     /// The state of a step while the run goes on.

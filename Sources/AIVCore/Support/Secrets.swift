@@ -49,10 +49,15 @@ public struct Secrets: Sendable {
     }
 
     /// Names that hold keys, tokens or passwords (`GEMINI_API_KEY`, `NOTION_TOKEN`,
-    /// `OBS_WEBSOCKET_PASSWORD`, `CLIENT_SECRET`, `AUTH`…).
+    /// `OBS_WEBSOCKET_PASSWORD`, `CLIENT_SECRET`, `AUTH`, `GH_PASSPHRASE`, `SESSION_COOKIE`,
+    /// `SLACK_WEBHOOK_URL`, `GITHUB_PAT`…). Hiding a harmless variable from expressions costs
+    /// little; letting a secret through to a file, the cache or a Notion page costs much.
     public static func looksSecret(_ name: String) -> Bool {
         let upper = name.uppercased()
-        return ["KEY", "TOKEN", "SECRET", "PASSWORD", "PASSWD", "CREDENTIAL", "AUTH"].contains { upper.contains($0) }
+        let parts = ["KEY", "TOKEN", "SECRET", "PASSWORD", "PASSWD", "PASSPHRASE", "CREDENTIAL", "AUTH", "PRIVATE", "COOKIE", "BEARER", "WEBHOOK"]
+        if parts.contains(where: upper.contains) { return true }
+        // Short ones only as a word of the name: `GITHUB_PAT` and `MY_PASS` are secrets, `PATH` and `PASSES` are not.
+        return upper.split(whereSeparator: { !$0.isLetter && !$0.isNumber }).contains { ["PASS", "PAT", "JWT"].contains($0) }
     }
 
     /// The environment as expressions see it: without the variables whose names look like secrets'.
@@ -103,6 +108,22 @@ public struct Secrets: Sendable {
             }
         }
         return result
+    }
+
+    /// The names of the secrets whose values appear in `value`'s strings (keys included), sorted.
+    public func names(foundIn value: JSONValue) -> [String] {
+        guard !ordered.isEmpty else { return [] }
+        var found = Set<String>()
+        func visit(_ value: JSONValue) {
+            switch value {
+            case .string(let text): for (name, secret) in ordered where text.contains(secret) { found.insert(name) }
+            case .array(let items): items.forEach(visit)
+            case .object(let members): for (key, member) in members { visit(.string(key)); visit(member) }
+            default: break
+            }
+        }
+        visit(value)
+        return found.sorted()
     }
 
     /// A value with every string in it redacted.
