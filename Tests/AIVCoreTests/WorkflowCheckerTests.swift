@@ -289,6 +289,20 @@ import Testing
         #expect(diagnose(yaml).contains("6:65: error: argument 'overlap' must be a duration of 0 or more, not '-5'"))
     }
 
+    /// JSON has no infinity or NaN: written in an argument or a list's default, such a number
+    /// would read as itself to expressions and as null to a file and the cache key.
+    @Test func aNumberJSONCannotHoldIsAnErrorWhereItIsWritten() {
+        let yaml = workflow("  - {id: a, uses: file.write, with: {path: a.json, content: {x: [1, .inf], y: .nan}}}\n"
+                            + "  - {id: b, uses: file.write, with: {path: b.json, content: 1e400}}\n"
+                            + "  - {id: c, uses: file.write, with: {path: c.json, content: {x: '.inf', y: 1e300}}}\n",
+                            inputs: "  l: {type: list, default: [1, -.inf]}\n")
+        #expect(diagnose(yaml) == [
+            "3:28: error: default of input 'l' holds minus infinity, which JSON, and so aiv, has no number for",
+            "5:69: error: argument 'content' holds infinity, which JSON, and so aiv, has no number for; quote it to mean the text",
+            "6:61: error: argument 'content' holds infinity, which JSON, and so aiv, has no number for; quote it to mean the text",
+        ])
+    }
+
     @Test func numbersNoSettingCanMeanAreErrorsBeforeTheRun() {
         let yaml = "name: t\nservices:\n  gemini:\n    limits: {requests_per_day: 1e30, requests_per_minute: .nan}\n"
             + "    retry: {attempts: 1e30, delay: '-1s'}\n    timeout: abc\nsteps:\n  - {id: a, uses: file.write, with: {path: a.txt, content: x}}\n"

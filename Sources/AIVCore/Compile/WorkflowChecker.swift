@@ -481,6 +481,12 @@ struct CheckRun {
                 checkItemExpression(entry.value, property: property, step: step, scope: scope)
                 continue
             }
+            // Refused where it is written: JSON (outputs, the cache, history) has no such number,
+            // and expressions would see one value while a file or the cache key sees null.
+            if let number = entry.value.firstNonFiniteNumber, let problem = number.nonFiniteProblem {
+                diagnostics.error("argument '\(entry.key)' \(problem); quote it to mean the text", at: number.location, length: number.length)
+                continue
+            }
             let schema = entry.key == promptValues?.values ? declaredVariables(of: step, prompt: promptValues!.prompt) ?? property.schema : property.schema
             checkValue(entry.value, against: schema, path: entry.key, owner: StepOwner(step), scope: scope)
             if let role = property.role { checkRole(role, of: entry, step: step, kind: kind, scope: scope) }

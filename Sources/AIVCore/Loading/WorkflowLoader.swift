@@ -126,7 +126,8 @@ public struct WorkflowLoader: Sendable {
         switch (type, value.content) {
         // JSON (outputs, the cache, history) holds finite numbers only: `1e400`, `.inf` and
         // `.nan` are refused here as they are on the command line.
-        case (.number, .double(let number)) where !number.isFinite: "must be a finite number, not \(number.isNaN ? "NaN" : number > 0 ? "infinity" : "minus infinity")"
+        case (.number, .double(let number)) where !number.isFinite: "must be a finite number, not \(SourceValue.nonFiniteName(number))"
+        case (.list, .sequence) where value.nonFiniteProblem != nil: value.nonFiniteProblem
         case (.string, .string), (.file, .string), (.number, .int), (.number, .double), (.bool, .bool), (.list, .sequence): nil
         case (.duration, .int), (.duration, .double), (.duration, .string):
             Durations.seconds(value).map { $0 >= 0 } == true ? nil : durationMessage(value.json)

@@ -110,3 +110,28 @@ public struct SourceValue: Sendable, Hashable {
         }
     }
 }
+
+extension SourceValue {
+    /// The first number in this value (itself, or inside its lists and mappings) that is not
+    /// finite: `.inf`, `.nan`, or a literal too large for a double (`1e400`). JSON, and so aiv's
+    /// outputs, cache and history, has no such number.
+    public var firstNonFiniteNumber: SourceValue? {
+        switch content {
+        case .double(let number): return number.isFinite ? nil : self
+        case .sequence(let items): return items.lazy.compactMap(\.firstNonFiniteNumber).first
+        case .mapping(let entries): return entries.lazy.compactMap(\.value.firstNonFiniteNumber).first
+        default: return nil
+        }
+    }
+
+    /// "holds infinity, which JSON has no number for", or nil when every number in it is finite.
+    public var nonFiniteProblem: String? {
+        guard case .double(let number)? = firstNonFiniteNumber?.content else { return nil }
+        return "holds \(Self.nonFiniteName(number)), which JSON, and so aiv, has no number for"
+    }
+
+    /// How a number that is not finite is named in a message: NaN, infinity, minus infinity.
+    public static func nonFiniteName(_ number: Double) -> String {
+        number.isNaN ? "NaN" : number > 0 ? "infinity" : "minus infinity"
+    }
+}

@@ -14,11 +14,14 @@ public struct FileWriteStep: Step {
 
     public static let kind = StepKindDescription(
         name: "file.write",
+        // 2: YAML writes numbers as the cache key sees them (5.0 as 5, infinity and NaN as null).
+        version: 2,
         summary: "Write text, JSON or YAML to a file inside the run folder.",
         discussion: """
             A string is written as it is, whatever the format. Other values are encoded: as JSON (two-space \
             indentation, sorted keys, a final newline) for .json files and any other extension, as YAML for .yaml and \
-            .yml; `format` overrides the extension (text writes numbers, booleans and null as expressions \
+            .yml (numbers as JSON and the cache see them: 5.0 as 5, a number too large for JSON as null, so a \
+            file never differs between two contents that share a cache key); `format` overrides the extension (text writes numbers, booleans and null as expressions \
             interpolate them, lists and mappings as compact JSON). The file is written under a temporary name and \
             renamed, so it is never half-written. Paths that leave the run folder (.., absolute, symbolic links) are refused.
             """,
@@ -86,10 +89,10 @@ public struct FileWriteStep: Step {
         case .bool(let b): return Node(b ? "true" : "false")
         case .int(let i): return Node(String(i))
         case .double(let d):
-            if d.isNaN { return Node(".nan") }
-            if d.isInfinite { return Node(d < 0 ? "-.inf" : ".inf") }
-            // A whole number keeps a `.0`, so it reads back as the decimal it was.
-            return Node(d == d.rounded() && abs(d) < 1e15 ? "\(Int(d)).0" : "\(d)")
+            // As canonical JSON writes it, which the cache key hashes: `5.0` and `5` share a key (and a
+            // result restored from the cache holds 5), so they must give the same file, and so must
+            // infinity and null.
+            return Node(value.canonicalJSON)
         case .string(let s) where s.contains("\n"):
             // A literal block (`|`) keeps several lines readable; libyaml quotes instead when it must.
             return Node(s, Tag(.str), .literal)
