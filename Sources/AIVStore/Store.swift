@@ -256,6 +256,23 @@ public final class Store: Sendable {
             }
             try db.alter(table: "run") { t in t.add(column: "tracks_progress", .boolean).notNull().defaults(to: false) }
         }
+        migrator.registerMigration("v11 a replaced entry keeps its maker") { db in
+            // Results are found by content, so another workflow's step (run with --no-cache, say) may
+            // make again an entry under the same key, and INSERT OR REPLACE would take it from the step
+            // that made it first: `cache ls` no longer listed it there and `cache clear` of that
+            // workflow removed nothing. The first maker keeps it as a result it took, as recent as it
+            // was; the new maker's note of having taken it goes, since it is now its own.
+            try db.execute(sql: """
+                CREATE TRIGGER cache_entry_replaced BEFORE INSERT ON cache_entry
+                WHEN EXISTS (SELECT 1 FROM cache_entry WHERE key = NEW.key
+                             AND NOT (workflow = NEW.workflow AND step = NEW.step AND ifnull(item, -1) = ifnull(NEW.item, -1)))
+                BEGIN
+                  INSERT OR REPLACE INTO cache_use (workflow, step, item, key, used_at)
+                    SELECT workflow, step, ifnull(item, -1), key, max(created_at, ifnull(used_at, 0)) FROM cache_entry WHERE key = NEW.key;
+                  DELETE FROM cache_use WHERE workflow = NEW.workflow AND step = NEW.step AND item = ifnull(NEW.item, -1) AND key = NEW.key;
+                END
+                """)
+        }
         return migrator
     }
 

@@ -184,6 +184,29 @@ import Testing
         #expect(try await harness.run(two, file: "two.yaml").statuses["b"] == .succeeded)
     }
 
+    /// Another workflow's step that makes the same result again (`--no-cache`) replaces the
+    /// entry under its key: the step that made it first keeps it as a result it took, so `cache
+    /// ls` still lists it there, `cache clear` of its workflow removes it, and `cache gc` keeps it.
+    @Test func aResultMadeAgainByAnotherWorkflowStaysTheFirstMakersToo() async throws {
+        var harness = Harness()
+        let cache = SQLiteCacheStore(store: try Store(path: harness.directory.path + "/aiv.sqlite"))
+        harness.cache = cache
+        let one = "name: one\nsteps:\n  - {id: a, uses: test.echo, with: {value: hello}}\n"
+        let two = "name: two\nsteps:\n  - {id: a, uses: test.echo, with: {value: hello}}\n"
+        let oneFile = CacheEntry.workflowIdentity(harness.directory.path + "/one.yaml")
+        let twoFile = CacheEntry.workflowIdentity(harness.directory.path + "/two.yaml")
+        _ = try await harness.run(one, file: "one.yaml")
+        #expect(try await harness.run(two, file: "two.yaml").statuses["a"] == .cached, "two's a takes one's")
+        #expect(try await harness.run(two, file: "two.yaml", readsCache: false).statuses["a"] == .succeeded, "--no-cache makes it again")
+
+        let listed = try cache.summary().map { "\($0.workflow == oneFile ? "one" : $0.workflow == twoFile ? "two" : $0.workflow) \($0.step) \($0.entries)" }
+        #expect(listed.sorted() == ["one a 1", "two a 1"], "each lists it once")
+        #expect(try cache.collectGarbage(blobs: BlobStore(path: harness.directory.path + "/blobs")).entries == 0)
+        #expect(try await harness.run(one, file: "one.yaml").statuses["a"] == .cached)
+        #expect(try cache.clear(workflow: oneFile) == 1)
+        #expect(try await harness.run(one, file: "one.yaml").statuses["a"] == .succeeded)
+    }
+
     /// A dry run's results (answers from fixtures) are kept apart from live ones: `cache gc` keeps
     /// the newest of each, so trying a workflow dry never costs the last live run's paid results,
     /// and a live miss is explained against the live result.
