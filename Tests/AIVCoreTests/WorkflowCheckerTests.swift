@@ -416,6 +416,23 @@ import Testing
         ])
     }
 
+    /// Linux compares file names byte for byte: "café" with é and with e + U+0301 are two files,
+    /// though Swift's strings count them equal.
+    @Test func twoUnicodeFormsOfANameAreTwoPaths() {
+        let composed = "caf\u{E9}.txt", decomposed = "cafe\u{301}.txt"
+        #expect(composed == decomposed, "equal as Swift strings")
+        let yaml = workflow("""
+              - {id: a, uses: file.write, with: {path: "\(composed)", content: x}}
+              - {id: b, uses: file.write, with: {path: "\(decomposed)", content: y}}
+              - {id: c, uses: file.write, with: {path: "\(decomposed)", content: z}}
+
+            """)
+        #expect(diagnose(yaml).count == 1 && diagnose(yaml).first?.contains("steps 'b' (line 7) and 'c' both write") == true, "\(diagnose(yaml))")
+        let written = WrittenFiles()
+        #expect(written.claim(composed, by: "step 'a'") == nil && written.claim(decomposed, by: "step 'b'") == nil)
+        #expect(written.claim(decomposed, by: "step 'c'") == "step 'b'")
+    }
+
     @Test func aNotionKeyThePagesDoNotSetIsAnErrorBeforeRunning() {
         let yaml = workflow("""
               - {id: one, uses: notion.upsert, with: {key: Japanse, properties: {Japanese: x, English: y}}}

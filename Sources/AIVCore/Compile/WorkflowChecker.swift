@@ -1018,7 +1018,7 @@ extension CheckRun {
             DependencyGraph.mayBeSkipped(id, skipsItself: { byID[$0].map { $0.condition != nil || $0.continueOnError } },
                                          needs: { (dependencies[$0] ?? []).map(\.step) }, known: &skippable)
         }
-        var writers: [String: (step: StepDeclaration, value: SourceValue)] = [:]
+        var writers: [ExactPath: (step: StepDeclaration, value: SourceValue)] = [:]
         for step in workflow.steps {
             guard let kind = registry[kind: step.kind] else { continue }
             for property in kind.arguments where property.role == .outputPath {
@@ -1039,7 +1039,7 @@ extension CheckRun {
                     diagnostics.warning("every item of step '\(step.id)' writes '\(text)'; if the list has more than one item, the run fails: put ${{ item }} or ${{ index }} in it",
                                         at: value.location, length: value.length)
                 }
-                let path = Paths.normalize(text)
+                let path = ExactPath(Paths.normalize(text))
                 guard let other = writers[path] else {
                     writers[path] = (step, value)
                     continue

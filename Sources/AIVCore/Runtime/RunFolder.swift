@@ -314,7 +314,8 @@ public final class WrittenFiles: @unchecked Sendable {
     private let lock = NSLock()
     private var paths: Set<String> = []
     private var digests: [String: String] = [:]
-    private var writers: [String: String] = [:]
+    /// By bytes: two Unicode forms of a name are two files on Linux.
+    private var writers: [ExactPath: String] = [:]
 
     public init() {}
 
@@ -322,7 +323,7 @@ public final class WrittenFiles: @unchecked Sendable {
     /// already has it when that is another. Two items or steps writing one path would overwrite
     /// each other's file in whatever order they finish: the run says so instead.
     public func claim(_ path: String, by writer: String) -> String? {
-        let normalized = Paths.normalize(path)
+        let normalized = ExactPath(Paths.normalize(path))
         return lock.withLock {
             if let other = writers[normalized], other != writer { return other }
             writers[normalized] = writer
