@@ -49,6 +49,11 @@ struct RunCommand: AsyncParsableCommand {
     func validate() throws {
         if maxParallel < 1 { throw ValidationError("--max-parallel must be at least 1") }
         if record && dryRun { throw ValidationError("--record and --dry-run exclude each other: one calls services, the other never does") }
+        // A mistake in the command line, as a --state-dir that is a file is.
+        var isFolder: ObjCBool = false
+        if let runDirectory, FileManager.default.fileExists(atPath: runDirectory, isDirectory: &isFolder), !isFolder.boolValue {
+            throw ValidationError("--run-dir '\(runDirectory)' is a file, not a folder")
+        }
     }
 
     /// `fixtures/<workflow file name without extension>` beside the workflow.

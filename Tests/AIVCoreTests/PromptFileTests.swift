@@ -192,7 +192,7 @@ import Testing
     @Test func refusesPartialsAndReportsUnknownFrontMatterFields() {
         #expect(parse("---\nmodle: x\n---\n{{> header}}\n").1 == [
             "2:1: error: unknown field 'modle' in front matter; did you mean 'model'?",
-            "4:1: error: template syntax: partials and blocks are not supported in prompt files",
+            "4:1: error: template syntax: partials and blocks are not supported: a prompt or template is one file, so write their text in place",
         ])
     }
 

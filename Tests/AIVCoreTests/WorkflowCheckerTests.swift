@@ -303,6 +303,11 @@ import Testing
         ])
     }
 
+    @Test func aTimeoutOfZeroIsReportedAtItsValue() {
+        let yaml = workflow("  - id: a\n    uses: file.write\n    timeout: 0\n    with: {path: a.txt, content: x}\n")
+        #expect(diagnose(yaml) == ["8:14: error: 'timeout' of step 'a' must be longer than zero"])
+    }
+
     @Test func numbersNoSettingCanMeanAreErrorsBeforeTheRun() {
         let yaml = "name: t\nservices:\n  gemini:\n    limits: {requests_per_day: 1e30, requests_per_minute: .nan}\n"
             + "    retry: {attempts: 1e30, delay: '-1s'}\n    timeout: abc\nsteps:\n  - {id: a, uses: file.write, with: {path: a.txt, content: x}}\n"

@@ -609,6 +609,30 @@ import Testing
         #expect(CacheForecast.describe(edited.verdicts["both"]) == "? known once 'notes' has run")
     }
 
+    /// The plan says what the run will: an empty for_each succeeds over no items (it is not
+    /// "cached"), and arguments that fail once their inputs are known say why, not "not yet".
+    @Test func theForecastOfAnEmptyForEachAndOfFailingArgumentsIsWhatTheRunDoes() async throws {
+        var harness = Harness()
+        let yaml = """
+            name: f
+            inputs:
+              words: {type: list, default: []}
+              total: {type: number, default: 100}
+            steps:
+              - {id: each, uses: test.echo, for_each: "${{ inputs.words }}", with: {value: "${{ item }}"}}
+              - {id: after, uses: test.echo, with: {value: "${{ length(steps.each.outputs) }}"}}
+              - {id: split, uses: test.echo, with: {value: "${{ windows(inputs.total, 0.001) }}"}}
+            """
+        let forecast = CacheForecast(plan: try harness.plan(yaml), registry: harness.registry, cache: harness.cache, blobs: nil, environment: [:],
+                                     workflowDirectory: harness.directory.path)
+        #expect(forecast.verdicts["each"] == .willRun(reason: "for_each list is empty"))
+        #expect(forecast.verdicts["after"] == .willRun(reason: "no earlier result"), "judged with the empty list's outputs")
+        #expect(forecast.verdicts["split"] == .willRun(reason: "its arguments fail: in argument 'value': 'windows' would make 100000 windows; at most 10000 (choose a larger size)"))
+        let run = try await harness.run(yaml)
+        #expect(run.step("each")?.status == .succeeded && run.step("each")?.reason == "for_each list is empty")
+        #expect(run.step("split")?.error?.contains("'windows' would make 100000 windows") == true, "\(run.steps)")
+    }
+
     @Test func aFileAnEarlierStepWroteIsReadFromTheRunFolderAndThePlanForeseesItsCacheHit() async throws {
         var harness = Harness()
         let yaml = """

@@ -360,7 +360,7 @@ struct CheckRun {
         if let condition = step.condition { checkCondition(condition, step: step) }
         let itemSchema = step.forEach.map { checkForEach($0, step: step) }
         if let timeout = step.timeout, timeout <= 0 {
-            diagnostics.error("'timeout' of step '\(step.id)' must be longer than zero", at: step.location)
+            diagnostics.error("'timeout' of step '\(step.id)' must be longer than zero", at: step.timeoutLocation ?? step.location)
         }
         if let kind, kind.effect == .sideEffecting, let location = step.cacheLocation, step.cache != .off {
             diagnostics.error("step kind '\(kind.name)' has side effects and is never cached; remove 'cache' or set it to false", at: location)

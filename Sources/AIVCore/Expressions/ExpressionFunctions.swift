@@ -137,10 +137,12 @@ public enum ExpressionFunctions {
             implementation: { args throws(FunctionFailure) in
                 if args[0] == .null { return .null }
                 let source = try string(args, 0, of: "fromJSON")
-                do {
-                    return try JSONDecoder().decode(JSONValue.self, from: Data(source.utf8))
+                // aiv's own strict parser: Foundation's decoder took `[1,]` and said only "not valid
+                // JSON" of nesting past its depth.
+                do throws(JSONParseError) {
+                    return try JSONValue(parsing: source)
                 } catch {
-                    throw FunctionFailure("'fromJSON' got text that is not valid JSON", argument: 0)
+                    throw FunctionFailure("'fromJSON' got text that is not valid JSON (at character \(source.utf8.prefix(error.offset).count(where: { $0 & 0xC0 != 0x80 }) + 1): \(error.message))", argument: 0)
                 }
             }),
         ExpressionFunction(
@@ -170,7 +172,7 @@ public enum ExpressionFunctions {
             implementation: { args throws(FunctionFailure) in
                 let total = try wholeNumber(args, 0, of: "timestamp")
                 guard total >= 0 else {
-                    throw FunctionFailure("'timestamp' needs a number of seconds of at least 0, got \(total)", argument: 0)
+                    throw FunctionFailure("'timestamp' needs a number of seconds of at least 0, got \(args[0].interpolationText)", argument: 0)
                 }
                 return .string(timestamp(seconds: total))
             }),
@@ -181,7 +183,7 @@ public enum ExpressionFunctions {
             implementation: { args throws(FunctionFailure) in
                 let url = try string(args, 0, of: "timeLink")
                 let seconds = try wholeNumber(args, 1, of: "timeLink")
-                guard seconds >= 0 else { throw FunctionFailure("'timeLink' needs a number of seconds of at least 0, got \(seconds)", argument: 1) }
+                guard seconds >= 0 else { throw FunctionFailure("'timeLink' needs a number of seconds of at least 0, got \(args[1].interpolationText)", argument: 1) }
                 guard let link = timeLink(url, seconds: seconds) else {
                     throw FunctionFailure("'timeLink' needs an absolute URL such as https://youtu.be/ID, got '\(url)'", argument: 0)
                 }
@@ -194,10 +196,12 @@ public enum ExpressionFunctions {
             resultType: { _ in .array(window) },
             implementation: { args throws(FunctionFailure) in
                 guard let total = args[0].numberValue, total.isFinite, total >= 0 else {
-                    throw FunctionFailure("'windows' needs a total of at least 0 seconds, got \(args[0].describedKind)", argument: 0)
+                    let given = args[0].numberValue == nil ? args[0].describedKind : args[0].interpolationText
+                    throw FunctionFailure("'windows' needs a total of at least 0 seconds, got \(given)", argument: 0)
                 }
                 guard let size = Durations.seconds(args[1]), size > 0 else {
-                    throw FunctionFailure("'windows' needs a window size above 0 (seconds, or a duration such as '10m')", argument: 1)
+                    let given = args[1].numberValue != nil || args[1].stringValue != nil ? "'\(args[1].interpolationText)'" : args[1].describedKind
+                    throw FunctionFailure("'windows' needs a window size above 0 and at most \(Durations.format(Durations.limit)) (seconds, or a duration such as '10m'), got \(given)", argument: 1)
                 }
                 let exact = (total / size).rounded(.up)
                 guard exact <= 10_000 else {

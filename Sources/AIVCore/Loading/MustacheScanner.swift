@@ -152,7 +152,7 @@ struct MustacheScanner {
                                             opening: Position(line: last.line, column: last.column)))
                 }
             case ">", "<", "$":
-                return .failure(Problem(message: "partials and blocks are not supported in prompt files", line: tagLine, column: tagColumn))
+                return .failure(Problem(message: "partials and blocks are not supported: a prompt or template is one file, so write their text in place", line: tagLine, column: tagColumn))
             case "&":
                 record(String(content.dropFirst()).trimmingCharacters(in: .whitespacesAndNewlines), at: nameLine, nameColumn)
             default:

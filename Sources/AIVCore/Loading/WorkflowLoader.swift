@@ -263,7 +263,7 @@ public struct WorkflowLoader: Sendable {
             retry: loadRetry(fields["retry"], owner: owner, diagnostics: &diagnostics),
             timeout: fields.duration("timeout", diagnostics: &diagnostics),
             continueOnError: fields.bool("continue_on_error", diagnostics: &diagnostics) ?? false,
-            cache: cache, cacheLocation: cacheValue?.location)
+            cache: cache, cacheLocation: cacheValue?.location, timeoutLocation: fields["timeout"]?.location)
     }
 
     /// `needs: a` or `needs: [a, b]`.

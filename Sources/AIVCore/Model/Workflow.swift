@@ -122,6 +122,8 @@ public struct StepDeclaration: Sendable {
     public var maxParallel: Int?
     public var retry: RetryPolicy
     public var timeout: Double?
+    /// Where `timeout:`'s value is written, for a message about it.
+    public var timeoutLocation: SourceLocation?
     public var continueOnError: Bool
     public var cache: CacheSetting
     public var cacheLocation: SourceLocation?
@@ -131,7 +133,7 @@ public struct StepDeclaration: Sendable {
                 optionalNeeds: [(id: String, location: SourceLocation)] = [],
                 condition: SourceValue? = nil, forEach: SourceValue? = nil, maxParallel: Int? = nil, retry: RetryPolicy = .none,
                 timeout: Double? = nil, continueOnError: Bool = false, cache: CacheSetting = .automatic,
-                cacheLocation: SourceLocation? = nil) {
+                cacheLocation: SourceLocation? = nil, timeoutLocation: SourceLocation? = nil) {
         self.id = id
         self.location = location
         self.name = name
@@ -148,6 +150,7 @@ public struct StepDeclaration: Sendable {
         self.continueOnError = continueOnError
         self.cache = cache
         self.cacheLocation = cacheLocation
+        self.timeoutLocation = timeoutLocation
     }
 }
 

@@ -55,6 +55,11 @@ public struct CacheForecast: Sendable {
         var items: [JSONValue?] = [nil]
         if step.forEach != nil {
             guard let list = try? step.items(in: scope) else { return .unknown(reason: "its for_each list is known only when running") }
+            // Nothing to take from the cache or to do: the run says the step succeeded, over no items.
+            if list.isEmpty {
+                outputs[step.id] = .array([])
+                return .willRun(reason: "for_each list is empty")
+            }
             items = list
         }
         var hits: [JSONValue] = []
@@ -64,8 +69,12 @@ public struct CacheForecast: Sendable {
             var itemScope = scope
             itemScope.item = item
             itemScope.index = step.forEach == nil ? nil : position
-            guard let arguments = try? ArgumentResolver.resolve(step.arguments, kind: kind, scope: itemScope) else {
-                reasons.append((itemScope.index, "its arguments cannot be resolved yet"))
+            let arguments: StepArguments
+            do throws(ExpressionError) {
+                arguments = try ArgumentResolver.resolve(step.arguments, kind: kind, scope: itemScope)
+            } catch {
+                // Everything it reads is known here (its needs are cached): the run would fail so.
+                reasons.append((itemScope.index, "its arguments fail: \(error.message)"))
                 continue
             }
             let services = CacheKeyComponents.services(plan.services, service: kind.service, step: step.id, facts: serviceFacts)

@@ -68,7 +68,7 @@ final class PlainProgress: RunObserver, ProgressDisplay, @unchecked Sendable {
         var line: String?
         switch event {
         case .runStarted(let id, let workflow, _, let folder, let steps, _, _):
-            line = "run \(id): workflow '\(workflow)', \(steps.count) steps, folder \(folder)"
+            line = "run \(id): workflow '\(workflow)', \(steps.count) step\(steps.count == 1 ? "" : "s"), folder \(folder)"
             startTimer()
         case .stepStarted(let step, let invocations, let forEach):
             line = Self.column("start") + "\(step)\(forEach ? " (\(invocations) item\(invocations == 1 ? "" : "s"))" : "")"

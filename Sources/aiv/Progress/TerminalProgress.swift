@@ -19,7 +19,7 @@ final class TerminalProgress: RunObserver, ProgressDisplay, @unchecked Sendable 
             switch event {
             case .runStarted(let id, let workflow, _, let folder, let steps, _, _):
                 total = steps.count
-                emit("run \(id): workflow '\(workflow)', \(steps.count) steps → \(folder)")
+                emit("run \(id): workflow '\(workflow)', \(steps.count) step\(steps.count == 1 ? "" : "s") → \(folder)")
                 startTimer()
             case .stepStarted(let step, let invocations, let forEach):
                 running.append((step, Date(), 0, invocations, forEach))
