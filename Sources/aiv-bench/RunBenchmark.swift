@@ -24,12 +24,14 @@ enum RunBenchmark {
 
     static func run(arguments: [String]) async throws {
         let repeats = arguments.first.flatMap(Int.init) ?? 5
+        // A second argument picks shapes by the start of their names ("chain", "fanout,layers"): for a profiler.
+        let picked = arguments.dropFirst().first.map { $0.split(separator: ",").map(String.init) }
         let parallel = 2
         let root = NSTemporaryDirectory() + "aiv-run-bench-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: root) }
         print("aiv run, in-process: µs per step, medians of \(repeats) (max parallel \(parallel), \(ProcessInfo.processInfo.activeProcessorCount) cores, under \(NSTemporaryDirectory()))\n")
         var rows: [[String]] = []
-        for shape in shapes {
+        for shape in shapes where picked?.contains(where: shape.name.hasPrefix) ?? true {
             var validate: [Double] = [], cold: [Double] = [], cached: [Double] = [], newFolder: [Double] = []
             for repetition in 0..<repeats {
                 let directory = "\(root)/\(shape.name)-\(repetition)"
