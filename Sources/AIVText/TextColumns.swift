@@ -7,7 +7,7 @@
 public enum TextColumns {
     /// Columns a text takes: 2 for a wide character (kana, kanji, hangul, full-width forms, an
     /// emoji however many scalars make it), 0 for a mark alone, 1 for the rest.
-    public static func columns(_ text: Substring) -> Int {
+    public static func columns<Text: StringProtocol>(_ text: Text) -> Int {
         text.reduce(0) { $0 + width(of: $1) }
     }
 
@@ -25,7 +25,7 @@ public enum TextColumns {
     static func isWide(_ scalar: Unicode.Scalar) -> Bool {
         switch scalar.value {
         case 0x1100...0x115F, 0x2E80...0x303E, 0x3041...0x33FF, 0x3400...0x4DBF, 0x4E00...0x9FFF, 0xA000...0xA4CF,
-             0xAC00...0xD7A3, 0xF900...0xFAFF, 0xFE30...0xFE4F, 0xFF00...0xFF60, 0xFFE0...0xFFE6, 0x1F300...0x1F64F,
+             0xA960...0xA97F, 0xAC00...0xD7A3, 0xF900...0xFAFF, 0xFE10...0xFE19, 0xFE30...0xFE4F, 0xFF00...0xFF60, 0xFFE0...0xFFE6, 0x1F300...0x1F64F,
              0x1F680...0x1F6FF, 0x1F900...0x1F9FF, 0x1FA70...0x1FAFF, 0x20000...0x3FFFD:
             return true
         default:
@@ -34,7 +34,10 @@ public enum TextColumns {
     }
 
     static func isZeroWidth(_ scalar: Unicode.Scalar) -> Bool {
+        // Marks that sit on the character before, and format characters (a left-to-right mark, the
+        // word joiner a caption puts after a backslash), which show nothing.
         scalar.properties.generalCategory == .nonspacingMark || scalar.properties.generalCategory == .enclosingMark
+            || scalar.properties.generalCategory == .format
             || scalar.value == 0x200B || scalar.value == 0x200D || (0xFE00...0xFE0F).contains(scalar.value)
     }
 

@@ -25,7 +25,8 @@ struct RunsCommand: ParsableCommand {
             print(Table.render(header: ["run", "workflow", "started", "time", "status", "ran", "cached", "failed", "skipped", "cancelled"], rows: runs.map { run in
                 [run.id, run.workflow, Self.date(run.startedAt), run.duration.map(SummaryTable.format) ?? "-", run.status,
                  String(run.ran), String(run.cached), String(run.failed), String(run.skipped), String(run.cancelled)]
-            }, width: Terminal.tableWidth), terminator: "")
+            // Only the workflow and the start may break: a run id is copied, and a status or count reads whole.
+            }, width: Terminal.tableWidth, whole: [0, 3, 4, 5, 6, 7, 8, 9]), terminator: "")
         }
 
         /// Local time, with its offset from UTC: a history read on another machine, or after a

@@ -58,16 +58,52 @@ import Testing
         #expect(japanese.count > 1 && !japanese.contains { $0.hasPrefix("っ") || $0.hasPrefix("ー") }, "\(japanese)")
     }
 
-    /// When every column is already at its longest word, the widest give way further, down to
-    /// `Table.narrowest`; a table that cannot fit even then still keeps every character.
-    @Test func aTableNarrowsItsWidestColumnsFirstAndKeepsEveryCharacter() {
-        let widths = Table.fitted([16, 9, 5, 90], to: 60, longestWords: [16, 9, 5, 47])
+    /// The widest columns give way first, to a common width, not below their longest word while
+    /// that is enough; then the columns of several words go down to `Table.narrowest`, breaking at
+    /// their spaces, while one-word columns (ids) stay whole; a table that cannot fit so is left
+    /// as it is.
+    @Test func aTableNarrowsItsWidestColumnsFirstAndKeepsIdsWhole() {
+        let widths = Table.fitted([16, 9, 5, 90], to: 60, longestWords: [16, 9, 5, 47], manyWords: [false, false, false, true])
         #expect(widths == [16, 9, 5, 24], "the text column takes what is left: \(widths)")
-        #expect(Table.fitted([16, 17, 30, 30], to: 50, longestWords: [16, 17, 12, 12]) == [11, 11, 11, 11])
-        let letters = "abcdefghijklmnopqrstuvwxyz", digits = "0123456789012345678901234567890"
-        let cramped = Table.render(header: ["a", "b"], rows: [[letters, digits]], width: 10).split(separator: "\n").dropFirst()
-        #expect(cramped.map { $0.prefix(Table.narrowest) }.joined().filter { $0 != " " } == letters, "\(cramped)")
-        #expect(cramped.map { $0.dropFirst(Table.narrowest + 2) }.joined() == digits, "\(cramped)")
+        #expect(Table.fitted([16, 17, 30, 30], to: 50, longestWords: [16, 17, 12, 12], manyWords: [false, false, true, true]) == [11, 11, 11, 11], "ids break only when the texts at their narrowest cannot make room")
+        #expect(Table.fitted([16, 17, 30, 30], to: 56, longestWords: [16, 17, 12, 12], manyWords: [false, false, true, true]) == [16, 17, 9, 8])
+        #expect(Table.fitted([16, 17, 30, 30], to: 50, longestWords: [16, 17, 12, 12], manyWords: [true, true, true, true]) == [11, 11, 11, 11])
+        // A run id (22 characters) is one word a column keeps whole while the table can fit so.
+        #expect(Table.fitted([22, 11, 90], to: 80, longestWords: [22, 11, 30], manyWords: [false, false, true]) == [22, 11, 43])
+        // `runs` on 100 columns: its ids, statuses and counts are whole, so the rest cannot make
+        // room enough, and the table is left as it is rather than broken to no avail.
+        #expect(Table.fitted([22, 11, 25, 5, 9, 3, 6, 6, 7, 9], to: 100, longestWords: [22, 11, 10, 5, 9, 3, 6, 6, 7, 9],
+                             manyWords: [false, false, true, false, false, false, false, false, false, false], whole: [0, 3, 4, 5, 6, 7, 8, 9])
+                == [22, 11, 25, 5, 9, 3, 6, 6, 7, 9])
+        #expect(Table.fitted([22, 11, 25, 5, 9, 3, 6, 6, 7, 9], to: 110, longestWords: [22, 11, 10, 5, 9, 3, 6, 6, 7, 9],
+                             manyWords: [false, false, true, false, false, false, false, false, false, false], whole: [0, 3, 4, 5, 6, 7, 8, 9])
+                == [22, 11, 14, 5, 9, 3, 6, 6, 7, 9])
+        // A cell of a million characters is fitted at once, not a column at a time.
+        #expect(Table.fitted([1_000_000, 1_000_000, 5], to: 100, longestWords: [3, 3, 5], manyWords: [true, true, false]) == [46, 45, 5])
+
+        let words = "alpha beta gamma delta epsilon", numbers = "one two three four five six seven"
+        let cramped = Table.render(header: ["a", "b"], rows: [[words, numbers]], width: 18).split(separator: "\n").dropFirst()
+        #expect(cramped.allSatisfy { TextColumns.columns($0) <= 18 }, "\(cramped)")
+        #expect(cramped.map { $0.prefix(Table.narrowest) }.joined().filter { $0 != " " } == words.filter { $0 != " " }, "\(cramped)")
+        #expect(cramped.map { $0.dropFirst(Table.narrowest + 2) }.joined().filter { $0 != " " } == numbers.filter { $0 != " " }, "\(cramped)")
+    }
+
+    /// A cell with line breaks (an error listing several problems) is broken at them under its
+    /// column; a tab is a space, as wide as it measures; a blank cell wider than its column keeps its row.
+    @Test func lineBreaksTabsAndBlankCellsKeepTheColumns() {
+        let text = Table.render(header: ["step", "why"], rows: [
+            ["render", "bad.mustache:3:1: error: one\nbad.mustache:5:2: error: two"],
+            ["tabs", "a\tb"],
+            ["blank", String(repeating: " ", count: 40)],
+        ], width: 40)
+        #expect(text == """
+            step    why
+            render  bad.mustache:3:1: error: one
+                    bad.mustache:5:2: error: two
+            tabs    a b
+            blank
+
+            """)
     }
 
     @Test func aLineIsCutToAWidthWithAnEllipsis() {

@@ -59,21 +59,30 @@ public enum PlanPrinter {
 /// character takes two), and, on a terminal, fitted to its width.
 public enum Table {
     /// Columns two spaces apart, the last one not padded; each line without spaces at its end.
+    /// `whole`: columns never narrowed (see `fitted`).
     ///
     /// Given a `width` (a terminal's columns) that the table would pass, the widest columns are
     /// narrowed, one column at a time, until it fits or none is wider than `narrowest`, and their
     /// cells are broken into lines (at spaces, between wide characters, or where they must):
     /// nothing is cut off, and a row's other cells stay on its first line. Without a width (output
     /// to a file or a pipe), each row is one line, for `grep` and `cut`.
-    public static func render(header: [String], rows: [[String]], width: Int? = nil) -> String {
-        let rowWidths = rows.map { $0.map(TextColumns.columns) }
-        var widths = header.map(TextColumns.columns)
+    public static func render(header: [String], rows givenRows: [[String]], width: Int? = nil, whole: Set<Int> = []) -> String {
+        // On a terminal a tab would jump to its own stop: a space, so columns are what they measure.
+        let rows = width == nil ? givenRows : givenRows.map { $0.map { $0.contains("\t") ? $0.replacingOccurrences(of: "\t", with: " ") : $0 } }
+        /// A cell of several lines (fitted to a terminal) is as wide as its widest line.
+        func columns(_ cell: String) -> Int {
+            guard width != nil, cell.contains(where: \.isNewline) else { return TextColumns.columns(cell) }
+            return cell.split(whereSeparator: \.isNewline).map { TextColumns.columns($0) }.max() ?? 0
+        }
+        let rowWidths = rows.map { $0.map(columns) }
+        var widths = header.map(columns)
         for cells in rowWidths {
             for (i, cellWidth) in cells.enumerated() where i < widths.count { widths[i] = max(widths[i], cellWidth) }
         }
         if let width, widths.reduce(0, +) + 2 * max(0, widths.count - 1) > width {
-            let longestWords = widths.indices.map { column in longestWord(in: [header[column]] + rows.compactMap { column < $0.count ? $0[column] : nil }) }
-            widths = fitted(widths, to: width, longestWords: longestWords)
+            let cells = widths.indices.map { column in [header[column]] + rows.compactMap { column < $0.count ? $0[column] : nil } }
+            widths = fitted(widths, to: width, longestWords: cells.map(longestWord), manyWords: cells.map { $0.contains { $0.contains(" ") } },
+                            whole: whole)
         }
         var out: [UInt8] = []
         out.reserveCapacity((rows.count + 1) * (widths.reduce(0, +) + 2 * widths.count + 1))
@@ -95,10 +104,13 @@ public enum Table {
         /// A row with a cell wider than its column: the row's lines, each cell's share of them
         /// under its column (blank where a cell has fewer lines).
         func brokenLines(_ cells: [String], _ cellWidths: [Int]) {
-            let pieces = cells.enumerated().map { i, cell in
-                i < widths.count && cellWidths[i] > widths[i] ? TextColumns.breakGreedily(cell[...], width: widths[i]) : [cell]
+            let pieces = cells.enumerated().map { i, cell -> [String] in
+                // A line break inside a cell (an error listing several problems) starts a line of its own.
+                let lines = cell.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline)
+                guard i < widths.count, cellWidths[i] > widths[i] || lines.count > 1 else { return [cell] }
+                return lines.flatMap { TextColumns.breakGreedily($0, width: widths[i]) }
             }
-            for row in 0..<(pieces.map(\.count).max() ?? 0) {
+            for row in 0..<max(1, pieces.map(\.count).max() ?? 0) {
                 let start = out.count
                 for (i, cellLines) in pieces.enumerated() {
                     if i > 0 { out.append(contentsOf: [0x20, 0x20]) }
@@ -113,9 +125,10 @@ public enum Table {
             }
         }
         func add(_ cells: [String], _ cellWidths: [Int]) {
-            if width != nil, zip(cellWidths, widths).contains(where: { $0 > $1 }) { brokenLines(cells, cellWidths) } else { line(cells, cellWidths) }
+            let breaks = width != nil && (zip(cellWidths, widths).contains { $0 > $1 } || cells.contains { $0.contains(where: \.isNewline) })
+            if breaks { brokenLines(cells, cellWidths) } else { line(cells, cellWidths) }
         }
-        add(header, header.map(TextColumns.columns))
+        add(header, header.map(columns))
         for (cells, cellWidths) in zip(rows, rowWidths) { add(cells, cellWidths) }
         return String(decoding: out, as: UTF8.self)
     }
@@ -123,21 +136,47 @@ public enum Table {
     /// Columns are not narrowed below this many columns.
     public static let narrowest = 8
 
-    /// `widths` narrowed to fit `width` columns with two between each: the widest first, so short
-    /// columns (numbers, statuses, times) keep their width and the long texts share the rest.
-    /// First no column is narrowed below its longest word (up to 20 columns: a path or an
-    /// expression is broken anyway), then, if that is not enough, down to `narrowest`.
-    static func fitted(_ widths: [Int], to width: Int, longestWords: [Int]) -> [Int] {
-        var widths = widths
-        var total = widths.reduce(0, +) + 2 * max(0, widths.count - 1)
-        for floors in [widths.indices.map { min(widths[$0], max(narrowest, min(longestWords[$0], 20))) }, widths.map { min($0, narrowest) }] {
-            while total > width,
-                  let widest = widths.indices.filter({ widths[$0] > floors[$0] }).max(by: { widths[$0] < widths[$1] }) {
-                widths[widest] -= 1
-                total -= 1
-            }
-        }
+    /// `widths` narrowed to fit `width` columns with two between each: the widest first, down to a
+    /// common level, so short columns (numbers, statuses, times) keep their width and the long
+    /// texts share the rest. First no column is narrowed below its longest word (up to 24
+    /// columns: a run id fits, a path or an expression is broken anyway); if that is not enough,
+    /// the columns of several words (`manyWords`), which break at their spaces, go down to
+    /// `narrowest` while one-word columns (step ids, kinds) keep their words whole; then all of
+    /// them share the room, down to `narrowest`. The columns in `whole` (a run id to copy) are never narrowed. A table that cannot
+    /// fit even so is left as it is: breaking its cells would gain nothing.
+    static func fitted(_ widths: [Int], to width: Int, longestWords: [Int], manyWords: [Bool], whole: Set<Int> = []) -> [Int] {
+        let room = width - 2 * max(0, widths.count - 1)
+        guard widths.reduce(0, +) > room else { return widths }
+        func floors(_ floor: (Int) -> Int) -> [Int] { widths.indices.map { whole.contains($0) ? widths[$0] : min(widths[$0], floor($0)) } }
+        let wordFloors = floors { max(narrowest, min(longestWords[$0], 24)) }
+        let spacedFloors = floors { manyWords[$0] ? narrowest : wordFloors[$0] }
+        let lowest = floors { _ in narrowest }
+        if wordFloors.reduce(0, +) <= room { return levelled(widths, floors: wordFloors, room: room) }
+        if spacedFloors.reduce(0, +) <= room { return levelled(wordFloors, floors: spacedFloors, room: room) }
+        // Words must break in a one-word column too: every column shares the room from its full
+        // width, rather than the texts staying at their narrowest beside whole ids.
+        if lowest.reduce(0, +) <= room { return levelled(widths, floors: lowest, room: room) }
         return widths
+    }
+
+    /// The columns above a common level lowered to it (none below its floor), the highest level at
+    /// which they fit `room`; what is left of the room goes, a column at a time from the left, to
+    /// those that were lowered. One pass per level tried, so a cell of a million characters costs
+    /// no more than a short one. The floors must fit the room.
+    static func levelled(_ widths: [Int], floors: [Int], room: Int) -> [Int] {
+        func total(_ level: Int) -> Int { widths.indices.reduce(0) { $0 + min(widths[$1], max(floors[$1], level)) } }
+        var low = 0, high = widths.max() ?? 0
+        while low < high {
+            let middle = (low + high + 1) / 2
+            if total(middle) <= room { low = middle } else { high = middle - 1 }
+        }
+        var result = widths.indices.map { min(widths[$0], max(floors[$0], low)) }
+        var spare = room - result.reduce(0, +)
+        for i in result.indices where spare > 0 && result[i] == low && widths[i] > low {
+            result[i] += 1
+            spare -= 1
+        }
+        return result
     }
 
     /// The columns of a column's longest word (what lies between spaces).

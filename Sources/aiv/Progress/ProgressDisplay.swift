@@ -127,7 +127,8 @@ final class PlainProgress: RunObserver, ProgressDisplay, @unchecked Sendable {
             timer?.cancel()
             timer = nil
         }
-        output.append("\n" + SummaryTable.render(report.steps) + "\n" + SummaryTable.headline(report))
+        // Plain lines go to a terminal too, under TERM=dumb: the table is fitted to it there.
+        output.append("\n" + SummaryTable.render(report.steps, width: Terminal.tableWidth) + "\n" + SummaryTable.headline(report))
         output.flush()
     }
 }
