@@ -334,6 +334,22 @@ import Testing
         #expect(RunFolderManifest.read(RunFolderManifest.path(in: folder))["w.yaml"]?["out/x.txt"] != nil)
     }
 
+    /// On Linux "café" with é and with e + U+0301 are two files, though Swift's strings count the
+    /// names equal: a run that now writes the other form removes the file an earlier run wrote.
+    @Test func aNameInAnotherUnicodeFormIsAnotherFile() throws {
+        let directory = TemporaryFolder()
+        let composed = "caf\u{E9}.txt", decomposed = "cafe\u{301}.txt"
+        let first = RunFolder(path: directory.path + "/out")
+        _ = try first.write(Data("1".utf8), to: composed)
+        _ = RunFolderManifest(folder: first, workflow: "w.yaml").finish(succeeded: true)
+        let next = RunFolder(path: directory.path + "/out")
+        _ = try next.write(Data("2".utf8), to: decomposed)
+        #expect(next.written.all.count == 1 && next.written.contains(decomposed) && !next.written.contains(composed))
+        #expect(RunFolderManifest(folder: next, workflow: "w.yaml").finish(succeeded: true) == [composed])
+        let left = try FileManager.default.contentsOfDirectory(atPath: directory.path + "/out").filter { $0 != "_aiv" }
+        #expect(left.map { Array($0.utf8) } == [Array(decomposed.utf8)])
+    }
+
     /// A file reached by this run under another spelling (a case-insensitive disk) is this run's:
     /// the earlier entry naming it is not removed.
     @Test func aFileThisRunWroteIsNeverRemovedUnderAnotherName() throws {

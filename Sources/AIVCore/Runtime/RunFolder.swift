@@ -312,9 +312,9 @@ public enum Folders {
 /// the digest of a very large file would otherwise take in.
 public final class WrittenFiles: @unchecked Sendable {
     private let lock = NSLock()
-    private var paths: Set<String> = []
-    private var digests: [String: String] = [:]
-    /// By bytes: two Unicode forms of a name are two files on Linux.
+    // By bytes: two Unicode forms of a name are two files on Linux.
+    private var paths: Set<ExactPath> = []
+    private var digests: [ExactPath: String] = [:]
     private var writers: [ExactPath: String] = [:]
 
     public init() {}
@@ -334,7 +334,7 @@ public final class WrittenFiles: @unchecked Sendable {
     /// A file written now: `digest` is the one the cache stored it under, or nil when it was just
     /// made (its digest is then taken from the file, and any the cache gave no longer holds).
     public func record(_ path: String, digest: String?) {
-        let normalized = Paths.normalize(path)
+        let normalized = ExactPath(Paths.normalize(path))
         lock.withLock {
             paths.insert(normalized)
             digests[normalized] = digest
@@ -342,18 +342,18 @@ public final class WrittenFiles: @unchecked Sendable {
     }
 
     /// Every path recorded (relative, normalized).
-    public var all: [String] { lock.withLock { Array(paths) } }
+    public var all: [String] { lock.withLock { paths.map(\.path) } }
 
     public func contains(_ path: String) -> Bool {
         guard OutputPaths.problem(with: path) == nil else { return false }
-        let normalized = Paths.normalize(path)
+        let normalized = ExactPath(Paths.normalize(path))
         return lock.withLock { paths.contains(normalized) }
     }
 
     /// The digest the cache knows the file by, if it does.
     public func digest(_ path: String) -> String? {
         guard OutputPaths.problem(with: path) == nil else { return nil }
-        let normalized = Paths.normalize(path)
+        let normalized = ExactPath(Paths.normalize(path))
         return lock.withLock { digests[normalized] }
     }
 }

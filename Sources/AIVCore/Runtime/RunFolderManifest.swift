@@ -60,19 +60,23 @@ final class RunFolderManifest: @unchecked Sendable {
     private func updateLocked(succeeded: Bool) -> [String] {
         let earlier = lists[workflow] ?? [:]
         var now: [String: Entry] = [:]
+        // Names as the file system compares them, byte for byte: a Swift `String` counts two
+        // Unicode forms of a name equal, which are two files on Linux.
+        var written: Set<ExactPath> = []
         var made: Set<FileID> = []
         for relative in folder.written.all {
             if let (entry, id) = Self.stat("\(folder.path)/\(relative)") {
                 now[relative] = entry
+                written.insert(ExactPath(relative))
                 made.insert(id)
             }
         }
         // A file this run wrote is this workflow's now, whichever wrote it before.
         for other in lists.keys where other != workflow {
-            lists[other] = lists[other]?.filter { now[$0.key] == nil }
+            lists[other] = lists[other]?.filter { !written.contains(ExactPath($0.key)) }
         }
         var removed: [String] = []
-        for (relative, entry) in earlier where now[relative] == nil {
+        for (relative, entry) in earlier where !written.contains(ExactPath(relative)) {
             // Outside the folder, inside aiv's own, or not as a run records a path: not something a run wrote.
             guard OutputPaths.problem(with: relative) == nil, Paths.normalize(relative) == relative,
                   let full = try? folder.resolve(relative) else { continue }
