@@ -82,20 +82,26 @@ import Testing
             var total = 0.0
             var rest = Substring(text)
             guard !rest.isEmpty else { return nil }
+            // Units from the largest down, each once (`1h30m`): `5m5m` or `30s1m` is a slip, not 10 minutes.
+            var previous = Double.infinity
             while !rest.isEmpty {
                 let number = rest.prefix { $0.isASCIIDigit || $0 == "." }
                 guard let value = Double(number) else { return nil }
                 rest = rest.dropFirst(number.count)
                 let unit = rest.prefix { $0.isLetter }
                 rest = rest.dropFirst(unit.count)
+                let size: Double
                 switch unit {
-                case "ms": total += value / 1000
-                case "s": total += value
-                case "m": total += value * 60
-                case "h": total += value * 3600
-                case "d": total += value * 86400
+                case "ms": size = 0.001
+                case "s": size = 1
+                case "m": size = 60
+                case "h": size = 3600
+                case "d": size = 86400
                 default: return nil
                 }
+                guard size < previous else { return nil }
+                previous = size
+                total += size < 1 ? value / 1000 : value * size
             }
             return total
         }

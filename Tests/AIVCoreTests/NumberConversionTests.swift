@@ -26,6 +26,9 @@ import Testing
         #expect(Durations.seconds(.double(-0.5)) == nil)
         #expect(Durations.parse("0") == 0)
         #expect(Durations.parse("1m30s") == 90)
+        #expect(Durations.parse("1d2h3m4s500ms") == 93784.5)
+        // Units from the largest down, each once: a repeated or reversed unit is a slip.
+        #expect(Durations.parse("5m5m") == nil && Durations.parse("30s1m") == nil && Durations.parse("1h1h") == nil)
     }
 
     @Test func aSpanUnderHalfAMillisecondIsWrittenAsItsNumberNotAsNone() {
