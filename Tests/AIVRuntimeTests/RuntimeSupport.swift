@@ -1,4 +1,5 @@
 import AIVCore
+import AIVStore
 import AIVTestSupport
 import Foundation
 
@@ -62,6 +63,14 @@ struct Harness {
     var runs = 0
 
     init() {}
+
+    /// A harness whose cache is the real SQLite one, in its folder.
+    static func withSQLiteCache() throws -> (Harness, SQLiteCacheStore) {
+        var harness = Harness()
+        let cache = SQLiteCacheStore(store: try Store(path: harness.directory.path + "/aiv.sqlite"))
+        harness.cache = cache
+        return (harness, cache)
+    }
 
     func plan(_ yaml: String, inputs: [String] = [], file: String = "workflow.yaml") throws -> ExecutionPlan {
         let path = directory.write(file, yaml)

@@ -160,9 +160,7 @@ import Testing
     /// what the taker stands on, `cache ls` lists the taker, `cache clear` of the taker removes it,
     /// and a miss is explained against what the taker last took.
     @Test func aResultAnotherStepTookIsKeptListedClearedAndExplainedForIt() async throws {
-        var harness = Harness()
-        let cache = SQLiteCacheStore(store: try Store(path: harness.directory.path + "/aiv.sqlite"))
-        harness.cache = cache
+        var (harness, cache) = try Harness.withSQLiteCache()
         let one = "name: one\ninputs: {v: {type: string, default: hi}}\nsteps:\n  - {id: a, uses: test.echo, with: {value: '${{ inputs.v }}'}}\n"
         let two = "name: two\nsteps:\n  - {id: b, uses: test.echo, with: {value: hello}}\n"
         _ = try await harness.run(one, file: "one.yaml", inputs: ["v=hello"])
@@ -188,9 +186,7 @@ import Testing
     /// entry under its key: the step that made it first keeps it as a result it took, so `cache
     /// ls` still lists it there, `cache clear` of its workflow removes it, and `cache gc` keeps it.
     @Test func aResultMadeAgainByAnotherWorkflowStaysTheFirstMakersToo() async throws {
-        var harness = Harness()
-        let cache = SQLiteCacheStore(store: try Store(path: harness.directory.path + "/aiv.sqlite"))
-        harness.cache = cache
+        var (harness, cache) = try Harness.withSQLiteCache()
         let one = "name: one\nsteps:\n  - {id: a, uses: test.echo, with: {value: hello}}\n"
         let two = "name: two\nsteps:\n  - {id: a, uses: test.echo, with: {value: hello}}\n"
         let oneFile = CacheEntry.workflowIdentity(harness.directory.path + "/one.yaml")
@@ -231,9 +227,7 @@ import Testing
 
     /// A step that goes back to its own result no longer stands on the other's: gc may drop it.
     @Test func takingItsOwnResultAgainEndsAStepsUseOfAnothers() async throws {
-        var harness = Harness()
-        let cache = SQLiteCacheStore(store: try Store(path: harness.directory.path + "/aiv.sqlite"))
-        harness.cache = cache
+        var (harness, cache) = try Harness.withSQLiteCache()
         let one = "name: one\ninputs: {v: {type: string, default: hi}}\nsteps:\n  - {id: a, uses: test.echo, with: {value: '${{ inputs.v }}'}}\n"
         let two = "name: two\ninputs: {v: {type: string, default: x}}\nsteps:\n  - {id: b, uses: test.echo, with: {value: '${{ inputs.v }}'}}\n"
         _ = try await harness.run(two, file: "two.yaml")                                   // b makes its own 'x'
