@@ -22,6 +22,10 @@ struct PlanCommand: ParsableCommand {
     @Option(help: ArgumentHelp("With --dry-run, the fixture folder the run would replay (default: fixtures/<workflow> beside the workflow file).", valueName: "dir"))
     var fixtures: String?
 
+    func validate() throws {
+        if fixtures != nil, !dryRun { throw ValidationError("--fixtures goes with --dry-run: the folder whose answers the plan judges") }
+    }
+
     func run() throws {
         let environment = try environmentOptions.load().variables
         let output = Frontend.standard(environment: environment)

@@ -49,7 +49,7 @@ import Foundation
             <command line>:1:43: error: input 'count' must be a number, not 'many'
              1 | --input 'title=Hello there' --input count=many --input titel=x --input publish=maybe
                |                                           ^~~~
-            <command line>:1:56: error: workflow 't' has no input 'titel'; did you mean 'title'?; its inputs are title, count, publish, tags, recording
+            <command line>:1:56: error: workflow 't' has no input 'titel'; did you mean 'title'? Its inputs are title, count, publish, tags, recording
              1 | --input 'title=Hello there' --input count=many --input titel=x --input publish=maybe
                |                                                        ^~~~~
             <command line>:1:80: error: input 'publish' must be true or false, not 'maybe'
@@ -130,7 +130,7 @@ import Foundation
             "input 'publish' must be true or false, not 'maybe'",
             "input 'recording': file not found: nope.mp4",
             "input 'title' is required; give it with --input title=… or in an --inputs file",
-            "workflow 't' has no input 'titel'; did you mean 'title'?; its inputs are title, count, publish, tags, recording",
+            "workflow 't' has no input 'titel'; did you mean 'title'? Its inputs are title, count, publish, tags, recording",
         ])
     }
 

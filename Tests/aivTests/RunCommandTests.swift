@@ -156,6 +156,11 @@ import Testing
         let runs = try await workspace.aiv(["run", "workflows/transcript-pack.yaml", "--state-dir", "state"])
         #expect(runs.status == 1)
         #expect(runs.stderr.contains("a part of the path is a file, not a folder"), "\(runs.stderr)")
+        // Fixtures without --dry-run or --record would be ignored, and the run would call the real services.
+        let fixtures = try await workspace.aiv(["run", "workflows/transcript-pack.yaml", "--fixtures", "fx"])
+        #expect(fixtures.status == 64 && fixtures.stderr.contains("--fixtures goes with --dry-run"), "\(fixtures.stderr)")
+        let planFixtures = try await workspace.aiv(["plan", "workflows/transcript-pack.yaml", "--fixtures", "fx"])
+        #expect(planFixtures.status == 64 && planFixtures.stderr.contains("--fixtures goes with --dry-run"), "\(planFixtures.stderr)")
         let stateFile = try await workspace.aiv(["run", "workflows/transcript-pack.yaml", "--state-dir", "taken"])
         #expect(stateFile.status == 64 && stateFile.stderr.contains("--state-dir 'taken' is a file, not a folder"), "\(stateFile.stderr)")
         let clear = try await workspace.aiv(["cache", "clear", "workflows"])

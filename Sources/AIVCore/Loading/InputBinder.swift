@@ -98,8 +98,9 @@ public struct InputBinder: Sendable {
         let flags = Self.commandLine(assignments)
         for (number, assignment) in assignments.enumerated() {
             guard let declaration = workflow.input(assignment.name) else {
-                diagnostics.error("workflow '\(workflow.name)' has no input '\(assignment.name)'\(Suggestions.didYouMean(assignment.name, in: names))"
-                                  + (names.isEmpty ? "" : "; its inputs are \(names.joined(separator: ", "))"),
+                let hint = Suggestions.didYouMean(assignment.name, in: names)
+                diagnostics.error("workflow '\(workflow.name)' has no input '\(assignment.name)'" + (names.isEmpty ? hint
+                                      : hint.isEmpty ? "; its inputs are \(names.joined(separator: ", "))" : "\(hint) Its inputs are \(names.joined(separator: ", "))"),
                                   at: flags.names[number].at, length: flags.names[number].length)
                 continue
             }
