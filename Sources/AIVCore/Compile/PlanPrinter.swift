@@ -61,11 +61,11 @@ public enum Table {
     /// Columns two spaces apart, the last one not padded; each line without spaces at its end.
     /// `whole`: columns never narrowed (see `fitted`).
     ///
-    /// Given a `width` (a terminal's columns) that the table would pass, the widest columns are
-    /// narrowed, one column at a time, until it fits or none is wider than `narrowest`, and their
-    /// cells are broken into lines (at spaces, between wide characters, or where they must):
-    /// nothing is cut off, and a row's other cells stay on its first line. Without a width (output
-    /// to a file or a pipe), each row is one line, for `grep` and `cut`.
+    /// Given a `width` (a terminal's columns) that the table would pass, its widest columns are
+    /// narrowed as `fitted` says, and cells wider than their column are broken into lines (at
+    /// spaces, between wide characters, at a line break, or where they must): nothing is cut
+    /// off, and a row's other cells stay on its first line. Without a width (output to a file or
+    /// a pipe), each row is one line, for `grep` and `cut`.
     public static func render(header: [String], rows givenRows: [[String]], width: Int? = nil, whole: Set<Int> = []) -> String {
         // On a terminal a tab would jump to its own stop: a space, so columns are what they measure.
         let rows = width == nil ? givenRows : givenRows.map { $0.map { $0.contains("\t") ? $0.replacingOccurrences(of: "\t", with: " ") : $0 } }
@@ -142,8 +142,9 @@ public enum Table {
     /// columns: a run id fits, a path or an expression is broken anyway); if that is not enough,
     /// the columns of several words (`manyWords`), which break at their spaces, go down to
     /// `narrowest` while one-word columns (step ids, kinds) keep their words whole; then all of
-    /// them share the room, down to `narrowest`. The columns in `whole` (a run id to copy) are never narrowed. A table that cannot
-    /// fit even so is left as it is: breaking its cells would gain nothing.
+    /// them share the room, down to `narrowest`. The columns in `whole` (a run id to copy) are
+    /// never narrowed. A table that cannot fit even so is left as it is: breaking its cells
+    /// would gain nothing.
     static func fitted(_ widths: [Int], to width: Int, longestWords: [Int], manyWords: [Bool], whole: Set<Int> = []) -> [Int] {
         let room = width - 2 * max(0, widths.count - 1)
         guard widths.reduce(0, +) > room else { return widths }

@@ -98,9 +98,10 @@ public struct InputBinder: Sendable {
         let flags = Self.commandLine(assignments)
         for (number, assignment) in assignments.enumerated() {
             guard let declaration = workflow.input(assignment.name) else {
+                // "…; did you mean 'title'? Its inputs are …", or "…; its inputs are …" without a near name.
                 let hint = Suggestions.didYouMean(assignment.name, in: names)
-                diagnostics.error("workflow '\(workflow.name)' has no input '\(assignment.name)'" + (names.isEmpty ? hint
-                                      : hint.isEmpty ? "; its inputs are \(names.joined(separator: ", "))" : "\(hint) Its inputs are \(names.joined(separator: ", "))"),
+                let list = names.isEmpty ? "" : (hint.isEmpty ? "; its" : " Its") + " inputs are \(names.joined(separator: ", "))"
+                diagnostics.error("workflow '\(workflow.name)' has no input '\(assignment.name)'\(hint)\(list)",
                                   at: flags.names[number].at, length: flags.names[number].length)
                 continue
             }

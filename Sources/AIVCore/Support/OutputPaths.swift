@@ -22,8 +22,6 @@ public enum OutputPaths {
     }
 }
 
-/// Path arithmetic for paths shown to users and compared in tests: lexical (no disk access),
-/// but for `notAFile` and `physicalFolder`.
 /// A path compared byte for byte, as Linux compares file names. Swift's `String` equality counts
 /// "café" written with é and with e + U+0301 as equal; on Linux those are two files, so two steps
 /// writing them do not write one path.
@@ -32,10 +30,13 @@ public struct ExactPath: Hashable, Sendable {
     public init(_ path: String) { self.path = path }
     public static func == (lhs: ExactPath, rhs: ExactPath) -> Bool { lhs.path.utf8.elementsEqual(rhs.path.utf8) }
     public func hash(into hasher: inout Hasher) {
-        for byte in path.utf8 { hasher.combine(byte) }
+        var path = path
+        path.withUTF8 { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
     }
 }
 
+/// Path arithmetic for paths shown to users and compared in tests: lexical (no disk access),
+/// but for `notAFile` and `physicalFolder`.
 public enum Paths {
     /// Why an existing path cannot be read as an input file: a pipe, a socket or a device would
     /// block a read for ever or never end (`/dev/zero`), and a folder is not a file. Nil for a
