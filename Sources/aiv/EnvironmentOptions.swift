@@ -13,7 +13,10 @@ struct EnvironmentOptions: ParsableArguments {
     /// The environment and the file; a file given with `--env-file` must exist, the default may not.
     func load() throws -> LoadedEnvironment {
         do {
-            return try LoadedEnvironment.load(environment: ProcessInfo.processInfo.environment, dotEnv: envFile ?? ".env", required: envFile != nil)
+            let loaded = try LoadedEnvironment.load(environment: ProcessInfo.processInfo.environment, dotEnv: envFile ?? ".env", required: envFile != nil)
+            // The place and the message only, as below.
+            for warning in loaded.warnings { StandardError.write("\(warning)\n") }
+            return loaded
         } catch {
             // The place and the message only: the line itself may hold a key.
             let place = error.location.map { "\($0): " } ?? ""

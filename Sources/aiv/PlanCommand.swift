@@ -27,7 +27,8 @@ struct PlanCommand: ParsableCommand {
     }
 
     func run() throws {
-        let environment = try environmentOptions.load().variables
+        let loadedEnvironment = try environmentOptions.load()
+        let environment = loadedEnvironment.variables
         let output = Frontend.standard(environment: environment)
             .plan(path: workflow.file, inputsFile: workflow.inputsFile, assignments: try workflow.assignments())
         if json, !output.diagnostics.isEmpty {
@@ -36,7 +37,8 @@ struct PlanCommand: ParsableCommand {
         } else {
             DiagnosticOutput.print(output.diagnostics, sources: output.sources)
         }
-        guard let plan = output.plan, let loaded = output.workflow else { throw ExitCode.invalid }
+        guard var plan = output.plan, let loaded = output.workflow else { throw ExitCode.invalid }
+        let secrets = loadedEnvironment.secrets.including(inputs: plan.inputs)
         // A dry run's fixtures are checked as the run checks them: what would stop the run (a
         // malformed file, no fixtures at all) stops the plan, with the same located error.
         var recordings: [RecordedExchange]?
@@ -60,7 +62,7 @@ struct PlanCommand: ParsableCommand {
         if let store = try state.openExistingStore() {
             let facts = ServiceKeyFacts(services: BuiltinServices.http, environment: environment, replaying: recordings)
             let forecast = CacheForecast(plan: plan, registry: .builtin, cache: SQLiteCacheStore(store: store),
-                                         blobs: state.blobs, environment: environment, workflowDirectory: loaded.baseDirectory,
+                                         blobs: state.blobs, environment: environment, secrets: secrets, workflowDirectory: loaded.baseDirectory,
                                          serviceFacts: facts)
             verdicts = forecast.verdicts
             cache = verdicts.mapValues(CacheForecast.describe)
@@ -85,6 +87,8 @@ struct PlanCommand: ParsableCommand {
                 }
             }
         }
+        // Shown without a secret typed as an input (`--input stream_key=…`).
+        plan.inputs = secrets.redact(.object(plan.inputs)).objectValue ?? [:]
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]

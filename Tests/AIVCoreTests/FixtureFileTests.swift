@@ -180,6 +180,33 @@ import Testing
         #expect(response.json == ["ok": true])
     }
 
+    /// A request recorded with a placeholder key (`GEMINI_API_KEY=sample`) whose value was also
+    /// in its text holds `[redacted GEMINI_API_KEY]` there. A dry run without that key, or with
+    /// another, sends the word itself: it still finds the recording. Before, it found none and
+    /// said so with two texts that read alike.
+    @Test func aRecordingThatHeldASecretMatchesWhateverStandsWhereItWas() async throws {
+        let exchange = recorded(["contents": [["text": "A [redacted GEMINI_API_KEY] of the stream, [redacted NOTION_TOKEN]!"]], "n": 1],
+                                answer: ["ok": true])
+        for secrets in [Secrets(), Secrets(["GEMINI_API_KEY": "other-key-0000"])] {
+            let replay = ReplayTransport(exchanges: [exchange], folder: "f", secrets: secrets)
+            let sent = try await replay.send(request(["n": 1, "contents": [["text": "A sample of the stream, ntn-1234!"]]]))
+            #expect(sent.json == ["ok": true])
+        }
+        let replay = ReplayTransport(exchanges: [exchange], folder: "f")
+        for text in ["A  of the stream, ntn-1234!", "A sample of the stream, ntn-1234?", "B sample of the stream, ntn-1234!", "A sample of the stream!"] {
+            await #expect(throws: TransportError.self, "\(text)") {
+                try await replay.send(self.request(["n": 1, "contents": [["text": .string(text)]]]))
+            }
+        }
+        await #expect(throws: TransportError.self) {
+            try await replay.send(self.request(["n": 2, "contents": [["text": "A sample of the stream, ntn-1234!"]]]))
+        }
+        #expect(RedactedText.matches("[redacted A][redacted B]", "xy"))
+        #expect(!RedactedText.matches("[redacted A][redacted B]", "x"))
+        #expect(RedactedText.matches("k=[redacted A]&v=[redacted A]", "k=abcd&v=abcd"))
+        #expect(!RedactedText.matches("plain", "plain2"))
+    }
+
     @Test func identicalRequestsGetTheirRecordingsInOrderThenTheLastRepeats() async throws {
         let replay = ReplayTransport(exchanges: [recorded(["q": 1], answer: ["state": "PROCESSING"]), recorded(["q": 1], answer: ["state": "ACTIVE"])], folder: "f")
         var states: [String?] = []

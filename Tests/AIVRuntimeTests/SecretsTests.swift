@@ -70,12 +70,12 @@ import Testing
 
     @Test(arguments: ["GEMINI_API_KEY", "NOTION_TOKEN", "OBS_WEBSOCKET_PASSWORD", "DB_PASSWD", "GH_PASSPHRASE", "MY_PASS", "CLIENT_SECRET",
                       "AWS_CREDENTIALS", "BASIC_AUTH", "PRIVATE_PEM", "SESSION_COOKIE", "BEARER", "SLACK_WEBHOOK_URL", "GITHUB_PAT", "JWT",
-                      "jwt", "Notion-Token"])
+                      "jwt", "Notion-Token", "stream_key", "stream_pin"])
     func aNameThatHoldsAKeyTokenOrPasswordLooksSecret(name: String) {
         #expect(Secrets.looksSecret(name))
     }
 
-    @Test(arguments: ["PATH", "HOME", "PATTERN", "NOTION_DATABASE_ID", "GEMINI_BASE_URL", "LANG", "PASSES", "STREAM_TITLE"])
+    @Test(arguments: ["PATH", "HOME", "PATTERN", "NOTION_DATABASE_ID", "GEMINI_BASE_URL", "LANG", "PASSES", "STREAM_TITLE", "PINNED_COMMENT"])
     func anOrdinaryNameDoesNotLookSecret(name: String) {
         #expect(!Secrets.looksSecret(name))
     }
@@ -186,6 +186,17 @@ import Testing
         #expect(loaded.secrets["GEMINI_API_KEY"] == "say \"hi\"")
         #expect(loaded.variables["NOTION_DATABASE_ID"] == "")
         #expect(loaded.variables["B"] == "two")
+    }
+
+    /// A name set twice: the later line wins, as when a shell reads the file, and a warning says
+    /// where both are without quoting either value. Before, the first won in silence.
+    @Test func aNameSetTwiceTakesTheLaterValueAndIsWarnedAbout() throws {
+        let folder = TemporaryFolder()
+        let path = folder.write(".env", "GEMINI_API_KEY=old-key-1111\nPLAIN=a\n\nGEMINI_API_KEY=new-key-2222\n")
+        let loaded = try LoadedEnvironment.load(environment: [:], dotEnv: path)
+        #expect(loaded.secrets["GEMINI_API_KEY"] == "new-key-2222")
+        #expect(loaded.warnings.map(\.description) == ["\(path):4:1: warning: GEMINI_API_KEY is set again (first on line 1); this line's value is used"])
+        #expect(try LoadedEnvironment.load(environment: ["GEMINI_API_KEY": "env"], dotEnv: path).secrets["GEMINI_API_KEY"] == "env")
     }
 
     /// Every variable of the file is read, not only secrets (`NOTION_DATABASE_ID`, a base URL);

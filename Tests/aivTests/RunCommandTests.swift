@@ -334,6 +334,64 @@ import Testing
         #expect(missing.stderr.contains("no such file: prod.env (given with --env-file)"), "\(missing.stderr)")
     }
 
+    /// A key given as an input named like a secret reaches the step that needs it, and nothing
+    /// aiv keeps or shows holds it: not the history, the cache, the logs, `plan`, or a message
+    /// about a bad value. The step given it is not cached.
+    @Test func aSecretGivenAsAnInputReachesItsStepButNothingKeptOrShown() async throws {
+        let workspace = try Workspace()
+        try """
+            name: stream-setup
+            inputs:
+              stream_key: {type: string, required: true}
+              stream_pin: {type: number, default: 0}
+              title: {type: string, default: Tonight}
+            steps:
+              - id: config
+                uses: file.write
+                with: {path: service.txt, content: "key=${{ inputs.stream_key }}"}
+              - id: note
+                uses: file.write
+                with: {path: note.txt, content: "${{ inputs.title }}"}
+
+            """.write(toFile: workspace.path + "/workflows/setup.yaml", atomically: true, encoding: .utf8)
+        let key = "sk-live-7f3a9c1e"
+        let arguments = ["workflows/setup.yaml", "--input", "stream_key=\(key)", "--state-dir", "st"]
+        let first = try await workspace.aiv(["run"] + arguments + ["--run-dir", "out"])
+        #expect(first.status == 0, "\(first.stdout)\n\(first.stderr)")
+        #expect(workspace.read("out/service.txt") == "key=\(key)")
+        let second = try await workspace.aiv(["run"] + arguments + ["--run-dir", "again"])
+        #expect(second.status == 0)
+        #expect(second.stdout.contains("given the value of inputs.stream_key: not cached"), "\(second.stdout)")
+        let note = try #require(second.stdout.split(separator: "\n").first { $0.hasPrefix("note ") })
+        #expect(note.contains("yes"), "the step not given the key is cached: \(note)")
+
+        let plan = try await workspace.aiv(["plan"] + arguments)
+        let planJSON = try await workspace.aiv(["plan", "--json"] + arguments)
+        let shown = try await workspace.aiv(["runs", "show", "--state-dir", "st"])
+        for output in [first.stdout, first.stderr, second.stdout, plan.stdout, planJSON.stdout, shown.stdout] {
+            #expect(!output.contains(key), "\(output)")
+        }
+        #expect(plan.stdout.contains("given the value of inputs.stream_key"), "\(plan.stdout)")
+        #expect(planJSON.stdout.contains("[redacted inputs.stream_key]"), "\(planJSON.stdout)")
+        // Every file of the state folder (the database, its logs, the run folders' records)
+        // but the file the step was asked to write.
+        let state = workspace.path + "/st"
+        let files = try #require(FileManager.default.subpaths(atPath: state)).map { state + "/" + $0 }
+            + [workspace.path + "/out/_aiv", workspace.path + "/again/_aiv"].flatMap { folder in
+                (FileManager.default.subpaths(atPath: folder) ?? []).map { folder + "/" + $0 } }
+        #expect(files.contains { $0.hasSuffix("aiv.sqlite") || $0.hasSuffix(".db") || $0.contains("sqlite") }, "\(files)")
+        for file in files {
+            guard let data = FileManager.default.contents(atPath: file) else { continue }
+            #expect(data.range(of: Data(key.utf8)) == nil, "\(file) holds the key")
+        }
+
+        // A bad value for a secret input is an error that does not quote it.
+        let bad = try await workspace.aiv(["run", "workflows/setup.yaml", "--input", "stream_key=x", "--input", "stream_pin=12ab-9931x"])
+        #expect(bad.status == 2)
+        #expect(bad.stderr.contains("input 'stream_pin' must be a number"), "\(bad.stderr)")
+        #expect(!bad.stderr.contains("12ab-9931x"), "\(bad.stderr)")
+    }
+
     /// Commands that only read the state leave no `.aiv/` behind; a run folder that is a file is
     /// said plainly, not as a Foundation error.
     @Test func readingCommandsCreateNoStateAndARunFolderThatIsAFileIsSaidPlainly() async throws {

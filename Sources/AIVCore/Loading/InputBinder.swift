@@ -32,6 +32,9 @@ public struct InputBinder: Sendable {
     /// The name under which `--input` values are shown in diagnostics, as compilers show flags.
     public static let commandLineName = "<command line>"
 
+    /// What stands for a secret input's value where the command line is shown.
+    static let hiddenValue = "…"
+
     /// The `--input` flags written out as one line of a source named `<command line>`, with where
     /// each flag's name and value are on it (and how many columns each takes there), so a bad
     /// value gets a caret under it like a bad value in a file. A flag is quoted as the shell
@@ -54,10 +57,12 @@ public struct InputBinder: Sendable {
         for assignment in assignments {
             if !line.isEmpty { line += " " }
             line += "--input "
-            let argument = assignment.name + "=" + assignment.text
+            // The value of an input named like a secret is not shown (see `Secrets.including(inputs:)`).
+            let text = Secrets.looksSecret(assignment.name) ? Self.hiddenValue : assignment.text
+            let argument = assignment.name + "=" + text
             let quoted = argument.unicodeScalars.contains { isInvisible($0) || " \t'\"$`\\;&|<>(){}*?[]#~!".unicodeScalars.contains($0) }
             if quoted { line += "'" }
-            let name = shown(assignment.name, quoted: quoted), value = shown(assignment.text, quoted: quoted)
+            let name = shown(assignment.name, quoted: quoted), value = shown(text, quoted: quoted)
             names.append(span(name))
             line += name + "="
             values.append(span(value))
@@ -146,6 +151,8 @@ public struct InputBinder: Sendable {
     func convert(text: String, to declaration: InputDeclaration, workflow: Workflow, at location: SourceLocation,
                  length: Int, diagnostics: inout Diagnostics) -> JSONValue? {
         let name = declaration.name
+        // The value as a message quotes it: not at all for an input named like a secret.
+        let given = Secrets.looksSecret(name) ? "" : ", not '\(text)'"
         switch declaration.type {
         case .string:
             return .string(text)
@@ -160,12 +167,12 @@ public struct InputBinder: Sendable {
         case .number:
             if let i = Int(text) { return .int(i) }
             if let d = Double(text), d.isFinite { return .double(d) }
-            diagnostics.error("input '\(name)' must be a number, not '\(text)'", at: location, length: length)
+            diagnostics.error("input '\(name)' must be a number\(given)", at: location, length: length)
         case .bool:
             switch text.lowercased() {
             case "true", "yes", "1": return .bool(true)
             case "false", "no", "0": return .bool(false)
-            default: diagnostics.error("input '\(name)' must be true or false, not '\(text)'", at: location, length: length)
+            default: diagnostics.error("input '\(name)' must be true or false\(given)", at: location, length: length)
             }
         case .duration:
             let trimmed = text.trimmingCharacters(in: .whitespaces)
@@ -176,7 +183,7 @@ public struct InputBinder: Sendable {
             if trimmed.hasPrefix("[") {
                 let (value, problems) = YAMLReader().read(SourceFile(path: "<--input \(name)>", text: trimmed))
                 if let items = value?.items, !problems.hasErrors { return .array(items.map(\.json)) }
-                diagnostics.error("input '\(name)' must be a list such as [a, b] or a,b; '\(text)' is not", at: location, length: length)
+                diagnostics.error("input '\(name)' must be a list such as [a, b] or a,b\(given)", at: location, length: length)
                 return nil
             }
             return .array(trimmed.isEmpty ? [] : trimmed.split(separator: ",").map { .string($0.trimmingCharacters(in: .whitespaces)) })

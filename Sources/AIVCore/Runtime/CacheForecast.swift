@@ -15,9 +15,12 @@ public struct CacheForecast: Sendable {
     public var verdicts: [String: Verdict]
 
     /// `serviceFacts`: what besides the workflow decides services' answers (a dry run's recorded
-    /// answers, base URLs from the environment), as the run would see it.
+    /// answers, base URLs from the environment), as the run would see it. `secrets`: the run's
+    /// (inputs named like secrets are added here): a step given one is not cached, and no reason
+    /// quotes one.
     public init(plan: ExecutionPlan, registry: StepRegistry, cache: any CacheStore, blobs: BlobStore?, environment: [String: String],
-                workflowDirectory: String, serviceFacts: ServiceKeyFacts = ServiceKeyFacts(), now: Date = Date()) {
+                secrets: Secrets = Secrets(), workflowDirectory: String, serviceFacts: ServiceKeyFacts = ServiceKeyFacts(), now: Date = Date()) {
+        let secrets = secrets.including(inputs: plan.inputs)
         var verdicts: [String: Verdict] = [:]
         var outputs: [String: JSONValue] = [:]
         // The files the cached steps would put back, as a run records them; the folder is never made.
@@ -26,7 +29,7 @@ public struct CacheForecast: Sendable {
         let workflow = CacheEntry.workflowIdentity(plan.file)
         for step in plan.steps {
             verdicts[step.id] = Self.judge(step, plan: plan, workflow: workflow, registry: registry, cache: cache, blobs: blobs, now: now,
-                                           environment: environment, serviceFacts: serviceFacts,
+                                           environment: environment, secrets: secrets, serviceFacts: serviceFacts,
                                            workflowDirectory: workflowDirectory, digests: digests, outputs: &outputs, folder: folder,
                                            verdicts: verdicts)
         }
@@ -34,7 +37,7 @@ public struct CacheForecast: Sendable {
     }
 
     static func judge(_ step: PlannedStep, plan: ExecutionPlan, workflow: String, registry: StepRegistry, cache: any CacheStore, blobs: BlobStore?, now: Date,
-                      environment: [String: String], serviceFacts: ServiceKeyFacts,
+                      environment: [String: String], secrets: Secrets, serviceFacts: ServiceKeyFacts,
                       workflowDirectory: String, digests: FileDigestCache, outputs: inout [String: JSONValue],
                       folder: RunFolder, verdicts: [String: Verdict]) -> Verdict {
         guard let kind = registry[kind: step.kind] else { return .unknown(reason: "unknown kind") }
@@ -74,12 +77,16 @@ public struct CacheForecast: Sendable {
                 arguments = try ArgumentResolver.resolve(step.arguments, kind: kind, scope: itemScope)
             } catch {
                 // Everything it reads is known here (its needs are cached): the run would fail so.
-                reasons.append((itemScope.index, "its arguments fail: \(error.message)"))
+                reasons.append((itemScope.index, "its arguments fail: \(secrets.redact(error.message))"))
                 continue
             }
             let services = CacheKeyComponents.services(plan.services, service: kind.service, step: step.id, facts: serviceFacts)
             let components = CacheKeyComponents(kind: kind, arguments: arguments, scope: itemScope, services: services,
                                                 workflowDirectory: workflowDirectory, runFolder: folder, digests: digests)
+            if let given = components.secretsGiven(secrets) {
+                reasons.append((itemScope.index, given))
+                continue
+            }
             let found = try? cache.entry(forKey: components.key)
             if let entry = found, !entry.isExpired(for: step, now: now), entry.filesAvailable(in: blobs) {
                 hits.append(entry.outputs)

@@ -85,6 +85,7 @@ extension Runner {
         guard step.isCacheable, let cache = environment.cache else {
             return .miss(step.effect == .sideEffecting ? "side effects: runs every time" : "cache off for this step")
         }
+        if let given = components.secretsGiven(environment.secrets) { return .miss(given) }
         // A recording run calls every service so the fixtures are complete (its results are cached).
         if kind.service != nil, environment.services?.mode == .record { return .miss("--record: service steps are called to be recorded") }
         guard environment.readsCache else { return .miss("--no-cache") }
@@ -163,7 +164,7 @@ extension Runner {
                     throw failure("outputs do not match \(kind.name)'s output schema: \(problem)", attempts: attempt)
                 }
                 var entry: CacheEntry?
-                if cacheable, environment.cache != nil, heldSecrets.isEmpty {
+                if cacheable, environment.cache != nil, heldSecrets.isEmpty, components.secretsGiven(environment.secrets) == nil {
                     entry = cacheEntry(for: result, key: key, components: components, step: step, index: index, context: context,
                                        duration: environment.now().timeIntervalSince(started), log: log)
                 }

@@ -56,8 +56,30 @@ public struct Secrets: Sendable {
         let upper = name.uppercased()
         let parts = ["KEY", "TOKEN", "SECRET", "PASSWORD", "PASSWD", "PASSPHRASE", "CREDENTIAL", "AUTH", "PRIVATE", "COOKIE", "BEARER", "WEBHOOK"]
         if parts.contains(where: upper.contains) { return true }
-        // Short ones only as a word of the name: `GITHUB_PAT` and `MY_PASS` are secrets, `PATH` and `PASSES` are not.
-        return upper.split(whereSeparator: { !$0.isLetter && !$0.isNumber }).contains { ["PASS", "PAT", "JWT"].contains($0) }
+        // Short ones only as a word of the name: `GITHUB_PAT`, `MY_PASS` and `STREAM_PIN` are secrets,
+        // `PATH`, `PASSES` and `PINNED` are not.
+        return upper.split(whereSeparator: { !$0.isLetter && !$0.isNumber }).contains { ["PASS", "PAT", "JWT", "PIN"].contains($0) }
+    }
+
+    /// These secrets and the values of the workflow's inputs whose names look secret (a
+    /// `stream_key` given with `--input`, for an `obs.request` that sets the stream service),
+    /// named `inputs.NAME`. Expressions must see such a value, as it is the only way a workflow
+    /// passes it to a step; everything that keeps or shows values (history, the cache's key
+    /// components, logs, fixtures, messages, `plan`) has it replaced, as with the environment's.
+    public func including(inputs: [String: JSONValue]) -> Secrets {
+        var added: [String: String] = [:]
+        for (name, value) in inputs where Self.looksSecret(name) {
+            switch value {
+            case .string(let text): added["inputs.\(name)"] = text
+            case .int, .double: added["inputs.\(name)"] = value.canonicalJSON
+            case .array(let items):
+                for (index, item) in items.enumerated() {
+                    if let text = item.stringValue { added["inputs.\(name)[\(index)]"] = text }
+                }
+            default: break
+            }
+        }
+        return added.isEmpty ? self : Secrets(values.merging(added) { own, _ in own })
     }
 
     /// The environment as expressions see it: without the variables whose names look like secrets'.
@@ -146,21 +168,32 @@ public struct LoadedEnvironment: Sendable {
     /// Every variable; expressions see those whose names do not look secret (`env.NAME`).
     public var variables: [String: String]
     public var secrets: Secrets
+    /// What the file does that may not be meant: a name set twice (the later line wins, as when
+    /// a shell reads the file).
+    public var warnings: [Diagnostic] = []
 
     /// `required`: the file was named by the user, so its absence is an error; the default
     /// `.env` may be absent.
     public static func load(environment: [String: String], dotEnv path: String?, required: Bool = false) throws(Diagnostic) -> LoadedEnvironment {
         var variables = environment
+        var warnings: [Diagnostic] = []
         if let path {
             if FileManager.default.fileExists(atPath: path) {
-                for (name, value) in try DotEnv.parse(try SourceFile.read(path, sizeLimit: 1 << 20, readsPipes: true)) where variables[name] == nil {
-                    variables[name] = value
+                var fromFile: [String: (value: String, line: Int)] = [:]
+                for entry in try DotEnv.parse(try SourceFile.read(path, sizeLimit: 1 << 20, readsPipes: true)) {
+                    if let earlier = fromFile[entry.name] {
+                        // Never the values: either may be a key.
+                        warnings.append(.warning("\(entry.name) is set again (first on line \(earlier.line)); this line's value is used",
+                                                 at: SourceLocation(file: path, line: entry.line, column: 1), length: entry.name.count))
+                    }
+                    fromFile[entry.name] = (entry.value, entry.line)
                 }
+                for (name, entry) in fromFile where variables[name] == nil { variables[name] = entry.value }
             } else if required {
                 throw .error("no such file: \(path) (given with --env-file)", at: nil)
             }
         }
-        return LoadedEnvironment(variables: variables, secrets: Secrets(variables.filter { Secrets.looksSecret($0.key) }))
+        return LoadedEnvironment(variables: variables, secrets: Secrets(variables.filter { Secrets.looksSecret($0.key) }), warnings: warnings)
     }
 }
 
@@ -169,8 +202,8 @@ public struct LoadedEnvironment: Sendable {
 /// `\"` and `\\` escapes), each followed by nothing but a comment. Written by hand: it is a
 /// dozen lines, and the format has no standard a library would add.
 enum DotEnv {
-    static func parse(_ file: SourceFile) throws(Diagnostic) -> [(String, String)] {
-        var pairs: [(String, String)] = []
+    static func parse(_ file: SourceFile) throws(Diagnostic) -> [(name: String, value: String, line: Int)] {
+        var pairs: [(name: String, value: String, line: Int)] = []
         // LF or CRLF: Swift reads "\r\n" as one Character, which a split on "\n" alone never finds.
         for (index, raw) in file.text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }).enumerated() {
             var line = raw.trimmingCharacters(in: .whitespaces)
@@ -194,7 +227,7 @@ enum DotEnv {
                 // Not quoted: a pasted key may hold '=' (base64), and the part before it would be the secret.
                 throw .error("what comes before '=' is not a variable name (letters, digits and '_')", at: SourceLocation(file: file.path, line: index + 1, column: 1))
             }
-            pairs.append((name, value))
+            pairs.append((name, value, index + 1))
         }
         return pairs
     }

@@ -19,6 +19,8 @@ public final class ReplayTransport: HTTPTransport, @unchecked Sendable {
     private let lock = NSLock()
     private var queues: [Key: [Int]] = [:]
     private var served: [Key: Int] = [:]
+    /// The keys of recordings that hold a redacted secret (`[redacted NAME]`), in the order recorded.
+    private var redactedKeys: [Key] = []
 
     public init(exchanges: [RecordedExchange], folder: String, secrets: Secrets = Secrets()) {
         recordings = exchanges
@@ -27,6 +29,7 @@ public final class ReplayTransport: HTTPTransport, @unchecked Sendable {
         for (index, exchange) in exchanges.enumerated() {
             let key = Key(method: exchange.request.method.uppercased(), target: Redaction.target(exchange.request.url),
                           body: exchange.request.body.matchingForm)
+            if queues[key] == nil, RedactedText.holdsMarker(key.target + key.body) { redactedKeys.append(key) }
             queues[key, default: []].append(index)
         }
     }
@@ -47,9 +50,12 @@ public final class ReplayTransport: HTTPTransport, @unchecked Sendable {
         let key = Key(method: request.method.uppercased(), target: Redaction.target(secrets.redact(Redaction.displayURL(request.url))),
                       body: body.matchingForm)
         let index: Int? = lock.withLock {
-            guard let queue = queues[key] else { return nil }
-            let position = served[key, default: 0]
-            served[key] = position + 1
+            // A recording that held a secret's value matches a request with any value there: a
+            // dry run has no keys, or other ones, so it cannot redact its request the same way.
+            guard let found = queues[key] != nil ? key : redactedKeys.first(where: { Self.matches(recorded: $0, sent: key, body: body) }),
+                  let queue = queues[found] else { return nil }
+            let position = served[found, default: 0]
+            served[found] = position + 1
             return queue[min(position, queue.count - 1)]
         }
         guard let index else {
@@ -62,6 +68,16 @@ public final class ReplayTransport: HTTPTransport, @unchecked Sendable {
         var headers = recording.response.headers
         headers[Self.recordedInHeader] = FixtureFile.path(folder: folder, step: recording.step)
         return HTTPResponse(status: recording.response.status, headers: headers, body: recording.response.body.data)
+    }
+
+    /// Whether a recording whose request held a redacted secret stands for `sent`: the same
+    /// method, and a path and body equal to it but where the recording says `[redacted NAME]`.
+    static func matches(recorded: Key, sent: Key, body: RecordedBody) -> Bool {
+        guard recorded.method == sent.method, RedactedText.matches(recorded.target, sent.target) else { return false }
+        if case .json(let value) = body, let pattern = try? JSONValue(parsing: recorded.body) {
+            return RedactedText.matches(pattern, value)
+        }
+        return RedactedText.matches(recorded.body, sent.body)
     }
 
     /// A header of aiv's own on a replayed answer, naming its fixture file, so an error answer
@@ -170,6 +186,60 @@ public enum JSONDifference {
             for index in a.indices { visit(a[index], b[index], path: "\(path)[\(index)]", changes: &changes, limit: limit) }
         default:
             changes.append(Change(path: path.isEmpty ? "(whole body)" : path, old: old, new: new))
+        }
+    }
+}
+
+/// Text recorded with secrets replaced by `[redacted NAME]`, compared with text that holds some
+/// value there. Written by hand: it is a split and an ordered search.
+enum RedactedText {
+    static let marker = "[redacted "
+
+    static func holdsMarker(_ text: String) -> Bool { text.contains(marker) }
+
+    /// The parts of `pattern` between its markers, or nil when it has none.
+    static func literalParts(_ pattern: String) -> [Substring]? {
+        guard pattern.contains(marker) else { return nil }
+        var parts: [Substring] = []
+        var rest = pattern[...]
+        while let start = rest.range(of: marker) {
+            guard let end = rest[start.upperBound...].firstIndex(of: "]") else { break }
+            parts.append(rest[..<start.lowerBound])
+            rest = rest[rest.index(after: end)...]
+        }
+        parts.append(rest)
+        return parts
+    }
+
+    /// Whether `text` is `pattern` with each marker standing for some text, at least one character.
+    static func matches(_ pattern: String, _ text: String) -> Bool {
+        if pattern == text { return true }
+        guard let parts = literalParts(pattern), parts.count > 1 else { return false }
+        guard text.hasPrefix(parts[0]), text.hasSuffix(parts[parts.count - 1]),
+              text.count >= parts.reduce(0) { $0 + $1.count } + parts.count - 1 else { return false }
+        var rest = text.dropFirst(parts[0].count).dropLast(parts[parts.count - 1].count)
+        for part in parts.dropFirst().dropLast() {
+            // At least one character for the marker before it.
+            guard !rest.isEmpty else { return false }
+            if part.isEmpty {
+                rest = rest.dropFirst()
+                continue
+            }
+            guard let found = rest.dropFirst().range(of: part) else { return false }
+            rest = rest[found.upperBound...]
+        }
+        return !rest.isEmpty
+    }
+
+    /// The same for JSON: equal, but a recorded string with markers matches a sent string they fit.
+    static func matches(_ pattern: JSONValue, _ value: JSONValue) -> Bool {
+        switch (pattern, value) {
+        case (.string(let recorded), .string(let sent)): return matches(recorded, sent)
+        case (.array(let recorded), .array(let sent)):
+            return recorded.count == sent.count && zip(recorded, sent).allSatisfy { matches($0, $1) }
+        case (.object(let recorded), .object(let sent)):
+            return recorded.count == sent.count && recorded.allSatisfy { key, member in sent[key].map { matches(member, $0) } ?? false }
+        default: return pattern == value
         }
     }
 }
