@@ -144,6 +144,91 @@ import Foundation
         #expect(problems.errors.map(\.message) == ["input 'count' must be a number, not 'many'"])
     }
 
+    static let expressions = """
+        name: t
+        inputs:
+          expressions:
+            type: list
+            items:
+              type: object
+              required: [japanese, reading]
+              properties:
+                japanese: {type: string}
+                reading: {type: string}
+                difficulty: {type: string, enum: [N5, N4, N3, N2, N1]}
+            default:
+              - {japanese: 草, reading: くさ}
+        steps:
+          - id: a
+            uses: file.write
+            for_each: ${{ inputs.expressions }}
+            with: {path: "${{ index }}.txt", content: "${{ item.japanese }}"}
+        """
+
+    /// A list input's `items` schema is checked when the input is given, each element where it
+    /// is written (the member itself for a bad value), before any step runs.
+    @Test func aListInputsElementsAreCheckedAgainstItsItemsSchemaWhereTheyAreWritten() throws {
+        let dir = TemporaryFolder()
+        let workflow = dir.write("workflow.yaml", Self.expressions)
+        let inputs = dir.write("inputs.yaml", """
+            expressions:
+              - {japanese: 草, reading: くさ}
+              - {japanese: てぇてぇ}
+              - japanese: ぽんこつ
+                reading: ぽんこつ
+                difficulty: N6
+
+            """)
+        let output = Frontend(registry: .builtin, environment: [:], binder: InputBinder(currentDirectory: dir.path))
+            .plan(path: workflow, inputsFile: inputs)
+        #expect(lines(output.diagnostics) == [
+            "3:5: error: input 'expressions' item 1: missing required property 'reading'",
+            "6:17: error: input 'expressions' item 2: difficulty: \"N6\" is not one of \"N5\", \"N4\", \"N3\", \"N2\", \"N1\"",
+        ])
+        #expect(output.diagnostics.errors.allSatisfy { $0.location?.file == inputs })
+        #expect(output.plan == nil)
+
+        let typed = plan(Self.expressions, in: dir, inputs: ["expressions=[{japanese: 草}]"])
+        #expect(lines(typed.diagnostics) == ["1:22: error: input 'expressions' item 0: missing required property 'reading'"])
+        let fine = plan(Self.expressions, in: dir, inputs: ["expressions=[{japanese: 草, reading: くさ, difficulty: N3}]"])
+        #expect(lines(fine.diagnostics) == [])
+        #expect(fine.plan?.inputs["expressions"] == [["japanese": "草", "reading": "くさ", "difficulty": "N3"]])
+    }
+
+    /// `items` is a JSON Schema checked as a prompt's output schema is, and only lists take it;
+    /// expressions see its shape, so a misspelt field of an element is caught by `validate`.
+    @Test func anItemsSchemaIsCheckedAndShapesWhatExpressionsRead() {
+        #expect(diagnose("name: t\ninputs:\n  title: {type: string, items: {type: string}}\nsteps:\n  - {id: a, uses: file.write, with: {path: a.txt, content: x}}\n")
+                == ["3:25: error: 'items' is for list inputs; input 'title' is of type string"])
+        #expect(diagnose("name: t\ninputs:\n  l: {type: list, items: {type: strnig}}\nsteps:\n  - {id: a, uses: file.write, with: {path: a.txt, content: x}}\n")
+                == ["3:33: error: 'type' in items of input 'l' must be one of object, array, string, number, integer, boolean, null; did you mean 'string'?"])
+        let misspelt = Self.expressions.replacingOccurrences(of: "item.japanese", with: "item.japanse")
+        #expect(diagnose(misspelt).contains { $0.contains("japanse") }, "\(diagnose(misspelt))")
+    }
+
+    /// `aiv validate` binds the defaults as a run does: a default file that is missing, or a
+    /// list default that breaks its `items`, is reported, with the nearest file's name. A
+    /// required input without a value is not a problem there.
+    @Test func validateReportsADefaultThatARunWouldRefuse() {
+        let dir = TemporaryFolder()
+        dir.write("samples/transcript.srt", "1\n00:00:01,000 --> 00:00:02,000\nx\n")
+        let path = dir.write("workflow.yaml", """
+            name: t
+            inputs:
+              title: string
+              transcript: {type: file, default: samples/transcirpt.srt}
+              words: {type: list, items: {type: string}, default: [a, 3]}
+            steps:
+              - {id: a, uses: file.write, with: {path: a.txt, content: x}}
+
+            """)
+        let output = Frontend(registry: .builtin, environment: [:], binder: InputBinder(currentDirectory: dir.path)).validate(path: path)
+        #expect(lines(output.diagnostics) == [
+            "4:37: error: input 'transcript': file not found: samples/transcirpt.srt; did you mean 'samples/transcript.srt'?",
+            "5:59: error: input 'words' item 1: 3 is an integer, not a string",
+        ])
+    }
+
     @Test func readsAnInputsFileWithLocations() throws {
         let dir = TemporaryFolder()
         let workflow = dir.write("workflow.yaml", Self.yaml)

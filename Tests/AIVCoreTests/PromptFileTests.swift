@@ -102,6 +102,29 @@ import Testing
         ])
     }
 
+    /// An `enum` no value could match (empty, or of another type than the schema's `type`) is
+    /// an error: a model held to it could give nothing that passes.
+    @Test func anEnumNoValueCouldMatchIsAnError() {
+        let text = """
+            ---
+            output:
+              schema:
+                type: object
+                properties:
+                  a: {type: string, enum: []}
+                  b: {type: string, enum: [N3, 2]}
+                  c: {type: integer, enum: [1, 2.5], nullable: true}
+                  d: {type: string, enum: [x, null], nullable: true}
+            ---
+            Body
+            """
+        #expect(parse(text).1 == [
+            "6:31: error: 'enum' in schema.properties.a is empty: no value could match",
+            "7:36: error: 'enum' in schema.properties.b holds 2, which is not a string as its 'type' says",
+            "8:36: error: 'enum' in schema.properties.c holds 2.5, which is not an integer as its 'type' says",
+        ])
+    }
+
     @Test func reportsMustacheSyntaxErrorsAtTheirLineInTheFile() {
         let (_, problems) = parse("---\nmodel: m\n---\nHello\n{{#open}} never closed\n")
         #expect(problems.count == 1)

@@ -110,7 +110,7 @@ import Testing
         Case(yaml: "name: x\nsteps:\n  - uses: file.write\n", expected: ["3:5: error: step 1 is missing 'id'"]),
         Case(yaml: "name: x\nsteps:\n  - id: a\n", expected: ["3:9: error: step 'a' is missing 'uses' (the step kind, e.g. 'uses: template.render')"]),
         Case(yaml: "name: x\nsteps:\n  - id: 9lives\n    uses: file.write\n    with: {path: a.txt, content: x}\n",
-             expected: ["3:9: error: step id '9lives' must start with a letter and hold only letters, digits, '_' and '-'"]),
+             expected: ["3:9: error: step id '9lives' must start with a letter or '_' and hold only letters, digits, '_' and '-'"]),
         Case(yaml: "name: x\nsteps:\n  - id: a\n    uses: file.write\n    with: {path: a.txt, content: x}\n    depends_on: [b]\n",
              expected: ["6:5: error: unknown field 'depends_on' in step 'a'; did you mean 'needs'?"]),
         Case(yaml: "name: x\nsteps:\n  - id: a\n    uses: file.write\n    with: {path: a.txt, content: x}\n    retyr: 2\n",

@@ -59,15 +59,17 @@ public struct Frontend: Sendable {
         return Output(workflow: workflow, checked: checked, diagnostics: diagnostics, sources: [source])
     }
 
-    /// Checks, then compiles with the inputs' defaults when every input has one (what `aiv
-    /// validate` does): what the compiler checks with values (service settings written as
-    /// expressions, a kind's own checks with what the inputs give) is reported too. A workflow
-    /// with an input that must be given is checked only.
+    /// Checks, binds the inputs' defaults (a default file that is missing, or a list default that
+    /// breaks its `items` schema, is an error here as in a run), then compiles with them when
+    /// every input has one (what `aiv validate` does): what the compiler checks with values
+    /// (service settings written as expressions, a kind's own checks with what the inputs give) is
+    /// reported too. A workflow with an input that must be given is not compiled.
     public func validate(path: String) -> Output {
         var output = loadAndCheck(path: path)
         guard let workflow = output.workflow, let checked = output.checked, !output.diagnostics.hasErrors else { return output }
-        let (values, bindDiagnostics) = binder.bind(workflow, file: nil, assignments: [])
-        guard !bindDiagnostics.hasErrors else { return output }
+        let (values, bindDiagnostics) = binder.bind(workflow, file: nil, assignments: [], requiresGiven: false)
+        output.diagnostics.append(contentsOf: bindDiagnostics)
+        guard !bindDiagnostics.hasErrors, !workflow.inputs.contains(where: \.isRequired) else { return output }
         if case .failure(let problems) = Compiler(registry: registry).compile(checked, inputs: values, environment: environment) {
             output.diagnostics.append(contentsOf: problems)
         }

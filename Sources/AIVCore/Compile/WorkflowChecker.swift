@@ -123,7 +123,7 @@ struct CheckRun {
             // The outputs of a for_each step are the outputs of each item, collected in order.
             steps[step.id] = .init(kind: step.kind, outputs: step.forEach == nil ? outputs : .array(outputs))
         }
-        let inputs = Dictionary(workflow.inputs.map { ($0.name, $0.type.schema) }, uniquingKeysWith: { first, _ in first })
+        let inputs = Dictionary(workflow.inputs.map { ($0.name, $0.schema) }, uniquingKeysWith: { first, _ in first })
         var scope = TypeScope(inputs: inputs, steps: steps)
         Self.shapeListOutputs(of: workflow.steps, registry: registry, scope: &scope, elements: &listElements, parsed: &templatesByText)
         baseScope = scope

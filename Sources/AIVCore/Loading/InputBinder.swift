@@ -72,8 +72,11 @@ public struct InputBinder: Sendable {
         return (SourceFile(path: commandLineName, text: line), names, values)
     }
 
-    /// Binds values; `file` is the values of an `--inputs` file, `assignments` the `--input` flags (which win).
-    public func bind(_ workflow: Workflow, file: SourceValue? = nil, assignments: [Assignment] = []) -> (values: [String: JSONValue], diagnostics: Diagnostics) {
+    /// Binds values; `file` is the values of an `--inputs` file, `assignments` the `--input` flags
+    /// (which win). Without `requiresGiven` (`aiv validate`, which is given no values), a required
+    /// input that has none is left out, not an error.
+    public func bind(_ workflow: Workflow, file: SourceValue? = nil, assignments: [Assignment] = [],
+                     requiresGiven: Bool = true) -> (values: [String: JSONValue], diagnostics: Diagnostics) {
         var diagnostics = Diagnostics()
         var values: [String: JSONValue] = [:]
         // Inputs given a value, good or not: one given a bad value has its own error, and is
@@ -123,6 +126,7 @@ public struct InputBinder: Sendable {
                     values[declaration.name] = value
                 }
             } else if declaration.isRequired {
+                guard requiresGiven else { continue }
                 diagnostics.error("input '\(declaration.name)' is required; give it with --input \(declaration.name)=… or in an --inputs file",
                                   at: declaration.location, length: declaration.name.count)
             } else {
@@ -141,10 +145,32 @@ public struct InputBinder: Sendable {
             return nil
         }
         if declaration.type == .file, let path = value.string {
-            return checkFile(Paths.resolve(path, relativeTo: base), writtenAbsolute: path.hasPrefix("/"), declaration: declaration, workflow: workflow,
-                             at: value.location, diagnostics: &diagnostics)
+            return checkFile(Paths.resolve(path, relativeTo: base), writtenAbsolute: path.hasPrefix("/"), shownAs: path, declaration: declaration,
+                             workflow: workflow, at: value.location, diagnostics: &diagnostics)
         }
+        // Each element where it is written: the one without its `reading` is pointed at.
+        if let items = value.items, !fitsItemSchema(items.map { ($0.json, $0) }, of: declaration, diagnostics: &diagnostics) { return nil }
         return value.json
+    }
+
+    /// Whether every element of a list input fits the input's `items` schema. What breaks it (a
+    /// few lines an element) is reported at the element, or at its member when the file has one.
+    func fitsItemSchema(_ items: [(value: JSONValue, source: SourceValue?)], of declaration: InputDeclaration, at location: Span? = nil,
+                        diagnostics: inout Diagnostics) -> Bool {
+        guard let schema = declaration.itemSchema else { return true }
+        var fits = true
+        for (index, item) in items.enumerated() {
+            for violation in JSONSchemaValidator.violations(of: item.value, against: schema, limit: 3) {
+                fits = false
+                // `$.reading` → the member `reading`, written `reading: …` in the file.
+                let member = violation.path.hasPrefix("$.") ? String(violation.path.dropFirst(2)) : nil
+                let place = member.flatMap { item.source?[$0] } ?? item.source
+                let subject = violation.path == "$" ? "" : "\(member ?? String(violation.path.dropFirst())): "
+                diagnostics.error("input '\(declaration.name)' item \(index): \(subject)\(violation.message)",
+                                  at: place?.location ?? location?.at, length: place?.length ?? location?.length ?? 1)
+            }
+        }
+        return fits
     }
 
     /// A value typed on the command line.
@@ -182,13 +208,30 @@ public struct InputBinder: Sendable {
             let trimmed = text.trimmingCharacters(in: .whitespaces)
             if trimmed.hasPrefix("[") {
                 let (value, problems) = YAMLReader().read(SourceFile(path: "<--input \(name)>", text: trimmed))
-                if let items = value?.items, !problems.hasErrors { return .array(items.map(\.json)) }
+                if let items = value?.items, !problems.hasErrors {
+                    let list = items.map(\.json)
+                    guard fitsItemSchema(list.map { ($0, nil) }, of: declaration, at: (location, length), diagnostics: &diagnostics) else { return nil }
+                    return .array(list)
+                }
                 diagnostics.error("input '\(name)' must be a list such as [a, b] or a,b\(given)", at: location, length: length)
                 return nil
             }
-            return .array(trimmed.isEmpty ? [] : trimmed.split(separator: ",").map { .string($0.trimmingCharacters(in: .whitespaces)) })
+            let list: [JSONValue] = trimmed.isEmpty ? [] : trimmed.split(separator: ",").map { .string($0.trimmingCharacters(in: .whitespaces)) }
+            guard fitsItemSchema(list.map { ($0, nil) }, of: declaration, at: (location, length), diagnostics: &diagnostics) else { return nil }
+            return .array(list)
         }
         return nil
+    }
+
+    /// "; did you mean 'samples/stream-01/transcript.srt'?" for a file of the same folder whose
+    /// name is near (`transcirpt.srt`), written as the user wrote the path; or nothing.
+    static func nearestFile(to absolute: String, shownAs written: String) -> String {
+        let url = URL(fileURLWithPath: absolute)
+        // A folder of thousands of recordings is not read through for a hint.
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: url.deletingLastPathComponent().path), names.count <= 5_000,
+              let near = Suggestions.closest(to: url.lastPathComponent, in: names) else { return "" }
+        let folder = (written as NSString).deletingLastPathComponent
+        return "; did you mean '\(folder.isEmpty ? near : folder + "/" + near)'?"
     }
 
     /// Checks a file input exists and binds it relative to the workflow's folder, the folder every
@@ -196,17 +239,19 @@ public struct InputBinder: Sendable {
     /// written relative stays relative however the workflow's own path was given (`wf.yaml` or its
     /// full path), so the steps' arguments, and their cache keys, are the same; one written
     /// absolute stays absolute.
-    func checkFile(_ path: String, writtenAbsolute: Bool, declaration: InputDeclaration, workflow: Workflow, at location: SourceLocation,
-                   length: Int = 1, diagnostics: inout Diagnostics) -> JSONValue? {
+    func checkFile(_ path: String, writtenAbsolute: Bool, shownAs written: String? = nil, declaration: InputDeclaration, workflow: Workflow,
+                   at location: SourceLocation, length: Int = 1, diagnostics: inout Diagnostics) -> JSONValue? {
+        let shown = written ?? path
         let absolute = path.hasPrefix("/") ? path : Paths.resolve(path, relativeTo: currentDirectory)
         if checkFilesExist {
             guard FileManager.default.fileExists(atPath: absolute) else {
-                diagnostics.error("input '\(declaration.name)': file not found: \(path)", at: location, length: length)
+                diagnostics.error("input '\(declaration.name)': file not found: \(shown)\(Self.nearestFile(to: absolute, shownAs: shown))",
+                                  at: location, length: length)
                 return nil
             }
             // A folder, a pipe or a device.
             if let problem = Paths.notAFile(absolute) {
-                diagnostics.error("input '\(declaration.name)': '\(path)' \(problem)", at: location, length: length)
+                diagnostics.error("input '\(declaration.name)': '\(shown)' \(problem)", at: location, length: length)
                 return nil
             }
         }

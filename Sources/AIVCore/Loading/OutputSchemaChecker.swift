@@ -9,9 +9,10 @@ enum OutputSchemaChecker {
                            "minItems", "maxItems", "minimum", "maximum", "minLength", "maxLength", "pattern",
                            "propertyOrdering", "anyOf", "title", "default", "additionalProperties", "const", "$schema"]
 
-    static func check(_ schema: SourceValue) -> [Diagnostic] {
+    /// `path`: what messages call the schema's top ("schema", "items of input 'expressions'").
+    static func check(_ schema: SourceValue, path: String = "schema") -> [Diagnostic] {
         var problems: [Diagnostic] = []
-        visit(schema, path: "schema", problems: &problems)
+        visit(schema, path: path, problems: &problems)
         return problems
     }
 
@@ -71,8 +72,22 @@ enum OutputSchemaChecker {
         if let additional = schema["additionalProperties"], additional.entries != nil {
             visit(additional, path: "\(path).additionalProperties", problems: &problems)
         }
-        if let enumValues = schema["enum"], enumValues.items == nil {
-            problems.append(.error("'enum' in \(path) must be a list", at: enumValues.location))
+        if let enumValues = schema["enum"] {
+            if let values = enumValues.items {
+                // No value could match: a model asked for one can give nothing right.
+                if values.isEmpty {
+                    problems.append(.error("'enum' in \(path) is empty: no value could match", at: enumValues.location, length: enumValues.length))
+                } else if !declaredTypes.isEmpty {
+                    let nullable = schema["nullable"]?.json == .bool(true)
+                    for value in values where !declaredTypes.contains(where: { JSONSchemaValidator.matches(value.json, type: $0) })
+                    && !(nullable && value.json == .null) {
+                        problems.append(.error("'enum' in \(path) holds \(value.json.canonicalJSON), which is not \(declaredTypes.map(JSONSchemaValidator.article).joined(separator: " or ")) as its 'type' says",
+                                               at: value.location, length: value.length))
+                    }
+                }
+            } else {
+                problems.append(.error("'enum' in \(path) must be a list", at: enumValues.location))
+            }
         }
     }
 

@@ -7,7 +7,7 @@ public struct WorkflowLoader: Sendable {
     public static let topLevelFields = ["name", "description", "inputs", "services", "steps"]
     public static let stepFields = ["id", "name", "uses", "with", "needs", "optional_needs", "if", "for_each", "max_parallel", "retry", "timeout",
                                     "continue_on_error", "cache"]
-    public static let inputFields = ["type", "description", "default", "required"]
+    public static let inputFields = ["type", "description", "default", "required", "items"]
     public static let retryFields = ["attempts", "backoff", "factor", "max_delay", "jitter"]
 
     /// A workflow's list of steps is read on several cores when it is long (`StepsSplit`).
@@ -79,7 +79,7 @@ public struct WorkflowLoader: Sendable {
         var inputs: [InputDeclaration] = []
         for entry in entries {
             if !Self.isIdentifier(entry.key) {
-                diagnostics.error("input name '\(entry.key)' must start with a letter and hold only letters, digits, '_' and '-'",
+                diagnostics.error("input name '\(entry.key)' must start with a letter or '_' and hold only letters, digits, '_' and '-'",
                                   at: entry.keyLocation, length: entry.key.count)
             }
             // `recording: file` is shorthand for `recording: {type: file}`.
@@ -109,9 +109,21 @@ public struct WorkflowLoader: Sendable {
             if required, let defaultValue, fields["required"] != nil {
                 diagnostics.warning("input '\(entry.key)' is required but has a default; the default is never used", at: defaultValue.location)
             }
+            var itemSchema: JSONValue?
+            if let items = fields["items"] {
+                if type != .list {
+                    let key = fields.entries.first { $0.key == "items" }
+                    diagnostics.error("'items' is for list inputs; input '\(entry.key)' is of type \(type.rawValue)",
+                                      at: key?.keyLocation ?? items.location, length: 5)
+                } else {
+                    let problems = OutputSchemaChecker.check(items, path: "items of input '\(entry.key)'")
+                    diagnostics.append(contentsOf: problems)
+                    if !problems.contains(where: { $0.severity == .error }) { itemSchema = items.json }
+                }
+            }
             inputs.append(InputDeclaration(name: entry.key, location: entry.keyLocation, type: type,
                                            description: fields.string("description", diagnostics: &diagnostics)?.0,
-                                           defaultValue: defaultValue, isRequired: required && defaultValue == nil))
+                                           defaultValue: defaultValue, isRequired: required && defaultValue == nil, itemSchema: itemSchema))
         }
         return inputs
     }
@@ -190,7 +202,7 @@ public struct WorkflowLoader: Sendable {
         }
         guard let (id, idLocation) = fields.string("id", required: true, diagnostics: &diagnostics) else { return nil }
         if !Self.isIdentifier(id) {
-            diagnostics.error("step id '\(id)' must start with a letter and hold only letters, digits, '_' and '-'", at: idLocation, length: id.count)
+            diagnostics.error("step id '\(id)' must start with a letter or '_' and hold only letters, digits, '_' and '-'", at: idLocation, length: id.count)
         }
         let owner = "step '\(id)'"
         let (kind, kindLocation) = fields.string("uses", diagnostics: &diagnostics) ?? ("", idLocation)

@@ -75,15 +75,25 @@ public struct InputDeclaration: Sendable {
     public var defaultValue: SourceValue?
     /// Required inputs have no default; `required: false` without a default makes the input null when not given.
     public var isRequired: Bool
+    /// A list input's `items`: the JSON Schema each element must match (the subset prompt output
+    /// schemas use), checked when the input is given, before any step runs.
+    public var itemSchema: JSONValue?
 
     public init(name: String, location: SourceLocation, type: InputType, description: String? = nil,
-                defaultValue: SourceValue? = nil, isRequired: Bool) {
+                defaultValue: SourceValue? = nil, isRequired: Bool, itemSchema: JSONValue? = nil) {
         self.name = name
         self.location = location
         self.type = type
         self.description = description
         self.defaultValue = defaultValue
         self.isRequired = isRequired
+        self.itemSchema = itemSchema
+    }
+
+    /// The static shape expressions see for `inputs.<name>`: a list's elements as `items` says.
+    public var schema: Schema {
+        if type == .list, let itemSchema { return .array(Schema(jsonSchema: itemSchema)) }
+        return type.schema
     }
 }
 

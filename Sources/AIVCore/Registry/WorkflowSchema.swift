@@ -44,6 +44,7 @@ public enum WorkflowSchema {
             ["type": "object", "additionalProperties": false, "properties": [
                 "type": ["enum": .array(InputDeclaration.InputType.allCases.map { .string($0.rawValue) })],
                 "description": ["type": "string"], "default": [:], "required": ["type": "boolean"],
+                "items": ["type": "object", "description": "For a list: the JSON Schema each element must match."],
             ]],
         ]]
         let services = JSONValue.object(Dictionary(uniqueKeysWithValues: registry.services.map {
