@@ -24,6 +24,7 @@ struct PlanCommand: ParsableCommand {
 
     func validate() throws {
         if fixtures != nil, !dryRun { throw ValidationError("--fixtures goes with --dry-run: the folder whose answers the plan judges") }
+        try StateOptions.checkFolder(fixtures, option: "--fixtures")
     }
 
     func run() throws {

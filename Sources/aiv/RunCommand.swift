@@ -51,11 +51,8 @@ struct RunCommand: AsyncParsableCommand {
         if record && dryRun { throw ValidationError("--record and --dry-run exclude each other: one calls services, the other never does") }
         // Ignored, it would let a run meant to replay call the real services (and a real OBS).
         if fixtures != nil, !record, !dryRun { throw ValidationError("--fixtures goes with --dry-run (the folder to replay) or --record (the folder to write)") }
-        // A mistake in the command line, as a --state-dir that is a file is.
-        var isFolder: ObjCBool = false
-        if let runDirectory, FileManager.default.fileExists(atPath: runDirectory, isDirectory: &isFolder), !isFolder.boolValue {
-            throw ValidationError("--run-dir '\(runDirectory)' is a file, not a folder")
-        }
+        try StateOptions.checkFolder(runDirectory, option: "--run-dir")
+        try StateOptions.checkFolder(fixtures, option: "--fixtures")
     }
 
     /// `fixtures/<workflow file name without extension>` beside the workflow.

@@ -9,9 +9,17 @@ struct StateOptions: ParsableArguments {
     var stateDirectory: String = ".aiv"
 
     func validate() throws {
+        try Self.checkFolder(stateDirectory, option: "--state-dir")
+    }
+
+    /// A folder option given as nothing (`--fixtures ""` would read the current folder) or naming
+    /// a file is a mistake in the command line (64), said before anything is read or written.
+    static func checkFolder(_ path: String?, option: String) throws {
+        guard let path else { return }
+        guard !path.isEmpty else { throw ValidationError("\(option) needs a folder; it was given nothing") }
         var isFolder: ObjCBool = false
-        if FileManager.default.fileExists(atPath: absoluteState, isDirectory: &isFolder), !isFolder.boolValue {
-            throw ValidationError("--state-dir '\(stateDirectory)' is a file, not a folder")
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), !isFolder.boolValue {
+            throw ValidationError("\(option) '\(path)' is a file, not a folder")
         }
     }
 

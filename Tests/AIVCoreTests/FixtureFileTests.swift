@@ -83,7 +83,10 @@ import Testing
         ("format: 1\nstep: y\nexchanges: []\n", "2:7: the fixtures of step 'y' must be in y.yaml, not x.yaml"),
         ("format: 1\nstep: x\nrecorded: today\nexchanges: []\n", "3:1: unknown field 'recorded' in a fixture file; its fields are format, workflow, step and exchanges"),
         ("step: x\nexchanges:\n  - {service: gemini, item: two, request: {method: GET, url: /a}, response: {status: 200}}\n",
-         "3:29: 'item' must be a for_each item's index (0 or more), not two"),
+         "3:29: 'item' must be a for_each item's index (0 or more), not \"two\""),
+        // Text that reads as a number is shown quoted, so the message does not seem to refuse 0.
+        ("step: x\nexchanges:\n  - {service: gemini, item: \"0\", request: {method: GET, url: /a}, response: {status: 200}}\n",
+         "3:29: 'item' must be a for_each item's index (0 or more), not \"0\""),
         ("step: x\nexchanges:\n  - {service: gemini, request: {method: GET, url: /a}, response: {status: 42}}\n",
          "3:75: 'status' must be an HTTP status from 100 to 599, or 0 for an answer that never came, not 42"),
         // Numbers too large for an integer are refused, not converted (the conversion traps).
@@ -94,7 +97,7 @@ import Testing
         ("step: x\nexchanges:\n  - service: gemini\n    request: {method: GET, url: /a}\n    response: {status: 200, digest: {sha256: ab, bytes: .inf}}\n",
          "5:57: 'bytes' must be a size in bytes (0 or more), not inf"),
         ("step: x\nexchanges:\n  - service: gemini\n    request: {method: GET, url: /a}\n    response: {status: 200, text: hi, json: {a: 1}}\n",
-         "5:15: a body is one of json, text, base64 or digest, not json and text"),
+         "5:29: a body is one of json, text, base64 or digest, not json and text"),
     ])
     func aFixtureAReplayWouldMisreadIsRefused(_ text: String, _ expected: String) throws {
         let folder = TemporaryFolder()

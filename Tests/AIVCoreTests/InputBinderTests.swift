@@ -144,6 +144,20 @@ import Foundation
         #expect(problems.errors.map(\.message) == ["input 'count' must be a number, not 'many'"])
     }
 
+    /// An empty file in an inputs file means none, as `--input recording=` does (it was "'' is a
+    /// folder"); an inputs file that is not there is said as a missing `--env-file` is.
+    @Test func anEmptyFileInAnInputsFileIsNoneAndAMissingInputsFileIsSaidPlainly() throws {
+        let dir = TemporaryFolder()
+        let workflow = dir.write("workflow.yaml", Self.yaml)
+        let inputs = dir.write("inputs.yaml", "title: x\nrecording: \"\"\n")
+        let frontend = Frontend(registry: .builtin, environment: [:], binder: InputBinder(currentDirectory: dir.path))
+        let output = frontend.plan(path: workflow, inputsFile: inputs)
+        #expect(lines(output.diagnostics) == [])
+        #expect(output.plan?.inputs["recording"] == JSONValue.null)
+        let missing = frontend.plan(path: workflow, inputsFile: dir.path + "/nope.yaml")
+        #expect(missing.diagnostics.items.map(\.description) == ["error: no such file: \(dir.path)/nope.yaml (given with --inputs)"])
+    }
+
     static let expressions = """
         name: t
         inputs:

@@ -191,6 +191,24 @@ import Testing
         #expect(replayed.stderr.contains("the answer recorded in \(folder.path)/workflows/fixtures/vocab/analyse.yaml"), "\(replayed.stderr)")
     }
 
+    /// An answer that is a failure inside a 200 (the output token limit) says which fixture it
+    /// came from, as a recorded error status does, with the message's parenthesis closed.
+    @Test func aRecordedAnswerThatFailsTheStepNamesItsFixture() async throws {
+        let folder = try workspace()
+        let gemini = try FakeGemini(apiKey: Self.secret)
+        gemini.defaultReply = { _ in .json(["items": [["japanese": "草"]]]) }
+        let live = ["GEMINI_API_KEY": Self.secret, "GEMINI_BASE_URL": gemini.baseURL]
+        #expect(try await aiv(["run", "workflows/vocab.yaml", "--record"], in: folder, environment: live).status == 0)
+        gemini.stop()
+        let fixture = try #require(folder.read("workflows/fixtures/vocab/analyse.yaml"))
+        #expect(fixture.contains("finishReason: STOP"))
+        folder.write("workflows/fixtures/vocab/analyse.yaml", fixture.replacingOccurrences(of: "finishReason: STOP", with: "finishReason: MAX_TOKENS"))
+        let replayed = try await aiv(["run", "workflows/vocab.yaml", "--dry-run"], in: folder, environment: ["GEMINI_API_KEY": ""])
+        #expect(replayed.status == 1)
+        #expect(replayed.stderr.contains("tokens written): raise config.maxOutputTokens in '../prompts/vocab.prompt', or send less at once"
+                                         + " (the answer recorded in \(folder.path)/workflows/fixtures/vocab/analyse.yaml)"), "\(replayed.stderr)")
+    }
+
     /// A background job of a shell without job control is started with SIGINT ignored, so that a
     /// Ctrl-C meant for the foreground spares it: aiv leaves it ignored and runs to the end.
     @Test func aRunStartedWithInterruptIgnoredKeepsIgnoringIt() async throws {

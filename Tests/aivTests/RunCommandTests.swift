@@ -419,6 +419,13 @@ import Testing
         let run = try await workspace.aiv(["run", "workflows/transcript-pack.yaml", "--run-dir", "taken"])
         #expect(run.status == 64 && run.stderr.contains("--run-dir 'taken' is a file, not a folder"), "\(run.stderr)")
         #expect(!run.stderr.contains("NSCocoaErrorDomain"), "\(run.stderr)")
+        // A fixture folder that is a file, or nothing (which read the current folder's YAML as fixtures).
+        for command in ["run", "plan"] {
+            let fixtures = try await workspace.aiv([command, "workflows/transcript-pack.yaml", "--dry-run", "--fixtures", "taken"])
+            #expect(fixtures.status == 64 && fixtures.stderr.contains("--fixtures 'taken' is a file, not a folder"), "\(fixtures.stderr)")
+            let empty = try await workspace.aiv([command, "workflows/transcript-pack.yaml", "--dry-run", "--fixtures", ""])
+            #expect(empty.status == 64 && empty.stderr.contains("--fixtures needs a folder; it was given nothing"), "\(empty.stderr)")
+        }
     }
 
     @Test func aFailingRunExitsWithOneAndNamesTheStep() async throws {

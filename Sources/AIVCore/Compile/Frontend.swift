@@ -81,7 +81,10 @@ public struct Frontend: Sendable {
         var output = loadAndCheck(path: path)
         guard let workflow = output.workflow, let checked = output.checked, !output.diagnostics.hasErrors else { return output }
         var fileValues: SourceValue?
-        if let inputsFile {
+        if let inputsFile, !FileManager.default.fileExists(atPath: inputsFile) {
+            // As a missing --env-file is said: no place in a file that is not there.
+            output.diagnostics.error("no such file: \(inputsFile) (given with --inputs)", at: nil)
+        } else if let inputsFile {
             do {
                 let source = try SourceFile.read(inputsFile, readsPipes: true)
                 output.sources.append(source)
@@ -92,6 +95,9 @@ public struct Frontend: Sendable {
                 output.diagnostics.append(error)
             }
         }
+        // An inputs file that could not be read binds nothing: every input it would have given
+        // would be reported missing besides.
+        guard !output.diagnostics.hasErrors else { return output }
         if !assignments.isEmpty { output.sources.append(InputBinder.commandLine(assignments).source) }
         let (values, bindDiagnostics) = binder.bind(workflow, file: fileValues, assignments: assignments)
         output.diagnostics.append(contentsOf: bindDiagnostics)

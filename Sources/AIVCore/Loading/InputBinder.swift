@@ -144,6 +144,11 @@ public struct InputBinder: Sendable {
             diagnostics.error("input '\(declaration.name)' \(problem)", at: value.location, length: value.length)
             return nil
         }
+        // `transcript: ""` says "none", as `--input transcript=` does.
+        if declaration.type == .file, value.string == "" {
+            if declaration.isRequired { diagnostics.error("input '\(declaration.name)' is required and cannot be empty", at: value.location) }
+            return declaration.isRequired ? nil : .null
+        }
         if declaration.type == .file, let path = value.string {
             return checkFile(Paths.resolve(path, relativeTo: base), writtenAbsolute: path.hasPrefix("/"), shownAs: path, declaration: declaration,
                              workflow: workflow, at: value.location, diagnostics: &diagnostics)

@@ -268,12 +268,13 @@ public enum FixtureFile {
             }
             // 0: no answer came (a write whose connection was lost, replayed as lost).
             guard let code = Int(exactly: status), code == 0 || (100...599).contains(code) else {
-                throw Diagnostic.error("'status' must be an HTTP status from 100 to 599, or 0 for an answer that never came, not \(response["status"]!.json.interpolationText)", at: response["status"]!.location)
+                throw Diagnostic.error("'status' must be an HTTP status from 100 to 599, or 0 for an answer that never came, not \(response["status"]!.json.canonicalJSON)", at: response["status"]!.location)
             }
             var item: Int?
             if let given = entry["item"] {
                 guard let number = given.json.numberValue.flatMap({ Int(exactly: $0) }), number >= 0 else {
-                    throw Diagnostic.error("'item' must be a for_each item's index (0 or more), not \(given.json.interpolationText)", at: given.location)
+                    // As JSON: the text "0" is shown quoted, so it does not read as the number.
+                    throw Diagnostic.error("'item' must be a for_each item's index (0 or more), not \(given.json.canonicalJSON)", at: given.location)
                 }
                 item = number
             }
@@ -291,7 +292,10 @@ public enum FixtureFile {
     static func body(_ message: SourceValue) throws(Diagnostic) -> RecordedBody {
         let forms = ["json", "text", "base64", "digest"].filter { message[$0] != nil }
         if forms.count > 1 {
-            throw Diagnostic.error("a body is one of json, text, base64 or digest, not \(forms.joined(separator: " and "))", at: message.location)
+            // At the second form's key: the mapping's own place is its first key (`method:`).
+            let second = message.entries?.first { $0.key == forms[1] }
+            throw Diagnostic.error("a body is one of json, text, base64 or digest, not \(forms.joined(separator: " and "))",
+                                   at: second?.keyLocation ?? message.location, length: forms[1].count)
         }
         if let json = message["json"] { return .json(json.json) }
         if let text = message["text"] { return .text(text.string ?? text.json.interpolationText) }

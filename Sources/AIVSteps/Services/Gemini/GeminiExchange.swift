@@ -15,6 +15,8 @@ struct GeminiExchange {
         var finishReason: String
         var modelVersion: String?
         var usage: TokenUsage
+        /// The fixture a dry run answered from, for a message about the answer.
+        var recordedIn: String?
     }
 
     func run() async throws -> StepResult {
@@ -34,7 +36,8 @@ struct GeminiExchange {
                 case .failure(let problem):
                     guard !repaired else {
                         let after = showedProblems ? "even after it was shown what was wrong" : "even when asked again after an empty reply"
-                        throw StepError("Gemini's reply does not match the output schema of '\(request.promptPath)', \(after): \(problem.summary)")
+                        let recorded = reply.recordedIn.map { " (the answer recorded in \($0))" } ?? ""
+                        throw StepError("Gemini's reply does not match the output schema of '\(request.promptPath)', \(after): \(problem.summary)\(recorded)")
                     }
                     if reply.text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
                         // Gemini refuses a model turn without text (400 INVALID_ARGUMENT, "required
@@ -79,7 +82,16 @@ struct GeminiExchange {
             // The client retries a 2xx that is not JSON; a fake transport may still hand one over.
             throw StepError("Gemini's answer is not JSON (\(response.body.count) bytes)", transient: true)
         }
-        return try Self.read(json, request: request)
+        do {
+            var reply = try Self.read(json, request: request)
+            reply.recordedIn = response.header(ReplayTransport.recordedInHeader)
+            return reply
+        } catch {
+            // A dry run's answer says where it was recorded, as a recorded error status does.
+            var failure = error
+            if let recordedIn = response.header(ReplayTransport.recordedInHeader) { failure.message += " (the answer recorded in \(recordedIn))" }
+            throw failure
+        }
     }
 
     /// Reads a `generateContent` answer; a blocked prompt or a stop other than STOP is an error that says which.
@@ -104,8 +116,8 @@ struct GeminiExchange {
             // Gemini 2.5 thinks by default, and its thoughts are taken from the same allowance.
             let thoughts = Int(clamping: json["usageMetadata"]?["thoughtsTokenCount"]?.numberValue ?? 0, to: 0...1_000_000_000)
             let thinking = thoughts > 0
-                ? ", \(thoughts) of them thinking: give config.thinkingConfig.thinkingBudget a limit (0 turns thinking off on Flash) or raise config.maxOutputTokens"
-                : ": raise config.maxOutputTokens"
+                ? ", \(thoughts) of them thinking): give config.thinkingConfig.thinkingBudget a limit (0 turns thinking off on Flash) or raise config.maxOutputTokens"
+                : "): raise config.maxOutputTokens"
             throw StepError("Gemini stopped at the output token limit\(limit) before finishing (finishReason MAX_TOKENS, \(usage.output) tokens written\(thinking) in '\(request.promptPath)', or send less at once")
         default:
             throw StepError("Gemini stopped with finishReason \(finishReason)\(ratings(candidate)); nothing usable came back for '\(request.promptPath)'")
