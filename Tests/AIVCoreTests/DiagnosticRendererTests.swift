@@ -129,6 +129,12 @@ import Foundation
         #expect(dot.contains("\"a\" -> \"b\" [style=dotted];"))
     }
 
+    /// A workflow name with a NUL or a line break in it still gives a graph Graphviz reads.
+    @Test func aControlCharacterInTheNameIsShownNotWritten() throws {
+        let plan = try #require(plan("name: \"say \\0\\\"hi\\\"\\n\"\nsteps:\n  - {id: a, uses: file.write, with: {path: a.txt, content: x}}\n").plan)
+        #expect(GraphRenderer.dot(plan).hasPrefix("digraph \"say \u{FFFD}\\\"hi\\\"\u{FFFD}\" {\n"), "\(GraphRenderer.dot(plan))")
+    }
+
     /// An optional need (its skipping does not skip the step) is told apart from a plain one.
     @Test func labelsOptionalNeeds() throws {
         let yaml = """

@@ -46,7 +46,10 @@ public enum GraphRenderer {
         return parts
     }
 
+    /// Text inside a dot string: quotes and backslashes escaped, and a control character (a NUL
+    /// or a line break in a workflow's name, which Graphviz refuses or breaks on) shown as �.
     static func escape(_ text: String) -> String {
-        text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+        let visible = String(String.UnicodeScalarView(text.unicodeScalars.map { $0.properties.generalCategory == .control ? "\u{FFFD}" : $0 }))
+        return visible.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
     }
 }
