@@ -89,7 +89,7 @@ struct PlanCommand: ParsableCommand {
             }
         }
         // Shown without a secret typed as an input (`--input stream_key=…`).
-        plan.inputs = secrets.redact(.object(plan.inputs)).objectValue ?? [:]
+        plan.inputs = secrets.redact(.object(Secrets.hidingSecretInputs(plan.inputs))).objectValue ?? [:]
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]

@@ -210,6 +210,31 @@ import Testing
         #expect(!RedactedText.matches("plain", "plain2"))
     }
 
+    /// A secret of this run may stand in a recording where it was no secret ("live" in a URL
+    /// recorded while the key was another), and a secret input's list elements are markers of
+    /// their own: the request as sent is matched too. A recorded marker the sent text fits is
+    /// no difference in the message, and a recording that holds this run's secret is redacted
+    /// before the message cuts it.
+    @Test func aReplayMatchesTheRequestAsSentAndItsMessageNeverCutsASecret() async throws {
+        let secrets = Secrets().including(inputs: ["stream_key": "live", "api_keys": ["AB", "CD"]])
+        let exchange = recorded(["url": "rtmp://live.example/[redacted inputs.stream_key]/app", "pair": "[redacted inputs.api_keys.0]-[redacted inputs.api_keys.1]"],
+                                answer: ["ok": true])
+        let replay = ReplayTransport(exchanges: [exchange], folder: "f", secrets: secrets)
+        #expect(try await replay.send(request(["url": "rtmp://live.example/live/app", "pair": "AB-CD"])).json == ["ok": true])
+
+        let long = String(repeating: "p", count: 150) + "ahovcjqxelszgnubipwd"
+        let other = ReplayTransport(exchanges: [recorded(["a": "x[redacted K]", "b": .string(long)], answer: [:])], folder: "f",
+                                    secrets: Secrets(["OTHER_KEY": "ahovcjqxelszgnubipwd"]))
+        do {
+            _ = try await other.send(request(["a": "xx", "b": "changed"]))
+            Issue.record("expected no recording")
+        } catch let error as TransportError {
+            #expect(!error.message.contains("body a:"), "\(error.message)")
+            #expect(error.message.contains("body b:"), "\(error.message)")
+            #expect(!error.message.contains("ahovcjq"), "\(error.message)")
+        }
+    }
+
     @Test func identicalRequestsGetTheirRecordingsInOrderThenTheLastRepeats() async throws {
         let replay = ReplayTransport(exchanges: [recorded(["q": 1], answer: ["state": "PROCESSING"]), recorded(["q": 1], answer: ["state": "ACTIVE"])], folder: "f")
         var states: [String?] = []

@@ -688,6 +688,25 @@ import Testing
         #expect(!outputs.contains("stale"))
     }
 
+    /// A file edited after an item's key was made and before the item read it (a template edited
+    /// while a long for_each runs): what the item made from the new contents is not kept under
+    /// the old contents' key, where a later run with the old contents would take it. The run
+    /// says so once for the step.
+    @Test func aFileEditedWhileTheStepRanLeavesItsResultUncached() async throws {
+        var harness = Harness()
+        harness.directory.write("t.txt", "V1")
+        let yaml = "name: t\nsteps:\n  - {id: r, uses: test.read, for_each: [1, 2], with: {file: t.txt, rewrite: V2}}\n"
+        let events = EventLog()
+        let first = try await harness.run(yaml, observer: events)
+        #expect(first.step("r")?.status == .succeeded)
+        #expect(events.warnings.count == 1 && events.warnings.first?.contains("'t.txt' changed while the step ran") == true, "\(events.warnings)")
+        #expect(first.step("r")?.log?.contains("not cached: 't.txt' changed while the step ran") == true)
+        // The old contents again: nothing was kept under their key, so the step runs.
+        harness.directory.write("t.txt", "V1")
+        let second = try await harness.run(yaml)
+        #expect(second.step("r")?.cachedInvocations == 0, "\(second.steps)")
+    }
+
     @Test func aFileTakenBackFromTheCacheIsKnownByTheDigestItWasStoredUnder() throws {
         // A restored copy has a new modification time, which a very large file's digest takes in:
         // the key of a step that reads it must use the digest the cache stored.

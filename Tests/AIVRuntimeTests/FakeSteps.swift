@@ -89,10 +89,14 @@ struct WriteStep: Step {
 struct ReadStep: Step {
     static let kind = StepKindDescription(
         name: "test.read", summary: "Read a file.",
-        arguments: [Property("file", .string, required: true, role: .inputFile, "The file."), Property("tag", .string, "Call counter key.")],
+        arguments: [Property("file", .string, required: true, role: .inputFile, "The file."), Property("tag", .string, "Call counter key."),
+                    Property("rewrite", .string, "Text written to the file before it is read: an edit made while the step waited.")],
         outputs: .object([Property("text", .string, required: true, "Its text.")]), example: "")
     func run(_ arguments: StepArguments, context: StepContext) async throws -> StepResult {
         if let tag = try arguments.optionalString("tag") { Calls.shared.record(tag) }
+        if let rewrite = try arguments.optionalString("rewrite") {
+            try rewrite.write(toFile: context.inputPath(try arguments.string("file")), atomically: false, encoding: .utf8)
+        }
         let text = try String(contentsOfFile: context.inputPath(try arguments.string("file")), encoding: .utf8)
         return StepResult(outputs: ["text": .string(text)])
     }

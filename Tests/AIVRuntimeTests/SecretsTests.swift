@@ -70,12 +70,12 @@ import Testing
 
     @Test(arguments: ["GEMINI_API_KEY", "NOTION_TOKEN", "OBS_WEBSOCKET_PASSWORD", "DB_PASSWD", "GH_PASSPHRASE", "MY_PASS", "CLIENT_SECRET",
                       "AWS_CREDENTIALS", "BASIC_AUTH", "PRIVATE_PEM", "SESSION_COOKIE", "BEARER", "SLACK_WEBHOOK_URL", "GITHUB_PAT", "JWT",
-                      "jwt", "Notion-Token", "stream_key", "stream_pin"])
+                      "jwt", "Notion-Token", "stream_key", "stream_pin", "streamPin", "obsPass", "githubPat", "myJwt"])
     func aNameThatHoldsAKeyTokenOrPasswordLooksSecret(name: String) {
         #expect(Secrets.looksSecret(name))
     }
 
-    @Test(arguments: ["PATH", "HOME", "PATTERN", "NOTION_DATABASE_ID", "GEMINI_BASE_URL", "LANG", "PASSES", "STREAM_TITLE", "PINNED_COMMENT"])
+    @Test(arguments: ["PATH", "HOME", "PATTERN", "NOTION_DATABASE_ID", "GEMINI_BASE_URL", "LANG", "PASSES", "STREAM_TITLE", "PINNED_COMMENT", "pinnedComment", "patternMatch", "passesLeft"])
     func anOrdinaryNameDoesNotLookSecret(name: String) {
         #expect(!Secrets.looksSecret(name))
     }
@@ -188,14 +188,32 @@ import Testing
         #expect(loaded.variables["B"] == "two")
     }
 
+    /// An input named like a secret is one whatever its shape: every text and number in it,
+    /// named by its place; a number is redacted as a number is written, and a value with a quote
+    /// or a backslash also as JSON writes it. History and `plan` show such an input by name only,
+    /// however short its value.
+    @Test func aSecretInputIsSecretInEveryShapeAndForm() {
+        let secrets = Secrets().including(inputs: ["stream_pin": 86420975, "api_keys": [["token": "NESTEDSECRET1"], 77775555],
+                                                   "stream_key": "ab\"cd\\SECRET9", "title": "Tonight"])
+        #expect(secrets.names == ["inputs.api_keys.0.token", "inputs.api_keys.1", "inputs.stream_key", "inputs.stream_pin"])
+        #expect(secrets.names(foundIn: ["n": 86420975, "list": [1, 77775555]]) == ["inputs.api_keys.1", "inputs.stream_pin"])
+        #expect(secrets.redact(["n": 86420975, "m": 5]) == ["n": "[redacted inputs.stream_pin]", "m": 5])
+        let written = JSONValue.object(["key": "ab\"cd\\SECRET9"]).canonicalJSON
+        #expect(secrets.redact(written) == "{\"key\":\"[redacted inputs.stream_key]\"}")
+        #expect(secrets.names(foundIn: .string(written)) == ["inputs.stream_key"])
+        #expect(Secrets.hidingSecretInputs(["stream_pin": 482, "title": "Tonight", "obs_password": .null])
+                == ["stream_pin": "[redacted inputs.stream_pin]", "title": "Tonight", "obs_password": .null])
+    }
+
     /// A name set twice: the later line wins, as when a shell reads the file, and a warning says
     /// where both are without quoting either value. Before, the first won in silence.
     @Test func aNameSetTwiceTakesTheLaterValueAndIsWarnedAbout() throws {
         let folder = TemporaryFolder()
-        let path = folder.write(".env", "GEMINI_API_KEY=old-key-1111\nPLAIN=a\n\nGEMINI_API_KEY=new-key-2222\n")
+        let path = folder.write(".env", "GEMINI_API_KEY=old-key-1111\nPLAIN=a\n\nGEMINI_API_KEY=new-key-2222\nGEMINI_API_KEY=newest-3333\n")
         let loaded = try LoadedEnvironment.load(environment: [:], dotEnv: path)
-        #expect(loaded.secrets["GEMINI_API_KEY"] == "new-key-2222")
-        #expect(loaded.warnings.map(\.description) == ["\(path):4:1: warning: GEMINI_API_KEY is set again (first on line 1); this line's value is used"])
+        #expect(loaded.secrets["GEMINI_API_KEY"] == "newest-3333")
+        #expect(loaded.warnings.map(\.description) == ["\(path):4:1: warning: GEMINI_API_KEY is set again (first on line 1); this line's value is used",
+                                                       "\(path):5:1: warning: GEMINI_API_KEY is set again (first on line 1); this line's value is used"])
         #expect(try LoadedEnvironment.load(environment: ["GEMINI_API_KEY": "env"], dotEnv: path).secrets["GEMINI_API_KEY"] == "env")
     }
 

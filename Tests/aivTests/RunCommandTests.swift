@@ -354,8 +354,8 @@ import Testing
                 with: {path: note.txt, content: "${{ inputs.title }}"}
 
             """.write(toFile: workspace.path + "/workflows/setup.yaml", atomically: true, encoding: .utf8)
-        let key = "sk-live-7f3a9c1e"
-        let arguments = ["workflows/setup.yaml", "--input", "stream_key=\(key)", "--state-dir", "st"]
+        let key = "sk-live-7f3a9c1e", pin = "86420975"
+        let arguments = ["workflows/setup.yaml", "--input", "stream_key=\(key)", "--input", "stream_pin=\(pin)", "--state-dir", "st"]
         let first = try await workspace.aiv(["run"] + arguments + ["--run-dir", "out"])
         #expect(first.status == 0, "\(first.stdout)\n\(first.stderr)")
         #expect(workspace.read("out/service.txt") == "key=\(key)")
@@ -369,7 +369,7 @@ import Testing
         let planJSON = try await workspace.aiv(["plan", "--json"] + arguments)
         let shown = try await workspace.aiv(["runs", "show", "--state-dir", "st"])
         for output in [first.stdout, first.stderr, second.stdout, plan.stdout, planJSON.stdout, shown.stdout] {
-            #expect(!output.contains(key), "\(output)")
+            #expect(!output.contains(key) && !output.contains(pin), "\(output)")
         }
         #expect(plan.stdout.contains("given the value of inputs.stream_key"), "\(plan.stdout)")
         #expect(planJSON.stdout.contains("[redacted inputs.stream_key]"), "\(planJSON.stdout)")
@@ -382,8 +382,13 @@ import Testing
         #expect(files.contains { $0.hasSuffix("aiv.sqlite") || $0.hasSuffix(".db") || $0.contains("sqlite") }, "\(files)")
         for file in files {
             guard let data = FileManager.default.contents(atPath: file) else { continue }
-            #expect(data.range(of: Data(key.utf8)) == nil, "\(file) holds the key")
+            #expect(data.range(of: Data(key.utf8)) == nil && data.range(of: Data(pin.utf8)) == nil, "\(file) holds the key or the PIN")
         }
+        // In an inputs file: the error says where, without the line that holds the key.
+        try "stream_key: \(key)\nstream_pin: 12ab\n".write(toFile: workspace.path + "/in.yaml", atomically: true, encoding: .utf8)
+        let inFile = try await workspace.aiv(["plan", "workflows/setup.yaml", "--inputs", "in.yaml"])
+        #expect(inFile.status == 2 && inFile.stderr.contains("in.yaml:2:13: error: input 'stream_pin' must be a number"), "\(inFile.stderr)")
+        #expect(!inFile.stderr.contains(key) && !inFile.stderr.contains("12ab"), "\(inFile.stderr)")
 
         // A bad value for a secret input is an error that does not quote it.
         let bad = try await workspace.aiv(["run", "workflows/setup.yaml", "--input", "stream_key=x", "--input", "stream_pin=12ab-9931x"])

@@ -87,8 +87,12 @@ public struct Frontend: Sendable {
         } else if let inputsFile {
             do {
                 let source = try SourceFile.read(inputsFile, readsPipes: true)
-                output.sources.append(source)
                 let (value, problems) = YAMLReader().read(source)
+                // Its lines are quoted under its errors, unless it gives an input named like a
+                // secret (`stream_key: …`): then only the place is said (the renderer, which
+                // would read the file itself, is given it without lines).
+                let holdsSecret = (value?.entries ?? []).contains { Secrets.looksSecret($0.key) }
+                output.sources.append(holdsSecret ? SourceFile(path: source.path, text: "") : source)
                 output.diagnostics.append(contentsOf: problems)
                 fileValues = value
             } catch {

@@ -32,6 +32,9 @@ public struct InputBinder: Sendable {
     /// The name under which `--input` values are shown in diagnostics, as compilers show flags.
     public static let commandLineName = "<command line>"
 
+    /// The problems with a list input's items reported one by one; the rest are counted.
+    static let itemProblemsShown = 20
+
     /// What stands for a secret input's value where the command line is shown.
     static let hiddenValue = "…"
 
@@ -163,17 +166,27 @@ public struct InputBinder: Sendable {
     func fitsItemSchema(_ items: [(value: JSONValue, source: SourceValue?)], of declaration: InputDeclaration, at location: Span? = nil,
                         diagnostics: inout Diagnostics) -> Bool {
         guard let schema = declaration.itemSchema else { return true }
-        var fits = true
+        var fits = true, reported = 0
         for (index, item) in items.enumerated() {
-            for violation in JSONSchemaValidator.violations(of: item.value, against: schema, limit: 3) {
-                fits = false
+            let violations = JSONSchemaValidator.violations(of: item.value, against: schema, limit: 3)
+            if !violations.isEmpty { fits = false }
+            for violation in violations {
+                // A list of thousands that all break the schema: the first few tell what to fix.
+                reported += 1
+                guard reported <= Self.itemProblemsShown else { continue }
                 // `$.reading` → the member `reading`, written `reading: …` in the file.
                 let member = violation.path.hasPrefix("$.") ? String(violation.path.dropFirst(2)) : nil
                 let place = member.flatMap { item.source?[$0] } ?? item.source
                 let subject = violation.path == "$" ? "" : "\(member ?? String(violation.path.dropFirst())): "
-                diagnostics.error("input '\(declaration.name)' item \(index): \(subject)\(violation.message)",
+                // The message quotes the value: not an input named like a secret's.
+                let message = Secrets.looksSecret(declaration.name) ? "does not fit the input's items schema" : violation.message
+                diagnostics.error("input '\(declaration.name)' item \(index): \(subject)\(message)",
                                   at: place?.location ?? location?.at, length: place?.length ?? location?.length ?? 1)
             }
+        }
+        if reported > Self.itemProblemsShown {
+            diagnostics.error("input '\(declaration.name)': \(reported - Self.itemProblemsShown) more problems with its items",
+                              at: items.first?.source?.location ?? location?.at ?? declaration.location)
         }
         return fits
     }
@@ -208,7 +221,8 @@ public struct InputBinder: Sendable {
         case .duration:
             let trimmed = text.trimmingCharacters(in: .whitespaces)
             if let seconds = Durations.parse(trimmed), seconds >= 0 { return Int(trimmed).map { .int($0) } ?? .string(trimmed) }
-            diagnostics.error("input '\(name)' \(WorkflowLoader.durationMessage(.string(text)))", at: location, length: length)
+            let problem = Secrets.looksSecret(name) ? "must be a duration such as 30, 90s or 1h30m" : WorkflowLoader.durationMessage(.string(text))
+            diagnostics.error("input '\(name)' \(problem)", at: location, length: length)
         case .list:
             let trimmed = text.trimmingCharacters(in: .whitespaces)
             if trimmed.hasPrefix("[") {
@@ -246,11 +260,13 @@ public struct InputBinder: Sendable {
     /// absolute stays absolute.
     func checkFile(_ path: String, writtenAbsolute: Bool, shownAs written: String? = nil, declaration: InputDeclaration, workflow: Workflow,
                    at location: SourceLocation, length: Int = 1, diagnostics: inout Diagnostics) -> JSONValue? {
-        let shown = written ?? path
+        // The path of an input named like a secret (a key file) is not shown.
+        let shown = Secrets.looksSecret(declaration.name) ? "(the path given)" : written ?? path
         let absolute = path.hasPrefix("/") ? path : Paths.resolve(path, relativeTo: currentDirectory)
         if checkFilesExist {
             guard FileManager.default.fileExists(atPath: absolute) else {
-                diagnostics.error("input '\(declaration.name)': file not found: \(shown)\(Self.nearestFile(to: absolute, shownAs: shown))",
+                let hint = Secrets.looksSecret(declaration.name) ? "" : Self.nearestFile(to: absolute, shownAs: shown)
+                diagnostics.error("input '\(declaration.name)': file not found: \(shown)\(hint)",
                                   at: location, length: length)
                 return nil
             }

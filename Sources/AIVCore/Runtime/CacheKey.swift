@@ -31,14 +31,7 @@ public struct CacheKeyComponents: Sendable, Codable, Equatable {
                 workflowDirectory: String, runFolder: RunFolder? = nil, digests: FileDigestCache) {
         var files: [String: String] = [:]
         for (_, path) in Self.filesRead(by: kind, arguments: arguments) {
-            // A file an earlier step took back from the cache (or, for `aiv plan`, would): known
-            // by the digest its cache entry keeps.
-            if let digest = runFolder?.written.digest(path) {
-                files[path] = digest
-                continue
-            }
-            let resolved = runFolder?.input(path, workflowDirectory: workflowDirectory) ?? Paths.resolve(path, relativeTo: workflowDirectory)
-            files[path] = (try? digests.digest(resolved)) ?? "missing"
+            files[path] = Self.digest(of: path, workflowDirectory: workflowDirectory, runFolder: runFolder, digests: digests)
         }
         // Rate limits change how fast results come, not what they are.
         var settings = kind.service.flatMap { services[$0] } ?? .null
@@ -51,6 +44,25 @@ public struct CacheKeyComponents: Sendable, Codable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey { case kind, kindVersion, arguments, files, settings, expressionInputs }
+
+    /// What a key holds for a file an invocation reads: a file an earlier step took back from the
+    /// cache (or, for `aiv plan`, would) by the digest its cache entry keeps; any other by its
+    /// contents now, or "missing".
+    static func digest(of path: String, workflowDirectory: String, runFolder: RunFolder?, digests: FileDigestCache) -> String {
+        if let digest = runFolder?.written.digest(path) { return digest }
+        let resolved = runFolder?.input(path, workflowDirectory: workflowDirectory) ?? Paths.resolve(path, relativeTo: workflowDirectory)
+        return (try? digests.digest(resolved)) ?? "missing"
+    }
+
+    /// The first file the invocation read whose contents are no longer those its key was made
+    /// with, or nil. A template edited while a `for_each` runs is read by items whose keys were
+    /// made before (a key is made before the item waits for a slot): their results must not be
+    /// kept under the old contents' key.
+    public func fileChanged(workflowDirectory: String, runFolder: RunFolder?, digests: FileDigestCache) -> String? {
+        files.keys.sorted().first { path in
+            Self.digest(of: path, workflowDirectory: workflowDirectory, runFolder: runFolder, digests: digests) != files[path]
+        }
+    }
 
     /// The files an invocation reads, by argument: input files and templates, one path or a list.
     public static func filesRead(by kind: StepKindDescription, arguments: StepArguments) -> [(argument: String, path: String)] {

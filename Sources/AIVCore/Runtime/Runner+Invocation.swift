@@ -165,8 +165,16 @@ extension Runner {
                 }
                 var entry: CacheEntry?
                 if cacheable, environment.cache != nil, heldSecrets.isEmpty, components.secretsGiven(environment.secrets) == nil {
-                    entry = cacheEntry(for: result, key: key, components: components, step: step, index: index, context: context,
-                                       duration: environment.now().timeIntervalSince(started), log: log)
+                    if let changed = components.fileChanged(workflowDirectory: context.workflowDirectory, runFolder: context.folder,
+                                                            digests: context.digests) {
+                        log.append("\(prefix)not cached: '\(changed)' changed while the step ran")
+                        if context.warned.first("changed-while-running \(step.id)") {
+                            environment.observer.handle(.warning("\(label): '\(changed)' changed while the step ran; what the step made from it is not cached"))
+                        }
+                    } else {
+                        entry = cacheEntry(for: result, key: key, components: components, step: step, index: index, context: context,
+                                           duration: environment.now().timeIntervalSince(started), log: log)
+                    }
                 }
                 return (Invocation(outputs: result.outputs, cached: false, attempts: attempt, reason: reason), entry)
             } catch let error as InvocationFailure {

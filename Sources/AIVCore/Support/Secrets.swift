@@ -19,9 +19,11 @@ public struct Secrets: Sendable {
         var forms: [(name: String, value: String)] = []
         for (name, value) in self.values where Self.isRedacted(value) {
             forms.append((name, value))
-            // A value with a control character inside is also redacted as messages escape it.
-            let escaped = Self.escaped(value)
-            if escaped != value { forms.append((name, escaped)) }
+            // A value with a control character inside is also redacted as messages escape it,
+            // and one with a quote or a backslash as JSON (an output, `toJSON`) writes it.
+            for escaped in Set([Self.escaped(value), Self.jsonEscaped(value)]) where escaped != value {
+                forms.append((name, escaped))
+            }
         }
         ordered = forms.sorted { $0.value.count > $1.value.count }
     }
@@ -42,6 +44,12 @@ public struct Secrets: Sendable {
         return result
     }
 
+    /// `value` as it stands inside a JSON string: quotes, backslashes and control characters escaped.
+    static func jsonEscaped(_ value: String) -> String {
+        let quoted = JSONValue.string(value).canonicalJSON
+        return String(quoted.dropFirst().dropLast())
+    }
+
     /// Whether the secret `name` holds a character no HTTP header may carry (a control character
     /// inside it, once the ends are trimmed).
     public func unsendable(_ name: String) -> Bool {
@@ -56,9 +64,32 @@ public struct Secrets: Sendable {
         let upper = name.uppercased()
         let parts = ["KEY", "TOKEN", "SECRET", "PASSWORD", "PASSWD", "PASSPHRASE", "CREDENTIAL", "AUTH", "PRIVATE", "COOKIE", "BEARER", "WEBHOOK"]
         if parts.contains(where: upper.contains) { return true }
-        // Short ones only as a word of the name: `GITHUB_PAT`, `MY_PASS` and `STREAM_PIN` are secrets,
-        // `PATH`, `PASSES` and `PINNED` are not.
-        return upper.split(whereSeparator: { !$0.isLetter && !$0.isNumber }).contains { ["PASS", "PAT", "JWT", "PIN"].contains($0) }
+        // Short ones only as a word of the name: `GITHUB_PAT`, `MY_PASS`, `STREAM_PIN` and
+        // `streamPin` are secrets, `PATH`, `PASSES` and `PINNED` are not.
+        return words(of: name).contains { ["PASS", "PAT", "JWT", "PIN"].contains($0) }
+    }
+
+    /// The words of a name in upper case: split at what is not a letter or digit, and where a
+    /// lower-case letter or digit meets an upper-case one (`githubPat` → GITHUB, PAT).
+    static func words(of name: String) -> [String] {
+        var words: [String] = [], current = ""
+        var previous: Character?
+        for character in name {
+            guard character.isLetter || character.isNumber else {
+                if !current.isEmpty { words.append(current) }
+                current = ""
+                previous = nil
+                continue
+            }
+            if character.isUppercase, let previous, previous.isLowercase || previous.isNumber, !current.isEmpty {
+                words.append(current)
+                current = ""
+            }
+            current += character.uppercased()
+            previous = character
+        }
+        if !current.isEmpty { words.append(current) }
+        return words
     }
 
     /// These secrets and the values of the workflow's inputs whose names look secret (a
@@ -68,18 +99,27 @@ public struct Secrets: Sendable {
     /// components, logs, fixtures, messages, `plan`) has it replaced, as with the environment's.
     public func including(inputs: [String: JSONValue]) -> Secrets {
         var added: [String: String] = [:]
-        for (name, value) in inputs where Self.looksSecret(name) {
+        // Every text and number in the value, named by its place (`inputs.keys.0.token`: no
+        // brackets, so a fixture's `[redacted …]` marker ends at its first `]`).
+        func collect(_ value: JSONValue, _ name: String) {
             switch value {
-            case .string(let text): added["inputs.\(name)"] = text
-            case .int, .double: added["inputs.\(name)"] = value.canonicalJSON
-            case .array(let items):
-                for (index, item) in items.enumerated() {
-                    if let text = item.stringValue { added["inputs.\(name)[\(index)]"] = text }
-                }
+            case .string(let text): added[name] = text
+            case .int, .double: added[name] = value.canonicalJSON
+            case .array(let items): for (index, item) in items.enumerated() { collect(item, "\(name).\(index)") }
+            case .object(let members): for (key, member) in members { collect(member, "\(name).\(key)") }
             default: break
             }
         }
+        for (name, value) in inputs where Self.looksSecret(name) { collect(value, "inputs.\(name)") }
         return added.isEmpty ? self : Secrets(values.merging(added) { own, _ in own })
+    }
+
+    /// The inputs as history and `plan` show them: an input named like a secret is shown by its
+    /// name alone, whatever its value (a PIN of three digits is too short to be searched for).
+    public static func hidingSecretInputs(_ inputs: [String: JSONValue]) -> [String: JSONValue] {
+        var shown = inputs
+        for (name, value) in inputs where looksSecret(name) && value != .null { shown[name] = .string("[redacted inputs.\(name)]") }
+        return shown
     }
 
     /// The environment as expressions see it: without the variables whose names look like secrets'.
@@ -139,6 +179,9 @@ public struct Secrets: Sendable {
         func visit(_ value: JSONValue) {
             switch value {
             case .string(let text): for (name, secret) in ordered where text.contains(secret) { found.insert(name) }
+            case .int, .double:
+                let text = value.canonicalJSON
+                for (name, secret) in ordered where text == secret { found.insert(name) }
             case .array(let items): items.forEach(visit)
             case .object(let members): for (key, member) in members { visit(.string(key)); visit(member) }
             default: break
@@ -153,6 +196,10 @@ public struct Secrets: Sendable {
         guard !ordered.isEmpty else { return value }
         switch value {
         case .string(let text): return .string(redact(text))
+        // A number that is a secret (a PIN given as a number input) is replaced by the marker.
+        case .int, .double:
+            let text = value.canonicalJSON
+            return ordered.first { $0.value == text }.map { .string("[redacted \($0.name)]") } ?? value
         case .array(let items): return .array(items.map(redact))
         case .object(let members): return .object(Dictionary(members.map { (redact($0.key), redact($0.value)) }, uniquingKeysWith: { first, _ in first }))
         default: return value
@@ -179,16 +226,18 @@ public struct LoadedEnvironment: Sendable {
         var warnings: [Diagnostic] = []
         if let path {
             if FileManager.default.fileExists(atPath: path) {
-                var fromFile: [String: (value: String, line: Int)] = [:]
+                var fromFile: [String: String] = [:], firstLine: [String: Int] = [:]
                 for entry in try DotEnv.parse(try SourceFile.read(path, sizeLimit: 1 << 20, readsPipes: true)) {
-                    if let earlier = fromFile[entry.name] {
+                    if let first = firstLine[entry.name] {
                         // Never the values: either may be a key.
-                        warnings.append(.warning("\(entry.name) is set again (first on line \(earlier.line)); this line's value is used",
+                        warnings.append(.warning("\(entry.name) is set again (first on line \(first)); this line's value is used",
                                                  at: SourceLocation(file: path, line: entry.line, column: 1), length: entry.name.count))
+                    } else {
+                        firstLine[entry.name] = entry.line
                     }
-                    fromFile[entry.name] = (entry.value, entry.line)
+                    fromFile[entry.name] = entry.value
                 }
-                for (name, entry) in fromFile where variables[name] == nil { variables[name] = entry.value }
+                for (name, value) in fromFile where variables[name] == nil { variables[name] = value }
             } else if required {
                 throw .error("no such file: \(path) (given with --env-file)", at: nil)
             }

@@ -49,11 +49,24 @@ public final class ReplayTransport: HTTPTransport, @unchecked Sendable {
         // Redacted as the recording's URL was, so a secret in a URL still matches.
         let key = Key(method: request.method.uppercased(), target: Redaction.target(secrets.redact(Redaction.displayURL(request.url))),
                       body: body.matchingForm)
+        // The request as sent, unredacted: a secret of this run (a short one, "live") may stand in
+        // the recorded text where it was no secret, and a recording made without the secret holds
+        // its value as it is.
+        let raw = { () -> (key: Key, body: RecordedBody) in
+            let body = RecordedBody.recording(request.body, secrets: Secrets())
+            return (Key(method: key.method, target: Redaction.target(Redaction.displayURL(request.url)), body: body.matchingForm), body)
+        }
         let index: Int? = lock.withLock {
             // A recording that held a secret's value matches a request with any value there: a
             // dry run has no keys, or other ones, so it cannot redact its request the same way.
-            guard let found = queues[key] != nil ? key : redactedKeys.first(where: { Self.matches(recorded: $0, sent: key, body: body) }),
-                  let queue = queues[found] else { return nil }
+            var found: Key? = queues[key] != nil ? key : nil
+            if found == nil, !secrets.names.isEmpty || !redactedKeys.isEmpty {
+                let sent = raw()
+                found = queues[sent.key] != nil ? sent.key : redactedKeys.first { recorded in
+                    Self.matches(recorded: recorded, sent: key, body: body) || Self.matches(recorded: recorded, sent: sent.key, body: sent.body)
+                }
+            }
+            guard let found, let queue = queues[found] else { return nil }
             let position = served[found, default: 0]
             served[found] = position + 1
             return queue[min(position, queue.count - 1)]
@@ -105,15 +118,23 @@ public final class ReplayTransport: HTTPTransport, @unchecked Sendable {
             return (recording, score)
         }
         if let (closest, _) = scored.min(by: { $0.1 < $1.1 }) {
+            // Redacted before either side is cut: a recording may hold this run's secret as it is,
+            // and a cut one would escape the redaction of the message.
+            var recordedBody = closest.request.body
+            switch recordedBody {
+            case .json(let value): recordedBody = .json(secrets.redact(value))
+            case .text(let text): recordedBody = .text(secrets.redact(text))
+            default: break
+            }
             let item = closest.item.map { " item \($0)" } ?? ""
             lines.append("  the closest recording (step '\(closest.step)'\(item), \(FixtureFile.path(folder: folder, step: closest.step))) differs in:")
             if closest.request.method.uppercased() != key.method {
                 lines.append("    method: recorded \(closest.request.method), sent \(key.method)")
             }
             if Redaction.target(closest.request.url) != key.target {
-                lines.append("    url: recorded \(Redaction.target(closest.request.url)), sent \(key.target)")
+                lines.append("    url: recorded \(secrets.redact(Redaction.target(closest.request.url))), sent \(key.target)")
             }
-            lines += Self.differences(closest.request.body, body).prefix(5).map { "    " + $0 }
+            lines += Self.differences(recordedBody, body).prefix(5).map { "    " + $0 }
         } else {
             lines.append("  the folder has no recordings: make them with `aiv run --record`")
         }
@@ -130,7 +151,11 @@ public final class ReplayTransport: HTTPTransport, @unchecked Sendable {
     static func differences(_ recorded: RecordedBody, _ sent: RecordedBody) -> [String] {
         if recorded.matchingForm == sent.matchingForm { return [] }
         if case .json(let a) = recorded, case .json(let b) = sent {
-            return JSONDifference.paths(a, b, limit: 5).map { change in
+            // A recorded `[redacted …]` that the sent text fits is no difference.
+            return JSONDifference.paths(a, b, limit: 50).filter { change in
+                guard case .string(let old)? = change.old, case .string(let new)? = change.new else { return true }
+                return !RedactedText.matches(old, new)
+            }.prefix(5).map { change in
                 let (old, new) = shortPair(change.old?.canonicalJSON, change.new?.canonicalJSON)
                 return "body \(change.path): recorded \(old), sent \(new)"
             }

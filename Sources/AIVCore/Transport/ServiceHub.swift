@@ -386,7 +386,8 @@ public struct ServiceClient: Sendable {
     }
 
     private func report(_ request: HTTPRequest, target: String, status: Int?, started: Double, attempt: Int, tokens: TokenUsage?, error: String?) {
-        hub.report(ServiceCall(step: step, item: item, service: service, method: request.method, target: target, status: status,
+        // A path may hold a secret (a database id given as a secret input).
+        hub.report(ServiceCall(step: step, item: item, service: service, method: request.method, target: hub.secrets.redact(target), status: status,
                                latency: ServiceClient.realTime() - started, attempt: attempt, tokens: tokens, error: error.map(hub.secrets.redact)))
     }
 
