@@ -67,7 +67,8 @@ struct RunsCommand: ParsableCommand {
                 return [step.step, step.kind, status, unfinished ? "-" : SummaryTable.format(step.duration),
                         unfinished && step.invocations <= 1 ? "-" : SummaryTable.cachedColumn(step), step.attempts == 0 ? "-" : String(step.attempts),
                         step.error ?? step.reason]
-            }, width: Terminal.tableWidth), terminator: "")
+            // Step ids whole: they are what `aiv runs log` is given.
+            }, width: Terminal.tableWidth, keptWhole: [0]), terminator: "")
             let usage = try RunHistory(store: store).serviceUsage(run: found.run.id)
             if !usage.isEmpty {
                 print("\nService calls:")
@@ -75,7 +76,7 @@ struct RunsCommand: ParsableCommand {
                                    rows: usage.map { use in
                     [use.step, use.service, String(use.calls), String(use.failedCalls), String(use.inputTokens), String(use.outputTokens),
                      String(use.totalTokens), SummaryTable.format(use.meanLatency), SummaryTable.format(use.maxLatency)]
-                }, width: Terminal.tableWidth), terminator: "")
+                }, width: Terminal.tableWidth, keptWhole: [0]), terminator: "")
             }
             print("\nA step's log: aiv runs log \(found.run.id) <step>")
         }
@@ -135,7 +136,7 @@ struct CacheCommand: ParsableCommand {
             }
             print(Table.render(header: ["workflow", "step", "entries", "newest"], rows: rows.map {
                 [shown($0.workflow), $0.step, String($0.entries), RunsCommand.List.date($0.newest)]
-            }, width: Terminal.tableWidth), terminator: "")
+            }, width: Terminal.tableWidth, keptWhole: [1]), terminator: "")
         }
     }
 

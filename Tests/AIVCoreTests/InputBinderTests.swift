@@ -218,6 +218,19 @@ import Foundation
                 == ["3:33: error: 'type' in items of input 'l' must be one of object, array, string, number, integer, boolean, null; did you mean 'string'?"])
         let misspelt = Self.expressions.replacingOccurrences(of: "item.japanese", with: "item.japanse")
         #expect(diagnose(misspelt).contains { $0.contains("japanse") }, "\(diagnose(misspelt))")
+        // In the list steps over such an input too (the list names no step, and was left unshaped).
+        let listSteps = Self.expressions + """
+
+              - id: m
+                uses: list.map
+                with: {items: "${{ inputs.expressions }}", set: {text: "format('{0}', item.redaing)"}}
+              - id: s
+                uses: list.sort
+                with: {items: "${{ inputs.expressions }}", by: japanse}
+            """
+        let problems = diagnose(listSteps)
+        #expect(problems.contains { $0.contains("'item' has no field 'redaing'; did you mean 'reading'?") }, "\(problems)")
+        #expect(problems.contains { $0.contains("'japanse'") && $0.contains("did you mean 'japanese'?") }, "\(problems)")
     }
 
     /// `aiv validate` binds the defaults as a run does: a default file that is missing, or a
@@ -236,11 +249,18 @@ import Foundation
               - {id: a, uses: file.write, with: {path: a.txt, content: x}}
 
             """)
-        let output = Frontend(registry: .builtin, environment: [:], binder: InputBinder(currentDirectory: dir.path)).validate(path: path)
+        let frontend = Frontend(registry: .builtin, environment: [:], binder: InputBinder(currentDirectory: dir.path))
+        let output = frontend.validate(path: path)
         #expect(lines(output.diagnostics) == [
             "4:37: error: input 'transcript': file not found: samples/transcirpt.srt; did you mean 'samples/transcript.srt'?",
             "5:59: error: input 'words' item 1: 3 is an integer, not a string",
         ])
+        // Every problem at once: another error does not hide them, nor is a default of the wrong
+        // type said twice.
+        let more = dir.write("more.yaml", (dir.read("workflow.yaml") ?? "")
+            .replacingOccurrences(of: "uses: file.write", with: "uses: file.wirte")
+            .replacingOccurrences(of: "title: string", with: "title: {type: list, default: x}"))
+        #expect(lines(frontend.validate(path: more).diagnostics).count == 4, "\(lines(frontend.validate(path: more).diagnostics))")
     }
 
     @Test func readsAnInputsFileWithLocations() throws {

@@ -22,6 +22,19 @@ import Testing
         #expect(TextColumns.columns(lines[2]) == TextColumns.columns(lines[0]) + "argument 'window' changed".count - "why".count)
     }
 
+    /// A step id (what `aiv runs log` is given) stays whole while the other columns can give
+    /// room, even a one-word kind; only a table that cannot fit so breaks it.
+    @Test func aColumnKeptWholeIsBrokenOnlyWhenNothingElseGivesRoom() {
+        let rows = [["heard_transcript", "gemini.generate", "a long reason with several words in it"]]
+        let kept = Table.render(header: ["step", "kind", "why"], rows: rows, width: 40, keptWhole: [0])
+        #expect(kept.split(separator: "\n").contains { $0.hasPrefix("heard_transcript  ") }, "\(kept)")
+        #expect(kept.split(separator: "\n").allSatisfy { TextColumns.columns($0) <= 40 }, "\(kept)")
+        let broken = Table.render(header: ["step", "kind", "why"], rows: rows, width: 40)
+        #expect(!broken.contains("heard_transcript"), "without it, every column shares the room: \(broken)")
+        let tight = Table.render(header: ["step", "kind", "why"], rows: rows, width: 28, keptWhole: [0])
+        #expect(tight.split(separator: "\n").allSatisfy { TextColumns.columns($0) <= 28 }, "\(tight)")
+    }
+
     @Test func aTableThatFitsItsWidthIsTheSameAsWithoutOne() {
         let rows = [["recording", "succeeded", "no earlier result"], ["captions", "skipped", "if: !inputs.transcript was false"]]
         let plain = Table.render(header: ["step", "status", "why"], rows: rows)

@@ -71,6 +71,35 @@ import Testing
         #expect(CacheKeyComponents.settingsChange(from: key(recorded), to: key(live)) == "the cached result came from a dry run; a live run calls the service")
     }
 
+    /// Retries, timeouts and limits change how surely or how fast an answer comes, not what it
+    /// is: raising a timeout keeps every cached answer. A setting that does change it is named.
+    @Test func settingsThatKeepAnswersLeaveTheKeyAndAChangedOneIsNamed() {
+        let kind = StepKindDescription(name: "test.ask", summary: "", arguments: [Property("q", .string, "")], outputs: .object([]),
+                                       service: "gemini", example: "")
+        func components(_ settings: JSONValue) -> CacheKeyComponents {
+            CacheKeyComponents(kind: kind, arguments: StepArguments(["q": "x"]), scope: EvaluationScope(), services: ["gemini": settings],
+                               workflowDirectory: "/", digests: FileDigestCache())
+        }
+        let plain = components(["model": "m"])
+        #expect(components(["model": "m", "timeout": "100s", "retry": ["attempts": 3], "limits": ["requests_per_minute": 5]]).key == plain.key)
+        let other = components(["model": "n", "version": "2"])
+        #expect(other.key != plain.key)
+        #expect(other.differences(from: plain) == ["service settings 'model' and 'version' changed"])
+        #expect(components(["model": "n"]).differences(from: plain) == ["service setting 'model' changed"])
+    }
+
+    /// A reason names the first three changed arguments and counts the rest: one that names three
+    /// of five reads as if those were all.
+    @Test func aReasonCountsTheChangedArgumentsItDoesNotName() {
+        let kind = StepKindDescription(name: "test.many", summary: "", arguments: [Property("values", .map(.any), "")], outputs: .object([]), example: "")
+        func components(_ value: String) -> CacheKeyComponents {
+            CacheKeyComponents(kind: kind, arguments: StepArguments(["values": .object(Dictionary(uniqueKeysWithValues: ["a", "b", "c", "d", "e"].map { ($0, .string(value)) }))]),
+                               scope: EvaluationScope(), services: [:], workflowDirectory: "/", digests: FileDigestCache())
+        }
+        #expect(components("two").differences(from: components("one"))
+                == ["argument 'values.a' changed", "argument 'values.b' changed", "argument 'values.c' changed", "2 more arguments changed"])
+    }
+
     @Test func anUnchangedUpstreamOutputKeepsDownstreamCached() async throws {
         var harness = Harness()
         let tag = unique("down")

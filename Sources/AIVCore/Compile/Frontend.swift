@@ -66,10 +66,11 @@ public struct Frontend: Sendable {
     /// reported too. A workflow with an input that must be given is not compiled.
     public func validate(path: String) -> Output {
         var output = loadAndCheck(path: path)
-        guard let workflow = output.workflow, let checked = output.checked, !output.diagnostics.hasErrors else { return output }
+        // The defaults are bound whatever else is wrong: every problem at once.
+        guard let workflow = output.workflow else { return output }
         let (values, bindDiagnostics) = binder.bind(workflow, file: nil, assignments: [], requiresGiven: false)
         output.diagnostics.append(contentsOf: bindDiagnostics)
-        guard !bindDiagnostics.hasErrors, !workflow.inputs.contains(where: \.isRequired) else { return output }
+        guard let checked = output.checked, !output.diagnostics.hasErrors, !workflow.inputs.contains(where: \.isRequired) else { return output }
         if case .failure(let problems) = Compiler(registry: registry).compile(checked, inputs: values, environment: environment) {
             output.diagnostics.append(contentsOf: problems)
         }

@@ -31,9 +31,10 @@ public enum PlanPrinter {
         }
         if let condition = step.condition {
             switch condition.constant {
-            case false?: notes.append("skipped: if \(shorten(condition.expression, 40)) is false")
+            // Whole: a terminal's table breaks a long cell into lines under its column.
+            case false?: notes.append("skipped: if \(shorten(condition.expression, .max)) is false")
             case true?: break
-            case nil: notes.append("if \(shorten(condition.expression, 40))")
+            case nil: notes.append("if \(shorten(condition.expression, .max))")
             }
         }
         if step.effect == .sideEffecting { notes.append("side effects, never cached") } else if !step.isCacheable { notes.append("cache off") }
@@ -59,14 +60,16 @@ public enum PlanPrinter {
 /// character takes two), and, on a terminal, fitted to its width.
 public enum Table {
     /// Columns two spaces apart, the last one not padded; each line without spaces at its end.
-    /// `whole`: columns never narrowed (see `fitted`).
+    /// `whole`: columns never narrowed; `keptWhole`: columns narrowed only when the table cannot
+    /// fit otherwise (see `fitted`).
     ///
     /// Given a `width` (a terminal's columns) that the table would pass, its widest columns are
     /// narrowed as `fitted` says, and cells wider than their column are broken into lines (at
     /// spaces, between wide characters, at a line break, or where they must): nothing is cut
     /// off, and a row's other cells stay on its first line. Without a width (output to a file or
     /// a pipe), each row is one line, for `grep` and `cut`.
-    public static func render(header: [String], rows givenRows: [[String]], width: Int? = nil, whole: Set<Int> = []) -> String {
+    public static func render(header: [String], rows givenRows: [[String]], width: Int? = nil, whole: Set<Int> = [],
+                              keptWhole: Set<Int> = []) -> String {
         // On a terminal a tab would jump to its own stop: a space, so columns are what they measure.
         let rows = width == nil ? givenRows : givenRows.map { $0.map { $0.contains("\t") ? $0.replacingOccurrences(of: "\t", with: " ") : $0 } }
         /// A cell of several lines (fitted to a terminal) is as wide as its widest line.
@@ -82,7 +85,7 @@ public enum Table {
         if let width, widths.reduce(0, +) + 2 * max(0, widths.count - 1) > width {
             let cells = widths.indices.map { column in [header[column]] + rows.compactMap { column < $0.count ? $0[column] : nil } }
             widths = fitted(widths, to: width, longestWords: cells.map(longestWord), manyWords: cells.map { $0.contains { $0.contains(" ") } },
-                            whole: whole)
+                            whole: whole, keptWhole: keptWhole)
         }
         var out: [UInt8] = []
         out.reserveCapacity((rows.count + 1) * (widths.reduce(0, +) + 2 * widths.count + 1))
@@ -143,19 +146,26 @@ public enum Table {
     /// the columns of several words (`manyWords`), which break at their spaces, go down to
     /// `narrowest` while one-word columns (step ids, kinds) keep their words whole; then all of
     /// them share the room, down to `narrowest`. The columns in `whole` (a run id to copy) are
-    /// never narrowed. A table that cannot fit even so is left as it is: breaking its cells
+    /// never narrowed; those in `keptWhole` (step ids, which `aiv runs log` is given) only in
+    /// that last stage. A table that cannot fit even so is left as it is: breaking its cells
     /// would gain nothing.
-    static func fitted(_ widths: [Int], to width: Int, longestWords: [Int], manyWords: [Bool], whole: Set<Int> = []) -> [Int] {
+    static func fitted(_ widths: [Int], to width: Int, longestWords: [Int], manyWords: [Bool], whole: Set<Int> = [],
+                       keptWhole: Set<Int> = []) -> [Int] {
         let room = width - 2 * max(0, widths.count - 1)
         guard widths.reduce(0, +) > room else { return widths }
-        func floors(_ floor: (Int) -> Int) -> [Int] { widths.indices.map { whole.contains($0) ? widths[$0] : min(widths[$0], floor($0)) } }
-        let wordFloors = floors { max(narrowest, min(longestWords[$0], 24)) }
-        let spacedFloors = floors { manyWords[$0] ? narrowest : wordFloors[$0] }
-        let lowest = floors { _ in narrowest }
+        func floors(keeping kept: Set<Int>, _ floor: (Int) -> Int) -> [Int] {
+            widths.indices.map { kept.contains($0) ? widths[$0] : min(widths[$0], floor($0)) }
+        }
+        let kept = whole.union(keptWhole)
+        let wordFloors = floors(keeping: kept) { max(narrowest, min(longestWords[$0], 24)) }
+        let spacedFloors = floors(keeping: kept) { manyWords[$0] ? narrowest : wordFloors[$0] }
+        let lowestKept = floors(keeping: kept) { _ in narrowest }
+        let lowest = floors(keeping: whole) { _ in narrowest }
         if wordFloors.reduce(0, +) <= room { return levelled(widths, floors: wordFloors, room: room) }
         if spacedFloors.reduce(0, +) <= room { return levelled(wordFloors, floors: spacedFloors, room: room) }
         // Words must break in a one-word column too: every column shares the room from its full
         // width, rather than the texts staying at their narrowest beside whole ids.
+        if lowestKept.reduce(0, +) <= room { return levelled(widths, floors: lowestKept, room: room) }
         if lowest.reduce(0, +) <= room { return levelled(widths, floors: lowest, room: room) }
         return widths
     }

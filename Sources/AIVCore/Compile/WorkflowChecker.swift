@@ -153,7 +153,10 @@ struct CheckRun {
             // Most lists come from list steps that know nothing of their elements either: found by
             // the step ids the text names, without parsing it (this pass runs on one thread
             // before the steps are checked on several).
-            if let named = Self.stepsNamed(in: text), named.allSatisfy({ elements[$0] == nil && Self.isListStep(registry, scope, $0) }) { continue }
+            // (A list that names no step, `${{ inputs.expressions }}`, may well have a shape.)
+            if let named = Self.stepsNamed(in: text), !named.isEmpty, named.allSatisfy({ elements[$0] == nil && Self.isListStep(registry, scope, $0) }) {
+                continue
+            }
             let template: Result<StringTemplate, ExpressionError>
             if let known = parsed[text] {
                 template = known

@@ -125,6 +125,8 @@ public struct InputBinder: Sendable {
 
         for declaration in workflow.inputs where !given.contains(declaration.name) {
             if let defaultValue = declaration.defaultValue {
+                // A default of the wrong type is the loader's error already.
+                if WorkflowLoader.mismatch(defaultValue, declaration.type) != nil { continue }
                 if let value = convert(defaultValue, to: declaration, relativeTo: workflow.baseDirectory, workflow: workflow, diagnostics: &diagnostics) {
                     values[declaration.name] = value
                 }

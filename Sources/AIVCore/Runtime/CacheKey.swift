@@ -33,10 +33,11 @@ public struct CacheKeyComponents: Sendable, Codable, Equatable {
         for (_, path) in Self.filesRead(by: kind, arguments: arguments) {
             files[path] = Self.digest(of: path, workflowDirectory: workflowDirectory, runFolder: runFolder, digests: digests)
         }
-        // Rate limits change how fast results come, not what they are.
+        // Rate limits, retries and timeouts change how fast or how surely results come, not
+        // what they are: raising a timeout must not send every prompt of a stream again.
         var settings = kind.service.flatMap { services[$0] } ?? .null
         if case .object(var members) = settings {
-            members["limits"] = nil
+            for name in Self.settingsThatKeepResults { members[name] = nil }
             settings = members.isEmpty ? .null : .object(members)
         }
         self.init(kind: kind.name, kindVersion: kind.version, arguments: .object(arguments.values), files: files, settings: settings,
@@ -44,6 +45,9 @@ public struct CacheKeyComponents: Sendable, Codable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey { case kind, kindVersion, arguments, files, settings, expressionInputs }
+
+    /// Service settings left out of keys: they do not change a service's answers.
+    static let settingsThatKeepResults = ["limits", "retry", "timeout", "connect_timeout", "request_timeout"]
 
     /// What a key holds for a file an invocation reads: a file an earlier step took back from the
     /// cache (or, for `aiv plan`, would) by the digest its cache entry keeps; any other by its
@@ -126,7 +130,17 @@ public struct CacheKeyComponents: Sendable, Codable, Equatable {
         if old["base_url"] != new["base_url"], without(["base_url"], old) == without(["base_url"], new) {
             return "the service's base URL changed (now \(new["base_url"]?.stringValue ?? "the default"))"
         }
-        return "service settings changed"
+        // Which ones: `service setting 'model' changed`.
+        let changed = changedPaths(old.objectValue == nil ? .object([:]) : old, new.objectValue == nil ? .object([:]) : new, prefix: "")
+        guard !changed.isEmpty, !changed.contains("(all)") else { return "service settings changed" }
+        return "service setting\(changed.count == 1 ? "" : "s") " + Self.listed(changed) + " changed"
+    }
+
+    /// `'a'`, `'a' and 'b'`, `'a', 'b' and 2 more`: at most three names, and how many others.
+    static func listed(_ names: [String]) -> String {
+        let quoted = names.prefix(3).map { "'\($0)'" }
+        if names.count > 3 { return quoted.joined(separator: ", ") + " and \(names.count - 3) more" }
+        return quoted.count == 1 ? quoted[0] : quoted.dropLast().joined(separator: ", ") + " and " + quoted.last!
     }
 
     public init(from decoder: Decoder) throws {
@@ -174,16 +188,20 @@ public struct CacheKeyComponents: Sendable, Codable, Equatable {
         if kind != previous.kind || kindVersion != previous.kindVersion {
             reasons.append(kind != previous.kind ? "step kind changed" : "\(kind) changed (version \(previous.kindVersion) → \(kindVersion))")
         }
-        for path in Self.changedPaths(previous.arguments, arguments, prefix: "").prefix(3) {
-            reasons.append("argument '\(path)' changed")
-        }
+        // The first three, and how many more: a reason that names three of five reads as if
+        // those were all.
+        let arguments = Self.changedPaths(previous.arguments, arguments, prefix: "")
+        for path in arguments.prefix(3) { reasons.append("argument '\(path)' changed") }
+        if arguments.count > 3 { reasons.append("\(arguments.count - 3) more argument\(arguments.count == 4 ? "" : "s") changed") }
         for path in Set(files.keys).union(previous.files.keys).sorted() where files[path] != previous.files[path] {
             reasons.append(files[path] == nil ? "no longer reads '\(path)'" : previous.files[path] == nil ? "now reads '\(path)'" : "file '\(path)' changed")
         }
         if settings != previous.settings { reasons.append(Self.settingsChange(from: previous.settings, to: settings)) }
-        for path in Self.changedPaths(previous.expressionInputs, expressionInputs, prefix: "").prefix(3) {
+        let read = Self.changedPaths(previous.expressionInputs, expressionInputs, prefix: "")
+        for path in read.prefix(3) {
             reasons.append(path == "(all)" ? "values its expressions read changed" : "'\(path)' changed")
         }
+        if read.count > 3 { reasons.append("\(read.count - 3) more value\(read.count == 4 ? "" : "s") its expressions read changed") }
         return reasons
     }
 

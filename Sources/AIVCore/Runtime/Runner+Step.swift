@@ -41,11 +41,18 @@ extension Runner {
         environment.observer.handle(.stepStarted(step: step.id, invocations: count, forEach: items != nil))
         // Items taken from the cache, counted as they finish: a step whose other items fail
         // still says how many came from the cache.
-        let cachedSoFar = Counter()
+        let cachedSoFar = Counter(), doneSoFar = Counter()
+        // What a stopped for_each had done, as `runs show` says of a killed run's: those items
+        // are cached, and the next run takes them from there.
+        func stoppedDetail() -> String {
+            guard items != nil else { return "" }
+            let cached = cachedSoFar.value
+            return ", \(doneSoFar.value) of \(count) item\(count == 1 ? "" : "s") done" + (cached > 0 ? " (\(cached) from the cache)" : "")
+        }
         do {
             let results: [Invocation]
             if let items {
-                results = try await invokeEach(step, items: items, scope: scope, context: context, log: log, cached: cachedSoFar)
+                results = try await invokeEach(step, items: items, scope: scope, context: context, log: log, cached: cachedSoFar, done: doneSoFar)
             } else {
                 // One invocation runs in the step's own task: no group to set up for it.
                 let invocation = try await invoke(step, item: nil, index: nil, scope: scope, context: context, log: log)
@@ -61,11 +68,11 @@ extension Runner {
         } catch let failure as InvocationFailure {
             return finish(failure.cancelled ? .cancelled : .failed, outputs: nil, invocations: count, cached: cachedSoFar.value,
                           attempts: failure.attempts,
-                          reason: failure.cancelled ? "cancelled" : failure.ranBecause ?? "", error: failure.cancelled ? nil : failure.message)
+                          reason: failure.cancelled ? "cancelled" + stoppedDetail() : failure.ranBecause ?? "", error: failure.cancelled ? nil : failure.message)
         } catch {
             let cancelled = error is CancellationError
             return finish(cancelled ? .cancelled : .failed, outputs: nil, invocations: count, cached: cachedSoFar.value,
-                          reason: cancelled ? "cancelled" : "", error: cancelled ? nil : "step '\(step.id)': \(error)")
+                          reason: cancelled ? "cancelled" + stoppedDetail() : "", error: cancelled ? nil : "step '\(step.id)': \(error)")
         }
     }
 
@@ -75,9 +82,8 @@ extension Runner {
     /// item resolves its arguments and reads the cache before it waits for a slot, so starting
     /// all of 100,000 items took memory in proportion to the list (750 MB), not to the work.
     private func invokeEach(_ step: PlannedStep, items: [JSONValue], scope: EvaluationScope, context: RunContext,
-                            log: StepLog, cached: Counter) async throws -> [Invocation] {
+                            log: StepLog, cached: Counter, done: Counter) async throws -> [Invocation] {
         let count = items.count
-        let done = Counter()
         return try await withThrowingTaskGroup(of: (Int, Invocation).self) { group in
             var started = 0
             func startNext() {

@@ -158,9 +158,11 @@ public struct Runner: Sendable {
             for await (id, finishedReport, result) in group {
                 var report = finishedReport
                 // A step stopped while running says what stopped it, as one never started does.
-                if report.status == .cancelled, report.reason == "cancelled" {
-                    report.reason = stoppedBy.map { "cancelled: the run stopped after '\($0)' failed" }
-                        ?? (Task.isCancelled ? "cancelled: the run was interrupted" : "cancelled")
+                if report.status == .cancelled, report.reason.hasPrefix("cancelled"), !report.reason.hasPrefix("cancelled:") {
+                    // "cancelled" and what a for_each had done (", 3801 of 10000 items done").
+                    let done = report.reason.dropFirst("cancelled".count)
+                    report.reason = (stoppedBy.map { "cancelled: the run stopped after '\($0)' failed" }
+                        ?? (Task.isCancelled ? "cancelled: the run was interrupted" : "cancelled")) + done
                 }
                 finished(id, report, result)
                 if report.status == .failed, !(stepsByID[id]?.continueOnError ?? false), stoppedBy == nil {

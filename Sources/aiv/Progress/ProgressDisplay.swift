@@ -14,7 +14,8 @@ enum SummaryTable {
         Table.render(header: ["step", "status", "time", "cached", "why"], rows: steps.map { step in
             [step.step, step.status.rawValue, step.startedAt == nil && step.duration == 0 ? "-" : format(step.duration),
              cachedColumn(step), step.error ?? step.reason]
-        }, width: width)
+        // Step ids whole: they are what `aiv runs log` is given.
+        }, width: width, keptWhole: [0])
     }
 
     static func cachedColumn(_ step: StepReport) -> String {

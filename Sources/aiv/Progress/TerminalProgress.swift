@@ -13,6 +13,10 @@ final class TerminalProgress: RunObserver, ProgressDisplay, @unchecked Sendable 
     private var running: [(step: String, started: Date, done: Int, of: Int, forEach: Bool)] = []
     private var drawnLines = 0
     private var timer: DispatchSourceTimer?
+    private var lastDrawn = Date.distantPast
+    /// Events closer together than this do not each redraw the block (a for_each of 10,000 quick
+    /// items wrote 20,000 lines of escapes in 5 s): the timer draws what they changed.
+    static let redrawInterval = 0.05
 
     func handle(_ event: RunEvent) {
         lock.withLock {
@@ -25,6 +29,8 @@ final class TerminalProgress: RunObserver, ProgressDisplay, @unchecked Sendable 
                 running.append((step, Date(), 0, invocations, forEach))
             case .invocationFinished(let step, _, _, let done, let of):
                 if let index = running.firstIndex(where: { $0.step == step }) { running[index].done = done; running[index].of = of }
+                // Counted now, drawn by the timer.
+                return
             case .retrying(let step, let index, let attempt, let delay, let error):
                 emit("↻ \(step)\(index.map { " item \($0)" } ?? ""): attempt \(attempt) failed (\(error)); retrying in \(String(format: "%.1f", delay))s")
             case .stepFinished(let report):
@@ -43,13 +49,13 @@ final class TerminalProgress: RunObserver, ProgressDisplay, @unchecked Sendable 
                 clear()
                 return
             }
-            redraw()
+            if Date().timeIntervalSince(lastDrawn) >= Self.redrawInterval { redraw() }
         }
     }
 
     private func startTimer() {
         let timer = DispatchSource.makeTimerSource(queue: .global())
-        timer.schedule(deadline: .now() + 0.2, repeating: 0.2)
+        timer.schedule(deadline: .now() + 0.1, repeating: 0.1)
         timer.setEventHandler { [weak self] in self?.lock.withLock { self?.redraw() } }
         timer.resume()
         self.timer = timer
@@ -85,6 +91,7 @@ final class TerminalProgress: RunObserver, ProgressDisplay, @unchecked Sendable 
         lines.append("  [\(String(repeating: "█", count: filled))\(String(repeating: "·", count: width - filled))] " + counts)
         print(lines.map { TextColumns.cut($0, to: columns - 1) }.joined(separator: "\n"))
         drawnLines = lines.count
+        lastDrawn = Date()
         fflush(nil)
     }
 
