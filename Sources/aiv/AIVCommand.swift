@@ -85,6 +85,7 @@ struct WorkflowOptions: ParsableArguments {
     /// Checked while parsing, so the usage printed with the error is the subcommand's.
     func validate() throws {
         _ = try assignments()
+        if inputsFile == "" { throw ValidationError("--inputs needs a file; it was given nothing") }
     }
 
     func assignments() throws -> [InputBinder.Assignment] {

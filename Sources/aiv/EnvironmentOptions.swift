@@ -10,6 +10,10 @@ struct EnvironmentOptions: ParsableArguments {
             help: ArgumentHelp("A .env file of variables, keys and tokens (default: .env, when it exists; the environment wins).", valueName: "file"))
     var envFile: String?
 
+    func validate() throws {
+        if envFile == "" { throw ValidationError("--env-file needs a file; it was given nothing") }
+    }
+
     /// The environment and the file; a file given with `--env-file` must exist, the default may not.
     func load() throws -> LoadedEnvironment {
         do {

@@ -123,6 +123,8 @@ import Testing
     @Test func enumAndConstCompareNumbersByValue() {
         #expect(check(2.0, ["enum": [1, 2, 3]]).isEmpty)
         #expect(check(4, ["enum": [1, 2, 3]]) == ["$: 4 is not one of 1, 2, 3"])
+        // Thousands of choices: the first ten, and how many more.
+        #expect(check(0, ["enum": .array((1...20_000).map { .int($0) })]) == ["$: 0 is not one of 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 and 19990 more"])
         #expect(check(["v": 1], ["const": ["v": 1.0]]).isEmpty)
         #expect(check("draft", ["const": "final"]) == [#"$: "draft" is not the allowed value "final""#])
     }

@@ -345,6 +345,27 @@ import Testing
         #expect(directory.read("out/shorts/5.mp4") == nil && directory.read("out/shorts/1.mp4") == "1")
     }
 
+    /// A for_each of many items that is still going (a kill would come before it finishes): the
+    /// files its finished items wrote are listed as they are written, not only when the step ends.
+    @Test func theFilesOfAForEachStillGoingAreListedAsItsItemsFinish() async throws {
+        let harness = Harness()
+        let yaml = "name: w\nsteps:\n  - {id: f, uses: test.block, for_each: [0, 0, 0, 3], with: {seconds: \"${{ item }}\", path: \"f${{ index }}.txt\"}}\n"
+        let running = Task {
+            var copy = harness
+            return try await copy.run(yaml)
+        }
+        var listed: [String: RunFolderManifest.Entry]?
+        var waited = 0.0
+        while waited < 2.8 {
+            listed = RunFolderManifest.read(harness.directory.path + "/run-1/_aiv/files.json").values.first
+            if listed?["f2.txt"] != nil { break }
+            try await Task.sleep(for: .milliseconds(50))
+            waited += 0.05
+        }
+        #expect(listed?.keys.sorted() == ["f0.txt", "f1.txt", "f2.txt"], "while item 3 still runs")
+        #expect(try await running.value.step("f")?.status == .succeeded)
+    }
+
     /// Quick steps, then a long one: the record is written on a timer while the long step runs,
     /// so a kill during it leaves the quick steps' files listed (and their outputs on disk).
     @Test func aStepFinishedJustAfterAWriteIsWrittenOnATimerNotOnlyWhenTheNextStepEnds() async throws {

@@ -430,6 +430,10 @@ import Testing
             #expect(fixtures.status == 64 && fixtures.stderr.contains("--fixtures 'taken' is a file, not a folder"), "\(fixtures.stderr)")
             let empty = try await workspace.aiv([command, "workflows/transcript-pack.yaml", "--dry-run", "--fixtures", ""])
             #expect(empty.status == 64 && empty.stderr.contains("--fixtures needs a folder; it was given nothing"), "\(empty.stderr)")
+            for (option, noun) in [("--inputs", "--inputs needs a file"), ("--env-file", "--env-file needs a file")] {
+                let none = try await workspace.aiv([command, "workflows/transcript-pack.yaml", option, ""])
+                #expect(none.status == 64 && none.stderr.contains(noun + "; it was given nothing"), "\(none.stderr)")
+            }
         }
     }
 

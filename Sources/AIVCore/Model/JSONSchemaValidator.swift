@@ -60,7 +60,9 @@ public enum JSONSchemaValidator {
             return report(value == .null ? "is null, but must be \(expected)" : "\(show(value)) is \(article(jsonType(of: value))), not \(expected)")
         }
         if let options = keywords["enum"]?.arrayValue, !options.contains(value) {
-            report("\(show(value)) is not one of \(options.map(show).joined(separator: ", "))")
+            // A list of thousands of choices would make one line of a screenful: the first ten.
+            let shown = options.prefix(10).map(show).joined(separator: ", ") + (options.count > 10 ? " and \(options.count - 10) more" : "")
+            report("\(show(value)) is not one of \(shown)")
         }
         if let constant = keywords["const"], constant != value {
             report("\(show(value)) is not the allowed value \(show(constant))")

@@ -40,15 +40,26 @@ public final class RunRecord: @unchecked Sendable {
         lock.withLock {
             if let stepOutputs { outputs[step] = stepOutputs }
             log += stepLog
-            unwritten = true
-            let since = now().timeIntervalSince(lastWritten)
-            if since >= interval {
-                writeLocked()
-            } else if !writeScheduled {
-                writeScheduled = true
-                DispatchQueue.global(qos: .utility).asyncAfter(deadline: .now() + max(0.05, interval - since)) { [weak self] in
-                    self?.scheduledWrite()
-                }
+            markUnwrittenLocked()
+        }
+    }
+
+    /// An item of a `for_each` finished (and may have written files): the list of written files
+    /// is saved as after a step, so a run killed in a for_each of thousands of items that never
+    /// finished leaves its files known to the next run.
+    func itemFinished() {
+        lock.withLock { markUnwrittenLocked() }
+    }
+
+    private func markUnwrittenLocked() {
+        unwritten = true
+        let since = now().timeIntervalSince(lastWritten)
+        if since >= interval {
+            writeLocked()
+        } else if !writeScheduled {
+            writeScheduled = true
+            DispatchQueue.global(qos: .utility).asyncAfter(deadline: .now() + max(0.05, interval - since)) { [weak self] in
+                self?.scheduledWrite()
             }
         }
     }

@@ -95,6 +95,7 @@ extension Runner {
                     let finished = done.increment()
                     if invocation.cached { _ = cached.increment() }
                     environment.observer.handle(.invocationFinished(step: step.id, index: index, cached: invocation.cached, done: finished, of: count))
+                    context.record.itemFinished()
                     return (index, invocation)
                 }
             }
