@@ -14,17 +14,19 @@ struct EnvironmentOptions: ParsableArguments {
         if envFile == "" { throw ValidationError("--env-file needs a file; it was given nothing") }
     }
 
-    /// The environment and the file; a file given with `--env-file` must exist, the default may not.
-    func load() throws -> LoadedEnvironment {
+    /// The environment and the file; a file given with `--env-file` must exist, the default may
+    /// not. Its problems are said with their place and message only (the line itself may hold a
+    /// key), as `diagnostic` events with `json`, as the other problems of those commands are.
+    func load(json: Bool = false) throws -> LoadedEnvironment {
+        func say(_ diagnostic: Diagnostic) throws {
+            if json { try JSONEventPrinter.printDiagnostics(Diagnostics([diagnostic])) } else { StandardError.write("\(diagnostic)\n") }
+        }
         do {
             let loaded = try LoadedEnvironment.load(environment: ProcessInfo.processInfo.environment, dotEnv: envFile ?? ".env", required: envFile != nil)
-            // The place and the message only, as below.
-            for warning in loaded.warnings { StandardError.write("\(warning)\n") }
+            for warning in loaded.warnings { try say(warning) }
             return loaded
-        } catch {
-            // The place and the message only: the line itself may hold a key.
-            let place = error.location.map { "\($0): " } ?? ""
-            StandardError.write("\(place)error: \(error.message)\n")
+        } catch let error as Diagnostic {
+            try say(error)
             throw ExitCode.invalid
         }
     }

@@ -28,7 +28,7 @@ struct PlanCommand: ParsableCommand {
     }
 
     func run() throws {
-        let loadedEnvironment = try environmentOptions.load()
+        let loadedEnvironment = try environmentOptions.load(json: json)
         let environment = loadedEnvironment.variables
         let output = Frontend.standard(environment: environment)
             .plan(path: workflow.file, inputsFile: workflow.inputsFile, assignments: try workflow.assignments())

@@ -67,7 +67,7 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let loadedEnvironment = try environmentOptions.load()
+        let loadedEnvironment = try environmentOptions.load(json: json)
         let output = Frontend.standard(environment: loadedEnvironment.variables)
             .plan(path: workflow.file, inputsFile: workflow.inputsFile, assignments: try workflow.assignments())
         if json {

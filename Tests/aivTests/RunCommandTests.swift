@@ -332,6 +332,13 @@ import Testing
         let missing = try await workspace.aiv(["run", "workflows/greet.yaml", "--env-file", "prod.env"])
         #expect(missing.status == 2)
         #expect(missing.stderr.contains("no such file: prod.env (given with --env-file)"), "\(missing.stderr)")
+        // A name set twice is a warning, and with --json a `diagnostic` event like the others.
+        try "AIV_TEST_GREETING=one\nAIV_TEST_GREETING=two\n".write(toFile: workspace.path + "/twice.env", atomically: true, encoding: .utf8)
+        let twice = try await workspace.aiv(["plan", "workflows/greet.yaml", "--env-file", "twice.env", "--json"])
+        #expect(twice.status == 0)
+        #expect(twice.stdout.contains("\"event\":\"diagnostic\"") && twice.stdout.contains("AIV_TEST_GREETING is set again (first on line 1)"), "\(twice.stdout)")
+        let warning = twice.stdout.split(separator: "\n").filter { $0.contains("\"diagnostic\"") }
+        #expect(warning.count == 1 && !warning[0].contains("one") && !warning[0].contains("two"), "no value is quoted: \(warning)")
     }
 
     /// A key given as an input named like a secret reaches the step that needs it, and nothing
