@@ -39,7 +39,7 @@ struct PlanCommand: ParsableCommand {
             DiagnosticOutput.print(output.diagnostics, sources: output.sources)
         }
         guard var plan = output.plan, let loaded = output.workflow else { throw ExitCode.invalid }
-        let secrets = loadedEnvironment.secrets.including(inputs: plan.inputs)
+        let secrets = plan.secrets(adding: loadedEnvironment.secrets)
         // A dry run's fixtures are checked as the run checks them: what would stop the run (a
         // malformed file, no fixtures at all) stops the plan, with the same located error.
         var recordings: [RecordedExchange]?
@@ -88,15 +88,16 @@ struct PlanCommand: ParsableCommand {
                 }
             }
         }
-        // Shown without a secret typed as an input (`--input stream_key=…`).
-        plan.inputs = secrets.redact(.object(Secrets.hidingSecretInputs(plan.inputs))).objectValue ?? [:]
+        // Shown without a secret input's value (`--input stream_key=…`).
+        plan.inputs = plan.shownInputs(redactedBy: secrets)
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
             var shown = plan
             shown.services = plan.services.mapValues(Redaction.settingsWithoutCredentials)
-            // The plan, and beside it what the next run would take from the cache (with a cache).
-            var object = try JSONDecoder().decode(JSONValue.self, from: try encoder.encode(shown)).objectValue ?? [:]
+            // The plan, and beside it what the next run would take from the cache (with a cache);
+            // all of it redacted, as a for_each's list or a setting may be worked out from a secret input.
+            var object = secrets.redact(try JSONDecoder().decode(JSONValue.self, from: try encoder.encode(shown))).objectValue ?? [:]
             if cache != nil { object["cache"] = .object(verdicts.mapValues(CacheForecast.json)) }
             print(String(decoding: try encoder.encode(JSONValue.object(object)), as: UTF8.self))
         } else {

@@ -78,8 +78,8 @@ struct RunCommand: AsyncParsableCommand {
         }
         guard let plan = output.plan, let loaded = output.workflow else { throw ExitCode.invalid }
 
-        // An input named like a secret (`--input stream_key=…`) is one: kept out of everything written.
-        let secrets = loadedEnvironment.secrets.including(inputs: plan.inputs)
+        // A secret input (`--input stream_key=…`) is kept out of everything written, as the environment's secrets are.
+        let secrets = plan.secrets(adding: loadedEnvironment.secrets)
         let store = try state.openStore()
         let runID = RunIdentifier.make()
         // Absolute, so the thousands of file operations of a run do not each ask for the current folder.

@@ -216,7 +216,7 @@ import Testing
     /// no difference in the message, and a recording that holds this run's secret is redacted
     /// before the message cuts it.
     @Test func aReplayMatchesTheRequestAsSentAndItsMessageNeverCutsASecret() async throws {
-        let secrets = Secrets().including(inputs: ["stream_key": "live", "api_keys": ["AB", "CD"]])
+        let secrets = Secrets().including(secretInputs: ["api_keys", "stream_key"], of: ["stream_key": "live", "api_keys": ["AB", "CD"]])
         let exchange = recorded(["url": "rtmp://live.example/[redacted inputs.stream_key]/app", "pair": "[redacted inputs.api_keys.0]-[redacted inputs.api_keys.1]"],
                                 answer: ["ok": true])
         let replay = ReplayTransport(exchanges: [exchange], folder: "f", secrets: secrets)

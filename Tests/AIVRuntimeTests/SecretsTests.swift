@@ -188,21 +188,70 @@ import Testing
         #expect(loaded.variables["B"] == "two")
     }
 
-    /// An input named like a secret is one whatever its shape: every text and number in it,
-    /// named by its place; a number is redacted as a number is written, and a value with a quote
-    /// or a backslash also as JSON writes it. History and `plan` show such an input by name only,
+    /// A secret input is secret whatever its shape: every text and number in it, named by its
+    /// place; a number is redacted as a number is written, and a value with a quote or a
+    /// backslash also as JSON writes it. A short number (a PIN) is replaced only where it is a
+    /// whole value, not inside a date. History and `plan` show such an input by name only,
     /// however short its value.
     @Test func aSecretInputIsSecretInEveryShapeAndForm() {
-        let secrets = Secrets().including(inputs: ["stream_pin": 86420975, "api_keys": [["token": "NESTEDSECRET1"], 77775555],
-                                                   "stream_key": "ab\"cd\\SECRET9", "title": "Tonight"])
-        #expect(secrets.names == ["inputs.api_keys.0.token", "inputs.api_keys.1", "inputs.stream_key", "inputs.stream_pin"])
+        let inputs: [String: JSONValue] = ["stream_pin": 86420975, "api_keys": [["token": "NESTEDSECRET1"], 77775555],
+                                           "stream_key": "ab\"cd\\SECRET9", "title": "Tonight", "pin": 2024]
+        let secrets = Secrets().including(secretInputs: ["api_keys", "pin", "stream_key", "stream_pin"], of: inputs)
+        #expect(secrets.names == ["inputs.api_keys.0.token", "inputs.api_keys.1", "inputs.pin", "inputs.stream_key", "inputs.stream_pin"])
         #expect(secrets.names(foundIn: ["n": 86420975, "list": [1, 77775555]]) == ["inputs.api_keys.1", "inputs.stream_pin"])
         #expect(secrets.redact(["n": 86420975, "m": 5]) == ["n": "[redacted inputs.stream_pin]", "m": 5])
         let written = JSONValue.object(["key": "ab\"cd\\SECRET9"]).canonicalJSON
         #expect(secrets.redact(written) == "{\"key\":\"[redacted inputs.stream_key]\"}")
         #expect(secrets.names(foundIn: .string(written)) == ["inputs.stream_key"])
-        #expect(Secrets.hidingSecretInputs(["stream_pin": 482, "title": "Tonight", "obs_password": .null])
-                == ["stream_pin": "[redacted inputs.stream_pin]", "title": "Tonight", "obs_password": .null])
+        #expect(secrets.redact("streamed 2024-11-29") == "streamed 2024-11-29")
+        #expect(secrets.redact(["pin": 2024, "text": "2024"]) == ["pin": "[redacted inputs.pin]", "text": "[redacted inputs.pin]"])
+    }
+
+    @Test func historyAndPlanShowASecretInputByItsNameAlone() throws {
+        let yaml = """
+            name: w
+            inputs:
+              stream_pin: {type: number, secret: true}
+              obs_password: {type: string, secret: true, required: false}
+              title: {type: string, default: Tonight}
+            steps:
+              - {id: a, uses: test.echo, with: {value: "${{ inputs.title }}"}}
+              - {id: b, uses: test.echo, with: {value: "${{ inputs.stream_pin }}"}}
+            """
+        let plan = try Harness().plan(yaml, inputs: ["stream_pin=482"])
+        #expect(plan.secretInputs == ["obs_password", "stream_pin"])
+        #expect(plan.shownInputs(redactedBy: Secrets()) == ["stream_pin": "[redacted inputs.stream_pin]", "title": "Tonight", "obs_password": .null])
+        #expect(plan.step("a")?.secretInputs == [] && plan.step("b")?.secretInputs == ["stream_pin"])
+        // Every way an expression reads it, and nothing that only looks alike.
+        let reads = """
+            name: w
+            inputs:
+              pin: {type: string, secret: true}
+              keys: {type: list, secret: true, default: [a]}
+              pinned: {type: string, default: x}
+            steps:
+              - {id: index, uses: test.echo, with: {value: "${{ inputs['pin'] }}"}}
+              - {id: whole, uses: test.echo, with: {value: "${{ toJSON(inputs) }}"}}
+              - {id: loop, uses: test.echo, for_each: "${{ inputs.keys }}", with: {value: x}}
+              - {id: cond, uses: test.echo, if: "inputs.pin == 'x'", with: {value: x}}
+              - {id: alike, uses: test.echo, with: {value: "${{ inputs.pinned }} my_inputs.pin"}}
+            """
+        let more = try Harness().plan(reads, inputs: ["pin=1234"])
+        #expect(["index", "cond"].allSatisfy { more.step($0)?.secretInputs == ["pin"] })
+        #expect(more.step("whole")?.secretInputs == ["keys", "pin"] && more.step("loop")?.secretInputs == ["keys"])
+        #expect(more.step("alike")?.secretInputs == [])
+    }
+
+    /// An input is secret when it says so: names that hold KEY or TOKEN inside a word
+    /// (`max_tokens`, `keywords`) are ordinary, and one that looks secret without saying is warned about.
+    @Test func anInputIsSecretWhenDeclaredAndALikelyOneIsWarnedAbout() {
+        #expect(!Secrets.looksSecretByWords("max_tokens") && !Secrets.looksSecretByWords("keywords") && !Secrets.looksSecretByWords("author"))
+        #expect(Secrets.looksSecretByWords("stream_key") && Secrets.looksSecretByWords("streamPin") && Secrets.looksSecretByWords("obs_password"))
+        let harness = Harness()
+        let yaml = "name: w\ninputs:\n  stream_key: string\n  max_tokens: {type: number, default: 5}\n  pin: {type: number, secret: false, default: 1}\nsteps:\n  - {id: a, uses: test.echo, with: {value: x}}\n"
+        let path = harness.directory.write("w.yaml", yaml)
+        let output = Frontend(registry: harness.registry, environment: [:]).check(path: path)
+        #expect(output.diagnostics.warnings.map(\.message) == ["input 'stream_key' looks like a key, token or password: write it {type: string, secret: true} so its value stays out of the history, the cache and logs (or secret: false)"])
     }
 
     /// A name set twice: the later line wins, as when a shell reads the file, and a warning says

@@ -32,6 +32,13 @@ public struct Compiler: Sendable {
         for (index, step) in order.enumerated() { planPosition[step] = index }
         let parsed = checked.parsedExpressions.count == workflow.steps.count ? checked.parsedExpressions : nil
 
+        let secretNames = workflow.inputs.filter(\.isSecret).map(\.name).sorted()
+        // The secret inputs each service's settings read: a step of that service reads them too.
+        var serviceSecrets: [String: [String]] = [:]
+        if !secretNames.isEmpty {
+            for service in workflow.services { serviceSecrets[service.name, default: []] += Self.secretInputs(readBy: service.settings.json, among: secretNames) }
+        }
+
         for stepPosition in order {
             let step = workflow.steps[stepPosition]
             let id = step.id
@@ -81,7 +88,10 @@ public struct Compiler: Sendable {
                 condition: condition, forEach: fanout, maxParallel: step.maxParallel, retry: step.retry, timeout: step.timeout,
                 continueOnError: step.continueOnError, optionalNeeds: Set(step.optionalNeeds.map(\.id)), cache: step.cache,
                 isCacheable: kinds[kindPosition].effect == .deterministic && step.cache != .off,
-                prompts: prompts, location: step.location))
+                prompts: prompts, location: step.location,
+                secretInputs: secretNames.isEmpty ? [] : Set(Self.secretInputs(readBy: step.arguments?.json ?? .null, among: secretNames)
+                    + Self.secretInputs(readBy: .array([step.forEach?.json ?? .null, step.condition?.json ?? .null]), among: secretNames)
+                    + (kinds[kindPosition].service.flatMap { serviceSecrets[$0] } ?? [])).sorted()))
         }
         var services: [String: JSONValue] = [:]
         for service in workflow.services where services[service.name] == nil {
@@ -89,7 +99,52 @@ public struct Compiler: Sendable {
                                                           path: "services.\(service.name)", scope: constants, diagnostics: &diagnostics)
         }
         if diagnostics.hasErrors { return .failure(diagnostics) }
-        return .success(ExecutionPlan(workflow: workflow.name, file: workflow.file, inputs: inputs, services: services, steps: steps))
+        return .success(ExecutionPlan(workflow: workflow.name, file: workflow.file, inputs: inputs, services: services, steps: steps,
+                                      secretInputs: secretNames))
+    }
+
+    /// The names among `names` that the expressions in `value`'s strings read: `inputs.NAME`,
+    /// `inputs['NAME']`, or the whole of `inputs` (`toJSON(inputs)`). Read from the text, so a
+    /// reference in a string literal counts too: a step left uncached for nothing costs less
+    /// than one that keeps a key.
+    static func secretInputs(readBy value: JSONValue, among names: [String]) -> [String] {
+        var found = Set<String>()
+        func visit(_ value: JSONValue) {
+            switch value {
+            case .string(let text):
+                guard text.contains("inputs") else { return }
+                for name in names where !found.contains(name) && Self.reads(text, input: name) { found.insert(name) }
+            case .array(let items): items.forEach(visit)
+            case .object(let members): members.values.forEach(visit)
+            default: break
+            }
+        }
+        visit(value)
+        return found.sorted()
+    }
+
+    /// Whether `text` reads input `name`, or all the inputs at once.
+    static func reads(_ text: String, input name: String) -> Bool {
+        var rest = text[...]
+        while let found = rest.range(of: "inputs") {
+            let before = found.lowerBound == text.startIndex ? nil : text[text.index(before: found.lowerBound)]
+            rest = text[found.upperBound...]
+            // `my_inputs` is another name.
+            if let before, before.isLetter || before.isNumber || before == "_" || before == "." { continue }
+            let after = rest.first
+            if after == "." {
+                let member = rest.dropFirst().prefix { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" }
+                if member == name { return true }
+            } else if after == "[" {
+                let inside = rest.dropFirst().drop { $0 == " " }
+                if inside.hasPrefix("'\(name)'") || inside.hasPrefix("\"\(name)\"") { return true }
+                // An index that is itself an expression may be any input.
+                if !(inside.hasPrefix("'") || inside.hasPrefix("\"")) { return true }
+            } else if !(after.map { $0.isLetter || $0.isNumber || $0 == "_" } ?? false) {
+                return true
+            }
+        }
+        return false
     }
 
     /// The value of an expression that reads only inputs and the environment; nil when it needs

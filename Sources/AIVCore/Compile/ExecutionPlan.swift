@@ -9,8 +9,22 @@ public struct ExecutionPlan: Sendable, Codable {
     public var services: [String: JSONValue]
     /// In topological order; ties keep declaration order.
     public var steps: [PlannedStep]
+    /// The inputs declared `secret: true`, sorted.
+    public var secretInputs: [String] = []
 
     public var layerCount: Int { (steps.map(\.layer).max() ?? -1) + 1 }
+
+    /// `base` with the values of the secret inputs (see `Secrets.including(secretInputs:of:)`).
+    public func secrets(adding base: Secrets) -> Secrets { base.including(secretInputs: secretInputs, of: inputs) }
+
+    /// The inputs as the history and `plan` show them: a secret input by its name alone, however
+    /// short its value (a PIN of three digits is too short to be searched for), and the others
+    /// with any secret of `secrets` in them replaced.
+    public func shownInputs(redactedBy secrets: Secrets) -> [String: JSONValue] {
+        var shown = inputs
+        for name in secretInputs where (inputs[name] ?? .null) != .null { shown[name] = .string("[redacted inputs.\(name)]") }
+        return secrets.redact(.object(shown)).objectValue ?? [:]
+    }
 
     public func step(_ id: String) -> PlannedStep? { steps.first { $0.id == id } }
 }
@@ -63,4 +77,14 @@ public struct PlannedStep: Sendable, Codable {
     /// Prompt and template files the step reads (paths relative to the workflow).
     public var prompts: [String]
     public var location: SourceLocation
+    /// The secret inputs its expressions (`with:`, `for_each:`, `if:`) or its service's settings
+    /// read: such a step is not cached, since its entry would keep the value in its key's parts
+    /// and in what it made from it. Known from the workflow, so a short PIN counts too.
+    public var secretInputs: [String] = []
+
+    /// Why the step is not cached when it reads secret inputs, else nil.
+    public var secretInputsReason: String? {
+        guard !secretInputs.isEmpty else { return nil }
+        return "reads secret input\(secretInputs.count == 1 ? "" : "s") " + secretInputs.map { "'\($0)'" }.joined(separator: ", ") + ": not cached"
+    }
 }

@@ -89,10 +89,11 @@ public struct Frontend: Sendable {
             do {
                 let source = try SourceFile.read(inputsFile, readsPipes: true)
                 let (value, problems) = YAMLReader().read(source)
-                // Its lines are quoted under its errors, unless it gives an input named like a
-                // secret (`stream_key: …`): then only the place is said (the renderer, which
-                // would read the file itself, is given it without lines).
-                let holdsSecret = (value?.entries ?? []).contains { Secrets.looksSecret($0.key) }
+                // Its lines are quoted under its errors, unless it gives a secret input
+                // (`stream_key: …`): then only the place is said (the renderer, which would read
+                // the file itself, is given it without lines).
+                let secret = Set(workflow.inputs.filter(\.isSecret).map(\.name))
+                let holdsSecret = (value?.entries ?? []).contains { secret.contains($0.key) }
                 output.sources.append(holdsSecret ? SourceFile(path: source.path, text: "") : source)
                 output.diagnostics.append(contentsOf: problems)
                 fileValues = value
@@ -103,7 +104,9 @@ public struct Frontend: Sendable {
         // An inputs file that could not be read binds nothing: every input it would have given
         // would be reported missing besides.
         guard !output.diagnostics.hasErrors else { return output }
-        if !assignments.isEmpty { output.sources.append(InputBinder.commandLine(assignments).source) }
+        if !assignments.isEmpty {
+            output.sources.append(InputBinder.commandLine(assignments, hiding: Set(workflow.inputs.filter(\.isSecret).map(\.name))).source)
+        }
         let (values, bindDiagnostics) = binder.bind(workflow, file: fileValues, assignments: assignments)
         output.diagnostics.append(contentsOf: bindDiagnostics)
         guard !output.diagnostics.hasErrors else { return output }

@@ -44,7 +44,8 @@ public struct InputBinder: Sendable {
     /// would need it, and a control or line-breaking character in one (a line break pasted in)
     /// is shown as one visible character, so the columns stay right and the line stays one line.
     public typealias Span = (at: SourceLocation, length: Int)
-    public static func commandLine(_ assignments: [Assignment]) -> (source: SourceFile, names: [Span], values: [Span]) {
+    /// `hiding`: the secret inputs, whose values are shown as `…`.
+    public static func commandLine(_ assignments: [Assignment], hiding: Set<String> = []) -> (source: SourceFile, names: [Span], values: [Span]) {
         var line = "", names: [Span] = [], values: [Span] = []
         func isInvisible(_ scalar: Unicode.Scalar) -> Bool {
             scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) || scalar.value == 0x2028 || scalar.value == 0x2029
@@ -60,8 +61,8 @@ public struct InputBinder: Sendable {
         for assignment in assignments {
             if !line.isEmpty { line += " " }
             line += "--input "
-            // The value of an input named like a secret is not shown (see `Secrets.including(inputs:)`).
-            let text = Secrets.looksSecret(assignment.name) ? Self.hiddenValue : assignment.text
+            // A secret input's value is not shown.
+            let text = hiding.contains(assignment.name) ? Self.hiddenValue : assignment.text
             let argument = assignment.name + "=" + text
             let quoted = argument.unicodeScalars.contains { isInvisible($0) || " \t'\"$`\\;&|<>(){}*?[]#~!".unicodeScalars.contains($0) }
             if quoted { line += "'" }
@@ -106,7 +107,7 @@ public struct InputBinder: Sendable {
             }
         }
 
-        let flags = Self.commandLine(assignments)
+        let flags = Self.commandLine(assignments, hiding: Set(workflow.inputs.filter(\.isSecret).map(\.name)))
         for (number, assignment) in assignments.enumerated() {
             guard let declaration = workflow.input(assignment.name) else {
                 // "…; did you mean 'title'? Its inputs are …", or "…; its inputs are …" without a near name.
@@ -181,7 +182,7 @@ public struct InputBinder: Sendable {
                 let place = member.flatMap { item.source?[$0] } ?? item.source
                 let subject = violation.path == "$" ? "" : "\(member ?? String(violation.path.dropFirst())): "
                 // The message quotes the value: not an input named like a secret's.
-                let message = Secrets.looksSecret(declaration.name) ? "does not fit the input's items schema" : violation.message
+                let message = declaration.isSecret ? "does not fit the input's items schema" : violation.message
                 diagnostics.error("input '\(declaration.name)' item \(index): \(subject)\(message)",
                                   at: place?.location ?? location?.at, length: place?.length ?? location?.length ?? 1)
             }
@@ -197,8 +198,8 @@ public struct InputBinder: Sendable {
     func convert(text: String, to declaration: InputDeclaration, workflow: Workflow, at location: SourceLocation,
                  length: Int, diagnostics: inout Diagnostics) -> JSONValue? {
         let name = declaration.name
-        // The value as a message quotes it: not at all for an input named like a secret.
-        let given = Secrets.looksSecret(name) ? "" : ", not '\(text)'"
+        // The value as a message quotes it: not at all for a secret input.
+        let given = declaration.isSecret ? "" : ", not '\(text)'"
         switch declaration.type {
         case .string:
             return .string(text)
@@ -223,7 +224,7 @@ public struct InputBinder: Sendable {
         case .duration:
             let trimmed = text.trimmingCharacters(in: .whitespaces)
             if let seconds = Durations.parse(trimmed), seconds >= 0 { return Int(trimmed).map { .int($0) } ?? .string(trimmed) }
-            let problem = Secrets.looksSecret(name) ? "must be a duration such as 30, 90s or 1h30m" : WorkflowLoader.durationMessage(.string(text))
+            let problem = declaration.isSecret ? "must be a duration such as 30, 90s or 1h30m" : WorkflowLoader.durationMessage(.string(text))
             diagnostics.error("input '\(name)' \(problem)", at: location, length: length)
         case .list:
             let trimmed = text.trimmingCharacters(in: .whitespaces)
@@ -262,12 +263,12 @@ public struct InputBinder: Sendable {
     /// absolute stays absolute.
     func checkFile(_ path: String, writtenAbsolute: Bool, shownAs written: String? = nil, declaration: InputDeclaration, workflow: Workflow,
                    at location: SourceLocation, length: Int = 1, diagnostics: inout Diagnostics) -> JSONValue? {
-        // The path of an input named like a secret (a key file) is not shown.
-        let shown = Secrets.looksSecret(declaration.name) ? "(the path given)" : written ?? path
+        // The path of a secret input (a key file) is not shown.
+        let shown = declaration.isSecret ? "(the path given)" : written ?? path
         let absolute = path.hasPrefix("/") ? path : Paths.resolve(path, relativeTo: currentDirectory)
         if checkFilesExist {
             guard FileManager.default.fileExists(atPath: absolute) else {
-                let hint = Secrets.looksSecret(declaration.name) ? "" : Self.nearestFile(to: absolute, shownAs: shown)
+                let hint = declaration.isSecret ? "" : Self.nearestFile(to: absolute, shownAs: shown)
                 diagnostics.error("input '\(declaration.name)': file not found: \(shown)\(hint)",
                                   at: location, length: length)
                 return nil

@@ -7,7 +7,7 @@ public struct WorkflowLoader: Sendable {
     public static let topLevelFields = ["name", "description", "inputs", "services", "steps"]
     public static let stepFields = ["id", "name", "uses", "with", "needs", "optional_needs", "if", "for_each", "max_parallel", "retry", "timeout",
                                     "continue_on_error", "cache"]
-    public static let inputFields = ["type", "description", "default", "required", "items"]
+    public static let inputFields = ["type", "description", "default", "required", "items", "secret"]
     public static let retryFields = ["attempts", "backoff", "factor", "max_delay", "jitter"]
 
     /// A workflow's list of steps is read on several cores when it is long (`StepsSplit`).
@@ -88,6 +88,10 @@ public struct WorkflowLoader: Sendable {
                     diagnostics.error(unknownTypeMessage(typeName), at: entry.value.location, length: entry.value.length)
                     continue
                 }
+                if Secrets.looksSecretByWords(entry.key) {
+                    diagnostics.warning("input '\(entry.key)' looks like a key, token or password: write it {type: \(typeName), secret: true} so its value stays out of the history, the cache and logs (or secret: false)",
+                                        at: entry.keyLocation, length: entry.key.count)
+                }
                 inputs.append(InputDeclaration(name: entry.key, location: entry.keyLocation, type: type, isRequired: true))
                 continue
             }
@@ -121,9 +125,15 @@ public struct WorkflowLoader: Sendable {
                     if !problems.contains(where: { $0.severity == .error }) { itemSchema = items.json }
                 }
             }
+            let secret = fields.bool("secret", diagnostics: &diagnostics)
+            if secret == nil, Secrets.looksSecretByWords(entry.key) {
+                diagnostics.warning("input '\(entry.key)' looks like a key, token or password: add 'secret: true' so its value stays out of the history, the cache and logs (or 'secret: false')",
+                                    at: entry.keyLocation, length: entry.key.count)
+            }
             inputs.append(InputDeclaration(name: entry.key, location: entry.keyLocation, type: type,
                                            description: fields.string("description", diagnostics: &diagnostics)?.0,
-                                           defaultValue: defaultValue, isRequired: required && defaultValue == nil, itemSchema: itemSchema))
+                                           defaultValue: defaultValue, isRequired: required && defaultValue == nil, itemSchema: itemSchema,
+                                           isSecret: secret == true))
         }
         return inputs
     }

@@ -78,9 +78,15 @@ public struct InputDeclaration: Sendable {
     /// A list input's `items`: the JSON Schema each element must match (the subset prompt output
     /// schemas use), checked when the input is given, before any step runs.
     public var itemSchema: JSONValue?
+    /// `secret: true`: a key, token or PIN given as an input (a stream key for an `obs.request`).
+    /// Expressions read it, but nothing aiv keeps or shows holds it, and a step that reads it is
+    /// not cached. Declared rather than guessed from the name: `max_tokens` or `sort_key` taken
+    /// for secrets would leave steps uncached and common words redacted.
+    public var isSecret: Bool
 
     public init(name: String, location: SourceLocation, type: InputType, description: String? = nil,
-                defaultValue: SourceValue? = nil, isRequired: Bool, itemSchema: JSONValue? = nil) {
+                defaultValue: SourceValue? = nil, isRequired: Bool, itemSchema: JSONValue? = nil, isSecret: Bool = false) {
+        self.isSecret = isSecret
         self.name = name
         self.location = location
         self.type = type

@@ -45,6 +45,7 @@ public enum WorkflowSchema {
                 "type": ["enum": .array(InputDeclaration.InputType.allCases.map { .string($0.rawValue) })],
                 "description": ["type": "string"], "default": [:], "required": ["type": "boolean"],
                 "items": ["type": "object", "description": "For a list: the JSON Schema each element must match."],
+                "secret": ["type": "boolean", "description": "A key, token or PIN: kept out of history, the cache and logs."],
             ]],
         ]]
         let services = JSONValue.object(Dictionary(uniqueKeysWithValues: registry.services.map {

@@ -16,11 +16,10 @@ public struct CacheForecast: Sendable {
 
     /// `serviceFacts`: what besides the workflow decides services' answers (a dry run's recorded
     /// answers, base URLs from the environment), as the run would see it. `secrets`: the run's
-    /// (inputs named like secrets are added here): a step given one is not cached, and no reason
-    /// quotes one.
+    /// (the secret inputs are added here): no reason quotes one.
     public init(plan: ExecutionPlan, registry: StepRegistry, cache: any CacheStore, blobs: BlobStore?, environment: [String: String],
                 secrets: Secrets = Secrets(), workflowDirectory: String, serviceFacts: ServiceKeyFacts = ServiceKeyFacts(), now: Date = Date()) {
-        let secrets = secrets.including(inputs: plan.inputs)
+        let secrets = plan.secrets(adding: secrets)
         var verdicts: [String: Verdict] = [:]
         var outputs: [String: JSONValue] = [:]
         // The files the cached steps would put back, as a run records them; the folder is never made.
@@ -52,6 +51,7 @@ public struct CacheForecast: Sendable {
         guard step.isCacheable else {
             return .willRun(reason: step.effect == .sideEffecting ? "side effects: runs every time" : "cache off for this step")
         }
+        if let given = step.secretInputsReason { return .willRun(reason: given) }
         let scope = EvaluationScope(inputs: plan.inputs, steps: outputs.filter { id, _ in step.needs.contains { $0.step == id } }, env: environment)
         guard let runs = try? step.shouldRun(in: scope) else { return .unknown(reason: "its 'if' cannot be evaluated yet") }
         if !runs { return .skipped(reason: "if: \(step.condition?.expression ?? "") is false") }
@@ -83,10 +83,6 @@ public struct CacheForecast: Sendable {
             let services = CacheKeyComponents.services(plan.services, service: kind.service, step: step.id, facts: serviceFacts)
             let components = CacheKeyComponents(kind: kind, arguments: arguments, scope: itemScope, services: services,
                                                 workflowDirectory: workflowDirectory, runFolder: folder, digests: digests)
-            if let given = components.secretsGiven(secrets) {
-                reasons.append((itemScope.index, given))
-                continue
-            }
             let found = try? cache.entry(forKey: components.key)
             if let entry = found, !entry.isExpired(for: step, now: now), entry.filesAvailable(in: blobs) {
                 hits.append(entry.outputs)

@@ -175,14 +175,6 @@ public struct CacheKeyComponents: Sendable, Codable, Equatable {
     }
 
     /// Why `self` differs from `previous`, in a few words each: "argument 'window' changed".
-    /// Why an invocation given a secret's value (an input named like a secret, `--input
-    /// stream_key=…`) is not cached, or nil when it was given none. Its entry would keep the value
-    /// in its key's components, and in the outputs and files made from it.
-    public func secretsGiven(_ secrets: Secrets) -> String? {
-        let names = Set(secrets.names(foundIn: arguments) + secrets.names(foundIn: expressionInputs)).sorted()
-        return names.isEmpty ? nil : "given the value of \(names.joined(separator: ", ")): not cached"
-    }
-
     public func differences(from previous: CacheKeyComponents) -> [String] {
         var reasons: [String] = []
         if kind != previous.kind || kindVersion != previous.kindVersion {

@@ -85,7 +85,7 @@ extension Runner {
         guard step.isCacheable, let cache = environment.cache else {
             return .miss(step.effect == .sideEffecting ? "side effects: runs every time" : "cache off for this step")
         }
-        if let given = components.secretsGiven(environment.secrets) { return .miss(given) }
+        if let given = step.secretInputsReason { return .miss(given) }
         // A recording run calls every service so the fixtures are complete (its results are cached).
         if kind.service != nil, environment.services?.mode == .record { return .miss("--record: service steps are called to be recorded") }
         guard environment.readsCache else { return .miss("--no-cache") }
@@ -144,12 +144,20 @@ extension Runner {
                 // Outputs that held one are not the step's result, so they are not cached either (a
                 // placeholder key such as "test" would otherwise leave a mangled result cached for
                 // good), and the run says why a later step may fail on them.
+                // Checked as the step made them: a secret number redacted becomes text.
+                if let problem = kind.outputs.mismatch(result.outputs) {
+                    throw failure("outputs do not match \(kind.name)'s output schema: \(problem)", attempts: attempt)
+                }
                 let heldSecrets = environment.secrets.names(foundIn: result.outputs)
                 if !heldSecrets.isEmpty {
                     result.outputs = environment.secrets.redact(result.outputs)
                     let names = heldSecrets.joined(separator: ", ")
+                    // A secret input goes from `inputs` straight to the step that sends it; a variable may be a placeholder.
+                    let advice = heldSecrets.allSatisfy { $0.hasPrefix("inputs.") }
+                        ? "A secret input reaches only a step that reads it from inputs itself (${{ inputs.NAME }} in its arguments)"
+                        : "If that value is not a real secret (a placeholder such as 'test'), set a real one or unset it"
                     let warning = "\(label): its outputs hold the value of \(names); it is passed on redacted ('[redacted \(heldSecrets[0])]') "
-                        + "and the result is not cached. If that value is not a real secret (a placeholder such as 'test'), set a real one or unset it"
+                        + "and the result is not cached. " + advice
                     log.append("\(prefix)not cached: its outputs hold the value of \(names)")
                     // Once a step: a for_each of a thousand items would otherwise say it a thousand times.
                     if context.warned.first("secret-in-outputs \(step.id)") { environment.observer.handle(.warning(warning)) }
@@ -160,11 +168,8 @@ extension Runner {
                         throw failure("writes '\(path)', which \(other) also writes in this run; give each its own output path", attempts: attempt)
                     }
                 }
-                if let problem = kind.outputs.mismatch(result.outputs) {
-                    throw failure("outputs do not match \(kind.name)'s output schema: \(problem)", attempts: attempt)
-                }
                 var entry: CacheEntry?
-                if cacheable, environment.cache != nil, heldSecrets.isEmpty, components.secretsGiven(environment.secrets) == nil {
+                if cacheable, environment.cache != nil, heldSecrets.isEmpty, step.secretInputs.isEmpty {
                     if let changed = components.fileChanged(workflowDirectory: context.workflowDirectory, runFolder: context.folder,
                                                             digests: context.digests) {
                         log.append("\(prefix)not cached: '\(changed)' changed while the step ran")

@@ -86,8 +86,8 @@ public struct Runner: Sendable {
                                  record: RunRecord(folder: folder, files: files, now: environment.now))
         // A failed read-ahead only means the cache is asked step by step.
         if environment.readsCache { try? environment.cache?.prefetch(workflow: context.cachedWorkflow) }
-        // The history keeps the inputs without a secret typed as one (`--input stream_key=…`).
-        let inputs = environment.secrets.including(inputs: plan.inputs).redact(.object(Secrets.hidingSecretInputs(plan.inputs))).objectValue ?? [:]
+        // The history keeps the inputs without a secret input's value (`--input stream_key=…`).
+        let inputs = plan.shownInputs(redactedBy: plan.secrets(adding: environment.secrets))
         environment.observer.handle(.runStarted(runID: runID, workflow: plan.workflow, file: plan.file, folder: folder.path,
                                                 steps: plan.steps.map { ($0.id, $0.kind) }, inputs: inputs, startedAt: started))
         var progress = Dictionary(uniqueKeysWithValues: plan.steps.map { ($0.id, Progress.pending) })

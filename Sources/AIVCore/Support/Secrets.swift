@@ -9,6 +9,9 @@ public struct Secrets: Sendable {
     private let values: [String: String]
     /// Values longest first, so a secret that contains another is replaced whole.
     private let ordered: [(name: String, value: String)]
+    /// Short numbers (a PIN): replaced only where a whole text or number is the value. Searched
+    /// for inside text, "2024" would become a marker in every date and id that holds it.
+    private let wholeOnly: [(name: String, value: String)]
 
     /// Values are taken without the spaces and line breaks around them: no key, token or password
     /// has them, and a secret pasted into a CI setting or exported from `$(cat key.txt)` often
@@ -16,8 +19,12 @@ public struct Secrets: Sendable {
     /// print the value in its own escaped form (`…abc\n`), which a search for the raw value misses.
     public init(_ values: [String: String] = [:]) {
         self.values = values.mapValues { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.filter { !$0.value.isEmpty }
-        var forms: [(name: String, value: String)] = []
+        var forms: [(name: String, value: String)] = [], whole: [(name: String, value: String)] = []
         for (name, value) in self.values where Self.isRedacted(value) {
+            if value.count < 8, value.allSatisfy(\.isASCII), value.allSatisfy(\.isNumber) {
+                whole.append((name, value))
+                continue
+            }
             forms.append((name, value))
             // A value with a control character inside is also redacted as messages escape it,
             // and one with a quote or a backslash as JSON (an output, `toJSON`) writes it.
@@ -26,6 +33,7 @@ public struct Secrets: Sendable {
             }
         }
         ordered = forms.sorted { $0.value.count > $1.value.count }
+        wholeOnly = whole.sorted { $0.name < $1.name }
     }
 
     /// `value` with its control characters written as Swift and JSON write them in text (`\n`,
@@ -69,6 +77,15 @@ public struct Secrets: Sendable {
         return words(of: name).contains { ["PASS", "PAT", "JWT", "PIN"].contains($0) }
     }
 
+    /// Whether a name has a word of a key, token or password (`stream_key`, `streamPin`,
+    /// `obs_password`), as whole words: `max_tokens`, `keywords` and `author` do not. What an
+    /// input without `secret:` is warned about.
+    public static func looksSecretByWords(_ name: String) -> Bool {
+        let secretWords: Set<String> = ["KEY", "TOKEN", "SECRET", "PASSWORD", "PASSWD", "PASSPHRASE", "CREDENTIAL", "CREDENTIALS",
+                                        "PASS", "PAT", "JWT", "PIN", "COOKIE", "BEARER", "WEBHOOK", "APIKEY"]
+        return words(of: name).contains(where: secretWords.contains)
+    }
+
     /// The words of a name in upper case: split at what is not a letter or digit, and where a
     /// lower-case letter or digit meets an upper-case one (`githubPat` → GITHUB, PAT).
     static func words(of name: String) -> [String] {
@@ -92,15 +109,14 @@ public struct Secrets: Sendable {
         return words
     }
 
-    /// These secrets and the values of the workflow's inputs whose names look secret (a
-    /// `stream_key` given with `--input`, for an `obs.request` that sets the stream service),
-    /// named `inputs.NAME`. Expressions must see such a value, as it is the only way a workflow
-    /// passes it to a step; everything that keeps or shows values (history, the cache's key
-    /// components, logs, fixtures, messages, `plan`) has it replaced, as with the environment's.
-    public func including(inputs: [String: JSONValue]) -> Secrets {
+    /// These secrets and the values of the inputs declared `secret: true` (a stream key given
+    /// with `--input`, for an `obs.request` that sets the stream service): every text and number
+    /// in such a value, named by its place (`inputs.keys.0.token`: no brackets, so a fixture's
+    /// `[redacted …]` marker ends at its first `]`). Expressions still read the value, as it is
+    /// the only way a workflow passes it to a step; everything that keeps or shows values
+    /// (history, logs, fixtures, messages, `plan`) has it replaced, as with the environment's.
+    public func including(secretInputs names: [String], of inputs: [String: JSONValue]) -> Secrets {
         var added: [String: String] = [:]
-        // Every text and number in the value, named by its place (`inputs.keys.0.token`: no
-        // brackets, so a fixture's `[redacted …]` marker ends at its first `]`).
         func collect(_ value: JSONValue, _ name: String) {
             switch value {
             case .string(let text): added[name] = text
@@ -110,16 +126,8 @@ public struct Secrets: Sendable {
             default: break
             }
         }
-        for (name, value) in inputs where Self.looksSecret(name) { collect(value, "inputs.\(name)") }
+        for name in names { if let value = inputs[name] { collect(value, "inputs.\(name)") } }
         return added.isEmpty ? self : Secrets(values.merging(added) { own, _ in own })
-    }
-
-    /// The inputs as history and `plan` show them: an input named like a secret is shown by its
-    /// name alone, whatever its value (a PIN of three digits is too short to be searched for).
-    public static func hidingSecretInputs(_ inputs: [String: JSONValue]) -> [String: JSONValue] {
-        var shown = inputs
-        for (name, value) in inputs where looksSecret(name) && value != .null { shown[name] = .string("[redacted inputs.\(name)]") }
-        return shown
     }
 
     /// The environment as expressions see it: without the variables whose names look like secrets'.
@@ -149,6 +157,7 @@ public struct Secrets: Sendable {
 
     /// `text` with every secret value replaced by `[redacted NAME]` (see `isRedacted`).
     public func redact(_ text: String) -> String {
+        if let whole = wholeOnly.first(where: { $0.value == text }) { return "[redacted \(whole.name)]" }
         var result = text
         for (name, value) in ordered where result.contains(value) {
             result = result.replacingOccurrences(of: value, with: "[redacted \(name)]")
@@ -174,14 +183,16 @@ public struct Secrets: Sendable {
 
     /// The names of the secrets whose values appear in `value`'s strings (keys included), sorted.
     public func names(foundIn value: JSONValue) -> [String] {
-        guard !ordered.isEmpty else { return [] }
+        guard !ordered.isEmpty || !wholeOnly.isEmpty else { return [] }
         var found = Set<String>()
         func visit(_ value: JSONValue) {
             switch value {
-            case .string(let text): for (name, secret) in ordered where text.contains(secret) { found.insert(name) }
+            case .string(let text):
+                for (name, secret) in ordered where text.contains(secret) { found.insert(name) }
+                for (name, secret) in wholeOnly where text == secret { found.insert(name) }
             case .int, .double:
                 let text = value.canonicalJSON
-                for (name, secret) in ordered where text == secret { found.insert(name) }
+                for (name, secret) in ordered + wholeOnly where text == secret { found.insert(name) }
             case .array(let items): items.forEach(visit)
             case .object(let members): for (key, member) in members { visit(.string(key)); visit(member) }
             default: break
@@ -193,13 +204,13 @@ public struct Secrets: Sendable {
 
     /// A value with every string in it redacted.
     public func redact(_ value: JSONValue) -> JSONValue {
-        guard !ordered.isEmpty else { return value }
+        guard !ordered.isEmpty || !wholeOnly.isEmpty else { return value }
         switch value {
         case .string(let text): return .string(redact(text))
         // A number that is a secret (a PIN given as a number input) is replaced by the marker.
         case .int, .double:
             let text = value.canonicalJSON
-            return ordered.first { $0.value == text }.map { .string("[redacted \($0.name)]") } ?? value
+            return (ordered + wholeOnly).first { $0.value == text }.map { .string("[redacted \($0.name)]") } ?? value
         case .array(let items): return .array(items.map(redact))
         case .object(let members): return .object(Dictionary(members.map { (redact($0.key), redact($0.value)) }, uniquingKeysWith: { first, _ in first }))
         default: return value
