@@ -289,7 +289,7 @@ extension RunHistory {
         // kill may not show as started.
         guard let progress else { return going ? "not started yet" : "not started when the run stopped, as far as the history knows" }
         let items: String? = progress.done != nil || progress.invocations > 1
-            ? "\(progress.done ?? 0) of \(progress.invocations) item\(progress.invocations == 1 ? "" : "s") done" + (progress.cached > 0 ? " (\(progress.cached) from the cache)" : "")
+            ? ItemReasons.done(progress.done ?? 0, of: progress.invocations, cached: progress.cached)
             : nil
         if going { return items.map { "under way: \($0)" } ?? "under way" }
         return "under way when the run stopped" + (items.map { ", \($0)" } ?? "")

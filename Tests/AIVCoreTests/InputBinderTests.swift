@@ -260,7 +260,11 @@ import Foundation
         let more = dir.write("more.yaml", (dir.read("workflow.yaml") ?? "")
             .replacingOccurrences(of: "uses: file.write", with: "uses: file.wirte")
             .replacingOccurrences(of: "title: string", with: "title: {type: list, default: x}"))
-        #expect(lines(frontend.validate(path: more).diagnostics).count == 4, "\(lines(frontend.validate(path: more).diagnostics))")
+        let all = lines(frontend.validate(path: more).diagnostics)
+        #expect(all.count == 4, "\(all)")
+        #expect(all.contains { $0.hasSuffix("error: default of input 'title' must be a list, not a string") }, "\(all)")
+        #expect(all.contains { $0.contains("unknown step kind 'file.wirte'") }, "\(all)")
+        #expect(all.contains { $0.contains("file not found: samples/transcirpt.srt") } && all.contains { $0.contains("input 'words' item 1") }, "\(all)")
     }
 
     @Test func readsAnInputsFileWithLocations() throws {

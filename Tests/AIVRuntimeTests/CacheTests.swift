@@ -86,6 +86,9 @@ import Testing
         #expect(other.key != plain.key)
         #expect(other.differences(from: plain) == ["service settings 'model' and 'version' changed"])
         #expect(components(["model": "n"]).differences(from: plain) == ["service setting 'model' changed"])
+        // An entry cached while those were part of keys is made once more, and says why.
+        #expect(CacheKeyComponents.settingsChange(from: ["model": "m", "timeout": "100s"], to: ["model": "m"])
+                == "its result was cached when retry, timeout and limits settings were part of keys; made once more under the new key")
     }
 
     /// A reason names the first three changed arguments and counts the rest: one that names three
@@ -349,18 +352,18 @@ import Testing
     /// files its finished items wrote are listed as they are written, not only when the step ends.
     @Test func theFilesOfAForEachStillGoingAreListedAsItsItemsFinish() async throws {
         let harness = Harness()
-        let yaml = "name: w\nsteps:\n  - {id: f, uses: test.block, for_each: [0, 0, 0, 3], with: {seconds: \"${{ item }}\", path: \"f${{ index }}.txt\"}}\n"
+        // The last item takes 8 s; the list is due about a second after the run starts.
+        let yaml = "name: w\nsteps:\n  - {id: f, uses: test.block, for_each: [0, 0, 0, 8], with: {seconds: \"${{ item }}\", path: \"f${{ index }}.txt\"}}\n"
+        let started = Date()
         let running = Task {
             var copy = harness
             return try await copy.run(yaml)
         }
         var listed: [String: RunFolderManifest.Entry]?
-        var waited = 0.0
-        while waited < 2.8 {
+        while Date().timeIntervalSince(started) < 7 {
             listed = RunFolderManifest.read(harness.directory.path + "/run-1/_aiv/files.json").values.first
             if listed?["f2.txt"] != nil { break }
             try await Task.sleep(for: .milliseconds(50))
-            waited += 0.05
         }
         #expect(listed?.keys.sorted() == ["f0.txt", "f1.txt", "f2.txt"], "while item 3 still runs")
         #expect(try await running.value.step("f")?.status == .succeeded)

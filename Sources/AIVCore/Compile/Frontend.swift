@@ -82,10 +82,10 @@ public struct Frontend: Sendable {
         var output = loadAndCheck(path: path)
         guard let workflow = output.workflow, let checked = output.checked, !output.diagnostics.hasErrors else { return output }
         var fileValues: SourceValue?
-        if let inputsFile, !FileManager.default.fileExists(atPath: inputsFile) {
-            // As a missing --env-file is said: no place in a file that is not there.
-            output.diagnostics.error("no such file: \(inputsFile) (given with --inputs)", at: nil)
-        } else if let inputsFile {
+        // An inputs file that cannot be read (or is no YAML at all) binds nothing: every input
+        // it would have given would be reported missing besides.
+        var unreadable = false
+        if let inputsFile {
             do {
                 let source = try SourceFile.read(inputsFile, readsPipes: true)
                 let (value, problems) = YAMLReader().read(source)
@@ -97,13 +97,16 @@ public struct Frontend: Sendable {
                 output.sources.append(holdsSecret ? SourceFile(path: source.path, text: "") : source)
                 output.diagnostics.append(contentsOf: problems)
                 fileValues = value
+                // (An empty file gives no values, and no error.)
+                unreadable = value == nil && problems.hasErrors
             } catch {
-                output.diagnostics.append(error)
+                unreadable = true
+                // As a missing --env-file is said: no place in a file that is not there.
+                output.diagnostics.append(FileManager.default.fileExists(atPath: inputsFile) ? error
+                                          : .error("no such file: \(inputsFile) (given with --inputs)", at: nil))
             }
         }
-        // An inputs file that could not be read binds nothing: every input it would have given
-        // would be reported missing besides.
-        guard !output.diagnostics.hasErrors else { return output }
+        guard !unreadable else { return output }
         if !assignments.isEmpty {
             output.sources.append(InputBinder.commandLine(assignments, hiding: Set(workflow.inputs.filter(\.isSecret).map(\.name))).source)
         }

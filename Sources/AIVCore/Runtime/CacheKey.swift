@@ -120,6 +120,10 @@ public struct CacheKeyComponents: Sendable, Codable, Equatable {
             for name in names { members[name] = nil }
             return members.isEmpty ? .null : .object(members)
         }
+        // An entry cached while retries, timeouts and limits were part of keys (made once more).
+        if without(settingsThatKeepResults, old) == without(settingsThatKeepResults, new) {
+            return "its result was cached when retry, timeout and limits settings were part of keys; made once more under the new key"
+        }
         let (wasDry, isDry) = (old["dry_run"] == .bool(true), new["dry_run"] == .bool(true))
         if wasDry != isDry, without(["dry_run", "fixtures"], old) == without(["dry_run", "fixtures"], new) {
             return isDry ? "a dry run keeps its results apart from live ones" : "the cached result came from a dry run; a live run calls the service"

@@ -3,6 +3,12 @@
 /// (`items 0–2, 7: argument 'text' changed; item 5: no earlier result`), so an edit that touched
 /// two windows out of eighteen says which two.
 public enum ItemReasons {
+    /// "3801 of 10000 items done (12 from the cache)": how far a `for_each` got, as a stopped
+    /// run's summary and `runs show` of a killed one both say it.
+    public static func done(_ done: Int, of count: Int, cached: Int) -> String {
+        "\(done) of \(count) item\(count == 1 ? "" : "s") done" + (cached > 0 ? " (\(cached) from the cache)" : "")
+    }
+
     /// Distinct reasons shown, at most; the rest are counted.
     static let shownReasons = 3
     /// Item numbers (or ranges) listed per reason, at most; the rest are counted.

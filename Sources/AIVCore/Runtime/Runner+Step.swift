@@ -42,12 +42,10 @@ extension Runner {
         // Items taken from the cache, counted as they finish: a step whose other items fail
         // still says how many came from the cache.
         let cachedSoFar = Counter(), doneSoFar = Counter()
-        // What a stopped for_each had done, as `runs show` says of a killed run's: those items
-        // are cached, and the next run takes them from there.
+        // What a stopped for_each had done, as `runs show` says of a killed run's (the next run
+        // takes the results of those items from the cache, when the step is cached).
         func stoppedDetail() -> String {
-            guard items != nil else { return "" }
-            let cached = cachedSoFar.value
-            return ", \(doneSoFar.value) of \(count) item\(count == 1 ? "" : "s") done" + (cached > 0 ? " (\(cached) from the cache)" : "")
+            items == nil ? "" : ", " + ItemReasons.done(doneSoFar.value, of: count, cached: cachedSoFar.value)
         }
         do {
             let results: [Invocation]

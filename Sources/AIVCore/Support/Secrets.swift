@@ -147,6 +147,9 @@ public struct Secrets: Sendable {
 
     public var names: [String] { values.keys.sorted() }
 
+    /// Whether there is no secret at all (cheaper than `names.isEmpty`, which sorts).
+    public var isEmpty: Bool { values.isEmpty }
+
     /// Whether a value is redacted wherever it appears: 4 characters or more (shorter ones would
     /// mangle ordinary words), and not a yes/no word. A setting under a secret-looking name
     /// (`TOKENIZERS_PARALLELISM=false`) would otherwise turn every "false" in a model's answer
@@ -241,7 +244,8 @@ public struct LoadedEnvironment: Sendable {
                 for entry in try DotEnv.parse(try SourceFile.read(path, sizeLimit: 1 << 20, readsPipes: true)) {
                     if let first = firstLine[entry.name] {
                         // Never the values: either may be a key.
-                        warnings.append(.warning("\(entry.name) is set again (first on line \(first)); this line's value is used",
+                        let used = environment[entry.name] == nil ? "this line's value is used" : "the environment's value is used over both"
+                        warnings.append(.warning("\(entry.name) is set again (first on line \(first)); \(used)",
                                                  at: SourceLocation(file: path, line: entry.line, column: 1), length: entry.name.count))
                     } else {
                         firstLine[entry.name] = entry.line

@@ -17,21 +17,29 @@ public final class ReplayTransport: HTTPTransport, @unchecked Sendable {
     private let folder: String
     private let secrets: Secrets
     private let lock = NSLock()
-    private var queues: [Key: [Int]] = [:]
+    /// Built once and only read after: looked up without the lock.
+    private let queues: [Key: [Int]]
     private var served: [Key: Int] = [:]
-    /// The keys of recordings that hold a redacted secret (`[redacted NAME]`), in the order recorded.
-    private var redactedKeys: [Key] = []
+    /// The recordings that hold a redacted secret (`[redacted NAME]`), in the order recorded, by
+    /// method, each with its JSON body parsed once (a pattern).
+    private let redacted: [String: [(key: Key, pattern: JSONValue?)]]
 
     public init(exchanges: [RecordedExchange], folder: String, secrets: Secrets = Secrets()) {
         recordings = exchanges
         self.folder = folder
         self.secrets = secrets
+        var queues: [Key: [Int]] = [:], redacted: [String: [(key: Key, pattern: JSONValue?)]] = [:]
         for (index, exchange) in exchanges.enumerated() {
             let key = Key(method: exchange.request.method.uppercased(), target: Redaction.target(exchange.request.url),
                           body: exchange.request.body.matchingForm)
-            if queues[key] == nil, RedactedText.holdsMarker(key.target + key.body) { redactedKeys.append(key) }
+            if queues[key] == nil, RedactedText.holdsMarker(key.target + key.body) {
+                let pattern: JSONValue? = if case .json(let value) = exchange.request.body { value } else { nil }
+                redacted[key.method, default: []].append((key, pattern))
+            }
             queues[key, default: []].append(index)
         }
+        self.queues = queues
+        self.redacted = redacted
     }
 
     /// Loads every fixture file of a folder.
@@ -56,16 +64,17 @@ public final class ReplayTransport: HTTPTransport, @unchecked Sendable {
             let body = RecordedBody.recording(request.body, secrets: Secrets())
             return (Key(method: key.method, target: Redaction.target(Redaction.displayURL(request.url)), body: body.matchingForm), body)
         }
+        // A recording that held a secret's value matches a request with any value there: a dry
+        // run has no keys, or other ones, so it cannot redact its request the same way. Found
+        // outside the lock: only the count of answers served is shared.
+        var found: Key? = queues[key] != nil ? key : nil
+        if found == nil, !secrets.isEmpty || !redacted.isEmpty {
+            let sent = raw()
+            found = queues[sent.key] != nil ? sent.key : redacted[key.method]?.first { recorded in
+                Self.matches(recorded, sent: key, body: body) || Self.matches(recorded, sent: sent.key, body: sent.body)
+            }?.key
+        }
         let index: Int? = lock.withLock {
-            // A recording that held a secret's value matches a request with any value there: a
-            // dry run has no keys, or other ones, so it cannot redact its request the same way.
-            var found: Key? = queues[key] != nil ? key : nil
-            if found == nil, !secrets.names.isEmpty || !redactedKeys.isEmpty {
-                let sent = raw()
-                found = queues[sent.key] != nil ? sent.key : redactedKeys.first { recorded in
-                    Self.matches(recorded: recorded, sent: key, body: body) || Self.matches(recorded: recorded, sent: sent.key, body: sent.body)
-                }
-            }
             guard let found, let queue = queues[found] else { return nil }
             let position = served[found, default: 0]
             served[found] = position + 1
@@ -85,12 +94,10 @@ public final class ReplayTransport: HTTPTransport, @unchecked Sendable {
 
     /// Whether a recording whose request held a redacted secret stands for `sent`: the same
     /// method, and a path and body equal to it but where the recording says `[redacted NAME]`.
-    static func matches(recorded: Key, sent: Key, body: RecordedBody) -> Bool {
-        guard recorded.method == sent.method, RedactedText.matches(recorded.target, sent.target) else { return false }
-        if case .json(let value) = body, let pattern = try? JSONValue(parsing: recorded.body) {
-            return RedactedText.matches(pattern, value)
-        }
-        return RedactedText.matches(recorded.body, sent.body)
+    static func matches(_ recorded: (key: Key, pattern: JSONValue?), sent: Key, body: RecordedBody) -> Bool {
+        guard recorded.key.method == sent.method, RedactedText.matches(recorded.key.target, sent.target) else { return false }
+        if case .json(let value) = body, let pattern = recorded.pattern { return RedactedText.matches(pattern, value) }
+        return RedactedText.matches(recorded.key.body, sent.body)
     }
 
     /// A header of aiv's own on a replayed answer, naming its fixture file, so an error answer
