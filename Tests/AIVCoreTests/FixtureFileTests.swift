@@ -233,6 +233,17 @@ import Testing
             #expect(error.message.contains("body b:"), "\(error.message)")
             #expect(!error.message.contains("ahovcjq"), "\(error.message)")
         }
+        // A word of the recording that is this run's secret (`GEMINI_API_KEY=hello`) is shown
+        // redacted, not taken for a marker that fits anything.
+        let plain = ReplayTransport(exchanges: [recorded(["t": "hello key and hello"], answer: [:])], folder: "f",
+                                    secrets: Secrets(["GEMINI_API_KEY": "hello"]))
+        do {
+            _ = try await plain.send(request(["t": "byebye key and byebye"]))
+            Issue.record("expected no recording")
+        } catch let error as TransportError {
+            #expect(error.message.contains("body t: recorded \"[redacted GEMINI_API_KEY] key and [redacted GEMINI_API_KEY]\", sent \"byebye key and byebye\""),
+                    "\(error.message)")
+        }
     }
 
     @Test func identicalRequestsGetTheirRecordingsInOrderThenTheLastRepeats() async throws {

@@ -760,6 +760,21 @@ import Testing
         #expect(second.step("r")?.cachedInvocations == 0, "\(second.steps)")
     }
 
+    /// An edit that puts the size and the modification time back (`cp -p`, `touch -r`) still
+    /// changes the file's status-change time: its digest is taken again.
+    @Test func aFileEditedBackToItsSizeAndTimeIsDigestedAgain() throws {
+        let folder = TemporaryFolder()
+        let path = folder.write("t.mustache", "VERSION A")
+        let digests = FileDigestCache()
+        let first = try digests.digest(path)
+        var before = stat()
+        #expect(stat(path, &before) == 0)
+        try "VERSION B".write(toFile: path, atomically: false, encoding: .utf8)
+        var times = [before.st_atim, before.st_mtim]
+        #expect(utimensat(AT_FDCWD, path, &times, 0) == 0)
+        #expect(try digests.digest(path) != first)
+    }
+
     @Test func aFileTakenBackFromTheCacheIsKnownByTheDigestItWasStoredUnder() throws {
         // A restored copy has a new modification time, which a very large file's digest takes in:
         // the key of a step that reads it must use the digest the cache stored.

@@ -242,6 +242,15 @@ import Testing
         #expect(more.step("alike")?.secretInputs == [])
     }
 
+    /// A field's name is not text to search: a placeholder key `sample` left `sample_rate` alone
+    /// (rewritten, it broke media.probe's outputs); a key that is a secret whole is replaced.
+    @Test func fieldNamesAreReplacedOnlyWhenTheyAreASecretWhole() {
+        let secrets = Secrets(["GEMINI_API_KEY": "sample"])
+        #expect(secrets.redact(["sample_rate": 48000, "note": "a sample"]) == ["sample_rate": 48000, "note": "a [redacted GEMINI_API_KEY]"])
+        #expect(secrets.names(foundIn: ["sample_rate": 1]) == [])
+        #expect(secrets.redact(["sample": 1]) == ["[redacted GEMINI_API_KEY]": 1])
+    }
+
     /// An input is secret when it says so: names that hold KEY or TOKEN inside a word
     /// (`max_tokens`, `keywords`) are ordinary, and one that looks secret without saying is warned about.
     @Test func anInputIsSecretWhenDeclaredAndALikelyOneIsWarnedAbout() {

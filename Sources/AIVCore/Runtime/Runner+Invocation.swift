@@ -173,8 +173,9 @@ extension Runner {
                     if let changed = components.fileChanged(workflowDirectory: context.workflowDirectory, runFolder: context.folder,
                                                             digests: context.digests) {
                         log.append("\(prefix)not cached: '\(changed)' changed while the step ran")
+                        // Once a step, for all its items: their log lines name each one.
                         if context.warned.first("changed-while-running \(step.id)") {
-                            environment.observer.handle(.warning("\(label): '\(changed)' changed while the step ran; what the step made from it is not cached"))
+                            environment.observer.handle(.warning("step '\(step.id)': '\(changed)' changed while the step ran; what its items made from it then is not cached (its log names them)"))
                         }
                     } else {
                         entry = cacheEntry(for: result, key: key, components: components, step: step, index: index, context: context,

@@ -197,7 +197,12 @@ public struct Secrets: Sendable {
                 let text = value.canonicalJSON
                 for (name, secret) in ordered + wholeOnly where text == secret { found.insert(name) }
             case .array(let items): items.forEach(visit)
-            case .object(let members): for (key, member) in members { visit(.string(key)); visit(member) }
+            // A key only when it is a secret whole: a placeholder key `sample` is part of `sample_rate`.
+            case .object(let members):
+                for (key, member) in members {
+                    for (name, secret) in ordered + wholeOnly where key == secret { found.insert(name) }
+                    visit(member)
+                }
             default: break
             }
         }
@@ -215,7 +220,12 @@ public struct Secrets: Sendable {
             let text = value.canonicalJSON
             return (ordered + wholeOnly).first { $0.value == text }.map { .string("[redacted \($0.name)]") } ?? value
         case .array(let items): return .array(items.map(redact))
-        case .object(let members): return .object(Dictionary(members.map { (redact($0.key), redact($0.value)) }, uniquingKeysWith: { first, _ in first }))
+        // A key is replaced only when it is a secret whole: `sample_rate` is a field's name, and
+        // rewritten it breaks what reads the field (a placeholder key `sample` did so).
+        case .object(let members):
+            return .object(Dictionary(members.map { key, member in
+                ((ordered + wholeOnly).first { $0.value == key }.map { "[redacted \($0.name)]" } ?? key, redact(member))
+            }, uniquingKeysWith: { first, _ in first }))
         default: return value
         }
     }

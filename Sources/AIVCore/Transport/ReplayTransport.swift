@@ -121,18 +121,10 @@ public final class ReplayTransport: HTTPTransport, @unchecked Sendable {
             if let origin = request.origin {
                 score += recording.step == origin.step ? (recording.item == origin.item ? 0 : 50) : 10_000
             }
-            score += Self.differences(recording.request.body, body).count
+            score += Self.differences(recording.request.body, body, shownWith: Secrets()).count
             return (recording, score)
         }
         if let (closest, _) = scored.min(by: { $0.1 < $1.1 }) {
-            // Redacted before either side is cut: a recording may hold this run's secret as it is,
-            // and a cut one would escape the redaction of the message.
-            var recordedBody = closest.request.body
-            switch recordedBody {
-            case .json(let value): recordedBody = .json(secrets.redact(value))
-            case .text(let text): recordedBody = .text(secrets.redact(text))
-            default: break
-            }
             let item = closest.item.map { " item \($0)" } ?? ""
             lines.append("  the closest recording (step '\(closest.step)'\(item), \(FixtureFile.path(folder: folder, step: closest.step))) differs in:")
             if closest.request.method.uppercased() != key.method {
@@ -141,7 +133,7 @@ public final class ReplayTransport: HTTPTransport, @unchecked Sendable {
             if Redaction.target(closest.request.url) != key.target {
                 lines.append("    url: recorded \(secrets.redact(Redaction.target(closest.request.url))), sent \(key.target)")
             }
-            lines += Self.differences(recordedBody, body).prefix(5).map { "    " + $0 }
+            lines += Self.differences(closest.request.body, body, shownWith: secrets).prefix(5).map { "    " + $0 }
         } else {
             lines.append("  the folder has no recordings: make them with `aiv run --record`")
         }
@@ -155,19 +147,22 @@ public final class ReplayTransport: HTTPTransport, @unchecked Sendable {
         return lines.joined(separator: "\n")
     }
 
-    static func differences(_ recorded: RecordedBody, _ sent: RecordedBody) -> [String] {
+    /// Where `sent` differs from the recording: a recorded `[redacted …]` that the sent text fits
+    /// is no difference. Both sides are shown with `secrets` redacted before either is cut: a
+    /// recording may hold this run's secret as it is, and a cut one would escape the redaction
+    /// of the message.
+    static func differences(_ recorded: RecordedBody, _ sent: RecordedBody, shownWith secrets: Secrets) -> [String] {
         if recorded.matchingForm == sent.matchingForm { return [] }
         if case .json(let a) = recorded, case .json(let b) = sent {
-            // A recorded `[redacted …]` that the sent text fits is no difference.
             return JSONDifference.paths(a, b, limit: 50).filter { change in
                 guard case .string(let old)? = change.old, case .string(let new)? = change.new else { return true }
                 return !RedactedText.matches(old, new)
             }.prefix(5).map { change in
-                let (old, new) = shortPair(change.old?.canonicalJSON, change.new?.canonicalJSON)
+                let (old, new) = shortPair(change.old.map { secrets.redact($0).canonicalJSON }, change.new.map { secrets.redact($0).canonicalJSON })
                 return "body \(change.path): recorded \(old), sent \(new)"
             }
         }
-        let (old, new) = shortPair(recorded.matchingForm, sent.matchingForm)
+        let (old, new) = shortPair(secrets.redact(recorded.matchingForm), secrets.redact(sent.matchingForm))
         return ["body: recorded \(old), sent \(new)"]
     }
 

@@ -15,6 +15,13 @@ enum Terminal {
         return Int(size.ws_col)
     }
 
+    /// The terminal's height in rows, asked each time; 24 when it does not say.
+    static func rows() -> Int {
+        var size = winsize()
+        guard ioctl(STDOUT_FILENO, UInt(TIOCGWINSZ), &size) == 0, size.ws_row > 0 else { return 24 }
+        return Int(size.ws_row)
+    }
+
     /// The width tables are fitted to: the terminal's, or nil when output goes to a file or a
     /// pipe, where a row stays one line for `grep` and `cut`.
     static var tableWidth: Int? {

@@ -80,10 +80,14 @@ final class TerminalProgress: RunObserver, ProgressDisplay, @unchecked Sendable 
         let columns = Terminal.columns()
         var lines: [String] = []
         let now = Date()
-        for step in running.prefix(12) {
+        // The block must fit the screen too: moved up by more rows than the screen has, the
+        // cursor stops at the top and every redraw leaves lines behind. Two rows stay free.
+        let shown = max(0, min(12, Terminal.rows() - 4))
+        for step in running.prefix(running.count > shown ? max(0, shown - 1) : shown) {
             let items = step.forEach ? "  \(step.done)/\(step.of) items" : ""
             lines.append("  ▸ \(step.step)  \(SummaryTable.format(now.timeIntervalSince(step.started)))\(items)")
         }
+        if running.count > lines.count, shown > 0 { lines.append("  ▸ … and \(running.count - lines.count) more running") }
         let done = finished.values.reduce(0, +)
         let counts = "done \(finished[.succeeded, default: 0]) · cached \(finished[.cached, default: 0]) · failed \(finished[.failed, default: 0]) · left \(total - done)"
         let width = max(5, min(30, columns - 6 - counts.count))
