@@ -96,6 +96,8 @@ struct RunCommand: AsyncParsableCommand {
         do {
             claim = try folder.claim(runID: runID)
         } catch let inUse as RunFolderInUse {
+            // With --json, as an event too: a program reading them learns why nothing ran.
+            if json { try JSONEventPrinter.printDiagnostics(Diagnostics([.error("\(inUse)", at: nil)])) }
             StandardError.write("aiv: \(inUse)\n")
             throw ExitCode(1)
         }

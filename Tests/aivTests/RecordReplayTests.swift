@@ -46,6 +46,18 @@ import Testing
         return folder
     }
 
+    /// A workspace whose vocab run was recorded against a fake Gemini that answered every item
+    /// alike, the fake stopped since.
+    func recordedWorkspace() async throws -> TemporaryFolder {
+        let folder = try workspace()
+        let gemini = try FakeGemini(apiKey: Self.secret)
+        defer { gemini.stop() }
+        gemini.defaultReply = { _ in .json(["items": [["japanese": "草"]]]) }
+        let live = ["GEMINI_API_KEY": Self.secret, "GEMINI_BASE_URL": gemini.baseURL]
+        #expect(try await aiv(["run", "workflows/vocab.yaml", "--record"], in: folder, environment: live).status == 0)
+        return folder
+    }
+
     func aiv(_ arguments: [String], in folder: TemporaryFolder, environment: [String: String]) async throws -> CommandRunner.Result {
         try await CommandRunner.run(arguments, in: folder.path, environment: environment)
     }
@@ -170,12 +182,7 @@ import Testing
     /// nothing is sent, so a dry run of a recorded 503 with 20 s of backoff takes no 20 s. The
     /// error names the fixture that holds the answer.
     @Test func aRecordedErrorReplaysWithoutWaitingAndNamesItsFixture() async throws {
-        let folder = try workspace()
-        let gemini = try FakeGemini(apiKey: Self.secret)
-        gemini.defaultReply = { _ in .json(["items": [["japanese": "草"]]]) }
-        let live = ["GEMINI_API_KEY": Self.secret, "GEMINI_BASE_URL": gemini.baseURL]
-        #expect(try await aiv(["run", "workflows/vocab.yaml", "--record"], in: folder, environment: live).status == 0)
-        gemini.stop()
+        let folder = try await recordedWorkspace()
         // The recording as a server having a bad day would have left it: every answer a 503.
         let fixture = try #require(folder.read("workflows/fixtures/vocab/analyse.yaml"))
         folder.write("workflows/fixtures/vocab/analyse.yaml", fixture.replacingOccurrences(of: "status: 200", with: "status: 503"))
@@ -195,12 +202,7 @@ import Testing
     /// An answer that is a failure inside a 200 (the output token limit) says which fixture it
     /// came from, as a recorded error status does, with the message's parenthesis closed.
     @Test func aRecordedAnswerThatFailsTheStepNamesItsFixture() async throws {
-        let folder = try workspace()
-        let gemini = try FakeGemini(apiKey: Self.secret)
-        gemini.defaultReply = { _ in .json(["items": [["japanese": "草"]]]) }
-        let live = ["GEMINI_API_KEY": Self.secret, "GEMINI_BASE_URL": gemini.baseURL]
-        #expect(try await aiv(["run", "workflows/vocab.yaml", "--record"], in: folder, environment: live).status == 0)
-        gemini.stop()
+        let folder = try await recordedWorkspace()
         let fixture = try #require(folder.read("workflows/fixtures/vocab/analyse.yaml"))
         #expect(fixture.contains("finishReason: STOP"))
         folder.write("workflows/fixtures/vocab/analyse.yaml", fixture.replacingOccurrences(of: "finishReason: STOP", with: "finishReason: MAX_TOKENS"))

@@ -67,6 +67,9 @@ import Testing
         #expect(refused.status == 1)
         #expect(refused.stderr.contains("run folder '\(workspace.path)/busy' is in use by another aiv run (process \(getpid()))"), "\(refused.stderr)")
         #expect(try FileManager.default.contentsOfDirectory(atPath: workspace.path + "/busy") == ["_aiv"])
+        // With --json, the reason is an event too.
+        let json = try await workspace.aiv(["run", "workflows/transcript-pack.yaml", "--run-dir", "busy", "--json"])
+        #expect(json.status == 1 && json.stdout.contains("\"event\":\"diagnostic\"") && json.stdout.contains("is in use by another aiv run"), "\(json.stdout)")
         claim.release()
         #expect(try await workspace.aiv(["run", "workflows/transcript-pack.yaml", "--run-dir", "busy"]).status == 0)
     }

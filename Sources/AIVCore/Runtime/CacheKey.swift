@@ -276,40 +276,22 @@ public enum Digest {
     }
 }
 
-/// File digests memoized for one run (by path, size and modification time): a template used by
-/// a hundred for_each items is read once.
+/// File digests memoized for one run (by path and `FileStamp`): a template used by a hundred
+/// for_each items is read once.
 public final class FileDigestCache: @unchecked Sendable {
-    /// What says a file is as it was: its size, its times to the nanosecond and which file it is.
-    /// The status-change time moves with every write, even one whose modification time and size
-    /// are put back (`cp -p`, `touch -r`, a same-length edit): without it, a template edited so
-    /// during a `for_each` went unnoticed, and its items' results were kept under the old key.
-    struct Stamp: Equatable {
-        var size: Int64, modified: Int64, changed: Int64, inode: UInt64
-    }
-
     private let lock = NSLock()
-    private var digests: [String: (stamp: Stamp, digest: String)] = [:]
+    /// A digest stands while its file's stamp is the same: the status-change time in it caught a
+    /// template edited during a `for_each` back to its size and modification time.
+    private var digests: [String: (stamp: FileStamp, digest: String)] = [:]
 
     public init() {}
 
     public func digest(_ path: String) throws -> String {
-        guard let stamp = Self.stamp(path) else { return try Digest.file(path) }
+        guard let stamp = FileStamp.of(path) else { return try Digest.file(path) }
         if let known = lock.withLock({ digests[path] }), known.stamp == stamp { return known.digest }
         let digest = try Digest.file(path)
         lock.withLock { digests[path] = (stamp, digest) }
         return digest
-    }
-
-    static func stamp(_ path: String) -> Stamp? {
-        var info = Foundation.stat()
-        guard stat(path, &info) == 0 else { return nil }
-        #if os(Linux)
-        let (modified, changed) = (info.st_mtim, info.st_ctim)
-        #else
-        let (modified, changed) = (info.st_mtimespec, info.st_ctimespec)
-        #endif
-        func nanoseconds(_ time: timespec) -> Int64 { Int64(time.tv_sec) &* 1_000_000_000 &+ Int64(time.tv_nsec) }
-        return Stamp(size: Int64(info.st_size), modified: nanoseconds(modified), changed: nanoseconds(changed), inode: UInt64(info.st_ino))
     }
 }
 

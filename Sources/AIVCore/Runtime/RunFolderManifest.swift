@@ -124,18 +124,8 @@ final class RunFolderManifest: @unchecked Sendable {
 
     /// A regular file's size and times, and its identity (not followed through a symbolic link).
     static func stat(_ path: String) -> (Entry, FileID)? {
-        var info = Foundation.stat()
-        guard lstat(path, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { return nil }
-        #if os(Linux)
-        let (modified, changed) = (info.st_mtim, info.st_ctim)
-        #else
-        let (modified, changed) = (info.st_mtimespec, info.st_ctimespec)
-        #endif
-        // Wrapping arithmetic: a time past 2262 (or before 1678) would overflow and trap; wrapped,
-        // equal times still give equal numbers, which is all the comparison needs.
-        func nanoseconds(_ time: timespec) -> Int64 { Int64(time.tv_sec) &* 1_000_000_000 &+ Int64(time.tv_nsec) }
-        return (Entry(size: Int64(info.st_size), modified: nanoseconds(modified), changed: nanoseconds(changed)),
-                FileID(device: UInt64(info.st_dev), inode: UInt64(info.st_ino)))
+        guard let stamp = FileStamp.of(path, followingLinks: false), stamp.isRegularFile else { return nil }
+        return (Entry(size: stamp.size, modified: stamp.modified, changed: stamp.changed), FileID(device: stamp.device, inode: stamp.inode))
     }
 
     /// Removes the folders `relative` was in, from the deepest up, while they are empty (a
