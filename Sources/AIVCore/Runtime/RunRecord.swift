@@ -46,9 +46,9 @@ public final class RunRecord: @unchecked Sendable {
 
     /// An item of a `for_each` finished (and may have written files): the list of written files
     /// is saved as after a step, so a run killed in a for_each of thousands of items that never
-    /// finished leaves its files known to the next run.
-    /// Never written on the item's own thread: the write (the whole record) would hold the lock
-    /// that every other finishing item waits for, on a thread the concurrency pool needs.
+    /// finished leaves its files known to the next run. Never written on the item's own thread:
+    /// the write (the whole record) would hold the lock every other finishing item waits for, on
+    /// a thread the concurrency pool needs.
     func itemFinished() {
         lock.withLock { markUnwrittenLocked(writesNow: false) }
     }

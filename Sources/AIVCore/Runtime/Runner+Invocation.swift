@@ -140,14 +140,14 @@ extension Runner {
                         try await implementation.init().run(arguments, context: stepContext)
                     }
                 }
-                // Outputs go to later steps, files, the cache and history: never with a secret in them.
-                // Outputs that held one are not the step's result, so they are not cached either (a
-                // placeholder key such as "test" would otherwise leave a mangled result cached for
-                // good), and the run says why a later step may fail on them.
                 // Checked as the step made them: a secret number redacted becomes text.
                 if let problem = kind.outputs.mismatch(result.outputs) {
                     throw failure("outputs do not match \(kind.name)'s output schema: \(problem)", attempts: attempt)
                 }
+                // Outputs go to later steps, files, the cache and history: never with a secret in them.
+                // Outputs that held one are not the step's result, so they are not cached either (a
+                // placeholder key such as "test" would otherwise leave a mangled result cached for
+                // good), and the run says why a later step may fail on them.
                 let heldSecrets = environment.secrets.names(foundIn: result.outputs)
                 if !heldSecrets.isEmpty {
                     result.outputs = environment.secrets.redact(result.outputs)

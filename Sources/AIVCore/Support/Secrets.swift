@@ -12,6 +12,9 @@ public struct Secrets: Sendable {
     /// Short numbers (a PIN): replaced only where a whole text or number is the value. Searched
     /// for inside text, "2024" would become a marker in every date and id that holds it.
     private let wholeOnly: [(name: String, value: String)]
+    /// Every form of every secret → its name: what a field name or a number is looked up in
+    /// (a whole match, one hash lookup a key).
+    private let byWholeValue: [String: String]
 
     /// Values are taken without the spaces and line breaks around them: no key, token or password
     /// has them, and a secret pasted into a CI setting or exported from `$(cat key.txt)` often
@@ -34,6 +37,7 @@ public struct Secrets: Sendable {
         }
         ordered = forms.sorted { $0.value.count > $1.value.count }
         wholeOnly = whole.sorted { $0.name < $1.name }
+        byWholeValue = Dictionary((forms + whole).map { ($0.value, $0.name) }, uniquingKeysWith: { first, _ in first })
     }
 
     /// `value` with its control characters written as Swift and JSON write them in text (`\n`,
@@ -160,7 +164,7 @@ public struct Secrets: Sendable {
 
     /// `text` with every secret value replaced by `[redacted NAME]` (see `isRedacted`).
     public func redact(_ text: String) -> String {
-        if let whole = wholeOnly.first(where: { $0.value == text }) { return "[redacted \(whole.name)]" }
+        if !wholeOnly.isEmpty, let whole = wholeOnly.first(where: { $0.value == text }) { return "[redacted \(whole.name)]" }
         var result = text
         for (name, value) in ordered where result.contains(value) {
             result = result.replacingOccurrences(of: value, with: "[redacted \(name)]")
@@ -194,13 +198,12 @@ public struct Secrets: Sendable {
                 for (name, secret) in ordered where text.contains(secret) { found.insert(name) }
                 for (name, secret) in wholeOnly where text == secret { found.insert(name) }
             case .int, .double:
-                let text = value.canonicalJSON
-                for (name, secret) in ordered + wholeOnly where text == secret { found.insert(name) }
+                if let name = byWholeValue[value.canonicalJSON] { found.insert(name) }
             case .array(let items): items.forEach(visit)
             // A key only when it is a secret whole: a placeholder key `sample` is part of `sample_rate`.
             case .object(let members):
                 for (key, member) in members {
-                    for (name, secret) in ordered + wholeOnly where key == secret { found.insert(name) }
+                    if let name = byWholeValue[key] { found.insert(name) }
                     visit(member)
                 }
             default: break
@@ -217,14 +220,13 @@ public struct Secrets: Sendable {
         case .string(let text): return .string(redact(text))
         // A number that is a secret (a PIN given as a number input) is replaced by the marker.
         case .int, .double:
-            let text = value.canonicalJSON
-            return (ordered + wholeOnly).first { $0.value == text }.map { .string("[redacted \($0.name)]") } ?? value
+            return byWholeValue[value.canonicalJSON].map { .string("[redacted \($0)]") } ?? value
         case .array(let items): return .array(items.map(redact))
         // A key is replaced only when it is a secret whole: `sample_rate` is a field's name, and
         // rewritten it breaks what reads the field (a placeholder key `sample` did so).
         case .object(let members):
             return .object(Dictionary(members.map { key, member in
-                ((ordered + wholeOnly).first { $0.value == key }.map { "[redacted \($0.name)]" } ?? key, redact(member))
+                (byWholeValue[key].map { "[redacted \($0)]" } ?? key, redact(member))
             }, uniquingKeysWith: { first, _ in first }))
         default: return value
         }
