@@ -4,8 +4,9 @@ import Foundation
 ///
 /// A request matches a recording with the same method, the same path and query (credentials
 /// removed; scheme, host and port ignored, so fixtures recorded against one base URL replay
-/// under another) and the same body in canonical form (JSON with sorted keys). Identical requests
-/// get their recordings in the order recorded, the last one repeating.
+/// under another) and the same body in canonical form (JSON with sorted keys); where a recording
+/// says `[redacted NAME]` (a secret of the recording run), any text of a character or more
+/// matches. Identical requests get their recordings in the order recorded, the last one repeating.
 public final class ReplayTransport: HTTPTransport, @unchecked Sendable {
     struct Key: Hashable {
         var method: String
