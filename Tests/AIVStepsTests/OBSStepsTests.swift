@@ -91,8 +91,9 @@ struct OBSStepsTests {
         // An update sent in the same millisecond as the creation was twice seen undone for good
         // after the step's read-back had found it (once in CI, once locally just after OBS
         // started), most likely by OBS's window: on its UI thread it builds a toolbar for a text
-        // source, whose text box writes the text it holds into the source. An overlay updates
-        // seconds after it is made (`hold`), and so does this test.
+        // source, whose text box writes the text it holds into the source. The step does not
+        // guard against that yet; this test checks that an update sent a second after the
+        // creation shows.
         try await Task.sleep(nanoseconds: 1_000_000_000)
         _ = try await obs.run(OBSTextStep.self, ["source": .string(source), "text": "てぇてぇ — precious (N2)"])
         // The step reads the text back and sets it again while OBS shows another (a CI run saw the
