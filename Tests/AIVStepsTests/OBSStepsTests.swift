@@ -88,13 +88,10 @@ struct OBSStepsTests {
         let created = try await obs.run(OBSTextStep.self, ["source": .string(source), "text": "草 — lol (N3)", "scene": .string(scene), "create": true])
         #expect(created["created"] == true)
         #expect(created["kind"]?.stringValue?.hasPrefix("text_") == true)
-        // An update sent in the same millisecond as the creation was twice seen undone for good
-        // after the step's read-back had found it (once in CI, once locally just after OBS
-        // started), most likely by OBS's window: on its UI thread it builds a toolbar for a text
-        // source, whose text box writes the text it holds into the source. The step does not
-        // guard against that yet; this test checks that an update sent a second after the
-        // creation shows.
-        try await Task.sleep(nanoseconds: 1_000_000_000)
+        // Updated at once, as live-overlay does: an update sent in the same millisecond as the
+        // creation was twice seen undone for good (once in CI, once locally just after OBS
+        // started), most likely by OBS's window writing back the text its toolbar for the new
+        // source holds. The step now gives a new source a moment before it ends.
         _ = try await obs.run(OBSTextStep.self, ["source": .string(source), "text": "てぇてぇ — precious (N2)"])
         // The step reads the text back and sets it again while OBS shows another (a CI run saw the
         // creation text for 3 s after OBS had accepted the update, and one on a loaded machine

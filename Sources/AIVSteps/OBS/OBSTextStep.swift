@@ -14,7 +14,8 @@ public struct OBSTextStep: Step {
         discussion: """
             The text source kind is discovered from OBS (text_ft2_source_v2 on Linux, text_gdiplus_v2 on Windows). With `hold`, the step \
             keeps the text on screen that long before it finishes, so a for_each with max_parallel: 1 shows a list one item at a time \
-            (a dry run does not wait).
+            (a dry run does not wait). A source it creates is given a second before the step ends: OBS's window \
+            writes back the text of a new source's toolbar, which undid an update sent at once.
             """,
         arguments: [
             Property("source", .string, required: true, "The text source's name."),
@@ -69,6 +70,8 @@ public struct OBSTextStep: Step {
     }
 
     static let confirmAttempts = 5
+    /// Seconds a new source is given before the step ends (see `show`).
+    static let settleAfterCreate = 1.0
 
     func show(_ arguments: StepArguments, context: StepContext) async throws -> StepResult {
         let client = try OBSClient(context: context)
@@ -92,6 +95,13 @@ public struct OBSTextStep: Step {
         }
         _ = try await client.request("CreateInput", ["sceneName": .string(scene), "inputName": .string(source), "inputKind": .string(kind),
                                                      "inputSettings": ["text": .string(text)], "sceneItemEnabled": true])
+        // OBS's window builds a toolbar for a new text source on its own thread, and its text box
+        // writes the text it holds back into the source: an update sent right after the creation
+        // was seen undone for good. The step lets that happen now, then checks its own text.
+        if client.hub.mode != .replay {
+            try await context.clock.sleep(for: .milliseconds(Int64(Self.settleAfterCreate * 1000)))
+            try await confirm(text, source: source, client: client, context: context)
+        }
         return StepResult(outputs: ["source": .string(source), "kind": .string(kind), "created": true])
     }
 }
