@@ -91,6 +91,25 @@ import Testing
                 == "its result was cached when retry, timeout and limits settings were part of keys; made once more under the new key")
     }
 
+    /// `services.gemini.model` is only a default: a step whose prompt (or `model` argument)
+    /// names its model keeps its key when the default changes; one that uses the default does not.
+    @Test func aModelThePromptNamesLeavesTheServicesDefaultOutOfTheKey() {
+        let folder = TemporaryFolder()
+        folder.write("named.prompt", "---\nmodel: gemini-2.5-flash\n---\nHello\n")
+        folder.write("plain.prompt", "Hello\n")
+        let kind = StepKindDescription(name: "test.ask", summary: "", arguments: [
+            Property("prompt", .string, role: .template(variables: "values"), ""), Property("values", .map(.any), ""), Property("model", .string, ""),
+        ], outputs: .object([]), service: "gemini", example: "", promptShapedOutput: .init(output: "result", promptArgument: "prompt"))
+            .withServiceModelAsADefault()
+        func key(_ arguments: [String: JSONValue], model: String) -> String {
+            CacheKeyComponents(kind: kind, arguments: StepArguments(arguments), scope: EvaluationScope(), services: ["gemini": ["model": .string(model)]],
+                               workflowDirectory: folder.path, digests: FileDigestCache()).key
+        }
+        #expect(key(["prompt": "named.prompt"], model: "a") == key(["prompt": "named.prompt"], model: "b"))
+        #expect(key(["prompt": "plain.prompt", "model": "x"], model: "a") == key(["prompt": "plain.prompt", "model": "x"], model: "b"))
+        #expect(key(["prompt": "plain.prompt"], model: "a") != key(["prompt": "plain.prompt"], model: "b"))
+    }
+
     /// A reason names the first three changed arguments and counts the rest: one that names three
     /// of five reads as if those were all.
     @Test func aReasonCountsTheChangedArgumentsItDoesNotName() {

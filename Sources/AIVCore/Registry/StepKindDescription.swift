@@ -33,6 +33,10 @@ public struct StepKindDescription: Sendable {
     /// (gemini.generate's `result`, after `prompt`): validation reads the prompt, so
     /// `steps.<id>.outputs.result.items[*].expresion` is an unknown field before anything runs.
     public var promptShapedOutput: PromptShapedOutput?
+    /// The service's `model` is only a default (gemini's): a step whose `model` argument or
+    /// prompt file (`promptShapedOutput`'s argument) names one leaves it out of its cache key,
+    /// so changing the default re-runs only the steps that use it.
+    public var serviceModelIsADefault = false
 
     /// An output list whose elements are those of a list argument (list.filter's `items`), or
     /// of the lists in it (list.merge's `lists`): validation gives the output the argument's
@@ -93,6 +97,13 @@ public struct StepKindDescription: Sendable {
     }
 
     public func argument(_ name: String) -> Property? { arguments.first { $0.name == name } }
+
+    /// The kind with `serviceModelIsADefault` set.
+    public func withServiceModelAsADefault() -> StepKindDescription {
+        var kind = self
+        kind.serviceModelIsADefault = true
+        return kind
+    }
 }
 
 /// A step's arguments as the workflow writes them, for a kind's `checkLiterals`.

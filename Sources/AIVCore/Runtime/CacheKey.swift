@@ -38,6 +38,16 @@ public struct CacheKeyComponents: Sendable, Codable, Equatable {
         var settings = kind.service.flatMap { services[$0] } ?? .null
         if case .object(var members) = settings {
             for name in Self.settingsThatKeepResults { members[name] = nil }
+            // A default the step does not use is no part of its result.
+            if kind.serviceModelIsADefault, members["model"] != nil {
+                let prompt = kind.promptShapedOutput.flatMap { arguments[$0.promptArgument]?.stringValue }
+                if arguments["model"] != nil || prompt.map({ path in
+                    let resolved = runFolder?.input(path, workflowDirectory: workflowDirectory) ?? Paths.resolve(path, relativeTo: workflowDirectory)
+                    return digests.promptNamesModel(resolved)
+                }) == true {
+                    members["model"] = nil
+                }
+            }
             settings = members.isEmpty ? .null : .object(members)
         }
         self.init(kind: kind.name, kindVersion: kind.version, arguments: .object(arguments.values), files: files, settings: settings,
@@ -292,6 +302,18 @@ public final class FileDigestCache: @unchecked Sendable {
         let digest = try Digest.file(path)
         lock.withLock { digests[path] = (stamp, digest) }
         return digest
+    }
+
+    private var promptModels: [String: (stamp: FileStamp, names: Bool)] = [:]
+
+    /// Whether the prompt file at `path` names its model in its front matter (read once while
+    /// it is unchanged). A prompt that cannot be read names none: its step fails on it anyway.
+    public func promptNamesModel(_ path: String) -> Bool {
+        guard let stamp = FileStamp.of(path) else { return false }
+        if let known = lock.withLock({ promptModels[path] }), known.stamp == stamp { return known.names }
+        let names = PromptFile.load(path: path).prompt?.model != nil
+        lock.withLock { promptModels[path] = (stamp, names) }
+        return names
     }
 }
 

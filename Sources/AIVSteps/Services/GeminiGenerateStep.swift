@@ -67,6 +67,7 @@ public struct GeminiGenerateStep: Step {
                   stream_title: ${{ inputs.stream_title }}
             """,
         promptShapedOutput: .init(output: "result", promptArgument: "prompt"))
+        .withServiceModelAsADefault()
 
     public func run(_ arguments: StepArguments, context: StepContext) async throws -> StepResult {
         let promptPath = try arguments.string("prompt")
