@@ -32,7 +32,7 @@ public struct Compiler: Sendable {
         for (index, step) in order.enumerated() { planPosition[step] = index }
         let parsed = checked.parsedExpressions.count == workflow.steps.count ? checked.parsedExpressions : nil
 
-        let secretNames = workflow.inputs.filter(\.isSecret).map(\.name).sorted()
+        let secretNames = workflow.secretInputs.sorted()
         // The secret inputs each service's settings read: a step of that service reads them too.
         var serviceSecrets: [String: [String]] = [:]
         if !secretNames.isEmpty {

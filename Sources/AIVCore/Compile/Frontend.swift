@@ -92,7 +92,7 @@ public struct Frontend: Sendable {
                 // Its lines are quoted under its errors, unless it gives a secret input
                 // (`stream_key: …`): then only the place is said (the renderer, which would read
                 // the file itself, is given it without lines).
-                let secret = Set(workflow.inputs.filter(\.isSecret).map(\.name))
+                let secret = workflow.secretInputs
                 let holdsSecret = (value?.entries ?? []).contains { secret.contains($0.key) }
                 output.sources.append(holdsSecret ? SourceFile(path: source.path, text: "") : source)
                 output.diagnostics.append(contentsOf: problems)
@@ -108,7 +108,7 @@ public struct Frontend: Sendable {
         }
         guard !unreadable else { return output }
         if !assignments.isEmpty {
-            output.sources.append(InputBinder.commandLine(assignments, hiding: Set(workflow.inputs.filter(\.isSecret).map(\.name))).source)
+            output.sources.append(InputBinder.commandLine(assignments, hiding: workflow.secretInputs).source)
         }
         let (values, bindDiagnostics) = binder.bind(workflow, file: fileValues, assignments: assignments)
         output.diagnostics.append(contentsOf: bindDiagnostics)

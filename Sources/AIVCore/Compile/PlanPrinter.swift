@@ -32,9 +32,9 @@ public enum PlanPrinter {
         if let condition = step.condition {
             switch condition.constant {
             // Whole: a terminal's table breaks a long cell into lines under its column.
-            case false?: notes.append("skipped: if \(shorten(condition.expression, .max)) is false")
+            case false?: notes.append("skipped: if \(oneLine(condition.expression)) is false")
             case true?: break
-            case nil: notes.append("if \(shorten(condition.expression, .max))")
+            case nil: notes.append("if \(oneLine(condition.expression))")
             }
         }
         if step.effect == .sideEffecting { notes.append("side effects, never cached") } else if !step.isCacheable { notes.append("cache off") }
@@ -50,8 +50,10 @@ public enum PlanPrinter {
         return notes.joined(separator: "; ")
     }
 
+    static func oneLine(_ text: String) -> String { text.replacingOccurrences(of: "\n", with: " ") }
+
     static func shorten(_ text: String, _ limit: Int) -> String {
-        let flat = text.replacingOccurrences(of: "\n", with: " ")
+        let flat = oneLine(text)
         return flat.count > limit ? String(flat.prefix(limit - 1)) + "…" : flat
     }
 }

@@ -608,7 +608,7 @@ struct CheckRun {
         case .inputFile:
             let path = resolve(text)
             if !FileManager.default.fileExists(atPath: path) {
-                diagnostics.error("file not found: '\(text)' (looked for \(path))\(Self.nearbyFile(text, resolved: path))", at: value.location, length: value.length)
+                diagnostics.error("file not found: '\(text)' (looked for \(path))\(Suggestions.nearbyFile(text, resolved: path))", at: value.location, length: value.length)
             } else if let problem = Paths.notAFile(path) {
                 diagnostics.error("'\(text)' \(problem) (\(path))", at: value.location, length: value.length)
             }
@@ -656,17 +656,6 @@ struct CheckRun {
         }
     }
 
-    /// "; did you mean '../prompts/analyse.prompt'?" when the folder holds a file whose name is
-    /// near the missing one's (`analyze` for `analyse`), written as the user wrote the path.
-    static func nearbyFile(_ written: String, resolved: String) -> String {
-        let folder = (resolved as NSString).deletingLastPathComponent
-        let name = (resolved as NSString).lastPathComponent
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder.isEmpty ? "." : folder),
-              let near = Suggestions.closest(to: name, in: names.filter { !$0.hasPrefix(".") }) else { return "" }
-        let prefix = written.hasSuffix(name) ? String(written.dropLast(name.count)) : ""
-        return "; did you mean '\(prefix + near)'?"
-    }
-
     func resolve(_ path: String) -> String {
         Paths.resolve(path, relativeTo: workflow.baseDirectory)
     }
@@ -680,7 +669,7 @@ struct CheckRun {
         var isFolder: ObjCBool = false
         guard FileManager.default.fileExists(atPath: resolved, isDirectory: &isFolder) else {
             failedPrompts.insert(path)
-            diagnostics.error("\(noun) file not found: '\(path)' (looked for \(resolved))\(Self.nearbyFile(path, resolved: resolved))", at: value.location, length: value.length)
+            diagnostics.error("\(noun) file not found: '\(path)' (looked for \(resolved))\(Suggestions.nearbyFile(path, resolved: resolved))", at: value.location, length: value.length)
             return nil
         }
         // Said at the step's value: the folder has no line of its own to point at.

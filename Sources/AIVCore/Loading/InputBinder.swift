@@ -107,7 +107,7 @@ public struct InputBinder: Sendable {
             }
         }
 
-        let flags = Self.commandLine(assignments, hiding: Set(workflow.inputs.filter(\.isSecret).map(\.name)))
+        let flags = Self.commandLine(assignments, hiding: workflow.secretInputs)
         for (number, assignment) in assignments.enumerated() {
             guard let declaration = workflow.input(assignment.name) else {
                 // "…; did you mean 'title'? Its inputs are …", or "…; its inputs are …" without a near name.
@@ -245,17 +245,6 @@ public struct InputBinder: Sendable {
         return nil
     }
 
-    /// "; did you mean 'samples/stream-01/transcript.srt'?" for a file of the same folder whose
-    /// name is near (`transcirpt.srt`), written as the user wrote the path; or nothing.
-    static func nearestFile(to absolute: String, shownAs written: String) -> String {
-        let url = URL(fileURLWithPath: absolute)
-        // A folder of thousands of recordings is not read through for a hint.
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: url.deletingLastPathComponent().path), names.count <= 5_000,
-              let near = Suggestions.closest(to: url.lastPathComponent, in: names) else { return "" }
-        let folder = (written as NSString).deletingLastPathComponent
-        return "; did you mean '\(folder.isEmpty ? near : folder + "/" + near)'?"
-    }
-
     /// Checks a file input exists and binds it relative to the workflow's folder, the folder every
     /// other path in the workflow is relative to. `path` is relative to the current folder. A path
     /// written relative stays relative however the workflow's own path was given (`wf.yaml` or its
@@ -268,7 +257,7 @@ public struct InputBinder: Sendable {
         let absolute = path.hasPrefix("/") ? path : Paths.resolve(path, relativeTo: currentDirectory)
         if checkFilesExist {
             guard FileManager.default.fileExists(atPath: absolute) else {
-                let hint = declaration.isSecret ? "" : Self.nearestFile(to: absolute, shownAs: shown)
+                let hint = declaration.isSecret ? "" : Suggestions.nearbyFile(shown, resolved: absolute)
                 diagnostics.error("input '\(declaration.name)': file not found: \(shown)\(hint)",
                                   at: location, length: length)
                 return nil

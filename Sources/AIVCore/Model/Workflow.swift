@@ -46,6 +46,9 @@ public struct Workflow: Sendable {
     func containsStep(_ id: String) -> Bool { stepIndex[id] != nil }
 
     public func input(_ name: String) -> InputDeclaration? { inputs.first { $0.name == name } }
+
+    /// The names of the inputs declared `secret: true`.
+    public var secretInputs: Set<String> { Set(inputs.filter(\.isSecret).map(\.name)) }
 }
 
 /// A typed workflow input, given with `--input name=value`, `--inputs file.yaml`, or its default.

@@ -1,3 +1,5 @@
+import Foundation
+
 /// "Did you mean …?" for misspelt names: the closest candidate by edit distance, when close enough.
 public enum Suggestions {
     /// The candidate nearest to `name`, if it is within a third of the name's length (at least 1, at most 3 edits).
@@ -33,6 +35,18 @@ public enum Suggestions {
     /// "; did you mean 'x'?" or an empty string, to append to a message.
     public static func didYouMean(_ name: String, in candidates: some Sequence<String>) -> String {
         closest(to: name, in: candidates).map { "; did you mean '\($0)'?" } ?? ""
+    }
+
+    /// "; did you mean '../prompts/analyse.prompt'?" when the folder of `resolved` holds a file
+    /// whose name is near the missing one's (`analyze` for `analyse`), written as the user wrote
+    /// the path; or nothing. A folder of thousands of recordings is not read through for a hint.
+    public static func nearbyFile(_ written: String, resolved: String) -> String {
+        let folder = (resolved as NSString).deletingLastPathComponent
+        let name = (resolved as NSString).lastPathComponent
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder.isEmpty ? "." : folder), names.count <= 5_000,
+              let near = closest(to: name, in: names.filter { !$0.hasPrefix(".") }) else { return "" }
+        let prefix = written.hasSuffix(name) ? String(written.dropLast(name.count)) : ""
+        return "; did you mean '\(prefix + near)'?"
     }
 
     /// Optimal-string-alignment distance: insertions, deletions, substitutions and swaps of neighbours.
