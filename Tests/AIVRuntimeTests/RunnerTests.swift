@@ -79,6 +79,32 @@ func waitUntil(seconds: Int, _ done: () -> Bool) async throws {
         #expect(overlapped(free))
     }
 
+    @Test func aOneAtATimeStepBesideAWideForEachIsNotHeldBackByItsQueue() async throws {
+        var harness = Harness()
+        let serial = unique("serial-beside"), wide = unique("wide")
+        // 60 items of 40 ms on two slots keep about 60 waiters queued for over a second; the
+        // serial step's four items each get a slot in turn with them, not after them.
+        let yaml = """
+            name: p
+            steps:
+              - {id: wide, uses: test.sleep, for_each: \(Array(repeating: 40, count: 60)), with: {ms: "${{ item }}", tag: \(wide)}}
+              - id: serial
+                uses: test.sleep
+                max_parallel: 1
+                for_each: [40, 40, 40, 40]
+                with: {ms: "${{ item }}", tag: \(serial)}
+            """
+        let report = try await harness.run(yaml, maxParallel: 2)
+        #expect(report.status == .succeeded)
+        let serialEnd = try #require(Calls.shared.intervals(serial).map(\.end).max())
+        let wideSpans = Calls.shared.intervals(wide)
+        #expect(wideSpans.count == 60)
+        // Turns finish the serial step after about 4 of the wide step's items; one queue for
+        // both finished it after nearly all of them.
+        let wideDoneBefore = wideSpans.filter { $0.end <= serialEnd }.count
+        #expect(wideDoneBefore < 30, "the serial step finished only after \(wideDoneBefore) of 60 wide items")
+    }
+
     @Test func forEachItemsRunInParallelAndAreCollectedInOrder() async throws {
         var harness = Harness()
         let yaml = """
@@ -494,6 +520,27 @@ extension Harness {
         await slots.release()
     }
 
+    @Test func aFreedSlotGoesToEachWaitingStepInTurnAndInOrderWithinAStep() async throws {
+        let slots = Slots(limit: 1)
+        try await slots.acquire(for: "holder")
+        let served = Served()
+        var waiters: [Task<Void, any Error>] = []
+        for name in ["a1", "a2", "a3", "b1", "b2"] {
+            waiters.append(Task {
+                try await slots.acquire(for: String(name.prefix(1)))
+                served.append(name)
+            })
+            // Let each waiter join its queue before the next one comes.
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        for expected in 1...5 {
+            await slots.release()
+            try await waitUntil(seconds: 5) { served.names.count == expected }
+        }
+        for waiter in waiters { try await waiter.value }
+        #expect(served.names == ["a1", "b1", "a2", "b2", "a3"])
+    }
+
     @Test func aLeaseReleasesOnceHoweverOftenItIsReleased() async throws {
         let slots = Slots(limit: 1)
         let lease = try await slots.lease()
@@ -506,4 +553,12 @@ extension Harness {
         let got = try await third.value
         await got.release()
     }
+}
+
+/// Names in the order they were served, thread-safe.
+private final class Served: @unchecked Sendable {
+    private let lock = NSLock()
+    private var list: [String] = []
+    func append(_ name: String) { lock.withLock { list.append(name) } }
+    var names: [String] { lock.withLock { list } }
 }

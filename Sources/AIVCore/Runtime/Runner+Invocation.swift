@@ -47,7 +47,7 @@ extension Runner {
         // One parallelism slot per attempt, given back while waiting to retry. Steps that call a
         // service take theirs from a pool of their own: they mostly wait (for a rate limit, an
         // answer), and local steps must not queue behind them.
-        let lease = try await (step.service == nil ? context.slots : context.serviceSlots).lease()
+        let lease = try await (step.service == nil ? context.slots : context.serviceSlots).lease(for: step.id)
         do {
             let (invocation, entry) = try await invoke(step, kind: kind, implementation: implementation, arguments: arguments,
                                                        components: components, key: key, reason: reason, index: index, scope: itemScope,
