@@ -229,6 +229,30 @@ import Testing
         ])
     }
 
+    /// list.merge given its lists one by one, as a YAML list, keeps their element shape when
+    /// they share one; lists of other shapes, or a literal among them, leave it unknown.
+    @Test func aMergeOfListsWrittenOneByOneKeepsTheirSharedElementShape() {
+        let folder = TemporaryFolder()
+        folder.write("a.srt", "1\n00:00:01,000 --> 00:00:02,000\nhi\n")
+        folder.write("b.srt", "1\n00:00:03,000 --> 00:00:04,000\nyo\n")
+        let yaml = """
+            name: t
+            steps:
+              - {id: a, uses: transcript.load, with: {path: a.srt}}
+              - {id: b, uses: transcript.load, with: {path: b.srt}}
+              - {id: both, uses: list.merge, with: {lists: ["${{ steps.a.outputs.segments }}", "${{ steps.b.outputs.segments }}"]}}
+              - {id: q, uses: list.filter, with: {items: "${{ steps.both.outputs.items }}", where: "item.txt != ''"}}
+              - {id: mixed, uses: list.merge, with: {lists: ["${{ steps.a.outputs.segments }}", "${{ steps.a.outputs.chunks }}"]}}
+              - {id: r, uses: list.filter, with: {items: "${{ steps.mixed.outputs.items }}", where: "item.txt != ''"}}
+              - {id: literal, uses: list.merge, with: {lists: ["${{ steps.a.outputs.segments }}", [{txt: x}]]}}
+              - {id: s, uses: list.filter, with: {items: "${{ steps.literal.outputs.items }}", where: "item.txt != ''"}}
+
+            """
+        #expect(diagnose(yaml, in: folder) == [
+            "6:94: error: 'item' has no field 'txt'; did you mean 'text'?",
+        ])
+    }
+
     /// The subtitle format follows the output's extension, which is known before running when it
     /// is written out, even after an expression; an extension an expression gives waits for the run.
     @Test func aSubtitleOutputThatIsNeitherSRTNorWebVTTIsReportedBeforeRunning() {

@@ -135,7 +135,8 @@ struct CheckRun {
     }
 
     /// Gives the list a list step returns (`StepKindDescription.listShapedOutput`) the element
-    /// shape of the list it is given, when that is one `${{ }}` whose shape is known, and keeps
+    /// shape of the list it is given, when that is one `${{ }}` whose shape is known (or, for
+    /// list.merge, a YAML list of such lists with one element shape), and keeps
     /// that shape in `elements` for the step's item expressions. One pass in declaration order:
     /// a list read from a step declared later keeps any element.
     static func shapeListOutputs(of steps: [StepDeclaration], registry: StepRegistry, scope: inout TypeScope,
@@ -146,35 +147,39 @@ struct CheckRun {
             // their shape too, though its outputs are not shaped by them.
             let namesFields = registry.kinds[position].listShapedOutput == nil && registry.kinds[position].arguments.contains { $0.role == .fieldPath }
             guard let shaped = registry.kinds[position].listShapedOutput ?? (namesFields ? .init(output: "") : nil),
-                  let text = step.arguments?[shaped.argument]?.string, text.hasExpressionMarker,
+                  let argument = step.arguments?[shaped.argument],
                   case .object(var object) = registry.kinds[position].outputs else { continue }
             let index = object.properties.firstIndex(where: { $0.name == shaped.output })
             guard index != nil || namesFields else { continue }
-            // Most lists come from list steps that know nothing of their elements either: found by
-            // the step ids the text names, without parsing it (this pass runs on one thread
-            // before the steps are checked on several).
-            // (A list that names no step, `${{ inputs.expressions }}`, may well have a shape.)
-            if let named = Self.stepsNamed(in: text), !named.isEmpty, named.allSatisfy({ elements[$0] == nil && Self.isListStep(registry, scope, $0) }) {
-                continue
-            }
-            let template: Result<StringTemplate, ExpressionError>
-            if let known = parsed[text] {
-                template = known
-            } else {
-                template = Result { () throws(ExpressionError) in try StringTemplate.parse(text) }
-                parsed[text] = template
-            }
-            guard case .success(let parsedTemplate) = template, let expression = parsedTemplate.singleExpression else { continue }
             // Read as the step reads it: with its for_each item, whose shape is not worked out
             // here. Set in place: a copy of the scope would copy every step's outputs when one changes.
             scope.item = step.forEach == nil ? nil : .any
             scope.hasIndex = step.forEach != nil
-            let (type, errors) = expression.check(in: scope)
-            scope.item = nil
-            scope.hasIndex = false
-            guard errors.isEmpty, var element = Self.listElement(of: type) else { continue }
-            // An element that is not a list is added as one item.
-            if shaped.flattens { element = element.isList == true ? element.element ?? .any : element.isList == false ? element : .any }
+            defer {
+                scope.item = nil
+                scope.hasIndex = false
+            }
+            var element: Schema
+            if let text = argument.string {
+                guard let type = typeOfSingleExpression(text, scope: scope, elements: elements, registry: registry, parsed: &parsed),
+                      let listed = Self.listElement(of: type) else { continue }
+                element = listed
+                // An element that is not a list is added as one item.
+                if shaped.flattens { element = element.isList == true ? element.element ?? .any : element.isList == false ? element : .any }
+            } else if shaped.flattens, let entries = argument.items, !entries.isEmpty {
+                // Lists written out one by one (`lists: ["${{ steps.a.outputs.items }}", …]`):
+                // a shape when every one gives the same elements.
+                var shapes: [Schema] = []
+                for entry in entries {
+                    guard let text = entry.string,
+                          let type = typeOfSingleExpression(text, scope: scope, elements: elements, registry: registry, parsed: &parsed) else { break }
+                    shapes.append(type.isList == true ? Self.listElement(of: type) ?? .any : type.isList == false ? type : .any)
+                }
+                guard shapes.count == entries.count, shapes.allSatisfy({ $0 == shapes[0] }) else { continue }
+                element = shapes[0]
+            } else {
+                continue
+            }
             // Only a shape with fields is worth handing on: it is what finds a misspelt `item.field`.
             guard element.hasFields else { continue }
             elements[step.id] = element
@@ -216,6 +221,29 @@ struct CheckRun {
             }
             scope.steps[step.id]?.outputs = step.forEach == nil ? .object(object) : .array(.object(object))
         }
+    }
+
+    /// The shape of `text` when it is one `${{ }}` that checks without errors; nil when it is
+    /// not, or when it reads only list steps whose elements are unknown (most lists come from
+    /// list steps that know nothing of their elements either: found by the step ids the text
+    /// names, without parsing it, as this pass runs on one thread before the steps are checked
+    /// on several). A list that names no step, `${{ inputs.expressions }}`, may well have a shape.
+    private static func typeOfSingleExpression(_ text: String, scope: TypeScope, elements: [String: Schema], registry: StepRegistry,
+                                               parsed: inout [String: Result<StringTemplate, ExpressionError>]) -> Schema? {
+        guard text.hasExpressionMarker else { return nil }
+        if let named = Self.stepsNamed(in: text), !named.isEmpty, named.allSatisfy({ elements[$0] == nil && Self.isListStep(registry, scope, $0) }) {
+            return nil
+        }
+        let template: Result<StringTemplate, ExpressionError>
+        if let known = parsed[text] {
+            template = known
+        } else {
+            template = Result { () throws(ExpressionError) in try StringTemplate.parse(text) }
+            parsed[text] = template
+        }
+        guard case .success(let parsedTemplate) = template, let expression = parsedTemplate.singleExpression else { return nil }
+        let (type, errors) = expression.check(in: scope)
+        return errors.isEmpty ? type : nil
     }
 
     /// The element shape of a list shape; for a choice (`a || b`), the one element shape all its
