@@ -69,11 +69,12 @@ public enum BuiltinServices {
         service.http.map { (service.name, $0) }
     })
 
-    static let retrySetting = Property("retry", .object([
+    /// `retry: 3` is `retry: {attempts: 3}`, as a step's `retry:` is.
+    static let retrySetting = Property("retry", .anyOf([.integer, .object([
         Property("attempts", .integer, minimum: .atLeast(1), "Tries in all for a 429, 500, 502, 503, 504, timeout or dropped connection (default 5)."),
         Property("delay", .anyOf([.number, .string]), role: .duration, "First wait; doubles each time, with ±20% jitter (default 1s). A 429 waits as long as the server asks."),
         Property("max_delay", .anyOf([.number, .string]), role: .duration, "Longest wait between tries (default 60s)."),
-    ]), "How requests to the service are retried.")
+    ])]), minimum: .atLeast(1), "How requests to the service are retried; a number alone is the tries in all.")
     static func timeoutSetting(default shown: String) -> Property {
         Property("timeout", .anyOf([.number, .string]), role: .duration, minimum: .above(0),
                  "Longest wait for one request's answer before it is tried again (default \(shown)).")

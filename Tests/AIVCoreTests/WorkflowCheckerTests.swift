@@ -355,6 +355,17 @@ import Testing
         ])
     }
 
+    /// A service's `retry: 3` is its tries in all, as a step's is; the mapping keeps its checks.
+    @Test func aServiceRetryMayBeANumberOfTriesOrAMappingCheckedAsBefore() {
+        let steps = "steps:\n  - {id: a, uses: file.write, with: {path: a.txt, content: x}}\n"
+        #expect(diagnose("name: t\nservices:\n  gemini:\n    retry: 3\n" + steps) == [])
+        #expect(diagnose("name: t\nservices:\n  gemini:\n    retry: 0\n  notion:\n    retry: {attemps: 2, delay: -1}\n" + steps) == [
+            "4:12: error: 'services.gemini.retry' must be at least 1, not 0",
+            "6:13: error: unknown field 'attemps' in 'services.notion.retry'; did you mean 'attempts'?; it takes attempts, delay, max_delay",
+            "6:32: error: 'services.notion.retry.delay' must be a duration from 0 to a year, such as 30, \"90s\" or \"1h30m\", not -1",
+        ])
+    }
+
     /// Arguments that name a field of the elements (a key, a sort field, a chapter title) are
     /// checked against the elements' known fields, and stock.merge hands the items' fields on.
     @Test func fieldsNamedByArgumentsAndReadAfterTheStockAreCheckedAgainstTheItems() {

@@ -192,6 +192,11 @@ import Testing
         #expect(retry.delay(after: 10, random: 0) < 10)
     }
 
+    @Test func aServiceRetryGivenAsANumberSetsTheTriesAndKeepsTheWaits() {
+        let retry = TransportRetry.standard.overridden(by: 3)
+        #expect(retry == TransportRetry(attempts: 3, delay: 1, maxDelay: 60, jitter: 0.2))
+    }
+
     @Test func everyItemOfEveryGeminiStepSharesOneLimiter() async throws {
         let gemini = try FakeGemini()
         defer { gemini.stop() }

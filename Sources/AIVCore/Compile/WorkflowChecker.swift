@@ -348,7 +348,7 @@ struct CheckRun {
     mutating func checkSettingValues(in value: SourceValue, properties: [Property], path: String) {
         for entry in value.entries ?? [] {
             guard let property = properties.first(where: { $0.name == entry.key }) else { continue }
-            if case .object(let object) = property.schema {
+            if case .object(let object) = Self.option(of: property.schema, for: entry.value) {
                 checkSettingValues(in: entry.value, properties: object.properties, path: "\(path).\(entry.key)")
             } else if !(entry.value.string?.hasExpressionMarker ?? false), entry.value.json.numberValue != nil || entry.value.string != nil,
                       property.schema.mismatch(entry.value.json) == nil, let problem = property.settingProblem(entry.value.json) {

@@ -107,6 +107,11 @@ public struct TransportRetry: Sendable, Equatable {
     public func overridden(by settings: JSONValue?) -> TransportRetry {
         var retry = self
         guard let settings else { return retry }
+        // `retry: 3`: the tries in all, the waits left as they are.
+        if let attempts = settings.numberValue {
+            retry.attempts = Int(clamping: attempts, to: 1...1000)
+            return retry
+        }
         if let value = settings["attempts"]?.numberValue { retry.attempts = Int(clamping: value, to: 1...1000) }
         if let value = settings["delay"], let seconds = Durations.seconds(value) { retry.delay = seconds }
         if let value = settings["max_delay"], let seconds = Durations.seconds(value) { retry.maxDelay = seconds }
