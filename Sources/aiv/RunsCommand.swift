@@ -13,7 +13,7 @@ struct RunsCommand: ParsableCommand {
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "list", abstract: "List recent runs, newest first.")
         @OptionGroup var state: StateOptions
-        @Option(help: "How many runs to list.") var limit = 20
+        @Option(parsing: .unconditional, help: "How many runs to list.") var limit = 20
 
         func validate() throws {
             guard limit >= 1 else { throw ValidationError("--limit must be at least 1, not \(limit)") }
@@ -167,7 +167,7 @@ struct CacheCommand: ParsableCommand {
     struct Collect: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "gc", abstract: "Keep the newest result of each step and item (made, or taken by a run, last); delete the rest and unreferenced files over an hour old.")
         @OptionGroup var state: StateOptions
-        @Option(help: "Results to keep per step and item (1 or more; `aiv cache clear` removes them all).") var keep = 1
+        @Option(parsing: .unconditional, help: "Results to keep per step and item (1 or more; `aiv cache clear` removes them all).") var keep = 1
 
         func validate() throws {
             if keep < 1 { throw ValidationError("--keep must be 1 or more; 'aiv cache clear' removes every result") }

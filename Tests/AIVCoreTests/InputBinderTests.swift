@@ -122,6 +122,19 @@ import Foundation
         }
     }
 
+    /// `yes` and `off` are text to YAML 1.2: a bool default written so says what to write
+    /// instead, while other text is refused plainly (on the command line `yes` is true).
+    @Test func aBoolDefaultWrittenAsYesSaysToWriteTrue() {
+        for (written, message) in [("yes", "must be true or false, not the text 'yes': YAML reads yes as text; write true"),
+                                   ("Off", "must be true or false, not the text 'Off': YAML reads Off as text; write false"),
+                                   ("maybe", "must be true or false, not a string")] {
+            let yaml = Self.yaml.replacingOccurrences(of: "publish: {type: bool, default: false}", with: "publish: {type: bool, default: \(written)}")
+            let (plan, diagnostics) = plan(yaml, inputs: ["title=x"])
+            #expect(plan == nil)
+            #expect(lines(diagnostics) == ["5:34: error: default of input 'publish' \(message)"], "\(written)")
+        }
+    }
+
     @Test func reportsEveryBadInput() {
         let (plan, diagnostics) = plan(Self.yaml, inputs: ["count=many", "publish=maybe", "titel=x", "recording=nope.mp4"])
         #expect(plan == nil)

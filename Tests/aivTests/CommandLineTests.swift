@@ -75,6 +75,16 @@ import Testing
         #expect(result.stderr.contains("--max-parallel must be at least 1"), "\(result.stderr)")
     }
 
+    /// The counts of `runs` and `cache gc` too: "-1" is their value, refused with what they take.
+    @Test(arguments: [(["runs", "--limit", "-1"], "--limit must be at least 1, not -1"),
+                      (["cache", "gc", "--keep", "-1"], "--keep must be 1 or more; 'aiv cache clear' removes every result")])
+    func aNegativeCountOfRunsOrCacheIsRefusedByName(_ arguments: [String], _ message: String) async throws {
+        let dir = TemporaryFolder()
+        let result = try await CommandRunner.run(arguments + ["--state-dir", dir.path + "/.aiv"])
+        #expect(result.status == 64)
+        #expect(result.stderr.contains(message), "\(result.stderr)")
+    }
+
     @Test func planPrintsStepsInRunOrderAndTakesInputs() async throws {
         let result = try await CommandRunner.run(["plan", "workflows/transcript-pack.yaml", "--input", "window=5m"])
         #expect(result.status == 0, "\(result.stderr)")

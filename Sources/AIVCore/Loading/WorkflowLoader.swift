@@ -154,10 +154,16 @@ public struct WorkflowLoader: Sendable {
         case (.duration, .int), (.duration, .double), (.duration, .string):
             Durations.seconds(value).map { $0 >= 0 } == true ? nil : durationMessage(value.json)
         case (_, .null): nil
+        case (.bool, .string(let text)) where yamlOneOneBooleans[text.lowercased()] != nil:
+            // YAML 1.1 read these as booleans; YAML 1.2, as aiv does, reads them as text.
+            "must be true or false, not the text '\(text)': YAML reads \(text) as text; write \(yamlOneOneBooleans[text.lowercased()]!)"
         case (.duration, _): durationMessage(value.json)
         default: "must be \(type == .list ? "a list" : type == .bool ? "true or false" : type == .number ? "a number" : "a string"), not \(value.kindPhrase)"
         }
     }
+
+    /// The words YAML 1.1 took for booleans, with the one YAML 1.2 reads as each.
+    static let yamlOneOneBooleans = ["yes": "true", "y": "true", "on": "true", "no": "false", "n": "false", "off": "false"]
 
     static func durationMessage(_ value: JSONValue) -> String {
         "must be a duration such as 30, 90s or 1h30m, not \(value.stringValue.map { "'\($0)'" } ?? value.canonicalJSON)"
