@@ -68,6 +68,39 @@ import Testing
         #expect(third.step("leak")?.status == .succeeded, "its outputs hold the real key: never cached")
     }
 
+    /// A secret's value given to a step some other way than a secret input (an input not
+    /// declared secret, a literal): the cache would keep it in the step's arguments, so the
+    /// result is not cached, `plan` and the run say why, and no byte of it reaches the state.
+    @Test func argumentsThatHoldASecretsValueAreNotCachedAndTheRunSaysWhyNamingTheVariable() async throws {
+        var harness = Harness()
+        let store = try Store(path: harness.directory.path + "/state/aiv.sqlite")
+        harness.cache = SQLiteCacheStore(store: store)
+        let secrets = Secrets(["MY_TOKEN": Self.key])
+        let yaml = """
+            name: s
+            inputs: {note: string}
+            steps:
+              - {id: note, uses: test.write, for_each: [1, 2], with: {path: "n${{ item }}.txt", text: "remember ${{ inputs.note }}"}}
+              - {id: other, uses: test.echo, with: {value: plain}}
+            """
+        let events = EventLog()
+        let first = try await harness.run(yaml, inputs: ["note=\(Self.key)"], observer: events, secrets: secrets)
+        #expect(first.step("note")?.status == .succeeded)
+        #expect(events.warnings.count == 1, "\(events.warnings)")
+        #expect(events.warnings.first?.hasPrefix("step 'note': its arguments hold the value of MY_TOKEN, so its results are not cached") == true, "\(events.warnings)")
+        let second = try await harness.run(yaml, inputs: ["note=\(Self.key)"], observer: RunHistory(store: store), secrets: secrets)
+        #expect(second.step("note")?.status == .succeeded)
+        #expect(second.step("note")?.reason == "its arguments hold the value of MY_TOKEN: not cached")
+        #expect(second.step("other")?.status == .cached)
+        let forecast = CacheForecast(plan: try harness.plan(yaml, inputs: ["note=\(Self.key)"]), registry: harness.registry, cache: harness.cache,
+                                     blobs: nil, environment: [:], secrets: secrets, workflowDirectory: harness.directory.path)
+        #expect(forecast.verdicts["note"] == .willRun(reason: "its arguments hold the value of MY_TOKEN: not cached"))
+        for file in ["aiv.sqlite", "aiv.sqlite-wal"] {
+            let data = FileManager.default.contents(atPath: harness.directory.path + "/state/" + file) ?? Data()
+            #expect(data.range(of: Data(Self.key.utf8)) == nil, "\(file) holds the secret")
+        }
+    }
+
     @Test(arguments: ["GEMINI_API_KEY", "NOTION_TOKEN", "OBS_WEBSOCKET_PASSWORD", "DB_PASSWD", "GH_PASSPHRASE", "MY_PASS", "CLIENT_SECRET",
                       "AWS_CREDENTIALS", "BASIC_AUTH", "PRIVATE_PEM", "SESSION_COOKIE", "BEARER", "SLACK_WEBHOOK_URL", "GITHUB_PAT", "JWT",
                       "jwt", "Notion-Token", "stream_key", "stream_pin", "streamPin", "obsPass", "githubPat", "myJwt"])

@@ -83,6 +83,11 @@ public struct CacheForecast: Sendable {
             let services = CacheKeyComponents.services(plan.services, service: kind.service, step: step.id, facts: serviceFacts)
             let components = CacheKeyComponents(kind: kind, arguments: arguments, scope: itemScope, services: services,
                                                 workflowDirectory: workflowDirectory, runFolder: folder, digests: digests)
+            let heldSecrets = components.secretsHeld(by: secrets)
+            if !heldSecrets.isEmpty {
+                reasons.append((itemScope.index, CacheKeyComponents.secretsReason(heldSecrets)))
+                continue
+            }
             let found = try? cache.entry(forKey: components.key)
             if let entry = found, !entry.isExpired(for: step, now: now), entry.filesAvailable(in: blobs) {
                 hits.append(entry.outputs)

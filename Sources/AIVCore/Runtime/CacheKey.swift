@@ -25,6 +25,19 @@ public struct CacheKeyComponents: Sendable, Codable, Equatable {
         self.expressionInputs = expressionInputs
     }
 
+    /// The secrets whose values these components hold. The cache keeps components as they are
+    /// (to explain a miss), so a result made from a secret's value is not cached: a value
+    /// that is one without being declared so (an input given the key, a literal) is found here.
+    public func secretsHeld(by secrets: Secrets) -> [String] {
+        guard !secrets.isEmpty else { return [] }
+        return Set(secrets.names(foundIn: arguments) + secrets.names(foundIn: settings) + secrets.names(foundIn: expressionInputs)).sorted()
+    }
+
+    /// Why an invocation whose components hold these secrets is not cached.
+    public static func secretsReason(_ names: [String]) -> String {
+        "its arguments hold the value of \(names.joined(separator: ", ")): not cached"
+    }
+
     /// The components of one invocation: the kind, its resolved arguments, the contents of the
     /// files its arguments name (inputs, prompts, templates) and its service's settings.
     public init(kind: StepKindDescription, arguments: StepArguments, scope: EvaluationScope, services: [String: JSONValue],
