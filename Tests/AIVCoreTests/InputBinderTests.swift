@@ -69,7 +69,9 @@ import Foundation
     }
 
     /// A duration input is checked when it is given, from the command line, an inputs file or
-    /// its default, so a typo stops the run before any step (an OBS recording) starts.
+    /// its default, so a typo stops the run before any step (an OBS recording) starts; and
+    /// expressions see it as seconds however it is written, so `timestamp(inputs.window)` and
+    /// `inputs.window > 60` work for `10m` as for `600`.
     @Test func aDurationInputIsCheckedWhenItIsGiven() throws {
         let yaml = """
             name: t
@@ -81,12 +83,15 @@ import Foundation
             """
         let dir = TemporaryFolder()
         #expect(lines(plan(yaml, in: dir, inputs: ["hold=1h30m", "window=90"]).diagnostics) == [])
-        #expect(plan(yaml, in: dir, inputs: ["hold=1h30m", "window=90"]).plan?.inputs == ["hold": "1h30m", "window": 90])
+        #expect(plan(yaml, in: dir, inputs: ["hold=1h30m", "window=90"]).plan?.inputs == ["hold": 5400, "window": 90])
         #expect(lines(plan(yaml, in: dir, inputs: ["hold=abc", "window=-5"]).diagnostics) == [
             "1:14: error: input 'hold' must be a duration such as 30, 90s or 1h30m, not 'abc'",
             "1:33: error: input 'window' must be a duration such as 30, 90s or 1h30m, not '-5'",
         ])
-        #expect(plan(yaml, in: dir).plan?.inputs == ["hold": "20s", "window": "10m"])
+        #expect(plan(yaml, in: dir).plan?.inputs == ["hold": 20, "window": 600])
+        #expect(plan(yaml, in: dir, inputs: ["hold=250ms", "window=1.5m"]).plan?.inputs == ["hold": 0.25, "window": 90])
+        let compared = yaml.replacingOccurrences(of: "content: \"${{ inputs.hold }}\"", with: "content: \"${{ timestamp(inputs.window) }} ${{ inputs.hold > 10 }}\"")
+        #expect(lines(plan(compared, in: dir).diagnostics) == [])
         #expect(lines(plan(yaml.replacingOccurrences(of: "default: 10m", with: "default: soon"), in: dir).diagnostics) == [
             "4:37: error: default of input 'window' must be a duration such as 30, 90s or 1h30m, not 'soon'",
         ])

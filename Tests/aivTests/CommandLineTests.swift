@@ -89,7 +89,8 @@ import Testing
         let result = try await CommandRunner.run(["plan", "workflows/transcript-pack.yaml", "--input", "window=5m"])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout.contains("Plan for workflow 'transcript-pack'"))
-        #expect(result.stdout.contains("window = 5m"))
+        // Seconds, as expressions see it, and as it was written.
+        #expect(result.stdout.contains("window = 300 (5m)"), "\(result.stdout)")
         let order = ["transcript", "sheets", "questions", "index"].compactMap { result.stdout.range(of: "  \($0)  ")?.lowerBound }
         #expect(order.count == 4 && order == order.sorted())
     }

@@ -100,7 +100,8 @@ public struct Compiler: Sendable {
         }
         if diagnostics.hasErrors { return .failure(diagnostics) }
         return .success(ExecutionPlan(workflow: workflow.name, file: workflow.file, inputs: inputs, services: services, steps: steps,
-                                      secretInputs: secretNames))
+                                      secretInputs: secretNames,
+                                      durationInputs: workflow.inputs.filter { $0.type == .duration }.map(\.name).sorted()))
     }
 
     /// The names among `names` that the expressions in `value`'s strings read: `inputs.NAME`,

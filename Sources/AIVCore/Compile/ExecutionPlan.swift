@@ -11,6 +11,8 @@ public struct ExecutionPlan: Sendable, Codable {
     public var steps: [PlannedStep]
     /// The inputs declared `secret: true`, sorted.
     public var secretInputs: [String] = []
+    /// The inputs of type `duration` (seconds to expressions), sorted: `plan` shows them as written too.
+    public var durationInputs: [String] = []
 
     public var layerCount: Int { (steps.map(\.layer).max() ?? -1) + 1 }
 

@@ -11,7 +11,9 @@ public enum PlanPrinter {
             for name in plan.inputs.keys.sorted() {
                 // An empty string shows as "" (given, and empty), null as (none): not given.
                 let value = plan.inputs[name]!
-                let shown = value == .null ? "(none)" : value == .string("") ? "\"\"" : value.interpolationText
+                var shown = value == .null ? "(none)" : value == .string("") ? "\"\"" : value.interpolationText
+                // A duration is seconds to expressions; a long one is shown as a user writes it too.
+                if plan.durationInputs.contains(name), let seconds = value.numberValue, seconds >= 60 { shown += " (\(Durations.format(seconds)))" }
                 out += "  \(name) = \(shorten(shown, 70))\n"
             }
         }

@@ -142,6 +142,12 @@ public struct InputBinder: Sendable {
         return (values, diagnostics)
     }
 
+    /// A duration input's value as expressions see it: seconds, a whole number when it is one,
+    /// so `10m`, `600` and `"600s"` compare, add and format alike.
+    static func secondsValue(_ seconds: Double) -> JSONValue {
+        seconds == seconds.rounded() && seconds < 1e15 ? .int(Int(seconds)) : .double(seconds)
+    }
+
     /// A value from a YAML file (or a default) of the declared type.
     func convert(_ value: SourceValue, to declaration: InputDeclaration, relativeTo base: String, workflow: Workflow,
                  diagnostics: inout Diagnostics) -> JSONValue? {
@@ -159,6 +165,8 @@ public struct InputBinder: Sendable {
             return checkFile(Paths.resolve(path, relativeTo: base), writtenAbsolute: path.hasPrefix("/"), shownAs: path, declaration: declaration,
                              workflow: workflow, at: value.location, diagnostics: &diagnostics)
         }
+        // Seconds, however it is written (checked above to be a duration).
+        if declaration.type == .duration, let seconds = Durations.seconds(value.json) { return Self.secondsValue(seconds) }
         // Each element where it is written: the one without its `reading` is pointed at.
         if let items = value.items, !fitsItemSchema(items.map { ($0.json, $0) }, of: declaration, diagnostics: &diagnostics) { return nil }
         return value.json
@@ -223,7 +231,7 @@ public struct InputBinder: Sendable {
             }
         case .duration:
             let trimmed = text.trimmingCharacters(in: .whitespaces)
-            if let seconds = Durations.parse(trimmed), seconds >= 0 { return Int(trimmed).map { .int($0) } ?? .string(trimmed) }
+            if let seconds = Durations.parse(trimmed), seconds >= 0 { return Self.secondsValue(seconds) }
             let problem = declaration.isSecret ? "must be a duration such as 30, 90s or 1h30m" : WorkflowLoader.durationMessage(.string(text))
             diagnostics.error("input '\(name)' \(problem)", at: location, length: length)
         case .list:

@@ -56,7 +56,8 @@ public struct InputDeclaration: Sendable {
     public enum InputType: String, Sendable, CaseIterable, Codable {
         case string, number, bool, file, list
         /// Seconds, or a duration such as `90s` or `1h30m`, checked when the input is given (a
-        /// typo in `--input show_for=…` is refused before any step runs, not midway).
+        /// typo in `--input show_for=…` is refused before any step runs, not midway). Expressions
+        /// see it as seconds, a number, however it was written.
         case duration
 
         /// The static shape expressions see for `inputs.<name>`.
@@ -66,7 +67,7 @@ public struct InputDeclaration: Sendable {
             case .number: .number
             case .bool: .boolean
             case .list: .array(.any)
-            case .duration: .anyOf([.string, .number])
+            case .duration: .number
             }
         }
     }
