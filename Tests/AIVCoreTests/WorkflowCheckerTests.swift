@@ -422,6 +422,26 @@ import Testing
         ])
     }
 
+    /// A list written out in the workflow has a known shape too: the fields of its mappings.
+    @Test func namesInsideASectionOverAListWrittenOutAreCheckedAgainstItsFields() {
+        let folder = TemporaryFolder()
+        folder.write("rows.mustache", "{{#rows}}{{japanese}} {{englsh}} {{note}}{{/rows}}{{#meta}}{{autor}}{{/meta}}")
+        let yaml = workflow("""
+              - id: r
+                uses: template.render
+                with:
+                  template: rows.mustache
+                  values:
+                    rows: [{japanese: 草, english: lol}, {japanese: 尊い, english: precious, note: "${{ inputs.clips }}"}]
+                    meta: {author: me}
+
+            """)
+        #expect(diagnose(yaml, in: folder) == [
+            "11:9: error: template 'rows.mustache' uses 'autor' inside section 'meta', where neither its items nor the values step 'r' passes in 'values' have it; did you mean 'author'?",
+            "11:9: error: template 'rows.mustache' uses 'englsh' inside section 'rows', where neither its items nor the values step 'r' passes in 'values' have it; did you mean 'english'?",
+        ])
+    }
+
     /// Items that are mappings of no declared fields (`items: {type: object}` in a reply's
     /// schema) may hold any name: nothing read inside their section is an error.
     @Test func namesInsideASectionOverMappingsOfUnknownFieldsAreNotErrors() {

@@ -446,32 +446,41 @@ struct CheckRun {
         }
     }
 
-    /// Checks `for_each` and returns the shape of its items.
-    /// The shape of `item` over a list written in the workflow. Items that are all mappings give
-    /// a mapping of the keys any of them has (a key some lack is optional; one whose values
-    /// differ in type is open), so `item.nme` beside `name:` is reported as a misspelt field is
-    /// over a step's output. Otherwise the first item's shape, as before.
+    /// The shape of an element of a list written out: each element's own shape (a mapping's
+    /// members by their values), joined by `commonElement`.
     static func itemSchema(ofLiteral items: [JSONValue]) -> Schema {
-        var order: [String] = []
-        var types: [String: Schema] = [:]
-        var counts: [String: Int] = [:]
-        for item in items {
-            guard case .object(let members) = item else { return items.first.map(Schema.of) ?? .any }
-            for (key, value) in members.sorted(by: { $0.key < $1.key }) {
-                let type = Schema.of(value)
-                if let known = types[key] {
-                    if known != type { types[key] = .any }
-                } else {
-                    order.append(key)
-                    types[key] = type
-                }
-                counts[key, default: 0] += 1
-            }
-        }
-        guard !items.isEmpty else { return .any }
-        return .object(ObjectSchema(properties: order.map { Property($0, types[$0]!, required: counts[$0] == items.count, "") }))
+        commonElement(of: items.map { item in
+            guard case .object(let members) = item else { return Schema.of(item) }
+            return .object(members.keys.sorted().map { Property($0, Schema.of(members[$0]!), required: true, "") })
+        })
     }
 
+    /// The one shape of the elements of a list written out: the shape they share; for mappings,
+    /// every field any of them has (required when all have it, of any type when they disagree),
+    /// so a field no element has is a misspelling; for elements of other kinds, any.
+    static func commonElement(of types: [Schema]) -> Schema {
+        guard let first = types.first else { return .any }
+        if types.allSatisfy({ $0 == first }) { return first }
+        var fields: [Property] = []
+        var positions: [String: Int] = [:]
+        var counts: [String: Int] = [:]
+        for type in types {
+            guard case .object(let object) = type, object.additional == nil else { return .any }
+            for property in object.properties {
+                counts[property.name, default: 0] += 1
+                if let known = positions[property.name] {
+                    if fields[known].schema != property.schema { fields[known].schema = .any }
+                } else {
+                    positions[property.name] = fields.count
+                    fields.append(property)
+                }
+            }
+        }
+        for position in fields.indices { fields[position].isRequired = counts[fields[position].name] == types.count }
+        return .object(fields)
+    }
+
+    /// Checks `for_each` and returns the shape of its items.
     mutating func checkForEach(_ value: SourceValue, step: StepDeclaration) -> Schema {
         if let items = value.items {
             for item in items { checkValue(item, against: .any, path: "for_each", owner: StepOwner(step), scope: baseScope) }
@@ -798,12 +807,20 @@ struct CheckRun {
     }
 
     /// The shape of an argument's value as written: a literal's, or its `${{ }}` expression's.
+    /// A mapping written out has its fields and no others; a list written out, the fields of its
+    /// mappings (see `commonElement`).
     static func staticType(of value: SourceValue, scope: TypeScope) -> Schema {
-        guard let text = value.string, text.hasExpressionMarker else {
-            return value.entries == nil && value.items == nil ? Schema.of(value.json) : .any
+        switch value.content {
+        case .mapping(let entries):
+            return .object(entries.map { Property($0.key, staticType(of: $0.value, scope: scope), required: true, "") })
+        case .sequence(let items):
+            return items.isEmpty ? .array(.any) : .array(commonElement(of: items.map { staticType(of: $0, scope: scope) }))
+        case .string(let text) where text.hasExpressionMarker:
+            guard let template = try? StringTemplate.parse(text), template.singleExpression != nil else { return .string }
+            return template.check(in: scope).type
+        default:
+            return Schema.of(value.json)
         }
-        guard let template = try? StringTemplate.parse(text), template.singleExpression != nil else { return .string }
-        return template.check(in: scope).type
     }
 
     // MARK: Values and expressions
