@@ -47,6 +47,42 @@ import Testing
         #expect(steps[1].needs == [.init(step: "a", reason: .needs)])
     }
 
+    /// A literal input path that another step writes as a literal output path is read after
+    /// that step (an optional need: a skipped writer leaves the path to a file beside the
+    /// workflow), and is not looked for beside the workflow before running.
+    @Test func aStepReadingAFileAnotherStepWritesRunsAfterIt() throws {
+        let yaml = """
+            name: t
+            steps:
+              - {id: read, uses: transcript.load, with: {path: ./made/talk.srt}}
+              - {id: make, uses: file.write, with: {path: made/talk.srt, content: x}}
+            """
+        let (plan, diagnostics) = plan(yaml)
+        #expect(lines(diagnostics) == [])
+        let steps = try #require(plan?.steps)
+        #expect(steps.map(\.id) == ["make", "read"])
+        #expect(steps[1].needs == [.init(step: "make", reason: .file)])
+        #expect(steps[1].optionalNeeds == ["make"])
+        #expect(PlanPrinter.notes(steps[1]) == "reads a file make writes")
+        // A file no step writes is still looked for beside the workflow.
+        let alone = yaml.replacingOccurrences(of: "path: made/talk.srt", with: "path: made/other.srt")
+        #expect(lines(CompilerTests.problems(alone)).first?.hasPrefix("3:52: error: file not found: './made/talk.srt'") == true, "\(lines(CompilerTests.problems(alone)))")
+    }
+
+    static func problems(_ yaml: String) -> Diagnostics { plan(yaml).diagnostics }
+
+    /// A cycle through a file says so, as one through outputs does.
+    @Test func aCycleThroughAFileNamesTheFile() {
+        let yaml = """
+            name: t
+            steps:
+              - {id: a, uses: file.write, with: {path: a.srt, content: "${{ steps.b.outputs.segments }}"}}
+              - {id: b, uses: transcript.load, with: {path: a.srt}}
+            """
+        let (_, diagnostics) = plan(yaml)
+        #expect(diagnostics.items.contains { $0.notes.map(\.message).contains("'b' reads a file written by 'a' here") }, "\(lines(diagnostics))")
+    }
+
     /// A fan-in step's dependencies past the first few are kept in a set: each still appears
     /// once, in the order first met, with the reason it was first met for.
     @Test func aStepThatNeedsManyStepsHasEachOnceInOrder() throws {

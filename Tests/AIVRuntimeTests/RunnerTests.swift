@@ -105,6 +105,27 @@ func waitUntil(seconds: Int, _ done: () -> Bool) async throws {
         #expect(wideDoneBefore < 30, "the serial step finished only after \(wideDoneBefore) of 60 wide items")
     }
 
+    /// A step reads the file a slow step writes (not a copy beside the workflow, which a step
+    /// started beside the writer would have read); with the writer skipped, it reads that copy.
+    @Test func aStepReadsTheFileAnotherStepWritesOnceItIsWrittenOrTheOneBesideTheWorkflow() async throws {
+        var harness = Harness()
+        harness.directory.write("notes.txt", "beside the workflow")
+        let yaml = """
+            name: p
+            inputs: {write: {type: bool, default: true}}
+            steps:
+              - {id: slow, uses: test.sleep, with: {ms: 200}}
+              - {id: make, uses: test.write, if: "${{ inputs.write }}", with: {path: notes.txt, text: "made by ${{ steps.slow.outputs.value || 'make' }}"}}
+              - {id: read, uses: test.read, with: {file: notes.txt}}
+            """
+        let written = try await harness.run(yaml)
+        #expect(written.status == .succeeded)
+        #expect(harness.stepOutputs(run: 1, step: "read")?["text"] == "made by make")
+        let skipped = try await harness.run(yaml, inputs: ["write=false"])
+        #expect(skipped.step("make")?.status == .skipped && skipped.step("read")?.status != .skipped)
+        #expect(harness.stepOutputs(run: 2, step: "read")?["text"] == "beside the workflow")
+    }
+
     @Test func forEachItemsRunInParallelAndAreCollectedInOrder() async throws {
         var harness = Harness()
         let yaml = """

@@ -22,6 +22,10 @@ public struct Dependency: Sendable, Hashable, Codable {
         case needs
         /// Implied by a `${{ steps.<id>… }}` reference.
         case reference
+        /// Implied by a literal input path that the other step writes as a literal output path:
+        /// the file is read once it is written. Optional: when the writer is skipped, the path
+        /// names a file beside the workflow, as it would without the writer.
+        case file
     }
 
     public var step: String

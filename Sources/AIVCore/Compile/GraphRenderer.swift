@@ -12,9 +12,14 @@ public enum GraphRenderer {
         }
         for step in plan.steps {
             for need in step.needs {
-                // Listed needs dotted; an optional one (its skipping does not skip this step) also labelled.
+                // Listed needs dotted; an optional one (its skipping does not skip this step) also
+                // labelled; a file read after its writer, labelled so.
                 var style: [String] = need.reason == .needs ? ["style=dotted"] : []
-                if step.optionalNeeds.contains(need.step) { style += ["label=\"optional\"", "arrowhead=empty"] }
+                if need.reason == .file {
+                    style += ["label=\"file\"", "arrowhead=empty"]
+                } else if step.optionalNeeds.contains(need.step) {
+                    style += ["label=\"optional\"", "arrowhead=empty"]
+                }
                 out += "  \"\(escape(need.step))\" -> \"\(escape(step.id))\"\(style.isEmpty ? "" : " [\(style.joined(separator: ", "))]");\n"
             }
         }
@@ -31,7 +36,8 @@ public enum GraphRenderer {
         }
         for step in plan.steps {
             for need in step.needs {
-                let arrow = step.optionalNeeds.contains(need.step) ? (need.reason == .needs ? "-. optional .->" : "-- optional -->")
+                let arrow = need.reason == .file ? "-- file -->"
+                    : step.optionalNeeds.contains(need.step) ? (need.reason == .needs ? "-. optional .->" : "-- optional -->")
                     : need.reason == .needs ? "-.->" : "-->"
                 out += "  \(ids[need.step]!) \(arrow) \(ids[step.id]!)\n"
             }

@@ -101,6 +101,9 @@ struct CheckRun {
     var expressionsByText: [String: Result<Expression, ExpressionError>] = [:]
     /// The element shape of the list a list step is given, by step (`shapeListOutputs`).
     var listElements: [String: Schema] = [:]
+    /// Output paths written as literals → the first step that writes each. A step whose literal
+    /// input path is one of them reads what that step wrote, so it depends on it.
+    let literalOutputs: [String: String]
     let baseScope: TypeScope
 
     init(registry: StepRegistry, workflow: Workflow, source: SourceFile?) {
@@ -123,6 +126,7 @@ struct CheckRun {
             // The outputs of a for_each step are the outputs of each item, collected in order.
             steps[step.id] = .init(kind: step.kind, outputs: step.forEach == nil ? outputs : .array(outputs))
         }
+        literalOutputs = Self.literalOutputs(of: workflow.steps, registry: registry)
         let inputs = Dictionary(workflow.inputs.map { ($0.name, $0.schema) }, uniquingKeysWith: { first, _ in first })
         var scope = TypeScope(inputs: inputs, steps: steps)
         Self.shapeListOutputs(of: workflow.steps, registry: registry, scope: &scope, elements: &listElements, parsed: &templatesByText)
@@ -132,6 +136,24 @@ struct CheckRun {
         referenceSites.reserveCapacity(workflow.steps.count)
         templatesByText.reserveCapacity(workflow.steps.count)
         parsedExpressions.reserveCapacity(workflow.steps.count)
+    }
+
+    /// Output paths written as literals (normalized) → the first step that writes each.
+    static func literalOutputs(of steps: [StepDeclaration], registry: StepRegistry) -> [String: String] {
+        var writers: [String: String] = [:]
+        // The names of each kind's output-path arguments, found once a kind.
+        var outputArguments: [Int: [String]] = [:]
+        for step in steps {
+            guard let position = registry.position(ofKind: step.kind), let arguments = step.arguments else { continue }
+            let names = outputArguments[position] ?? registry.kinds[position].arguments.filter { $0.role == .outputPath }.map(\.name)
+            outputArguments[position] = names
+            for name in names {
+                guard let text = arguments[name]?.string, !text.hasExpressionMarker, OutputPaths.problem(with: text) == nil else { continue }
+                let path = Paths.normalize(text)
+                if writers[path] == nil { writers[path] = step.id }
+            }
+        }
+        return writers
     }
 
     /// Gives the list a list step returns (`StepKindDescription.listShapedOutput`) the element
@@ -643,6 +665,11 @@ struct CheckRun {
         guard let text = value.string, !text.hasExpressionMarker else { return }
         switch role {
         case .inputFile:
+            // A file another step writes in this run is read from the run folder once written.
+            if !text.hasPrefix("/"), let writer = literalOutputs[Paths.normalize(text)], writer != step.id {
+                addDependency(of: step.id, on: writer, reason: .file, at: value.location)
+                return
+            }
             let path = resolve(text)
             if !FileManager.default.fileExists(atPath: path) {
                 diagnostics.error("file not found: '\(text)' (looked for \(path))\(Suggestions.nearbyFile(text, resolved: path))", at: value.location, length: value.length)
@@ -1106,7 +1133,7 @@ extension CheckRun {
             for (i, step) in cycle.enumerated() {
                 let next = cycle[(i + 1) % cycle.count]
                 guard let edge = dependencies[step]?.first(where: { $0.step == next }) else { continue }
-                let how = edge.reason == .needs ? "needs" : "uses the outputs of"
+                let how = edge.reason == .needs ? "needs" : edge.reason == .file ? "reads a file written by" : "uses the outputs of"
                 var location = edge.location
                 if edge.reason == .reference, let site = referenceSites[Edge(step: step, dependency: next)] {
                     location = locate(in: site.value, offset: site.offset).0
