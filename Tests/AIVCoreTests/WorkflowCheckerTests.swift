@@ -229,6 +229,21 @@ import Testing
         ])
     }
 
+    /// A for_each over the outputs of a step under optional_needs is null when that step is
+    /// skipped: a warning, unless the list has a fallback.
+    @Test func aForEachOverAnOptionalNeedWithoutAFallbackIsAWarning() {
+        let yaml = workflow("""
+              - {id: a, uses: list.filter, if: "${{ inputs.url == '' }}", with: {items: [1, 2], where: "item > 1"}}
+              - {id: b, uses: file.write, optional_needs: [a], for_each: "${{ steps.a.outputs.items }}", with: {path: "f${{ index }}.txt", content: x}}
+              - {id: c, uses: file.write, optional_needs: [a], for_each: "${{ steps.a.outputs.items || [] }}", with: {path: "g${{ index }}.txt", content: x}}
+              - {id: d, uses: file.write, for_each: "${{ steps.a.outputs.items }}", with: {path: "h${{ index }}.txt", content: x}}
+
+            """)
+        #expect(diagnose(yaml) == [
+            "7:62: warning: step 'b' runs even if 'a' is skipped, when its for_each is null and fails the run; write '|| []' inside the ${{ }} to run no items then",
+        ])
+    }
+
     /// list.merge given its lists one by one, as a YAML list, keeps their element shape when
     /// they share one; lists of other shapes, or a literal among them, leave it unknown.
     @Test func aMergeOfListsWrittenOneByOneKeepsTheirSharedElementShape() {

@@ -515,6 +515,13 @@ struct CheckRun {
         }
         if let text = value.string { parsedExpressions[parsedExpressions.count - 1].forEach = (text, single) }
         let type = checkTemplate(template, in: value, scope: baseScope, step: StepOwner(step))
+        // A step that runs even when one it reads is skipped reads null from it: a for_each of
+        // null fails the run, where `|| []` would run no items.
+        if case .binary(.or, _, _, _) = single {} else if let text = value.string,
+           let skippable = Self.stepsNamed(in: text)?.first(where: { id in step.optionalNeeds.contains { $0.id == id } }) {
+            diagnostics.warning("step '\(step.id)' runs even if '\(skippable)' is skipped, when its for_each is null and fails the run; write '|| []' inside the ${{ }} to run no items then",
+                                at: value.location, length: value.length)
+        }
         if type.isList == false {
             diagnostics.error("'for_each' must be a list, but '\(Self.source(of: template))' is \(type.phrase)", at: value.location, length: value.length)
             return .any

@@ -169,7 +169,10 @@ extension PlannedStep {
         } catch {
             throw ExpressionError("in 'for_each': \(error.message)", offset: error.offset, length: error.length)
         }
-        guard case .array(let list) = value else { throw ExpressionError("for_each gave \(value.typeName), not a list", offset: 0, length: 0) }
+        guard case .array(let list) = value else {
+            let skipped = value == .null && !optionalNeeds.isEmpty ? " (a skipped step under optional_needs gives null: write '|| []' inside the ${{ }} to run no items then)" : ""
+            throw ExpressionError("for_each gave \(value.typeName), not a list\(skipped)", offset: 0, length: 0)
+        }
         return list
     }
 }
