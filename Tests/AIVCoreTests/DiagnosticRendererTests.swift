@@ -91,6 +91,33 @@ import Testing
         #expect(with["properties"]?["items"]?["anyOf"]?.arrayValue?.count == 2)
     }
 
+    /// The schema's duration pattern takes what `Durations.parse` takes, in the forms people write.
+    @Test(arguments: ["30", "1.5", "+5", "1e3", ".5", "250ms", "90s", "5m", "1h30m", "1h30m15s", "2d", "1.5h", ".5m", "1d2h3m4s5ms",
+                      "5m5m", "30s1m", "1m1h", "abc", "", "s", "5", "10 m", "5mm", "1.2.3s", "-5s", "5x"])
+    func theDurationPatternTakesWhatAivReads(_ text: String) throws {
+        let regex = try NSRegularExpression(pattern: WorkflowSchema.durationPattern)
+        let matches = regex.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil
+        #expect(matches == (Durations.parse(text) != nil), "\(text)")
+    }
+
+    /// An editor flags what validate refuses: a step without the arguments its kind requires, a
+    /// default of another type than its input's, an item expression in `${{ }}`, a timeout of
+    /// zero, a cache on a kind with side effects.
+    @Test func theSchemaRequiresWhatValidateRequires() throws {
+        let schema = WorkflowSchema.document(for: .builtin)
+        let step = try #require(schema["properties"]?["steps"]?["items"])
+        let rules = try #require(step["allOf"]?.arrayValue)
+        let filter = try #require(rules.first { $0["if"]?["properties"]?["uses"]?["const"] == "list.filter" })
+        #expect(filter["then"]?["required"] == ["with"])
+        #expect(filter["then"]?["properties"]?["with"]?["properties"]?["where"]?["allOf"]?.arrayValue?.first?["not"]?["pattern"] == #"\$\{\{"#)
+        let input = try #require(schema["properties"]?["inputs"]?["additionalProperties"]?["anyOf"]?.arrayValue?.last)
+        let bool = try #require(input["allOf"]?.arrayValue?.first { $0["if"]?["properties"]?["type"]?["const"] == "bool" })
+        #expect(bool["then"]?["properties"]?["default"]?["type"] == ["boolean", "null"])
+        #expect(step["properties"]?["timeout"]?["anyOf"]?.arrayValue?.first?["exclusiveMinimum"] == 0)
+        let stock = try #require(rules.first { $0["if"]?["properties"]?["uses"]?["const"] == "stock.merge" })
+        #expect(stock["then"]?["properties"]?["cache"]?["enum"] == [false, "off", "never"])
+    }
+
     @Test func isValidJSON() throws {
         let text = WorkflowSchema.document(for: .builtin).prettyJSON
         let decoded = try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))

@@ -4,14 +4,20 @@ import Foundation
 /// a YAML language server completes and checks step kinds and their arguments as the engine does.
 public enum WorkflowSchema {
     static let expression: JSONValue = ["type": "string", "pattern": "\\$\\{\\{", "description": "A ${{ }} expression."]
-    static let duration: JSONValue = ["anyOf": [["type": "number", "minimum": 0], ["type": "string", "pattern": "^([0-9.]+(ms|s|m|h|d))+$"]]]
+    /// What `Durations.parse` reads: seconds as a number or as text, or units from the largest
+    /// down, each at most once (`1h30m`; `5m5m` is refused).
+    public static let durationPattern = #"^(?=.)(\+?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+)?|(([0-9]+(\.[0-9]*)?|\.[0-9]+)d)?(([0-9]+(\.[0-9]*)?|\.[0-9]+)h)?(([0-9]+(\.[0-9]*)?|\.[0-9]+)m)?(([0-9]+(\.[0-9]*)?|\.[0-9]+)s)?(([0-9]+(\.[0-9]*)?|\.[0-9]+)ms)?)$"#
+    static let duration: JSONValue = ["anyOf": [["type": "number", "minimum": 0], ["type": "string", "pattern": .string(durationPattern)]]]
+    /// A span that must be longer than zero (`timeout`, a cache's time to live).
+    static let positiveDuration: JSONValue = ["anyOf": [["type": "number", "exclusiveMinimum": 0],
+                                                        ["type": "string", "pattern": .string(durationPattern), "not": ["pattern": "^[0.msdh]*$"]]]]
 
     public static func document(for registry: StepRegistry) -> JSONValue {
         let kinds = registry.kinds
         let stepRules: [JSONValue] = kinds.map { kind in
             [
                 "if": ["properties": ["uses": ["const": .string(kind.name)]], "required": ["uses"]],
-                "then": ["properties": ["with": argumentsSchema(kind)]],
+                "then": rules(for: kind),
             ]
         }
         let step: JSONValue = [
@@ -33,12 +39,25 @@ public enum WorkflowSchema {
                     "properties": ["attempts": ["type": "integer", "minimum": 1], "backoff": duration, "factor": ["type": "number", "minimum": 1],
                                    "max_delay": duration, "jitter": ["anyOf": [["type": "boolean"], ["type": "number", "minimum": 0, "maximum": 1]]]],
                 ]]],
-                "timeout": duration,
+                "timeout": positiveDuration,
                 "continue_on_error": ["type": "boolean"],
-                "cache": ["anyOf": [["type": "boolean"], duration, ["enum": ["on", "off", "auto", "never"]]]],
+                "cache": ["anyOf": [["type": "boolean"], positiveDuration, ["enum": ["on", "off", "auto", "never"]]]],
             ],
             "allOf": .array(stepRules),
         ]
+        // A default of the declared type (null: none); an input without `type` is a string.
+        let defaultRules: [JSONValue] = InputDeclaration.InputType.allCases.map { type in
+            let shape: JSONValue = switch type {
+            case .string, .file: ["type": ["string", "null"]]
+            case .number: ["type": ["number", "null"]]
+            case .bool: ["type": ["boolean", "null"]]
+            case .list: ["type": ["array", "null"]]
+            case .duration: ["anyOf": [duration, ["type": "null"]]]
+            }
+            let typed: JSONValue = ["properties": ["type": ["const": .string(type.rawValue)]], "required": ["type"]]
+            return ["if": type == .string ? ["anyOf": [typed, ["not": ["required": ["type"]]]]] : typed,
+                    "then": ["properties": ["default": shape]]]
+        }
         let input: JSONValue = ["anyOf": [
             ["enum": .array(InputDeclaration.InputType.allCases.map { .string($0.rawValue) })],
             ["type": "object", "additionalProperties": false, "properties": [
@@ -46,7 +65,7 @@ public enum WorkflowSchema {
                 "description": ["type": "string"], "default": [:], "required": ["type": "boolean"],
                 "items": ["type": "object", "description": "For a list: the JSON Schema each element must match."],
                 "secret": ["type": "boolean", "description": "A key, token or PIN: kept out of history, the cache and logs."],
-            ]],
+            ], "allOf": .array(defaultRules)],
         ]]
         let services = JSONValue.object(Dictionary(uniqueKeysWithValues: registry.services.map {
             ($0.name, jsonSchema(.object($0.settings), allowExpressions: true, expressionHere: false))
@@ -67,6 +86,16 @@ public enum WorkflowSchema {
                 "steps": ["type": "array", "minItems": 1, "items": step],
             ],
         ]
+    }
+
+    /// What a step of `kind` must be: its arguments; `with:` when some are required; for a kind
+    /// with side effects, no cache but off.
+    static func rules(for kind: StepKindDescription) -> JSONValue {
+        var properties: [String: JSONValue] = ["with": argumentsSchema(kind)]
+        if kind.effect == .sideEffecting { properties["cache"] = ["enum": [false, "off", "never"]] }
+        var rules: [String: JSONValue] = ["properties": .object(properties)]
+        if kind.arguments.contains(where: \.isRequired) { rules["required"] = ["with"] }
+        return .object(rules)
     }
 
     static func argumentsSchema(_ kind: StepKindDescription) -> JSONValue {
@@ -92,6 +121,12 @@ public enum WorkflowSchema {
             result = ["type": "object"]
             result["properties"] = .object(Dictionary(uniqueKeysWithValues: object.properties.map { property in
                 var schema = jsonSchema(property.schema, allowExpressions: allowExpressions, summary: property.summary)
+                // Evaluated by the step for each element: written without `${{ }}`.
+                if property.role == .itemExpression {
+                    let text: JSONValue = ["type": "string", "not": ["pattern": #"\$\{\{"#]]
+                    schema = property.schema == .string ? ["allOf": [text], "description": .string(property.summary)]
+                        : ["type": "object", "additionalProperties": text, "description": .string(property.summary)]
+                }
                 // A bound on numbers; an editor ignores it for a string ("90s") or an expression.
                 switch property.minimum {
                 case .atLeast(let least)?: schema.objectValue.map { schema = .object($0.merging(["minimum": .double(least)]) { $1 }) }
