@@ -301,14 +301,16 @@ public enum StreamCopy {
             readUpTo = max(readUpTo, time + (seconds(packet.pointee.duration, base) ?? 0))
 
             if actualStart == nil {
-                // The clip starts at the first keyframe of the anchor stream (or the first packet
-                // at or after the start, without video).
+                // The clip starts at the first keyframe of the anchor stream; without video, at
+                // the packet that holds the start (an AAC packet is about 21 ms: the one after it
+                // would begin the clip late, losing the start of a word).
                 if let anchor {
                     guard index == anchor, packet.pointee.flags & AV_PKT_FLAG_KEY != 0,
                           time >= (startKeyframe ?? -.infinity) - 0.0005 else { continue }
                     actualStart = time
                 } else {
-                    guard time >= startTime - 0.0005 else { continue }
+                    let length = seconds(packet.pointee.duration, base) ?? 0
+                    guard time >= startTime - 0.0005 || (length > 0 && time + length > startTime + 0.0005) else { continue }
                     actualStart = time
                 }
                 // The longest clip is measured from where it really starts, which must leave it

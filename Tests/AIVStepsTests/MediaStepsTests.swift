@@ -171,6 +171,16 @@ struct Probe {
         #expect(abs((outputs["actual_start"]?.numberValue ?? 0) - 2.5) < 0.05)
     }
 
+    /// Audio has no keyframes to wait for: a cut starts on the packet that holds the start, at
+    /// or before it by less than a packet (about 21 ms of AAC), never after it.
+    @Test(arguments: [1.01, 2.5, 3.333, 7.77])
+    func anAudioCutStartsOnThePacketThatHoldsTheStart(_ start: Double) async throws {
+        let mp4 = try await MediaSamples.shared.path("mp4")
+        let outputs = try await cut(mp4, start: .double(start), end: .double(start + 1), output: "part-\(start).aac")
+        let actual = try #require(outputs["actual_start"]?.numberValue)
+        #expect(actual <= start + 0.0005 && actual > start - 0.025, "asked \(start), started at \(actual)")
+    }
+
     /// An audio container gets the audio only, without `audio_only`: an .aac with the video
     /// could not be written, and an .m4a with it would be an mp4 by another name.
     @Test func anAudioContainerGetsOnlyTheAudioOfAVideo() async throws {
