@@ -279,10 +279,12 @@ import Testing
             request["contents"]?.arrayValue?.first?["parts"]?.arrayValue?.contains { $0["inlineData"]?["mimeType"]?.stringValue?.hasPrefix("audio/") == true } == true
         }
         #expect(transcriptions.count == 3)
-        // Each stretch's lines are moved to where the stretch starts in the stream.
+        // Each stretch's lines are moved to where the stretch starts in the stream. A stretch
+        // starts on the audio packet that holds its start: the third, asked for at 2:00, at
+        // 1:59.98, which its prompt gives as 1:59.
         let segments = try workspace.json("out/heard/transcript.json").arrayValue ?? []
         #expect(segments.compactMap { $0["text"]?.stringValue } == ["草生える (0:00)", "てぇてぇ (0:00)", "草生える (1:00)", "てぇてぇ (1:00)",
-                                                                    "草生える (2:00)", "てぇてぇ (2:00)"])
+                                                                    "草生える (1:59)", "てぇてぇ (1:59)"])
         let starts = segments.compactMap { $0["start"]?.numberValue }
         #expect(starts.count == 6)
         for (start, expected) in zip(starts, [2.0, 30, 62, 90, 122, 150]) { #expect(abs(start - expected) < 0.5, "\(start) ≠ \(expected)") }
