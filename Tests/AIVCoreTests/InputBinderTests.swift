@@ -140,6 +140,17 @@ import Foundation
         }
     }
 
+    /// A number is decimal (Swift's parser alone takes `0x10` for 16), and an input given twice
+    /// on the command line takes the last value, with a warning.
+    @Test func aHexadecimalNumberIsRefusedAndAnInputGivenTwiceIsWarnedAbout() {
+        let hex = plan(Self.yaml, inputs: ["title=x", "count=0x10"])
+        #expect(hex.plan == nil)
+        #expect(hex.diagnostics.errors.map(\.message) == ["input 'count' must be a number, not '0x10'"])
+        let twice = plan(Self.yaml, inputs: ["title=x", "count=2", "count=1.5e1"])
+        #expect(twice.plan?.inputs["count"] == 15)
+        #expect(lines(twice.diagnostics) == ["1:41: warning: input 'count' is given more than once; the last value is used"])
+    }
+
     @Test func reportsEveryBadInput() {
         let (plan, diagnostics) = plan(Self.yaml, inputs: ["count=many", "publish=maybe", "titel=x", "recording=nope.mp4"])
         #expect(plan == nil)

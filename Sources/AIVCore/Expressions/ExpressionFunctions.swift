@@ -273,6 +273,8 @@ public enum ExpressionFunctions {
         switch args[i] {
         case .int(let n): return n
         case .double(let d) where d.isFinite && abs(d) < 9e18: return Int(d.rounded(.down))
+        case .double(let d) where d.isFinite:
+            throw FunctionFailure("'\(function)' takes numbers from -9e18 to 9e18 (whole numbers aiv can hold), not \(d)", argument: i)
         case .double(let d): throw FunctionFailure("'\(function)' cannot make a whole number of \(d)", argument: i)
         default: throw FunctionFailure("argument \(i + 1) of '\(function)' must be a number, got \(args[i].describedKind)", argument: i)
         }

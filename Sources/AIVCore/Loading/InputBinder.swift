@@ -108,6 +108,7 @@ public struct InputBinder: Sendable {
         }
 
         let flags = Self.commandLine(assignments, hiding: workflow.secretInputs)
+        var onCommandLine: Set<String> = []
         for (number, assignment) in assignments.enumerated() {
             guard let declaration = workflow.input(assignment.name) else {
                 // "…; did you mean 'title'? Its inputs are …", or "…; its inputs are …" without a near name.
@@ -118,6 +119,10 @@ public struct InputBinder: Sendable {
                 continue
             }
             given.insert(assignment.name)
+            if !onCommandLine.insert(assignment.name).inserted {
+                diagnostics.warning("input '\(assignment.name)' is given more than once; the last value is used", at: flags.names[number].at,
+                                    length: flags.names[number].length)
+            }
             if let value = convert(text: assignment.text, to: declaration, workflow: workflow, at: flags.values[number].at,
                                    length: flags.values[number].length, diagnostics: &diagnostics) {
                 values[assignment.name] = value
@@ -221,7 +226,8 @@ public struct InputBinder: Sendable {
                              at: location, length: length, diagnostics: &diagnostics)
         case .number:
             if let i = Int(text) { return .int(i) }
-            if let d = Double(text), d.isFinite { return .double(d) }
+            // Decimal only: Swift's Double also reads hexadecimal ("0x10" as 16).
+            if text.allSatisfy({ $0.isASCIIDigit || "+-.eE".contains($0) }), let d = Double(text), d.isFinite { return .double(d) }
             diagnostics.error("input '\(name)' must be a number\(given)", at: location, length: length)
         case .bool:
             switch text.lowercased() {
