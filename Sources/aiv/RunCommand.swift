@@ -189,7 +189,15 @@ struct RunCommand: AsyncParsableCommand {
         let failures = report.steps.filter { $0.status == .failed }.compactMap { failed -> String? in
             guard let error = failed.error else { return nil }
             let step = plan.step(failed.step)
-            let location = step.map { "\($0.location): " } ?? ""
+            // At what failed to evaluate (an argument, `if:`, `for_each:`) when that is what failed.
+            let declared = failed.failedAt == nil ? nil : loaded.steps.first { $0.id == failed.step }
+            let part: SourceValue? = switch failed.failedAt {
+            case "if"?: declared?.condition
+            case "for_each"?: declared?.forEach
+            case let argument?: declared?.arguments?[argument]
+            case nil: nil
+            }
+            let location = (part?.location ?? step?.location).map { "\($0): " } ?? ""
             // A failure the workflow allows (the run went on, and may have succeeded) is no error of the run's.
             if step?.continueOnError == true { return "\(location)warning: \(error) (continue_on_error: the run went on without it)\n" }
             return "\(location)error: \(error)\n"

@@ -27,8 +27,9 @@ import Testing
         let handoff = workspace.folder.read("out/dry/post-stream.inputs.yaml") ?? ""
         #expect(handoff.contains("recording: /tmp/aiv-obs/rec/"))
         #expect(handoff.contains("transcript: null"))
-        // A stream's window (not the 3-minute sample's 1m) goes with the recording.
-        #expect(handoff.contains("window: 10m"))
+        // A stream's window (not the 3-minute sample's 1m) goes with the recording: 10m, which
+        // expressions see as seconds.
+        #expect(handoff.contains("window: 600"))
 
         // Expressions without their fields are refused before anything runs (the input's `items`
         // schema), not after the recording has started. Before that schema, the first step failed.

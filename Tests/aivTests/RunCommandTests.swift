@@ -454,6 +454,37 @@ import Testing
         let result = try await workspace.aiv(["run", "workflows/broken.yaml"])
         #expect(result.status == 1)
         #expect(result.stdout.contains("step 'load': argument 'overlap'"), "\(result.stdout)")
-        #expect(result.stderr.hasPrefix("workflows/broken.yaml:3:9: error: step 'load': argument 'overlap'"), "\(result.stderr)")
+        // At the argument the step refused, not at the step.
+        #expect(result.stderr.hasPrefix("workflows/broken.yaml:5:77: error: step 'load': argument 'overlap'"), "\(result.stderr)")
+    }
+
+    /// An expression that fails only when it runs (a value out of its range) is pointed at where
+    /// it is written, as a failing `for_each` or `if` is.
+    @Test func aFailureToEvaluateIsReportedWhereTheExpressionIsWritten() async throws {
+        let workspace = try Workspace()
+        try """
+            name: broken
+            inputs: {n: {type: number, default: -5}}
+            steps:
+              - id: stamp
+                uses: file.write
+                with:
+                  path: a.txt
+                  content: "${{ timestamp(inputs.n) }}"
+              - id: each
+                uses: file.write
+                for_each: ${{ fromJSON('[1') }}
+                with: {path: "b${{ index }}.txt", content: x}
+              - id: cond
+                uses: file.write
+                if: ${{ fromJSON('{') }}
+                with: {path: c.txt, content: x}
+
+            """.write(toFile: workspace.path + "/workflows/broken.yaml", atomically: true, encoding: .utf8)
+        let result = try await workspace.aiv(["run", "workflows/broken.yaml"])
+        #expect(result.status == 1)
+        let lines = result.stderr.split(separator: "\n").map { String($0.prefix { $0 != " " }) }.sorted()
+        #expect(lines == ["workflows/broken.yaml:11:15:", "workflows/broken.yaml:15:9:", "workflows/broken.yaml:8:16:"],
+                "\(result.stderr)")
     }
 }

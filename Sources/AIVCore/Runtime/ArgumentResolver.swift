@@ -2,7 +2,14 @@
 /// in one pass (a value that came from an expression is never read as an expression again),
 /// defaults filled in, and each value checked against the kind's argument schema.
 public enum ArgumentResolver {
-    public static func resolve(_ arguments: [String: JSONValue], kind: StepKindDescription, scope: EvaluationScope) throws(ExpressionError) -> StepArguments {
+    /// Why a step's arguments could not be made, and which argument it was, so the run can
+    /// point at it in the workflow.
+    public struct Failure: Error, Sendable {
+        public var message: String
+        public var argument: String
+    }
+
+    public static func resolve(_ arguments: [String: JSONValue], kind: StepKindDescription, scope: EvaluationScope) throws(Failure) -> StepArguments {
         var values: [String: JSONValue] = [:]
         for (name, value) in arguments {
             // Item expressions (a filter's `where`) are evaluated by the step, per element.
@@ -13,7 +20,7 @@ public enum ArgumentResolver {
             do {
                 values[name] = try resolve(value, scope: scope)
             } catch {
-                throw ExpressionError("in argument '\(name)': \(error.message)", offset: error.offset, length: error.length)
+                throw Failure(message: "in argument '\(name)': \(error.message)", argument: name)
             }
         }
         for property in kind.arguments where values[property.name] == nil || values[property.name] == .null {
@@ -21,11 +28,11 @@ public enum ArgumentResolver {
         }
         for property in kind.arguments {
             guard let value = values[property.name], value != .null else {
-                if property.isRequired { throw ExpressionError("argument '\(property.name)' is missing", offset: 0, length: 0) }
+                if property.isRequired { throw Failure(message: "argument '\(property.name)' is missing", argument: property.name) }
                 continue
             }
             if let problem = property.schema.mismatch(value) {
-                throw ExpressionError("argument '\(property.name)' \(problem)", offset: 0, length: 0)
+                throw Failure(message: "argument '\(property.name)' \(problem)", argument: property.name)
             }
         }
         return StepArguments(values)

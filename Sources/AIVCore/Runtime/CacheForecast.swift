@@ -73,7 +73,7 @@ public struct CacheForecast: Sendable {
             itemScope.item = item
             itemScope.index = step.forEach == nil ? nil : position
             let arguments: StepArguments
-            do throws(ExpressionError) {
+            do throws(ArgumentResolver.Failure) {
                 arguments = try ArgumentResolver.resolve(step.arguments, kind: kind, scope: itemScope)
             } catch {
                 // Everything it reads is known here (its needs are cached): the run would fail so.

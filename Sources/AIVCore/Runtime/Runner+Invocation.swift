@@ -19,7 +19,9 @@ extension Runner {
         do {
             arguments = try ArgumentResolver.resolve(step.arguments, kind: kind, scope: itemScope)
         } catch {
-            throw failure(error.message)
+            var failed = failure(error.message)
+            failed.failedAt = error.argument
+            throw failed
         }
 
         // A pipe or a device named as an input would block the step for ever: refused before it starts.
@@ -214,6 +216,7 @@ extension Runner {
                     // Its slot goes back when the attempt really ends, as before a retry: work
                     // still busy must not run beside the --max-parallel others.
                     given.abandoned = (error as? TimeoutError)?.abandoned
+                    given.failedAt = (error as? StepError)?.argument
                     throw given
                 }
                 if let timedOut = error as? TimeoutError {

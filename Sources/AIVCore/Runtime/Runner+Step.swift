@@ -14,12 +14,13 @@ extension Runner {
         let started = environment.now()
         let log = StepLog(now: environment.now, secrets: environment.secrets)
         func finish(_ status: StepStatus, outputs: JSONValue?, invocations: Int = 0, cached: Int = 0, attempts: Int = 0,
-                    reason: String, error: String? = nil) -> (StepReport, JSONValue?) {
+                    reason: String, error: String? = nil, failedAt: String? = nil) -> (StepReport, JSONValue?) {
             log.append("\(status.rawValue): \(error ?? reason)")  // the log redacts what it is given
-            let report = StepReport(step: step.id, kind: step.kind, status: status, startedAt: started,
+            var report = StepReport(step: step.id, kind: step.kind, status: status, startedAt: started,
                                     duration: environment.now().timeIntervalSince(started), invocations: invocations,
                                     cachedInvocations: cached, attempts: attempts, reason: reason,
                                     error: error.map(environment.secrets.redact), log: log.text)
+            report.failedAt = failedAt
             context.record.stepFinished(step.id, outputs: outputs, log: log.text(naming: step.id))
             return (report, outputs)
         }
@@ -29,9 +30,13 @@ extension Runner {
             guard try step.shouldRun(in: scope) else {
                 return finish(.skipped, outputs: nil, reason: "if: \(step.condition?.expression ?? "") was false")
             }
+        } catch {
+            return finish(.failed, outputs: nil, reason: "", error: "step '\(step.id)': \(error.message)", failedAt: "if")
+        }
+        do {
             items = try step.items(in: scope)
         } catch {
-            return finish(.failed, outputs: nil, reason: "", error: "step '\(step.id)': \(error.message)")
+            return finish(.failed, outputs: nil, reason: "", error: "step '\(step.id)': \(error.message)", failedAt: "for_each")
         }
 
         let count = items?.count ?? 1
@@ -66,7 +71,8 @@ extension Runner {
         } catch let failure as InvocationFailure {
             return finish(failure.cancelled ? .cancelled : .failed, outputs: nil, invocations: count, cached: cachedSoFar.value,
                           attempts: failure.attempts,
-                          reason: failure.cancelled ? "cancelled" + stoppedDetail() : failure.ranBecause ?? "", error: failure.cancelled ? nil : failure.message)
+                          reason: failure.cancelled ? "cancelled" + stoppedDetail() : failure.ranBecause ?? "", error: failure.cancelled ? nil : failure.message,
+                          failedAt: failure.failedAt)
         } catch {
             let cancelled = error is CancellationError
             return finish(cancelled ? .cancelled : .failed, outputs: nil, invocations: count, cached: cachedSoFar.value,
@@ -126,6 +132,8 @@ struct InvocationFailure: Error {
     var ranBecause: String?
     /// The timed-out attempt, which may still be running: its slot is given back when it ends.
     var abandoned: Task<Void, Never>?
+    /// The argument whose value could not be made, when that is what failed (`StepReport.failedAt`).
+    var failedAt: String?
 }
 
 /// Which things were said already, thread-safe: `first` is true once per key.
