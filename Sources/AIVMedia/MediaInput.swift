@@ -1,4 +1,5 @@
 import CFFmpeg
+import AIVText
 import Foundation
 
 /// An open media file (an `AVFormatContext` for reading), closed when released. Opening reads the
@@ -116,7 +117,10 @@ final class MediaInput {
 /// leftover of a killed one (`AtomicFile.isTemporaryName`) and removes.
 func temporaryPath(for output: String, extension ext: String) -> String {
     let folder = (output as NSString).deletingLastPathComponent
-    return "\(folder)/.\((output as NSString).lastPathComponent).partial-\(UUID().uuidString.prefix(8)).\(ext)"
+    let suffix = ".partial-\(UUID().uuidString.prefix(8)).\(ext)"
+    // Within the file system's limit on a name (a Short named after an 80-character Japanese title).
+    let stem = FileNames.prefix(of: (output as NSString).lastPathComponent, bytes: FileNames.maximumBytes - 1 - suffix.utf8.count)
+    return "\(folder)/.\(stem)\(suffix)"
 }
 
 /// Opens `path` for `output` (unless its muxer writes no file, which leaves `opened` false) and

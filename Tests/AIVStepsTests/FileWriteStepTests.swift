@@ -137,6 +137,25 @@ import Testing
         #expect(harness.runFolder.files() == [])
     }
 
+    /// A name up to the file system's 255 bytes is written (its hidden temporary name is cut
+    /// to fit); a longer one is refused for what it is, and a write the system refuses says the
+    /// system's reason, not "NSCocoaErrorDomain error 512".
+    @Test func longNamesAreWrittenUpToTheLimitAndAWriteRefusedSaysWhy() async throws {
+        let harness = StepHarness()
+        let japanese = String(repeating: "草", count: 80) + ".txt"  // 244 bytes
+        let longest = String(repeating: "b", count: 255)
+        for name in [japanese, longest] {
+            let (_, text) = try await write("shorts/\(name)", "ok", harness: harness)
+            #expect(text == "ok", "\(name.utf8.count) bytes")
+        }
+        let tooLong = String(repeating: "c", count: 256)
+        #expect(try await harness.failure(FileWriteStep.self, ["path": .string(tooLong), "content": "x"])
+                == "output path has a name of 256 bytes ('cccccccccccccccccccc…'), and file systems take at most 255")
+        harness.runFolder.write("taken/inside.txt", "a folder stands where the file goes")
+        #expect(try await harness.failure(FileWriteStep.self, ["path": "taken", "content": "x"]) == "cannot write 'taken': Is a directory")
+        #expect(Set(harness.runFolder.files()) == ["shorts/\(japanese)", "shorts/\(longest)", "taken/inside.txt"])
+    }
+
     @Test func aSymbolicLinkOutOfTheRunFolderIsRefused() async throws {
         let harness = StepHarness()
         let outside = TemporaryFolder()

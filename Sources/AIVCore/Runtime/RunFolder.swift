@@ -1,3 +1,4 @@
+import AIVText
 import Foundation
 
 /// The folder a run writes into, with the one way steps write files: inside it (no `..`, no
@@ -127,6 +128,14 @@ public struct RunFolder: Sendable {
     }
 }
 
+/// A file operation the system refused: its description is the system's reason.
+public struct FileProblem: Error, CustomStringConvertible, LocalizedError {
+    public var path: String
+    public var code: Int32
+    public var description: String { String(cString: strerror(code)) }
+    public var errorDescription: String? { description }
+}
+
 /// Writing a file so that it appears whole or not at all.
 public enum AtomicFile {
     /// Writes to a temporary file beside the target, then renames it over the target: a process
@@ -154,7 +163,7 @@ public enum AtomicFile {
             for file in files {
                 var isFolder: ObjCBool = false
                 if FileManager.default.fileExists(atPath: file.path, isDirectory: &isFolder), isFolder.boolValue {
-                    throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: file.path, NSUnderlyingErrorKey: POSIXError(.EISDIR)])
+                    throw FileProblem(path: file.path, code: EISDIR)
                 }
                 temporaries.append(try writeTemporary(file.data, for: file.path))
             }
@@ -210,8 +219,10 @@ public enum AtomicFile {
         return (temporary, descriptor)
     }
 
+    /// The error `errno` says, for `path`: its message is the system's reason ("No space left on
+    /// device"), which Foundation's file errors hid behind "NSCocoaErrorDomain error 512".
     static func posixError(_ path: String) -> any Error {
-        CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path, NSUnderlyingErrorKey: POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO)])
+        FileProblem(path: path, code: errno)
     }
 
     /// Copies `source` to `path` the same way: a hidden temporary copy, then a rename.
@@ -221,7 +232,7 @@ public enum AtomicFile {
         for _ in 0..<8 where FileManager.default.fileExists(atPath: temporary) { temporary = try temporaryPath(for: path) }
         do {
             try FileManager.default.copyItem(atPath: source, toPath: temporary)
-            guard rename(temporary, path) == 0 else { throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path]) }
+            guard rename(temporary, path) == 0 else { throw posixError(path) }
         } catch {
             unlink(temporary)
             throw error
@@ -234,7 +245,9 @@ public enum AtomicFile {
         // instructions each, a sizeable part of writing a small file.
         let (directory, name) = split(path)
         try Folders.create(directory)
-        return "\(directory)/.\(name).\(temporaryNames.next()).partial"
+        // Within the file system's limit on a name: the tag makes it unique, the stem only says whose it is.
+        let suffix = ".\(temporaryNames.next()).partial"
+        return "\(directory)/.\(FileNames.prefix(of: name, bytes: FileNames.maximumBytes - 1 - suffix.utf8.count))\(suffix)"
     }
 
     /// A file path's folder and name: `a/b/c.txt` → (`a/b`, `c.txt`), `/c.txt` → (`/`, `c.txt`), `c.txt` → (`.`, `c.txt`).

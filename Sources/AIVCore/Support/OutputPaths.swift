@@ -1,3 +1,4 @@
+import AIVText
 import Foundation
 /// Rules for paths a step writes: relative, and inside the run folder once resolved.
 public enum OutputPaths {
@@ -6,6 +7,11 @@ public enum OutputPaths {
     public static func problem(with path: String) -> String? {
         if path.isEmpty { return "is empty; give a file name inside the run folder" }
         if path.hasPrefix("/") || path.hasPrefix("~") { return "must be a path inside the run folder, not an absolute path ('\(path)')" }
+        // Only a long path can have a name past the limit: most are looked at no further.
+        if path.utf8.count > FileNames.maximumBytes,
+           let long = path.split(separator: "/").first(where: { $0.utf8.count > FileNames.maximumBytes }) {
+            return "has a name of \(long.utf8.count) bytes ('\(long.prefix(20))…'), and file systems take at most \(FileNames.maximumBytes)"
+        }
         // A normal relative path (no empty, `.` or `..` part) names a file below the folder.
         if Paths.isNormal(path) { return nil }
         var depth = 0
