@@ -814,3 +814,35 @@ import Testing
         #expect(again.files["part.bin"] != "missing")
     }
 }
+
+/// A cache that cannot keep or give back results (a full disk, a state folder another user
+/// owns, a damaged database): the run still succeeds, and says so once rather than leaving
+/// every later run to redo everything in silence.
+@Suite struct UnusableCacheTests {
+    struct Broken: Error, CustomStringConvertible { var description: String { "database or disk is full" } }
+
+    final class FailingCache: CacheStore, @unchecked Sendable {
+        let reads: Bool
+        init(reads: Bool) { self.reads = reads }
+        func entry(forKey key: String) throws -> CacheEntry? { if reads { return nil }; throw Broken() }
+        func latestEntry(workflow: String, step: String, item: Int?) throws -> CacheEntry? { nil }
+        func save(_ entry: CacheEntry) async throws { throw Broken() }
+    }
+
+    @Test(arguments: [true, false])
+    func aCacheThatCannotSaveOrReadIsSaidOnceAndTheRunStillSucceeds(reads: Bool) async throws {
+        var harness = Harness()
+        harness.cache = FailingCache(reads: reads)
+        let events = EventLog()
+        let report = try await harness.run("name: w\nsteps:\n  - {id: a, uses: test.echo, for_each: [1, 2, 3], with: {value: \"${{ item }}\"}}\n  - {id: b, uses: test.echo, with: {value: x}}\n",
+                                           observer: events)
+        #expect(report.status == .succeeded)
+        let said = events.warnings.filter { $0.contains("database or disk is full") }
+        #expect(said.count == (reads ? 1 : 2), "\(events.warnings)")
+        #expect(said.contains { $0.hasPrefix("could not save results to the cache (database or disk is full)") })
+        if !reads {
+            #expect(said.contains { $0.hasPrefix("could not read results from the cache (database or disk is full)") })
+            #expect(report.step("b")?.reason == "its cached result could not be read")
+        }
+    }
+}

@@ -64,7 +64,7 @@ extension Runner {
                                                        context: context, log: log, lease: lease, label: label)
             await lease.release()
             // Waiting for the commit holds no slot: results that finish meanwhile share it.
-            if let entry, let cache = environment.cache { await save(entry, to: cache, log: log) }
+            if let entry, let cache = environment.cache { await save(entry, to: cache, context: context, log: log) }
             return invocation
         } catch var failure as InvocationFailure {
             if let abandoned = failure.abandoned {
@@ -115,6 +115,10 @@ extension Runner {
             return .miss(damaged.description)
         } catch {
             log.append("\(prefix)could not restore the cached result: \(error)")
+            if context.warned.first("cache-read") {
+                environment.observer.handle(.warning("could not read results from the cache (\(error)); the steps that had them run again (step logs name each)"))
+            }
+            return .miss("its cached result could not be read")
         }
         return .miss(components.missReason(in: cache, found: found, workflow: context.cachedWorkflow, step: step, item: index, now: environment.now()))
     }
@@ -302,12 +306,17 @@ extension Runner {
         }
     }
 
-    /// Saves an entry; a cache that cannot take it costs a later run the work, not this run its result.
-    func save(_ entry: CacheEntry, to cache: any CacheStore, log: StepLog) async {
+    /// Saves an entry; a cache that cannot take it costs a later run the work, not this run its
+    /// result. The run says so once: a full disk or a state folder another user owns would
+    /// otherwise make every later run redo (and re-pay for) everything, with nothing shown.
+    func save(_ entry: CacheEntry, to cache: any CacheStore, context: RunContext, log: StepLog) async {
         do {
             try await cache.save(entry)
         } catch {
             log.append("could not save to the cache: \(error)")
+            if context.warned.first("cache-save") {
+                environment.observer.handle(.warning("could not save results to the cache (\(error)); what this run makes will be made again next time (step logs name each)"))
+            }
         }
     }
 
