@@ -183,6 +183,23 @@ import Testing
         #expect(message?.contains("that is more than a million windows; make \(advice)") == true, "\(message ?? "")")
     }
 
+    /// A line far from the others (eleven years on) is one more window, not a million: the walk
+    /// jumps over empty stretches, so only a window and overlap a hair apart are refused.
+    @Test func aLineFarFromTheRestIsOneMoreWindow() async throws {
+        let srt = "1\n00:00:01,000 --> 00:00:02,000\nearly\n\n2\n99999:00:00,000 --> 99999:00:03,000\nmuch later\n"
+        // 12 million positions of 30 s to its time; two of them hold lines.
+        let outputs = try await load("t.srt", srt, ["window": "1m", "overlap": "30s"])
+        #expect(chunkMembers(outputs) == [["early"], ["much later"]])
+    }
+
+    /// JSON times past a year are no stream's: most likely milliseconds, said at their line.
+    @Test func aJSONTimePastAYearIsRefusedAtItsLineAsLikelyMilliseconds() async throws {
+        let json = "[{\"start\": 1, \"end\": 2, \"text\": \"hello\"},\n {\"start\": 1000000000, \"end\": 1000000001, \"text\": \"typo\"}]\n"
+        let message = try await failure("far.json", json)
+        #expect(message?.hasSuffix("far.json:2: segment 1: 'start' is 1000000000 seconds, more than a year into the stream; are the times in milliseconds? (aiv reads seconds)") == true,
+                "\(message ?? "")")
+    }
+
     @Test func emptyWindowsAreSkippedAndChunksAreNumberedWithoutGaps() async throws {
         let srt = "1\n00:00:01,000 --> 00:00:02,000\nearly\n\n2\n02:00:00,000 --> 02:00:03,000\ntwo hours later\n"
         let outputs = try await load("t.srt", srt, ["window": "10m", "overlap": "30s"])

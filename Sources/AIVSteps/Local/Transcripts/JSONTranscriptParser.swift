@@ -43,6 +43,11 @@ enum JSONTranscriptParser {
                 guard number >= 0 else {
                     throw TranscriptProblem(line: value.line, "segment \(i): '\(name)' must be 0 or more, got \(value.text)")
                 }
+                // More than a year (the longest span aiv reads anywhere) is no stream's time: most
+                // likely milliseconds.
+                guard number <= Durations.limit else {
+                    throw TranscriptProblem(line: value.line, "segment \(i): '\(name)' is \(value.text) seconds, more than a year into the stream; are the times in milliseconds? (aiv reads seconds)")
+                }
                 return number
             }
             let start = try seconds("start")

@@ -20,7 +20,12 @@ struct TranscriptWindows {
     func ranges(starts: [Double]) throws -> [Range<Int>] {
         guard let last = starts.last else { return [] }
         let step = window - overlap
-        guard last / step <= Self.positionLimit else {
+        // Positions visited: every one up to the last start, but past a gap the walk jumps to the
+        // next start, so at most the windows each start is in (and a jump) per start. A far-off
+        // line alone (times in milliseconds) is two windows, not a billion.
+        let visited = min(last / step, Double(starts.count) * ((window / step).rounded(.up) + 1))
+        // And a position's number must be an integer (a window of 1e-300 s has none).
+        guard visited <= Self.positionLimit, last / step < 1e15 else {
             // Blamed on the overlap when there is one (a window a hair longer than it), else on the window.
             throw StepError.argument(overlap > 0 ? "overlap" : "window", "leaves windows starting every \(Durations.format(step)) (window \(Durations.format(window)) less overlap \(Durations.format(overlap))): over \(Durations.format(last)) of transcript that is more than a million windows; make \(overlap > 0 ? "the overlap shorter" : "the window longer")")
         }
