@@ -1,5 +1,6 @@
 import AIVTestSupport
 import AIVCore
+import Foundation
 import Testing
 
 @Suite struct CompilerTests {
@@ -62,25 +63,37 @@ import Testing
         let steps = try #require(plan?.steps)
         #expect(steps.map(\.id) == ["make", "read"])
         #expect(steps[1].needs == [.init(step: "make", reason: .file)])
-        #expect(steps[1].optionalNeeds == ["make"])
+        #expect(steps[1].optionalNeeds == [] && steps[1].skippableNeeds == ["make"])
         #expect(PlanPrinter.notes(steps[1]) == "reads a file make writes")
         // A file no step writes is still looked for beside the workflow.
         let alone = yaml.replacingOccurrences(of: "path: made/talk.srt", with: "path: made/other.srt")
-        #expect(lines(CompilerTests.problems(alone)).first?.hasPrefix("3:52: error: file not found: './made/talk.srt'") == true, "\(lines(CompilerTests.problems(alone)))")
+        let problems = lines(AIVCoreTests.plan(alone).diagnostics)
+        #expect(problems.first?.hasPrefix("3:52: error: file not found: './made/talk.srt'") == true, "\(problems)")
     }
 
-    static func problems(_ yaml: String) -> Diagnostics { plan(yaml).diagnostics }
-
-    /// A cycle through a file says so, as one through outputs does.
-    @Test func aCycleThroughAFileNamesTheFile() {
+    /// A step that reads `a.srt` and a later step that writes a cleaned `a.srt` from its outputs:
+    /// no cycle, the reader reads the file beside the workflow (which must exist). A reader that
+    /// also uses the writer's outputs needs it as a reference does, whatever the argument order.
+    @Test func aFileWrittenFromTheReadersOutputsIsTheOneBesideTheWorkflowAndAReferenceStaysANeed() throws {
+        let folder = TemporaryFolder()
+        folder.write("a.srt", "1\n00:00:01,000 --> 00:00:02,000\nhi\n")
         let yaml = """
             name: t
             steps:
-              - {id: a, uses: file.write, with: {path: a.srt, content: "${{ steps.b.outputs.segments }}"}}
               - {id: b, uses: transcript.load, with: {path: a.srt}}
+              - {id: a, uses: file.write, with: {path: a.srt, content: "${{ steps.b.outputs.segments }}"}}
+              - {id: d, uses: transcript.load, with: {path: a.srt, window: "${{ steps.a.outputs.bytes }}"}}
             """
-        let (_, diagnostics) = plan(yaml)
-        #expect(diagnostics.items.contains { $0.notes.map(\.message).contains("'b' reads a file written by 'a' here") }, "\(lines(diagnostics))")
+        let (plan, diagnostics) = plan(yaml, in: folder)
+        #expect(lines(diagnostics) == [])
+        let steps = try #require(plan?.steps)
+        #expect(steps.first { $0.id == "b" }?.needs == [])
+        let d = try #require(steps.first { $0.id == "d" })
+        #expect(d.needs == [.init(step: "a", reason: .reference)])
+        #expect(d.skippableNeeds == [])
+        // Without the file beside the workflow, the first reader is told so.
+        try FileManager.default.removeItem(atPath: folder.path + "/a.srt")
+        #expect(lines(AIVCoreTests.plan(yaml, in: folder).diagnostics).first?.contains("error: file not found: 'a.srt'") == true)
     }
 
     /// A fan-in step's dependencies past the first few are kept in a set: each still appears

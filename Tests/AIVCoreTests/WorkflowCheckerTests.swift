@@ -230,13 +230,14 @@ import Testing
     }
 
     /// A for_each over the outputs of a step under optional_needs is null when that step is
-    /// skipped: a warning, unless the list has a fallback.
+    /// skipped: a warning, unless the list has a fallback or is made by a function.
     @Test func aForEachOverAnOptionalNeedWithoutAFallbackIsAWarning() {
         let yaml = workflow("""
               - {id: a, uses: list.filter, if: "${{ inputs.url == '' }}", with: {items: [1, 2], where: "item > 1"}}
               - {id: b, uses: file.write, optional_needs: [a], for_each: "${{ steps.a.outputs.items }}", with: {path: "f${{ index }}.txt", content: x}}
               - {id: c, uses: file.write, optional_needs: [a], for_each: "${{ steps.a.outputs.items || [] }}", with: {path: "g${{ index }}.txt", content: x}}
               - {id: d, uses: file.write, for_each: "${{ steps.a.outputs.items }}", with: {path: "h${{ index }}.txt", content: x}}
+              - {id: e, uses: file.write, optional_needs: [a], for_each: "${{ windows(steps.a.outputs.count || 0, 60) }}", with: {path: "i${{ index }}.txt", content: x}}
 
             """)
         #expect(diagnose(yaml) == [

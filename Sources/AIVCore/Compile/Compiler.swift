@@ -86,8 +86,7 @@ public struct Compiler: Sendable {
                 effect: kinds[kindPosition].effect, service: kinds[kindPosition].service,
                 needs: needs, layer: layers[stepPosition], arguments: step.arguments?.json.objectValue ?? [:],
                 condition: condition, forEach: fanout, maxParallel: step.maxParallel, retry: step.retry, timeout: step.timeout,
-                continueOnError: step.continueOnError,
-                optionalNeeds: Set(step.optionalNeeds.map(\.id) + needs.filter { $0.reason == .file }.map(\.step)), cache: step.cache,
+                continueOnError: step.continueOnError, optionalNeeds: Set(step.optionalNeeds.map(\.id)), cache: step.cache,
                 isCacheable: kinds[kindPosition].effect == .deterministic && step.cache != .off,
                 prompts: prompts, location: step.location,
                 secretInputs: secretNames.isEmpty ? [] : Set(Self.secretInputs(readBy: step.arguments?.json ?? .null, among: secretNames)

@@ -71,8 +71,16 @@ public struct PlannedStep: Sendable, Codable {
     public var retry: RetryPolicy
     public var timeout: Double?
     public var continueOnError: Bool
-    /// Needed steps whose being skipped does not skip this one (their outputs are then null).
+    /// Needed steps whose being skipped does not skip this one (their outputs are then null):
+    /// those listed under `optional_needs`.
     public var optionalNeeds: Set<String>
+
+    /// Needed steps whose being skipped does not skip this one: the optional needs, and the
+    /// writers of files it reads (skipped, the path names the file beside the workflow).
+    public var skippableNeeds: Set<String> {
+        let writers = needs.filter { $0.reason == .file }
+        return writers.isEmpty ? optionalNeeds : optionalNeeds.union(writers.map(\.step))
+    }
     public var cache: CacheSetting
     /// Whether results may come from the cache: deterministic kinds unless `cache: false`.
     public var isCacheable: Bool

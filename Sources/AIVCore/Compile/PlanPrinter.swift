@@ -45,11 +45,13 @@ public enum PlanPrinter {
         if let timeout = step.timeout { notes.append("timeout \(Durations.format(timeout))") }
         if step.continueOnError { notes.append("continues on error") }
         if let limit = step.maxParallel { notes.append(limit == 1 ? "items one at a time" : "at most \(limit) items at once") }
-        let fileWriters = step.needs.filter { $0.reason == .file }.map(\.step)
-        if !fileWriters.isEmpty { notes.append("reads a file \(fileWriters.joined(separator: ", ")) writes") }
-        let optional = step.optionalNeeds.subtracting(fileWriters).sorted()
-        if !optional.isEmpty {
-            notes.append(optional.count == 1 ? "runs even if \(optional[0]) is skipped" : "runs even if any of \(optional.joined(separator: ", ")) is skipped")
+        let writers = step.needs.filter { $0.reason == .file }.map(\.step)
+        if !writers.isEmpty {
+            notes.append(writers.count == 1 ? "reads a file \(writers[0]) writes" : "reads files \(writers.joined(separator: ", ")) write")
+        }
+        if !step.optionalNeeds.isEmpty {
+            let names = step.optionalNeeds.sorted()
+            notes.append(names.count == 1 ? "runs even if \(names[0]) is skipped" : "runs even if any of \(names.joined(separator: ", ")) is skipped")
         }
         return notes.joined(separator: "; ")
     }

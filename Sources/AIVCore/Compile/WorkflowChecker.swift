@@ -43,6 +43,7 @@ public struct WorkflowChecker: Sendable {
             run = checkedOnOneThread()
         }
         for step in workflow.duplicateSteps { run.checkDuplicateStep(step) }
+        run.addFileDependencies()
         run.checkCycles()
         run.checkOutputPaths()
         return CheckedWorkflow(workflow: workflow, diagnostics: run.diagnostics, dependencies: run.dependencies, prompts: run.prompts,
@@ -102,8 +103,18 @@ struct CheckRun {
     /// The element shape of the list a list step is given, by step (`shapeListOutputs`).
     var listElements: [String: Schema] = [:]
     /// Output paths written as literals → the first step that writes each. A step whose literal
-    /// input path is one of them reads what that step wrote, so it depends on it.
-    let literalOutputs: [String: String]
+    /// input path is one of them reads what that step wrote (see `addFileDependencies`).
+    let literalOutputs: [ExactPath: String]
+    /// Literal input paths that another step writes, found while checking steps; made into
+    /// dependencies once every step's other dependencies are known.
+    var fileReads: [FileRead] = []
+
+    struct FileRead {
+        var reader: String
+        var writer: String
+        var text: String
+        var value: SourceValue
+    }
     let baseScope: TypeScope
 
     init(registry: StepRegistry, workflow: Workflow, source: SourceFile?) {
@@ -139,8 +150,19 @@ struct CheckRun {
     }
 
     /// Output paths written as literals (normalized) → the first step that writes each.
-    static func literalOutputs(of steps: [StepDeclaration], registry: StepRegistry) -> [String: String] {
-        var writers: [String: String] = [:]
+    static func literalOutputs(of steps: [StepDeclaration], registry: StepRegistry) -> [ExactPath: String] {
+        var writers: [ExactPath: String] = [:]
+        forEachLiteralOutput(of: steps, registry: registry) { step, _, text in
+            let path = ExactPath(Paths.normalize(text))
+            if writers[path] == nil { writers[path] = step.id }
+        }
+        return writers
+    }
+
+    /// Calls `body` with each output path written as a literal that names a file in the run
+    /// folder, in declaration order: the step, the value as written, its text.
+    static func forEachLiteralOutput(of steps: [StepDeclaration], registry: StepRegistry,
+                                     _ body: (StepDeclaration, SourceValue, String) -> Void) {
         // The names of each kind's output-path arguments, found once a kind.
         var outputArguments: [Int: [String]] = [:]
         for step in steps {
@@ -148,12 +170,38 @@ struct CheckRun {
             let names = outputArguments[position] ?? registry.kinds[position].arguments.filter { $0.role == .outputPath }.map(\.name)
             outputArguments[position] = names
             for name in names {
-                guard let text = arguments[name]?.string, !text.hasExpressionMarker, OutputPaths.problem(with: text) == nil else { continue }
-                let path = Paths.normalize(text)
-                if writers[path] == nil { writers[path] = step.id }
+                guard let value = arguments[name], let text = value.string, !text.hasExpressionMarker,
+                      OutputPaths.problem(with: text) == nil else { continue }
+                body(step, value, text)
             }
         }
-        return writers
+    }
+
+    /// Makes each literal input path another step writes a dependency on that writer, unless the
+    /// writer already stands on the reader (a step that reads `talk.srt` beside the workflow
+    /// and a later one that writes a cleaned `talk.srt` from its outputs): then the reader reads
+    /// the file beside the workflow, as it did before, and that file must exist.
+    mutating func addFileDependencies() {
+        for read in fileReads {
+            if standsOn(read.writer, read.reader) {
+                checkInputFileExists(read.text, at: read.value)
+            } else {
+                addDependency(of: read.reader, on: read.writer, reason: .file, at: read.value.location)
+            }
+        }
+    }
+
+    /// Whether `step` depends on `other`, directly or through other steps.
+    func standsOn(_ step: String, _ other: String) -> Bool {
+        var seen: Set<String> = [step]
+        var pending = [step]
+        while let next = pending.popLast() {
+            for dependency in dependencies[next] ?? [] where seen.insert(dependency.step).inserted {
+                if dependency.step == other { return true }
+                pending.append(dependency.step)
+            }
+        }
+        return false
     }
 
     /// Gives the list a list step returns (`StepKindDescription.listShapedOutput`) the element
@@ -515,10 +563,10 @@ struct CheckRun {
         }
         if let text = value.string { parsedExpressions[parsedExpressions.count - 1].forEach = (text, single) }
         let type = checkTemplate(template, in: value, scope: baseScope, step: StepOwner(step))
-        // A step that runs even when one it reads is skipped reads null from it: a for_each of
-        // null fails the run, where `|| []` would run no items.
-        if case .binary(.or, _, _, _) = single {} else if let text = value.string,
-           let skippable = Self.stepsNamed(in: text)?.first(where: { id in step.optionalNeeds.contains { $0.id == id } }) {
+        // A step that runs even when one it reads is skipped reads null from it: a for_each over
+        // a path into that step's outputs (not a function of it, not `a || b`) fails the run,
+        // where `|| []` would run no items.
+        if let skippable = Self.stepReadByPath(single), step.optionalNeeds.contains(where: { $0.id == skippable }) {
             diagnostics.warning("step '\(step.id)' runs even if '\(skippable)' is skipped, when its for_each is null and fails the run; write '|| []' inside the ${{ }} to run no items then",
                                 at: value.location, length: value.length)
         }
@@ -673,16 +721,11 @@ struct CheckRun {
         switch role {
         case .inputFile:
             // A file another step writes in this run is read from the run folder once written.
-            if !text.hasPrefix("/"), let writer = literalOutputs[Paths.normalize(text)], writer != step.id {
-                addDependency(of: step.id, on: writer, reason: .file, at: value.location)
+            if !text.hasPrefix("/"), let writer = literalOutputs[ExactPath(Paths.normalize(text))], writer != step.id {
+                fileReads.append(FileRead(reader: step.id, writer: writer, text: text, value: value))
                 return
             }
-            let path = resolve(text)
-            if !FileManager.default.fileExists(atPath: path) {
-                diagnostics.error("file not found: '\(text)' (looked for \(path))\(Suggestions.nearbyFile(text, resolved: path))", at: value.location, length: value.length)
-            } else if let problem = Paths.notAFile(path) {
-                diagnostics.error("'\(text)' \(problem) (\(path))", at: value.location, length: value.length)
-            }
+            checkInputFileExists(text, at: value)
         case .outputPath:
             if let problem = OutputPaths.problem(with: text) {
                 diagnostics.error("argument '\(entry.key)' \(problem)", at: value.location, length: value.length)
@@ -1076,6 +1119,25 @@ struct CheckRun {
 }
 
 extension CheckRun {
+    /// The step whose outputs `expression` is a plain path into (`steps.a.outputs.items[0]`), or nil.
+    static func stepReadByPath(_ expression: Expression) -> String? {
+        switch expression {
+        case .member(.name("steps", _), let id, _): id
+        case .member(let base, _, _), .index(let base, _, _), .projection(let base, _, _): stepReadByPath(base)
+        default: nil
+        }
+    }
+
+    /// An input file named as written, beside the workflow: it must exist and be a file.
+    mutating func checkInputFileExists(_ text: String, at value: SourceValue) {
+        let path = resolve(text)
+        if !FileManager.default.fileExists(atPath: path) {
+            diagnostics.error("file not found: '\(text)' (looked for \(path))\(Suggestions.nearbyFile(text, resolved: path))", at: value.location, length: value.length)
+        } else if let problem = Paths.notAFile(path) {
+            diagnostics.error("'\(text)' \(problem) (\(path))", at: value.location, length: value.length)
+        }
+    }
+
     /// Reports each dependency cycle once, naming every step on it, with where each edge comes from.
     /// Output paths written as literals, which the run folder allows one writer each: every item
     /// of a `for_each` over a literal list of several writing one path fails the run for sure (an
@@ -1090,38 +1152,33 @@ extension CheckRun {
                                          needs: { (dependencies[$0] ?? []).map(\.step) }, known: &skippable)
         }
         var writers: [ExactPath: (step: StepDeclaration, value: SourceValue)] = [:]
-        for step in workflow.steps {
-            guard let kind = registry[kind: step.kind] else { continue }
-            for property in kind.arguments where property.role == .outputPath {
-                guard let value = step.arguments?[property.name], let text = value.string, !text.hasExpressionMarker,
-                      OutputPaths.problem(with: text) == nil else { continue }
-                if let items = step.forEach?.items, items.count > 1 {
-                    diagnostics.error("each of the \(items.count) items of step '\(step.id)' writes '\(text)', and a path has one writer: put ${{ item }} or ${{ index }} in it",
-                                      at: value.location, length: value.length)
-                } else if let forEach = step.forEach, forEach.items == nil,
-                          !diagnostics.items.contains(where: { problem in
-                              // An error inside the for_each value itself (its own line, from its column on).
-                              guard problem.severity == .error, let at = problem.location else { return false }
-                              return at.file == forEach.location.file && at.line == forEach.location.line
-                                  && at.column >= forEach.location.column && at.column < forEach.location.column + forEach.length
-                          }) {
-                    // A list known only at run time (and not already found wrong): with more than
-                    // one item, the second writer fails.
-                    diagnostics.warning("every item of step '\(step.id)' writes '\(text)'; if the list has more than one item, the run fails: put ${{ item }} or ${{ index }} in it",
-                                        at: value.location, length: value.length)
-                }
-                let path = ExactPath(Paths.normalize(text))
-                guard let other = writers[path] else {
-                    writers[path] = (step, value)
-                    continue
-                }
-                guard other.step.id != step.id else { continue }
-                let message = "steps '\(other.step.id)' (line \(other.value.location.line)) and '\(step.id)' both write '\(text)'"
-                if mayBeSkipped(step.id) || mayBeSkipped(other.step.id) {
-                    diagnostics.warning(message + "; if both run, the run fails: give each its own path", at: value.location, length: value.length)
-                } else {
-                    diagnostics.error(message + ", and a path has one writer: give each its own", at: value.location, length: value.length)
-                }
+        Self.forEachLiteralOutput(of: workflow.steps, registry: registry) { step, value, text in
+            if let items = step.forEach?.items, items.count > 1 {
+                diagnostics.error("each of the \(items.count) items of step '\(step.id)' writes '\(text)', and a path has one writer: put ${{ item }} or ${{ index }} in it",
+                                  at: value.location, length: value.length)
+            } else if let forEach = step.forEach, forEach.items == nil,
+                      !diagnostics.items.contains(where: { problem in
+                          // An error inside the for_each value itself (its own line, from its column on).
+                          guard problem.severity == .error, let at = problem.location else { return false }
+                          return at.file == forEach.location.file && at.line == forEach.location.line
+                              && at.column >= forEach.location.column && at.column < forEach.location.column + forEach.length
+                      }) {
+                // A list known only at run time (and not already found wrong): with more than
+                // one item, the second writer fails.
+                diagnostics.warning("every item of step '\(step.id)' writes '\(text)'; if the list has more than one item, the run fails: put ${{ item }} or ${{ index }} in it",
+                                    at: value.location, length: value.length)
+            }
+            let path = ExactPath(Paths.normalize(text))
+            guard let other = writers[path] else {
+                writers[path] = (step, value)
+                return
+            }
+            guard other.step.id != step.id else { return }
+            let message = "steps '\(other.step.id)' (line \(other.value.location.line)) and '\(step.id)' both write '\(text)'"
+            if mayBeSkipped(step.id) || mayBeSkipped(other.step.id) {
+                diagnostics.warning(message + "; if both run, the run fails: give each its own path", at: value.location, length: value.length)
+            } else {
+                diagnostics.error(message + ", and a path has one writer: give each its own", at: value.location, length: value.length)
             }
         }
     }
@@ -1197,5 +1254,6 @@ extension CheckRun {
         locatingSpent += share.locatingSpent
         locatingExhausted = locatingExhausted || share.locatingExhausted || locatingSpent > Self.locatingBudget
         parsedExpressions.append(contentsOf: share.parsedExpressions)
+        fileReads.append(contentsOf: share.fileReads)
     }
 }

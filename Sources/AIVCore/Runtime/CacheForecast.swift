@@ -43,7 +43,7 @@ public struct CacheForecast: Sendable {
         if step.condition?.constant == false { return .skipped(reason: "if: \(step.condition!.expression) is false") }
         for need in step.needs where outputs[need.step] == nil {
             if case .skipped = verdicts[need.step] {
-                if step.optionalNeeds.contains(need.step) { continue }
+                if step.skippableNeeds.contains(need.step) { continue }
                 return .skipped(reason: "'\(need.step)' will be skipped")
             }
             return .unknown(reason: "known once '\(need.step)' has run")

@@ -139,7 +139,7 @@ public struct Runner: Sendable {
                     let afterFailure = report.status == .failed || report.status == .cancelled || skippedAfterFailure.contains(id)
                     for dependent in dependents[id] ?? [] {
                         guard case .pending = progress[dependent] else { continue }
-                        let mayBeSkipped = report.status == .skipped && !afterFailure && stepsByID[dependent]?.optionalNeeds.contains(id) == true
+                        let mayBeSkipped = report.status == .skipped && !afterFailure && stepsByID[dependent]?.skippableNeeds.contains(id) == true
                         if !succeeded, !mayBeSkipped, afterFailure { skippedAfterFailure.insert(dependent) }
                         if succeeded || mayBeSkipped {
                             unfinishedNeeds[dependent, default: 0] -= 1
