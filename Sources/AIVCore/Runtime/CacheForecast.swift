@@ -83,15 +83,16 @@ public struct CacheForecast: Sendable {
             let services = CacheKeyComponents.services(plan.services, service: kind.service, step: step.id, facts: serviceFacts)
             let components = CacheKeyComponents(kind: kind, arguments: arguments, scope: itemScope, services: services,
                                                 workflowDirectory: workflowDirectory, runFolder: folder, digests: digests)
-            let heldSecrets = components.secretsHeld(by: secrets)
-            if !heldSecrets.isEmpty {
-                reasons.append((itemScope.index, CacheKeyComponents.secretsReason(heldSecrets)))
-                continue
-            }
             let found = try? cache.entry(forKey: components.key)
             if let entry = found, !entry.isExpired(for: step, now: now), entry.filesAvailable(in: blobs) {
                 hits.append(entry.outputs)
                 files += entry.files
+                continue
+            }
+            // As the run judges it: after a miss (see `Runner.invoke`).
+            let argumentSecrets = components.secretsHeld(by: secrets)
+            if !argumentSecrets.isEmpty {
+                reasons.append((itemScope.index, CacheKeyComponents.secretsReason(argumentSecrets)))
                 continue
             }
             reasons.append((itemScope.index, components.missReason(in: cache, found: found, workflow: workflow, step: step, item: itemScope.index, now: now)))

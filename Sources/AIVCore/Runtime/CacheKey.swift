@@ -28,9 +28,10 @@ public struct CacheKeyComponents: Sendable, Codable, Equatable {
     /// The secrets whose values these components hold. The cache keeps components as they are
     /// (to explain a miss), so a result made from a secret's value is not cached: a value
     /// that is one without being declared so (an input given the key, a literal) is found here.
+    /// A short number (a PIN) counts only through the step's secret inputs, known beforehand.
     public func secretsHeld(by secrets: Secrets) -> [String] {
         guard !secrets.isEmpty else { return [] }
-        return Set(secrets.names(foundIn: arguments) + secrets.names(foundIn: settings) + secrets.names(foundIn: expressionInputs)).sorted()
+        return Set([arguments, settings, expressionInputs].flatMap { secrets.names(foundIn: $0, shortNumbers: false) }).sorted()
     }
 
     /// Why an invocation whose components hold these secrets is not cached.

@@ -40,17 +40,26 @@ extension Runner {
         // that is stopping puts nothing more back (taking a slot used to be where that was checked).
         if Task.isCancelled { throw InvocationFailure(message: "\(label): cancelled", attempts: 0, cancelled: true) }
         let key = components.key
-        let heldSecrets = components.secretsHeld(by: environment.secrets)
-        if !heldSecrets.isEmpty, step.isCacheable, step.secretInputs.isEmpty, context.warned.first("secret-in-arguments \(step.id)") {
-            // Once a step: its log names each item.
-            environment.observer.handle(.warning("step '\(step.id)': its arguments hold the value of \(heldSecrets.joined(separator: ", ")), "
-                + "so its results are not cached (the cache keeps a step's arguments). If that value is not a real secret "
-                + "(a placeholder such as 'test'), set a real one or unset it; a secret input is declared with 'secret: true'"))
-        }
-        let reason: String
-        switch lookUp(key: key, components: components, heldSecrets: heldSecrets, step: step, kind: kind, index: index, context: context, log: log) {
+        var reason: String
+        switch lookUp(key: key, components: components, step: step, kind: kind, index: index, context: context, log: log) {
         case .hit(let invocation): return invocation
         case .miss(let why): reason = why
+        }
+        // A result made from a secret's value is not kept: the cache keeps a step's arguments.
+        // Looked for only in a step that would be cached and runs (a hit writes nothing; one
+        // that reads a secret input is not cached anyway).
+        var argumentSecrets: [String] = []
+        if step.isCacheable, environment.cache != nil, step.secretInputs.isEmpty {
+            argumentSecrets = components.secretsHeld(by: environment.secrets)
+        }
+        if !argumentSecrets.isEmpty {
+            reason = CacheKeyComponents.secretsReason(argumentSecrets)
+            // Once a step: its log names each item.
+            if context.warned.first("secret-in-arguments \(step.id)") {
+                environment.observer.handle(.warning("step '\(step.id)': its arguments hold the value of \(argumentSecrets.joined(separator: ", ")), "
+                    + "so its results are not cached (the cache keeps a step's arguments) and what it returns goes on with that value redacted. "
+                    + "If that value is not a real secret (a placeholder such as 'test'), set a real one or unset it; a secret input is declared with 'secret: true'"))
+            }
         }
 
         // One parallelism slot per attempt, given back while waiting to retry. Steps that call a
@@ -59,7 +68,7 @@ extension Runner {
         let lease = try await (step.service == nil ? context.slots : context.serviceSlots).lease(for: step.id)
         do {
             let (invocation, entry) = try await invoke(step, kind: kind, implementation: implementation, arguments: arguments,
-                                                       components: components, key: key, keepsResult: heldSecrets.isEmpty, reason: reason,
+                                                       components: components, key: key, argumentSecrets: argumentSecrets, reason: reason,
                                                        index: index, scope: itemScope,
                                                        context: context, log: log, lease: lease, label: label)
             await lease.release()
@@ -90,13 +99,12 @@ extension Runner {
     }
 
     /// A cached result put back in the run folder, or why there is none to use.
-    private func lookUp(key: String, components: CacheKeyComponents, heldSecrets: [String], step: PlannedStep, kind: StepKindDescription,
+    private func lookUp(key: String, components: CacheKeyComponents, step: PlannedStep, kind: StepKindDescription,
                         index: Int?, context: RunContext, log: StepLog) -> CacheLookup {
         guard step.isCacheable, let cache = environment.cache else {
             return .miss(step.effect == .sideEffecting ? "side effects: runs every time" : "cache off for this step")
         }
         if let given = step.secretInputsReason { return .miss(given) }
-        if !heldSecrets.isEmpty { return .miss(CacheKeyComponents.secretsReason(heldSecrets)) }
         // A recording run calls every service so the fixtures are complete (its results are cached).
         if kind.service != nil, environment.services?.mode == .record { return .miss("--record: service steps are called to be recorded") }
         guard environment.readsCache else { return .miss("--no-cache") }
@@ -126,14 +134,14 @@ extension Runner {
     /// The part of an invocation done holding a slot: the attempts, and the cache entry to save
     /// (its files stored).
     private func invoke(_ step: PlannedStep, kind: StepKindDescription, implementation: any Step.Type, arguments: StepArguments,
-                        components: CacheKeyComponents, key: String, keepsResult: Bool, reason: String, index: Int?, scope itemScope: EvaluationScope,
+                        components: CacheKeyComponents, key: String, argumentSecrets: [String], reason: String, index: Int?, scope itemScope: EvaluationScope,
                         context: RunContext, log: StepLog, lease: Slots.Lease, label: String) async throws -> (Invocation, CacheEntry?) {
         func failure(_ message: String, attempts: Int = 0) -> InvocationFailure {
             InvocationFailure(message: "\(label): \(message)", attempts: attempts, cancelled: false)
         }
         let prefix = index.map { "item \($0): " } ?? ""
         // Arguments that hold a secret's value make a result that is not kept.
-        let cacheable = step.isCacheable && keepsResult
+        let cacheable = step.isCacheable && argumentSecrets.isEmpty
         log.append("\(prefix)running: \(reason)")
 
         var writerFolder = context.folder
@@ -164,20 +172,20 @@ extension Runner {
                 // Outputs that held one are not the step's result, so they are not cached either (a
                 // placeholder key such as "test" would otherwise leave a mangled result cached for
                 // good), and the run says why a later step may fail on them.
-                let heldSecrets = environment.secrets.names(foundIn: result.outputs)
-                if !heldSecrets.isEmpty {
+                let outputSecrets = environment.secrets.names(foundIn: result.outputs)
+                if !outputSecrets.isEmpty {
                     result.outputs = environment.secrets.redact(result.outputs)
-                    let names = heldSecrets.joined(separator: ", ")
+                    let names = outputSecrets.joined(separator: ", ")
                     // A secret input goes from `inputs` straight to the step that sends it; a variable may be a placeholder.
-                    let advice = heldSecrets.allSatisfy { $0.hasPrefix("inputs.") }
+                    let advice = outputSecrets.allSatisfy { $0.hasPrefix("inputs.") }
                         ? "A secret input reaches only a step that reads it from inputs itself (${{ inputs.NAME }} in its arguments)"
                         : "If that value is not a real secret (a placeholder such as 'test'), set a real one or unset it"
-                    let warning = "\(label): its outputs hold the value of \(names); it is passed on redacted ('[redacted \(heldSecrets[0])]') "
+                    let warning = "\(label): its outputs hold the value of \(names); it is passed on redacted ('[redacted \(outputSecrets[0])]') "
                         + "and the result is not cached. " + advice
                     log.append("\(prefix)not cached: its outputs hold the value of \(names)")
                     // Once a step: a for_each of a thousand items would otherwise say it a thousand
                     // times; and not when its arguments held the secret (said already, as the cause).
-                    if keepsResult, context.warned.first("secret-in-outputs \(step.id)") { environment.observer.handle(.warning(warning)) }
+                    if argumentSecrets.isEmpty, context.warned.first("secret-in-outputs \(step.id)") { environment.observer.handle(.warning(warning)) }
                 }
                 for path in result.files {
                     context.folder.written.record(path, digest: nil)
@@ -186,7 +194,7 @@ extension Runner {
                     }
                 }
                 var entry: CacheEntry?
-                if cacheable, environment.cache != nil, heldSecrets.isEmpty, step.secretInputs.isEmpty {
+                if cacheable, environment.cache != nil, outputSecrets.isEmpty, step.secretInputs.isEmpty {
                     if let changed = components.fileChanged(workflowDirectory: context.workflowDirectory, runFolder: context.folder,
                                                             digests: context.digests) {
                         log.append("\(prefix)not cached: '\(changed)' changed while the step ran")

@@ -189,21 +189,27 @@ public struct Secrets: Sendable {
     }
 
     /// The names of the secrets whose values appear in `value`'s strings (keys included), sorted.
-    public func names(foundIn value: JSONValue) -> [String] {
-        guard !ordered.isEmpty || !wholeOnly.isEmpty else { return [] }
+    /// `shortNumbers: false` leaves out the short numbers (a PIN) that only whole values match:
+    /// a `year: 2024` beside a PIN of 2024 is no sign the PIN is there.
+    public func names(foundIn value: JSONValue, shortNumbers: Bool = true) -> [String] {
+        guard !ordered.isEmpty || (shortNumbers && !wholeOnly.isEmpty) else { return [] }
         var found = Set<String>()
+        func whole(_ text: String) -> String? {
+            guard let name = byWholeValue[text] else { return nil }
+            return shortNumbers || !wholeOnly.contains(where: { $0.value == text }) ? name : nil
+        }
         func visit(_ value: JSONValue) {
             switch value {
             case .string(let text):
                 for (name, secret) in ordered where text.contains(secret) { found.insert(name) }
-                for (name, secret) in wholeOnly where text == secret { found.insert(name) }
+                if shortNumbers { for (name, secret) in wholeOnly where text == secret { found.insert(name) } }
             case .int, .double:
-                if let name = byWholeValue[value.canonicalJSON] { found.insert(name) }
+                if let name = whole(value.canonicalJSON) { found.insert(name) }
             case .array(let items): items.forEach(visit)
             // A key only when it is a secret whole: a placeholder key `sample` is part of `sample_rate`.
             case .object(let members):
                 for (key, member) in members {
-                    if let name = byWholeValue[key] { found.insert(name) }
+                    if let name = whole(key) { found.insert(name) }
                     visit(member)
                 }
             default: break
