@@ -112,6 +112,14 @@ extension Runner {
         var found: CacheEntry?
         do {
             found = try cache.entry(forKey: key)
+        } catch {
+            log.append("\(prefix)could not read the cache: \(error)")
+            if context.warned.first("cache-read") {
+                environment.observer.handle(.warning("could not read results from the cache (\(error)); the steps that had them run again (step logs name each)"))
+            }
+            return .miss("its cached result could not be read")
+        }
+        do {
             if let found, try restore(found, step: step, index: index, folder: context.folder) {
                 // A failed note costs a later `cache gc` this use, not the run.
                 try? cache.noteTaken(found, workflow: context.cachedWorkflow, step: step.id, item: index)
@@ -122,11 +130,8 @@ extension Runner {
             log.append("\(prefix)could not restore the cached result: \(damaged)")
             return .miss(damaged.description)
         } catch {
+            // Putting it back in the run folder failed (a file there in the way, a full disk): the step says why when it runs.
             log.append("\(prefix)could not restore the cached result: \(error)")
-            if context.warned.first("cache-read") {
-                environment.observer.handle(.warning("could not read results from the cache (\(error)); the steps that had them run again (step logs name each)"))
-            }
-            return .miss("its cached result could not be read")
         }
         return .miss(components.missReason(in: cache, found: found, workflow: context.cachedWorkflow, step: step, item: index, now: environment.now()))
     }
