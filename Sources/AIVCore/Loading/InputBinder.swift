@@ -226,8 +226,7 @@ public struct InputBinder: Sendable {
                              at: location, length: length, diagnostics: &diagnostics)
         case .number:
             if let i = Int(text) { return .int(i) }
-            // Decimal only: Swift's Double also reads hexadecimal ("0x10" as 16).
-            if text.allSatisfy({ $0.isASCIIDigit || "+-.eE".contains($0) }), let d = Double(text), d.isFinite { return .double(d) }
+            if let d = Double(decimal: text) { return .double(d) }
             diagnostics.error("input '\(name)' must be a number\(given)", at: location, length: length)
         case .bool:
             switch text.lowercased() {

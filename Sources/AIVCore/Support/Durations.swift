@@ -6,7 +6,7 @@ public enum Durations {
 
     /// Seconds, or nil when the text is not a duration (negative, or longer than `limit`).
     public static func parse(_ text: String) -> Double? {
-        guard let seconds = parseUnbounded(text), seconds >= 0, seconds <= limit else { return nil }
+        guard let seconds = parseUnbounded(text), seconds >= 0, seconds.sign == .plus, seconds <= limit else { return nil }
         return seconds
     }
 
@@ -15,7 +15,7 @@ public enum Durations {
         // character (almost every duration) has nothing to trim.
         let needsTrimming = !(text.utf8.first.map(isVisibleASCII) ?? false) || !(text.utf8.last.map(isVisibleASCII) ?? false)
         let text = needsTrimming ? text.trimmingCharacters(in: .whitespaces) : text
-        if let seconds = Double(text), seconds.isFinite { return seconds }
+        if let seconds = Double(decimal: text) { return seconds }
         var total = 0.0
         var rest = Substring(text)
         guard !rest.isEmpty else { return nil }

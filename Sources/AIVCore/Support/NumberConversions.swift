@@ -21,3 +21,13 @@ extension Double {
         return UInt64(Swift.min(self, 366 * 86400) * 1e9)
     }
 }
+
+extension Double {
+    /// A finite number written in decimal (`12`, `-1.5`, `.5`, `2e3`), or nil. `Double(_:)` alone
+    /// also reads hexadecimal (`0x10` as 16) and `inf`, which no one means by a count or a span.
+    public init?(decimal text: String) {
+        guard !text.isEmpty, text.utf8.allSatisfy({ ($0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9")) || "+-.eE".utf8.contains($0) }),
+              let value = Double(text), value.isFinite else { return nil }
+        self = value
+    }
+}
