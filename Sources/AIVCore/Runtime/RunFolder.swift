@@ -110,7 +110,8 @@ public struct RunFolder: Sendable {
         do {
             try AtomicFile.write(data, to: full)
         } catch {
-            throw StepError("cannot write '\(relative)': \(error.localizedDescription)")
+            // The reason alone: the path a step gave is named, not the temporary file beside it.
+            throw StepError("cannot write '\(relative)': \((error as? FileProblem)?.reason ?? error.localizedDescription)")
         }
         written.record(relative, digest: nil)
         return Paths.normalize(relative)
@@ -128,11 +129,12 @@ public struct RunFolder: Sendable {
     }
 }
 
-/// A file operation the system refused: its description is the system's reason.
+/// A file operation the system refused, with the system's reason ("No space left on device").
 public struct FileProblem: Error, CustomStringConvertible, LocalizedError {
     public var path: String
     public var code: Int32
-    public var description: String { String(cString: strerror(code)) }
+    public var reason: String { String(cString: strerror(code)) }
+    public var description: String { "\(path): \(reason)" }
     public var errorDescription: String? { description }
 }
 
