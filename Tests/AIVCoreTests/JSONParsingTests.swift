@@ -93,14 +93,14 @@ import Testing
         }
     }
 
-    /// Random values written as canonical JSON (and with Foundation's encoder) read back equal:
-    /// the cache stores one form and reads it with this parser.
     @Test func textIsQuotedWithTheShortEscapesAndControlCharactersAsHex() {
         #expect(JSONValue.string("a\"b\\c\n\r\t\u{01}\u{1f}é").canonicalJSON == #""a\"b\\c\n\r\t\u0001\u001fé""#)
         #expect(JSONValue.string("").canonicalJSON == #""""#)
         #expect(JSONValue.string("\u{0b}end").canonicalJSON == #""\u000bend""#)
     }
 
+    /// Random values written as canonical JSON (and with Foundation's encoder) read back equal:
+    /// the cache stores one form and reads it with this parser.
     @Test func readsBackWhatCanonicalJSONAndJSONEncoderWrite() throws {
         var generator = SplitMix64(seed: 42)
         for _ in 0..<2_000 {

@@ -530,14 +530,15 @@ extension Harness {
 @Suite struct SlotsTests {
     @Test func aWaiterCancelledWhileWaitingLeavesTheQueue() async throws {
         let slots = Slots(limit: 1)
-        try await slots.acquire()
-        let waiter = Task { try await slots.acquire() }
+        try await slots.acquire(for: "a")
+        let waiter = Task { try await slots.acquire(for: "b") }
         try await Task.sleep(for: .milliseconds(20))
         waiter.cancel()
         await #expect(throws: CancellationError.self) { try await waiter.value }
         await slots.release()
         // The slot is free again: the cancelled waiter did not take it.
-        try await slots.acquire()
+        #expect(await slots.waiting == 0)
+        try await slots.acquire(for: "c")
         await slots.release()
     }
 
@@ -551,8 +552,9 @@ extension Harness {
                 try await slots.acquire(for: String(name.prefix(1)))
                 served.append(name)
             })
-            // Let each waiter join its queue before the next one comes.
-            try await Task.sleep(for: .milliseconds(20))
+            // Each waiter joins its queue before the next one comes.
+            let deadline = ContinuousClock.now + .seconds(5)
+            while await slots.waiting < waiters.count, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(1)) }
         }
         for expected in 1...5 {
             await slots.release()
@@ -564,11 +566,11 @@ extension Harness {
 
     @Test func aLeaseReleasesOnceHoweverOftenItIsReleased() async throws {
         let slots = Slots(limit: 1)
-        let lease = try await slots.lease()
+        let lease = try await slots.lease(for: "a")
         await lease.release()
         await lease.release()
-        let second = try await slots.lease()
-        let third = Task { try await slots.lease() }
+        let second = try await slots.lease(for: "a")
+        let third = Task { try await slots.lease(for: "a") }
         try await Task.sleep(for: .milliseconds(20))
         await second.release()
         let got = try await third.value

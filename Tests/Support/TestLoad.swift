@@ -17,7 +17,7 @@ public enum TestLoad {
 
     /// Runs `work` holding one of `slots`, given back however `work` ends.
     public static func holding<T>(_ slots: Slots, _ work: () async throws -> T) async throws -> T {
-        let lease = try await slots.lease()
+        let lease = try await slots.lease(for: "tests")
         do {
             let result = try await work()
             await lease.release()

@@ -27,7 +27,9 @@ extension Runner {
         // A pipe or a device named as an input would block the step for ever: refused before it starts.
         for (argument, path) in CacheKeyComponents.filesRead(by: kind, arguments: arguments) {
             if let problem = Paths.notAFile(context.folder.input(path, workflowDirectory: context.workflowDirectory)) {
-                throw failure("argument '\(argument)': '\(path)' \(problem)")
+                var refused = failure("argument '\(argument)': '\(path)' \(problem)")
+                refused.failedAt = String(argument.prefix { $0 != "." })
+                throw refused
             }
         }
         let services = CacheKeyComponents.services(context.plan.services, service: kind.service, step: step.id,
@@ -233,7 +235,7 @@ extension Runner {
                     // Its slot goes back when the attempt really ends, as before a retry: work
                     // still busy must not run beside the --max-parallel others.
                     given.abandoned = (error as? TimeoutError)?.abandoned
-                    given.failedAt = (error as? StepError)?.argument
+                    given.failedAt = (error as? StepError)?.argumentName
                     throw given
                 }
                 if let timedOut = error as? TimeoutError {

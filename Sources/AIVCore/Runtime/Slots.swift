@@ -22,7 +22,7 @@ public actor Slots {
     }
 
     /// Takes a slot for an invocation of `step` (a name that groups waiters), waiting for one.
-    public func acquire(for step: String = "") async throws {
+    public func acquire(for step: String) async throws {
         try Task.checkCancellation()
         if inUse < limit {
             inUse += 1
@@ -39,6 +39,9 @@ public actor Slots {
             Task { await self.cancel(id, of: step) }
         }
     }
+
+    /// Invocations waiting for a slot.
+    public var waiting: Int { queues.values.reduce(0) { $0 + $1.count } }
 
     /// Gives a slot back: to the next waiting step in turn, or to the pool when none waits.
     public func release() {
@@ -87,7 +90,7 @@ public actor Slots {
     }
 
     /// A slot for an invocation of `step`, waiting for one.
-    public func lease(for step: String = "") async throws -> Lease {
+    public func lease(for step: String) async throws -> Lease {
         try await acquire(for: step)
         return Lease(self, step: step)
     }

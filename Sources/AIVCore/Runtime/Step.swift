@@ -98,7 +98,7 @@ public struct StepError: Error, Sendable, CustomStringConvertible, Equatable, Tr
     /// Whether trying again may help (a timeout, a 503); local input errors are not.
     public var isTransient: Bool
     /// The argument whose value the step refused, when that is the failure: the run points at it.
-    public var argument: String?
+    public var argumentName: String?
 
     public init(_ message: String, transient: Bool = false) {
         self.message = message
@@ -110,7 +110,7 @@ public struct StepError: Error, Sendable, CustomStringConvertible, Equatable, Tr
     public static func argument(_ name: String, _ problem: String) -> StepError {
         var error = StepError("argument '\(name)' \(problem)")
         // A path into a mapping (`values.text`) points at the argument it is in.
-        error.argument = String(name.prefix { $0 != "." })
+        error.argumentName = String(name.prefix { $0 != "." })
         return error
     }
 }
