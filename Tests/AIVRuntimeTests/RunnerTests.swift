@@ -126,6 +126,25 @@ func waitUntil(seconds: Int, _ done: () -> Bool) async throws {
         #expect(harness.stepOutputs(run: 2, step: "read")?["text"] == "beside the workflow")
     }
 
+    /// Two steps write one path on other branches (one is skipped): the reader waits for both,
+    /// and reads what the one that ran wrote, however late.
+    @Test func aStepReadingAFileTwoBranchesWriteWaitsForWhicheverRan() async throws {
+        var harness = Harness()
+        harness.directory.write("notes.txt", "stale, beside the workflow")
+        let yaml = """
+            name: p
+            inputs: {fast: {type: bool, default: false}}
+            steps:
+              - {id: read, uses: test.read, with: {file: notes.txt}}
+              - {id: quick, uses: test.write, if: "${{ inputs.fast }}", with: {path: notes.txt, text: quick}}
+              - {id: slow, uses: test.sleep, with: {ms: 200, value: slow}}
+              - {id: late, uses: test.write, if: "${{ !inputs.fast }}", with: {path: notes.txt, text: "${{ steps.slow.outputs.value }}"}}
+            """
+        let report = try await harness.run(yaml)
+        #expect(report.status == .succeeded)
+        #expect(harness.stepOutputs(run: 1, step: "read")?["text"] == "slow")
+    }
+
     @Test func forEachItemsRunInParallelAndAreCollectedInOrder() async throws {
         var harness = Harness()
         let yaml = """

@@ -102,16 +102,17 @@ struct CheckRun {
     var expressionsByText: [String: Result<Expression, ExpressionError>] = [:]
     /// The element shape of the list a list step is given, by step (`shapeListOutputs`).
     var listElements: [String: Schema] = [:]
-    /// Output paths written as literals → the first step that writes each. A step whose literal
-    /// input path is one of them reads what that step wrote (see `addFileDependencies`).
-    let literalOutputs: [ExactPath: String]
+    /// Output paths written as literals → the steps that write each (several when all but one
+    /// may be skipped). A step whose literal input path is one of them reads what they wrote
+    /// (see `addFileDependencies`).
+    let literalOutputs: [ExactPath: [String]]
     /// Literal input paths that another step writes, found while checking steps; made into
     /// dependencies once every step's other dependencies are known.
     var fileReads: [FileRead] = []
 
     struct FileRead {
         var reader: String
-        var writer: String
+        var writers: [String]
         var text: String
         var value: SourceValue
     }
@@ -149,12 +150,12 @@ struct CheckRun {
         parsedExpressions.reserveCapacity(workflow.steps.count)
     }
 
-    /// Output paths written as literals (normalized) → the first step that writes each.
-    static func literalOutputs(of steps: [StepDeclaration], registry: StepRegistry) -> [ExactPath: String] {
-        var writers: [ExactPath: String] = [:]
+    /// Output paths written as literals (normalized) → the steps that write each, in order.
+    static func literalOutputs(of steps: [StepDeclaration], registry: StepRegistry) -> [ExactPath: [String]] {
+        var writers: [ExactPath: [String]] = [:]
         forEachLiteralOutput(of: steps, registry: registry) { step, _, text in
             let path = ExactPath(Paths.normalize(text))
-            if writers[path] == nil { writers[path] = step.id }
+            if writers[path]?.last != step.id { writers[path, default: []].append(step.id) }
         }
         return writers
     }
@@ -177,17 +178,16 @@ struct CheckRun {
         }
     }
 
-    /// Makes each literal input path another step writes a dependency on that writer, unless the
-    /// writer already stands on the reader (a step that reads `talk.srt` beside the workflow
-    /// and a later one that writes a cleaned `talk.srt` from its outputs): then the reader reads
-    /// the file beside the workflow, as it did before, and that file must exist.
+    /// Makes each literal input path other steps write a dependency on each writer (whichever
+    /// runs, the reader waits for it), unless the writers already stand on the reader (a step
+    /// that reads `talk.srt` beside the workflow and a later one that writes a cleaned `talk.srt`
+    /// from its outputs): then the reader reads the file beside the workflow, as it did before,
+    /// and that file must exist.
     mutating func addFileDependencies() {
         for read in fileReads {
-            if standsOn(read.writer, read.reader) {
-                checkInputFileExists(read.text, at: read.value)
-            } else {
-                addDependency(of: read.reader, on: read.writer, reason: .file, at: read.value.location)
-            }
+            let writers = read.writers.filter { !standsOn($0, read.reader) }
+            if writers.count < read.writers.count { checkInputFileExists(read.text, at: read.value) }
+            for writer in writers { addDependency(of: read.reader, on: writer, reason: .file, at: read.value.location) }
         }
     }
 
@@ -721,8 +721,8 @@ struct CheckRun {
         switch role {
         case .inputFile:
             // A file another step writes in this run is read from the run folder once written.
-            if !text.hasPrefix("/"), let writer = literalOutputs[ExactPath(Paths.normalize(text))], writer != step.id {
-                fileReads.append(FileRead(reader: step.id, writer: writer, text: text, value: value))
+            if !text.hasPrefix("/"), let writers = literalOutputs[ExactPath(Paths.normalize(text))]?.filter({ $0 != step.id }), !writers.isEmpty {
+                fileReads.append(FileRead(reader: step.id, writers: writers, text: text, value: value))
                 return
             }
             checkInputFileExists(text, at: value)
