@@ -71,6 +71,21 @@ import Testing
         #expect(problems.first?.hasPrefix("3:52: error: file not found: './made/talk.srt'") == true, "\(problems)")
     }
 
+    /// A template another step writes is read once written: a dependency, and not looked for
+    /// (or checked) beside the workflow before running.
+    @Test func aTemplateAnotherStepWritesIsReadAfterIt() throws {
+        let yaml = """
+            name: t
+            steps:
+              - {id: render, uses: template.render, with: {template: made.mustache, values: {name: x}}}
+              - {id: make, uses: file.write, with: {path: made.mustache, content: "hi {{name}}"}}
+            """
+        let (plan, diagnostics) = plan(yaml)
+        #expect(lines(diagnostics) == [])
+        let render = try #require(plan?.steps.first { $0.id == "render" })
+        #expect(render.needs == [.init(step: "make", reason: .file)])
+    }
+
     /// A step that reads `a.srt` and a later step that writes a cleaned `a.srt` from its outputs:
     /// no cycle, the reader reads the file beside the workflow (which must exist). A reader that
     /// also uses the writer's outputs needs it as a reference does, whatever the argument order.

@@ -115,6 +115,15 @@ struct CheckRun {
         var writers: [String]
         var text: String
         var value: SourceValue
+        /// A template or prompt file, checked as one when it is the one beside the workflow.
+        var isTemplate = false
+    }
+
+    /// The steps other than `step` that write `text` as a literal output path, or nil.
+    func otherWriters(of text: String, than step: StepDeclaration) -> [String]? {
+        guard !text.hasPrefix("/"), let writers = literalOutputs[ExactPath(Paths.normalize(text))]?.filter({ $0 != step.id }),
+              !writers.isEmpty else { return nil }
+        return writers
     }
     let baseScope: TypeScope
 
@@ -186,7 +195,13 @@ struct CheckRun {
     mutating func addFileDependencies() {
         for read in fileReads {
             let writers = read.writers.filter { !standsOn($0, read.reader) }
-            if writers.count < read.writers.count { checkInputFileExists(read.text, at: read.value) }
+            if writers.count < read.writers.count {
+                if read.isTemplate {
+                    _ = loadPrompt(read.text, at: read.value, noun: "template")
+                } else {
+                    checkInputFileExists(read.text, at: read.value)
+                }
+            }
             for writer in writers { addDependency(of: read.reader, on: writer, reason: .file, at: read.value.location) }
         }
     }
@@ -653,7 +668,7 @@ struct CheckRun {
     /// When the prompt file named in `argument` declares its variables' types: those types, for
     /// the values passed to it, so a literal or an expression of another type is found before running.
     mutating func declaredVariables(of step: StepDeclaration, prompt argument: String) -> Schema? {
-        guard let file = step.arguments?[argument], let path = file.string, !path.hasExpressionMarker,
+        guard let file = step.arguments?[argument], let path = file.string, !path.hasExpressionMarker, otherWriters(of: path, than: step) == nil,
               let declared = loadPrompt(path, at: file, noun: argument == "prompt" ? "prompt" : "template")?.declaredVariables else { return nil }
         // Undeclared values are the warning `checkPromptVariables` gives, not a type error; null
         // counts as given (the steps render it as empty), as when running.
@@ -721,7 +736,7 @@ struct CheckRun {
         switch role {
         case .inputFile:
             // A file another step writes in this run is read from the run folder once written.
-            if !text.hasPrefix("/"), let writers = literalOutputs[ExactPath(Paths.normalize(text))]?.filter({ $0 != step.id }), !writers.isEmpty {
+            if let writers = otherWriters(of: text, than: step) {
                 fileReads.append(FileRead(reader: step.id, writers: writers, text: text, value: value))
                 return
             }
@@ -737,6 +752,11 @@ struct CheckRun {
                 diagnostics.error("argument '\(entry.key)' must be a duration such as 30, \"90s\" or \"1h30m\", not '\(text)'", at: value.location, length: value.length)
             }
         case .template(let variablesArgument):
+            // One another step writes is read once written, and known only then.
+            if let writers = otherWriters(of: text, than: step) {
+                fileReads.append(FileRead(reader: step.id, writers: writers, text: text, value: value, isTemplate: true))
+                return
+            }
             // Prompt files and plain templates share the format; messages call each by its name.
             let noun = entry.key == "prompt" ? "prompt" : "template"
             guard let prompt = loadPrompt(text, at: value, noun: noun), prompt.usesAreKnown else { return }
