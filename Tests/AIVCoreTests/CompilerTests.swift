@@ -199,6 +199,30 @@ import Testing
         ])
     }
 
+    /// A step the inputs given skip (its `if:` false with them, or a need so skipped) will not
+    /// run: its values are not checked with those inputs, so a guarded step is no error.
+    @Test func aStepTheInputsSkipIsNotCheckedWithThem() throws {
+        let yaml = """
+            name: t
+            inputs:
+              clip_end: {type: number, default: 0}
+              extra: {type: string, default: "0"}
+            steps:
+              - {id: cut, uses: clip.cut, if: "inputs.clip_end > 0", with: {input: r.mp4, start: 10, end: "${{ inputs.clip_end }}", output: c.mp4}}
+              - {id: after, uses: clip.cut, needs: cut, with: {input: r.mp4, start: 10, end: "${{ inputs.clip_end }}", output: d.mp4}}
+              - {id: extras, uses: file.write, if: "inputs.extra != '0'", for_each: "${{ fromJSON(inputs.extra) }}", with: {path: "e${{ index }}.txt", content: x}}
+            """
+        let folder = TemporaryFolder()
+        folder.write("r.mp4", "")
+        #expect(lines(plan(yaml, in: folder).diagnostics) == [])
+        // Given inputs that run them, they are checked.
+        #expect(lines(plan(yaml, in: folder, inputs: ["clip_end=5", "extra=3"]).diagnostics) == [
+            "6:95: error: argument 'end' of clip.cut must come after start (0:10), not 0:05, with the inputs given",
+            "7:82: error: argument 'end' of clip.cut must come after start (0:10), not 0:05, with the inputs given",
+            "8:73: error: 'for_each' of step 'extras' must be a list, but it is number here",
+        ])
+    }
+
     @Test func leavesExpressionsOnStepOutputsForRunTime() throws {
         let dir = TemporaryFolder()
         dir.write("t.srt", "")

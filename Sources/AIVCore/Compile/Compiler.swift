@@ -39,6 +39,9 @@ public struct Compiler: Sendable {
             for service in workflow.services { serviceSecrets[service.name, default: []] += Self.secretInputs(readBy: service.settings.json, among: secretNames) }
         }
 
+        // Steps the inputs given skip (an `if:` false with them, or a need so skipped): what their
+        // values would be with those inputs is not checked, as they will not run.
+        var skippedWithInputs: Set<String> = []
         for stepPosition in order {
             let step = workflow.steps[stepPosition]
             let id = step.id
@@ -59,6 +62,10 @@ public struct Compiler: Sendable {
                 default: break
                 }
             }
+            let optional = Set(step.optionalNeeds.map(\.id))
+            let skipped = condition?.constant == false
+                || needs.contains { $0.reason != .file && !optional.contains($0.step) && skippedWithInputs.contains($0.step) }
+            if skipped { skippedWithInputs.insert(id) }
             var fanout: PlannedStep.Fanout?
             if let value = step.forEach {
                 if let items = value.items {
@@ -66,7 +73,7 @@ public struct Compiler: Sendable {
                 } else if let text = value.string {
                     let known: JSONValue? = Self.parsed(parsed?[stepPosition].forEach, for: text).map { Self.constant($0, scope: constants) }
                         ?? Self.constant(text, bare: false, scope: constants)
-                    if let known, known.arrayValue == nil {
+                    if let known, known.arrayValue == nil, !skipped {
                         diagnostics.error("'for_each' of step '\(id)' must be a list, but it is \(known.typeName) here", at: value.location, length: value.length)
                     }
                     fanout = .init(expression: text, items: known?.arrayValue)
@@ -74,7 +81,7 @@ public struct Compiler: Sendable {
             }
             // Fields read in place rather than through a copy of the kind (see `position(ofKind:)`).
             let kinds = registry.kinds
-            if let check = kinds[kindPosition].checkLiterals {
+            if let check = kinds[kindPosition].checkLiterals, !skipped {
                 checkWithInputs(step, kind: kinds[kindPosition].name, check: check, scope: constants, diagnostics: &diagnostics)
             }
             let prompts = kinds[kindPosition].arguments.compactMap { property -> String? in
