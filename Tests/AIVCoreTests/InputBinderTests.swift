@@ -187,6 +187,16 @@ import Foundation
         #expect(missing.diagnostics.items.map(\.description) == ["error: no such file: \(dir.path)/nope.yaml (given with --inputs)"])
     }
 
+    /// Null in an inputs file is "none": refused for a required input (on the command line one
+    /// cannot give it at all), taken for one that may be left without a value.
+    @Test func nullInAnInputsFileIsRefusedForARequiredInput() throws {
+        let dir = TemporaryFolder()
+        let workflow = dir.write("workflow.yaml", Self.yaml)
+        let inputs = dir.write("inputs.yaml", "title: null\nrecording: null\ncount: null\n")
+        let output = Frontend(registry: .builtin, environment: [:], binder: InputBinder(currentDirectory: dir.path)).plan(path: workflow, inputsFile: inputs)
+        #expect(lines(output.diagnostics) == ["1:8: error: input 'title' is required and cannot be null"])
+    }
+
     static let expressions = """
         name: t
         inputs:

@@ -156,7 +156,12 @@ public struct InputBinder: Sendable {
     /// A value from a YAML file (or a default) of the declared type.
     func convert(_ value: SourceValue, to declaration: InputDeclaration, relativeTo base: String, workflow: Workflow,
                  diagnostics: inout Diagnostics) -> JSONValue? {
-        if case .null = value.content { return .null }
+        if case .null = value.content {
+            // Null is "none": for an input that may be left without a value.
+            guard declaration.isRequired else { return .null }
+            diagnostics.error("input '\(declaration.name)' is required and cannot be null", at: value.location, length: value.length)
+            return nil
+        }
         if let problem = WorkflowLoader.mismatch(value, declaration.type) {
             diagnostics.error("input '\(declaration.name)' \(problem)", at: value.location, length: value.length)
             return nil
