@@ -367,6 +367,20 @@ import Testing
         #expect(directory.read("out/shorts/5.mp4") == nil && directory.read("out/shorts/1.mp4") == "1")
     }
 
+    /// A step that writes its output under the name of the file it read (a template rendered over
+    /// itself, a clip cut to its own name) read the one beside the workflow: its own output is no
+    /// change to it, so the result is cached, with no warning.
+    @Test func aStepWritingOverTheNameItReadIsCachedWithoutAWarning() async throws {
+        var harness = Harness()
+        harness.directory.write("t.mustache", "hello {{name}}")
+        let yaml = "name: w\nsteps:\n  - {id: r, uses: template.render, with: {template: t.mustache, values: {name: x}, output: t.mustache}}\n"
+        let events = EventLog()
+        let first = try await harness.run(yaml, observer: events)
+        #expect(first.step("r")?.status == .succeeded)
+        #expect(events.warnings == [])
+        #expect(try await harness.run(yaml).step("r")?.status == .cached)
+    }
+
     /// A for_each of many items that is still going (a kill would come before it finishes): the
     /// files its finished items wrote are listed as they are written, not only when the step ends.
     @Test func theFilesOfAForEachStillGoingAreListedAsItsItemsFinish() async throws {

@@ -86,9 +86,16 @@ public struct CacheKeyComponents: Sendable, Codable, Equatable {
     /// with, or nil. A template edited while a `for_each` runs is read by items whose keys were
     /// made before (a key is made before the item waits for a slot): their results must not be
     /// kept under the old contents' key.
-    public func fileChanged(workflowDirectory: String, runFolder: RunFolder?, digests: FileDigestCache) -> String? {
-        files.keys.sorted().first { path in
-            Self.digest(of: path, workflowDirectory: workflowDirectory, runFolder: runFolder, digests: digests) != files[path]
+    /// A file the invocation wrote itself over the one it read (a clip cut to its own name) is
+    /// not a change: it read the one beside the workflow, which `writtenByItself` leaves alone.
+    public func fileChanged(workflowDirectory: String, runFolder: RunFolder?, digests: FileDigestCache,
+                            writtenByItself: [String] = []) -> String? {
+        let own = Set(writtenByItself.map(Paths.normalize))
+        return files.keys.sorted().first { path in
+            if own.contains(Paths.normalize(path)) {
+                return ((try? digests.digest(Paths.resolve(path, relativeTo: workflowDirectory))) ?? "missing") != files[path]
+            }
+            return Self.digest(of: path, workflowDirectory: workflowDirectory, runFolder: runFolder, digests: digests) != files[path]
         }
     }
 

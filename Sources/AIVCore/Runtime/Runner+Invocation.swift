@@ -203,7 +203,7 @@ extension Runner {
                 var entry: CacheEntry?
                 if cacheable, environment.cache != nil, outputSecrets.isEmpty, step.secretInputs.isEmpty {
                     if let changed = components.fileChanged(workflowDirectory: context.workflowDirectory, runFolder: context.folder,
-                                                            digests: context.digests) {
+                                                            digests: context.digests, writtenByItself: result.files) {
                         log.append("\(prefix)not cached: '\(changed)' changed while the step ran")
                         // Once a step, for all its items: their log lines name each one.
                         if context.warned.first("changed-while-running \(step.id)") {
