@@ -101,7 +101,8 @@ struct PlanCommand: ParsableCommand {
             if cache != nil { object["cache"] = .object(verdicts.mapValues(CacheForecast.json)) }
             print(String(decoding: try encoder.encode(JSONValue.object(object)), as: UTF8.self))
         } else {
-            print(PlanPrinter.text(plan, cache: cache, width: Terminal.tableWidth), terminator: "")
+            // A condition or a for_each list written with a secret's value shows the marker.
+            print(secrets.redact(PlanPrinter.text(plan, cache: cache, width: Terminal.tableWidth)), terminator: "")
         }
     }
 }

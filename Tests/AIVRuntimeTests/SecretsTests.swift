@@ -101,6 +101,15 @@ import Testing
         }
     }
 
+    /// A condition written with a secret's value in it: the reason a step was skipped, as the
+    /// history and the summary keep it, shows the marker.
+    @Test func aSkipReasonQuotingASecretIsRedacted() async throws {
+        var harness = Harness()
+        let yaml = "name: s\ninputs: {label: {type: string, default: x}}\nsteps:\n  - {id: g, uses: test.echo, if: \"inputs.label == '\(Self.key)'\", with: {value: 1}}\n"
+        let report = try await harness.run(yaml, secrets: Secrets(["MY_TOKEN": Self.key]))
+        #expect(report.step("g")?.reason == "if: inputs.label == '[redacted MY_TOKEN]' was false")
+    }
+
     /// A step that reads a secret input and returns it: not cached (known beforehand), and the
     /// run still says its outputs go on redacted. An argument that happens to equal a short PIN
     /// (a year, 2024) keeps its step cached: a whole-value match says nothing of arguments.

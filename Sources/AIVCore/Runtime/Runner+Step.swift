@@ -18,7 +18,9 @@ extension Runner {
             log.append("\(status.rawValue): \(error ?? reason)")  // the log redacts what it is given
             var report = StepReport(step: step.id, kind: step.kind, status: status, startedAt: started,
                                     duration: environment.now().timeIntervalSince(started), invocations: invocations,
-                                    cachedInvocations: cached, attempts: attempts, reason: reason,
+                                    cachedInvocations: cached, attempts: attempts,
+                                    // A reason may quote a condition written with a secret's value.
+                                    reason: environment.secrets.isEmpty ? reason : environment.secrets.redact(reason),
                                     error: error.map(environment.secrets.redact), log: log.text)
             report.failedAt = failedAt
             context.record.stepFinished(step.id, outputs: outputs, log: log.text(naming: step.id))
