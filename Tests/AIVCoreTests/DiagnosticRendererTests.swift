@@ -95,7 +95,7 @@ import Testing
     /// (a span past a year, `400d` or `1e400`, is refused by aiv and not by a pattern, which
     /// knows no sizes).
     @Test(arguments: ["30", "1.5", "+5", "1e3", ".5", "250ms", "90s", "5m", "1h30m", "1h30m15s", "2d", "1.5h", ".5m", "1d2h3m4s5ms",
-                      "5m5m", "30s1m", "1m1h", "abc", "", "s", "5", "10 m", "5mm", "1.2.3s", "-5s", "5x", "0x10", "-0", "-5", "inf"])
+                      "5m5m", "30s1m", "1m1h", "abc", "", "s", "5", "10 m", "5mm", "1.2.3s", "-5s", "5x", "0x10", "-0", "-5", "inf", " 10m ", "5 "])
     func theDurationPatternTakesWhatAivReads(_ text: String) throws {
         let regex = try NSRegularExpression(pattern: WorkflowSchema.durationPattern)
         let matches = regex.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil

@@ -6,10 +6,11 @@ public enum WorkflowSchema {
     static let expression: JSONValue = ["type": "string", "pattern": "\\$\\{\\{", "description": "A ${{ }} expression."]
     /// What `Durations.parse` reads: seconds as a number or as text, or units from the largest
     /// down, each at most once (`1h30m`; `5m5m` is refused).
-    public static let durationPattern = #"^(?=.)(\+?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+)?|(([0-9]+(\.[0-9]*)?|\.[0-9]+)d)?(([0-9]+(\.[0-9]*)?|\.[0-9]+)h)?(([0-9]+(\.[0-9]*)?|\.[0-9]+)m)?(([0-9]+(\.[0-9]*)?|\.[0-9]+)s)?(([0-9]+(\.[0-9]*)?|\.[0-9]+)ms)?)$"#
-    static let duration: JSONValue = ["anyOf": [["type": "number", "minimum": 0], ["type": "string", "pattern": .string(durationPattern)]]]
+    public static let durationPattern = #"^\s*(?=\S)(\+?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+)?|(([0-9]+(\.[0-9]*)?|\.[0-9]+)d)?(([0-9]+(\.[0-9]*)?|\.[0-9]+)h)?(([0-9]+(\.[0-9]*)?|\.[0-9]+)m)?(([0-9]+(\.[0-9]*)?|\.[0-9]+)s)?(([0-9]+(\.[0-9]*)?|\.[0-9]+)ms)?)\s*$"#
+    static let duration: JSONValue = ["anyOf": [["type": "number", "minimum": 0, "maximum": .double(Durations.limit)],
+                                                ["type": "string", "pattern": .string(durationPattern)]]]
     /// A span that must be longer than zero (`timeout`, a cache's time to live).
-    static let positiveDuration: JSONValue = ["anyOf": [["type": "number", "exclusiveMinimum": 0],
+    static let positiveDuration: JSONValue = ["anyOf": [["type": "number", "exclusiveMinimum": 0, "maximum": .double(Durations.limit)],
                                                         ["type": "string", "pattern": .string(durationPattern), "not": ["pattern": "^[0.msdh]*$"]]]]
 
     public static func document(for registry: StepRegistry) -> JSONValue {
@@ -121,6 +122,10 @@ public enum WorkflowSchema {
             result = ["type": "object"]
             result["properties"] = .object(Dictionary(uniqueKeysWithValues: object.properties.map { property in
                 var schema = jsonSchema(property.schema, allowExpressions: allowExpressions, summary: property.summary)
+                // A span: seconds, or text as aiv reads it (`90s`, `1h30m`), or an expression.
+                if property.role == .duration {
+                    schema = ["anyOf": allowExpressions ? [duration, expression] : [duration], "description": .string(property.summary)]
+                }
                 // Evaluated by the step for each element: written without `${{ }}`.
                 if property.role == .itemExpression {
                     let text: JSONValue = ["type": "string", "not": ["pattern": #"\$\{\{"#]]
