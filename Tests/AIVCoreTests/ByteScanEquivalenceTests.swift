@@ -78,7 +78,8 @@ import Testing
 
         static func parseDuration(_ text: String) -> Double? {
             let text = text.trimmingCharacters(in: .whitespaces)
-            if let seconds = Double(text), seconds.isFinite { return seconds }
+            // Decimal only since hexadecimal spans ("0x10") were refused; the trimming is what is compared.
+            if let seconds = Double(decimal: text) { return seconds }
             var total = 0.0
             var rest = Substring(text)
             guard !rest.isEmpty else { return nil }
