@@ -115,8 +115,9 @@ struct CheckRun {
         var writers: [String]
         var text: String
         var value: SourceValue
-        /// A template or prompt file, checked as one when it is the one beside the workflow.
-        var isTemplate = false
+        /// For a template or a prompt file, what messages call it ("template", "prompt"): it is
+        /// loaded as one when it is the one beside the workflow.
+        var templateNoun: String?
     }
 
     /// The steps other than `step` that write `text` as a literal output path, or nil.
@@ -196,8 +197,8 @@ struct CheckRun {
         for read in fileReads {
             let writers = read.writers.filter { !standsOn($0, read.reader) }
             if writers.count < read.writers.count {
-                if read.isTemplate {
-                    _ = loadPrompt(read.text, at: read.value, noun: "template")
+                if let noun = read.templateNoun {
+                    _ = loadPrompt(read.text, at: read.value, noun: noun)
                 } else {
                     checkInputFileExists(read.text, at: read.value)
                 }
@@ -752,13 +753,13 @@ struct CheckRun {
                 diagnostics.error("argument '\(entry.key)' must be a duration such as 30, \"90s\" or \"1h30m\", not '\(text)'", at: value.location, length: value.length)
             }
         case .template(let variablesArgument):
-            // One another step writes is read once written, and known only then.
-            if let writers = otherWriters(of: text, than: step) {
-                fileReads.append(FileRead(reader: step.id, writers: writers, text: text, value: value, isTemplate: true))
-                return
-            }
             // Prompt files and plain templates share the format; messages call each by its name.
             let noun = entry.key == "prompt" ? "prompt" : "template"
+            // One another step writes is read once written, and known only then.
+            if let writers = otherWriters(of: text, than: step) {
+                fileReads.append(FileRead(reader: step.id, writers: writers, text: text, value: value, templateNoun: noun))
+                return
+            }
             guard let prompt = loadPrompt(text, at: value, noun: noun), prompt.usesAreKnown else { return }
             checkPromptVariables(prompt, path: text, noun: noun, argument: variablesArgument, step: step, at: value, scope: scope)
         case .itemExpression:

@@ -59,7 +59,7 @@ extension Runner {
             // Once a step: its log names each item.
             if context.warned.first("secret-in-arguments \(step.id)") {
                 environment.observer.handle(.warning("step '\(step.id)': its arguments hold the value of \(argumentSecrets.joined(separator: ", ")), "
-                    + "so its results are not cached (the cache keeps a step's arguments) and what it returns goes on with that value redacted. "
+                    + "so its results are not cached (the cache keeps a step's arguments), and that value in what it returns goes on redacted. "
                     + "If that value is not a real secret (a placeholder such as 'test'), set a real one or unset it; a secret input is declared with 'secret: true'"))
             }
         }
