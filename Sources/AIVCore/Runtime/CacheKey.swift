@@ -90,6 +90,7 @@ public struct CacheKeyComponents: Sendable, Codable, Equatable {
     /// not a change: it read the one beside the workflow, which `writtenByItself` leaves alone.
     public func fileChanged(workflowDirectory: String, runFolder: RunFolder?, digests: FileDigestCache,
                             writtenByItself: [String] = []) -> String? {
+        guard !files.isEmpty else { return nil }
         let own = Set(writtenByItself.map(Paths.normalize))
         return files.keys.sorted().first { path in
             if own.contains(Paths.normalize(path)) {
