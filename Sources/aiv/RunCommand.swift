@@ -192,9 +192,9 @@ struct RunCommand: AsyncParsableCommand {
             // At what failed to evaluate (an argument, `if:`, `for_each:`) when that is what failed.
             let declared = failed.failedAt == nil ? nil : loaded.steps.first { $0.id == failed.step }
             let part: SourceValue? = switch failed.failedAt {
-            case "if"?: declared?.condition
-            case "for_each"?: declared?.forEach
-            case let argument?: declared?.arguments?[argument]
+            case .condition?: declared?.condition
+            case .forEach?: declared?.forEach
+            case .argument(let name)?: declared?.arguments?[name]
             case nil: nil
             }
             let location = (part?.location ?? step?.location).map { "\($0): " } ?? ""

@@ -2,6 +2,7 @@ import AIVTestSupport
 import Foundation
 import Testing
 @testable import AIVCore
+import AIVText
 
 @Suite struct FixtureFileTests {
     static let secrets = Secrets(["GEMINI_API_KEY": "AIzaSecretValue123"])
@@ -144,6 +145,21 @@ import Testing
         let names = try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted()
         #expect(names == [".analyse.yaml.m2b7c-1.partial", ".analyse.yaml.notes", ".other.yaml.k3x9a-2.partial", "analyse.yaml"])
         #expect(try FixtureFile.read(path: folder.path + "/analyse.yaml").count == 1)
+    }
+
+    /// A step id long enough that its temporary file's name was cut to fit 255 bytes: what a
+    /// killed recording left is still found as this fixture's.
+    @Test func aFlushFindsTheCutTemporaryFilesOfALongStepId() throws {
+        let folder = TemporaryFolder()
+        let step = String(repeating: "字", count: 80)  // 240 bytes; with ".yaml", past what a temporary name keeps
+        let cut = "." + FileNames.prefix(of: step + ".yaml", bytes: 255 - 1 - ".k3x9a-1.partial".utf8.count) + ".k3x9a-1.partial"
+        #expect(cut.utf8.count <= 255)
+        try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(-120)],
+                                              ofItemAtPath: folder.write(cut, "left by a killed recording"))
+        let recorder = FixtureRecorder(folder: folder.path, workflow: "w.yaml")
+        recorder.record(exchange(step: step, "今日"))
+        #expect(try recorder.flush() == [folder.path + "/\(step).yaml"])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path) == ["\(step).yaml"])
     }
 
     /// A file that cannot be written, or a target that is a folder (where a rename would fail

@@ -34,10 +34,18 @@ public struct StepReport: Sendable, Codable, Equatable {
     /// The step's log (secrets redacted), for the run history; not part of the JSON a report is
     /// printed as, where it would repeat every line already shown.
     public var log: String?
-    /// What of the step failed to evaluate, when that is what failed: an argument's name, or
-    /// `if` or `for_each`. The command line points at it in the workflow rather than at the step;
-    /// not part of the report's JSON, whose `error` says it in words.
-    public var failedAt: String?
+    /// What of the step failed to evaluate, when that is what failed. The command line points
+    /// at it in the workflow rather than at the step; not part of the report's JSON, whose
+    /// `error` says it in words.
+    public var failedAt: FailedPart?
+
+    /// The part of a step that failed to evaluate (or that the step refused).
+    public enum FailedPart: Sendable, Equatable {
+        case condition
+        case forEach
+        /// A top-level argument, by name.
+        case argument(String)
+    }
 
     enum CodingKeys: String, CodingKey {
         case step, kind, status, startedAt, duration, invocations, cachedInvocations, attempts, reason, error

@@ -20,7 +20,7 @@ extension Runner {
             arguments = try ArgumentResolver.resolve(step.arguments, kind: kind, scope: itemScope)
         } catch {
             var failed = failure(error.message)
-            failed.failedAt = error.argument
+            failed.failedArgument = error.argument
             throw failed
         }
 
@@ -28,7 +28,7 @@ extension Runner {
         for (argument, path) in CacheKeyComponents.filesRead(by: kind, arguments: arguments) {
             if let problem = Paths.notAFile(context.folder.input(path, workflowDirectory: context.workflowDirectory)) {
                 var refused = failure("argument '\(argument)': '\(path)' \(problem)")
-                refused.failedAt = String(argument.prefix { $0 != "." })
+                refused.failedArgument = String(argument.prefix { $0 != "." })
                 throw refused
             }
         }
@@ -235,7 +235,7 @@ extension Runner {
                     // Its slot goes back when the attempt really ends, as before a retry: work
                     // still busy must not run beside the --max-parallel others.
                     given.abandoned = (error as? TimeoutError)?.abandoned
-                    given.failedAt = (error as? StepError)?.argumentName
+                    given.failedArgument = (error as? StepError)?.argumentName
                     throw given
                 }
                 if let timedOut = error as? TimeoutError {

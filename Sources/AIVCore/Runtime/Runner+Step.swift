@@ -14,7 +14,7 @@ extension Runner {
         let started = environment.now()
         let log = StepLog(now: environment.now, secrets: environment.secrets)
         func finish(_ status: StepStatus, outputs: JSONValue?, invocations: Int = 0, cached: Int = 0, attempts: Int = 0,
-                    reason: String, error: String? = nil, failedAt: String? = nil) -> (StepReport, JSONValue?) {
+                    reason: String, error: String? = nil, failedAt: StepReport.FailedPart? = nil) -> (StepReport, JSONValue?) {
             log.append("\(status.rawValue): \(error ?? reason)")  // the log redacts what it is given
             var report = StepReport(step: step.id, kind: step.kind, status: status, startedAt: started,
                                     duration: environment.now().timeIntervalSince(started), invocations: invocations,
@@ -33,12 +33,12 @@ extension Runner {
                 return finish(.skipped, outputs: nil, reason: "if: \(step.condition?.expression ?? "") was false")
             }
         } catch {
-            return finish(.failed, outputs: nil, reason: "", error: "step '\(step.id)': \(error.message)", failedAt: "if")
+            return finish(.failed, outputs: nil, reason: "", error: "step '\(step.id)': \(error.message)", failedAt: .condition)
         }
         do {
             items = try step.items(in: scope)
         } catch {
-            return finish(.failed, outputs: nil, reason: "", error: "step '\(step.id)': \(error.message)", failedAt: "for_each")
+            return finish(.failed, outputs: nil, reason: "", error: "step '\(step.id)': \(error.message)", failedAt: .forEach)
         }
 
         let count = items?.count ?? 1
@@ -74,7 +74,7 @@ extension Runner {
             return finish(failure.cancelled ? .cancelled : .failed, outputs: nil, invocations: count, cached: cachedSoFar.value,
                           attempts: failure.attempts,
                           reason: failure.cancelled ? "cancelled" + stoppedDetail() : failure.ranBecause ?? "", error: failure.cancelled ? nil : failure.message,
-                          failedAt: failure.failedAt)
+                          failedAt: failure.failedArgument.map { .argument($0) })
         } catch {
             let cancelled = error is CancellationError
             return finish(cancelled ? .cancelled : .failed, outputs: nil, invocations: count, cached: cachedSoFar.value,
@@ -134,8 +134,9 @@ struct InvocationFailure: Error {
     var ranBecause: String?
     /// The timed-out attempt, which may still be running: its slot is given back when it ends.
     var abandoned: Task<Void, Never>?
-    /// The argument whose value could not be made, when that is what failed (`StepReport.failedAt`).
-    var failedAt: String?
+    /// The argument whose value could not be made or was refused, when that is what failed
+    /// (`StepReport.failedAt`).
+    var failedArgument: String?
 }
 
 /// Which things were said already, thread-safe: `first` is true once per key.

@@ -1,3 +1,4 @@
+import AIVText
 import Foundation
 
 /// Collects the exchanges of a `--record` run and writes them, one YAML file per step, when the
@@ -40,7 +41,11 @@ public final class FixtureRecorder: @unchecked Sendable {
             }.map(\.element)
             files.append((FixtureFile.path(folder: folder, step: step), Data(try FixtureFile.yaml(step: step, workflow: workflow, exchanges: ordered).utf8)))
         }
-        let prefixes = files.map { "." + ($0.path as NSString).lastPathComponent + "." }
+        // A long name's temporary files start with as much of it as fits (`AtomicFile.temporaryPath`).
+        let prefixes = files.map { file -> String in
+            let name = (file.path as NSString).lastPathComponent
+            return name.utf8.count > 200 ? "." + FileNames.prefix(of: name, bytes: 200) : "." + name + "."
+        }
         let leftOverBefore = Date().addingTimeInterval(-60)
         for name in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
         where AtomicFile.isTemporaryName(name) && prefixes.contains(where: name.hasPrefix) {
