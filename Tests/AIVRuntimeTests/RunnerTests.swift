@@ -99,8 +99,8 @@ func waitUntil(seconds: Int, _ done: () -> Bool) async throws {
         let serialEnd = try #require(Calls.shared.intervals(serial).map(\.end).max())
         let wideSpans = Calls.shared.intervals(wide)
         #expect(wideSpans.count == 60)
-        // Turns finish the serial step after about 4 of the wide step's items; one queue for
-        // both finished it after nearly all of them.
+        // In turns, the serial step's 4 items share the 2 slots with the wide step's, so it ends
+        // well before the wide one; one queue for both ended it after all 60 of them.
         let wideDoneBefore = wideSpans.filter { $0.end <= serialEnd }.count
         #expect(wideDoneBefore < 30, "the serial step finished only after \(wideDoneBefore) of 60 wide items")
     }
