@@ -57,6 +57,19 @@ struct RunCommand: AsyncParsableCommand {
 
     /// `fixtures/<workflow file name without extension>` beside the workflow.
     /// The command that records what a dry run replays, into the folder it was told to read.
+    /// Where a failed step failed: the argument, `if:` or `for_each:` that failed to evaluate (or
+    /// that the step refused), else the step.
+    static func failureLocation(_ report: StepReport, plan: ExecutionPlan, workflow: Workflow) -> SourceLocation? {
+        let declared = report.failedAt == nil ? nil : workflow.steps.first { $0.id == report.step }
+        let part: SourceValue? = switch report.failedAt {
+        case .condition?: declared?.condition
+        case .forEach?: declared?.forEach
+        case .argument(let name)?: declared?.arguments?[name]
+        case nil: nil
+        }
+        return part?.location ?? plan.step(report.step)?.location
+    }
+
     static func recordCommand(_ file: String, fixtures: String?) -> String {
         "aiv run --record " + (fixtures.map { "--fixtures \($0) " } ?? "") + file
     }
@@ -108,7 +121,7 @@ struct RunCommand: AsyncParsableCommand {
         }
         let display: any RunObserver & ProgressDisplay
         if json {
-            display = JSONEventPrinter()
+            display = JSONEventPrinter(locate: { [plan, loaded] in Self.failureLocation($0, plan: plan, workflow: loaded) })
         } else if TerminalProgress.isAvailable {
             display = TerminalProgress()
         } else {
@@ -189,15 +202,7 @@ struct RunCommand: AsyncParsableCommand {
         let failures = report.steps.filter { $0.status == .failed }.compactMap { failed -> String? in
             guard let error = failed.error else { return nil }
             let step = plan.step(failed.step)
-            // At what failed to evaluate (an argument, `if:`, `for_each:`) when that is what failed.
-            let declared = failed.failedAt == nil ? nil : loaded.steps.first { $0.id == failed.step }
-            let part: SourceValue? = switch failed.failedAt {
-            case .condition?: declared?.condition
-            case .forEach?: declared?.forEach
-            case .argument(let name)?: declared?.arguments?[name]
-            case nil: nil
-            }
-            let location = (part?.location ?? step?.location).map { "\($0): " } ?? ""
+            let location = Self.failureLocation(failed, plan: plan, workflow: loaded).map { "\($0): " } ?? ""
             // A failure the workflow allows (the run went on, and may have succeeded) is no error of the run's.
             if step?.continueOnError == true { return "\(location)warning: \(error) (continue_on_error: the run went on without it)\n" }
             return "\(location)error: \(error)\n"

@@ -486,5 +486,10 @@ import Testing
         let lines = result.stderr.split(separator: "\n").map { String($0.prefix { $0 != " " }) }.sorted()
         #expect(lines == ["workflows/broken.yaml:11:15:", "workflows/broken.yaml:15:9:", "workflows/broken.yaml:8:16:"],
                 "\(result.stderr)")
+        // With --json, a failed step's event says where, as a diagnostic does.
+        let json = try await workspace.aiv(["run", "--json", "workflows/broken.yaml"])
+        let finished = json.stdout.split(separator: "\n").compactMap { try? JSONValue(parsing: String($0)) }
+            .first { $0["event"] == "step_finished" && $0["step"] == "stamp" }
+        #expect(finished?["location"] == ["file": "workflows/broken.yaml", "line": 8, "column": 16], "\(json.stdout)")
     }
 }

@@ -204,6 +204,12 @@ final class JSONEventPrinter: RunObserver, ProgressDisplay, @unchecked Sendable 
     }
 
     private let output = BatchedOutput()
+    /// Where in the workflow a failed step failed (`RunCommand.failureLocation`).
+    private let locate: @Sendable (StepReport) -> SourceLocation?
+
+    init(locate: @escaping @Sendable (StepReport) -> SourceLocation? = { _ in nil }) {
+        self.locate = locate
+    }
 
     func handle(_ event: RunEvent) {
         // Members in sorted order, as canonical JSON has them.
@@ -242,6 +248,10 @@ final class JSONEventPrinter: RunObserver, ProgressDisplay, @unchecked Sendable 
             object.add("error", report.error.map { .string($0) } ?? .null)
             object.add("event", "step_finished")
             object.add("invocations", .int(report.invocations))
+            // A failure's place in the workflow, as a `diagnostic` event gives it.
+            if report.status == .failed, let at = locate(report) {
+                object.add("location", ["column": .int(at.column), "file": .string(at.file), "line": .int(at.line)])
+            }
             object.add("reason", .string(report.reason))
             object.add("status", .string(report.status.rawValue))
             object.add("step", .string(report.step))
