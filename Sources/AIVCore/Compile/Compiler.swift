@@ -62,9 +62,10 @@ public struct Compiler: Sendable {
                 default: break
                 }
             }
-            let optional = Set(step.optionalNeeds.map(\.id))
-            let skipped = condition?.constant == false
-                || needs.contains { $0.reason != .file && !optional.contains($0.step) && skippedWithInputs.contains($0.step) }
+            // Looked for only once some step is known skipped: most workflows have none.
+            let skipped = condition?.constant == false || (!skippedWithInputs.isEmpty && needs.contains { need in
+                need.reason != .file && skippedWithInputs.contains(need.step) && !step.optionalNeeds.contains { $0.id == need.step }
+            })
             if skipped { skippedWithInputs.insert(id) }
             var fanout: PlannedStep.Fanout?
             if let value = step.forEach {

@@ -11,7 +11,7 @@ public enum WorkflowSchema {
                                                 ["type": "string", "pattern": .string(durationPattern)]]]
     /// A span that must be longer than zero (`timeout`, a cache's time to live).
     static let positiveDuration: JSONValue = ["anyOf": [["type": "number", "exclusiveMinimum": 0, "maximum": .double(Durations.limit)],
-                                                        ["type": "string", "pattern": .string(durationPattern), "not": ["pattern": "^[0.msdh]*$"]]]]
+                                                        ["type": "string", "pattern": .string(durationPattern), "not": ["pattern": #"^\s*[0.msdh]*\s*$"#]]]]
 
     public static func document(for registry: StepRegistry) -> JSONValue {
         let kinds = registry.kinds
